@@ -1,0 +1,11 @@
+"""llm-gateway: load the typed stack config, build the root component, export."""
+
+import pulumi
+
+from components.config import load_stack_config
+from components.gateway import LlmGateway
+
+config = load_stack_config()
+gateway = LlmGateway("llm-gateway", config)
+for key, value in gateway.outputs.items():
+    pulumi.export(key, value)

@@ -1,0 +1,52 @@
+"""Kubernetes object helpers shared by every component: labels and metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+PART_OF = "llm-gateway"
+
+
+def labels(name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The labels every object carries (DESIGN: component conventions)."""
+    base = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    return {**base, **(extra or {})}
+
+
+def metadata(
+    name: str,
+    namespace: str | None = None,
+    *,
+    app: str | None = None,
+    extra_labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": labels(app or name, extra_labels)}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def custom_resource(
+    resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    """Register a custom resource exactly as a pure builder rendered it."""
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        opts=opts,
+        **body,
+    )

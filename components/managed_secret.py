@@ -1,0 +1,138 @@
+"""ManagedSecret: a credential generated once, kept in GSM, synced by ESO.
+
+Encapsulates:
+- a `pulumi_random.RandomPassword` (length/alphabet from the caller's policy);
+  its only keeper is the rotation generation, so nothing but a deliberate
+  bump of `secrets.rotation.<key>` replaces the value;
+- a GSM `Secret` (replication, labels, deletion protection from config) and a
+  `SecretVersion` holding the value (old versions are disabled, not destroyed);
+- a `roles/secretmanager.secretAccessor` grant on this secret only, to the
+  secret store's Google service account;
+- one `ExternalSecret` per consumer, rendering the value into a Kubernetes
+  Secret (with an ESO template when the consumer needs a shape).
+
+The value stays a secret Output end to end; no Kubernetes Secret is written
+by the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_random as random
+
+from components.config import DataSafetyConfig, ReplicationConfig
+from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from components.inventory import SecretSpec
+from components.k8s import custom_resource
+from components.options import stateful_options
+
+
+@dataclass(frozen=True)
+class SecretConsumer:
+    """One ExternalSecret rendering the value for one consumer."""
+
+    resource_name: str
+    """Name of the ExternalSecret object (and stem of its Pulumi resource name)."""
+    secret_key: str
+    """Key the value is read under (and the data key when there is no template)."""
+    target: TargetSecret
+
+
+@dataclass(frozen=True)
+class ManagedSecretArgs:
+    spec: SecretSpec
+    gsm_secret_id: str
+    rotation: int
+    replication: ReplicationConfig
+    deletion_protection: bool
+    safety: DataSafetyConfig
+    store: StoreRef
+    refresh_interval: str
+    consumers: tuple[SecretConsumer, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def replication_args(replication: ReplicationConfig) -> dict[str, Any]:
+    if replication.mode == "automatic":
+        return {"auto": {}}
+    return {"user_managed": {"replicas": [{"location": loc} for loc in replication.locations]}}
+
+
+def gsm_labels(args: ManagedSecretArgs) -> dict[str, str]:
+    return {"app": "llm-gateway", "managed-by": "pulumi", "secret": args.spec.key, **args.labels}
+
+
+def consumer_manifests(args: ManagedSecretArgs) -> list[dict[str, Any]]:
+    return [
+        external_secret(
+            name=c.resource_name,
+            store=args.store,
+            entries=[RemoteEntry(secret_key=c.secret_key, gsm_secret_id=args.gsm_secret_id)],
+            target=c.target,
+            refresh_interval=args.refresh_interval,
+        )
+        for c in args.consumers
+    ]
+
+
+class ManagedSecret(pulumi.ComponentResource):
+    value: pulumi.Output[str]
+    gsm_secret_id: str
+
+    def __init__(
+        self,
+        name: str,
+        args: ManagedSecretArgs,
+        accessor_email: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llm-gateway:managed_secret:ManagedSecret", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions.merge(child, stateful_options(args.safety))
+        policy = args.spec.policy
+        password = random.RandomPassword(
+            f"{name}-value",
+            length=policy.length,
+            special=policy.special,
+            override_special=policy.override_special or None,
+            keepers={"rotation": str(args.rotation)},
+            opts=child,
+        )
+        self.value = pulumi.Output.secret(password.result.apply(lambda r: f"{policy.prefix}{r}"))
+        self.gsm_secret_id = args.gsm_secret_id
+
+        secret = gcp.secretmanager.Secret(
+            f"{name}-gsm",
+            secret_id=args.gsm_secret_id,
+            replication=replication_args(args.replication),
+            deletion_protection=args.deletion_protection,
+            labels=gsm_labels(args),
+            annotations={"llm-gateway/used-by": args.spec.used_by},
+            opts=stateful,
+        )
+        version = gcp.secretmanager.SecretVersion(
+            f"{name}-version",
+            secret=secret.id,
+            secret_data=self.value,
+            deletion_policy="DISABLE",
+            opts=stateful,
+        )
+        grant = gcp.secretmanager.SecretIamMember(
+            f"{name}-accessor",
+            secret_id=secret.id,
+            role="roles/secretmanager.secretAccessor",
+            member=pulumi.Output.concat("serviceAccount:", accessor_email),
+            opts=child,
+        )
+        for manifest in consumer_manifests(args):
+            custom_resource(
+                f"{name}-{manifest['metadata']['name']}",
+                manifest,
+                pulumi.ResourceOptions(parent=self, depends_on=[version, grant]),
+            )
+        self.register_outputs({"gsm_secret_id": args.gsm_secret_id})

@@ -1,0 +1,348 @@
+"""Run the real Pulumi program under Pulumi's mock engine, with no CLI and no cloud.
+
+This is the engine behind `python -m tools.preview` and the test harness:
+`run_stack("lab")` reads `Pulumi.lab.yaml`, applies `--set`-style overrides,
+executes `__main__.py` with `set_mocks(..., preview=False)` (so every `apply`
+runs) in a fresh event loop and a fresh context, and returns every registered
+resource with its type, name, parent and inputs.
+
+Provider-computed values (ids, service-account emails, generated passwords)
+are plausible placeholders made up by `RecordingMocks`; generated passwords
+are recorded so tests can prove they never appear outside a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import runpy
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import run_pulumi_func
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "llm-gateway"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+REDACTED = "[secret]"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One resource registration as the engine received it."""
+
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+    @property
+    def plain_inputs(self) -> Any:
+        """Inputs with secrets unwrapped and integral floats turned back into ints."""
+        return normalize(unwrap_secrets(self.inputs))
+
+    @property
+    def redacted_inputs(self) -> Any:
+        return normalize(redact_secrets(self.inputs))
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    generated_secrets: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Recorded:
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources named {name!r}")
+        return found[0]
+
+    def custom_resources(self, kind: str) -> list[dict[str, Any]]:
+        """Rendered Kubernetes custom resources of a kind (plain values)."""
+        return [r.plain_inputs for r in self.resources if is_kubernetes_object(r) and r.inputs.get("kind") == kind]
+
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object (not Helm releases, not providers), secrets redacted."""
+        return [manifest(r) for r in self.resources if is_kubernetes_object(r)]
+
+
+# --- value helpers -----------------------------------------------------------
+
+
+def is_secret_wrapper(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE
+
+
+def _map(value: Any, on_secret: Any) -> Any:
+    if is_secret_wrapper(value):
+        return on_secret(value.get("value"))
+    if isinstance(value, dict):
+        return {k: _map(v, on_secret) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_map(v, on_secret) for v in value]
+    return value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    return _map(value, lambda inner: unwrap_secrets(inner))
+
+
+def redact_secrets(value: Any) -> Any:
+    return _map(value, lambda _inner: REDACTED)
+
+
+def normalize(value: Any) -> Any:
+    """The mock engine hands numbers over as floats; Kubernetes wants integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    return value
+
+
+def is_kubernetes_object(r: Recorded) -> bool:
+    return (
+        r.custom
+        and r.type.startswith("kubernetes:")
+        and not r.type.startswith("kubernetes:helm.sh/")
+        and not r.type.startswith("pulumi:providers:")
+    )
+
+
+_MANIFEST_ORDER = ("apiVersion", "kind", "metadata")
+
+
+def manifest(r: Recorded) -> dict[str, Any]:
+    """A Kubernetes object exactly as the API server would receive it (secrets redacted)."""
+    body = r.redacted_inputs
+    ordered = {k: body[k] for k in _MANIFEST_ORDER if k in body}
+    ordered.update({k: v for k, v in body.items() if k not in _MANIFEST_ORDER})
+    return ordered
+
+
+# --- the mock engine ---------------------------------------------------------
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers every registration with plausible outputs and records it."""
+
+    def __init__(self, gcp_project: str) -> None:
+        self.gcp_project = gcp_project
+        self.generated_secrets: set[str] = set()
+        self.states: dict[tuple[str, str], dict[str, Any]] = {}
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _fake_password(self, name: str, length: int) -> str:
+        # Deterministic, unmistakable, and full of URL-special characters so a
+        # leak or a broken quoting shows up in tests.
+        seed = hashlib.sha256(name.encode()).hexdigest()
+        value = (f"Mk{seed}p@s:/?#" * 4)[: max(length, 16)]
+        self.generated_secrets.add(value)
+        return value
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = unwrap_secrets(args.inputs)
+        state: dict[str, Any] = dict(args.inputs)
+        project = inputs.get("project") or self.gcp_project
+        rid = f"{args.name}-id"
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = self._fake_password(args.name, int(inputs.get("length", 32)))
+        elif args.typ == "random:index/randomBytes:RandomBytes":
+            raw = hashlib.sha256(args.name.encode()).digest() * 4
+            data = raw[: int(inputs.get("length", 32))]
+            state["hex"] = data.hex()
+            import base64
+
+            state["base64"] = base64.b64encode(data).decode()
+            self.generated_secrets.update({state["hex"], state["base64"]})
+        elif args.typ == "gcp:serviceaccount/account:Account":
+            email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
+            state.update(email=email, name=f"projects/{project}/serviceAccounts/{email}", member=f"serviceAccount:{email}")
+            rid = state["name"]
+        elif args.typ == "gcp:secretmanager/secret:Secret":
+            rid = f"projects/{project}/secrets/{inputs['secretId']}"
+            state.update(name=rid)
+        elif args.typ == "gcp:storage/bucket:Bucket":
+            state.update(url=f"gs://{inputs.get('name', args.name)}")
+            rid = str(inputs.get("name", args.name))
+        self.states[(args.typ, args.name)] = state
+        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also remembering each registration's parent."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[tuple[str, str, str, str, bool]] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                (response.urn, request.type, request.name, request.parent, bool(request.custom))
+            )
+        return response
+
+
+# --- config ------------------------------------------------------------------
+
+
+def stack_file(stack: str) -> Path:
+    return ROOT / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(stack: str) -> dict[str, Any]:
+    path = stack_file(stack)
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name} (stacks: {', '.join(available_stacks())})")
+    doc = yaml.safe_load(path.read_text()) or {}
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{path.name}: 'config' must be a mapping")
+    return dict(config)
+
+
+def available_stacks() -> list[str]:
+    return sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def apply_override(config: dict[str, Any], assignment: str) -> None:
+    """Apply `ns:key.path=value` (value parsed as YAML) like `pulumi config set --path`."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or ":" not in key:
+        raise ValueError(f"--set expects NAMESPACE:KEY[.PATH]=VALUE, got {assignment!r}")
+    value = yaml.safe_load(raw) if raw != "" else ""
+    top, *path = key.split(".")
+    if not path:
+        config[top] = value
+        return
+    node = config.setdefault(top, {})
+    for part in path[:-1]:
+        if not isinstance(node, dict):
+            raise ValueError(f"--set {key}: {part!r} is not inside a mapping")
+        node = node.setdefault(part, {})
+    if not isinstance(node, dict):
+        raise ValueError(f"--set {key}: parent is not a mapping")
+    node[path[-1]] = value
+
+
+def as_pulumi_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Stack-file values as the Pulumi CLI hands them to a program: strings, objects as JSON."""
+    flat: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret_keys.append(key)
+            value = value["secure"]
+        if isinstance(value, dict | list):
+            flat[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            flat[key] = "true" if value else "false"
+        else:
+            flat[key] = str(value)
+    return flat, secret_keys
+
+
+# --- running -----------------------------------------------------------------
+
+
+def run_stack(stack: str, overrides: Sequence[str] = (), extra_config: Mapping[str, Any] | None = None) -> ProgramRun:
+    config = read_stack_config(stack)
+    for assignment in overrides:
+        apply_override(config, assignment)
+    if extra_config:
+        config.update(extra_config)
+    return run_config(stack, config)
+
+
+def run_config(stack: str, config: Mapping[str, Any], program: Path = ROOT / "__main__.py") -> ProgramRun:
+    """Run `program` for `config` in a fresh context (no state leaks between runs)."""
+    return contextvars.Context().run(_run, stack, dict(config), program)
+
+
+def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
+    gcp = config.get(f"{PROJECT}:gcp")
+    gcp_project = gcp.get("project", "mock-project") if isinstance(gcp, dict) else "mock-project"
+    mocks = RecordingMocks(str(gcp_project))
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        flat, secret_keys = as_pulumi_config(config)
+        pulumi.runtime.set_all_config(flat, secret_keys)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+
+        def program_main() -> None:
+            runpy.run_path(str(program), run_name="__main__")
+
+        loop.run_until_complete(run_pulumi_func(program_main))
+        outputs, secret_outputs = loop.run_until_complete(_stack_outputs())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+    names = {urn: name for urn, _t, name, _p, _c in monitor.registrations}
+    resources = []
+    for urn, type_, name, parent_urn, custom in monitor.registrations:
+        del urn
+        state = mocks.states.get((type_, name), {})
+        resources.append(
+            Recorded(
+                type=type_,
+                name=name,
+                parent=names.get(parent_urn),
+                custom=custom,
+                inputs=mocks.inputs.get((type_, name), {}),
+                outputs=state,
+            )
+        )
+    return ProgramRun(stack, resources, outputs, secret_outputs, set(mocks.generated_secrets))
+
+
+async def _stack_outputs() -> tuple[dict[str, Any], set[str]]:
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    values: dict[str, Any] = {}
+    secrets: set[str] = set()
+    for key, value in (getattr(root, "outputs", None) or {}).items():
+        out = pulumi.Output.from_input(value)
+        values[key] = await out.future()
+        if await out.is_secret():
+            secrets.add(key)
+    return values, secrets
+
+
+def walk_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from walk_strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from walk_strings(v)

@@ -1,0 +1,140 @@
+"""Offline preview: the real program under Pulumi's mock engine, no CLI, no cloud.
+
+    python -m tools.preview STACK [--out DIR] [--set NS:KEY.PATH=VALUE ...]
+
+Prints the resource tree and counts. With --out, writes:
+  resources.json              every resource: type, name, parent, inputs ([secret] redacted)
+  manifests/*.yaml            each Kubernetes object as the API server receives it
+  helm/<release>/release.json and values.yaml for each Helm release
+  dashboards/*.json           every Grafana dashboard the program ships
+  alerts/*.yaml               every PrometheusRule as a plain Prometheus rules file
+Bad config: the config error on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config import ConfigError
+from tools.offline import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets, run_stack
+
+PLACEHOLDER_NOTE = (
+    "note: provider-computed values (resource ids, service-account emails, generated "
+    "passwords) are placeholders made up by the mock engine; secrets print as [secret]."
+)
+
+
+def tree_lines(run: ProgramRun) -> list[str]:
+    children: dict[str | None, list[Recorded]] = {}
+    for r in run.resources:
+        children.setdefault(r.parent, []).append(r)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for r in children.get(parent, []):
+            lines.append(f"{'  ' * depth}{r.type}  {r.name}")
+            walk(r.name, depth + 1)
+
+    walk(None, 0)
+    return lines
+
+
+def _dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120)
+
+
+def _filename(*parts: str) -> str:
+    return "-".join(p.lower().replace("/", "_") for p in parts if p)
+
+
+def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    out.mkdir(parents=True, exist_ok=True)
+    resources = [
+        {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.redacted_inputs} for r in run.resources
+    ]
+    (out / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
+    (out / "outputs.json").write_text(
+        json.dumps(
+            {k: ("[secret]" if k in run.secret_outputs else redact_secrets(v)) for k, v in run.outputs.items()},
+            indent=2,
+            sort_keys=True,
+            default=str,
+        )
+        + "\n"
+    )
+    for sub in ("manifests", "helm", "dashboards", "alerts"):
+        (out / sub).mkdir(exist_ok=True)
+    for r in run.resources:
+        if is_kubernetes_object(r):
+            obj = manifest(r)
+            meta = obj.get("metadata", {})
+            name = _filename(str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", r.name)))
+            (out / "manifests" / f"{name}.yaml").write_text(_dump_yaml(obj))
+            counts["manifests"] += 1
+            labels = meta.get("labels") or {}
+            if obj.get("kind") == "ConfigMap" and labels.get("grafana_dashboard") == "1":
+                for key, text in (obj.get("data") or {}).items():
+                    (out / "dashboards" / key).write_text(text)
+                    counts["dashboards"] += 1
+            if obj.get("kind") == "PrometheusRule":
+                rules = {"groups": obj.get("spec", {}).get("groups", [])}
+                (out / "alerts" / f"{meta.get('name', r.name)}.yaml").write_text(_dump_yaml(rules))
+                counts["alerts"] += 1
+        elif r.type.startswith("kubernetes:helm.sh/") and r.type.endswith(":Release"):
+            inputs = r.redacted_inputs
+            release_dir = out / "helm" / str(inputs.get("name", r.name))
+            release_dir.mkdir(parents=True, exist_ok=True)
+            values = inputs.pop("values", {}) or {}
+            (release_dir / "release.json").write_text(json.dumps(inputs, indent=2, sort_keys=True) + "\n")
+            (release_dir / "values.yaml").write_text(_dump_yaml(values))
+            counts["helm"] += 1
+    return dict(counts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.split("\n")[0])
+    parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--out", type=Path, help="directory for resources.json, manifests/, helm/, dashboards/, alerts/")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NS:KEY.PATH=VALUE")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    try:
+        run = run_stack(args.stack, args.overrides)
+    except ConfigError as exc:
+        print(f"error: Pulumi.{args.stack}.yaml: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+
+    print(f"stack {args.stack}: {len(run.resources)} resources (offline preview, Pulumi mock engine)")
+    for line in tree_lines(run):
+        print(f"  {line}")
+    print("counts by type:")
+    for type_, n in sorted(Counter(r.type for r in run.resources).items()):
+        print(f"  {n:3d}  {type_}")
+    print("outputs:")
+    for key, value in sorted(run.outputs.items()):
+        shown = "[secret]" if key in run.secret_outputs else json.dumps(redact_secrets(value), default=str)
+        print(f"  {key}: {shown}")
+    if args.out:
+        written = write_outputs(run, args.out)
+        print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in sorted(written.items())))
+    print(PLACEHOLDER_NOTE)
+    print(f"preview took {elapsed:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -143,7 +143,7 @@ class EsoConfig(Section):
 
 class ReplicationConfig(Section):
     mode: Literal["automatic", "user_managed"]
-    locations: tuple[GcpRegion, ...] = ()
+    locations: list[GcpRegion] = []
 
     @model_validator(mode="after")
     def _locations(self) -> ReplicationConfig:
@@ -176,6 +176,106 @@ class DataSafetyConfig(Section):
     retain_on_delete: bool
 
 
+SqlIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+Hostname = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$", max_length=253)]
+BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]
+GsaAccountId = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
+MIN_POSTGRES_MAJOR = 14
+
+
+def _postgres_image(image: str) -> str:
+    image = _pinned_image(image)
+    tag = image.rpartition(":")[2]
+    major = re.match(r"v?([0-9]+)", tag)
+    if "@sha256:" not in image and (major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR):
+        raise ValueError(
+            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (grafana_ro relies on pg_read_all_data), got tag {tag!r}"
+        )
+    return image
+
+
+class CnpgConfig(Section):
+    """A CloudNativePG Cluster in the gateway namespace."""
+
+    name: DnsLabel = "litellm-pg"
+    instances: Annotated[int, Field(ge=1, le=9)]
+    image: Annotated[str, AfterValidator(_postgres_image)]
+    storage_size: Quantity
+    storage_class: DnsLabel | None = None
+    resources: Resources
+    parameters: dict[str, str] = {}
+    enable_pdb: bool
+    anti_affinity: Literal["preferred", "required"] = "preferred"
+
+
+class ExternalPostgresConfig(Section):
+    """An existing PostgreSQL server (e.g. a homelab one); the admin password is
+    the stack secret `llm-gateway:postgresAdminPassword`."""
+
+    host: Hostname
+    port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    admin_user: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+    admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = "postgres"
+    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
+
+
+class GrafanaRoConfig(Section):
+    connection_limit: Annotated[int, Field(ge=1, le=100)] = 5
+
+
+class BackupConfig(Section):
+    """barman-cloud plugin backups of the CNPG cluster to a GCS bucket."""
+
+    enabled: bool = False
+    bucket: BucketName | None = None
+    location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]+$")] = "EU"
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    schedule: Annotated[str, StringConstraints(pattern=r"^(\S+\s+){5}\S+$")] = "0 0 3 * * *"
+    gsa_account_id: GsaAccountId = "litellm-pg-backup"
+
+    @model_validator(mode="after")
+    def _bucket(self) -> BackupConfig:
+        if self.enabled and not self.bucket:
+            raise ValueError("bucket is required when backups are enabled")
+        return self
+
+
+class PostgresConfig(Section):
+    engine: Literal["cnpg", "external"]
+    database: SqlIdentifier = "litellm"
+    owner: SqlIdentifier = "litellm"
+    cnpg: CnpgConfig | None = None
+    external: ExternalPostgresConfig | None = None
+    grafana_ro: GrafanaRoConfig = GrafanaRoConfig()
+    backup: BackupConfig = BackupConfig()
+
+    @model_validator(mode="after")
+    def _engine_section(self) -> PostgresConfig:
+        if self.engine == "cnpg" and self.cnpg is None:
+            raise ValueError("engine cnpg needs the postgres.cnpg section")
+        if self.engine == "external":
+            if self.external is None:
+                raise ValueError("engine external needs postgres.external.host and postgres.external.admin_user")
+            if self.cnpg is not None:
+                raise ValueError("postgres.cnpg is only for engine cnpg")
+            if self.backup.enabled:
+                raise ValueError("postgres.backup is for the CNPG engine; back up an external server where it runs")
+        if self.engine == "cnpg" and self.external is not None:
+            raise ValueError("postgres.external is only for engine external")
+        return self
+
+
+class MonitoringConfig(Section):
+    """How kube-prometheus-stack finds our monitors, rules and dashboards."""
+
+    prometheus_release: DnsLabel = "kube-prometheus-stack"
+    # Grafana folder for the dashboards (kube-prometheus-stack's dashboard
+    # sidecar reads it from the `grafana_folder` annotation when
+    # `sidecar.dashboards.folderAnnotation: grafana_folder` is set).
+    dashboard_folder: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "LLM Gateway"
+
+
 class StackConfig(Section):
     """The whole `llm-gateway:` namespace of a stack file."""
 
@@ -184,6 +284,8 @@ class StackConfig(Section):
     namespaces: NamespacesConfig
     secrets: SecretsConfig
     data_safety: DataSafetyConfig
+    postgres: PostgresConfig
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @property
     def kube_context(self) -> str:

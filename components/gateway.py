@@ -14,29 +14,15 @@ import pulumi_kubernetes as k8s
 
 from components.config import StackConfig
 from components.eso import TargetSecret
-from components.inventory import MASTER_KEY, SecretSpec, gsm_secret_id
+from components.dashboards import Dashboards
+from components.database import Database
+from components.inventory import MASTER_KEY
 from components.k8s import metadata
-from components.managed_secret import ManagedSecret, ManagedSecretArgs, SecretConsumer
+from components.managed_secret import ManagedSecret, SecretConsumer, managed_secret_args
 from components.secret_store import SecretStore
 
 MASTER_KEY_SECRET = "litellm-master-key"
 MASTER_KEY_DATA_KEY = "masterkey"
-
-
-def managed_secret_args(
-    cfg: StackConfig, spec: SecretSpec, consumers: tuple[SecretConsumer, ...], store: SecretStore
-) -> ManagedSecretArgs:
-    return ManagedSecretArgs(
-        spec=spec,
-        gsm_secret_id=gsm_secret_id(cfg, spec),
-        rotation=cfg.secrets.rotation.get(spec.key, 0),
-        replication=cfg.secrets.replication,
-        deletion_protection=cfg.secrets.deletion_protection,
-        safety=cfg.data_safety,
-        store=store.store,
-        refresh_interval=cfg.secrets.refresh_interval,
-        consumers=consumers,
-    )
 
 
 class LlmGateway(pulumi.ComponentResource):
@@ -54,7 +40,7 @@ class LlmGateway(pulumi.ComponentResource):
 
         ns = cfg.namespaces.gateway
         if cfg.namespaces.create_gateway:
-            k8s.core.v1.Namespace(
+            namespace = k8s.core.v1.Namespace(
                 f"{name}-namespace",
                 metadata=metadata(
                     ns,
@@ -66,6 +52,10 @@ class LlmGateway(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            # Everything in the namespace waits for it.
+            in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
+        else:
+            in_ns = child
 
         store = SecretStore(f"{name}-secret-store", cfg, child)
 
@@ -74,6 +64,7 @@ class LlmGateway(pulumi.ComponentResource):
             managed_secret_args(
                 cfg,
                 MASTER_KEY,
+                store.store,
                 (
                     SecretConsumer(
                         resource_name=MASTER_KEY_SECRET,
@@ -81,11 +72,12 @@ class LlmGateway(pulumi.ComponentResource):
                         target=TargetSecret(name=MASTER_KEY_SECRET, namespace=ns),
                     ),
                 ),
-                store,
             ),
             store.gsa_email,
-            child,
+            in_ns,
         )
+        database = Database(f"{name}-database", cfg, store, in_ns)
+        Dashboards(f"{name}-dashboards", cfg, child)
         self.master_key_secret_name = MASTER_KEY_SECRET
         self.outputs = {
             "gateway_namespace": ns,
@@ -93,5 +85,6 @@ class LlmGateway(pulumi.ComponentResource):
             "eso_service_account": store.gsa_email,
             "master_key_secret": MASTER_KEY_SECRET,
             "master_key_gsm_secret": master_key.gsm_secret_id,
+            "database": database.endpoint(),
         }
         self.register_outputs(self.outputs)

@@ -42,10 +42,27 @@ MASTER_KEY = SecretSpec(
 )
 
 
+GRAFANA_RO_PASSWORD = SecretSpec(
+    key="grafana-ro-password",
+    gsm_name="litellm-grafana-ro-password",
+    used_by="PostgreSQL role grafana_ro (CNPG managed role / external server) and Grafana's datasource",
+    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+)
+
+LITELLM_DB_PASSWORD = SecretSpec(
+    key="litellm-db-password",
+    gsm_name="litellm-db-password",
+    used_by="PostgreSQL role litellm on an external server (CNPG generates its own app secret)",
+    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+)
+
+
 def secret_inventory(cfg: StackConfig) -> tuple[SecretSpec, ...]:
     """Every GSM secret this stack's program generates, in creation order."""
-    del cfg  # later sections add entries that depend on their settings
-    return (MASTER_KEY,)
+    specs = [MASTER_KEY, GRAFANA_RO_PASSWORD]
+    if cfg.postgres.engine == "external":
+        specs.append(LITELLM_DB_PASSWORD)
+    return tuple(specs)
 
 
 def gsm_secret_id(cfg: StackConfig, spec: SecretSpec) -> str:

@@ -25,9 +25,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from components.config import DataSafetyConfig, ReplicationConfig
+from components.config import DataSafetyConfig, ReplicationConfig, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from components.inventory import SecretSpec
+from components.inventory import SecretSpec, gsm_secret_id
 from components.k8s import custom_resource
 from components.options import stateful_options
 
@@ -55,6 +55,38 @@ class ManagedSecretArgs:
     refresh_interval: str
     consumers: tuple[SecretConsumer, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def managed_secret_args(
+    cfg: StackConfig, spec: SecretSpec, store: StoreRef, consumers: tuple[SecretConsumer, ...] = ()
+) -> ManagedSecretArgs:
+    """A ManagedSecret's settings for one inventory entry, from the stack config."""
+    return ManagedSecretArgs(
+        spec=spec,
+        gsm_secret_id=gsm_secret_id(cfg, spec),
+        rotation=cfg.secrets.rotation.get(spec.key, 0),
+        replication=cfg.secrets.replication,
+        deletion_protection=cfg.secrets.deletion_protection,
+        safety=cfg.data_safety,
+        store=store,
+        refresh_interval=cfg.secrets.refresh_interval,
+        consumers=consumers,
+    )
+
+
+def basic_auth_consumer(resource_name: str, namespace: str, username: str, labels: Mapping[str, str]) -> SecretConsumer:
+    """A `kubernetes.io/basic-auth` Secret {username, password} rendered from the value."""
+    return SecretConsumer(
+        resource_name=resource_name,
+        secret_key="password",
+        target=TargetSecret(
+            name=resource_name,
+            namespace=namespace,
+            secret_type="kubernetes.io/basic-auth",
+            labels=labels,
+            template_data={"username": username, "password": "{{ .password }}"},
+        ),
+    )
 
 
 def replication_args(replication: ReplicationConfig) -> dict[str, Any]:

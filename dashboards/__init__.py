@@ -1,0 +1,30 @@
+"""Dashboards as code: one module per dashboard, registered here.
+
+Each entry names the file the dashboard is delivered as (ConfigMap key and
+`tools.preview --out` file) and a pure function building the Grafana
+dashboard JSON model from the typed stack config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from components.config import StackConfig
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    uid: str
+    filename: str
+    """ConfigMap data key and preview file name, e.g. `llm-spend-overview.json`."""
+    build: Callable[[StackConfig], dict[str, Any]]
+
+
+def all_dashboards(cfg: StackConfig) -> list[DashboardSpec]:
+    """Every dashboard this stack ships (modules register below as they are added)."""
+    del cfg
+    specs: list[DashboardSpec] = []
+    return specs

@@ -1,0 +1,306 @@
+"""Database: LiteLLM's PostgreSQL and the read-only `grafana_ro` login.
+
+Encapsulates, for `postgres.engine: cnpg`:
+- a CloudNativePG `Cluster` (pinned image, instances, storage, resources,
+  parameters, pod anti-affinity, PDB) bootstrapped with the `litellm`
+  database and owner plus the hardening SQL of `components.postgres_sql`;
+- `grafana_ro` as a managed role in `pg_read_all_data`, its password a
+  ManagedSecret rendered as a `kubernetes.io/basic-auth` Secret labelled
+  `cnpg.io/reload: "true"`;
+- when `postgres.backup.enabled`: a GCS bucket (uniform access, versioning,
+  noncurrent-version lifecycle), a Google service account with access to that
+  bucket only, Workload Identity for the cluster's service account, the
+  barman-cloud `ObjectStore`, the Cluster's `plugins:` entry and a
+  `ScheduledBackup` (`method: plugin`);
+- a `PodMonitor` for the platform's Prometheus.
+
+For `postgres.engine: external`: a `pulumi_postgresql` provider (admin user
+from config, password from the stack secret `postgresAdminPassword`, never a
+superuser) that creates the `litellm` role and database, `grafana_ro`, and the
+same hardening as grants. Both engines expose the same `DatabaseEndpoint`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_postgresql as postgresql
+
+from components import cnpg
+from components.config import CnpgConfig, StackConfig
+from components.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
+from components.k8s import custom_resource
+from components.managed_secret import ManagedSecret, basic_auth_consumer, managed_secret_args
+from components.options import stateful_options
+from components.secret_store import SecretStore, workload_identity_member
+
+ADMIN_PASSWORD_KEY = "postgresAdminPassword"
+
+
+@dataclass(frozen=True)
+class DatabaseEndpoint:
+    """What consumers of the database need, identical for both engines."""
+
+    host: str
+    """Read-write host (LiteLLM)."""
+    read_host: str
+    """Host for read-only clients (Grafana): replicas when there are any."""
+    port: int
+    database: str
+    app_secret: str
+    """Kubernetes Secret (gateway namespace) with `username`/`password` of the owner role."""
+    grafana_ro_gsm_secret: str
+    """GSM secret id holding grafana_ro's password (one password, one source)."""
+
+
+def read_host(cfg: StackConfig) -> str:
+    """Grafana reads from replicas when there are any (`-ro` has no endpoints with one instance)."""
+    pg = cfg.postgres
+    if pg.engine == "external":
+        assert pg.external is not None
+        return pg.external.host
+    assert pg.cnpg is not None
+    names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
+    return names.ro_host if pg.cnpg.instances > 1 else names.rw_host
+
+
+def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
+    pg = cfg.postgres
+    if pg.engine == "external":
+        assert pg.external is not None
+        return DatabaseEndpoint(
+            host=pg.external.host,
+            read_host=read_host(cfg),
+            port=pg.external.port,
+            database=pg.database,
+            app_secret=EXTERNAL_APP_SECRET,
+            grafana_ro_gsm_secret=grafana_ro_gsm_secret,
+        )
+    assert pg.cnpg is not None
+    names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
+    return DatabaseEndpoint(
+        host=names.rw_host,
+        read_host=read_host(cfg),
+        port=cnpg.PORT,
+        database=pg.database,
+        app_secret=names.app_secret,
+        grafana_ro_gsm_secret=grafana_ro_gsm_secret,
+    )
+
+
+EXTERNAL_APP_SECRET = "litellm-db-app"
+EXTERNAL_GRAFANA_RO_SECRET = "litellm-db-grafana-ro"
+
+
+class Database(pulumi.ComponentResource):
+    endpoint_info: DatabaseEndpoint
+
+    def __init__(
+        self, name: str, cfg: StackConfig, store: SecretStore, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-gateway:database:Database", name, None, opts)
+        self._name = name
+        self._cfg = cfg
+        self._store = store
+        self._child = pulumi.ResourceOptions(parent=self)
+        pg = cfg.postgres
+        if pg.engine == "cnpg":
+            assert pg.cnpg is not None
+            self._cnpg(pg.cnpg)
+        else:
+            self._external()
+        self.register_outputs({"endpoint": self.endpoint()})
+
+    def endpoint(self) -> dict[str, object]:
+        info = self.endpoint_info
+        return {
+            "host": info.host,
+            "read_host": info.read_host,
+            "port": info.port,
+            "database": info.database,
+            "app_secret": info.app_secret,
+            "grafana_ro_gsm_secret": info.grafana_ro_gsm_secret,
+        }
+
+    def _grafana_ro_password(self, k8s_secret: str | None) -> ManagedSecret:
+        cfg = self._cfg
+        consumers = ()
+        if k8s_secret is not None:
+            consumers = (
+                basic_auth_consumer(k8s_secret, cfg.namespaces.gateway, cnpg.GRAFANA_RO_ROLE, {"cnpg.io/reload": "true"}),
+            )
+        return ManagedSecret(
+            f"{self._name}-grafana-ro",
+            managed_secret_args(cfg, GRAFANA_RO_PASSWORD, self._store.store, consumers),
+            self._store.gsa_email,
+            self._child,
+        )
+
+    def _cnpg(self, cluster_cfg: CnpgConfig) -> None:
+        cfg, name = self._cfg, self._name
+        pg = cfg.postgres
+        names = cnpg.CnpgNames(cluster_cfg.name, cfg.namespaces.gateway)
+        password = self._grafana_ro_password(names.grafana_ro_secret)
+        self.endpoint_info = endpoint(cfg, password.gsm_secret_id)
+        stateful = pulumi.ResourceOptions.merge(self._child, stateful_options(cfg.data_safety))
+
+        backup_email: pulumi.Output[str] | None = None
+        backup_deps: list[pulumi.Resource] = []
+        if pg.backup.enabled:
+            backup = pg.backup
+            bucket = gcp.storage.Bucket(
+                f"{name}-backup-bucket",
+                name=backup.bucket,
+                location=backup.location,
+                uniform_bucket_level_access=True,
+                public_access_prevention="enforced",
+                versioning={"enabled": True},
+                lifecycle_rules=[
+                    {
+                        "action": {"type": "Delete"},
+                        "condition": {"days_since_noncurrent_time": backup.noncurrent_version_days, "with_state": "ARCHIVED"},
+                    }
+                ],
+                force_destroy=False,
+                opts=stateful,
+            )
+            gsa = gcp.serviceaccount.Account(
+                f"{name}-backup-gsa",
+                account_id=backup.gsa_account_id,
+                display_name="llm-gateway CNPG backups (barman-cloud)",
+                project=cfg.gcp.project,
+                opts=self._child,
+            )
+            bucket_grant = gcp.storage.BucketIAMMember(
+                f"{name}-backup-bucket-access",
+                bucket=bucket.name,
+                role="roles/storage.objectAdmin",
+                member=gsa.member,
+                opts=self._child,
+            )
+            wi = gcp.serviceaccount.IAMMember(
+                f"{name}-backup-workload-identity",
+                service_account_id=gsa.name,
+                role="roles/iam.workloadIdentityUser",
+                member=workload_identity_member(cfg.gcp.project, names.namespace, names.service_account),
+                opts=self._child,
+            )
+            store = custom_resource(
+                f"{name}-object-store",
+                cnpg.object_store_manifest(backup, names),
+                pulumi.ResourceOptions(parent=self, depends_on=[bucket_grant]),
+            )
+            backup_email = gsa.email
+            backup_deps = [store, wi, bucket_grant]
+
+        manifest: pulumi.Input[dict[str, object]]
+        if backup_email is not None:
+            manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email))
+        else:
+            manifest = cnpg.cluster_manifest(pg, cluster_cfg, names)
+        cluster = _cluster_resource(
+            f"{name}-cluster",
+            manifest,
+            pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[password, *backup_deps])),
+        )
+        if pg.backup.enabled:
+            custom_resource(
+                f"{name}-scheduled-backup",
+                cnpg.scheduled_backup_manifest(pg.backup, names),
+                pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+            )
+        custom_resource(
+            f"{name}-pod-monitor", cnpg.pod_monitor_manifest(cfg.monitoring, names), self._child
+        )
+
+    def _external(self) -> None:
+        cfg, name = self._cfg, self._name
+        pg = cfg.postgres
+        ext = pg.external
+        assert ext is not None
+        grafana_password = self._grafana_ro_password(None)
+        owner_password = ManagedSecret(
+            f"{name}-owner-password",
+            managed_secret_args(
+                cfg,
+                LITELLM_DB_PASSWORD,
+                self._store.store,
+                (basic_auth_consumer(EXTERNAL_APP_SECRET, cfg.namespaces.gateway, pg.owner, {}),),
+            ),
+            self._store.gsa_email,
+            self._child,
+        )
+        self.endpoint_info = endpoint(cfg, grafana_password.gsm_secret_id)
+        admin_password = pulumi.Config("llm-gateway").require_secret(ADMIN_PASSWORD_KEY)
+        provider = postgresql.Provider(
+            f"{name}-postgresql",
+            host=ext.host,
+            port=ext.port,
+            username=ext.admin_user,
+            password=admin_password,
+            database=ext.admin_database,
+            sslmode=ext.sslmode,
+            superuser=False,
+            opts=self._child,
+        )
+        on_server = pulumi.ResourceOptions(parent=self, provider=provider)
+        owner = postgresql.Role(
+            f"{name}-owner-role",
+            name=pg.owner,
+            login=True,
+            password=owner_password.value,
+            opts=on_server,
+        )
+        database = postgresql.Database(
+            f"{name}-database",
+            name=pg.database,
+            owner=owner.name,
+            opts=pulumi.ResourceOptions.merge(on_server, stateful_options(cfg.data_safety)),
+        )
+        postgresql.Role(
+            f"{name}-grafana-ro-role",
+            name=cnpg.GRAFANA_RO_ROLE,
+            login=True,
+            roles=[cnpg.READ_ALL_ROLE],
+            connection_limit=pg.grafana_ro.connection_limit,
+            password=grafana_password.value,
+            opts=on_server,
+        )
+        # The hardening CNPG applies at bootstrap, as grants: PUBLIC keeps only
+        # CONNECT on the database (no TEMPORARY) and USAGE on schema public (no CREATE).
+        postgresql.Grant(
+            f"{name}-public-database-grant",
+            database=database.name,
+            role="public",
+            object_type="database",
+            privileges=["CONNECT"],
+            opts=on_server,
+        )
+        postgresql.Grant(
+            f"{name}-public-schema-grant",
+            database=database.name,
+            role="public",
+            schema="public",
+            object_type="schema",
+            privileges=["USAGE"],
+            opts=on_server,
+        )
+
+
+def _cluster_resource(
+    resource_name: str, manifest: pulumi.Input[dict[str, object]], opts: pulumi.ResourceOptions
+) -> pulumi.Resource:
+    """Register the CNPG Cluster whether its manifest is plain or waits on an Output."""
+    import pulumi_kubernetes as k8s
+
+    out = pulumi.Output.from_input(manifest)
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version="postgresql.cnpg.io/v1",
+        kind="Cluster",
+        metadata=out.apply(lambda m: m["metadata"]),
+        spec=out.apply(lambda m: m["spec"]),
+        opts=opts,
+    )

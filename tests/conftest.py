@@ -1,0 +1,38 @@
+"""Shared fixtures: the program run under the recording mock engine.
+
+`program` runs the real `__main__.py` for a stack (plus `--set`-style
+overrides) in a fresh event loop and context, and returns every registered
+resource. Runs are cached per (stack, overrides) for the session: a run is
+pure data once it has finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tools.offline import ProgramRun, run_stack
+
+pytest_plugins = ["tests.support.postgres"]
+
+STACKS = ("lab", "enterprise")
+
+_cache: dict[tuple[str, tuple[str, ...]], ProgramRun] = {}
+
+
+def run_cached(stack: str, *overrides: str) -> ProgramRun:
+    key = (stack, overrides)
+    if key not in _cache:
+        _cache[key] = run_stack(stack, overrides)
+    return _cache[key]
+
+
+@pytest.fixture
+def program() -> Callable[..., ProgramRun]:
+    return run_cached
+
+
+@pytest.fixture(params=STACKS)
+def stack_run(request: pytest.FixtureRequest) -> ProgramRun:
+    return run_cached(request.param)

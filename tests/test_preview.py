@@ -1,0 +1,65 @@
+"""The offline preview CLI: output files, overrides, and the clean config error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.preview import main
+
+
+def test_writes_resources_and_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["enterprise", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "placeholders made up by the mock engine" in out
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    assert {r["type"] for r in resources} >= {"kubernetes:postgresql.cnpg.io/v1:Cluster", "gcp:storage/bucket:Bucket"}
+    manifests = [yaml.safe_load(p.read_text()) for p in (tmp_path / "manifests").glob("*.yaml")]
+    assert manifests and all({"apiVersion", "kind", "metadata"} <= set(m) for m in manifests)
+    cluster = next(m for m in manifests if m["kind"] == "Cluster")
+    assert cluster["spec"]["instances"] == 3 and isinstance(cluster["spec"]["instances"], int)
+
+
+def test_set_overrides_a_key(tmp_path: Path) -> None:
+    assert main(["lab", "--set", "llm-gateway:postgres.cnpg.instances=2", "--out", str(tmp_path)]) == 0
+    cluster = yaml.safe_load(next((tmp_path / "manifests").glob("cluster-*.yaml")).read_text())
+    assert cluster["spec"]["instances"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["lab", "--set", "llm-gateway:postgres.cnpg.instances=0"], "llm-gateway:postgres.cnpg.instances"),
+        (["lab", "--set", "llm-gateway:postgres.cnpg.image=postgres:latest"], "floating tag 'latest'"),
+        (["lab", "--set", "llm-gateway:postgres.backup.enabled=true"], "bucket is required when backups are enabled"),
+        (["nosuchstack"], "no stack file Pulumi.nosuchstack.yaml"),
+    ],
+)
+def test_bad_config_exits_2_with_one_clean_message(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert expected in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_external_engine_with_its_secret(tmp_path: Path) -> None:
+    args = [
+        "lab",
+        "--set",
+        "llm-gateway:postgres.engine=external",
+        "--set",
+        "llm-gateway:postgres.cnpg=null",
+        "--set",
+        "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin}",
+        "--secret",
+        "llm-gateway:postgresAdminPassword=s3cr3t-Admin",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    assert "s3cr3t-Admin" not in (tmp_path / "resources.json").read_text()

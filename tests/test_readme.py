@@ -1,0 +1,32 @@
+"""The README stays true: the secrets inventory and the test command."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from components.config import parse_config
+from components.inventory import secret_inventory
+from tests.test_config import namespace
+from tools.offline import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_secrets_inventory_lists_every_generated_secret() -> None:
+    rows = re.findall(r"^\| `([a-z0-9-]+)`[^|]*\| `([a-z0-9-]+)` \|", README, flags=re.MULTILINE)
+    documented = {(gsm, key) for gsm, key in rows}
+    raw = namespace("lab")
+    raw["postgres"] = {**raw["postgres"], "engine": "external", "cnpg": None,
+                       "external": {"host": "pg.example", "admin_user": "admin"}}
+    configs = [parse_config(namespace(s)) for s in ("lab", "enterprise")]
+    configs.append(parse_config(raw, frozenset({"postgresAdminPassword"})))
+    generated = {(spec.gsm_name, spec.key) for cfg in configs for spec in secret_inventory(cfg)}
+    assert generated == documented
+
+
+@pytest.mark.parametrize("line", ["venv/bin/python -m pytest -q"])
+def test_ci_runs_the_readme_test_command(line: str) -> None:
+    assert line in README
+    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith(line)

@@ -121,7 +121,9 @@ class StoreConfig(Section):
     # create: true -> a Google service account with this account id is made for ESO.
     gsa_account_id: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] | None = None
     # create: false -> the existing store's Google service account (for per-secret grants).
-    gsa_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")] | None = None
+    gsa_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")] | None = (
+        None
+    )
 
     @model_validator(mode="after")
     def _one_identity(self) -> StoreConfig:
@@ -276,6 +278,305 @@ class MonitoringConfig(Section):
     dashboard_folder: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "LLM Gateway"
 
 
+# --- alerts and alert routing (PrometheusRule + AlertmanagerConfig) ----------
+
+Ratio = Annotated[float, Field(gt=0, le=1)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Severity = Literal["critical", "warning", "info"]
+
+
+class AvailabilityAlerts(Section):
+    gateway_down_for: Duration = "2m"
+    readiness_for: Duration = "10m"
+
+
+class PerformanceAlerts(Section):
+    latency_p95_seconds: PositiveFloat = 30.0
+    latency_for: Duration = "10m"
+    # Failed / total requests over 5 minutes.
+    error_rate_warning: Ratio = 0.05
+    error_rate_critical: Ratio = 0.2
+    error_rate_for: Duration = "5m"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PerformanceAlerts:
+        if self.error_rate_warning >= self.error_rate_critical:
+            raise ValueError("error_rate_warning must be lower than error_rate_critical")
+        return self
+
+
+class UsageAlerts(Section):
+    # Requests per second from a single API key (abuse or a runaway client).
+    key_requests_per_second: PositiveFloat = 10.0
+    key_requests_for: Duration = "10m"
+    # Tokens one API key consumes in a rolling hour.
+    key_tokens_per_hour: Annotated[int, Field(gt=0)] = 2_000_000
+    key_tokens_for: Duration = "15m"
+
+
+class CostAlerts(Section):
+    # USD over a rolling 24 hours, all keys and models together.
+    daily_spend_usd: PositiveFloat = 100.0
+    daily_spend_for: Duration = "15m"
+    # Last hour's spend above `spike_factor` x the hour before (and above the floor).
+    spike_factor: Annotated[float, Field(gt=1)] = 3.0
+    spike_min_usd_per_hour: PositiveFloat = 5.0
+    spike_for: Duration = "15m"
+
+
+class BudgetAlerts(Section):
+    # A key's or team's remaining budget under this percentage of its max budget.
+    remaining_percent: Annotated[float, Field(gt=0, lt=100)] = 10.0
+    remaining_for: Duration = "15m"
+
+
+class ProviderAlerts(Section):
+    failure_ratio: Ratio = 0.25
+    failure_for: Duration = "10m"
+    # HTTP 429 answers from a provider deployment, per minute.
+    rate_limited_per_minute: PositiveFloat = 5.0
+    rate_limited_for: Duration = "10m"
+    outage_for: Duration = "5m"
+
+
+class DatabaseAlerts(Section):
+    instance_down_for: Duration = "5m"
+    replication_lag_seconds: PositiveFloat = 30.0
+    replication_lag_for: Duration = "5m"
+    wal_archiving_for: Duration = "10m"
+    backup_failed_for: Duration = "5m"
+    # Older than one daily schedule plus slack.
+    backup_max_age_hours: Annotated[int, Field(ge=1)] = 26
+    connections_ratio: Ratio = 0.8
+    connections_for: Duration = "10m"
+
+
+class AlertsConfig(Section):
+    """Prometheus alert rules: thresholds and `for` durations per group (defaults are sensible)."""
+
+    enabled: bool = True
+    # Each alert's runbook_url is `<runbook_base_url>#alert-<alertname lowercase>`.
+    runbook_base_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s#]+$")] = (
+        "https://github.com/acme/llm-gateway/blob/main/docs/alerts.md"
+    )
+    # LiteLLM's Service/Deployment name: the scrape job (`up{job=...}`) and
+    # kube-state-metrics' `deployment` label.
+    availability: AvailabilityAlerts = AvailabilityAlerts()
+    performance: PerformanceAlerts = PerformanceAlerts()
+    usage: UsageAlerts = UsageAlerts()
+    cost: CostAlerts = CostAlerts()
+    budgets: BudgetAlerts = BudgetAlerts()
+    providers: ProviderAlerts = ProviderAlerts()
+    database: DatabaseAlerts = DatabaseAlerts()
+
+
+class ReceiverConfig(Section):
+    """One Alertmanager receiver. Its credential lives in GSM (created by the on-call team)."""
+
+    name: DnsLabel
+    type: Literal["slack", "email", "webhook"]
+    # GSM secret id holding the Slack webhook URL / SMTP password (for auth_username) / webhook URL.
+    gsm_secret: GsmSecretId
+    severities: Annotated[list[Severity], Field(min_length=1)]
+    send_resolved: bool = True
+    channel: Annotated[str, StringConstraints(pattern=r"^[#@]?[A-Za-z0-9._-]{1,80}$")] | None = None
+    to: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = None
+    from_address: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = None
+    smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None = None
+    auth_username: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> ReceiverConfig:
+        email_fields = {
+            "to": self.to,
+            "from_address": self.from_address,
+            "smarthost": self.smarthost,
+            "auth_username": self.auth_username,
+        }
+        if self.type == "slack" and not self.channel:
+            raise ValueError("a slack receiver needs channel")
+        if self.type == "email":
+            missing = [k for k, v in email_fields.items() if not v]
+            if missing:
+                raise ValueError(f"an email receiver needs {', '.join(missing)}")
+        if self.type != "slack" and self.channel:
+            raise ValueError("channel is only for slack receivers")
+        if self.type != "email" and any(email_fields.values()):
+            raise ValueError("to, from_address, smarthost and auth_username are only for email receivers")
+        if len(set(self.severities)) != len(self.severities):
+            raise ValueError("severities must not repeat")
+        return self
+
+
+class AlertRoutingConfig(Section):
+    """The AlertmanagerConfig: route alerts by severity to receivers (none: no routing object)."""
+
+    receivers: list[ReceiverConfig] = []
+    group_by: Annotated[list[str], Field(min_length=1)] = ["alertname", "severity"]
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AlertRoutingConfig:
+        names = [r.name for r in self.receivers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"receiver names must be unique, got {names}")
+        return self
+
+
+class GrafanaConfig(Section):
+    """Grafana's PostgreSQL datasource on LiteLLM's spend tables (read as grafana_ro).
+
+    The datasource is provisioned by an ESO-rendered Secret that Grafana's
+    datasource sidecar imports; the spend dashboards reference it by `datasource_uid`.
+    """
+
+    datasource_uid: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = "llm-gateway-spend-pg"
+    # No `$` (Grafana expands it in provisioning files) and no `{{` (ESO template).
+    datasource_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._()-]{1,100}$")] = (
+        "LiteLLM spend (PostgreSQL)"
+    )
+    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
+    # Grafana's jsonData.postgresVersion: major*100 (+ minor for 9.x), e.g. 1500 for 15+.
+    postgres_version: Literal[903, 904, 905, 906, 1000, 1100, 1200, 1300, 1400, 1500] = 1500
+
+
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")]
+Cidr = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")]
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
+
+
+class ModelConfig(Section):
+    """One entry of LiteLLM's `model_list`."""
+
+    name: ModelName
+    """`model_name` clients ask for."""
+    model: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]+/[^\s]+$")]
+    """Provider model, `provider/model` (e.g. `openai/gpt-4o`)."""
+    api_key: EnvVarName | None = None
+    """Name of an entry of `litellm.provider_keys` (the env var the key is mounted as)."""
+    api_base: HttpsUrl | None = None
+    rpm: Annotated[int, Field(ge=1)] | None = None
+    tpm: Annotated[int, Field(ge=1)] | None = None
+    fallbacks: list[ModelName] = []
+
+
+class ProviderKeyConfig(Section):
+    """A provider API key kept in GSM by the platform team (never generated here)."""
+
+    env: EnvVarName
+    gsm_secret: GsmSecretId
+
+
+class LiteLLMSettingsConfig(Section):
+    json_logs: bool = True
+    turn_off_message_logging: bool = True
+    """Never store prompts/responses in spend logs."""
+    cache: bool = False
+    store_audit_logs: bool = True
+    drop_params: bool = True
+    request_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 600
+    num_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    default_key_max_budget: Annotated[float, Field(gt=0)] | None = None
+    """USD budget of keys generated without one."""
+    default_key_budget_duration: Annotated[str, StringConstraints(pattern=r"^[0-9]+[smhd]$")] | None = None
+    max_key_budget: Annotated[float, Field(gt=0)] | None = None
+    """Upper bound a generated key's budget may have."""
+    default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = None
+    default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = None
+
+
+class NetworkConfig(Section):
+    """Who may talk to the gateway, and where it may talk to."""
+
+    client_namespaces: list[DnsLabel]
+    """Namespaces whose pods may call the API (port 4000)."""
+    prometheus_namespace: DnsLabel = "monitoring"
+    ingress_controller_namespace: DnsLabel | None = None
+    egress_cidrs: list[Cidr] = []
+    """Model endpoints by CIDR (HTTPS only)."""
+    egress_namespaces: list[DnsLabel] = []
+    """In-cluster model servers by namespace."""
+
+
+class IngressConfig(Section):
+    enabled: bool = False
+    host: Hostname | None = None
+    class_name: DnsLabel = "nginx"
+    cluster_issuer: DnsLabel | None = None
+    """cert-manager ClusterIssuer for the TLS certificate."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> IngressConfig:
+        if self.enabled and (not self.host or not self.cluster_issuer):
+            raise ValueError("an enabled ingress needs host and cluster_issuer")
+        return self
+
+
+class AutoscalingConfig(Section):
+    enabled: bool = False
+    min_replicas: Annotated[int, Field(ge=1, le=100)] = 2
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = 10
+    target_cpu_percent: Annotated[int, Field(ge=10, le=100)] = 60
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+class LiteLLMConfig(Section):
+    """The LiteLLM proxy Helm release."""
+
+    release_name: DnsLabel = "litellm"
+    chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = "oci://ghcr.io/berriai/litellm-helm"
+    chart_version: PinnedVersion
+    image: PinnedImage
+    replicas: Annotated[int, Field(ge=1, le=100)]
+    num_workers: Annotated[int, Field(ge=1, le=32)] = 1
+    resources: Resources
+    migration_resources: Resources
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+    pdb_min_available: Annotated[int, Field(ge=1)] | None = None
+    spread_across_nodes: bool = False
+    metrics_port: Annotated[int, Field(ge=1024, le=65535)] = 4001
+    models: Annotated[list[ModelConfig], Field(min_length=1)]
+    provider_keys: list[ProviderKeyConfig] = []
+    settings: LiteLLMSettingsConfig = LiteLLMSettingsConfig()
+    network: NetworkConfig
+    ingress: IngressConfig = IngressConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> LiteLLMConfig:
+        problems = []
+        names = [m.name for m in self.models]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            problems.append(f"models: model name used twice: {twice}")
+        keys = [k.env for k in self.provider_keys]
+        if len(set(keys)) != len(keys):
+            problems.append("provider_keys: env names must be unique")
+        for i, m in enumerate(self.models):
+            for fb in m.fallbacks:
+                if fb not in names or fb == m.name:
+                    problems.append(f"models[{i}].fallbacks: {fb!r} is not another model of models[].name")
+            if m.api_key is not None and m.api_key not in keys:
+                problems.append(f"models[{i}].api_key: {m.api_key!r} is not in provider_keys[].env {keys}")
+        if self.pdb_min_available is not None:
+            floor = self.autoscaling.min_replicas if self.autoscaling.enabled else self.replicas
+            if self.pdb_min_available >= floor:
+                problems.append(
+                    f"pdb_min_available ({self.pdb_min_available}) must be below the replica floor ({floor}), "
+                    "or no node could ever be drained"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class StackConfig(Section):
     """The whole `llm-gateway:` namespace of a stack file."""
 
@@ -286,6 +587,10 @@ class StackConfig(Section):
     data_safety: DataSafetyConfig
     postgres: PostgresConfig
     monitoring: MonitoringConfig = MonitoringConfig()
+    grafana: GrafanaConfig = GrafanaConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    alertmanager: AlertRoutingConfig = AlertRoutingConfig()
+    litellm: LiteLLMConfig
 
     @property
     def kube_context(self) -> str:
@@ -298,9 +603,7 @@ class StackConfig(Section):
         known = {spec.key for spec in secret_inventory(self)}
         unknown = sorted(set(self.secrets.rotation) - known)
         if unknown:
-            raise ValueError(
-                f"secrets.rotation names unknown secrets {unknown}; known: {sorted(known)}"
-            )
+            raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(known)}")
         return self
 
 
@@ -309,10 +612,16 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _key(part: str | int) -> str:
+    """A path element, quoted when it would be ambiguous or unprintable."""
+    text = str(part)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else json.dumps(text)
+
+
 def _format_errors(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors(include_url=False):
-        path = ".".join(str(part) for part in err["loc"] if not str(part).startswith("function-"))
+        path = ".".join(_key(part) for part in err["loc"] if not str(part).startswith("function-"))
         where = f"{NAMESPACE}:{path}" if path else NAMESPACE
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -325,12 +634,23 @@ def _format_errors(exc: ValidationError) -> str:
     return f"invalid stack config ({len(lines)} problem{'s' if len(lines) != 1 else ''}):\n" + "\n".join(lines)
 
 
-def parse_config(raw: Mapping[str, Any]) -> StackConfig:
-    """Validate the decoded namespace; raise one ConfigError listing every problem."""
+def parse_config(raw: Mapping[str, Any], secrets_present: frozenset[str] = frozenset()) -> StackConfig:
+    """Validate the decoded namespace; raise one ConfigError listing every problem.
+
+    `secrets_present` names the stack secrets (SECRET_KEYS) that are set; their
+    values are never read here.
+    """
     try:
-        return StackConfig.model_validate(dict(raw))
+        cfg = StackConfig.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc)) from None
+    if cfg.postgres.engine == "external" and "postgresAdminPassword" not in secrets_present:
+        raise ConfigError(
+            "invalid stack config (1 problem):\n"
+            f"  - {NAMESPACE}:postgresAdminPassword: required secret for postgres.engine external is not set "
+            f"(pulumi config set --secret {NAMESPACE}:postgresAdminPassword)"
+        )
+    return cfg
 
 
 def read_namespace(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -344,7 +664,7 @@ def read_namespace(values: Mapping[str, Any]) -> dict[str, Any]:
     for full_key, value in sorted(values.items()):
         if not full_key.startswith(prefix):
             continue
-        key = full_key[len(prefix):]
+        key = full_key[len(prefix) :]
         if key in SECRET_KEYS:
             continue
         if isinstance(value, str):
@@ -364,4 +684,5 @@ def load_stack_config() -> StackConfig:
     from pulumi.runtime import config as runtime_config
 
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return parse_config(read_namespace(values))
+    present = frozenset(key for key in SECRET_KEYS if values.get(f"{NAMESPACE}:{key}"))
+    return parse_config(read_namespace(values), present)

@@ -23,6 +23,7 @@ same hardening as grants. Both engines expose the same `DatabaseEndpoint`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -32,7 +33,7 @@ from components import cnpg
 from components.config import CnpgConfig, StackConfig
 from components.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
 from components.k8s import custom_resource
-from components.managed_secret import ManagedSecret, basic_auth_consumer, managed_secret_args
+from components.managed_secret import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.options import stateful_options
 from components.secret_store import SecretStore, workload_identity_member
 
@@ -53,6 +54,8 @@ class DatabaseEndpoint:
     """Kubernetes Secret (gateway namespace) with `username`/`password` of the owner role."""
     grafana_ro_gsm_secret: str
     """GSM secret id holding grafana_ro's password (one password, one source)."""
+    pod_labels: tuple[tuple[str, str], ...] | None = None
+    """Labels of in-cluster database pods (for network policies); None for an external server."""
 
 
 def read_host(cfg: StackConfig) -> str:
@@ -87,6 +90,22 @@ def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
         database=pg.database,
         app_secret=names.app_secret,
         grafana_ro_gsm_secret=grafana_ro_gsm_secret,
+        pod_labels=(("cnpg.io/cluster", names.cluster),),
+    )
+
+
+def external_uri_template(cfg: StackConfig) -> str:
+    """ESO template of the owner's connection URI, password URL-encoded (`urlquery`).
+
+    CNPG's `<cluster>-app` Secret carries the same key (`uri`), so consumers read
+    one key whatever the engine.
+    """
+    pg = cfg.postgres
+    assert pg.external is not None
+    ext = pg.external
+    return (
+        f"postgresql://{pg.owner}:{{{{ .password | urlquery }}}}@{ext.host}:{ext.port}/{pg.database}"
+        f"?sslmode={ext.sslmode}"
     )
 
 
@@ -126,10 +145,12 @@ class Database(pulumi.ComponentResource):
 
     def _grafana_ro_password(self, k8s_secret: str | None) -> ManagedSecret:
         cfg = self._cfg
-        consumers = ()
+        consumers: tuple[SecretConsumer, ...] = ()
         if k8s_secret is not None:
             consumers = (
-                basic_auth_consumer(k8s_secret, cfg.namespaces.gateway, cnpg.GRAFANA_RO_ROLE, {"cnpg.io/reload": "true"}),
+                basic_auth_consumer(
+                    k8s_secret, cfg.namespaces.gateway, cnpg.GRAFANA_RO_ROLE, {"cnpg.io/reload": "true"}
+                ),
             )
         return ManagedSecret(
             f"{self._name}-grafana-ro",
@@ -160,7 +181,10 @@ class Database(pulumi.ComponentResource):
                 lifecycle_rules=[
                     {
                         "action": {"type": "Delete"},
-                        "condition": {"days_since_noncurrent_time": backup.noncurrent_version_days, "with_state": "ARCHIVED"},
+                        "condition": {
+                            "days_since_noncurrent_time": backup.noncurrent_version_days,
+                            "with_state": "ARCHIVED",
+                        },
                     }
                 ],
                 force_destroy=False,
@@ -195,7 +219,7 @@ class Database(pulumi.ComponentResource):
             backup_email = gsa.email
             backup_deps = [store, wi, bucket_grant]
 
-        manifest: pulumi.Input[dict[str, object]]
+        manifest: pulumi.Input[dict[str, Any]]
         if backup_email is not None:
             manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email))
         else:
@@ -211,9 +235,7 @@ class Database(pulumi.ComponentResource):
                 cnpg.scheduled_backup_manifest(pg.backup, names),
                 pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
             )
-        custom_resource(
-            f"{name}-pod-monitor", cnpg.pod_monitor_manifest(cfg.monitoring, names), self._child
-        )
+        custom_resource(f"{name}-pod-monitor", cnpg.pod_monitor_manifest(cfg.monitoring, names), self._child)
 
     def _external(self) -> None:
         cfg, name = self._cfg, self._name
@@ -227,7 +249,15 @@ class Database(pulumi.ComponentResource):
                 cfg,
                 LITELLM_DB_PASSWORD,
                 self._store.store,
-                (basic_auth_consumer(EXTERNAL_APP_SECRET, cfg.namespaces.gateway, pg.owner, {}),),
+                (
+                    basic_auth_consumer(
+                        EXTERNAL_APP_SECRET,
+                        cfg.namespaces.gateway,
+                        pg.owner,
+                        {},
+                        {"uri": external_uri_template(cfg)},
+                    ),
+                ),
             ),
             self._store.gsa_email,
             self._child,
@@ -290,7 +320,7 @@ class Database(pulumi.ComponentResource):
 
 
 def _cluster_resource(
-    resource_name: str, manifest: pulumi.Input[dict[str, object]], opts: pulumi.ResourceOptions
+    resource_name: str, manifest: pulumi.Input[dict[str, Any]], opts: pulumi.ResourceOptions
 ) -> pulumi.Resource:
     """Register the CNPG Cluster whether its manifest is plain or waits on an Output."""
     import pulumi_kubernetes as k8s

@@ -12,12 +12,16 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components.alerting import Alerting
 from components.config import StackConfig
-from components.eso import TargetSecret
 from components.dashboards import Dashboards
 from components.database import Database
+from components.eso import TargetSecret
+from components.grafana_datasource import GrafanaDatasource
 from components.inventory import MASTER_KEY
-from components.k8s import metadata
+from components.k8s import metadata, object_meta
+from components.litellm import LiteLLM
+from components.litellm import wiring as litellm_wiring
 from components.managed_secret import ManagedSecret, SecretConsumer, managed_secret_args
 from components.secret_store import SecretStore
 
@@ -33,22 +37,22 @@ class LlmGateway(pulumi.ComponentResource):
         gcp_provider = gcp.Provider(
             f"{name}-gcp", project=cfg.gcp.project, region=cfg.gcp.region, opts=pulumi.ResourceOptions(parent=self)
         )
-        k8s_provider = k8s.Provider(
-            f"{name}-k8s", context=cfg.kube_context, opts=pulumi.ResourceOptions(parent=self)
-        )
+        k8s_provider = k8s.Provider(f"{name}-k8s", context=cfg.kube_context, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, providers=[gcp_provider, k8s_provider])
 
         ns = cfg.namespaces.gateway
         if cfg.namespaces.create_gateway:
             namespace = k8s.core.v1.Namespace(
                 f"{name}-namespace",
-                metadata=metadata(
-                    ns,
-                    app="llm-gateway",
-                    extra_labels={
-                        "pod-security.kubernetes.io/enforce": "restricted",
-                        "pod-security.kubernetes.io/warn": "restricted",
-                    },
+                metadata=object_meta(
+                    metadata(
+                        ns,
+                        app="llm-gateway",
+                        extra_labels={
+                            "pod-security.kubernetes.io/enforce": "restricted",
+                            "pod-security.kubernetes.io/warn": "restricted",
+                        },
+                    )
                 ),
                 opts=child,
             )
@@ -77,7 +81,17 @@ class LlmGateway(pulumi.ComponentResource):
             in_ns,
         )
         database = Database(f"{name}-database", cfg, store, in_ns)
+        gateway = LiteLLM(
+            f"{name}-litellm",
+            cfg,
+            litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY),
+            store.store,
+            store.gsa_email,
+            pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[master_key, database])),
+        )
+        GrafanaDatasource(f"{name}-grafana-datasource", cfg, database.endpoint_info, store.store, child)
         Dashboards(f"{name}-dashboards", cfg, child)
+        Alerting(f"{name}-alerting", cfg, store, in_ns)
         self.master_key_secret_name = MASTER_KEY_SECRET
         self.outputs = {
             "gateway_namespace": ns,
@@ -86,5 +100,6 @@ class LlmGateway(pulumi.ComponentResource):
             "master_key_secret": MASTER_KEY_SECRET,
             "master_key_gsm_secret": master_key.gsm_secret_id,
             "database": database.endpoint(),
+            "litellm_service": gateway.service_host,
         }
         self.register_outputs(self.outputs)

@@ -37,6 +37,16 @@ def metadata(
     return meta
 
 
+def object_meta(meta: Mapping[str, Any]) -> k8s.meta.v1.ObjectMetaArgs:
+    """Typed ObjectMeta for the SDK's typed resources, from a `metadata()` dict."""
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=meta["name"],
+        namespace=meta.get("namespace"),
+        labels=meta.get("labels"),
+        annotations=meta.get("annotations"),
+    )
+
+
 def custom_resource(
     resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
 ) -> k8s.apiextensions.CustomResource:

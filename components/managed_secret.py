@@ -74,8 +74,14 @@ def managed_secret_args(
     )
 
 
-def basic_auth_consumer(resource_name: str, namespace: str, username: str, labels: Mapping[str, str]) -> SecretConsumer:
-    """A `kubernetes.io/basic-auth` Secret {username, password} rendered from the value."""
+def basic_auth_consumer(
+    resource_name: str,
+    namespace: str,
+    username: str,
+    labels: Mapping[str, str],
+    extra_template: Mapping[str, str] | None = None,
+) -> SecretConsumer:
+    """A `kubernetes.io/basic-auth` Secret {username, password, ...extra} rendered from the value."""
     return SecretConsumer(
         resource_name=resource_name,
         secret_key="password",
@@ -84,12 +90,12 @@ def basic_auth_consumer(resource_name: str, namespace: str, username: str, label
             namespace=namespace,
             secret_type="kubernetes.io/basic-auth",
             labels=labels,
-            template_data={"username": username, "password": "{{ .password }}"},
+            template_data={"username": username, "password": "{{ .password }}", **(extra_template or {})},
         ),
     )
 
 
-def replication_args(replication: ReplicationConfig) -> dict[str, Any]:
+def replication_args(replication: ReplicationConfig) -> gcp.secretmanager.SecretReplicationArgsDict:
     if replication.mode == "automatic":
         return {"auto": {}}
     return {"user_managed": {"replicas": [{"location": loc} for loc in replication.locations]}}

@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 
 from components.config import StackConfig
 from components.eso import StoreRef, cluster_secret_store
-from components.k8s import custom_resource, metadata
+from components.k8s import custom_resource, metadata, object_meta
 
 
 def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
@@ -62,11 +62,13 @@ class SecretStore(pulumi.ComponentResource):
         ksa = k8s.core.v1.ServiceAccount(
             f"{name}-ksa",
             metadata=gsa.email.apply(
-                lambda email: metadata(
+                lambda email: object_meta(
+                    metadata(
                     eso.service_account,
                     eso.namespace,
                     app="external-secrets-store",
-                    annotations={"iam.gke.io/gcp-service-account": email},
+                        annotations={"iam.gke.io/gcp-service-account": email},
+                    )
                 )
             ),
             automount_service_account_token=False,

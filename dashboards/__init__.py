@@ -27,4 +27,17 @@ def all_dashboards(cfg: StackConfig) -> list[DashboardSpec]:
     """Every dashboard this stack ships (modules register below as they are added)."""
     del cfg
     specs: list[DashboardSpec] = []
+    from dashboards import spend_overview, team_view  # spend dashboards on LiteLLM's tables (issue 5)
+
+    specs += [
+        DashboardSpec(spend_overview.UID, spend_overview.FILENAME, spend_overview.build),
+        DashboardSpec(team_view.UID, team_view.FILENAME, team_view.build),
+    ]
+    from dashboards import budgets, models, operations  # Prometheus dashboards (issue 6)
+
+    specs += [
+        DashboardSpec(operations.UID, operations.FILENAME, operations.build),
+        DashboardSpec(models.UID, models.FILENAME, models.build),
+        DashboardSpec(budgets.UID, budgets.FILENAME, budgets.build),
+    ]
     return specs

@@ -18,13 +18,23 @@ pytest_plugins = ["tests.support.postgres"]
 
 STACKS = ("lab", "enterprise")
 
+# Bring-your-own PostgreSQL: the lab stack switched to an external server.
+EXTERNAL_ENGINE = (
+    "llm-gateway:postgres.engine=external",
+    "llm-gateway:postgres.cnpg=null",
+    "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full}",
+)
+# The one stack-config secret (external engine), as `pulumi config set --secret` stores it.
+ADMIN_PASSWORD = "Adm1n-p@ss:w/rd?#"
+SECRET_CONFIG = {"llm-gateway:postgresAdminPassword": {"secure": ADMIN_PASSWORD}}
+
 _cache: dict[tuple[str, tuple[str, ...]], ProgramRun] = {}
 
 
 def run_cached(stack: str, *overrides: str) -> ProgramRun:
     key = (stack, overrides)
     if key not in _cache:
-        _cache[key] = run_stack(stack, overrides)
+        _cache[key] = run_stack(stack, overrides, extra_config=SECRET_CONFIG)
     return _cache[key]
 
 

@@ -10,7 +10,7 @@ from tools.offline import ProgramRun
 
 
 def _objects(run: ProgramRun) -> list[tuple[str, dict[str, object]]]:
-    return [(f"{o['kind']}/{o['metadata']['name']}", o) for o in run.kubernetes_objects()]  # type: ignore[index]
+    return [(f"{o['kind']}/{o['metadata']['name']}", o) for o in run.kubernetes_objects()]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -276,3 +276,68 @@ def test_committed_metric_list_has_the_required_metric() -> None:
 def test_requests_off_loopback_are_refused() -> None:
     with pytest.raises(probe.ProbeError, match="loopback"):
         probe.http_call("GET", "http://example.com/metrics/")
+
+
+def helm_values() -> dict[str, Any]:
+    """Chart values shaped like the ones components/litellm_values.py renders."""
+    return {
+        "numWorkers": 1,
+        "envVars": {"PROMETHEUS_METRICS_PORT": "4001", "LITELLM_LOG": "INFO", "JSON_LOGS": True},
+        "extraEnvVars": [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "uri"}}}],
+        "proxy_config": proxy_config(),
+    }
+
+
+def test_helm_values_give_config_env_workers_and_metrics_port() -> None:
+    parsed = probe.helm_probe_input(helm_values())
+    assert parsed.config == proxy_config()
+    assert parsed.env_vars == {"PROMETHEUS_METRICS_PORT": "4001", "LITELLM_LOG": "INFO", "JSON_LOGS": "true"}
+    assert parsed.num_workers == 1
+    assert parsed.deployed_metrics_port == 4001
+
+
+def test_helm_values_without_metrics_port_or_workers() -> None:
+    values = helm_values()
+    del values["envVars"], values["numWorkers"]
+    parsed = probe.helm_probe_input(values)
+    assert parsed.env_vars == {}
+    assert parsed.num_workers is None
+    assert parsed.deployed_metrics_port is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"proxy_config": None}, "proxy_config"),
+        ({"envVars": ["A=b"]}, "envVars"),
+        ({"envVars": {"A": {"b": 1}}}, "envVars.A"),
+        ({"envVars": {"PROMETHEUS_METRICS_PORT": "metrics"}}, "PROMETHEUS_METRICS_PORT"),
+        ({"envVars": {"PROMETHEUS_METRICS_PORT": "70000"}}, "out of range"),
+        ({"numWorkers": "2"}, "numWorkers"),
+    ],
+)
+def test_unusable_helm_values_are_config_errors(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(probe.ConfigError, match=message):
+        probe.helm_probe_input({**helm_values(), **change})
+
+
+def test_chart_env_vars_keep_settings_and_drop_secrets(tmp_path: Path) -> None:
+    env, notes = probe.probe_env_vars(
+        {
+            "PROMETHEUS_METRICS_PORT": "4001",
+            "PROMETHEUS_MULTIPROC_DIR": "/var/run/prom",
+            "DATABASE_URL": "postgresql://u:p@db/litellm",
+            "PROXY_MASTER_KEY": "sk-real",
+            "LITELLM_LOG": "INFO",
+        },
+        tmp_path / "multiproc",
+    )
+    assert env == {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "multiproc"), "LITELLM_LOG": "INFO"}
+    assert len(notes) == 4
+
+
+def test_proxy_env_drops_inherited_metrics_settings() -> None:
+    env = probe.proxy_env({"PROMETHEUS_METRICS_PORT": "1", "PROMETHEUS_MULTIPROC_DIR": "/x", "PATH": "/bin"})
+    assert "PROMETHEUS_METRICS_PORT" not in env
+    assert "PROMETHEUS_MULTIPROC_DIR" not in env
+    assert env["PATH"] == "/bin"

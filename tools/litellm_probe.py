@@ -4,23 +4,35 @@ Usage::
 
     python -m tools.litellm_probe --litellm /path/to/venv/bin/litellm \\
         --config tools/litellm_probe_config.yaml \\
-        [--metrics-out tests/data/litellm_metrics.txt] [--requests N]
+        [--metrics-out tests/data/litellm_metrics.txt] [--requests N] [--metrics-port PORT]
+
+    python -m tools.litellm_probe --litellm /path/to/venv/bin/litellm \\
+        --helm-values /tmp/pv/helm/litellm/values.yaml
 
 What it does, in order:
 
 1. Reads a LiteLLM proxy config (the YAML dict the Pulumi program renders into
-   the Helm values' ``proxy_config``) and rewrites it with :func:`rewrite_config`
+   the Helm values' ``proxy_config``; with ``--helm-values``, the chart values
+   themselves: their ``proxy_config``, ``envVars`` and ``numWorkers``) and
+   rewrites it with :func:`rewrite_config`
    into one that starts here, offline, without secrets or a database: every
    model answers with a ``mock_response``, ``os.environ/...`` references are
    replaced by dummies, database/Redis/alerting settings are dropped, and the
    only callback is ``prometheus`` (so nothing leaves the machine).
 2. Starts ``litellm --config <tmp> --host 127.0.0.1 --port <free port>`` as a
-   subprocess (loopback only) and waits for ``/health/liveliness``.
+   subprocess (loopback only) and waits for ``/health/liveliness``; a proxy
+   that refuses the config (exits at start-up) fails the probe. The chart's
+   ``envVars`` are passed to it (minus database/master-key variables), and
+   ``--num_workers`` from ``numWorkers`` as the chart does. With a separate
+   metrics port (``--metrics-port``, or ``envVars.PROMETHEUS_METRICS_PORT`` in
+   the Helm values) ``PROMETHEUS_METRICS_PORT`` is set to a free loopback port.
 3. Sends N non-streaming and 2 streaming chat completions with the generated
    master key, a request that exercises a configured fallback
    (``mock_testing_fallbacks``), and one request to a model that does not exist.
-4. Scrapes ``/metrics/`` with and without the Bearer key, prints a report and,
-   with ``--metrics-out``, writes the sorted metric sample names.
+4. Scrapes ``/metrics/`` with and without the Bearer key and, with a separate
+   metrics port, ``/metrics/`` and ``/metrics`` on that port without any
+   ``Authorization`` header (how the deployed Prometheus scrapes), prints a
+   report and, with ``--metrics-out``, writes the sorted metric sample names.
 
 The metrics file lists sample names as they appear in the exposition, one per
 line: counters with their ``_total`` suffix, histograms as ``<name>_bucket``,
@@ -28,9 +40,11 @@ line: counters with their ``_total`` suffix, histograms as ``<name>_bucket``,
 prometheus_client adds to counters and histograms are left out.
 
 Exit status: 0 when every check passed, 1 when a check failed (proxy did not
-start, a completion failed, ``/metrics/`` was not 200, the unauthenticated
-scrape was not refused, or ``litellm_proxy_total_requests_metric_total`` is
-missing), 2 for bad arguments or an unusable config. The subprocess is always
+start or refused the config, a completion failed, ``/metrics/`` was not 200,
+the unauthenticated scrape of the main port was not refused, the separate
+metrics port did not answer 200 without a key, or
+``litellm_proxy_total_requests_metric_total`` is missing), 2 for bad arguments
+or an unusable config. The subprocess is always
 killed, and every wait is bounded.
 
 Only the standard library and PyYAML are used, so any Python 3.11 can run it;
@@ -55,6 +69,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -120,8 +135,19 @@ DROPPED_GENERAL_SETTINGS: Final = (
     "alert_types",
     "alerting_args",
 )
-# Variables removed from the proxy's environment: no database, no real key.
-SCRUBBED_ENV: Final = ("DATABASE_URL", "DIRECT_URL", "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY")
+# Variables removed from the proxy's environment: no database, no real key, and
+# no metrics port / multiprocess directory inherited from the caller.
+METRICS_PORT_ENV: Final = "PROMETHEUS_METRICS_PORT"
+MULTIPROC_DIR_ENVS: Final = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
+SCRUBBED_ENV: Final = (
+    "DATABASE_URL",
+    "DIRECT_URL",
+    "LITELLM_MASTER_KEY",
+    "LITELLM_SALT_KEY",
+    "PROXY_MASTER_KEY",
+    METRICS_PORT_ENV,
+    *MULTIPROC_DIR_ENVS,
+)
 
 HTTP_TIMEOUT_S: Final = 30.0
 METRICS_WAIT_S: Final = 20.0
@@ -356,6 +382,91 @@ def fallback_sources(config: Mapping[str, Any]) -> list[str]:
 
 
 # --------------------------------------------------------------------------
+# Helm values (the chart release the Pulumi program renders)
+# --------------------------------------------------------------------------
+
+_ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ProbeInput:
+    """What the probe runs: a proxy config and how the chart starts the proxy."""
+
+    config: Mapping[str, Any]
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    """The chart's plain ``envVars`` (values as the chart renders them: strings)."""
+    num_workers: int | None = None
+    """``numWorkers``: the chart passes ``--num_workers`` when it is set (and not 0)."""
+    deployed_metrics_port: int | None = None
+    """``envVars.PROMETHEUS_METRICS_PORT``: the deployment serves metrics on a separate port."""
+
+
+def _helm_env_value(name: str, value: Any) -> str:
+    """An ``envVars`` value as the chart renders it (``{{ $val | quote }}``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ConfigError(f"envVars.{name}: expected a string or number, found {type(value).__name__}")
+
+
+def _port(text: str, path: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise ConfigError(f"{path}: expected a port number, found {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{path}: port {port} is out of range")
+    return port
+
+
+def helm_probe_input(values: Any) -> ProbeInput:
+    """Read the chart values the program renders: ``proxy_config``, ``envVars``, ``numWorkers``."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"helm values: expected a mapping, found {type(values).__name__}")
+    config = values.get("proxy_config")
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"proxy_config: expected a mapping, found {type(config).__name__}")
+    env_vars: dict[str, str] = {}
+    for name, value in _as_mapping(values.get("envVars"), "envVars").items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise ConfigError(f"envVars: {name!r} is not an environment variable name")
+        env_vars[name] = _helm_env_value(name, value)
+    workers = values.get("numWorkers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ConfigError(f"numWorkers: expected a non-negative integer, found {workers!r}")
+    metrics_port = env_vars.get(METRICS_PORT_ENV)
+    return ProbeInput(
+        config=config,
+        env_vars=env_vars,
+        num_workers=workers or None,
+        deployed_metrics_port=_port(metrics_port, f"envVars.{METRICS_PORT_ENV}") if metrics_port else None,
+    )
+
+
+def probe_env_vars(env_vars: Mapping[str, str], multiproc_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """The chart's ``envVars`` as the probe passes them to the proxy, and a note for each change.
+
+    Database and master-key variables are dropped (the probe has neither), the metrics
+    port is left to the probe (a free loopback port), and a multiprocess directory is
+    moved under ``multiproc_dir`` so concurrent probes never share one.
+    """
+    kept: dict[str, str] = {}
+    notes: list[str] = []
+    for name, value in env_vars.items():
+        if name == METRICS_PORT_ENV:
+            notes.append(f"envVars.{name}: {value} replaced by a free loopback port")
+        elif name in MULTIPROC_DIR_ENVS:
+            kept[name] = str(multiproc_dir)
+            notes.append(f"envVars.{name}: {value} moved to the probe's temporary directory")
+        elif name in SCRUBBED_ENV:
+            notes.append(f"envVars.{name}: dropped (no database or real key here)")
+        else:
+            kept[name] = value
+    return kept, notes
+
+
+# --------------------------------------------------------------------------
 # Exposition parsing
 # --------------------------------------------------------------------------
 
@@ -442,6 +553,8 @@ def metric_labels(exposition: Exposition) -> dict[str, list[str]]:
 class HttpResult:
     status: int
     body: str
+    location: str = ""
+    """The ``Location`` header of a redirect (redirects are not followed)."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -473,7 +586,8 @@ def http_call(
         with _OPENER.open(request, timeout=timeout) as response:
             return HttpResult(response.status, response.read().decode("utf-8", "replace"))
     except urllib.error.HTTPError as error:
-        return HttpResult(error.code, error.read().decode("utf-8", "replace"))
+        location = error.headers.get("Location", "") if error.headers is not None else ""
+        return HttpResult(error.code, error.read().decode("utf-8", "replace"), str(location))
     except (urllib.error.URLError, OSError) as error:
         return HttpResult(0, f"{type(error).__name__}: {error}")
 
@@ -555,11 +669,14 @@ class FakeUpstream:
         self._thread.join(timeout=STOP_TIMEOUT_S)
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_loopback_port(other_than: int | None = None) -> int:
+    """A port free on 127.0.0.1 now (and not ``other_than``)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port != other_than:
+            return port
 
 
 def litellm_version(litellm: Path, env: Mapping[str, str]) -> str:
@@ -674,6 +791,10 @@ class Report:
     checks: list[tuple[str, str, bool]] = field(default_factory=list)
     scrape: Exposition = field(default_factory=lambda: Exposition({}, {}))
     exposition: str = ""
+    metrics_port: int | None = None
+    """The loopback port of LiteLLM's separate metrics server, when the probe started one."""
+    deployed_metrics_port: int | None = None
+    """``envVars.PROMETHEUS_METRICS_PORT`` of the Helm values, when probing them."""
 
     @property
     def metric_names(self) -> list[str]:
@@ -690,6 +811,11 @@ class Report:
         families = real_families(self.scrape)
         litellm_families = [n for n in families if n.startswith("litellm_")]
         lines = [f"litellm=={self.version}; proxy live after {self.startup_s:.1f} s"]
+        if self.metrics_port is not None:
+            deployed = f" (deployed: {self.deployed_metrics_port})" if self.deployed_metrics_port is not None else ""
+            lines.append(f"separate metrics port: 127.0.0.1:{self.metrics_port}{deployed}, scraped without a key")
+        else:
+            lines.append("separate metrics port: none (PROMETHEUS_METRICS_PORT not set)")
         lines += [f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}" for name, detail, ok in self.checks]
         lines.append(
             f"metric families: {len(families)} ({len(litellm_families)} litellm_*, "
@@ -767,9 +893,53 @@ def _scrape(report: Report, base_url: str, key: str) -> None:
     report.check("GET /metrics (no slash), for the record", f"HTTP {redirect.status}", True)
 
 
-def run_probe(litellm: Path, config: Mapping[str, Any], requests: int, startup_timeout: float) -> Report:
+def _scrape_metrics_port(report: Report, base_url: str) -> None:
+    """Scrape LiteLLM's separate metrics server as Prometheus does: no Authorization header."""
+    deadline = time.monotonic() + METRICS_WAIT_S
+    while True:
+        scrape = http_call("GET", f"{base_url}/metrics/")
+        names = parse_exposition(scrape.body).sample_names if scrape.status == 200 else frozenset()
+        if REQUIRED_METRIC in names or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    report.check("GET /metrics/ on the metrics port without a key", f"HTTP {scrape.status}", scrape.status == 200)
+    report.check(
+        f"{REQUIRED_METRIC} on the metrics port",
+        "present" if REQUIRED_METRIC in names else "missing",
+        REQUIRED_METRIC in names,
+    )
+    bare = http_call("GET", f"{base_url}/metrics")
+    if bare.status in (301, 302, 307, 308):
+        # Prometheus follows redirects; follow this one only where the probe may go.
+        target = urllib.parse.urljoin(f"{base_url}/metrics", bare.location)
+        followed = http_call("GET", target) if target.startswith(f"{base_url}/") else HttpResult(0, "")
+        detail = f"HTTP {bare.status} to {bare.location or '?'}, then HTTP {followed.status}"
+        ok = followed.status == 200
+    else:
+        detail, ok = f"HTTP {bare.status}", bare.status == 200
+    report.check("GET /metrics on the metrics port without a key (redirect followed)", detail, ok)
+
+
+def run_probe(
+    litellm: Path,
+    config: Mapping[str, Any],
+    requests: int,
+    startup_timeout: float,
+    *,
+    env_vars: Mapping[str, str] | None = None,
+    num_workers: int | None = None,
+    metrics_port: int | None = None,
+    deployed_metrics_port: int | None = None,
+) -> Report:
+    """Start the proxy on ``config``, send traffic, scrape; ``metrics_port`` 0 means a free port.
+
+    ``env_vars`` (the chart's ``envVars``) go to the proxy's environment as
+    :func:`probe_env_vars` says; ``num_workers`` becomes ``--num_workers``; with
+    ``metrics_port`` (not None) the proxy also serves metrics on that separate
+    port, which is scraped without a key.
+    """
     started = time.monotonic()
-    report = Report()
+    report = Report(deployed_metrics_port=deployed_metrics_port)
     master_key = f"sk-probe-{secrets.token_hex(16)}"
     rewritten = rewrite_config(config, master_key)
     for note in rewritten.notes:
@@ -777,20 +947,32 @@ def run_probe(litellm: Path, config: Mapping[str, Any], requests: int, startup_t
     models = [m["model_name"] for m in rewritten.config["model_list"]]
     fallbacks = [m for m in fallback_sources(rewritten.config) if m in models]
     team_key = f"sk-probe-team-{secrets.token_hex(16)}"
-    env = proxy_env(os.environ)
-    env[TEAM_KEY_ENV] = team_key
-    report.version = litellm_version(litellm, env)
+    report.version = litellm_version(litellm, proxy_env(os.environ))
     port = free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="litellm-probe-") as tmp, FakeUpstream() as upstream:
-        proxy_config = add_probe_models(rewritten.config, upstream.api_base)
+        chart_env, env_notes = probe_env_vars(env_vars or {}, Path(tmp, "prometheus-multiproc"))
+        for note in env_notes:
+            print(f"env: {note}", file=sys.stderr)
+        env = proxy_env({**os.environ, **chart_env})
+        env[TEAM_KEY_ENV] = team_key
+        # LiteLLM auto-creates PROMETHEUS_MULTIPROC_DIR under the temporary directory when a
+        # metrics port is set, and wipes it at start: give each probe its own.
+        env["TMPDIR"] = tmp
         config_path = Path(tmp, "config.yaml")
+        command = [str(litellm), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)]
+        if num_workers is not None:
+            command += ["--num_workers", str(num_workers)]
+        if metrics_port is not None:
+            report.metrics_port = metrics_port or free_loopback_port(other_than=port)
+            env[METRICS_PORT_ENV] = str(report.metrics_port)
+        proxy_config = add_probe_models(rewritten.config, upstream.api_base)
         config_path.write_text(yaml.safe_dump(proxy_config, sort_keys=False))
         Path(tmp, f"{TEAM_AUTH_MODULE}.py").write_text(TEAM_AUTH_SOURCE)
         log_path = Path(tmp, "litellm.log")
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [str(litellm), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -802,6 +984,8 @@ def run_probe(litellm: Path, config: Mapping[str, Any], requests: int, startup_t
                 report.startup_s = wait_until_live(base_url, process, startup_timeout, log_path)
                 _send_traffic(report, base_url, (master_key, team_key), models, fallbacks, requests)
                 _scrape(report, base_url, master_key)
+                if report.metrics_port is not None:
+                    _scrape_metrics_port(report, f"http://127.0.0.1:{report.metrics_port}")
             finally:
                 stop_process(process)
         if not report.ok:
@@ -840,7 +1024,21 @@ def labels_file_text(report: Report, command: str, when: datetime) -> str:
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.litellm_probe", description=__doc__.split("\n\n")[0])
     parser.add_argument("--litellm", type=Path, required=True, help="path of the litellm executable")
-    parser.add_argument("--config", type=Path, required=True, help="LiteLLM proxy config (YAML)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", type=Path, help="LiteLLM proxy config (YAML)")
+    source.add_argument(
+        "--helm-values",
+        type=Path,
+        help="values.yaml of the litellm-helm release as the program renders it: probe its proxy_config, "
+        "started with its envVars and numWorkers",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="also serve metrics on this separate loopback port (PROMETHEUS_METRICS_PORT) and scrape it without "
+        "a key; 0 picks a free port, the default with --helm-values whose envVars set PROMETHEUS_METRICS_PORT",
+    )
     parser.add_argument("--metrics-out", type=Path, help="write the sorted metric sample names here")
     parser.add_argument("--labels-out", type=Path, help="write the label names of each sample name here")
     parser.add_argument("--exposition-out", type=Path, help="write the raw /metrics/ exposition here")
@@ -849,6 +1047,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.requests < 1:
         parser.error("--requests must be at least 1")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        parser.error("--metrics-port must be between 0 and 65535")
     if not os.access(args.litellm, os.X_OK):
         parser.error(f"--litellm {args.litellm}: not an executable file")
     return args
@@ -857,11 +1057,25 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     command = shlex.join(["python", "-m", "tools.litellm_probe", *(sys.argv[1:] if argv is None else argv)])
+    source: Path = args.helm_values or args.config
     try:
-        config = yaml.safe_load(args.config.read_text())
-        report = run_probe(args.litellm, config, args.requests, args.startup_timeout)
+        loaded = yaml.safe_load(source.read_text())
+        probe_input = helm_probe_input(loaded) if args.helm_values else ProbeInput(config=loaded)
+        metrics_port: int | None = args.metrics_port
+        if metrics_port is None and probe_input.deployed_metrics_port is not None:
+            metrics_port = 0
+        report = run_probe(
+            args.litellm,
+            probe_input.config,
+            args.requests,
+            args.startup_timeout,
+            env_vars=probe_input.env_vars,
+            num_workers=probe_input.num_workers,
+            metrics_port=metrics_port,
+            deployed_metrics_port=probe_input.deployed_metrics_port,
+        )
     except ConfigError as error:
-        print(f"error: {args.config}: {error}", file=sys.stderr)
+        print(f"error: {source}: {error}", file=sys.stderr)
         return 2
     except (OSError, yaml.YAMLError) as error:
         print(f"error: {error}", file=sys.stderr)

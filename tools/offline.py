@@ -63,6 +63,8 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     generated_secrets: set[str] = field(default_factory=set)
+    protected: set[str] = field(default_factory=set)
+    """Names of resources registered with both `protect` and `retain_on_delete`."""
 
     def of_type(self, type_: str) -> list[Recorded]:
         return [r for r in self.resources if r.type == type_]
@@ -175,7 +177,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             self.generated_secrets.update({state["hex"], state["base64"]})
         elif args.typ == "gcp:serviceaccount/account:Account":
             email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
-            state.update(email=email, name=f"projects/{project}/serviceAccounts/{email}", member=f"serviceAccount:{email}")
+            state.update(
+                email=email, name=f"projects/{project}/serviceAccounts/{email}", member=f"serviceAccount:{email}"
+            )
             rid = state["name"]
         elif args.typ == "gcp:secretmanager/secret:Secret":
             rid = f"projects/{project}/secrets/{inputs['secretId']}"
@@ -197,13 +201,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[tuple[str, str, str, str, bool]] = []
+        self.guarded: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(
-                (response.urn, request.type, request.name, request.parent, bool(request.custom))
-            )
+            self.registrations.append((response.urn, request.type, request.name, request.parent, bool(request.custom)))
+            if request.protect and request.retainOnDelete:
+                self.guarded.add(request.name)
         return response
 
 
@@ -319,7 +324,7 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
                 outputs=state,
             )
         )
-    return ProgramRun(stack, resources, outputs, secret_outputs, set(mocks.generated_secrets))
+    return ProgramRun(stack, resources, outputs, secret_outputs, set(mocks.generated_secrets), set(monitor.guarded))
 
 
 async def _stack_outputs() -> tuple[dict[str, Any], set[str]]:

@@ -47,8 +47,19 @@ def tree_lines(run: ProgramRun) -> list[str]:
     return lines
 
 
+def _sorted(data: Any) -> Any:
+    """Nested mappings in key order: the mock engine does not keep insertion order."""
+    if isinstance(data, dict):
+        return {k: _sorted(data[k]) for k in sorted(data)}
+    if isinstance(data, list):
+        return [_sorted(v) for v in data]
+    return data
+
+
 def _dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120)
+    """YAML with the top level in the given order (apiVersion, kind, ...) and the rest sorted."""
+    body = {k: _sorted(v) for k, v in data.items()} if isinstance(data, dict) else data
+    return yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=120)
 
 
 def _filename(*parts: str) -> str:
@@ -95,7 +106,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
             release_dir.mkdir(parents=True, exist_ok=True)
             values = inputs.pop("values", {}) or {}
             (release_dir / "release.json").write_text(json.dumps(inputs, indent=2, sort_keys=True) + "\n")
-            (release_dir / "values.yaml").write_text(_dump_yaml(values))
+            (release_dir / "values.yaml").write_text(_dump_yaml(_sorted(values)))
             counts["helm"] += 1
     return dict(counts)
 
@@ -103,13 +114,29 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.split("\n")[0])
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
-    parser.add_argument("--out", type=Path, help="directory for resources.json, manifests/, helm/, dashboards/, alerts/")
+    parser.add_argument(
+        "--out", type=Path, help="directory for resources.json, manifests/, helm/, dashboards/, alerts/"
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NS:KEY.PATH=VALUE")
+    parser.add_argument(
+        "--secret",
+        dest="secrets",
+        action="append",
+        default=[],
+        metavar="NS:KEY=VALUE",
+        help="a stack secret (as `pulumi config set --secret`), e.g. llm-gateway:postgresAdminPassword",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     try:
-        run = run_stack(args.stack, args.overrides)
+        secrets = {}
+        for item in args.secrets:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"--secret expects NS:KEY=VALUE, got {item!r}")
+            secrets[key] = {"secure": value}
+        run = run_stack(args.stack, args.overrides, extra_config=secrets)
     except ConfigError as exc:
         print(f"error: Pulumi.{args.stack}.yaml: {exc}", file=sys.stderr)
         return 2

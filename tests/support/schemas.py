@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -53,7 +52,7 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
         raise FileNotFoundError(f"CRD schemas not found at {CRD_DIR} (shared/ must sit beside the repo)")
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(CRD_DIR.glob("*.yaml")):
-        for doc in yaml.load_all(path.read_text(), Loader=_Loader):  # noqa: S506 (SafeLoader subclass)
+        for doc in yaml.load_all(path.read_text(), Loader=_Loader):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             group = doc["spec"]["group"]
@@ -76,7 +75,9 @@ def validation_errors(obj: dict[str, Any]) -> list[str]:
         errors.append("metadata.name missing")
     if key in schemas:
         validator = jsonschema.Draft7Validator(schemas[key])
-        errors += [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(obj)]
+        errors += [
+            f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(obj)
+        ]
         return errors
     try:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)

@@ -1,0 +1,116 @@
+"""LiteLLM: the proxy as a pinned Helm release, wired to the database and its keys.
+
+Encapsulates:
+- `litellm-helm` from its OCI registry as a `helm.v3.Release` (chart and image
+  pinned in config; values from `components.litellm_values.helm_values`);
+- the provider API keys: GSM secrets created by the platform team, granted to
+  ESO's service account one by one, synced into one Secret that the release
+  mounts with `environmentSecrets`;
+- a metrics Service and ServiceMonitor on `PROMETHEUS_METRICS_PORT` (metrics
+  never need the master key; only Prometheus's namespace may reach the port);
+- NetworkPolicies (default deny; API from the configured namespaces; egress to
+  DNS, the database and the model endpoints) and, when enabled, a TLS Ingress.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from components import litellm_values as values
+from components.config import StackConfig
+from components.database import DatabaseEndpoint
+from components.eso import StoreRef
+from components.k8s import custom_resource, object_meta
+
+
+def wiring(
+    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str
+) -> values.GatewayWiring:
+    return values.GatewayWiring(
+        namespace=cfg.namespaces.gateway,
+        master_key_secret=master_key_secret,
+        master_key_key=master_key_key,
+        database_secret=endpoint.app_secret,
+        database_host=endpoint.host,
+        database_port=endpoint.port,
+        database_name=endpoint.database,
+        database_pod_selector=dict(endpoint.pod_labels) if endpoint.pod_labels else None,
+    )
+
+
+class LiteLLM(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        wired: values.GatewayWiring,
+        store: StoreRef,
+        accessor_email: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llm-gateway:litellm:LiteLLM", name, None, opts)
+        lit = cfg.litellm
+        child = pulumi.ResourceOptions(parent=self)
+        depends: list[pulumi.Resource] = []
+
+        grants = [
+            gcp.secretmanager.SecretIamMember(
+                f"{name}-key-accessor-{key.gsm_secret}",
+                project=cfg.gcp.project,
+                secret_id=key.gsm_secret,
+                role="roles/secretmanager.secretAccessor",
+                member=pulumi.Output.concat("serviceAccount:", accessor_email),
+                opts=child,
+            )
+            for key in lit.provider_keys
+        ]
+        keys = values.provider_keys_secret(cfg, store)
+        if keys is not None:
+            depends.append(
+                custom_resource(
+                    f"{name}-provider-keys", keys, pulumi.ResourceOptions(parent=self, depends_on=list(grants))
+                )
+            )
+
+        for policy in values.network_policies(cfg, wired):
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy['metadata']['name']}",
+                metadata=object_meta(policy["metadata"]),
+                spec=policy["spec"],
+                opts=child,
+            )
+
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=lit.release_name,
+            namespace=cfg.namespaces.gateway,
+            chart=lit.chart,
+            version=lit.chart_version,
+            values=values.helm_values(cfg, wired),
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=900,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+
+        service = values.metrics_service(cfg)
+        k8s.core.v1.Service(
+            f"{name}-metrics",
+            metadata=object_meta(service["metadata"]),
+            spec=service["spec"],
+            opts=child,
+        )
+        custom_resource(f"{name}-service-monitor", values.service_monitor(cfg), child)
+
+        ing = values.ingress(cfg)
+        if ing is not None:
+            k8s.networking.v1.Ingress(
+                f"{name}-ingress",
+                metadata=object_meta(ing["metadata"]),
+                spec=ing["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+            )
+        self.service_host = f"{values.service_name(lit)}.{cfg.namespaces.gateway}.svc"
+        self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

@@ -1,0 +1,352 @@
+"""Pure builders for the LiteLLM proxy: its proxy config, the Helm values of
+`litellm-helm`, and the Kubernetes objects around the release (provider-key
+ExternalSecret, metrics Service and ServiceMonitor, NetworkPolicies, Ingress).
+
+No Pulumi calls: plain data from typed config, so tests (and a real LiteLLM
+proxy on loopback) check exactly what the program deploys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.config import LiteLLMConfig, Resources, StackConfig
+from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from components.k8s import metadata
+
+API_PORT = 4000
+MASTER_KEY_ENV = "PROXY_MASTER_KEY"
+"""The chart exports the master key Secret as this variable."""
+DATABASE_URL_KEY = "uri"
+"""Key of the database Secret that holds a complete, URL-encoded connection URI."""
+PROVIDER_KEYS_SECRET = "litellm-provider-keys"
+
+
+@dataclass(frozen=True)
+class GatewayWiring:
+    """Names from other components the release is wired to (one source each)."""
+
+    namespace: str
+    master_key_secret: str
+    master_key_key: str
+    database_secret: str
+    database_host: str
+    database_port: int
+    database_name: str
+    database_pod_selector: dict[str, str] | None
+    """Labels of the database pods (CNPG) for the egress policy; None for an external server."""
+
+
+def service_name(lit: LiteLLMConfig) -> str:
+    """The chart's `litellm.fullname` (nameOverride `litellm`): the proxy Service's name."""
+    return lit.release_name if "litellm" in lit.release_name else f"{lit.release_name}-litellm"
+
+
+def scrape_job(lit: LiteLLMConfig) -> str:
+    """Prometheus `job` of the proxy's metrics (the ServiceMonitor's jobLabel value)."""
+    return lit.release_name
+
+
+def deployment_name(lit: LiteLLMConfig) -> str:
+    """The chart's Deployment (same name as its Service)."""
+    return service_name(lit)
+
+
+JOB_LABEL = "app.kubernetes.io/instance"
+
+
+def selector_labels(lit: LiteLLMConfig) -> dict[str, str]:
+    """The chart's selector labels for the proxy pods (`litellm.selectorLabels`)."""
+    return {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": lit.release_name}
+
+
+def _resources(res: Resources) -> dict[str, Any]:
+    return {
+        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
+        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
+    }
+
+
+def proxy_config(lit: LiteLLMConfig) -> dict[str, Any]:
+    """LiteLLM's config.yaml (the chart's `proxy_config`)."""
+    models = []
+    for m in lit.models:
+        params: dict[str, Any] = {"model": m.model}
+        if m.api_key:
+            params["api_key"] = f"os.environ/{m.api_key}"
+        if m.api_base:
+            params["api_base"] = m.api_base
+        if m.rpm is not None:
+            params["rpm"] = m.rpm
+        if m.tpm is not None:
+            params["tpm"] = m.tpm
+        models.append({"model_name": m.name, "litellm_params": params})
+    s = lit.settings
+    litellm_settings: dict[str, Any] = {
+        "callbacks": ["prometheus"],
+        "json_logs": s.json_logs,
+        "turn_off_message_logging": s.turn_off_message_logging,
+        "cache": s.cache,
+        "drop_params": s.drop_params,
+        "request_timeout": s.request_timeout_seconds,
+        "num_retries": s.num_retries,
+        "store_audit_logs": s.store_audit_logs,
+    }
+    defaults = {
+        "max_budget": s.default_key_max_budget,
+        "budget_duration": s.default_key_budget_duration,
+        "rpm_limit": s.default_key_rpm_limit,
+        "tpm_limit": s.default_key_tpm_limit,
+    }
+    if any(v is not None for v in defaults.values()):
+        litellm_settings["default_key_generate_params"] = {k: v for k, v in defaults.items() if v is not None}
+    if s.max_key_budget is not None:
+        litellm_settings["upperbound_key_generate_params"] = {"max_budget": s.max_key_budget}
+    config: dict[str, Any] = {
+        "model_list": models,
+        "litellm_settings": litellm_settings,
+        "general_settings": {
+            "master_key": f"os.environ/{MASTER_KEY_ENV}",
+            "database_url": "os.environ/DATABASE_URL",
+        },
+    }
+    fallbacks = [{m.name: list(m.fallbacks)} for m in lit.models if m.fallbacks]
+    if fallbacks:
+        config["router_settings"] = {"fallbacks": fallbacks}
+    return config
+
+
+RESTRICTED_POD = {
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "runAsGroup": 1000,
+    "fsGroup": 1000,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+RESTRICTED_CONTAINER = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+    # Prisma writes its engines' cache at start-up (see the chart's values).
+    "readOnlyRootFilesystem": False,
+}
+
+
+def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
+    lit = cfg.litellm
+    repository, _, tag = lit.image.rpartition(":")
+    values: dict[str, Any] = {
+        "replicaCount": lit.replicas,
+        "numWorkers": lit.num_workers,
+        "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "masterkeySecretName": wiring.master_key_secret,
+        "masterkeySecretKey": wiring.master_key_key,
+        "db": {
+            "useExisting": True,
+            "deployStandalone": False,
+            "endpoint": wiring.database_host,
+            "database": wiring.database_name,
+            "secret": {"name": wiring.database_secret, "usernameKey": "username", "passwordKey": "password"},
+        },
+        # The chart builds DATABASE_URL from $(DATABASE_PASSWORD) without URL-encoding
+        # (BerriAI/litellm#20993). Kubernetes keeps the last of duplicate env names and the
+        # chart renders extraEnvVars after its own DATABASE_URL in both the proxy and the
+        # migration Job, so this entry replaces it with the database Secret's encoded URI.
+        "extraEnvVars": [
+            {
+                "name": "DATABASE_URL",
+                "valueFrom": {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}},
+            }
+        ],
+        "envVars": {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)},
+        "environmentSecrets": [PROVIDER_KEYS_SECRET] if lit.provider_keys else [],
+        "proxy_config": proxy_config(lit),
+        "resources": _resources(lit.resources),
+        "migrationJob": {
+            "enabled": True,
+            "resources": _resources(lit.migration_resources),
+            "hooks": {"argocd": {"enabled": False}, "helm": {"enabled": True}},
+        },
+        "podSecurityContext": RESTRICTED_POD,
+        "securityContext": RESTRICTED_CONTAINER,
+        "livenessProbe": {"path": "/health/liveliness"},
+        "readinessProbe": {"path": "/health/readiness"},
+        "startupProbe": {"path": "/health/readiness", "periodSeconds": 10, "failureThreshold": 30},
+        # Metrics are scraped from PROMETHEUS_METRICS_PORT by our own ServiceMonitor.
+        "serviceMonitor": {"enabled": False},
+        "ingress": {"enabled": False},
+        "autoscaling": {
+            "enabled": lit.autoscaling.enabled,
+            "minReplicas": lit.autoscaling.min_replicas,
+            "maxReplicas": lit.autoscaling.max_replicas,
+            "targetCPUUtilizationPercentage": lit.autoscaling.target_cpu_percent,
+        },
+        "pdb": {"enabled": lit.pdb_min_available is not None}
+        | ({"minAvailable": lit.pdb_min_available} if lit.pdb_min_available is not None else {}),
+        "podLabels": {"app.kubernetes.io/part-of": "llm-gateway"},
+    }
+    if lit.spread_across_nodes:
+        values["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": selector_labels(lit)},
+            },
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector_labels(lit)},
+            },
+        ]
+    return values
+
+
+def provider_keys_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any] | None:
+    """One ExternalSecret with every provider key, mounted by `environmentSecrets`."""
+    lit = cfg.litellm
+    if not lit.provider_keys:
+        return None
+    return external_secret(
+        name=PROVIDER_KEYS_SECRET,
+        store=store,
+        entries=[RemoteEntry(secret_key=k.env, gsm_secret_id=k.gsm_secret) for k in lit.provider_keys],
+        target=TargetSecret(name=PROVIDER_KEYS_SECRET, namespace=cfg.namespaces.gateway),
+        refresh_interval=cfg.secrets.refresh_interval,
+    )
+
+
+def metrics_service(cfg: StackConfig) -> dict[str, Any]:
+    lit = cfg.litellm
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(
+            f"{lit.release_name}-metrics",
+            cfg.namespaces.gateway,
+            app="litellm-metrics",
+            extra_labels={JOB_LABEL: scrape_job(lit)},
+        ),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(lit),
+            "ports": [{"name": "metrics", "port": lit.metrics_port, "targetPort": lit.metrics_port, "protocol": "TCP"}],
+        },
+    }
+
+
+def service_monitor(cfg: StackConfig) -> dict[str, Any]:
+    lit = cfg.litellm
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": metadata(
+            lit.release_name,
+            cfg.namespaces.gateway,
+            app="litellm-metrics",
+            extra_labels={"release": cfg.monitoring.prometheus_release},
+        ),
+        "spec": {
+            "jobLabel": JOB_LABEL,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "litellm-metrics"}},
+            "namespaceSelector": {"matchNames": [cfg.namespaces.gateway]},
+            "endpoints": [{"port": "metrics", "path": "/metrics/", "interval": "30s", "scrapeTimeout": "10s"}],
+        },
+    }
+
+
+def _ns_peer(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:
+    """Default-deny for the proxy pods (and its migration Job), then the allowed flows."""
+    lit = cfg.litellm
+    net = lit.network
+    pods = {"matchLabels": selector_labels(lit)}
+    api_from = [_ns_peer(ns) for ns in net.client_namespaces]
+    if net.ingress_controller_namespace:
+        api_from.append(_ns_peer(net.ingress_controller_namespace))
+    ingress_rules = [
+        {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]},
+        {"from": [_ns_peer(net.prometheus_namespace)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]},
+    ]
+    db_peer: dict[str, Any]
+    if wiring.database_pod_selector is not None:
+        db_peer = {"to": [{"podSelector": {"matchLabels": wiring.database_pod_selector}}]}
+    else:
+        # An external server is reached by host name; NetworkPolicy cannot name hosts.
+        db_peer = {}
+    egress_rules: list[dict[str, Any]] = [
+        {
+            "to": [_ns_peer("kube-system")],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        },
+        {**db_peer, "ports": [{"protocol": "TCP", "port": wiring.database_port}]},
+    ]
+    if net.egress_cidrs:
+        egress_rules.append(
+            {"to": [{"ipBlock": {"cidr": c}} for c in net.egress_cidrs], "ports": [{"protocol": "TCP", "port": 443}]}
+        )
+    if net.egress_namespaces:
+        egress_rules.append({"to": [_ns_peer(ns) for ns in net.egress_namespaces]})
+    ns = wiring.namespace
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{lit.release_name}-default-deny", ns, app="litellm"),
+            "spec": {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{lit.release_name}-ingress", ns, app="litellm"),
+            "spec": {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": ingress_rules},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{lit.release_name}-egress", ns, app="litellm"),
+            "spec": {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress_rules},
+        },
+    ]
+
+
+def ingress(cfg: StackConfig) -> dict[str, Any] | None:
+    lit = cfg.litellm
+    ing = lit.ingress
+    if not ing.enabled:
+        return None
+    assert ing.host is not None and ing.cluster_issuer is not None  # IngressConfig enforces
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata(
+            lit.release_name,
+            cfg.namespaces.gateway,
+            app="litellm",
+            annotations={"cert-manager.io/cluster-issuer": ing.cluster_issuer},
+        ),
+        "spec": {
+            "ingressClassName": ing.class_name,
+            "tls": [{"hosts": [ing.host], "secretName": f"{lit.release_name}-tls"}],
+            "rules": [
+                {
+                    "host": ing.host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": service_name(lit), "port": {"number": API_PORT}}},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }

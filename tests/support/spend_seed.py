@@ -1,0 +1,400 @@
+"""Spend data on LiteLLM's real schema: a small exact data set and a bulk generator.
+
+- `SMALL`: a hand-written set of requests (three days in range, one day before it)
+  over keys, teams and budgets chosen to exercise every rule of the spend panels:
+  keys without alias or budget, an expired and a blocked key, a blocked team, a
+  team without budget, a team id and key alias with a quote in them, failures.
+  Spends are binary fractions, so every sum is exact in float8.
+- `bulk_load`: N requests over D days (deterministic), loaded with COPY.
+- `rebuild_daily_aggregates`: the daily tables computed from `"LiteLLM_SpendLogs"`
+  (DailyUserSpend: every request; DailyTeamSpend: requests with a team), grouped
+  like LiteLLM's unique keys, so raw and aggregates always agree.
+- `create_grafana_ro`: the role exactly as the program's CNPG managed-role entry
+  makes it (via `tests.support.role_sql`), plus the program's hardening SQL.
+
+Every write runs as the database owner (`litellm`), like LiteLLM itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+from components import cnpg
+from components.config import PostgresConfig, read_namespace
+from components.postgres_sql import database_hardening_sql
+from tests.support.postgres import LiteLLMDatabase, PostgresServer
+from tests.support.role_sql import cnpg_managed_role_sql
+from tools.offline import as_pulumi_config, read_stack_config
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+PROVIDER = {
+    "gpt-4o": "openai",
+    "gpt-4o-mini": "openai",
+    "claude-3-5-sonnet": "anthropic",
+}
+
+
+def token_of(name: str) -> str:
+    """LiteLLM stores sha256(key) as the token; a stand-in made the same way."""
+    return hashlib.sha256(f"sk-{name}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Team:
+    team_id: str
+    alias: str | None
+    max_budget: float | None
+    spend: float
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    alias: str | None
+    team_id: str | None
+    max_budget: float | None
+    spend: float
+    expires: datetime | None = None
+    blocked: bool | None = None
+
+    @property
+    def token(self) -> str:
+        return token_of(self.name)
+
+    @property
+    def key_name(self) -> str:
+        """LiteLLM's masked display name of a key (`sk-...` + last 4)."""
+        return f"sk-...{self.name[-4:]}"
+
+
+@dataclass(frozen=True)
+class Request:
+    day: str
+    hour: int
+    key: str
+    user: str
+    model: str
+    spend: float
+    prompt_tokens: int
+    completion_tokens: int
+    status: str = "success"
+
+
+@dataclass(frozen=True)
+class DataSet:
+    teams: tuple[Team, ...]
+    keys: tuple[Key, ...]
+    requests: tuple[Request, ...]
+
+    def key(self, name: str) -> Key:
+        return next(k for k in self.keys if k.name == name)
+
+
+SMALL = DataSet(
+    teams=(
+        Team("team-a", "Alpha", 100.0, 40.0),
+        Team("team-b", "Beta", None, 12.5),
+        Team("team-c", "Gamma", 50.0, 0.0, blocked=True),
+        Team("team-d'q", "O'Brien squad", 10.0, 2.0),
+    ),
+    keys=(
+        Key("k1-alpha", "alpha-prod", "team-a", 60.0, 30.0),
+        Key("k2-alpha", "alpha-dev", "team-a", None, 3.0),
+        Key("k3-beta", "beta-svc", "team-b", 20.0, 5.0, expires=datetime(2999, 1, 1)),
+        Key("k4-zz99", None, None, 5.0, 1.0),
+        Key("k5-old", "expired-key", "team-a", 10.0, 1.0, expires=datetime(2000, 1, 1)),
+        Key("k6-blk", "blocked-key", "team-b", 10.0, 1.0, blocked=True),
+        Key("k7-obr", "o'brien-key", "team-d'q", 10.0, 2.0, blocked=False),
+    ),
+    requests=(
+        Request("2025-03-01", 9, "k1-alpha", "alice", "gpt-4o", 2.0, 1000, 500),
+        Request("2025-03-01", 10, "k1-alpha", "alice", "gpt-4o", 1.0, 400, 200),
+        Request("2025-03-01", 11, "k2-alpha", "bob", "claude-3-5-sonnet", 0.5, 300, 100),
+        Request("2025-03-01", 12, "k3-beta", "carol", "gpt-4o-mini", 0.25, 200, 50),
+        Request("2025-03-01", 13, "k3-beta", "carol", "gpt-4o-mini", 0.0, 100, 0, "failure"),
+        Request("2025-03-02", 8, "k1-alpha", "alice", "claude-3-5-sonnet", 4.0, 2000, 1000),
+        Request("2025-03-02", 9, "k4-zz99", "", "gpt-4o-mini", 0.125, 100, 20),
+        Request("2025-03-02", 10, "k7-obr", "dave", "gpt-4o", 1.5, 600, 300),
+        Request("2025-03-02", 11, "k2-alpha", "bob", "gpt-4o", 0.0, 50, 0, "failure"),
+        Request("2025-03-03", 7, "k3-beta", "carol", "claude-3-5-sonnet", 3.0, 1500, 700),
+        Request("2025-03-03", 8, "k5-old", "erin", "gpt-4o", 0.75, 300, 150),
+        Request("2025-03-03", 9, "k6-blk", "frank", "gpt-4o-mini", 0.5, 250, 100),
+        Request("2025-03-03", 23, "k1-alpha", "alice", "gpt-4o", 1.0, 500, 250),
+        # Before the tested range: must never be counted.
+        Request("2025-02-20", 12, "k1-alpha", "alice", "gpt-4o", 8.0, 4000, 2000),
+    ),
+)
+
+ERROR_METADATA = {"error_information": {"error_code": "429", "error_class": "RateLimitError"}}
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def insert_entities(conn: Conn, data: DataSet) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            'INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, max_budget, spend, blocked, updated_at)'
+            " VALUES (%s, %s, %s, %s, %s, now())",
+            [(t.team_id, t.alias, t.max_budget, t.spend, t.blocked) for t in data.teams],
+        )
+        cur.executemany(
+            'INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, team_id, max_budget, spend,'
+            " expires, blocked) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(k.token, k.key_name, k.alias, k.team_id, k.max_budget, k.spend, k.expires, k.blocked) for k in data.keys],
+        )
+
+
+_COPY_COLUMNS = (
+    'request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens, "startTime", "endTime",'
+    ' model, model_group, custom_llm_provider, "user", team_id, status, metadata'
+)
+
+
+def _copy_line(
+    request_id: str,
+    api_key: str,
+    spend: float,
+    prompt: int,
+    completion: int,
+    start: datetime,
+    model: str,
+    user: str,
+    team_id: str | None,
+    status: str,
+    metadata: str,
+) -> str:
+    def esc(value: str) -> str:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+    end = start + timedelta(seconds=2)
+    fields = [
+        request_id,
+        "acompletion",
+        api_key,
+        repr(spend),
+        str(prompt + completion),
+        str(prompt),
+        str(completion),
+        start.isoformat(sep=" "),
+        end.isoformat(sep=" "),
+        model,
+        model,
+        PROVIDER.get(model, "openai"),
+        user,
+        "\\N" if team_id is None else team_id,
+        status,
+        metadata,
+    ]
+    return "\t".join(esc(f) if f != "\\N" else f for f in fields) + "\n"
+
+
+def insert_requests(conn: Conn, data: DataSet) -> None:
+    buf = io.StringIO()
+    for number, r in enumerate(data.requests):
+        key = data.key(r.key)
+        start = datetime.fromisoformat(r.day) + timedelta(hours=r.hour, minutes=number % 60)
+        meta = json.dumps(ERROR_METADATA if r.status == "failure" else {})
+        buf.write(
+            _copy_line(
+                f"small-{number:04d}", key.token, r.spend, r.prompt_tokens, r.completion_tokens, start, r.model,
+                r.user, key.team_id, r.status, meta,
+            )
+        )
+    with conn.cursor() as cur, cur.copy(f'COPY "LiteLLM_SpendLogs" ({_COPY_COLUMNS}) FROM STDIN') as copy:
+        copy.write(buf.getvalue())
+
+
+def rebuild_daily_aggregates(conn: Conn) -> None:
+    """DailyUserSpend / DailyTeamSpend from the raw log, grouped on LiteLLM's unique keys."""
+    measures = (
+        "sum(prompt_tokens), sum(completion_tokens), sum(spend), count(*),"
+        " count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), now()"
+    )
+    columns = (
+        "prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at"
+    )
+    day = "to_char(\"startTime\", 'YYYY-MM-DD')"
+    with conn.transaction():
+        conn.execute('DELETE FROM "LiteLLM_DailyUserSpend"')
+        conn.execute('DELETE FROM "LiteLLM_DailyTeamSpend"')
+        conn.execute(
+            'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, model_group,'
+            f" custom_llm_provider, {columns})"
+            f' SELECT gen_random_uuid()::text, "user", {day}, api_key, model, model_group, custom_llm_provider,'
+            f' {measures} FROM "LiteLLM_SpendLogs" GROUP BY "user", {day}, api_key, model, model_group,'
+            " custom_llm_provider"
+        )
+        conn.execute(
+            'INSERT INTO "LiteLLM_DailyTeamSpend" (id, team_id, date, api_key, model, model_group,'
+            f" custom_llm_provider, {columns})"
+            f" SELECT gen_random_uuid()::text, team_id, {day}, api_key, model, model_group, custom_llm_provider,"
+            f' {measures} FROM "LiteLLM_SpendLogs" WHERE team_id IS NOT NULL'
+            f" GROUP BY team_id, {day}, api_key, model, model_group, custom_llm_provider"
+        )
+
+
+def seed(conn: Conn, data: DataSet = SMALL) -> None:
+    insert_entities(conn, data)
+    insert_requests(conn, data)
+    rebuild_daily_aggregates(conn)
+
+
+# --- bulk ----------------------------------------------------------------------------------
+
+BULK_MODELS = (
+    ("gpt-4o", 0.3, 2.5e-6, 10e-6),
+    ("gpt-4o-mini", 0.25, 0.15e-6, 0.6e-6),
+    ("claude-3-5-sonnet", 0.2, 3e-6, 15e-6),
+    ("claude-3-5-haiku", 0.1, 0.8e-6, 4e-6),
+    ("gemini-1.5-pro", 0.06, 1.25e-6, 5e-6),
+    ("gemini-1.5-flash", 0.05, 0.075e-6, 0.3e-6),
+    ("mistral-large", 0.02, 2e-6, 6e-6),
+    ("llama-3.1-70b", 0.02, 0.6e-6, 0.6e-6),
+)
+
+
+# The size and shape of what LiteLLM writes into `metadata` for a proxied request
+# (~1 KB: key/team/user identity, usage object, model map, hidden params), so the
+# raw-log scans in the benchmark read rows as wide as production ones.
+REALISTIC_METADATA = {
+    "user_api_key": "0" * 64,
+    "user_api_key_alias": "svc-000",
+    "user_api_key_team_id": "team-00",
+    "user_api_key_org_id": None,
+    "user_api_key_user_id": "user-00",
+    "user_api_key_team_alias": "Team 00",
+    "user_api_key_end_user_id": None,
+    "user_api_key_user_email": "user-00@example.com",
+    "spend_logs_metadata": None,
+    "requester_ip_address": "10.12.34.56",
+    "requester_metadata": {},
+    "applied_guardrails": [],
+    "batch_models": None,
+    "mcp_tool_call_metadata": None,
+    "vector_store_request_metadata": None,
+    "guardrail_information": None,
+    "usage_object": {
+        "completion_tokens": 412,
+        "prompt_tokens": 1234,
+        "total_tokens": 1646,
+        "completion_tokens_details": {"accepted_prediction_tokens": 0, "audio_tokens": 0, "reasoning_tokens": 0},
+        "prompt_tokens_details": {"audio_tokens": 0, "cached_tokens": 0},
+    },
+    "model_map_information": {
+        "model_map_key": "gpt-4o-2024-08-06",
+        "model_map_value": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05, "litellm_provider": "openai"},
+    },
+    "hidden_params": {
+        "model_id": "4f1c2a9e0b7d4e5f8a6b3c2d1e0f9a8b",
+        "cache_key": None,
+        "api_base": "https://api.openai.com/v1",
+        "response_cost": 0.006245,
+        "additional_headers": {"llm_provider-x-ratelimit-remaining-requests": "9999"},
+        "litellm_overhead_time_ms": 3.2,
+    },
+    "additional_usage_values": {"prompt_tokens_details": None, "completion_tokens_details": None},
+    "cold_storage_object_key": None,
+    "status": "success",
+}
+
+
+def bulk_dataset(teams: int = 20, keys: int = 120) -> DataSet:
+    """Teams (every 7th without budget) and keys (the last 10 without team, every 9th without alias)."""
+    team_list = tuple(
+        Team(f"team-{t:02d}", f"Team {t:02d}", None if t % 7 == 0 else 500.0 + 50 * t, 10.0 * t) for t in range(teams)
+    )
+    key_list = tuple(
+        Key(
+            f"bulk-key-{k:03d}",
+            None if k % 9 == 0 else f"svc-{k:03d}",
+            None if k >= keys - 10 else f"team-{k % teams:02d}",
+            None if k % 5 == 0 else 100.0 + k,
+            float(k % 37),
+            expires=datetime(2000, 1, 1) if k % 23 == 0 else None,
+            blocked=True if k % 29 == 0 else None,
+        )
+        for k in range(keys)
+    )
+    return DataSet(team_list, key_list, ())
+
+
+def _bulk_lines(data: DataSet, rows: int, days: int, end: datetime, seed_value: int) -> Iterator[str]:
+    rng = random.Random(seed_value)
+    span = days * 86400
+    start0 = end - timedelta(days=days)
+    models = [m[0] for m in BULK_MODELS]
+    weights = [m[1] for m in BULK_MODELS]
+    prices = {m[0]: (m[2], m[3]) for m in BULK_MODELS}
+    failure_meta = json.dumps(ERROR_METADATA)
+    ok_meta = json.dumps(REALISTIC_METADATA)
+    keys = data.keys
+    user_of = {key.name: f"user-{index % 60:02d}" for index, key in enumerate(keys)}
+    for i in range(rows):
+        key = keys[int(rng.paretovariate(1.2) * 7) % len(keys)]
+        model = rng.choices(models, weights)[0]
+        prompt = rng.randint(50, 4000)
+        completion = rng.randint(0, 1500)
+        failed = rng.random() < 0.03
+        price_in, price_out = prices[model]
+        spend = 0.0 if failed else round(prompt * price_in + completion * price_out, 8)
+        start = start0 + timedelta(seconds=rng.random() * span)
+        user = user_of[key.name]
+        yield _copy_line(
+            f"bulk-{i:08d}", key.token, spend, prompt, 0 if failed else completion, start, model, user,
+            key.team_id, "failure" if failed else "success", failure_meta if failed else ok_meta,
+        )
+
+
+def bulk_load(
+    conn: Conn, *, rows: int, days: int, end: datetime, data: DataSet | None = None, seed_value: int = 5
+) -> DataSet:
+    """Entities plus `rows` requests over `days` days ending at `end`, via COPY; then the daily tables."""
+    data = data or bulk_dataset()
+    insert_entities(conn, data)
+    with conn.cursor() as cur, cur.copy(f'COPY "LiteLLM_SpendLogs" ({_COPY_COLUMNS}) FROM STDIN') as copy:
+        chunk: list[str] = []
+        for line in _bulk_lines(data, rows, days, end, seed_value):
+            chunk.append(line)
+            if len(chunk) >= 20000:
+                copy.write("".join(chunk))
+                chunk.clear()
+        if chunk:
+            copy.write("".join(chunk))
+    rebuild_daily_aggregates(conn)
+    conn.execute("ANALYZE")
+    return data
+
+
+# --- grafana_ro ----------------------------------------------------------------------------
+
+
+def lab_postgres_config() -> PostgresConfig:
+    """The lab stack's validated `postgres` section (the program's own settings)."""
+    flat, _secrets = as_pulumi_config(read_stack_config("lab"))
+    return PostgresConfig.model_validate(read_namespace(flat)["postgres"])
+
+
+def create_grafana_ro(database: LiteLLMDatabase, dbname: str, password: str) -> None:
+    """grafana_ro as CNPG's reconciler creates it from the program's managed-role entry."""
+    pg = lab_postgres_config()
+    assert pg.cnpg is not None
+    names = cnpg.CnpgNames(pg.cnpg.name, "llm-gateway")
+    role = cnpg.grafana_ro_role(pg, names.grafana_ro_secret)
+    _as_superuser(database.server, "postgres", cnpg_managed_role_sql(role, password))
+    _as_superuser(database.server, dbname, database_hardening_sql(dbname, database.owner))
+
+
+def _as_superuser(server: PostgresServer, dbname: str, statements: list[str]) -> None:
+    with server.superuser_connection(dbname) as conn, conn.transaction():
+        for statement in statements:
+            conn.execute(statement.encode())

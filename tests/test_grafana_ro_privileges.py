@@ -71,7 +71,8 @@ def external_hardening_grant_definitions() -> list[dict[str, Any]]:
     """The postgresql.Grant inputs the program renders to harden an external database."""
     grants = run_cached("lab", *EXTERNAL_ENGINE).of_type("postgresql:index/grant:Grant")
     assert grants, "the external engine renders no hardening grants"
-    return [g.plain_inputs for g in grants]
+    # Registration order is not deterministic under the engine: order by object type.
+    return sorted((g.plain_inputs for g in grants), key=lambda g: str(g["objectType"]))
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -266,7 +266,7 @@ BULK_MODELS = (
 # The size and shape of what LiteLLM writes into `metadata` for a proxied request
 # (~1 KB: key/team/user identity, usage object, model map, hidden params), so the
 # raw-log scans in the benchmark read rows as wide as production ones.
-REALISTIC_METADATA = {
+REALISTIC_METADATA: dict[str, object] = {
     "user_api_key": "0" * 64,
     "user_api_key_alias": "svc-000",
     "user_api_key_team_id": "team-00",

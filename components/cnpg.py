@@ -4,6 +4,7 @@ monitoring.coreos.com/v1 PodMonitor). No Pulumi calls; validated against the CRD
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,12 +70,27 @@ def grafana_ro_role(pg: PostgresConfig, password_secret: str) -> dict[str, Any]:
     }
 
 
+def grafana_ro_hba(database: str) -> list[str]:
+    """pg_hba lines: grafana_ro may log in to LiteLLM's database and no other.
+
+    CNPG renders user-defined rules before its default `host all all all`, and the
+    first matching line wins, so other databases of the cluster (Langfuse's) stay
+    closed to the read-only role even though pg_read_all_data spans databases.
+    """
+    return [
+        f"host {database} {GRAFANA_RO_ROLE} all scram-sha-256",
+        f"host all {GRAFANA_RO_ROLE} all reject",
+    ]
+
+
 def cluster_manifest(
     pg: PostgresConfig,
     cnpg: CnpgConfig,
     names: CnpgNames,
     backup_gsa_email: str | None = None,
+    extra_roles: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
+    """The Cluster; `extra_roles` are further `managed.roles` entries (e.g. Langfuse's login)."""
     spec: dict[str, Any] = {
         "instances": cnpg.instances,
         "imageName": cnpg.image,
@@ -84,7 +100,7 @@ def cluster_manifest(
             "requests": {"cpu": cnpg.resources.requests.cpu, "memory": cnpg.resources.requests.memory},
             "limits": {"cpu": cnpg.resources.limits.cpu, "memory": cnpg.resources.limits.memory},
         },
-        "postgresql": {"parameters": dict(cnpg.parameters)},
+        "postgresql": {"parameters": dict(cnpg.parameters), "pg_hba": grafana_ro_hba(pg.database)},
         "affinity": {
             "enablePodAntiAffinity": True,
             "podAntiAffinityType": cnpg.anti_affinity,
@@ -97,7 +113,7 @@ def cluster_manifest(
                 "postInitApplicationSQL": database_hardening_sql(pg.database, pg.owner),
             }
         },
-        "managed": {"roles": [grafana_ro_role(pg, names.grafana_ro_secret)]},
+        "managed": {"roles": [grafana_ro_role(pg, names.grafana_ro_secret), *(dict(r) for r in extra_roles)]},
     }
     if pg.backup.enabled:
         if backup_gsa_email is None:

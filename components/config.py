@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -359,8 +360,6 @@ class AlertsConfig(Section):
     runbook_base_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s#]+$")] = (
         "https://github.com/acme/llm-gateway/blob/main/docs/alerts.md"
     )
-    # LiteLLM's Service/Deployment name: the scrape job (`up{job=...}`) and
-    # kube-state-metrics' `deployment` label.
     availability: AvailabilityAlerts = AvailabilityAlerts()
     performance: PerformanceAlerts = PerformanceAlerts()
     usage: UsageAlerts = UsageAlerts()
@@ -486,6 +485,8 @@ class LiteLLMSettingsConfig(Section):
     """Upper bound a generated key's budget may have."""
     default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = None
     default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = None
+    public_api_docs: bool = True
+    """Serve Swagger (/), ReDoc (/redoc) and /openapi.json; false sets NO_DOCS/NO_REDOC/NO_OPENAPI."""
 
 
 class NetworkConfig(Section):
@@ -577,6 +578,170 @@ class LiteLLMConfig(Section):
         return self
 
 
+# --- Langfuse v3 (tracing) -----------------------------------------------------
+
+
+def _amounts(cpu: str, memory: str) -> ResourceAmounts:
+    return ResourceAmounts(cpu=cpu, memory=memory)
+
+
+def _same(cpu: str, memory: str) -> Resources:
+    """Requests equal to limits (Guaranteed QoS): what Langfuse's sizing guide lists."""
+    return Resources(requests=_amounts(cpu, memory), limits=_amounts(cpu, memory))
+
+
+class LangfuseWorkload(Section):
+    """A Langfuse Deployment (web or worker): replicas and per-pod resources."""
+
+    replicas: Annotated[int, Field(ge=1, le=20)] = 1
+    resources: Resources = _same("2", "4Gi")
+
+
+class ZookeeperConfig(Section):
+    """ClickHouse's coordination ensemble: only deployed with ClickHouse replicas > 1."""
+
+    replicas: Literal[3, 5] = 3
+    resources: Resources = _same("250m", "512Mi")
+
+
+class ClickHouseConfig(Section):
+    """The chart's ClickHouse subchart (Bitnami). One replica runs with cluster mode off."""
+
+    replicas: Annotated[int, Field(ge=1, le=9)] = 1
+    resources: Resources = _same("2", "8Gi")
+    storage_size: Quantity = "20Gi"
+    zookeeper: ZookeeperConfig = ZookeeperConfig()
+
+
+class ValkeyConfig(Section):
+    """The chart's Valkey subchart (alias redis), standalone, `maxmemory-policy noeviction`."""
+
+    resources: Resources = _same("1", "1536Mi")
+    storage_size: Quantity = "8Gi"
+
+
+class MinioConfig(Section):
+    """The chart's MinIO subchart (alias s3), standalone."""
+
+    resources: Resources = _same("2", "4Gi")
+    storage_size: Quantity = "20Gi"
+
+
+class LangfuseGcsConfig(Section):
+    """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials."""
+
+    bucket: BucketName
+    location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]+$")] = "EU"
+    gsa_account_id: GsaAccountId = "langfuse-blob"
+
+
+class LangfuseInitConfig(Section):
+    """Headless initialization (LANGFUSE_INIT_*): the organization and project LiteLLM writes to."""
+
+    org_id: DnsLabel = "llm-gateway"
+    org_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._-]{1,60}$")] = "LLM Gateway"
+    project_id: DnsLabel = "litellm"
+    project_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._-]{1,60}$")] = "LiteLLM"
+    admin_email: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = None
+    """An initial admin user (password generated into GSM); none: create users by SSO or sign-up."""
+
+
+class LangfuseConfig(Section):
+    """Self-hosted Langfuse v3: the chart with ClickHouse, Valkey and MinIO (or GCS) subcharts,
+    its PostgreSQL database in the stack's database layer. Defaults are Langfuse's minimum sizing."""
+
+    enabled: bool = False
+    release_name: DnsLabel = "langfuse"
+    repository: HttpsUrl = "https://langfuse.github.io/langfuse-k8s"
+    chart_version: PinnedVersion = "1.5.41"
+    database: SqlIdentifier = "langfuse"
+    owner: SqlIdentifier = "langfuse"
+    web: LangfuseWorkload = LangfuseWorkload()
+    worker: LangfuseWorkload = LangfuseWorkload()
+    clickhouse: ClickHouseConfig = ClickHouseConfig()
+    valkey: ValkeyConfig = ValkeyConfig()
+    blob_storage: Literal["minio", "gcs"] = "minio"
+    minio: MinioConfig = MinioConfig()
+    gcs: LangfuseGcsConfig | None = None
+    init: LangfuseInitConfig = LangfuseInitConfig()
+    ingress_host: Hostname | None = None
+    """The UI's host name (TLS, same class and cert-manager issuer as the gateway's ingress)."""
+    sign_up_disabled: bool = True
+
+    @model_validator(mode="after")
+    def _blob(self) -> LangfuseConfig:
+        if self.blob_storage == "gcs" and self.gcs is None:
+            raise ValueError("blob_storage gcs needs the langfuse.gcs section (bucket)")
+        if self.blob_storage == "minio" and self.gcs is not None:
+            raise ValueError("langfuse.gcs is only for blob_storage gcs")
+        return self
+
+
+# --- single sign-on for the admin UI (oauth2-proxy) ----------------------------
+
+OidcClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@/-]{1,255}$")]
+# No comma (oauth2-proxy splits list flags on commas) and no braces (ESO templates).
+OidcGroup = Annotated[str, StringConstraints(pattern=r"^[^,{}\s]([^,{}]{0,253}[^,{}\s])?$")]
+IssuerUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s{}]+$")]
+OidcScope = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]{1,100}$")]
+# The chart takes image.registry, image.repository and image.tag: a registry host and a tag, no digest.
+RegistryImage = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$"),
+    AfterValidator(_pinned_image),
+]
+
+
+def _required_when_enabled(value: Any, info: ValidationInfo) -> Any:
+    if value is None and info.data.get("enabled"):
+        raise ValueError("required when sso.enabled is true")
+    return value
+
+
+class SsoConfig(Section):
+    """oauth2-proxy in front of LiteLLM's admin UI (/ui and /oauth2 on the gateway's ingress host),
+    against the company's OIDC identity provider. API clients keep using virtual keys."""
+
+    enabled: bool = False
+    provider: Literal["oidc", "keycloak-oidc"] = "oidc"
+    issuer_url: Annotated[IssuerUrl | None, AfterValidator(_required_when_enabled)] = Field(
+        default=None, validate_default=True
+    )
+    """The OIDC issuer (`<issuer>/.well-known/openid-configuration` must answer)."""
+    client_id: Annotated[OidcClientId | None, AfterValidator(_required_when_enabled)] = Field(
+        default=None, validate_default=True
+    )
+    client_secret_gsm_secret: Annotated[GsmSecretId | None, AfterValidator(_required_when_enabled)] = Field(
+        default=None, validate_default=True
+    )
+    """GSM secret id of the OIDC client secret (created by the identity team; never a value here)."""
+    allowed_email_domains: list[Hostname] = []
+    allowed_groups: list[OidcGroup] = []
+    """Values of the ID token's `groups` claim; any one of them admits a user."""
+    scopes: Annotated[list[OidcScope], Field(min_length=1)] = ["openid", "email", "profile"]
+    """OIDC scopes requested (add `groups` where the provider only sends the claim when asked)."""
+    release_name: DnsLabel = "oauth2-proxy"
+    repository: HttpsUrl = "https://oauth2-proxy.github.io/manifests"
+    chart_version: PinnedVersion = "10.8.0"
+    image: RegistryImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"
+    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    resources: Resources = Resources(
+        requests=ResourceAmounts(cpu="50m", memory="64Mi"), limits=ResourceAmounts(cpu="200m", memory="128Mi")
+    )
+    cookie_expire: Duration = "12h"
+    idp_egress_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
+    """Where oauth2-proxy may reach the identity provider (TCP 443 only)."""
+
+    @model_validator(mode="after")
+    def _who_may_log_in(self) -> SsoConfig:
+        if self.enabled and not self.allowed_email_domains and not self.allowed_groups:
+            raise ValueError(
+                "an enabled sso needs allowed_email_domains or allowed_groups "
+                "(with neither, every account of the identity provider could administer the gateway)"
+            )
+        return self
+
+
 class StackConfig(Section):
     """The whole `llm-gateway:` namespace of a stack file."""
 
@@ -591,6 +756,11 @@ class StackConfig(Section):
     alerts: AlertsConfig = AlertsConfig()
     alertmanager: AlertRoutingConfig = AlertRoutingConfig()
     litellm: LiteLLMConfig
+    langfuse: LangfuseConfig = LangfuseConfig()
+    sso: SsoConfig = SsoConfig()
+    # The cluster's allocatable CPU and memory for this program's workloads: the
+    # stack's summed requests (components/footprint.py) must fit, or parse fails.
+    capacity: ResourceAmounts
 
     @property
     def kube_context(self) -> str:
@@ -604,6 +774,28 @@ class StackConfig(Section):
         unknown = sorted(set(self.secrets.rotation) - known)
         if unknown:
             raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(known)}")
+        return self
+
+    @model_validator(mode="after")
+    def _langfuse_ingress(self) -> StackConfig:
+        lf = self.langfuse
+        if lf.enabled and lf.ingress_host and not self.litellm.ingress.cluster_issuer:
+            raise ValueError(
+                "langfuse.ingress_host needs litellm.ingress.cluster_issuer (the UI's TLS uses the gateway's issuer)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sso_behind_the_ingress(self) -> StackConfig:
+        if not self.sso.enabled:
+            return self
+        missing = []
+        if not self.litellm.ingress.enabled:
+            missing.append("litellm.ingress.enabled (the UI is served on the gateway's ingress host)")
+        if not self.litellm.network.ingress_controller_namespace:
+            missing.append("litellm.network.ingress_controller_namespace (the only client of oauth2-proxy)")
+        if missing:
+            raise ValueError("sso.enabled needs " + " and ".join(missing))
         return self
 
 
@@ -650,6 +842,11 @@ def parse_config(raw: Mapping[str, Any], secrets_present: frozenset[str] = froze
             f"  - {NAMESPACE}:postgresAdminPassword: required secret for postgres.engine external is not set "
             f"(pulumi config set --secret {NAMESPACE}:postgresAdminPassword)"
         )
+    from components.footprint import capacity_problem
+
+    problem = capacity_problem(cfg)
+    if problem is not None:
+        raise ConfigError(f"invalid stack config (1 problem):\n  - {NAMESPACE}:capacity: {problem}")
     return cfg
 
 

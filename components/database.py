@@ -29,7 +29,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_postgresql as postgresql
 
-from components import cnpg
+from components import cnpg, langfuse_values
 from components.config import CnpgConfig, StackConfig
 from components.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
 from components.k8s import custom_resource
@@ -115,6 +115,8 @@ EXTERNAL_GRAFANA_RO_SECRET = "litellm-db-grafana-ro"
 
 class Database(pulumi.ComponentResource):
     endpoint_info: DatabaseEndpoint
+    postgres_provider: postgresql.Provider | None = None
+    """The external server's provider (engine external), for other components' roles and databases."""
 
     def __init__(
         self, name: str, cfg: StackConfig, store: SecretStore, opts: pulumi.ResourceOptions | None = None
@@ -220,10 +222,11 @@ class Database(pulumi.ComponentResource):
             backup_deps = [store, wi, bucket_grant]
 
         manifest: pulumi.Input[dict[str, Any]]
+        roles = langfuse_values.cnpg_roles(cfg)
         if backup_email is not None:
-            manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email))
+            manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email, roles))
         else:
-            manifest = cnpg.cluster_manifest(pg, cluster_cfg, names)
+            manifest = cnpg.cluster_manifest(pg, cluster_cfg, names, extra_roles=roles)
         cluster = _cluster_resource(
             f"{name}-cluster",
             manifest,
@@ -275,6 +278,7 @@ class Database(pulumi.ComponentResource):
             superuser=False,
             opts=self._child,
         )
+        self.postgres_provider = provider
         on_server = pulumi.ResourceOptions(parent=self, provider=provider)
         owner = postgresql.Role(
             f"{name}-owner-role",

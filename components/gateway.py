@@ -17,13 +17,16 @@ from components.config import StackConfig
 from components.dashboards import Dashboards
 from components.database import Database
 from components.eso import TargetSecret
+from components.footprint import as_output as footprint_output
 from components.grafana_datasource import GrafanaDatasource
 from components.inventory import MASTER_KEY
 from components.k8s import metadata, object_meta
+from components.langfuse import Langfuse
 from components.litellm import LiteLLM
 from components.litellm import wiring as litellm_wiring
 from components.managed_secret import ManagedSecret, SecretConsumer, managed_secret_args
 from components.secret_store import SecretStore
+from components.sso import Sso
 
 MASTER_KEY_SECRET = "litellm-master-key"
 MASTER_KEY_DATA_KEY = "masterkey"
@@ -81,14 +84,33 @@ class LlmGateway(pulumi.ComponentResource):
             in_ns,
         )
         database = Database(f"{name}-database", cfg, store, in_ns)
+        # Tracing: created only when enabled; LiteLLM waits for its keys' ExternalSecret only.
+        langfuse = (
+            Langfuse(
+                f"{name}-langfuse",
+                cfg,
+                database,
+                store,
+                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
+            )
+            if cfg.langfuse.enabled
+            else None
+        )
         gateway = LiteLLM(
             f"{name}-litellm",
             cfg,
             litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY),
             store.store,
             store.gsa_email,
-            pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[master_key, database])),
+            pulumi.ResourceOptions.merge(
+                in_ns,
+                pulumi.ResourceOptions(
+                    depends_on=[master_key, database, *([langfuse.litellm_keys] if langfuse else [])]
+                ),
+            ),
         )
+        if cfg.sso.enabled:
+            Sso(f"{name}-sso", cfg, store.store, store.gsa_email, in_ns)
         GrafanaDatasource(f"{name}-grafana-datasource", cfg, database.endpoint_info, store.store, child)
         Dashboards(f"{name}-dashboards", cfg, child)
         Alerting(f"{name}-alerting", cfg, store, in_ns)
@@ -101,5 +123,10 @@ class LlmGateway(pulumi.ComponentResource):
             "master_key_gsm_secret": master_key.gsm_secret_id,
             "database": database.endpoint(),
             "litellm_service": gateway.service_host,
+            # CPU/memory requests and limits of every workload (components/footprint.py).
+            "footprint": footprint_output(cfg),
         }
+        if langfuse is not None:
+            self.outputs["langfuse_url"] = langfuse.url
+            self.outputs["langfuse_otel_host"] = langfuse.otel_host
         self.register_outputs(self.outputs)

@@ -22,6 +22,10 @@ class PasswordPolicy:
     special: bool = False
     override_special: str = ""
     prefix: str = ""
+    generator: str = "password"
+    """"password": RandomPassword(length); "hex": RandomBytes(length).hex (2 x length hex chars);
+    "base64url": RandomBytes(length) as URL-safe base64 (padded; what oauth2-proxy's cookie secret wants);
+    "provider": the value comes from a cloud resource (e.g. an HMAC key), not generated here."""
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,114 @@ LITELLM_DB_PASSWORD = SecretSpec(
     policy=PasswordPolicy(length=32, special=True, override_special="-_"),
 )
 
+# --- Langfuse (only when langfuse.enabled) ------------------------------------
+
+LANGFUSE_SALT = SecretSpec(
+    key="langfuse-salt",
+    gsm_name="langfuse-salt",
+    used_by="Langfuse SALT (hashes API keys): chart langfuse.salt.secretKeyRef",
+    policy=PasswordPolicy(length=44),
+)
+LANGFUSE_NEXTAUTH_SECRET = SecretSpec(
+    key="langfuse-nextauth-secret",
+    gsm_name="langfuse-nextauth-secret",
+    used_by="Langfuse NEXTAUTH_SECRET (session JWTs): chart langfuse.nextauth.secret.secretKeyRef",
+    policy=PasswordPolicy(length=44),
+)
+LANGFUSE_ENCRYPTION_KEY = SecretSpec(
+    key="langfuse-encryption-key",
+    gsm_name="langfuse-encryption-key",
+    used_by="Langfuse ENCRYPTION_KEY (64 hex chars): chart langfuse.encryptionKey.secretKeyRef",
+    policy=PasswordPolicy(length=32, generator="hex"),
+)
+LANGFUSE_DB_PASSWORD = SecretSpec(
+    key="langfuse-db-password",
+    gsm_name="langfuse-db-password",
+    used_by="PostgreSQL role langfuse (CNPG managed role / external server): chart postgresql.auth.existingSecret",
+    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+)
+LANGFUSE_CLICKHOUSE_PASSWORD = SecretSpec(
+    key="langfuse-clickhouse-password",
+    gsm_name="langfuse-clickhouse-password",
+    used_by="ClickHouse user default (Langfuse subchart): clickhouse.auth.existingSecret",
+    policy=PasswordPolicy(length=32),
+)
+LANGFUSE_VALKEY_PASSWORD = SecretSpec(
+    key="langfuse-valkey-password",
+    gsm_name="langfuse-valkey-password",
+    used_by="Valkey (Langfuse subchart, alias redis): redis.auth.existingSecret",
+    policy=PasswordPolicy(length=32),
+)
+LANGFUSE_MINIO_PASSWORD = SecretSpec(
+    key="langfuse-minio-password",
+    gsm_name="langfuse-minio-password",
+    used_by="MinIO root password (Langfuse subchart, alias s3) and Langfuse's S3 secret key",
+    policy=PasswordPolicy(length=32),
+)
+LANGFUSE_GCS_HMAC = SecretSpec(
+    key="langfuse-gcs-hmac",
+    gsm_name="langfuse-gcs-hmac",
+    used_by="HMAC key of Langfuse's blob-storage service account (JSON access_id/secret): S3 credentials for GCS",
+    policy=PasswordPolicy(length=0, generator="provider"),
+)
+LANGFUSE_PUBLIC_KEY = SecretSpec(
+    key="langfuse-public-key",
+    gsm_name="langfuse-public-key",
+    used_by="Langfuse project public key (LANGFUSE_INIT_PROJECT_PUBLIC_KEY) and LiteLLM's LANGFUSE_PUBLIC_KEY",
+    policy=PasswordPolicy(length=32, prefix="pk-lf-"),
+)
+LANGFUSE_SECRET_KEY = SecretSpec(
+    key="langfuse-secret-key",
+    gsm_name="langfuse-secret-key",
+    used_by="Langfuse project secret key (LANGFUSE_INIT_PROJECT_SECRET_KEY) and LiteLLM's LANGFUSE_SECRET_KEY",
+    policy=PasswordPolicy(length=32, prefix="sk-lf-"),
+)
+LANGFUSE_ADMIN_PASSWORD = SecretSpec(
+    key="langfuse-admin-password",
+    gsm_name="langfuse-admin-password",
+    used_by="Langfuse initial admin user (LANGFUSE_INIT_USER_PASSWORD), when langfuse.init.admin_email is set",
+    policy=PasswordPolicy(length=24, special=True, override_special="-_"),
+)
+
+# --- single sign-on (only when sso.enabled) -----------------------------------
+
+OAUTH2_PROXY_COOKIE_SECRET = SecretSpec(
+    key="oauth2-proxy-cookie-secret",
+    gsm_name="oauth2-proxy-cookie-secret",
+    used_by="oauth2-proxy cookie secret (32 random bytes, URL-safe base64): chart config.existingSecret",
+    policy=PasswordPolicy(length=32, generator="base64url"),
+)
+
+
+def langfuse_secrets(cfg: StackConfig) -> tuple[SecretSpec, ...]:
+    """The Langfuse secrets this stack generates (none when Langfuse is off)."""
+    lf = cfg.langfuse
+    if not lf.enabled:
+        return ()
+    specs = [
+        LANGFUSE_SALT,
+        LANGFUSE_NEXTAUTH_SECRET,
+        LANGFUSE_ENCRYPTION_KEY,
+        LANGFUSE_DB_PASSWORD,
+        LANGFUSE_CLICKHOUSE_PASSWORD,
+        LANGFUSE_VALKEY_PASSWORD,
+        LANGFUSE_MINIO_PASSWORD if lf.blob_storage == "minio" else LANGFUSE_GCS_HMAC,
+        LANGFUSE_PUBLIC_KEY,
+        LANGFUSE_SECRET_KEY,
+    ]
+    if lf.init.admin_email:
+        specs.append(LANGFUSE_ADMIN_PASSWORD)
+    return tuple(specs)
+
 
 def secret_inventory(cfg: StackConfig) -> tuple[SecretSpec, ...]:
     """Every GSM secret this stack's program generates, in creation order."""
     specs = [MASTER_KEY, GRAFANA_RO_PASSWORD]
     if cfg.postgres.engine == "external":
         specs.append(LITELLM_DB_PASSWORD)
+    specs.extend(langfuse_secrets(cfg))
+    if cfg.sso.enabled:
+        specs.append(OAUTH2_PROXY_COOKIE_SECRET)
     return tuple(specs)
 
 

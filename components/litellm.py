@@ -18,6 +18,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components import langfuse_values
 from components import litellm_values as values
 from components.config import StackConfig
 from components.database import DatabaseEndpoint
@@ -37,6 +38,7 @@ def wiring(
         database_port=endpoint.port,
         database_name=endpoint.database,
         database_pod_selector=dict(endpoint.pod_labels) if endpoint.pod_labels else None,
+        tracing=langfuse_values.litellm_tracing(cfg),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from components.config import LiteLLMConfig, Resources, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.k8s import metadata
+from components.sso_values import ingress_annotations, ingress_paths
 
 API_PORT = 4000
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
@@ -21,6 +22,18 @@ MASTER_KEY_ENV = "PROXY_MASTER_KEY"
 DATABASE_URL_KEY = "uri"
 """Key of the database Secret that holds a complete, URL-encoded connection URI."""
 PROVIDER_KEYS_SECRET = "litellm-provider-keys"
+
+
+@dataclass(frozen=True)
+class TracingWiring:
+    """LiteLLM -> Langfuse (`langfuse_otel`): what the proxy needs, from components.langfuse_values."""
+
+    otel_host: str
+    """LANGFUSE_OTEL_HOST: the Langfuse web Service URL (in-cluster)."""
+    keys_secret: str
+    """Secret (gateway namespace) holding LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY."""
+    web_pod_selector: dict[str, str]
+    web_port: int
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,8 @@ class GatewayWiring:
     database_name: str
     database_pod_selector: dict[str, str] | None
     """Labels of the database pods (CNPG) for the egress policy; None for an external server."""
+    tracing: TracingWiring | None = None
+    """Langfuse tracing (langfuse.enabled); None: nothing of Langfuse in the release."""
 
 
 def service_name(lit: LiteLLMConfig) -> str:
@@ -68,8 +83,8 @@ def _resources(res: Resources) -> dict[str, Any]:
     }
 
 
-def proxy_config(lit: LiteLLMConfig) -> dict[str, Any]:
-    """LiteLLM's config.yaml (the chart's `proxy_config`)."""
+def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
+    """LiteLLM's config.yaml (the chart's `proxy_config`); `tracing` adds the `langfuse_otel` callback."""
     models = []
     for m in lit.models:
         params: dict[str, Any] = {"model": m.model}
@@ -84,7 +99,7 @@ def proxy_config(lit: LiteLLMConfig) -> dict[str, Any]:
         models.append({"model_name": m.name, "litellm_params": params})
     s = lit.settings
     litellm_settings: dict[str, Any] = {
-        "callbacks": ["prometheus"],
+        "callbacks": ["prometheus", "langfuse_otel"] if tracing else ["prometheus"],
         "json_logs": s.json_logs,
         "turn_off_message_logging": s.turn_off_message_logging,
         "cache": s.cache,
@@ -134,6 +149,18 @@ RESTRICTED_CONTAINER = {
 }
 
 
+def exposure_env(lit: LiteLLMConfig) -> dict[str, str]:
+    """How the proxy presents itself: PROXY_BASE_URL on the ingress host; API docs off unless public."""
+    env: dict[str, str] = {}
+    if lit.ingress.enabled and lit.ingress.host:
+        env["PROXY_BASE_URL"] = f"https://{lit.ingress.host}"
+    if not lit.settings.public_api_docs:
+        # An empty DOCS_URL/REDOC_URL alone leaves the routes on (litellm.proxy.utils.get_docs_url
+        # treats "" as unset, checked on 1.106.2); the NO_* switches turn off /, /redoc, /openapi.json.
+        env |= {"DOCS_URL": "", "REDOC_URL": "", "NO_DOCS": "True", "NO_REDOC": "True", "NO_OPENAPI": "True"}
+    return env
+
+
 def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
     lit = cfg.litellm
     repository, _, tag = lit.image.rpartition(":")
@@ -160,9 +187,12 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
                 "valueFrom": {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}},
             }
         ],
-        "envVars": {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)},
-        "environmentSecrets": [PROVIDER_KEYS_SECRET] if lit.provider_keys else [],
-        "proxy_config": proxy_config(lit),
+        "envVars": {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)}
+        | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
+        | exposure_env(lit),
+        "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
+        + ([wiring.tracing.keys_secret] if wiring.tracing else []),
+        "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None),
         "resources": _resources(lit.resources),
         "migrationJob": {
             "enabled": True,
@@ -293,6 +323,13 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
         )
     if net.egress_namespaces:
         egress_rules.append({"to": [_ns_peer(ns) for ns in net.egress_namespaces]})
+    if wiring.tracing is not None:
+        egress_rules.append(
+            {
+                "to": [{"podSelector": {"matchLabels": wiring.tracing.web_pod_selector}}],
+                "ports": [{"protocol": "TCP", "port": wiring.tracing.web_port}],
+            }
+        )
     ns = wiring.namespace
     return [
         {
@@ -329,7 +366,7 @@ def ingress(cfg: StackConfig) -> dict[str, Any] | None:
             lit.release_name,
             cfg.namespaces.gateway,
             app="litellm",
-            annotations={"cert-manager.io/cluster-issuer": ing.cluster_issuer},
+            annotations={"cert-manager.io/cluster-issuer": ing.cluster_issuer, **ingress_annotations(cfg)},
         ),
         "spec": {
             "ingressClassName": ing.class_name,
@@ -338,12 +375,14 @@ def ingress(cfg: StackConfig) -> dict[str, Any] | None:
                 {
                     "host": ing.host,
                     "http": {
+                        # With sso: /ui and /oauth2 through oauth2-proxy, the rest (API) to LiteLLM.
                         "paths": [
+                            *ingress_paths(cfg),
                             {
                                 "path": "/",
                                 "pathType": "Prefix",
                                 "backend": {"service": {"name": service_name(lit), "port": {"number": API_PORT}}},
-                            }
+                            },
                         ]
                     },
                 }

@@ -95,6 +95,11 @@ def basic_auth_consumer(
     )
 
 
+def urlsafe_base64(standard: str) -> str:
+    """Standard base64 (RandomBytes.base64) as URL-safe base64, padding kept (`tr -- '+/' '-_'`)."""
+    return standard.replace("+", "-").replace("/", "_")
+
+
 def replication_args(replication: ReplicationConfig) -> gcp.secretmanager.SecretReplicationArgsDict:
     if replication.mode == "automatic":
         return {"auto": {}}
@@ -128,20 +133,37 @@ class ManagedSecret(pulumi.ComponentResource):
         args: ManagedSecretArgs,
         accessor_email: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
+        value: pulumi.Input[str] | None = None,
     ) -> None:
+        """`value`: the secret for a `generator: provider` spec (kept secret); otherwise generated here."""
         super().__init__("llm-gateway:managed_secret:ManagedSecret", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions.merge(child, stateful_options(args.safety))
         policy = args.spec.policy
-        password = random.RandomPassword(
-            f"{name}-value",
-            length=policy.length,
-            special=policy.special,
-            override_special=policy.override_special or None,
-            keepers={"rotation": str(args.rotation)},
-            opts=child,
-        )
-        self.value = pulumi.Output.secret(password.result.apply(lambda r: f"{policy.prefix}{r}"))
+        if (value is None) != (policy.generator != "provider"):
+            raise ValueError(f"{args.spec.key}: a value is given exactly for generator 'provider'")
+        if value is not None:
+            self.value = pulumi.Output.secret(value)
+        elif policy.generator == "hex":
+            raw = random.RandomBytes(
+                f"{name}-value", length=policy.length, keepers={"rotation": str(args.rotation)}, opts=child
+            )
+            self.value = pulumi.Output.secret(raw.hex.apply(lambda r: f"{policy.prefix}{r}"))
+        elif policy.generator == "base64url":
+            raw = random.RandomBytes(
+                f"{name}-value", length=policy.length, keepers={"rotation": str(args.rotation)}, opts=child
+            )
+            self.value = pulumi.Output.secret(raw.base64.apply(lambda r: f"{policy.prefix}{urlsafe_base64(r)}"))
+        else:
+            password = random.RandomPassword(
+                f"{name}-value",
+                length=policy.length,
+                special=policy.special,
+                override_special=policy.override_special or None,
+                keepers={"rotation": str(args.rotation)},
+                opts=child,
+            )
+            self.value = pulumi.Output.secret(password.result.apply(lambda r: f"{policy.prefix}{r}"))
         self.gsm_secret_id = args.gsm_secret_id
 
         secret = gcp.secretmanager.Secret(

@@ -56,12 +56,17 @@ def test_enterprise_is_ha_with_plugin_backups() -> None:
 
 def test_backup_service_account_reaches_only_its_bucket() -> None:
     run = run_cached("enterprise")
-    (bucket,) = run.of_type("gcp:storage/bucket:Bucket")
+    bucket = run.named("llm-gateway-database-backup-bucket")
     assert bucket.plain_inputs["uniformBucketLevelAccess"] is True
     assert bucket.plain_inputs["versioning"] == {"enabled": True}
     assert bucket.plain_inputs["lifecycleRules"][0]["condition"]["daysSinceNoncurrentTime"] == 7
-    (grant,) = run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+    grant = run.named("llm-gateway-database-backup-bucket-access")
     assert grant.plain_inputs["bucket"] == "acme-llm-prod-pg-backups"
+    backup_gsa = run.named("llm-gateway-database-backup-gsa").outputs["email"]
+    bucket_grants = run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+    assert [g.plain_inputs["bucket"] for g in bucket_grants if backup_gsa in g.plain_inputs["member"]] == [
+        "acme-llm-prod-pg-backups"
+    ]
     assert not [r for r in run.resources if r.type.startswith("gcp:projects/")]
     wi = run.named("llm-gateway-database-backup-workload-identity")
     assert wi.plain_inputs["member"] == "serviceAccount:acme-llm-prod.svc.id.goog[llm-gateway/litellm-pg]"
@@ -70,8 +75,8 @@ def test_backup_service_account_reaches_only_its_bucket() -> None:
 def test_grafana_ro_is_a_managed_read_only_role_with_an_eso_password() -> None:
     run = run_cached("enterprise")
     (cluster,) = run.custom_resources("Cluster")
-    (role,) = cluster["spec"]["managed"]["roles"]
-    assert role["name"] == "grafana_ro" and role["login"] is True
+    (role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "grafana_ro"]
+    assert role["login"] is True
     assert role["inRoles"] == ["pg_read_all_data"]
     assert role["connectionLimit"] == 10
     secret_name = role["passwordSecret"]["name"]
@@ -140,3 +145,20 @@ def test_enterprise_protects_the_cluster_bucket_and_secrets() -> None:
         "llm-gateway-database-grafana-ro-gsm",
     }
     assert run_stack("lab").protected == set()
+
+
+def test_grafana_ro_may_log_in_to_litellm_only() -> None:
+    """pg_read_all_data spans databases; pg_hba keeps grafana_ro out of the others (Langfuse's)."""
+    (cluster,) = run_cached("enterprise").custom_resources("Cluster")
+    assert cluster["spec"]["postgresql"]["pg_hba"] == [
+        "host litellm grafana_ro all scram-sha-256",
+        "host all grafana_ro all reject",
+    ]
+
+
+def test_external_langfuse_database_is_closed_to_public() -> None:
+    run = run_cached("enterprise", *EXTERNAL_ENGINE, "llm-gateway:postgres.backup.enabled=false")
+    grants = [g.plain_inputs for g in run.of_type("postgresql:index/grant:Grant")]
+    assert {"database": "langfuse", "role": "public", "objectType": "database", "privileges": []} in [
+        {k: g.get(k) for k in ("database", "role", "objectType", "privileges")} for g in grants
+    ]

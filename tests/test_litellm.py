@@ -13,16 +13,17 @@ import pytest
 from components.config import ConfigError, parse_config
 from components.database import external_uri_template
 from tests.conftest import EXTERNAL_ENGINE, STACKS, run_cached
+from tests.support.chart_keys import DATA, undocumented
 from tests.support.postgres import PostgresServer
 from tests.test_config import errors_for, namespace
-from tools.offline import ROOT, ProgramRun
+from tools.offline import ProgramRun
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-KEYS_FILE = ROOT / "tests" / "data" / "litellm_helm_values_keys.txt"
+KEYS_FILE = DATA / "litellm_helm_values_keys.txt"
 
 
 def release(run: ProgramRun) -> dict[str, Any]:
-    (rel,) = run.of_type(RELEASE)
+    (rel,) = [r for r in run.of_type(RELEASE) if str(r.inputs.get("chart", "")).endswith("/litellm-helm")]
     return rel.plain_inputs  # type: ignore[no-any-return]
 
 
@@ -30,40 +31,16 @@ def values(stack: str, *overrides: str) -> dict[str, Any]:
     return release(run_cached(stack, *overrides))["values"]  # type: ignore[no-any-return]
 
 
-def documented_paths() -> tuple[set[str], set[str]]:
-    exact: set[str] = set()
-    free: set[str] = set()
-    for line in KEYS_FILE.read_text().splitlines():
-        if not line or line.startswith("#"):
-            continue
-        (free if line.endswith(".*") else exact).add(line.removesuffix(".*"))
-    return exact, free
-
-
-def undocumented(tree: dict[str, Any], prefix: str = "") -> list[str]:
-    exact, free = documented_paths()
-    out = []
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        if path in free:
-            continue
-        if isinstance(value, dict) and value and any(p.startswith(path + ".") for p in exact | free):
-            out += undocumented(value, path + ".")
-        elif path not in exact:
-            out.append(path)
-    return out
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_values_key_is_a_documented_chart_key(stack: str) -> None:
-    assert undocumented(values(stack)) == []
+    assert undocumented(KEYS_FILE, values(stack)) == []
 
 
 def test_the_key_check_catches_a_typo() -> None:
     broken = copy.deepcopy(values("lab"))
     broken["db"]["usExisting"] = True
     broken["serviceMonitr"] = {}
-    assert undocumented(broken) == ["db.usExisting", "serviceMonitr"]
+    assert undocumented(KEYS_FILE, broken) == ["db.usExisting", "serviceMonitr"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -205,7 +182,7 @@ def test_provider_keys_are_gsm_references_mounted_as_env() -> None:
     run = run_cached("enterprise")
     v = release(run)["values"]
     (es,) = [e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == "litellm-provider-keys"]
-    assert v["environmentSecrets"] == ["litellm-provider-keys"]
+    assert v["environmentSecrets"][0] == "litellm-provider-keys"
     assert {d["secretKey"]: d["remoteRef"]["key"] for d in es["spec"]["data"]} == {
         "OPENAI_API_KEY": "openai-api-key",
         "ANTHROPIC_API_KEY": "anthropic-api-key",
@@ -302,7 +279,11 @@ def test_metrics_are_scraped_from_the_private_port(stack: str) -> None:
 
 
 def _policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    return {o["metadata"]["name"]: o for o in run.kubernetes_objects() if o["kind"] == "NetworkPolicy"}
+    return {
+        o["metadata"]["name"]: o
+        for o in run.kubernetes_objects()
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"].startswith("litellm-")
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -337,7 +318,11 @@ def test_enterprise_only_objects() -> None:
     kinds = {stack: {o["kind"] for o in run_cached(stack).kubernetes_objects()} for stack in STACKS}
     assert "Ingress" in kinds["enterprise"]
     assert "Ingress" not in kinds["lab"]
-    (ing,) = [o for o in run_cached("enterprise").kubernetes_objects() if o["kind"] == "Ingress"]
+    (ing,) = [
+        o
+        for o in run_cached("enterprise").kubernetes_objects()
+        if o["kind"] == "Ingress" and o["metadata"]["name"] == "litellm"
+    ]
     assert ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
     assert ing["spec"]["tls"] == [{"hosts": ["llm.acme.example"], "secretName": "litellm-tls"}]
 

@@ -174,7 +174,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             import base64
 
             state["base64"] = base64.b64encode(data).decode()
-            self.generated_secrets.update({state["hex"], state["base64"]})
+            # Also the URL-safe form ManagedSecret derives for `generator: base64url`.
+            self.generated_secrets.update({state["hex"], state["base64"], base64.urlsafe_b64encode(data).decode()})
         elif args.typ == "gcp:serviceaccount/account:Account":
             email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
             state.update(
@@ -187,6 +188,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif args.typ == "gcp:storage/bucket:Bucket":
             state.update(url=f"gs://{inputs.get('name', args.name)}")
             rid = str(inputs.get("name", args.name))
+        elif args.typ == "gcp:storage/hmacKey:HmacKey":
+            # Provider-generated credentials: an access id and a secret (recorded as generated).
+            seed = hashlib.sha256(args.name.encode()).hexdigest()
+            state.update(accessId=f"GOOG1E{seed[:24].upper()}", secret=f"Hm{seed[:38]}+/=")
+            self.generated_secrets.add(state["secret"])
         self.states[(args.typ, args.name)] = state
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         return rid, state

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from components.config import ConfigError
+from components.footprint import output_table
 from tools.offline import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets, run_stack
 
 PLACEHOLDER_NOTE = (
@@ -155,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in sorted(run.outputs.items()):
         shown = "[secret]" if key in run.secret_outputs else json.dumps(redact_secrets(value), default=str)
         print(f"  {key}: {shown}")
+    if isinstance(run.outputs.get("footprint"), dict):
+        print("footprint (CPU cores, memory; requests must fit capacity):")
+        for line in output_table(run.outputs["footprint"]).splitlines():
+            print(f"  {line}")
     if args.out:
         written = write_outputs(run, args.out)
         print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in sorted(written.items())))

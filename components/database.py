@@ -27,6 +27,7 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components import cnpg, langfuse_values
@@ -327,8 +328,6 @@ def _cluster_resource(
     resource_name: str, manifest: pulumi.Input[dict[str, Any]], opts: pulumi.ResourceOptions
 ) -> pulumi.Resource:
     """Register the CNPG Cluster whether its manifest is plain or waits on an Output."""
-    import pulumi_kubernetes as k8s
-
     out = pulumi.Output.from_input(manifest)
     return k8s.apiextensions.CustomResource(
         resource_name,

@@ -142,28 +142,24 @@ class ManagedSecret(pulumi.ComponentResource):
         policy = args.spec.policy
         if (value is None) != (policy.generator != "provider"):
             raise ValueError(f"{args.spec.key}: a value is given exactly for generator 'provider'")
+        # The rotation generation is the only keeper: nothing else replaces the value.
+        keepers = {"rotation": str(args.rotation)}
+        generated: pulumi.Input[str]
         if value is not None:
-            self.value = pulumi.Output.secret(value)
-        elif policy.generator == "hex":
-            raw = random.RandomBytes(
-                f"{name}-value", length=policy.length, keepers={"rotation": str(args.rotation)}, opts=child
-            )
-            self.value = pulumi.Output.secret(raw.hex.apply(lambda r: f"{policy.prefix}{r}"))
-        elif policy.generator == "base64url":
-            raw = random.RandomBytes(
-                f"{name}-value", length=policy.length, keepers={"rotation": str(args.rotation)}, opts=child
-            )
-            self.value = pulumi.Output.secret(raw.base64.apply(lambda r: f"{policy.prefix}{urlsafe_base64(r)}"))
+            generated = value
+        elif policy.generator in ("hex", "base64url"):
+            raw = random.RandomBytes(f"{name}-value", length=policy.length, keepers=keepers, opts=child)
+            generated = raw.hex if policy.generator == "hex" else raw.base64.apply(urlsafe_base64)
         else:
-            password = random.RandomPassword(
+            generated = random.RandomPassword(
                 f"{name}-value",
                 length=policy.length,
                 special=policy.special,
                 override_special=policy.override_special or None,
-                keepers={"rotation": str(args.rotation)},
+                keepers=keepers,
                 opts=child,
-            )
-            self.value = pulumi.Output.secret(password.result.apply(lambda r: f"{policy.prefix}{r}"))
+            ).result
+        self.value = pulumi.Output.secret(pulumi.Output.from_input(generated).apply(lambda r: f"{policy.prefix}{r}"))
         self.gsm_secret_id = args.gsm_secret_id
 
         secret = gcp.secretmanager.Secret(

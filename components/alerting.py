@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_gcp as gcp
 
 from components.cnpg import CnpgNames
 from components.config import AlertsConfig, ReceiverConfig, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.k8s import custom_resource, metadata
 from components.litellm_values import deployment_name, scrape_job
-from components.secret_store import SecretStore
+from components.secret_store import SecretStore, grant_referenced_secret
 
 RULE_NAME = "llm-gateway-alerts"
 ROUTING_NAME = "llm-gateway-alert-routing"
@@ -193,8 +192,7 @@ def usage_alerts(cfg: StackConfig) -> list[Alert]:
         Alert(
             name="LiteLLMKeyTokenBurnHigh",
             expr=(
-                f"sum by ({by_key}) (increase(litellm_total_tokens_metric_total{{{ns}}}[1h])) "
-                f"> {u.key_tokens_per_hour}"
+                f"sum by ({by_key}) (increase(litellm_total_tokens_metric_total{{{ns}}}[1h])) > {u.key_tokens_per_hour}"
             ),
             for_=u.key_tokens_for,
             severity="warning",
@@ -223,7 +221,7 @@ def cost_alerts(cfg: StackConfig) -> list[Alert]:
             severity="warning",
             summary="LLM spend over the last 24 hours exceeds the daily budget",
             description=(
-                "The gateway in {{ $labels.namespace }} spent ${{ $value | printf \"%.2f\" }} in the last "
+                'The gateway in {{ $labels.namespace }} spent ${{ $value | printf "%.2f" }} in the last '
                 f"24 hours (daily budget ${_num(c.daily_spend_usd)})."
             ),
         ),
@@ -238,7 +236,7 @@ def cost_alerts(cfg: StackConfig) -> list[Alert]:
             severity="warning",
             summary="LLM spend jumped compared with the previous hour",
             description=(
-                "The gateway in {{ $labels.namespace }} spent ${{ $value | printf \"%.2f\" }} in the last hour, "
+                'The gateway in {{ $labels.namespace }} spent ${{ $value | printf "%.2f" }} in the last hour, '
                 f"more than {_num(c.spike_factor)}x the hour before "
                 f"(and above ${_num(c.spike_min_usd_per_hour)}/h)."
             ),
@@ -269,7 +267,7 @@ def budget_alerts(cfg: StackConfig) -> list[Alert]:
             summary="An API key is close to its budget",
             description=(
                 "API key {{ $labels.api_key_alias }} (hash {{ $labels.hashed_api_key }}) has "
-                "{{ $value | printf \"%.1f\" }}% of its max budget left "
+                '{{ $value | printf "%.1f" }}% of its max budget left '
                 f"(threshold {_num(b.remaining_percent)}%)."
             ),
         ),
@@ -284,7 +282,7 @@ def budget_alerts(cfg: StackConfig) -> list[Alert]:
             severity="warning",
             summary="A team is close to its budget",
             description=(
-                "Team {{ $labels.team_alias }} ({{ $labels.team }}) has {{ $value | printf \"%.1f\" }}% "
+                'Team {{ $labels.team_alias }} ({{ $labels.team }}) has {{ $value | printf "%.1f" }}% '
                 f"of its max budget left (threshold {_num(b.remaining_percent)}%)."
             ),
         ),
@@ -596,10 +594,6 @@ def alertmanager_config(cfg: StackConfig) -> dict[str, Any] | None:
     }
 
 
-def gsm_secret_path(project: str, secret_id: str) -> str:
-    return f"projects/{project}/secrets/{secret_id}"
-
-
 # --- the component -----------------------------------------------------------
 
 
@@ -615,14 +609,7 @@ class Alerting(pulumi.ComponentResource):
             custom_resource(f"{name}-rules", prometheus_rule(cfg), child)
 
         grants = [
-            gcp.secretmanager.SecretIamMember(
-                f"{name}-{secret_id}-accessor",
-                project=cfg.gcp.project,
-                secret_id=gsm_secret_path(cfg.gcp.project, secret_id),
-                role="roles/secretmanager.secretAccessor",
-                member=pulumi.Output.concat("serviceAccount:", store.gsa_email),
-                opts=child,
-            )
+            grant_referenced_secret(f"{name}-{secret_id}-accessor", cfg.gcp.project, secret_id, store.gsa_email, child)
             for secret_id in referenced_gsm_secrets(cfg)
         ]
         secrets = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -45,6 +45,21 @@ def object_meta(meta: Mapping[str, Any]) -> k8s.meta.v1.ObjectMetaArgs:
         labels=meta.get("labels"),
         annotations=meta.get("annotations"),
     )
+
+
+def network_policies(
+    prefix: str, manifests: Sequence[Mapping[str, Any]], opts: pulumi.ResourceOptions
+) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Register NetworkPolicies exactly as a pure builder rendered them."""
+    return [
+        k8s.networking.v1.NetworkPolicy(
+            f"{prefix}-{policy['metadata']['name']}",
+            metadata=object_meta(policy["metadata"]),
+            spec=policy["spec"],
+            opts=opts,
+        )
+        for policy in manifests
+    ]
 
 
 def custom_resource(

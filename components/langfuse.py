@@ -33,7 +33,7 @@ from components import langfuse_values as values
 from components.config import StackConfig
 from components.database import Database
 from components.inventory import LANGFUSE_DB_PASSWORD, langfuse_secrets
-from components.k8s import custom_resource, object_meta
+from components.k8s import custom_resource, network_policies, object_meta
 from components.managed_secret import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.options import stateful_options
 from components.secret_store import SecretStore
@@ -148,13 +148,7 @@ class Langfuse(pulumi.ComponentResource):
             )
             db_resources += [role, lf_db, public_grant]
 
-        for policy in values.network_policies(cfg):
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy['metadata']['name']}",
-                metadata=object_meta(policy["metadata"]),
-                spec=policy["spec"],
-                opts=child,
-            )
+        network_policies(name, values.network_policies(cfg), child)
 
         release = k8s.helm.v3.Release(
             f"{name}-release",

@@ -15,7 +15,6 @@ Encapsulates:
 from __future__ import annotations
 
 import pulumi
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components import langfuse_values
@@ -23,7 +22,8 @@ from components import litellm_values as values
 from components.config import StackConfig
 from components.database import DatabaseEndpoint
 from components.eso import StoreRef
-from components.k8s import custom_resource, object_meta
+from components.k8s import custom_resource, network_policies, object_meta
+from components.secret_store import grant_referenced_secret
 
 
 def wiring(
@@ -58,13 +58,8 @@ class LiteLLM(pulumi.ComponentResource):
         depends: list[pulumi.Resource] = []
 
         grants = [
-            gcp.secretmanager.SecretIamMember(
-                f"{name}-key-accessor-{key.gsm_secret}",
-                project=cfg.gcp.project,
-                secret_id=key.gsm_secret,
-                role="roles/secretmanager.secretAccessor",
-                member=pulumi.Output.concat("serviceAccount:", accessor_email),
-                opts=child,
+            grant_referenced_secret(
+                f"{name}-key-accessor-{key.gsm_secret}", cfg.gcp.project, key.gsm_secret, accessor_email, child
             )
             for key in lit.provider_keys
         ]
@@ -76,13 +71,7 @@ class LiteLLM(pulumi.ComponentResource):
                 )
             )
 
-        for policy in values.network_policies(cfg, wired):
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy['metadata']['name']}",
-                metadata=object_meta(policy["metadata"]),
-                spec=policy["spec"],
-                opts=child,
-            )
+        network_policies(name, values.network_policies(cfg, wired), child)
 
         release = k8s.helm.v3.Release(
             f"{name}-release",

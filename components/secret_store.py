@@ -26,6 +26,32 @@ def workload_identity_member(project: str, namespace: str, service_account: str)
     return f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]"
 
 
+def gsm_secret_path(project: str, secret_id: str) -> str:
+    return f"projects/{project}/secrets/{secret_id}"
+
+
+def grant_referenced_secret(
+    resource_name: str,
+    project: str,
+    secret_id: str,
+    accessor_email: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> gcp.secretmanager.SecretIamMember:
+    """`secretAccessor` for the store's service account on one existing GSM secret.
+
+    For secrets their owners create (provider keys, receiver credentials, the OIDC
+    client secret): the program never writes them, and never grants project-wide.
+    """
+    return gcp.secretmanager.SecretIamMember(
+        resource_name,
+        project=project,
+        secret_id=gsm_secret_path(project, secret_id),
+        role="roles/secretmanager.secretAccessor",
+        member=pulumi.Output.concat("serviceAccount:", accessor_email),
+        opts=opts,
+    )
+
+
 class SecretStore(pulumi.ComponentResource):
     store: StoreRef
     gsa_email: pulumi.Output[str]
@@ -64,9 +90,9 @@ class SecretStore(pulumi.ComponentResource):
             metadata=gsa.email.apply(
                 lambda email: object_meta(
                     metadata(
-                    eso.service_account,
-                    eso.namespace,
-                    app="external-secrets-store",
+                        eso.service_account,
+                        eso.namespace,
+                        app="external-secrets-store",
                         annotations={"iam.gke.io/gcp-service-account": email},
                     )
                 )

@@ -17,15 +17,15 @@ The gateway's Ingress (built by `components.litellm_values.ingress`) sends
 from __future__ import annotations
 
 import pulumi
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components import litellm_values, sso_values
 from components.config import StackConfig
 from components.eso import StoreRef
 from components.inventory import OAUTH2_PROXY_COOKIE_SECRET
-from components.k8s import custom_resource, object_meta
+from components.k8s import custom_resource, network_policies
 from components.managed_secret import ManagedSecret, managed_secret_args
+from components.secret_store import grant_referenced_secret
 
 
 def wiring(cfg: StackConfig, cookie_secret_gsm_id: str) -> sso_values.SsoWiring:
@@ -66,13 +66,8 @@ class Sso(pulumi.ComponentResource):
             child,
         )
         wired = wiring(cfg, cookie.gsm_secret_id)
-        client_secret_grant = gcp.secretmanager.SecretIamMember(
-            f"{name}-client-secret-accessor",
-            project=cfg.gcp.project,
-            secret_id=wired.client_secret_gsm_id,
-            role="roles/secretmanager.secretAccessor",
-            member=pulumi.Output.concat("serviceAccount:", accessor_email),
-            opts=child,
+        client_secret_grant = grant_referenced_secret(
+            f"{name}-client-secret-accessor", cfg.gcp.project, wired.client_secret_gsm_id, accessor_email, child
         )
         credentials = custom_resource(
             f"{name}-credentials",
@@ -80,13 +75,7 @@ class Sso(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[cookie, client_secret_grant]),
         )
 
-        for policy in sso_values.network_policies(cfg, wired):
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy['metadata']['name']}",
-                metadata=object_meta(policy["metadata"]),
-                spec=policy["spec"],
-                opts=child,
-            )
+        network_policies(name, sso_values.network_policies(cfg, wired), child)
 
         k8s.helm.v3.Release(
             f"{name}-release",

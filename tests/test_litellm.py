@@ -189,7 +189,9 @@ def test_provider_keys_are_gsm_references_mounted_as_env() -> None:
         "AZURE_API_KEY": "azure-openai-api-key",
     }
     grants = {g.plain_inputs["secretId"] for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")}
-    assert {"openai-api-key", "anthropic-api-key", "azure-openai-api-key"} <= grants
+    assert {
+        f"projects/acme-llm-prod/secrets/{s}" for s in ("openai-api-key", "anthropic-api-key", "azure-openai-api-key")
+    } <= grants
     models = v["proxy_config"]["model_list"]
     assert all(m["litellm_params"]["api_key"].startswith("os.environ/") for m in models)
 

@@ -149,11 +149,12 @@ def test_credentials_are_references_never_values() -> None:
 def test_client_secret_access_is_granted_on_that_one_secret() -> None:
     run = run_cached("enterprise")
     grants = [g.plain_inputs for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")]
-    mine = [g for g in grants if g["secretId"] == CLIENT_SECRET_GSM]
+    path = f"projects/acme-llm-prod/secrets/{CLIENT_SECRET_GSM}"
+    mine = [g for g in grants if g["secretId"] == path]
     assert mine == [
         {
             "project": "acme-llm-prod",
-            "secretId": CLIENT_SECRET_GSM,
+            "secretId": path,
             "role": "roles/secretmanager.secretAccessor",
             "member": "serviceAccount:llm-gw-eso@acme-llm-prod.iam.gserviceaccount.com",
         }

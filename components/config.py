@@ -483,6 +483,13 @@ class LiteLLMSettingsConfig(Section):
     default_key_budget_duration: Annotated[str, StringConstraints(pattern=r"^[0-9]+[smhd]$")] | None = None
     max_key_budget: Annotated[float, Field(gt=0)] | None = None
     """Upper bound a generated key's budget may have."""
+    prometheus_exclude_labels: list[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")]] = [
+        "end_user",
+        "client_ip",
+        "user_agent",
+    ]
+    """Labels dropped from every LiteLLM metric: caller-supplied, unbounded values
+    (BerriAI/litellm#12159, #35666). LiteLLM refuses to start on a name it does not define."""
     default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = None
     default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = None
     public_api_docs: bool = True

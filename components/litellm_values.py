@@ -108,6 +108,8 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
         "num_retries": s.num_retries,
         "store_audit_logs": s.store_audit_logs,
     }
+    if s.prometheus_exclude_labels:
+        litellm_settings["prometheus_exclude_labels"] = list(s.prometheus_exclude_labels)
     defaults = {
         "max_budget": s.default_key_max_budget,
         "budget_duration": s.default_key_budget_duration,

@@ -203,6 +203,7 @@ def test_models_and_settings() -> None:
     assert cfg["router_settings"]["fallbacks"] == [{"gpt-4o-mini": ["claude-haiku"]}]
     settings = cfg["litellm_settings"]
     assert settings["callbacks"] == ["prometheus"]
+    assert settings["prometheus_exclude_labels"] == ["end_user", "client_ip", "user_agent"]
     assert settings["turn_off_message_logging"] is True
     assert settings["default_key_generate_params"] == {"max_budget": 10.0, "budget_duration": "30d"}
     assert settings["upperbound_key_generate_params"] == {"max_budget": 50.0}

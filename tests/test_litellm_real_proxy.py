@@ -62,7 +62,9 @@ def lab_values() -> dict[str, Any]:
     return values
 
 
-def run_probe(litellm: Path, values: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_probe(
+    litellm: Path, values: dict[str, Any], tmp_path: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     values_file = tmp_path / "values.yaml"
     values_file.write_text(yaml.safe_dump(values, sort_keys=False))
     command = [
@@ -73,6 +75,7 @@ def run_probe(litellm: Path, values: dict[str, Any], tmp_path: Path) -> subproce
         str(litellm),
         "--helm-values",
         str(values_file),
+        *extra,
     ]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
 
@@ -82,9 +85,21 @@ def test_rendered_lab_release_serves_traffic_and_metrics(
 ) -> None:
     # Without a metrics port in the values the probe would not check the keyless scrape.
     assert litellm_probe.METRICS_PORT_ENV in lab_values["envVars"]
-    result = run_probe(litellm_bin, lab_values, tmp_path)
+    labels_file = tmp_path / "labels.txt"
+    result = run_probe(litellm_bin, lab_values, tmp_path, "--labels-out", str(labels_file))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    # The unbounded labels the config excludes are gone from every metric the proxy serves.
+    excluded = set(lab_values["proxy_config"]["litellm_settings"]["prometheus_exclude_labels"])
+    assert excluded == {"end_user", "client_ip", "user_agent"}
+    seen = {
+        label
+        for line in labels_file.read_text().splitlines()
+        if not line.startswith("#") and " " in line
+        for label in line.split(" ", 1)[1].split(",")
+    }
+    assert "requested_model" in seen
+    assert not excluded & seen
     expected = [
         "[ok] completion 1 (",
         "[ok] GET /metrics/ with the master key: HTTP 200",

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from components.config import parse_config
+from components.config import StackConfig, parse_config
 from components.inventory import secret_inventory
 from tests.test_config import namespace
 from tools.offline import ROOT
@@ -30,3 +30,10 @@ def test_secrets_inventory_lists_every_generated_secret() -> None:
 def test_ci_runs_the_readme_test_command(line: str) -> None:
     assert line in README
     assert (ROOT / ".ci" / "run").read_text().rstrip().endswith(line)
+
+
+def test_config_reference_names_every_section() -> None:
+    table = README.split("## Config reference", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in StackConfig.model_fields if f"`{name}." not in table and f"`{name}`" not in table]
+    assert missing == []
+

@@ -108,3 +108,20 @@ def test_offline_preview_output_has_no_secret(stack: str, tmp_path: Path, capsys
     for text in texts:
         assert not [s for s in secrets if s in text]
     assert "[secret]" in (tmp_path / "resources.json").read_text()
+
+
+def test_an_existing_store_is_used_instead_of_creating_one() -> None:
+    """`secrets.store.create: false`: no GSA, binding, KSA or store; grants go to the given account."""
+    email = "platform-eso@acme-llm-lab.iam.gserviceaccount.com"
+    run = run_cached(
+        "lab",
+        f"llm-gateway:secrets.store={{create: false, name: platform-gsm, gsa_email: {email}}}",
+    )
+    assert not run.of_type("gcp:serviceaccount/account:Account")
+    assert not run.of_type("gcp:serviceaccount/iAMMember:IAMMember")
+    assert "ClusterSecretStore" not in {o["kind"] for o in run.kubernetes_objects()}
+    grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert grants
+    assert {g.plain_inputs["member"] for g in grants} == {f"serviceAccount:{email}"}
+    stores = {e["spec"]["secretStoreRef"]["name"] for e in run.custom_resources("ExternalSecret")}
+    assert stores == {"platform-gsm"}

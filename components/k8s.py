@@ -47,6 +47,36 @@ def object_meta(meta: Mapping[str, Any]) -> k8s.meta.v1.ObjectMetaArgs:
     )
 
 
+def restricted_pod(uid: int | None = None) -> dict[str, Any]:
+    """Pod securityContext for the namespace's PSA `restricted` profile (optionally a fixed uid/gid)."""
+    pod: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    if uid is not None:
+        pod.update(runAsUser=uid, runAsGroup=uid, fsGroup=uid)
+    return pod
+
+
+def restricted_container(**extra: Any) -> dict[str, Any]:
+    """Container securityContext for PSA `restricted`: no escalation, no capabilities, seccomp on."""
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+        **extra,
+    }
+
+
+def ingress(
+    resource_name: str, manifest: Mapping[str, Any] | None, opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.Ingress | None:
+    """Register an Ingress exactly as a pure builder rendered it (None: nothing to register)."""
+    if manifest is None:
+        return None
+    return k8s.networking.v1.Ingress(
+        resource_name, metadata=object_meta(manifest["metadata"]), spec=manifest["spec"], opts=opts
+    )
+
+
 def network_policies(
     prefix: str, manifests: Sequence[Mapping[str, Any]], opts: pulumi.ResourceOptions
 ) -> list[k8s.networking.v1.NetworkPolicy]:

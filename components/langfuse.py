@@ -33,7 +33,7 @@ from components import langfuse_values as values
 from components.config import StackConfig
 from components.database import Database
 from components.inventory import LANGFUSE_DB_PASSWORD, langfuse_secrets
-from components.k8s import custom_resource, network_policies, object_meta
+from components.k8s import custom_resource, ingress, network_policies
 from components.managed_secret import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.options import stateful_options
 from components.secret_store import SecretStore
@@ -164,14 +164,7 @@ class Langfuse(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials, *db_resources, *secrets]),
         )
 
-        ing = values.ingress(cfg)
-        if ing is not None:
-            k8s.networking.v1.Ingress(
-                f"{name}-ingress",
-                metadata=object_meta(ing["metadata"]),
-                spec=ing["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
-            )
+        ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
         names = values.names(cfg)
         self.url = values.ui_url(cfg)
         self.otel_host = names.web_url

@@ -30,7 +30,7 @@ from components.inventory import (
     SecretSpec,
     gsm_secret_id,
 )
-from components.k8s import metadata
+from components.k8s import metadata, restricted_container, restricted_pod
 from components.litellm_values import TracingWiring, selector_labels
 
 CHART = "langfuse"
@@ -137,19 +137,8 @@ def init_env(lf: LangfuseConfig) -> list[dict[str, Any]]:
     return env
 
 
-RESTRICTED_POD = {
-    "runAsNonRoot": True,
-    "runAsUser": LANGFUSE_UID,
-    "runAsGroup": LANGFUSE_UID,
-    "fsGroup": LANGFUSE_UID,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-RESTRICTED_CONTAINER = {
-    "runAsNonRoot": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+RESTRICTED_POD = restricted_pod(LANGFUSE_UID)
+RESTRICTED_CONTAINER = restricted_container()
 
 
 def database_host(cfg: StackConfig) -> tuple[str, int]:

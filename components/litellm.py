@@ -22,7 +22,7 @@ from components import litellm_values as values
 from components.config import StackConfig
 from components.database import DatabaseEndpoint
 from components.eso import StoreRef
-from components.k8s import custom_resource, network_policies, object_meta
+from components.k8s import custom_resource, ingress, network_policies, object_meta
 from components.secret_store import grant_referenced_secret
 
 
@@ -95,13 +95,6 @@ class LiteLLM(pulumi.ComponentResource):
         )
         custom_resource(f"{name}-service-monitor", values.service_monitor(cfg), child)
 
-        ing = values.ingress(cfg)
-        if ing is not None:
-            k8s.networking.v1.Ingress(
-                f"{name}-ingress",
-                metadata=object_meta(ing["metadata"]),
-                spec=ing["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
-            )
+        ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
         self.service_host = f"{values.service_name(lit)}.{cfg.namespaces.gateway}.svc"
         self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

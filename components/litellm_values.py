@@ -13,7 +13,7 @@ from typing import Any
 
 from components.config import LiteLLMConfig, Resources, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from components.k8s import metadata
+from components.k8s import metadata, restricted_container, restricted_pod
 from components.sso_values import ingress_annotations, ingress_paths
 
 API_PORT = 4000
@@ -134,21 +134,9 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
     return config
 
 
-RESTRICTED_POD = {
-    "runAsNonRoot": True,
-    "runAsUser": 1000,
-    "runAsGroup": 1000,
-    "fsGroup": 1000,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-RESTRICTED_CONTAINER = {
-    "runAsNonRoot": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-    # Prisma writes its engines' cache at start-up (see the chart's values).
-    "readOnlyRootFilesystem": False,
-}
+RESTRICTED_POD = restricted_pod(1000)
+# Prisma writes its engines' cache at start-up (see the chart's values).
+RESTRICTED_CONTAINER = restricted_container(readOnlyRootFilesystem=False)
 
 
 def exposure_env(lit: LiteLLMConfig) -> dict[str, str]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from components.config import Resources, SsoConfig, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from components.k8s import metadata
+from components.k8s import metadata, restricted_container, restricted_pod
 
 CHART = "oauth2-proxy"
 HTTP_PORT = 4180
@@ -138,17 +138,10 @@ def helm_values(cfg: StackConfig, wiring: SsoWiring) -> dict[str, Any]:
         "proxyVarsAsSecrets": True,
         "extraArgs": extra_args(sso, wiring.host),
         "resources": _resources(sso.resources),
-        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "securityContext": {
-            "enabled": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "runAsUser": 2000,
-            "runAsGroup": 2000,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "podSecurityContext": restricted_pod(),
+        "securityContext": restricted_container(
+            enabled=True, readOnlyRootFilesystem=True, runAsUser=2000, runAsGroup=2000
+        ),
         "serviceAccount": {"enabled": True, "automountServiceAccountToken": False},
         "service": {"portNumber": SERVICE_PORT},
         "podDisruptionBudget": {"enabled": sso.replicas > 1, "minAvailable": 1},

@@ -63,3 +63,13 @@ def test_external_engine_with_its_secret(tmp_path: Path) -> None:
     ]
     assert main(args) == 0
     assert "s3cr3t-Admin" not in (tmp_path / "resources.json").read_text()
+
+
+def test_output_is_byte_identical_between_runs(tmp_path: Path) -> None:
+    """Reviewers diff preview output: it must not depend on the engine's registration order."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["enterprise", "--out", str(first)]) == 0
+    assert main(["enterprise", "--out", str(second)]) == 0
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()] == []

@@ -70,8 +70,10 @@ def _filename(*parts: str) -> str:
 def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
     counts: Counter[str] = Counter()
     out.mkdir(parents=True, exist_ok=True)
+    # Sorted: the engine registers concurrently, so registration order varies between runs.
     resources = [
-        {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.redacted_inputs} for r in run.resources
+        {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.redacted_inputs}
+        for r in sorted(run.resources, key=lambda r: (r.type, r.name))
     ]
     (out / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
     (out / "outputs.json").write_text(

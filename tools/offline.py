@@ -45,6 +45,8 @@ class Recorded:
     custom: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+    """Resource options as registered: protect, retain_on_delete, aliases, dependencies, ..."""
 
     @property
     def plain_inputs(self) -> Any:
@@ -208,6 +210,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[tuple[str, str, str, str, bool]] = []
         self.guarded: set[str] = set()
+        self.options: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -215,7 +218,33 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registrations.append((response.urn, request.type, request.name, request.parent, bool(request.custom)))
             if request.protect and request.retainOnDelete:
                 self.guarded.add(request.name)
+            self.options[response.urn] = registered_options(request)
         return response
+
+
+def _urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def registered_options(request: Any) -> dict[str, Any]:
+    """The resource options of one registration, by name, in a stable order (for diffs)."""
+    aliases: set[str] = {_urn_name(u) for u in request.aliasURNs}
+    for alias in request.aliases:
+        if alias.urn:
+            aliases.add(_urn_name(alias.urn))
+        else:
+            spec = alias.spec
+            where = f" (parent {_urn_name(spec.parentUrn)})" if spec.parentUrn else " (no parent)" if spec.noParent else ""
+            aliases.add(f"{spec.name or '<same name>'}{f' ({spec.type})' if spec.type else ''}{where}")
+    return {
+        "protect": bool(request.protect),
+        "retain_on_delete": bool(request.retainOnDelete),
+        "aliases": sorted(aliases),
+        "dependencies": sorted({_urn_name(u) for u in request.dependencies}),
+        "delete_before_replace": bool(request.deleteBeforeReplace),
+        "replace_on_changes": sorted(request.replaceOnChanges),
+        "ignore_changes": sorted(request.ignoreChanges),
+    }
 
 
 # --- config ------------------------------------------------------------------
@@ -318,7 +347,6 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
     names = {urn: name for urn, _t, name, _p, _c in monitor.registrations}
     resources = []
     for urn, type_, name, parent_urn, custom in monitor.registrations:
-        del urn
         state = mocks.states.get((type_, name), {})
         resources.append(
             Recorded(
@@ -328,6 +356,7 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
                 custom=custom,
                 inputs=mocks.inputs.get((type_, name), {}),
                 outputs=state,
+                options=monitor.options.get(urn, {}),
             )
         )
     return ProgramRun(stack, resources, outputs, secret_outputs, set(mocks.generated_secrets), set(monitor.guarded))

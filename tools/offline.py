@@ -234,7 +234,9 @@ def registered_options(request: Any) -> dict[str, Any]:
             aliases.add(_urn_name(alias.urn))
         else:
             spec = alias.spec
-            where = f" (parent {_urn_name(spec.parentUrn)})" if spec.parentUrn else " (no parent)" if spec.noParent else ""
+            where = (
+                f" (parent {_urn_name(spec.parentUrn)})" if spec.parentUrn else " (no parent)" if spec.noParent else ""
+            )
             aliases.add(f"{spec.name or '<same name>'}{f' ({spec.type})' if spec.type else ''}{where}")
     return {
         "protect": bool(request.protect),

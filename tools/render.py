@@ -162,7 +162,7 @@ def _sorted(data: Any) -> Any:
 
 
 def dump_object(obj: RenderedObject) -> str:
-    body = {k: obj.body[k] for k in ("apiVersion", "kind", "metadata") if k in obj.body}
+    body: dict[str, Any] = {k: obj.body[k] for k in ("apiVersion", "kind", "metadata") if k in obj.body}
     body.update({k: v for k, v in obj.body.items() if k not in body})
     text = yaml.safe_dump(
         {k: _sorted(v) for k, v in body.items()}, sort_keys=False, default_flow_style=False, width=120

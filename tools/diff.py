@@ -270,7 +270,7 @@ def readable(name: str, text: str | None) -> str | None:
         return text
     comments = [line for line in text.splitlines() if line.startswith("#")][:1]
     body = yaml.dump_all(docs, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=120)
-    return "\n".join(comments + [body])
+    return "\n".join([*comments, body])
 
 
 def diff_files(base: dict[str, str], head: dict[str, str]) -> list[tuple[str, list[str]]]:
@@ -313,7 +313,7 @@ def diff_alerts(base: dict[str, str], head: dict[str, str]) -> list[str]:
             out.append(f"added {key}: `{b.get('expr')}`{extra}" + (f", severity {severity}" if severity else ""))
         elif b is None:
             out.append(f"removed {key}")
-        elif a != b:
+        elif a is not None and a != b:
             out += [f"changed {key}: {part}" for part in _rule_changes(a, b)]
     return out
 
@@ -580,7 +580,7 @@ def run(base: Path, head: Path, out: Path, stacks: Sequence[str] | None, max_lin
     base_stacks, head_stacks = stack_folders(base), stack_folders(head)
     if len(base_stacks) == 1 and len(head_stacks) == 1 and not stacks:
         # Two single-stack folders: compare them under the head's name.
-        (b_name, b_dir), (h_name, h_dir) = next(iter(base_stacks.items())), next(iter(head_stacks.items()))
+        (_, b_dir), (h_name, h_dir) = next(iter(base_stacks.items())), next(iter(head_stacks.items()))
         pairs = {h_name: (b_dir, h_dir)}
     else:
         names = sorted(set(stacks or []) or (set(base_stacks) | set(head_stacks)))

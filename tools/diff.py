@@ -163,6 +163,7 @@ class StackDiff:
     alerts: list[str] = field(default_factory=list)
     dashboards: list[str] = field(default_factory=list)
     footprint: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     file_diffs: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     """Section -> (file, unified diff lines)."""
@@ -176,7 +177,7 @@ class StackDiff:
 
     @property
     def empty(self) -> bool:
-        return not (self.resources or self.options or any(self.file_diffs.values()) or self.outputs)
+        return not (self.resources or self.options or any(self.file_diffs.values()) or self.outputs or self.rendered)
 
 
 def _short(paths: Sequence[str], limit: int = 6) -> str:
@@ -464,8 +465,30 @@ def diff_stack(stack: str, base_dir: Path, head_dir: Path) -> StackDiff:
     result.footprint = diff_footprint(base.outputs, head.outputs)
     result.outputs = diff_outputs(base.outputs, head.outputs)
     for key, _title, sub, pattern in SECTIONS:
-        result.file_diffs[key] = diff_files(base.files(sub, pattern), head.files(sub, pattern))
+        files = diff_files(base.files(sub, pattern), head.files(sub, pattern))
+        result.file_diffs[key] = [(name, body) for name, body in files if name != "index.json"]
+    result.rendered = diff_rendered_objects(base.files("rendered", "*.yaml"), head.files("rendered", "*.yaml"))
     return result
+
+
+def _object_id(name: str, text: str) -> str:
+    doc = yaml.safe_load(text) or {}
+    release = name.split("/", 1)[0]
+    return f"{release}: {doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
+
+
+def diff_rendered_objects(base: dict[str, str], head: dict[str, str]) -> list[str]:
+    """One line per rendered chart object added, removed or changed."""
+    out = []
+    for name in sorted(set(base) | set(head)):
+        if name not in base:
+            out.append(f"added {_object_id(name, head[name])}")
+        elif name not in head:
+            out.append(f"removed {_object_id(name, base[name])}")
+        elif base[name] != head[name]:
+            old, new = yaml.safe_load(base[name]), yaml.safe_load(head[name])
+            out.append(f"changed {_object_id(name, head[name])}: {_short(changed_paths(old, new), 4)}")
+    return out
 
 
 def _bullets(lines: Sequence[str]) -> list[str]:
@@ -493,6 +516,7 @@ def render_markdown(d: StackDiff, max_lines: int | None) -> str:
         ("Resource options", d.options),
         ("Alerts", d.alerts),
         ("Dashboards", d.dashboards),
+        ("Rendered chart objects", d.rendered),
         ("Footprint", d.footprint),
         ("Stack outputs", d.outputs),
     ):

@@ -137,7 +137,7 @@ def test_replacements_options_alerts_and_dashboards_read_as_a_reviewer_needs(
     ops = {(c.op, c.name): c.detail for c in d.resources}
     assert ("replace", namespace["name"]) in ops and "`metadata.name`" in ops[("replace", namespace["name"])]
     assert ("delete", deleted["name"]) in ops
-    assert [line for line in d.options if "protect" in line] == [
+    assert [line for line in d.options if "protect " in line] == [
         f"`{cluster['name']}` ({cluster['type']}): protect {json.dumps(not cluster['options']['protect'])} → "
         f"{json.dumps(cluster['options']['protect'])}"
     ]

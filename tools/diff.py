@@ -222,7 +222,10 @@ def diff_resources(base: Preview, head: Preview) -> tuple[list[ResourceChange], 
 
 
 def option_changes(type_: str, name: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    out = []
+    """One line per resource whose options differ (nothing when a side did not record options)."""
+    if not old or not new:
+        return []
+    parts = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if a == b:
@@ -230,11 +233,10 @@ def option_changes(type_: str, name: str, old: dict[str, Any], new: dict[str, An
         if isinstance(a, list) or isinstance(b, list):
             added = sorted(set(b or []) - set(a or []))
             removed = sorted(set(a or []) - set(b or []))
-            parts = [f"+{x}" for x in added] + [f"-{x}" for x in removed]
-            out.append(f"`{name}` ({type_}): {key} {', '.join(parts)}")
+            parts.append(f"{key} " + ", ".join([f"+`{x}`" for x in added] + [f"-`{x}`" for x in removed]))
         else:
-            out.append(f"`{name}` ({type_}): {key} {json.dumps(a)} → {json.dumps(b)}")
-    return out
+            parts.append(f"{key} {json.dumps(a)} → {json.dumps(b)}")
+    return [f"`{name}` ({type_}): {'; '.join(parts)}"] if parts else []
 
 
 def unified(name: str, old: str | None, new: str | None) -> list[str]:
@@ -572,9 +574,24 @@ def preview_ref(ref: str, into: Path, stacks: Sequence[str] | None) -> Path:
         )
         try:
             names = stacks or sorted(p.name.split(".")[1] for p in worktree.glob("Pulumi.*.yaml"))
-            from tools.assets import cache_dir
+            from tools.assets import LOCK_FILE, cache_dir
 
-            env = dict(os.environ, LLM_GATEWAY_ASSET_CACHE=str(cache_dir()), PYTHONPATH=str(worktree))
+            cache = cache_dir()
+            ref_lock = worktree / LOCK_FILE.name
+            env = dict(os.environ, PYTHONPATH=str(worktree))
+            if ref_lock.exists() and ref_lock.read_bytes() != LOCK_FILE.read_bytes():
+                # The ref pins other assets: give it its own cache (network or the mirror in the environment).
+                cache = Path(tmp) / "assets"
+                env["LLM_GATEWAY_ASSET_CACHE"] = str(cache)
+                subprocess.run(
+                    [sys.executable, "-m", "tools.assets", "fetch"],
+                    cwd=worktree,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+            env["LLM_GATEWAY_ASSET_CACHE"] = str(cache)
             for stack in names:
                 subprocess.run(
                     [sys.executable, "-m", "tools.preview", stack, "--out", str(into / stack)],

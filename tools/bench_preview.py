@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     # The diff: lab against lab with postgres.cnpg.instances 2, and enterprise against itself.
     changed = scratch / "lab-changed" / "lab"
+    setting = "llm-gateway:postgres.cnpg.instances=2"
     subprocess.run(
-        [sys.executable, "-m", "tools.preview", "lab", "--set", "llm-gateway:postgres.cnpg.instances=2"]
-        + ["--out", str(changed)],
+        [sys.executable, "-m", "tools.preview", "lab", "--set", setting, "--out", str(changed)],
         check=True,
         capture_output=True,
     )

@@ -145,6 +145,44 @@ def test_every_service_selects_only_the_pods_it_serves(scenario: str) -> None:
         assert any(known in f for f in findings), f"fixed? remove from CHART_DEFECTS: {reason}"
 
 
+JOB_POD_LABEL = "job-name"  # set by the Job controller on every pod it creates
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_service_monitors_scrape_no_job_pods(scenario: str) -> None:
+    """A Job pod selected by a scraped Service is a target that never serves metrics: `up == 0`."""
+    d = _deployed(scenario)
+    findings = []
+    for sm in d.of_kind("ServiceMonitor"):
+        spec = sm.body["spec"]
+        namespaces = (spec.get("namespaceSelector") or {}).get("matchNames") or [sm.namespace]
+        services = [
+            s
+            for s in d.of_kind("Service")
+            if s.namespace in namespaces
+            and checks.matches(spec["selector"], (s.body.get("metadata") or {}).get("labels") or {})
+        ]
+        for endpoint in spec.get("endpoints") or []:
+            drops_jobs = any(
+                r.get("action", "replace").lower() == "drop"
+                and r.get("sourceLabels") == ["__meta_kubernetes_pod_label_" + JOB_POD_LABEL.replace("-", "_")]
+                and r.get("regex") in (".+", ".*.+")
+                for r in endpoint.get("relabelings") or []
+            )
+            for svc in services:
+                jobs = [
+                    p
+                    for p in checks.selected_pods(d, svc.namespace, svc.body["spec"].get("selector") or {})
+                    if p.owner.kind == "Job"
+                ]
+                if jobs and not drops_jobs:
+                    findings.append(
+                        f"{sm.ref} endpoint {endpoint.get('port')}: scrapes {svc.ref}, which selects {[p.ref for p in jobs]}"
+                    )
+    assert d.of_kind("ServiceMonitor")
+    assert findings == []
+
+
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)
 def test_database_url_last_wins_in_the_proxy_and_the_migration_job(scenario: str) -> None:
     """README "How LiteLLM is wired": the release's DATABASE_URL (database Secret `uri`) comes last."""

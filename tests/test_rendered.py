@@ -218,3 +218,27 @@ def test_rendered_preview_output_holds_no_secret_even_encoded(tmp_path: Path) ->
     for path in files:
         text = path.read_text()
         assert not [s for s in forms if s in text], path
+
+
+def test_existing_secret_and_network_policy_checks_catch_defects() -> None:
+    d = _deployed("lab")
+    values = {
+        "x": {
+            "auth": {"existingSecret": "absent"},
+            "db": {"existingSecret": "litellm-master-key", "passwordKey": "nope"},
+        }
+    }
+    findings = checks.existing_secret_findings(d, values, "llm-gateway")
+    assert any("Secret absent is not deployed" in f for f in findings)
+    assert any("has no key 'nope'" in f for f in findings)
+    stray = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "stray", "namespace": "llm-gateway"},
+        "spec": {"podSelector": {"matchLabels": {"app": "nothing"}}, "policyTypes": ["Ingress"]},
+    }
+    without_policies = [o for o in d.objects if o.kind != "NetworkPolicy"]
+    broken = checks.Deployed([*without_policies, checks.Obj(stray, "program")], d.pods)
+    findings = checks.network_policy_findings(broken)
+    assert "program NetworkPolicy/stray: selects no deployed pod" in findings
+    assert any(f.endswith("no NetworkPolicy limits its ingress") for f in findings)

@@ -27,12 +27,13 @@ from components.secret_store import grant_referenced_secret
 
 
 def wiring(
-    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str
+    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str, salt_key_secret: str
 ) -> values.GatewayWiring:
     return values.GatewayWiring(
         namespace=cfg.namespaces.gateway,
         master_key_secret=master_key_secret,
         master_key_key=master_key_key,
+        salt_key_secret=salt_key_secret,
         database_secret=endpoint.app_secret,
         database_host=endpoint.host,
         database_port=endpoint.port,

@@ -43,6 +43,8 @@ class GatewayWiring:
     namespace: str
     master_key_secret: str
     master_key_key: str
+    salt_key_secret: str
+    """Secret holding `LITELLM_SALT_KEY` (mounted with environmentSecrets)."""
     database_secret: str
     database_host: str
     database_port: int
@@ -181,7 +183,8 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
         | exposure_env(lit),
         "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
-        + ([wiring.tracing.keys_secret] if wiring.tracing else []),
+        + ([wiring.tracing.keys_secret] if wiring.tracing else [])
+        + [wiring.salt_key_secret],
         "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None),
         "resources": _resources(lit.resources),
         "migrationJob": {

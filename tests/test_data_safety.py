@@ -8,6 +8,8 @@ depends on cannot be rotated at all.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.cnpg import backup_soft_delete_seconds
@@ -213,3 +215,18 @@ def test_litellm_chart_test_pods_are_test_hooks_only() -> None:
     assert templates
     for template in templates:
         assert '"helm.sh/hook": test' in template.read_text(), template.name
+
+
+def test_readme_inventory_states_each_secrets_rotation_rule() -> None:
+    """`never` rows say never, `manual` rows say there is no rotation key, the others say bump."""
+    from components import inventory
+
+    readme = (ROOT / "README.md").read_text()
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^\| `[a-z0-9-]+`[^|]*\| `([a-z0-9-]+)` \|.*\| ([^|]+) \|$", readme, flags=re.MULTILINE)
+    }
+    specs = [v for v in vars(inventory).values() if isinstance(v, inventory.SecretSpec) and v.key in rows]
+    assert SALT_KEY in specs and len(specs) >= 10
+    words = {"never": "never", "manual": "no rotation key", "generation": "bump"}
+    assert {s.key: words[s.rotation] in rows[s.key] for s in specs} == {s.key: True for s in specs}

@@ -67,7 +67,7 @@ def test_store_follows_the_configured_namespaces() -> None:
 
 def test_the_admission_rule_matches_esos() -> None:
     """No condition admits everything (today's defect); selectors and regexes as ESO reads them."""
-    open_store = {"spec": {}}
+    open_store: dict[str, dict[str, object]] = {"spec": {}}
     assert store_admits(open_store, "attacker")
     by_label = {"spec": {"conditions": [{"namespaceSelector": {"matchLabels": {"team": "llm"}}}]}}
     assert store_admits(by_label, "x", {"team": "llm"}) and not store_admits(by_label, "x", {"team": "web"})

@@ -18,6 +18,7 @@ from components.eso import cluster_secret_store
 from components.inventory import SALT_KEY, secret_inventory
 from components.options import namespace_holds_data
 from tests.conftest import EXTERNAL_ENGINE, STACKS, run_cached
+from tests.support.assets import require
 from tests.support.eso import store_admits
 from tests.support.schemas import validation_errors
 from tests.test_config import namespace, with_value
@@ -208,9 +209,7 @@ def test_backup_bucket_keeps_deleted_objects_for_the_retention_period() -> None:
 
 def test_litellm_chart_test_pods_are_test_hooks_only() -> None:
     """They lack a securityContext (PSA `restricted` rejects them) but only `helm test` creates them."""
-    tests_dir = ROOT.parent / "shared" / "charts" / "litellm-helm" / "templates" / "tests"
-    if not tests_dir.is_dir():
-        pytest.skip("shared charts not beside the repository")
+    tests_dir = require("chart/litellm-helm") / "templates" / "tests"
     templates = sorted(tests_dir.glob("*.yaml"))
     assert templates
     for template in templates:

@@ -777,10 +777,16 @@ class StackConfig(Section):
     def _rotation_names_known(self) -> StackConfig:
         from components.inventory import secret_inventory
 
-        known = {spec.key for spec in secret_inventory(self)}
-        unknown = sorted(set(self.secrets.rotation) - known)
+        specs = {spec.key: spec for spec in secret_inventory(self)}
+        unknown = sorted(set(self.secrets.rotation) - set(specs))
         if unknown:
-            raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(known)}")
+            raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(specs)}")
+        fixed = sorted(k for k in self.secrets.rotation if specs[k].rotation != "generation")
+        if fixed:
+            raise ValueError(
+                f"secrets.rotation must not name {fixed}: stored data depends on them or they rotate outside "
+                "the program (README, Secrets inventory)"
+            )
         return self
 
     @model_validator(mode="after")

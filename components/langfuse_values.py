@@ -340,7 +340,11 @@ def cnpg_roles(cfg: StackConfig) -> list[dict[str, Any]]:
 
 
 def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
-    """The CNPG `Database` for Langfuse in the stack's cluster (kept on delete)."""
+    """The CNPG `Database` for Langfuse in the stack's cluster.
+
+    Kept on delete where the stack keeps data (`data_safety.retain_on_delete`); elsewhere
+    dropped with its CR, like the salt and encryption key its rows depend on.
+    """
     lf = cfg.langfuse
     pg = cfg.postgres
     assert pg.cnpg is not None
@@ -354,7 +358,7 @@ def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
             "name": lf.database,
             "owner": lf.owner,
             "ensure": "present",
-            "databaseReclaimPolicy": "retain",
+            "databaseReclaimPolicy": "retain" if cfg.data_safety.retain_on_delete else "delete",
         },
     }
 

@@ -43,6 +43,8 @@ class GatewayWiring:
     namespace: str
     master_key_secret: str
     master_key_key: str
+    salt_key_secret: str
+    """Secret holding `LITELLM_SALT_KEY` (mounted with environmentSecrets)."""
     database_secret: str
     database_host: str
     database_port: int
@@ -181,14 +183,18 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
         | exposure_env(lit),
         "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
-        + ([wiring.tracing.keys_secret] if wiring.tracing else []),
+        + ([wiring.tracing.keys_secret] if wiring.tracing else [])
+        + [wiring.salt_key_secret],
         "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None),
         "resources": _resources(lit.resources),
         "migrationJob": {
             "enabled": True,
             "resources": _resources(lit.migration_resources),
             "hooks": {"argocd": {"enabled": False}, "helm": {"enabled": True}},
+            "serviceAccountName": service_account_name(lit),
         },
+        # Our own ServiceAccount (no API token mounted); the proxy never calls the Kubernetes API.
+        "serviceAccount": {"create": False, "name": service_account_name(lit)},
         "podSecurityContext": RESTRICTED_POD,
         "securityContext": RESTRICTED_CONTAINER,
         "livenessProbe": {"path": "/health/liveliness"},
@@ -237,6 +243,21 @@ def provider_keys_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any] | 
         target=TargetSecret(name=PROVIDER_KEYS_SECRET, namespace=cfg.namespaces.gateway),
         refresh_interval=cfg.secrets.refresh_interval,
     )
+
+
+def service_account_name(lit: LiteLLMConfig) -> str:
+    return service_name(lit)
+
+
+def service_account(cfg: StackConfig) -> dict[str, Any]:
+    """The proxy's and migration Job's ServiceAccount: no token is mounted into their pods."""
+    lit = cfg.litellm
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(service_account_name(lit), cfg.namespaces.gateway, app="litellm"),
+        "automountServiceAccountToken": False,
+    }
 
 
 def metrics_service(cfg: StackConfig) -> dict[str, Any]:

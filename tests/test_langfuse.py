@@ -97,7 +97,8 @@ def test_cnpg_database_role_and_reloadable_password_secret(stack: str, overrides
         "name": "langfuse",
         "owner": "langfuse",
         "ensure": "present",
-        "databaseReclaimPolicy": "retain",
+        # Kept with the stack's data (enterprise); dropped with its salt and keys in the lab.
+        "databaseReclaimPolicy": "retain" if stack == "enterprise" else "delete",
     }
     (cluster,) = run.custom_resources("Cluster")
     roles = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}

@@ -71,6 +71,8 @@ class Pod:
 class Deployed:
     objects: list[Obj]
     pods: list[Pod] = field(default_factory=list)
+    helm_test_pods: list[Pod] = field(default_factory=list)
+    """Rendered, but created only by `helm test`, which the program never runs (README)."""
 
     def of_kind(self, kind: str) -> list[Obj]:
         return [o for o in self.objects if o.kind == kind]
@@ -85,7 +87,8 @@ def deployed(run: ProgramRun) -> Deployed:
         template = pod_template(obj.body)
         if template is not None:
             labels = dict((template.get("metadata") or {}).get("labels") or {})
-            result.pods.append(Pod(obj, labels, template.get("spec") or {}))
+            pod = Pod(obj, labels, template.get("spec") or {})
+            (result.helm_test_pods if pod.is_helm_test else result.pods).append(pod)
         if obj.kind == "Cluster" and obj.body.get("apiVersion", "").startswith("postgresql.cnpg.io/"):
             # The CNPG operator creates the instance pods; the program's policies select them by these labels.
             labels = {"cnpg.io/cluster": obj.name, "cnpg.io/podRole": "instance"}

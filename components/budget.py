@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import StackConfig, _period_seconds
+from components.config import StackConfig, period_seconds
 from components.footprint import memory_bytes
 
 SPEND_LOG_ROW_BYTES = 2151
@@ -164,7 +164,7 @@ def connection_budget(cfg: StackConfig) -> ConnectionBudget:
 
 
 def _days(period: str) -> float:
-    return _period_seconds(period) / 86400
+    return period_seconds(period) / 86400
 
 
 def storage_budget(cfg: StackConfig) -> StorageBudget:

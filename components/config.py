@@ -365,6 +365,9 @@ class DatabaseAlerts(Section):
     backup_max_age_hours: Annotated[int, Field(ge=1)] = 26
     connections_ratio: Ratio = 0.8
     connections_for: Duration = "10m"
+    # Used / capacity of a CNPG data or WAL volume (kubelet volume stats).
+    volume_fill_ratio: Ratio = 0.85
+    volume_for: Duration = "15m"
 
 
 class AlertsConfig(Section):
@@ -512,7 +515,7 @@ class LiteLLMSettingsConfig(Section):
 
 
 def _at_least_a_day(period: str) -> str:
-    if _period_seconds(period) < 86400:
+    if period_seconds(period) < 86400:
         raise ValueError(
             "must be at least 1d: the dashboards read today's spend logs, and the cleanup deletes every row "
             f"older than this, got {period!r}"
@@ -523,7 +526,7 @@ def _at_least_a_day(period: str) -> str:
 _PERIOD_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def _period_seconds(period: str) -> int:
+def period_seconds(period: str) -> int:
     """A LiteLLM duration ("30d", "12h", "2w") in seconds (litellm_core_utils/duration_parser)."""
     return int(period[:-1]) * _PERIOD_UNITS[period[-1]]
 
@@ -556,9 +559,9 @@ class LiteLLMDatabaseConfig(Section):
 
     @model_validator(mode="after")
     def _interval_within_retention(self) -> LiteLLMDatabaseConfig:
-        if _period_seconds(self.cleanup_interval) > _period_seconds(self.spend_logs_retention):
+        if period_seconds(self.cleanup_interval) > period_seconds(self.spend_logs_retention):
             raise ValueError("cleanup_interval must not be longer than spend_logs_retention")
-        if _period_seconds(self.cleanup_interval) < 3600:
+        if period_seconds(self.cleanup_interval) < 3600:
             raise ValueError("cleanup_interval must be at least 1h (each run scans the spend logs)")
         return self
 

@@ -277,6 +277,26 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
                   "warning", "2")],
     )
 
+    # spend-log retention: windows of one cleanup interval + 1h
+    window = minutes(f"{alerting._hours(cfg.litellm.database.cleanup_interval) + 1}h")
+    proxy = {**NS, "job": job, **pod}
+    aborted = {**proxy, "outcome": "aborted"}
+    out["LiteLLMSpendLogCleanupFailing"] = Case(
+        window + 30,
+        # The counter is born with its first abort (LiteLLM registers it lazily); aborts
+        # older than the window are history (the silent case: the counter did not move).
+        [series("litellm_spend_log_cleanup_runs_total", aborted, f"_x{window + 20} 1x20")],
+        [series("litellm_spend_log_cleanup_runs_total", aborted, f"3x{window + 40}")],
+        [Expected(NS, "warning", "1")],
+    )
+    remaining = {**proxy, "table": "LiteLLM_SpendLogs"}
+    out["LiteLLMSpendLogCleanupBehind"] = Case(
+        window + 10,
+        [series("litellm_spend_log_cleanup_rows_remaining", remaining, f"5000x{window + 20}")],
+        [series("litellm_spend_log_cleanup_rows_remaining", remaining, f"0x{window + 20}")],
+        [Expected(NS, "warning", "5000")],
+    )
+
     # database (CNPG pods are <cluster>-<n>)
     if cfg.postgres.cnpg is None:
         return out
@@ -325,6 +345,15 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         [series(f"{barman}_last_available_backup_timestamp", pg1, f"0x{at + 5}")],
         [series(f"{barman}_last_available_backup_timestamp", pg1, f"0+60x{at + 5}")],
         [Expected(NS, "warning", humanize_duration(at * 60))],
+    )
+    at = minutes(d.volume_for) + 5
+    pvc = {**NS, "persistentvolumeclaim": f"{cluster}-1", "job": "kubelet", "node": "gke-pool-1-abcd"}
+    capacity = series("kubelet_volume_stats_capacity_bytes", pvc, f"1000x{at + 5}")
+    out["CnpgVolumeFillingUp"] = Case(
+        at,
+        [series("kubelet_volume_stats_used_bytes", pvc, f"900x{at + 5}"), capacity],
+        [series("kubelet_volume_stats_used_bytes", pvc, f"500x{at + 5}"), capacity],
+        [Expected({"namespace": ns, "persistentvolumeclaim": f"{cluster}-1"}, "warning", "90%")],
     )
     at = minutes(d.connections_for) + 5
     used = round(1000 * (d.connections_ratio + 1) / 2)
@@ -440,7 +469,7 @@ def test_rule_expressions_parse_and_use_real_metrics(stack: str) -> None:
         parse(r["expr"])
         used |= metric_names(r["expr"])
     assert unknown_metrics(used) == set()
-    assert not any('le="' in r["expr"] for r in rendered_rules(run_cached(stack)))
+    assert not any(re.search(r'\ble="', r["expr"]) for r in rendered_rules(run_cached(stack)))
 
 
 def test_groups_and_release_label() -> None:
@@ -450,10 +479,11 @@ def test_groups_and_release_label() -> None:
     assert lab["metadata"]["namespace"] == "llm-gateway"
     groups = [g["name"] for g in ent["spec"]["groups"]]
     assert groups == [f"llm-gateway.{g}" for g in
-                      ("availability", "performance", "usage", "cost", "budgets", "providers", "database")]
+                      ("availability", "performance", "usage", "cost", "budgets", "providers", "database",
+                       "retention")]
     lab_db = {r["alert"] for g in lab["spec"]["groups"] if g["name"] == "llm-gateway.database" for r in g["rules"]}
     # One instance and no backups: no replication or backup alerts in the lab.
-    assert lab_db == {"CnpgInstanceDown", "CnpgConnectionsNearMax"}
+    assert lab_db == {"CnpgInstanceDown", "CnpgVolumeFillingUp", "CnpgConnectionsNearMax"}
 
 
 def test_thresholds_come_from_config() -> None:

@@ -440,7 +440,7 @@ def database_alerts(cfg: StackConfig) -> list[Alert]:
             description=(
                 "Volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full "
                 f"(threshold {_num(d.volume_fill_ratio * 100)}%); check the spend-log cleanup, WAL archiving "
-                "and the storage budget (README \"Scaling\")."
+                'and the storage budget (README "Scaling").'
             ),
         )
     )
@@ -487,7 +487,7 @@ def retention_alerts(cfg: StackConfig) -> list[Alert]:
             description=(
                 "{{ $value }} spend-log cleanup run(s) aborted in {{ $labels.namespace }} in the last "
                 f"{window} (an error, or repeated failed delete batches); expired LiteLLM_SpendLogs rows "
-                "stay and the volume keeps growing. See the proxy logs for \"spend log cleanup\"."
+                'stay and the volume keeps growing. See the proxy logs for "spend log cleanup".'
             ),
         ),
         Alert(

@@ -144,7 +144,9 @@ def connection_budget(cfg: StackConfig) -> ConnectionBudget:
         limit = lf.database_connection_limit
         for name, workload in (("langfuse web", lf.web), ("langfuse worker", lf.worker)):
             n = workload.replicas + _surge(workload.replicas)
-            lines.append(Line(name, f"({workload.replicas} + {_surge(workload.replicas)} surge) pods x {limit}", n * limit))
+            lines.append(
+                Line(name, f"({workload.replicas} + {_surge(workload.replicas)} surge) pods x {limit}", n * limit)
+            )
     lines.append(Line("grafana_ro", "role CONNECTION LIMIT", pg.grafana_ro.connection_limit))
     if pg.engine == "cnpg":
         if pg.backup.enabled:
@@ -173,7 +175,9 @@ def storage_budget(cfg: StackConfig) -> StorageBudget:
     keep = _days(db.spend_logs_retention) + _days(db.cleanup_interval)
     logs = round(db.expected_requests_per_day * SPEND_LOG_ROW_BYTES * keep)
     daily = db.daily_rows_per_day * DAILY_ROW_BYTES * db.daily_history_days
-    wal = _size_parameter(cfg, "max_wal_size", DEFAULT_MAX_WAL) + _size_parameter(cfg, "wal_keep_size", DEFAULT_WAL_KEEP)
+    wal = _size_parameter(cfg, "max_wal_size", DEFAULT_MAX_WAL) + _size_parameter(
+        cfg, "wal_keep_size", DEFAULT_WAL_KEEP
+    )
     lines = (
         Line(
             "spend logs",
@@ -209,7 +213,10 @@ def connection_table(budget: ConnectionBudget) -> str:
     return _render(
         ("client", "formula", "connections"),
         [(line.item, line.formula, str(line.amount)) for line in budget.lines],
-        [("total", "", str(budget.total)), ("max_connections", budget.max_connections_key, str(budget.max_connections))],
+        [
+            ("total", "", str(budget.total)),
+            ("max_connections", budget.max_connections_key, str(budget.max_connections)),
+        ],
     )
 
 

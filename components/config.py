@@ -933,7 +933,9 @@ def parse_config(raw: Mapping[str, Any], secrets_present: frozenset[str] = froze
     problems = budget_problems(cfg)
     if problems:
         lines = "\n".join(f"  - {NAMESPACE}:{key}: {text}" for key, text in problems)
-        raise ConfigError(f"invalid stack config ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}")
+        raise ConfigError(
+            f"invalid stack config ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}"
+        )
     return cfg
 
 

@@ -80,9 +80,9 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def _rows(count: int, days: int, end: datetime, seed: int) -> io.StringIO:
+def copy_text(count: int, days: int, end: datetime, seed: int) -> io.StringIO:
     """COPY text for `count` requests spread over `days` days before `end`."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - deterministic test data, not secrets
     data = spend_seed.bulk_dataset()
     model_ids = {m[0]: uuid.UUID(int=rng.getrandbits(128)).hex for m in MODELS}
     buf = io.StringIO()
@@ -141,7 +141,7 @@ def _rows(count: int, days: int, end: datetime, seed: int) -> io.StringIO:
     return buf
 
 
-def _size(conn: Conn, table: str) -> dict[str, int]:
+def table_size(conn: Conn, table: str) -> dict[str, int]:
     row = conn.execute(
         "SELECT (SELECT count(*) FROM " + f'"{table}"' + "), pg_relation_size(%(t)s), "
         "pg_total_relation_size(%(t)s) - pg_relation_size(%(t)s) - pg_indexes_size(%(t)s), "
@@ -170,14 +170,14 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             cols = ", ".join(f'"{c}"' for c in COLUMNS)
             with conn.cursor() as cur, cur.copy(f'COPY "LiteLLM_SpendLogs" ({cols}) FROM STDIN'.encode()) as copy:
-                copy.write(_rows(args.rows, args.days, end, seed=13).getvalue())
+                copy.write(copy_text(args.rows, args.days, end, seed=13).getvalue())
             wal_bytes = conn.execute("SELECT pg_current_wal_lsn() - %s::pg_lsn", wal_before).fetchone()
             load_seconds = time.perf_counter() - started
             spend_seed.rebuild_daily_aggregates(conn)
             conn.execute("VACUUM ANALYZE")
             version = conn.execute("SHOW server_version").fetchone()
-            logs = _size(conn, "LiteLLM_SpendLogs")
-            daily = [_size(conn, t) for t in ("LiteLLM_DailyUserSpend", "LiteLLM_DailyTeamSpend")]
+            logs = table_size(conn, "LiteLLM_SpendLogs")
+            daily = [table_size(conn, t) for t in ("LiteLLM_DailyUserSpend", "LiteLLM_DailyTeamSpend")]
         assert wal_bytes is not None and version is not None
         print(
             f"PostgreSQL {version[0]}; {len(database.migrations)} litellm-proxy-extras migrations; "

@@ -165,9 +165,13 @@ def _postgresql(cfg: StackConfig) -> dict[str, Any]:
             "database": lf.database,
         },
     }
+    # Appended to DATABASE_URL after `?` by the image's entrypoint: Prisma's pool per pod,
+    # counted in the connection budget (components/budget.py).
+    args = [f"connection_limit={lf.database_connection_limit}"]
     if cfg.postgres.engine == "external":
         assert cfg.postgres.external is not None
-        values["args"] = f"sslmode={cfg.postgres.external.sslmode}"
+        args.append(f"sslmode={cfg.postgres.external.sslmode}")
+    values["args"] = "&".join(args)
     return values
 
 

@@ -128,12 +128,29 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
         "general_settings": {
             "master_key": f"os.environ/{MASTER_KEY_ENV}",
             "database_url": "os.environ/DATABASE_URL",
+            **database_settings(lit),
         },
     }
     fallbacks = [{m.name: list(m.fallbacks)} for m in lit.models if m.fallbacks]
     if fallbacks:
         config["router_settings"] = {"fallbacks": fallbacks}
     return config
+
+
+def database_settings(lit: LiteLLMConfig) -> dict[str, Any]:
+    """general_settings for the connection pool and the spend-log retention (names checked in
+    LiteLLM 1.108.14: proxy/_types.py ConfigGeneralSettings, proxy_server.py's cleanup scheduling)."""
+    db = lit.database
+    return {
+        # Per worker process: pods x num_workers x this must fit the budget (components/budget.py).
+        "database_connection_pool_limit": db.connection_pool_limit,
+        # Rows of LiteLLM_SpendLogs older than this are deleted; the daily tables are not.
+        "maximum_spend_logs_retention_period": db.spend_logs_retention,
+        # The cleanup runs every interval (+ up to 60 s jitter) on every pod without a Redis lock.
+        "maximum_spend_logs_retention_interval": db.cleanup_interval,
+        "maximum_spend_logs_cleanup_batch_size": db.cleanup_batch_size,
+        "maximum_spend_logs_cleanup_max_batches": db.cleanup_max_batches,
+    }
 
 
 RESTRICTED_POD = restricted_pod(1000)

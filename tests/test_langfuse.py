@@ -128,7 +128,7 @@ def test_external_engine_gets_a_role_and_database_on_the_server() -> None:
     assert run.custom_resources("Database") == []
     values = release(run, "langfuse")["values"]
     assert values["postgresql"]["host"] == "pg.home.arpa"
-    assert values["postgresql"]["args"] == "sslmode=verify-full"
+    assert values["postgresql"]["args"] == "connection_limit=5&sslmode=verify-full"
 
 
 # --- secrets are references, never values ----------------------------------------

@@ -114,6 +114,9 @@ def test_replacements_options_alerts_and_dashboards_read_as_a_reviewer_needs(
     namespace = next(r for r in resources if r["type"] == "kubernetes:core/v1:Namespace")
     namespace["inputs"]["metadata"]["name"] = "renamed"
     deleted = resources.pop(resources.index(next(r for r in resources if r["type"].endswith("RandomPassword"))))
+    dashboards = by_name["llm-gateway-dashboards"]
+    dashboards["name"] = "llm-gateway-dashboards-renamed"
+    dashboards["options"]["aliases"] = ["llm-gateway-dashboards"]
     (head / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True))
 
     alerts_file = next((head / "alerts").glob("*.yaml"))
@@ -137,6 +140,9 @@ def test_replacements_options_alerts_and_dashboards_read_as_a_reviewer_needs(
     ops = {(c.op, c.name): c.detail for c in d.resources}
     assert ("replace", namespace["name"]) in ops and "`metadata.name`" in ops[("replace", namespace["name"])]
     assert ("delete", deleted["name"]) in ops
+    # A rename that carries an alias is the same resource: no delete, no create.
+    assert not [name for _, name in ops if name.startswith("llm-gateway-dashboards")]
+    assert any("renamed from `llm-gateway-dashboards`" in line for line in d.options)
     assert [line for line in d.options if "protect " in line] == [
         f"`{cluster['name']}` ({cluster['type']}): protect {json.dumps(not cluster['options']['protect'])} → "
         f"{json.dumps(cluster['options']['protect'])}"

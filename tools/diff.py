@@ -35,15 +35,17 @@ from typing import Any
 
 import yaml
 
+from tools.plan import ALL, KUBERNETES_IDENTITY, REPLACE_ON
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MAX_LINES = 60
 COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 MARKER = "<!-- llm-gateway offline preview diff -->"
 
-# Inputs whose change makes the provider replace the resource (delete + create), by type.
-# Paths are dotted input paths; a change at or under one forces replacement.
-_K8S_ALWAYS = ("metadata.name", "metadata.namespace", "apiVersion", "kind")
-REPLACE_ON: dict[str, tuple[str, ...]] = {
+# Inputs whose change makes the provider replace the resource (delete + create), by type:
+# tools/plan.py's table (cloud and random resources, Helm releases) plus the Kubernetes
+# fields the API server treats as immutable. A change at or under a path forces replacement.
+K8S_IMMUTABLE: dict[str, tuple[str, ...]] = {
     "kubernetes:batch/v1:Job": ("spec.selector", "spec.template", "spec.completions"),
     "kubernetes:apps/v1:Deployment": ("spec.selector",),
     "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
@@ -58,19 +60,16 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:PersistentVolumeClaim": ("spec.accessModes", "spec.storageClassName", "spec.volumeName"),
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("roleRef",),
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": ("roleRef",),
-    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-    "gcp:secretmanager/secret:Secret": ("secretId", "project", "replication"),
-    "gcp:secretmanager/secretVersion:SecretVersion": ("secret", "secretData"),
-    "gcp:secretmanager/secretIamMember:SecretIamMember": ("secretId", "role", "member", "project"),
-    "gcp:serviceaccount/account:Account": ("accountId", "project"),
-    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member"),
-    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
-    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member"),
-    "gcp:storage/hmacKey:HmacKey": ("serviceAccountEmail", "project"),
-    "gcp:projects/iAMMember:IAMMember": ("project", "role", "member"),
-    "random:index/randomPassword:RandomPassword": ("",),
-    "random:index/randomBytes:RandomBytes": ("",),
 }
+_K8S_ALWAYS = (*KUBERNETES_IDENTITY, "apiVersion", "kind")
+
+
+def replace_rules(type_: str) -> tuple[str, ...]:
+    rules = [("" if p == ALL else p) for p in REPLACE_ON.get(type_, ())]
+    rules += K8S_IMMUTABLE.get(type_, ())
+    if type_.startswith("kubernetes:") and not type_.startswith("kubernetes:helm.sh/"):
+        rules += _K8S_ALWAYS
+    return tuple(rules)
 
 
 # --- reading a preview folder ----------------------------------------------------
@@ -137,10 +136,7 @@ def _under(path: str, prefix: str) -> bool:
 
 
 def replacement_causes(type_: str, paths: Sequence[str], options: dict[str, Any]) -> list[str]:
-    rules = list(REPLACE_ON.get(type_, ()))
-    if type_.startswith("kubernetes:") and not type_.startswith("kubernetes:helm.sh/"):
-        rules += _K8S_ALWAYS
-    rules += [p.removeprefix("*") for p in options.get("replace_on_changes") or []]
+    rules = [*replace_rules(type_), *(p.removeprefix("*") for p in options.get("replace_on_changes") or [])]
     return [p for p in paths if any(_under(p, rule) for rule in rules)]
 
 
@@ -188,9 +184,14 @@ def _short(paths: Sequence[str], limit: int = 6) -> str:
 def diff_resources(base: Preview, head: Preview) -> tuple[list[ResourceChange], list[str]]:
     changes: list[ResourceChange] = []
     options: list[str] = []
-    for key in sorted(set(base.resources) | set(head.resources)):
+    renamed = _renames(base, head)
+    for key in sorted((set(base.resources) | set(head.resources)) - set(renamed.values())):
         type_, name = key
-        old, new = base.resources.get(key), head.resources.get(key)
+        old, new = base.resources.get(renamed.get(key, key)), head.resources.get(key)
+        if key in renamed:
+            options.append(
+                f"`{name}` ({type_}): renamed from `{renamed[key][1]}` (an alias keeps it the same resource)"
+            )
         if old is None and new is not None:
             flags = [k for k in ("protect", "retain_on_delete") if (new.get("options") or {}).get(k)]
             changes.append(ResourceChange("create", type_, name, f"options: {', '.join(flags)}" if flags else ""))
@@ -219,6 +220,26 @@ def diff_resources(base: Preview, head: Preview) -> tuple[list[ResourceChange], 
         else:
             changes.append(ResourceChange("update", type_, name, _short(paths)))
     return changes, options
+
+
+def _alias_names(resource: dict[str, Any]) -> set[str]:
+    """Names in the recorded aliases (`name`, `name (type)`, `name (parent p)`); not type-only aliases."""
+    names = {str(a).split(" (", 1)[0] for a in (resource.get("options") or {}).get("aliases") or []}
+    return names - {"<same name>", resource["name"]}
+
+
+def _renames(base: Preview, head: Preview) -> dict[tuple[str, str], tuple[str, str]]:
+    """Head resource -> the base resource it aliases (present only in base, same type)."""
+    out = {}
+    for key, resource in head.resources.items():
+        if key in base.resources:
+            continue
+        for alias in sorted(_alias_names(resource)):
+            old_key = (key[0], alias)
+            if old_key in base.resources and old_key not in head.resources:
+                out[key] = old_key
+                break
+    return out
 
 
 def option_changes(type_: str, name: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import ADMIN_PASSWORD, EXTERNAL_ENGINE, run_cached
 from tests.support import rendered as checks
 from tests.support.schemas import validation_errors
+from tools.assets import asset_path
 from tools.preview import main as preview_main
 from tools.render import releases, render_run
 
@@ -243,3 +244,20 @@ def test_existing_secret_and_network_policy_checks_catch_defects() -> None:
     findings = checks.network_policy_findings(broken)
     assert "program NetworkPolicy/stray: selects no deployed pod" in findings
     assert any(f.endswith("no NetworkPolicy limits its ingress") for f in findings)
+
+
+def test_preview_without_the_chart_cache_fails_in_one_line_or_skips_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_ASSET_CACHE", str(tmp_path / "empty-cache"))
+    asset_path.cache_clear()
+    try:
+        failed = preview_main(["lab", "--out", str(tmp_path / "with")])
+        err = capsys.readouterr().err
+        skipped = preview_main(["lab", "--out", str(tmp_path / "without"), "--no-render"])
+    finally:
+        monkeypatch.undo()
+        asset_path.cache_clear()
+    assert failed == 2
+    assert err.strip().count("\n") == 0 and "python -m tools.assets fetch" in err
+    assert skipped == 0 and not (tmp_path / "without" / "rendered").exists()

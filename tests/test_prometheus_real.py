@@ -65,7 +65,18 @@ DEFAULT_LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 STARTUP_TIMEOUT_S = 180.0
 SETTLE_TIMEOUT_S = 20.0
+# Workers of a proxy starting on a busy CI machine answer uvicorn's supervisor late.
+WORKER_HEALTHCHECK_S = 120
 RANDOM_TOKENS = 300
+# The series cap the stacks render (litellm.settings.prometheus_max_series_per_metric),
+# lowered for this run so that a few hundred made-up tokens can prove it holds.
+SERIES_CAP = 100
+CAP_OVERRIDE = f"llm-gateway:litellm.settings.prometheus_max_series_per_metric={SERIES_CAP}"
+DIAGNOSTICS = {
+    "deployment_state": "litellm_deployment_state",
+    "failed_fallbacks": "litellm_deployment_failed_fallbacks_total",
+    "cache": '{__name__=~"litellm_cache_(hits|misses)_metric_total"}',
+}
 
 # What Grafana substitutes; the windows cover the whole run (a few minutes at most).
 RATE_INTERVAL = "2m"
@@ -274,10 +285,12 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         _skip_or_fail("prometheus not installed (apt: prometheus)")
     assert litellm is not None
     cfg = parse_config(read_namespace(read_stack_config(stack)))
-    program = run_cached(stack)
+    program = run_cached(stack, CAP_OVERRIDE)
     releases = [r for r in program.of_type(RELEASE_TYPE) if "proxy_config" in r.plain_inputs["values"]]
     assert len(releases) == 1
     probe_input = helm_probe_input(releases[0].plain_inputs["values"])
+    settings = probe_input.config["litellm_settings"]
+    assert settings["prometheus_metrics_max_series_per_metric"] == SERIES_CAP
     tmp = tmp_path_factory.mktemp(f"prom-{stack}")
     rules_file = tmp / "rules.yaml"
     groups = program.custom_resources("PrometheusRule")[0]["spec"]["groups"]
@@ -291,6 +304,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         env_vars=probe_input.env_vars,
         num_workers=probe_input.num_workers,
         metrics_port=0,
+        worker_healthcheck_timeout=WORKER_HEALTHCHECK_S,
     )
     with session as proxy:
         assert proxy.metrics_port is not None
@@ -320,6 +334,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             assert wait_for(_counter_reaches(prom, failed, 40)), prom.query(failed)
             _record_phase(run, prom, "provider_failures")
             _evaluate(run, prom, cfg)
+            run.queries = {name: prom.query(expr) for name, expr in DIAGNOSTICS.items()}
             _random_token_burst(proxy)
             time.sleep(3)
             _count_tokens(run, prom)
@@ -342,6 +357,9 @@ def print_report(run: StackRun) -> None:
         lines.append(f"phase {phase}: active {sorted(names)}")
     lines.append(f"after {RANDOM_TOKENS} random tokens: hashed_api_key values {run.token_series}")
     lines.append(f"series of job {run.job}: {run.series_total}")
+    for name, result in run.queries.items():
+        lines.append(f"diagnostic {name}: {result.outcome}")
+        lines += [f"  {r['metric']} {r['value'][1]}" for r in result.result]
     print("\n".join(lines))
 
 
@@ -403,3 +421,21 @@ def test_single_deployment_outage_is_detected(stack_run: StackRun) -> None:
 def test_a_stopped_proxy_pages(stack_run: StackRun) -> None:
     assert "LiteLLMGatewayDown" in stack_run.alerts["proxy_stopped"]
     assert stack_run.alerts["proxy_stopped"] <= MUST_FIRE["proxy_stopped"] | CARRIED_OVER["proxy_stopped"]
+
+
+def test_one_row_per_deployment_and_no_worker_rows(stack_run: StackRun) -> None:
+    """Tables list each deployment once; no panel splits by worker (pid), with 2 workers on enterprise."""
+    for name, results in stack_run.dashboards.items():
+        for expr, result in results.items():
+            rows = [r.get("metric", {}) for r in result.result]
+            assert not any("pid" in row for row in rows), (name, expr)
+            if "litellm_deployment_state" in expr:
+                ids = [row.get("model_id") for row in rows]
+                assert len(ids) == len(set(ids)), (name, expr, rows)
+
+
+def test_made_up_tokens_cannot_grow_the_series(stack_run: StackRun) -> None:
+    # Each made-up bearer token is a new hashed_api_key; the cap folds what is beyond it into `other`.
+    assert stack_run.token_series
+    for metric, keys in stack_run.token_series.items():
+        assert keys <= SERIES_CAP + 1, (metric, keys)

@@ -972,13 +972,17 @@ def proxy_session(
     env_vars: Mapping[str, str] | None = None,
     num_workers: int | None = None,
     metrics_port: int | None = None,
+    worker_healthcheck_timeout: int | None = None,
 ) -> Iterator[RunningProxy]:
     """Start the proxy on ``config`` (rewritten, plus the probe's models) and stop it on exit.
 
     ``env_vars`` (the chart's ``envVars``) go to the proxy's environment as
     :func:`probe_env_vars` says; ``num_workers`` becomes ``--num_workers``; with
     ``metrics_port`` (not None; 0 = a free port) the proxy also serves metrics
-    on that separate port. The proxy (and its workers) is always killed.
+    on that separate port. ``worker_healthcheck_timeout`` becomes
+    ``--timeout_worker_healthcheck``: uvicorn kills (and restarts, forever) a worker
+    that does not answer its supervisor within 5 s by default, which a busy machine
+    starting LiteLLM's workers can miss. The proxy (and its workers) is always killed.
     """
     master_key = f"sk-probe-{secrets.token_hex(16)}"
     rewritten = rewrite_config(config, master_key)
@@ -1002,6 +1006,8 @@ def proxy_session(
         command = [str(litellm), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)]
         if num_workers is not None:
             command += ["--num_workers", str(num_workers)]
+        if worker_healthcheck_timeout is not None:
+            command += ["--timeout_worker_healthcheck", str(worker_healthcheck_timeout)]
         served_metrics_port: int | None = None
         if metrics_port is not None:
             served_metrics_port = metrics_port or free_loopback_port(other_than=port)

@@ -39,6 +39,13 @@ def _quantile(q: float, metric: str, matcher: str) -> str:
     return f"histogram_quantile({q}, sum by (le) (rate({metric}_bucket{{{matcher}}}[{RI}])))"
 
 
+# One row per deployment (model_id), its worst state over the workers: LiteLLM reports a
+# cooled-down deployment under the model group's name as well as the provider model's, and
+# every worker (pid) has its own gauge.
+DEPLOYMENT_STATE = (
+    "topk by (model_id) (1, max by (model_id, litellm_model_name, api_provider) (litellm_deployment_state))"
+)
+
 CACHE_OFF = -1
 """What the cache hit rate shows when no request went through the cache (cache off or unused)."""
 
@@ -90,7 +97,7 @@ QUERIES: dict[str, str] = {
         "sum by (litellm_model_name, exception_status) "
         f"(increase(litellm_deployment_cooled_down_total[{RI}]))"
     ),
-    "deployment_state": "max by (litellm_model_name, api_provider, model_id) (litellm_deployment_state)",
+    "deployment_state": DEPLOYMENT_STATE,
 }
 
 DEPLOYMENT_STATES = {0: ("healthy", "green"), 1: ("partial outage", "orange"), 2: ("outage", "red")}

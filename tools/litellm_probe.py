@@ -378,7 +378,11 @@ def add_probe_models(config: Mapping[str, Any], upstream_api_base: str) -> dict[
             }
         )
     settings = result.setdefault("litellm_settings", {})
-    settings["fallbacks"] = [*(settings.get("fallbacks") or []), {FAILING_MODEL: [FAILING_FALLBACK_MODEL]}]
+    # The router takes router_settings.fallbacks over litellm_settings.fallbacks: join
+    # the config's own list, wherever it is.
+    router = result.get("router_settings")
+    holder = router if isinstance(router, dict) and "fallbacks" in router else settings
+    holder["fallbacks"] = [*(holder.get("fallbacks") or []), {FAILING_MODEL: [FAILING_FALLBACK_MODEL]}]
     settings["cache"] = True
     settings["cache_params"] = {"type": "local", "mode": "default_off"}
     general = result.setdefault("general_settings", {})

@@ -353,8 +353,9 @@ def print_report(run: StackRun) -> None:
         lines.append(f"dashboard {name}: not Prometheus ({reason})")
     counts = {o: sum(1 for r in run.rules.values() if r.outcome == o) for o in ("data", "empty", "error")}
     lines.append(f"rules: {counts}")
-    for phase, names in run.alerts.items():
-        lines.append(f"phase {phase}: active {sorted(names)}")
+    for phase, labels in run.alert_labels.items():
+        active = sorted({f"{a['alertname']}/{a.get('severity', '?')}" for a in labels})
+        lines.append(f"phase {phase}: active {active}")
     lines.append(f"after {RANDOM_TOKENS} random tokens: hashed_api_key values {run.token_series}")
     lines.append(f"series of job {run.job}: {run.series_total}")
     for name, result in run.queries.items():

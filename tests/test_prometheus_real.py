@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,11 +137,16 @@ class StackRun:
     rules: dict[str, QueryResult] = field(default_factory=dict)
     """alert name (severity) -> result of its expression after the failure phase."""
     rule_health: dict[str, str] = field(default_factory=dict)
+    rule_exprs: dict[str, str] = field(default_factory=dict)
     token_series: dict[str, int] = field(default_factory=dict)
     """metric -> distinct hashed_api_key values after the random-token burst."""
     series_total: int = 0
     queries: dict[str, QueryResult] = field(default_factory=dict)
     """Extra named queries the tests look at."""
+    restarted_worker: int | None = None
+    """The worker killed (and replaced by uvicorn) after the normal phase, with 2+ workers."""
+    gauge_pids: int = 0
+    """Distinct pid labels on litellm_deployment_state at the end (dead workers' included)."""
 
 
 def substitute(expr: str, job: str) -> str:
@@ -188,6 +194,35 @@ def _record_phase(run: StackRun, prom: RealPrometheus, phase: str) -> None:
     alerts = prom.alerts()
     run.alerts[phase] = {str(a["labels"]["alertname"]) for a in alerts}
     run.alert_labels[phase] = [dict(a["labels"]) for a in alerts]
+
+
+def _worker_pids(parent: int) -> set[int]:
+    """The uvicorn workers of the proxy: its children started by multiprocessing's spawn."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"spawn_main" in command:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def _restart_a_worker(proxy: RunningProxy, workers: int) -> int:
+    """Kill one worker as an OOM kill would; uvicorn's supervisor starts a replacement."""
+    before = _worker_pids(proxy.process.pid)
+    assert len(before) == workers, before
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(
+        lambda: len(pids := _worker_pids(proxy.process.pid)) == workers and victim not in pids,
+        timeout=WORKER_HEALTHCHECK_S,
+    ), _worker_pids(proxy.process.pid)
+    for model in proxy.models:  # both workers serve again
+        _chat_ok(proxy, model)
+    return victim
 
 
 def _chat_ok(proxy: RunningProxy, model: str, **extra: Any) -> None:
@@ -260,6 +295,7 @@ def _evaluate(run: StackRun, prom: RealPrometheus, cfg: StackConfig) -> None:
         name = f"{rule['name']} ({rule.get('labels', {}).get('severity', '?')})"
         run.rule_health[name] = f"{rule['health']} {rule.get('lastError', '')}".strip()
         run.rules[name] = prom.query(str(rule["query"]))
+        run.rule_exprs[name] = str(rule["query"])
 
 
 def _count_tokens(run: StackRun, prom: RealPrometheus) -> None:
@@ -326,6 +362,9 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             sent = _normal_phase(proxy)
             assert wait_for(_counter_reaches(prom, total, sent)), prom.query(total)
             _record_phase(run, prom, "normal")
+            if run.workers > 1:
+                run.restarted_worker = _restart_a_worker(proxy, run.workers)
+                sent += len(proxy.models)
             sent += _client_mistakes_phase(proxy)
             assert wait_for(_counter_reaches(prom, total, sent)), prom.query(total)
             _record_phase(run, prom, "client_mistakes")
@@ -335,6 +374,8 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             _record_phase(run, prom, "provider_failures")
             _evaluate(run, prom, cfg)
             run.queries = {name: prom.query(expr) for name, expr in DIAGNOSTICS.items()}
+            pids = prom.query(f'count(count by (pid) (litellm_deployment_state{{job="{job}"}}))')
+            run.gauge_pids = int(_value(pids))
             _random_token_burst(proxy)
             time.sleep(3)
             _count_tokens(run, prom)
@@ -352,12 +393,16 @@ def print_report(run: StackRun) -> None:
     for name, reason in run.skipped_dashboards.items():
         lines.append(f"dashboard {name}: not Prometheus ({reason})")
     counts = {o: sum(1 for r in run.rules.values() if r.outcome == o) for o in ("data", "empty", "error")}
-    lines.append(f"rules: {counts}")
+    lines.append(f"rules (expressions after the failure phase): {counts}")
+    for name, result in sorted(run.rules.items()):
+        reason = _needs_elsewhere(run.rule_exprs.get(name, "")) or "below its threshold"
+        lines.append(f"  {result.outcome:5} {name}" + (f" ({reason})" if result.outcome == "empty" else ""))
     for phase, labels in run.alert_labels.items():
         active = sorted({f"{a['alertname']}/{a.get('severity', '?')}" for a in labels})
         lines.append(f"phase {phase}: active {active}")
     lines.append(f"after {RANDOM_TOKENS} random tokens: hashed_api_key values {run.token_series}")
     lines.append(f"series of job {run.job}: {run.series_total}")
+    lines.append(f"worker restarted: {run.restarted_worker}; pids on litellm_deployment_state: {run.gauge_pids}")
     for name, result in run.queries.items():
         lines.append(f"diagnostic {name}: {result.outcome}")
         lines += [f"  {r['metric']} {r['value'][1]}" for r in result.result]
@@ -425,7 +470,10 @@ def test_a_stopped_proxy_pages(stack_run: StackRun) -> None:
 
 
 def test_one_row_per_deployment_and_no_worker_rows(stack_run: StackRun) -> None:
-    """Tables list each deployment once; no panel splits by worker (pid), with 2 workers on enterprise."""
+    """Tables list each deployment once; no panel splits by worker (pid): with 2 workers on
+    enterprise, one of them killed and replaced (its gauges stay exported under its pid)."""
+    if stack_run.workers > 1:
+        assert stack_run.restarted_worker is not None
     for name, results in stack_run.dashboards.items():
         for expr, result in results.items():
             rows = [r.get("metric", {}) for r in result.result]

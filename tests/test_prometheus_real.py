@@ -143,9 +143,12 @@ class StackRun:
     series_total: int = 0
     queries: dict[str, QueryResult] = field(default_factory=dict)
     """Extra named queries the tests look at."""
+    started: float = field(default_factory=time.monotonic)
     restarted_worker: int | None = None
     """The worker killed (and replaced by uvicorn) after the normal phase, with 2+ workers."""
     gauge_pids: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    """step -> seconds since the fixture started, when the step ended."""
     """Distinct pid labels on litellm_deployment_state at the end (dead workers' included)."""
 
 
@@ -192,6 +195,7 @@ def _record_phase(run: StackRun, prom: RealPrometheus, phase: str) -> None:
     if wanted:
         wait_for(lambda: wanted <= _active(prom))
     alerts = prom.alerts()
+    run.timings[phase] = round(time.monotonic() - run.started, 1)
     run.alerts[phase] = {str(a["labels"]["alertname"]) for a in alerts}
     run.alert_labels[phase] = [dict(a["labels"]) for a in alerts]
 
@@ -343,6 +347,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         worker_healthcheck_timeout=WORKER_HEALTHCHECK_S,
     )
     with session as proxy:
+        run.timings["proxy live"] = round(time.monotonic() - run.started, 1)
         assert proxy.metrics_port is not None
         target = ScrapeTarget(
             f"127.0.0.1:{proxy.metrics_port}",
@@ -373,10 +378,12 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             assert wait_for(_counter_reaches(prom, failed, 40)), prom.query(failed)
             _record_phase(run, prom, "provider_failures")
             _evaluate(run, prom, cfg)
+            run.timings["queries evaluated"] = round(time.monotonic() - run.started, 1)
             run.queries = {name: prom.query(expr) for name, expr in DIAGNOSTICS.items()}
             pids = prom.query(f'count(count by (pid) (litellm_deployment_state{{job="{job}"}}))')
             run.gauge_pids = int(_value(pids))
             _random_token_burst(proxy)
+            run.timings["token burst"] = round(time.monotonic() - run.started, 1)
             time.sleep(3)
             _count_tokens(run, prom)
             litellm_probe.stop_process(proxy.process)
@@ -402,6 +409,7 @@ def print_report(run: StackRun) -> None:
         lines.append(f"phase {phase}: active {active}")
     lines.append(f"after {RANDOM_TOKENS} random tokens: hashed_api_key values {run.token_series}")
     lines.append(f"series of job {run.job}: {run.series_total}")
+    lines.append(f"timings (s since start): {run.timings}")
     lines.append(f"worker restarted: {run.restarted_worker}; pids on litellm_deployment_state: {run.gauge_pids}")
     for name, result in run.queries.items():
         lines.append(f"diagnostic {name}: {result.outcome}")

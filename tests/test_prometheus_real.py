@@ -88,6 +88,8 @@ NEEDS_ELSEWHERE = {
     "kube_deployment_status_replicas_unavailable": "kube-state-metrics (not part of this test)",
     "cnpg_": "a CloudNativePG cluster (its instance exporter)",
     "barman_cloud_": "the CNPG barman-cloud plugin",
+    "kubelet_volume_stats_": "the kubelet's volume stats (kube-prometheus-stack)",
+    "litellm_spend_log_cleanup_": "a database (LiteLLM's spend-log cleanup job runs only with one)",
 }
 
 # Alerts that must go pending in a phase; every other alert must stay silent there.

@@ -414,8 +414,7 @@ def print_report(run: StackRun) -> None:
     lines.append(f"timings (s since start): {run.timings}")
     lines.append(f"worker restarted: {run.restarted_worker}; pids on litellm_deployment_state: {run.gauge_pids}")
     for name, result in run.queries.items():
-        lines.append(f"diagnostic {name}: {result.outcome}")
-        lines += [f"  {r['metric']} {r['value'][1]}" for r in result.result]
+        lines.append(f"diagnostic {name}: {result.outcome}, {result.series} series")
     print("\n".join(lines))
 
 

@@ -352,6 +352,11 @@ class ProviderAlerts(Section):
     # HTTP 429 answers from a provider deployment, per minute.
     rate_limited_per_minute: PositiveFloat = 5.0
     rate_limited_for: Duration = "10m"
+    # A deployment is in outage when this share of its requests failed over 5 minutes
+    # (and it had at least `outage_min_requests`): fires for single-deployment model
+    # groups, which LiteLLM does not cool down on 429s or a few failures.
+    outage_failure_ratio: Ratio = 0.9
+    outage_min_requests: Annotated[int, Field(ge=1)] = 5
     outage_for: Duration = "5m"
 
 
@@ -508,6 +513,10 @@ class LiteLLMSettingsConfig(Section):
     ]
     """Labels dropped from every LiteLLM metric: caller-supplied, unbounded values
     (BerriAI/litellm#12159, #35666). LiteLLM refuses to start on a name it does not define."""
+    prometheus_max_series_per_metric: Annotated[int, Field(ge=1)] | None = 5000
+    """LiteLLM's `prometheus_metrics_max_series_per_metric`: label sets beyond it share one
+    series labelled `other` (counters, histograms) or are skipped (gauges). Bounds the series a
+    flood of made-up bearer tokens creates (each is a new `hashed_api_key`); null: no cap."""
     default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = None
     default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = None
     public_api_docs: bool = True

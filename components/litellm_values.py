@@ -112,6 +112,8 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
     }
     if s.prometheus_exclude_labels:
         litellm_settings["prometheus_exclude_labels"] = list(s.prometheus_exclude_labels)
+    if s.prometheus_max_series_per_metric is not None:
+        litellm_settings["prometheus_metrics_max_series_per_metric"] = s.prometheus_max_series_per_metric
     defaults = {
         "max_budget": s.default_key_max_budget,
         "budget_duration": s.default_key_budget_duration,

@@ -163,13 +163,19 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         err_at,
         [
             series("litellm_proxy_total_requests_metric_total", {**req, "status_code": "200"}, f"0+100x{err_at + 5}"),
-            series("litellm_proxy_failed_requests_metric_total", {**req, "exception_class": "RateLimitError"},
+            series("litellm_proxy_failed_requests_metric_total",
+                   {**req, "exception_class": "ServiceUnavailableError", "exception_status": "503"},
                    f"0+{failed_per_min:g}x{err_at + 5}"),
         ],
+        # The same share of client mistakes (unknown model, bad key) is not the gateway's error.
         [
             series("litellm_proxy_total_requests_metric_total", {**req, "status_code": "200"}, f"0+100x{err_at + 5}"),
-            series("litellm_proxy_failed_requests_metric_total", {**req, "exception_class": "RateLimitError"},
-                   f"0x{err_at + 5}"),
+            series("litellm_proxy_failed_requests_metric_total",
+                   {**req, "exception_class": "BadRequestError", "exception_status": "400"},
+                   f"0+{failed_per_min:g}x{err_at + 5}"),
+            series("litellm_proxy_failed_requests_metric_total",
+                   {**req, "exception_class": "AuthenticationError", "exception_status": "401"},
+                   f"0+{failed_per_min:g}x{err_at + 5}"),
         ],
         [
             Expected(NS, "warning", f"{failed_per_min:.4g}%"),
@@ -254,8 +260,13 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         at,
         [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"},
                        f"0+{fail_per_min:g}x{at + 5}")],
+        # Requests refused before routing are counted without a provider: not a provider's failure.
         [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"},
-                       f"0x{at + 5}")],
+                       f"0x{at + 5}"),
+         series("litellm_deployment_total_requests_total", {**dep, "api_provider": ""},
+                f"0+{fail_per_min:g}x{at + 5}"),
+         series("litellm_deployment_failure_responses_total", {**dep, "api_provider": "", "exception_status": "400"},
+                f"0+{fail_per_min:g}x{at + 5}")],
         [Expected({"namespace": ns, "api_provider": "openai"}, "warning", f"{fail_per_min:.4g}%")],
     )
     at = minutes(pr.rate_limited_for) + 8
@@ -270,14 +281,17 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         [Expected({"namespace": ns, "api_provider": "openai", "litellm_model_name": "openai/gpt-4o"},
                   "warning", humanize(per_min))],
     )
-    state = {k: dep[k] for k in ("namespace", "api_provider", "litellm_model_name", "model_id", "api_base")}
-    at = minutes(pr.outage_for) + 5
+    at = minutes(pr.outage_for) + 8
+    dep_id = {k: dep[k] for k in ("namespace", "api_provider", "litellm_model_name", "model_id")}
+    # A single-deployment group whose provider fails every request (LiteLLM never cools it down).
     out["LiteLLMDeploymentOutage"] = Case(
         at,
-        [series("litellm_deployment_state", {**state, **pod}, f"2x{at + 5}")],
-        [series("litellm_deployment_state", {**state, **pod}, f"1x{at + 5}")],  # partial outage
-        [Expected({k: dep[k] for k in ("namespace", "api_provider", "litellm_model_name", "model_id")},
-                  "warning", "2")],
+        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"},
+                       f"0+100x{at + 5}")],
+        # Half the requests failing is the provider ratio alert's business, not an outage.
+        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"},
+                       f"0+50x{at + 5}")],
+        [Expected(dep_id, "warning", "100%")],
     )
 
     # spend-log retention: windows of one cleanup interval + 1h, in 5-minute steps

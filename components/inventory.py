@@ -36,6 +36,9 @@ class SecretSpec:
     """GSM secret id before the stack's `secrets.prefix`."""
     used_by: str
     policy: PasswordPolicy
+    rotates: bool = True
+    """False: a new value would break what the old one protects (hashes, ciphertexts, keys a
+    fresh install registered), so `secrets.rotation.<key>` is refused (README: "rotates by")."""
 
 
 MASTER_KEY = SecretSpec(
@@ -67,6 +70,7 @@ LANGFUSE_SALT = SecretSpec(
     gsm_name="langfuse-salt",
     used_by="Langfuse SALT (hashes API keys): chart langfuse.salt.secretKeyRef",
     policy=PasswordPolicy(length=44),
+    rotates=False,
 )
 LANGFUSE_NEXTAUTH_SECRET = SecretSpec(
     key="langfuse-nextauth-secret",
@@ -79,6 +83,7 @@ LANGFUSE_ENCRYPTION_KEY = SecretSpec(
     gsm_name="langfuse-encryption-key",
     used_by="Langfuse ENCRYPTION_KEY (64 hex chars): chart langfuse.encryptionKey.secretKeyRef",
     policy=PasswordPolicy(length=32, generator="hex"),
+    rotates=False,
 )
 LANGFUSE_DB_PASSWORD = SecretSpec(
     key="langfuse-db-password",
@@ -109,24 +114,28 @@ LANGFUSE_GCS_HMAC = SecretSpec(
     gsm_name="langfuse-gcs-hmac",
     used_by="HMAC key of Langfuse's blob-storage service account (JSON access_id/secret): S3 credentials for GCS",
     policy=PasswordPolicy(length=0, generator="provider"),
+    rotates=False,
 )
 LANGFUSE_PUBLIC_KEY = SecretSpec(
     key="langfuse-public-key",
     gsm_name="langfuse-public-key",
     used_by="Langfuse project public key (LANGFUSE_INIT_PROJECT_PUBLIC_KEY) and LiteLLM's LANGFUSE_PUBLIC_KEY",
     policy=PasswordPolicy(length=32, prefix="pk-lf-"),
+    rotates=False,
 )
 LANGFUSE_SECRET_KEY = SecretSpec(
     key="langfuse-secret-key",
     gsm_name="langfuse-secret-key",
     used_by="Langfuse project secret key (LANGFUSE_INIT_PROJECT_SECRET_KEY) and LiteLLM's LANGFUSE_SECRET_KEY",
     policy=PasswordPolicy(length=32, prefix="sk-lf-"),
+    rotates=False,
 )
 LANGFUSE_ADMIN_PASSWORD = SecretSpec(
     key="langfuse-admin-password",
     gsm_name="langfuse-admin-password",
     used_by="Langfuse initial admin user (LANGFUSE_INIT_USER_PASSWORD), when langfuse.init.admin_email is set",
     policy=PasswordPolicy(length=24, special=True, override_special="-_"),
+    rotates=False,
 )
 
 # --- single sign-on (only when sso.enabled) -----------------------------------

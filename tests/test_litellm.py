@@ -136,7 +136,7 @@ def test_external_engine_uri_is_encoded_and_connects(postgres_server: PostgresSe
                 **namespace("lab")["postgres"],
                 "engine": "external",
                 "cnpg": None,
-                "external": {"host": "127.0.0.1", "admin_user": "pgadmin", "sslmode": "disable"},
+                "external": {"host": "127.0.0.1", "admin_user": "pgadmin", "sslmode": "disable", "server_cidrs": ["127.0.0.1/32"]},
             },
         },
         frozenset({"postgresAdminPassword"}),

@@ -19,7 +19,7 @@ def test_secrets_inventory_lists_every_generated_secret() -> None:
     documented = {(gsm, key) for gsm, key in rows}
     raw = namespace("lab")
     raw["postgres"] = {**raw["postgres"], "engine": "external", "cnpg": None,
-                       "external": {"host": "pg.example", "admin_user": "admin"}}
+                       "external": {"host": "pg.example", "admin_user": "admin", "server_cidrs": ["10.0.0.5/32"]}}
     configs = [parse_config(namespace(s)) for s in ("lab", "enterprise")]
     configs.append(parse_config(raw, frozenset({"postgresAdminPassword"})))
     generated = {(spec.gsm_name, spec.key) for cfg in configs for spec in secret_inventory(cfg)}

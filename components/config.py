@@ -349,6 +349,11 @@ class CnpgConfig(Section):
     parameters: dict[str, str] = {}
     enable_pdb: bool
     anti_affinity: Literal["preferred", "required"] = "preferred"
+    operator_namespace: DnsLabel = "cnpg-system"
+    """Where the CNPG operator runs: the only source admitted to the instances' status port (8000)."""
+    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
+    """The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster.
+    Narrow it to the control plane's endpoint (`kubectl get endpoints kubernetes`)."""
 
 
 class ExternalPostgresConfig(Section):

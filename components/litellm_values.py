@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import LiteLLMConfig, Resources, StackConfig
+from components.config import LiteLLMConfig, NetworkConfig, Resources, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.k8s import metadata, restricted_container, restricted_pod
 from components.sso_values import ingress_annotations, ingress_paths
@@ -108,8 +108,8 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
         "num_retries": s.num_retries,
         "store_audit_logs": s.store_audit_logs,
     }
-    if s.prometheus_exclude_labels:
-        litellm_settings["prometheus_exclude_labels"] = list(s.prometheus_exclude_labels)
+    # user_email is personal data on the unauthenticated metrics port: excluded whatever the list says.
+    litellm_settings["prometheus_exclude_labels"] = list(dict.fromkeys([*s.prometheus_exclude_labels, "user_email"]))
     defaults = {
         "max_budget": s.default_key_max_budget,
         "budget_duration": s.default_key_budget_duration,
@@ -282,6 +282,21 @@ def _ns_peer(namespace: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 
+def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
+    """The Prometheus server pods only (one peer: namespace AND pod labels), not the whole
+    monitoring namespace (Grafana and friends): they alone may read unauthenticated metrics."""
+    return {**_ns_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
+
+
+def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port: int) -> dict[str, Any]:
+    """Egress to the database: the CNPG pods, or the external server's CIDRs (never anywhere)."""
+    if pod_selector is not None:
+        return {"to": [{"podSelector": {"matchLabels": pod_selector}}], "ports": [{"protocol": "TCP", "port": port}]}
+    ext = cfg.postgres.external
+    assert ext is not None  # engine external: PostgresConfig enforces the section
+    return {"to": [{"ipBlock": {"cidr": c}} for c in ext.server_cidrs], "ports": [{"protocol": "TCP", "port": port}]}
+
+
 def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:
     """Default-deny for the proxy pods (and its migration Job), then the allowed flows."""
     lit = cfg.litellm
@@ -290,22 +305,15 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     api_from = [_ns_peer(ns) for ns in net.client_namespaces]
     if net.ingress_controller_namespace:
         api_from.append(_ns_peer(net.ingress_controller_namespace))
-    ingress_rules = [
-        {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]},
-        {"from": [_ns_peer(net.prometheus_namespace)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]},
-    ]
-    db_peer: dict[str, Any]
-    if wiring.database_pod_selector is not None:
-        db_peer = {"to": [{"podSelector": {"matchLabels": wiring.database_pod_selector}}]}
-    else:
-        # An external server is reached by host name; NetworkPolicy cannot name hosts.
-        db_peer = {}
+    ingress_rules = [{"from": [prometheus_peer(net)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]}]
+    if api_from:  # `from: []` would admit every source: no peers, no rule
+        ingress_rules.insert(0, {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]})
     egress_rules: list[dict[str, Any]] = [
         {
             "to": [_ns_peer("kube-system")],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         },
-        {**db_peer, "ports": [{"protocol": "TCP", "port": wiring.database_port}]},
+        database_egress(cfg, wiring.database_pod_selector, wiring.database_port),
     ]
     if net.egress_cidrs:
         egress_rules.append(

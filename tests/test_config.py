@@ -130,7 +130,11 @@ def test_cross_field_rules(mutate: Any, expected: str) -> None:
 
 def test_external_engine_needs_the_admin_password_secret() -> None:
     raw = copy.deepcopy(namespace("lab"))
-    raw["postgres"].update(engine="external", cnpg=None, external={"host": "pg.home.arpa", "admin_user": "pgadmin", "server_cidrs": ["192.168.10.5/32"]})
+    raw["postgres"].update(
+        engine="external",
+        cnpg=None,
+        external={"host": "pg.home.arpa", "admin_user": "pgadmin", "server_cidrs": ["192.168.10.5/32"]},
+    )
     assert "llm-gateway:postgresAdminPassword: required secret" in errors_for(raw)
     assert parse_config(raw, frozenset({"postgresAdminPassword"})).postgres.engine == "external"
 

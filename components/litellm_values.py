@@ -13,8 +13,10 @@ from typing import Any
 
 from components.config import LiteLLMConfig, NetworkConfig, Resources, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from components.ingress_paths import BLOCKED, path_table
 from components.k8s import metadata, restricted_container, restricted_pod
-from components.sso_values import ingress_annotations, ingress_paths
+from components.sso_values import ingress_annotations
+from components.sso_values import ingress_paths as sso_ingress_paths
 
 API_PORT = 4000
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
@@ -351,6 +353,41 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     ]
 
 
+def blocked_service(cfg: StackConfig) -> dict[str, Any] | None:
+    """A Service without selector (so without endpoints): the Ingress's backend for paths that
+    must never be served publicly (`/metrics`); ingress-nginx answers them 503."""
+    lit = cfg.litellm
+    if not lit.ingress.enabled:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(f"{lit.release_name}-blocked", cfg.namespaces.gateway, app="litellm"),
+        "spec": {"type": "ClusterIP", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+    }
+
+
+def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
+    """/metrics blocked; with SSO the API client routes to LiteLLM and the rest through oauth2-proxy
+    (components.ingress_paths), without SSO everything else to LiteLLM."""
+    lit = cfg.litellm
+    blocked = blocked_service(cfg)
+    assert blocked is not None
+    litellm = {"service": {"name": service_name(lit), "port": {"number": API_PORT}}}
+    paths = [
+        {
+            "path": path,
+            "pathType": "Prefix",
+            "backend": {"service": {"name": blocked["metadata"]["name"], "port": {"number": 80}}},
+        }
+        for path in BLOCKED
+    ]
+    sso = sso_ingress_paths(cfg)
+    direct = path_table().direct if sso else (("Prefix", "/"),)
+    paths += [{"path": path, "pathType": path_type, "backend": litellm} for path_type, path in direct]
+    return paths + sso
+
+
 def ingress(cfg: StackConfig) -> dict[str, Any] | None:
     lit = cfg.litellm
     ing = lit.ingress
@@ -369,21 +406,6 @@ def ingress(cfg: StackConfig) -> dict[str, Any] | None:
         "spec": {
             "ingressClassName": ing.class_name,
             "tls": [{"hosts": [ing.host], "secretName": f"{lit.release_name}-tls"}],
-            "rules": [
-                {
-                    "host": ing.host,
-                    "http": {
-                        # With sso: /ui and /oauth2 through oauth2-proxy, the rest (API) to LiteLLM.
-                        "paths": [
-                            *ingress_paths(cfg),
-                            {
-                                "path": "/",
-                                "pathType": "Prefix",
-                                "backend": {"service": {"name": service_name(lit), "port": {"number": API_PORT}}},
-                            },
-                        ]
-                    },
-                }
-            ],
+            "rules": [{"host": ing.host, "http": {"paths": ingress_paths(cfg)}}],
         },
     }

@@ -232,6 +232,7 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
             "region": "auto",
             "endpoint": GCS_ENDPOINT,
             "forcePathStyle": False,
+            **_NO_CHART_POLICY,
             **credentials,
         }
     return {

@@ -714,6 +714,14 @@ class AutoscalingConfig(Section):
         return self
 
 
+def _not_the_api_port(port: int) -> int:
+    from components.litellm_values import API_PORT
+
+    if port == API_PORT:
+        raise ValueError(f"{port} is the API port (authenticated); the metrics port must differ, e.g. 4001")
+    return port
+
+
 class LiteLLMConfig(Section):
     """The LiteLLM proxy Helm release."""
 
@@ -728,7 +736,7 @@ class LiteLLMConfig(Section):
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     pdb_min_available: Annotated[int, Field(ge=1)] | None = None
     spread_across_nodes: bool = False
-    metrics_port: Annotated[int, Field(ge=1024, le=65535)] = 4001
+    metrics_port: Annotated[int, Field(ge=1024, le=65535), AfterValidator(_not_the_api_port)] = 4001
     models: Annotated[list[ModelConfig], Field(min_length=1)]
     provider_keys: list[ProviderKeyConfig] = []
     settings: LiteLLMSettingsConfig = LiteLLMSettingsConfig()
@@ -751,10 +759,6 @@ class LiteLLMConfig(Section):
                     problems.append(f"models[{i}].fallbacks: {fb!r} is not another model of models[].name")
             if m.api_key is not None and m.api_key not in keys:
                 problems.append(f"models[{i}].api_key: {m.api_key!r} is not in provider_keys[].env {keys}")
-        from components.litellm_values import API_PORT
-
-        if self.metrics_port == API_PORT:
-            problems.append(f"metrics_port: {self.metrics_port} is the API port; choose another (e.g. 4001)")
         if self.pdb_min_available is not None:
             floor = self.autoscaling.min_replicas if self.autoscaling.enabled else self.replicas
             if self.pdb_min_available >= floor:

@@ -538,7 +538,8 @@ class AlertsConfig(Section):
 class ReceiverConfig(Section):
     """One Alertmanager receiver. Its credential lives in GSM (created by the on-call team)."""
 
-    name: DnsLabel
+    # 50: its ExternalSecret `alertmanager-<name>` names a label value (63 at most).
+    name: Annotated[DnsLabel, StringConstraints(max_length=50)]
     type: Literal["slack", "email", "webhook"]
     # GSM secret id holding the Slack webhook URL / SMTP password (for auth_username) / webhook URL.
     gsm_secret: GsmSecretId
@@ -913,7 +914,8 @@ class SsoConfig(Section):
     """Values of the ID token's `groups` claim; any one of them admits a user."""
     scopes: Annotated[list[OidcScope], Field(min_length=1)] = ["openid", "email", "profile"]
     """OIDC scopes requested (add `groups` where the provider only sends the claim when asked)."""
-    release_name: ReleaseName = "oauth2-proxy"
+    # 51: its ExternalSecret `<release_name>-credentials` names a label value (63 at most).
+    release_name: Annotated[ReleaseName, StringConstraints(max_length=51)] = "oauth2-proxy"
     repository: HttpsUrl = "https://oauth2-proxy.github.io/manifests"
     chart_version: PinnedVersion = "10.8.0"
     image: RegistryImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"

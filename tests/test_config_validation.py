@@ -5,11 +5,14 @@ each was accepted before (or, for CPU units in a memory field, crashed with a tr
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from components.config import ConfigError
+from tests.conftest import run_cached
 from tests.test_config import errors_for, namespace
 
 DIGEST = "sha256:" + "ab" * 32
@@ -147,3 +150,61 @@ def test_cpu_units_in_a_memory_field_are_a_config_error_not_a_traceback() -> Non
     """The footprint's parser raised ValueError (a traceback) on `memory: 500m` before."""
     message = errors_for(_set("enterprise", "langfuse.web.resources.requests.memory", "4000m"))
     assert "llm-gateway:langfuse.web.resources.requests.memory" in message
+
+
+# --- label values: the longest names the config admits still render valid label values -------
+
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+def _receiver(name: str) -> str:
+    return f"llm-gateway:alertmanager.receivers=[{{name: {name}, type: webhook, gsm_secret: hook, severities: [critical]}}]"
+
+
+# A name at the longest a DNS label may be (63) for each key, then all at the longest admitted now.
+LONG_NAMES = [
+    ("litellm.release_name", ("llm-gateway:litellm.release_name=" + "l" * 63,)),
+    ("langfuse.release_name", ("llm-gateway:langfuse.release_name=" + "f" * 63,)),
+    ("sso.release_name", ("llm-gateway:sso.release_name=" + "s" * 63,)),
+    ("postgres.cnpg.name", ("llm-gateway:postgres.cnpg.name=" + "p" * 63,)),
+    ("alertmanager.receivers", (_receiver("r" * 63),)),
+    (
+        "all",
+        (
+            "llm-gateway:litellm.release_name=" + "l" * 53,
+            "llm-gateway:langfuse.release_name=" + "f" * 53,
+            "llm-gateway:sso.release_name=" + "s" * 51,
+            "llm-gateway:postgres.cnpg.name=" + "p" * 50,
+            _receiver("r" * 50),
+        ),
+    ),
+]
+
+
+def _labels(node: Any) -> list[tuple[str, Any]]:
+    if isinstance(node, dict):
+        found = [
+            (k, v) for key in ("labels", "matchLabels") if isinstance(node.get(key), dict) for k, v in node[key].items()
+        ]
+        return found + [p for k, v in node.items() for p in _labels(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in _labels(v)]
+    return []
+
+
+@pytest.mark.parametrize(("path", "overrides"), LONG_NAMES, ids=[p for p, _ in LONG_NAMES])
+def test_long_names_are_refused_or_render_valid_label_values(path: str, overrides: tuple[str, ...]) -> None:
+    """An ExternalSecret named `alertmanager-<receiver>` or `<sso release>-credentials` put its
+    name in a label value, over 63 characters (Kubernetes refuses the object) for long names."""
+    try:
+        run = run_cached("enterprise", *overrides)
+    except ConfigError as exc:
+        assert f"llm-gateway:{path}" in str(exc)
+        return
+    bad = [
+        (r.name, key, value)
+        for r in run.resources
+        for key, value in _labels(r.plain_inputs)
+        if not (isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.fullmatch(value))
+    ]
+    assert bad == []

@@ -107,3 +107,18 @@ def test_metrics_blocked_with_and_without_sso(request_path: str) -> None:
     ]
     assert _backend(table, request_path) == BLOCKED
     assert _backend(table, "/key/generate") == API  # without SSO LiteLLM's own auth guards the rest
+
+
+def test_the_documented_path_table_is_the_one_rendered() -> None:
+    from tools.litellm_routes import DOC, doc_text
+
+    assert DOC.read_text() == doc_text(), "run tools/litellm_routes.py --write"
+    for path_type, path, _ in _table("enterprise"):
+        assert f"| `{path}` | {path_type} |" in DOC.read_text(), path
+
+
+def test_the_readme_counts_the_direct_paths() -> None:
+    from components.ingress_paths import path_table
+    from tools.offline import ROOT
+
+    assert f"({len(path_table().direct)} `Prefix`/`Exact` paths" in (ROOT / "README.md").read_text()

@@ -179,8 +179,9 @@ def run(config: Any) -> StackConfig | None:
 _K8S_DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _K8S_SUBDOMAIN = re.compile(rf"{_K8S_DNS1123_LABEL}(\.{_K8S_DNS1123_LABEL})*")
 _K8S_DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_UNITS = {"": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_UNITS: dict[str, Decimal] = {"": Decimal(1), "m": Decimal("0.001")}
+_UNITS |= {unit: Decimal(10) ** (3 * i) for i, unit in enumerate(("k", "M", "G", "T"), start=1)}
+_UNITS |= {unit: Decimal(2) ** (10 * i) for i, unit in enumerate(("Ki", "Mi", "Gi", "Ti"), start=1)}
 
 
 def _quantity(text: str, memory: bool) -> Decimal:
@@ -326,7 +327,7 @@ def text_mutations(draw: st.DrawFn) -> tuple[str, str]:
 @st.composite
 def value_mutations(draw: st.DrawFn) -> dict[str, Any]:
     stack = draw(st.sampled_from(sorted(BASES)))
-    config = copy.deepcopy(BASES[stack])
+    config: dict[str, Any] = copy.deepcopy(BASES[stack])
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(LEAVES[stack]))
         node = config

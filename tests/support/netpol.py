@@ -12,7 +12,7 @@ policy's namespace; `ipBlock` matches addresses (here: a pod's `ip`).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +98,11 @@ def _allowed(
 
 
 def can_connect(
-    policies: list[Mapping[str, Any]], source: Pod | Address, target: Pod | Address, port: int, protocol: str = "TCP"
+    policies: Sequence[Mapping[str, Any]],
+    source: Pod | Address,
+    target: Pod | Address,
+    port: int,
+    protocol: str = "TCP",
 ) -> bool:
     """Whether `source` may open a connection to `target:port` (egress of one, ingress of the other)."""
     out = not isinstance(source, Pod) or _allowed(policies, source, target, port, protocol, "Egress")

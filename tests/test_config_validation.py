@@ -208,3 +208,17 @@ def test_long_names_are_refused_or_render_valid_label_values(path: str, override
         if not (isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.fullmatch(value))
     ]
     assert bad == []
+
+
+def test_rotation_refusals_follow_the_readme_inventory() -> None:
+    """The README's "rotates by" column and the inventory's `rotates` flag say the same."""
+    from components import inventory
+    from tools.offline import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    specs = [v for v in vars(inventory).values() if isinstance(v, inventory.SecretSpec)]
+    assert len(specs) >= 10
+    for spec in specs:
+        row = re.search(rf"^\| `{spec.gsm_name}`[^|]*\| `{spec.key}` \|[^|]*\|([^|]*)\|$", readme, re.MULTILINE)
+        assert row is not None, spec.key
+        assert spec.rotates == ("bump" in row.group(1)), (spec.key, row.group(1))

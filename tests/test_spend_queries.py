@@ -363,7 +363,7 @@ def test_raw_log_filter_can_use_the_starttime_index(spend_db: SpendDb) -> None:
     with spend_db.server.connect_as(ROLE, PASSWORD, DBNAME) as conn:
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + text.encode()).fetchall())
-    assert "LiteLLM_SpendLogs_startTime" in plan, plan
+    assert 'LiteLLM_SpendLogs_startTime' in plan, plan
 
 
 def test_grafana_ro_cannot_write(spend_db: SpendDb) -> None:

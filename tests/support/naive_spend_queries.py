@@ -113,7 +113,7 @@ TEAM_VIEW_NAIVE: dict[str, str] = {
         f"FROM {TEAMS} t WHERE t.team_id = '${{team}}'"
     ),
     "spend_vs_budget": (
-        f'SELECT day AS "time", sum(spend) OVER (ORDER BY day) AS cumulative_spend,\n'
+        f"SELECT day AS \"time\", sum(spend) OVER (ORDER BY day) AS cumulative_spend,\n"
         f"  (SELECT t.max_budget FROM {TEAMS} t WHERE t.team_id = '${{team}}') AS max_budget\n"
         f"FROM (SELECT {_DAY_GROUP} AS day, sum(l.spend) AS spend"
         f" FROM {SPEND_LOGS} l WHERE {_TV} GROUP BY 1) s ORDER BY 1"

@@ -206,17 +206,8 @@ def insert_requests(conn: Conn, data: DataSet) -> None:
         meta = json.dumps(ERROR_METADATA if r.status == "failure" else {})
         buf.write(
             _copy_line(
-                f"small-{number:04d}",
-                key.token,
-                r.spend,
-                r.prompt_tokens,
-                r.completion_tokens,
-                start,
-                r.model,
-                r.user,
-                key.team_id,
-                r.status,
-                meta,
+                f"small-{number:04d}", key.token, r.spend, r.prompt_tokens, r.completion_tokens, start, r.model,
+                r.user, key.team_id, r.status, meta,
             )
         )
     with conn.cursor() as cur, cur.copy(f'COPY "LiteLLM_SpendLogs" ({_COPY_COLUMNS}) FROM STDIN') as copy:
@@ -229,7 +220,9 @@ def rebuild_daily_aggregates(conn: Conn) -> None:
         "sum(prompt_tokens), sum(completion_tokens), sum(spend), count(*),"
         " count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), now()"
     )
-    columns = "prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at"
+    columns = (
+        "prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at"
+    )
     day = "to_char(\"startTime\", 'YYYY-MM-DD')"
     with conn.transaction():
         conn.execute('DELETE FROM "LiteLLM_DailyUserSpend"')
@@ -299,11 +292,7 @@ REALISTIC_METADATA: dict[str, object] = {
     },
     "model_map_information": {
         "model_map_key": "gpt-4o-2024-08-06",
-        "model_map_value": {
-            "input_cost_per_token": 2.5e-06,
-            "output_cost_per_token": 1e-05,
-            "litellm_provider": "openai",
-        },
+        "model_map_value": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05, "litellm_provider": "openai"},
     },
     "hidden_params": {
         "model_id": "4f1c2a9e0b7d4e5f8a6b3c2d1e0f9a8b",
@@ -361,17 +350,8 @@ def _bulk_lines(data: DataSet, rows: int, days: int, end: datetime, seed_value: 
         start = start0 + timedelta(seconds=rng.random() * span)
         user = user_of[key.name]
         yield _copy_line(
-            f"bulk-{i:08d}",
-            key.token,
-            spend,
-            prompt,
-            0 if failed else completion,
-            start,
-            model,
-            user,
-            key.team_id,
-            "failure" if failed else "success",
-            failure_meta if failed else ok_meta,
+            f"bulk-{i:08d}", key.token, spend, prompt, 0 if failed else completion, start, model, user,
+            key.team_id, "failure" if failed else "success", failure_meta if failed else ok_meta,
         )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import pulumi
 
 from components.cnpg import CnpgNames
-from components.config import AlertsConfig, ReceiverConfig, StackConfig
+from components.config import AlertsConfig, ReceiverConfig, StackConfig, period_seconds
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.k8s import custom_resource, metadata
 from components.litellm_values import deployment_name, scrape_job
@@ -426,6 +426,24 @@ def database_alerts(cfg: StackConfig) -> list[Alert]:
                 ),
             ),
         ]
+    pvcs = _sel(namespace=names.namespace, persistentvolumeclaim_re=f"{names.cluster}-[0-9]+(-wal)?")
+    alerts.append(
+        Alert(
+            name="CnpgVolumeFillingUp",
+            expr=(
+                f"max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes{{{pvcs}}} "
+                f"/ kubelet_volume_stats_capacity_bytes{{{pvcs}}}) > {_num(d.volume_fill_ratio)}"
+            ),
+            for_=d.volume_for,
+            severity="warning",
+            summary="A PostgreSQL volume is filling up",
+            description=(
+                "Volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full "
+                f"(threshold {_num(d.volume_fill_ratio * 100)}%); check the spend-log cleanup, WAL archiving "
+                'and the storage budget (README "Scaling").'
+            ),
+        )
+    )
     alerts.append(
         Alert(
             name="CnpgConnectionsNearMax",
@@ -446,6 +464,47 @@ def database_alerts(cfg: StackConfig) -> list[Alert]:
     return alerts
 
 
+def _hours(period: str) -> int:
+    """A LiteLLM period ("1d", "12h", "2w", "30m") in whole hours, at least one."""
+    return max(1, period_seconds(period) // 3600)
+
+
+def retention_alerts(cfg: StackConfig) -> list[Alert]:
+    """The spend-log cleanup (LiteLLM 1.108's SpendLogCleanupMetrics, registered at its first run)."""
+    db = cfg.litellm.database
+    ns = cfg.namespaces.gateway
+    window = f"{_hours(db.cleanup_interval) + 1}h"
+    aborted = f"litellm_spend_log_cleanup_runs_total{{{_sel(namespace=ns, outcome='aborted')}}}"
+    remaining = f"litellm_spend_log_cleanup_rows_remaining{{{_sel(namespace=ns, table='LiteLLM_SpendLogs')}}}"
+    return [
+        Alert(
+            name="LiteLLMSpendLogCleanupFailing",
+            # The counter appears with its first abort: a series absent one window ago counts from 0.
+            expr=f"sum by (namespace) ({aborted} - ({aborted} offset {window} or {aborted} * 0)) > 0",
+            for_="0m",
+            severity="warning",
+            summary="The spend-log retention cleanup aborted",
+            description=(
+                "{{ $value }} spend-log cleanup run(s) aborted in {{ $labels.namespace }} in the last "
+                f"{window} (an error, or repeated failed delete batches); expired LiteLLM_SpendLogs rows "
+                'stay and the volume keeps growing. See the proxy logs for "spend log cleanup".'
+            ),
+        ),
+        Alert(
+            name="LiteLLMSpendLogCleanupBehind",
+            expr=f"max by (namespace) ({remaining}) > {db.cleanup_batch_size}",
+            for_=window,
+            severity="warning",
+            summary="The spend-log retention cleanup is falling behind",
+            description=(
+                "{{ $value }} expired LiteLLM_SpendLogs rows in {{ $labels.namespace }} were still there after "
+                f"the cleanup runs of the last {window} (the count stops at LiteLLM's cap of 100000); raise "
+                "litellm.database.cleanup_max_batches or shorten cleanup_interval."
+            ),
+        ),
+    ]
+
+
 GROUPS = (
     ("availability", availability_alerts),
     ("performance", performance_alerts),
@@ -454,6 +513,7 @@ GROUPS = (
     ("budgets", budget_alerts),
     ("providers", provider_alerts),
     ("database", database_alerts),
+    ("retention", retention_alerts),
 )
 
 

@@ -45,6 +45,8 @@ class GatewayWiring:
     namespace: str
     master_key_secret: str
     master_key_key: str
+    salt_key_secret: str
+    """Secret holding `LITELLM_SALT_KEY` (mounted with environmentSecrets)."""
     database_secret: str
     database_host: str
     database_port: int
@@ -128,12 +130,29 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
         "general_settings": {
             "master_key": f"os.environ/{MASTER_KEY_ENV}",
             "database_url": "os.environ/DATABASE_URL",
+            **database_settings(lit),
         },
     }
     fallbacks = [{m.name: list(m.fallbacks)} for m in lit.models if m.fallbacks]
     if fallbacks:
         config["router_settings"] = {"fallbacks": fallbacks}
     return config
+
+
+def database_settings(lit: LiteLLMConfig) -> dict[str, Any]:
+    """general_settings for the connection pool and the spend-log retention (names checked in
+    LiteLLM 1.108.14: proxy/_types.py ConfigGeneralSettings, proxy_server.py's cleanup scheduling)."""
+    db = lit.database
+    return {
+        # Per worker process: pods x num_workers x this must fit the budget (components/budget.py).
+        "database_connection_pool_limit": db.connection_pool_limit,
+        # Rows of LiteLLM_SpendLogs older than this are deleted; the daily tables are not.
+        "maximum_spend_logs_retention_period": db.spend_logs_retention,
+        # The cleanup runs every interval (+ up to 60 s jitter) on every pod without a Redis lock.
+        "maximum_spend_logs_retention_interval": db.cleanup_interval,
+        "maximum_spend_logs_cleanup_batch_size": db.cleanup_batch_size,
+        "maximum_spend_logs_cleanup_max_batches": db.cleanup_max_batches,
+    }
 
 
 RESTRICTED_POD = restricted_pod(1000)
@@ -183,14 +202,18 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
         | exposure_env(lit),
         "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
-        + ([wiring.tracing.keys_secret] if wiring.tracing else []),
+        + ([wiring.tracing.keys_secret] if wiring.tracing else [])
+        + [wiring.salt_key_secret],
         "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None),
         "resources": _resources(lit.resources),
         "migrationJob": {
             "enabled": True,
             "resources": _resources(lit.migration_resources),
             "hooks": {"argocd": {"enabled": False}, "helm": {"enabled": True}},
+            "serviceAccountName": service_account_name(lit),
         },
+        # Our own ServiceAccount (no API token mounted); the proxy never calls the Kubernetes API.
+        "serviceAccount": {"create": False, "name": service_account_name(lit)},
         "podSecurityContext": RESTRICTED_POD,
         "securityContext": RESTRICTED_CONTAINER,
         "livenessProbe": {"path": "/health/liveliness"},
@@ -239,6 +262,21 @@ def provider_keys_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any] | 
         target=TargetSecret(name=PROVIDER_KEYS_SECRET, namespace=cfg.namespaces.gateway),
         refresh_interval=cfg.secrets.refresh_interval,
     )
+
+
+def service_account_name(lit: LiteLLMConfig) -> str:
+    return service_name(lit)
+
+
+def service_account(cfg: StackConfig) -> dict[str, Any]:
+    """The proxy's and migration Job's ServiceAccount: no token is mounted into their pods."""
+    lit = cfg.litellm
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(service_account_name(lit), cfg.namespaces.gateway, app="litellm"),
+        "automountServiceAccountToken": False,
+    }
 
 
 def metrics_service(cfg: StackConfig) -> dict[str, Any]:

@@ -45,6 +45,10 @@ class Recorded:
     custom: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
+    """Names this resource was known by before (from its `pulumi.Alias`es)."""
 
     @property
     def plain_inputs(self) -> Any:
@@ -152,10 +156,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.states: dict[tuple[str, str], dict[str, Any]] = {}
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def _fake_password(self, name: str, length: int) -> str:
+    @staticmethod
+    def _seed(name: str, inputs: Mapping[str, Any]) -> bytes:
+        """Name and inputs: a random resource replaced with new keepers gets a new value, as in the cloud."""
+        return hashlib.sha256(f"{name}:{json.dumps(inputs, sort_keys=True, default=str)}".encode()).digest()
+
+    def _fake_password(self, name: str, inputs: Mapping[str, Any]) -> str:
         # Deterministic, unmistakable, and full of URL-special characters so a
         # leak or a broken quoting shows up in tests.
-        seed = hashlib.sha256(name.encode()).hexdigest()
+        length = int(inputs.get("length", 32))
+        seed = self._seed(name, inputs).hex()
         value = (f"Mk{seed}p@s:/?#" * 4)[: max(length, 16)]
         self.generated_secrets.add(value)
         return value
@@ -166,9 +176,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         project = inputs.get("project") or self.gcp_project
         rid = f"{args.name}-id"
         if args.typ == "random:index/randomPassword:RandomPassword":
-            state["result"] = self._fake_password(args.name, int(inputs.get("length", 32)))
+            state["result"] = self._fake_password(args.name, inputs)
         elif args.typ == "random:index/randomBytes:RandomBytes":
-            raw = hashlib.sha256(args.name.encode()).digest() * 4
+            raw = self._seed(args.name, inputs) * 4
             data = raw[: int(inputs.get("length", 32))]
             state["hex"] = data.hex()
             import base64
@@ -208,6 +218,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[tuple[str, str, str, str, bool]] = []
         self.guarded: set[str] = set()
+        self.options: dict[str, tuple[bool, bool, tuple[str, ...]]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -215,6 +226,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registrations.append((response.urn, request.type, request.name, request.parent, bool(request.custom)))
             if request.protect and request.retainOnDelete:
                 self.guarded.add(request.name)
+            aliases = [a.spec.name or a.urn.rpartition("::")[2] for a in request.aliases]
+            aliases += [u.rpartition("::")[2] for u in request.aliasURNs]
+            self.options[response.urn] = (
+                bool(request.protect),
+                bool(request.retainOnDelete),
+                tuple(a for a in aliases if a and a != request.name),
+            )
         return response
 
 
@@ -318,7 +336,7 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
     names = {urn: name for urn, _t, name, _p, _c in monitor.registrations}
     resources = []
     for urn, type_, name, parent_urn, custom in monitor.registrations:
-        del urn
+        protect, retain, aliases = monitor.options.get(urn, (False, False, ()))
         state = mocks.states.get((type_, name), {})
         resources.append(
             Recorded(
@@ -328,6 +346,9 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
                 custom=custom,
                 inputs=mocks.inputs.get((type_, name), {}),
                 outputs=state,
+                protect=protect,
+                retain_on_delete=retain,
+                aliases=aliases,
             )
         )
     return ProgramRun(stack, resources, outputs, secret_outputs, set(mocks.generated_secrets), set(monitor.guarded))

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from components.budget import output_tables
 from components.config import ConfigError
 from components.footprint import output_table
 from tools.offline import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets, run_stack
@@ -161,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(run.outputs.get("footprint"), dict):
         print("footprint (CPU cores, memory; requests must fit capacity):")
         for line in output_table(run.outputs["footprint"]).splitlines():
+            print(f"  {line}")
+        connections, storage = output_tables(run.outputs["footprint"])
+        print("database connections (components/budget.py; the total must fit max_connections):")
+        for line in connections.splitlines():
+            print(f"  {line}")
+        print("database storage (components/budget.py; the total must fit the allowed share of the volume):")
+        for line in storage.splitlines():
             print(f"  {line}")
     if args.out:
         written = write_outputs(run, args.out)

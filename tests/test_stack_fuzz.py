@@ -239,7 +239,8 @@ def assert_not_invalid(cfg: StackConfig) -> None:
         if isinstance(value, float):
             assert math.isfinite(value), path
         leaf = path.rsplit(".", 1)[-1]
-        if isinstance(value, str) and (leaf.endswith(("_for", "_interval", "_wait")) or leaf == "cookie_expire"):
+        go_duration = leaf.endswith(("_for", "_interval", "_wait")) or leaf == "cookie_expire"
+        if isinstance(value, str) and go_duration and not path.startswith("litellm.database."):  # (LiteLLM periods)
             ACCEPTED_DURATIONS.add(value)
         if isinstance(value, str) and "cidr" in path:
             ipaddress.ip_network(value, strict=True)

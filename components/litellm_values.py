@@ -313,7 +313,21 @@ def service_monitor(cfg: StackConfig) -> dict[str, Any]:
             "jobLabel": JOB_LABEL,
             "selector": {"matchLabels": {"app.kubernetes.io/name": "litellm-metrics"}},
             "namespaceSelector": {"matchNames": [cfg.namespaces.gateway]},
-            "endpoints": [{"port": "metrics", "path": "/metrics/", "interval": "30s", "scrapeTimeout": "10s"}],
+            "endpoints": [
+                {
+                    "port": "metrics",
+                    "path": "/metrics/",
+                    "interval": "30s",
+                    "scrapeTimeout": "10s",
+                    # The chart gives the migration Job's pods the proxy's labels, so the metrics
+                    # Service selects them while they run: a target that never serves metrics,
+                    # `up == 0`, LiteLLMGatewayDown during a long migration. The Job controller
+                    # labels its pods `job-name`: drop those targets.
+                    "relabelings": [
+                        {"sourceLabels": ["__meta_kubernetes_pod_label_job_name"], "regex": ".+", "action": "drop"}
+                    ],
+                }
+            ],
         },
     }
 

@@ -49,6 +49,9 @@ class Recorded:
     retain_on_delete: bool = False
     aliases: tuple[str, ...] = ()
     """Names this resource was known by before (from its `pulumi.Alias`es)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Every resource option as registered, for resources.json and diffs: protect, retain_on_delete,
+    aliases (type aliases included), dependencies, delete_before_replace, replace_on_changes, ignore_changes."""
 
     @property
     def plain_inputs(self) -> Any:
@@ -219,6 +222,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[tuple[str, str, str, str, bool]] = []
         self.guarded: set[str] = set()
         self.options: dict[str, tuple[bool, bool, tuple[str, ...]]] = {}
+        self.registered: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -233,7 +237,35 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 bool(request.retainOnDelete),
                 tuple(a for a in aliases if a and a != request.name),
             )
+            self.registered[response.urn] = registered_options(request)
         return response
+
+
+def _urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def registered_options(request: Any) -> dict[str, Any]:
+    """The resource options of one registration, by name, in a stable order (for diffs)."""
+    aliases: set[str] = {_urn_name(u) for u in request.aliasURNs}
+    for alias in request.aliases:
+        if alias.urn:
+            aliases.add(_urn_name(alias.urn))
+        else:
+            spec = alias.spec
+            where = (
+                f" (parent {_urn_name(spec.parentUrn)})" if spec.parentUrn else " (no parent)" if spec.noParent else ""
+            )
+            aliases.add(f"{spec.name or '<same name>'}{f' ({spec.type})' if spec.type else ''}{where}")
+    return {
+        "protect": bool(request.protect),
+        "retain_on_delete": bool(request.retainOnDelete),
+        "aliases": sorted(aliases),
+        "dependencies": sorted({_urn_name(u) for u in request.dependencies}),
+        "delete_before_replace": bool(request.deleteBeforeReplace),
+        "replace_on_changes": sorted(request.replaceOnChanges),
+        "ignore_changes": sorted(request.ignoreChanges),
+    }
 
 
 # --- config ------------------------------------------------------------------
@@ -349,6 +381,7 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
                 protect=protect,
                 retain_on_delete=retain,
                 aliases=aliases,
+                options=monitor.registered.get(urn, {}),
             )
         )
     return ProgramRun(stack, resources, outputs, secret_outputs, set(mocks.generated_secrets), set(monitor.guarded))

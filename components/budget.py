@@ -41,8 +41,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import StackConfig, period_seconds
-from components.footprint import memory_bytes
+from components.config import StackConfig, memory_bytes, period_seconds
 
 SPEND_LOG_ROW_BYTES = 2151
 """Bytes per LiteLLM_SpendLogs row, indexes and TOAST included (pg_total_relation_size / rows),

@@ -16,6 +16,9 @@ BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 GRAFANA_RO_ROLE = "grafana_ro"
 READ_ALL_ROLE = "pg_read_all_data"
 PORT = 5432
+STATUS_PORT = 8000
+"""The instance manager's status endpoint, polled by the operator."""
+METRICS_PORT = 9187
 
 
 @dataclass(frozen=True)
@@ -198,3 +201,52 @@ def pod_monitor_manifest(monitoring: MonitoringConfig, names: CnpgNames) -> dict
             "podMetricsEndpoints": [{"port": "metrics"}],
         },
     }
+
+
+def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, namespace, app="litellm-postgres"),
+        "spec": spec,
+    }
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def network_policies(
+    cnpg: CnpgConfig,
+    names: CnpgNames,
+    clients: Sequence[Mapping[str, Any]],
+    prometheus: Mapping[str, Any],
+    backups: bool,
+) -> list[dict[str, Any]]:
+    """The instances' NetworkPolicies: default deny, then PostgreSQL from `clients` (peers) and
+    the other instances, the status port from the operator's namespace only, metrics from the
+    `prometheus` peer only; egress to DNS, the other instances, the API server and, with
+    backups, HTTPS to object storage (GCS has no stable address ranges)."""
+    pods = {"matchLabels": {"cnpg.io/cluster": names.cluster}}
+    own = {"podSelector": pods}
+    operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": cnpg.operator_namespace}}}
+    https_to = [*cnpg.api_server_cidrs, *(["0.0.0.0/0"] if backups else [])]
+    egress = [
+        {
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        },
+        {"to": [own], "ports": _tcp(PORT, STATUS_PORT)},
+        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(https_to)], "ports": _tcp(443)},
+    ]
+    ingress = [
+        {"from": [own, *(dict(c) for c in clients)], "ports": _tcp(PORT)},
+        {"from": [own, operator], "ports": _tcp(STATUS_PORT)},
+        {"from": [dict(prometheus)], "ports": _tcp(METRICS_PORT)},
+    ]
+    ns = names.namespace
+    return [
+        _policy(f"{names.cluster}-default-deny", ns, {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(f"{names.cluster}-ingress", ns, {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": ingress}),
+        _policy(f"{names.cluster}-egress", ns, {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
+    ]

@@ -13,10 +13,12 @@ the running program.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import pulumi
 from pydantic import (
@@ -39,14 +41,122 @@ SECRET_KEYS = frozenset({"postgresAdminPassword"})
 FLOATING_TAGS = frozenset({"latest", "main", "main-latest", "main-stable", "stable", "edge", "nightly", "dev"})
 
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
 
 DnsLabel = Annotated[str, StringConstraints(pattern=_DNS_LABEL, min_length=1, max_length=63)]
 GsmSecretId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
-Quantity = Annotated[str, StringConstraints(pattern=_QUANTITY)]
 GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
 GcpLocation = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$")]
-Duration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(s|m|h))+$")]
+
+
+# --- shared value types checked with real parsers (issue 16, item 9) -----------------
+# Each type is defined once; a refusal names the rule and pydantic adds the key path.
+
+
+def _duration(value: str) -> str:
+    """Prometheus' duration grammar restricted to h/m/s (also what Go's time.ParseDuration,
+    used by ESO and oauth2-proxy, accepts): units in descending order, each at most once."""
+    if not re.fullmatch(r"(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?", value):
+        raise ValueError("must be a duration such as 30s, 5m or 1h30m (units h, m, s, largest first, each once)")
+    return value
+
+
+def _positive_duration(value: str) -> str:
+    if not re.search(r"[1-9]", _duration(value)):
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+def _rfc1123_host(value: str) -> str:
+    """An RFC 1123 DNS name as Kubernetes checks Ingress hosts: lower case, labels of 1-63."""
+    labels = value.split(".")
+    if len(value) > 253 or not all(re.fullmatch(_DNS_LABEL, label) and len(label) <= 63 for label in labels):
+        raise ValueError(
+            "must be a lower-case DNS name (RFC 1123: dot-separated labels of 1-63 letters, digits "
+            "and inner hyphens, 253 characters at most), such as llm.example.com"
+        )
+    return value
+
+
+def _server_host(value: str) -> str:
+    """A host name or an IP address."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return _rfc1123_host(value)
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be a network in CIDR notation such as 10.0.0.0/8 ({exc})") from None
+    return value
+
+
+def _six_field_cron(value: str) -> str:
+    """CNPG's schedule: robfig/cron with a leading seconds field (exactly six fields)."""
+    from croniter import croniter
+
+    fields = value.split()
+    if (
+        len(fields) != 6
+        or not all(re.fullmatch(r"[0-9*,/?-]+", f) for f in fields)
+        or not croniter.is_valid(value, second_at_beginning=True)
+    ):
+        raise ValueError(
+            "must be a six-field cron expression with seconds first (second minute hour day month weekday), "
+            "such as '0 0 3 * * *' for 03:00 every day"
+        )
+    return value
+
+
+_CPU = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m?)$")
+_MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEMORY_FACTORS = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
+MIB = 2**20
+
+
+def millicores(quantity: str) -> int:
+    """A CPU quantity ("250m", "2", "1.5") in millicores."""
+    match = _CPU.match(quantity)
+    if match is None:
+        raise ValueError(f"not a CPU quantity: {quantity!r}")
+    number, milli = match.groups()
+    return round(float(number) * (1 if milli else 1000))
+
+
+def memory_bytes(quantity: str) -> int:
+    """A memory quantity ("512Mi", "4Gi", "1G") in bytes."""
+    match = _MEMORY.match(quantity)
+    if match is None:
+        raise ValueError(f"not a memory quantity: {quantity!r}")
+    number, unit = match.groups()
+    return round(float(number) * _MEMORY_FACTORS[unit])
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+PositiveDuration = Annotated[str, AfterValidator(_positive_duration)]
+Hostname = Annotated[str, AfterValidator(_rfc1123_host)]
+ServerHost = Annotated[str, AfterValidator(_server_host)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Cron6 = Annotated[str, AfterValidator(_six_field_cron)]
+# Helm refuses release names over 53 characters; Services need a leading letter (RFC 1035).
+ReleaseName = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=53)]
+CpuQuantity = Annotated[str, StringConstraints(pattern=_CPU.pattern)]
+"""CPU: cores ("2", "0.5") or millicores ("250m")."""
+MemoryQuantity = Annotated[str, StringConstraints(pattern=_MEMORY.pattern)]
+"""Memory and storage: bytes with a binary (Mi, Gi) or decimal (M, G) suffix; no CPU units such as m."""
 
 
 class ConfigError(pulumi.RunError):
@@ -79,17 +189,26 @@ PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 class Section(BaseModel):
     """Base for every config section: strict, closed, immutable."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # No .inf/.nan: a threshold of .inf is accepted by Prometheus and can never fire.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class ResourceAmounts(Section):
-    cpu: Quantity
-    memory: Quantity
+    cpu: CpuQuantity
+    memory: MemoryQuantity
 
 
 class Resources(Section):
     requests: ResourceAmounts
     limits: ResourceAmounts
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        if millicores(self.requests.cpu) > millicores(self.limits.cpu):
+            raise ValueError(f"requests.cpu {self.requests.cpu} exceeds limits.cpu {self.limits.cpu}")
+        if memory_bytes(self.requests.memory) > memory_bytes(self.limits.memory):
+            raise ValueError(f"requests.memory {self.requests.memory} exceeds limits.memory {self.limits.memory}")
+        return self
 
 
 class GcpConfig(Section):
@@ -165,7 +284,8 @@ class SecretsConfig(Section):
     replication: ReplicationConfig
     # GSM deletion protection on every secret the program creates.
     deletion_protection: bool
-    refresh_interval: Duration = "1h"
+    refresh_interval: PositiveDuration = "1h"
+    """ESO refreshInterval; 0s would mean never refresh, so rotations would never arrive."""
     # Prefix for every GSM secret id (several deployments in one project).
     prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{0,40}$")] = ""
     # Rotation generations: bump a number to replace that secret's value on purpose.
@@ -180,7 +300,24 @@ class DataSafetyConfig(Section):
 
 
 SqlIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
-Hostname = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$", max_length=253)]
+_RESERVED_DATABASES = frozenset({"postgres", "template0", "template1"})
+_RESERVED_ROLES = frozenset({"postgres", "public", "grafana_ro", "streaming_replica", "cnpg_pooler_pgbouncer"})
+
+
+def _database_name(name: str) -> str:
+    if name in _RESERVED_DATABASES:
+        raise ValueError(f"{name!r} is a database PostgreSQL creates itself; choose another name")
+    return name
+
+
+def _role_name(name: str) -> str:
+    if name in _RESERVED_ROLES or name.startswith("pg_"):
+        raise ValueError(f"{name!r} is reserved (PostgreSQL, CNPG or this program's grafana_ro); choose another role")
+    return name
+
+
+DatabaseName = Annotated[SqlIdentifier, AfterValidator(_database_name)]
+RoleName = Annotated[SqlIdentifier, AfterValidator(_role_name)]
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]
 GsaAccountId = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
 MIN_POSTGRES_MAJOR = 14
@@ -188,9 +325,10 @@ MIN_POSTGRES_MAJOR = 14
 
 def _postgres_image(image: str) -> str:
     image = _pinned_image(image)
-    tag = image.rpartition(":")[2]
+    # A digest alone hides the major version: require the tag too (repository:17.6@sha256:...).
+    tag = image.split("@", 1)[0].rpartition(":")[2] if ":" in image.split("@", 1)[0] else ""
     major = re.match(r"v?([0-9]+)", tag)
-    if "@sha256:" not in image and (major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR):
+    if major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR:
         raise ValueError(
             f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (grafana_ro relies on pg_read_all_data), got tag {tag!r}"
         )
@@ -200,30 +338,40 @@ def _postgres_image(image: str) -> str:
 class CnpgConfig(Section):
     """A CloudNativePG Cluster in the gateway namespace."""
 
-    name: DnsLabel = "litellm-pg"
+    # CNPG names pods, jobs and their labels after the cluster (`<name>-<n>-initdb`): 50 at most,
+    # and a leading letter for its Services (`<name>-rw`).
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=50)] = "litellm-pg"
     instances: Annotated[int, Field(ge=1, le=9)]
     image: Annotated[str, AfterValidator(_postgres_image)]
-    storage_size: Quantity
+    storage_size: MemoryQuantity
     storage_class: DnsLabel | None = None
     resources: Resources
     parameters: dict[str, str] = {}
     enable_pdb: bool
     anti_affinity: Literal["preferred", "required"] = "preferred"
+    operator_namespace: DnsLabel = "cnpg-system"
+    """Where the CNPG operator runs: the only source admitted to the instances' status port (8000)."""
+    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
+    """The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster.
+    Narrow it to the control plane's endpoint (`kubectl get endpoints kubernetes`)."""
 
 
 class ExternalPostgresConfig(Section):
     """An existing PostgreSQL server (e.g. a homelab one); the admin password is
     the stack secret `llm-gateway:postgresAdminPassword`."""
 
-    host: Hostname
+    host: ServerHost
     port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    server_cidrs: Annotated[list[Cidr], Field(min_length=1)]
+    """The server's address(es) as CIDRs: the only destination of the database egress rules
+    (a NetworkPolicy cannot name a host)."""
     admin_user: Annotated[str, StringConstraints(min_length=1, max_length=63)]
     admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = "postgres"
     sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
     # The server's limits, for the connection and storage budgets (components/budget.py).
     max_connections: Annotated[int, Field(ge=10, le=100000)] = 100
     superuser_reserved_connections: Annotated[int, Field(ge=0, le=100)] = 3
-    storage_size: Quantity | None = None
+    storage_size: MemoryQuantity | None = None
     """The server's data volume; unset: the storage budget is printed but not enforced."""
 
 
@@ -248,7 +396,7 @@ class BackupConfig(Section):
     location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]+$")] = "EU"
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = 7
-    schedule: Annotated[str, StringConstraints(pattern=r"^(\S+\s+){5}\S+$")] = "0 0 3 * * *"
+    schedule: Cron6 = "0 0 3 * * *"
     gsa_account_id: GsaAccountId = "litellm-pg-backup"
 
     @model_validator(mode="after")
@@ -260,8 +408,8 @@ class BackupConfig(Section):
 
 class PostgresConfig(Section):
     engine: Literal["cnpg", "external"]
-    database: SqlIdentifier = "litellm"
-    owner: SqlIdentifier = "litellm"
+    database: DatabaseName = "litellm"
+    owner: RoleName = "litellm"
     cnpg: CnpgConfig | None = None
     external: ExternalPostgresConfig | None = None
     grafana_ro: GrafanaRoConfig = GrafanaRoConfig()
@@ -287,7 +435,7 @@ class PostgresConfig(Section):
 class MonitoringConfig(Section):
     """How kube-prometheus-stack finds our monitors, rules and dashboards."""
 
-    prometheus_release: DnsLabel = "kube-prometheus-stack"
+    prometheus_release: ReleaseName = "kube-prometheus-stack"
     # Grafana folder for the dashboards (kube-prometheus-stack's dashboard
     # sidecar reads it from the `grafana_folder` annotation when
     # `sidecar.dashboards.folderAnnotation: grafana_folder` is set).
@@ -375,12 +523,30 @@ class DatabaseAlerts(Section):
     volume_for: Duration = "15m"
 
 
+def _runbook_url(url: str) -> str:
+    """An https URL that survives the alert annotation (a Go template) and `#alert-<name>` after it."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or parts.fragment
+        or "#" in url
+        or re.search(r"[\s{}$\"'<>\\`|^]", url)
+    ):
+        raise ValueError(
+            "must be an https URL without a fragment, spaces, quotes, braces or $ (alert annotations are templates), "
+            "such as https://github.com/acme/llm-gateway/blob/main/docs/alerts.md"
+        )
+    _rfc1123_host(parts.hostname)
+    return url
+
+
 class AlertsConfig(Section):
     """Prometheus alert rules: thresholds and `for` durations per group (defaults are sensible)."""
 
     enabled: bool = True
     # Each alert's runbook_url is `<runbook_base_url>#alert-<alertname lowercase>`.
-    runbook_base_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s#]+$")] = (
+    runbook_base_url: Annotated[str, AfterValidator(_runbook_url)] = (
         "https://github.com/acme/llm-gateway/blob/main/docs/alerts.md"
     )
     availability: AvailabilityAlerts = AvailabilityAlerts()
@@ -395,7 +561,8 @@ class AlertsConfig(Section):
 class ReceiverConfig(Section):
     """One Alertmanager receiver. Its credential lives in GSM (created by the on-call team)."""
 
-    name: DnsLabel
+    # 50: its ExternalSecret `alertmanager-<name>` names a label value (63 at most).
+    name: Annotated[DnsLabel, StringConstraints(max_length=50)]
     type: Literal["slack", "email", "webhook"]
     # GSM secret id holding the Slack webhook URL / SMTP password (for auth_username) / webhook URL.
     gsm_secret: GsmSecretId
@@ -466,7 +633,6 @@ class GrafanaConfig(Section):
 
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")]
-Cidr = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
 
 
@@ -510,9 +676,11 @@ class LiteLLMSettingsConfig(Section):
         "end_user",
         "client_ip",
         "user_agent",
+        "user_email",
     ]
     """Labels dropped from every LiteLLM metric: caller-supplied, unbounded values
-    (BerriAI/litellm#12159, #35666). LiteLLM refuses to start on a name it does not define."""
+    (BerriAI/litellm#12159, #35666), and `user_email` (personal data on an unauthenticated port:
+    always excluded). LiteLLM refuses to start on a name it does not define."""
     prometheus_max_series_per_metric: Annotated[int, Field(ge=1)] | None = 5000
     """LiteLLM's `prometheus_metrics_max_series_per_metric`: label sets beyond it share one
     series labelled `other` (counters, histograms) or are skipped (gauges). Bounds the series a
@@ -575,12 +743,23 @@ class LiteLLMDatabaseConfig(Section):
         return self
 
 
+LabelKey = Annotated[
+    str, StringConstraints(pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+]
+LabelValue = Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
+
+
 class NetworkConfig(Section):
     """Who may talk to the gateway, and where it may talk to."""
 
     client_namespaces: list[DnsLabel]
     """Namespaces whose pods may call the API (port 4000)."""
     prometheus_namespace: DnsLabel = "monitoring"
+    prometheus_pod_labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)] = {
+        "app.kubernetes.io/name": "prometheus"
+    }
+    """Labels of the Prometheus server pods (prometheus-operator sets this one): the only pods of
+    prometheus_namespace that may reach the unauthenticated metrics ports (LiteLLM's, CNPG's)."""
     ingress_controller_namespace: DnsLabel | None = None
     egress_cidrs: list[Cidr] = []
     """Model endpoints by CIDR (HTTPS only)."""
@@ -615,10 +794,18 @@ class AutoscalingConfig(Section):
         return self
 
 
+def _not_the_api_port(port: int) -> int:
+    from components.litellm_values import API_PORT
+
+    if port == API_PORT:
+        raise ValueError(f"{port} is the API port (authenticated); the metrics port must differ, e.g. 4001")
+    return port
+
+
 class LiteLLMConfig(Section):
     """The LiteLLM proxy Helm release."""
 
-    release_name: DnsLabel = "litellm"
+    release_name: ReleaseName = "litellm"
     chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = "oci://ghcr.io/berriai/litellm-helm"
     chart_version: PinnedVersion
     image: PinnedImage
@@ -629,7 +816,7 @@ class LiteLLMConfig(Section):
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     pdb_min_available: Annotated[int, Field(ge=1)] | None = None
     spread_across_nodes: bool = False
-    metrics_port: Annotated[int, Field(ge=1024, le=65535)] = 4001
+    metrics_port: Annotated[int, Field(ge=1024, le=65535), AfterValidator(_not_the_api_port)] = 4001
     models: Annotated[list[ModelConfig], Field(min_length=1)]
     provider_keys: list[ProviderKeyConfig] = []
     settings: LiteLLMSettingsConfig = LiteLLMSettingsConfig()
@@ -696,7 +883,7 @@ class ClickHouseConfig(Section):
 
     replicas: Annotated[int, Field(ge=1, le=9)] = 1
     resources: Resources = _same("2", "8Gi")
-    storage_size: Quantity = "20Gi"
+    storage_size: MemoryQuantity = "20Gi"
     zookeeper: ZookeeperConfig = ZookeeperConfig()
 
 
@@ -704,14 +891,14 @@ class ValkeyConfig(Section):
     """The chart's Valkey subchart (alias redis), standalone, `maxmemory-policy noeviction`."""
 
     resources: Resources = _same("1", "1536Mi")
-    storage_size: Quantity = "8Gi"
+    storage_size: MemoryQuantity = "8Gi"
 
 
 class MinioConfig(Section):
     """The chart's MinIO subchart (alias s3), standalone."""
 
     resources: Resources = _same("2", "4Gi")
-    storage_size: Quantity = "20Gi"
+    storage_size: MemoryQuantity = "20Gi"
 
 
 class LangfuseGcsConfig(Section):
@@ -738,11 +925,11 @@ class LangfuseConfig(Section):
     its PostgreSQL database in the stack's database layer. Defaults are Langfuse's minimum sizing."""
 
     enabled: bool = False
-    release_name: DnsLabel = "langfuse"
+    release_name: ReleaseName = "langfuse"
     repository: HttpsUrl = "https://langfuse.github.io/langfuse-k8s"
     chart_version: PinnedVersion = "1.5.41"
-    database: SqlIdentifier = "langfuse"
-    owner: SqlIdentifier = "langfuse"
+    database: DatabaseName = "langfuse"
+    owner: RoleName = "langfuse"
     web: LangfuseWorkload = LangfuseWorkload()
     worker: LangfuseWorkload = LangfuseWorkload()
     clickhouse: ClickHouseConfig = ClickHouseConfig()
@@ -810,7 +997,8 @@ class SsoConfig(Section):
     """Values of the ID token's `groups` claim; any one of them admits a user."""
     scopes: Annotated[list[OidcScope], Field(min_length=1)] = ["openid", "email", "profile"]
     """OIDC scopes requested (add `groups` where the provider only sends the claim when asked)."""
-    release_name: DnsLabel = "oauth2-proxy"
+    # 51: its ExternalSecret `<release_name>-credentials` names a label value (63 at most).
+    release_name: Annotated[ReleaseName, StringConstraints(max_length=51)] = "oauth2-proxy"
     repository: HttpsUrl = "https://oauth2-proxy.github.io/manifests"
     chart_version: PinnedVersion = "10.8.0"
     image: RegistryImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"
@@ -873,6 +1061,49 @@ class StackConfig(Section):
         return self
 
     @model_validator(mode="after")
+    def _no_collisions(self) -> StackConfig:
+        """Names that must differ: Helm releases (one namespace), GSM ids (generated vs referenced),
+        PostgreSQL roles and databases (one server)."""
+        from components.inventory import gsm_secret_id, secret_inventory
+
+        problems = []
+        releases = {"litellm.release_name": self.litellm.release_name}
+        if self.langfuse.enabled:
+            releases["langfuse.release_name"] = self.langfuse.release_name
+        if self.sso.enabled:
+            releases["sso.release_name"] = self.sso.release_name
+        problems += _same_values(releases, "Helm releases in one namespace need distinct names")
+        generated = {gsm_secret_id(self, spec) for spec in secret_inventory(self)}
+        referenced = {
+            f"litellm.provider_keys[{i}].gsm_secret": k.gsm_secret for i, k in enumerate(self.litellm.provider_keys)
+        }
+        problems += _same_values(referenced, "a GSM secret can back one provider key only")
+        referenced |= {
+            f"alertmanager.receivers[{i}].gsm_secret": r.gsm_secret for i, r in enumerate(self.alertmanager.receivers)
+        }
+        if self.sso.enabled and self.sso.client_secret_gsm_secret:
+            referenced["sso.client_secret_gsm_secret"] = self.sso.client_secret_gsm_secret
+        problems += [
+            f"{path}: {value!r} is a secret this program generates (secrets.prefix + inventory); "
+            "name another GSM secret"
+            for path, value in referenced.items()
+            if value in generated
+        ]
+        pg, lf = self.postgres, self.langfuse
+        if lf.enabled:
+            if lf.owner == pg.owner:
+                problems.append(f"langfuse.owner: {lf.owner!r} is also postgres.owner; Langfuse needs its own role")
+            if lf.database == pg.database:
+                problems.append(f"langfuse.database: {lf.database!r} is also postgres.database; use its own database")
+        if pg.external is not None and pg.external.admin_user in {pg.owner, lf.owner if lf.enabled else pg.owner}:
+            problems.append(
+                f"postgres.external.admin_user: {pg.external.admin_user!r} must not be a role this program creates"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _langfuse_ingress(self) -> StackConfig:
         lf = self.langfuse
         if lf.enabled and lf.ingress_host and not self.litellm.ingress.cluster_issuer:
@@ -893,6 +1124,17 @@ class StackConfig(Section):
         if missing:
             raise ValueError("sso.enabled needs " + " and ".join(missing))
         return self
+
+
+def _same_values(named: Mapping[str, str], rule: str) -> list[str]:
+    """One problem per key path whose value an earlier key path already has."""
+    seen: dict[str, str] = {}
+    problems = []
+    for path, value in named.items():
+        if value in seen:
+            problems.append(f"{path}: {value!r} is also {seen[value]} ({rule})")
+        seen.setdefault(value, path)
+    return problems
 
 
 def _describe(value: Any) -> str:

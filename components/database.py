@@ -30,10 +30,11 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
-from components import cnpg, langfuse_values
+from components import cnpg, langfuse_values, litellm_values
 from components.config import CnpgConfig, StackConfig
 from components.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
-from components.k8s import custom_resource
+from components.k8s import custom_resource, network_policies
+from components.litellm_values import prometheus_peer
 from components.managed_secret import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.options import stateful_options
 from components.secret_store import SecretStore, workload_identity_member
@@ -108,6 +109,17 @@ def external_uri_template(cfg: StackConfig) -> str:
         f"postgresql://{pg.owner}:{{{{ .password | urlquery }}}}@{ext.host}:{ext.port}/{pg.database}"
         f"?sslmode={ext.sslmode}"
     )
+
+
+def cnpg_clients(cfg: StackConfig) -> list[dict[str, Any]]:
+    """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (its migration
+    Job carries the same labels), Langfuse's web and worker when enabled, Grafana's namespace."""
+    clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": litellm_values.selector_labels(cfg.litellm)}}]
+    if cfg.langfuse.enabled:
+        clients.append({"podSelector": langfuse_values.app_pods(langfuse_values.names(cfg))})
+    grafana_ns = cfg.namespaces.grafana
+    clients.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": grafana_ns}}})
+    return clients
 
 
 EXTERNAL_APP_SECRET = "litellm-db-app"
@@ -241,6 +253,13 @@ class Database(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
             )
         custom_resource(f"{name}-pod-monitor", cnpg.pod_monitor_manifest(cfg.monitoring, names), self._child)
+        network_policies(
+            name,
+            cnpg.network_policies(
+                cluster_cfg, names, cnpg_clients(cfg), prometheus_peer(cfg.litellm.network), pg.backup.enabled
+            ),
+            self._child,
+        )
 
     def _external(self) -> None:
         cfg, name = self._cfg, self._name

@@ -18,45 +18,11 @@ is left for this program after them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import ResourceAmounts, Resources, StackConfig
-
-_CPU = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m?)$")
-_MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_MEMORY_FACTORS = {
-    None: 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
-MIB = 2**20
-
-
-def millicores(quantity: str) -> int:
-    """A CPU quantity ("250m", "2", "1.5") in millicores."""
-    match = _CPU.match(quantity)
-    if match is None:
-        raise ValueError(f"not a CPU quantity: {quantity!r}")
-    number, milli = match.groups()
-    return round(float(number) * (1 if milli else 1000))
-
-
-def memory_bytes(quantity: str) -> int:
-    """A memory quantity ("512Mi", "4Gi", "1G") in bytes."""
-    match = _MEMORY.match(quantity)
-    if match is None:
-        raise ValueError(f"not a memory quantity: {quantity!r}")
-    number, unit = match.groups()
-    return round(float(number) * _MEMORY_FACTORS[unit])
+from components.config import MIB, ResourceAmounts, Resources, StackConfig, memory_bytes, millicores
 
 
 @dataclass(frozen=True)

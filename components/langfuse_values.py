@@ -31,7 +31,7 @@ from components.inventory import (
     gsm_secret_id,
 )
 from components.k8s import metadata, restricted_container, restricted_pod
-from components.litellm_values import TracingWiring, selector_labels
+from components.litellm_values import TracingWiring, database_egress, selector_labels
 
 CHART = "langfuse"
 WEB_PORT = 3000
@@ -156,6 +156,9 @@ def _postgresql(cfg: StackConfig) -> dict[str, Any]:
     host, port = database_host(cfg)
     values: dict[str, Any] = {
         "deploy": False,
+        # Not deployed (the stack's database is used); should it ever be, no allow-all policies.
+        "primary": _NO_CHART_POLICY,
+        "readReplicas": _NO_CHART_POLICY,
         "host": host,
         "port": port,
         "auth": {
@@ -173,6 +176,11 @@ def _postgresql(cfg: StackConfig) -> dict[str, Any]:
         args.append(f"sslmode={cfg.postgres.external.sslmode}")
     values["args"] = "&".join(args)
     return values
+
+
+# The Bitnami subcharts render allow-all NetworkPolicies by default (allowExternal,
+# allowExternalEgress), which would void the default deny below: the program's policies only.
+_NO_CHART_POLICY: dict[str, Any] = {"networkPolicy": {"enabled": False}}
 
 
 def _clickhouse(lf: LangfuseConfig) -> dict[str, Any]:
@@ -194,7 +202,8 @@ def _clickhouse(lf: LangfuseConfig) -> dict[str, Any]:
         },
         "resources": _resources(ch.resources),
         "persistence": {"size": ch.storage_size},
-        "zookeeper": zookeeper,
+        "zookeeper": zookeeper | _NO_CHART_POLICY,
+        **_NO_CHART_POLICY,
     }
 
 
@@ -209,6 +218,7 @@ def _redis(lf: LangfuseConfig) -> dict[str, Any]:
             "resources": _resources(lf.valkey.resources),
             "persistence": {"size": lf.valkey.storage_size},
         },
+        **_NO_CHART_POLICY,
     }
 
 
@@ -226,6 +236,7 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
             "region": "auto",
             "endpoint": GCS_ENDPOINT,
             "forcePathStyle": False,
+            **_NO_CHART_POLICY,
             **credentials,
         }
     return {
@@ -239,6 +250,7 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
         },
         "resources": _resources(lf.minio.resources),
         "persistence": {"size": lf.minio.storage_size},
+        **_NO_CHART_POLICY,
         **credentials,
     }
 
@@ -387,17 +399,12 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
         web_from.append(_ns_peer(controller))
     pg = cfg.postgres
     _, db_port = database_host(cfg)
-    db_rule: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": db_port}]}
-    if pg.engine == "cnpg":
-        assert pg.cnpg is not None
-        db_rule["to"] = [{"podSelector": {"matchLabels": {"cnpg.io/cluster": pg.cnpg.name}}}]
+    cnpg_pods = {"cnpg.io/cluster": pg.cnpg.name} if pg.cnpg is not None else None
     egress: list[dict[str, Any]] = [
         {"to": [_ns_peer("kube-system")], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         {"to": [own]},
-        db_rule,
+        database_egress(cfg, cnpg_pods, db_port),
     ]
-    if cfg.langfuse.blob_storage == "gcs":
-        egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]})
 
     def policy(suffix: str, spec: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -419,7 +426,31 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
             },
         ),
         policy("egress", {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
-    ]
+    ] + (
+        # GCS (no stable address ranges) over HTTPS: only the web and worker pods read and write blobs.
+        [
+            policy(
+                "gcs-egress",
+                {
+                    "podSelector": app_pods(n),
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+                    ],
+                },
+            )
+        ]
+        if cfg.langfuse.blob_storage == "gcs"
+        else []
+    )
+
+
+def app_pods(n: LangfuseNames) -> dict[str, Any]:
+    """Langfuse's own pods (web and worker), not the subcharts': the database's and blob storage's clients."""
+    return {
+        "matchLabels": {"app.kubernetes.io/name": CHART, **n.instance_labels},
+        "matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "worker"]}],
+    }
 
 
 def ingress(cfg: StackConfig) -> dict[str, Any] | None:

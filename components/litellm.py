@@ -10,7 +10,9 @@ Encapsulates:
 - a metrics Service and ServiceMonitor on `PROMETHEUS_METRICS_PORT` (metrics
   never need the master key; only Prometheus's namespace may reach the port);
 - NetworkPolicies (default deny; API from the configured namespaces; egress to
-  DNS, the database and the model endpoints) and, when enabled, a TLS Ingress.
+  DNS, the database and the model endpoints) and, when enabled, a TLS Ingress
+  (API client routes to LiteLLM, the admin surface through oauth2-proxy with SSO,
+  `/metrics` to a Service without endpoints).
 """
 
 from __future__ import annotations
@@ -106,6 +108,11 @@ class LiteLLM(pulumi.ComponentResource):
         )
         custom_resource(f"{name}-service-monitor", values.service_monitor(cfg), child)
 
+        blocked = values.blocked_service(cfg)
+        if blocked is not None:
+            k8s.core.v1.Service(
+                f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=child
+            )
         ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
         self.service_host = f"{values.service_name(lit)}.{cfg.namespaces.gateway}.svc"
         self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

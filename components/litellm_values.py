@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import LiteLLMConfig, Resources, StackConfig
+from components.config import LiteLLMConfig, NetworkConfig, Resources, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from components.ingress_paths import BLOCKED, path_table
 from components.k8s import metadata, restricted_container, restricted_pod
-from components.sso_values import ingress_annotations, ingress_paths
+from components.sso_values import ingress_annotations
+from components.sso_values import ingress_paths as sso_ingress_paths
 
 API_PORT = 4000
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
@@ -110,8 +112,8 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
         "num_retries": s.num_retries,
         "store_audit_logs": s.store_audit_logs,
     }
-    if s.prometheus_exclude_labels:
-        litellm_settings["prometheus_exclude_labels"] = list(s.prometheus_exclude_labels)
+    # user_email is personal data on the unauthenticated metrics port: excluded whatever the list says.
+    litellm_settings["prometheus_exclude_labels"] = list(dict.fromkeys([*s.prometheus_exclude_labels, "user_email"]))
     if s.prometheus_max_series_per_metric is not None:
         litellm_settings["prometheus_metrics_max_series_per_metric"] = s.prometheus_max_series_per_metric
     defaults = {
@@ -336,6 +338,21 @@ def _ns_peer(namespace: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 
+def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
+    """The Prometheus server pods only (one peer: namespace AND pod labels), not the whole
+    monitoring namespace (Grafana and friends): they alone may read unauthenticated metrics."""
+    return {**_ns_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
+
+
+def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port: int) -> dict[str, Any]:
+    """Egress to the database: the CNPG pods, or the external server's CIDRs (never anywhere)."""
+    if pod_selector is not None:
+        return {"to": [{"podSelector": {"matchLabels": pod_selector}}], "ports": [{"protocol": "TCP", "port": port}]}
+    ext = cfg.postgres.external
+    assert ext is not None  # engine external: PostgresConfig enforces the section
+    return {"to": [{"ipBlock": {"cidr": c}} for c in ext.server_cidrs], "ports": [{"protocol": "TCP", "port": port}]}
+
+
 def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:
     """Default-deny for the proxy pods (and its migration Job), then the allowed flows."""
     lit = cfg.litellm
@@ -344,22 +361,15 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     api_from = [_ns_peer(ns) for ns in net.client_namespaces]
     if net.ingress_controller_namespace:
         api_from.append(_ns_peer(net.ingress_controller_namespace))
-    ingress_rules = [
-        {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]},
-        {"from": [_ns_peer(net.prometheus_namespace)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]},
-    ]
-    db_peer: dict[str, Any]
-    if wiring.database_pod_selector is not None:
-        db_peer = {"to": [{"podSelector": {"matchLabels": wiring.database_pod_selector}}]}
-    else:
-        # An external server is reached by host name; NetworkPolicy cannot name hosts.
-        db_peer = {}
+    ingress_rules = [{"from": [prometheus_peer(net)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]}]
+    if api_from:  # `from: []` would admit every source: no peers, no rule
+        ingress_rules.insert(0, {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]})
     egress_rules: list[dict[str, Any]] = [
         {
             "to": [_ns_peer("kube-system")],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         },
-        {**db_peer, "ports": [{"protocol": "TCP", "port": wiring.database_port}]},
+        database_egress(cfg, wiring.database_pod_selector, wiring.database_port),
     ]
     if net.egress_cidrs:
         egress_rules.append(
@@ -397,6 +407,41 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     ]
 
 
+def blocked_service(cfg: StackConfig) -> dict[str, Any] | None:
+    """A Service without selector (so without endpoints): the Ingress's backend for paths that
+    must never be served publicly (`/metrics`); ingress-nginx answers them 503."""
+    lit = cfg.litellm
+    if not lit.ingress.enabled:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(f"{lit.release_name}-blocked", cfg.namespaces.gateway, app="litellm"),
+        "spec": {"type": "ClusterIP", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+    }
+
+
+def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
+    """/metrics blocked; with SSO the API client routes to LiteLLM and the rest through oauth2-proxy
+    (components.ingress_paths), without SSO everything else to LiteLLM."""
+    lit = cfg.litellm
+    blocked = blocked_service(cfg)
+    assert blocked is not None
+    litellm = {"service": {"name": service_name(lit), "port": {"number": API_PORT}}}
+    paths = [
+        {
+            "path": path,
+            "pathType": "Prefix",
+            "backend": {"service": {"name": blocked["metadata"]["name"], "port": {"number": 80}}},
+        }
+        for path in BLOCKED
+    ]
+    sso = sso_ingress_paths(cfg)
+    direct = path_table().direct if sso else (("Prefix", "/"),)
+    paths += [{"path": path, "pathType": path_type, "backend": litellm} for path_type, path in direct]
+    return paths + sso
+
+
 def ingress(cfg: StackConfig) -> dict[str, Any] | None:
     lit = cfg.litellm
     ing = lit.ingress
@@ -415,21 +460,6 @@ def ingress(cfg: StackConfig) -> dict[str, Any] | None:
         "spec": {
             "ingressClassName": ing.class_name,
             "tls": [{"hosts": [ing.host], "secretName": f"{lit.release_name}-tls"}],
-            "rules": [
-                {
-                    "host": ing.host,
-                    "http": {
-                        # With sso: /ui and /oauth2 through oauth2-proxy, the rest (API) to LiteLLM.
-                        "paths": [
-                            *ingress_paths(cfg),
-                            {
-                                "path": "/",
-                                "pathType": "Prefix",
-                                "backend": {"service": {"name": service_name(lit), "port": {"number": API_PORT}}},
-                            },
-                        ]
-                    },
-                }
-            ],
+            "rules": [{"host": ing.host, "http": {"paths": ingress_paths(cfg)}}],
         },
     }

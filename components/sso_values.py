@@ -1,8 +1,10 @@
 """Pure builders for single sign-on in front of LiteLLM's admin UI.
 
 oauth2-proxy (chart `oauth2-proxy` from https://oauth2-proxy.github.io/manifests)
-authenticates people against the company's OIDC provider and proxies `/ui` to
-LiteLLM; API clients keep calling LiteLLM directly with virtual keys. This
+authenticates people against the company's OIDC provider and proxies the whole
+browser-facing admin surface (`/ui`, `/login`, `/v2/login`, SSO and fallback login,
+the management API) to LiteLLM; API clients keep calling LiteLLM's client routes
+directly with virtual keys (components/ingress_paths.py derives the split). This
 module computes, from typed config and no Pulumi calls:
 
 - the chart's Helm values (every key is checked against the chart's documented
@@ -12,7 +14,8 @@ module computes, from typed config and no Pulumi calls:
   `cookie-secret` from the generated one);
 - NetworkPolicies for oauth2-proxy's pods, and the one that lets them reach
   LiteLLM's API port;
-- the `/ui` and `/oauth2` paths the gateway's Ingress sends to oauth2-proxy.
+- the gateway Ingress's paths to oauth2-proxy: `/oauth2`, `/` and the admin
+  carve-outs of `components.ingress_paths` (API client routes go to LiteLLM).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from components.config import Resources, SsoConfig, StackConfig
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from components.ingress_paths import path_table
 from components.k8s import metadata, restricted_container, restricted_pod
 
 CHART = "oauth2-proxy"
@@ -30,8 +34,8 @@ HTTP_PORT = 4180
 """oauth2-proxy's container port (the chart's default with `httpScheme: http`)."""
 SERVICE_PORT = 80
 """The chart's Service port (`service.portNumber`)."""
-UI_PATHS = ("/ui", "/oauth2")
-"""Ingress paths served through oauth2-proxy; everything else goes to LiteLLM directly."""
+OAUTH2_PATH = "/oauth2"
+"""oauth2-proxy's own endpoints (sign-in, callback)."""
 CALLBACK_PATH = "/oauth2/callback"
 # Data keys of the chart's existingSecret (templates/deployment.yaml, `config.requiredSecretKeys`).
 CLIENT_ID_KEY = "client-id"
@@ -258,12 +262,15 @@ def network_policies(cfg: StackConfig, wiring: SsoWiring) -> list[dict[str, Any]
 
 
 def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
-    """The gateway Ingress's paths to oauth2-proxy (none when SSO is off); they precede `/`."""
+    """The gateway Ingress's paths to oauth2-proxy (none when SSO is off): its own `/oauth2`, the
+    admin routes carved out below LiteLLM's client prefixes, and `/` (the UI, login and SSO routes,
+    the management API: everything that is not an API client route; see components/ingress_paths.py)."""
     sso = cfg.sso
     if not sso.enabled:
         return []
     backend = {"service": {"name": service_name(sso), "port": {"number": SERVICE_PORT}}}
-    return [{"path": path, "pathType": "Prefix", "backend": backend} for path in UI_PATHS]
+    paths = [("Prefix", OAUTH2_PATH), *path_table().gated, ("Prefix", "/")]
+    return [{"path": path, "pathType": path_type, "backend": backend} for path_type, path in paths]
 
 
 def ingress_annotations(cfg: StackConfig) -> dict[str, str]:

@@ -22,7 +22,7 @@ STACKS = ("lab", "enterprise")
 EXTERNAL_ENGINE = (
     "llm-gateway:postgres.engine=external",
     "llm-gateway:postgres.cnpg=null",
-    "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full}",
+    "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full, server_cidrs: [192.168.10.5/32]}",
 )
 # The one stack-config secret (external engine), as `pulumi config set --secret` stores it.
 ADMIN_PASSWORD = "Adm1n-p@ss:w/rd?#"

@@ -76,7 +76,12 @@ def test_litellm_default_pool_at_the_hpa_maximum_is_refused_with_the_table() -> 
 def test_external_server_uses_its_own_max_connections_setting() -> None:
     raw = _with("lab", postgres__engine="external")
     raw["postgres"].pop("cnpg")
-    raw["postgres"]["external"] = {"host": "pg.home.arpa", "admin_user": "pgadmin", "max_connections": 40}
+    raw["postgres"]["external"] = {
+        "host": "pg.home.arpa",
+        "admin_user": "pgadmin",
+        "max_connections": 40,
+        "server_cidrs": ["192.168.10.5/32"],
+    }
     cfg = parse_config(raw, ADMIN)
     assert budget.connection_budget(cfg).max_connections == 40
     raw["postgres"]["external"]["max_connections"] = 39

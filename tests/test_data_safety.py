@@ -113,7 +113,10 @@ def test_dropping_or_renaming_the_namespace_is_refused(override: str, refused: s
 
 def test_a_namespace_without_stateful_resources_is_not_pinned() -> None:
     external = namespace("lab")
-    external["postgres"] = {"engine": "external", "external": {"host": "pg.example", "admin_user": "admin"}}
+    external["postgres"] = {
+        "engine": "external",
+        "external": {"host": "pg.example", "admin_user": "admin", "server_cidrs": ["10.0.0.5/32"]},
+    }
     cfg = parse_config(external, frozenset({"postgresAdminPassword"}))
     assert not namespace_holds_data(cfg)
     assert namespace_holds_data(parse_config(namespace("lab")))  # CNPG lives there

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import ConfigError, parse_config
-from components.footprint import Amount, as_output, footprint, memory_bytes, millicores
+from components.config import ConfigError, memory_bytes, millicores, parse_config
+from components.footprint import Amount, as_output, footprint
 from tests.conftest import run_cached
 from tests.test_config import errors_for, namespace
 from tests.test_langfuse import LAB_ON, release

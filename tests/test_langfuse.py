@@ -253,7 +253,7 @@ def test_small_profile_clickhouse_and_valkey_settings() -> None:
     lab = release(run_cached("lab", *LAB_ON), "langfuse")["values"]
     assert lab["clickhouse"]["replicaCount"] == 1
     assert lab["clickhouse"]["clusterEnabled"] is False
-    assert lab["clickhouse"]["zookeeper"] == {"enabled": False}
+    assert lab["clickhouse"]["zookeeper"] == {"enabled": False, "networkPolicy": {"enabled": False}}
     assert lab["s3"]["deploy"] is True
     ent = release(run_cached("enterprise"), "langfuse")["values"]
     assert ent["clickhouse"]["replicaCount"] == 3
@@ -311,7 +311,13 @@ def test_network_policies_and_ingress() -> None:
         for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
         if p.parent == "llm-gateway-langfuse"
     }
-    assert set(policies) == {"langfuse-default-deny", "langfuse-internal", "langfuse-web", "langfuse-egress"}
+    assert set(policies) == {
+        "langfuse-default-deny",
+        "langfuse-internal",
+        "langfuse-web",
+        "langfuse-egress",
+        "langfuse-gcs-egress",
+    }
     assert policies["langfuse-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     web_from = policies["langfuse-web"]["ingress"][0]["from"]
     assert {

@@ -136,7 +136,12 @@ def test_external_engine_uri_is_encoded_and_connects(postgres_server: PostgresSe
                 **namespace("lab")["postgres"],
                 "engine": "external",
                 "cnpg": None,
-                "external": {"host": "127.0.0.1", "admin_user": "pgadmin", "sslmode": "disable"},
+                "external": {
+                    "host": "127.0.0.1",
+                    "admin_user": "pgadmin",
+                    "sslmode": "disable",
+                    "server_cidrs": ["127.0.0.1/32"],
+                },
             },
         },
         frozenset({"postgresAdminPassword"}),
@@ -203,7 +208,7 @@ def test_models_and_settings() -> None:
     assert cfg["router_settings"]["fallbacks"] == [{"gpt-4o-mini": ["claude-haiku"]}]
     settings = cfg["litellm_settings"]
     assert settings["callbacks"] == ["prometheus"]
-    assert settings["prometheus_exclude_labels"] == ["end_user", "client_ip", "user_agent"]
+    assert settings["prometheus_exclude_labels"] == ["end_user", "client_ip", "user_agent", "user_email"]
     assert settings["turn_off_message_logging"] is True
     assert settings["default_key_generate_params"] == {"max_budget": 10.0, "budget_duration": "30d"}
     assert settings["upperbound_key_generate_params"] == {"max_budget": 50.0}
@@ -285,7 +290,8 @@ def _policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
     return {
         o["metadata"]["name"]: o
         for o in run.kubernetes_objects()
-        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"].startswith("litellm-")
+        if o["kind"] == "NetworkPolicy"
+        and o["metadata"]["name"] in {"litellm-default-deny", "litellm-ingress", "litellm-egress"}
     }
 
 
@@ -306,7 +312,12 @@ def test_network_policies_select_the_proxy_and_limit_flows(stack: str) -> None:
         expected.add(cfg.litellm.network.ingress_controller_namespace)
     assert api_namespaces == expected
     assert api["ports"] == [{"protocol": "TCP", "port": 4000}]
-    assert metrics["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    assert metrics["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
     assert metrics["ports"] == [{"protocol": "TCP", "port": 4001}]
     dns, db, *rest = policies["litellm-egress"]["spec"]["egress"]
     assert {p["port"] for p in dns["ports"]} == {53}

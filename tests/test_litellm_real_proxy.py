@@ -62,9 +62,7 @@ def lab_values() -> dict[str, Any]:
     return values
 
 
-def run_probe(
-    litellm: Path, values: dict[str, Any], tmp_path: Path, *extra: str
-) -> subprocess.CompletedProcess[str]:
+def run_probe(litellm: Path, values: dict[str, Any], tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     values_file = tmp_path / "values.yaml"
     values_file.write_text(yaml.safe_dump(values, sort_keys=False))
     command = [
@@ -91,7 +89,7 @@ def test_rendered_lab_release_serves_traffic_and_metrics(
     assert result.returncode == 0, output
     # The unbounded labels the config excludes are gone from every metric the proxy serves.
     excluded = set(lab_values["proxy_config"]["litellm_settings"]["prometheus_exclude_labels"])
-    assert excluded == {"end_user", "client_ip", "user_agent"}
+    assert excluded == {"end_user", "client_ip", "user_agent", "user_email"}
     seen = {
         label
         for line in labels_file.read_text().splitlines()

@@ -55,7 +55,7 @@ def test_external_engine_with_its_secret(tmp_path: Path) -> None:
         "--set",
         "llm-gateway:postgres.cnpg=null",
         "--set",
-        "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin}",
+        "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, server_cidrs: [192.168.10.5/32]}",
         "--secret",
         "llm-gateway:postgresAdminPassword=s3cr3t-Admin",
         "--out",

@@ -29,12 +29,6 @@ CHART_DEFECTS = {
         "separates them"
     ),
 }
-CHART_NETWORK_POLICY_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="issue 16 item 6(d): Langfuse's Bitnami subcharts render their own NetworkPolicies (branch issue-16b)",
-)
-
-
 @cache
 def _deployed(scenario: str) -> checks.Deployed:
     stack, overrides = SCENARIOS[scenario]
@@ -131,9 +125,7 @@ def test_network_policies_select_pods_and_every_pod_is_limited(scenario: str) ->
     assert checks.network_policy_findings(d) == []
 
 
-@pytest.mark.parametrize(
-    "scenario", [pytest.param(s, marks=CHART_NETWORK_POLICY_XFAIL) if s == "enterprise" else s for s in SCENARIO_IDS]
-)
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
 def test_no_chart_brings_its_own_network_policy(scenario: str) -> None:
     assert checks.chart_network_policy_findings(_deployed(scenario)) == []
 

@@ -87,11 +87,13 @@ def test_turn_langfuse_off_where_data_is_protected() -> None:
     langfuse = descendants(before, "llm-gateway-langfuse")
     assert p.names("delete") == langfuse
     assert p.names("create") == p.names("replace") == set()
-    # Only LiteLLM's wiring to Langfuse and the role list of the cluster change elsewhere.
+    # Only LiteLLM's wiring to Langfuse, the role list of the cluster and the instances'
+    # PostgreSQL clients (Langfuse's pods no longer among them) change elsewhere.
     assert p.names("update") == {
         "llm-gateway-litellm-release",
         "llm-gateway-litellm-litellm-egress",
         "llm-gateway-database-cluster",
+        "llm-gateway-database-litellm-pg-ingress",
     }
     kept_secrets = {
         s.name

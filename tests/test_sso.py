@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 from typing import Any
 
 import pytest
 
 from components import litellm_values, sso_values
 from components.config import parse_config
+from components.ingress_paths import backend_of
 from components.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
 from components.managed_secret import urlsafe_base64
 from tests.conftest import run_cached
@@ -192,14 +194,11 @@ def test_cookie_secret_is_in_the_inventory_only_with_sso() -> None:
 
 
 def _route(paths: list[dict[str, Any]], request_path: str) -> tuple[str, int]:
-    """ingress-nginx's Prefix matching: the longest path that matches whole segments."""
-    matches = [
-        p
-        for p in paths
-        if p["path"] == "/" or request_path == p["path"] or request_path.startswith(p["path"].rstrip("/") + "/")
-    ]
-    best = max(matches, key=lambda p: len(p["path"]))
-    svc = best["backend"]["service"]
+    """The Ingress's choice: the longest matching path, Exact before Prefix on a tie."""
+    table = [(p["pathType"], p["path"], json.dumps(p["backend"]["service"])) for p in paths]
+    chosen = backend_of(request_path, table)
+    assert chosen is not None, request_path
+    svc = json.loads(chosen)
     return svc["name"], svc["port"]["number"]
 
 
@@ -208,14 +207,6 @@ def test_ingress_splits_ui_from_api_paths() -> None:
     (rule,) = ing["spec"]["rules"]
     assert rule["host"] == HOST
     paths = rule["http"]["paths"]
-    assert [
-        (p["path"], p["pathType"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
-        for p in paths
-    ] == [
-        ("/ui", "Prefix", "oauth2-proxy", 80),
-        ("/oauth2", "Prefix", "oauth2-proxy", 80),
-        ("/", "Prefix", "litellm", 4000),
-    ]
     sso = ("oauth2-proxy", 80)
     api = ("litellm", 4000)
     for request, backend in [
@@ -224,13 +215,19 @@ def test_ingress_splits_ui_from_api_paths() -> None:
         ("/ui/_next/static/app.js", sso),
         ("/oauth2/callback", sso),
         ("/oauth2/sign_in", sso),
+        ("/login", sso),
+        ("/v2/login", sso),
+        ("/sso/key/generate", sso),
+        ("/fallback/login", sso),
         ("/v1/chat/completions", api),
         ("/chat/completions", api),
-        ("/health/readiness", api),
-        ("/health/liveliness", api),
-        ("/key/generate", api),
-        ("/user/update", api),
-        ("/uix", api),
+        ("/v1/models", api),
+        ("/embeddings", api),
+        ("/health/readiness", sso),
+        ("/key/generate", sso),
+        ("/user/update", sso),
+        ("/uix", sso),
+        ("/metrics/", ("litellm-blocked", 80)),
     ]:
         assert _route(paths, request) == backend, request
 

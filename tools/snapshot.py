@@ -23,7 +23,8 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "llm-gateway:postgres.engine=external",
             "llm-gateway:postgres.cnpg=null",
-            "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full}",
+            "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full, "
+            "server_cidrs: [192.168.10.5/32]}",
         ),
     ),
 }

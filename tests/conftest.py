@@ -12,11 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tools.offline import ProgramRun, run_stack
+from tools.offline import STACKS, ProgramRun, run_stack
 
 pytest_plugins = ["tests.support.postgres"]
-
-STACKS = ("lab", "enterprise")
 
 # Bring-your-own PostgreSQL: the lab stack switched to an external server.
 EXTERNAL_ENGINE = (

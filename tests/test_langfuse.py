@@ -343,7 +343,7 @@ def test_ui_ingress_needs_the_gateway_issuer() -> None:
     raw = namespace("lab")
     raw["langfuse"] = {"enabled": True, "ingress_host": "langfuse.lab.example"}
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
-    assert "langfuse.ingress_host needs litellm.ingress.cluster_issuer" in errors_for(raw)
+    assert "llm-gateway:langfuse.ingress_host: needs litellm.ingress.cluster_issuer" in errors_for(raw)
 
 
 def test_floating_chart_version_is_refused() -> None:

@@ -95,7 +95,8 @@ def load_yaml(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
-        problem = exc.problem or exc.context or "invalid YAML"
+        parts = [p for p in (exc.context, exc.problem) if p]
+        problem = ", ".join(parts) if parts else "not YAML"
         raise InputError(f"{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: invalid YAML: {exc}") from None

@@ -20,7 +20,7 @@ APT_CHECK=(python3-venv postgresql prometheus redis-server)
 APT_NODE=(nodejs npm)  # only when no node/npm is on PATH (CI images often bring their own)
 
 PYTHON=${PYTHON:-python3}
-step() { printf '== %s\n' "$*"; }
+step() { printf '== [%4ss] %s\n' "$SECONDS" "$*"; }
 skip() { printf '   (already there: %s)\n' "$*"; }
 
 sudo_cmd() {

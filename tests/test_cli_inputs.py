@@ -83,7 +83,10 @@ STACK_FILES = {
     "bracket": ("config:\n  llm-gateway:gcp: {project: [acme\n", ["line 3", "invalid YAML"]),
     "list": ("- config\n- llm-gateway\n", ["Pulumi.list.yaml: the document must be a mapping", "found a list"]),
     "config-list": ("config: [a, b]\n", ["'config' must be a mapping"]),
-    "two-docs": ("config: {}\n---\nconfig: {}\n", ["line 2, column 1", "expected a single document in the stream, but found another document"]),
+    "two-docs": (
+        "config: {}\n---\nconfig: {}\n",
+        ["line 2, column 1", "expected a single document in the stream, but found another document"],
+    ),
     "duplicate": (
         "config:\n  llm-gateway:gcp: {project: acme-lab, region: europe-west1}\n  llm-gateway:gcp: {}\n",
         ["line 3, column 3", "duplicate key 'llm-gateway:gcp' (first on line 2)"],

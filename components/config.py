@@ -1,7 +1,8 @@
 """The typed stack configuration: one pydantic model for the `llm-gateway:` namespace.
 
-Every difference between stacks is a setting here (principle 2), every key is
-validated before a single resource is registered (principle 4), and a bad stack
+Every difference between stacks is a setting here ("Settings, not stack names" in
+docs/design.md), every key is validated before a single resource is registered
+("Refuse bad config early"), and a bad stack
 file is answered by one `ConfigError` that names every bad key path, what was
 expected and what was found.
 

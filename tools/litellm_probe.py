@@ -7,7 +7,7 @@ Usage::
         [--metrics-out tests/data/litellm_metrics.txt] [--requests N] [--metrics-port PORT]
 
     python -m tools.litellm_probe --litellm /path/to/venv/bin/litellm \\
-        --helm-values /tmp/pv/helm/litellm/values.yaml
+        --helm-values preview-out/helm/litellm/values.yaml
 
 What it does, in order:
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -931,6 +932,29 @@ PATTERN_EXAMPLES: dict[str, str] = {
 }
 
 
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The section model validated at `loc` (list indexes and optionals looked through)."""
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        candidates += [inner for c in candidates for inner in typing.get_args(c)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _field_named_first(loc: tuple[str | int, ...], message: str) -> str | None:
+    """A section rule's message that starts with one of the section's fields ("bucket is
+    required when ...") is reported under that field's key path."""
+    model = _model_at(tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-"))))
+    first = message.split(" ", 1)[0]
+    return first if model is not None and first in model.model_fields else None
+
+
 def _problem_lines(err: Any) -> list[str]:
     path = _path(err["loc"])
     where = f"{NAMESPACE}:{path}" if path else NAMESPACE
@@ -948,7 +972,8 @@ def _problem_lines(err: Any) -> list[str]:
         return [f"  - {where}: expected {expected} (got {_describe(err['input'])})"]
     msg = err["msg"].removeprefix("Value error, ")
     if isinstance(err["input"], dict | list):  # a whole section: never dump it
-        return [f"  - {where}: {msg}"]
+        field = _field_named_first(tuple(err["loc"]), msg)
+        return [f"  - {NAMESPACE}:{_join(path, field)}: {msg}" if field else f"  - {where}: {msg}"]
     return [f"  - {where}: {msg} (got {_describe(err['input'])})"]
 
 

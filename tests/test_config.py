@@ -263,6 +263,15 @@ def test_a_section_level_rule_does_not_dump_the_section() -> None:
     assert "got" not in message
 
 
+def test_a_section_rule_about_one_field_is_reported_under_that_field() -> None:
+    raw = copy.deepcopy(LAB)
+    raw["postgres"]["backup"] = {"enabled": True}
+    raw["litellm"]["autoscaling"] = {"enabled": True, "min_replicas": 5, "max_replicas": 2}
+    message = errors_for(raw)
+    assert "  - llm-gateway:postgres.backup.bucket: bucket is required when backups are enabled" in message
+    assert "  - llm-gateway:litellm.autoscaling.min_replicas: min_replicas must not exceed max_replicas" in message
+
+
 @pytest.mark.parametrize(
     ("path", "value", "expected"),
     [

@@ -336,7 +336,7 @@ def test_network_policies_and_ingress() -> None:
 def test_gcs_blob_storage_needs_its_section() -> None:
     raw = namespace("enterprise")
     raw["langfuse"] = {**raw["langfuse"], "gcs": None}
-    assert "llm-gateway:langfuse: blob_storage gcs needs the langfuse.gcs section" in errors_for(raw)
+    assert "llm-gateway:langfuse.blob_storage: blob_storage gcs needs the langfuse.gcs section" in errors_for(raw)
 
 
 def test_ui_ingress_needs_the_gateway_issuer() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tools import versions
+from tools.offline import ROOT
 
 
 def test_versions_table_is_generated_from_the_sources() -> None:
@@ -24,7 +25,7 @@ def test_versions_table_names_litellm_and_its_schema_package() -> None:
 
 
 def _pin(path: str, package: str) -> str:
-    for line in (versions.ROOT / path).read_text().splitlines():
+    for line in (ROOT / path).read_text().splitlines():
         name, sep, version = line.split("#")[0].strip().partition("==")
         if sep and name.split("[")[0].lower() == package:
             return version.strip()
@@ -33,7 +34,7 @@ def _pin(path: str, package: str) -> str:
 
 def test_schema_package_is_the_one_the_pinned_litellm_requires() -> None:
     """The PostgreSQL schema the tests load (litellm-proxy-extras) is the pinned proxy's own."""
-    litellm = Path(os.environ.get("LITELLM_BIN") or versions.ROOT / ".venv-litellm" / "bin" / "litellm")
+    litellm = Path(os.environ.get("LITELLM_BIN") or ROOT / ".venv-litellm" / "bin" / "litellm")
     python = litellm.parent / "python"
     if not python.is_file():
         pytest.skip(f"no LiteLLM venv beside {litellm}: bash tools/install_litellm.sh")

@@ -1,7 +1,8 @@
 """The typed stack configuration: one pydantic model for the `llm-gateway:` namespace.
 
-Every difference between stacks is a setting here (principle 2), every key is
-validated before a single resource is registered (principle 4), and a bad stack
+Every difference between stacks is a setting here ("Settings, not stack names" in
+docs/design.md), every key is validated before a single resource is registered
+("Refuse bad config early"), and a bad stack
 file is answered by one `ConfigError` that names every bad key path, what was
 expected and what was found.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -24,11 +26,13 @@ import pulumi
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -44,11 +48,19 @@ _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 DnsLabel = Annotated[str, StringConstraints(pattern=_DNS_LABEL, min_length=1, max_length=63)]
 GsmSecretId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
+
+
+def _number_as_quantity(value: Any) -> Any:
+    """`pulumi config set --path capacity.cpu 2` stores a number: 2 means "2" (cores), 0.5 "0.5"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format(value, "g") if isinstance(value, float) else str(value)
+    return value
+
 GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
 GcpLocation = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$")]
 
 
-# --- shared value types checked with real parsers (issue 16, item 9) -----------------
+# --- shared value types checked with real parsers ----------------------
 # Each type is defined once; a refusal names the rule and pydantic adds the key path.
 
 
@@ -153,14 +165,26 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 Cron6 = Annotated[str, AfterValidator(_six_field_cron)]
 # Helm refuses release names over 53 characters; Services need a leading letter (RFC 1035).
 ReleaseName = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=53)]
-CpuQuantity = Annotated[str, StringConstraints(pattern=_CPU.pattern)]
+CpuQuantity = Annotated[str, BeforeValidator(_number_as_quantity), StringConstraints(pattern=_CPU.pattern)]
 """CPU: cores ("2", "0.5") or millicores ("250m")."""
-MemoryQuantity = Annotated[str, StringConstraints(pattern=_MEMORY.pattern)]
+MemoryQuantity = Annotated[str, BeforeValidator(_number_as_quantity), StringConstraints(pattern=_MEMORY.pattern)]
 """Memory and storage: bytes with a binary (Mi, Gi) or decimal (M, G) suffix; no CPU units such as m."""
 
 
 class ConfigError(pulumi.RunError):
     """Invalid stack configuration; Pulumi prints a `RunError` without a traceback."""
+
+
+class ConfigProblemError(ValueError):
+    """Raised by a validator that found problems below the value it checks.
+
+    Each problem is (relative path, message), e.g. ("[0].fallbacks[1]", "..."):
+    the error report lists each under its own key path, beside the field errors.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{path}: {message}" for path, message in problems))
+        self.problems = problems
 
 
 def _pinned_tag(tag: str) -> str:
@@ -824,32 +848,60 @@ class LiteLLMConfig(Section):
     network: NetworkConfig
     ingress: IngressConfig = IngressConfig()
 
-    @model_validator(mode="after")
-    def _references(self) -> LiteLLMConfig:
+    # Field validators, not one model validator: each runs as soon as the fields it
+    # reads are valid, so a reference error is reported beside unrelated field errors.
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, models: list[ModelConfig]) -> list[ModelConfig]:
         problems = []
-        names = [m.name for m in self.models]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            problems.append(f"models: model name used twice: {twice}")
-        keys = [k.env for k in self.provider_keys]
-        if len(set(keys)) != len(keys):
-            problems.append("provider_keys: env names must be unique")
-        for i, m in enumerate(self.models):
-            for fb in m.fallbacks:
-                if fb not in names or fb == m.name:
-                    problems.append(f"models[{i}].fallbacks: {fb!r} is not another model of models[].name")
-            if m.api_key is not None and m.api_key not in keys:
-                problems.append(f"models[{i}].api_key: {m.api_key!r} is not in provider_keys[].env {keys}")
-        if self.pdb_min_available is not None:
-            floor = self.autoscaling.min_replicas if self.autoscaling.enabled else self.replicas
-            if self.pdb_min_available >= floor:
+        names = [m.name for m in models]
+        for i, m in enumerate(models):
+            if names.index(m.name) != i:
                 problems.append(
-                    f"pdb_min_available ({self.pdb_min_available}) must be below the replica floor ({floor}), "
-                    "or no node could ever be drained"
+                    (f"[{i}].name", f"model name {m.name!r} is already used by models[{names.index(m.name)}]")
                 )
+            for j, fb in enumerate(m.fallbacks):
+                if fb not in names or fb == m.name:
+                    others = sorted(set(names) - {m.name}) or "none"
+                    problems.append((f"[{i}].fallbacks[{j}]", f"{fb!r} is not another model's name (others: {others})"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigProblemError(problems)
+        return models
+
+    @field_validator("provider_keys")
+    @classmethod
+    def _key_references(cls, keys: list[ProviderKeyConfig]) -> list[ProviderKeyConfig]:
+        problems = []
+        envs = [k.env for k in keys]
+        for i, env in enumerate(envs):
+            if envs.index(env) != i:
+                problems.append((f"[{i}].env", f"{env!r} is already used by provider_keys[{envs.index(env)}]"))
+        if problems:
+            raise ConfigProblemError(problems)
+        return keys
+
+    @model_validator(mode="after")
+    def _api_keys_known(self) -> LiteLLMConfig:
+        keys = [k.env for k in self.provider_keys]
+        problems = [
+            (f"models[{i}].api_key", f"{m.api_key!r} is not one of provider_keys[].env {keys}")
+            for i, m in enumerate(self.models)
+            if m.api_key is not None and m.api_key not in keys
+        ]
+        if problems:
+            raise ConfigProblemError(problems)
         return self
+
+    @field_validator("pdb_min_available")
+    @classmethod
+    def _pdb_below_floor(cls, pdb: int | None, info: ValidationInfo) -> int | None:
+        replicas, autoscaling = info.data.get("replicas"), info.data.get("autoscaling")
+        if pdb is None or replicas is None or autoscaling is None:
+            return pdb
+        floor = autoscaling.min_replicas if autoscaling.enabled else replicas
+        if pdb >= floor:
+            raise ValueError(f"must be below the replica floor ({floor}), or no node could ever be drained")
+        return pdb
 
 
 # --- Langfuse v3 (tracing) -----------------------------------------------------
@@ -1103,27 +1155,32 @@ class StackConfig(Section):
             raise ValueError("; ".join(problems))
         return self
 
-    @model_validator(mode="after")
-    def _langfuse_ingress(self) -> StackConfig:
-        lf = self.langfuse
-        if lf.enabled and lf.ingress_host and not self.litellm.ingress.cluster_issuer:
-            raise ValueError(
-                "langfuse.ingress_host needs litellm.ingress.cluster_issuer (the UI's TLS uses the gateway's issuer)"
+    # Field validators reading the (already validated) litellm section: they run,
+    # and are reported, even when an unrelated section has errors.
+    @field_validator("langfuse")
+    @classmethod
+    def _langfuse_ingress(cls, lf: LangfuseConfig, info: ValidationInfo) -> LangfuseConfig:
+        litellm = info.data.get("litellm")
+        if litellm is not None and lf.enabled and lf.ingress_host and not litellm.ingress.cluster_issuer:
+            raise ConfigProblemError(
+                [("ingress_host", "needs litellm.ingress.cluster_issuer (the UI's TLS uses the gateway's issuer)")]
             )
-        return self
+        return lf
 
-    @model_validator(mode="after")
-    def _sso_behind_the_ingress(self) -> StackConfig:
-        if not self.sso.enabled:
-            return self
+    @field_validator("sso")
+    @classmethod
+    def _sso_behind_the_ingress(cls, sso: SsoConfig, info: ValidationInfo) -> SsoConfig:
+        litellm = info.data.get("litellm")
+        if litellm is None or not sso.enabled:
+            return sso
         missing = []
-        if not self.litellm.ingress.enabled:
+        if not litellm.ingress.enabled:
             missing.append("litellm.ingress.enabled (the UI is served on the gateway's ingress host)")
-        if not self.litellm.network.ingress_controller_namespace:
+        if not litellm.network.ingress_controller_namespace:
             missing.append("litellm.network.ingress_controller_namespace (the only client of oauth2-proxy)")
         if missing:
-            raise ValueError("sso.enabled needs " + " and ".join(missing))
-        return self
+            raise ConfigProblemError([("enabled", "needs " + " and ".join(missing))])
+        return sso
 
 
 def _same_values(named: Mapping[str, str], rule: str) -> list[str]:
@@ -1148,51 +1205,155 @@ def _key(part: str | int) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else json.dumps(text)
 
 
+def _path(parts: tuple[str | int, ...] | list[str | int]) -> str:
+    """`litellm.models[0].fallbacks[1]` from pydantic's location tuple."""
+    out = ""
+    for part in parts:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{_key(part)}" if out else _key(part))
+    return out
+
+
+def _join(path: str, relative: str) -> str:
+    if not path:
+        return relative
+    return path + relative if relative.startswith("[") else f"{path}.{relative}"
+
+
+# What a value failing each pattern should look like: an example, not the regex.
+PATTERN_EXAMPLES: dict[str, str] = {
+    _DNS_LABEL: "a DNS label: lowercase letters, digits and '-', e.g. llm-gateway",
+    _CPU.pattern: "a CPU quantity, e.g. 500m or 2",
+    r"^[a-z]([-a-z0-9]*[a-z0-9])?$": "a name starting with a letter: lowercase letters, digits and '-', e.g. litellm",
+    r"^[1-9][0-9]{0,4}[mhdw]$": "a period with one unit (m, h, d, w), e.g. 30d or 4w",
+    r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$": "a label value: up to 63 letters, digits, '-_.', e.g. web",
+    _MEMORY.pattern: "a memory quantity, e.g. 512Mi or 2Gi (no CPU units such as m)",
+    r"^([0-9]+(s|m|h))+$": "a duration, e.g. 30s, 5m, 1h or 1h30m",
+    r"^(\S+\s+){5}\S+$": "a six-field cron schedule (seconds first), e.g. '0 0 3 * * *'",
+    r"^[#@]?[A-Za-z0-9._-]{1,80}$": "a Slack channel, e.g. '#llm-alerts'",
+    r"^[0-9]+[smhd]$": "a duration with one unit, e.g. 30d or 12h",
+    r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$": "an IPv4 CIDR, e.g. 10.0.0.0/8",
+    r"^[A-Z][A-Z0-9_]{0,62}$": "an environment variable name, e.g. OPENAI_API_KEY",
+    r"^[A-Za-z0-9 ._()-]{1,100}$": "a display name, e.g. 'LiteLLM spend (PostgreSQL)'",
+    r"^[A-Za-z0-9 ._-]{1,60}$": "a display name, e.g. 'LLM Gateway'",
+    r"^[A-Za-z0-9-]+$": "a GCS location, e.g. EU or europe-west1",
+    r"^[A-Za-z0-9.-]+:[0-9]{1,5}$": "host:port, e.g. smtp.example.com:587",
+    r"^[A-Za-z0-9._:@/-]{1,255}$": "an OIDC client id, e.g. llm-gateway",
+    r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$": "a host name, e.g. llm.example.com",
+    r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$": "a model name, e.g. gpt-4o",
+    r"^[A-Za-z0-9_-]{1,255}$": "a Secret Manager secret id, e.g. openai-api-key",
+    r"^[A-Za-z0-9_-]{1,40}$": "a Grafana uid, e.g. llm-gateway-spend-pg",
+    r"^[A-Za-z0-9_.:/-]{1,100}$": "an OIDC scope, e.g. groups",
+    r"^[^,{}\s]([^,{}]{0,253}[^,{}\s])?$": "a group name without commas or braces, e.g. llm-admins",
+    r"^[^@\s,]+@[^@\s,]+$": "an email address, e.g. ops@example.com",
+    r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$": "a service account email, "
+    "e.g. eso@my-project.iam.gserviceaccount.com",
+    r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$": "registry/repository:tag, "
+    "e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
+    r"^[a-z0-9-]{0,40}$": "lowercase letters, digits and '-' (up to 40), e.g. team-a",
+    r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$": "a GCS bucket name, e.g. acme-llm-backups",
+    r"^[a-z0-9_-]+/[^\s]+$": "provider/model, e.g. openai/gpt-4o",
+    r"^[a-z]+-[a-z]+[0-9]+$": "a GCP region, e.g. europe-west1",
+    r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$": "a GCP region or zone, e.g. europe-west1 or europe-west1-b",
+    r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$": "a GCP project or service account id (6-30 characters), e.g. acme-llm-lab",
+    r"^[a-z_][a-z0-9_]*$": "a lowercase identifier, e.g. end_user",
+    r"^[a-z_][a-z0-9_]{0,62}$": "an SQL identifier, e.g. litellm",
+    r"^https://[^\s#]+$": "an https URL without '#', e.g. https://runbooks.example.com/llm",
+    r"^https://[^\s{}]+$": "an https URL, e.g. https://login.example.com/realms/acme",
+    r"^https?://[^\s]+$": "a URL, e.g. https://api.example.com/v1",
+    r"^oci://[^\s]+$": "an OCI chart reference, e.g. oci://ghcr.io/berriai/litellm-helm",
+}
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The section model validated at `loc` (list indexes and optionals looked through)."""
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        candidates += [inner for c in candidates for inner in typing.get_args(c)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _field_named_first(loc: tuple[str | int, ...], message: str) -> str | None:
+    """A section rule's message that starts with one of the section's fields ("bucket is
+    required when ...") is reported under that field's key path."""
+    model = _model_at(tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-"))))
+    first = message.split(" ", 1)[0]
+    return first if model is not None and first in model.model_fields else None
+
+
+def _problem_lines(err: Any) -> list[str]:
+    path = _path(err["loc"])
+    where = f"{NAMESPACE}:{path}" if path else NAMESPACE
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return [f"  - {where}: unknown key (not part of the config schema)"]
+    if kind == "missing":
+        return [f"  - {where}: required key is missing"]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ConfigProblemError):
+        return [f"  - {NAMESPACE}:{_join(path, rel)}: {message}" for rel, message in cause.problems]
+    if kind == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern", "")
+        expected = PATTERN_EXAMPLES.get(pattern, "a value of the documented form (see README, Config reference)")
+        return [f"  - {where}: expected {expected} (got {_describe(err['input'])})"]
+    msg = err["msg"].removeprefix("Value error, ")
+    if isinstance(err["input"], dict | list):  # a whole section: never dump it
+        field = _field_named_first(tuple(err["loc"]), msg)
+        return [f"  - {NAMESPACE}:{_join(path, field)}: {msg}" if field else f"  - {where}: {msg}"]
+    return [f"  - {where}: {msg} (got {_describe(err['input'])})"]
+
+
+def _report(lines: list[str]) -> str:
+    count = sum(1 for line in lines if line.startswith("  - "))
+    return f"invalid stack config ({count} problem{'s' if count != 1 else ''}):\n" + "\n".join(lines)
+
+
 def _format_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors(include_url=False):
-        path = ".".join(_key(part) for part in err["loc"] if not str(part).startswith("function-"))
-        where = f"{NAMESPACE}:{path}" if path else NAMESPACE
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            lines.append(f"  - {where}: unknown key (not part of the config schema)")
-        elif kind == "missing":
-            lines.append(f"  - {where}: required key is missing")
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"  - {where}: {msg} (got {_describe(err['input'])})")
-    return f"invalid stack config ({len(lines)} problem{'s' if len(lines) != 1 else ''}):\n" + "\n".join(lines)
+    return _report([line for err in exc.errors(include_url=False) for line in _problem_lines(err)])
 
 
 def parse_config(raw: Mapping[str, Any], secrets_present: frozenset[str] = frozenset()) -> StackConfig:
     """Validate the decoded namespace; raise one ConfigError listing every problem.
 
     `secrets_present` names the stack secrets (SECRET_KEYS) that are set; their
-    values are never read here.
+    values are never read here. The capacity check needs a valid config, so it
+    is reported only once every other problem is fixed.
     """
-    try:
-        cfg = StackConfig.model_validate(dict(raw))
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(exc)) from None
-    if cfg.postgres.engine == "external" and "postgresAdminPassword" not in secrets_present:
-        raise ConfigError(
-            "invalid stack config (1 problem):\n"
+    lines: list[str] = []
+    postgres = raw.get("postgres")
+    if (
+        isinstance(postgres, dict)
+        and postgres.get("engine") == "external"
+        and "postgresAdminPassword" not in secrets_present
+    ):
+        lines.append(
             f"  - {NAMESPACE}:postgresAdminPassword: required secret for postgres.engine external is not set "
             f"(pulumi config set --secret {NAMESPACE}:postgresAdminPassword)"
         )
+    try:
+        cfg = StackConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError(_report([*_format_errors(exc).splitlines()[1:], *lines])) from None
+    if lines:
+        raise ConfigError(_report(lines))
     from components.footprint import capacity_problem
 
     problem = capacity_problem(cfg)
     if problem is not None:
-        raise ConfigError(f"invalid stack config (1 problem):\n  - {NAMESPACE}:capacity: {problem}")
+        raise ConfigError(_report([f"  - {NAMESPACE}:capacity: {problem}"]))
     from components.budget import budget_problems
 
     problems = budget_problems(cfg)
     if problems:
-        lines = "\n".join(f"  - {NAMESPACE}:{key}: {text}" for key, text in problems)
-        raise ConfigError(
-            f"invalid stack config ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}"
-        )
+        raise ConfigError(_report([f"  - {NAMESPACE}:{key}: {text}" for key, text in problems]))
     return cfg
 
 

@@ -12,7 +12,7 @@ PART_OF = "llm-gateway"
 
 
 def labels(name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The labels every object carries (DESIGN: component conventions)."""
+    """The labels every object carries (docs/design.md, "Conventions")."""
     base = {
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/part-of": PART_OF,

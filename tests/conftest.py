@@ -8,15 +8,23 @@ pure data once it has finished.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
 
+from tools.offline import STACKS as STACKS
 from tools.offline import ProgramRun, run_stack
 
 pytest_plugins = ["tests.support.postgres"]
 
-STACKS = ("lab", "enterprise")
+# Property tests are reproducible: the same examples on every run and machine
+# (derandomize), and no example database, so no run replays an earlier one's
+# failures (`.hypothesis/`). HYPOTHESIS_PROFILE=explore draws new examples.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # Bring-your-own PostgreSQL: the lab stack switched to an external server.
 EXTERNAL_ENGINE = (

@@ -617,10 +617,10 @@ def _with(stack: str, key: str, value: Any) -> dict[str, Any]:
          "needs from_address, smarthost, auth_username"),
         ({"name": "w", "type": "webhook", "gsm_secret": "x", "severities": ["critical"], "channel": "#c"},
          "channel is only for slack"),
-        ({"name": "w", "type": "pager", "gsm_secret": "x", "severities": ["critical"]}, "alertmanager.receivers.0.type"),
+        ({"name": "w", "type": "pager", "gsm_secret": "x", "severities": ["critical"]}, "alertmanager.receivers[0].type"),
         ({"name": "w", "type": "webhook", "gsm_secret": "x", "severities": []}, "severities"),
         ({"name": "w", "type": "webhook", "gsm_secret": "x", "severities": ["critical"], "url": "https://h"},
-         "alertmanager.receivers.0.url: unknown key"),
+         "alertmanager.receivers[0].url: unknown key"),
     ],
 )
 def test_bad_receivers_are_config_errors(receiver: dict[str, Any], message: str) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from components.config import ConfigError, StackConfig, parse_config, read_namespace
+from components.config import PATTERN_EXAMPLES, ConfigError, StackConfig, parse_config, read_namespace
 from tools.offline import as_pulumi_config, read_stack_config
 
 
@@ -201,22 +201,121 @@ def test_fuzzed_configs_never_traceback(raw: dict[str, Any]) -> None:
 _counter = {"refused": 0}
 
 
+def assert_one_line_per_problem(message: str) -> None:
+    """`  - llm-gateway:<path>: ...` per problem; a problem's detail (the capacity table)
+    continues on lines indented deeper, never at the problem level."""
+    header, *lines = message.splitlines()
+    count = int(header.split("(")[1].split()[0])
+    problems = [line for line in lines if line.startswith("  - ")]
+    assert len(problems) == count, message
+    assert lines[0].startswith("  - llm-gateway:"), message
+    assert all(line.startswith(("  - llm-gateway:", "      ")) for line in lines), message
+
+
+# Langfuse on the lab's capacity: refused with the footprint table (a multi-line problem).
+LAB_WITH_LANGFUSE = {**copy.deepcopy(LAB), "langfuse": {"enabled": True}}
+
+
 @settings(max_examples=350, deadline=None)
 @given(bad_configs().filter(lambda r: r != LAB))
+@example(LAB_WITH_LANGFUSE)
 def test_fuzzed_bad_configs_are_refused_cleanly(raw: dict[str, Any]) -> None:
     """Mutations that break the schema (most do) are refused with one message per problem."""
     try:
         parse_config(raw)
     except ConfigError as exc:
         _counter["refused"] += 1
-        # (a problem's detail, e.g. the capacity table, is indented below its line)
-        lines = [line for line in str(exc).splitlines()[1:] if line.strip() and not line.startswith("    ")]
-        assert all(line.startswith("  - llm-gateway:") for line in lines), str(exc)
+        assert_one_line_per_problem(str(exc))
 
 
 def test_fuzz_really_produced_hundreds_of_refusals() -> None:
     """Guards the fuzz above against silently generating only valid configs."""
     assert _counter["refused"] >= 300, _counter
+
+
+# --- sharper errors: key paths, examples, cross-field beside field problems -----
+
+
+def test_cross_field_problems_are_reported_with_field_problems_each_under_its_path() -> None:
+    raw = copy.deepcopy(LAB)
+    raw["litellm"]["replicas"] = 0  # a field problem in the same section
+    raw["litellm"]["models"] = [
+        {"name": "a", "model": "openai/x", "fallbacks": ["a", "nope"]},
+        {"name": "a", "model": "openai/y"},
+    ]
+    raw["gcp"]["region"] = "mars"
+    raw["postgres"]["engine"] = "external"  # and the admin password secret is missing
+    message = errors_for(raw)
+    assert_one_line_per_problem(message)
+    for line in (
+        "  - llm-gateway:gcp.region: expected a GCP region, e.g. europe-west1 (got 'mars')",
+        "  - llm-gateway:litellm.replicas: Input should be greater than or equal to 1 (got 0)",
+        "  - llm-gateway:litellm.models[0].fallbacks[0]: 'a' is not another model's name",
+        "  - llm-gateway:litellm.models[0].fallbacks[1]: 'nope' is not another model's name",
+        "  - llm-gateway:litellm.models[1].name: model name 'a' is already used by models[0]",
+        "  - llm-gateway:postgresAdminPassword: required secret",
+    ):
+        assert line in message, message
+    assert "{" not in message  # no section dumped as "got"
+
+
+def test_a_section_level_rule_does_not_dump_the_section() -> None:
+    raw = copy.deepcopy(LAB)
+    raw["secrets"]["replication"] = {"mode": "user_managed"}
+    message = errors_for(raw)
+    assert "llm-gateway:secrets.replication: user_managed replication needs at least one location" in message
+    assert "got" not in message
+
+
+def test_a_section_rule_about_one_field_is_reported_under_that_field() -> None:
+    raw = copy.deepcopy(LAB)
+    raw["postgres"]["backup"] = {"enabled": True}
+    raw["litellm"]["autoscaling"] = {"enabled": True, "min_replicas": 5, "max_replicas": 2}
+    message = errors_for(raw)
+    assert "  - llm-gateway:postgres.backup.bucket: bucket is required when backups are enabled" in message
+    assert "  - llm-gateway:litellm.autoscaling.min_replicas: min_replicas must not exceed max_replicas" in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("namespaces.gateway", "Not_A_Label", "expected a DNS label: lowercase letters, digits and '-', e.g."),
+        ("capacity.memory", "2GB", "expected a memory quantity, e.g. 512Mi or 2Gi (no CPU units such as m)"),
+        ("secrets.refresh_interval", "1 hour", "must be a duration such as 30s, 5m or 1h30m"),
+    ],
+)
+def test_a_value_failing_a_pattern_gets_an_example_not_the_regex(path: str, value: str, expected: str) -> None:
+    message = errors_for(with_value("lab", path, value))
+    assert f"llm-gateway:{path}: {expected}" in message
+    assert "pattern" not in message and "^" not in message
+
+
+def test_every_pattern_has_an_example() -> None:
+    """A new pattern in components/config.py needs an entry in PATTERN_EXAMPLES."""
+
+    def patterns(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+            return found.union(*(patterns(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(patterns(v) for v in node))
+        return set()
+
+    used = patterns(StackConfig.model_json_schema())
+    assert used and sorted(used - set(PATTERN_EXAMPLES)) == []
+
+
+@pytest.mark.parametrize(("cpu", "memory"), [(2, "8Gi"), (2.5, "8Gi"), ("2", "8Gi")])
+def test_numbers_are_accepted_where_a_quantity_is_expected(cpu: Any, memory: Any) -> None:
+    """`pulumi config set --path llm-gateway:capacity.cpu 2` stores the number 2."""
+    cfg = parse_config(with_value("lab", "capacity", {"cpu": cpu, "memory": memory}))
+    assert cfg.capacity.cpu == str(cpu)
+
+
+def test_a_boolean_is_not_a_quantity() -> None:
+    assert "llm-gateway:capacity.cpu: Input should be a valid string (got true)" in errors_for(
+        with_value("lab", "capacity.cpu", True)
+    )
 
 
 def test_stack_files_hold_no_secret_values() -> None:

@@ -1,4 +1,4 @@
-"""Issue 16, item 9: config that Kubernetes, Helm, Prometheus, CNPG or ESO would reject (or that
+"""Config that Kubernetes, Helm, Prometheus, CNPG or ESO would reject (or that
 would silently do nothing) is refused before any resource, with the key path. One case per class;
 each was accepted before (or, for CPU units in a memory field, crashed with a traceback)."""
 
@@ -47,14 +47,14 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("lab", "alerts.cost.daily_spend_usd", float("inf"), "finite"),
     ("lab", "alerts.performance.latency_p95_seconds", float("nan"), "finite"),
     ("lab", "litellm.release_name", "l" * 54, "at most 53"),
-    ("lab", "litellm.release_name", "1litellm", "should match pattern"),
-    ("lab", "postgres.cnpg.name", "9pg", "should match pattern"),
+    ("lab", "litellm.release_name", "1litellm", "expected a"),
+    ("lab", "postgres.cnpg.name", "9pg", "expected a"),
     ("lab", "postgres.cnpg.name", "p" * 51, "at most 50"),
-    ("lab", "litellm.network.prometheus_pod_labels", {"app": "x" * 64}, "should match pattern"),
+    ("lab", "litellm.network.prometheus_pod_labels", {"app": "x" * 64}, "expected a"),
     ("lab", "litellm.resources.requests.cpu", "2", "requests.cpu 2 exceeds limits.cpu 1"),
     ("lab", "litellm.resources.requests.memory", "3Gi", "requests.memory 3Gi exceeds limits.memory 2Gi"),
-    ("lab", "litellm.resources.limits.memory", "500m", "should match pattern"),
-    ("lab", "capacity.memory", "8m", "should match pattern"),
+    ("lab", "litellm.resources.limits.memory", "500m", "expected a"),
+    ("lab", "capacity.memory", "8m", "expected a"),
     ("lab", "litellm.metrics_port", 4000, "is the API port"),
     ("lab", "alerts.runbook_base_url", "https://wiki.acme.example/{{ .Labels }}", "templates"),
     ("lab", "alerts.runbook_base_url", "https://wiki.acme.example/a b", "templates"),

@@ -176,7 +176,7 @@ def test_rate_windows_are_grafana_intervals_and_no_hard_coded_buckets(dashboards
                 assert "$__rate_interval" in expr, expr
 
 
-def test_operations_covers_the_issue() -> None:
+def test_operations_covers_the_operational_signals() -> None:
     q = operations.QUERIES
     joined = " ".join(q.values())
     for metric in (

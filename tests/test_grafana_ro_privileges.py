@@ -47,10 +47,9 @@ GRAFANA_TABLES = (
 )
 
 # --------------------------------------------------------------------------------------
-# Role definitions. PLACEHOLDER for the program's rendered resources: the lead replaces
-# these two fixtures with what the program registers under Pulumi mocks (the CNPG
-# Cluster's spec.managed.roles[] entry for grafana_ro, and the postgresql.Role /
-# postgresql.Grant inputs of the external engine), keeping the fixture names and shapes.
+# Role definitions: what the program registers under Pulumi mocks (the CNPG Cluster's
+# spec.managed.roles[] entry for grafana_ro, and the postgresql.Role / postgresql.Grant
+# inputs of the external engine).
 # --------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Issue 16, item 5: with SSO, LiteLLM's browser-facing admin surface is reachable only through
+"""With SSO, LiteLLM's browser-facing admin surface is reachable only through
 oauth2-proxy, API client routes go straight to LiteLLM, /metrics nowhere. Checked against every
 route of LiteLLM's route list (components/litellm_routes.json, from tools/litellm_routes.py)."""
 

@@ -343,14 +343,14 @@ def test_network_policies_and_ingress() -> None:
 def test_gcs_blob_storage_needs_its_section() -> None:
     raw = namespace("enterprise")
     raw["langfuse"] = {**raw["langfuse"], "gcs": None}
-    assert "llm-gateway:langfuse: blob_storage gcs needs the langfuse.gcs section" in errors_for(raw)
+    assert "llm-gateway:langfuse.blob_storage: blob_storage gcs needs the langfuse.gcs section" in errors_for(raw)
 
 
 def test_ui_ingress_needs_the_gateway_issuer() -> None:
     raw = namespace("lab")
     raw["langfuse"] = {"enabled": True, "ingress_host": "langfuse.lab.example"}
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
-    assert "langfuse.ingress_host needs litellm.ingress.cluster_issuer" in errors_for(raw)
+    assert "llm-gateway:langfuse.ingress_host: needs litellm.ingress.cluster_issuer" in errors_for(raw)
 
 
 def test_floating_chart_version_is_refused() -> None:

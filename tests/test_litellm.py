@@ -217,11 +217,11 @@ def test_models_and_settings() -> None:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda m, k: m.append(dict(m[0])), "model name used twice: ['gpt-4o-mini']"),
-        (lambda m, k: m[0].update(fallbacks=["nope"]), "models[0].fallbacks: 'nope' is not another model"),
+        (lambda m, k: m.append(dict(m[0])), "model name 'gpt-4o-mini' is already used by models[0]"),
+        (lambda m, k: m[0].update(fallbacks=["nope"]), "litellm.models[0].fallbacks[0]: 'nope' is not another model"),
         (
             lambda m, k: m[1].update(api_key="MISTRAL_API_KEY"),
-            "models[1].api_key: 'MISTRAL_API_KEY' is not in provider_keys",
+            "litellm.models[1].api_key: 'MISTRAL_API_KEY' is not one of provider_keys",
         ),
     ],
 )

@@ -1,4 +1,4 @@
-"""Issue 16, item 6: the network holes, checked as who-can-connect-to-whom over every
+"""Network holes, checked as who-can-connect-to-whom over every
 NetworkPolicy the program renders (tests/support/netpol.py evaluates Kubernetes' rules)."""
 
 from __future__ import annotations

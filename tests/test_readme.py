@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from components.config import StackConfig, parse_config
 from components.inventory import secret_inventory
 from tests.test_config import namespace
@@ -30,10 +28,20 @@ def test_secrets_inventory_lists_every_generated_secret() -> None:
     assert generated == documented
 
 
-@pytest.mark.parametrize("line", ["venv/bin/python -m pytest -q"])
-def test_ci_runs_the_readme_test_command(line: str) -> None:
-    assert line in README
-    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith(line)
+def test_quick_start_is_the_two_commands_and_ci_runs_the_second() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    first_block = quick_start.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
+    assert commands == ["bash tools/setup.sh preview", "bash tools/setup.sh check"]
+    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("exec bash tools/setup.sh check")
+    setup = (ROOT / "tools" / "setup.sh").read_text()
+    for step in (
+        "venv/bin/ruff check .",
+        "venv/bin/ruff format --check .",
+        "venv/bin/mypy .",
+        "venv/bin/python -m pytest -q",
+    ):
+        assert step in setup
 
 
 def test_config_reference_names_every_section() -> None:

@@ -2,7 +2,7 @@
 
 A difference means a rename or reparent (Pulumi would delete and recreate the
 resource, data included) or a new/removed resource. Review it; for a rename add
-an `Alias`; then run `python -m tools.snapshot`.
+an `Alias`; then run `python -m tools.snapshot --write`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def test_resource_tree_matches_the_committed_snapshot(name: str) -> None:
     added = [e for e in current if e not in committed]
     removed = [e for e in committed if e not in current]
     assert (added, removed) == ([], []), (
-        "resource tree changed: review, add Alias for renames, run python -m tools.snapshot"
+        "resource tree changed: review, add Alias for renames, run python -m tools.snapshot --write"
     )
 
 

@@ -373,7 +373,7 @@ def test_sso_needs_the_gateway_ingress() -> None:
         allowed_groups=["admins"],
     )
     message = errors_for(raw)
-    assert "sso.enabled needs litellm.ingress.enabled" in message
+    assert "llm-gateway:sso.enabled: needs litellm.ingress.enabled" in message
     assert "litellm.network.ingress_controller_namespace" in message
 
 
@@ -382,9 +382,9 @@ def test_sso_needs_the_gateway_ingress() -> None:
     [
         ("image", "quay.io/oauth2-proxy/oauth2-proxy:latest", "floating tag"),
         ("chart_version", "latest", "floating tag"),
-        ("issuer_url", "http://login.acme.example", "String should match pattern"),
-        ("allowed_groups", ["a,b"], "String should match pattern"),
-        ("client_id", "{{ .x }}", "String should match pattern"),
+        ("issuer_url", "http://login.acme.example", "expected an https URL, e.g."),
+        ("allowed_groups", ["a,b"], "expected a group name without commas"),
+        ("client_id", "{{ .x }}", "expected an OIDC client id, e.g."),
     ],
 )
 def test_bad_sso_values_name_the_key(key: str, value: Any, expected: str) -> None:

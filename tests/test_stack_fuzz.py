@@ -1,4 +1,4 @@
-"""Issue 16 "Done when": fuzz the stack files, as text and as values.
+"""Fuzz the stack files, as text and as values.
 
 Every mutated Pulumi.lab.yaml / Pulumi.enterprise.yaml that is still a YAML stack file goes the
 way Pulumi hands it to the program (one string per key, JSON for mappings) through

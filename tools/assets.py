@@ -58,8 +58,13 @@ class Asset:
 
 
 def load_lock(path: Path = LOCK_FILE) -> dict[str, Asset]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {entry["name"]: Asset(**entry) for entry in data["assets"]}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {entry["name"]: Asset(**entry) for entry in data["assets"]}
+    except json.JSONDecodeError as exc:
+        raise AssetError(f"{path.name}, line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AssetError(f"{path.name}: every entry of 'assets' needs exactly the fields of an asset ({exc})") from None
 
 
 def cache_dir() -> Path:

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tools.diff import DEFAULT_MAX_LINES
 from tools.diff import run as run_diff
-from tools.offline import available_stacks, run_stack
+from tools.inputs import positive_int
+from tools.offline import STACKS, run_stack
 
 
 def _p95(samples: list[float]) -> float:
@@ -37,12 +38,12 @@ def _child_cpu() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=7)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench_preview", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=positive_int, default=7, help="runs per stack and mode (default 7)")
     args = parser.parse_args(argv)
     print(f"{'stack':<12} {'mode':<10} {'runs':>4} {'median s':>9} {'p95 s':>7} {'resources':>9} {'rendered':>8}")
     scratch = Path(tempfile.mkdtemp(prefix="bench-preview-"))
-    for stack in available_stacks():
+    for stack in STACKS:
         cold = []
         for _ in range(args.runs):
             started = time.perf_counter()

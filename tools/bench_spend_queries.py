@@ -30,6 +30,7 @@ from tests.support import spend_seed
 from tests.support.grafana_sql import ALL, Selection, TimeRange, render
 from tests.support.naive_spend_queries import OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
 from tests.support.postgres import apply_litellm_schema, start_postgres_server
+from tools.inputs import positive_int
 
 TARGET_MS = 20.0
 TARGET_SPEEDUP = 25.0
@@ -51,10 +52,10 @@ def _time(conn: psycopg.Connection[tuple[object, ...]], text: str, runs: int, wa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench_spend_queries", description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--runs", type=int, default=25)
-    parser.add_argument("--naive-runs", type=int, default=5)
+    parser.add_argument("--rows", type=positive_int, default=1_000_000, help="spend-log rows to load")
+    parser.add_argument("--days", type=positive_int, default=90, help="days the rows spread over")
+    parser.add_argument("--runs", type=positive_int, default=25, help="timed runs per panel query")
+    parser.add_argument("--naive-runs", type=positive_int, default=5, help="timed runs per naive query")
     args = parser.parse_args(argv)
 
     server = start_postgres_server()

@@ -5,7 +5,7 @@
 # installed there. Prints the executable's path last; CI exports it as LITELLM_BIN.
 #
 #   tools/install_litellm.sh            # from anywhere; works in the repository root
-#   PYTHON=python3.11 LITELLM_VENV=/opt/litellm tools/install_litellm.sh
+#   PYTHON=python3.11 LITELLM_VENV=.venv-litellm-py311 tools/install_litellm.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

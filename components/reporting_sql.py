@@ -134,12 +134,17 @@ def _views() -> list[str]:
         f"CREATE OR REPLACE VIEW {TEAMS} AS\n"
         "SELECT t.team_id, t.team_alias, t.max_budget, t.spend, t.budget_reset_at, t.blocked\n"
         f"FROM {_SRC_TEAMS} t;",
-        # The one raw-log read: failed requests only, no payloads, no token.
+        # The one raw-log read: failed requests only, no payloads, no token; the joins on
+        # LiteLLM's primary keys keep "newest 50" an index walk on "startTime".
         f"CREATE OR REPLACE VIEW {FAILURES} AS\n"
-        f'SELECT l."startTime" AS start_time, {key_id("l.api_key")} AS key_id, l.model, l.team_id,\n'
+        'SELECT l."startTime" AS start_time, COALESCE(k.key_alias, k.key_name, \'(unknown key)\') AS key_label,\n'
+        "  k.key_alias, l.model, l.team_id, COALESCE(t.team_alias, l.team_id) AS team,\n"
         "  l.metadata -> 'error_information' ->> 'error_code' AS error_code,\n"
         "  l.metadata -> 'error_information' ->> 'error_class' AS error_class\n"
-        f"FROM {_SRC_LOGS} l\nWHERE l.status = 'failure';",
+        f"FROM {_SRC_LOGS} l\n"
+        f"LEFT JOIN {_SRC_TOKENS} k ON k.token = l.api_key\n"
+        f"LEFT JOIN {_SRC_TEAMS} t ON t.team_id = l.team_id\n"
+        "WHERE l.status = 'failure';",
     ]
 
 

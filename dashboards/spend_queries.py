@@ -310,14 +310,11 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "recent_failures",
             "Recent failed requests",
-            f'SELECT l.start_time AS "time", {_KEY_LABEL} AS key_alias, l.model,\n'
-            f"  COALESCE(t.team_alias, l.team_id) AS team, l.error_code, l.error_class\n"
+            'SELECT l.start_time AS "time", l.key_label AS key_alias, l.model, l.team, l.error_code, l.error_class\n'
             f"FROM {rs.FAILURES} l\n"
-            f"LEFT JOIN {KEYS} k ON k.key_id = l.key_id\n"
-            f"LEFT JOIN {TEAMS} t ON t.team_id = l.team_id\n"
             f"WHERE $__timeFilter(l.start_time)\n"
             f"  AND {_all_or('team', 'l.team_id IN ($team)')}\n"
-            f"  AND {_filter('key_alias', 'l')}\n"
+            f"  AND {_all_or('key_alias', 'l.key_alias IN ($key_alias)')}\n"
             f"  AND {_all_or('model', 'l.model IN ($model)')}\n"
             f"ORDER BY l.start_time DESC\nLIMIT 50",
             Format.TABLE,

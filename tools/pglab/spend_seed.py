@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
-
 from psycopg import sql
 
 from components import reporting_sql

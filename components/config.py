@@ -192,7 +192,7 @@ def _postgres_image(image: str) -> str:
     major = re.match(r"v?([0-9]+)", tag)
     if "@sha256:" not in image and (major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR):
         raise ValueError(
-            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (grafana_ro relies on pg_read_all_data), got tag {tag!r}"
+            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (the reporting role needs pg_read_all_data), got {tag!r}"
         )
     return image
 

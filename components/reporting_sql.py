@@ -137,7 +137,7 @@ def _views() -> list[str]:
         # The one raw-log read: failed requests only, no payloads, no token; the joins on
         # LiteLLM's primary keys keep "newest 50" an index walk on "startTime".
         f"CREATE OR REPLACE VIEW {FAILURES} AS\n"
-        'SELECT l."startTime" AS start_time, COALESCE(k.key_alias, k.key_name, \'(unknown key)\') AS key_label,\n'
+        "SELECT l.\"startTime\" AS start_time, COALESCE(k.key_alias, k.key_name, '(unknown key)') AS key_label,\n"
         "  k.key_alias, l.model, l.team_id, COALESCE(t.team_alias, l.team_id) AS team,\n"
         "  l.metadata -> 'error_information' ->> 'error_code' AS error_code,\n"
         "  l.metadata -> 'error_information' ->> 'error_class' AS error_class\n"

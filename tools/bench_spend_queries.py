@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
+from components import reporting_sql
 from components.cnpg import GRAFANA_RO_ROLE
 from components.config import ReportingConfig
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries
@@ -131,10 +132,9 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
             conn.execute("VACUUM ANALYZE")
         incremental = [spend_seed.refresh(server, database.name, password, window) for _ in range(3)]
         incremental_s = statistics.median(incremental)
-        with server.connect_as(spend_seed.reporting_sql.REPORTING_ROLE, password, database.name) as conn:
+        with server.connect_as(reporting_sql.REPORTING_ROLE, password, database.name) as conn:
             rollups = {
-                name: conn.execute(f"SELECT count(*) FROM {name}".encode()).fetchone()
-                for name in spend_seed.reporting_sql.ROLLUPS
+                name: conn.execute(f"SELECT count(*) FROM {name}".encode()).fetchone() for name in reporting_sql.ROLLUPS
             }
         print(
             f"refresh: full {full_s:.2f} s, incremental ({window}-day window) {incremental_s:.2f} s"

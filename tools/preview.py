@@ -8,6 +8,7 @@ Prints the resource tree and counts. With --out, writes:
   helm/<release>/release.json and values.yaml for each Helm release
   dashboards/*.json           every Grafana dashboard the program ships
   alerts/*.yaml               every PrometheusRule as a plain Prometheus rules file
+  sql/*.sql                   the reporting SQL the CronJob runs (schema, grants, refresh)
 Bad config: the config error on stderr and exit code 2.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from components import reporting
 from components.config import ConfigError
 from components.footprint import output_table
 from tools.offline import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets, run_stack
@@ -85,7 +87,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
         )
         + "\n"
     )
-    for sub in ("manifests", "helm", "dashboards", "alerts"):
+    for sub in ("manifests", "helm", "dashboards", "alerts", "sql"):
         (out / sub).mkdir(exist_ok=True)
     for r in run.resources:
         if is_kubernetes_object(r):
@@ -99,6 +101,11 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
                 for key, text in (obj.get("data") or {}).items():
                     (out / "dashboards" / key).write_text(text)
                     counts["dashboards"] += 1
+            if obj.get("kind") == "ConfigMap" and meta.get("name") == reporting.CONFIG_MAP:
+                # The reporting SQL, to review or to apply by hand (schema, grants, refresh).
+                for key, text in (obj.get("data") or {}).items():
+                    (out / "sql" / key).write_text(text)
+                    counts["sql"] += 1
             if obj.get("kind") == "PrometheusRule":
                 rules = {"groups": obj.get("spec", {}).get("groups", [])}
                 (out / "alerts" / f"{meta.get('name', r.name)}.yaml").write_text(_dump_yaml(rules))
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.split("\n")[0])
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument(
-        "--out", type=Path, help="directory for resources.json, manifests/, helm/, dashboards/, alerts/"
+        "--out", type=Path, help="directory for resources.json, manifests/, helm/, dashboards/, alerts/, sql/"
     )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NS:KEY.PATH=VALUE")
     parser.add_argument(

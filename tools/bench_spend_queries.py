@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import statistics
 import sys
 import time
@@ -205,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     for dim in ("rows", "keys", "teams", "users", "models"):
         parser.add_argument(f"--{dim}", type=int, help=f"a custom point instead of --points ({dim})")
     args = parser.parse_args(argv)
+    # SIGTERM (kill PID) unwinds like Ctrl-C, so every throwaway server is stopped.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     custom = {dim: getattr(args, dim) for dim in ("rows", "keys", "teams", "users", "models")}
     if any(v is not None for v in custom.values()):
         base = POINTS["current"]

@@ -341,9 +341,21 @@ class CostAlerts(Section):
 
 
 class BudgetAlerts(Section):
-    # A key's or team's remaining budget under this percentage of its max budget.
-    remaining_percent: Annotated[float, Field(gt=0, lt=100)] = 10.0
-    remaining_for: Duration = "15m"
+    # Tiers of spend as a percentage of a key's / team's max budget: info, warning, critical
+    # (each key or team is in at most one tier at a time).
+    used_percent: Annotated[list[Annotated[float, Field(gt=0, le=100)]], Field(min_length=3, max_length=3)] = [
+        80.0,
+        95.0,
+        100.0,
+    ]
+    used_for: Duration = "5m"
+
+    @model_validator(mode="after")
+    def _increasing(self) -> BudgetAlerts:
+        low, mid, high = self.used_percent
+        if not low < mid < high:
+            raise ValueError("used_percent must be three increasing percentages, e.g. [80, 95, 100]")
+        return self
 
 
 class ProviderAlerts(Section):

@@ -285,7 +285,9 @@ def _policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
     return {
         o["metadata"]["name"]: o
         for o in run.kubernetes_objects()
-        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"].startswith("litellm-")
+        if o["kind"] == "NetworkPolicy"
+        and o["metadata"]["name"].startswith("litellm-")
+        and not o["metadata"]["name"].startswith("litellm-reporting-")
     }
 
 

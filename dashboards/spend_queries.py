@@ -22,7 +22,8 @@ How the queries scale:
 - Budgets come from the views over the small key and team tables (live values).
 
 Freshness: rollups lag LiteLLM by at most the refresh interval (reporting.schedule)
-plus LiteLLM's own batch write interval (about a minute); budgets are live.
+plus LiteLLM's own batch write interval (`proxy_batch_write_at`, 10 s + up to 5 s of
+jitter by default); budgets and recent failures are live.
 
 Variables (Grafana PostgreSQL interpolation): a multi-value or include-All variable
 is rendered as a comma-separated list of quoted literals, so filters read
@@ -53,7 +54,8 @@ TEAMS = rs.TEAMS
 FILTERS = ("team", "key_alias", "model")
 FRESHNESS = (
     "Spend figures come from the reporting rollups: they lag LiteLLM by at most the reporting "
-    "refresh interval plus LiteLLM's batch write interval (about a minute). Budgets are live."
+    "refresh interval (10 min by default) plus LiteLLM's batch write interval (proxy_batch_write_at, "
+    "10-15 s by default). Budgets and recent failures are live."
 )
 
 

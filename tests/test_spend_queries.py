@@ -479,3 +479,31 @@ def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_
             (datetime(2025, 3, 5).date(),)
         ]
         conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")  # back to the tested state
+
+
+COARSE = {
+    "total_spend": "daily_model",
+    "spend_over_time": "daily_model",
+    "spend_by_key": "daily_key",
+    "spend_by_team": "daily_team",
+    "top_users": "daily_user",
+}
+
+
+@pytest.mark.parametrize("key", sorted(COARSE))
+def test_postgres_plans_only_the_branch_the_selection_needs(spend_db: SpendDb, key: str) -> None:
+    """The '__all__' guards are constants: "All" never touches daily_detail, a filter only it."""
+
+    def plan(selection: dict[str, Selection]) -> str:
+        text = render(OVERVIEW.panel(key).sql, OVERVIEW.variables, selection, RANGE)
+        return "\n".join(str(r[0]) for r in spend_db.rows("EXPLAIN " + text))
+
+    everything = plan(ALL_OVERVIEW)
+    assert COARSE[key] in everything and "daily_detail" not in everything
+    model = plan({**ALL_OVERVIEW, "model": ["gpt-4o"]})
+    assert ("daily_detail" in model) is (COARSE[key] != "daily_model")
+    one_key = plan({**ALL_OVERVIEW, "team": ["team-a"], "key_alias": ["alpha-prod"]})
+    if key == "spend_by_key":  # daily_key has the team and key columns itself
+        assert "daily_detail" not in one_key
+    else:
+        assert "daily_detail" in one_key and COARSE[key] not in one_key.replace("daily_detail", "")

@@ -104,12 +104,29 @@ class DashboardQueries:
         raise KeyError(key)
 
 
+_FROM_DAY = "($__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
+_TO_DAY = "($__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
+_FIRST_WEEK = f"date_trunc('week', ({_FROM_DAY} + 6)::timestamp)::date"
+"""The first Monday on or after the range's first day."""
+_END_WEEKS = f"date_trunc('week', ({_TO_DAY} + 1)::timestamp)::date"
+"""The Monday after the range's last full week (days from here on are the tail)."""
+
+
 def _days(alias: str) -> str:
     """The range widened to whole UTC days, on the rollups' indexed `day` (date)."""
+    return f"{alias}.day BETWEEN {_FROM_DAY} AND {_TO_DAY}"
+
+
+def _edge_days(alias: str) -> str:
+    """The range's days outside its full ISO weeks (two index ranges; all days when no full week)."""
     return (
-        f"{alias}.day BETWEEN ($__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
-        f" AND ($__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
+        f"(({alias}.day >= {_FROM_DAY} AND {alias}.day < LEAST({_FIRST_WEEK}, {_TO_DAY} + 1))\n"
+        f"      OR ({alias}.day >= GREATEST({_END_WEEKS}, {_FROM_DAY}) AND {alias}.day <= {_TO_DAY}))"
     )
+
+
+def _full_weeks(alias: str) -> str:
+    return f"{alias}.week >= {_FIRST_WEEK} AND {alias}.week < {_END_WEEKS}"
 
 
 def _is_all(var: str) -> str:
@@ -132,14 +149,26 @@ def _filter(var: str, alias: str) -> str:
 _AND = "\n    AND "
 
 
-def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "") -> str:
+def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "", weekly: str | None = None) -> str:
     """Rollup rows in range under the overview's filters, from the cheapest table that can answer.
 
     `coarse` can apply the filters in `handles`; the others must be "All" for it to answer,
-    otherwise `daily_detail` does. Exactly one branch survives constant folding.
+    otherwise `daily_detail` does. Exactly one of the two survives constant folding. With
+    `weekly` (the coarse table's per-week twin), the coarse answer reads the range's full
+    weeks there and only the edge days from `coarse`.
     """
     unhandled = [v for v in FILTERS if v not in handles]
-    coarse_where = [_days("c"), *(_filter(v, "c") for v in handles), *(_is_all(v) for v in unhandled)]
+    coarse_where = [
+        _edge_days("c") if weekly else _days("c"),
+        *(_filter(v, "c") for v in handles),
+        *(_is_all(v) for v in unhandled),
+    ]
+    weekly_branch = ""
+    if weekly is not None:
+        week_where = [_full_weeks("w"), *(_filter(v, "w") for v in handles), *(_is_all(v) for v in unhandled)]
+        weekly_branch = (
+            f"  UNION ALL\n  SELECT {columns.format(a='w')} FROM {weekly} w\n  WHERE {_AND.join(week_where)}\n"
+        )
     detail_where = [
         _days("d"),
         *(_filter(v, "d") for v in FILTERS),
@@ -150,6 +179,7 @@ def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "") 
         detail_where.append(extra.format(a="d"))
     return (
         f"  SELECT {columns.format(a='c')} FROM {coarse} c\n  WHERE {_AND.join(coarse_where)}\n"
+        f"{weekly_branch}"
         f"  UNION ALL\n"
         f"  SELECT {columns.format(a='d')} FROM {rs.DETAIL} d\n  WHERE {_AND.join(detail_where)}"
     )
@@ -162,10 +192,13 @@ _MEASURES = "{a}.spend, {a}.requests, {a}.failed, {a}.prompt_tokens, {a}.complet
 # --- Spend overview ----------------------------------------------------------------------
 
 _BY_MODEL = _rows("{a}.day, {a}.model, " + _MEASURES, rs.BY_MODEL, ("model",))
-_BY_KEY = _rows("{a}.key_id, {a}.spend, {a}.requests", rs.BY_KEY, ("team", "key_alias"))
+_BY_KEY = _rows("{a}.key_id, {a}.spend, {a}.requests", rs.BY_KEY, ("team", "key_alias"), weekly=rs.WEEK_KEY)
 _BY_TEAM = _rows("{a}.team_id, {a}.spend, {a}.requests", rs.BY_TEAM, ("team",), extra="{a}.team_id IS NOT NULL")
 _BY_USER = _rows(
-    "{a}.user_id, {a}.spend, {a}.requests, {a}.prompt_tokens + {a}.completion_tokens AS tokens", rs.BY_USER, ()
+    "{a}.user_id, {a}.spend, {a}.requests, {a}.prompt_tokens + {a}.completion_tokens AS tokens",
+    rs.BY_USER,
+    (),
+    weekly=rs.WEEK_USER,
 )
 
 OVERVIEW = DashboardQueries(
@@ -286,8 +319,11 @@ OVERVIEW = DashboardQueries(
             f"FROM {KEYS} k\n"
             f"LEFT JOIN {TEAMS} t ON t.team_id = k.team_id\n"
             f"LEFT JOIN (\n"
-            f"  SELECT c.key_id, sum(c.spend) AS spend FROM {rs.BY_KEY} c\n"
-            f"  WHERE {_days('c')} GROUP BY c.key_id\n"
+            f"  SELECT s.key_id, sum(s.spend) AS spend FROM (\n"
+            f"    SELECT c.key_id, c.spend FROM {rs.BY_KEY} c WHERE {_edge_days('c')}\n"
+            f"    UNION ALL\n"
+            f"    SELECT w.key_id, w.spend FROM {rs.WEEK_KEY} w WHERE {_full_weeks('w')}\n"
+            f"  ) s GROUP BY s.key_id\n"
             f") r ON r.key_id = k.key_id\n"
             f"WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
             f"  AND {_all_or('team', 'k.team_id IN ($team)')}\n"

@@ -361,6 +361,23 @@ def test_panel_equals_its_raw_log_twin(
     assert fast == slow
 
 
+WEEKS = TimeRange(datetime(2025, 2, 16, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
+"""Sunday to Monday: two full ISO weeks (from the weekly rollups) and two edge days."""
+
+
+@pytest.mark.parametrize(
+    ("dashboard", "key", "naive", "chosen"),
+    _equivalence_cases(),
+    ids=[f"{'overview' if c[0] is OVERVIEW else 'team'}-{c[1]}-{i % 2}" for i, c in enumerate(_equivalence_cases())],
+)
+def test_panel_equals_its_raw_log_twin_over_full_weeks(
+    spend_db: SpendDb, dashboard: DashboardQueries, key: str, naive: str, chosen: dict[str, Selection]
+) -> None:
+    fast = floats(spend_db.run(dashboard, key, chosen, WEEKS))
+    slow = floats(spend_db.owner_rows(render(naive, dashboard.variables, chosen, WEEKS)))
+    assert fast == slow
+
+
 # --- shape rules --------------------------------------------------------------------------
 
 
@@ -479,6 +496,19 @@ def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_
             (datetime(2025, 3, 5).date(),)
         ]
         conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")  # back to the tested state
+        # The weekly twins always equal their daily tables summed per ISO week.
+        for weekly, daily, dims in reporting_sql.WEEKLY:
+            columns = ", ".join(dims)
+            per_week = (
+                f"SELECT date_trunc('week', day::timestamp)::date, {columns}, sum(spend), sum(requests)"
+                f" FROM {daily} GROUP BY 1, {columns}"
+            )
+            stored = f"SELECT week, {columns}, spend, requests FROM {weekly}"
+            assert (
+                conn.execute(f"({per_week} EXCEPT {stored}) UNION ALL ({stored} EXCEPT {per_week})".encode()).fetchall()
+                == []
+            )
+            assert conn.execute(f"SELECT count(*) FROM {weekly}".encode()).fetchone() != (0,)
 
 
 COARSE = {

@@ -62,7 +62,9 @@ def lab_values() -> dict[str, Any]:
     return values
 
 
-def run_probe(litellm: Path, values: dict[str, Any], tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_probe(
+    litellm: Path, values: dict[str, Any], tmp_path: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     values_file = tmp_path / "values.yaml"
     values_file.write_text(yaml.safe_dump(values, sort_keys=False))
     command = [

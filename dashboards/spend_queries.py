@@ -118,15 +118,18 @@ def _days(alias: str) -> str:
 
 
 def _edge_days(alias: str) -> str:
-    """The range's days outside its full ISO weeks (two index ranges; all days when no full week)."""
+    """The range's days outside its full ISO weeks (two index ranges; all days when no full week).
+
+    The computed bounds are scalar subqueries: evaluated once (InitPlans), never per row.
+    """
     return (
-        f"(({alias}.day >= {_FROM_DAY} AND {alias}.day < LEAST({_FIRST_WEEK}, {_TO_DAY} + 1))\n"
-        f"      OR ({alias}.day >= GREATEST({_END_WEEKS}, {_FROM_DAY}) AND {alias}.day <= {_TO_DAY}))"
+        f"(({alias}.day >= {_FROM_DAY} AND {alias}.day < (SELECT LEAST({_FIRST_WEEK}, {_TO_DAY} + 1)))\n"
+        f"      OR ({alias}.day >= (SELECT GREATEST({_END_WEEKS}, {_FROM_DAY})) AND {alias}.day <= {_TO_DAY}))"
     )
 
 
 def _full_weeks(alias: str) -> str:
-    return f"{alias}.week >= {_FIRST_WEEK} AND {alias}.week < {_END_WEEKS}"
+    return f"{alias}.week >= (SELECT {_FIRST_WEEK}) AND {alias}.week < (SELECT {_END_WEEKS})"
 
 
 def _is_all(var: str) -> str:

@@ -251,49 +251,60 @@ def cost_alerts(cfg: StackConfig) -> list[Alert]:
     ]
 
 
+BUDGET_TIERS = (("Notice", "info"), ("Low", "warning"), ("Exhausted", "critical"))
+
+
 def budget_alerts(cfg: StackConfig) -> list[Alert]:
+    """Spend crossing each tier of a key's or team's max budget (LiteLLM's budget gauges).
+
+    Tiers are exclusive (>= this tier, < the next), so one key or team fires one alert.
+    The gauges exist from the proxy's start for every key and team with a budget
+    (`prometheus_initialize_budget_metrics`), not only after their first request.
+    """
     b = cfg.alerts.budgets
     ns = _sel(namespace=cfg.namespaces.gateway)
-
-    def low(remaining: str, maximum: str, by: str) -> str:
-        return (
-            f"(min by ({by}) ({remaining}{{{ns}}}) / max by ({by}) ({maximum}{{{ns}}} > 0)) * 100 "
-            f"< {_num(b.remaining_percent)}"
-        )
-
-    return [
-        Alert(
-            name="LiteLLMKeyBudgetLow",
-            expr=low(
-                "litellm_remaining_api_key_budget_metric",
-                "litellm_api_key_max_budget_metric",
-                "namespace, hashed_api_key, api_key_alias",
-            ),
-            for_=b.remaining_for,
-            severity="warning",
-            summary="An API key is close to its budget",
-            description=(
-                "API key {{ $labels.api_key_alias }} (hash {{ $labels.hashed_api_key }}) has "
-                '{{ $value | printf "%.1f" }}% of its max budget left '
-                f"(threshold {_num(b.remaining_percent)}%)."
-            ),
+    entities = (
+        (
+            "Key",
+            "litellm_remaining_api_key_budget_metric",
+            "litellm_api_key_max_budget_metric",
+            "namespace, hashed_api_key, api_key_alias",
+            "API key {{ $labels.api_key_alias }} (hash {{ $labels.hashed_api_key }})",
+            "An API key",
+            "/key/update",
         ),
-        Alert(
-            name="LiteLLMTeamBudgetLow",
-            expr=low(
-                "litellm_remaining_team_budget_metric",
-                "litellm_team_max_budget_metric",
-                "namespace, team, team_alias",
-            ),
-            for_=b.remaining_for,
-            severity="warning",
-            summary="A team is close to its budget",
-            description=(
-                'Team {{ $labels.team_alias }} ({{ $labels.team }}) has {{ $value | printf "%.1f" }}% '
-                f"of its max budget left (threshold {_num(b.remaining_percent)}%)."
-            ),
+        (
+            "Team",
+            "litellm_remaining_team_budget_metric",
+            "litellm_team_max_budget_metric",
+            "namespace, team, team_alias",
+            "Team {{ $labels.team_alias }} ({{ $labels.team }})",
+            "A team",
+            "/team/update",
         ),
-    ]
+    )
+    alerts = []
+    for entity, remaining, maximum, by, who, subject, _update in entities:
+        used = f"100 * (1 - min by ({by}) ({remaining}{{{ns}}}) / max by ({by}) ({maximum}{{{ns}}} > 0))"
+        for tier, ((suffix, severity), low) in enumerate(zip(BUDGET_TIERS, b.used_percent, strict=True)):
+            upper = b.used_percent[tier + 1] if tier + 1 < len(b.used_percent) else None
+            expr = f"{used} >= {_num(low)}" + (f" < {_num(upper)}" if upper is not None else "")
+            crossed = f"{_num(low)}%" if upper is None else f"{_num(low)}% (below {_num(upper)}%)"
+            alerts.append(
+                Alert(
+                    name=f"LiteLLM{entity}Budget{suffix}",
+                    expr=expr,
+                    for_=b.used_for,
+                    severity=severity,
+                    summary=f"{subject} has used {_num(low)}% of its budget"
+                    if upper is not None
+                    else f"{subject} has used up its budget",
+                    description=(
+                        f'{who} has used {{{{ $value | printf "%.1f" }}}}% of its max budget (threshold {crossed}).'
+                    ),
+                )
+            )
+    return alerts
 
 
 def provider_alerts(cfg: StackConfig) -> list[Alert]:

@@ -11,6 +11,7 @@ from typing import Any
 from components.config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
 from components.k8s import metadata
 from components.postgres_sql import database_hardening_sql
+from components.reporting_sql import REPORTING_ROLE, SCHEMA
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 GRAFANA_RO_ROLE = "grafana_ro"
@@ -45,6 +46,14 @@ class CnpgNames:
         return f"{self.cluster}-grafana-ro"
 
     @property
+    def reporting_secret(self) -> str:
+        return f"{self.cluster}-reporting"
+
+    @property
+    def database_resource(self) -> str:
+        return f"{self.cluster}-litellm"
+
+    @property
     def object_store(self) -> str:
         return f"{self.cluster}-backup"
 
@@ -55,7 +64,11 @@ class CnpgNames:
 
 
 def grafana_ro_role(pg: PostgresConfig, password_secret: str) -> dict[str, Any]:
-    """The `managed.roles` entry for the read-only Grafana login."""
+    """The `managed.roles` entry for the Grafana login: no role memberships.
+
+    It reads the `reporting` schema only, by the grants the reporting job gives it
+    (components/reporting_sql.py `grants_sql`); LiteLLM's own tables stay closed.
+    """
     return {
         "name": GRAFANA_RO_ROLE,
         "ensure": "present",
@@ -66,24 +79,69 @@ def grafana_ro_role(pg: PostgresConfig, password_secret: str) -> dict[str, Any]:
         "inherit": True,
         "replication": False,
         "bypassrls": False,
-        "inRoles": [READ_ALL_ROLE],
         "connectionLimit": pg.grafana_ro.connection_limit,
-        "comment": "Grafana datasource: read-only (pg_read_all_data), managed by llm-gateway",
+        "comment": "Grafana datasource: SELECT on the reporting schema only, managed by llm-gateway",
+        "passwordSecret": {"name": password_secret},
+    }
+
+
+REPORTING_CONNECTION_LIMIT = 2
+
+
+def reporting_role(password_secret: str) -> dict[str, Any]:
+    """The `managed.roles` entry for the reporting job's login (owner of the `reporting` schema).
+
+    pg_read_all_data lets it aggregate LiteLLM's tables without the owner's credentials
+    (read-only); only the reporting CronJob has its password.
+    """
+    return {
+        "name": REPORTING_ROLE,
+        "ensure": "present",
+        "login": True,
+        "superuser": False,
+        "createdb": False,
+        "createrole": False,
+        "inherit": True,
+        "replication": False,
+        "bypassrls": False,
+        "inRoles": [READ_ALL_ROLE],
+        "connectionLimit": REPORTING_CONNECTION_LIMIT,
+        "comment": "reporting job: owns the reporting schema (pg_read_all_data), managed by llm-gateway",
         "passwordSecret": {"name": password_secret},
     }
 
 
 def grafana_ro_hba(database: str) -> list[str]:
-    """pg_hba lines: grafana_ro may log in to LiteLLM's database and no other.
+    """pg_hba lines: grafana_ro and the reporting login reach LiteLLM's database and no other.
 
     CNPG renders user-defined rules before its default `host all all all`, and the
     first matching line wins, so other databases of the cluster (Langfuse's) stay
-    closed to the read-only role even though pg_read_all_data spans databases.
+    closed to both roles (the reporting role's pg_read_all_data spans databases).
     """
-    return [
-        f"host {database} {GRAFANA_RO_ROLE} all scram-sha-256",
-        f"host all {GRAFANA_RO_ROLE} all reject",
-    ]
+    lines = []
+    for role in (GRAFANA_RO_ROLE, REPORTING_ROLE):
+        lines += [f"host {database} {role} all scram-sha-256", f"host all {role} all reject"]
+    return lines
+
+
+def database_manifest(pg: PostgresConfig, names: CnpgNames) -> dict[str, Any]:
+    """A CNPG `Database` for LiteLLM's existing database: it declares the `reporting` schema.
+
+    `databaseReclaimPolicy: retain`: deleting this object never drops the database.
+    """
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Database",
+        "metadata": metadata(names.database_resource, names.namespace, app="litellm-postgres"),
+        "spec": {
+            "name": pg.database,
+            "owner": pg.owner,
+            "cluster": {"name": names.cluster},
+            "ensure": "present",
+            "databaseReclaimPolicy": "retain",
+            "schemas": [{"name": SCHEMA, "owner": REPORTING_ROLE, "ensure": "present"}],
+        },
+    }
 
 
 def cluster_manifest(
@@ -116,7 +174,13 @@ def cluster_manifest(
                 "postInitApplicationSQL": database_hardening_sql(pg.database, pg.owner),
             }
         },
-        "managed": {"roles": [grafana_ro_role(pg, names.grafana_ro_secret), *(dict(r) for r in extra_roles)]},
+        "managed": {
+            "roles": [
+                grafana_ro_role(pg, names.grafana_ro_secret),
+                reporting_role(names.reporting_secret),
+                *(dict(r) for r in extra_roles),
+            ]
+        },
     }
     if pg.backup.enabled:
         if backup_gsa_email is None:

@@ -354,7 +354,7 @@ def _postgres_image(image: str) -> str:
     major = re.match(r"v?([0-9]+)", tag)
     if major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR:
         raise ValueError(
-            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (grafana_ro relies on pg_read_all_data), got tag {tag!r}"
+            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (the reporting role needs pg_read_all_data), got {tag!r}"
         )
     return image
 
@@ -456,6 +456,21 @@ class PostgresConfig(Section):
         return self
 
 
+CronSchedule = Annotated[str, StringConstraints(pattern=r"^(\S+\s+){4}\S+$")]
+DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"
+"""The reporting job's psql image for engine external (engine cnpg runs the cluster's own image)."""
+
+
+class ReportingConfig(Section):
+    """The CronJob that keeps the `reporting` schema's rollups fresh (components/reporting.py)."""
+
+    schedule: CronSchedule = "*/10 * * * *"
+    # Days re-aggregated per run (today included): LiteLLM still updates today's and, right
+    # after midnight, yesterday's daily rows.
+    window_days: Annotated[int, Field(ge=2, le=31)] = 3
+    image: PinnedImage | None = None  # None: postgres.cnpg.image, or DEFAULT_REPORTING_IMAGE (external)
+
+
 class MonitoringConfig(Section):
     """How kube-prometheus-stack finds our monitors, rules and dashboards."""
 
@@ -513,9 +528,21 @@ class CostAlerts(Section):
 
 
 class BudgetAlerts(Section):
-    # A key's or team's remaining budget under this percentage of its max budget.
-    remaining_percent: Annotated[float, Field(gt=0, lt=100)] = 10.0
-    remaining_for: Duration = "15m"
+    # Tiers of spend as a percentage of a key's / team's max budget: info, warning, critical
+    # (each key or team is in at most one tier at a time).
+    used_percent: Annotated[list[Annotated[float, Field(gt=0, le=100)]], Field(min_length=3, max_length=3)] = [
+        80.0,
+        95.0,
+        100.0,
+    ]
+    used_for: Duration = "5m"
+
+    @model_validator(mode="after")
+    def _increasing(self) -> BudgetAlerts:
+        low, mid, high = self.used_percent
+        if not low < mid < high:
+            raise ValueError("used_percent must be three increasing percentages, e.g. [80, 95, 100]")
+        return self
 
 
 class ProviderAlerts(Section):
@@ -1081,6 +1108,7 @@ class StackConfig(Section):
     secrets: SecretsConfig
     data_safety: DataSafetyConfig
     postgres: PostgresConfig
+    reporting: ReportingConfig = ReportingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     grafana: GrafanaConfig = GrafanaConfig()
     alerts: AlertsConfig = AlertsConfig()

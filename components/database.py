@@ -4,9 +4,12 @@ Encapsulates, for `postgres.engine: cnpg`:
 - a CloudNativePG `Cluster` (pinned image, instances, storage, resources,
   parameters, pod anti-affinity, PDB) bootstrapped with the `litellm`
   database and owner plus the hardening SQL of `components.postgres_sql`;
-- `grafana_ro` as a managed role in `pg_read_all_data`, its password a
-  ManagedSecret rendered as a `kubernetes.io/basic-auth` Secret labelled
-  `cnpg.io/reload: "true"`;
+- `grafana_ro` as a managed role with no memberships (it reads the `reporting`
+  schema only, by the reporting job's grants), and the `reporting` role (member of
+  `pg_read_all_data`, owner of the `reporting` schema, used by the reporting CronJob
+  only); each password a ManagedSecret rendered as a `kubernetes.io/basic-auth`
+  Secret labelled `cnpg.io/reload: "true"`;
+- a CNPG `Database` for LiteLLM's database declaring the `reporting` schema;
 - when `postgres.backup.enabled`: a GCS bucket (uniform access, versioning,
   noncurrent-version lifecycle), a Google service account with access to that
   bucket only, Workload Identity for the cluster's service account, the
@@ -16,8 +19,8 @@ Encapsulates, for `postgres.engine: cnpg`:
 
 For `postgres.engine: external`: a `pulumi_postgresql` provider (admin user
 from config, password from the stack secret `postgresAdminPassword`, never a
-superuser) that creates the `litellm` role and database, `grafana_ro`, and the
-same hardening as grants. Both engines expose the same `DatabaseEndpoint`.
+superuser) that creates the `litellm` role and database, `grafana_ro`, the `reporting` role
+and schema, and the same hardening as grants. Both engines expose the same `DatabaseEndpoint`.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ import pulumi_postgresql as postgresql
 
 from components import cnpg, langfuse_values, litellm_values
 from components.config import CnpgConfig, StackConfig
-from components.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
+from components.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD
 from components.k8s import custom_resource, network_policies
 from components.litellm_values import prometheus_peer
 from components.managed_secret import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.options import stateful_options
+from components.reporting_sql import REPORTING_ROLE, SCHEMA
 from components.secret_store import SecretStore, workload_identity_member
 
 ADMIN_PASSWORD_KEY = "postgresAdminPassword"
@@ -56,6 +60,8 @@ class DatabaseEndpoint:
     """Kubernetes Secret (gateway namespace) with `username`/`password` of the owner role."""
     grafana_ro_gsm_secret: str
     """GSM secret id holding grafana_ro's password (one password, one source)."""
+    reporting_secret: str = ""
+    """Kubernetes Secret (gateway namespace) with `username`/`password` of the reporting role."""
     pod_labels: tuple[tuple[str, str], ...] | None = None
     """Labels of in-cluster database pods (for network policies); None for an external server."""
 
@@ -82,6 +88,7 @@ def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
             database=pg.database,
             app_secret=EXTERNAL_APP_SECRET,
             grafana_ro_gsm_secret=grafana_ro_gsm_secret,
+            reporting_secret=EXTERNAL_REPORTING_SECRET,
         )
     assert pg.cnpg is not None
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
@@ -92,6 +99,7 @@ def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
         database=pg.database,
         app_secret=names.app_secret,
         grafana_ro_gsm_secret=grafana_ro_gsm_secret,
+        reporting_secret=names.reporting_secret,
         pod_labels=(("cnpg.io/cluster", names.cluster),),
     )
 
@@ -124,6 +132,7 @@ def cnpg_clients(cfg: StackConfig) -> list[dict[str, Any]]:
 
 EXTERNAL_APP_SECRET = "litellm-db-app"
 EXTERNAL_GRAFANA_RO_SECRET = "litellm-db-grafana-ro"
+EXTERNAL_REPORTING_SECRET = "litellm-db-reporting"
 
 
 class Database(pulumi.ComponentResource):
@@ -174,11 +183,26 @@ class Database(pulumi.ComponentResource):
             self._child,
         )
 
+    def _reporting_password(self, k8s_secret: str) -> ManagedSecret:
+        cfg = self._cfg
+        return ManagedSecret(
+            f"{self._name}-reporting",
+            managed_secret_args(
+                cfg,
+                REPORTING_PASSWORD,
+                self._store.store,
+                (basic_auth_consumer(k8s_secret, cfg.namespaces.gateway, REPORTING_ROLE, {"cnpg.io/reload": "true"}),),
+            ),
+            self._store.gsa_email,
+            self._child,
+        )
+
     def _cnpg(self, cluster_cfg: CnpgConfig) -> None:
         cfg, name = self._cfg, self._name
         pg = cfg.postgres
         names = cnpg.CnpgNames(cluster_cfg.name, cfg.namespaces.gateway)
         password = self._grafana_ro_password(names.grafana_ro_secret)
+        reporting_password = self._reporting_password(names.reporting_secret)
         self.endpoint_info = endpoint(cfg, password.gsm_secret_id)
         stateful = pulumi.ResourceOptions.merge(self._child, stateful_options(cfg.data_safety))
 
@@ -244,7 +268,14 @@ class Database(pulumi.ComponentResource):
         cluster = _cluster_resource(
             f"{name}-cluster",
             manifest,
-            pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[password, *backup_deps])),
+            pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(depends_on=[password, reporting_password, *backup_deps])
+            ),
+        )
+        custom_resource(
+            f"{name}-litellm-database",
+            cnpg.database_manifest(pg, names),
+            pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
         )
         if pg.backup.enabled:
             custom_resource(
@@ -267,6 +298,7 @@ class Database(pulumi.ComponentResource):
         ext = pg.external
         assert ext is not None
         grafana_password = self._grafana_ro_password(None)
+        reporting_password = self._reporting_password(EXTERNAL_REPORTING_SECRET)
         owner_password = ManagedSecret(
             f"{name}-owner-password",
             managed_secret_args(
@@ -314,14 +346,30 @@ class Database(pulumi.ComponentResource):
             owner=owner.name,
             opts=pulumi.ResourceOptions.merge(on_server, stateful_options(cfg.data_safety)),
         )
+        # No memberships: it reads the reporting schema only (the reporting job's grants).
         postgresql.Role(
             f"{name}-grafana-ro-role",
             name=cnpg.GRAFANA_RO_ROLE,
             login=True,
-            roles=[cnpg.READ_ALL_ROLE],
             connection_limit=pg.grafana_ro.connection_limit,
             password=grafana_password.value,
             opts=on_server,
+        )
+        reporting_role = postgresql.Role(
+            f"{name}-reporting-role",
+            name=REPORTING_ROLE,
+            login=True,
+            roles=[cnpg.READ_ALL_ROLE],
+            connection_limit=cnpg.REPORTING_CONNECTION_LIMIT,
+            password=reporting_password.value,
+            opts=on_server,
+        )
+        postgresql.Schema(
+            f"{name}-reporting-schema",
+            name=SCHEMA,
+            database=database.name,
+            owner=reporting_role.name,
+            opts=pulumi.ResourceOptions.merge(on_server, stateful_options(cfg.data_safety)),
         )
         # The hardening CNPG applies at bootstrap, as grants: PUBLIC keeps only
         # CONNECT on the database (no TEMPORARY) and USAGE on schema public (no CREATE).

@@ -26,6 +26,7 @@ from components.litellm import LiteLLM
 from components.litellm import wiring as litellm_wiring
 from components.managed_secret import ManagedSecret, SecretConsumer, managed_secret_args
 from components.options import namespace_options
+from components.reporting import Reporting
 from components.secret_store import SecretStore
 from components.sso import Sso
 
@@ -133,6 +134,12 @@ class LlmGateway(pulumi.ComponentResource):
         )
         if cfg.sso.enabled:
             Sso(f"{name}-sso", cfg, store.store, store.gsa_email, in_ns)
+        Reporting(
+            f"{name}-reporting",
+            cfg,
+            database.endpoint_info,
+            pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
+        )
         GrafanaDatasource(f"{name}-grafana-datasource", cfg, database.endpoint_info, store.store, child)
         Dashboards(f"{name}-dashboards", cfg, child)
         Alerting(f"{name}-alerting", cfg, store, in_ns)

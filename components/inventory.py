@@ -70,6 +70,13 @@ GRAFANA_RO_PASSWORD = SecretSpec(
     policy=PasswordPolicy(length=32, special=True, override_special="-_"),
 )
 
+REPORTING_PASSWORD = SecretSpec(
+    key="reporting-password",
+    gsm_name="litellm-reporting-password",
+    used_by="PostgreSQL role reporting (CNPG managed role / external server), read by the reporting CronJob only",
+    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+)
+
 LITELLM_DB_PASSWORD = SecretSpec(
     key="litellm-db-password",
     gsm_name="litellm-db-password",
@@ -187,7 +194,7 @@ def langfuse_secrets(cfg: StackConfig) -> tuple[SecretSpec, ...]:
 
 def secret_inventory(cfg: StackConfig) -> tuple[SecretSpec, ...]:
     """Every GSM secret this stack's program generates, in creation order."""
-    specs = [MASTER_KEY, SALT_KEY, GRAFANA_RO_PASSWORD]
+    specs = [MASTER_KEY, SALT_KEY, GRAFANA_RO_PASSWORD, REPORTING_PASSWORD]
     if cfg.postgres.engine == "external":
         specs.append(LITELLM_DB_PASSWORD)
     specs.extend(langfuse_secrets(cfg))

@@ -136,7 +136,7 @@ class Langfuse(pulumi.ComponentResource):
                 owner=role.name,
                 opts=pulumi.ResourceOptions.merge(on_server, stateful_options(cfg.data_safety)),
             )
-            # Only its owner may connect: PUBLIC (and so grafana_ro, whose pg_read_all_data
+            # Only its owner may connect: PUBLIC (and so grafana_ro, and the reporting login whose pg_read_all_data
             # spans databases) loses CONNECT and TEMPORARY on Langfuse's database.
             public_grant = postgresql.Grant(
                 f"{name}-db-public-grant",

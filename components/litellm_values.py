@@ -104,6 +104,8 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
     s = lit.settings
     litellm_settings: dict[str, Any] = {
         "callbacks": ["prometheus", "langfuse_otel"] if tracing else ["prometheus"],
+        # Budget gauges for every key and team from the start (the budget alerts need them).
+        "prometheus_initialize_budget_metrics": True,
         "json_logs": s.json_logs,
         "turn_off_message_logging": s.turn_off_message_logging,
         "cache": s.cache,

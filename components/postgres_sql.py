@@ -3,14 +3,15 @@
 The program hands these statements to CloudNativePG as
 ``Cluster.spec.bootstrap.initdb.postInitApplicationSQL``: CNPG runs them once, as the
 superuser, inside the application database right after ``initdb`` created it. They
-make the read-only Grafana role (``grafana_ro``, a member of ``pg_read_all_data``)
-unable to write *anything*, not even session-private objects:
+make the read-only logins (``grafana_ro``, which reads the ``reporting`` schema only,
+and the ``reporting`` job's login) unable to create anything outside what they own,
+not even session-private objects:
 
 ``REVOKE TEMPORARY ON DATABASE <db> FROM PUBLIC``
     PostgreSQL grants ``TEMPORARY`` on every database to ``PUBLIC`` by default, so any
     role that can log in may ``CREATE TEMP TABLE`` and fill the server's disk with it,
-    whatever its table privileges. ``pg_read_all_data`` does not change that. Revoking
-    it from ``PUBLIC`` is what refuses temporary tables to the read-only role.
+    whatever its table privileges. Revoking it from ``PUBLIC`` is what refuses
+    temporary tables to the read-only role.
 ``GRANT TEMPORARY ON DATABASE <db> TO <owner>``
     Keeps temporary tables for the application owner (LiteLLM) explicitly. The owner
     would keep the privilege through the owner's default ACL entry anyway; the grant

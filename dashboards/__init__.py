@@ -27,11 +27,12 @@ def all_dashboards(cfg: StackConfig) -> list[DashboardSpec]:
     """Every dashboard this stack ships (modules register below as they are added)."""
     del cfg
     specs: list[DashboardSpec] = []
-    from dashboards import spend_overview, team_view  # spend dashboards on LiteLLM's tables
+    from dashboards import chargeback, spend_overview, team_view  # spend dashboards on the reporting schema
 
     specs += [
         DashboardSpec(spend_overview.UID, spend_overview.FILENAME, spend_overview.build),
         DashboardSpec(team_view.UID, team_view.FILENAME, team_view.build),
+        DashboardSpec(chargeback.UID, chargeback.FILENAME, chargeback.build),
     ]
     from dashboards import budgets, models, operations  # Prometheus dashboards
 

@@ -21,6 +21,7 @@ from dashboards.spend_panels import (
     budget_overrides,
     currency_columns,
     datasource_ref,
+    freshness_panel,
     query_variable,
     stat_panel,
     table_panel,
@@ -57,7 +58,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     builder = (
         dash.Dashboard("LLM spend overview")
         .uid(UID)
-        .description("LiteLLM spend from its daily aggregate tables (PostgreSQL, read-only as grafana_ro).")
+        .description("LiteLLM spend from the reporting schema's rollups (PostgreSQL, read-only as grafana_ro).")
         .tags(["llm-gateway", "litellm", "spend"])
         .time("now-30d", "now")
         .refresh("5m")
@@ -66,6 +67,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         .with_variable(query_variable(ds, OVERVIEW.variables[0]))
         .with_variable(query_variable(ds, OVERVIEW.variables[1]))
         .with_variable(query_variable(ds, OVERVIEW.variables[2]))
+        .with_panel(freshness_panel())
         .with_panel(stat_panel(ds, q("total_spend"), SPEND_UNIT, width=12))
         .with_panel(requests)
         .with_panel(timeseries_panel(ds, q("spend_over_time"), SPEND_UNIT, width=24))

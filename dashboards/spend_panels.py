@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
-from grafana_foundation_sdk.builders import gauge, stat, table, timeseries
+from grafana_foundation_sdk.builders import gauge, stat, table, text, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import text as text_model
 
 from dashboards.postgres_query import DATASOURCE_TYPE, Dataquery
-from dashboards.spend_queries import PanelQuery, Variable
+from dashboards.spend_queries import FRESHNESS, PanelQuery, Variable
 
 if TYPE_CHECKING:
     from components.config import StackConfig
@@ -55,6 +56,19 @@ def query_variable(ds: model.DataSourceRef, variable: Variable) -> dash.QueryVar
     if variable.all_value is not None:
         builder = builder.all_value(variable.all_value)
     return builder
+
+
+def freshness_panel(extra: str = "") -> text.Panel:
+    """A one-line note on how fresh the numbers are (the reporting job's lag)."""
+    return (
+        text.Panel()
+        .title("")
+        .mode(text_model.TextMode.MARKDOWN)
+        .content(f"**Freshness:** {FRESHNESS}{' ' + extra if extra else ''}")
+        .transparent(True)
+        .height(2)
+        .span(24)
+    )
 
 
 def unlimited_when_null() -> list[model.ValueMapping]:

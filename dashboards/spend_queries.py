@@ -1,20 +1,29 @@
 """Every SQL query of the spend dashboards: one place per dashboard.
 
-`OVERVIEW` (dashboards/spend_overview.py) and `TEAM_VIEW` (dashboards/team_view.py)
-hold each dashboard's template variables and panel queries. The dashboards put
-exactly these strings into `rawSql`; the tests (on LiteLLM's real schema, as
-grafana_ro) and `tools/bench_spend_queries.py` run exactly these strings after
-expanding Grafana's macros and variables the way Grafana does.
+`OVERVIEW` (dashboards/spend_overview.py), `TEAM_VIEW` (dashboards/team_view.py) and
+`CHARGEBACK` (dashboards/chargeback.py) hold each dashboard's template variables and
+panel queries. The dashboards put exactly these strings into `rawSql`; the tests (on
+LiteLLM's real schema, as grafana_ro) and `tools/bench_spend_queries.py` run exactly
+these strings after expanding Grafana's macros and variables the way Grafana does.
 
+Every query reads the `reporting` schema only (components/reporting_sql.py): rollups
+refreshed by the reporting CronJob and narrow views over LiteLLM's key and team tables.
 How the queries scale:
-- Time ranges read LiteLLM's daily aggregates (`"LiteLLM_DailyUserSpend"`: every
-  request; `"LiteLLM_DailyTeamSpend"`: requests made with a team), filtered on their
-  indexed `date` column (TEXT `YYYY-MM-DD`, UTC day). The range is widened to whole
-  UTC days: these panels answer at day resolution.
-- The raw `"LiteLLM_SpendLogs"` is read by one panel only (recent failed requests:
-  individual requests are not in the aggregates), bounded by `$__timeFilter` on the
-  indexed `"startTime"` and by a LIMIT, newest first.
-- Budgets come from the small `"LiteLLM_VerificationToken"` / `"LiteLLM_TeamTable"`.
+- Each spend panel is a UNION ALL of two branches. With the selection "All" where the
+  coarse rollup has no column for a filter, a coarse rollup (a few rows per day)
+  answers; otherwise `daily_detail`, narrowed by its (team|key|model, day) indexes.
+  The guards (`'__all__' IN ($var)`) are constants after Grafana's interpolation,
+  so PostgreSQL folds them and plans only one branch.
+- Ranges are widened to whole UTC days (`day` is a date): these panels answer at day
+  resolution. The chargeback table widens to whole calendar months.
+- The raw log is read by one panel only (recent failed requests, through the
+  `reporting.recent_failures` view), bounded by `$__timeFilter` on the indexed
+  `"startTime"` and by a LIMIT, newest first.
+- Budgets come from the views over the small key and team tables (live values).
+
+Freshness: rollups lag LiteLLM by at most the refresh interval (reporting.schedule)
+plus LiteLLM's own batch write interval (`proxy_batch_write_at`, 10 s + up to 5 s of
+jitter by default); budgets and recent failures are live.
 
 Variables (Grafana PostgreSQL interpolation): a multi-value or include-All variable
 is rendered as a comma-separated list of quoted literals, so filters read
@@ -25,22 +34,29 @@ alias or team. The team view's `team` is single-valued without All: Grafana then
 doubles quotes and leaves the value bare, so queries write `'${team}'`.
 
 Keys are always shown by alias (or LiteLLM's masked `key_name`), never by the
-hashed token.
+hashed token (the reporting schema does not hold it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from components import reporting_sql as rs
 from dashboards.postgres_query import Format
 
 ALL_VALUE = "'__all__'"
 
 SPEND_LOGS = '"LiteLLM_SpendLogs"'
-DAILY_USER = '"LiteLLM_DailyUserSpend"'
-DAILY_TEAM = '"LiteLLM_DailyTeamSpend"'
-TOKENS = '"LiteLLM_VerificationToken"'
-TEAMS = '"LiteLLM_TeamTable"'
+"""LiteLLM's raw log (read by the naive twins only; the dashboards read `rs.FAILURES`)."""
+KEYS = rs.KEYS
+TEAMS = rs.TEAMS
+FILTERS = ("team", "key_alias", "model")
+FRESHNESS = (
+    "Spend figures come from the reporting rollups: they lag LiteLLM by at most the reporting "
+    "refresh interval (10 min by default) plus LiteLLM's batch write interval (proxy_batch_write_at, "
+    "10-15 s by default). Budgets and recent failures are live."
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,12 @@ class PanelQuery:
 
     @property
     def reads_spend_logs(self) -> bool:
-        return SPEND_LOGS in self.sql
+        return rs.FAILURES in self.sql
+
+    @property
+    def relations(self) -> frozenset[str]:
+        """Every relation the query reads (FROM / JOIN targets)."""
+        return frozenset(re.findall(r"\b(?:FROM|JOIN)\s+([\w.]+|\"[^\"]+\")", self.sql))
 
 
 @dataclass(frozen=True)
@@ -83,49 +104,105 @@ class DashboardQueries:
         raise KeyError(key)
 
 
+_FROM_DAY = "($__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
+_TO_DAY = "($__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
+_FIRST_WEEK = f"date_trunc('week', ({_FROM_DAY} + 6)::timestamp)::date"
+"""The first Monday on or after the range's first day."""
+_END_WEEKS = f"date_trunc('week', ({_TO_DAY} + 1)::timestamp)::date"
+"""The Monday after the range's last full week (days from here on are the tail)."""
+
+
 def _days(alias: str) -> str:
-    """The range widened to whole UTC days, on the daily tables' indexed TEXT `date`."""
+    """The range widened to whole UTC days, on the rollups' indexed `day` (date)."""
+    return f"{alias}.day BETWEEN {_FROM_DAY} AND {_TO_DAY}"
+
+
+def _edge_days(alias: str) -> str:
+    """The range's days outside its full ISO weeks (two index ranges; all days when no full week).
+
+    The computed bounds are scalar subqueries: evaluated once (InitPlans), never per row.
+    """
     return (
-        f"{alias}.date BETWEEN to_char($__timeFrom()::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-        f" AND to_char($__timeTo()::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        f"(({alias}.day >= {_FROM_DAY} AND {alias}.day < (SELECT LEAST({_FIRST_WEEK}, {_TO_DAY} + 1)))\n"
+        f"      OR ({alias}.day >= (SELECT GREATEST({_END_WEEKS}, {_FROM_DAY})) AND {alias}.day <= {_TO_DAY}))"
     )
 
 
+def _full_weeks(alias: str) -> str:
+    return f"{alias}.week >= (SELECT {_FIRST_WEEK}) AND {alias}.week < (SELECT {_END_WEEKS})"
+
+
+def _is_all(var: str) -> str:
+    return f"{ALL_VALUE} IN (${var})"
+
+
 def _all_or(var: str, condition: str) -> str:
-    return f"({ALL_VALUE} IN (${var}) OR {condition})"
+    return f"({_is_all(var)} OR {condition})"
 
 
-def _keys_where(column: str, var: str) -> str:
-    return f"(SELECT token FROM {TOKENS} WHERE {column} IN (${var}))"
+def _filter(var: str, alias: str) -> str:
+    """One variable's filter on a rollup row."""
+    if var == "team":
+        return _all_or("team", f"{alias}.team_id IN ($team)")
+    if var == "key_alias":
+        return _all_or("key_alias", f"{alias}.key_id IN (SELECT key_id FROM {KEYS} WHERE key_alias IN ($key_alias))")
+    return _all_or("model", f"{alias}.model IN ($model)")
 
 
-def _key_alias_filter(api_key: str) -> str:
-    """Rows whose key has one of the selected aliases (All: every row, aliased or not)."""
-    return _all_or("key_alias", f"{api_key} IN {_keys_where('key_alias', 'key_alias')}")
+_AND = "\n    AND "
 
 
-def _key_team_filter(api_key: str) -> str:
-    """Rows whose key belongs to one of the selected teams."""
-    return _all_or("team", f"{api_key} IN {_keys_where('team_id', 'team')}")
+def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "", weekly: str | None = None) -> str:
+    """Rollup rows in range under the overview's filters, from the cheapest table that can answer.
+
+    `coarse` can apply the filters in `handles`; the others must be "All" for it to answer,
+    otherwise `daily_detail` does. Exactly one of the two survives constant folding. With
+    `weekly` (the coarse table's per-week twin), the coarse answer reads the range's full
+    weeks there and only the edge days from `coarse`.
+    """
+    unhandled = [v for v in FILTERS if v not in handles]
+    coarse_where = [
+        _edge_days("c") if weekly else _days("c"),
+        *(_filter(v, "c") for v in handles),
+        *(_is_all(v) for v in unhandled),
+    ]
+    weekly_branch = ""
+    if weekly is not None:
+        week_where = [_full_weeks("w"), *(_filter(v, "w") for v in handles), *(_is_all(v) for v in unhandled)]
+        weekly_branch = (
+            f"  UNION ALL\n  SELECT {columns.format(a='w')} FROM {weekly} w\n  WHERE {_AND.join(week_where)}\n"
+        )
+    detail_where = [
+        _days("d"),
+        *(_filter(v, "d") for v in FILTERS),
+        "NOT (" + " AND ".join(_is_all(v) for v in unhandled) + ")" if unhandled else "false",
+    ]
+    if extra:
+        coarse_where.append(extra.format(a="c"))
+        detail_where.append(extra.format(a="d"))
+    return (
+        f"  SELECT {columns.format(a='c')} FROM {coarse} c\n  WHERE {_AND.join(coarse_where)}\n"
+        f"{weekly_branch}"
+        f"  UNION ALL\n"
+        f"  SELECT {columns.format(a='d')} FROM {rs.DETAIL} d\n  WHERE {_AND.join(detail_where)}"
+    )
 
 
 _KEY_LABEL = "COALESCE(k.key_alias, k.key_name, '(unknown key)')"
 _NOT_EXPIRED_OR_BLOCKED = "(k.expires IS NULL OR k.expires > (now() AT TIME ZONE 'UTC')) AND k.blocked IS NOT TRUE"
+_MEASURES = "{a}.spend, {a}.requests, {a}.failed, {a}.prompt_tokens, {a}.completion_tokens"
 
 # --- Spend overview ----------------------------------------------------------------------
 
-
-def _overview_filter(alias: str) -> str:
-    """Team, key alias and model filters on a DailyUserSpend row (team = the key's team)."""
-    return (
-        f"{_days(alias)}\n"
-        f"  AND {_key_team_filter(alias + '.api_key')}\n"
-        f"  AND {_key_alias_filter(alias + '.api_key')}\n"
-        f"  AND {_all_or('model', alias + '.model IN ($model)')}"
-    )
-
-
-_OV = _overview_filter("d")
+_BY_MODEL = _rows("{a}.day, {a}.model, " + _MEASURES, rs.BY_MODEL, ("model",))
+_BY_KEY = _rows("{a}.key_id, {a}.spend, {a}.requests", rs.BY_KEY, ("team", "key_alias"), weekly=rs.WEEK_KEY)
+_BY_TEAM = _rows("{a}.team_id, {a}.spend, {a}.requests", rs.BY_TEAM, ("team",), extra="{a}.team_id IS NOT NULL")
+_BY_USER = _rows(
+    "{a}.user_id, {a}.spend, {a}.requests, {a}.prompt_tokens + {a}.completion_tokens AS tokens",
+    rs.BY_USER,
+    (),
+    weekly=rs.WEEK_USER,
+)
 
 OVERVIEW = DashboardQueries(
     variables=(
@@ -139,7 +216,7 @@ OVERVIEW = DashboardQueries(
         Variable(
             "key_alias",
             "Key alias",
-            f"SELECT DISTINCT key_alias FROM {TOKENS}\n"
+            f"SELECT DISTINCT key_alias FROM {KEYS}\n"
             f"WHERE key_alias IS NOT NULL AND {_all_or('team', 'team_id IN ($team)')}\nORDER BY 1",
             multi=True,
             include_all=True,
@@ -147,7 +224,7 @@ OVERVIEW = DashboardQueries(
         Variable(
             "model",
             "Model",
-            f"SELECT DISTINCT d.model FROM {DAILY_USER} d\nWHERE d.model IS NOT NULL AND {_days('d')}\nORDER BY 1",
+            f"SELECT DISTINCT c.model FROM {rs.BY_MODEL} c\nWHERE c.model IS NOT NULL AND {_days('c')}\nORDER BY 1",
             multi=True,
             include_all=True,
             refresh_on_time_range=True,
@@ -157,16 +234,16 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "total_spend",
             "Total spend",
-            f"SELECT COALESCE(sum(d.spend), 0) AS spend\nFROM {DAILY_USER} d\nWHERE {_OV}",
+            f"SELECT COALESCE(sum(s.spend), 0) AS spend\nFROM (\n{_BY_MODEL}\n) s",
             Format.TABLE,
         ),
         PanelQuery(
             "total_requests",
             "Requests / failure rate",
-            f"SELECT COALESCE(sum(d.api_requests), 0) AS requests,\n"
-            f"  COALESCE(sum(d.failed_requests), 0) AS failed,\n"
-            f"  COALESCE(sum(d.failed_requests)::float8 / NULLIF(sum(d.api_requests), 0), 0) AS failure_rate\n"
-            f"FROM {DAILY_USER} d\nWHERE {_OV}",
+            f"SELECT COALESCE(sum(s.requests), 0) AS requests,\n"
+            f"  COALESCE(sum(s.failed), 0) AS failed,\n"
+            f"  COALESCE(sum(s.failed)::float8 / NULLIF(sum(s.requests), 0), 0) AS failure_rate\n"
+            f"FROM (\n{_BY_MODEL}\n) s",
             Format.TABLE,
         ),
         PanelQuery(
@@ -174,15 +251,15 @@ OVERVIEW = DashboardQueries(
             "Spend over time (per day)",
             f"SELECT $__timeGroupAlias(day, '1d'), spend\n"
             f"FROM (\n"
-            f"  SELECT (d.date || 'T00:00:00Z')::timestamptz AS day, sum(d.spend) AS spend\n"
-            f"  FROM {DAILY_USER} d\n  WHERE {_OV}\n  GROUP BY d.date\n) s\nORDER BY 1",
+            f"  SELECT s.day::timestamp AT TIME ZONE 'UTC' AS day, sum(s.spend) AS spend\n"
+            f"  FROM (\n{_BY_MODEL}\n  ) s\n  GROUP BY s.day\n) t\nORDER BY 1",
             Format.TIME_SERIES,
         ),
         PanelQuery(
             "spend_by_model",
             "Spend by model",
-            f"SELECT COALESCE(NULLIF(d.model, ''), '(unknown)') AS model, sum(d.spend) AS spend\n"
-            f"FROM {DAILY_USER} d\nWHERE {_OV}\nGROUP BY 1\nORDER BY spend DESC, model",
+            f"SELECT COALESCE(NULLIF(s.model, ''), '(unknown)') AS model, sum(s.spend) AS spend\n"
+            f"FROM (\n{_BY_MODEL}\n) s\nGROUP BY 1\nORDER BY spend DESC, model",
             Format.TABLE,
         ),
         PanelQuery(
@@ -190,9 +267,9 @@ OVERVIEW = DashboardQueries(
             "Spend by key",
             f"SELECT {_KEY_LABEL} AS key_alias, sum(s.spend) AS spend, sum(s.requests) AS requests\n"
             f"FROM (\n"
-            f"  SELECT d.api_key, sum(d.spend) AS spend, sum(d.api_requests) AS requests\n"
-            f"  FROM {DAILY_USER} d\n  WHERE {_OV}\n  GROUP BY d.api_key\n) s\n"
-            f"LEFT JOIN {TOKENS} k ON k.token = s.api_key\n"
+            f"  SELECT r.key_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
+            f"  FROM (\n{_BY_KEY}\n  ) r\n  GROUP BY r.key_id\n) s\n"
+            f"LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
             f"GROUP BY 1\nORDER BY spend DESC, key_alias",
             Format.TABLE,
         ),
@@ -201,13 +278,8 @@ OVERVIEW = DashboardQueries(
             "Spend by team",
             f"SELECT COALESCE(t.team_alias, s.team_id) AS team, s.spend, s.requests\n"
             f"FROM (\n"
-            f"  SELECT d.team_id, sum(d.spend) AS spend, sum(d.api_requests) AS requests\n"
-            f"  FROM {DAILY_TEAM} d\n"
-            f"  WHERE {_days('d')}\n"
-            f"    AND {_all_or('team', 'd.team_id IN ($team)')}\n"
-            f"    AND {_key_alias_filter('d.api_key')}\n"
-            f"    AND {_all_or('model', 'd.model IN ($model)')}\n"
-            f"  GROUP BY d.team_id\n) s\n"
+            f"  SELECT r.team_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
+            f"  FROM (\n{_BY_TEAM}\n  ) r\n  GROUP BY r.team_id\n) s\n"
             f"LEFT JOIN {TEAMS} t ON t.team_id = s.team_id\n"
             f"ORDER BY s.spend DESC, team",
             Format.TABLE,
@@ -217,9 +289,9 @@ OVERVIEW = DashboardQueries(
             "Tokens over time (per day)",
             f"SELECT $__timeGroupAlias(day, '1d'), prompt_tokens, completion_tokens\n"
             f"FROM (\n"
-            f"  SELECT (d.date || 'T00:00:00Z')::timestamptz AS day,\n"
-            f"    sum(d.prompt_tokens) AS prompt_tokens, sum(d.completion_tokens) AS completion_tokens\n"
-            f"  FROM {DAILY_USER} d\n  WHERE {_OV}\n  GROUP BY d.date\n) s\nORDER BY 1",
+            f"  SELECT s.day::timestamp AT TIME ZONE 'UTC' AS day,\n"
+            f"    sum(s.prompt_tokens) AS prompt_tokens, sum(s.completion_tokens) AS completion_tokens\n"
+            f"  FROM (\n{_BY_MODEL}\n  ) s\n  GROUP BY s.day\n) t\nORDER BY 1",
             Format.TIME_SERIES,
         ),
         PanelQuery(
@@ -228,17 +300,17 @@ OVERVIEW = DashboardQueries(
             f"SELECT $__timeGroupAlias(day, '1d'), requests, failed,\n"
             f"  failed::float8 / NULLIF(requests, 0) AS failure_rate\n"
             f"FROM (\n"
-            f"  SELECT (d.date || 'T00:00:00Z')::timestamptz AS day,\n"
-            f"    sum(d.api_requests) AS requests, sum(d.failed_requests) AS failed\n"
-            f"  FROM {DAILY_USER} d\n  WHERE {_OV}\n  GROUP BY d.date\n) s\nORDER BY 1",
+            f"  SELECT s.day::timestamp AT TIME ZONE 'UTC' AS day,\n"
+            f"    sum(s.requests) AS requests, sum(s.failed) AS failed\n"
+            f"  FROM (\n{_BY_MODEL}\n  ) s\n  GROUP BY s.day\n) t\nORDER BY 1",
             Format.TIME_SERIES,
         ),
         PanelQuery(
             "top_users",
             "Top users",
-            f"SELECT COALESCE(NULLIF(d.user_id, ''), '(no user)') AS user_id, sum(d.spend) AS spend,\n"
-            f"  sum(d.api_requests) AS requests, sum(d.prompt_tokens + d.completion_tokens) AS tokens\n"
-            f"FROM {DAILY_USER} d\nWHERE {_OV}\nGROUP BY 1\nORDER BY spend DESC, user_id\nLIMIT 10",
+            f"SELECT COALESCE(NULLIF(s.user_id, ''), '(no user)') AS user_id, sum(s.spend) AS spend,\n"
+            f"  sum(s.requests) AS requests, sum(s.tokens) AS tokens\n"
+            f"FROM (\n{_BY_USER}\n) s\nGROUP BY 1\nORDER BY spend DESC, user_id\nLIMIT 10",
             Format.TABLE,
         ),
         PanelQuery(
@@ -247,12 +319,15 @@ OVERVIEW = DashboardQueries(
             f"SELECT {_KEY_LABEL} AS key_alias, COALESCE(t.team_alias, k.team_id) AS team,\n"
             f"  k.max_budget, k.spend AS budget_period_spend, k.max_budget - k.spend AS remaining,\n"
             f"  k.budget_reset_at, COALESCE(r.spend, 0) AS spend_in_range\n"
-            f"FROM {TOKENS} k\n"
+            f"FROM {KEYS} k\n"
             f"LEFT JOIN {TEAMS} t ON t.team_id = k.team_id\n"
             f"LEFT JOIN (\n"
-            f"  SELECT d.api_key, sum(d.spend) AS spend FROM {DAILY_USER} d\n"
-            f"  WHERE {_days('d')} GROUP BY d.api_key\n"
-            f") r ON r.api_key = k.token\n"
+            f"  SELECT s.key_id, sum(s.spend) AS spend FROM (\n"
+            f"    SELECT c.key_id, c.spend FROM {rs.BY_KEY} c WHERE {_edge_days('c')}\n"
+            f"    UNION ALL\n"
+            f"    SELECT w.key_id, w.spend FROM {rs.WEEK_KEY} w WHERE {_full_weeks('w')}\n"
+            f"  ) s GROUP BY s.key_id\n"
+            f") r ON r.key_id = k.key_id\n"
             f"WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
             f"  AND {_all_or('team', 'k.team_id IN ($team)')}\n"
             f"  AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
@@ -266,8 +341,8 @@ OVERVIEW = DashboardQueries(
             f"  t.max_budget - t.spend AS remaining, t.budget_reset_at, COALESCE(r.spend, 0) AS spend_in_range\n"
             f"FROM {TEAMS} t\n"
             f"LEFT JOIN (\n"
-            f"  SELECT d.team_id, sum(d.spend) AS spend FROM {DAILY_TEAM} d\n"
-            f"  WHERE {_days('d')} GROUP BY d.team_id\n"
+            f"  SELECT c.team_id, sum(c.spend) AS spend FROM {rs.BY_TEAM} c\n"
+            f"  WHERE {_days('c')} GROUP BY c.team_id\n"
             f") r ON r.team_id = t.team_id\n"
             f"WHERE t.blocked IS NOT TRUE AND {_all_or('team', 't.team_id IN ($team)')}\n"
             f"ORDER BY remaining ASC NULLS LAST, team",
@@ -276,18 +351,13 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "recent_failures",
             "Recent failed requests",
-            f'SELECT l."startTime" AS "time", {_KEY_LABEL} AS key_alias, l.model,\n'
-            f"  COALESCE(t.team_alias, l.team_id) AS team,\n"
-            f"  l.metadata -> 'error_information' ->> 'error_code' AS error_code,\n"
-            f"  l.metadata -> 'error_information' ->> 'error_class' AS error_class\n"
-            f"FROM {SPEND_LOGS} l\n"
-            f"LEFT JOIN {TOKENS} k ON k.token = l.api_key\n"
-            f"LEFT JOIN {TEAMS} t ON t.team_id = l.team_id\n"
-            f"WHERE $__timeFilter(l.\"startTime\") AND l.status = 'failure'\n"
+            'SELECT l.start_time AS "time", l.key_label AS key_alias, l.model, l.team, l.error_code, l.error_class\n'
+            f"FROM {rs.FAILURES} l\n"
+            f"WHERE $__timeFilter(l.start_time)\n"
             f"  AND {_all_or('team', 'l.team_id IN ($team)')}\n"
-            f"  AND {_key_alias_filter('l.api_key')}\n"
+            f"  AND {_all_or('key_alias', 'l.key_alias IN ($key_alias)')}\n"
             f"  AND {_all_or('model', 'l.model IN ($model)')}\n"
-            f'ORDER BY l."startTime" DESC\nLIMIT 50',
+            f"ORDER BY l.start_time DESC\nLIMIT 50",
             Format.TABLE,
         ),
     ),
@@ -299,15 +369,16 @@ _TEAM = "'${team}'"
 
 
 def _team_filter(alias: str) -> str:
-    """One team (the `team` variable) plus the key alias and model filters, on DailyTeamSpend."""
+    """One team (the `team` variable) plus the key alias and model filters, on daily_detail."""
     return (
         f"{alias}.team_id = {_TEAM} AND {_days(alias)}\n"
-        f"  AND {_key_alias_filter(alias + '.api_key')}\n"
-        f"  AND {_all_or('model', alias + '.model IN ($model)')}"
+        f"  AND {_filter('key_alias', alias)}\n"
+        f"  AND {_filter('model', alias)}"
     )
 
 
 _TV = _team_filter("d")
+_DETAIL = rs.DETAIL
 
 TEAM_VIEW = DashboardQueries(
     variables=(
@@ -321,14 +392,14 @@ TEAM_VIEW = DashboardQueries(
         Variable(
             "key_alias",
             "Key alias",
-            f"SELECT DISTINCT key_alias FROM {TOKENS}\nWHERE key_alias IS NOT NULL AND team_id = {_TEAM}\nORDER BY 1",
+            f"SELECT DISTINCT key_alias FROM {KEYS}\nWHERE key_alias IS NOT NULL AND team_id = {_TEAM}\nORDER BY 1",
             multi=True,
             include_all=True,
         ),
         Variable(
             "model",
             "Model",
-            f"SELECT DISTINCT d.model FROM {DAILY_TEAM} d\n"
+            f"SELECT DISTINCT d.model FROM {_DETAIL} d\n"
             f"WHERE d.model IS NOT NULL AND d.team_id = {_TEAM} AND {_days('d')}\nORDER BY 1",
             multi=True,
             include_all=True,
@@ -347,7 +418,7 @@ TEAM_VIEW = DashboardQueries(
             "budget",
             "Budget",
             f"SELECT t.max_budget, t.spend AS budget_period_spend, t.max_budget - t.spend AS remaining,\n"
-            f"  (SELECT COALESCE(sum(d.spend), 0) FROM {DAILY_TEAM} d WHERE {_TV}) AS spend_in_range\n"
+            f"  (SELECT COALESCE(sum(d.spend), 0) FROM {_DETAIL} d WHERE {_TV}) AS spend_in_range\n"
             f"FROM {TEAMS} t\nWHERE t.team_id = {_TEAM}",
             Format.TABLE,
         ),
@@ -357,17 +428,17 @@ TEAM_VIEW = DashboardQueries(
             f"SELECT $__timeGroupAlias(day, '1d'), sum(spend) OVER (ORDER BY day) AS cumulative_spend,\n"
             f"  (SELECT t.max_budget FROM {TEAMS} t WHERE t.team_id = {_TEAM}) AS max_budget\n"
             f"FROM (\n"
-            f"  SELECT (d.date || 'T00:00:00Z')::timestamptz AS day, sum(d.spend) AS spend\n"
-            f"  FROM {DAILY_TEAM} d\n  WHERE {_TV}\n  GROUP BY d.date\n) s\nORDER BY 1",
+            f"  SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day, sum(d.spend) AS spend\n"
+            f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY d.day\n) s\nORDER BY 1",
             Format.TIME_SERIES,
         ),
         PanelQuery(
             "usage_by_model",
             "Usage by model",
             f"SELECT COALESCE(NULLIF(d.model, ''), '(unknown)') AS model, sum(d.spend) AS spend,\n"
-            f"  sum(d.api_requests) AS requests, sum(d.failed_requests) AS failed,\n"
+            f"  sum(d.requests) AS requests, sum(d.failed) AS failed,\n"
             f"  sum(d.prompt_tokens) AS prompt_tokens, sum(d.completion_tokens) AS completion_tokens\n"
-            f"FROM {DAILY_TEAM} d\nWHERE {_TV}\nGROUP BY 1\nORDER BY spend DESC, model",
+            f"FROM {_DETAIL} d\nWHERE {_TV}\nGROUP BY 1\nORDER BY spend DESC, model",
             Format.TABLE,
         ),
         PanelQuery(
@@ -376,10 +447,10 @@ TEAM_VIEW = DashboardQueries(
             f"SELECT {_KEY_LABEL} AS key_alias, sum(s.spend) AS spend, sum(s.requests) AS requests,\n"
             f"  sum(s.prompt_tokens) AS prompt_tokens, sum(s.completion_tokens) AS completion_tokens\n"
             f"FROM (\n"
-            f"  SELECT d.api_key, sum(d.spend) AS spend, sum(d.api_requests) AS requests,\n"
+            f"  SELECT d.key_id, sum(d.spend) AS spend, sum(d.requests) AS requests,\n"
             f"    sum(d.prompt_tokens) AS prompt_tokens, sum(d.completion_tokens) AS completion_tokens\n"
-            f"  FROM {DAILY_TEAM} d\n  WHERE {_TV}\n  GROUP BY d.api_key\n) s\n"
-            f"LEFT JOIN {TOKENS} k ON k.token = s.api_key\n"
+            f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY d.key_id\n) s\n"
+            f"LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
             f"GROUP BY 1\nORDER BY spend DESC, key_alias",
             Format.TABLE,
         ),
@@ -388,10 +459,42 @@ TEAM_VIEW = DashboardQueries(
             "Spend by model over time (per day)",
             f"SELECT $__timeGroupAlias(day, '1d'), metric, spend\n"
             f"FROM (\n"
-            f"  SELECT (d.date || 'T00:00:00Z')::timestamptz AS day,\n"
+            f"  SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day,\n"
             f"    COALESCE(NULLIF(d.model, ''), '(unknown)') AS metric, sum(d.spend) AS spend\n"
-            f"  FROM {DAILY_TEAM} d\n  WHERE {_TV}\n  GROUP BY 1, 2\n) s\nORDER BY 1, 2",
+            f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY 1, 2\n) s\nORDER BY 1, 2",
             Format.TIME_SERIES,
+        ),
+    ),
+)
+
+# --- Chargeback ----------------------------------------------------------------------------
+
+
+def _months(alias: str) -> str:
+    """The range widened to whole calendar months (UTC)."""
+    return (
+        f"{alias}.day >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
+        f" AND {alias}.day < (date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')"
+        " + interval '1 month')::date"
+    )
+
+
+CHARGEBACK = DashboardQueries(
+    variables=(),
+    panels=(
+        PanelQuery(
+            "team_month",
+            "Spend per team per calendar month",
+            "SELECT s.month, COALESCE(t.team_alias, s.team_id, '(no team)') AS team, s.team_id,\n"
+            "  s.spend, s.requests, s.prompt_tokens, s.completion_tokens\n"
+            "FROM (\n"
+            "  SELECT to_char(c.day, 'YYYY-MM') AS month, c.team_id, sum(c.spend) AS spend,\n"
+            "    sum(c.requests) AS requests, sum(c.prompt_tokens) AS prompt_tokens,\n"
+            "    sum(c.completion_tokens) AS completion_tokens\n"
+            f"  FROM {rs.BY_TEAM} c\n  WHERE {_months('c')}\n  GROUP BY 1, 2\n) s\n"
+            f"LEFT JOIN {TEAMS} t ON t.team_id = s.team_id\n"
+            "ORDER BY s.month, s.spend DESC, team",
+            Format.TABLE,
         ),
     ),
 )

@@ -19,6 +19,7 @@ from dashboards.spend_panels import (
     budget_overrides,
     currency_columns,
     datasource_ref,
+    freshness_panel,
     gauge_panel,
     query_variable,
     table_panel,
@@ -49,6 +50,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         .with_variable(query_variable(ds, TEAM_VIEW.variables[0]))
         .with_variable(query_variable(ds, TEAM_VIEW.variables[1]))
         .with_variable(query_variable(ds, TEAM_VIEW.variables[2]))
+        .with_panel(freshness_panel())
         .with_panel(gauge_panel(ds, q("budget_gauge"), width=8))
         .with_panel(
             currency_columns(

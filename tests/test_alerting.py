@@ -226,28 +226,33 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         [Expected(NS, "warning", f"{30 * q:.2f}")],
     )
 
-    # budgets: half the threshold left (firing), half the budget left (silent)
+    # budgets: for each tier, spend in the middle of the tier fires; spend just below
+    # the tier (in the previous one) stays silent, so tiers never fire together.
     b = a.budgets
-    at = minutes(b.remaining_for) + 5
-    left = b.remaining_percent / 2
-    out["LiteLLMKeyBudgetLow"] = Case(
-        at,
-        [series("litellm_remaining_api_key_budget_metric", key, f"{left:g}x{at + 5}"),
-         series("litellm_api_key_max_budget_metric", key, f"100x{at + 5}")],
-        [series("litellm_remaining_api_key_budget_metric", key, f"50x{at + 5}"),
-         series("litellm_api_key_max_budget_metric", key, f"100x{at + 5}")],
-        [Expected(key_labels, "warning", f"{left:.1f}")],
-    )
+    at = minutes(b.used_for) + 5
     team = {**NS, "team": "7f1c0a3e-team", "team_alias": "search", **pod}
     team_labels = {k: team[k] for k in ("namespace", "team", "team_alias")}
-    out["LiteLLMTeamBudgetLow"] = Case(
-        at,
-        [series("litellm_remaining_team_budget_metric", team, f"{left:g}x{at + 5}"),
-         series("litellm_team_max_budget_metric", team, f"100x{at + 5}")],
-        [series("litellm_remaining_team_budget_metric", team, f"50x{at + 5}"),
-         series("litellm_team_max_budget_metric", team, f"100x{at + 5}")],
-        [Expected(team_labels, "warning", f"{left:.1f}")],
+    entities = (
+        ("Key", "litellm_remaining_api_key_budget_metric", "litellm_api_key_max_budget_metric", key, key_labels),
+        ("Team", "litellm_remaining_team_budget_metric", "litellm_team_max_budget_metric", team, team_labels),
     )
+    bounds = (*b.used_percent, b.used_percent[-1] + 20)
+    for entity, remaining, maximum, labels, expected in entities:
+        for tier, (suffix, severity) in enumerate(alerting.BUDGET_TIERS):
+            used = (bounds[tier] + bounds[tier + 1]) / 2
+            below = bounds[tier] - 0.5
+
+            def budget(
+                used_percent: float, labels: dict[str, str] = labels, remaining: str = remaining, maximum: str = maximum
+            ) -> list[dict[str, str]]:
+                return [
+                    series(remaining, labels, f"{1000 - 10 * used_percent:g}x{at + 5}"),
+                    series(maximum, labels, f"1000x{at + 5}"),
+                ]
+
+            out[f"LiteLLM{entity}Budget{suffix}"] = Case(
+                at, budget(used), budget(below), [Expected(expected, severity, f"{used:.1f}")]
+            )
 
     # providers
     pr = a.providers
@@ -309,11 +314,11 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         interval="5m",
         evaluation_interval="5m",
     )
-    remaining = {**proxy, "table": "LiteLLM_SpendLogs"}
+    behind = {**proxy, "table": "LiteLLM_SpendLogs"}
     out["LiteLLMSpendLogCleanupBehind"] = Case(
         window + 10,
-        [series("litellm_spend_log_cleanup_rows_remaining", remaining, f"5000x{steps + 4}")],
-        [series("litellm_spend_log_cleanup_rows_remaining", remaining, f"0x{steps + 4}")],
+        [series("litellm_spend_log_cleanup_rows_remaining", behind, f"5000x{steps + 4}")],
+        [series("litellm_spend_log_cleanup_rows_remaining", behind, f"0x{steps + 4}")],
         [Expected(NS, "warning", "5000")],
         interval="5m",
         evaluation_interval="5m",
@@ -631,10 +636,10 @@ def test_bad_receivers_are_config_errors(receiver: dict[str, Any], message: str)
 def test_bad_thresholds_are_config_errors() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(_with("lab", "alerts", {"performance": {"error_rate_warning": 0.5, "error_rate_critical": 0.1},
-                                              "budgets": {"remaining_percent": 150}, "cost": {"spike_for": "soon"}}))
+                                              "budgets": {"used_percent": [95, 80, 100]}, "cost": {"spike_for": "soon"}}))
     text = str(err.value)
     assert "error_rate_warning must be lower than error_rate_critical" in text
-    assert "llm-gateway:alerts.budgets.remaining_percent" in text
+    assert "llm-gateway:alerts.budgets" in text and "three increasing percentages" in text
     assert "llm-gateway:alerts.cost.spike_for" in text
 
 

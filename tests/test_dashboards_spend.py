@@ -10,13 +10,18 @@ from typing import Any
 import pytest
 
 from components.config import StackConfig, parse_config, read_namespace
-from dashboards import spend_overview, team_view
-from dashboards.spend_queries import ALL_VALUE, OVERVIEW, TEAM_VIEW, DashboardQueries
+from dashboards import chargeback, spend_overview, team_view
+from dashboards.spend_queries import ALL_VALUE, CHARGEBACK, FRESHNESS, OVERVIEW, TEAM_VIEW, DashboardQueries
 from tests.conftest import run_cached
 from tools.offline import as_pulumi_config, read_stack_config
 from tools.preview import main as preview_main
 
-SPEND_FILES = {spend_overview.FILENAME: OVERVIEW, team_view.FILENAME: TEAM_VIEW}
+SPEND_FILES = {spend_overview.FILENAME: OVERVIEW, team_view.FILENAME: TEAM_VIEW, chargeback.FILENAME: CHARGEBACK}
+
+
+def query_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Panels that run a query (not the freshness note)."""
+    return [p for p in dashboard["panels"] if p.get("type") != "text"]
 
 
 def spend_configmaps(stack: str) -> dict[str, dict[str, Any]]:
@@ -44,23 +49,33 @@ def test_delivered_as_sidecar_configmaps(stack: str) -> None:
 def test_dashboard_runs_exactly_the_registered_queries(filename: str) -> None:
     queries: DashboardQueries = SPEND_FILES[filename]
     dashboard = json.loads(spend_configmaps("lab")[filename]["data"][filename])
-    targets = [t for p in dashboard["panels"] for t in p["targets"]]
+    targets = [t for p in query_panels(dashboard) for t in p["targets"]]
     # Every registered query is on exactly one panel, as is, and nothing else is.
     assert sorted((t["rawSql"], t["format"]) for t in targets) == sorted(
         (q.sql, q.format.value) for q in queries.panels
     )
-    titles = {p["title"]: p["targets"][0]["rawSql"] for p in dashboard["panels"]}
+    titles = {p["title"]: p["targets"][0]["rawSql"] for p in query_panels(dashboard)}
     assert titles == {q.title: q.sql for q in queries.panels}
     assert all(t["rawQuery"] is True and t["editorMode"] == "code" for t in targets)
     assert {json.dumps(t["datasource"], sort_keys=True) for t in targets} == {
         json.dumps({"type": "grafana-postgresql-datasource", "uid": "llm-gateway-spend-pg"}, sort_keys=True)
     }
-    variables = dashboard["templating"]["list"]
+    variables = dashboard["templating"].get("list") or []
     assert [(v["name"], v["query"]) for v in variables] == [(v.name, v.sql) for v in queries.variables]
     for var, spec in zip(variables, queries.variables, strict=True):
         assert var["multi"] is spec.multi and var["includeAll"] is spec.include_all
         assert var.get("allValue") == (ALL_VALUE if spec.include_all else None)
-    assert [v["name"] for v in variables] == ["team", "key_alias", "model"]
+    assert [v["name"] for v in variables] == (["team", "key_alias", "model"] if queries.variables else [])
+    (note,) = [p for p in dashboard["panels"] if p.get("type") == "text"]
+    assert FRESHNESS in note["options"]["content"]
+
+
+def test_chargeback_is_a_plain_table_for_csv_export() -> None:
+    dashboard = chargeback.build(_lab_cfg())
+    (panel,) = query_panels(dashboard)
+    assert panel["type"] == "table" and panel["targets"][0]["format"] == "table"
+    assert "Download CSV" in panel["description"]
+    assert not panel.get("transformations")  # the exported rows are the query's rows
 
 
 def test_panels_have_unique_ids_and_fit_the_grid() -> None:
@@ -100,7 +115,7 @@ def test_preview_writes_the_dashboards(tmp_path: Path) -> None:
     assert preview_main(["lab", "--out", str(tmp_path)]) == 0
     for filename in SPEND_FILES:
         written = json.loads((tmp_path / "dashboards" / filename).read_text())
-        assert written["uid"] in (spend_overview.UID, team_view.UID)
+        assert written["uid"] in (spend_overview.UID, team_view.UID, chargeback.UID)
 
 
 def _lab_cfg() -> StackConfig:

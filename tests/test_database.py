@@ -77,7 +77,7 @@ def test_grafana_ro_is_a_managed_read_only_role_with_an_eso_password() -> None:
     (cluster,) = run.custom_resources("Cluster")
     (role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "grafana_ro"]
     assert role["login"] is True
-    assert role["inRoles"] == ["pg_read_all_data"]
+    assert "inRoles" not in role  # least privilege: the reporting schema's grants only
     assert role["connectionLimit"] == 10
     secret_name = role["passwordSecret"]["name"]
     (es,) = [e for e in run.custom_resources("ExternalSecret") if e["spec"]["target"]["name"] == secret_name]
@@ -86,6 +86,25 @@ def test_grafana_ro_is_a_managed_read_only_role_with_an_eso_password() -> None:
     assert template["metadata"]["labels"]["cnpg.io/reload"] == "true"
     assert template["data"]["username"] == "grafana_ro"
     assert es["spec"]["data"][0]["remoteRef"]["key"] == "litellm-grafana-ro-password"
+
+
+def test_reporting_role_schema_and_password() -> None:
+    run = run_cached("enterprise")
+    (cluster,) = run.custom_resources("Cluster")
+    (role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "reporting"]
+    assert role["login"] is True and role["inRoles"] == ["pg_read_all_data"]
+    (es,) = [
+        e
+        for e in run.custom_resources("ExternalSecret")
+        if e["spec"]["target"]["name"] == role["passwordSecret"]["name"]
+    ]
+    assert es["spec"]["target"]["template"]["data"]["username"] == "reporting"
+    assert es["spec"]["target"]["template"]["metadata"]["labels"]["cnpg.io/reload"] == "true"
+    assert es["spec"]["data"][0]["remoteRef"]["key"] == "litellm-reporting-password"
+    (database,) = [d for d in run.custom_resources("Database") if d["spec"]["name"] == "litellm"]
+    assert database["spec"]["cluster"] == {"name": "litellm-pg"}
+    assert database["spec"]["databaseReclaimPolicy"] == "retain"
+    assert database["spec"]["schemas"] == [{"name": "reporting", "owner": "reporting", "ensure": "present"}]
 
 
 def test_pod_monitor_selects_the_cluster_for_the_platform_prometheus() -> None:
@@ -103,8 +122,15 @@ def test_external_engine_has_no_cnpg_objects_and_a_secret_admin_password() -> No
     assert provider.plain_inputs["superuser"] in (False, "false")
     assert provider.plain_inputs["host"] == "pg.home.arpa"
     roles = {r.plain_inputs["name"]: r for r in run.of_type("postgresql:index/role:Role")}
-    assert set(roles) == {"litellm", "grafana_ro"}
-    assert roles["grafana_ro"].plain_inputs["roles"] == ["pg_read_all_data"]
+    assert set(roles) == {"litellm", "grafana_ro", "reporting"}
+    assert not roles["grafana_ro"].plain_inputs.get("roles")
+    assert roles["reporting"].plain_inputs["roles"] == ["pg_read_all_data"]
+    (schema,) = run.of_type("postgresql:index/schema:Schema")
+    assert {k: schema.plain_inputs[k] for k in ("name", "owner", "database")} == {
+        "name": "reporting",
+        "owner": "reporting",
+        "database": "litellm",
+    }
     for role in roles.values():
         assert "value" in role.inputs["password"], f"{role.name}: password is not a secret input"
     (db,) = run.of_type("postgresql:index/database:Database")
@@ -147,12 +173,14 @@ def test_enterprise_protects_the_cluster_bucket_and_secrets() -> None:
     assert run_stack("lab").protected == set()
 
 
-def test_grafana_ro_may_log_in_to_litellm_only() -> None:
-    """pg_read_all_data spans databases; pg_hba keeps grafana_ro out of the others (Langfuse's)."""
+def test_grafana_ro_and_reporting_may_log_in_to_litellm_only() -> None:
+    """pg_read_all_data spans databases; pg_hba keeps both logins out of the others (Langfuse's)."""
     (cluster,) = run_cached("enterprise").custom_resources("Cluster")
     assert cluster["spec"]["postgresql"]["pg_hba"] == [
         "host litellm grafana_ro all scram-sha-256",
         "host all grafana_ro all reject",
+        "host litellm reporting all scram-sha-256",
+        "host all reporting all reject",
     ]
 
 

@@ -119,7 +119,7 @@ def test_config_changes_reach_the_file() -> None:
     settings = (ds["uid"], ds["jsonData"]["sslmode"], ds["jsonData"]["postgresVersion"])
     assert settings == ("spend-db", "verify-full", 1400)
     for dashboard in _dashboards(run):
-        uids = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p["targets"]}
+        uids = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p.get("targets", [])}
         assert uids == {"spend-db"}
 
 

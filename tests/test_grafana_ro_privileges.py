@@ -4,8 +4,10 @@ The role definitions are translated into the exact SQL each engine sends
 (``tests/support/role_sql.py``: CNPG's managed-role reconciler, or the
 pulumi-postgresql provider), run on a throwaway server
 (``tests/support/postgres.py``), and then the role is exercised: what it must be able
-to read, everything it must not write (checked by SQLSTATE, not by "some error"), its
-connection limit and its password.
+to read (every dashboard query, on the reporting schema the reporting role builds with
+the program's SQL), what it must not read (LiteLLM's passwords, credentials, audit log,
+key tokens, other databases), everything it must not write (checked by SQLSTATE, not by
+"some error"), its connection limit and its password.
 
 Each test works on its own copy of the migrated ``litellm`` database
 (``CREATE DATABASE ... TEMPLATE litellm``), so hardened and unhardened states never mix.
@@ -13,15 +15,20 @@ Each test works on its own copy of the migrated ``litellm`` database
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors, sql
 
+from components.cnpg import GRAFANA_RO_ROLE
 from components.postgres_sql import database_hardening_sql
+from components.reporting_sql import REPORTING_ROLE, SCHEMA, grants_sql, refresh_sql, schema_sql
+from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
 from tests.conftest import EXTERNAL_ENGINE, run_cached
 from tests.support.postgres import LiteLLMDatabase, PostgresServer
 from tests.support.role_sql import (
@@ -29,8 +36,12 @@ from tests.support.role_sql import (
     pg_provider_grant_sql,
     pg_provider_role_sql,
 )
+from tools.pglab import spend_seed
+from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
+from tools.pglab.server import apply_litellm_schema, start_postgres_server
 
 ENGINES = ("cnpg", "external")
+RANGE = TimeRange(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
 
 #: URL-special, quote and backslash characters, an inner space and a non-ASCII letter.
 #: No white space at either end: CNPG trims the secret's password (Go TrimSpace).
@@ -63,6 +74,18 @@ def grafana_ro_definitions() -> dict[str, dict[str, Any]]:
         r.inputs for r in external.of_type("postgresql:index/role:Role") if r.inputs.get("name") == "grafana_ro"
     ]
     return {"cnpg": cnpg_role, "external": {k: v for k, v in pg_role.items() if k != "password"}}
+
+
+@pytest.fixture
+def role_definitions() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every role per engine, by name, exactly as the program renders it."""
+    cluster = run_cached("lab").custom_resources("Cluster")[0]
+    external = run_cached("lab", *EXTERNAL_ENGINE)
+    ext = {
+        str(r.inputs["name"]): {k: v for k, v in r.inputs.items() if k != "password"}
+        for r in external.of_type("postgresql:index/role:Role")
+    }
+    return {"cnpg": {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}, "external": ext}
 
 
 @pytest.fixture
@@ -183,36 +206,159 @@ def test_litellm_schema_is_the_real_one(litellm_database: LiteLLMDatabase) -> No
 # --- grafana_ro on a hardened database -------------------------------------------------------
 
 
-def test_grafana_ro_reads_spend_tables_and_writes_nothing(
-    engine: str, scratch: Scratch, grafana_ro_definitions: dict[str, dict[str, Any]]
+SECRET_READS = {
+    "password hashes": 'SELECT password FROM "LiteLLM_UserTable"',
+    "invitation links": 'SELECT * FROM "LiteLLM_InvitationLink"',
+    "stored credentials": 'SELECT credential_values FROM "LiteLLM_CredentialsTable"',
+    "audit log": 'SELECT * FROM "LiteLLM_AuditLog"',
+    "key tokens": 'SELECT token FROM "LiteLLM_VerificationToken"',
+    "raw log": 'SELECT api_key, messages FROM "LiteLLM_SpendLogs"',
+    "daily rows": 'SELECT api_key FROM "LiteLLM_DailyUserSpend"',
+    "config": 'SELECT * FROM "LiteLLM_Config"',
+}
+
+
+def install_reporting(scratch: Scratch, engine: str, definitions: dict[str, dict[str, Any]], password: str) -> None:
+    """The reporting role as the engine creates it, the schema as CNPG's Database / postgresql.Schema
+    creates it, then the job's three SQL files as that role."""
+    role = scratch.create_role(engine, definitions[REPORTING_ROLE], password)
+    run_as_superuser(scratch.server, scratch.name, [f'CREATE SCHEMA "{SCHEMA}" AUTHORIZATION "{role}"'])
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
+        for text in (schema_sql(), grants_sql(GRAFANA_RO_ROLE), refresh_sql(3)):
+            conn.execute(text.encode())
+
+
+def every_dashboard_query() -> list[tuple[str, str]]:
+    overview = {"team": ALL, "key_alias": ALL, "model": ALL}
+    picked: dict[str, Selection] = {"team": ["team-a"], "key_alias": ["alpha-prod"], "model": ["gpt-4o"]}
+    team = {"team": "team-a", "key_alias": ALL, "model": ALL}
+    queries = []
+    for name, board, selections in (
+        ("overview", OVERVIEW, (overview, picked)),
+        ("team", TEAM_VIEW, (team,)),
+        ("chargeback", CHARGEBACK, ({},)),
+    ):
+        for number, selection in enumerate(selections):
+            for variable in board.variables:
+                queries.append(
+                    (f"{name}/var:{variable.name}/{number}", render(variable.sql, board.variables, selection, RANGE))
+                )
+            for panel in board.panels:
+                queries.append((f"{name}/{panel.key}/{number}", render(panel.sql, board.variables, selection, RANGE)))
+    return queries
+
+
+def test_grafana_ro_reads_every_panel_and_nothing_of_litellm(
+    engine: str, scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
 ) -> None:
     scratch.harden()
     with scratch.server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, scratch.name) as owner:
-        owner.execute("CREATE SCHEMA reports; CREATE TABLE reports.daily (id int)")
+        spend_seed.seed(owner)
     password = password_for(engine)
-    role = scratch.create_role(engine, grafana_ro_definitions[engine], password)
+    role = scratch.create_role(engine, role_definitions[engine][GRAFANA_RO_ROLE], password)
+    install_reporting(scratch, engine, role_definitions[engine], password)
 
     with scratch.server.connect_as(role, password, scratch.name) as conn:
-        for table in GRAFANA_TABLES:
-            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-            assert conn.execute(query).fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM reports.daily").fetchone() == (0,)
+        answered = {}
+        for name, text in every_dashboard_query():
+            answered[name] = len(conn.execute(text.encode()).fetchall())  # raises on any privilege error
+        assert answered["overview/total_spend/0"] == 1 and answered["overview/spend_by_key/0"] == 7
+        assert answered["chargeback/team_month/0"] > 0
+        refused = {what: sqlstate_of(conn, statement) for what, statement in SECRET_READS.items()}
+        # Nothing in the reporting schema names a token or a payload ...
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s", [SCHEMA]
+        ).fetchall()
+        # ... nor holds one.
+        shown = {str(v) for row in conn.execute("SELECT * FROM reporting.keys").fetchall() for v in row}
+        shown |= {str(v) for row in conn.execute("SELECT * FROM reporting.recent_failures").fetchall() for v in row}
+        shown |= {str(v) for row in conn.execute("SELECT * FROM reporting.daily_detail").fetchall() for v in row}
+    assert refused == dict.fromkeys(SECRET_READS, errors.InsufficientPrivilege.sqlstate)
+    assert columns and not {c for _t, c in columns} & {"token", "api_key", "password", "metadata", "messages"}
+    assert not shown & {key.token for key in spend_seed.SMALL.keys}
 
+
+def test_grafana_ro_writes_nothing(
+    engine: str, scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    scratch.harden()
+    password = password_for(engine)
+    role = scratch.create_role(engine, role_definitions[engine][GRAFANA_RO_ROLE], password)
+    install_reporting(scratch, engine, role_definitions[engine], password)
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
         forbidden = [
             "INSERT INTO \"LiteLLM_TeamTable\" (team_id) VALUES ('grafana')",
             'UPDATE "LiteLLM_VerificationToken" SET spend = 0',
             'DELETE FROM "LiteLLM_SpendLogs"',
             'TRUNCATE "LiteLLM_DailyUserSpend"',
+            "DELETE FROM reporting.daily_detail",
+            "TRUNCATE reporting.daily_model",
+            "SELECT * FROM reporting.refresh(1)",
             "CREATE TABLE public.grafana_probe (id int)",
             "CREATE TABLE grafana_probe (id int)",
             "CREATE VIEW public.grafana_probe AS SELECT 1",
             "CREATE SCHEMA grafana_probe",
-            "CREATE TABLE reports.grafana_probe (id int)",
+            "CREATE TABLE reporting.grafana_probe (id int)",
             "CREATE TEMP TABLE grafana_probe (id int)",
             "CREATE TABLE pg_temp.grafana_probe (id int)",
         ]
         outcomes = {statement: sqlstate_of(conn, statement) for statement in forbidden}
     assert outcomes == dict.fromkeys(forbidden, errors.InsufficientPrivilege.sqlstate)
+
+
+def test_external_grafana_ro_reads_nothing_in_another_database(
+    scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    """On a shared external server other databases keep PostgreSQL's default CONNECT for
+    PUBLIC (only their owners or the server's pg_hba can close that), but without
+    pg_read_all_data grafana_ro reads nothing there."""
+    password = SPECIAL_PASSWORD_NO_BACKSLASH
+    role = scratch.create_role("external", role_definitions["external"][GRAFANA_RO_ROLE], password)
+    other = scratch.name + "_other"
+    server = scratch.server
+    with server.superuser_connection() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(other), sql.Identifier(scratch.litellm.owner))
+        )
+    try:
+        with server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, other) as owner:
+            owner.execute("CREATE TABLE customers (id int, secret text)")
+        with server.connect_as(role, password, other) as conn:
+            assert sqlstate_of(conn, "SELECT * FROM customers") == errors.InsufficientPrivilege.sqlstate
+    finally:
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))
+
+
+def test_cnpg_hba_keeps_grafana_ro_and_reporting_out_of_other_databases(
+    role_definitions: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    """The Cluster's pg_hba lines, first on a private server: other databases refuse both logins."""
+    (cluster,) = run_cached("lab").custom_resources("Cluster")
+    server = start_postgres_server()
+    try:
+        database = apply_litellm_schema(server)
+        hba = server.datadir / "pg_hba.conf"
+        rules = "\n".join(
+            line.replace(" all scram", " 127.0.0.1/32 scram").replace(" all reject", " 127.0.0.1/32 reject")
+            for line in cluster["spec"]["postgresql"]["pg_hba"]
+        )
+        hba.write_text(rules + "\n" + hba.read_text())
+        password = SPECIAL_PASSWORD
+        with server.superuser_connection() as conn, conn.transaction():
+            for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
+                for statement in cnpg_managed_role_sql(role_definitions["cnpg"][name], password):
+                    conn.execute(statement.encode())
+            conn.execute("SELECT pg_reload_conf()")
+        time.sleep(0.5)
+        for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
+            with server.connect_as(name, password, database.name) as conn:
+                assert conn.execute("SELECT current_database()").fetchone() == (database.name,)
+            for other in ("postgres", "template1"):
+                with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection"):
+                    psycopg.connect(server.dsn(name, password, other), connect_timeout=5)
+    finally:
+        server.stop()
 
 
 def test_grafana_ro_connection_limit_holds(
@@ -281,7 +427,7 @@ def test_provider_doubles_backslashes_in_passwords(
 # --- what the hardening changes -------------------------------------------------------------
 
 
-def test_without_hardening_a_pg_read_all_data_login_can_create_temp_tables(
+def test_without_hardening_a_login_can_create_temp_tables(
     engine: str, scratch: Scratch, grafana_ro_definitions: dict[str, dict[str, Any]]
 ) -> None:
     """The counterfactual: the temp-table refusal above comes from the hardening alone."""
@@ -312,7 +458,7 @@ def test_external_grants_harden_like_the_bootstrap_sql(
     password = SPECIAL_PASSWORD_NO_BACKSLASH
     role = scratch.create_role("external", grafana_ro_definitions["external"], password)
     with scratch.server.connect_as(role, password, scratch.name) as conn:
-        assert conn.execute('SELECT count(*) FROM "LiteLLM_SpendLogs"').fetchone() == (0,)
+        assert conn.execute("SELECT current_user").fetchone() == (role,)
         assert sqlstate_of(conn, "CREATE TEMP TABLE grafana_probe (id int)") == "42501"
         assert sqlstate_of(conn, "CREATE TABLE public.grafana_probe (id int)") == "42501"
     with scratch.server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, scratch.name) as conn:
@@ -327,10 +473,10 @@ def test_cnpg_sql_for_grafana_ro(grafana_ro_definitions: dict[str, dict[str, Any
         "SET LOCAL log_min_error_statement = 'PANIC'",
         (
             'CREATE ROLE "grafana_ro"  NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT LOGIN'
-            ' NOREPLICATION NOSUPERUSER CONNECTION LIMIT 5 IN ROLE "pg_read_all_data" '
-            " PASSWORD  E'it''s\\\\x'"
+            " NOREPLICATION NOSUPERUSER CONNECTION LIMIT 5 PASSWORD  E'it''s\\\\x'"
         ),
-        "COMMENT ON ROLE \"grafana_ro\" IS 'Grafana datasource: read-only (pg_read_all_data), managed by llm-gateway'",
+        'COMMENT ON ROLE "grafana_ro" IS \'Grafana datasource: SELECT on the reporting schema only, managed by'
+        " llm-gateway'",
     ]
 
 
@@ -341,7 +487,6 @@ def test_provider_sql_for_grafana_ro(grafana_ro_definitions: dict[str, dict[str,
             " CONNECTION LIMIT 5 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN NOBYPASSRLS"
             " NOREPLICATION"
         ),
-        'GRANT "pg_read_all_data" TO "grafana_ro"',
         'ALTER ROLE "grafana_ro" SET search_path TO DEFAULT',
     ]
 

@@ -91,7 +91,7 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
 @pytest.mark.parametrize(("stack", "overrides"), [("enterprise", ()), ("lab", LAB_ON)])
 def test_cnpg_database_role_and_reloadable_password_secret(stack: str, overrides: tuple[str, ...]) -> None:
     run = run_cached(stack, *overrides)
-    (db,) = run.custom_resources("Database")
+    (db,) = [d for d in run.custom_resources("Database") if d["spec"]["name"] == "langfuse"]
     assert db["spec"] == {
         "cluster": {"name": "litellm-pg"},
         "name": "langfuse",
@@ -102,7 +102,7 @@ def test_cnpg_database_role_and_reloadable_password_secret(stack: str, overrides
     }
     (cluster,) = run.custom_resources("Cluster")
     roles = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
-    assert set(roles) == {"grafana_ro", "langfuse"}
+    assert set(roles) == {"grafana_ro", "reporting", "langfuse"}
     assert roles["langfuse"]["login"] is True and roles["langfuse"]["superuser"] is False
     assert roles["langfuse"]["passwordSecret"] == {"name": DB_SECRET}
     es = next(e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == DB_SECRET)

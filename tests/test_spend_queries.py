@@ -1,17 +1,22 @@
 """Every spend-dashboard query on LiteLLM's real schema, run as grafana_ro, with exact answers.
 
 A private copy of the migrated `litellm` database is seeded with `SMALL`
-(tests/support/spend_seed.py: raw log and daily aggregates consistent by
+(tools/pglab/spend_seed.py: raw log and daily aggregates consistent by
 construction), grafana_ro is created the way CNPG creates the program's managed
-role (plus the program's hardening SQL), and each query is rendered the way
-Grafana renders it (tests/support/grafana_sql.py: variables, then macros) and
-run as grafana_ro. A query that fails on the schema or reads what grafana_ro may
-not read fails here.
+role (plus the program's hardening SQL), the reporting schema is installed and
+refreshed by the `reporting` role with the program's SQL (components/reporting_sql.py),
+and each query is rendered the way Grafana renders it (tools/pglab/grafana_sql.py:
+variables, then macros) and run as grafana_ro. A query that fails on the schema or
+reads what grafana_ro may not read fails here. The naive twins read the raw log as
+the database owner: every panel must give exactly their numbers, also after new
+writes on today's and yesterday's rows and an incremental refresh.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,11 +25,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dashboards.spend_queries import OVERVIEW, TEAM_VIEW, DashboardQueries, PanelQuery
-from tests.support import spend_seed
-from tests.support.grafana_sql import ALL, Selection, TimeRange, render
-from tests.support.naive_spend_queries import OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
+from components import reporting_sql
+from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries, PanelQuery
 from tests.support.postgres import LiteLLMDatabase, PostgresServer
+from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
+from tools.pglab import spend_seed
+from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
+from tools.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
 
 DBNAME = "spend_queries"
 ROLE = "grafana_ro"
@@ -41,10 +48,17 @@ ALL_OVERVIEW: dict[str, Selection] = {"team": ALL, "key_alias": ALL, "model": AL
 @dataclass
 class SpendDb:
     server: PostgresServer
+    owner: tuple[str, str]
+    dbname: str = DBNAME
 
     def rows(self, text: str) -> list[tuple[object, ...]]:
-        with self.server.connect_as(ROLE, PASSWORD, DBNAME) as conn:
+        with self.server.connect_as(ROLE, PASSWORD, self.dbname) as conn:
             conn.execute("SET statement_timeout = '10s'")
+            return conn.execute(text.encode()).fetchall()
+
+    def owner_rows(self, text: str) -> list[tuple[object, ...]]:
+        """As LiteLLM's database owner (the naive twins read the raw tables)."""
+        with self.server.connect_as(*self.owner, self.dbname) as conn:
             return conn.execute(text.encode()).fetchall()
 
     def run(
@@ -57,24 +71,35 @@ class SpendDb:
         return self.rows(render(dashboard.panel(key).sql, dashboard.variables, selection, time_range))
 
 
-@pytest.fixture(scope="module")
-def spend_db(litellm_database: LiteLLMDatabase) -> Iterator[SpendDb]:
+@contextmanager
+def seeded_copy(litellm_database: LiteLLMDatabase, dbname: str) -> Iterator[SpendDb]:
+    """A copy of the migrated database with SMALL, grafana_ro and a fully refreshed reporting schema."""
     server = litellm_database.server
     with server.superuser_connection() as conn:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(DBNAME), sql.Identifier(litellm_database.name), sql.Identifier(litellm_database.owner)
+                sql.Identifier(dbname), sql.Identifier(litellm_database.name), sql.Identifier(litellm_database.owner)
             )
         )
     try:
-        with server.connect_as(litellm_database.owner, litellm_database.owner_password, DBNAME) as conn:
+        with server.connect_as(litellm_database.owner, litellm_database.owner_password, dbname) as conn:
             spend_seed.seed(conn)
-        spend_seed.create_grafana_ro(litellm_database, DBNAME, PASSWORD)
-        yield SpendDb(server)
+        create_grafana_ro(litellm_database, dbname, PASSWORD)
+        spend_seed.install_reporting(server, dbname, REPORTING_PASSWORD, ROLE)
+        yield SpendDb(server, (litellm_database.owner, litellm_database.owner_password), dbname)
     finally:
         with server.superuser_connection() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DBNAME)))
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            for role in (ROLE, reporting_sql.REPORTING_ROLE):
+                # the last copy dropped takes the roles with it (roles span databases)
+                with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(scope="module")
+def spend_db(litellm_database: LiteLLMDatabase) -> Iterator[SpendDb]:
+    with seeded_copy(litellm_database, DBNAME) as db:
+        yield db
 
 
 def floats(rows: Sequence[tuple[object, ...]]) -> list[tuple[object, ...]]:
@@ -332,7 +357,24 @@ def test_panel_equals_its_raw_log_twin(
     spend_db: SpendDb, dashboard: DashboardQueries, key: str, naive: str, chosen: dict[str, Selection]
 ) -> None:
     fast = floats(spend_db.run(dashboard, key, chosen))
-    slow = floats(spend_db.rows(render(naive, dashboard.variables, chosen, RANGE)))
+    slow = floats(spend_db.owner_rows(render(naive, dashboard.variables, chosen, RANGE)))
+    assert fast == slow
+
+
+WEEKS = TimeRange(datetime(2025, 2, 16, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
+"""Sunday to Monday: two full ISO weeks (from the weekly rollups) and two edge days."""
+
+
+@pytest.mark.parametrize(
+    ("dashboard", "key", "naive", "chosen"),
+    _equivalence_cases(),
+    ids=[f"{'overview' if c[0] is OVERVIEW else 'team'}-{c[1]}-{i % 2}" for i, c in enumerate(_equivalence_cases())],
+)
+def test_panel_equals_its_raw_log_twin_over_full_weeks(
+    spend_db: SpendDb, dashboard: DashboardQueries, key: str, naive: str, chosen: dict[str, Selection]
+) -> None:
+    fast = floats(spend_db.run(dashboard, key, chosen, WEEKS))
+    slow = floats(spend_db.owner_rows(render(naive, dashboard.variables, chosen, WEEKS)))
     assert fast == slow
 
 
@@ -340,13 +382,21 @@ def test_panel_equals_its_raw_log_twin(
 
 
 def _all_panels() -> list[PanelQuery]:
-    return [*OVERVIEW.panels, *TEAM_VIEW.panels]
+    return [*OVERVIEW.panels, *TEAM_VIEW.panels, *CHARGEBACK.panels]
 
 
 def test_every_time_bounded_query_uses_grafana_time_macros() -> None:
     for query in _all_panels():
         if query.time_bounded:
             assert "$__timeFrom()" in query.sql or "$__timeFilter(" in query.sql, query.key
+
+
+def test_dashboards_read_only_the_reporting_schema() -> None:
+    variables = [v.sql for d in (OVERVIEW, TEAM_VIEW, CHARGEBACK) for v in d.variables]
+    for query in _all_panels():
+        assert query.relations, query.key
+        assert all(name.startswith(reporting_sql.SCHEMA + ".") for name in query.relations), query.key
+    assert all("LiteLLM_" not in text for text in [*variables, *(q.sql for q in _all_panels())])
     assert [q.key for q in _all_panels() if not q.time_bounded] == ["budget_gauge"]
 
 
@@ -354,7 +404,7 @@ def test_raw_log_is_read_only_time_bounded_and_limited() -> None:
     raw = [q for q in _all_panels() if q.reads_spend_logs]
     assert [q.key for q in raw] == ["recent_failures"]
     for query in raw:
-        assert '$__timeFilter(l."startTime")' in query.sql
+        assert "$__timeFilter(l.start_time)" in query.sql
         assert query.sql.rstrip().endswith("LIMIT 50")
 
 
@@ -363,10 +413,127 @@ def test_raw_log_filter_can_use_the_starttime_index(spend_db: SpendDb) -> None:
     with spend_db.server.connect_as(ROLE, PASSWORD, DBNAME) as conn:
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + text.encode()).fetchall())
-    assert 'LiteLLM_SpendLogs_startTime' in plan, plan
+    assert "LiteLLM_SpendLogs_startTime" in plan, plan
 
 
 def test_grafana_ro_cannot_write(spend_db: SpendDb) -> None:
     denied = psycopg.errors.InsufficientPrivilege
     with spend_db.server.connect_as(ROLE, PASSWORD, DBNAME) as conn, pytest.raises(denied):
-        conn.execute('UPDATE "LiteLLM_TeamTable" SET spend = 0')
+        conn.execute("DELETE FROM reporting.daily_model")
+    with spend_db.server.connect_as(ROLE, PASSWORD, DBNAME) as conn, pytest.raises(denied):
+        conn.execute("SELECT * FROM reporting.refresh(1)")
+
+
+# --- chargeback ---------------------------------------------------------------------------------
+
+MONTHS = TimeRange(datetime(2025, 2, 10, tzinfo=UTC), datetime(2025, 3, 2, tzinfo=UTC))
+
+
+def test_chargeback_per_team_per_calendar_month(spend_db: SpendDb) -> None:
+    rows = floats(spend_db.run(CHARGEBACK, "team_month", {}, MONTHS))
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("2025-02", "Alpha", 8.0),
+        ("2025-03", "Alpha", 9.25),
+        ("2025-03", "Beta", 3.75),
+        ("2025-03", "O'Brien squad", 1.5),
+        ("2025-03", "(no team)", 0.125),
+    ]
+    naive = floats(spend_db.owner_rows(render(CHARGEBACK_NAIVE["team_month"], (), {}, MONTHS)))
+    assert rows == naive
+
+
+# --- incremental refresh ----------------------------------------------------------------------
+
+LATE = (
+    # today's and yesterday's rows grow after the first refresh ...
+    spend_seed.Request("2025-03-03", 20, "k2-alpha", "bob", "gpt-4o", 2.0, 800, 400),
+    spend_seed.Request("2025-03-03", 21, "k7-obr", "dave", "claude-3-5-sonnet", 0.25, 100, 50),
+    spend_seed.Request("2025-03-02", 23, "k3-beta", "carol", "gpt-4o", 0.0, 10, 0, "failure"),
+    spend_seed.Request("2025-03-02", 22, "k4-zz99", "zoe", "mistral-large", 0.5, 70, 30),
+)
+# ... and a day outside the refresh window changes too: the refresh must leave it alone.
+OLD = spend_seed.Request("2025-03-01", 20, "k1-alpha", "alice", "gpt-4o", 64.0, 10, 10)
+
+
+@pytest.fixture(scope="module")
+def refreshed_db(litellm_database: LiteLLMDatabase) -> Iterator[SpendDb]:
+    with seeded_copy(litellm_database, DBNAME + "_incremental") as db:
+        late = spend_seed.DataSet((), spend_seed.SMALL.keys, (*LATE, OLD))
+        with db.server.connect_as(*db.owner, db.dbname) as conn:
+            spend_seed.insert_requests(conn, late, prefix="late")
+            spend_seed.rebuild_daily_aggregates(conn)
+        with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
+            first = conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')").fetchall()
+        assert [row[0] for row in first] == [datetime(2025, 3, 2).date()]
+        yield db
+
+
+WINDOW = TimeRange(datetime(2025, 3, 2, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("dashboard", "key", "naive", "chosen"), _equivalence_cases())
+def test_after_an_incremental_refresh_every_panel_equals_its_raw_log_twin(
+    refreshed_db: SpendDb, dashboard: DashboardQueries, key: str, naive: str, chosen: dict[str, Selection]
+) -> None:
+    fast = floats(refreshed_db.rows(render(dashboard.panel(key).sql, dashboard.variables, chosen, WINDOW)))
+    slow = floats(refreshed_db.owner_rows(render(naive, dashboard.variables, chosen, WINDOW)))
+    assert fast == slow
+    assert fast or key in ("recent_failures",)
+
+
+def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_db: SpendDb) -> None:
+    by_day = floats(
+        refreshed_db.rows(render(OVERVIEW.panel("spend_over_time").sql, OVERVIEW.variables, ALL_OVERVIEW, RANGE))
+    )
+    # 03-02 and 03-03 grew by the late rows; 03-01 (outside the 2-day window) is as before.
+    assert by_day == [(D1, 3.75), (D2, 5.625 + 0.5), (D3, 5.25 + 2.25)]
+    with refreshed_db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, refreshed_db.dbname) as conn:
+        # A run after two missed days reaches back to the last run's window.
+        assert conn.execute("SELECT first_day FROM reporting.refresh(2, '2025-03-06')").fetchall() == [
+            (datetime(2025, 3, 2).date(),)
+        ]
+        assert conn.execute("SELECT first_day FROM reporting.refresh(2, '2025-03-06')").fetchall() == [
+            (datetime(2025, 3, 5).date(),)
+        ]
+        conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")  # back to the tested state
+        # The weekly twins always equal their daily tables summed per ISO week.
+        for weekly, daily, dims in reporting_sql.WEEKLY:
+            columns = ", ".join(dims)
+            per_week = (
+                f"SELECT date_trunc('week', day::timestamp)::date, {columns}, sum(spend), sum(requests)"
+                f" FROM {daily} GROUP BY 1, {columns}"
+            )
+            stored = f"SELECT week, {columns}, spend, requests FROM {weekly}"
+            assert (
+                conn.execute(f"({per_week} EXCEPT {stored}) UNION ALL ({stored} EXCEPT {per_week})".encode()).fetchall()
+                == []
+            )
+            assert conn.execute(f"SELECT count(*) FROM {weekly}".encode()).fetchone() != (0,)
+
+
+COARSE = {
+    "total_spend": "daily_model",
+    "spend_over_time": "daily_model",
+    "spend_by_key": "daily_key",
+    "spend_by_team": "daily_team",
+    "top_users": "daily_user",
+}
+
+
+@pytest.mark.parametrize("key", sorted(COARSE))
+def test_postgres_plans_only_the_branch_the_selection_needs(spend_db: SpendDb, key: str) -> None:
+    """The '__all__' guards are constants: "All" never touches daily_detail, a filter only it."""
+
+    def plan(selection: dict[str, Selection]) -> str:
+        text = render(OVERVIEW.panel(key).sql, OVERVIEW.variables, selection, RANGE)
+        return "\n".join(str(r[0]) for r in spend_db.rows("EXPLAIN " + text))
+
+    everything = plan(ALL_OVERVIEW)
+    assert COARSE[key] in everything and "daily_detail" not in everything
+    model = plan({**ALL_OVERVIEW, "model": ["gpt-4o"]})
+    assert ("daily_detail" in model) is (COARSE[key] != "daily_model")
+    one_key = plan({**ALL_OVERVIEW, "team": ["team-a"], "key_alias": ["alpha-prod"]})
+    if key == "spend_by_key":  # daily_key has the team and key columns itself
+        assert "daily_detail" not in one_key
+    else:
+        assert "daily_detail" in one_key and COARSE[key] not in one_key.replace("daily_detail", "")

@@ -2,13 +2,13 @@
 
     python -m tools.bench_spend_log_size [--rows 200000] [--days 14]
 
-Starts a throwaway PostgreSQL (tests/support/postgres.py) with LiteLLM's real
+Starts a throwaway PostgreSQL (tools/pglab/server.py) with LiteLLM's real
 schema (every migration of the installed litellm-proxy-extras plus the
 request-log indexes the migration job builds), writes `--rows` spend-log rows
 with COPY, every column filled the way the proxy fills it for a proxied chat
 completion with message logging off (`turn_off_message_logging`: messages,
 response and proxy_server_request stay `{}`), the ~1 KB `metadata` object of
-tests/support/spend_seed.py with per-request values, then rebuilds the daily
+tools/pglab/spend_seed.py with per-request values, then rebuilds the daily
 tables from them and prints, after VACUUM ANALYZE:
 
   - `LiteLLM_SpendLogs`: heap, TOAST, indexes, total (pg_total_relation_size)
@@ -34,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from tests.support import spend_seed
-from tests.support.postgres import apply_litellm_schema, start_postgres_server
+from tools.pglab import spend_seed
+from tools.pglab.server import apply_litellm_schema, start_postgres_server
 
 Conn = psycopg.Connection[tuple[object, ...]]
 

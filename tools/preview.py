@@ -10,6 +10,7 @@ Prints the resource tree and counts. With --out, writes:
   alerts/*.yaml               every PrometheusRule as a plain Prometheus rules file
   rendered/<release>/*.yaml   each Helm release rendered through its pinned chart (tools/render.py;
                               needs the asset cache: python -m tools.assets fetch; skip: --no-render)
+  sql/*.sql                   the reporting SQL the CronJob runs (schema, grants, refresh)
 `--out` takes a new or empty folder, or one an earlier preview wrote (it holds
 PREVIEW_MARKER), which is replaced whole; anything else is refused.
 The output is deterministic (two runs print and write the same bytes); the
@@ -29,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from components import reporting
 from components.budget import output_tables
 from components.config import ConfigError
 from components.footprint import output_table
@@ -104,7 +106,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
         )
         + "\n"
     )
-    for sub in ("manifests", "helm", "dashboards", "alerts"):
+    for sub in ("manifests", "helm", "dashboards", "alerts", "sql"):
         (out / sub).mkdir(exist_ok=True)
     for r in run.resources:
         if is_kubernetes_object(r):
@@ -118,6 +120,11 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
                 for key, text in (obj.get("data") or {}).items():
                     (out / "dashboards" / key).write_text(text)
                     counts["dashboards"] += 1
+            if obj.get("kind") == "ConfigMap" and meta.get("name") == reporting.CONFIG_MAP:
+                # The reporting SQL, to review or to apply by hand (schema, grants, refresh).
+                for key, text in (obj.get("data") or {}).items():
+                    (out / "sql" / key).write_text(text)
+                    counts["sql"] += 1
             if obj.get("kind") == "PrometheusRule":
                 rules = {"groups": obj.get("spec", {}).get("groups", [])}
                 (out / "alerts" / f"{meta.get('name', r.name)}.yaml").write_text(_dump_yaml(rules))
@@ -149,7 +156,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "--out",
         type=Path,
         help="new or empty folder (or one an earlier preview wrote, replaced whole) for resources.json, "
-        "manifests/, helm/, dashboards/, alerts/, rendered/",
+        "manifests/, helm/, dashboards/, alerts/, rendered/, sql/",
     )
     parser.add_argument(
         "--set",

@@ -131,8 +131,6 @@ def expand_macros(sql: str, time_range: TimeRange) -> str:
     return _MACRO.sub(replace, sql)
 
 
-def render(
-    sql: str, variables: Sequence[Variable], selection: Mapping[str, Selection], time_range: TimeRange
-) -> str:
+def render(sql: str, variables: Sequence[Variable], selection: Mapping[str, Selection], time_range: TimeRange) -> str:
     """The SQL text Grafana sends to PostgreSQL for this selection and time range."""
     return expand_macros(interpolate_variables(sql, variables, selection), time_range)

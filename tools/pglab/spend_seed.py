@@ -9,8 +9,8 @@
 - `rebuild_daily_aggregates`: the daily tables computed from `"LiteLLM_SpendLogs"`
   (DailyUserSpend: every request; DailyTeamSpend: requests with a team), grouped
   like LiteLLM's unique keys, so raw and aggregates always agree.
-- `create_grafana_ro`: the role exactly as the program's CNPG managed-role entry
-  makes it (via `tests.support.role_sql`), plus the program's hardening SQL.
+- `install_reporting`: the `reporting` role and schema as the engines make them, then
+  the program's reporting SQL (schema, grants to the reader, first refresh) as that role.
 
 Every write runs as the database owner (`litellm`), like LiteLLM itself.
 """
@@ -21,18 +21,16 @@ import hashlib
 import io
 import json
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
+from psycopg import sql
 
-from components import cnpg
-from components.config import PostgresConfig, read_namespace
-from components.postgres_sql import database_hardening_sql
-from tests.support.postgres import LiteLLMDatabase, PostgresServer
-from tests.support.role_sql import cnpg_managed_role_sql
-from tools.offline import as_pulumi_config, read_stack_config
+from components import reporting_sql
+from tools.pglab.server import PostgresServer
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -198,7 +196,7 @@ def _copy_line(
     return "\t".join(esc(f) if f != "\\N" else f for f in fields) + "\n"
 
 
-def insert_requests(conn: Conn, data: DataSet) -> None:
+def insert_requests(conn: Conn, data: DataSet, prefix: str = "small") -> None:
     buf = io.StringIO()
     for number, r in enumerate(data.requests):
         key = data.key(r.key)
@@ -206,8 +204,17 @@ def insert_requests(conn: Conn, data: DataSet) -> None:
         meta = json.dumps(ERROR_METADATA if r.status == "failure" else {})
         buf.write(
             _copy_line(
-                f"small-{number:04d}", key.token, r.spend, r.prompt_tokens, r.completion_tokens, start, r.model,
-                r.user, key.team_id, r.status, meta,
+                f"{prefix}-{number:04d}",
+                key.token,
+                r.spend,
+                r.prompt_tokens,
+                r.completion_tokens,
+                start,
+                r.model,
+                r.user,
+                key.team_id,
+                r.status,
+                meta,
             )
         )
     with conn.cursor() as cur, cur.copy(f'COPY "LiteLLM_SpendLogs" ({_COPY_COLUMNS}) FROM STDIN') as copy:
@@ -220,9 +227,7 @@ def rebuild_daily_aggregates(conn: Conn) -> None:
         "sum(prompt_tokens), sum(completion_tokens), sum(spend), count(*),"
         " count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), now()"
     )
-    columns = (
-        "prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at"
-    )
+    columns = "prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at"
     day = "to_char(\"startTime\", 'YYYY-MM-DD')"
     with conn.transaction():
         conn.execute('DELETE FROM "LiteLLM_DailyUserSpend"')
@@ -292,7 +297,11 @@ REALISTIC_METADATA: dict[str, object] = {
     },
     "model_map_information": {
         "model_map_key": "gpt-4o-2024-08-06",
-        "model_map_value": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05, "litellm_provider": "openai"},
+        "model_map_value": {
+            "input_cost_per_token": 2.5e-06,
+            "output_cost_per_token": 1e-05,
+            "litellm_provider": "openai",
+        },
     },
     "hidden_params": {
         "model_id": "4f1c2a9e0b7d4e5f8a6b3c2d1e0f9a8b",
@@ -328,20 +337,32 @@ def bulk_dataset(teams: int = 20, keys: int = 120) -> DataSet:
     return DataSet(team_list, key_list, ())
 
 
-def _bulk_lines(data: DataSet, rows: int, days: int, end: datetime, seed_value: int) -> Iterator[str]:
+def bulk_models(count: int = len(BULK_MODELS)) -> tuple[tuple[str, float, float, float], ...]:
+    """The first `count` models: the named ones, then long-tail `model-NN` ones (weight 0.01)."""
+    extra = tuple((f"model-{n:02d}", 0.01, 1e-6, 4e-6) for n in range(len(BULK_MODELS), count))
+    return (BULK_MODELS + extra)[:count]
+
+
+def _bulk_lines(
+    data: DataSet, rows: int, days: int, end: datetime, seed_value: int, users: int, models: int
+) -> Iterator[str]:
     rng = random.Random(seed_value)
     span = days * 86400
     start0 = end - timedelta(days=days)
-    models = [m[0] for m in BULK_MODELS]
-    weights = [m[1] for m in BULK_MODELS]
-    prices = {m[0]: (m[2], m[3]) for m in BULK_MODELS}
+    catalogue = bulk_models(models)
+    names = [m[0] for m in catalogue]
+    weights = [m[1] for m in catalogue]
+    prices = {m[0]: (m[2], m[3]) for m in catalogue}
     failure_meta = json.dumps(ERROR_METADATA)
     ok_meta = json.dumps(REALISTIC_METADATA)
     keys = data.keys
-    user_of = {key.name: f"user-{index % 60:02d}" for index, key in enumerate(keys)}
+    # Heavy-tailed traffic per key; the spread grows with the key count so that the
+    # daily tables grow with active (user, key, model) combinations like in production.
+    spread = max(7.0, len(keys) / 40)
+    user_of = {key.name: f"user-{index % users:04d}" for index, key in enumerate(keys)}
     for i in range(rows):
-        key = keys[int(rng.paretovariate(1.2) * 7) % len(keys)]
-        model = rng.choices(models, weights)[0]
+        key = keys[int((rng.paretovariate(1.2) - 1) * spread) % len(keys)]
+        model = rng.choices(names, weights)[0]
         prompt = rng.randint(50, 4000)
         completion = rng.randint(0, 1500)
         failed = rng.random() < 0.03
@@ -350,51 +371,95 @@ def _bulk_lines(data: DataSet, rows: int, days: int, end: datetime, seed_value: 
         start = start0 + timedelta(seconds=rng.random() * span)
         user = user_of[key.name]
         yield _copy_line(
-            f"bulk-{i:08d}", key.token, spend, prompt, 0 if failed else completion, start, model, user,
-            key.team_id, "failure" if failed else "success", failure_meta if failed else ok_meta,
+            f"bulk-{i:08d}",
+            key.token,
+            spend,
+            prompt,
+            0 if failed else completion,
+            start,
+            model,
+            user,
+            key.team_id,
+            "failure" if failed else "success",
+            failure_meta if failed else ok_meta,
         )
 
 
 def bulk_load(
-    conn: Conn, *, rows: int, days: int, end: datetime, data: DataSet | None = None, seed_value: int = 5
+    conn: Conn,
+    *,
+    rows: int,
+    days: int,
+    end: datetime,
+    data: DataSet | None = None,
+    seed_value: int = 5,
+    users: int = 60,
+    models: int = len(BULK_MODELS),
+    progress: Callable[[str], None] | None = None,
 ) -> DataSet:
     """Entities plus `rows` requests over `days` days ending at `end`, via COPY; then the daily tables."""
     data = data or bulk_dataset()
     insert_entities(conn, data)
+    step = max(rows // 10, 1)
     with conn.cursor() as cur, cur.copy(f'COPY "LiteLLM_SpendLogs" ({_COPY_COLUMNS}) FROM STDIN') as copy:
         chunk: list[str] = []
-        for line in _bulk_lines(data, rows, days, end, seed_value):
+        for number, line in enumerate(_bulk_lines(data, rows, days, end, seed_value, users, models), start=1):
             chunk.append(line)
             if len(chunk) >= 20000:
                 copy.write("".join(chunk))
                 chunk.clear()
+            if progress is not None and number % step == 0:
+                progress(f"spend logs: {number:,} / {rows:,} rows")
         if chunk:
             copy.write("".join(chunk))
+    if progress is not None:
+        progress("daily aggregate tables ...")
     rebuild_daily_aggregates(conn)
+    if progress is not None:
+        progress("ANALYZE ...")
     conn.execute("ANALYZE")
     return data
 
 
-# --- grafana_ro ----------------------------------------------------------------------------
+# --- the reporting schema ----------------------------------------------------------------
 
 
-def lab_postgres_config() -> PostgresConfig:
-    """The lab stack's validated `postgres` section (the program's own settings)."""
-    flat, _secrets = as_pulumi_config(read_stack_config("lab"))
-    return PostgresConfig.model_validate(read_namespace(flat)["postgres"])
+def install_reporting(
+    server: PostgresServer, dbname: str, password: str, reader: str, *, window_days: int = 3
+) -> float:
+    """Role and schema as the engines make them, then schema, grants and a full refresh.
+
+    Returns the seconds the first (full) refresh took.
+    """
+    role = reporting_sql.REPORTING_ROLE
+    with server.superuser_connection("postgres") as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        if not exists:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN IN ROLE pg_read_all_data PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+    with server.superuser_connection(dbname) as conn:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
+                sql.Identifier(reporting_sql.SCHEMA), sql.Identifier(role)
+            )
+        )
+    with server.connect_as(role, password, dbname) as conn:
+        conn.execute(reporting_sql.schema_sql().encode())
+        conn.execute(reporting_sql.grants_sql(reader).encode())
+        started = time.perf_counter()
+        conn.execute(reporting_sql.refresh_sql(window_days).encode())
+        return time.perf_counter() - started
 
 
-def create_grafana_ro(database: LiteLLMDatabase, dbname: str, password: str) -> None:
-    """grafana_ro as CNPG's reconciler creates it from the program's managed-role entry."""
-    pg = lab_postgres_config()
-    assert pg.cnpg is not None
-    names = cnpg.CnpgNames(pg.cnpg.name, "llm-gateway")
-    role = cnpg.grafana_ro_role(pg, names.grafana_ro_secret)
-    _as_superuser(database.server, "postgres", cnpg_managed_role_sql(role, password))
-    _as_superuser(database.server, dbname, database_hardening_sql(dbname, database.owner))
-
-
-def _as_superuser(server: PostgresServer, dbname: str, statements: list[str]) -> None:
-    with server.superuser_connection(dbname) as conn, conn.transaction():
-        for statement in statements:
-            conn.execute(statement.encode())
+def refresh(server: PostgresServer, dbname: str, password: str, window_days: int, today: str | None = None) -> float:
+    """One `reporting.refresh` as the reporting role; seconds taken."""
+    with server.connect_as(reporting_sql.REPORTING_ROLE, password, dbname) as conn:
+        started = time.perf_counter()
+        if today is None:
+            conn.execute(reporting_sql.refresh_sql(window_days).encode())
+        else:
+            conn.execute("SELECT * FROM reporting.refresh(%s, %s::date)", [window_days, today])
+        return time.perf_counter() - started

@@ -1,0 +1,43 @@
+"""Chargeback: spend per team per calendar month, as one table to export.
+
+The query (`dashboards.spend_queries.CHARGEBACK`) reads the reporting schema's
+per-day team rollup and widens the time range to whole calendar months (UTC);
+requests without a team show as "(no team)". The panel is a plain table with one
+row per (month, team) and raw numbers, so Grafana's panel menu Inspect -> Data ->
+"Download CSV" exports exactly the monthly chargeback report (no script needed).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from grafana_foundation_sdk.builders import dashboard as dash
+
+from dashboards.spend_panels import currency_columns, datasource_ref, freshness_panel, table_panel, to_json
+from dashboards.spend_queries import CHARGEBACK
+
+if TYPE_CHECKING:
+    from components.config import StackConfig
+
+UID = "llm-spend-chargeback"
+FILENAME = "llm-spend-chargeback.json"
+CSV_HINT = "Export: panel menu -> Inspect -> Data -> Download CSV (one row per month and team)."
+
+
+def build(cfg: StackConfig) -> dict[str, Any]:
+    ds = datasource_ref(cfg)
+    panel = currency_columns(table_panel(ds, CHARGEBACK.panel("team_month"), width=24, height=16), "spend").description(
+        "Spend per team per calendar month (UTC), whole months of the selected range. " + CSV_HINT
+    )
+    builder = (
+        dash.Dashboard("LLM chargeback (spend per team per month)")
+        .uid(UID)
+        .description("Monthly spend per team from the reporting schema, for chargeback. " + CSV_HINT)
+        .tags(["llm-gateway", "litellm", "spend", "chargeback"])
+        .time("now-3M/M", "now/M")
+        .timezone("utc")
+        .readonly()
+        .with_panel(freshness_panel(CSV_HINT))
+        .with_panel(panel)
+    )
+    return to_json(builder)

@@ -146,7 +146,7 @@ def exposure_env(lit: LiteLLMConfig) -> dict[str, str]:
         env["PROXY_BASE_URL"] = f"https://{lit.ingress.host}"
     if not lit.settings.public_api_docs:
         # An empty DOCS_URL/REDOC_URL alone leaves the routes on (litellm.proxy.utils.get_docs_url
-        # treats "" as unset, checked on 1.106.2); the NO_* switches turn off /, /redoc, /openapi.json.
+        # treats "" as unset, checked on 1.108.7); the NO_* switches turn off /, /redoc, /openapi.json.
         env |= {"DOCS_URL": "", "REDOC_URL": "", "NO_DOCS": "True", "NO_REDOC": "True", "NO_OPENAPI": "True"}
     return env
 

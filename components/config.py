@@ -494,6 +494,9 @@ class LiteLLMSettingsConfig(Section):
     default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = None
     public_api_docs: bool = True
     """Serve Swagger (/), ReDoc (/redoc) and /openapi.json; false sets NO_DOCS/NO_REDOC/NO_OPENAPI."""
+    routing_strategy: Literal["usage-based-routing-v2", "simple-shuffle"] = "usage-based-routing-v2"
+    """usage-based-routing-v2 enforces each model's rpm/tpm (counted in Redis across processes when
+    `redis` is set); simple-shuffle uses them as load-balancing weights only and enforces nothing."""
 
 
 class NetworkConfig(Section):
@@ -749,6 +752,76 @@ class SsoConfig(Section):
         return self
 
 
+# --- shared state for many proxy processes (Redis) -----------------------------
+
+GcpNetwork = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+    ),
+]
+REDIS_NEEDED = (
+    "LiteLLM keeps rpm/tpm counters, cooldowns, cache hits and key revocations per process without Redis: "
+    "with {processes} processes a limit lets up to {processes} times its value through"
+)
+
+
+class MemorystoreConfig(Section):
+    """Google Memorystore for Redis (`gcp.redis.Instance`): AUTH on, TLS in transit (server
+    authentication), reachable only from `authorized_network`. The AUTH string is Google's."""
+
+    name: DnsLabel = "litellm-redis"
+    tier: Literal["BASIC", "STANDARD_HA"] = "STANDARD_HA"
+    """STANDARD_HA: a replica in another zone with automatic failover; BASIC: one node, no SLA."""
+    memory_size_gb: Annotated[int, Field(ge=1, le=300)] = 1
+    redis_version: Annotated[str, StringConstraints(pattern=r"^REDIS_[0-9]+_[0-9X]+$")] = "REDIS_7_2"
+    authorized_network: GcpNetwork | None = None
+    """The GKE cluster's VPC (`projects/<project>/global/networks/<name>`): the only network that reaches it."""
+    connect_mode: Literal["DIRECT_PEERING", "PRIVATE_SERVICE_ACCESS"] = "DIRECT_PEERING"
+    """PRIVATE_SERVICE_ACCESS needs private services access set up on the VPC (Shared VPC)."""
+
+
+class InClusterRedisConfig(Section):
+    """Valkey (Bitnami chart, standalone) in the gateway namespace; password from GSM through ESO."""
+
+    release_name: DnsLabel = "litellm-redis"
+    chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = (
+        "oci://registry-1.docker.io/bitnamicharts/valkey"
+    )
+    chart_version: PinnedVersion = "2.2.4"
+    """The Bitnami valkey chart version Langfuse's chart 1.5.41 vendors (app Valkey 8.0.2)."""
+    auth: bool = True
+    """Must stay true: refused otherwise (anything in the namespace could read or poison the state)."""
+    resources: Resources = Resources(
+        requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="500m", memory="512Mi")
+    )
+    storage_size: Quantity = "1Gi"
+
+
+class RedisConfig(Section):
+    """Shared state for LiteLLM's processes: router rpm/tpm counters and cooldowns, the response
+    cache, and the spend transaction buffer. Required as soon as replicas (or the HPA maximum)
+    x num_workers exceeds 1."""
+
+    mode: Literal["none", "memorystore", "in_cluster"] = "none"
+    memorystore: MemorystoreConfig = MemorystoreConfig()
+    in_cluster: InClusterRedisConfig = InClusterRedisConfig()
+
+    @model_validator(mode="after")
+    def _complete(self) -> RedisConfig:
+        if self.mode == "memorystore" and self.memorystore.authorized_network is None:
+            raise ValueError(
+                "mode memorystore needs redis.memorystore.authorized_network (the GKE cluster's VPC, "
+                "projects/<project>/global/networks/<name>): without it the instance is on no network the pods reach"
+            )
+        if self.mode == "in_cluster" and not self.in_cluster.auth:
+            raise ValueError(
+                "redis.in_cluster.auth must be true: an in-cluster Redis without a password lets any pod that "
+                "reaches it read cached responses and reset rate limits"
+            )
+        return self
+
+
 class StackConfig(Section):
     """The whole `llm-gateway:` namespace of a stack file."""
 
@@ -765,6 +838,7 @@ class StackConfig(Section):
     litellm: LiteLLMConfig
     langfuse: LangfuseConfig = LangfuseConfig()
     sso: SsoConfig = SsoConfig()
+    redis: RedisConfig = RedisConfig()
     # The cluster's allocatable CPU and memory for this program's workloads: the
     # stack's summed requests (components/footprint.py) must fit, or parse fails.
     capacity: ResourceAmounts
@@ -781,6 +855,20 @@ class StackConfig(Section):
         unknown = sorted(set(self.secrets.rotation) - known)
         if unknown:
             raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(known)}")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_state(self) -> StackConfig:
+        lit = self.litellm
+        pods = lit.autoscaling.max_replicas if lit.autoscaling.enabled else lit.replicas
+        processes = pods * lit.num_workers
+        if processes > 1 and self.redis.mode == "none":
+            what = "autoscaling.max_replicas" if lit.autoscaling.enabled else "replicas"
+            raise ValueError(
+                f"redis.mode none with litellm.{what} ({pods}) x litellm.num_workers ({lit.num_workers}) = "
+                f"{processes} processes; set redis.mode memorystore or in_cluster. "
+                + REDIS_NEEDED.format(processes=processes)
+            )
         return self
 
     @model_validator(mode="after")

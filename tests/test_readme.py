@@ -18,10 +18,15 @@ def test_secrets_inventory_lists_every_generated_secret() -> None:
     rows = re.findall(r"^\| `([a-z0-9-]+)`[^|]*\| `([a-z0-9-]+)` \|", README, flags=re.MULTILINE)
     documented = {(gsm, key) for gsm, key in rows}
     raw = namespace("lab")
-    raw["postgres"] = {**raw["postgres"], "engine": "external", "cnpg": None,
-                       "external": {"host": "pg.example", "admin_user": "admin"}}
+    raw["postgres"] = {
+        **raw["postgres"],
+        "engine": "external",
+        "cnpg": None,
+        "external": {"host": "pg.example", "admin_user": "admin"},
+    }
     configs = [parse_config(namespace(s)) for s in ("lab", "enterprise")]
     configs.append(parse_config(raw, frozenset({"postgresAdminPassword"})))
+    configs.append(parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}}))
     generated = {(spec.gsm_name, spec.key) for cfg in configs for spec in secret_inventory(cfg)}
     assert generated == documented
 
@@ -36,4 +41,3 @@ def test_config_reference_names_every_section() -> None:
     table = README.split("## Config reference", 1)[1].split("\n## ", 1)[0]
     missing = [name for name in StackConfig.model_fields if f"`{name}." not in table and f"`{name}`" not in table]
     assert missing == []
-

@@ -221,3 +221,13 @@ def test_in_cluster_valkey_is_in_the_footprint() -> None:
     assert "redis (valkey, in-cluster)" not in {
         r.component for r in footprint(parse_config(namespace("enterprise"))).rows
     }
+
+
+def test_in_cluster_variant_objects_validate_against_their_schemas() -> None:
+    from tests.support.schemas import validation_errors
+
+    run = run_cached("enterprise", IN_CLUSTER)
+    objects = {f"{o['kind']}/{o['metadata']['name']}": o for o in run.kubernetes_objects()}
+    assert "NetworkPolicy/litellm-redis-from-litellm" in objects
+    assert "ExternalSecret/litellm-redis-auth" in objects
+    assert {name: errs for name, o in objects.items() if (errs := validation_errors(o))} == {}

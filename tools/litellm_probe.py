@@ -127,9 +127,10 @@ PROMETHEUS_CALLBACK: Final = "prometheus"
 DROPPED_CALLBACK_KEYS: Final = ("success_callback", "failure_callback", "service_callback")
 # litellm_settings entries that need a server the probe does not have.
 DROPPED_LITELLM_SETTINGS: Final = ("cache", "cache_params")
-# general_settings entries that need a database or send alerts.
+# general_settings entries that need a database, Redis, or send alerts.
 DROPPED_GENERAL_SETTINGS: Final = (
     "store_model_in_db",
+    "use_redis_transaction_buffer",
     "alerting",
     "alerting_threshold",
     "alert_types",
@@ -290,7 +291,7 @@ def rewrite_config(config: Mapping[str, Any], master_key: str) -> RewriteResult:
     for key in sorted(general_settings):
         if key.startswith("database") or key in DROPPED_GENERAL_SETTINGS:
             general_settings.pop(key)
-            notes.append(f"general_settings.{key}: dropped (no database or alerting here)")
+            notes.append(f"general_settings.{key}: dropped (no database, Redis or alerting here)")
     if "master_key" in general_settings:
         notes.append("general_settings.master_key: replaced by a generated key")
     general_settings.pop("master_key", None)

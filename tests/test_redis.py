@@ -100,7 +100,7 @@ def test_enterprise_memorystore_is_ha_with_auth_and_tls_on_the_cluster_vpc() -> 
     assert inputs["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
     assert inputs["authorizedNetwork"] == "projects/acme-llm-prod/global/networks/llm-prod-vpc"
     assert inputs["region"] == "europe-west1"
-    assert inputs["connectMode"] == "PRIVATE_SERVICE_ACCESS"
+    assert inputs["connectMode"] == "DIRECT_PEERING"
 
 
 def test_memorystore_auth_string_and_ca_reach_gsm_as_secret_versions() -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import pulumi
 
 from components.cnpg import CnpgNames
-from components.config import AlertsConfig, ReceiverConfig, StackConfig
+from components.config import AlertsConfig, ReceiverConfig, StackConfig, period_seconds
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.k8s import custom_resource, metadata
 from components.litellm_values import deployment_name, scrape_job
@@ -55,10 +55,14 @@ class Alert:
 
 
 def _sel(**matchers: str) -> str:
-    """A label selector body; keys ending in `_re` are regex matchers (`=~`)."""
+    """A label selector body; keys ending in `_re` are regex matchers (`=~`), `_nre` (`!~`), `_ne` (`!=`)."""
     parts = []
     for key, value in matchers.items():
-        if key.endswith("_re"):
+        if key.endswith("_nre"):
+            parts.append(f'{key[:-4]}!~"{value}"')
+        elif key.endswith("_ne"):
+            parts.append(f'{key[:-3]}!="{value}"')
+        elif key.endswith("_re"):
             parts.append(f'{key[:-3]}=~"{value}"')
         else:
             parts.append(f'{key}="{value}"')
@@ -128,12 +132,15 @@ def availability_alerts(cfg: StackConfig) -> list[Alert]:
 def performance_alerts(cfg: StackConfig) -> list[Alert]:
     p = cfg.alerts.performance
     ns = _sel(namespace=cfg.namespaces.gateway)
-    failed = f"sum by (namespace) (rate(litellm_proxy_failed_requests_metric_total{{{ns}}}[5m]))"
+    # Client mistakes (4xx: unknown model, bad key, budget, the key's own rate limit) are not
+    # the gateway's errors; provider 429s have LiteLLMProviderRateLimited.
+    server = _sel(namespace=cfg.namespaces.gateway, exception_status_nre="4..")
+    failed = f"sum by (namespace) (rate(litellm_proxy_failed_requests_metric_total{{{server}}}[5m]))"
     total = f"sum by (namespace) (rate(litellm_proxy_total_requests_metric_total{{{ns}}}[5m]))"
     error_description = (
-        "{{ $value | humanizePercentage }} of LiteLLM requests in {{ $labels.namespace }} failed over "
-        "the last 5 minutes (threshold {threshold}); see the error rate by exception class on the "
-        "Operations dashboard."
+        "{{ $value | humanizePercentage }} of LiteLLM requests in {{ $labels.namespace }} failed with a "
+        "gateway or provider error (not 4xx) over the last 5 minutes (threshold {threshold}); see the "
+        "error rate by exception class on the Operations dashboard."
     )
     return [
         Alert(
@@ -291,10 +298,14 @@ def budget_alerts(cfg: StackConfig) -> list[Alert]:
 
 def provider_alerts(cfg: StackConfig) -> list[Alert]:
     p = cfg.alerts.providers
-    ns = cfg.namespaces.gateway
-    failures = f"rate(litellm_deployment_failure_responses_total{{{_sel(namespace=ns)}}}[5m])"
-    requests = f"rate(litellm_deployment_total_requests_total{{{_sel(namespace=ns)}}}[5m])"
-    limited = f"rate(litellm_deployment_failure_responses_total{{{_sel(namespace=ns, exception_status='429')}}}[5m])"
+    # Only series that name a provider: requests refused before routing (unknown model, bad
+    # key) are counted in the deployment counters without one.
+    sel = _sel(namespace=cfg.namespaces.gateway, api_provider_ne="")
+    limited_sel = _sel(namespace=cfg.namespaces.gateway, api_provider_ne="", exception_status="429")
+    failures = f"rate(litellm_deployment_failure_responses_total{{{sel}}}[5m])"
+    requests = f"rate(litellm_deployment_total_requests_total{{{sel}}}[5m])"
+    limited = f"rate(litellm_deployment_failure_responses_total{{{limited_sel}}}[5m])"
+    deployment = "namespace, api_provider, litellm_model_name, model_id"
     return [
         Alert(
             name="LiteLLMProviderFailureRatioHigh",
@@ -327,16 +338,22 @@ def provider_alerts(cfg: StackConfig) -> list[Alert]:
         ),
         Alert(
             name="LiteLLMDeploymentOutage",
+            # From the counters, not litellm_deployment_state: LiteLLM cools a single-deployment
+            # group down only after 1000 requests in a minute all failed, and the state gauge is
+            # per worker (a dead worker's value stays exported).
             expr=(
-                "max by (namespace, litellm_model_name, model_id, api_provider) "
-                f"(litellm_deployment_state{{{_sel(namespace=ns)}}}) == 2"
+                f"sum by ({deployment}) ({failures}) / sum by ({deployment}) ({requests}) "
+                f">= {_num(p.outage_failure_ratio)} "
+                f"and sum by ({deployment}) ({requests}) * 300 >= {p.outage_min_requests}"
             ),
             for_=p.outage_for,
             severity="warning",
             summary="A model deployment is in outage",
             description=(
-                "Deployment {{ $labels.litellm_model_name }} (model_id {{ $labels.model_id }}, provider "
-                "{{ $labels.api_provider }}) reports state 2 (outage); requests use fallbacks if configured."
+                "{{ $value | humanizePercentage }} of requests to deployment {{ $labels.litellm_model_name }} "
+                "(model_id {{ $labels.model_id }}, provider {{ $labels.api_provider }}) failed over 5 minutes "
+                f"(threshold {_num(p.outage_failure_ratio * 100)}%, at least {p.outage_min_requests} requests); "
+                "requests use fallbacks if configured."
             ),
         ),
     ]
@@ -426,6 +443,24 @@ def database_alerts(cfg: StackConfig) -> list[Alert]:
                 ),
             ),
         ]
+    pvcs = _sel(namespace=names.namespace, persistentvolumeclaim_re=f"{names.cluster}-[0-9]+(-wal)?")
+    alerts.append(
+        Alert(
+            name="CnpgVolumeFillingUp",
+            expr=(
+                f"max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes{{{pvcs}}} "
+                f"/ kubelet_volume_stats_capacity_bytes{{{pvcs}}}) > {_num(d.volume_fill_ratio)}"
+            ),
+            for_=d.volume_for,
+            severity="warning",
+            summary="A PostgreSQL volume is filling up",
+            description=(
+                "Volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full "
+                f"(threshold {_num(d.volume_fill_ratio * 100)}%); check the spend-log cleanup, WAL archiving "
+                'and the storage budget (README "Scaling").'
+            ),
+        )
+    )
     alerts.append(
         Alert(
             name="CnpgConnectionsNearMax",
@@ -446,6 +481,47 @@ def database_alerts(cfg: StackConfig) -> list[Alert]:
     return alerts
 
 
+def _hours(period: str) -> int:
+    """A LiteLLM period ("1d", "12h", "2w", "30m") in whole hours, at least one."""
+    return max(1, period_seconds(period) // 3600)
+
+
+def retention_alerts(cfg: StackConfig) -> list[Alert]:
+    """The spend-log cleanup (LiteLLM 1.108's SpendLogCleanupMetrics, registered at its first run)."""
+    db = cfg.litellm.database
+    ns = cfg.namespaces.gateway
+    window = f"{_hours(db.cleanup_interval) + 1}h"
+    aborted = f"litellm_spend_log_cleanup_runs_total{{{_sel(namespace=ns, outcome='aborted')}}}"
+    remaining = f"litellm_spend_log_cleanup_rows_remaining{{{_sel(namespace=ns, table='LiteLLM_SpendLogs')}}}"
+    return [
+        Alert(
+            name="LiteLLMSpendLogCleanupFailing",
+            # The counter appears with its first abort: a series absent one window ago counts from 0.
+            expr=f"sum by (namespace) ({aborted} - ({aborted} offset {window} or {aborted} * 0)) > 0",
+            for_="0m",
+            severity="warning",
+            summary="The spend-log retention cleanup aborted",
+            description=(
+                "{{ $value }} spend-log cleanup run(s) aborted in {{ $labels.namespace }} in the last "
+                f"{window} (an error, or repeated failed delete batches); expired LiteLLM_SpendLogs rows "
+                'stay and the volume keeps growing. See the proxy logs for "spend log cleanup".'
+            ),
+        ),
+        Alert(
+            name="LiteLLMSpendLogCleanupBehind",
+            expr=f"max by (namespace) ({remaining}) > {db.cleanup_batch_size}",
+            for_=window,
+            severity="warning",
+            summary="The spend-log retention cleanup is falling behind",
+            description=(
+                "{{ $value }} expired LiteLLM_SpendLogs rows in {{ $labels.namespace }} were still there after "
+                f"the cleanup runs of the last {window} (the count stops at LiteLLM's cap of 100000); raise "
+                "litellm.database.cleanup_max_batches or shorten cleanup_interval."
+            ),
+        ),
+    ]
+
+
 GROUPS = (
     ("availability", availability_alerts),
     ("performance", performance_alerts),
@@ -454,6 +530,7 @@ GROUPS = (
     ("budgets", budget_alerts),
     ("providers", provider_alerts),
     ("database", database_alerts),
+    ("retention", retention_alerts),
 )
 
 

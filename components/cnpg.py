@@ -136,6 +136,19 @@ def cluster_manifest(
     }
 
 
+# GCS soft delete keeps deleted objects restorable for 7 to 90 days.
+SOFT_DELETE_MIN_DAYS, SOFT_DELETE_MAX_DAYS = 7, 90
+
+
+def backup_soft_delete_seconds(backup: BackupConfig) -> int:
+    """Soft-delete window of the backup bucket: the retention period (GCS caps it at 90 days).
+
+    The backup service account may delete objects (barman prunes expired backups); a
+    deletion, by barman or by anyone holding that account, stays restorable this long.
+    """
+    return max(SOFT_DELETE_MIN_DAYS, min(backup.retention_days, SOFT_DELETE_MAX_DAYS)) * 86400
+
+
 def object_store_manifest(backup: BackupConfig, names: CnpgNames) -> dict[str, Any]:
     assert backup.bucket is not None  # enforced by BackupConfig
     return {

@@ -220,6 +220,20 @@ class ExternalPostgresConfig(Section):
     admin_user: Annotated[str, StringConstraints(min_length=1, max_length=63)]
     admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = "postgres"
     sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
+    # The server's limits, for the connection and storage budgets (components/budget.py).
+    max_connections: Annotated[int, Field(ge=10, le=100000)] = 100
+    superuser_reserved_connections: Annotated[int, Field(ge=0, le=100)] = 3
+    storage_size: Quantity | None = None
+    """The server's data volume; unset: the storage budget is printed but not enforced."""
+
+
+class DatabaseBudgetConfig(Section):
+    """Margins of the connection and storage budgets (components/budget.py)."""
+
+    headroom_connections: Annotated[int, Field(ge=0, le=1000)] = 10
+    """Left free for pods starting up, psql sessions and anything not counted."""
+    storage_fill_target: Annotated[float, Field(gt=0, le=0.95)] = 0.8
+    """The expected data plus WAL must fit this fraction of the volume."""
 
 
 class GrafanaRoConfig(Section):
@@ -252,6 +266,7 @@ class PostgresConfig(Section):
     external: ExternalPostgresConfig | None = None
     grafana_ro: GrafanaRoConfig = GrafanaRoConfig()
     backup: BackupConfig = BackupConfig()
+    budget: DatabaseBudgetConfig = DatabaseBudgetConfig()
 
     @model_validator(mode="after")
     def _engine_section(self) -> PostgresConfig:
@@ -337,6 +352,11 @@ class ProviderAlerts(Section):
     # HTTP 429 answers from a provider deployment, per minute.
     rate_limited_per_minute: PositiveFloat = 5.0
     rate_limited_for: Duration = "10m"
+    # A deployment is in outage when this share of its requests failed over 5 minutes
+    # (and it had at least `outage_min_requests`): fires for single-deployment model
+    # groups, which LiteLLM does not cool down on 429s or a few failures.
+    outage_failure_ratio: Ratio = 0.9
+    outage_min_requests: Annotated[int, Field(ge=1)] = 5
     outage_for: Duration = "5m"
 
 
@@ -350,6 +370,9 @@ class DatabaseAlerts(Section):
     backup_max_age_hours: Annotated[int, Field(ge=1)] = 26
     connections_ratio: Ratio = 0.8
     connections_for: Duration = "10m"
+    # Used / capacity of a CNPG data or WAL volume (kubelet volume stats).
+    volume_fill_ratio: Ratio = 0.85
+    volume_for: Duration = "15m"
 
 
 class AlertsConfig(Section):
@@ -490,6 +513,10 @@ class LiteLLMSettingsConfig(Section):
     ]
     """Labels dropped from every LiteLLM metric: caller-supplied, unbounded values
     (BerriAI/litellm#12159, #35666). LiteLLM refuses to start on a name it does not define."""
+    prometheus_max_series_per_metric: Annotated[int, Field(ge=1)] | None = 5000
+    """LiteLLM's `prometheus_metrics_max_series_per_metric`: label sets beyond it share one
+    series labelled `other` (counters, histograms) or are skipped (gauges). Bounds the series a
+    flood of made-up bearer tokens creates (each is a new `hashed_api_key`); null: no cap."""
     default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = None
     default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = None
     public_api_docs: bool = True
@@ -497,6 +524,58 @@ class LiteLLMSettingsConfig(Section):
     routing_strategy: Literal["usage-based-routing-v2", "simple-shuffle"] = "usage-based-routing-v2"
     """usage-based-routing-v2 enforces each model's rpm/tpm (counted in Redis across processes when
     `redis` is set); simple-shuffle uses them as load-balancing weights only and enforces nothing."""
+
+
+def _at_least_a_day(period: str) -> str:
+    if period_seconds(period) < 86400:
+        raise ValueError(
+            "must be at least 1d: the dashboards read today's spend logs, and the cleanup deletes every row "
+            f"older than this, got {period!r}"
+        )
+    return period
+
+
+_PERIOD_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def period_seconds(period: str) -> int:
+    """A LiteLLM duration ("30d", "12h", "2w") in seconds (litellm_core_utils/duration_parser)."""
+    return int(period[:-1]) * _PERIOD_UNITS[period[-1]]
+
+
+Period = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,4}[mhdw]$")]
+
+
+class LiteLLMDatabaseConfig(Section):
+    """How the proxy uses the stack's PostgreSQL: its connection pool and what it keeps
+    (LiteLLM's general_settings; README "Scaling")."""
+
+    connection_pool_limit: Annotated[int, Field(ge=1, le=100)] = 10
+    """general_settings.database_connection_pool_limit: per worker process (LiteLLM's default 10)."""
+    spend_logs_retention: Annotated[Period, AfterValidator(_at_least_a_day)] = "90d"
+    """general_settings.maximum_spend_logs_retention_period: older LiteLLM_SpendLogs rows are deleted
+    (the daily aggregate tables, which the dashboards read, keep their history)."""
+    cleanup_interval: Period = "1d"
+    """general_settings.maximum_spend_logs_retention_interval: how often the cleanup runs."""
+    cleanup_batch_size: Annotated[int, Field(ge=100, le=100000)] = 1000
+    """general_settings.maximum_spend_logs_cleanup_batch_size: rows per DELETE."""
+    cleanup_max_batches: Annotated[int, Field(ge=1, le=100000)] = 500
+    """general_settings.maximum_spend_logs_cleanup_max_batches: DELETEs per run."""
+    expected_requests_per_day: Annotated[int, Field(ge=1)] = 10000
+    """For the storage budget: requests (spend-log rows) a day at the busiest expected month."""
+    daily_rows_per_day: Annotated[int, Field(ge=0)] = 2000
+    """For the storage budget: rows a day in the daily aggregate tables (about one per
+    active user x key x model, plus one per team x key x model)."""
+    daily_history_days: Annotated[int, Field(ge=1, le=36500)] = 730
+    """For the storage budget: how long the daily aggregate tables are planned to grow (never pruned)."""
+
+    @model_validator(mode="after")
+    def _interval_within_retention(self) -> LiteLLMDatabaseConfig:
+        if period_seconds(self.cleanup_interval) > period_seconds(self.spend_logs_retention):
+            raise ValueError("cleanup_interval must not be longer than spend_logs_retention")
+        if period_seconds(self.cleanup_interval) < 3600:
+            raise ValueError("cleanup_interval must be at least 1h (each run scans the spend logs)")
+        return self
 
 
 class NetworkConfig(Section):
@@ -557,6 +636,7 @@ class LiteLLMConfig(Section):
     models: Annotated[list[ModelConfig], Field(min_length=1)]
     provider_keys: list[ProviderKeyConfig] = []
     settings: LiteLLMSettingsConfig = LiteLLMSettingsConfig()
+    database: LiteLLMDatabaseConfig = LiteLLMDatabaseConfig()
     network: NetworkConfig
     ingress: IngressConfig = IngressConfig()
 
@@ -677,6 +757,9 @@ class LangfuseConfig(Section):
     ingress_host: Hostname | None = None
     """The UI's host name (TLS, same class and cert-manager issuer as the gateway's ingress)."""
     sign_up_disabled: bool = True
+    database_connection_limit: Annotated[int, Field(ge=1, le=100)] = 5
+    """Prisma `connection_limit` of each web and worker pod (DATABASE_ARGS); Prisma's default,
+    2 x the node's CPUs + 1, would follow the node size instead of the connection budget."""
 
     @model_validator(mode="after")
     def _blob(self) -> LangfuseConfig:
@@ -851,10 +934,16 @@ class StackConfig(Section):
     def _rotation_names_known(self) -> StackConfig:
         from components.inventory import secret_inventory
 
-        known = {spec.key for spec in secret_inventory(self)}
-        unknown = sorted(set(self.secrets.rotation) - known)
+        specs = {spec.key: spec for spec in secret_inventory(self)}
+        unknown = sorted(set(self.secrets.rotation) - set(specs))
         if unknown:
-            raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(known)}")
+            raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(specs)}")
+        fixed = sorted(k for k in self.secrets.rotation if specs[k].rotation != "generation")
+        if fixed:
+            raise ValueError(
+                f"secrets.rotation must not name {fixed}: stored data depends on them or they rotate outside "
+                "the program (README, Secrets inventory)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -942,6 +1031,14 @@ def parse_config(raw: Mapping[str, Any], secrets_present: frozenset[str] = froze
     problem = capacity_problem(cfg)
     if problem is not None:
         raise ConfigError(f"invalid stack config (1 problem):\n  - {NAMESPACE}:capacity: {problem}")
+    from components.budget import budget_problems
+
+    problems = budget_problems(cfg)
+    if problems:
+        lines = "\n".join(f"  - {NAMESPACE}:{key}: {text}" for key, text in problems)
+        raise ConfigError(
+            f"invalid stack config ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}"
+        )
     return cfg
 
 

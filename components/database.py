@@ -190,6 +190,7 @@ class Database(pulumi.ComponentResource):
                         },
                     }
                 ],
+                soft_delete_policy={"retention_duration_seconds": cnpg.backup_soft_delete_seconds(backup)},
                 force_destroy=False,
                 opts=stateful,
             )

@@ -51,8 +51,15 @@ def cluster_secret_store(
     cluster_name: str,
     service_account: str,
     service_account_namespace: str,
+    namespaces: Sequence[str],
 ) -> dict[str, Any]:
-    """A GCP Secret Manager ClusterSecretStore authenticating by Workload Identity."""
+    """A GCP Secret Manager ClusterSecretStore authenticating by Workload Identity.
+
+    `spec.conditions` admits ExternalSecrets from `namespaces` only: without it, an
+    ExternalSecret in any namespace could read every secret the store's account may.
+    """
+    if not namespaces:
+        raise ValueError(f"ClusterSecretStore {name} needs at least one namespace")
     return {
         "apiVersion": API_VERSION,
         "kind": "ClusterSecretStore",
@@ -73,7 +80,8 @@ def cluster_secret_store(
                         }
                     },
                 }
-            }
+            },
+            "conditions": [{"namespaces": sorted(set(namespaces))}],
         },
     }
 

@@ -243,6 +243,8 @@ def as_output(cfg: StackConfig) -> dict[str, Any]:
     def amounts(a: Amount) -> dict[str, str]:
         return {"cpu": cpu_text(a.cpu_m), "memory": memory_text(a.memory)}
 
+    from components.budget import as_output as budget_output
+
     return {
         "requests": amounts(fp.requests),
         "limits": amounts(fp.limits),
@@ -256,4 +258,5 @@ def as_output(cfg: StackConfig) -> dict[str, Any]:
             }
             for r in fp.rows
         ],
+        **budget_output(cfg),
     }

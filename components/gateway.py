@@ -21,19 +21,22 @@ from components.database import Database
 from components.eso import TargetSecret
 from components.footprint import as_output as footprint_output
 from components.grafana_datasource import GrafanaDatasource
-from components.inventory import MASTER_KEY
+from components.inventory import MASTER_KEY, SALT_KEY
 from components.k8s import metadata, object_meta
 from components.langfuse import Langfuse
 from components.litellm import LiteLLM
 from components.litellm import wiring as litellm_wiring
 from components.litellm_values import selector_labels
 from components.managed_secret import ManagedSecret, SecretConsumer, managed_secret_args
+from components.options import namespace_options
 from components.redis import SharedState
 from components.secret_store import SecretStore
 from components.sso import Sso
 
 MASTER_KEY_SECRET = "litellm-master-key"
 MASTER_KEY_DATA_KEY = "masterkey"
+SALT_KEY_SECRET = "litellm-salt-key"
+SALT_KEY_ENV = "LITELLM_SALT_KEY"
 
 
 class LlmGateway(pulumi.ComponentResource):
@@ -61,7 +64,7 @@ class LlmGateway(pulumi.ComponentResource):
                         },
                     )
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(child, namespace_options(cfg)),
             )
             # Everything in the namespace waits for it.
             in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
@@ -87,6 +90,25 @@ class LlmGateway(pulumi.ComponentResource):
             store.gsa_email,
             in_ns,
         )
+        # Encrypts the credentials LiteLLM stores in its database; generated once, never rotated
+        # (rotation "never"), so rotating the master key leaves them readable.
+        salt_key = ManagedSecret(
+            f"{name}-salt-key",
+            managed_secret_args(
+                cfg,
+                SALT_KEY,
+                store.store,
+                (
+                    SecretConsumer(
+                        resource_name=SALT_KEY_SECRET,
+                        secret_key=SALT_KEY_ENV,
+                        target=TargetSecret(name=SALT_KEY_SECRET, namespace=ns),
+                    ),
+                ),
+            ),
+            store.gsa_email,
+            in_ns,
+        )
         database = Database(f"{name}-database", cfg, store, in_ns)
         # Tracing: created only when enabled; LiteLLM waits for its keys' ExternalSecret only.
         langfuse = (
@@ -106,7 +128,7 @@ class LlmGateway(pulumi.ComponentResource):
             if cfg.redis.mode != "none"
             else None
         )
-        wired = litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY)
+        wired = litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET)
         if shared is not None:
             wired = dataclasses.replace(wired, redis=shared.wiring)
         gateway = LiteLLM(
@@ -120,6 +142,7 @@ class LlmGateway(pulumi.ComponentResource):
                 pulumi.ResourceOptions(
                     depends_on=[
                         master_key,
+                        salt_key,
                         database,
                         *([langfuse.litellm_keys] if langfuse else []),
                         *([shared] if shared else []),

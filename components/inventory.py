@@ -8,7 +8,7 @@ README's secrets inventory (a test keeps the table and this list equal).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from components.config import StackConfig
@@ -28,6 +28,9 @@ class PasswordPolicy:
     "provider": the value comes from a cloud resource (e.g. an HMAC key), not generated here."""
 
 
+RotationRule = Literal["generation", "never", "manual"]
+
+
 @dataclass(frozen=True)
 class SecretSpec:
     key: str
@@ -36,6 +39,13 @@ class SecretSpec:
     """GSM secret id before the stack's `secrets.prefix`."""
     used_by: str
     policy: PasswordPolicy
+    rotation: RotationRule = "generation"
+    """"generation": bump `secrets.rotation.<key>` to replace the value.
+    "never": stored data depends on the value; the config refuses a rotation key, and
+    the value and its GSM version carry the data-safety options like the GSM secret.
+    "manual": rotated outside the program (a UI, `pulumi up --replace`); no rotation key."""
+    disposable: bool = False
+    """Losing it costs sessions only: no data-safety options, so turning its feature off removes it."""
 
 
 MASTER_KEY = SecretSpec(
@@ -45,6 +55,13 @@ MASTER_KEY = SecretSpec(
     policy=PasswordPolicy(length=48, prefix="sk-"),
 )
 
+SALT_KEY = SecretSpec(
+    key="litellm-salt-key",
+    gsm_name="litellm-salt-key",
+    used_by="LiteLLM LITELLM_SALT_KEY (encrypts credentials stored in its database; unset, the master key does)",
+    policy=PasswordPolicy(length=48),
+    rotation="never",
+)
 
 GRAFANA_RO_PASSWORD = SecretSpec(
     key="grafana-ro-password",
@@ -67,18 +84,21 @@ LANGFUSE_SALT = SecretSpec(
     gsm_name="langfuse-salt",
     used_by="Langfuse SALT (hashes API keys): chart langfuse.salt.secretKeyRef",
     policy=PasswordPolicy(length=44),
+    rotation="never",
 )
 LANGFUSE_NEXTAUTH_SECRET = SecretSpec(
     key="langfuse-nextauth-secret",
     gsm_name="langfuse-nextauth-secret",
     used_by="Langfuse NEXTAUTH_SECRET (session JWTs): chart langfuse.nextauth.secret.secretKeyRef",
     policy=PasswordPolicy(length=44),
+    disposable=True,
 )
 LANGFUSE_ENCRYPTION_KEY = SecretSpec(
     key="langfuse-encryption-key",
     gsm_name="langfuse-encryption-key",
     used_by="Langfuse ENCRYPTION_KEY (64 hex chars): chart langfuse.encryptionKey.secretKeyRef",
     policy=PasswordPolicy(length=32, generator="hex"),
+    rotation="never",
 )
 LANGFUSE_DB_PASSWORD = SecretSpec(
     key="langfuse-db-password",
@@ -109,24 +129,28 @@ LANGFUSE_GCS_HMAC = SecretSpec(
     gsm_name="langfuse-gcs-hmac",
     used_by="HMAC key of Langfuse's blob-storage service account (JSON access_id/secret): S3 credentials for GCS",
     policy=PasswordPolicy(length=0, generator="provider"),
+    rotation="manual",
 )
 LANGFUSE_PUBLIC_KEY = SecretSpec(
     key="langfuse-public-key",
     gsm_name="langfuse-public-key",
     used_by="Langfuse project public key (LANGFUSE_INIT_PROJECT_PUBLIC_KEY) and LiteLLM's LANGFUSE_PUBLIC_KEY",
     policy=PasswordPolicy(length=32, prefix="pk-lf-"),
+    rotation="manual",
 )
 LANGFUSE_SECRET_KEY = SecretSpec(
     key="langfuse-secret-key",
     gsm_name="langfuse-secret-key",
     used_by="Langfuse project secret key (LANGFUSE_INIT_PROJECT_SECRET_KEY) and LiteLLM's LANGFUSE_SECRET_KEY",
     policy=PasswordPolicy(length=32, prefix="sk-lf-"),
+    rotation="manual",
 )
 LANGFUSE_ADMIN_PASSWORD = SecretSpec(
     key="langfuse-admin-password",
     gsm_name="langfuse-admin-password",
     used_by="Langfuse initial admin user (LANGFUSE_INIT_USER_PASSWORD), when langfuse.init.admin_email is set",
     policy=PasswordPolicy(length=24, special=True, override_special="-_"),
+    rotation="manual",
 )
 
 # --- single sign-on (only when sso.enabled) -----------------------------------
@@ -136,6 +160,7 @@ OAUTH2_PROXY_COOKIE_SECRET = SecretSpec(
     gsm_name="oauth2-proxy-cookie-secret",
     used_by="oauth2-proxy cookie secret (32 random bytes, URL-safe base64): chart config.existingSecret",
     policy=PasswordPolicy(length=32, generator="base64url"),
+    disposable=True,
 )
 
 # --- shared state (redis.mode memorystore / in_cluster) -------------------------
@@ -190,7 +215,7 @@ def langfuse_secrets(cfg: StackConfig) -> tuple[SecretSpec, ...]:
 
 def secret_inventory(cfg: StackConfig) -> tuple[SecretSpec, ...]:
     """Every GSM secret this stack's program generates, in creation order."""
-    specs = [MASTER_KEY, GRAFANA_RO_PASSWORD]
+    specs = [MASTER_KEY, SALT_KEY, GRAFANA_RO_PASSWORD]
     if cfg.postgres.engine == "external":
         specs.append(LITELLM_DB_PASSWORD)
     specs.extend(langfuse_secrets(cfg))

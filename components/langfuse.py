@@ -120,7 +120,7 @@ class Langfuse(pulumi.ComponentResource):
                 custom_resource(
                     f"{name}-database",
                     values.cnpg_database(cfg),
-                    pulumi.ResourceOptions(parent=self, depends_on=[database, db_password]),
+                    pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[database, db_password])),
                 )
             )
         else:
@@ -161,7 +161,13 @@ class Langfuse(pulumi.ComponentResource):
             atomic=True,
             cleanup_on_fail=True,
             timeout=1200,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials, *db_resources, *secrets]),
+            # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
+            # protects data (not retained: uninstalling keeps the PVCs, see README "Turn a feature off").
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[credentials, *db_resources, *secrets],
+                protect=cfg.data_safety.protect,
+            ),
         )
 
         ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))

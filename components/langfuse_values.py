@@ -165,9 +165,13 @@ def _postgresql(cfg: StackConfig) -> dict[str, Any]:
             "database": lf.database,
         },
     }
+    # Appended to DATABASE_URL after `?` by the image's entrypoint: Prisma's pool per pod,
+    # counted in the connection budget (components/budget.py).
+    args = [f"connection_limit={lf.database_connection_limit}"]
     if cfg.postgres.engine == "external":
         assert cfg.postgres.external is not None
-        values["args"] = f"sslmode={cfg.postgres.external.sslmode}"
+        args.append(f"sslmode={cfg.postgres.external.sslmode}")
+    values["args"] = "&".join(args)
     return values
 
 
@@ -340,7 +344,11 @@ def cnpg_roles(cfg: StackConfig) -> list[dict[str, Any]]:
 
 
 def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
-    """The CNPG `Database` for Langfuse in the stack's cluster (kept on delete)."""
+    """The CNPG `Database` for Langfuse in the stack's cluster.
+
+    Kept on delete where the stack keeps data (`data_safety.retain_on_delete`); elsewhere
+    dropped with its CR, like the salt and encryption key its rows depend on.
+    """
     lf = cfg.langfuse
     pg = cfg.postgres
     assert pg.cnpg is not None
@@ -354,7 +362,7 @@ def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
             "name": lf.database,
             "owner": lf.owner,
             "ensure": "present",
-            "databaseReclaimPolicy": "retain",
+            "databaseReclaimPolicy": "retain" if cfg.data_safety.retain_on_delete else "delete",
         },
     }
 

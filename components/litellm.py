@@ -6,6 +6,7 @@ Encapsulates:
 - the provider API keys: GSM secrets created by the platform team, granted to
   ESO's service account one by one, synced into one Secret that the release
   mounts with `environmentSecrets`;
+- the pods' ServiceAccount, with no API token mounted (the chart's `default` would mount one);
 - a metrics Service and ServiceMonitor on `PROMETHEUS_METRICS_PORT` (metrics
   never need the master key; only Prometheus's namespace may reach the port);
 - NetworkPolicies (default deny; API from the configured namespaces; egress to
@@ -27,12 +28,13 @@ from components.secret_store import grant_referenced_secret
 
 
 def wiring(
-    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str
+    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str, salt_key_secret: str
 ) -> values.GatewayWiring:
     return values.GatewayWiring(
         namespace=cfg.namespaces.gateway,
         master_key_secret=master_key_secret,
         master_key_key=master_key_key,
+        salt_key_secret=salt_key_secret,
         database_secret=endpoint.app_secret,
         database_host=endpoint.host,
         database_port=endpoint.port,
@@ -72,6 +74,15 @@ class LiteLLM(pulumi.ComponentResource):
             )
 
         network_policies(name, values.network_policies(cfg, wired), child)
+        account = values.service_account(cfg)
+        depends.append(
+            k8s.core.v1.ServiceAccount(
+                f"{name}-service-account",
+                metadata=object_meta(account["metadata"]),
+                automount_service_account_token=account["automountServiceAccountToken"],
+                opts=child,
+            )
+        )
 
         release = k8s.helm.v3.Release(
             f"{name}-release",

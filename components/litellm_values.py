@@ -44,6 +44,8 @@ class GatewayWiring:
     namespace: str
     master_key_secret: str
     master_key_key: str
+    salt_key_secret: str
+    """Secret holding `LITELLM_SALT_KEY` (mounted with environmentSecrets)."""
     database_secret: str
     database_host: str
     database_port: int
@@ -134,6 +136,8 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False, redis: bool = False)
     }
     if s.prometheus_exclude_labels:
         litellm_settings["prometheus_exclude_labels"] = list(s.prometheus_exclude_labels)
+    if s.prometheus_max_series_per_metric is not None:
+        litellm_settings["prometheus_metrics_max_series_per_metric"] = s.prometheus_max_series_per_metric
     defaults = {
         "max_budget": s.default_key_max_budget,
         "budget_duration": s.default_key_budget_duration,
@@ -150,6 +154,7 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False, redis: bool = False)
         "general_settings": {
             "master_key": f"os.environ/{MASTER_KEY_ENV}",
             "database_url": "os.environ/DATABASE_URL",
+            **database_settings(lit),
         },
     }
     router_settings: dict[str, Any] = {"routing_strategy": s.routing_strategy}
@@ -184,6 +189,22 @@ def redis_env(redis: RedisWiring | None) -> dict[str, Any]:
     if redis.ca_file:
         env["REDIS_SSL_CA_CERTS"] = redis.ca_file
     return env
+
+
+def database_settings(lit: LiteLLMConfig) -> dict[str, Any]:
+    """general_settings for the connection pool and the spend-log retention (names checked in
+    LiteLLM 1.108.14: proxy/_types.py ConfigGeneralSettings, proxy_server.py's cleanup scheduling)."""
+    db = lit.database
+    return {
+        # Per worker process: pods x num_workers x this must fit the budget (components/budget.py).
+        "database_connection_pool_limit": db.connection_pool_limit,
+        # Rows of LiteLLM_SpendLogs older than this are deleted; the daily tables are not.
+        "maximum_spend_logs_retention_period": db.spend_logs_retention,
+        # The cleanup runs every interval (+ up to 60 s jitter) on every pod without a Redis lock.
+        "maximum_spend_logs_retention_interval": db.cleanup_interval,
+        "maximum_spend_logs_cleanup_batch_size": db.cleanup_batch_size,
+        "maximum_spend_logs_cleanup_max_batches": db.cleanup_max_batches,
+    }
 
 
 RESTRICTED_POD = restricted_pod(1000)
@@ -236,6 +257,7 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         | redis_env(wiring.redis),
         "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
         + ([wiring.tracing.keys_secret] if wiring.tracing else [])
+        + [wiring.salt_key_secret]
         + ([wiring.redis.auth_secret] if wiring.redis else []),
         "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None, redis=wiring.redis is not None),
         "resources": _resources(lit.resources),
@@ -243,7 +265,10 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
             "enabled": True,
             "resources": _resources(lit.migration_resources),
             "hooks": {"argocd": {"enabled": False}, "helm": {"enabled": True}},
+            "serviceAccountName": service_account_name(lit),
         },
+        # Our own ServiceAccount (no API token mounted); the proxy never calls the Kubernetes API.
+        "serviceAccount": {"create": False, "name": service_account_name(lit)},
         "podSecurityContext": RESTRICTED_POD,
         "securityContext": RESTRICTED_CONTAINER,
         "livenessProbe": {"path": "/health/liveliness"},
@@ -297,6 +322,21 @@ def provider_keys_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any] | 
     )
 
 
+def service_account_name(lit: LiteLLMConfig) -> str:
+    return service_name(lit)
+
+
+def service_account(cfg: StackConfig) -> dict[str, Any]:
+    """The proxy's and migration Job's ServiceAccount: no token is mounted into their pods."""
+    lit = cfg.litellm
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(service_account_name(lit), cfg.namespaces.gateway, app="litellm"),
+        "automountServiceAccountToken": False,
+    }
+
+
 def metrics_service(cfg: StackConfig) -> dict[str, Any]:
     lit = cfg.litellm
     return {
@@ -331,7 +371,21 @@ def service_monitor(cfg: StackConfig) -> dict[str, Any]:
             "jobLabel": JOB_LABEL,
             "selector": {"matchLabels": {"app.kubernetes.io/name": "litellm-metrics"}},
             "namespaceSelector": {"matchNames": [cfg.namespaces.gateway]},
-            "endpoints": [{"port": "metrics", "path": "/metrics/", "interval": "30s", "scrapeTimeout": "10s"}],
+            "endpoints": [
+                {
+                    "port": "metrics",
+                    "path": "/metrics/",
+                    "interval": "30s",
+                    "scrapeTimeout": "10s",
+                    # The chart gives the migration Job's pods the proxy's labels, so the metrics
+                    # Service selects them while they run: a target that never serves metrics,
+                    # `up == 0`, LiteLLMGatewayDown during a long migration. The Job controller
+                    # labels its pods `job-name`: drop those targets.
+                    "relabelings": [
+                        {"sourceLabels": ["__meta_kubernetes_pod_label_job_name"], "regex": ".+", "action": "drop"}
+                    ],
+                }
+            ],
         },
     }
 

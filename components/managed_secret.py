@@ -4,7 +4,7 @@ Encapsulates:
 - a `pulumi_random.RandomPassword` (length/alphabet from the caller's policy);
   its only keeper is the rotation generation, so nothing but a deliberate
   bump of `secrets.rotation.<key>` replaces the value;
-- a GSM `Secret` (replication, labels, deletion protection from config) and a
+- a GSM `Secret` (replication, labels, deletion protection, data-safety options) and a
   `SecretVersion` holding the value (old versions are disabled, not destroyed);
 - a `roles/secretmanager.secretAccessor` grant on this secret only, to the
   secret store's Google service account;
@@ -100,6 +100,15 @@ def urlsafe_base64(standard: str) -> str:
     return standard.replace("+", "-").replace("/", "_")
 
 
+def secret_options(
+    spec: SecretSpec, safety: DataSafetyConfig, child: pulumi.ResourceOptions
+) -> tuple[pulumi.ResourceOptions, pulumi.ResourceOptions]:
+    """(GSM secret, value and version) options: see `SecretSpec.rotation` and `disposable`."""
+    stateful = pulumi.ResourceOptions.merge(child, stateful_options(safety))
+    secret = child if spec.disposable else stateful
+    return secret, stateful if spec.rotation == "never" else child
+
+
 def replication_args(replication: ReplicationConfig) -> gcp.secretmanager.SecretReplicationArgsDict:
     if replication.mode == "automatic":
         return {"auto": {}}
@@ -138,7 +147,10 @@ class ManagedSecret(pulumi.ComponentResource):
         """`value`: the secret for a `generator: provider` spec (kept secret); otherwise generated here."""
         super().__init__("llm-gateway:managed_secret:ManagedSecret", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions.merge(child, stateful_options(args.safety))
+        # The GSM secret holds every version: it carries the data-safety options. A rotation
+        # replaces the value and its version, so those stay unprotected, except for a value
+        # stored data depends on (rotation "never"): protect refuses any replacement of it.
+        secret_opts, value_opts = secret_options(args.spec, args.safety, child)
         policy = args.spec.policy
         if (value is None) != (policy.generator != "provider"):
             raise ValueError(f"{args.spec.key}: a value is given exactly for generator 'provider'")
@@ -148,7 +160,7 @@ class ManagedSecret(pulumi.ComponentResource):
         if value is not None:
             generated = value
         elif policy.generator in ("hex", "base64url"):
-            raw = random.RandomBytes(f"{name}-value", length=policy.length, keepers=keepers, opts=child)
+            raw = random.RandomBytes(f"{name}-value", length=policy.length, keepers=keepers, opts=value_opts)
             generated = raw.hex if policy.generator == "hex" else raw.base64.apply(urlsafe_base64)
         else:
             generated = random.RandomPassword(
@@ -157,7 +169,7 @@ class ManagedSecret(pulumi.ComponentResource):
                 special=policy.special,
                 override_special=policy.override_special or None,
                 keepers=keepers,
-                opts=child,
+                opts=value_opts,
             ).result
         self.value = pulumi.Output.secret(pulumi.Output.from_input(generated).apply(lambda r: f"{policy.prefix}{r}"))
         self.gsm_secret_id = args.gsm_secret_id
@@ -169,14 +181,14 @@ class ManagedSecret(pulumi.ComponentResource):
             deletion_protection=args.deletion_protection,
             labels=gsm_labels(args),
             annotations={"llm-gateway/used-by": args.spec.used_by},
-            opts=stateful,
+            opts=secret_opts,
         )
         version = gcp.secretmanager.SecretVersion(
             f"{name}-version",
             secret=secret.id,
             secret_data=self.value,
             deletion_policy="DISABLE",
-            opts=stateful,
+            opts=value_opts,
         )
         grant = gcp.secretmanager.SecretIamMember(
             f"{name}-accessor",

@@ -5,7 +5,11 @@ Encapsulates:
 - `roles/iam.workloadIdentityUser` for the Kubernetes service account ESO's
   store authenticates as (`<project>.svc.id.goog[<ns>/<ksa>]`), and that KSA
   annotated with `iam.gke.io/gcp-service-account`;
-- a `ClusterSecretStore` (provider `gcpsm`, `auth.workloadIdentity`).
+- a `ClusterSecretStore` (provider `gcpsm`, `auth.workloadIdentity`) whose
+  `spec.conditions` admit exactly the namespaces the program renders
+  ExternalSecrets into (`store_namespaces`): one Google service account and
+  one store, rather than a namespaced SecretStore, Kubernetes service account
+  and Workload Identity binding per namespace.
 
 Secret access is never granted here: each ManagedSecret grants
 `roles/secretmanager.secretAccessor` on itself only.
@@ -24,6 +28,15 @@ from components.k8s import custom_resource, metadata, object_meta
 
 def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
     return f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]"
+
+
+def store_namespaces(cfg: StackConfig) -> tuple[str, ...]:
+    """Every namespace the program renders ExternalSecrets into: the only ones the store admits.
+
+    The gateway namespace (LiteLLM, database, Langfuse, SSO, alerting) and Grafana's
+    (the datasource Secret its sidecar imports).
+    """
+    return tuple(sorted({cfg.namespaces.gateway, cfg.namespaces.grafana}))
 
 
 def gsm_secret_path(project: str, secret_id: str) -> str:
@@ -109,6 +122,7 @@ class SecretStore(pulumi.ComponentResource):
                 cluster_name=cfg.gke.cluster_name,
                 service_account=eso.service_account,
                 service_account_namespace=eso.namespace,
+                namespaces=store_namespaces(cfg),
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[binding, ksa]),
         )

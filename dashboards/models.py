@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from dashboards.operations import DEPLOYMENT_STATES
+from dashboards.operations import DEPLOYMENT_STATE, DEPLOYMENT_STATES
 from dashboards.prometheus_panels import (
     base,
     label_variable,
@@ -69,7 +69,7 @@ QUERIES: dict[str, str] = {
     "spend_rate": f"{_rate('litellm_spend_metric_total')} * 3600",
     "latency_p95_graph": _quantile(0.95, "$__rate_interval"),
     "success_ratio_graph": _success_ratio("$__rate_interval", "rate"),
-    "deployment_health": "max by (litellm_model_name, api_provider, model_id) (litellm_deployment_state)",
+    "deployment_health": DEPLOYMENT_STATE,
 }
 
 

@@ -39,6 +39,16 @@ def _quantile(q: float, metric: str, matcher: str) -> str:
     return f"histogram_quantile({q}, sum by (le) (rate({metric}_bucket{{{matcher}}}[{RI}])))"
 
 
+# One row per deployment (model_id), its worst state over the workers: LiteLLM reports a
+# cooled-down deployment under the model group's name as well as the provider model's, and
+# every worker (pid) has its own gauge.
+DEPLOYMENT_STATE = (
+    "topk by (model_id) (1, max by (model_id, litellm_model_name, api_provider) (litellm_deployment_state))"
+)
+
+CACHE_OFF = -1
+"""What the cache hit rate shows when no request went through the cache (cache off or unused)."""
+
 QUERIES: dict[str, str] = {
     "targets_up": 'sum(up{job="$job"})',
     "request_rate": f"sum(rate(litellm_proxy_total_requests_metric_total{{{M}}}[{RI}]))",
@@ -69,9 +79,12 @@ QUERIES: dict[str, str] = {
     "spend_by_team": f"topk(10, sum by (team_alias) (increase(litellm_spend_metric_total{{{M}}}[$__range])))",
     "tokens_by_key": f"topk(10, sum by (api_key_alias) (increase(litellm_total_tokens_metric_total{{{M}}}[$__range])))",
     "tokens_by_team": f"topk(10, sum by (team_alias) (increase(litellm_total_tokens_metric_total{{{M}}}[$__range])))",
+    # LiteLLM counts a hit or a miss only for requests the cache looked at: with the cache off
+    # neither series exists, and the panel shows CACHE_OFF ("no cached requests"), not nothing.
     "cache_hit_ratio": (
-        f"sum(rate(litellm_cache_hits_metric_total[{RI}])) / (sum(rate(litellm_cache_hits_metric_total[{RI}])) "
-        f"+ sum(rate(litellm_cache_misses_metric_total[{RI}])))"
+        f"(sum(rate(litellm_cache_hits_metric_total[{RI}])) or vector(0)) "
+        f"/ ((sum(rate(litellm_cache_hits_metric_total[{RI}])) or vector(0)) "
+        f"+ (sum(rate(litellm_cache_misses_metric_total[{RI}])) or vector(0)) > 0) or vector({CACHE_OFF})"
     ),
     "fallbacks_ok": (
         "sum by (requested_model, fallback_model) "
@@ -84,7 +97,7 @@ QUERIES: dict[str, str] = {
         "sum by (litellm_model_name, exception_status) "
         f"(increase(litellm_deployment_cooled_down_total[{RI}]))"
     ),
-    "deployment_state": "max by (litellm_model_name, api_provider, model_id) (litellm_deployment_state)",
+    "deployment_state": DEPLOYMENT_STATE,
 }
 
 DEPLOYMENT_STATES = {0: ("healthy", "green"), 1: ("partial outage", "orange"), 2: ("outage", "red")}
@@ -173,7 +186,17 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         .with_panel(table_panel("Top teams by tokens (time range)", [(q["tokens_by_team"], "")], width=6,
                                 rename={"Value": "tokens"}))
         .with_row(db.Row("Cache and routing"))
-        .with_panel(gauge_panel("Cache hit rate", q["cache_hit_ratio"], "", "percentunit", maximum=1, width=6))
+        .with_panel(
+            gauge_panel(
+                "Cache hit rate",
+                q["cache_hit_ratio"],
+                "",
+                "percentunit",
+                maximum=1,
+                width=6,
+                mappings=state_mappings({CACHE_OFF: ("no cached requests (cache off)", "text")}),
+            )
+        )
         .with_panel(
             timeseries_panel(
                 "Fallbacks",

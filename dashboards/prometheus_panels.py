@@ -110,6 +110,7 @@ def gauge_panel(
     width: int = 12,
     height: int = 8,
     description: str = "",
+    mappings: list[dm.ValueMapping] | None = None,
 ) -> gauge.Panel:
     panel = (
         gauge.Panel()
@@ -129,6 +130,8 @@ def gauge_panel(
             .mode(dm.ThresholdsMode.ABSOLUTE)
             .steps([dm.Threshold(value=value, color=color) for value, color in thresholds])
         )
+    if mappings:
+        panel = panel.mappings(mappings)
     return panel.description(description) if description else panel
 
 

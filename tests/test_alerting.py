@@ -99,6 +99,8 @@ class Case:
     expected: list[Expected]
     interval: str = "1m"
     extra: dict[str, Any] = field(default_factory=dict)
+    evaluation_interval: str = "1m"
+    """Rules are evaluated this often (one promtool file per value: day-long cases run coarser)."""
 
 
 def series(metric: str, labels: dict[str, str], values: str) -> dict[str, str]:
@@ -161,13 +163,19 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         err_at,
         [
             series("litellm_proxy_total_requests_metric_total", {**req, "status_code": "200"}, f"0+100x{err_at + 5}"),
-            series("litellm_proxy_failed_requests_metric_total", {**req, "exception_class": "RateLimitError"},
+            series("litellm_proxy_failed_requests_metric_total",
+                   {**req, "exception_class": "ServiceUnavailableError", "exception_status": "503"},
                    f"0+{failed_per_min:g}x{err_at + 5}"),
         ],
+        # The same share of client mistakes (unknown model, bad key) is not the gateway's error.
         [
             series("litellm_proxy_total_requests_metric_total", {**req, "status_code": "200"}, f"0+100x{err_at + 5}"),
-            series("litellm_proxy_failed_requests_metric_total", {**req, "exception_class": "RateLimitError"},
-                   f"0x{err_at + 5}"),
+            series("litellm_proxy_failed_requests_metric_total",
+                   {**req, "exception_class": "BadRequestError", "exception_status": "400"},
+                   f"0+{failed_per_min:g}x{err_at + 5}"),
+            series("litellm_proxy_failed_requests_metric_total",
+                   {**req, "exception_class": "AuthenticationError", "exception_status": "401"},
+                   f"0+{failed_per_min:g}x{err_at + 5}"),
         ],
         [
             Expected(NS, "warning", f"{failed_per_min:.4g}%"),
@@ -206,6 +214,7 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         [series("litellm_spend_metric_total", spend, f"0+{c.daily_spend_usd / 288:g}x{n}")],
         [Expected(NS, "warning", f"{c.daily_spend_usd * 2:.2f}")],
         interval="10m",
+        evaluation_interval="5m",
     )
     # No spend for two hours, then `spike_min_usd_per_hour` per minute: a spike.
     # Steady spend at that rate for hours: no spike.
@@ -251,8 +260,13 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         at,
         [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"},
                        f"0+{fail_per_min:g}x{at + 5}")],
+        # Requests refused before routing are counted without a provider: not a provider's failure.
         [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"},
-                       f"0x{at + 5}")],
+                       f"0x{at + 5}"),
+         series("litellm_deployment_total_requests_total", {**dep, "api_provider": ""},
+                f"0+{fail_per_min:g}x{at + 5}"),
+         series("litellm_deployment_failure_responses_total", {**dep, "api_provider": "", "exception_status": "400"},
+                f"0+{fail_per_min:g}x{at + 5}")],
         [Expected({"namespace": ns, "api_provider": "openai"}, "warning", f"{fail_per_min:.4g}%")],
     )
     at = minutes(pr.rate_limited_for) + 8
@@ -267,14 +281,42 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         [Expected({"namespace": ns, "api_provider": "openai", "litellm_model_name": "openai/gpt-4o"},
                   "warning", humanize(per_min))],
     )
-    state = {k: dep[k] for k in ("namespace", "api_provider", "litellm_model_name", "model_id", "api_base")}
-    at = minutes(pr.outage_for) + 5
+    at = minutes(pr.outage_for) + 8
+    dep_id = {k: dep[k] for k in ("namespace", "api_provider", "litellm_model_name", "model_id")}
+    # A single-deployment group whose provider fails every request (LiteLLM never cools it down).
     out["LiteLLMDeploymentOutage"] = Case(
         at,
-        [series("litellm_deployment_state", {**state, **pod}, f"2x{at + 5}")],
-        [series("litellm_deployment_state", {**state, **pod}, f"1x{at + 5}")],  # partial outage
-        [Expected({k: dep[k] for k in ("namespace", "api_provider", "litellm_model_name", "model_id")},
-                  "warning", "2")],
+        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"},
+                       f"0+100x{at + 5}")],
+        # Half the requests failing is the provider ratio alert's business, not an outage.
+        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"},
+                       f"0+50x{at + 5}")],
+        [Expected(dep_id, "warning", "100%")],
+    )
+
+    # spend-log retention: windows of one cleanup interval + 1h, in 5-minute steps
+    window = minutes(f"{alerting._hours(cfg.litellm.database.cleanup_interval) + 1}h")
+    steps = window // 5
+    proxy = {**NS, "job": job, **pod}
+    aborted = {**proxy, "outcome": "aborted"}
+    out["LiteLLMSpendLogCleanupFailing"] = Case(
+        window + 30,
+        # The counter is born with its first abort (LiteLLM registers it lazily); aborts
+        # older than the window are history (the silent case: the counter did not move).
+        [series("litellm_spend_log_cleanup_runs_total", aborted, f"_x{steps + 2} 1x10")],
+        [series("litellm_spend_log_cleanup_runs_total", aborted, f"3x{steps + 10}")],
+        [Expected(NS, "warning", "1")],
+        interval="5m",
+        evaluation_interval="5m",
+    )
+    remaining = {**proxy, "table": "LiteLLM_SpendLogs"}
+    out["LiteLLMSpendLogCleanupBehind"] = Case(
+        window + 10,
+        [series("litellm_spend_log_cleanup_rows_remaining", remaining, f"5000x{steps + 4}")],
+        [series("litellm_spend_log_cleanup_rows_remaining", remaining, f"0x{steps + 4}")],
+        [Expected(NS, "warning", "5000")],
+        interval="5m",
+        evaluation_interval="5m",
     )
 
     # database (CNPG pods are <cluster>-<n>)
@@ -318,13 +360,24 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
          series(f"{barman}_last_available_backup_timestamp", pg1, f"1000x{at + 5}")],
         [Expected(NS, "warning", "2000")],
     )
-    # Never a successful backup by (max age + 1h); a fresh backup every minute is silent.
+    # Never a successful backup by (max age + 1h); a fresh backup every 5 minutes is silent.
     at = (d.backup_max_age_hours + 1) * 60
     out["CnpgBackupTooOld"] = Case(
         at,
-        [series(f"{barman}_last_available_backup_timestamp", pg1, f"0x{at + 5}")],
-        [series(f"{barman}_last_available_backup_timestamp", pg1, f"0+60x{at + 5}")],
+        [series(f"{barman}_last_available_backup_timestamp", pg1, f"0x{at // 5 + 2}")],
+        [series(f"{barman}_last_available_backup_timestamp", pg1, f"0+300x{at // 5 + 2}")],
         [Expected(NS, "warning", humanize_duration(at * 60))],
+        interval="5m",
+        evaluation_interval="5m",
+    )
+    at = minutes(d.volume_for) + 5
+    pvc = {**NS, "persistentvolumeclaim": f"{cluster}-1", "job": "kubelet", "node": "gke-pool-1-abcd"}
+    capacity = series("kubelet_volume_stats_capacity_bytes", pvc, f"1000x{at + 5}")
+    out["CnpgVolumeFillingUp"] = Case(
+        at,
+        [series("kubelet_volume_stats_used_bytes", pvc, f"900x{at + 5}"), capacity],
+        [series("kubelet_volume_stats_used_bytes", pvc, f"500x{at + 5}"), capacity],
+        [Expected({"namespace": ns, "persistentvolumeclaim": f"{cluster}-1"}, "warning", "90%")],
     )
     at = minutes(d.connections_for) + 5
     used = round(1000 * (d.connections_ratio + 1) / 2)
@@ -340,13 +393,13 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     return out
 
 
-def promtool_tests(run: ProgramRun, cfg: StackConfig, rules_file: str) -> dict[str, Any]:
-    """A promtool unit-test file: per alert, one firing and one silent test group."""
+def promtool_tests(run: ProgramRun, cfg: StackConfig, rules_file: str) -> dict[str, dict[str, Any]]:
+    """promtool unit-test files by evaluation interval: per alert, one firing and one silent test group."""
     by_name: dict[str, list[dict[str, Any]]] = {}
     for r in rendered_rules(run):
         by_name.setdefault(r["alert"], []).append(r)
     table = cases(cfg)
-    groups = []
+    groups: dict[str, list[dict[str, Any]]] = {}
     for name in sorted(by_name):
         case = table[name]
         exp_alerts = []
@@ -362,7 +415,7 @@ def promtool_tests(run: ProgramRun, cfg: StackConfig, rules_file: str) -> dict[s
                 }
             )
         for input_series, expect in ((case.firing, exp_alerts), (case.silent, [])):
-            groups.append(
+            groups.setdefault(case.evaluation_interval, []).append(
                 {
                     "interval": case.interval,
                     "input_series": input_series,
@@ -371,7 +424,10 @@ def promtool_tests(run: ProgramRun, cfg: StackConfig, rules_file: str) -> dict[s
                     ],
                 }
             )
-    return {"rule_files": [rules_file], "evaluation_interval": "1m", "tests": groups}
+    return {
+        every: {"rule_files": [rules_file], "evaluation_interval": every, "tests": tests}
+        for every, tests in groups.items()
+    }
 
 
 # --- promtool -------------------------------------------------------------------
@@ -391,19 +447,21 @@ def test_promtool_check_rules(stack: str, tmp_path: Path) -> None:
 def test_promtool_unit_tests_every_alert(stack: str, tmp_path: Path) -> None:
     run = run_cached(stack)
     write_rules(run, tmp_path)
-    spec = promtool_tests(run, stack_cfg(stack), "rules.yaml")
+    specs = promtool_tests(run, stack_cfg(stack), "rules.yaml")
+    all_tests = [t for spec in specs.values() for t in spec["tests"]]
     names = {r["alert"] for r in rendered_rules(run)}
-    tested = {t["alert_rule_test"][0]["alertname"] for t in spec["tests"]}
-    firing = {t["alert_rule_test"][0]["alertname"] for t in spec["tests"] if t["alert_rule_test"][0]["exp_alerts"]}
-    silent = {t["alert_rule_test"][0]["alertname"] for t in spec["tests"] if not t["alert_rule_test"][0]["exp_alerts"]}
+    tested = {t["alert_rule_test"][0]["alertname"] for t in all_tests}
+    firing = {t["alert_rule_test"][0]["alertname"] for t in all_tests if t["alert_rule_test"][0]["exp_alerts"]}
+    silent = {t["alert_rule_test"][0]["alertname"] for t in all_tests if not t["alert_rule_test"][0]["exp_alerts"]}
     assert tested == firing == silent == names
-    test_file = tmp_path / "tests.yaml"
-    test_file.write_text(yaml.safe_dump(spec, sort_keys=False))
-    result = subprocess.run(
-        [PROMTOOL, "test", "rules", str(test_file)],  # type: ignore[list-item]
-        capture_output=True, text=True, check=False, cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    for every, spec in specs.items():
+        test_file = tmp_path / f"tests-{every}.yaml"
+        test_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+        result = subprocess.run(
+            [PROMTOOL, "test", "rules", str(test_file)],  # type: ignore[list-item]
+            capture_output=True, text=True, check=False, cwd=tmp_path,
+        )
+        assert result.returncode == 0, every + "\n" + result.stdout + result.stderr
 
 
 def test_the_test_table_covers_every_alert_either_stack_can_render() -> None:
@@ -440,7 +498,7 @@ def test_rule_expressions_parse_and_use_real_metrics(stack: str) -> None:
         parse(r["expr"])
         used |= metric_names(r["expr"])
     assert unknown_metrics(used) == set()
-    assert not any('le="' in r["expr"] for r in rendered_rules(run_cached(stack)))
+    assert not any(re.search(r'\ble="', r["expr"]) for r in rendered_rules(run_cached(stack)))
 
 
 def test_groups_and_release_label() -> None:
@@ -450,10 +508,11 @@ def test_groups_and_release_label() -> None:
     assert lab["metadata"]["namespace"] == "llm-gateway"
     groups = [g["name"] for g in ent["spec"]["groups"]]
     assert groups == [f"llm-gateway.{g}" for g in
-                      ("availability", "performance", "usage", "cost", "budgets", "providers", "database")]
+                      ("availability", "performance", "usage", "cost", "budgets", "providers", "database",
+                       "retention")]
     lab_db = {r["alert"] for g in lab["spec"]["groups"] if g["name"] == "llm-gateway.database" for r in g["rules"]}
     # One instance and no backups: no replication or backup alerts in the lab.
-    assert lab_db == {"CnpgInstanceDown", "CnpgConnectionsNearMax"}
+    assert lab_db == {"CnpgInstanceDown", "CnpgVolumeFillingUp", "CnpgConnectionsNearMax"}
 
 
 def test_thresholds_come_from_config() -> None:

@@ -157,7 +157,13 @@ def test_grafana_ro_may_log_in_to_litellm_only() -> None:
 
 
 def test_external_langfuse_database_is_closed_to_public() -> None:
-    run = run_cached("enterprise", *EXTERNAL_ENGINE, "llm-gateway:postgres.backup.enabled=false")
+    # The enterprise clients need 185 connections (components/budget.py): a server that allows them.
+    run = run_cached(
+        "enterprise",
+        *EXTERNAL_ENGINE,
+        "llm-gateway:postgres.backup.enabled=false",
+        "llm-gateway:postgres.external.max_connections=200",
+    )
     grants = [g.plain_inputs for g in run.of_type("postgresql:index/grant:Grant")]
     assert {"database": "langfuse", "role": "public", "objectType": "database", "privileges": []} in [
         {k: g.get(k) for k in ("database", "role", "objectType", "privileges")} for g in grants

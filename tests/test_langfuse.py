@@ -97,7 +97,8 @@ def test_cnpg_database_role_and_reloadable_password_secret(stack: str, overrides
         "name": "langfuse",
         "owner": "langfuse",
         "ensure": "present",
-        "databaseReclaimPolicy": "retain",
+        # Kept with the stack's data (enterprise); dropped with its salt and keys in the lab.
+        "databaseReclaimPolicy": "retain" if stack == "enterprise" else "delete",
     }
     (cluster,) = run.custom_resources("Cluster")
     roles = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
@@ -127,7 +128,7 @@ def test_external_engine_gets_a_role_and_database_on_the_server() -> None:
     assert run.custom_resources("Database") == []
     values = release(run, "langfuse")["values"]
     assert values["postgresql"]["host"] == "pg.home.arpa"
-    assert values["postgresql"]["args"] == "sslmode=verify-full"
+    assert values["postgresql"]["args"] == "connection_limit=5&sslmode=verify-full"
 
 
 # --- secrets are references, never values ----------------------------------------

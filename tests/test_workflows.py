@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools.diff import MARKER
 from tools.offline import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -35,7 +36,7 @@ def actionlint(*files: Path) -> list[dict[str, object]]:
 
 
 def test_workflows_lint_clean() -> None:
-    assert len(WORKFLOWS) == 2
+    assert len(WORKFLOWS) == 3
     assert actionlint(*WORKFLOWS) == []
 
 
@@ -51,6 +52,26 @@ def test_pull_requests_preview_every_stack_with_a_pr_comment() -> None:
     assert preview["strategy"]["matrix"]["stack"] == ["lab", "enterprise"]
     (step,) = [s for s in preview["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert step["with"]["command"] == "preview" and step["with"]["comment-on-pr"] is True
+
+
+def test_pull_requests_get_a_credential_free_preview_diff_with_a_sticky_comment() -> None:
+    """Works for forks: no cloud access, no secrets; the comment is posted by a workflow that runs no PR code."""
+    text = (ROOT / ".github/workflows/pull-request.yml").read_text()
+    job = yaml.safe_load(text)["jobs"]["preview-diff"]
+    assert job["permissions"] == {"contents": "read"}
+    job_text = yaml.safe_dump(job)
+    assert "secrets." not in job_text and "vars." not in job_text and "google-github-actions" not in job_text
+    runs = "\n".join(str(s.get("run", "")) for s in job["steps"])
+    assert "python -m tools.diff" in runs and "tools.assets fetch" in runs
+    (upload,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert upload["with"]["name"] == "preview-diff"
+    comment = yaml.safe_load((ROOT / ".github/workflows/preview-comment.yml").read_text())
+    trigger = comment[True]["workflow_run"]  # PyYAML reads the key `on` as True
+    assert trigger["workflows"] == [yaml.safe_load(text)["name"]]
+    steps = comment["jobs"]["comment"]["steps"]
+    assert not [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
+    script = next(s for s in steps if str(s.get("uses", "")).startswith("actions/github-script@"))["with"]["script"]
+    assert "updateComment" in script and "createComment" in script and MARKER in script
 
 
 def test_main_deploys_enterprise_only_behind_an_environment_after_lab() -> None:

@@ -54,6 +54,7 @@ LiteLLM itself runs from the executable given with ``--litellm``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import http.server
 import json
@@ -71,7 +72,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +91,13 @@ FAILING_MODEL: Final = "litellm-probe-failing"
 FAILING_FALLBACK_MODEL: Final = "litellm-probe-failing-fallback"
 FAILING_MOCK_RESPONSE: Final = "litellm.RateLimitError"
 UPSTREAM_MODEL: Final = "litellm-probe-upstream"
+# Single-deployment model groups on the fake upstream whose provider is down
+# (HTTP 503) or rate limits every request (HTTP 429): provider failures as a
+# real provider produces them. Only requested on purpose (tests/test_prometheus_real.py).
+DOWN_MODEL: Final = "litellm-probe-down"
+LIMITED_MODEL: Final = "litellm-probe-limited"
+UPSTREAM_DOWN_PATH: Final = "/down"
+UPSTREAM_LIMITED_PATH: Final = "/limited"
 # A custom auth module (written next to the temporary config) that gives the key
 # in $LITELLM_PROBE_TEAM_KEY a team and budgets; every other key falls through
 # to LiteLLM's own auth (custom_auth_settings.mode: auto).
@@ -325,6 +333,8 @@ def add_probe_models(config: Mapping[str, Any], upstream_api_base: str) -> dict[
     - ``litellm-probe-upstream`` calls a fake OpenAI server on loopback
       (``upstream_api_base``): overhead latency and provider rate-limit headers,
       which a ``mock_response`` never produces;
+    - ``litellm-probe-down`` and ``litellm-probe-limited``: single deployments on
+      the same server whose provider answers 503 and 429 to every request;
     - an opt-in in-memory cache (``mode: default_off``): cache hits;
     - a custom auth module (``mode: auto``) that gives one extra key a team and
       budgets: the budget gauges, without a database.
@@ -332,7 +342,7 @@ def add_probe_models(config: Mapping[str, Any], upstream_api_base: str) -> dict[
     result = copy.deepcopy(dict(config))
     model_list = result.setdefault("model_list", [])
     names = {str(m.get("model_name")) for m in model_list if isinstance(m, Mapping)}
-    clash = names & {FAILING_MODEL, FAILING_FALLBACK_MODEL, UPSTREAM_MODEL}
+    clash = names & {FAILING_MODEL, FAILING_FALLBACK_MODEL, UPSTREAM_MODEL, DOWN_MODEL, LIMITED_MODEL}
     if clash:
         raise ConfigError(f"model_list: model names reserved by the probe: {sorted(clash)}")
     for index, name in enumerate((FAILING_MODEL, FAILING_MODEL, FAILING_FALLBACK_MODEL)):
@@ -356,8 +366,24 @@ def add_probe_models(config: Mapping[str, Any], upstream_api_base: str) -> dict[
             },
         }
     )
+    origin, _, api_path = upstream_api_base.rpartition("/")
+    for name, path in ((DOWN_MODEL, UPSTREAM_DOWN_PATH), (LIMITED_MODEL, UPSTREAM_LIMITED_PATH)):
+        model_list.append(
+            {
+                "model_name": name,
+                "litellm_params": {
+                    "model": f"openai/{name}",
+                    "api_base": f"{origin}{path}/{api_path}",
+                    "api_key": DUMMY_PROVIDER_KEY,
+                },
+            }
+        )
     settings = result.setdefault("litellm_settings", {})
-    settings["fallbacks"] = [*(settings.get("fallbacks") or []), {FAILING_MODEL: [FAILING_FALLBACK_MODEL]}]
+    # The router takes router_settings.fallbacks over litellm_settings.fallbacks: join
+    # the config's own list, wherever it is.
+    router = result.get("router_settings")
+    holder = router if isinstance(router, dict) and "fallbacks" in router else settings
+    holder["fallbacks"] = [*(holder.get("fallbacks") or []), {FAILING_MODEL: [FAILING_FALLBACK_MODEL]}]
     settings["cache"] = True
     settings["cache_params"] = {"type": "local", "mode": "default_off"}
     general = result.setdefault("general_settings", {})
@@ -602,6 +628,11 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
             request = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
             request = {}
+        for prefix, status in ((UPSTREAM_DOWN_PATH, 503), (UPSTREAM_LIMITED_PATH, 429)):
+            if self.path.startswith(f"{prefix}/"):
+                error = {"error": {"message": f"probe upstream answers {status}", "type": "probe", "code": status}}
+                self._answer(json.dumps(error).encode(), "application/json", status=status)
+                return
         usage = {"prompt_tokens": 7, "completion_tokens": 6, "total_tokens": 13}
         base = {"id": "chatcmpl-probe", "created": int(time.time()), "model": "probe-upstream"}
         if request.get("stream"):
@@ -633,8 +664,8 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
         }
         self._answer(json.dumps(completion).encode(), "application/json")
 
-    def _answer(self, body: bytes, content_type: str) -> None:
-        self.send_response(200)
+    def _answer(self, body: bytes, content_type: str, status: int = 200) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-ratelimit-limit-requests", "1000")
@@ -921,26 +952,43 @@ def _scrape_metrics_port(report: Report, base_url: str) -> None:
     report.check("GET /metrics on the metrics port without a key (redirect followed)", detail, ok)
 
 
-def run_probe(
+@dataclass(frozen=True)
+class RunningProxy:
+    """A proxy started by :func:`proxy_session`, live on loopback."""
+
+    base_url: str
+    master_key: str
+    team_key: str
+    models: tuple[str, ...]
+    """The model names of the given config (the probe's own models not included)."""
+    fallbacks: tuple[str, ...]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    startup_s: float
+    metrics_port: int | None
+
+
+@contextlib.contextmanager
+def proxy_session(
     litellm: Path,
     config: Mapping[str, Any],
-    requests: int,
     startup_timeout: float,
     *,
     env_vars: Mapping[str, str] | None = None,
     num_workers: int | None = None,
     metrics_port: int | None = None,
-    deployed_metrics_port: int | None = None,
-) -> Report:
-    """Start the proxy on ``config``, send traffic, scrape; ``metrics_port`` 0 means a free port.
+    worker_healthcheck_timeout: int | None = None,
+) -> Iterator[RunningProxy]:
+    """Start the proxy on ``config`` (rewritten, plus the probe's models) and stop it on exit.
 
     ``env_vars`` (the chart's ``envVars``) go to the proxy's environment as
     :func:`probe_env_vars` says; ``num_workers`` becomes ``--num_workers``; with
-    ``metrics_port`` (not None) the proxy also serves metrics on that separate
-    port, which is scraped without a key.
+    ``metrics_port`` (not None; 0 = a free port) the proxy also serves metrics
+    on that separate port. ``worker_healthcheck_timeout`` becomes
+    ``--timeout_worker_healthcheck``: uvicorn kills (and restarts, forever) a worker
+    that does not answer its supervisor within 5 s by default, which a busy machine
+    starting LiteLLM's workers can miss. The proxy (and its workers) is always killed.
     """
-    started = time.monotonic()
-    report = Report(deployed_metrics_port=deployed_metrics_port)
     master_key = f"sk-probe-{secrets.token_hex(16)}"
     rewritten = rewrite_config(config, master_key)
     for note in rewritten.notes:
@@ -948,7 +996,6 @@ def run_probe(
     models = [m["model_name"] for m in rewritten.config["model_list"]]
     fallbacks = [m for m in fallback_sources(rewritten.config) if m in models]
     team_key = f"sk-probe-team-{secrets.token_hex(16)}"
-    report.version = litellm_version(litellm, proxy_env(os.environ))
     port = free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="litellm-probe-") as tmp, FakeUpstream() as upstream:
@@ -964,9 +1011,12 @@ def run_probe(
         command = [str(litellm), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)]
         if num_workers is not None:
             command += ["--num_workers", str(num_workers)]
+        if worker_healthcheck_timeout is not None:
+            command += ["--timeout_worker_healthcheck", str(worker_healthcheck_timeout)]
+        served_metrics_port: int | None = None
         if metrics_port is not None:
-            report.metrics_port = metrics_port or free_loopback_port(other_than=port)
-            env[METRICS_PORT_ENV] = str(report.metrics_port)
+            served_metrics_port = metrics_port or free_loopback_port(other_than=port)
+            env[METRICS_PORT_ENV] = str(served_metrics_port)
         proxy_config = add_probe_models(rewritten.config, upstream.api_base)
         config_path.write_text(yaml.safe_dump(proxy_config, sort_keys=False))
         Path(tmp, f"{TEAM_AUTH_MODULE}.py").write_text(TEAM_AUTH_SOURCE)
@@ -982,15 +1032,56 @@ def run_probe(
                 start_new_session=True,
             )
             try:
-                report.startup_s = wait_until_live(base_url, process, startup_timeout, log_path)
-                _send_traffic(report, base_url, (master_key, team_key), models, fallbacks, requests)
-                _scrape(report, base_url, master_key)
-                if report.metrics_port is not None:
-                    _scrape_metrics_port(report, f"http://127.0.0.1:{report.metrics_port}")
+                startup_s = wait_until_live(base_url, process, startup_timeout, log_path)
+                yield RunningProxy(
+                    base_url=base_url,
+                    master_key=master_key,
+                    team_key=team_key,
+                    models=tuple(models),
+                    fallbacks=tuple(fallbacks),
+                    process=process,
+                    log_path=log_path,
+                    startup_s=startup_s,
+                    metrics_port=served_metrics_port,
+                )
             finally:
                 stop_process(process)
-        if not report.ok:
-            print(f"litellm log (tail):\n{_log_tail(log_path)}", file=sys.stderr)
+
+
+def run_probe(
+    litellm: Path,
+    config: Mapping[str, Any],
+    requests: int,
+    startup_timeout: float,
+    *,
+    env_vars: Mapping[str, str] | None = None,
+    num_workers: int | None = None,
+    metrics_port: int | None = None,
+    deployed_metrics_port: int | None = None,
+) -> Report:
+    """Start the proxy on ``config``, send traffic, scrape; ``metrics_port`` 0 means a free port.
+
+    ``env_vars``, ``num_workers`` and ``metrics_port`` as for :func:`proxy_session`;
+    with a metrics port the separate port is also scraped without a key.
+    """
+    started = time.monotonic()
+    report = Report(deployed_metrics_port=deployed_metrics_port)
+    report.version = litellm_version(litellm, proxy_env(os.environ))
+    session = proxy_session(
+        litellm, config, startup_timeout, env_vars=env_vars, num_workers=num_workers, metrics_port=metrics_port
+    )
+    with session as proxy:
+        report.startup_s = proxy.startup_s
+        report.metrics_port = proxy.metrics_port
+        try:
+            keys = (proxy.master_key, proxy.team_key)
+            _send_traffic(report, proxy.base_url, keys, proxy.models, proxy.fallbacks, requests)
+            _scrape(report, proxy.base_url, proxy.master_key)
+            if report.metrics_port is not None:
+                _scrape_metrics_port(report, f"http://127.0.0.1:{report.metrics_port}")
+        finally:
+            if not report.ok:
+                print(f"litellm log (tail):\n{_log_tail(proxy.log_path)}", file=sys.stderr)
     report.elapsed_s = time.monotonic() - started
     return report
 

@@ -45,6 +45,13 @@ class Recorded:
     custom: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
+    """Names this resource was known by before (from its `pulumi.Alias`es)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Every resource option as registered, for resources.json and diffs: protect, retain_on_delete,
+    aliases (type aliases included), dependencies, delete_before_replace, replace_on_changes, ignore_changes."""
 
     @property
     def plain_inputs(self) -> Any:
@@ -152,10 +159,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.states: dict[tuple[str, str], dict[str, Any]] = {}
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def _fake_password(self, name: str, length: int) -> str:
+    @staticmethod
+    def _seed(name: str, inputs: Mapping[str, Any]) -> bytes:
+        """Name and inputs: a random resource replaced with new keepers gets a new value, as in the cloud."""
+        return hashlib.sha256(f"{name}:{json.dumps(inputs, sort_keys=True, default=str)}".encode()).digest()
+
+    def _fake_password(self, name: str, inputs: Mapping[str, Any]) -> str:
         # Deterministic, unmistakable, and full of URL-special characters so a
         # leak or a broken quoting shows up in tests.
-        seed = hashlib.sha256(name.encode()).hexdigest()
+        length = int(inputs.get("length", 32))
+        seed = self._seed(name, inputs).hex()
         value = (f"Mk{seed}p@s:/?#" * 4)[: max(length, 16)]
         self.generated_secrets.add(value)
         return value
@@ -166,9 +179,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         project = inputs.get("project") or self.gcp_project
         rid = f"{args.name}-id"
         if args.typ == "random:index/randomPassword:RandomPassword":
-            state["result"] = self._fake_password(args.name, int(inputs.get("length", 32)))
+            state["result"] = self._fake_password(args.name, inputs)
         elif args.typ == "random:index/randomBytes:RandomBytes":
-            raw = hashlib.sha256(args.name.encode()).digest() * 4
+            raw = self._seed(args.name, inputs) * 4
             data = raw[: int(inputs.get("length", 32))]
             state["hex"] = data.hex()
             import base64
@@ -218,6 +231,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[tuple[str, str, str, str, bool]] = []
         self.guarded: set[str] = set()
+        self.options: dict[str, tuple[bool, bool, tuple[str, ...]]] = {}
+        self.registered: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -225,7 +240,42 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registrations.append((response.urn, request.type, request.name, request.parent, bool(request.custom)))
             if request.protect and request.retainOnDelete:
                 self.guarded.add(request.name)
+            aliases = [a.spec.name or a.urn.rpartition("::")[2] for a in request.aliases]
+            aliases += [u.rpartition("::")[2] for u in request.aliasURNs]
+            self.options[response.urn] = (
+                bool(request.protect),
+                bool(request.retainOnDelete),
+                tuple(a for a in aliases if a and a != request.name),
+            )
+            self.registered[response.urn] = registered_options(request)
         return response
+
+
+def _urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def registered_options(request: Any) -> dict[str, Any]:
+    """The resource options of one registration, by name, in a stable order (for diffs)."""
+    aliases: set[str] = {_urn_name(u) for u in request.aliasURNs}
+    for alias in request.aliases:
+        if alias.urn:
+            aliases.add(_urn_name(alias.urn))
+        else:
+            spec = alias.spec
+            where = (
+                f" (parent {_urn_name(spec.parentUrn)})" if spec.parentUrn else " (no parent)" if spec.noParent else ""
+            )
+            aliases.add(f"{spec.name or '<same name>'}{f' ({spec.type})' if spec.type else ''}{where}")
+    return {
+        "protect": bool(request.protect),
+        "retain_on_delete": bool(request.retainOnDelete),
+        "aliases": sorted(aliases),
+        "dependencies": sorted({_urn_name(u) for u in request.dependencies}),
+        "delete_before_replace": bool(request.deleteBeforeReplace),
+        "replace_on_changes": sorted(request.replaceOnChanges),
+        "ignore_changes": sorted(request.ignoreChanges),
+    }
 
 
 # --- config ------------------------------------------------------------------
@@ -328,7 +378,7 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
     names = {urn: name for urn, _t, name, _p, _c in monitor.registrations}
     resources = []
     for urn, type_, name, parent_urn, custom in monitor.registrations:
-        del urn
+        protect, retain, aliases = monitor.options.get(urn, (False, False, ()))
         state = mocks.states.get((type_, name), {})
         resources.append(
             Recorded(
@@ -338,6 +388,10 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
                 custom=custom,
                 inputs=mocks.inputs.get((type_, name), {}),
                 outputs=state,
+                protect=protect,
+                retain_on_delete=retain,
+                aliases=aliases,
+                options=monitor.registered.get(urn, {}),
             )
         )
     return ProgramRun(stack, resources, outputs, secret_outputs, set(mocks.generated_secrets), set(monitor.guarded))

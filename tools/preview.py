@@ -8,6 +8,8 @@ Prints the resource tree and counts. With --out, writes:
   helm/<release>/release.json and values.yaml for each Helm release
   dashboards/*.json           every Grafana dashboard the program ships
   alerts/*.yaml               every PrometheusRule as a plain Prometheus rules file
+  rendered/<release>/*.yaml   each Helm release rendered through its pinned chart (tools/render.py;
+                              needs the asset cache: python -m tools.assets fetch; skip: --no-render)
 Bad config: the config error on stderr and exit code 2.
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from components.budget import output_tables
 from components.config import ConfigError
 from components.footprint import output_table
 from tools.offline import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets, run_stack
@@ -72,7 +75,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     # Sorted: the engine registers concurrently, so registration order varies between runs.
     resources = [
-        {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.redacted_inputs}
+        {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.redacted_inputs, "options": r.options}
         for r in sorted(run.resources, key=lambda r: (r.type, r.name))
     ]
     (out / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
@@ -120,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="directory for resources.json, manifests/, helm/, dashboards/, alerts/"
     )
+    parser.add_argument("--no-render", action="store_true", help="with --out: skip rendering the Helm charts")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NS:KEY.PATH=VALUE")
     parser.add_argument(
         "--secret",
@@ -162,8 +166,24 @@ def main(argv: list[str] | None = None) -> int:
         print("footprint (CPU cores, memory; requests must fit capacity):")
         for line in output_table(run.outputs["footprint"]).splitlines():
             print(f"  {line}")
+        connections, storage = output_tables(run.outputs["footprint"])
+        print("database connections (components/budget.py; the total must fit max_connections):")
+        for line in connections.splitlines():
+            print(f"  {line}")
+        print("database storage (components/budget.py; the total must fit the allowed share of the volume):")
+        for line in storage.splitlines():
+            print(f"  {line}")
     if args.out:
         written = write_outputs(run, args.out)
+        if not args.no_render:
+            from tools.assets import AssetError
+            from tools.render import RenderError, write_rendered
+
+            try:
+                written["rendered objects"] = write_rendered(run, args.out)
+            except (AssetError, RenderError) as exc:
+                print(f"error: rendering the charts: {exc}", file=sys.stderr)
+                return 2
         print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in sorted(written.items())))
     print(PLACEHOLDER_NOTE)
     print(f"preview took {elapsed:.2f} s")

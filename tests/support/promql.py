@@ -11,6 +11,7 @@ import promql_parser
 DATA = Path(__file__).resolve().parent.parent / "data"
 LITELLM_METRICS = DATA / "litellm_metrics.txt"
 CNPG_METRICS = DATA / "cnpg_metrics.txt"
+LITELLM_CLEANUP_METRICS = DATA / "litellm_cleanup_metrics.txt"
 
 # What Grafana substitutes before the query reaches Prometheus (values are placeholders
 # of the right type: durations for intervals/ranges, regexes for multi-value variables).
@@ -64,11 +65,18 @@ def cnpg_metric_names() -> frozenset[str]:
     return _names(CNPG_METRICS)
 
 
-# Platform metrics from kube-prometheus-stack itself (Prometheus and kube-state-metrics).
-PLATFORM_METRICS = frozenset({"up", "kube_deployment_status_replicas_unavailable"})
+# Platform metrics from kube-prometheus-stack itself (Prometheus, kube-state-metrics, the kubelet).
+PLATFORM_METRICS = frozenset(
+    {
+        "up",
+        "kube_deployment_status_replicas_unavailable",
+        "kubelet_volume_stats_used_bytes",
+        "kubelet_volume_stats_capacity_bytes",
+    }
+)
 
 
 def unknown_metrics(names: set[str]) -> set[str]:
     """Names that are neither in LiteLLM's exposition, CNPG's defaults nor the platform's."""
-    known = litellm_metric_names() | cnpg_metric_names() | PLATFORM_METRICS
+    known = litellm_metric_names() | cnpg_metric_names() | PLATFORM_METRICS | _names(LITELLM_CLEANUP_METRICS)
     return {n for n in names if n not in known}

@@ -1,7 +1,7 @@
 """Validate rendered Kubernetes objects against their real schemas.
 
 Core kinds: kubernetes-validate (strict, Kubernetes 1.31). Custom resources:
-the upstream CRDs in ../shared/crds, made strict the way the API server's
+the upstream CRDs pinned in assets.lock.json (fetched into the asset cache), made strict the way the API server's
 strict field validation behaves: an object schema that lists `properties` and
 neither `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` is
 closed, so a misspelt field fails instead of being pruned in the cluster.
@@ -17,9 +17,8 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-from tools.offline import ROOT
+from tests.support.assets import names, require
 
-CRD_DIR = ROOT.parent / "shared" / "crds"
 KUBERNETES_VERSION = "1.31.0"
 
 
@@ -48,10 +47,8 @@ def _close(schema: Any) -> Any:
 @cache
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> strict JSON schema, for every served version."""
-    if not CRD_DIR.is_dir():
-        raise FileNotFoundError(f"CRD schemas not found at {CRD_DIR} (shared/ must sit beside the repo)")
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted(CRD_DIR.glob("*.yaml")):
+    for path in map(require, names("crd/")):
         for doc in yaml.load_all(path.read_text(), Loader=_Loader):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue

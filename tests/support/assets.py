@@ -1,0 +1,22 @@
+"""Pinned assets for tests: the verified path, or a one-line failure naming the fetch command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools.assets import AssetError, asset_path, load_lock
+
+
+def require(name: str) -> Path:
+    """The verified cached asset `name`; a missing or tampered one fails the calling test in one line."""
+    try:
+        return asset_path(name)
+    except AssetError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def names(prefix: str) -> list[str]:
+    """Every asset of the lock whose name starts with `prefix` (e.g. `crd/`), sorted."""
+    return sorted(name for name in load_lock() if name.startswith(prefix))

@@ -1,0 +1,418 @@
+"""Checks over everything a stack deploys: the program's own objects plus each Helm
+release rendered through its pinned chart (tools/render.py).
+
+Each check returns a list of findings (one readable line each; empty = pass), so a
+test can show all of them at once and mark one finding class as a known defect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.offline import ProgramRun
+from tools.render import render_run
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One object that reaches the cluster, and where it comes from."""
+
+    body: dict[str, Any]
+    origin: str
+    """`program` or `chart:<release>` (a chart object)."""
+    source: str = ""
+    hook: bool = False
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str((self.body.get("metadata") or {}).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str((self.body.get("metadata") or {}).get("namespace", ""))
+
+    @property
+    def ref(self) -> str:
+        return f"{self.origin} {self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod template of a workload (or a pod an operator creates, for selection checks)."""
+
+    owner: Obj
+    labels: dict[str, str]
+    spec: dict[str, Any]
+    synthetic: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"pods of {self.owner.ref}"
+
+    @property
+    def is_job(self) -> bool:
+        return self.owner.kind in ("Job", "CronJob") or self.owner.hook
+
+    @property
+    def is_helm_test(self) -> bool:
+        annotations = (self.owner.body.get("metadata") or {}).get("annotations") or {}
+        return "test" in str(annotations.get("helm.sh/hook", "")).split(",")
+
+
+@dataclass
+class Deployed:
+    objects: list[Obj]
+    pods: list[Pod] = field(default_factory=list)
+    helm_test_pods: list[Pod] = field(default_factory=list)
+    """Rendered, but created only by `helm test`, which the program never runs (README)."""
+
+    def of_kind(self, kind: str) -> list[Obj]:
+        return [o for o in self.objects if o.kind == kind]
+
+
+def deployed(run: ProgramRun) -> Deployed:
+    objects = [Obj(o, "program") for o in run.kubernetes_objects()]
+    for release, rendered in render_run(run).items():
+        objects += [Obj(r.body, f"chart:{release}", r.source, r.is_hook) for r in rendered]
+    result = Deployed(objects)
+    for obj in objects:
+        template = pod_template(obj.body)
+        if template is not None:
+            labels = dict((template.get("metadata") or {}).get("labels") or {})
+            pod = Pod(obj, labels, template.get("spec") or {})
+            (result.helm_test_pods if pod.is_helm_test else result.pods).append(pod)
+        if obj.kind == "Cluster" and obj.body.get("apiVersion", "").startswith("postgresql.cnpg.io/"):
+            # The CNPG operator creates the instance pods; the program's policies select them by these labels.
+            labels = {"cnpg.io/cluster": obj.name, "cnpg.io/podRole": "instance"}
+            result.pods.append(Pod(obj, labels, {}, synthetic=True))
+    return result
+
+
+def pod_template(body: dict[str, Any]) -> dict[str, Any] | None:
+    kind = body.get("kind")
+    spec = body.get("spec") or {}
+    if kind == "Pod":
+        return {"metadata": body.get("metadata") or {}, "spec": spec}
+    if kind == "CronJob":
+        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template")
+    if kind in WORKLOAD_KINDS:
+        return spec.get("template")
+    return None
+
+
+def containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        yield from spec.get(key) or []
+
+
+# --- Pod Security Standards: restricted (Kubernetes 1.31) ---------------------
+
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+SAFE_SYSCTLS = {
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+}
+
+
+def restricted_violations(spec: dict[str, Any]) -> list[str]:
+    """Every rule of the `restricted` Pod Security Standard (baseline included) a pod spec breaks."""
+    out: list[str] = []
+    psc = spec.get("securityContext") or {}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key):
+            out.append(f"{key}: true")
+    for volume in spec.get("volumes") or []:
+        kinds = set(volume) - {"name"}
+        if not kinds <= RESTRICTED_VOLUMES:
+            out.append(f"volume {volume.get('name')}: type {sorted(kinds - RESTRICTED_VOLUMES)} not allowed")
+    for sysctl in psc.get("sysctls") or []:
+        if sysctl.get("name") not in SAFE_SYSCTLS:
+            out.append(f"sysctl {sysctl.get('name')} not allowed")
+    if (psc.get("seLinuxOptions") or {}).get("type") not in (
+        None,
+        "",
+        "container_t",
+        "container_init_t",
+        "container_kvm_t",
+    ):
+        out.append("pod seLinuxOptions.type not allowed")
+    pod_seccomp = (psc.get("seccompProfile") or {}).get("type")
+    if pod_seccomp not in (None, "RuntimeDefault", "Localhost"):
+        out.append(f"pod seccompProfile {pod_seccomp}")
+    if psc.get("runAsUser") == 0:
+        out.append("pod runAsUser: 0")
+    for c in containers(spec):
+        name = c.get("name")
+        sc = c.get("securityContext") or {}
+        if sc.get("privileged"):
+            out.append(f"container {name}: privileged")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            out.append(f"container {name}: allowPrivilegeEscalation must be false")
+        non_root = sc.get("runAsNonRoot", psc.get("runAsNonRoot"))
+        if non_root is not True:
+            out.append(f"container {name}: runAsNonRoot must be true (pod or container)")
+        if sc.get("runAsUser") == 0:
+            out.append(f"container {name}: runAsUser: 0")
+        seccomp = (sc.get("seccompProfile") or {}).get("type") or pod_seccomp
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            out.append(f"container {name}: seccompProfile RuntimeDefault or Localhost required")
+        caps = sc.get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or []):
+            out.append(f"container {name}: capabilities must drop ALL")
+        added = set(caps.get("add") or []) - {"NET_BIND_SERVICE"}
+        if added:
+            out.append(f"container {name}: capabilities add {sorted(added)}")
+        if sc.get("procMount") not in (None, "Default"):
+            out.append(f"container {name}: procMount {sc['procMount']}")
+        if (sc.get("seLinuxOptions") or {}).get("type") not in (
+            None,
+            "",
+            "container_t",
+            "container_init_t",
+            "container_kvm_t",
+        ):
+            out.append(f"container {name}: seLinuxOptions.type not allowed")
+        if (sc.get("appArmorProfile") or {}).get("type") not in (None, "RuntimeDefault", "Localhost"):
+            out.append(f"container {name}: appArmorProfile not allowed")
+        for port in c.get("ports") or []:
+            if port.get("hostPort"):
+                out.append(f"container {name}: hostPort {port['hostPort']}")
+    return out
+
+
+def restricted_findings(d: Deployed) -> list[str]:
+    return [f"{p.ref}: {v}" for p in d.pods if not p.synthetic for v in restricted_violations(p.spec)]
+
+
+# --- Secret / ConfigMap references ---------------------------------------------
+
+
+def available_keys(d: Deployed) -> dict[tuple[str, str, str], set[str] | None]:
+    """(kind, namespace, name) -> keys it will hold (None: any key, e.g. an operator-made Secret)."""
+    out: dict[tuple[str, str, str], set[str] | None] = {}
+    for o in d.objects:
+        if o.kind in ("Secret", "ConfigMap"):
+            keys = (
+                set(o.body.get("data") or {})
+                | set(o.body.get("stringData") or {})
+                | set(o.body.get("binaryData") or {})
+            )
+            out[(o.kind, o.namespace, o.name)] = keys
+        elif o.kind == "ExternalSecret":
+            spec = o.body.get("spec") or {}
+            target = spec.get("target") or {}
+            template = target.get("template") or {}
+            held: set[str] | None
+            if template.get("data"):
+                held = set(template["data"])
+            elif spec.get("dataFrom"):
+                held = None
+            else:
+                held = {str(item.get("secretKey")) for item in spec.get("data") or []}
+            out[("Secret", o.namespace, target.get("name") or o.name)] = held
+        elif o.kind == "Cluster" and o.body.get("apiVersion", "").startswith("postgresql.cnpg.io/"):
+            # CNPG writes `<cluster>-app` unless initdb names its own secret (then the program provides it).
+            initdb = ((o.body.get("spec") or {}).get("bootstrap") or {}).get("initdb") or {}
+            if not initdb.get("secret"):
+                out[("Secret", o.namespace, f"{o.name}-app")] = {
+                    "username",
+                    "password",
+                    "host",
+                    "port",
+                    "dbname",
+                    "uri",
+                    "jdbc-uri",
+                    "pgpass",
+                    "fqdn-uri",
+                    "fqdn-jdbc-uri",
+                    "user",
+                }
+    return out
+
+
+def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, str | None, str]]:
+    """(kind, name, key or None, where) for every Secret/ConfigMap a pod spec needs (optional ones skipped)."""
+    for c in containers(spec):
+        cname = c.get("name")
+        for env in c.get("env") or []:
+            source = env.get("valueFrom") or {}
+            for field_, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+                ref = source.get(field_)
+                if ref and not ref.get("optional"):
+                    yield kind, ref.get("name", ""), ref.get("key"), f"container {cname} env {env.get('name')}"
+        for env_from in c.get("envFrom") or []:
+            for field_, kind in (("secretRef", "Secret"), ("configMapRef", "ConfigMap")):
+                ref = env_from.get(field_)
+                if ref and not ref.get("optional"):
+                    yield kind, ref.get("name", ""), None, f"container {cname} envFrom"
+    for volume in spec.get("volumes") or []:
+        vname = volume.get("name")
+        sources = [volume, *((volume.get("projected") or {}).get("sources") or [])]
+        for source in sources:
+            secret = source.get("secret")
+            if secret and not secret.get("optional"):
+                name = secret.get("secretName") or secret.get("name", "")
+                for item in secret.get("items") or [{}]:
+                    yield "Secret", name, item.get("key"), f"volume {vname}"
+            config_map = source.get("configMap")
+            if config_map and not config_map.get("optional"):
+                for item in config_map.get("items") or [{}]:
+                    yield "ConfigMap", config_map.get("name", ""), item.get("key"), f"volume {vname}"
+
+
+def reference_findings(d: Deployed) -> list[str]:
+    keys = available_keys(d)
+    out = []
+    for p in d.pods:
+        ns = p.owner.namespace
+        for kind, name, key, where in references(p.spec):
+            held = keys.get((kind, ns, name), set())
+            if (kind, ns, name) not in keys:
+                out.append(f"{p.ref}: {where}: {kind} {ns}/{name} is not deployed")
+            elif key is not None and held is not None and key not in held:
+                out.append(f"{p.ref}: {where}: {kind} {ns}/{name} has no key {key!r} (has {sorted(held)})")
+    return out
+
+
+def existing_secret_findings(d: Deployed, values_by_release: dict[str, dict[str, Any]], namespace: str) -> list[str]:
+    """Chart values naming an existing Secret (`existingSecret`, `secretName`...) point at one that exists."""
+    keys = available_keys(d)
+    out = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                here = f"{path}.{k}" if path else k
+                if k in ("existingSecret", "existingSecretName") and isinstance(v, str) and v:
+                    if ("Secret", namespace, v) not in keys:
+                        out.append(f"values {here}: Secret {v} is not deployed")
+                    else:
+                        held = keys[("Secret", namespace, v)]
+                        for sk, sv in node.items():
+                            named_key = sk.endswith("Key") and sk != "existingSecretKey" and isinstance(sv, str)
+                            if named_key and sv and held is not None and sv not in held:
+                                out.append(f"values {path}.{sk}: Secret {v} has no key {sv!r}")
+                        key = node.get("existingSecretKey") or node.get("secretKey")
+                        if isinstance(key, str) and key and held is not None and key not in held:
+                            out.append(f"values {here}: Secret {v} has no key {key!r}")
+                else:
+                    walk(v, here)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+
+    for release, values in sorted(values_by_release.items()):
+        walk(values, release)
+    return out
+
+
+# --- selection: NetworkPolicy and Service -----------------------------------------
+
+
+def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels + matchExpressions) or a plain Service selector map."""
+    match_labels = (
+        selector.get("matchLabels") if "matchLabels" in selector or "matchExpressions" in selector else selector
+    )
+    for k, v in (match_labels or {}).items():
+        if labels.get(k) != v:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def selected_pods(d: Deployed, namespace: str, selector: dict[str, Any]) -> list[Pod]:
+    return [p for p in d.pods if p.owner.namespace == namespace and matches(selector, p.labels)]
+
+
+def network_policy_findings(d: Deployed) -> list[str]:
+    out = []
+    policies = d.of_kind("NetworkPolicy")
+    for np in policies:
+        if np.origin != "program":
+            continue
+        selector = (np.body.get("spec") or {}).get("podSelector") or {}
+        if not selected_pods(d, np.namespace, selector):
+            out.append(f"{np.ref}: selects no deployed pod")
+    for p in d.pods:
+        if p.synthetic:
+            continue
+        limiting = [
+            np
+            for np in policies
+            if np.namespace == p.owner.namespace
+            and "Ingress" in ((np.body.get("spec") or {}).get("policyTypes") or ["Ingress"])
+            and matches((np.body.get("spec") or {}).get("podSelector") or {}, p.labels)
+        ]
+        if not limiting:
+            out.append(f"{p.ref}: no NetworkPolicy limits its ingress")
+    return out
+
+
+def chart_network_policy_findings(d: Deployed) -> list[str]:
+    """Charts must not bring their own NetworkPolicies: the program's policies are the only ones."""
+    return [f"{np.ref} ({np.source})" for np in d.of_kind("NetworkPolicy") if np.origin != "program"]
+
+
+def _port_names(spec: dict[str, Any]) -> set[str]:
+    return {port["name"] for c in spec.get("containers") or [] for port in c.get("ports") or [] if port.get("name")}
+
+
+def service_findings(d: Deployed) -> list[str]:
+    """Each Service selects some pods, only long-running ones, and only pods that have its target ports."""
+    out = []
+    for svc in d.of_kind("Service"):
+        spec = svc.body.get("spec") or {}
+        selector = spec.get("selector")
+        if not selector or spec.get("type") == "ExternalName":
+            continue
+        pods = selected_pods(d, svc.namespace, selector)
+        if not pods:
+            out.append(f"{svc.ref}: selects no deployed pod")
+        for p in pods:
+            if p.is_job:
+                out.append(f"{svc.ref}: selects {p.ref} (a Job or hook pod, not a server)")
+                continue
+            if p.synthetic:
+                continue
+            names = _port_names(p.spec)
+            for port in spec.get("ports") or []:
+                target = port.get("targetPort", port.get("port"))
+                # A numeric targetPort need not be declared by the container; a named one must.
+                if isinstance(target, str) and target not in names:
+                    out.append(f"{svc.ref}: selects {p.ref}, which has no port named {target!r}")
+    return out

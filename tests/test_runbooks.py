@@ -1,0 +1,165 @@
+"""Each README runbook, applied to the program: the plan is what the README says.
+
+A runbook's config change runs through the mock engine before and after
+(`tools/plan.py` compares the two runs the way `pulumi preview` compares state and
+program). A runbook that promises a clean `pulumi up` must not delete or replace a
+protected resource; one that says `pulumi up` stops must name what stops it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tools.offline import ROOT, ProgramRun
+from tools.plan import Plan, plan
+
+README = (ROOT / "README.md").read_text()
+LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true", "llm-gateway:capacity={cpu: '10', memory: 24Gi}")
+
+
+def runbook(title: str) -> str:
+    match = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", README, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"README has no runbook {title!r}"
+    return match.group(1)
+
+
+def descendants(run: ProgramRun, root: str) -> set[str]:
+    out = {root}
+    grew = True
+    while grew:
+        more = {r.name for r in run.resources if r.parent in out} - out
+        out |= more
+        grew = bool(more)
+    return out
+
+
+def diff(stack: str, base: tuple[str, ...], change: tuple[str, ...]) -> Plan:
+    return plan(run_cached(stack, *base), run_cached(stack, *base, *change))
+
+
+# --- Rotate a password / Rotate the master key -------------------------------
+
+
+@pytest.mark.parametrize(("stack", "base"), [("enterprise", ()), ("lab", ()), ("lab", EXTERNAL_ENGINE)])
+def test_rotate_a_password(stack: str, base: tuple[str, ...]) -> None:
+    text = runbook("Rotate a password (e.g. grafana_ro)")
+    assert "secrets.rotation.grafana-ro-password' 1" in text
+    p = diff(stack, base, ("llm-gateway:secrets.rotation={grafana-ro-password: 1}",))
+    replaced = {"llm-gateway-database-grafana-ro-value", "llm-gateway-database-grafana-ro-version"}
+    # "RandomPassword and SecretVersion replaced, nothing else (on an external server also
+    # the postgresql.Role's password updated)".
+    expected: dict[str, set[str]] = {"replace": replaced}
+    if base == EXTERNAL_ENGINE:
+        expected["update"] = {"llm-gateway-database-grafana-ro-role"}
+    assert p.changes == expected
+    assert p.refused == set()
+
+
+def test_rotate_the_master_key() -> None:
+    text = runbook("Rotate the master key")
+    assert "secrets.rotation.litellm-master-key' 1" in text and "LITELLM_SALT_KEY" in text
+    p = diff("enterprise", (), ("llm-gateway:secrets.rotation={litellm-master-key: 1}",))
+    assert p.changes == {"replace": {"llm-gateway-master-key-value", "llm-gateway-master-key-version"}}
+    assert p.refused == set()
+
+
+# --- Turn a feature off ------------------------------------------------------
+
+
+def test_turn_sso_off() -> None:
+    """Everything of oauth2-proxy goes, the Ingress sends /ui to LiteLLM again, nothing is refused."""
+    assert "**`sso.enabled: false`**" in runbook("Turn a feature off (`langfuse.enabled`, `sso.enabled`)")
+    before = run_cached("enterprise")
+    p = diff("enterprise", (), ("llm-gateway:sso.enabled=false",))
+    assert p.changes == {"delete": descendants(before, "llm-gateway-sso"), "update": {"llm-gateway-litellm-ingress"}}
+    assert p.refused == set()
+
+
+def test_turn_langfuse_off_where_data_is_protected() -> None:
+    """`pulumi up` stops on exactly what keeps the traces readable (README lists it)."""
+    text = runbook("Turn a feature off (`langfuse.enabled`, `sso.enabled`)")
+    assert "pulumi state unprotect '<urn>'" in text
+    before = run_cached("enterprise")
+    p = diff("enterprise", (), ("llm-gateway:langfuse.enabled=false",))
+    langfuse = descendants(before, "llm-gateway-langfuse")
+    assert p.names("delete") == langfuse
+    assert p.names("create") == p.names("replace") == set()
+    # Only LiteLLM's wiring to Langfuse and the role list of the cluster change elsewhere.
+    assert p.names("update") == {
+        "llm-gateway-litellm-release",
+        "llm-gateway-litellm-litellm-egress",
+        "llm-gateway-database-cluster",
+    }
+    kept_secrets = {
+        s.name
+        for s in before.of_type("gcp:secretmanager/secret:Secret")
+        if s.name in langfuse and "nextauth" not in s.name
+    }
+    never_rotate = {
+        f"llm-gateway-langfuse-{k}-{part}" for k in ("salt", "encryption-key") for part in ("value", "version")
+    }
+    assert p.refused == {
+        "llm-gateway-langfuse-release",  # ClickHouse, Valkey, MinIO volumes
+        "llm-gateway-langfuse-database",  # the CNPG Database
+        "llm-gateway-langfuse-bucket",
+        *kept_secrets,
+        *never_rotate,
+    }
+    for words in ("the release", "CNPG `Database`", "the bucket", "the GSM secrets", "salt and encryption key"):
+        assert words in text
+
+
+def test_turn_langfuse_off_where_data_is_not_protected() -> None:
+    """Lab: everything goes, the database with the salt and key its rows depend on."""
+    before = run_cached("lab", *LAB_LANGFUSE)
+    p = diff("lab", LAB_LANGFUSE, ("llm-gateway:langfuse.enabled=false",))
+    assert p.names("delete") == descendants(before, "llm-gateway-langfuse")
+    assert p.refused == set()
+    (db,) = before.custom_resources("Database")
+    assert db["spec"]["databaseReclaimPolicy"] == "delete"
+    assert "`databaseReclaimPolicy: delete`" in runbook("Turn a feature off (`langfuse.enabled`, `sso.enabled`)")
+
+
+# --- Rename ------------------------------------------------------------------
+
+
+def test_rename_a_stateless_release_is_recreated() -> None:
+    assert "`litellm.release_name`" in runbook("Rename")
+    p = diff("enterprise", (), ("llm-gateway:litellm.release_name=gateway",))
+    assert "llm-gateway-litellm-release" in p.names("replace")
+    assert p.refused == set()
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        (
+            "llm-gateway:namespaces.gateway=llm-gw",
+            {
+                "llm-gateway-namespace",
+                "llm-gateway-database-cluster",
+                "llm-gateway-langfuse-release",
+                "llm-gateway-langfuse-database",
+            },
+        ),
+        (
+            "llm-gateway:postgres.cnpg.name=litellm-pg2",
+            {"llm-gateway-database-cluster", "llm-gateway-langfuse-database"},
+        ),
+        ("llm-gateway:secrets.prefix=prod-", {"llm-gateway-master-key-gsm", "llm-gateway-salt-key-gsm"}),
+    ],
+)
+def test_rename_where_data_lives_is_refused(change: str, refused: set[str]) -> None:
+    text = runbook("Rename")
+    assert f"`{change.split(':', 1)[1].split('=')[0]}`" in text
+    p = diff("enterprise", (), (change,))
+    assert refused <= p.refused
+    # Nothing unprotected in the list: each refused step is a protected delete or replace.
+    assert all(s.protected for s in p.steps if s.name in p.refused)
+
+
+def test_rename_in_code_names_the_alias() -> None:
+    assert "pulumi.Alias(name=" in runbook("Rename")

@@ -158,6 +158,9 @@ SCRUBBED_ENV: Final = (
     *MULTIPROC_DIR_ENVS,
 )
 
+# LiteLLM builds Redis clients from any REDIS_* variable (litellm._redis): the probe has no Redis.
+REDIS_ENV_PREFIX: Final = "REDIS_"
+
 HTTP_TIMEOUT_S: Final = 30.0
 METRICS_WAIT_S: Final = 20.0
 STOP_TIMEOUT_S: Final = 10.0
@@ -488,6 +491,8 @@ def probe_env_vars(env_vars: Mapping[str, str], multiproc_dir: Path) -> tuple[di
             notes.append(f"envVars.{name}: {value} moved to the probe's temporary directory")
         elif name in SCRUBBED_ENV:
             notes.append(f"envVars.{name}: dropped (no database or real key here)")
+        elif name.startswith(REDIS_ENV_PREFIX):
+            notes.append(f"envVars.{name}: dropped (no Redis here; it names the cluster's server)")
         else:
             kept[name] = value
     return kept, notes
@@ -728,8 +733,8 @@ def litellm_version(litellm: Path, env: Mapping[str, str]) -> str:
 
 
 def proxy_env(base: Mapping[str, str]) -> dict[str, str]:
-    """The proxy's environment: no database, no real key, no network fetches."""
-    env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
+    """The proxy's environment: no database, no real key, no Redis, no network fetches."""
+    env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV and not k.startswith(REDIS_ENV_PREFIX)}
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     env["DISABLE_SCHEMA_UPDATE"] = "true"
     env["PYTHONUNBUFFERED"] = "1"

@@ -106,6 +106,16 @@ def _cidr(value: str) -> str:
     return value
 
 
+def _five_field_cron(value: str) -> str:
+    """A Kubernetes CronJob schedule: standard five-field cron (minute hour day month weekday)."""
+    from croniter import croniter
+
+    fields = value.split()
+    if len(fields) != 5 or not all(re.fullmatch(r"[0-9*,/-]+", f) for f in fields) or not croniter.is_valid(value):
+        raise ValueError("must be a five-field cron expression (minute hour day month weekday), such as '*/10 * * * *'")
+    return value
+
+
 def _six_field_cron(value: str) -> str:
     """CNPG's schedule: robfig/cron with a leading seconds field (exactly six fields)."""
     from croniter import croniter
@@ -456,7 +466,7 @@ class PostgresConfig(Section):
         return self
 
 
-CronSchedule = Annotated[str, StringConstraints(pattern=r"^(\S+\s+){4}\S+$")]
+CronSchedule = Annotated[str, AfterValidator(_five_field_cron)]
 DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"
 """The reporting job's psql image for engine external (engine cnpg runs the cluster's own image)."""
 
@@ -740,6 +750,9 @@ class LiteLLMSettingsConfig(Section):
     default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = None
     public_api_docs: bool = True
     """Serve Swagger (/), ReDoc (/redoc) and /openapi.json; false sets NO_DOCS/NO_REDOC/NO_OPENAPI."""
+    routing_strategy: Literal["usage-based-routing-v2", "simple-shuffle"] = "usage-based-routing-v2"
+    """usage-based-routing-v2 enforces each model's rpm/tpm (counted in Redis across processes when
+    `redis` is set); simple-shuffle uses them as load-balancing weights only and enforces nothing."""
 
 
 def _at_least_a_day(period: str) -> str:
@@ -1099,6 +1112,76 @@ class SsoConfig(Section):
         return self
 
 
+# --- shared state for many proxy processes (Redis) -----------------------------
+
+GcpNetwork = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+    ),
+]
+REDIS_NEEDED = (
+    "LiteLLM keeps rpm/tpm counters, cooldowns, cache hits and key revocations per process without Redis: "
+    "with {processes} processes a limit lets up to {processes} times its value through"
+)
+
+
+class MemorystoreConfig(Section):
+    """Google Memorystore for Redis (`gcp.redis.Instance`): AUTH on, TLS in transit (server
+    authentication), reachable only from `authorized_network`. The AUTH string is Google's."""
+
+    name: DnsLabel = "litellm-redis"
+    tier: Literal["BASIC", "STANDARD_HA"] = "STANDARD_HA"
+    """STANDARD_HA: a replica in another zone with automatic failover; BASIC: one node, no SLA."""
+    memory_size_gb: Annotated[int, Field(ge=1, le=300)] = 1
+    redis_version: Annotated[str, StringConstraints(pattern=r"^REDIS_[0-9]+_[0-9X]+$")] = "REDIS_7_2"
+    authorized_network: GcpNetwork | None = None
+    """The GKE cluster's VPC (`projects/<project>/global/networks/<name>`): the only network that reaches it."""
+    connect_mode: Literal["DIRECT_PEERING", "PRIVATE_SERVICE_ACCESS"] = "DIRECT_PEERING"
+    """PRIVATE_SERVICE_ACCESS needs private services access set up on the VPC (Shared VPC)."""
+
+
+class InClusterRedisConfig(Section):
+    """Valkey (Bitnami chart, standalone) in the gateway namespace; password from GSM through ESO."""
+
+    release_name: DnsLabel = "litellm-redis"
+    chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = (
+        "oci://registry-1.docker.io/bitnamicharts/valkey"
+    )
+    chart_version: PinnedVersion = "2.2.4"
+    """The Bitnami valkey chart version Langfuse's chart 1.5.41 vendors (app Valkey 8.0.2)."""
+    auth: bool = True
+    """Must stay true: refused otherwise (anything in the namespace could read or poison the state)."""
+    resources: Resources = Resources(
+        requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="500m", memory="512Mi")
+    )
+    storage_size: MemoryQuantity = "1Gi"
+
+
+class RedisConfig(Section):
+    """Shared state for LiteLLM's processes: router rpm/tpm counters and cooldowns, the response
+    cache, and the spend transaction buffer. Required as soon as replicas (or the HPA maximum)
+    x num_workers exceeds 1."""
+
+    mode: Literal["none", "memorystore", "in_cluster"] = "none"
+    memorystore: MemorystoreConfig = MemorystoreConfig()
+    in_cluster: InClusterRedisConfig = InClusterRedisConfig()
+
+    @model_validator(mode="after")
+    def _complete(self) -> RedisConfig:
+        if self.mode == "memorystore" and self.memorystore.authorized_network is None:
+            raise ValueError(
+                "mode memorystore needs redis.memorystore.authorized_network (the GKE cluster's VPC, "
+                "projects/<project>/global/networks/<name>): without it the instance is on no network the pods reach"
+            )
+        if self.mode == "in_cluster" and not self.in_cluster.auth:
+            raise ValueError(
+                "redis.in_cluster.auth must be true: an in-cluster Redis without a password lets any pod that "
+                "reaches it read cached responses and reset rate limits"
+            )
+        return self
+
+
 class StackConfig(Section):
     """The whole `llm-gateway:` namespace of a stack file."""
 
@@ -1116,6 +1199,7 @@ class StackConfig(Section):
     litellm: LiteLLMConfig
     langfuse: LangfuseConfig = LangfuseConfig()
     sso: SsoConfig = SsoConfig()
+    redis: RedisConfig = RedisConfig()
     # The cluster's allocatable CPU and memory for this program's workloads: the
     # stack's summed requests (components/footprint.py) must fit, or parse fails.
     capacity: ResourceAmounts
@@ -1195,6 +1279,28 @@ class StackConfig(Section):
             )
         return lf
 
+    @field_validator("redis")
+    @classmethod
+    def _shared_state(cls, redis: RedisConfig, info: ValidationInfo) -> RedisConfig:
+        lit = info.data.get("litellm")
+        if lit is None or redis.mode != "none":
+            return redis
+        pods = lit.autoscaling.max_replicas if lit.autoscaling.enabled else lit.replicas
+        processes = pods * lit.num_workers
+        if processes > 1:
+            what = "autoscaling.max_replicas" if lit.autoscaling.enabled else "replicas"
+            raise ConfigProblemError(
+                [
+                    (
+                        "mode",
+                        f"none with litellm.{what} ({pods}) x litellm.num_workers ({lit.num_workers}) = "
+                        f"{processes} processes; set redis.mode memorystore or in_cluster. "
+                        + REDIS_NEEDED.format(processes=processes),
+                    )
+                ]
+            )
+        return redis
+
     @field_validator("sso")
     @classmethod
     def _sso_behind_the_ingress(cls, sso: SsoConfig, info: ValidationInfo) -> SsoConfig:
@@ -1253,6 +1359,9 @@ def _join(path: str, relative: str) -> str:
 PATTERN_EXAMPLES: dict[str, str] = {
     _DNS_LABEL: "a DNS label: lowercase letters, digits and '-', e.g. llm-gateway",
     _CPU.pattern: "a CPU quantity, e.g. 500m or 2",
+    r"^REDIS_[0-9]+_[0-9X]+$": "a Memorystore Redis version, e.g. REDIS_7_2",
+    r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$": "a VPC network, "
+    "e.g. projects/my-project/global/networks/my-vpc",
     r"^[a-z]([-a-z0-9]*[a-z0-9])?$": "a name starting with a letter: lowercase letters, digits and '-', e.g. litellm",
     r"^[1-9][0-9]{0,4}[mhdw]$": "a period with one unit (m, h, d, w), e.g. 30d or 4w",
     r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$": "a label value: up to 63 letters, digits, '-_.', e.g. web",

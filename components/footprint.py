@@ -11,7 +11,9 @@ resource is registered.
 Counted: LiteLLM's replicas (the HPA floor when autoscaling), its migration Job
 (a Helm hook that needs room during every upgrade), the CNPG instances, and,
 when `langfuse.enabled`, Langfuse web and worker, ClickHouse (and its ZooKeeper
-ensemble when replicated), Valkey and MinIO, and oauth2-proxy when `sso.enabled`. Not counted: platform operators
+ensemble when replicated), Valkey and MinIO, oauth2-proxy when `sso.enabled`,
+and the in-cluster Valkey when `redis.mode` is `in_cluster` (Memorystore runs
+outside the cluster). Not counted: platform operators
 (CNPG, ESO, kube-prometheus-stack) and GKE's system pods; `capacity` is what
 is left for this program after them.
 """
@@ -109,6 +111,8 @@ def footprint(cfg: StackConfig) -> Footprint:
             rows.append(_row("langfuse minio", 1, lf.minio.resources))
     if cfg.sso.enabled:
         rows.append(_row("oauth2-proxy (sso)", cfg.sso.replicas, cfg.sso.resources))
+    if cfg.redis.mode == "in_cluster":
+        rows.append(_row("redis (valkey, in-cluster)", 1, cfg.redis.in_cluster.resources))
     return Footprint(tuple(rows))
 
 

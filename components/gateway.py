@@ -8,6 +8,8 @@ connects their outputs.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
@@ -24,8 +26,10 @@ from components.k8s import metadata, object_meta
 from components.langfuse import Langfuse
 from components.litellm import LiteLLM
 from components.litellm import wiring as litellm_wiring
+from components.litellm_values import selector_labels
 from components.managed_secret import ManagedSecret, SecretConsumer, managed_secret_args
 from components.options import namespace_options
+from components.redis import SharedState
 from components.reporting import Reporting
 from components.secret_store import SecretStore
 from components.sso import Sso
@@ -119,16 +123,31 @@ class LlmGateway(pulumi.ComponentResource):
             if cfg.langfuse.enabled
             else None
         )
+        # Shared state for the proxy's processes (redis.mode); LiteLLM waits for its credentials.
+        shared = (
+            SharedState(f"{name}-redis", cfg, store.store, store.gsa_email, selector_labels(cfg.litellm), in_ns)
+            if cfg.redis.mode != "none"
+            else None
+        )
+        wired = litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET)
+        if shared is not None:
+            wired = dataclasses.replace(wired, redis=shared.wiring)
         gateway = LiteLLM(
             f"{name}-litellm",
             cfg,
-            litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET),
+            wired,
             store.store,
             store.gsa_email,
             pulumi.ResourceOptions.merge(
                 in_ns,
                 pulumi.ResourceOptions(
-                    depends_on=[master_key, salt_key, database, *([langfuse.litellm_keys] if langfuse else [])]
+                    depends_on=[
+                        master_key,
+                        salt_key,
+                        database,
+                        *([langfuse.litellm_keys] if langfuse else []),
+                        *([shared] if shared else []),
+                    ]
                 ),
             ),
         )

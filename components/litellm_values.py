@@ -15,6 +15,7 @@ from components.config import LiteLLMConfig, NetworkConfig, Resources, StackConf
 from components.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.ingress_paths import BLOCKED, path_table
 from components.k8s import metadata, restricted_container, restricted_pod
+from components.redis import CA_MOUNT_DIR, RedisWiring
 from components.sso_values import ingress_annotations
 from components.sso_values import ingress_paths as sso_ingress_paths
 
@@ -55,6 +56,8 @@ class GatewayWiring:
     """Labels of the database pods (CNPG) for the egress policy; None for an external server."""
     tracing: TracingWiring | None = None
     """Langfuse tracing (langfuse.enabled); None: nothing of Langfuse in the release."""
+    redis: RedisWiring | None = None
+    """The shared Redis (redis.mode); None: every process keeps its own state."""
 
 
 def service_name(lit: LiteLLMConfig) -> str:
@@ -87,8 +90,29 @@ def _resources(res: Resources) -> dict[str, Any]:
     }
 
 
-def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
-    """LiteLLM's config.yaml (the chart's `proxy_config`); `tracing` adds the `langfuse_otel` callback."""
+REDIS_ENV = {"host": "REDIS_HOST", "port": "REDIS_PORT", "password": "REDIS_PASSWORD"}
+"""LiteLLM's own REDIS_* variables (litellm._redis reads REDIS_<arg> for every redis client it builds)."""
+
+
+def redis_settings(lit: LiteLLMConfig) -> dict[str, dict[str, Any]]:
+    """The proxy config sections that put LiteLLM's shared state in Redis (names as read by 1.108.7:
+    Router(redis_host/redis_port/redis_password), litellm_settings.cache + cache_params (RedisCache),
+    general_settings.use_redis_transaction_buffer). TLS and its CA come from REDIS_SSL/REDIS_SSL_CA_CERTS."""
+    ref = {k: f"os.environ/{v}" for k, v in REDIS_ENV.items()}
+    return {
+        "router_settings": {f"redis_{k}": v for k, v in ref.items()},
+        "litellm_settings": {
+            "cache": True,
+            # settings.cache chooses whether every response is cached, or only on request (`cache: {use-cache}`).
+            "cache_params": {"type": "redis", **ref, "mode": "default_on" if lit.settings.cache else "default_off"},
+        },
+        "general_settings": {"use_redis_transaction_buffer": True},
+    }
+
+
+def proxy_config(lit: LiteLLMConfig, tracing: bool = False, redis: bool = False) -> dict[str, Any]:
+    """LiteLLM's config.yaml (the chart's `proxy_config`); `tracing` adds the `langfuse_otel` callback,
+    `redis` puts the router's counters, the cache and the spend buffer in the shared Redis."""
     models = []
     for m in lit.models:
         params: dict[str, Any] = {"model": m.model}
@@ -137,10 +161,38 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False) -> dict[str, Any]:
             **database_settings(lit),
         },
     }
+    router_settings: dict[str, Any] = {"routing_strategy": s.routing_strategy}
     fallbacks = [{m.name: list(m.fallbacks)} for m in lit.models if m.fallbacks]
     if fallbacks:
-        config["router_settings"] = {"fallbacks": fallbacks}
+        router_settings["fallbacks"] = fallbacks
+    config["router_settings"] = router_settings
+    if redis:
+        for section, entries in redis_settings(lit).items():
+            config[section].update(entries)
     return config
+
+
+WORKER_HEALTHCHECK_TIMEOUT_S = 120
+"""uvicorn's supervisor kills a worker that does not answer its health check within 5 s by default;
+importing LiteLLM takes longer on a busy node, so with num_workers > 1 the workers were killed in a loop
+(seen on a real 1.108.7 proxy: tests/test_redis_real_proxies.py)."""
+
+
+def worker_env(lit: LiteLLMConfig) -> dict[str, str]:
+    """TIMEOUT_WORKER_HEALTHCHECK (litellm --timeout_worker_healthcheck) when several workers run."""
+    return {"TIMEOUT_WORKER_HEALTHCHECK": str(WORKER_HEALTHCHECK_TIMEOUT_S)} if lit.num_workers > 1 else {}
+
+
+def redis_env(redis: RedisWiring | None) -> dict[str, Any]:
+    """REDIS_HOST/PORT (and TLS with the mounted server CA); the password comes from its Secret."""
+    if redis is None:
+        return {}
+    env: dict[str, Any] = {REDIS_ENV["host"]: redis.host, REDIS_ENV["port"]: str(redis.port)}
+    if redis.tls:
+        env |= {"REDIS_SSL": "True", "REDIS_SSL_CERT_REQS": "required"}
+    if redis.ca_file:
+        env["REDIS_SSL_CA_CERTS"] = redis.ca_file
+    return env
 
 
 def database_settings(lit: LiteLLMConfig) -> dict[str, Any]:
@@ -171,7 +223,7 @@ def exposure_env(lit: LiteLLMConfig) -> dict[str, str]:
         env["PROXY_BASE_URL"] = f"https://{lit.ingress.host}"
     if not lit.settings.public_api_docs:
         # An empty DOCS_URL/REDOC_URL alone leaves the routes on (litellm.proxy.utils.get_docs_url
-        # treats "" as unset, checked on 1.106.2); the NO_* switches turn off /, /redoc, /openapi.json.
+        # treats "" as unset, checked on 1.108.7); the NO_* switches turn off /, /redoc, /openapi.json.
         env |= {"DOCS_URL": "", "REDOC_URL": "", "NO_DOCS": "True", "NO_REDOC": "True", "NO_OPENAPI": "True"}
     return env
 
@@ -203,12 +255,15 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
             }
         ],
         "envVars": {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)}
+        | worker_env(lit)
         | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
-        | exposure_env(lit),
+        | exposure_env(lit)
+        | redis_env(wiring.redis),
         "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
         + ([wiring.tracing.keys_secret] if wiring.tracing else [])
-        + [wiring.salt_key_secret],
-        "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None),
+        + [wiring.salt_key_secret]
+        + ([wiring.redis.auth_secret] if wiring.redis else []),
+        "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None, redis=wiring.redis is not None),
         "resources": _resources(lit.resources),
         "migrationJob": {
             "enabled": True,
@@ -236,6 +291,9 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         | ({"minAvailable": lit.pdb_min_available} if lit.pdb_min_available is not None else {}),
         "podLabels": {"app.kubernetes.io/part-of": "llm-gateway"},
     }
+    if wiring.redis is not None and wiring.redis.ca_secret:
+        values["volumes"] = [{"name": "redis-ca", "secret": {"secretName": wiring.redis.ca_secret}}]
+        values["volumeMounts"] = [{"name": "redis-ca", "mountPath": CA_MOUNT_DIR, "readOnly": True}]
     if lit.spread_across_nodes:
         values["topologySpreadConstraints"] = [
             {
@@ -379,6 +437,12 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
         )
     if net.egress_namespaces:
         egress_rules.append({"to": [_ns_peer(ns) for ns in net.egress_namespaces]})
+    if wiring.redis is not None:
+        # Memorystore has a Google-assigned IP outside the cluster: the port only (TLS and AUTH protect it).
+        redis_to = (
+            {"to": [{"podSelector": {"matchLabels": wiring.redis.pod_selector}}]} if wiring.redis.pod_selector else {}
+        )
+        egress_rules.append({**redis_to, "ports": [{"protocol": "TCP", "port": wiring.redis.port}]})
     if wiring.tracing is not None:
         egress_rules.append(
             {

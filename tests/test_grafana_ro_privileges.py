@@ -177,8 +177,8 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 def test_litellm_schema_is_the_real_one(litellm_database: LiteLLMDatabase) -> None:
-    # litellm-proxy-extras 0.4.108: the schema LiteLLM 1.106.2 (the pinned proxy) ships with.
-    assert len(litellm_database.migrations) == 213
+    # litellm-proxy-extras 0.4.110: the schema LiteLLM 1.108.7 (the pinned proxy) ships with.
+    assert len(litellm_database.migrations) == 220
     assert any(" " in name for name in litellm_database.migrations)
     with litellm_database.server.connect_as(litellm_database.owner, litellm_database.owner_password) as conn:
         owners: dict[object, object] = dict(

@@ -47,10 +47,10 @@ def test_the_key_check_catches_a_typo() -> None:
 def test_release_is_pinned_from_the_oci_registry(stack: str) -> None:
     rel = release(run_cached(stack))
     assert rel["chart"] == "oci://ghcr.io/berriai/litellm-helm"
-    assert rel["version"] == "1.106.2"
+    assert rel["version"] == "1.108.7"
     assert rel["values"]["image"] == {
         "repository": "ghcr.io/berriai/litellm-database",
-        "tag": "v1.106.2",
+        "tag": "v1.108.7",
         "pullPolicy": "IfNotPresent",
     }
 

@@ -24,6 +24,7 @@ def test_secrets_inventory_lists_every_generated_secret() -> None:
     }
     configs = [parse_config(namespace(s)) for s in ("lab", "enterprise")]
     configs.append(parse_config(raw, frozenset({"postgresAdminPassword"})))
+    configs.append(parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}}))
     generated = {(spec.gsm_name, spec.key) for cfg in configs for spec in secret_inventory(cfg)}
     assert generated == documented
 

@@ -253,7 +253,7 @@ def test_enterprise_sets_the_base_url_and_turns_the_api_docs_off() -> None:
     env = litellm_env("enterprise")
     assert env["PROXY_BASE_URL"] == f"https://{HOST}"
     assert env["DOCS_URL"] == "" and env["REDOC_URL"] == ""
-    # What actually turns the routes off in LiteLLM 1.106.2 (an empty *_URL counts as unset).
+    # What actually turns the routes off in LiteLLM 1.108.7 (an empty *_URL counts as unset).
     assert (env["NO_DOCS"], env["NO_REDOC"], env["NO_OPENAPI"]) == ("True", "True", "True")
 
 

@@ -137,9 +137,10 @@ PROMETHEUS_CALLBACK: Final = "prometheus"
 DROPPED_CALLBACK_KEYS: Final = ("success_callback", "failure_callback", "service_callback")
 # litellm_settings entries that need a server the probe does not have.
 DROPPED_LITELLM_SETTINGS: Final = ("cache", "cache_params")
-# general_settings entries that need a database or send alerts.
+# general_settings entries that need a database, Redis, or send alerts.
 DROPPED_GENERAL_SETTINGS: Final = (
     "store_model_in_db",
+    "use_redis_transaction_buffer",
     "alerting",
     "alerting_threshold",
     "alert_types",
@@ -158,6 +159,9 @@ SCRUBBED_ENV: Final = (
     METRICS_PORT_ENV,
     *MULTIPROC_DIR_ENVS,
 )
+
+# LiteLLM builds Redis clients from any REDIS_* variable (litellm._redis): the probe has no Redis.
+REDIS_ENV_PREFIX: Final = "REDIS_"
 
 HTTP_TIMEOUT_S: Final = 30.0
 METRICS_WAIT_S: Final = 20.0
@@ -300,7 +304,7 @@ def rewrite_config(config: Mapping[str, Any], master_key: str) -> RewriteResult:
     for key in sorted(general_settings):
         if key.startswith("database") or key in DROPPED_GENERAL_SETTINGS:
             general_settings.pop(key)
-            notes.append(f"general_settings.{key}: dropped (no database or alerting here)")
+            notes.append(f"general_settings.{key}: dropped (no database, Redis or alerting here)")
     if "master_key" in general_settings:
         notes.append("general_settings.master_key: replaced by a generated key")
     general_settings.pop("master_key", None)
@@ -489,6 +493,8 @@ def probe_env_vars(env_vars: Mapping[str, str], multiproc_dir: Path) -> tuple[di
             notes.append(f"envVars.{name}: {value} moved to the probe's temporary directory")
         elif name in SCRUBBED_ENV:
             notes.append(f"envVars.{name}: dropped (no database or real key here)")
+        elif name.startswith(REDIS_ENV_PREFIX):
+            notes.append(f"envVars.{name}: dropped (no Redis here; it names the cluster's server)")
         else:
             kept[name] = value
     return kept, notes
@@ -729,8 +735,8 @@ def litellm_version(litellm: Path, env: Mapping[str, str]) -> str:
 
 
 def proxy_env(base: Mapping[str, str]) -> dict[str, str]:
-    """The proxy's environment: no database, no real key, no network fetches."""
-    env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
+    """The proxy's environment: no database, no real key, no Redis, no network fetches."""
+    env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV and not k.startswith(REDIS_ENV_PREFIX)}
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     env["DISABLE_SCHEMA_UPDATE"] = "true"
     env["PYTHONUNBUFFERED"] = "1"

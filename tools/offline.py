@@ -208,6 +208,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
             seed = hashlib.sha256(args.name.encode()).hexdigest()
             state.update(accessId=f"GOOG1E{seed[:24].upper()}", secret=f"Hm{seed[:38]}+/=")
             self.generated_secrets.add(state["secret"])
+        elif args.typ == "gcp:redis/instance:Instance":
+            # Google-generated: the AUTH string (recorded as generated), the server CA, a TEST-NET address.
+            seed = hashlib.sha256(args.name.encode()).hexdigest()
+            state.update(
+                host="192.0.2.10",
+                port=6378,
+                authString=f"Ms{seed[:34]}",
+                serverCaCerts=[{"cert": f"-----BEGIN CERTIFICATE-----\nMOCK{seed[:16]}\n-----END CERTIFICATE-----"}],
+            )
+            self.generated_secrets.add(state["authString"])
         self.states[(args.typ, args.name)] = state
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         return rid, state

@@ -56,6 +56,7 @@ def _number_as_quantity(value: Any) -> Any:
         return format(value, "g") if isinstance(value, float) else str(value)
     return value
 
+
 GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
 GcpLocation = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$")]
 

@@ -82,9 +82,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             UID,
             "Requested models side by side over the selected time range (Prometheus).",
         )
-        .with_variable(
-            label_variable("model", "Model", "litellm_proxy_total_requests_metric_total", "requested_model")
-        )
+        .with_variable(label_variable("model", "Model", "litellm_proxy_total_requests_metric_total", "requested_model"))
         .with_row(db.Row("Side by side (time range)"))
         .with_panel(
             table_panel(
@@ -115,11 +113,15 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         )
         .with_row(db.Row("Over time"))
         .with_panel(timeseries_panel("Requests", [(q["request_rate"], "{{requested_model}}")], "reqps"))
-        .with_panel(timeseries_panel("Spend", [(q["spend_rate"], "{{requested_model}}")], "currencyUSD",
-                                     description="USD per hour"))
+        .with_panel(
+            timeseries_panel(
+                "Spend", [(q["spend_rate"], "{{requested_model}}")], "currencyUSD", description="USD per hour"
+            )
+        )
         .with_panel(timeseries_panel("p95 latency", [(q["latency_p95_graph"], "{{requested_model}}")], "s"))
-        .with_panel(timeseries_panel("Success rate", [(q["success_ratio_graph"], "{{requested_model}}")],
-                                     "percentunit"))
+        .with_panel(
+            timeseries_panel("Success rate", [(q["success_ratio_graph"], "{{requested_model}}")], "percentunit")
+        )
         .with_row(db.Row("Health"))
         .with_panel(
             table_panel(

@@ -94,8 +94,7 @@ QUERIES: dict[str, str] = {
         f"sum by (requested_model, fallback_model) (increase(litellm_deployment_failed_fallbacks_total{{{M}}}[{RI}]))"
     ),
     "cooled_down": (
-        "sum by (litellm_model_name, exception_status) "
-        f"(increase(litellm_deployment_cooled_down_total[{RI}]))"
+        f"sum by (litellm_model_name, exception_status) (increase(litellm_deployment_cooled_down_total[{RI}]))"
     ),
     "deployment_state": DEPLOYMENT_STATE,
 }
@@ -112,9 +111,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             "LiteLLM gateway health, traffic, latency, tokens, spend, cache and routing (Prometheus).",
         )
         .with_variable(constant_variable("job", scrape_job(cfg.litellm)))
-        .with_variable(
-            label_variable("model", "Model", "litellm_proxy_total_requests_metric_total", "requested_model")
-        )
+        .with_variable(label_variable("model", "Model", "litellm_proxy_total_requests_metric_total", "requested_model"))
         .with_row(db.Row("Overview"))
         .with_panel(stat_panel("Gateway targets up", q["targets_up"], "none", description="Scraped LiteLLM pods"))
         .with_panel(stat_panel("Request rate", q["request_rate"], "reqps"))
@@ -175,16 +172,30 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 description="Tokens per second",
             )
         )
-        .with_panel(timeseries_panel("Spend by model", [(q["spend_by_model"], "{{requested_model}}")], "currencyUSD",
-                                     description="USD per hour"))
-        .with_panel(table_panel("Top keys by spend (time range)", [(q["spend_by_key"], "")], width=6,
-                                rename={"Value": "USD"}))
-        .with_panel(table_panel("Top teams by spend (time range)", [(q["spend_by_team"], "")], width=6,
-                                rename={"Value": "USD"}))
-        .with_panel(table_panel("Top keys by tokens (time range)", [(q["tokens_by_key"], "")], width=6,
-                                rename={"Value": "tokens"}))
-        .with_panel(table_panel("Top teams by tokens (time range)", [(q["tokens_by_team"], "")], width=6,
-                                rename={"Value": "tokens"}))
+        .with_panel(
+            timeseries_panel(
+                "Spend by model",
+                [(q["spend_by_model"], "{{requested_model}}")],
+                "currencyUSD",
+                description="USD per hour",
+            )
+        )
+        .with_panel(
+            table_panel("Top keys by spend (time range)", [(q["spend_by_key"], "")], width=6, rename={"Value": "USD"})
+        )
+        .with_panel(
+            table_panel("Top teams by spend (time range)", [(q["spend_by_team"], "")], width=6, rename={"Value": "USD"})
+        )
+        .with_panel(
+            table_panel(
+                "Top keys by tokens (time range)", [(q["tokens_by_key"], "")], width=6, rename={"Value": "tokens"}
+            )
+        )
+        .with_panel(
+            table_panel(
+                "Top teams by tokens (time range)", [(q["tokens_by_team"], "")], width=6, rename={"Value": "tokens"}
+            )
+        )
         .with_row(db.Row("Cache and routing"))
         .with_panel(
             gauge_panel(
@@ -200,8 +211,10 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         .with_panel(
             timeseries_panel(
                 "Fallbacks",
-                [(q["fallbacks_ok"], "ok {{requested_model}} -> {{fallback_model}}"),
-                 (q["fallbacks_failed"], "failed {{requested_model}} -> {{fallback_model}}")],
+                [
+                    (q["fallbacks_ok"], "ok {{requested_model}} -> {{fallback_model}}"),
+                    (q["fallbacks_failed"], "failed {{requested_model}} -> {{fallback_model}}"),
+                ],
                 "short",
                 width=9,
             )

@@ -40,20 +40,16 @@ FILENAME = "llm-spend-overview.json"
 def build(cfg: StackConfig) -> dict[str, Any]:
     ds = datasource_ref(cfg)
     q = OVERVIEW.panel
-    requests = (
-        stat_panel(ds, q("total_requests"), "short", width=12)
-        .override_by_name("failure_rate", [model.DynamicConfigValue(id_val="unit", value="percentunit")])
+    requests = stat_panel(ds, q("total_requests"), "short", width=12).override_by_name(
+        "failure_rate", [model.DynamicConfigValue(id_val="unit", value="percentunit")]
     )
-    requests_over_time = (
-        timeseries_panel(ds, q("requests_over_time"), "short")
-        .override_by_name(
-            "failure_rate",
-            [
-                model.DynamicConfigValue(id_val="unit", value="percentunit"),
-                model.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
-                model.DynamicConfigValue(id_val="custom.drawStyle", value="line"),
-            ],
-        )
+    requests_over_time = timeseries_panel(ds, q("requests_over_time"), "short").override_by_name(
+        "failure_rate",
+        [
+            model.DynamicConfigValue(id_val="unit", value="percentunit"),
+            model.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+            model.DynamicConfigValue(id_val="custom.drawStyle", value="line"),
+        ],
     )
     builder = (
         dash.Dashboard("LLM spend overview")

@@ -151,8 +151,9 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     out["LiteLLMHighLatencyP95"] = Case(
         late,
         buckets([(f"{t:g}", f"0x{late + 10}"), (f"{3 * t:g}", f"0+60x{late + 10}"), ("+Inf", f"0+60x{late + 10}")]),
-        buckets([(f"{t / 2:g}", f"0+60x{late + 10}"), (f"{3 * t:g}", f"0+60x{late + 10}"),
-                 ("+Inf", f"0+60x{late + 10}")]),
+        buckets(
+            [(f"{t / 2:g}", f"0+60x{late + 10}"), (f"{3 * t:g}", f"0+60x{late + 10}"), ("+Inf", f"0+60x{late + 10}")]
+        ),
         [Expected({"namespace": ns, "requested_model": "gpt-4o"}, "warning", humanize(t + 2 * t * 0.95))],
     )
     ratio = (p.error_rate_critical + 1) / 2
@@ -163,19 +164,25 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         err_at,
         [
             series("litellm_proxy_total_requests_metric_total", {**req, "status_code": "200"}, f"0+100x{err_at + 5}"),
-            series("litellm_proxy_failed_requests_metric_total",
-                   {**req, "exception_class": "ServiceUnavailableError", "exception_status": "503"},
-                   f"0+{failed_per_min:g}x{err_at + 5}"),
+            series(
+                "litellm_proxy_failed_requests_metric_total",
+                {**req, "exception_class": "ServiceUnavailableError", "exception_status": "503"},
+                f"0+{failed_per_min:g}x{err_at + 5}",
+            ),
         ],
         # The same share of client mistakes (unknown model, bad key) is not the gateway's error.
         [
             series("litellm_proxy_total_requests_metric_total", {**req, "status_code": "200"}, f"0+100x{err_at + 5}"),
-            series("litellm_proxy_failed_requests_metric_total",
-                   {**req, "exception_class": "BadRequestError", "exception_status": "400"},
-                   f"0+{failed_per_min:g}x{err_at + 5}"),
-            series("litellm_proxy_failed_requests_metric_total",
-                   {**req, "exception_class": "AuthenticationError", "exception_status": "401"},
-                   f"0+{failed_per_min:g}x{err_at + 5}"),
+            series(
+                "litellm_proxy_failed_requests_metric_total",
+                {**req, "exception_class": "BadRequestError", "exception_status": "400"},
+                f"0+{failed_per_min:g}x{err_at + 5}",
+            ),
+            series(
+                "litellm_proxy_failed_requests_metric_total",
+                {**req, "exception_class": "AuthenticationError", "exception_status": "401"},
+                f"0+{failed_per_min:g}x{err_at + 5}",
+            ),
         ],
         [
             Expected(NS, "warning", f"{failed_per_min:.4g}%"),
@@ -185,8 +192,12 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
 
     # usage
     u = a.usage
-    key = {**NS, "hashed_api_key": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
-           "api_key_alias": "ci-bot", **pod}
+    key = {
+        **NS,
+        "hashed_api_key": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
+        "api_key_alias": "ci-bot",
+        **pod,
+    }
     key_labels = {k: key[k] for k in ("namespace", "hashed_api_key", "api_key_alias")}
     at = minutes(u.key_requests_for) + 8
     out["LiteLLMKeyRequestRateHigh"] = Case(
@@ -256,46 +267,84 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
 
     # providers
     pr = a.providers
-    dep = {**NS, "api_provider": "openai", "litellm_model_name": "openai/gpt-4o", "model_id": "m-1",
-           "api_base": "https://api.openai.com/v1", "requested_model": "gpt-4o", **pod}
+    dep = {
+        **NS,
+        "api_provider": "openai",
+        "litellm_model_name": "openai/gpt-4o",
+        "model_id": "m-1",
+        "api_base": "https://api.openai.com/v1",
+        "requested_model": "gpt-4o",
+        **pod,
+    }
     at = minutes(pr.failure_for) + 8
     fail_per_min = round(100 * (pr.failure_ratio + 1) / 2, 6)
     total = series("litellm_deployment_total_requests_total", dep, f"0+100x{at + 5}")
     out["LiteLLMProviderFailureRatioHigh"] = Case(
         at,
-        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"},
-                       f"0+{fail_per_min:g}x{at + 5}")],
+        [
+            total,
+            series(
+                "litellm_deployment_failure_responses_total",
+                {**dep, "exception_status": "500"},
+                f"0+{fail_per_min:g}x{at + 5}",
+            ),
+        ],
         # Requests refused before routing are counted without a provider: not a provider's failure.
-        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"},
-                       f"0x{at + 5}"),
-         series("litellm_deployment_total_requests_total", {**dep, "api_provider": ""},
-                f"0+{fail_per_min:g}x{at + 5}"),
-         series("litellm_deployment_failure_responses_total", {**dep, "api_provider": "", "exception_status": "400"},
-                f"0+{fail_per_min:g}x{at + 5}")],
+        [
+            total,
+            series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"}, f"0x{at + 5}"),
+            series(
+                "litellm_deployment_total_requests_total", {**dep, "api_provider": ""}, f"0+{fail_per_min:g}x{at + 5}"
+            ),
+            series(
+                "litellm_deployment_failure_responses_total",
+                {**dep, "api_provider": "", "exception_status": "400"},
+                f"0+{fail_per_min:g}x{at + 5}",
+            ),
+        ],
         [Expected({"namespace": ns, "api_provider": "openai"}, "warning", f"{fail_per_min:.4g}%")],
     )
     at = minutes(pr.rate_limited_for) + 8
     per_min = pr.rate_limited_per_minute * 2
     out["LiteLLMProviderRateLimited"] = Case(
         at,
-        [series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "429"},
-                f"0+{per_min:g}x{at + 5}")],
+        [
+            series(
+                "litellm_deployment_failure_responses_total",
+                {**dep, "exception_status": "429"},
+                f"0+{per_min:g}x{at + 5}",
+            )
+        ],
         # The same failure rate with another status is not rate limiting.
-        [series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "500"},
-                f"0+{per_min:g}x{at + 5}")],
-        [Expected({"namespace": ns, "api_provider": "openai", "litellm_model_name": "openai/gpt-4o"},
-                  "warning", humanize(per_min))],
+        [
+            series(
+                "litellm_deployment_failure_responses_total",
+                {**dep, "exception_status": "500"},
+                f"0+{per_min:g}x{at + 5}",
+            )
+        ],
+        [
+            Expected(
+                {"namespace": ns, "api_provider": "openai", "litellm_model_name": "openai/gpt-4o"},
+                "warning",
+                humanize(per_min),
+            )
+        ],
     )
     at = minutes(pr.outage_for) + 8
     dep_id = {k: dep[k] for k in ("namespace", "api_provider", "litellm_model_name", "model_id")}
     # A single-deployment group whose provider fails every request (LiteLLM never cools it down).
     out["LiteLLMDeploymentOutage"] = Case(
         at,
-        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"},
-                       f"0+100x{at + 5}")],
+        [
+            total,
+            series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"}, f"0+100x{at + 5}"),
+        ],
         # Half the requests failing is the provider ratio alert's business, not an outage.
-        [total, series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"},
-                       f"0+50x{at + 5}")],
+        [
+            total,
+            series("litellm_deployment_failure_responses_total", {**dep, "exception_status": "503"}, f"0+50x{at + 5}"),
+        ],
         [Expected(dep_id, "warning", "100%")],
     )
 
@@ -343,26 +392,37 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
         at,
         [series("cnpg_pg_replication_lag", pg2, f"{d.replication_lag_seconds * 2:g}x{at + 5}")],
         [series("cnpg_pg_replication_lag", pg2, f"0x{at + 5}")],
-        [Expected({"namespace": ns, "pod": f"{cluster}-2"}, "warning",
-                  humanize_duration(d.replication_lag_seconds * 2))],
+        [
+            Expected(
+                {"namespace": ns, "pod": f"{cluster}-2"}, "warning", humanize_duration(d.replication_lag_seconds * 2)
+            )
+        ],
     )
     at = minutes(d.wal_archiving_for) + 5
     out["CnpgWalArchivingFailing"] = Case(
         at,
-        [series("cnpg_pg_stat_archiver_last_failed_time", pg1, f"2000x{at + 5}"),
-         series("cnpg_pg_stat_archiver_last_archived_time", pg1, f"1000x{at + 5}")],
-        [series("cnpg_pg_stat_archiver_last_failed_time", pg1, f"1000x{at + 5}"),
-         series("cnpg_pg_stat_archiver_last_archived_time", pg1, f"2000x{at + 5}")],
+        [
+            series("cnpg_pg_stat_archiver_last_failed_time", pg1, f"2000x{at + 5}"),
+            series("cnpg_pg_stat_archiver_last_archived_time", pg1, f"1000x{at + 5}"),
+        ],
+        [
+            series("cnpg_pg_stat_archiver_last_failed_time", pg1, f"1000x{at + 5}"),
+            series("cnpg_pg_stat_archiver_last_archived_time", pg1, f"2000x{at + 5}"),
+        ],
         [Expected({"namespace": ns, "pod": f"{cluster}-1"}, "critical", "2000")],
     )
     barman = "barman_cloud_cloudnative_pg_io"
     at = minutes(d.backup_failed_for) + 5
     out["CnpgBackupFailed"] = Case(
         at,
-        [series(f"{barman}_last_failed_backup_timestamp", pg1, f"2000x{at + 5}"),
-         series(f"{barman}_last_available_backup_timestamp", pg1, f"1000x{at + 5}")],
-        [series(f"{barman}_last_failed_backup_timestamp", pg1, f"0x{at + 5}"),
-         series(f"{barman}_last_available_backup_timestamp", pg1, f"1000x{at + 5}")],
+        [
+            series(f"{barman}_last_failed_backup_timestamp", pg1, f"2000x{at + 5}"),
+            series(f"{barman}_last_available_backup_timestamp", pg1, f"1000x{at + 5}"),
+        ],
+        [
+            series(f"{barman}_last_failed_backup_timestamp", pg1, f"0x{at + 5}"),
+            series(f"{barman}_last_available_backup_timestamp", pg1, f"1000x{at + 5}"),
+        ],
         [Expected(NS, "warning", "2000")],
     )
     # Never a successful backup by (max age + 1h); a fresh backup every 5 minutes is silent.
@@ -390,8 +450,11 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     setting = series("cnpg_pg_settings_setting", {**pg1, "name": "max_connections"}, f"1000x{at + 5}")
     out["CnpgConnectionsNearMax"] = Case(
         at,
-        [series("cnpg_backends_total", {**backends, "state": "active"}, f"{used}x{at + 5}"),
-         series("cnpg_backends_total", {**backends, "state": "idle"}, f"0x{at + 5}"), setting],
+        [
+            series("cnpg_backends_total", {**backends, "state": "active"}, f"{used}x{at + 5}"),
+            series("cnpg_backends_total", {**backends, "state": "idle"}, f"0x{at + 5}"),
+            setting,
+        ],
         [series("cnpg_backends_total", {**backends, "state": "active"}, f"10x{at + 5}"), setting],
         [Expected({"namespace": ns, "pod": f"{cluster}-1"}, "warning", f"{used / 10:.4g}%")],
     )
@@ -464,7 +527,10 @@ def test_promtool_unit_tests_every_alert(stack: str, tmp_path: Path) -> None:
         test_file.write_text(yaml.safe_dump(spec, sort_keys=False))
         result = subprocess.run(
             [PROMTOOL, "test", "rules", str(test_file)],  # type: ignore[list-item]
-            capture_output=True, text=True, check=False, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, every + "\n" + result.stdout + result.stderr
 
@@ -512,16 +578,19 @@ def test_groups_and_release_label() -> None:
     assert lab["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert lab["metadata"]["namespace"] == "llm-gateway"
     groups = [g["name"] for g in ent["spec"]["groups"]]
-    assert groups == [f"llm-gateway.{g}" for g in
-                      ("availability", "performance", "usage", "cost", "budgets", "providers", "database",
-                       "retention")]
+    assert groups == [
+        f"llm-gateway.{g}"
+        for g in ("availability", "performance", "usage", "cost", "budgets", "providers", "database", "retention")
+    ]
     lab_db = {r["alert"] for g in lab["spec"]["groups"] if g["name"] == "llm-gateway.database" for r in g["rules"]}
     # One instance and no backups: no replication or backup alerts in the lab.
     assert lab_db == {"CnpgInstanceDown", "CnpgVolumeFillingUp", "CnpgConnectionsNearMax"}
 
 
 def test_thresholds_come_from_config() -> None:
-    run = run_cached("lab", "llm-gateway:alerts.cost.daily_spend_usd=42.5", "llm-gateway:alerts.performance.latency_for=7m")
+    run = run_cached(
+        "lab", "llm-gateway:alerts.cost.daily_spend_usd=42.5", "llm-gateway:alerts.performance.latency_for=7m"
+    )
     rules = {(r["alert"], r["labels"]["severity"]): r for r in rendered_rules(run)}
     assert rules[("LiteLLMDailySpendOverBudget", "warning")]["expr"].endswith("> 42.5")
     assert rules[("LiteLLMHighLatencyP95", "warning")]["for"] == "7m"
@@ -574,8 +643,11 @@ def test_receiver_credentials_come_from_gsm_via_eso() -> None:
 
 def test_store_account_gets_accessor_on_each_referenced_secret_only() -> None:
     run = run_cached("enterprise")
-    grants = [r.plain_inputs for r in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
-              if r.parent == "llm-gateway-alerting"]
+    grants = [
+        r.plain_inputs
+        for r in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+        if r.parent == "llm-gateway-alerting"
+    ]
     assert sorted(g["secretId"] for g in grants) == [
         "projects/acme-llm-prod/secrets/oncall-slack-webhook-url",
         "projects/acme-llm-prod/secrets/oncall-smtp-password",
@@ -601,7 +673,10 @@ def test_component_shape() -> None:
     assert comp.type == "llm-gateway:alerting:Alerting"
     children = [r for r in run.resources if r.parent == "llm-gateway-alerting"]
     assert {r.type.rsplit(":", 1)[1] for r in children} == {
-        "PrometheusRule", "SecretIamMember", "ExternalSecret", "AlertmanagerConfig",
+        "PrometheusRule",
+        "SecretIamMember",
+        "ExternalSecret",
+        "AlertmanagerConfig",
     }
 
 
@@ -618,14 +693,23 @@ def _with(stack: str, key: str, value: Any) -> dict[str, Any]:
     ("receiver", "message"),
     [
         ({"name": "s", "type": "slack", "gsm_secret": "x", "severities": ["critical"]}, "needs channel"),
-        ({"name": "e", "type": "email", "gsm_secret": "x", "severities": ["critical"], "to": "a@b.c"},
-         "needs from_address, smarthost, auth_username"),
-        ({"name": "w", "type": "webhook", "gsm_secret": "x", "severities": ["critical"], "channel": "#c"},
-         "channel is only for slack"),
-        ({"name": "w", "type": "pager", "gsm_secret": "x", "severities": ["critical"]}, "alertmanager.receivers[0].type"),
+        (
+            {"name": "e", "type": "email", "gsm_secret": "x", "severities": ["critical"], "to": "a@b.c"},
+            "needs from_address, smarthost, auth_username",
+        ),
+        (
+            {"name": "w", "type": "webhook", "gsm_secret": "x", "severities": ["critical"], "channel": "#c"},
+            "channel is only for slack",
+        ),
+        (
+            {"name": "w", "type": "pager", "gsm_secret": "x", "severities": ["critical"]},
+            "alertmanager.receivers[0].type",
+        ),
         ({"name": "w", "type": "webhook", "gsm_secret": "x", "severities": []}, "severities"),
-        ({"name": "w", "type": "webhook", "gsm_secret": "x", "severities": ["critical"], "url": "https://h"},
-         "alertmanager.receivers[0].url: unknown key"),
+        (
+            {"name": "w", "type": "webhook", "gsm_secret": "x", "severities": ["critical"], "url": "https://h"},
+            "alertmanager.receivers[0].url: unknown key",
+        ),
     ],
 )
 def test_bad_receivers_are_config_errors(receiver: dict[str, Any], message: str) -> None:
@@ -635,8 +719,17 @@ def test_bad_receivers_are_config_errors(receiver: dict[str, Any], message: str)
 
 def test_bad_thresholds_are_config_errors() -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(_with("lab", "alerts", {"performance": {"error_rate_warning": 0.5, "error_rate_critical": 0.1},
-                                              "budgets": {"used_percent": [95, 80, 100]}, "cost": {"spike_for": "soon"}}))
+        parse_config(
+            _with(
+                "lab",
+                "alerts",
+                {
+                    "performance": {"error_rate_warning": 0.5, "error_rate_critical": 0.1},
+                    "budgets": {"used_percent": [95, 80, 100]},
+                    "cost": {"spike_for": "soon"},
+                },
+            )
+        )
     text = str(err.value)
     assert "error_rate_warning must be lower than error_rate_critical" in text
     assert "llm-gateway:alerts.budgets" in text and "three increasing percentages" in text

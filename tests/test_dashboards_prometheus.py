@@ -59,7 +59,8 @@ def test_all_three_are_shipped_in_both_stacks(dashboards: dict[str, dict[str, An
 
 def test_configmaps_are_labelled_for_the_sidecar() -> None:
     cms = [
-        o for o in run_cached("lab").kubernetes_objects()
+        o
+        for o in run_cached("lab").kubernetes_objects()
         if o["kind"] == "ConfigMap" and set(o.get("data", {})) & FILENAMES
     ]
     assert len(cms) == 3
@@ -180,12 +181,20 @@ def test_operations_covers_the_operational_signals() -> None:
     q = operations.QUERIES
     joined = " ".join(q.values())
     for metric in (
-        "up", "litellm_proxy_total_requests_metric_total", "litellm_proxy_failed_requests_metric_total",
-        "litellm_request_total_latency_metric_bucket", "litellm_llm_api_latency_metric_bucket",
-        "litellm_overhead_latency_metric_bucket", "litellm_llm_api_time_to_first_token_metric_bucket",
-        "litellm_in_flight_requests", "litellm_total_tokens_metric_total", "litellm_spend_metric_total",
-        "litellm_cache_hits_metric_total", "litellm_deployment_successful_fallbacks_total",
-        "litellm_deployment_failed_fallbacks_total", "litellm_deployment_cooled_down_total",
+        "up",
+        "litellm_proxy_total_requests_metric_total",
+        "litellm_proxy_failed_requests_metric_total",
+        "litellm_request_total_latency_metric_bucket",
+        "litellm_llm_api_latency_metric_bucket",
+        "litellm_overhead_latency_metric_bucket",
+        "litellm_llm_api_time_to_first_token_metric_bucket",
+        "litellm_in_flight_requests",
+        "litellm_total_tokens_metric_total",
+        "litellm_spend_metric_total",
+        "litellm_cache_hits_metric_total",
+        "litellm_deployment_successful_fallbacks_total",
+        "litellm_deployment_failed_fallbacks_total",
+        "litellm_deployment_cooled_down_total",
         "litellm_deployment_state",
     ):
         assert metric in joined, metric

@@ -29,6 +29,8 @@ CHART_DEFECTS = {
         "separates them"
     ),
 }
+
+
 @cache
 def _deployed(scenario: str) -> checks.Deployed:
     stack, overrides = SCENARIOS[scenario]

@@ -197,7 +197,7 @@ def redis_env(redis: RedisWiring | None) -> dict[str, Any]:
 
 def database_settings(lit: LiteLLMConfig) -> dict[str, Any]:
     """general_settings for the connection pool and the spend-log retention (names checked in
-    LiteLLM 1.108.14: proxy/_types.py ConfigGeneralSettings, proxy_server.py's cleanup scheduling)."""
+    LiteLLM 1.108.7: proxy/_types.py ConfigGeneralSettings, proxy_server.py's cleanup scheduling)."""
     db = lit.database
     return {
         # Per worker process: pods x num_workers x this must fit the budget (components/budget.py).

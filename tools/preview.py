@@ -43,6 +43,7 @@ from tools.offline import (
     parse_secret,
     redact_secrets,
     run_stack,
+    sorted_keys,
 )
 
 PREVIEW_MARKER = ".llm-gateway-preview"
@@ -69,18 +70,9 @@ def tree_lines(run: ProgramRun) -> list[str]:
     return lines
 
 
-def _sorted(data: Any) -> Any:
-    """Nested mappings in key order: the mock engine does not keep insertion order."""
-    if isinstance(data, dict):
-        return {k: _sorted(data[k]) for k in sorted(data)}
-    if isinstance(data, list):
-        return [_sorted(v) for v in data]
-    return data
-
-
 def _dump_yaml(data: Any) -> str:
     """YAML with the top level in the given order (apiVersion, kind, ...) and the rest sorted."""
-    body = {k: _sorted(v) for k, v in data.items()} if isinstance(data, dict) else data
+    body = {k: sorted_keys(v) for k, v in data.items()} if isinstance(data, dict) else data
     return yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=120)
 
 
@@ -135,7 +127,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
             release_dir.mkdir(parents=True, exist_ok=True)
             values = inputs.pop("values", {}) or {}
             (release_dir / "release.json").write_text(json.dumps(inputs, indent=2, sort_keys=True) + "\n")
-            (release_dir / "values.yaml").write_text(_dump_yaml(_sorted(values)))
+            (release_dir / "values.yaml").write_text(_dump_yaml(sorted_keys(values)))
             counts["helm"] += 1
     return dict(counts)
 

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from tools.assets import asset_path, load_lock
-from tools.offline import ProgramRun, Recorded
+from tools.offline import ProgramRun, Recorded, sorted_keys
 
 KUBE_VERSION = "1.31.0"
 # API groups beyond the built-in ones that the target clusters serve (Capabilities.APIVersions).
@@ -153,19 +153,11 @@ def render_run(run: ProgramRun) -> dict[str, list[RenderedObject]]:
     return {rel.name: render_release(rel) for rel in releases(run)}
 
 
-def _sorted(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _sorted(data[k]) for k in sorted(data)}
-    if isinstance(data, list):
-        return [_sorted(v) for v in data]
-    return data
-
-
 def dump_object(obj: RenderedObject) -> str:
     body: dict[str, Any] = {k: obj.body[k] for k in ("apiVersion", "kind", "metadata") if k in obj.body}
     body.update({k: v for k, v in obj.body.items() if k not in body})
     text = yaml.safe_dump(
-        {k: _sorted(v) for k, v in body.items()}, sort_keys=False, default_flow_style=False, width=120
+        {k: sorted_keys(v) for k, v in body.items()}, sort_keys=False, default_flow_style=False, width=120
     )
     return f"# Source: {obj.source}\n{text}"
 

@@ -1140,6 +1140,9 @@ class MemorystoreConfig(Section):
     """The GKE cluster's VPC (`projects/<project>/global/networks/<name>`): the only network that reaches it."""
     connect_mode: Literal["DIRECT_PEERING", "PRIVATE_SERVICE_ACCESS"] = "DIRECT_PEERING"
     """PRIVATE_SERVICE_ACCESS needs private services access set up on the VPC (Shared VPC)."""
+    reserved_ip_range: Cidr | None = None
+    """The instance's internal range (DIRECT_PEERING: an unused /29, /28 for STANDARD_HA with
+    replicas): the proxy's egress to Redis goes to this range only."""
 
 
 class InClusterRedisConfig(Section):
@@ -1174,6 +1177,11 @@ class RedisConfig(Section):
             raise ValueError(
                 "mode memorystore needs redis.memorystore.authorized_network (the GKE cluster's VPC, "
                 "projects/<project>/global/networks/<name>): without it the instance is on no network the pods reach"
+            )
+        if self.mode == "memorystore" and self.memorystore.reserved_ip_range is None:
+            raise ValueError(
+                "mode memorystore needs redis.memorystore.reserved_ip_range (an unused CIDR of the VPC, e.g. "
+                "10.200.0.0/28): the proxy's egress to Redis is limited to it"
             )
         if self.mode == "in_cluster" and not self.in_cluster.auth:
             raise ValueError(

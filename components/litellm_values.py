@@ -438,11 +438,10 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     if net.egress_namespaces:
         egress_rules.append({"to": [_ns_peer(ns) for ns in net.egress_namespaces]})
     if wiring.redis is not None:
-        # Memorystore has a Google-assigned IP outside the cluster: the port only (TLS and AUTH protect it).
-        redis_to = (
-            {"to": [{"podSelector": {"matchLabels": wiring.redis.pod_selector}}]} if wiring.redis.pod_selector else {}
+        # The in-cluster pods, or Memorystore's reserved range (never anywhere: a rule without `to` admits all).
+        egress_rules.append(
+            {"to": wiring.redis.egress_peers(), "ports": [{"protocol": "TCP", "port": wiring.redis.port}]}
         )
-        egress_rules.append({**redis_to, "ports": [{"protocol": "TCP", "port": wiring.redis.port}]})
     if wiring.tracing is not None:
         egress_rules.append(
             {

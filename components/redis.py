@@ -60,6 +60,14 @@ class RedisWiring:
     ca_secret: str | None = None
     pod_selector: dict[str, str] | None = None
     """Labels of the in-cluster Redis pods (the proxy's egress policy); None: Memorystore (an IP outside)."""
+    cidrs: tuple[str, ...] = ()
+    """Memorystore's reserved range: where the proxy's egress to Redis may go."""
+
+    def egress_peers(self) -> list[dict[str, Any]]:
+        """The NetworkPolicy peers of the Redis server: its pods, or Memorystore's range."""
+        if self.pod_selector:
+            return [{"podSelector": {"matchLabels": self.pod_selector}}]
+        return [{"ipBlock": {"cidr": c}} for c in self.cidrs]
 
     @property
     def ca_file(self) -> str | None:
@@ -85,8 +93,12 @@ def in_cluster_wiring(cfg: StackConfig) -> RedisWiring:
     return RedisWiring(host=host, port=VALKEY_PORT, tls=False, pod_selector=valkey_pod_labels(cfg))
 
 
-def memorystore_wiring(host: pulumi.Input[str]) -> RedisWiring:
-    return RedisWiring(host=host, port=MEMORYSTORE_TLS_PORT, tls=True, ca_secret=CA_SECRET)
+def memorystore_wiring(cfg: StackConfig, host: pulumi.Input[str]) -> RedisWiring:
+    ms = cfg.redis.memorystore
+    assert ms.reserved_ip_range is not None  # RedisConfig enforces
+    return RedisWiring(
+        host=host, port=MEMORYSTORE_TLS_PORT, tls=True, ca_secret=CA_SECRET, cidrs=(ms.reserved_ip_range,)
+    )
 
 
 def _resources(res: Resources) -> dict[str, Any]:
@@ -169,6 +181,7 @@ def memorystore_args(cfg: StackConfig) -> dict[str, Any]:
         "redis_version": ms.redis_version,
         "authorized_network": ms.authorized_network,
         "connect_mode": ms.connect_mode,
+        "reserved_ip_range": ms.reserved_ip_range,
         "auth_enabled": True,
         "transit_encryption_mode": "SERVER_AUTHENTICATION",
         "labels": {"app": "llm-gateway", "managed-by": "pulumi"},
@@ -224,7 +237,7 @@ class SharedState(pulumi.ComponentResource):
                 child,
                 value=instance.server_ca_certs.apply(server_ca_pem),
             )
-            self.wiring = memorystore_wiring(instance.host)
+            self.wiring = memorystore_wiring(cfg, instance.host)
         else:
             password = ManagedSecret(
                 f"{name}-password",

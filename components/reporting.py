@@ -26,6 +26,7 @@ from components import reporting_sql
 from components.config import DEFAULT_REPORTING_IMAGE, StackConfig
 from components.database import DatabaseEndpoint
 from components.k8s import metadata, network_policies, object_meta, restricted_container, restricted_pod
+from components.litellm_values import database_egress
 
 NAME = "litellm-reporting"
 APP = "litellm-reporting"
@@ -138,12 +139,11 @@ def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, 
 
 
 def network_policy_manifests(cfg: StackConfig, endpoint: DatabaseEndpoint) -> list[dict[str, Any]]:
-    """No ingress; egress to DNS and PostgreSQL only (the CNPG pods, or the port of an external server)."""
+    """No ingress; egress to DNS and PostgreSQL only (the CNPG pods, or the external server's CIDRs)."""
     ns = cfg.namespaces.gateway
     pods = {"matchLabels": _labels()}
-    db: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": endpoint.port}]}
-    if endpoint.pod_labels is not None:
-        db["to"] = [{"podSelector": {"matchLabels": dict(endpoint.pod_labels)}}]
+    pod_labels = dict(endpoint.pod_labels) if endpoint.pod_labels is not None else None
+    db = database_egress(cfg, pod_labels, endpoint.port)
     dns = {
         "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],

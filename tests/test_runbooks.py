@@ -120,7 +120,7 @@ def test_turn_langfuse_off_where_data_is_not_protected() -> None:
     p = diff("lab", LAB_LANGFUSE, ("llm-gateway:langfuse.enabled=false",))
     assert p.names("delete") == descendants(before, "llm-gateway-langfuse")
     assert p.refused == set()
-    (db,) = before.custom_resources("Database")
+    (db,) = [d for d in before.custom_resources("Database") if d["spec"]["name"] == "langfuse"]
     assert db["spec"]["databaseReclaimPolicy"] == "delete"
     assert "`databaseReclaimPolicy: delete`" in runbook("Turn a feature off (`langfuse.enabled`, `sso.enabled`)")
 

@@ -86,10 +86,24 @@ test_assets() {
   venv/bin/python -m tools.assets fetch
 }
 
-litellm_venv() {
-  step "litellm: the pinned proxy in .venv-litellm (tools/install_litellm.sh)"
-  LITELLM_BIN="$(PYTHON="$PYTHON" bash tools/install_litellm.sh | tail -n 1)"
+# The LiteLLM venv installs in the background while venv/ does (both mostly wait on pip).
+litellm_venv_start() {
+  step "litellm: installing the pinned proxy in .venv-litellm, in the background (tools/install_litellm.sh)"
+  LITELLM_LOG="$(mktemp)"
+  PYTHON="$PYTHON" bash tools/install_litellm.sh >"$LITELLM_LOG" 2>&1 &
+  LITELLM_PID=$!
+}
+
+litellm_venv_finish() {
+  step "litellm: waiting for the .venv-litellm install"
+  if ! wait "$LITELLM_PID"; then
+    cat "$LITELLM_LOG" >&2
+    echo "error: tools/install_litellm.sh failed" >&2
+    exit 1
+  fi
+  LITELLM_BIN="$(tail -n 1 "$LITELLM_LOG")"
   export LITELLM_BIN
+  rm -f "$LITELLM_LOG"
 }
 
 node_tools() {
@@ -133,10 +147,11 @@ case "${1:-}" in
     else
       apt_install "${APT_CHECK[@]}" "${APT_NODE[@]}"
     fi
+    litellm_venv_start
     python_venv requirements.txt requirements-dev.txt
     test_assets
-    litellm_venv
     node_tools
+    litellm_venv_finish
     run_checks
     ;;
   -h | --help | help)

@@ -69,8 +69,20 @@ def grafana_ro_role(pg: PostgresConfig, password_secret: str) -> dict[str, Any]:
     It reads the `reporting` schema only, by the grants the reporting job gives it
     (components/reporting_sql.py `grants_sql`); LiteLLM's own tables stay closed.
     """
-    return {
-        "name": GRAFANA_RO_ROLE,
+    return _login_role(
+        GRAFANA_RO_ROLE,
+        pg.grafana_ro.connection_limit,
+        "Grafana datasource: SELECT on the reporting schema only, managed by llm-gateway",
+        password_secret,
+    )
+
+
+def _login_role(
+    name: str, connection_limit: int, comment: str, password_secret: str, in_roles: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A `managed.roles` login: no superuser, createdb, createrole, replication or bypassrls."""
+    role: dict[str, Any] = {
+        "name": name,
         "ensure": "present",
         "login": True,
         "superuser": False,
@@ -79,8 +91,13 @@ def grafana_ro_role(pg: PostgresConfig, password_secret: str) -> dict[str, Any]:
         "inherit": True,
         "replication": False,
         "bypassrls": False,
-        "connectionLimit": pg.grafana_ro.connection_limit,
-        "comment": "Grafana datasource: SELECT on the reporting schema only, managed by llm-gateway",
+    }
+    if in_roles:
+        role["inRoles"] = list(in_roles)
+    return {
+        **role,
+        "connectionLimit": connection_limit,
+        "comment": comment,
         "passwordSecret": {"name": password_secret},
     }
 
@@ -94,21 +111,13 @@ def reporting_role(password_secret: str) -> dict[str, Any]:
     pg_read_all_data lets it aggregate LiteLLM's tables without the owner's credentials
     (read-only); only the reporting CronJob has its password.
     """
-    return {
-        "name": REPORTING_ROLE,
-        "ensure": "present",
-        "login": True,
-        "superuser": False,
-        "createdb": False,
-        "createrole": False,
-        "inherit": True,
-        "replication": False,
-        "bypassrls": False,
-        "inRoles": [READ_ALL_ROLE],
-        "connectionLimit": REPORTING_CONNECTION_LIMIT,
-        "comment": "reporting job: owns the reporting schema (pg_read_all_data), managed by llm-gateway",
-        "passwordSecret": {"name": password_secret},
-    }
+    return _login_role(
+        REPORTING_ROLE,
+        REPORTING_CONNECTION_LIMIT,
+        "reporting job: owns the reporting schema (pg_read_all_data), managed by llm-gateway",
+        password_secret,
+        in_roles=(READ_ALL_ROLE,),
+    )
 
 
 def grafana_ro_hba(database: str) -> list[str]:

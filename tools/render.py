@@ -48,11 +48,9 @@ class RenderError(Exception):
     """A release whose chart is not pinned or does not render; one line."""
 
 
-@dataclass(frozen=True)
-class RenderedObject:
-    release: str
-    source: str
-    """The chart template that produced the object (e.g. `litellm-helm/templates/deployment.yaml`)."""
+class KubeObjectView:
+    """Kind, name and namespace read from a Kubernetes object's `body` (for dataclasses holding one)."""
+
     body: dict[str, Any]
 
     @property
@@ -66,6 +64,14 @@ class RenderedObject:
     @property
     def namespace(self) -> str:
         return str((self.body.get("metadata") or {}).get("namespace", ""))
+
+
+@dataclass(frozen=True)
+class RenderedObject(KubeObjectView):
+    release: str
+    source: str
+    """The chart template that produced the object (e.g. `litellm-helm/templates/deployment.yaml`)."""
+    body: dict[str, Any]
 
     @property
     def is_hook(self) -> bool:

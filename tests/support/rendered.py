@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.offline import ProgramRun
-from tools.render import render_run
+from tools.render import KubeObjectView, render_run
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 
 
 @dataclass(frozen=True)
-class Obj:
+class Obj(KubeObjectView):
     """One object that reaches the cluster, and where it comes from."""
 
     body: dict[str, Any]
@@ -26,18 +26,6 @@ class Obj:
     """`program` or `chart:<release>` (a chart object)."""
     source: str = ""
     hook: bool = False
-
-    @property
-    def kind(self) -> str:
-        return str(self.body.get("kind", ""))
-
-    @property
-    def name(self) -> str:
-        return str((self.body.get("metadata") or {}).get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        return str((self.body.get("metadata") or {}).get("namespace", ""))
 
     @property
     def ref(self) -> str:

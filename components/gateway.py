@@ -21,7 +21,7 @@ from components.database import Database
 from components.eso import TargetSecret
 from components.footprint import as_output as footprint_output
 from components.grafana_datasource import GrafanaDatasource
-from components.inventory import MASTER_KEY, SALT_KEY
+from components.inventory import MASTER_KEY, SALT_KEY, SecretSpec
 from components.k8s import metadata, object_meta
 from components.langfuse import Langfuse
 from components.litellm import LiteLLM
@@ -74,42 +74,18 @@ class LlmGateway(pulumi.ComponentResource):
 
         store = SecretStore(f"{name}-secret-store", cfg, child)
 
-        master_key = ManagedSecret(
-            f"{name}-master-key",
-            managed_secret_args(
-                cfg,
-                MASTER_KEY,
-                store.store,
-                (
-                    SecretConsumer(
-                        resource_name=MASTER_KEY_SECRET,
-                        secret_key=MASTER_KEY_DATA_KEY,
-                        target=TargetSecret(name=MASTER_KEY_SECRET, namespace=ns),
-                    ),
-                ),
-            ),
-            store.gsa_email,
-            in_ns,
-        )
+        def one_key_secret(suffix: str, spec: SecretSpec, secret: str, key: str) -> ManagedSecret:
+            """A generated value synced into one Kubernetes Secret of the gateway namespace."""
+            consumer = SecretConsumer(
+                resource_name=secret, secret_key=key, target=TargetSecret(name=secret, namespace=ns)
+            )
+            args = managed_secret_args(cfg, spec, store.store, (consumer,))
+            return ManagedSecret(f"{name}-{suffix}", args, store.gsa_email, in_ns)
+
+        master_key = one_key_secret("master-key", MASTER_KEY, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY)
         # Encrypts the credentials LiteLLM stores in its database; generated once, never rotated
         # (rotation "never"), so rotating the master key leaves them readable.
-        salt_key = ManagedSecret(
-            f"{name}-salt-key",
-            managed_secret_args(
-                cfg,
-                SALT_KEY,
-                store.store,
-                (
-                    SecretConsumer(
-                        resource_name=SALT_KEY_SECRET,
-                        secret_key=SALT_KEY_ENV,
-                        target=TargetSecret(name=SALT_KEY_SECRET, namespace=ns),
-                    ),
-                ),
-            ),
-            store.gsa_email,
-            in_ns,
-        )
+        salt_key = one_key_secret("salt-key", SALT_KEY, SALT_KEY_SECRET, SALT_KEY_ENV)
         database = Database(f"{name}-database", cfg, store, in_ns)
         # Tracing: created only when enabled; LiteLLM waits for its keys' ExternalSecret only.
         langfuse = (

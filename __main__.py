@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.config import load_stack_config
 from components.gateway import LlmGateway
+from config import load_stack_config
 
 config = load_stack_config()
 gateway = LlmGateway("llm-gateway", config)

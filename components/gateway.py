@@ -14,25 +14,24 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.alerting import Alerting
-from components.config import StackConfig
-from components.dashboards import Dashboards
-from components.database import Database
-from components.eso import TargetSecret
-from components.footprint import as_output as footprint_output
-from components.grafana_datasource import GrafanaDatasource
-from components.inventory import MASTER_KEY, SALT_KEY, SecretSpec
-from components.k8s import metadata, object_meta
-from components.langfuse import Langfuse
-from components.litellm import LiteLLM
-from components.litellm import wiring as litellm_wiring
-from components.litellm_values import selector_labels
-from components.managed_secret import ManagedSecret, SecretConsumer, managed_secret_args
-from components.options import namespace_options
-from components.redis import SharedState
-from components.reporting import Reporting
-from components.secret_store import SecretStore
-from components.sso import Sso
+from components.database.component import Database
+from components.kit import metadata, namespace_options, object_meta
+from components.langfuse.component import Langfuse
+from components.litellm.component import LiteLLM
+from components.litellm.component import wiring as litellm_wiring
+from components.litellm.values import selector_labels
+from components.observability.alerting import Alerting
+from components.observability.dashboards import Dashboards
+from components.observability.datasource import GrafanaDatasource
+from components.redis.component import SharedState
+from components.reporting.component import Reporting
+from components.secrets.eso import TargetSecret
+from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
+from components.secrets.store import SecretStore
+from components.sso.component import Sso
+from config import StackConfig
+from config.footprint import as_output as footprint_output
+from config.inventory import MASTER_KEY, SALT_KEY, SecretSpec
 
 MASTER_KEY_SECRET = "litellm-master-key"
 MASTER_KEY_DATA_KEY = "masterkey"
@@ -147,7 +146,7 @@ class LlmGateway(pulumi.ComponentResource):
             "master_key_gsm_secret": master_key.gsm_secret_id,
             "database": database.endpoint(),
             "litellm_service": gateway.service_host,
-            # CPU/memory requests and limits of every workload (components/footprint.py).
+            # CPU/memory requests and limits of every workload (config/footprint.py).
             "footprint": footprint_output(cfg),
         }
         if langfuse is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 
 @dataclass(frozen=True)

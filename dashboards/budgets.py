@@ -14,7 +14,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from dashboards.prometheus_panels import base, gauge_panel, render, table_panel
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 UID = "llm-gateway-budgets"
 FILENAME = "llm-gateway-budgets.json"

@@ -17,7 +17,7 @@ from dashboards.spend_panels import currency_columns, datasource_ref, freshness_
 from dashboards.spend_queries import CHARGEBACK
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 UID = "llm-spend-chargeback"
 FILENAME = "llm-spend-chargeback.json"

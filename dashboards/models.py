@@ -22,7 +22,7 @@ from dashboards.prometheus_panels import (
 )
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 UID = "llm-gateway-models"
 FILENAME = "llm-gateway-models.json"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from components.litellm_values import scrape_job
+from components.litellm.values import scrape_job
 from dashboards.prometheus_panels import (
     base,
     constant_variable,
@@ -26,7 +26,7 @@ from dashboards.prometheus_panels import (
 )
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 UID = "llm-gateway-operations"
 FILENAME = "llm-gateway-operations.json"

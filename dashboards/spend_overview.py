@@ -31,7 +31,7 @@ from dashboards.spend_panels import (
 from dashboards.spend_queries import OVERVIEW
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 UID = "llm-spend-overview"
 FILENAME = "llm-spend-overview.json"

@@ -24,7 +24,7 @@ from dashboards.postgres_query import DATASOURCE_TYPE, Dataquery
 from dashboards.spend_queries import FRESHNESS, PanelQuery, Variable
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 SPEND_UNIT = "currencyUSD"
 UNLIMITED = "unlimited"

@@ -6,7 +6,7 @@ panel queries. The dashboards put exactly these strings into `rawSql`; the tests
 LiteLLM's real schema, as grafana_ro) and `tools/bench_spend_queries.py` run exactly
 these strings after expanding Grafana's macros and variables the way Grafana does.
 
-Every query reads the `reporting` schema only (components/reporting_sql.py): rollups
+Every query reads the `reporting` schema only (components/reporting/sql.py): rollups
 refreshed by the reporting CronJob and narrow views over LiteLLM's key and team tables.
 How the queries scale:
 - Each spend panel is a UNION ALL of two branches. With the selection "All" where the
@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components import reporting_sql as rs
+from components.reporting import sql as rs
 from dashboards.postgres_query import Format
 
 ALL_VALUE = "'__all__'"

@@ -29,7 +29,7 @@ from dashboards.spend_panels import (
 from dashboards.spend_queries import TEAM_VIEW
 
 if TYPE_CHECKING:
-    from components.config import StackConfig
+    from config import StackConfig
 
 UID = "llm-spend-team"
 FILENAME = "llm-spend-team.json"

@@ -16,7 +16,7 @@ tables from them and prints, after VACUUM ANALYZE:
   - `LiteLLM_DailyUserSpend` + `LiteLLM_DailyTeamSpend`: rows and bytes per row;
   - the WAL written per spend-log row during the load.
 
-components/budget.py records the per-row numbers as constants citing this
+config/budget.py records the per-row numbers as constants citing this
 script; re-run it when the schema or the metadata LiteLLM writes changes.
 Not a test: the numbers depend on the PostgreSQL version (printed).
 """

@@ -7,7 +7,7 @@ A cardinality sweep: for each point a throwaway PostgreSQL (tools/pglab/server.p
 LiteLLM's real schema is bulk-loaded with spend-log rows over `--days` days via COPY,
 plus the matching daily aggregates (tools/pglab/spend_seed.py); the reporting schema is
 installed and fully refreshed as the `reporting` role with the program's SQL
-(components/reporting_sql.py), timed, then an incremental refresh (the configured
+(components/reporting/sql.py), timed, then an incremental refresh (the configured
 default window) is timed. Every panel query runs exactly as Grafana renders it
 (tools/pglab/grafana_sql.py) as a grafana_ro that can read the reporting schema only,
 for a 30-day and a 7-day range, next to its naive twin reading the raw log (as the
@@ -31,9 +31,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from components import reporting_sql
-from components.cnpg import GRAFANA_RO_ROLE
-from components.config import ReportingConfig
+from components.database.cnpg import GRAFANA_RO_ROLE
+from components.reporting import sql as reporting_sql
+from config import ReportingConfig
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries
 from tools.inputs import positive_int
 from tools.pglab import spend_seed

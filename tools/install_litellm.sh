@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the LiteLLM proxy that tools/litellm_probe.py and tests/test_litellm_real_proxy.py
+# Install the LiteLLM proxy that tools/litellm_probe.py and tests/components/litellm/test_litellm_real_proxy.py
 # run, in its own venv (.venv-litellm, next to the repo's venv; git-ignored), with the pins of
 # tools/litellm_probe_requirements.txt. Idempotent: does nothing when every pin is already
 # installed there. Prints the executable's path last; CI exports it as LITELLM_BIN.

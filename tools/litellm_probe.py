@@ -95,7 +95,7 @@ FAILING_MOCK_RESPONSE: Final = "litellm.RateLimitError"
 UPSTREAM_MODEL: Final = "litellm-probe-upstream"
 # Single-deployment model groups on the fake upstream whose provider is down
 # (HTTP 503) or rate limits every request (HTTP 429): provider failures as a
-# real provider produces them. Only requested on purpose (tests/test_prometheus_real.py).
+# real provider produces them. Only requested on purpose (tests/components/observability/test_prometheus_real.py).
 DOWN_MODEL: Final = "litellm-probe-down"
 LIMITED_MODEL: Final = "litellm-probe-limited"
 UPSTREAM_DOWN_PATH: Final = "/down"

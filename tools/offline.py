@@ -340,7 +340,7 @@ def apply_override(config: dict[str, Any], assignment: str) -> None:
 
 def parse_secret(item: str) -> tuple[str, dict[str, str]]:
     """`NS:KEY=VALUE` of `--secret` as the stack file stores a secret; only known stack secrets."""
-    from components.config import NAMESPACE, SECRET_KEYS
+    from config import NAMESPACE, SECRET_KEYS
 
     key, sep, value = item.partition("=")
     known = sorted(f"{NAMESPACE}:{k}" for k in SECRET_KEYS)

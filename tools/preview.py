@@ -30,10 +30,10 @@ from typing import Any
 
 import yaml
 
-from components import reporting
-from components.budget import output_tables
-from components.config import ConfigError
-from components.footprint import output_table
+from components.reporting import component as reporting
+from config import ConfigError
+from config.budget import output_tables
+from config.footprint import output_table
 from tools.inputs import prepare_out_dir, run_cli
 from tools.offline import (
     ProgramRun,
@@ -207,10 +207,10 @@ def _main(argv: Sequence[str] | None) -> int:
         for line in output_table(run.outputs["footprint"]).splitlines():
             print(f"  {line}")
         connections, storage = output_tables(run.outputs["footprint"])
-        print("database connections (components/budget.py; the total must fit max_connections):")
+        print("database connections (config/budget.py; the total must fit max_connections):")
         for line in connections.splitlines():
             print(f"  {line}")
-        print("database storage (components/budget.py; the total must fit the allowed share of the volume):")
+        print("database storage (config/budget.py; the total must fit the allowed share of the volume):")
         for line in storage.splitlines():
             print(f"  {line}")
     if written is not None:

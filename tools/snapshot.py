@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from components.config import ConfigError
+from config import ConfigError
 from tools.inputs import run_cli
 from tools.offline import ROOT, STACKS, ProgramRun, run_stack
 

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from components import cnpg
-from components.config import PostgresConfig, read_namespace
-from components.postgres_sql import database_hardening_sql
+from components.database import cnpg
+from components.database.sql import database_hardening_sql
+from config import PostgresConfig, read_namespace
 from tests.support.postgres import LiteLLMDatabase, PostgresServer
 from tests.support.role_sql import cnpg_managed_role_sql
 from tools.offline import as_pulumi_config, read_stack_config

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from components import reporting_sql
+from components.reporting import sql as reporting_sql
 from tools.pglab.server import PostgresServer
 
 Conn = psycopg.Connection[tuple[object, ...]]

@@ -1,0 +1,325 @@
+"""Pure builders for CloudNativePG objects (postgresql.cnpg.io/v1, barmancloud.cnpg.io/v1,
+monitoring.coreos.com/v1 PodMonitor). No Pulumi calls; validated against the CRDs in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.database.sql import database_hardening_sql
+from components.kit import metadata
+from components.reporting.sql import REPORTING_ROLE, SCHEMA
+from config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
+
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+GRAFANA_RO_ROLE = "grafana_ro"
+READ_ALL_ROLE = "pg_read_all_data"
+PORT = 5432
+STATUS_PORT = 8000
+"""The instance manager's status endpoint, polled by the operator."""
+METRICS_PORT = 9187
+
+
+@dataclass(frozen=True)
+class CnpgNames:
+    """Every name CNPG derives from the cluster name, computed once."""
+
+    cluster: str
+    namespace: str
+
+    @property
+    def rw_host(self) -> str:
+        return f"{self.cluster}-rw.{self.namespace}.svc"
+
+    @property
+    def ro_host(self) -> str:
+        return f"{self.cluster}-ro.{self.namespace}.svc"
+
+    @property
+    def app_secret(self) -> str:
+        return f"{self.cluster}-app"
+
+    @property
+    def grafana_ro_secret(self) -> str:
+        return f"{self.cluster}-grafana-ro"
+
+    @property
+    def reporting_secret(self) -> str:
+        return f"{self.cluster}-reporting"
+
+    @property
+    def database_resource(self) -> str:
+        return f"{self.cluster}-litellm"
+
+    @property
+    def object_store(self) -> str:
+        return f"{self.cluster}-backup"
+
+    @property
+    def service_account(self) -> str:
+        """CNPG runs the instances under a service account named after the cluster."""
+        return self.cluster
+
+
+def grafana_ro_role(pg: PostgresConfig, password_secret: str) -> dict[str, Any]:
+    """The `managed.roles` entry for the Grafana login: no role memberships.
+
+    It reads the `reporting` schema only, by the grants the reporting job gives it
+    (components/reporting/sql.py `grants_sql`); LiteLLM's own tables stay closed.
+    """
+    return _login_role(
+        GRAFANA_RO_ROLE,
+        pg.grafana_ro.connection_limit,
+        "Grafana datasource: SELECT on the reporting schema only, managed by llm-gateway",
+        password_secret,
+    )
+
+
+def _login_role(
+    name: str, connection_limit: int, comment: str, password_secret: str, in_roles: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A `managed.roles` login: no superuser, createdb, createrole, replication or bypassrls."""
+    role: dict[str, Any] = {
+        "name": name,
+        "ensure": "present",
+        "login": True,
+        "superuser": False,
+        "createdb": False,
+        "createrole": False,
+        "inherit": True,
+        "replication": False,
+        "bypassrls": False,
+    }
+    if in_roles:
+        role["inRoles"] = list(in_roles)
+    return {
+        **role,
+        "connectionLimit": connection_limit,
+        "comment": comment,
+        "passwordSecret": {"name": password_secret},
+    }
+
+
+REPORTING_CONNECTION_LIMIT = 2
+
+
+def reporting_role(password_secret: str) -> dict[str, Any]:
+    """The `managed.roles` entry for the reporting job's login (owner of the `reporting` schema).
+
+    pg_read_all_data lets it aggregate LiteLLM's tables without the owner's credentials
+    (read-only); only the reporting CronJob has its password.
+    """
+    return _login_role(
+        REPORTING_ROLE,
+        REPORTING_CONNECTION_LIMIT,
+        "reporting job: owns the reporting schema (pg_read_all_data), managed by llm-gateway",
+        password_secret,
+        in_roles=(READ_ALL_ROLE,),
+    )
+
+
+def grafana_ro_hba(database: str) -> list[str]:
+    """pg_hba lines: grafana_ro and the reporting login reach LiteLLM's database and no other.
+
+    CNPG renders user-defined rules before its default `host all all all`, and the
+    first matching line wins, so other databases of the cluster (Langfuse's) stay
+    closed to both roles (the reporting role's pg_read_all_data spans databases).
+    """
+    lines = []
+    for role in (GRAFANA_RO_ROLE, REPORTING_ROLE):
+        lines += [f"host {database} {role} all scram-sha-256", f"host all {role} all reject"]
+    return lines
+
+
+def database_manifest(pg: PostgresConfig, names: CnpgNames) -> dict[str, Any]:
+    """A CNPG `Database` for LiteLLM's existing database: it declares the `reporting` schema.
+
+    `databaseReclaimPolicy: retain`: deleting this object never drops the database.
+    """
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Database",
+        "metadata": metadata(names.database_resource, names.namespace, app="litellm-postgres"),
+        "spec": {
+            "name": pg.database,
+            "owner": pg.owner,
+            "cluster": {"name": names.cluster},
+            "ensure": "present",
+            "databaseReclaimPolicy": "retain",
+            "schemas": [{"name": SCHEMA, "owner": REPORTING_ROLE, "ensure": "present"}],
+        },
+    }
+
+
+def cluster_manifest(
+    pg: PostgresConfig,
+    cnpg: CnpgConfig,
+    names: CnpgNames,
+    backup_gsa_email: str | None = None,
+    extra_roles: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The Cluster; `extra_roles` are further `managed.roles` entries (e.g. Langfuse's login)."""
+    spec: dict[str, Any] = {
+        "instances": cnpg.instances,
+        "imageName": cnpg.image,
+        "enablePDB": cnpg.enable_pdb,
+        "storage": {"size": cnpg.storage_size, **({"storageClass": cnpg.storage_class} if cnpg.storage_class else {})},
+        "resources": {
+            "requests": {"cpu": cnpg.resources.requests.cpu, "memory": cnpg.resources.requests.memory},
+            "limits": {"cpu": cnpg.resources.limits.cpu, "memory": cnpg.resources.limits.memory},
+        },
+        "postgresql": {"parameters": dict(cnpg.parameters), "pg_hba": grafana_ro_hba(pg.database)},
+        "affinity": {
+            "enablePodAntiAffinity": True,
+            "podAntiAffinityType": cnpg.anti_affinity,
+            "topologyKey": "kubernetes.io/hostname",
+        },
+        "bootstrap": {
+            "initdb": {
+                "database": pg.database,
+                "owner": pg.owner,
+                "postInitApplicationSQL": database_hardening_sql(pg.database, pg.owner),
+            }
+        },
+        "managed": {
+            "roles": [
+                grafana_ro_role(pg, names.grafana_ro_secret),
+                reporting_role(names.reporting_secret),
+                *(dict(r) for r in extra_roles),
+            ]
+        },
+    }
+    if pg.backup.enabled:
+        if backup_gsa_email is None:
+            raise ValueError("backups need the backup service account's email")
+        spec["serviceAccountTemplate"] = {
+            "metadata": {"annotations": {"iam.gke.io/gcp-service-account": backup_gsa_email}}
+        }
+        spec["plugins"] = [
+            {
+                "name": BARMAN_PLUGIN,
+                "isWALArchiver": True,
+                "parameters": {"barmanObjectName": names.object_store},
+            }
+        ]
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": metadata(names.cluster, names.namespace, app="litellm-postgres"),
+        "spec": spec,
+    }
+
+
+# GCS soft delete keeps deleted objects restorable for 7 to 90 days.
+SOFT_DELETE_MIN_DAYS, SOFT_DELETE_MAX_DAYS = 7, 90
+
+
+def backup_soft_delete_seconds(backup: BackupConfig) -> int:
+    """Soft-delete window of the backup bucket: the retention period (GCS caps it at 90 days).
+
+    The backup service account may delete objects (barman prunes expired backups); a
+    deletion, by barman or by anyone holding that account, stays restorable this long.
+    """
+    return max(SOFT_DELETE_MIN_DAYS, min(backup.retention_days, SOFT_DELETE_MAX_DAYS)) * 86400
+
+
+def object_store_manifest(backup: BackupConfig, names: CnpgNames) -> dict[str, Any]:
+    assert backup.bucket is not None  # enforced by BackupConfig
+    return {
+        "apiVersion": "barmancloud.cnpg.io/v1",
+        "kind": "ObjectStore",
+        "metadata": metadata(names.object_store, names.namespace, app="litellm-postgres"),
+        "spec": {
+            "retentionPolicy": f"{backup.retention_days}d",
+            "configuration": {
+                "destinationPath": f"gs://{backup.bucket}/{names.cluster}",
+                "googleCredentials": {"gkeEnvironment": True},
+                "wal": {"compression": "gzip"},
+                "data": {"compression": "gzip"},
+            },
+        },
+    }
+
+
+def scheduled_backup_manifest(backup: BackupConfig, names: CnpgNames) -> dict[str, Any]:
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "ScheduledBackup",
+        "metadata": metadata(f"{names.cluster}-daily", names.namespace, app="litellm-postgres"),
+        "spec": {
+            "schedule": backup.schedule,
+            "immediate": True,
+            "backupOwnerReference": "self",
+            "cluster": {"name": names.cluster},
+            "method": "plugin",
+            "pluginConfiguration": {"name": BARMAN_PLUGIN},
+        },
+    }
+
+
+def pod_monitor_manifest(monitoring: MonitoringConfig, names: CnpgNames) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": metadata(
+            names.cluster,
+            names.namespace,
+            app="litellm-postgres",
+            extra_labels={"release": monitoring.prometheus_release},
+        ),
+        "spec": {
+            "selector": {"matchLabels": {"cnpg.io/cluster": names.cluster}},
+            "podMetricsEndpoints": [{"port": "metrics"}],
+        },
+    }
+
+
+def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, namespace, app="litellm-postgres"),
+        "spec": spec,
+    }
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def network_policies(
+    cnpg: CnpgConfig,
+    names: CnpgNames,
+    clients: Sequence[Mapping[str, Any]],
+    prometheus: Mapping[str, Any],
+    backups: bool,
+) -> list[dict[str, Any]]:
+    """The instances' NetworkPolicies: default deny, then PostgreSQL from `clients` (peers) and
+    the other instances, the status port from the operator's namespace only, metrics from the
+    `prometheus` peer only; egress to DNS, the other instances, the API server and, with
+    backups, HTTPS to object storage (GCS has no stable address ranges)."""
+    pods = {"matchLabels": {"cnpg.io/cluster": names.cluster}}
+    own = {"podSelector": pods}
+    operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": cnpg.operator_namespace}}}
+    https_to = [*cnpg.api_server_cidrs, *(["0.0.0.0/0"] if backups else [])]
+    egress = [
+        {
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        },
+        {"to": [own], "ports": _tcp(PORT, STATUS_PORT)},
+        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(https_to)], "ports": _tcp(443)},
+    ]
+    ingress = [
+        {"from": [own, *(dict(c) for c in clients)], "ports": _tcp(PORT)},
+        {"from": [own, operator], "ports": _tcp(STATUS_PORT)},
+        {"from": [dict(prometheus)], "ports": _tcp(METRICS_PORT)},
+    ]
+    ns = names.namespace
+    return [
+        _policy(f"{names.cluster}-default-deny", ns, {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(f"{names.cluster}-ingress", ns, {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": ingress}),
+        _policy(f"{names.cluster}-egress", ns, {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
+    ]

@@ -1,0 +1,135 @@
+"""The kit every component shares: Kubernetes labels and metadata, and resource options from settings.
+
+Pure helpers (no resources registered), testable without an engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from config import DataSafetyConfig, StackConfig
+
+PART_OF = "llm-gateway"
+
+
+def labels(name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The labels every object carries (docs/design.md, "Conventions")."""
+    base = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    return {**base, **(extra or {})}
+
+
+def metadata(
+    name: str,
+    namespace: str | None = None,
+    *,
+    app: str | None = None,
+    extra_labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": labels(app or name, extra_labels)}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def object_meta(meta: Mapping[str, Any]) -> k8s.meta.v1.ObjectMetaArgs:
+    """Typed ObjectMeta for the SDK's typed resources, from a `metadata()` dict."""
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=meta["name"],
+        namespace=meta.get("namespace"),
+        labels=meta.get("labels"),
+        annotations=meta.get("annotations"),
+    )
+
+
+def restricted_pod(uid: int | None = None) -> dict[str, Any]:
+    """Pod securityContext for the namespace's PSA `restricted` profile (optionally a fixed uid/gid)."""
+    pod: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    if uid is not None:
+        pod.update(runAsUser=uid, runAsGroup=uid, fsGroup=uid)
+    return pod
+
+
+def restricted_container(**extra: Any) -> dict[str, Any]:
+    """Container securityContext for PSA `restricted`: no escalation, no capabilities, seccomp on."""
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+        **extra,
+    }
+
+
+def ingress(
+    resource_name: str, manifest: Mapping[str, Any] | None, opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.Ingress | None:
+    """Register an Ingress exactly as a pure builder rendered it (None: nothing to register)."""
+    if manifest is None:
+        return None
+    return k8s.networking.v1.Ingress(
+        resource_name, metadata=object_meta(manifest["metadata"]), spec=manifest["spec"], opts=opts
+    )
+
+
+def network_policies(
+    prefix: str, manifests: Sequence[Mapping[str, Any]], opts: pulumi.ResourceOptions
+) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Register NetworkPolicies exactly as a pure builder rendered them."""
+    return [
+        k8s.networking.v1.NetworkPolicy(
+            f"{prefix}-{policy['metadata']['name']}",
+            metadata=object_meta(policy["metadata"]),
+            spec=policy["spec"],
+            opts=opts,
+        )
+        for policy in manifests
+    ]
+
+
+def custom_resource(
+    resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    """Register a custom resource exactly as a pure builder rendered it."""
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        opts=opts,
+        **body,
+    )
+
+
+def stateful_options(safety: DataSafetyConfig) -> pulumi.ResourceOptions:
+    """Options for resources that hold data: the database, buckets, GSM secrets.
+
+    `protect` makes `pulumi destroy` (or a refactor that drops the resource)
+    fail instead of deleting; `retain_on_delete` keeps the cloud object even
+    when Pulumi is told to forget it.
+    """
+    return pulumi.ResourceOptions(protect=safety.protect, retain_on_delete=safety.retain_on_delete)
+
+
+def namespace_holds_data(cfg: StackConfig) -> bool:
+    """Stateful resources live in the gateway namespace: the CNPG cluster, Langfuse's volumes.
+
+    Deleting a Namespace deletes everything in it, whatever `protect` says about the
+    objects inside, so such a namespace carries the data-safety options itself.
+    """
+    return cfg.postgres.engine == "cnpg" or cfg.langfuse.enabled
+
+
+def namespace_options(cfg: StackConfig) -> pulumi.ResourceOptions:
+    return stateful_options(cfg.data_safety) if namespace_holds_data(cfg) else pulumi.ResourceOptions()

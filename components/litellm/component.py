@@ -1,0 +1,118 @@
+"""LiteLLM: the proxy as a pinned Helm release, wired to the database and its keys.
+
+Encapsulates:
+- `litellm-helm` from its OCI registry as a `helm.v3.Release` (chart and image
+  pinned in config; values from `components.litellm.values.helm_values`);
+- the provider API keys: GSM secrets created by the platform team, granted to
+  ESO's service account one by one, synced into one Secret that the release
+  mounts with `environmentSecrets`;
+- the pods' ServiceAccount, with no API token mounted (the chart's `default` would mount one);
+- a metrics Service and ServiceMonitor on `PROMETHEUS_METRICS_PORT` (metrics
+  never need the master key; only Prometheus's namespace may reach the port);
+- NetworkPolicies (default deny; API from the configured namespaces; egress to
+  DNS, the database and the model endpoints) and, when enabled, a TLS Ingress
+  (API client routes to LiteLLM, the admin surface through oauth2-proxy with SSO,
+  `/metrics` to a Service without endpoints).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.database.component import DatabaseEndpoint
+from components.kit import custom_resource, ingress, network_policies, object_meta
+from components.langfuse import values as langfuse_values
+from components.litellm import values
+from components.secrets.eso import StoreRef
+from components.secrets.store import grant_referenced_secret
+from config import StackConfig
+
+
+def wiring(
+    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str, salt_key_secret: str
+) -> values.GatewayWiring:
+    return values.GatewayWiring(
+        namespace=cfg.namespaces.gateway,
+        master_key_secret=master_key_secret,
+        master_key_key=master_key_key,
+        salt_key_secret=salt_key_secret,
+        database_secret=endpoint.app_secret,
+        database_host=endpoint.host,
+        database_port=endpoint.port,
+        database_name=endpoint.database,
+        database_pod_selector=dict(endpoint.pod_labels) if endpoint.pod_labels else None,
+        tracing=langfuse_values.litellm_tracing(cfg),
+    )
+
+
+class LiteLLM(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        wired: values.GatewayWiring,
+        store: StoreRef,
+        accessor_email: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llm-gateway:litellm:LiteLLM", name, None, opts)
+        lit = cfg.litellm
+        child = pulumi.ResourceOptions(parent=self)
+        depends: list[pulumi.Resource] = []
+
+        grants = [
+            grant_referenced_secret(
+                f"{name}-key-accessor-{key.gsm_secret}", cfg.gcp.project, key.gsm_secret, accessor_email, child
+            )
+            for key in lit.provider_keys
+        ]
+        keys = values.provider_keys_secret(cfg, store)
+        if keys is not None:
+            depends.append(
+                custom_resource(
+                    f"{name}-provider-keys", keys, pulumi.ResourceOptions(parent=self, depends_on=list(grants))
+                )
+            )
+
+        network_policies(name, values.network_policies(cfg, wired), child)
+        account = values.service_account(cfg)
+        depends.append(
+            k8s.core.v1.ServiceAccount(
+                f"{name}-service-account",
+                metadata=object_meta(account["metadata"]),
+                automount_service_account_token=account["automountServiceAccountToken"],
+                opts=child,
+            )
+        )
+
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=lit.release_name,
+            namespace=cfg.namespaces.gateway,
+            chart=lit.chart,
+            version=lit.chart_version,
+            values=values.helm_values(cfg, wired),
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=900,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+
+        service = values.metrics_service(cfg)
+        k8s.core.v1.Service(
+            f"{name}-metrics",
+            metadata=object_meta(service["metadata"]),
+            spec=service["spec"],
+            opts=child,
+        )
+        custom_resource(f"{name}-service-monitor", values.service_monitor(cfg), child)
+
+        blocked = values.blocked_service(cfg)
+        if blocked is not None:
+            k8s.core.v1.Service(
+                f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=child
+            )
+        ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
+        self.service_host = f"{values.service_name(lit)}.{cfg.namespaces.gateway}.svc"
+        self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

@@ -1,0 +1,166 @@
+"""GrafanaDatasource: Grafana's PostgreSQL datasource on LiteLLM's spend tables.
+
+Encapsulates one `ExternalSecret` in Grafana's namespace that renders, with an
+ESO (engine v2) template, a Secret labelled `grafana_datasource: "1"` (the
+kube-prometheus-stack datasource sidecar label) holding a Grafana provisioning
+file: one PostgreSQL datasource with a fixed uid, user `grafana_ro`, the
+database, sslmode and postgresVersion from config, and the host from the
+`DatabaseEndpoint` (`read_host`: `-rw` with one instance, `-ro` with replicas,
+the external host in external mode).
+
+The password is read by ESO from the very GSM secret the role's password lives
+in (`DatabaseEndpoint.grafana_ro_gsm_secret`); it never reaches a resource input.
+In the file it is written by `{{ .password | replace "$" "$$" | toJson }}`:
+`toJson` (sprig, part of ESO's v2 function map) makes a double-quoted JSON
+string, which is a valid YAML scalar for any password; `$` is doubled first
+because Grafana expands `$VAR`/`${VAR}` in provisioning files and reads `$$`
+as a literal `$`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import yaml
+
+from components.database import cnpg
+from components.database.component import DatabaseEndpoint
+from components.kit import custom_resource
+from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from config import GrafanaConfig, StackConfig
+from dashboards.postgres_query import DATASOURCE_TYPE
+
+SIDECAR_LABEL = {"grafana_datasource": "1"}
+SECRET_NAME = "llm-gateway-grafana-datasource"
+FILE_KEY = "llm-gateway-spend-datasource.yaml"
+PASSWORD_KEY = "password"
+PASSWORD_TEMPLATE = '{{ .password | replace "$" "$$" | toJson }}'
+_PASSWORD_SENTINEL = "@@GRAFANA_RO_PASSWORD@@"
+
+
+@dataclass(frozen=True)
+class DatasourceSettings:
+    """Everything the provisioning file says, computed once from config and the endpoint."""
+
+    uid: str
+    name: str
+    host: str
+    port: int
+    database: str
+    user: str
+    sslmode: str
+    postgres_version: int
+    max_open_conns: int
+
+    @property
+    def url(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def datasource_settings(
+    grafana: GrafanaConfig, endpoint: DatabaseEndpoint, connection_limit: int
+) -> DatasourceSettings:
+    return DatasourceSettings(
+        uid=grafana.datasource_uid,
+        name=grafana.datasource_name,
+        host=endpoint.read_host,
+        port=endpoint.port,
+        database=endpoint.database,
+        user=cnpg.GRAFANA_RO_ROLE,
+        sslmode=grafana.sslmode,
+        postgres_version=grafana.postgres_version,
+        # Grafana's pool never opens more connections than the role may hold.
+        max_open_conns=connection_limit,
+    )
+
+
+def _grafana_escape(value: str) -> str:
+    """Grafana expands `$VAR` in provisioning values; `$$` is a literal `$`."""
+    return value.replace("$", "$$")
+
+
+def provisioning_template(settings: DatasourceSettings) -> str:
+    """The provisioning file as an ESO v2 Go template (the password is the only action)."""
+    doc: dict[str, Any] = {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": _grafana_escape(settings.name),
+                "uid": settings.uid,
+                "type": DATASOURCE_TYPE,
+                "access": "proxy",
+                "url": _grafana_escape(settings.url),
+                "user": settings.user,
+                "editable": False,
+                "isDefault": False,
+                "jsonData": {
+                    "database": _grafana_escape(settings.database),
+                    "sslmode": settings.sslmode,
+                    "postgresVersion": settings.postgres_version,
+                    "maxOpenConns": settings.max_open_conns,
+                    "maxIdleConns": min(2, settings.max_open_conns),
+                    "connMaxLifetime": 14400,
+                },
+                "secureJsonData": {PASSWORD_KEY: _PASSWORD_SENTINEL},
+            }
+        ],
+    }
+    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000)
+    if "{{" in text.replace(_PASSWORD_SENTINEL, "") or "}}" in text:
+        raise ValueError("datasource settings must not contain Go template delimiters")
+    quoted = f"'{_PASSWORD_SENTINEL}'"
+    if text.count(quoted) != 1:
+        raise AssertionError("password placeholder not rendered exactly once")
+    return text.replace(quoted, PASSWORD_TEMPLATE)
+
+
+def datasource_external_secret(
+    settings: DatasourceSettings,
+    *,
+    namespace: str,
+    store: StoreRef,
+    gsm_secret_id: str,
+    refresh_interval: str,
+) -> dict[str, Any]:
+    """The ExternalSecret rendering the provisioning Secret in Grafana's namespace."""
+    return external_secret(
+        name=SECRET_NAME,
+        store=store,
+        entries=[RemoteEntry(secret_key=PASSWORD_KEY, gsm_secret_id=gsm_secret_id)],
+        target=TargetSecret(
+            name=SECRET_NAME,
+            namespace=namespace,
+            labels=SIDECAR_LABEL,
+            template_data={FILE_KEY: provisioning_template(settings)},
+        ),
+        refresh_interval=refresh_interval,
+    )
+
+
+class GrafanaDatasource(pulumi.ComponentResource):
+    """Registers the datasource ExternalSecret built by `datasource_external_secret`."""
+
+    uid: str
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        endpoint: DatabaseEndpoint,
+        store: StoreRef,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llm-gateway:grafana_datasource:GrafanaDatasource", name, None, opts)
+        settings = datasource_settings(cfg.grafana, endpoint, cfg.postgres.grafana_ro.connection_limit)
+        manifest = datasource_external_secret(
+            settings,
+            namespace=cfg.namespaces.grafana,
+            store=store,
+            gsm_secret_id=endpoint.grafana_ro_gsm_secret,
+            refresh_interval=cfg.secrets.refresh_interval,
+        )
+        custom_resource(f"{name}-external-secret", manifest, pulumi.ResourceOptions(parent=self))
+        self.uid = settings.uid
+        self.register_outputs({"uid": settings.uid, "url": settings.url, "secret": SECRET_NAME})

@@ -1,0 +1,185 @@
+"""The reporting job: a CronJob that keeps the `reporting` schema's rollups fresh.
+
+Pure builders (`sql_files`, `config_map_manifest`, `cronjob_manifest`,
+`network_policy_manifests`) and a thin component that registers them:
+
+- a ConfigMap with the three SQL files of components/reporting/sql.py
+  (`schema.sql`, `grants.sql`, `refresh.sql`), the same ones the preview writes to `sql/`;
+- a CronJob on `reporting.schedule` running `psql` from a pinned PostgreSQL image
+  (the CNPG cluster's own image, or `reporting.image` / DEFAULT_REPORTING_IMAGE for an
+  external server) as the `reporting` role, all three files in one transaction,
+  `concurrencyPolicy: Forbid`, PSA `restricted`, no service-account token;
+- NetworkPolicies: default deny, egress to DNS and PostgreSQL only, no ingress.
+
+The role's password comes from the ManagedSecret the Database component renders
+(ESO, basic-auth Secret `DatabaseEndpoint.reporting_secret`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.database.component import DatabaseEndpoint
+from components.kit import metadata, network_policies, object_meta, restricted_container, restricted_pod
+from components.litellm.values import database_egress
+from components.reporting import sql as reporting_sql
+from config import DEFAULT_REPORTING_IMAGE, StackConfig
+
+NAME = "litellm-reporting"
+APP = "litellm-reporting"
+SQL_DIR = "/sql"
+PSQL_UID = 26
+"""The `postgres` user of the CloudNativePG PostgreSQL images."""
+SQL_FILES = ("schema.sql", "grants.sql", "refresh.sql")
+CONFIG_MAP = f"{NAME}-sql"
+
+
+def image(cfg: StackConfig) -> str:
+    """One source: the configured image, else the CNPG cluster's, else the pinned default."""
+    if cfg.reporting.image is not None:
+        return cfg.reporting.image
+    if cfg.postgres.cnpg is not None:
+        return cfg.postgres.cnpg.image
+    return DEFAULT_REPORTING_IMAGE
+
+
+def sql_files(cfg: StackConfig) -> dict[str, str]:
+    """The files the job runs, in order (also written by the preview to `sql/`)."""
+    from components.database.cnpg import GRAFANA_RO_ROLE
+
+    return {
+        "schema.sql": reporting_sql.schema_sql(),
+        "grants.sql": reporting_sql.grants_sql(GRAFANA_RO_ROLE),
+        "refresh.sql": reporting_sql.refresh_sql(cfg.reporting.window_days),
+    }
+
+
+def _labels() -> dict[str, str]:
+    return {"app.kubernetes.io/name": APP}
+
+
+def config_map_manifest(cfg: StackConfig) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(CONFIG_MAP, cfg.namespaces.gateway, app=APP),
+        "data": sql_files(cfg),
+    }
+
+
+def _sslmode(cfg: StackConfig) -> str:
+    ext = cfg.postgres.external
+    return ext.sslmode if ext is not None else "require"  # CNPG serves TLS with its own CA
+
+
+def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, Any]:
+    argv = ["psql", "--no-psqlrc", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
+    for name in SQL_FILES:
+        argv += ["--file", f"{SQL_DIR}/{name}"]
+    env = [
+        {"name": "PGHOST", "value": endpoint.host},
+        {"name": "PGPORT", "value": str(endpoint.port)},
+        {"name": "PGDATABASE", "value": endpoint.database},
+        {"name": "PGUSER", "value": reporting_sql.REPORTING_ROLE},
+        {
+            "name": "PGPASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": endpoint.reporting_secret, "key": "password"}},
+        },
+        {"name": "PGSSLMODE", "value": _sslmode(cfg)},
+        {"name": "PGAPPNAME", "value": NAME},
+        {"name": "PGCONNECT_TIMEOUT", "value": "10"},
+    ]
+    pod = {
+        "metadata": {"labels": {**metadata(NAME, app=APP)["labels"], **_labels()}},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "securityContext": restricted_pod(uid=PSQL_UID),
+            "containers": [
+                {
+                    "name": "refresh",
+                    "image": image(cfg),
+                    "command": argv,
+                    "env": env,
+                    "resources": {
+                        "requests": {"cpu": "20m", "memory": "32Mi"},
+                        "limits": {"cpu": "200m", "memory": "128Mi"},
+                    },
+                    "securityContext": restricted_container(readOnlyRootFilesystem=True),
+                    "volumeMounts": [{"name": "sql", "mountPath": SQL_DIR, "readOnly": True}],
+                }
+            ],
+            "volumes": [{"name": "sql", "configMap": {"name": CONFIG_MAP}}],
+        },
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(NAME, cfg.namespaces.gateway, app=APP),
+        "spec": {
+            "schedule": cfg.reporting.schedule,
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 300,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {
+                    "backoffLimit": 2,
+                    "activeDeadlineSeconds": 900,
+                    "ttlSecondsAfterFinished": 86400,
+                    "template": pod,
+                }
+            },
+        },
+    }
+
+
+def network_policy_manifests(cfg: StackConfig, endpoint: DatabaseEndpoint) -> list[dict[str, Any]]:
+    """No ingress; egress to DNS and PostgreSQL only (the CNPG pods, or the external server's CIDRs)."""
+    ns = cfg.namespaces.gateway
+    pods = {"matchLabels": _labels()}
+    pod_labels = dict(endpoint.pod_labels) if endpoint.pod_labels is not None else None
+    db = database_egress(cfg, pod_labels, endpoint.port)
+    dns = {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{NAME}-default-deny", ns, app=APP),
+            "spec": {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{NAME}-egress", ns, app=APP),
+            "spec": {"podSelector": pods, "policyTypes": ["Egress"], "egress": [dns, db]},
+        },
+    ]
+
+
+class Reporting(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, cfg: StackConfig, endpoint: DatabaseEndpoint, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-gateway:reporting:Reporting", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cm = config_map_manifest(cfg)
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-sql", metadata=object_meta(cm["metadata"]), data=cm["data"], opts=child
+        )
+        policies = network_policies(name, network_policy_manifests(cfg, endpoint), child)
+        job = cronjob_manifest(cfg, endpoint)
+        k8s.batch.v1.CronJob(
+            f"{name}-cronjob",
+            metadata=object_meta(job["metadata"]),
+            spec=job["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[config_map, *policies]),
+        )
+        self.register_outputs({})

@@ -1,0 +1,95 @@
+"""Sso: oauth2-proxy in front of LiteLLM's admin UI, against the company's OIDC provider.
+
+Encapsulates (only when `sso.enabled`):
+- the cookie secret: a ManagedSecret (32 random bytes, URL-safe base64) in GSM;
+- `roles/secretmanager.secretAccessor` for ESO's service account on the identity
+  team's client-secret GSM secret (that one secret only);
+- one ExternalSecret rendering the chart's `config.existingSecret`
+  (`client-id`, `client-secret`, `cookie-secret`); no credential is a Helm value;
+- the `oauth2-proxy` chart as a pinned `helm.v3.Release` (values from
+  `components.sso.values.helm_values`), upstream LiteLLM's Service;
+- NetworkPolicies for oauth2-proxy's pods and its way into LiteLLM's API port.
+
+The gateway's Ingress (built by `components.litellm.values.ingress`) sends
+`/ui` and `/oauth2` to this release and everything else to LiteLLM.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kit import custom_resource, network_policies
+from components.litellm import values as litellm_values
+from components.secrets.eso import StoreRef
+from components.secrets.managed import ManagedSecret, managed_secret_args
+from components.secrets.store import grant_referenced_secret
+from components.sso import values as sso_values
+from config import StackConfig
+from config.inventory import OAUTH2_PROXY_COOKIE_SECRET
+
+
+def wiring(cfg: StackConfig, cookie_secret_gsm_id: str) -> sso_values.SsoWiring:
+    ing, net, sso = cfg.litellm.ingress, cfg.litellm.network, cfg.sso
+    # StackConfig enforces these for an enabled sso.
+    assert ing.host and net.ingress_controller_namespace and sso.client_secret_gsm_secret
+    return sso_values.SsoWiring(
+        namespace=cfg.namespaces.gateway,
+        host=ing.host,
+        upstream_service=litellm_values.service_name(cfg.litellm),
+        upstream_port=litellm_values.API_PORT,
+        upstream_pod_labels=litellm_values.selector_labels(cfg.litellm),
+        ingress_controller_namespace=net.ingress_controller_namespace,
+        client_secret_gsm_id=sso.client_secret_gsm_secret,
+        cookie_secret_gsm_id=cookie_secret_gsm_id,
+    )
+
+
+class Sso(pulumi.ComponentResource):
+    service_name: str
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        store: StoreRef,
+        accessor_email: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llm-gateway:sso:Sso", name, None, opts)
+        sso = cfg.sso
+        child = pulumi.ResourceOptions(parent=self)
+
+        cookie = ManagedSecret(
+            f"{name}-cookie-secret",
+            managed_secret_args(cfg, OAUTH2_PROXY_COOKIE_SECRET, store),
+            accessor_email,
+            child,
+        )
+        wired = wiring(cfg, cookie.gsm_secret_id)
+        client_secret_grant = grant_referenced_secret(
+            f"{name}-client-secret-accessor", cfg.gcp.project, wired.client_secret_gsm_id, accessor_email, child
+        )
+        credentials = custom_resource(
+            f"{name}-credentials",
+            sso_values.credentials_secret(cfg, store, wired),
+            pulumi.ResourceOptions(parent=self, depends_on=[cookie, client_secret_grant]),
+        )
+
+        network_policies(name, sso_values.network_policies(cfg, wired), child)
+
+        k8s.helm.v3.Release(
+            f"{name}-release",
+            name=sso.release_name,
+            namespace=cfg.namespaces.gateway,
+            chart=sso_values.CHART,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=sso.repository),
+            version=sso.chart_version,
+            values=sso_values.helm_values(cfg, wired),
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
+        )
+        self.service_name = sso_values.service_name(sso)
+        self.register_outputs({"service_name": self.service_name, "redirect_url": sso_values.redirect_url(wired.host)})

@@ -1,0 +1,280 @@
+"""Pure builders for single sign-on in front of LiteLLM's admin UI.
+
+oauth2-proxy (chart `oauth2-proxy` from https://oauth2-proxy.github.io/manifests)
+authenticates people against the company's OIDC provider and proxies the whole
+browser-facing admin surface (`/ui`, `/login`, `/v2/login`, SSO and fallback login,
+the management API) to LiteLLM; API clients keep calling LiteLLM's client routes
+directly with virtual keys (components/litellm/ingress_paths.py derives the split). This
+module computes, from typed config and no Pulumi calls:
+
+- the chart's Helm values (every key is checked against the chart's documented
+  keys in `tests/data/oauth2_proxy_values_keys.txt`);
+- the ExternalSecret that renders the chart's `config.existingSecret`
+  (`client-id`, `client-secret` from the identity team's GSM secret,
+  `cookie-secret` from the generated one);
+- NetworkPolicies for oauth2-proxy's pods, and the one that lets them reach
+  LiteLLM's API port;
+- the gateway Ingress's paths to oauth2-proxy: `/oauth2`, `/` and the admin
+  carve-outs of `components.litellm.ingress_paths` (API client routes go to LiteLLM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.kit import metadata, restricted_container, restricted_pod
+from components.litellm.ingress_paths import path_table
+from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from config import Resources, SsoConfig, StackConfig
+
+CHART = "oauth2-proxy"
+HTTP_PORT = 4180
+"""oauth2-proxy's container port (the chart's default with `httpScheme: http`)."""
+SERVICE_PORT = 80
+"""The chart's Service port (`service.portNumber`)."""
+OAUTH2_PATH = "/oauth2"
+"""oauth2-proxy's own endpoints (sign-in, callback)."""
+CALLBACK_PATH = "/oauth2/callback"
+# Data keys of the chart's existingSecret (templates/deployment.yaml, `config.requiredSecretKeys`).
+CLIENT_ID_KEY = "client-id"
+CLIENT_SECRET_KEY = "client-secret"
+COOKIE_SECRET_KEY = "cookie-secret"
+# Template-context names of the two GSM entries in the ExternalSecret.
+_CLIENT_SECRET_REF = "clientSecret"
+_COOKIE_SECRET_REF = "cookieSecret"
+
+
+@dataclass(frozen=True)
+class SsoWiring:
+    """Names from the gateway that oauth2-proxy is wired to (one source each)."""
+
+    namespace: str
+    host: str
+    """The gateway's ingress host: the UI's public origin and the redirect URI's host."""
+    upstream_service: str
+    """LiteLLM's Service (`components.litellm.values.service_name`)."""
+    upstream_port: int
+    upstream_pod_labels: Mapping[str, str]
+    """LiteLLM's pod selector labels (egress and LiteLLM's ingress policy)."""
+    ingress_controller_namespace: str
+    client_secret_gsm_id: str
+    cookie_secret_gsm_id: str
+
+
+def service_name(sso: SsoConfig) -> str:
+    """The chart's `oauth2-proxy.fullname`: the Service the Ingress sends `/ui` to."""
+    return sso.release_name if CHART in sso.release_name else f"{sso.release_name}-{CHART}"
+
+
+def selector_labels(sso: SsoConfig) -> dict[str, str]:
+    """The chart's `oauth2-proxy.selectorLabels` (its pods carry them)."""
+    return {"app.kubernetes.io/name": CHART, "app.kubernetes.io/instance": sso.release_name}
+
+
+def credentials_secret_name(sso: SsoConfig) -> str:
+    return f"{sso.release_name}-credentials"
+
+
+def public_url(host: str) -> str:
+    return f"https://{host}"
+
+
+def redirect_url(host: str) -> str:
+    """The OIDC client's redirect URI (register it with the identity provider)."""
+    return f"{public_url(host)}{CALLBACK_PATH}"
+
+
+def upstream_url(wiring: SsoWiring) -> str:
+    return f"http://{wiring.upstream_service}.{wiring.namespace}.svc.cluster.local:{wiring.upstream_port}/"
+
+
+def image_parts(image: str) -> tuple[str, str, str]:
+    """`registry/repository:tag` as the chart's image.registry, image.repository, image.tag."""
+    ref, _, tag = image.rpartition(":")
+    registry, _, repository = ref.partition("/")
+    return registry, repository, tag
+
+
+def extra_args(sso: SsoConfig, host: str) -> list[str]:
+    """oauth2-proxy flags (the chart's list form of `extraArgs`, rendered verbatim)."""
+    assert sso.issuer_url is not None  # SsoConfig enforces when enabled
+    args = [
+        f"--provider={sso.provider}",
+        f"--oidc-issuer-url={sso.issuer_url}",
+        f"--redirect-url={redirect_url(host)}",
+        f"--scope={' '.join(sso.scopes)}",
+        "--code-challenge-method=S256",
+        # Behind the ingress controller: trust its X-Forwarded-* headers.
+        "--reverse-proxy=true",
+        "--cookie-secure=true",
+        "--cookie-samesite=lax",
+        f"--cookie-expire={sso.cookie_expire}",
+        "--skip-provider-button=true",
+        "--silence-ping-logging=true",
+    ]
+    args += [f"--allowed-group={group}" for group in sso.allowed_groups]
+    return args
+
+
+def _resources(res: Resources) -> dict[str, Any]:
+    return {
+        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
+        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
+    }
+
+
+def helm_values(cfg: StackConfig, wiring: SsoWiring) -> dict[str, Any]:
+    """Values of the oauth2-proxy chart. No credential: the chart reads them from existingSecret."""
+    sso = cfg.sso
+    registry, repository, tag = image_parts(sso.image)
+    return {
+        "image": {"registry": registry, "repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "replicaCount": sso.replicas,
+        "config": {
+            "existingSecret": credentials_secret_name(sso),
+            "requiredSecretKeys": [CLIENT_ID_KEY, CLIENT_SECRET_KEY, COOKIE_SECRET_KEY],
+            # The chart generates oauth2_proxy.cfg from these two (configFile left empty).
+            "emailDomains": list(sso.allowed_email_domains) or ["*"],
+            "upstreams": [upstream_url(wiring)],
+        },
+        "proxyVarsAsSecrets": True,
+        "extraArgs": extra_args(sso, wiring.host),
+        "resources": _resources(sso.resources),
+        "podSecurityContext": restricted_pod(),
+        "securityContext": restricted_container(
+            enabled=True, readOnlyRootFilesystem=True, runAsUser=2000, runAsGroup=2000
+        ),
+        "serviceAccount": {"enabled": True, "automountServiceAccountToken": False},
+        "service": {"portNumber": SERVICE_PORT},
+        "podDisruptionBudget": {"enabled": sso.replicas > 1, "minAvailable": 1},
+        # Sessions live in the (encrypted) cookie: no Redis.
+        "sessionStorage": {"type": "cookie"},
+        # Not scraped; the NetworkPolicies below are ours, the Ingress is the gateway's.
+        "metrics": {"enabled": False},
+        "networkPolicy": {"create": False},
+        "ingress": {"enabled": False},
+    }
+
+
+def credentials_secret(cfg: StackConfig, store: StoreRef, wiring: SsoWiring) -> dict[str, Any]:
+    """One ExternalSecret rendering the chart's existingSecret: the client id (not a secret,
+    but the chart reads it from there), the client secret and the cookie secret from GSM."""
+    sso = cfg.sso
+    assert sso.client_id is not None  # SsoConfig enforces when enabled
+    name = credentials_secret_name(sso)
+    return external_secret(
+        name=name,
+        store=store,
+        entries=[
+            RemoteEntry(secret_key=_CLIENT_SECRET_REF, gsm_secret_id=wiring.client_secret_gsm_id),
+            RemoteEntry(secret_key=_COOKIE_SECRET_REF, gsm_secret_id=wiring.cookie_secret_gsm_id),
+        ],
+        target=TargetSecret(
+            name=name,
+            namespace=wiring.namespace,
+            template_data={
+                CLIENT_ID_KEY: sso.client_id,
+                CLIENT_SECRET_KEY: f"{{{{ .{_CLIENT_SECRET_REF} }}}}",
+                COOKIE_SECRET_KEY: f"{{{{ .{_COOKIE_SECRET_REF} }}}}",
+            },
+        ),
+        refresh_interval=cfg.secrets.refresh_interval,
+    )
+
+
+def _ns_peer(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, namespace, app=CHART),
+        "spec": spec,
+    }
+
+
+def network_policies(cfg: StackConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
+    """oauth2-proxy's pods: default deny; ingress from the ingress controller only; egress to
+    DNS, LiteLLM's API port and HTTPS to the identity provider. Plus LiteLLM's side: its API
+    port accepts oauth2-proxy's pods (NetworkPolicies add up with LiteLLM's own)."""
+    sso = cfg.sso
+    pods = {"matchLabels": selector_labels(sso)}
+    litellm_pods = {"matchLabels": dict(wiring.upstream_pod_labels)}
+    ns = wiring.namespace
+    release = sso.release_name
+    return [
+        _policy(f"{release}-default-deny", ns, {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(
+            f"{release}-ingress",
+            ns,
+            {
+                "podSelector": pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [_ns_peer(wiring.ingress_controller_namespace)],
+                        "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
+                    }
+                ],
+            },
+        ),
+        _policy(
+            f"{release}-egress",
+            ns,
+            {
+                "podSelector": pods,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [_ns_peer("kube-system")],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    },
+                    {
+                        "to": [{"podSelector": litellm_pods}],
+                        "ports": [{"protocol": "TCP", "port": wiring.upstream_port}],
+                    },
+                    {
+                        "to": [{"ipBlock": {"cidr": cidr}} for cidr in sso.idp_egress_cidrs],
+                        "ports": [{"protocol": "TCP", "port": 443}],
+                    },
+                ],
+            },
+        ),
+        _policy(
+            f"{release}-to-litellm",
+            ns,
+            {
+                "podSelector": litellm_pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [{"podSelector": pods}],
+                        "ports": [{"protocol": "TCP", "port": wiring.upstream_port}],
+                    }
+                ],
+            },
+        ),
+    ]
+
+
+def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
+    """The gateway Ingress's paths to oauth2-proxy (none when SSO is off): its own `/oauth2`, the
+    admin routes carved out below LiteLLM's client prefixes, and `/` (the UI, login and SSO routes,
+    the management API: everything that is not an API client route; see components/litellm/ingress_paths.py)."""
+    sso = cfg.sso
+    if not sso.enabled:
+        return []
+    backend = {"service": {"name": service_name(sso), "port": {"number": SERVICE_PORT}}}
+    paths = [("Prefix", OAUTH2_PATH), *path_table().gated, ("Prefix", "/")]
+    return [{"path": path, "pathType": path_type, "backend": backend} for path_type, path in paths]
+
+
+def ingress_annotations(cfg: StackConfig) -> dict[str, str]:
+    """ingress-nginx: OIDC session cookies outgrow the default 4k proxy buffer (502 on login)."""
+    if cfg.sso.enabled and cfg.litellm.ingress.class_name == "nginx":
+        return {"nginx.ingress.kubernetes.io/proxy-buffer-size": "16k"}
+    return {}

@@ -1,0 +1,228 @@
+"""Footprint: the CPU and memory everything this stack runs asks the cluster for.
+
+A pure function of the typed config (the same settings the builders turn into
+Helm values and CNPG specs; no Pulumi calls): one row per workload with its
+replica count and per-pod requests and limits, and the totals. The root
+component exports it (`footprint`), `tools.preview` prints it, and
+`parse_config` refuses a stack whose requests exceed `capacity` (the cluster's
+allocatable CPU and memory for this program) with the table, before any
+resource is registered.
+
+Counted: LiteLLM's replicas (the HPA floor when autoscaling), its migration Job
+(a Helm hook that needs room during every upgrade), the CNPG instances, and,
+when `langfuse.enabled`, Langfuse web and worker, ClickHouse (and its ZooKeeper
+ensemble when replicated), Valkey and MinIO, oauth2-proxy when `sso.enabled`,
+and the in-cluster Valkey when `redis.mode` is `in_cluster` (Memorystore runs
+outside the cluster). Not counted: platform operators
+(CNPG, ESO, kube-prometheus-stack) and GKE's system pods; `capacity` is what
+is left for this program after them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from config import MIB, ResourceAmounts, Resources, StackConfig, memory_bytes, millicores
+
+
+@dataclass(frozen=True)
+class Amount:
+    """CPU in millicores, memory in bytes."""
+
+    cpu_m: int
+    memory: int
+
+    @classmethod
+    def of(cls, amounts: ResourceAmounts) -> Amount:
+        return cls(millicores(amounts.cpu), memory_bytes(amounts.memory))
+
+    def __add__(self, other: Amount) -> Amount:
+        return Amount(self.cpu_m + other.cpu_m, self.memory + other.memory)
+
+    def times(self, n: int) -> Amount:
+        return Amount(self.cpu_m * n, self.memory * n)
+
+    @property
+    def memory_mi(self) -> float:
+        return self.memory / MIB
+
+
+@dataclass(frozen=True)
+class Row:
+    component: str
+    replicas: int
+    requests: Amount
+    """Per pod."""
+    limits: Amount
+    """Per pod."""
+
+    @property
+    def total_requests(self) -> Amount:
+        return self.requests.times(self.replicas)
+
+    @property
+    def total_limits(self) -> Amount:
+        return self.limits.times(self.replicas)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    rows: tuple[Row, ...]
+
+    @property
+    def requests(self) -> Amount:
+        return sum((r.total_requests for r in self.rows), Amount(0, 0))
+
+    @property
+    def limits(self) -> Amount:
+        return sum((r.total_limits for r in self.rows), Amount(0, 0))
+
+
+def _row(component: str, replicas: int, res: Resources) -> Row:
+    return Row(component, replicas, Amount.of(res.requests), Amount.of(res.limits))
+
+
+def footprint(cfg: StackConfig) -> Footprint:
+    """Every workload of the stack with the resources its config deploys."""
+    lit = cfg.litellm
+    replicas = lit.autoscaling.min_replicas if lit.autoscaling.enabled else lit.replicas
+    rows = [
+        _row("litellm proxy", replicas, lit.resources),
+        _row("litellm migration job", 1, lit.migration_resources),
+    ]
+    pg = cfg.postgres
+    if pg.engine == "cnpg":
+        assert pg.cnpg is not None
+        rows.append(_row("postgres (cnpg)", pg.cnpg.instances, pg.cnpg.resources))
+    lf = cfg.langfuse
+    if lf.enabled:
+        rows += [
+            _row("langfuse web", lf.web.replicas, lf.web.resources),
+            _row("langfuse worker", lf.worker.replicas, lf.worker.resources),
+            _row("langfuse clickhouse", lf.clickhouse.replicas, lf.clickhouse.resources),
+        ]
+        if lf.clickhouse.replicas > 1:
+            zk = lf.clickhouse.zookeeper
+            rows.append(_row("langfuse zookeeper", zk.replicas, zk.resources))
+        rows.append(_row("langfuse valkey", 1, lf.valkey.resources))
+        if lf.blob_storage == "minio":
+            rows.append(_row("langfuse minio", 1, lf.minio.resources))
+    if cfg.sso.enabled:
+        rows.append(_row("oauth2-proxy (sso)", cfg.sso.replicas, cfg.sso.resources))
+    if cfg.redis.mode == "in_cluster":
+        rows.append(_row("redis (valkey, in-cluster)", 1, cfg.redis.in_cluster.resources))
+    return Footprint(tuple(rows))
+
+
+def cpu_text(cpu_m: int) -> str:
+    return f"{cpu_m / 1000:g}"
+
+
+def memory_text(memory: int) -> str:
+    gi = memory / 2**30
+    return f"{gi:g}Gi" if gi >= 1 else f"{memory / MIB:g}Mi"
+
+
+_HEADER = ("component", "replicas", "cpu req", "mem req", "cpu lim", "mem lim")
+
+
+def _render(rows: Sequence[tuple[str, ...]], totals: tuple[str, ...], capacity: tuple[str, str] | None) -> str:
+    lines = [_HEADER, *rows, totals]
+    if capacity is not None:
+        lines.append(("capacity", "", *capacity, "", ""))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(_HEADER))]
+    rule = "  ".join("-" * w for w in widths)
+    out = []
+    for i, line in enumerate(lines):
+        cells = [line[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(line[1:], widths[1:], strict=True)]
+        out.append("  ".join(cells).rstrip())
+        if i in (0, len(rows)):
+            out.append(rule)
+    return "\n".join(out)
+
+
+def table(fp: Footprint, capacity: ResourceAmounts | None = None) -> str:
+    """A plain-text table: per row replicas and total requests/limits, then the totals (and capacity)."""
+    rows = [
+        (
+            r.component,
+            str(r.replicas),
+            cpu_text(r.total_requests.cpu_m),
+            memory_text(r.total_requests.memory),
+            cpu_text(r.total_limits.cpu_m),
+            memory_text(r.total_limits.memory),
+        )
+        for r in fp.rows
+    ]
+    req, lim = fp.requests, fp.limits
+    totals = ("total", "", cpu_text(req.cpu_m), memory_text(req.memory), cpu_text(lim.cpu_m), memory_text(lim.memory))
+    cap = None
+    if capacity is not None:
+        amount = Amount.of(capacity)
+        cap = (cpu_text(amount.cpu_m), memory_text(amount.memory))
+    return _render(rows, totals, cap)
+
+
+def output_table(output: Mapping[str, Any]) -> str:
+    """The same table from the `footprint` stack output (what tools.preview prints)."""
+    rows = [
+        (
+            str(w["component"]),
+            str(w["replicas"]),
+            str(w["requests"]["cpu"]),
+            str(w["requests"]["memory"]),
+            str(w["limits"]["cpu"]),
+            str(w["limits"]["memory"]),
+        )
+        for w in output["workloads"]
+    ]
+    req, lim, cap = output["requests"], output["limits"], output["capacity"]
+    totals = ("total", "", str(req["cpu"]), str(req["memory"]), str(lim["cpu"]), str(lim["memory"]))
+    return _render(rows, totals, (str(cap["cpu"]), str(cap["memory"])))
+
+
+def capacity_problem(cfg: StackConfig) -> str | None:
+    """Why the stack does not fit `capacity` (with the table), or None when it fits."""
+    fp = footprint(cfg)
+    cap = Amount.of(cfg.capacity)
+    req = fp.requests
+    over = []
+    if req.cpu_m > cap.cpu_m:
+        over.append(f"cpu {cpu_text(req.cpu_m)} > {cpu_text(cap.cpu_m)}")
+    if req.memory > cap.memory:
+        over.append(f"memory {memory_text(req.memory)} > {memory_text(cap.memory)}")
+    if not over:
+        return None
+    body = "\n".join(f"      {line}" for line in table(fp, cfg.capacity).splitlines())
+    return (
+        f"the stack's resource requests exceed the cluster's allocatable capacity ({'; '.join(over)}); "
+        "raise capacity (a bigger node pool) or shrink the workloads below:\n" + body
+    )
+
+
+def as_output(cfg: StackConfig) -> dict[str, Any]:
+    """The `footprint` stack output: totals, capacity and one entry per workload."""
+    fp = footprint(cfg)
+
+    def amounts(a: Amount) -> dict[str, str]:
+        return {"cpu": cpu_text(a.cpu_m), "memory": memory_text(a.memory)}
+
+    from config.budget import as_output as budget_output
+
+    return {
+        "requests": amounts(fp.requests),
+        "limits": amounts(fp.limits),
+        "capacity": {"cpu": cfg.capacity.cpu, "memory": cfg.capacity.memory},
+        "workloads": [
+            {
+                "component": r.component,
+                "replicas": r.replicas,
+                "requests": amounts(r.total_requests),
+                "limits": amounts(r.total_limits),
+            }
+            for r in fp.rows
+        ],
+        **budget_output(cfg),
+    }

@@ -1,0 +1,198 @@
+"""The database layer as rendered by the real program (mock engine), both engines."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.database.component import read_host
+from components.kit import stateful_options
+from config import parse_config
+from tests.config.test_config import namespace
+from tests.conftest import EXTERNAL_ENGINE, run_cached
+
+CNPG_KINDS = {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor", "Database"}
+
+
+def kinds(stack: str, *overrides: str) -> set[str]:
+    return {o["kind"] for o in run_cached(stack, *overrides).kubernetes_objects()}
+
+
+def test_lab_is_one_instance_without_backups() -> None:
+    run = run_cached("lab")
+    (cluster,) = run.custom_resources("Cluster")
+    assert cluster["spec"]["instances"] == 1
+    assert cluster["spec"]["enablePDB"] is False
+    assert "plugins" not in cluster["spec"] and "serviceAccountTemplate" not in cluster["spec"]
+    assert not {"ObjectStore", "ScheduledBackup"} & kinds("lab")
+    assert not run.of_type("gcp:storage/bucket:Bucket")
+
+
+def test_enterprise_is_ha_with_plugin_backups() -> None:
+    run = run_cached("enterprise")
+    (cluster,) = run.custom_resources("Cluster")
+    spec = cluster["spec"]
+    assert spec["instances"] == 3
+    assert spec["affinity"]["podAntiAffinityType"] == "required"
+    assert spec["enablePDB"] is True
+    assert "backup" not in spec, "the in-tree barmanObjectStore is deprecated"
+    (store,) = run.custom_resources("ObjectStore")
+    assert spec["plugins"] == [
+        {
+            "name": "barman-cloud.cloudnative-pg.io",
+            "isWALArchiver": True,
+            "parameters": {"barmanObjectName": store["metadata"]["name"]},
+        }
+    ]
+    assert store["spec"]["configuration"]["destinationPath"] == "gs://acme-llm-prod-pg-backups/litellm-pg"
+    assert store["spec"]["configuration"]["googleCredentials"] == {"gkeEnvironment": True}
+    assert store["spec"]["retentionPolicy"] == "30d"
+    (scheduled,) = run.custom_resources("ScheduledBackup")
+    assert scheduled["spec"]["method"] == "plugin"
+    assert scheduled["spec"]["cluster"] == {"name": "litellm-pg"}
+    gsa = run.named("llm-gateway-database-backup-gsa")
+    annotation = spec["serviceAccountTemplate"]["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    assert annotation == gsa.outputs["email"]
+
+
+def test_backup_service_account_reaches_only_its_bucket() -> None:
+    run = run_cached("enterprise")
+    bucket = run.named("llm-gateway-database-backup-bucket")
+    assert bucket.plain_inputs["uniformBucketLevelAccess"] is True
+    assert bucket.plain_inputs["versioning"] == {"enabled": True}
+    assert bucket.plain_inputs["lifecycleRules"][0]["condition"]["daysSinceNoncurrentTime"] == 7
+    grant = run.named("llm-gateway-database-backup-bucket-access")
+    assert grant.plain_inputs["bucket"] == "acme-llm-prod-pg-backups"
+    backup_gsa = run.named("llm-gateway-database-backup-gsa").outputs["email"]
+    bucket_grants = run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+    assert [g.plain_inputs["bucket"] for g in bucket_grants if backup_gsa in g.plain_inputs["member"]] == [
+        "acme-llm-prod-pg-backups"
+    ]
+    assert not [r for r in run.resources if r.type.startswith("gcp:projects/")]
+    wi = run.named("llm-gateway-database-backup-workload-identity")
+    assert wi.plain_inputs["member"] == "serviceAccount:acme-llm-prod.svc.id.goog[llm-gateway/litellm-pg]"
+
+
+def test_grafana_ro_is_a_managed_read_only_role_with_an_eso_password() -> None:
+    run = run_cached("enterprise")
+    (cluster,) = run.custom_resources("Cluster")
+    (role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "grafana_ro"]
+    assert role["login"] is True
+    assert "inRoles" not in role  # least privilege: the reporting schema's grants only
+    assert role["connectionLimit"] == 10
+    secret_name = role["passwordSecret"]["name"]
+    (es,) = [e for e in run.custom_resources("ExternalSecret") if e["spec"]["target"]["name"] == secret_name]
+    template = es["spec"]["target"]["template"]
+    assert template["type"] == "kubernetes.io/basic-auth"
+    assert template["metadata"]["labels"]["cnpg.io/reload"] == "true"
+    assert template["data"]["username"] == "grafana_ro"
+    assert es["spec"]["data"][0]["remoteRef"]["key"] == "litellm-grafana-ro-password"
+
+
+def test_reporting_role_schema_and_password() -> None:
+    run = run_cached("enterprise")
+    (cluster,) = run.custom_resources("Cluster")
+    (role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "reporting"]
+    assert role["login"] is True and role["inRoles"] == ["pg_read_all_data"]
+    (es,) = [
+        e
+        for e in run.custom_resources("ExternalSecret")
+        if e["spec"]["target"]["name"] == role["passwordSecret"]["name"]
+    ]
+    assert es["spec"]["target"]["template"]["data"]["username"] == "reporting"
+    assert es["spec"]["target"]["template"]["metadata"]["labels"]["cnpg.io/reload"] == "true"
+    assert es["spec"]["data"][0]["remoteRef"]["key"] == "litellm-reporting-password"
+    (database,) = [d for d in run.custom_resources("Database") if d["spec"]["name"] == "litellm"]
+    assert database["spec"]["cluster"] == {"name": "litellm-pg"}
+    assert database["spec"]["databaseReclaimPolicy"] == "retain"
+    assert database["spec"]["schemas"] == [{"name": "reporting", "owner": "reporting", "ensure": "present"}]
+
+
+def test_pod_monitor_selects_the_cluster_for_the_platform_prometheus() -> None:
+    (monitor,) = run_cached("lab").custom_resources("PodMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert monitor["spec"]["selector"] == {"matchLabels": {"cnpg.io/cluster": "litellm-pg"}}
+    assert monitor["spec"]["podMetricsEndpoints"] == [{"port": "metrics"}]
+
+
+def test_external_engine_has_no_cnpg_objects_and_a_secret_admin_password() -> None:
+    run = run_cached("lab", *EXTERNAL_ENGINE)
+    assert not CNPG_KINDS & kinds("lab", *EXTERNAL_ENGINE)
+    (provider,) = run.of_type("pulumi:providers:postgresql")
+    assert provider.inputs["password"]["value"], "admin password must be a secret input"
+    assert provider.plain_inputs["superuser"] in (False, "false")
+    assert provider.plain_inputs["host"] == "pg.home.arpa"
+    roles = {r.plain_inputs["name"]: r for r in run.of_type("postgresql:index/role:Role")}
+    assert set(roles) == {"litellm", "grafana_ro", "reporting"}
+    assert not roles["grafana_ro"].plain_inputs.get("roles")
+    assert roles["reporting"].plain_inputs["roles"] == ["pg_read_all_data"]
+    (schema,) = run.of_type("postgresql:index/schema:Schema")
+    assert {k: schema.plain_inputs[k] for k in ("name", "owner", "database")} == {
+        "name": "reporting",
+        "owner": "reporting",
+        "database": "litellm",
+    }
+    for role in roles.values():
+        assert "value" in role.inputs["password"], f"{role.name}: password is not a secret input"
+    (db,) = run.of_type("postgresql:index/database:Database")
+    assert db.plain_inputs["owner"] == "litellm"
+
+
+def test_both_engines_expose_the_same_outputs() -> None:
+    cnpg = run_cached("lab").outputs["database"]
+    ext = run_cached("lab", *EXTERNAL_ENGINE).outputs["database"]
+    assert set(cnpg) == set(ext)
+    assert cnpg["host"] == "litellm-pg-rw.llm-gateway.svc" and ext["host"] == "pg.home.arpa"
+    assert cnpg["app_secret"] == "litellm-pg-app" and ext["app_secret"] == "litellm-db-app"
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [("lab", "litellm-pg-rw.llm-gateway.svc"), ("enterprise", "litellm-pg-ro.llm-gateway.svc")],
+)
+def test_read_host_uses_replicas_only_when_there_are_some(stack: str, expected: str) -> None:
+    assert read_host(parse_config(namespace(stack))) == expected
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("lab", False), ("enterprise", True)])
+def test_stateful_options_per_stack(stack: str, protected: bool) -> None:
+    opts = stateful_options(parse_config(namespace(stack)).data_safety)
+    assert opts.protect is protected and opts.retain_on_delete is protected
+
+
+def test_enterprise_protects_the_cluster_bucket_and_secrets() -> None:
+    """The options reach the registered resources (checked on the recorded registrations)."""
+    from tools.offline import run_stack
+
+    run = run_stack("enterprise")
+    assert run.protected >= {
+        "llm-gateway-database-cluster",
+        "llm-gateway-database-backup-bucket",
+        "llm-gateway-master-key-gsm",
+        "llm-gateway-database-grafana-ro-gsm",
+    }
+    assert run_stack("lab").protected == set()
+
+
+def test_grafana_ro_and_reporting_may_log_in_to_litellm_only() -> None:
+    """pg_read_all_data spans databases; pg_hba keeps both logins out of the others (Langfuse's)."""
+    (cluster,) = run_cached("enterprise").custom_resources("Cluster")
+    assert cluster["spec"]["postgresql"]["pg_hba"] == [
+        "host litellm grafana_ro all scram-sha-256",
+        "host all grafana_ro all reject",
+        "host litellm reporting all scram-sha-256",
+        "host all reporting all reject",
+    ]
+
+
+def test_external_langfuse_database_is_closed_to_public() -> None:
+    # The enterprise clients need 185 connections (config/budget.py): a server that allows them.
+    run = run_cached(
+        "enterprise",
+        *EXTERNAL_ENGINE,
+        "llm-gateway:postgres.backup.enabled=false",
+        "llm-gateway:postgres.external.max_connections=200",
+    )
+    grants = [g.plain_inputs for g in run.of_type("postgresql:index/grant:Grant")]
+    assert {"database": "langfuse", "role": "public", "objectType": "database", "privileges": []} in [
+        {k: g.get(k) for k in ("database", "role", "objectType", "privileges")} for g in grants
+    ]

@@ -1,0 +1,369 @@
+"""Langfuse v3 behind one switch: nothing when off; when on, the release, its database, its
+secrets (references only) and LiteLLM's `langfuse_otel` wiring, checked on the real program."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from components.langfuse.values import CREDENTIALS_SECRET, DB_SECRET, LITELLM_KEYS_SECRET
+from config import parse_config
+from config.inventory import langfuse_secrets, secret_inventory
+from tests.config.test_config import errors_for, namespace
+from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.chart_keys import DATA, undocumented
+from tools.offline import ProgramRun, unwrap_secrets, walk_strings
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+KEYS_FILE = DATA / "langfuse_values_keys.txt"
+
+# The lab with Langfuse on (MinIO, one ClickHouse replica) needs a bigger capacity than the lab's.
+LAB_ON = ("llm-gateway:langfuse.enabled=true", "llm-gateway:capacity={cpu: '10', memory: 24Gi}")
+LAB_ON_EXTERNAL = (*LAB_ON, *EXTERNAL_ENGINE)
+ENABLED = [("enterprise", ()), ("lab", LAB_ON), ("lab", LAB_ON_EXTERNAL)]
+
+
+def release(run: ProgramRun, name: str) -> dict[str, Any]:
+    found = [r.plain_inputs for r in run.of_type(RELEASE) if r.plain_inputs["name"] == name]
+    assert len(found) == 1, f"{len(found)} releases named {name}"
+    return found[0]  # type: ignore[no-any-return]
+
+
+def _langfuse_things(run: ProgramRun) -> list[str]:
+    return [f"{r.type} {r.name}" for r in run.resources if "langfuse" in f"{r.type} {r.name}".lower()]
+
+
+# --- the switch -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides", [(), EXTERNAL_ENGINE])
+def test_disabled_means_nothing_of_langfuse_anywhere(overrides: tuple[str, ...]) -> None:
+    run = run_cached("lab", *overrides)
+    assert _langfuse_things(run) == []
+    for r in run.resources:
+        assert not any("langfuse" in s.lower() for s in walk_strings(r.plain_inputs)), r.name
+    assert not any("langfuse" in k for k in run.outputs)
+    cfg = parse_config(namespace("lab"))
+    assert langfuse_secrets(cfg) == ()
+    assert not any("langfuse" in spec.key for spec in secret_inventory(cfg))
+    values = release(run, "litellm")["values"]
+    assert values["proxy_config"]["litellm_settings"]["callbacks"] == ["prometheus"]
+
+
+@pytest.mark.parametrize(("stack", "overrides"), ENABLED)
+def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides: tuple[str, ...]) -> None:
+    run = run_cached(stack, *overrides)
+    (component,) = run.of_type("llm-gateway:langfuse:Langfuse")
+    rel = release(run, "langfuse")
+    assert rel["chart"] == "langfuse"
+    assert rel["version"] == "1.5.41"
+    assert rel["repositoryOpts"] == {"repo": "https://langfuse.github.io/langfuse-k8s"}
+    assert rel["namespace"] == "llm-gateway"
+    assert run.named("llm-gateway-langfuse-release").parent == component.name
+    cfg_specs = {r.plain_inputs["secretId"] for r in run.of_type("gcp:secretmanager/secret:Secret")}
+    expected = {
+        "langfuse-salt",
+        "langfuse-nextauth-secret",
+        "langfuse-encryption-key",
+        "langfuse-db-password",
+        "langfuse-clickhouse-password",
+        "langfuse-valkey-password",
+        "langfuse-public-key",
+        "langfuse-secret-key",
+    }
+    assert expected <= cfg_specs
+    assert ("langfuse-gcs-hmac" in cfg_specs) == (stack == "enterprise")
+    assert ("langfuse-minio-password" in cfg_specs) == (stack == "lab")
+    # The chart's own PostgreSQL is off; it uses the stack's database as role `langfuse`.
+    pg = rel["values"]["postgresql"]
+    assert pg["deploy"] is False
+    assert pg["auth"] == {
+        "username": "langfuse",
+        "existingSecret": DB_SECRET,
+        "secretKeys": {"userPasswordKey": "password"},
+        "database": "langfuse",
+    }
+
+
+@pytest.mark.parametrize(("stack", "overrides"), [("enterprise", ()), ("lab", LAB_ON)])
+def test_cnpg_database_role_and_reloadable_password_secret(stack: str, overrides: tuple[str, ...]) -> None:
+    run = run_cached(stack, *overrides)
+    (db,) = [d for d in run.custom_resources("Database") if d["spec"]["name"] == "langfuse"]
+    assert db["spec"] == {
+        "cluster": {"name": "litellm-pg"},
+        "name": "langfuse",
+        "owner": "langfuse",
+        "ensure": "present",
+        # Kept with the stack's data (enterprise); dropped with its salt and keys in the lab.
+        "databaseReclaimPolicy": "retain" if stack == "enterprise" else "delete",
+    }
+    (cluster,) = run.custom_resources("Cluster")
+    roles = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
+    assert set(roles) == {"grafana_ro", "reporting", "langfuse"}
+    assert roles["langfuse"]["login"] is True and roles["langfuse"]["superuser"] is False
+    assert roles["langfuse"]["passwordSecret"] == {"name": DB_SECRET}
+    es = next(e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == DB_SECRET)
+    template = es["spec"]["target"]["template"]
+    assert template["type"] == "kubernetes.io/basic-auth"
+    assert template["metadata"]["labels"]["cnpg.io/reload"] == "true"
+    assert template["data"]["username"] == "langfuse"
+    assert run.named("llm-gateway-langfuse-database").inputs  # registered under the component
+    assert rel_host(run) == "litellm-pg-rw.llm-gateway.svc"
+
+
+def rel_host(run: ProgramRun) -> str:
+    return str(release(run, "langfuse")["values"]["postgresql"]["host"])
+
+
+def test_external_engine_gets_a_role_and_database_on_the_server() -> None:
+    run = run_cached("lab", *LAB_ON_EXTERNAL)
+    roles = {r.plain_inputs["name"]: r for r in run.of_type("postgresql:index/role:Role")}
+    assert "langfuse" in roles
+    assert roles["langfuse"].parent == "llm-gateway-langfuse"
+    dbs = {r.plain_inputs["name"]: r.plain_inputs for r in run.of_type("postgresql:index/database:Database")}
+    assert dbs["langfuse"]["owner"] == "langfuse"
+    assert run.custom_resources("Database") == []
+    values = release(run, "langfuse")["values"]
+    assert values["postgresql"]["host"] == "pg.home.arpa"
+    assert values["postgresql"]["args"] == "connection_limit=5&sslmode=verify-full"
+
+
+# --- secrets are references, never values ----------------------------------------
+
+
+def _value_keys(tree: Any, path: str = "") -> list[str]:
+    """Paths of keys that would carry a credential inline (`password`, `rootPassword`, `{value: ...}`)."""
+    found: list[str] = []
+    if isinstance(tree, dict):
+        for key, sub in tree.items():
+            here = f"{path}.{key}" if path else key
+            if key in ("password", "rootPassword") or (key == "value" and not path.endswith("additionalEnv")):
+                found.append(here)
+            found += _value_keys(sub, here)
+    elif isinstance(tree, list):
+        for item in tree:
+            if isinstance(item, dict) and "name" in item:
+                found += [p for p in _value_keys(item, path) if not p.endswith(".value")]
+            else:
+                found += _value_keys(item, path)
+    return found
+
+
+def _refs(values: dict[str, Any]) -> dict[str, dict[str, str]]:
+    lf, s3 = values["langfuse"], values["s3"]
+    return {
+        "salt": lf["salt"]["secretKeyRef"],
+        "encryptionKey": lf["encryptionKey"]["secretKeyRef"],
+        "nextauth": lf["nextauth"]["secret"]["secretKeyRef"],
+        "s3.accessKeyId": s3["accessKeyId"]["secretKeyRef"],
+        "s3.secretAccessKey": s3["secretAccessKey"]["secretKeyRef"],
+    }
+
+
+@pytest.mark.parametrize(("stack", "overrides"), ENABLED)
+def test_every_secret_reaches_the_chart_as_a_reference(stack: str, overrides: tuple[str, ...]) -> None:
+    run = run_cached(stack, *overrides)
+    values = release(run, "langfuse")["values"]
+    for name, ref in _refs(values).items():
+        assert ref["name"] == CREDENTIALS_SECRET, name
+    assert values["clickhouse"]["auth"]["existingSecret"] == CREDENTIALS_SECRET
+    assert values["redis"]["auth"]["existingSecret"] == CREDENTIALS_SECRET
+    # No value of a credential anywhere in the values, and no key that carries one.
+    texts = set(walk_strings(values))
+    assert not texts & run.generated_secrets
+    assert not _value_keys(values), "credentials must be references, not values"
+    for env in values["langfuse"]["additionalEnv"]:
+        if re.search(r"KEY|PASSWORD|SECRET", env["name"]):
+            assert "value" not in env and "secretKeyRef" in env["valueFrom"], env["name"]
+    # The credential ExternalSecret renders every key the values reference.
+    es = next(e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == CREDENTIALS_SECRET)
+    rendered = set(es["spec"]["target"]["template"]["data"])
+    referenced = {ref["key"] for ref in _refs(values).values()}
+    referenced |= {
+        values["clickhouse"]["auth"]["existingSecretKey"],
+        values["redis"]["auth"]["existingSecretPasswordKey"],
+    }
+    referenced |= {
+        e["valueFrom"]["secretKeyRef"]["key"] for e in values["langfuse"]["additionalEnv"] if "valueFrom" in e
+    }
+    assert referenced <= rendered
+
+
+def test_generated_values_stay_secret_and_have_their_shape() -> None:
+    run = run_cached("enterprise")
+    versions = {r.name: r for r in run.of_type("gcp:secretmanager/secretVersion:SecretVersion")}
+    for stem in ("encryption-key", "public-key", "secret-key", "gcs-hmac", "salt"):
+        rec = versions[f"llm-gateway-langfuse-{stem}-version"]
+        assert rec.redacted_inputs["secretData"] == "[secret]", stem
+    plain = {
+        stem: versions[f"llm-gateway-langfuse-{stem}-version"].plain_inputs["secretData"]
+        for stem in ("encryption-key", "public-key", "secret-key", "gcs-hmac")
+    }
+    assert re.fullmatch(r"[0-9a-f]{64}", plain["encryption-key"])
+    assert plain["public-key"].startswith("pk-lf-")
+    assert plain["secret-key"].startswith("sk-lf-")
+    # The provider-generated HMAC secret: JSON in GSM, never outside a secret.
+    assert '"access_id"' in plain["gcs-hmac"] and '"secret"' in plain["gcs-hmac"]
+    (hmac,) = run.of_type("gcp:storage/hmacKey:HmacKey")
+    assert hmac.plain_inputs["serviceAccountEmail"] == "langfuse-blob@acme-llm-prod.iam.gserviceaccount.com"
+    secret = hmac.outputs["secret"]
+    for r in run.resources:
+        if r.type == "gcp:secretmanager/secretVersion:SecretVersion":
+            continue
+        assert not any(secret in s for s in walk_strings(unwrap_secrets(r.inputs))), r.name
+
+
+def test_gcs_bucket_and_its_own_service_account() -> None:
+    run = run_cached("enterprise")
+    bucket = run.named("llm-gateway-langfuse-bucket")
+    assert bucket.plain_inputs["name"] == "acme-llm-prod-langfuse"
+    assert "llm-gateway-langfuse-bucket" in run.protected
+    (grant,) = [
+        r.plain_inputs
+        for r in run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+        if r.parent == "llm-gateway-langfuse"
+    ]
+    assert grant["bucket"] == "acme-llm-prod-langfuse"
+    assert grant["member"] == "serviceAccount:langfuse-blob@acme-llm-prod.iam.gserviceaccount.com"
+    s3 = release(run, "langfuse")["values"]["s3"]
+    assert s3["deploy"] is False
+    assert s3["endpoint"] == "https://storage.googleapis.com"
+    assert s3["bucket"] == "acme-llm-prod-langfuse"
+
+
+# --- chart values -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stack", "overrides"), ENABLED)
+def test_every_values_key_is_a_documented_chart_key(stack: str, overrides: tuple[str, ...]) -> None:
+    assert undocumented(KEYS_FILE, release(run_cached(stack, *overrides), "langfuse")["values"]) == []
+
+
+def test_the_key_check_catches_a_typo() -> None:
+    broken = copy.deepcopy(release(run_cached("enterprise"), "langfuse")["values"])
+    broken["clickhouse"]["clusterEnabld"] = True
+    broken["valkey"] = {}
+    assert undocumented(KEYS_FILE, broken) == ["clickhouse.clusterEnabld", "valkey"]
+
+
+def test_small_profile_clickhouse_and_valkey_settings() -> None:
+    lab = release(run_cached("lab", *LAB_ON), "langfuse")["values"]
+    assert lab["clickhouse"]["replicaCount"] == 1
+    assert lab["clickhouse"]["clusterEnabled"] is False
+    assert lab["clickhouse"]["zookeeper"] == {"enabled": False, "networkPolicy": {"enabled": False}}
+    assert lab["s3"]["deploy"] is True
+    ent = release(run_cached("enterprise"), "langfuse")["values"]
+    assert ent["clickhouse"]["replicaCount"] == 3
+    assert ent["clickhouse"]["clusterEnabled"] is True
+    assert ent["clickhouse"]["zookeeper"]["enabled"] is True
+    for values in (lab, ent):
+        assert values["redis"]["primary"]["extraFlags"] == ["--maxmemory-policy noeviction"]
+        assert values["redis"]["architecture"] == "standalone"
+
+
+def test_headless_initialization_reads_the_keys_from_secrets() -> None:
+    env = {e["name"]: e for e in release(run_cached("enterprise"), "langfuse")["values"]["langfuse"]["additionalEnv"]}
+    assert env["LANGFUSE_INIT_ORG_ID"]["value"] == "acme"
+    assert env["LANGFUSE_INIT_PROJECT_ID"]["value"] == "litellm-prod"
+    for name, key in [
+        ("LANGFUSE_INIT_PROJECT_PUBLIC_KEY", "public-key"),
+        ("LANGFUSE_INIT_PROJECT_SECRET_KEY", "secret-key"),
+        ("LANGFUSE_INIT_USER_PASSWORD", "admin-password"),
+    ]:
+        assert env[name] == {"name": name, "valueFrom": {"secretKeyRef": {"name": CREDENTIALS_SECRET, "key": key}}}
+    assert env["LANGFUSE_INIT_USER_EMAIL"]["value"] == "llm-oncall@acme.example"
+
+
+# --- LiteLLM wiring -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stack", "overrides"), ENABLED)
+def test_litellm_sends_traces_with_keys_from_the_same_secrets(stack: str, overrides: tuple[str, ...]) -> None:
+    run = run_cached(stack, *overrides)
+    values = release(run, "litellm")["values"]
+    assert values["proxy_config"]["litellm_settings"]["callbacks"] == ["prometheus", "langfuse_otel"]
+    assert values["envVars"]["LANGFUSE_OTEL_HOST"] == "http://langfuse-web.llm-gateway.svc:3000"
+    assert LITELLM_KEYS_SECRET in values["environmentSecrets"]
+    assert not any(k.startswith("LANGFUSE_") and k != "LANGFUSE_OTEL_HOST" for k in values["envVars"])
+    externals = {e["metadata"]["name"]: e for e in run.custom_resources("ExternalSecret")}
+    keys = {d["secretKey"]: d["remoteRef"]["key"] for d in externals[LITELLM_KEYS_SECRET]["spec"]["data"]}
+    assert keys == {"LANGFUSE_PUBLIC_KEY": "langfuse-public-key", "LANGFUSE_SECRET_KEY": "langfuse-secret-key"}
+    creds = {d["secretKey"]: d["remoteRef"]["key"] for d in externals[CREDENTIALS_SECRET]["spec"]["data"]}
+    assert creds["public_key"] == keys["LANGFUSE_PUBLIC_KEY"]
+    assert creds["secret_key"] == keys["LANGFUSE_SECRET_KEY"]
+    # LiteLLM may reach the Langfuse web pods, and nothing else of Langfuse.
+    egress = next(
+        p for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if p.name.endswith("litellm-egress")
+    ).plain_inputs["spec"]["egress"]
+    web_pods = {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/instance": "langfuse", "app": "web"}
+    assert {"to": [{"podSelector": {"matchLabels": web_pods}}], "ports": [{"protocol": "TCP", "port": 3000}]} in egress
+    # The release waits for the keys' ExternalSecret (not for the whole Langfuse release).
+    assert run.outputs["langfuse_otel_host"] == "http://langfuse-web.llm-gateway.svc:3000"
+
+
+def test_network_policies_and_ingress() -> None:
+    run = run_cached("enterprise")
+    policies = {
+        p.plain_inputs["metadata"]["name"]: p.plain_inputs["spec"]
+        for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p.parent == "llm-gateway-langfuse"
+    }
+    assert set(policies) == {
+        "langfuse-default-deny",
+        "langfuse-internal",
+        "langfuse-web",
+        "langfuse-egress",
+        "langfuse-gcs-egress",
+    }
+    assert policies["langfuse-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
+    web_from = policies["langfuse-web"]["ingress"][0]["from"]
+    assert {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": "litellm"}}
+    } in web_from
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}} in web_from
+    (ing,) = [
+        r.plain_inputs
+        for r in run.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+        if r.parent == "llm-gateway-langfuse"
+    ]
+    assert ing["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod"}
+    assert ing["spec"]["tls"] == [{"hosts": ["langfuse.acme.example"], "secretName": "langfuse-tls"}]
+    backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "langfuse-web", "port": {"number": 3000}}
+    assert release(run, "langfuse")["values"]["langfuse"]["nextauth"]["url"] == "https://langfuse.acme.example"
+    assert run.outputs["langfuse_url"] == "https://langfuse.acme.example"
+
+
+# --- config ---------------------------------------------------------------------------
+
+
+def test_gcs_blob_storage_needs_its_section() -> None:
+    raw = namespace("enterprise")
+    raw["langfuse"] = {**raw["langfuse"], "gcs": None}
+    assert "llm-gateway:langfuse.blob_storage: blob_storage gcs needs the langfuse.gcs section" in errors_for(raw)
+
+
+def test_ui_ingress_needs_the_gateway_issuer() -> None:
+    raw = namespace("lab")
+    raw["langfuse"] = {"enabled": True, "ingress_host": "langfuse.lab.example"}
+    raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
+    assert "llm-gateway:langfuse.ingress_host: needs litellm.ingress.cluster_issuer" in errors_for(raw)
+
+
+def test_floating_chart_version_is_refused() -> None:
+    raw = namespace("enterprise")
+    raw["langfuse"] = {**raw["langfuse"], "chart_version": "latest"}
+    assert "llm-gateway:langfuse.chart_version:" in errors_for(raw)
+
+
+@pytest.mark.parametrize(("stack", "overrides"), ENABLED)
+def test_every_emitted_object_validates(stack: str, overrides: tuple[str, ...]) -> None:
+    """Conformance for the Langfuse variants the stack files do not cover (MinIO, external engine)."""
+    from tests.support.schemas import validation_errors
+
+    objects = run_cached(stack, *overrides).kubernetes_objects()
+    problems = {f"{o['kind']}/{o['metadata']['name']}": e for o in objects if (e := validation_errors(o))}
+    assert problems == {}

@@ -1,0 +1,124 @@
+"""With SSO, LiteLLM's browser-facing admin surface is reachable only through
+oauth2-proxy, API client routes go straight to LiteLLM, /metrics nowhere. Checked against every
+route of LiteLLM's route list (components/litellm/routes.json, from tools/litellm_routes.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from components.litellm.ingress_paths import ROUTES_FILE, backend_of, routes
+from tests.conftest import run_cached
+
+SSO = ("oauth2-proxy", 80)
+API = ("litellm", 4000)
+BLOCKED = ("litellm-blocked", 80)
+# Client routes no Ingress path can tell apart from an admin route (a parameter at the same
+# place): `/models/{model_id}` (admin) vs `/models/{name}:generateContent` (client, also served at
+# /v1beta/models/...), `/fine_tuning/jobs/{id}` (admin) vs `/fine_tuning/jobs/{id}/cancel`. They
+# stay behind oauth2-proxy: the safe side.
+INEXPRESSIBLE = {
+    "/models/{model_name:path}:countTokens",
+    "/models/{model_name:path}:generateContent",
+    "/models/{model_name:path}:streamGenerateContent",
+    "/fine_tuning/jobs/{fine_tuning_job_id:path}/cancel",
+    "/v1/fine_tuning/jobs/{fine_tuning_job_id:path}/cancel",
+}
+
+
+def _table(stack: str) -> list[tuple[str, str, str]]:
+    objects = run_cached(stack).kubernetes_objects()
+    (ing,) = [o for o in objects if o["kind"] == "Ingress" and o["metadata"]["name"] == "litellm"]
+    return [
+        (p["pathType"], p["path"], json.dumps(p["backend"]["service"]))
+        for p in ing["spec"]["rules"][0]["http"]["paths"]
+    ]
+
+
+def _backend(table: list[tuple[str, str, str]], request: str) -> tuple[str, int]:
+    chosen = backend_of(request, table)
+    assert chosen is not None, request
+    svc: dict[str, Any] = json.loads(chosen)
+    return svc["name"], svc["port"]["number"]
+
+
+def _requests(path: str) -> list[str]:
+    """Concrete request paths for a route: parameters filled in, mounts with a file below."""
+    concrete = re.sub(r"\{[^}]*\}", "x1", path)
+    return [concrete, concrete.rstrip("/") + "/index.html"] if path in MOUNTS else [concrete]
+
+
+MOUNTS = {r.path for r in routes() if r.kind == "mount"}
+
+
+def test_the_route_list_covers_what_the_issue_names() -> None:
+    data = json.loads(ROUTES_FILE.read_text())
+    by_path = {r["path"]: r["client"] for r in data["routes"]}
+    for admin in (
+        "/ui",
+        "/login",
+        "/v2/login",
+        "/sso/key/generate",
+        "/sso/callback",
+        "/fallback/login",
+        "/key/generate",
+    ):
+        assert by_path[admin] is False, admin
+    for client in ("/v1/chat/completions", "/chat/completions", "/v1/models", "/embeddings", "/v1/embeddings"):
+        assert by_path[client] is True, client
+    assert len(data["routes"]) > 500
+
+
+def test_every_admin_route_is_behind_oauth2_proxy() -> None:
+    table = _table("enterprise")
+    leaks = [
+        (r.path, request)
+        for r in routes()
+        if not r.client
+        for request in _requests(r.path)
+        if _backend(table, request) != SSO
+    ]
+    assert leaks == []
+
+
+def test_every_client_route_is_direct() -> None:
+    table = _table("enterprise")
+    gated = {
+        r.path
+        for r in routes()
+        if r.client and not r.path.startswith("/{")
+        for request in _requests(r.path)
+        if _backend(table, request) != API
+    }
+    assert gated == INEXPRESSIBLE
+
+
+@pytest.mark.parametrize("request_path", ["/metrics", "/metrics/", "/metrics/x"])
+def test_metrics_blocked_with_and_without_sso(request_path: str) -> None:
+    assert _backend(_table("enterprise"), request_path) == BLOCKED
+    no_sso = run_cached("enterprise", "llm-gateway:sso.enabled=false")
+    (ing,) = [o for o in no_sso.kubernetes_objects() if o["kind"] == "Ingress" and o["metadata"]["name"] == "litellm"]
+    table = [
+        (p["pathType"], p["path"], json.dumps(p["backend"]["service"]))
+        for p in ing["spec"]["rules"][0]["http"]["paths"]
+    ]
+    assert _backend(table, request_path) == BLOCKED
+    assert _backend(table, "/key/generate") == API  # without SSO LiteLLM's own auth guards the rest
+
+
+def test_the_documented_path_table_is_the_one_rendered() -> None:
+    from tools.litellm_routes import DOC, doc_text
+
+    assert DOC.read_text() == doc_text(), "run tools/litellm_routes.py --write"
+    for path_type, path, _ in _table("enterprise"):
+        assert f"| `{path}` | {path_type} |" in DOC.read_text(), path
+
+
+def test_the_readme_counts_the_direct_paths() -> None:
+    from components.litellm.ingress_paths import path_table
+    from tools.offline import ROOT
+
+    assert f"({len(path_table().direct)} `Prefix`/`Exact` paths" in (ROOT / "README.md").read_text()

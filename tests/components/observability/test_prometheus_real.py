@@ -1,0 +1,499 @@
+"""Dashboards and alerts on a real Prometheus scraping a real LiteLLM proxy.
+
+For each stack: the rendered litellm-helm values (proxy_config, envVars,
+numWorkers: 2 workers on enterprise) start a real proxy on loopback
+(`tools.litellm_probe.proxy_session`: mock models, a fake OpenAI upstream that
+also has a provider answering 503 and one answering 429). Debian's Prometheus
+scrapes its separate metrics port every second, the target labelled as the
+ServiceMonitor's discovery labels it (job = release name, namespace, service,
+pod, container, endpoint), with the stack's PrometheusRule groups loaded and
+evaluated every second. Bounded phases of traffic follow:
+
+1. normal: successful completions (streaming, fallbacks, cache, a team key);
+2. client mistakes: unknown models, bad keys, a few hundred made-up bearer tokens;
+3. provider failures: a single-deployment model group whose provider answers 503,
+   one that answers 429, a two-deployment group that fails over and fails;
+4. proxy stopped.
+
+After each phase the active alerts (pending, since `for:` timing is promtool's
+business: tests/components/observability/test_alerting.py) are recorded; after phase 3 every dashboard
+query (Grafana variables substituted) and every rule expression is evaluated
+through the HTTP API and classified error / empty / data. One proxy run per
+stack feeds every test below.
+
+The proxy comes from $LITELLM_BIN, else `.venv-litellm/bin/litellm`; Prometheus
+from PATH (apt: prometheus). Without either the tests are skipped (failed in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.litellm.values import scrape_job, service_name
+from config import StackConfig, parse_config, read_namespace
+from dashboards import all_dashboards
+from dashboards.prometheus_panels import exprs
+from tests.conftest import run_cached
+from tests.support import ROOT
+from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheus, ScrapeTarget
+from tools import litellm_probe
+from tools.litellm_probe import (
+    DOWN_MODEL,
+    FAILING_MODEL,
+    LIMITED_MODEL,
+    MISSING_MODEL,
+    UPSTREAM_MODEL,
+    RunningProxy,
+    chat,
+    helm_probe_input,
+)
+from tools.offline import read_stack_config
+
+pytestmark = pytest.mark.real_proxy
+
+DEFAULT_LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+STARTUP_TIMEOUT_S = 180.0
+SETTLE_TIMEOUT_S = 20.0
+# Workers of a proxy starting on a busy CI machine answer uvicorn's supervisor late.
+WORKER_HEALTHCHECK_S = 120
+RANDOM_TOKENS = 300
+# The series cap the stacks render (litellm.settings.prometheus_max_series_per_metric),
+# lowered for this run so that a few hundred made-up tokens can prove it holds.
+SERIES_CAP = 100
+CAP_OVERRIDE = f"llm-gateway:litellm.settings.prometheus_max_series_per_metric={SERIES_CAP}"
+DIAGNOSTICS = {
+    "deployment_state": "litellm_deployment_state",
+    "failed_fallbacks": "litellm_deployment_failed_fallbacks_total",
+    "cache": '{__name__=~"litellm_cache_(hits|misses)_metric_total"}',
+}
+
+# What Grafana substitutes; the windows cover the whole run (a few minutes at most).
+RATE_INTERVAL = "2m"
+RANGE = "10m"
+
+# Queries that cannot have data here, and why.
+NEEDS_ELSEWHERE = {
+    "kube_deployment_status_replicas_unavailable": "kube-state-metrics (not part of this test)",
+    "cnpg_": "a CloudNativePG cluster (its instance exporter)",
+    "barman_cloud_": "the CNPG barman-cloud plugin",
+    "kubelet_volume_stats_": "the kubelet's volume stats (kube-prometheus-stack)",
+    "litellm_spend_log_cleanup_": "a database (LiteLLM's spend-log cleanup job runs only with one)",
+}
+
+# Alerts that must go pending in a phase; every other alert must stay silent there.
+MUST_FIRE = {
+    "normal": set(),
+    "client_mistakes": set(),
+    "provider_failures": {
+        "LiteLLMHighErrorRate",
+        "LiteLLMProviderFailureRatioHigh",
+        "LiteLLMProviderRateLimited",
+        "LiteLLMDeploymentOutage",
+    },
+    "proxy_stopped": {"LiteLLMGatewayDown"},
+}
+# Phases where an alert may stay active from the phase before (windows are 5m).
+CARRIED_OVER = {"proxy_stopped": MUST_FIRE["provider_failures"]}
+
+
+def _litellm_bin() -> Path | None:
+    configured = os.environ.get("LITELLM_BIN")
+    for candidate in [Path(configured)] if configured else []:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return DEFAULT_LITELLM if DEFAULT_LITELLM.is_file() and os.access(DEFAULT_LITELLM, os.X_OK) else None
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(reason)  # CI installs both: a skip there would hide a missing install step
+    pytest.skip(reason)
+
+
+@dataclass
+class StackRun:
+    """Everything one proxy run recorded."""
+
+    stack: str
+    job: str
+    namespace: str
+    workers: int
+    alerts: dict[str, set[str]] = field(default_factory=dict)
+    """phase -> alert names active (pending or firing) at its end."""
+    alert_labels: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    dashboards: dict[str, dict[str, QueryResult]] = field(default_factory=dict)
+    """dashboard file -> expression (as sent) -> result."""
+    skipped_dashboards: dict[str, str] = field(default_factory=dict)
+    rules: dict[str, QueryResult] = field(default_factory=dict)
+    """alert name (severity) -> result of its expression after the failure phase."""
+    rule_health: dict[str, str] = field(default_factory=dict)
+    rule_exprs: dict[str, str] = field(default_factory=dict)
+    token_series: dict[str, int] = field(default_factory=dict)
+    """metric -> distinct hashed_api_key values after the random-token burst."""
+    series_total: int = 0
+    queries: dict[str, QueryResult] = field(default_factory=dict)
+    """Extra named queries the tests look at."""
+    started: float = field(default_factory=time.monotonic)
+    restarted_worker: int | None = None
+    """The worker killed (and replaced by uvicorn) after the normal phase, with 2+ workers."""
+    gauge_pids: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    """step -> seconds since the fixture started, when the step ended."""
+    """Distinct pid labels on litellm_deployment_state at the end (dead workers' included)."""
+
+
+def substitute(expr: str, job: str) -> str:
+    expr = expr.replace("$__rate_interval", RATE_INTERVAL).replace("$__range", RANGE).replace("$__interval", "5s")
+    expr = expr.replace("$job", job).replace("${job}", job)
+    return re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?\}?", ".*", expr)
+
+
+def _needs_elsewhere(expr: str) -> str | None:
+    for prefix, reason in NEEDS_ELSEWHERE.items():
+        if prefix in expr:
+            return reason
+    return None
+
+
+def wait_for(check: Callable[[], bool], timeout: float = SETTLE_TIMEOUT_S) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return check()
+
+
+def _value(result: QueryResult) -> float:
+    if result.outcome != "data":
+        return 0.0
+    return sum(float(r["value"][1]) for r in result.result)
+
+
+def _active(prom: RealPrometheus) -> set[str]:
+    return {str(a["labels"]["alertname"]) for a in prom.alerts()}
+
+
+def _counter_reaches(prom: RealPrometheus, expr: str, at_least: float) -> Callable[[], bool]:
+    return lambda: _value(prom.query(expr)) >= at_least
+
+
+def _record_phase(run: StackRun, prom: RealPrometheus, phase: str) -> None:
+    # Rules are evaluated every second: give the last scrape two evaluations.
+    time.sleep(2.5)
+    wanted = MUST_FIRE[phase]
+    if wanted:
+        wait_for(lambda: wanted <= _active(prom))
+    alerts = prom.alerts()
+    run.timings[phase] = round(time.monotonic() - run.started, 1)
+    run.alerts[phase] = {str(a["labels"]["alertname"]) for a in alerts}
+    run.alert_labels[phase] = [dict(a["labels"]) for a in alerts]
+
+
+def _worker_pids(parent: int) -> set[int]:
+    """The uvicorn workers of the proxy: its children started by multiprocessing's spawn."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"spawn_main" in command:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def _restart_a_worker(proxy: RunningProxy, workers: int) -> int:
+    """Kill one worker as an OOM kill would; uvicorn's supervisor starts a replacement."""
+    before = _worker_pids(proxy.process.pid)
+    assert len(before) == workers, before
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(
+        lambda: len(pids := _worker_pids(proxy.process.pid)) == workers and victim not in pids,
+        timeout=WORKER_HEALTHCHECK_S,
+    ), _worker_pids(proxy.process.pid)
+    for model in proxy.models:  # both workers serve again
+        _chat_ok(proxy, model)
+    return victim
+
+
+def _chat_ok(proxy: RunningProxy, model: str, **extra: Any) -> None:
+    result = chat(proxy.base_url, proxy.master_key, model, **extra)
+    assert result.status == 200, (model, result.status, result.body[:300])
+
+
+def _normal_phase(proxy: RunningProxy) -> int:
+    sent = 0
+    for model in proxy.models:
+        for stream in (False, False, True):
+            _chat_ok(proxy, model, stream=stream)
+            sent += 1
+    for model in proxy.fallbacks:
+        _chat_ok(proxy, model, mock_testing_fallbacks=True)
+        sent += 1
+    for stream in (False, True):
+        _chat_ok(proxy, UPSTREAM_MODEL, stream=stream)
+        sent += 1
+    for _ in range(2):
+        _chat_ok(proxy, UPSTREAM_MODEL, cache={"use-cache": True})
+        sent += 1
+    for model in (proxy.models[0], UPSTREAM_MODEL):
+        result = chat(proxy.base_url, proxy.team_key, model)
+        assert result.status == 200, result.body[:300]
+        sent += 1
+    return sent
+
+
+def _client_mistakes_phase(proxy: RunningProxy) -> int:
+    sent = 0
+    for _ in range(10):
+        result = chat(proxy.base_url, proxy.master_key, MISSING_MODEL)
+        assert 400 <= result.status < 500, result.status
+        result = chat(proxy.base_url, f"sk-made-up-{secrets.token_hex(8)}", proxy.models[0])
+        assert 400 <= result.status < 500, result.status
+        sent += 2
+    return sent
+
+
+def _random_token_burst(proxy: RunningProxy) -> None:
+    for _ in range(RANDOM_TOKENS):
+        result = chat(proxy.base_url, f"sk-{secrets.token_urlsafe(24)}", proxy.models[0])
+        assert 400 <= result.status < 500, result.status
+
+
+def _provider_failures_phase(proxy: RunningProxy) -> None:
+    for _ in range(40):
+        result = chat(proxy.base_url, proxy.master_key, DOWN_MODEL, num_retries=0)
+        assert result.status >= 500, result.status
+        result = chat(proxy.base_url, proxy.master_key, LIMITED_MODEL, num_retries=0)
+        assert result.status == 429, result.status
+    for _ in range(3):
+        result = chat(proxy.base_url, proxy.master_key, FAILING_MODEL, num_retries=0)
+        assert result.status >= 400, result.status
+
+
+def _evaluate(run: StackRun, prom: RealPrometheus, cfg: StackConfig) -> None:
+    for spec in all_dashboards(cfg):
+        model = spec.build(cfg)
+        queries = exprs(model)
+        if not queries:
+            run.skipped_dashboards[spec.filename] = "PostgreSQL queries on LiteLLM's tables (a database)"
+            continue
+        results: dict[str, QueryResult] = {}
+        for expr in queries:
+            results[expr] = prom.query(substitute(expr, run.job))
+        run.dashboards[spec.filename] = results
+    for rule in prom.rules():
+        name = f"{rule['name']} ({rule.get('labels', {}).get('severity', '?')})"
+        run.rule_health[name] = f"{rule['health']} {rule.get('lastError', '')}".strip()
+        run.rules[name] = prom.query(str(rule["query"]))
+        run.rule_exprs[name] = str(rule["query"])
+
+
+def _count_tokens(run: StackRun, prom: RealPrometheus) -> None:
+    for metric in (
+        "litellm_proxy_total_requests_metric_total",
+        "litellm_proxy_failed_requests_metric_total",
+        "litellm_deployment_total_requests_total",
+        "litellm_deployment_failure_responses_total",
+        "litellm_llm_api_failed_requests_metric_total",
+    ):
+        result = prom.query(f'count(count by (hashed_api_key) ({metric}{{job="{run.job}"}}))')
+        run.token_series[metric] = int(_value(result))
+    run.series_total = int(_value(prom.query(f'count({{job="{run.job}"}})')))
+
+
+@pytest.fixture(scope="module", params=["enterprise", "lab"])
+def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> StackRun:
+    stack: str = request.param
+    litellm = _litellm_bin()
+    if litellm is None:
+        _skip_or_fail(f"no litellm executable: LITELLM_BIN={os.environ.get('LITELLM_BIN', '(unset)')}")
+    if PROMETHEUS is None:
+        _skip_or_fail("prometheus not installed (apt: prometheus)")
+    assert litellm is not None
+    cfg = parse_config(read_namespace(read_stack_config(stack)))
+    program = run_cached(stack, CAP_OVERRIDE)
+    releases = [r for r in program.of_type(RELEASE_TYPE) if "proxy_config" in r.plain_inputs["values"]]
+    assert len(releases) == 1
+    probe_input = helm_probe_input(releases[0].plain_inputs["values"])
+    settings = probe_input.config["litellm_settings"]
+    assert settings["prometheus_metrics_max_series_per_metric"] == SERIES_CAP
+    tmp = tmp_path_factory.mktemp(f"prom-{stack}")
+    rules_file = tmp / "rules.yaml"
+    groups = program.custom_resources("PrometheusRule")[0]["spec"]["groups"]
+    rules_file.write_text(yaml.safe_dump({"groups": groups}))
+    job = scrape_job(cfg.litellm)
+    run = StackRun(stack, job, cfg.namespaces.gateway, probe_input.num_workers or 1)
+    session = litellm_probe.proxy_session(
+        litellm,
+        probe_input.config,
+        STARTUP_TIMEOUT_S,
+        env_vars=probe_input.env_vars,
+        num_workers=probe_input.num_workers,
+        metrics_port=0,
+        worker_healthcheck_timeout=WORKER_HEALTHCHECK_S,
+    )
+    with session as proxy:
+        run.timings["proxy live"] = round(time.monotonic() - run.started, 1)
+        assert proxy.metrics_port is not None
+        target = ScrapeTarget(
+            f"127.0.0.1:{proxy.metrics_port}",
+            {
+                # What the ServiceMonitor's discovery sets (jobLabel -> job).
+                "job": job,
+                "namespace": cfg.namespaces.gateway,
+                "service": f"{cfg.litellm.release_name}-metrics",
+                "pod": f"{service_name(cfg.litellm)}-5d8f7c9b4-x2k7q",
+                "container": "litellm",
+                "endpoint": "metrics",
+            },
+        )
+        with RealPrometheus(tmp, [target], [rules_file]) as prom:
+            total = f'sum(litellm_proxy_total_requests_metric_total{{job="{job}"}})'
+            assert wait_for(lambda: prom.target_health() == ["up"]), prom.log_tail()
+            sent = _normal_phase(proxy)
+            assert wait_for(_counter_reaches(prom, total, sent)), prom.query(total)
+            _record_phase(run, prom, "normal")
+            if run.workers > 1:
+                run.restarted_worker = _restart_a_worker(proxy, run.workers)
+                sent += len(proxy.models)
+            sent += _client_mistakes_phase(proxy)
+            assert wait_for(_counter_reaches(prom, total, sent)), prom.query(total)
+            _record_phase(run, prom, "client_mistakes")
+            _provider_failures_phase(proxy)
+            failed = f'sum(litellm_deployment_failure_responses_total{{job="{job}", exception_status="503"}})'
+            assert wait_for(_counter_reaches(prom, failed, 40)), prom.query(failed)
+            _record_phase(run, prom, "provider_failures")
+            _evaluate(run, prom, cfg)
+            run.timings["queries evaluated"] = round(time.monotonic() - run.started, 1)
+            run.queries = {name: prom.query(expr) for name, expr in DIAGNOSTICS.items()}
+            pids = prom.query(f'count(count by (pid) (litellm_deployment_state{{job="{job}"}}))')
+            run.gauge_pids = int(_value(pids))
+            _random_token_burst(proxy)
+            run.timings["token burst"] = round(time.monotonic() - run.started, 1)
+            time.sleep(3)
+            _count_tokens(run, prom)
+            litellm_probe.stop_process(proxy.process)
+            _record_phase(run, prom, "proxy_stopped")
+    print_report(run)
+    return run
+
+
+def print_report(run: StackRun) -> None:
+    lines = [f"== {run.stack} ({run.workers} worker(s))"]
+    for name, results in run.dashboards.items():
+        counts = {o: sum(1 for r in results.values() if r.outcome == o) for o in ("data", "empty", "error")}
+        lines.append(f"dashboard {name}: {counts}")
+    for name, reason in run.skipped_dashboards.items():
+        lines.append(f"dashboard {name}: not Prometheus ({reason})")
+    counts = {o: sum(1 for r in run.rules.values() if r.outcome == o) for o in ("data", "empty", "error")}
+    lines.append(f"rules (expressions after the failure phase): {counts}")
+    for name, result in sorted(run.rules.items()):
+        reason = _needs_elsewhere(run.rule_exprs.get(name, "")) or "below its threshold"
+        lines.append(f"  {result.outcome:5} {name}" + (f" ({reason})" if result.outcome == "empty" else ""))
+    for phase, labels in run.alert_labels.items():
+        active = sorted({f"{a['alertname']}/{a.get('severity', '?')}" for a in labels})
+        lines.append(f"phase {phase}: active {active}")
+    lines.append(f"after {RANDOM_TOKENS} random tokens: hashed_api_key values {run.token_series}")
+    lines.append(f"series of job {run.job}: {run.series_total}")
+    lines.append(f"timings (s since start): {run.timings}")
+    lines.append(f"worker restarted: {run.restarted_worker}; pids on litellm_deployment_state: {run.gauge_pids}")
+    for name, result in run.queries.items():
+        lines.append(f"diagnostic {name}: {result.outcome}, {result.series} series")
+    print("\n".join(lines))
+
+
+# --- the checks ---------------------------------------------------------------
+
+
+def test_every_dashboard_query_runs_and_has_data(stack_run: StackRun) -> None:
+    problems = []
+    for name, results in stack_run.dashboards.items():
+        for expr, result in results.items():
+            reason = _needs_elsewhere(expr)
+            if result.outcome == "error":
+                problems.append(f"{name}: ERROR {result.error}: {expr}")
+            elif result.outcome == "empty" and reason is None:
+                problems.append(f"{name}: EMPTY: {expr}")
+    assert not problems, "\n".join(problems)
+    assert len(stack_run.dashboards) == 3
+
+
+def test_every_rule_is_healthy_and_evaluates(stack_run: StackRun) -> None:
+    assert stack_run.rules
+    bad = {n: h for n, h in stack_run.rule_health.items() if not h.startswith("ok")}
+    assert not bad
+    errors = {n: r.error for n, r in stack_run.rules.items() if r.outcome == "error"}
+    assert not errors
+
+
+def test_normal_traffic_and_client_mistakes_page_nobody(stack_run: StackRun) -> None:
+    assert stack_run.alerts["normal"] == set(), stack_run.alert_labels["normal"]
+    assert stack_run.alerts["client_mistakes"] == set(), stack_run.alert_labels["client_mistakes"]
+
+
+def test_provider_failures_put_the_provider_alerts_in_pending(stack_run: StackRun) -> None:
+    active = stack_run.alerts["provider_failures"]
+    assert MUST_FIRE["provider_failures"] <= active, stack_run.alert_labels["provider_failures"]
+    assert active <= MUST_FIRE["provider_failures"], stack_run.alert_labels["provider_failures"]
+
+
+def test_provider_alerts_name_a_provider(stack_run: StackRun) -> None:
+    provider_alerts = [
+        labels
+        for labels in stack_run.alert_labels["provider_failures"]
+        if labels["alertname"].startswith("LiteLLMProvider") or labels["alertname"] == "LiteLLMDeploymentOutage"
+    ]
+    assert provider_alerts
+    assert all(labels.get("api_provider") for labels in provider_alerts), provider_alerts
+
+
+def test_single_deployment_outage_is_detected(stack_run: StackRun) -> None:
+    outages = [
+        labels
+        for labels in stack_run.alert_labels["provider_failures"]
+        if labels["alertname"] == "LiteLLMDeploymentOutage"
+    ]
+    names = {labels.get("litellm_model_name", "") for labels in outages}
+    assert any(DOWN_MODEL in name for name in names), outages
+
+
+def test_a_stopped_proxy_pages(stack_run: StackRun) -> None:
+    assert "LiteLLMGatewayDown" in stack_run.alerts["proxy_stopped"]
+    assert stack_run.alerts["proxy_stopped"] <= MUST_FIRE["proxy_stopped"] | CARRIED_OVER["proxy_stopped"]
+
+
+def test_one_row_per_deployment_and_no_worker_rows(stack_run: StackRun) -> None:
+    """Tables list each deployment once; no panel splits by worker (pid): with 2 workers on
+    enterprise, one of them killed and replaced (its gauges stay exported under its pid)."""
+    if stack_run.workers > 1:
+        assert stack_run.restarted_worker is not None
+    for name, results in stack_run.dashboards.items():
+        for expr, result in results.items():
+            rows = [r.get("metric", {}) for r in result.result]
+            assert not any("pid" in row for row in rows), (name, expr)
+            if "litellm_deployment_state" in expr:
+                ids = [row.get("model_id") for row in rows]
+                assert len(ids) == len(set(ids)), (name, expr, rows)
+
+
+def test_made_up_tokens_cannot_grow_the_series(stack_run: StackRun) -> None:
+    # Each made-up bearer token is a new hashed_api_key; the cap folds what is beyond it into `other`.
+    assert stack_run.token_series
+    for metric, keys in stack_run.token_series.items():
+        assert keys <= SERIES_CAP + 1, (metric, keys)

@@ -1,0 +1,233 @@
+"""Shared state (`redis`): what the config refuses, and what each mode registers (mock engine).
+
+The behaviour itself (an rpm limit and a cache shared by two real proxies) is
+proved on loopback in tests/components/redis/test_redis_real_proxies.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from components.redis import component as shared
+from config import parse_config
+from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
+from tests.components.litellm.test_litellm import values
+from tests.config.test_config import errors_for, namespace
+from tests.conftest import run_cached
+from tests.support.chart_keys import DATA, undocumented
+from tools.offline import is_secret_wrapper
+
+IN_CLUSTER = "llm-gateway:redis.mode=in_cluster"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+INSTANCE = "gcp:redis/instance:Instance"
+
+
+def _raw(stack: str, **sections: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(namespace(stack))
+    for key, value in sections.items():
+        raw[key] = value
+    return raw
+
+
+def _litellm(stack: str, **changes: Any) -> dict[str, Any]:
+    return {**namespace(stack)["litellm"], **changes}
+
+
+# --- config refusals -------------------------------------------------------------
+
+
+def test_lab_is_one_process_and_needs_no_redis() -> None:
+    cfg = parse_config(namespace("lab"))
+    assert (cfg.litellm.replicas, cfg.litellm.num_workers, cfg.litellm.autoscaling.enabled) == (1, 1, False)
+    assert cfg.redis.mode == "none"
+
+
+@pytest.mark.parametrize(
+    ("changes", "named", "processes"),
+    [
+        ({"replicas": 2}, "litellm.replicas (2) x litellm.num_workers (1)", 2),
+        ({"num_workers": 2}, "litellm.replicas (1) x litellm.num_workers (2)", 2),
+        (
+            {"replicas": 1, "autoscaling": {"enabled": True, "min_replicas": 1, "max_replicas": 3}},
+            "litellm.autoscaling.max_replicas (3) x litellm.num_workers (1)",
+            3,
+        ),
+    ],
+)
+def test_more_than_one_process_without_redis_is_refused(changes: dict[str, Any], named: str, processes: int) -> None:
+    message = errors_for(_raw("lab", litellm=_litellm("lab", **changes)))
+    assert f"llm-gateway:redis.mode: none with {named} = {processes} processes" in message
+    # LiteLLM's reason, in the message.
+    assert f"a limit lets up to {processes} times its value through" in message
+    assert "Traceback" not in message
+
+
+def test_enterprise_at_its_hpa_maximum_is_refused_without_redis() -> None:
+    message = errors_for(_raw("enterprise", redis={"mode": "none"}))
+    assert "litellm.autoscaling.max_replicas (10) x litellm.num_workers (2) = 20 processes" in message
+
+
+def test_memorystore_without_a_network_is_refused() -> None:
+    message = errors_for(_raw("enterprise", redis={"mode": "memorystore"}))
+    assert "llm-gateway:redis.mode: mode memorystore needs redis.memorystore.authorized_network" in message
+    assert "redis.memorystore.authorized_network" in message
+
+
+def test_in_cluster_without_auth_is_refused() -> None:
+    message = errors_for(_raw("enterprise", redis={"mode": "in_cluster", "in_cluster": {"auth": False}}))
+    assert "redis.in_cluster.auth must be true" in message
+
+
+def test_a_network_that_is_not_a_vpc_path_is_refused() -> None:
+    raw = _raw("enterprise")
+    raw["redis"] = {**raw["redis"], "memorystore": {**raw["redis"]["memorystore"], "authorized_network": "default"}}
+    assert "llm-gateway:redis.memorystore.authorized_network" in errors_for(raw)
+
+
+# --- memorystore (enterprise) --------------------------------------------------------
+
+
+def test_enterprise_memorystore_is_ha_with_auth_and_tls_on_the_cluster_vpc() -> None:
+    run = run_cached("enterprise")
+    (instance,) = run.of_type(INSTANCE)
+    inputs = instance.plain_inputs
+    assert inputs["tier"] == "STANDARD_HA"
+    assert inputs["authEnabled"] is True
+    assert inputs["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
+    assert inputs["authorizedNetwork"] == "projects/acme-llm-prod/global/networks/llm-prod-vpc"
+    assert inputs["region"] == "europe-west1"
+    assert inputs["connectMode"] == "DIRECT_PEERING"
+
+
+def test_memorystore_auth_string_and_ca_reach_gsm_as_secret_versions() -> None:
+    run = run_cached("enterprise")
+    cfg = parse_config(namespace("enterprise"))
+    secrets = {r.inputs["secretId"]: r for r in run.of_type("gcp:secretmanager/secret:Secret")}
+    for spec in (MEMORYSTORE_AUTH, MEMORYSTORE_CA):
+        assert gsm_secret_id(cfg, spec) in secrets
+    versions = {r.name: r for r in run.of_type("gcp:secretmanager/secretVersion:SecretVersion")}
+    auth = versions["llm-gateway-redis-auth-version"]
+    # Google's AUTH string (the instance's auth_string output), as a secret input: never plaintext.
+    assert is_secret_wrapper(auth.inputs["secretData"])
+    assert auth.plain_inputs["secretData"] in run.generated_secrets
+    assert auth.plain_inputs["secretData"].startswith("Ms")  # the mock engine's auth_string
+    ca = versions["llm-gateway-redis-server-ca-version"]
+    assert ca.plain_inputs["secretData"].startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_litellm_reaches_memorystore_over_verified_tls_with_the_password_from_eso() -> None:
+    vals = values("enterprise")
+    env = vals["envVars"]
+    assert env["REDIS_HOST"] == "192.0.2.10"  # the instance's host output (mock engine)
+    assert (env["REDIS_PORT"], env["REDIS_SSL"], env["REDIS_SSL_CERT_REQS"]) == ("6378", "True", "required")
+    assert env["REDIS_SSL_CA_CERTS"] == f"{shared.CA_MOUNT_DIR}/{shared.CA_KEY}"
+    assert "REDIS_PASSWORD" not in env
+    assert shared.AUTH_SECRET in vals["environmentSecrets"]
+    assert vals["volumes"] == [{"name": "redis-ca", "secret": {"secretName": shared.CA_SECRET}}]
+    assert vals["volumeMounts"] == [{"name": "redis-ca", "mountPath": shared.CA_MOUNT_DIR, "readOnly": True}]
+    run = run_cached("enterprise")
+    external = {m["metadata"]["name"]: m for m in run.custom_resources("ExternalSecret")}
+    for name, key, gsm in ((shared.AUTH_SECRET, "REDIS_PASSWORD", "litellm-redis-auth"),
+                           (shared.CA_SECRET, "ca.crt", "litellm-redis-server-ca")):  # fmt: skip
+        spec = external[name]["spec"]
+        assert [(d["secretKey"], d["remoteRef"]["key"]) for d in spec["data"]] == [(key, gsm)]
+        assert spec["target"]["name"] == name
+
+
+def test_proxy_config_puts_router_cache_and_spend_buffer_in_redis() -> None:
+    config = values("enterprise")["proxy_config"]
+    refs = {"host": "os.environ/REDIS_HOST", "port": "os.environ/REDIS_PORT", "password": "os.environ/REDIS_PASSWORD"}
+    router = config["router_settings"]
+    assert {k: router[f"redis_{k}"] for k in refs} == refs
+    assert router["routing_strategy"] == "usage-based-routing-v2"
+    assert config["litellm_settings"]["cache"] is True
+    assert config["litellm_settings"]["cache_params"] == {"type": "redis", **refs, "mode": "default_off"}
+    assert config["general_settings"]["use_redis_transaction_buffer"] is True
+    # No Redis, nothing of it in the lab's proxy config.
+    lab = values("lab")["proxy_config"]
+    assert not [k for k in json.dumps(lab).split('"') if "redis" in k.lower()]
+
+
+def test_several_workers_get_a_startup_health_check_they_can_meet() -> None:
+    assert values("enterprise")["envVars"]["TIMEOUT_WORKER_HEALTHCHECK"] == "120"
+    assert "TIMEOUT_WORKER_HEALTHCHECK" not in values("lab")["envVars"]
+
+
+# --- in-cluster Valkey -------------------------------------------------------------------
+
+
+def _valkey_release() -> dict[str, Any]:
+    run = run_cached("enterprise", IN_CLUSTER)
+    (rel,) = [r for r in run.of_type(RELEASE) if str(r.inputs.get("chart", "")).endswith("/valkey")]
+    return rel.plain_inputs  # type: ignore[no-any-return]
+
+
+def test_in_cluster_valkey_is_the_pinned_chart_with_restricted_pods_and_eso_auth() -> None:
+    rel = _valkey_release()
+    assert (rel["chart"], rel["version"]) == ("oci://registry-1.docker.io/bitnamicharts/valkey", "2.2.4")
+    vals = rel["values"]
+    assert undocumented(DATA / "valkey_values_keys.txt", vals) == []
+    assert vals["auth"] == {
+        "enabled": True,
+        "sentinel": False,
+        "existingSecret": shared.AUTH_SECRET,
+        "existingSecretPasswordKey": "REDIS_PASSWORD",
+    }
+    assert vals["networkPolicy"] == {"enabled": False}
+    pod, container = vals["primary"]["podSecurityContext"], vals["primary"]["containerSecurityContext"]
+    assert pod["runAsNonRoot"] is True and pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["allowPrivilegeEscalation"] is False and container["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_in_cluster_valkey_admits_only_litellm_pods_and_litellm_may_reach_it() -> None:
+    run = run_cached("enterprise", IN_CLUSTER)
+    policies = {p["metadata"]["name"]: p["spec"] for p in run.kubernetes_objects() if p["kind"] == "NetworkPolicy"}
+    allow = policies["litellm-redis-from-litellm"]
+    assert allow["ingress"] == [
+        {
+            "from": [
+                {
+                    "podSelector": {
+                        "matchLabels": {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": "litellm"}
+                    }
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 6379}],
+        }
+    ]
+    assert policies["litellm-redis-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
+    egress = policies["litellm-egress"]["egress"]
+    assert {
+        "to": [{"podSelector": {"matchLabels": shared.valkey_pod_labels(parse_config(namespace("enterprise")))}}],
+        "ports": [{"protocol": "TCP", "port": 6379}],
+    } in egress
+    # The password is generated once into GSM and synced by ESO; no Memorystore here.
+    assert not run.of_type(INSTANCE)
+    cfg = parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}})
+    secret_ids = {r.inputs["secretId"] for r in run.of_type("gcp:secretmanager/secret:Secret")}
+    assert gsm_secret_id(cfg, REDIS_PASSWORD) in secret_ids
+
+
+def test_in_cluster_valkey_is_in_the_footprint() -> None:
+    from config.footprint import footprint
+
+    cfg = parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}})
+    rows = {r.component: r for r in footprint(cfg).rows}
+    assert rows["redis (valkey, in-cluster)"].replicas == 1
+    assert "redis (valkey, in-cluster)" not in {
+        r.component for r in footprint(parse_config(namespace("enterprise"))).rows
+    }
+
+
+def test_in_cluster_variant_objects_validate_against_their_schemas() -> None:
+    from tests.support.schemas import validation_errors
+
+    run = run_cached("enterprise", IN_CLUSTER)
+    objects = {f"{o['kind']}/{o['metadata']['name']}": o for o in run.kubernetes_objects()}
+    assert "NetworkPolicy/litellm-redis-from-litellm" in objects
+    assert "ExternalSecret/litellm-redis-auth" in objects
+    assert {name: errs for name, o in objects.items() if (errs := validation_errors(o))} == {}

@@ -1,0 +1,513 @@
+"""grafana_ro on a real PostgreSQL holding LiteLLM's real schema, for both role engines.
+
+The role definitions are translated into the exact SQL each engine sends
+(``tests/support/role_sql.py``: CNPG's managed-role reconciler, or the
+pulumi-postgresql provider), run on a throwaway server
+(``tests/support/postgres.py``), and then the role is exercised: what it must be able
+to read (every dashboard query, on the reporting schema the reporting role builds with
+the program's SQL), what it must not read (LiteLLM's passwords, credentials, audit log,
+key tokens, other databases), everything it must not write (checked by SQLSTATE, not by
+"some error"), its connection limit and its password.
+
+Each test works on its own copy of the migrated ``litellm`` database
+(``CREATE DATABASE ... TEMPLATE litellm``), so hardened and unhardened states never mix.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from components.database.cnpg import GRAFANA_RO_ROLE
+from components.database.sql import database_hardening_sql
+from components.reporting.sql import REPORTING_ROLE, SCHEMA, grants_sql, refresh_sql, schema_sql
+from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
+from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.postgres import LiteLLMDatabase, PostgresServer
+from tests.support.role_sql import (
+    cnpg_managed_role_sql,
+    pg_provider_grant_sql,
+    pg_provider_role_sql,
+)
+from tools.pglab import spend_seed
+from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
+from tools.pglab.server import apply_litellm_schema, start_postgres_server
+
+ENGINES = ("cnpg", "external")
+RANGE = TimeRange(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
+
+#: URL-special, quote and backslash characters, an inner space and a non-ASCII letter.
+#: No white space at either end: CNPG trims the secret's password (Go TrimSpace).
+SPECIAL_PASSWORD = "p@ss:/?#[]%&=+ ;'sq\"dq\\bs$1--ü"
+#: The same without the backslash, which the external engine cannot pass through
+#: (see test_provider_doubles_backslashes_in_passwords).
+SPECIAL_PASSWORD_NO_BACKSLASH = SPECIAL_PASSWORD.replace("\\", "")
+
+GRAFANA_TABLES = (
+    "LiteLLM_SpendLogs",
+    "LiteLLM_VerificationToken",
+    "LiteLLM_DailyUserSpend",
+    "LiteLLM_TeamTable",
+)
+
+# --------------------------------------------------------------------------------------
+# Role definitions: what the program registers under Pulumi mocks (the CNPG Cluster's
+# spec.managed.roles[] entry for grafana_ro, and the postgresql.Role / postgresql.Grant
+# inputs of the external engine).
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def grafana_ro_definitions() -> dict[str, dict[str, Any]]:
+    """grafana_ro per engine, exactly as the program renders it (mock engine, ints as floats)."""
+    cluster = run_cached("lab").custom_resources("Cluster")[0]
+    (cnpg_role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "grafana_ro"]
+    external = run_cached("lab", *EXTERNAL_ENGINE)
+    (pg_role,) = [
+        r.inputs for r in external.of_type("postgresql:index/role:Role") if r.inputs.get("name") == "grafana_ro"
+    ]
+    return {"cnpg": cnpg_role, "external": {k: v for k, v in pg_role.items() if k != "password"}}
+
+
+@pytest.fixture
+def role_definitions() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every role per engine, by name, exactly as the program renders it."""
+    cluster = run_cached("lab").custom_resources("Cluster")[0]
+    external = run_cached("lab", *EXTERNAL_ENGINE)
+    ext = {
+        str(r.inputs["name"]): {k: v for k, v in r.inputs.items() if k != "password"}
+        for r in external.of_type("postgresql:index/role:Role")
+    }
+    return {"cnpg": {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}, "external": ext}
+
+
+@pytest.fixture
+def external_hardening_grant_definitions() -> list[dict[str, Any]]:
+    """The postgresql.Grant inputs the program renders to harden an external database."""
+    grants = run_cached("lab", *EXTERNAL_ENGINE).of_type("postgresql:index/grant:Grant")
+    assert grants, "the external engine renders no hardening grants"
+    # Registration order is not deterministic under the engine: order by object type.
+    return sorted((g.plain_inputs for g in grants), key=lambda g: str(g["objectType"]))
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def password_for(engine: str) -> str:
+    return SPECIAL_PASSWORD if engine == "cnpg" else SPECIAL_PASSWORD_NO_BACKSLASH
+
+
+def role_statements(engine: str, definition: dict[str, Any], password: str) -> list[str]:
+    if engine == "cnpg":
+        return cnpg_managed_role_sql(definition, password)
+    return pg_provider_role_sql(definition, password)
+
+
+def run_as_superuser(server: PostgresServer, dbname: str, statements: list[str]) -> None:
+    """Run statements in one transaction, as the engines do."""
+    with server.superuser_connection(dbname) as conn, conn.transaction():
+        for statement in statements:
+            conn.execute(statement.encode())
+
+
+def sqlstate_of(conn: psycopg.Connection[tuple[object, ...]], statement: str) -> str:
+    """``"00000"`` when the statement succeeds, else its SQLSTATE."""
+    try:
+        conn.execute(statement.encode())
+    except psycopg.Error as exc:
+        return exc.sqlstate or "?????"
+    return "00000"
+
+
+class Scratch:
+    """A private copy of the migrated litellm database, and the role made in it."""
+
+    def __init__(self, database: LiteLLMDatabase, name: str) -> None:
+        self.litellm = database
+        self.server = database.server
+        self.name = name
+        self.roles: list[str] = []
+
+    def harden(self) -> None:
+        run_as_superuser(self.server, self.name, database_hardening_sql(self.name, self.litellm.owner))
+
+    def create_role(self, engine: str, definition: dict[str, Any], password: str) -> str:
+        name = str(definition["name"])
+        self.roles.append(name)
+        run_as_superuser(self.server, "postgres", role_statements(engine, definition, password))
+        return name
+
+
+@pytest.fixture
+def scratch(litellm_database: LiteLLMDatabase, request: pytest.FixtureRequest) -> Iterator[Scratch]:
+    server = litellm_database.server
+    name = "scratch_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50]
+    with server.superuser_connection() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(name),
+                sql.Identifier(litellm_database.name),
+                sql.Identifier(litellm_database.owner),
+            )
+        )
+    box = Scratch(litellm_database, name)
+    try:
+        yield box
+    finally:
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            for role in box.roles:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+# --- the schema itself -------------------------------------------------------------------
+
+
+def test_litellm_schema_is_the_real_one(litellm_database: LiteLLMDatabase) -> None:
+    # litellm-proxy-extras 0.4.110: the schema LiteLLM 1.108.7 (the pinned proxy) ships with.
+    assert len(litellm_database.migrations) == 220
+    assert any(" " in name for name in litellm_database.migrations)
+    with litellm_database.server.connect_as(litellm_database.owner, litellm_database.owner_password) as conn:
+        owners: dict[object, object] = dict(
+            (row[0], row[1])
+            for row in conn.execute(
+                "SELECT tablename, tableowner FROM pg_tables WHERE tablename = ANY(%s)",
+                [list(GRAFANA_TABLES)],
+            ).fetchall()
+        )
+        runtime = conn.execute(
+            "SELECT c.relname, x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+            " WHERE x.indrelid = '\"LiteLLM_SpendLogs\"'::regclass AND c.relname = ANY(%s)",
+            [list(litellm_database.runtime_indexes)],
+        ).fetchall()
+    assert owners == dict.fromkeys(GRAFANA_TABLES, "litellm")
+    assert sorted(runtime) == sorted(
+        (name, True)
+        for name in (
+            "LiteLLM_SpendLogs_api_key_startTime_idx",
+            "LiteLLM_SpendLogs_litellm_call_id_idx",
+        )
+    )
+
+
+# --- grafana_ro on a hardened database -------------------------------------------------------
+
+
+SECRET_READS = {
+    "password hashes": 'SELECT password FROM "LiteLLM_UserTable"',
+    "invitation links": 'SELECT * FROM "LiteLLM_InvitationLink"',
+    "stored credentials": 'SELECT credential_values FROM "LiteLLM_CredentialsTable"',
+    "audit log": 'SELECT * FROM "LiteLLM_AuditLog"',
+    "key tokens": 'SELECT token FROM "LiteLLM_VerificationToken"',
+    "raw log": 'SELECT api_key, messages FROM "LiteLLM_SpendLogs"',
+    "daily rows": 'SELECT api_key FROM "LiteLLM_DailyUserSpend"',
+    "config": 'SELECT * FROM "LiteLLM_Config"',
+}
+
+
+def install_reporting(scratch: Scratch, engine: str, definitions: dict[str, dict[str, Any]], password: str) -> None:
+    """The reporting role as the engine creates it, the schema as CNPG's Database / postgresql.Schema
+    creates it, then the job's three SQL files as that role."""
+    role = scratch.create_role(engine, definitions[REPORTING_ROLE], password)
+    run_as_superuser(scratch.server, scratch.name, [f'CREATE SCHEMA "{SCHEMA}" AUTHORIZATION "{role}"'])
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
+        for text in (schema_sql(), grants_sql(GRAFANA_RO_ROLE), refresh_sql(3)):
+            conn.execute(text.encode())
+
+
+def every_dashboard_query() -> list[tuple[str, str]]:
+    overview = {"team": ALL, "key_alias": ALL, "model": ALL}
+    picked: dict[str, Selection] = {"team": ["team-a"], "key_alias": ["alpha-prod"], "model": ["gpt-4o"]}
+    team = {"team": "team-a", "key_alias": ALL, "model": ALL}
+    queries = []
+    for name, board, selections in (
+        ("overview", OVERVIEW, (overview, picked)),
+        ("team", TEAM_VIEW, (team,)),
+        ("chargeback", CHARGEBACK, ({},)),
+    ):
+        for number, selection in enumerate(selections):
+            for variable in board.variables:
+                queries.append(
+                    (f"{name}/var:{variable.name}/{number}", render(variable.sql, board.variables, selection, RANGE))
+                )
+            for panel in board.panels:
+                queries.append((f"{name}/{panel.key}/{number}", render(panel.sql, board.variables, selection, RANGE)))
+    return queries
+
+
+def test_grafana_ro_reads_every_panel_and_nothing_of_litellm(
+    engine: str, scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    scratch.harden()
+    with scratch.server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, scratch.name) as owner:
+        spend_seed.seed(owner)
+    password = password_for(engine)
+    role = scratch.create_role(engine, role_definitions[engine][GRAFANA_RO_ROLE], password)
+    install_reporting(scratch, engine, role_definitions[engine], password)
+
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
+        answered = {}
+        for name, text in every_dashboard_query():
+            answered[name] = len(conn.execute(text.encode()).fetchall())  # raises on any privilege error
+        assert answered["overview/total_spend/0"] == 1 and answered["overview/spend_by_key/0"] == 7
+        assert answered["chargeback/team_month/0"] > 0
+        refused = {what: sqlstate_of(conn, statement) for what, statement in SECRET_READS.items()}
+        # Nothing in the reporting schema names a token or a payload ...
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s", [SCHEMA]
+        ).fetchall()
+        # ... nor holds one.
+        shown = {str(v) for row in conn.execute("SELECT * FROM reporting.keys").fetchall() for v in row}
+        shown |= {str(v) for row in conn.execute("SELECT * FROM reporting.recent_failures").fetchall() for v in row}
+        shown |= {str(v) for row in conn.execute("SELECT * FROM reporting.daily_detail").fetchall() for v in row}
+    assert refused == dict.fromkeys(SECRET_READS, errors.InsufficientPrivilege.sqlstate)
+    assert columns and not {c for _t, c in columns} & {"token", "api_key", "password", "metadata", "messages"}
+    assert not shown & {key.token for key in spend_seed.SMALL.keys}
+
+
+def test_grafana_ro_writes_nothing(
+    engine: str, scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    scratch.harden()
+    password = password_for(engine)
+    role = scratch.create_role(engine, role_definitions[engine][GRAFANA_RO_ROLE], password)
+    install_reporting(scratch, engine, role_definitions[engine], password)
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
+        forbidden = [
+            "INSERT INTO \"LiteLLM_TeamTable\" (team_id) VALUES ('grafana')",
+            'UPDATE "LiteLLM_VerificationToken" SET spend = 0',
+            'DELETE FROM "LiteLLM_SpendLogs"',
+            'TRUNCATE "LiteLLM_DailyUserSpend"',
+            "DELETE FROM reporting.daily_detail",
+            "TRUNCATE reporting.daily_model",
+            "SELECT * FROM reporting.refresh(1)",
+            "CREATE TABLE public.grafana_probe (id int)",
+            "CREATE TABLE grafana_probe (id int)",
+            "CREATE VIEW public.grafana_probe AS SELECT 1",
+            "CREATE SCHEMA grafana_probe",
+            "CREATE TABLE reporting.grafana_probe (id int)",
+            "CREATE TEMP TABLE grafana_probe (id int)",
+            "CREATE TABLE pg_temp.grafana_probe (id int)",
+        ]
+        outcomes = {statement: sqlstate_of(conn, statement) for statement in forbidden}
+    assert outcomes == dict.fromkeys(forbidden, errors.InsufficientPrivilege.sqlstate)
+
+
+def test_external_grafana_ro_reads_nothing_in_another_database(
+    scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    """On a shared external server other databases keep PostgreSQL's default CONNECT for
+    PUBLIC (only their owners or the server's pg_hba can close that), but without
+    pg_read_all_data grafana_ro reads nothing there."""
+    password = SPECIAL_PASSWORD_NO_BACKSLASH
+    role = scratch.create_role("external", role_definitions["external"][GRAFANA_RO_ROLE], password)
+    other = scratch.name + "_other"
+    server = scratch.server
+    with server.superuser_connection() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(other), sql.Identifier(scratch.litellm.owner))
+        )
+    try:
+        with server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, other) as owner:
+            owner.execute("CREATE TABLE customers (id int, secret text)")
+        with server.connect_as(role, password, other) as conn:
+            assert sqlstate_of(conn, "SELECT * FROM customers") == errors.InsufficientPrivilege.sqlstate
+    finally:
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))
+
+
+def test_cnpg_hba_keeps_grafana_ro_and_reporting_out_of_other_databases(
+    role_definitions: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    """The Cluster's pg_hba lines, first on a private server: other databases refuse both logins."""
+    (cluster,) = run_cached("lab").custom_resources("Cluster")
+    server = start_postgres_server()
+    try:
+        database = apply_litellm_schema(server)
+        hba = server.datadir / "pg_hba.conf"
+        rules = "\n".join(
+            line.replace(" all scram", " 127.0.0.1/32 scram").replace(" all reject", " 127.0.0.1/32 reject")
+            for line in cluster["spec"]["postgresql"]["pg_hba"]
+        )
+        hba.write_text(rules + "\n" + hba.read_text())
+        password = SPECIAL_PASSWORD
+        with server.superuser_connection() as conn, conn.transaction():
+            for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
+                for statement in cnpg_managed_role_sql(role_definitions["cnpg"][name], password):
+                    conn.execute(statement.encode())
+            conn.execute("SELECT pg_reload_conf()")
+        time.sleep(0.5)
+        for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
+            with server.connect_as(name, password, database.name) as conn:
+                assert conn.execute("SELECT current_database()").fetchone() == (database.name,)
+            for other in ("postgres", "template1"):
+                with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection"):
+                    psycopg.connect(server.dsn(name, password, other), connect_timeout=5)
+    finally:
+        server.stop()
+
+
+def test_grafana_ro_connection_limit_holds(
+    engine: str, scratch: Scratch, grafana_ro_definitions: dict[str, dict[str, Any]]
+) -> None:
+    scratch.harden()
+    definition = grafana_ro_definitions[engine]
+    limit = int(definition["connectionLimit"])
+    password = password_for(engine)
+    role = scratch.create_role(engine, definition, password)
+    server = scratch.server
+
+    held = [psycopg.connect(server.dsn(role, password, scratch.name)) for _ in range(limit)]
+    try:
+        since = server.log_offset()
+        with pytest.raises(psycopg.OperationalError, match="too many connections for role"):
+            psycopg.connect(server.dsn(role, password, scratch.name))
+        assert server.refused_sqlstate(role, since) == errors.TooManyConnections.sqlstate
+        held.pop().close()
+        held.append(psycopg.connect(server.dsn(role, password, scratch.name)))
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def test_grafana_ro_password_round_trips(
+    engine: str, scratch: Scratch, grafana_ro_definitions: dict[str, dict[str, Any]]
+) -> None:
+    scratch.harden()
+    password = password_for(engine)
+    role = scratch.create_role(engine, grafana_ro_definitions[engine], password)
+    server = scratch.server
+
+    with server.connect_as(role, password, scratch.name) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (role,)
+    url = f"postgresql://{role}:{urllib.parse.quote(password, safe='')}@{server.host}:{server.port}/{scratch.name}"
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (role,)
+
+    since = server.log_offset()
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(server.dsn(role, password + "x", scratch.name))
+    assert server.refused_sqlstate(role, since) == errors.InvalidPassword.sqlstate
+
+
+def test_provider_doubles_backslashes_in_passwords(
+    scratch: Scratch, grafana_ro_definitions: dict[str, dict[str, Any]]
+) -> None:
+    """A known limit of the external engine, pinned so it cannot be forgotten.
+
+    terraform-provider-postgresql escapes backslashes for an ``E''`` literal but writes
+    a plain ``''`` one, so the server stores every backslash twice. Passwords the
+    program generates for the external engine must therefore contain no backslash.
+    """
+    role = scratch.create_role("external", grafana_ro_definitions["external"], SPECIAL_PASSWORD)
+    server = scratch.server
+    since = server.log_offset()
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(server.dsn(role, SPECIAL_PASSWORD, scratch.name))
+    assert server.refused_sqlstate(role, since) == errors.InvalidPassword.sqlstate
+    doubled = SPECIAL_PASSWORD.replace("\\", "\\\\")
+    with server.connect_as(role, doubled, scratch.name) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (role,)
+
+
+# --- what the hardening changes -------------------------------------------------------------
+
+
+def test_without_hardening_a_login_can_create_temp_tables(
+    engine: str, scratch: Scratch, grafana_ro_definitions: dict[str, dict[str, Any]]
+) -> None:
+    """The counterfactual: the temp-table refusal above comes from the hardening alone."""
+    password = password_for(engine)
+    role = scratch.create_role(engine, grafana_ro_definitions[engine], password)
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
+        assert sqlstate_of(conn, "CREATE TEMP TABLE grafana_probe (id int)") == "00000"
+        assert sqlstate_of(conn, "INSERT INTO grafana_probe VALUES (1)") == "00000"
+
+
+def test_owner_keeps_temporary_tables_after_hardening(scratch: Scratch) -> None:
+    scratch.harden()
+    with scratch.server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, scratch.name) as conn:
+        assert sqlstate_of(conn, "CREATE TEMP TABLE owner_probe (id int)") == "00000"
+        assert sqlstate_of(conn, "CREATE TABLE public.owner_probe (id int)") == "00000"
+
+
+def test_external_grants_harden_like_the_bootstrap_sql(
+    scratch: Scratch,
+    grafana_ro_definitions: dict[str, dict[str, Any]],
+    external_hardening_grant_definitions: list[dict[str, Any]],
+) -> None:
+    """postgresql.Grant to ``public`` (revoke all, grant back CONNECT/USAGE) refuses
+    temporary tables and public-schema DDL exactly like database_hardening_sql."""
+    for grant in external_hardening_grant_definitions:
+        translated = dict(grant, database=scratch.name)
+        run_as_superuser(scratch.server, scratch.name, pg_provider_grant_sql(translated))
+    password = SPECIAL_PASSWORD_NO_BACKSLASH
+    role = scratch.create_role("external", grafana_ro_definitions["external"], password)
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (role,)
+        assert sqlstate_of(conn, "CREATE TEMP TABLE grafana_probe (id int)") == "42501"
+        assert sqlstate_of(conn, "CREATE TABLE public.grafana_probe (id int)") == "42501"
+    with scratch.server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, scratch.name) as conn:
+        assert sqlstate_of(conn, "CREATE TEMP TABLE owner_probe (id int)") == "00000"
+
+
+# --- the translators' exact text (pure) ------------------------------------------------------
+
+
+def test_cnpg_sql_for_grafana_ro(grafana_ro_definitions: dict[str, dict[str, Any]]) -> None:
+    assert cnpg_managed_role_sql(grafana_ro_definitions["cnpg"], " it's\\x ") == [
+        "SET LOCAL log_min_error_statement = 'PANIC'",
+        (
+            'CREATE ROLE "grafana_ro"  NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT LOGIN'
+            " NOREPLICATION NOSUPERUSER CONNECTION LIMIT 5 PASSWORD  E'it''s\\\\x'"
+        ),
+        'COMMENT ON ROLE "grafana_ro" IS \'Grafana datasource: SELECT on the reporting schema only, managed by'
+        " llm-gateway'",
+    ]
+
+
+def test_provider_sql_for_grafana_ro(grafana_ro_definitions: dict[str, dict[str, Any]]) -> None:
+    assert pg_provider_role_sql(grafana_ro_definitions["external"], "it's") == [
+        (
+            "CREATE ROLE \"grafana_ro\" WITH ENCRYPTED PASSWORD 'it''s' VALID UNTIL 'infinity'"
+            " CONNECTION LIMIT 5 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN NOBYPASSRLS"
+            " NOREPLICATION"
+        ),
+        'ALTER ROLE "grafana_ro" SET search_path TO DEFAULT',
+    ]
+
+
+def test_provider_grant_sql(external_hardening_grant_definitions: list[dict[str, Any]]) -> None:
+    database, schema = external_hardening_grant_definitions
+    assert pg_provider_grant_sql(database) == [
+        'REVOKE ALL PRIVILEGES ON DATABASE "litellm" FROM "public"',
+        'GRANT CONNECT ON DATABASE "litellm" TO "public"',
+    ]
+    assert pg_provider_grant_sql(schema) == [
+        'REVOKE ALL PRIVILEGES ON SCHEMA "public" FROM "public"',
+        'GRANT USAGE ON SCHEMA "public" TO "public"',
+    ]
+
+
+def test_hardening_sql_quotes_identifiers() -> None:
+    assert database_hardening_sql('li"te llm', "Owner") == [
+        'REVOKE TEMPORARY ON DATABASE "li""te llm" FROM PUBLIC',
+        'GRANT TEMPORARY ON DATABASE "li""te llm" TO "Owner"',
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+    ]
+    with pytest.raises(ValueError, match="cannot be empty"):
+        database_hardening_sql("", "litellm")

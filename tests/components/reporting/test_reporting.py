@@ -1,0 +1,157 @@
+"""The reporting CronJob: its exact command on real PostgreSQL, and its manifests.
+
+The job's container command (psql, the three mounted SQL files, one transaction) is
+run as rendered, with the rendered environment pointed at a throwaway server holding
+LiteLLM's real schema: twice, to prove the DDL is idempotent and the refresh repeatable.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg import sql
+
+from components.database.component import endpoint
+from components.reporting import component as reporting
+from components.reporting.sql import REPORTING_ROLE, SCHEMA
+from config import DEFAULT_REPORTING_IMAGE, StackConfig, parse_config, read_namespace
+from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.postgres import LiteLLMDatabase
+from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
+from tools.offline import apply_override, as_pulumi_config, read_stack_config
+from tools.pglab import spend_seed
+
+DBNAME = "reporting_job"
+
+
+def _cfg(stack: str = "lab", *overrides: str) -> StackConfig:
+    config = read_stack_config(stack)
+    for assignment in overrides:
+        apply_override(config, assignment)
+    flat, _secrets = as_pulumi_config(config)
+    return parse_config(read_namespace(flat))
+
+
+def _one(stack: str, kind: str, *overrides: str) -> dict[str, Any]:
+    (obj,) = [m for m in run_cached(stack, *overrides).custom_resources(kind) if "reporting" in m["metadata"]["name"]]
+    return obj
+
+
+@pytest.fixture
+def job_database(litellm_database: LiteLLMDatabase) -> Iterator[LiteLLMDatabase]:
+    server = litellm_database.server
+    with server.superuser_connection() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(DBNAME), sql.Identifier(litellm_database.name), sql.Identifier(litellm_database.owner)
+            )
+        )
+    try:
+        yield litellm_database
+    finally:
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DBNAME)))
+            for role in ("grafana_ro", REPORTING_ROLE):
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: LiteLLMDatabase, tmp_path: Path) -> None:
+    server = job_database.server
+    with server.connect_as(job_database.owner, job_database.owner_password, DBNAME) as conn:
+        spend_seed.seed(conn)
+    create_grafana_ro(job_database, DBNAME, "grafana-pw")
+    with server.superuser_connection() as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE pg_read_all_data PASSWORD {}").format(
+                sql.Identifier(REPORTING_ROLE), sql.Literal(REPORTING_PASSWORD)
+            )
+        )
+    with server.superuser_connection(DBNAME) as conn:  # what CNPG's Database `schemas[]` does
+        conn.execute(
+            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(SCHEMA), sql.Identifier(REPORTING_ROLE))
+        )
+
+    cfg = _cfg()
+    job = reporting.cronjob_manifest(cfg, endpoint(cfg, "unused"))
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    for name, text in reporting.sql_files(cfg).items():
+        (tmp_path / name).write_text(text)
+    argv = [a.replace(reporting.SQL_DIR + "/", f"{tmp_path}/") for a in container["command"]]
+    argv[0] = str(server.bindir / "psql")
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["PGUSER"] == REPORTING_ROLE and env["PGDATABASE"] == "litellm" and env["PGSSLMODE"] == "require"
+    env.update(PGHOST=server.host, PGPORT=str(server.port), PGDATABASE=DBNAME, PGSSLMODE="disable")
+    env["PGPASSWORD"] = REPORTING_PASSWORD
+    for _ in range(2):
+        done = subprocess.run(
+            argv, env={**os.environ, **{k: str(v) for k, v in env.items()}}, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    with server.connect_as("grafana_ro", "grafana-pw", DBNAME) as conn:
+        assert conn.execute("SELECT sum(spend) FROM reporting.daily_model").fetchone() == (22.625,)
+        assert conn.execute("SELECT window_days FROM reporting.refresh_state").fetchone() == (
+            cfg.reporting.window_days,
+        )
+
+
+def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
+    job = _one("lab", "CronJob")
+    spec = job["spec"]
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert spec["schedule"] == "*/10 * * * *" and spec["concurrencyPolicy"] == "Forbid"
+    cnpg = _cfg().postgres.cnpg
+    assert cnpg is not None and container["image"] == cnpg.image  # one source: the cluster's image
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert pod["automountServiceAccountToken"] is False
+    password = next(e for e in container["env"] if e["name"] == "PGPASSWORD")
+    assert password["valueFrom"]["secretKeyRef"] == {"name": "litellm-pg-reporting", "key": "password"}
+    other = _one("lab", "CronJob", "llm-gateway:reporting={schedule: '5 * * * *', window_days: 5}")
+    assert other["spec"]["schedule"] == "5 * * * *"
+    (cm,) = [
+        m for m in run_cached("lab").custom_resources("ConfigMap") if m["metadata"]["name"] == reporting.CONFIG_MAP
+    ]
+    assert cm["data"]["refresh.sql"].endswith("SELECT * FROM reporting.refresh(3);\n")
+
+
+def test_external_engine_job_uses_the_pinned_default_image_and_its_own_secret() -> None:
+    job = _one("lab", "CronJob", *EXTERNAL_ENGINE)
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == DEFAULT_REPORTING_IMAGE
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PGHOST"]["value"] == "pg.home.arpa" and env["PGSSLMODE"]["value"] == "verify-full"
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "litellm-db-reporting"
+
+
+@pytest.mark.parametrize("overrides", [(), EXTERNAL_ENGINE])
+def test_network_policy_allows_only_dns_and_postgres(overrides: tuple[str, ...]) -> None:
+    policies = [
+        p
+        for p in run_cached("lab", *overrides).custom_resources("NetworkPolicy")
+        if p["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": reporting.APP}}
+    ]
+    assert sorted(p["metadata"]["name"] for p in policies) == [
+        "litellm-reporting-default-deny",
+        "litellm-reporting-egress",
+    ]
+    assert all("ingress" not in p["spec"] for p in policies)
+    (egress,) = [p["spec"]["egress"] for p in policies if "egress" in p["spec"]]
+    ports = sorted((port["protocol"], port["port"]) for rule in egress for port in rule["ports"])
+    assert ports == [("TCP", 53), ("TCP", 5432), ("UDP", 53)]
+    if not overrides:
+        assert egress[1]["to"] == [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "litellm-pg"}}}]
+
+
+def test_bad_reporting_config_names_the_key() -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"reporting\.window_days"):
+        _cfg("lab", "llm-gateway:reporting.window_days=1")

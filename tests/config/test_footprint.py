@@ -1,0 +1,152 @@
+"""The footprint: exact totals for both stacks, one source with the deployed values, and the
+capacity guard that refuses an over-sized stack before any resource is registered."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, memory_bytes, millicores, parse_config
+from config.footprint import Amount, as_output, footprint
+from tests.components.langfuse.test_langfuse import LAB_ON, release
+from tests.config.test_config import errors_for, namespace
+from tests.conftest import run_cached
+from tools import preview
+from tools.offline import run_stack
+
+GI = 2**30
+MI = 2**20
+LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true",)
+
+
+def _cfg(stack: str, **sections: object) -> object:
+    raw = namespace(stack)
+    raw.update(sections)
+    return parse_config(raw)
+
+
+@pytest.mark.parametrize(("quantity", "milli"), [("250m", 250), ("1", 1000), ("2", 2000), ("1.5", 1500), ("0.25", 250)])
+def test_cpu_quantities(quantity: str, milli: int) -> None:
+    assert millicores(quantity) == milli
+
+
+@pytest.mark.parametrize(
+    ("quantity", "size"), [("512Mi", 512 * MI), ("4Gi", 4 * GI), ("1536Mi", 1536 * MI), ("1G", 10**9), ("128", 128)]
+)
+def test_memory_quantities(quantity: str, size: int) -> None:
+    assert memory_bytes(quantity) == size
+
+
+@pytest.mark.parametrize(
+    ("stack", "requests", "limits"),
+    [
+        # litellm 1 x 250m/1Gi, migration 100m/512Mi, cnpg 1 x 100m/256Mi
+        ("lab", Amount(450, 1792 * MI), Amount(2000, 3584 * MI)),
+        # litellm 3 x 1/4Gi, migration 250m/512Mi, cnpg 3 x 1/2Gi, langfuse web 2 x 2/4Gi,
+        # worker 2 x 2/4Gi, clickhouse 3 x 2/8Gi, zookeeper 3 x 250m/512Mi, valkey 1/1.5Gi,
+        # oauth2-proxy 2 x 50m/64Mi (limits 200m/128Mi)
+        ("enterprise", Amount(22100, 63_104 * MI), Amount(29150, 69_888 * MI)),
+    ],
+)
+def test_stack_totals(stack: str, requests: Amount, limits: Amount) -> None:
+    fp = footprint(parse_config(namespace(stack)))
+    assert fp.requests == requests
+    assert fp.limits == limits
+
+
+def test_lab_with_langfuse_totals() -> None:
+    raw = namespace("lab")
+    raw["langfuse"] = {"enabled": True}
+    raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
+    fp = footprint(parse_config(raw))
+    assert [r.component for r in fp.rows] == [
+        "litellm proxy",
+        "litellm migration job",
+        "postgres (cnpg)",
+        "langfuse web",
+        "langfuse worker",
+        "langfuse clickhouse",
+        "langfuse valkey",
+        "langfuse minio",
+    ]
+    assert fp.requests == Amount(9450, 23_808 * MI)  # 9.45 CPU, 23.25Gi
+    assert fp.limits == Amount(11000, 25 * GI)
+
+
+def test_stack_output_is_the_footprint() -> None:
+    for stack in ("lab", "enterprise"):
+        run = run_cached(stack)
+        assert run.outputs["footprint"] == as_output(parse_config(namespace(stack)))
+    assert run_cached("enterprise").outputs["footprint"]["requests"] == {"cpu": "22.1", "memory": "61.625Gi"}
+    assert run_cached("lab").outputs["footprint"]["requests"] == {"cpu": "0.45", "memory": "1.75Gi"}
+
+
+def test_footprint_and_deployed_values_agree() -> None:
+    """One source: the rows carry exactly the resources the releases and the CNPG spec get."""
+    for stack, overrides in [("enterprise", ()), ("lab", LAB_ON)]:
+        run = run_cached(stack, *overrides)
+        rows = {r.component: r for r in footprint(parse_config(_raw_with(stack, overrides))).rows}
+        lit = release(run, "litellm")["values"]
+        assert lit["resources"]["requests"] == _amounts(rows["litellm proxy"].requests)
+        assert lit["migrationJob"]["resources"]["limits"] == _amounts(rows["litellm migration job"].limits)
+        (cluster,) = run.custom_resources("Cluster")
+        assert cluster["spec"]["instances"] == rows["postgres (cnpg)"].replicas
+        lf = release(run, "langfuse")["values"]
+        assert lf["langfuse"]["web"]["replicas"] == rows["langfuse web"].replicas
+        assert lf["langfuse"]["worker"]["resources"]["requests"] == _amounts(rows["langfuse worker"].requests)
+        assert lf["clickhouse"]["replicaCount"] == rows["langfuse clickhouse"].replicas
+        assert lf["clickhouse"]["resources"]["limits"] == _amounts(rows["langfuse clickhouse"].limits)
+        assert lf["redis"]["primary"]["resources"]["requests"] == _amounts(rows["langfuse valkey"].requests)
+
+
+def _raw_with(stack: str, overrides: tuple[str, ...]) -> dict[str, object]:
+    from config import read_namespace
+    from tools.offline import apply_override, as_pulumi_config, read_stack_config
+
+    config = read_stack_config(stack)
+    for o in overrides:
+        apply_override(config, o)
+    return read_namespace(as_pulumi_config(config)[0])
+
+
+def _amounts(a: Amount) -> dict[str, str]:
+    """Per-pod amounts as the builders write them (the stack files' own spelling)."""
+    cpu = f"{a.cpu_m}m" if a.cpu_m % 1000 else str(a.cpu_m // 1000)
+    memory = f"{a.memory // GI}Gi" if a.memory % GI == 0 else f"{a.memory // MI}Mi"
+    return {"cpu": cpu, "memory": memory}
+
+
+def test_over_capacity_is_one_config_error_with_the_table() -> None:
+    raw = namespace("lab")
+    raw["langfuse"] = {"enabled": True}
+    message = errors_for(raw)
+    assert message.startswith("invalid stack config (1 problem):\n  - llm-gateway:capacity:")
+    assert "cpu 9.45 > 2; memory 23.25Gi > 8Gi" in message
+    for row in ("langfuse clickhouse", "langfuse minio", "total", "capacity"):
+        assert row in message
+
+
+def test_over_capacity_stops_before_any_resource() -> None:
+    with pytest.raises(ConfigError):
+        run_stack("lab", LAB_LANGFUSE)
+
+
+def test_preview_refuses_lab_with_langfuse(capsys: pytest.CaptureFixture[str]) -> None:
+    assert preview.main(["lab", "--set", "llm-gateway:langfuse.enabled=true"]) == 2
+    err = capsys.readouterr().err
+    assert "llm-gateway:capacity" in err
+    assert "langfuse web" in err and "9.45" in err
+
+
+def test_preview_prints_the_footprint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert preview.main(["enterprise"]) == 0
+    out = capsys.readouterr().out
+    assert "footprint" in out
+    assert "langfuse clickhouse" in out
+    assert "61.625Gi" in out
+    assert "oauth2-proxy (sso)" in out
+
+
+def test_capacity_is_required() -> None:
+    raw = namespace("lab")
+    del raw["capacity"]
+    assert "llm-gateway:capacity: required key is missing" in errors_for(raw)

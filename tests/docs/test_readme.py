@@ -1,0 +1,51 @@
+"""The README stays true: the secrets inventory and the test command."""
+
+from __future__ import annotations
+
+import re
+
+from config import StackConfig, parse_config
+from config.inventory import secret_inventory
+from tests.config.test_config import namespace
+from tools.offline import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_secrets_inventory_lists_every_generated_secret() -> None:
+    rows = re.findall(r"^\| `([a-z0-9-]+)`[^|]*\| `([a-z0-9-]+)` \|", README, flags=re.MULTILINE)
+    documented = {(gsm, key) for gsm, key in rows}
+    raw = namespace("lab")
+    raw["postgres"] = {
+        **raw["postgres"],
+        "engine": "external",
+        "cnpg": None,
+        "external": {"host": "pg.example", "admin_user": "admin", "server_cidrs": ["10.0.0.5/32"]},
+    }
+    configs = [parse_config(namespace(s)) for s in ("lab", "enterprise")]
+    configs.append(parse_config(raw, frozenset({"postgresAdminPassword"})))
+    configs.append(parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}}))
+    generated = {(spec.gsm_name, spec.key) for cfg in configs for spec in secret_inventory(cfg)}
+    assert generated == documented
+
+
+def test_quick_start_is_the_two_commands_and_ci_runs_the_second() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    first_block = quick_start.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
+    assert commands == ["bash tools/setup.sh preview", "bash tools/setup.sh check"]
+    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("exec bash tools/setup.sh check")
+    setup = (ROOT / "tools" / "setup.sh").read_text()
+    for step in (
+        "venv/bin/ruff check .",
+        "venv/bin/ruff format --check .",
+        "venv/bin/mypy .",
+        "venv/bin/python -m pytest -q",
+    ):
+        assert step in setup
+
+
+def test_config_reference_names_every_section() -> None:
+    table = README.split("## Config reference", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in StackConfig.model_fields if f"`{name}." not in table and f"`{name}`" not in table]
+    assert missing == []

@@ -1,0 +1,258 @@
+"""Checks on everything a stack deploys: the program's objects and each Helm release
+rendered through its pinned chart (tools/render.py), for both stacks and the
+external-engine scenario."""
+
+from __future__ import annotations
+
+import base64
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN_PASSWORD, EXTERNAL_ENGINE, run_cached
+from tests.support import ROOT
+from tests.support import rendered as checks
+from tests.support.schemas import validation_errors
+from tools.assets import asset_path
+from tools.preview import main as preview_main
+from tools.render import releases, render_run
+
+SCENARIOS = {"lab": ("lab", ()), "enterprise": ("enterprise", ()), "lab-external": ("lab", EXTERNAL_ENGINE)}
+SCENARIO_IDS = sorted(SCENARIOS)
+
+# Defects of the charts themselves that no value can change. Each must still occur (so the
+# list cannot rot), and nothing else may.
+CHART_DEFECTS = {
+    "selects pods of chart:litellm Job/litellm-migrations": (
+        "litellm-helm gives the migration Job's pods the Deployment's selector labels (litellm.labels + "
+        "podLabels): every Service selecting the proxy also selects the running migration pod; no value "
+        "separates them"
+    ),
+}
+
+
+@cache
+def _deployed(scenario: str) -> checks.Deployed:
+    stack, overrides = SCENARIOS[scenario]
+    return checks.deployed(run_cached(stack, *overrides))
+
+
+def _without_known(findings: list[str]) -> list[str]:
+    return [f for f in findings if not any(known in f for known in CHART_DEFECTS)]
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_every_rendered_object_is_valid(scenario: str) -> None:
+    d = _deployed(scenario)
+    chart_objects = [o for o in d.objects if o.origin != "program"]
+    assert chart_objects, "nothing rendered"
+    errors = [f"{o.ref}: {e}" for o in chart_objects for e in validation_errors(o.body)]
+    assert errors == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_every_pod_the_program_runs_meets_restricted(scenario: str) -> None:
+    d = _deployed(scenario)
+    pods = [p for p in d.pods if not p.synthetic]
+    assert {p.owner.kind for p in pods} >= {"Deployment", "Job"}
+    assert [f"{p.ref}: {v}" for p in pods for v in checks.restricted_violations(p.spec)] == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_only_helm_test_pods_fail_restricted_and_the_program_never_runs_them(scenario: str) -> None:
+    """README: the chart's `helm test` pods are refused by `restricted`; Pulumi never creates them."""
+    d = _deployed(scenario)
+    assert {p.owner.name for p in d.helm_test_pods} == {"litellm-test-connection", "litellm-env-test"}
+    for pod in d.helm_test_pods:
+        assert pod.owner.body["metadata"]["annotations"]["helm.sh/hook"] == "test"
+        assert checks.restricted_violations(pod.spec), f"{pod.ref} meets restricted now: update the README"
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "Do not run `helm test` on the release" in readme
+
+
+def test_restricted_checker_catches_each_rule() -> None:
+    good = {
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {"name": "c", "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}
+        ],
+        "volumes": [{"name": "v", "secret": {"secretName": "s"}}],
+    }
+    assert checks.restricted_violations(good) == []
+    bad = {
+        "hostNetwork": True,
+        "securityContext": {},
+        "containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}],
+        "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+    }
+    found = "\n".join(checks.restricted_violations(bad))
+    for rule in (
+        "hostNetwork",
+        "hostPath",
+        "allowPrivilegeEscalation",
+        "runAsNonRoot",
+        "seccomp",
+        "drop ALL",
+        "NET_ADMIN",
+    ):
+        assert rule in found
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_every_secret_and_config_map_reference_resolves(scenario: str) -> None:
+    d = _deployed(scenario)
+    assert checks.reference_findings(d) == []
+    stack, overrides = SCENARIOS[scenario]
+    run = run_cached(stack, *overrides)
+    values = {rel.name: rel.values for rel in releases(run)}
+    namespace = {rel.namespace for rel in releases(run)}
+    assert len(namespace) == 1
+    assert checks.existing_secret_findings(d, values, namespace.pop()) == []
+
+
+def test_reference_check_catches_a_missing_key() -> None:
+    d = _deployed("lab")
+    deployment = next(p for p in d.pods if p.owner.kind == "Deployment")
+    env = [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "litellm-master-key", "key": "nope"}}}]
+    spec = {"containers": [{"name": "x", "env": env}, {"name": "y", "envFrom": [{"secretRef": {"name": "absent"}}]}]}
+    broken = checks.Deployed(d.objects, [checks.Pod(deployment.owner, deployment.labels, spec)])
+    findings = checks.reference_findings(broken)
+    assert any("has no key 'nope'" in f for f in findings) and any("absent is not deployed" in f for f in findings)
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_network_policies_select_pods_and_every_pod_is_limited(scenario: str) -> None:
+    d = _deployed(scenario)
+    assert [np for np in d.of_kind("NetworkPolicy") if np.origin == "program"]
+    assert checks.network_policy_findings(d) == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_no_chart_brings_its_own_network_policy(scenario: str) -> None:
+    assert checks.chart_network_policy_findings(_deployed(scenario)) == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_every_service_selects_only_the_pods_it_serves(scenario: str) -> None:
+    d = _deployed(scenario)
+    findings = checks.service_findings(d)
+    assert _without_known(findings) == []
+    for known, reason in CHART_DEFECTS.items():
+        assert any(known in f for f in findings), f"fixed? remove from CHART_DEFECTS: {reason}"
+
+
+JOB_POD_LABEL = "job-name"  # set by the Job controller on every pod it creates
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_service_monitors_scrape_no_job_pods(scenario: str) -> None:
+    """A Job pod selected by a scraped Service is a target that never serves metrics: `up == 0`."""
+    d = _deployed(scenario)
+    findings = []
+    for sm in d.of_kind("ServiceMonitor"):
+        spec = sm.body["spec"]
+        namespaces = (spec.get("namespaceSelector") or {}).get("matchNames") or [sm.namespace]
+        services = [
+            s
+            for s in d.of_kind("Service")
+            if s.namespace in namespaces
+            and checks.matches(spec["selector"], (s.body.get("metadata") or {}).get("labels") or {})
+        ]
+        for endpoint in spec.get("endpoints") or []:
+            drops_jobs = any(
+                r.get("action", "replace").lower() == "drop"
+                and r.get("sourceLabels") == ["__meta_kubernetes_pod_label_" + JOB_POD_LABEL.replace("-", "_")]
+                and r.get("regex") in (".+", ".*.+")
+                for r in endpoint.get("relabelings") or []
+            )
+            for svc in services:
+                jobs = [
+                    p
+                    for p in checks.selected_pods(d, svc.namespace, svc.body["spec"].get("selector") or {})
+                    if p.owner.kind == "Job"
+                ]
+                if jobs and not drops_jobs:
+                    findings.append(
+                        f"{sm.ref} endpoint {endpoint.get('port')}: scrapes {svc.ref}, which selects {[p.ref for p in jobs]}"
+                    )
+    assert d.of_kind("ServiceMonitor")
+    assert findings == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_database_url_last_wins_in_the_proxy_and_the_migration_job(scenario: str) -> None:
+    """README "How LiteLLM is wired": the release's DATABASE_URL (database Secret `uri`) comes last."""
+    stack, overrides = SCENARIOS[scenario]
+    run = run_cached(stack, *overrides)
+    secret = run.outputs["database"]["app_secret"]
+    d = _deployed(scenario)
+    workloads = {p.owner.kind: p for p in d.pods if p.owner.origin == "chart:litellm"}
+    assert set(workloads) == {"Deployment", "Job"}
+    for kind, pod in workloads.items():
+        (container,) = [c for c in pod.spec["containers"] if any(e["name"] == "DATABASE_URL" for e in c.get("env", []))]
+        entries = [e for e in container["env"] if e["name"] == "DATABASE_URL"]
+        assert len(entries) >= 2, f"{kind}: the chart's own DATABASE_URL is gone; revisit the README claim"
+        assert entries[-1]["valueFrom"] == {"secretKeyRef": {"name": secret, "key": "uri"}}, kind
+
+
+def test_rendering_is_deterministic_and_shows_no_secret() -> None:
+    run = run_cached("enterprise")
+    first = {k: [o.body for o in v] for k, v in render_run(run).items()}
+    second = {k: [o.body for o in v] for k, v in render_run(run).items()}
+    assert first == second
+    assert set(first) == {"litellm", "langfuse", "oauth2-proxy"}
+
+
+def test_rendered_preview_output_holds_no_secret_even_encoded(tmp_path: Path) -> None:
+    """Charts base64-encode what they put in Secrets: neither form of any secret may appear."""
+    assert preview_main(["enterprise", "--out", str(tmp_path)]) == 0
+    files = sorted((tmp_path / "rendered").rglob("*.yaml"))
+    assert len(files) > 20
+    run = run_cached("enterprise")
+    secrets = set(run.generated_secrets) | {ADMIN_PASSWORD}
+    forms = secrets | {base64.b64encode(s.encode()).decode() for s in secrets}
+    for path in files:
+        text = path.read_text()
+        assert not [s for s in forms if s in text], path
+
+
+def test_existing_secret_and_network_policy_checks_catch_defects() -> None:
+    d = _deployed("lab")
+    values = {
+        "x": {
+            "auth": {"existingSecret": "absent"},
+            "db": {"existingSecret": "litellm-master-key", "passwordKey": "nope"},
+        }
+    }
+    findings = checks.existing_secret_findings(d, values, "llm-gateway")
+    assert any("Secret absent is not deployed" in f for f in findings)
+    assert any("has no key 'nope'" in f for f in findings)
+    stray = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "stray", "namespace": "llm-gateway"},
+        "spec": {"podSelector": {"matchLabels": {"app": "nothing"}}, "policyTypes": ["Ingress"]},
+    }
+    without_policies = [o for o in d.objects if o.kind != "NetworkPolicy"]
+    broken = checks.Deployed([*without_policies, checks.Obj(stray, "program")], d.pods)
+    findings = checks.network_policy_findings(broken)
+    assert "program NetworkPolicy/stray: selects no deployed pod" in findings
+    assert any(f.endswith("no NetworkPolicy limits its ingress") for f in findings)
+
+
+def test_preview_without_the_chart_cache_fails_in_one_line_or_skips_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_ASSET_CACHE", str(tmp_path / "empty-cache"))
+    asset_path.cache_clear()
+    try:
+        failed = preview_main(["lab", "--out", str(tmp_path / "with")])
+        err = capsys.readouterr().err
+        skipped = preview_main(["lab", "--out", str(tmp_path / "without"), "--no-render"])
+    finally:
+        monkeypatch.undo()
+        asset_path.cache_clear()
+    assert failed == 2
+    assert err.strip().count("\n") == 0 and "python -m tools.assets fetch" in err
+    assert skipped == 0 and not (tmp_path / "without" / "rendered").exists()

@@ -27,7 +27,7 @@ from components.redis.component import SharedState
 from components.reporting.component import Reporting
 from components.secrets.eso import TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
-from components.secrets.store import SecretStore
+from components.secrets.store import SecretStore, SecretStoreArgs
 from components.sso.component import Sso
 from config import StackConfig
 from config.footprint import as_output as footprint_output
@@ -71,15 +71,14 @@ class LlmGateway(pulumi.ComponentResource):
         else:
             in_ns = child
 
-        store = SecretStore(f"{name}-secret-store", cfg, child)
+        store = SecretStore(f"{name}-secret-store", SecretStoreArgs.from_config(cfg), child)
 
         def one_key_secret(suffix: str, spec: SecretSpec, secret: str, key: str) -> ManagedSecret:
             """A generated value synced into one Kubernetes Secret of the gateway namespace."""
             consumer = SecretConsumer(
                 resource_name=secret, secret_key=key, target=TargetSecret(name=secret, namespace=ns)
             )
-            args = managed_secret_args(cfg, spec, store.store, (consumer,))
-            return ManagedSecret(f"{name}-{suffix}", args, store.gsa_email, in_ns)
+            return ManagedSecret(f"{name}-{suffix}", managed_secret_args(cfg, spec, store.access, (consumer,)), in_ns)
 
         master_key = one_key_secret("master-key", MASTER_KEY, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY)
         # Encrypts the credentials LiteLLM stores in its database; generated once, never rotated

@@ -179,8 +179,7 @@ class Database(pulumi.ComponentResource):
             )
         return ManagedSecret(
             f"{self._name}-grafana-ro",
-            managed_secret_args(cfg, GRAFANA_RO_PASSWORD, self._store.store, consumers),
-            self._store.gsa_email,
+            managed_secret_args(cfg, GRAFANA_RO_PASSWORD, self._store.access, consumers),
             self._child,
         )
 
@@ -191,10 +190,9 @@ class Database(pulumi.ComponentResource):
             managed_secret_args(
                 cfg,
                 REPORTING_PASSWORD,
-                self._store.store,
+                self._store.access,
                 (basic_auth_consumer(k8s_secret, cfg.namespaces.gateway, REPORTING_ROLE, {"cnpg.io/reload": "true"}),),
             ),
-            self._store.gsa_email,
             self._child,
         )
 
@@ -305,7 +303,7 @@ class Database(pulumi.ComponentResource):
             managed_secret_args(
                 cfg,
                 LITELLM_DB_PASSWORD,
-                self._store.store,
+                self._store.access,
                 (
                     basic_auth_consumer(
                         EXTERNAL_APP_SECRET,
@@ -316,7 +314,6 @@ class Database(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            self._store.gsa_email,
             self._child,
         )
         self.endpoint_info = endpoint(cfg, grafana_password.gsm_secret_id)

@@ -98,10 +98,10 @@ class Langfuse(pulumi.ComponentResource):
                 consumers = (basic_auth_consumer(values.DB_SECRET, ns, lf.owner, {"cnpg.io/reload": "true"}),)
             managed = ManagedSecret(
                 f"{name}-{spec.key.removeprefix('langfuse-')}",
-                managed_secret_args(cfg, spec, store.store, consumers),
-                store.gsa_email,
+                managed_secret_args(
+                    cfg, spec, store.access, consumers, hmac_json if spec.policy.generator == "provider" else None
+                ),
                 child,
-                value=hmac_json if spec.policy.generator == "provider" else None,
             )
             managed_by_key[spec.key] = managed
         secrets: list[pulumi.Resource] = list(managed_by_key.values())

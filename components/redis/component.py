@@ -31,6 +31,7 @@ import pulumi_kubernetes as k8s
 from components.kit import metadata, network_policies, restricted_container, restricted_pod, stateful_options
 from components.secrets.eso import StoreRef, TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
+from components.secrets.store import StoreAccess
 from config import Resources, StackConfig
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD
 
@@ -213,6 +214,7 @@ class SharedState(pulumi.ComponentResource):
     ) -> None:
         super().__init__("llm-gateway:redis:SharedState", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        access = StoreAccess(store, accessor_email)
         ns = cfg.namespaces.gateway
         auth_consumer = (_consumer(AUTH_SECRET, PASSWORD_KEY, ns),)
         if cfg.redis.mode == "memorystore":
@@ -224,24 +226,27 @@ class SharedState(pulumi.ComponentResource):
             # Google generates the AUTH string: GSM gets it from the instance (a secret Output).
             ManagedSecret(
                 f"{name}-auth",
-                managed_secret_args(cfg, MEMORYSTORE_AUTH, store, auth_consumer),
-                accessor_email,
+                managed_secret_args(
+                    cfg, MEMORYSTORE_AUTH, access, auth_consumer, value=pulumi.Output.secret(instance.auth_string)
+                ),
                 child,
-                value=pulumi.Output.secret(instance.auth_string),
             )
             ManagedSecret(
                 f"{name}-server-ca",
-                managed_secret_args(cfg, MEMORYSTORE_CA, store, (_consumer(CA_SECRET, CA_KEY, ns),)),
-                accessor_email,
+                managed_secret_args(
+                    cfg,
+                    MEMORYSTORE_CA,
+                    access,
+                    (_consumer(CA_SECRET, CA_KEY, ns),),
+                    value=instance.server_ca_certs.apply(server_ca_pem),
+                ),
                 child,
-                value=instance.server_ca_certs.apply(server_ca_pem),
             )
             self.wiring = memorystore_wiring(cfg, instance.host)
         else:
             password = ManagedSecret(
                 f"{name}-password",
-                managed_secret_args(cfg, REDIS_PASSWORD, store, auth_consumer),
-                accessor_email,
+                managed_secret_args(cfg, REDIS_PASSWORD, access, auth_consumer),
                 child,
             )
             ic = cfg.redis.in_cluster

@@ -18,6 +18,7 @@ Secret access is never granted here: each ManagedSecret grants
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -25,7 +26,7 @@ import pulumi_kubernetes as k8s
 
 from components.kit import custom_resource, metadata, object_meta
 from components.secrets.eso import StoreRef, cluster_secret_store
-from config import StackConfig
+from config import EsoConfig, GkeConfig, StackConfig, StoreConfig
 
 
 def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
@@ -80,6 +81,54 @@ class StoreAccess:
     accessor_email: pulumi.Input[str]
 
 
+GSA_DISPLAY_NAME = "llm-gateway External Secrets Operator (Secret Manager reader)"
+
+
+@dataclass(frozen=True)
+class SecretStoreArgs:
+    """What the store needs: the project, the cluster (Workload Identity), its own settings, the namespaces."""
+
+    project: str
+    gke: GkeConfig
+    store: StoreConfig
+    eso: EsoConfig
+    namespaces: tuple[str, ...]
+    """The namespaces the store admits (`store_namespaces`)."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig) -> SecretStoreArgs:
+        return cls(
+            project=cfg.gcp.project,
+            gke=cfg.gke,
+            store=cfg.secrets.store,
+            eso=cfg.secrets.eso,
+            namespaces=store_namespaces(cfg),
+        )
+
+
+def eso_service_account_meta(eso: EsoConfig, gsa_email: str) -> dict[str, Any]:
+    """Metadata of the Kubernetes service account ESO's store authenticates as (Workload Identity)."""
+    return metadata(
+        eso.service_account,
+        eso.namespace,
+        app="external-secrets-store",
+        annotations={"iam.gke.io/gcp-service-account": gsa_email},
+    )
+
+
+def store_manifest(args: SecretStoreArgs) -> dict[str, Any]:
+    """The ClusterSecretStore reading GSM as the store's Google service account."""
+    return cluster_secret_store(
+        name=args.store.name,
+        project_id=args.project,
+        cluster_location=args.gke.location,
+        cluster_name=args.gke.cluster_name,
+        service_account=args.eso.service_account,
+        service_account_namespace=args.eso.namespace,
+        namespaces=args.namespaces,
+    )
+
+
 class SecretStore(pulumi.ComponentResource):
     store: StoreRef
     gsa_email: pulumi.Output[str]
@@ -88,10 +137,10 @@ class SecretStore(pulumi.ComponentResource):
     def access(self) -> StoreAccess:
         return StoreAccess(self.store, self.gsa_email)
 
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:secret_store:SecretStore", name, None, opts)
-        store_cfg = cfg.secrets.store
-        eso = cfg.secrets.eso
+        store_cfg = args.store
+        eso = args.eso
         self.store = StoreRef(name=store_cfg.name)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -105,8 +154,8 @@ class SecretStore(pulumi.ComponentResource):
         gsa = gcp.serviceaccount.Account(
             f"{name}-gsa",
             account_id=store_cfg.gsa_account_id,
-            display_name="llm-gateway External Secrets Operator (Secret Manager reader)",
-            project=cfg.gcp.project,
+            display_name=GSA_DISPLAY_NAME,
+            project=args.project,
             opts=child,
         )
         self.gsa_email = gsa.email
@@ -114,35 +163,18 @@ class SecretStore(pulumi.ComponentResource):
             f"{name}-workload-identity",
             service_account_id=gsa.name,
             role="roles/iam.workloadIdentityUser",
-            member=workload_identity_member(cfg.gcp.project, eso.namespace, eso.service_account),
+            member=workload_identity_member(args.project, eso.namespace, eso.service_account),
             opts=child,
         )
         ksa = k8s.core.v1.ServiceAccount(
             f"{name}-ksa",
-            metadata=gsa.email.apply(
-                lambda email: object_meta(
-                    metadata(
-                        eso.service_account,
-                        eso.namespace,
-                        app="external-secrets-store",
-                        annotations={"iam.gke.io/gcp-service-account": email},
-                    )
-                )
-            ),
+            metadata=gsa.email.apply(lambda email: object_meta(eso_service_account_meta(eso, email))),
             automount_service_account_token=False,
             opts=child,
         )
         custom_resource(
             f"{name}-cluster-secret-store",
-            cluster_secret_store(
-                name=store_cfg.name,
-                project_id=cfg.gcp.project,
-                cluster_location=cfg.gke.location,
-                cluster_name=cfg.gke.cluster_name,
-                service_account=eso.service_account,
-                service_account_namespace=eso.namespace,
-                namespaces=store_namespaces(cfg),
-            ),
+            store_manifest(args),
             pulumi.ResourceOptions(parent=self, depends_on=[binding, ksa]),
         )
         self.register_outputs({"store": self.store.name, "gsa_email": self.gsa_email})

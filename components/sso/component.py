@@ -23,7 +23,7 @@ from components.kit import custom_resource, network_policies
 from components.litellm import values as litellm_values
 from components.secrets.eso import StoreRef
 from components.secrets.managed import ManagedSecret, managed_secret_args
-from components.secrets.store import grant_referenced_secret
+from components.secrets.store import StoreAccess, grant_referenced_secret
 from components.sso import values as sso_values
 from config import StackConfig
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET
@@ -62,8 +62,7 @@ class Sso(pulumi.ComponentResource):
 
         cookie = ManagedSecret(
             f"{name}-cookie-secret",
-            managed_secret_args(cfg, OAUTH2_PROXY_COOKIE_SECRET, store),
-            accessor_email,
+            managed_secret_args(cfg, OAUTH2_PROXY_COOKIE_SECRET, StoreAccess(store, accessor_email)),
             child,
         )
         wired = wiring(cfg, cookie.gsm_secret_id)

@@ -1,11 +1,20 @@
-"""llm-gateway: load the typed stack config, build the root component, export."""
+"""llm-gateway: load the typed stack config and the stack secret, build the root component, export.
+
+The only module that reads Pulumi's configuration: components get what they need in their Args.
+"""
 
 import pulumi
 
-from components.gateway import LlmGateway
+from components.gateway import LlmGateway, LlmGatewayArgs
 from config import load_stack_config
 
+ADMIN_PASSWORD_KEY = "postgresAdminPassword"
+"""The external PostgreSQL server's admin password (a stack secret, engine external only)."""
+
 config = load_stack_config()
-gateway = LlmGateway("llm-gateway", config)
+admin_password = (
+    pulumi.Config("llm-gateway").require_secret(ADMIN_PASSWORD_KEY) if config.postgres.engine == "external" else None
+)
+gateway = LlmGateway("llm-gateway", LlmGatewayArgs(config=config, admin_password=admin_password))
 for key, value in gateway.outputs.items():
     pulumi.export(key, value)

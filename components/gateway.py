@@ -9,14 +9,16 @@ connects their outputs.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.database.component import Database
+from components.database.component import Database, DatabaseArgs
 from components.kit import metadata, namespace_options, object_meta
-from components.langfuse.component import Langfuse
+from components.langfuse import values as langfuse_values
+from components.langfuse.component import Langfuse, LangfuseArgs
 from components.litellm.component import LiteLLM
 from components.litellm.component import wiring as litellm_wiring
 from components.litellm.values import selector_labels
@@ -24,7 +26,7 @@ from components.observability.alerting import Alerting
 from components.observability.dashboards import Dashboards
 from components.observability.datasource import GrafanaDatasource
 from components.redis.component import SharedState
-from components.reporting.component import Reporting
+from components.reporting.component import Reporting, ReportingArgs
 from components.secrets.eso import TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
 from components.secrets.store import SecretStore, SecretStoreArgs
@@ -39,11 +41,19 @@ SALT_KEY_SECRET = "litellm-salt-key"
 SALT_KEY_ENV = "LITELLM_SALT_KEY"
 
 
+@dataclass(frozen=True)
+class LlmGatewayArgs:
+    config: StackConfig
+    admin_password: pulumi.Input[str] | None = None
+    """The external PostgreSQL server's admin password (stack secret); engine external only."""
+
+
 class LlmGateway(pulumi.ComponentResource):
     master_key_secret_name: str
 
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: LlmGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:gateway:LlmGateway", name, None, opts)
+        cfg = args.config
         gcp_provider = gcp.Provider(
             f"{name}-gcp", project=cfg.gcp.project, region=cfg.gcp.region, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -84,14 +94,23 @@ class LlmGateway(pulumi.ComponentResource):
         # Encrypts the credentials LiteLLM stores in its database; generated once, never rotated
         # (rotation "never"), so rotating the master key leaves them readable.
         salt_key = one_key_secret("salt-key", SALT_KEY, SALT_KEY_SECRET, SALT_KEY_ENV)
-        database = Database(f"{name}-database", cfg, store, in_ns)
+        database = Database(
+            f"{name}-database",
+            DatabaseArgs(
+                config=cfg,
+                store=store.access,
+                admin_password=args.admin_password,
+                tenants=(langfuse_values.database_tenant(cfg),) if cfg.langfuse.enabled else (),
+            ),
+            in_ns,
+        )
         # Tracing: created only when enabled; LiteLLM waits for its keys' ExternalSecret only.
         langfuse = (
             Langfuse(
                 f"{name}-langfuse",
-                cfg,
-                database,
-                store,
+                LangfuseArgs(
+                    config=cfg, store=store.access, database=database, postgres_server=database.postgres_provider
+                ),
                 pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
             )
             if cfg.langfuse.enabled
@@ -129,8 +148,7 @@ class LlmGateway(pulumi.ComponentResource):
             Sso(f"{name}-sso", cfg, store.store, store.gsa_email, in_ns)
         Reporting(
             f"{name}-reporting",
-            cfg,
-            database.endpoint_info,
+            ReportingArgs(config=cfg, endpoint=database.endpoint_info),
             pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
         )
         GrafanaDatasource(f"{name}-grafana-datasource", cfg, database.endpoint_info, store.store, child)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.database.sql import database_hardening_sql
-from components.kit import metadata
+from components.kit import metadata, private_bucket
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
 
@@ -78,9 +78,10 @@ def grafana_ro_role(pg: PostgresConfig, password_secret: str) -> dict[str, Any]:
 
 
 def _login_role(
-    name: str, connection_limit: int, comment: str, password_secret: str, in_roles: tuple[str, ...] = ()
+    name: str, connection_limit: int | None, comment: str, password_secret: str, in_roles: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """A `managed.roles` login: no superuser, createdb, createrole, replication or bypassrls."""
+    """A `managed.roles` login: no superuser, createdb, createrole, replication or bypassrls
+    (`connection_limit` None: the server's default, no limit of its own)."""
     role: dict[str, Any] = {
         "name": name,
         "ensure": "present",
@@ -94,9 +95,10 @@ def _login_role(
     }
     if in_roles:
         role["inRoles"] = list(in_roles)
+    if connection_limit is not None:
+        role["connectionLimit"] = connection_limit
     return {
         **role,
-        "connectionLimit": connection_limit,
         "comment": comment,
         "passwordSecret": {"name": password_secret},
     }
@@ -118,6 +120,47 @@ def reporting_role(password_secret: str) -> dict[str, Any]:
         password_secret,
         in_roles=(READ_ALL_ROLE,),
     )
+
+
+@dataclass(frozen=True)
+class DatabaseTenant:
+    """Another component's own database on the stack's CNPG cluster.
+
+    The Database component declares the owner as a managed role of the Cluster and admits
+    the `clients` pods in its NetworkPolicy; the tenant registers its `Database` object
+    (`tenant_database_manifest`) itself.
+    """
+
+    owner: str
+    database: str
+    password_secret: str
+    """The `kubernetes.io/basic-auth` Secret the managed role's password is read from."""
+    comment: str
+    app: str
+    """`app.kubernetes.io/name` of the Database object."""
+    clients: Mapping[str, Any]
+    """Label selector of the pods that connect."""
+
+
+def tenant_role(tenant: DatabaseTenant) -> dict[str, Any]:
+    """The tenant's owner as a `managed.roles` login (no connection limit of its own)."""
+    return _login_role(tenant.owner, None, tenant.comment, tenant.password_secret)
+
+
+def tenant_database_manifest(tenant: DatabaseTenant, names: CnpgNames, retain: bool) -> dict[str, Any]:
+    """The CNPG `Database` for a tenant; `retain`: deleting the object keeps the database."""
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Database",
+        "metadata": metadata(f"{names.cluster}-{tenant.database}".replace("_", "-"), names.namespace, app=tenant.app),
+        "spec": {
+            "cluster": {"name": names.cluster},
+            "name": tenant.database,
+            "owner": tenant.owner,
+            "ensure": "present",
+            "databaseReclaimPolicy": "retain" if retain else "delete",
+        },
+    }
 
 
 def grafana_ro_hba(database: str) -> list[str]:
@@ -223,6 +266,24 @@ def backup_soft_delete_seconds(backup: BackupConfig) -> int:
     deletion, by barman or by anyone holding that account, stays restorable this long.
     """
     return max(SOFT_DELETE_MIN_DAYS, min(backup.retention_days, SOFT_DELETE_MAX_DAYS)) * 86400
+
+
+def backup_bucket(backup: BackupConfig) -> dict[str, Any]:
+    """The backup bucket's arguments: private, versioned, noncurrent versions deleted after
+    `noncurrent_version_days`, deletions restorable for `backup_soft_delete_seconds`."""
+    assert backup.bucket is not None  # enforced by BackupConfig
+    return private_bucket(
+        backup.bucket,
+        backup.location,
+        versioning={"enabled": True},
+        lifecycle_rules=[
+            {
+                "action": {"type": "Delete"},
+                "condition": {"days_since_noncurrent_time": backup.noncurrent_version_days, "with_state": "ARCHIVED"},
+            }
+        ],
+        soft_delete_policy={"retention_duration_seconds": backup_soft_delete_seconds(backup)},
+    )
 
 
 def object_store_manifest(backup: BackupConfig, names: CnpgNames) -> dict[str, Any]:

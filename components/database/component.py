@@ -18,9 +18,11 @@ Encapsulates, for `postgres.engine: cnpg`:
 - a `PodMonitor` for the platform's Prometheus.
 
 For `postgres.engine: external`: a `pulumi_postgresql` provider (admin user
-from config, password from the stack secret `postgresAdminPassword`, never a
-superuser) that creates the `litellm` role and database, `grafana_ro`, the `reporting` role
-and schema, and the same hardening as grants. Both engines expose the same `DatabaseEndpoint`.
+from config, password from the stack secret `postgresAdminPassword` that
+`__main__.py` reads and passes in `DatabaseArgs`, never a superuser) that
+creates the `litellm` role and database (`components.database.server`),
+`grafana_ro`, the `reporting` role and schema, and the same hardening as grants.
+Both engines expose the same `DatabaseEndpoint`.
 """
 
 from __future__ import annotations
@@ -33,18 +35,21 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
-from components.database import cnpg
-from components.kit import custom_resource, network_policies, stateful_options
-from components.langfuse import values as langfuse_values
+from components.database import cnpg, server
+from components.kit import (
+    bucket_with_writer,
+    custom_resource,
+    network_policies,
+    stateful_options,
+    workload_identity_member,
+)
 from components.litellm import values as litellm_values
 from components.litellm.values import prometheus_peer
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from components.secrets.managed import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
-from components.secrets.store import SecretStore, workload_identity_member
+from components.secrets.store import StoreAccess
 from config import CnpgConfig, StackConfig
-from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD
-
-ADMIN_PASSWORD_KEY = "postgresAdminPassword"
+from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD, SecretSpec
 
 
 @dataclass(frozen=True)
@@ -120,20 +125,32 @@ def external_uri_template(cfg: StackConfig) -> str:
     )
 
 
-def cnpg_clients(cfg: StackConfig) -> list[dict[str, Any]]:
+def cnpg_clients(cfg: StackConfig, tenants: tuple[cnpg.DatabaseTenant, ...] = ()) -> list[dict[str, Any]]:
     """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (its migration
-    Job carries the same labels), Langfuse's web and worker when enabled, Grafana's namespace."""
+    Job carries the same labels), the tenants' pods (Langfuse's web and worker), Grafana's namespace."""
     clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": litellm_values.selector_labels(cfg.litellm)}}]
-    if cfg.langfuse.enabled:
-        clients.append({"podSelector": langfuse_values.app_pods(langfuse_values.names(cfg))})
+    clients += [{"podSelector": dict(t.clients)} for t in tenants]
     grafana_ns = cfg.namespaces.grafana
     clients.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": grafana_ns}}})
     return clients
 
 
 EXTERNAL_APP_SECRET = "litellm-db-app"
-EXTERNAL_GRAFANA_RO_SECRET = "litellm-db-grafana-ro"
 EXTERNAL_REPORTING_SECRET = "litellm-db-reporting"
+BACKUP_GSA_DISPLAY_NAME = "llm-gateway CNPG backups (barman-cloud)"
+RELOAD_LABEL = {"cnpg.io/reload": "true"}
+"""CNPG reloads a managed role's password when its Secret changes."""
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    config: StackConfig
+    """The stack's settings: postgres, namespaces, gcp, data safety, monitoring, secrets, LiteLLM's pods."""
+    store: StoreAccess
+    admin_password: pulumi.Input[str] | None = None
+    """The external server's admin password (the stack secret `postgresAdminPassword`); engine external only."""
+    tenants: tuple[cnpg.DatabaseTenant, ...] = ()
+    """Other components' databases on the CNPG cluster: their owners as managed roles, their pods as clients."""
 
 
 class Database(pulumi.ComponentResource):
@@ -141,20 +158,20 @@ class Database(pulumi.ComponentResource):
     postgres_provider: postgresql.Provider | None = None
     """The external server's provider (engine external), for other components' roles and databases."""
 
-    def __init__(
-        self, name: str, cfg: StackConfig, store: SecretStore, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:database:Database", name, None, opts)
         self._name = name
-        self._cfg = cfg
-        self._store = store
+        self._args = args
+        self._cfg = args.config
         self._child = pulumi.ResourceOptions(parent=self)
-        pg = cfg.postgres
+        pg = self._cfg.postgres
         if pg.engine == "cnpg":
             assert pg.cnpg is not None
             self._cnpg(pg.cnpg)
         else:
-            self._external()
+            if args.admin_password is None:
+                raise ValueError("postgres.engine external needs the admin password (postgresAdminPassword)")
+            self._external(args.admin_password)
         self.register_outputs({"endpoint": self.endpoint()})
 
     def endpoint(self) -> dict[str, object]:
@@ -168,98 +185,68 @@ class Database(pulumi.ComponentResource):
             "grafana_ro_gsm_secret": info.grafana_ro_gsm_secret,
         }
 
-    def _grafana_ro_password(self, k8s_secret: str | None) -> ManagedSecret:
-        cfg = self._cfg
-        consumers: tuple[SecretConsumer, ...] = ()
-        if k8s_secret is not None:
-            consumers = (
-                basic_auth_consumer(
-                    k8s_secret, cfg.namespaces.gateway, cnpg.GRAFANA_RO_ROLE, {"cnpg.io/reload": "true"}
-                ),
-            )
+    def _password(self, suffix: str, spec: SecretSpec, *consumers: SecretConsumer) -> ManagedSecret:
         return ManagedSecret(
-            f"{self._name}-grafana-ro",
-            managed_secret_args(cfg, GRAFANA_RO_PASSWORD, self._store.access, consumers),
-            self._child,
+            f"{self._name}-{suffix}", managed_secret_args(self._cfg, spec, self._args.store, consumers), self._child
         )
 
-    def _reporting_password(self, k8s_secret: str) -> ManagedSecret:
-        cfg = self._cfg
-        return ManagedSecret(
-            f"{self._name}-reporting",
-            managed_secret_args(
-                cfg,
-                REPORTING_PASSWORD,
-                self._store.access,
-                (basic_auth_consumer(k8s_secret, cfg.namespaces.gateway, REPORTING_ROLE, {"cnpg.io/reload": "true"}),),
-            ),
-            self._child,
+    def _login_password(self, suffix: str, spec: SecretSpec, role: str, k8s_secret: str | None) -> ManagedSecret:
+        """A role's password, rendered (when `k8s_secret`) as a basic-auth Secret CNPG reloads."""
+        if k8s_secret is None:
+            return self._password(suffix, spec)
+        ns = self._cfg.namespaces.gateway
+        return self._password(suffix, spec, basic_auth_consumer(k8s_secret, ns, role, RELOAD_LABEL))
+
+    def _backup(
+        self, names: cnpg.CnpgNames, stateful: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+        """The backup bucket, its writer (Workload Identity for the cluster's pods), the ObjectStore."""
+        cfg, name = self._cfg, self._name
+        backup = cfg.postgres.backup
+        writer = bucket_with_writer(
+            f"{name}-backup-bucket",
+            cnpg.backup_bucket(backup),
+            f"{name}-backup-gsa",
+            account_id=backup.gsa_account_id,
+            display_name=BACKUP_GSA_DISPLAY_NAME,
+            project=cfg.gcp.project,
+            bucket_opts=stateful,
+            opts=self._child,
         )
+        wi = gcp.serviceaccount.IAMMember(
+            f"{name}-backup-workload-identity",
+            service_account_id=writer.account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=workload_identity_member(cfg.gcp.project, names.namespace, names.service_account),
+            opts=self._child,
+        )
+        store = custom_resource(
+            f"{name}-object-store",
+            cnpg.object_store_manifest(backup, names),
+            pulumi.ResourceOptions(parent=self, depends_on=[writer.grant]),
+        )
+        return writer.account.email, [store, wi, writer.grant]
 
     def _cnpg(self, cluster_cfg: CnpgConfig) -> None:
         cfg, name = self._cfg, self._name
         pg = cfg.postgres
         names = cnpg.CnpgNames(cluster_cfg.name, cfg.namespaces.gateway)
-        password = self._grafana_ro_password(names.grafana_ro_secret)
-        reporting_password = self._reporting_password(names.reporting_secret)
+        password = self._login_password(
+            "grafana-ro", GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, names.grafana_ro_secret
+        )
+        reporting_password = self._login_password(
+            "reporting", REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret
+        )
         self.endpoint_info = endpoint(cfg, password.gsm_secret_id)
         stateful = pulumi.ResourceOptions.merge(self._child, stateful_options(cfg.data_safety))
 
         backup_email: pulumi.Output[str] | None = None
         backup_deps: list[pulumi.Resource] = []
         if pg.backup.enabled:
-            backup = pg.backup
-            bucket = gcp.storage.Bucket(
-                f"{name}-backup-bucket",
-                name=backup.bucket,
-                location=backup.location,
-                uniform_bucket_level_access=True,
-                public_access_prevention="enforced",
-                versioning={"enabled": True},
-                lifecycle_rules=[
-                    {
-                        "action": {"type": "Delete"},
-                        "condition": {
-                            "days_since_noncurrent_time": backup.noncurrent_version_days,
-                            "with_state": "ARCHIVED",
-                        },
-                    }
-                ],
-                soft_delete_policy={"retention_duration_seconds": cnpg.backup_soft_delete_seconds(backup)},
-                force_destroy=False,
-                opts=stateful,
-            )
-            gsa = gcp.serviceaccount.Account(
-                f"{name}-backup-gsa",
-                account_id=backup.gsa_account_id,
-                display_name="llm-gateway CNPG backups (barman-cloud)",
-                project=cfg.gcp.project,
-                opts=self._child,
-            )
-            bucket_grant = gcp.storage.BucketIAMMember(
-                f"{name}-backup-bucket-access",
-                bucket=bucket.name,
-                role="roles/storage.objectAdmin",
-                member=gsa.member,
-                opts=self._child,
-            )
-            wi = gcp.serviceaccount.IAMMember(
-                f"{name}-backup-workload-identity",
-                service_account_id=gsa.name,
-                role="roles/iam.workloadIdentityUser",
-                member=workload_identity_member(cfg.gcp.project, names.namespace, names.service_account),
-                opts=self._child,
-            )
-            store = custom_resource(
-                f"{name}-object-store",
-                cnpg.object_store_manifest(backup, names),
-                pulumi.ResourceOptions(parent=self, depends_on=[bucket_grant]),
-            )
-            backup_email = gsa.email
-            backup_deps = [store, wi, bucket_grant]
+            backup_email, backup_deps = self._backup(names, stateful)
 
         manifest: pulumi.Input[dict[str, Any]]
-        roles = langfuse_values.cnpg_roles(cfg)
+        roles = [cnpg.tenant_role(t) for t in self._args.tenants]
         if backup_email is not None:
             manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email, roles))
         else:
@@ -271,79 +258,47 @@ class Database(pulumi.ComponentResource):
                 stateful, pulumi.ResourceOptions(depends_on=[password, reporting_password, *backup_deps])
             ),
         )
-        custom_resource(
-            f"{name}-litellm-database",
-            cnpg.database_manifest(pg, names),
-            pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
-        )
+        after_cluster = pulumi.ResourceOptions(parent=self, depends_on=[cluster])
+        custom_resource(f"{name}-litellm-database", cnpg.database_manifest(pg, names), after_cluster)
         if pg.backup.enabled:
-            custom_resource(
-                f"{name}-scheduled-backup",
-                cnpg.scheduled_backup_manifest(pg.backup, names),
-                pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
-            )
+            custom_resource(f"{name}-scheduled-backup", cnpg.scheduled_backup_manifest(pg.backup, names), after_cluster)
         custom_resource(f"{name}-pod-monitor", cnpg.pod_monitor_manifest(cfg.monitoring, names), self._child)
-        network_policies(
-            name,
-            cnpg.network_policies(
-                cluster_cfg, names, cnpg_clients(cfg), prometheus_peer(cfg.litellm.network), pg.backup.enabled
-            ),
-            self._child,
+        clients = cnpg_clients(cfg, self._args.tenants)
+        policies = cnpg.network_policies(
+            cluster_cfg, names, clients, prometheus_peer(cfg.litellm.network), pg.backup.enabled
         )
+        network_policies(name, policies, self._child)
 
-    def _external(self) -> None:
+    def _external(self, admin_password: pulumi.Input[str]) -> None:
         cfg, name = self._cfg, self._name
         pg = cfg.postgres
         ext = pg.external
         assert ext is not None
-        grafana_password = self._grafana_ro_password(None)
-        reporting_password = self._reporting_password(EXTERNAL_REPORTING_SECRET)
-        owner_password = ManagedSecret(
-            f"{name}-owner-password",
-            managed_secret_args(
-                cfg,
-                LITELLM_DB_PASSWORD,
-                self._store.access,
-                (
-                    basic_auth_consumer(
-                        EXTERNAL_APP_SECRET,
-                        cfg.namespaces.gateway,
-                        pg.owner,
-                        {},
-                        {"uri": external_uri_template(cfg)},
-                    ),
-                ),
-            ),
-            self._child,
+        ns = cfg.namespaces.gateway
+        grafana_password = self._login_password("grafana-ro", GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, None)
+        reporting_password = self._login_password(
+            "reporting", REPORTING_PASSWORD, REPORTING_ROLE, EXTERNAL_REPORTING_SECRET
+        )
+        uri = {"uri": external_uri_template(cfg)}
+        owner_password = self._password(
+            "owner-password",
+            LITELLM_DB_PASSWORD,
+            basic_auth_consumer(EXTERNAL_APP_SECRET, ns, pg.owner, {}, uri),
         )
         self.endpoint_info = endpoint(cfg, grafana_password.gsm_secret_id)
-        admin_password = pulumi.Config("llm-gateway").require_secret(ADMIN_PASSWORD_KEY)
-        provider = postgresql.Provider(
-            f"{name}-postgresql",
-            host=ext.host,
-            port=ext.port,
-            username=ext.admin_user,
-            password=admin_password,
-            database=ext.admin_database,
-            sslmode=ext.sslmode,
-            superuser=False,
-            opts=self._child,
-        )
+        provider = server.admin_provider(f"{name}-postgresql", ext, admin_password, self._child)
         self.postgres_provider = provider
         on_server = pulumi.ResourceOptions(parent=self, provider=provider)
-        owner = postgresql.Role(
+        owned = server.owned_database(
             f"{name}-owner-role",
-            name=pg.owner,
-            login=True,
-            password=owner_password.value,
-            opts=on_server,
-        )
-        database = postgresql.Database(
             f"{name}-database",
-            name=pg.database,
-            owner=owner.name,
-            opts=pulumi.ResourceOptions.merge(on_server, stateful_options(cfg.data_safety)),
+            owner=pg.owner,
+            database=pg.database,
+            password=owner_password.value,
+            on_server=on_server,
+            safety=cfg.data_safety,
         )
+        database = owned.database
         # No memberships: it reads the reporting schema only (the reporting job's grants).
         postgresql.Role(
             f"{name}-grafana-ro-role",
@@ -371,14 +326,7 @@ class Database(pulumi.ComponentResource):
         )
         # The hardening CNPG applies at bootstrap, as grants: PUBLIC keeps only
         # CONNECT on the database (no TEMPORARY) and USAGE on schema public (no CREATE).
-        postgresql.Grant(
-            f"{name}-public-database-grant",
-            database=database.name,
-            role="public",
-            object_type="database",
-            privileges=["CONNECT"],
-            opts=on_server,
-        )
+        server.public_database_grant(f"{name}-public-database-grant", database.name, ["CONNECT"], on_server)
         postgresql.Grant(
             f"{name}-public-schema-grant",
             database=database.name,

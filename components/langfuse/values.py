@@ -333,26 +333,17 @@ def litellm_tracing(cfg: StackConfig) -> TracingWiring | None:
 # --- database ------------------------------------------------------------------
 
 
-def cnpg_roles(cfg: StackConfig) -> list[dict[str, Any]]:
-    """Extra `managed.roles` entries for the CNPG Cluster: the `langfuse` login when enabled."""
+def database_tenant(cfg: StackConfig) -> cnpg.DatabaseTenant:
+    """Langfuse's database as a tenant of the stack's CNPG cluster: its owner login and its clients."""
     lf = cfg.langfuse
-    if not lf.enabled or cfg.postgres.engine != "cnpg":
-        return []
-    return [
-        {
-            "name": lf.owner,
-            "ensure": "present",
-            "login": True,
-            "superuser": False,
-            "createdb": False,
-            "createrole": False,
-            "inherit": True,
-            "replication": False,
-            "bypassrls": False,
-            "comment": "Langfuse (owner of its database), managed by llm-gateway",
-            "passwordSecret": {"name": DB_SECRET},
-        }
-    ]
+    return cnpg.DatabaseTenant(
+        owner=lf.owner,
+        database=lf.database,
+        password_secret=DB_SECRET,
+        comment="Langfuse (owner of its database), managed by llm-gateway",
+        app="langfuse",
+        clients=app_pods(names(cfg)),
+    )
 
 
 def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
@@ -361,22 +352,10 @@ def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
     Kept on delete where the stack keeps data (`data_safety.retain_on_delete`); elsewhere
     dropped with its CR, like the salt and encryption key its rows depend on.
     """
-    lf = cfg.langfuse
     pg = cfg.postgres
     assert pg.cnpg is not None
     cluster = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
-    return {
-        "apiVersion": "postgresql.cnpg.io/v1",
-        "kind": "Database",
-        "metadata": metadata(f"{cluster.cluster}-{lf.database}".replace("_", "-"), cluster.namespace, app="langfuse"),
-        "spec": {
-            "cluster": {"name": cluster.cluster},
-            "name": lf.database,
-            "owner": lf.owner,
-            "ensure": "present",
-            "databaseReclaimPolicy": "retain" if cfg.data_safety.retain_on_delete else "delete",
-        },
-    }
+    return cnpg.tenant_database_manifest(database_tenant(cfg), cluster, cfg.data_safety.retain_on_delete)
 
 
 # --- network and ingress -------------------------------------------------------

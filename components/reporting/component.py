@@ -17,11 +17,13 @@ The role's password comes from the ManagedSecret the Database component renders
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.component import DatabaseEndpoint
 from components.kit import metadata, network_policies, object_meta, restricted_container, restricted_pod
 from components.litellm.values import database_egress
@@ -48,8 +50,6 @@ def image(cfg: StackConfig) -> str:
 
 def sql_files(cfg: StackConfig) -> dict[str, str]:
     """The files the job runs, in order (also written by the preview to `sql/`)."""
-    from components.database.cnpg import GRAFANA_RO_ROLE
-
     return {
         "schema.sql": reporting_sql.schema_sql(),
         "grants.sql": reporting_sql.grants_sql(GRAFANA_RO_ROLE),
@@ -164,11 +164,18 @@ def network_policy_manifests(cfg: StackConfig, endpoint: DatabaseEndpoint) -> li
     ]
 
 
+@dataclass(frozen=True)
+class ReportingArgs:
+    config: StackConfig
+    """The stack's settings: reporting, postgres (image, sslmode), namespaces, LiteLLM's network."""
+    endpoint: DatabaseEndpoint
+    """The database the job refreshes, and the Secret of its role's password."""
+
+
 class Reporting(pulumi.ComponentResource):
-    def __init__(
-        self, name: str, cfg: StackConfig, endpoint: DatabaseEndpoint, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: ReportingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:reporting:Reporting", name, None, opts)
+        cfg, endpoint = args.config, args.endpoint
         child = pulumi.ResourceOptions(parent=self)
         cm = config_map_manifest(cfg)
         config_map = k8s.core.v1.ConfigMap(

@@ -24,13 +24,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.kit import custom_resource, metadata, object_meta
+from components.kit import custom_resource, metadata, object_meta, workload_identity_member
 from components.secrets.eso import StoreRef, cluster_secret_store
 from config import EsoConfig, GkeConfig, StackConfig, StoreConfig
-
-
-def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
-    return f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]"
 
 
 def store_namespaces(cfg: StackConfig) -> tuple[str, ...]:

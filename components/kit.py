@@ -146,17 +146,21 @@ def workload_identity_member(project: str, namespace: str, service_account: str)
     return f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]"
 
 
+PRIVATE_BUCKET: dict[str, Any] = {
+    "uniform_bucket_level_access": True,
+    "public_access_prevention": "enforced",
+    "force_destroy": False,
+}
+
+
 def private_bucket(name: str, location: str, **settings: Any) -> dict[str, Any]:
     """A GCS bucket's arguments: reachable by IAM only (uniform access, public access prevented),
-    never emptied by a destroy; `settings` adds versioning, lifecycle rules, soft delete..."""
-    return {
-        "name": name,
-        "location": location,
-        "uniform_bucket_level_access": True,
-        "public_access_prevention": "enforced",
-        **settings,
-        "force_destroy": False,
-    }
+    never emptied by a destroy; `settings` adds versioning, lifecycle rules, soft delete..., and
+    may not loosen any of the first three."""
+    loosened = sorted(PRIVATE_BUCKET.keys() & settings.keys())
+    if loosened:
+        raise ValueError(f"a private bucket keeps {', '.join(loosened)} as they are")
+    return {"name": name, "location": location, **PRIVATE_BUCKET, **settings}
 
 
 @dataclass(frozen=True)

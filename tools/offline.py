@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import runpy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -384,10 +384,22 @@ def run_stack(stack: str, overrides: Sequence[str] = (), extra_config: Mapping[s
 
 def run_config(stack: str, config: Mapping[str, Any], program: Path = ROOT / "__main__.py") -> ProgramRun:
     """Run `program` for `config` in a fresh context (no state leaks between runs)."""
-    return contextvars.Context().run(_run, stack, dict(config), program)
+
+    def program_main() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    return contextvars.Context().run(_run, stack, dict(config), program_main)
 
 
-def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
+def run_components(
+    build: Callable[[], None], stack: str = "components", gcp_project: str = "mock-project"
+) -> ProgramRun:
+    """Run `build` (which constructs components, e.g. one component alone) under the mock engine."""
+    config = {f"{PROJECT}:gcp": {"project": gcp_project}}
+    return contextvars.Context().run(_run, stack, config, build)
+
+
+def _run(stack: str, config: dict[str, Any], program: Callable[[], None]) -> ProgramRun:
     gcp = config.get(f"{PROJECT}:gcp")
     gcp_project = gcp.get("project", "mock-project") if isinstance(gcp, dict) else "mock-project"
     mocks = RecordingMocks(str(gcp_project))
@@ -399,10 +411,7 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
         pulumi.runtime.set_all_config(flat, secret_keys)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
 
-        def program_main() -> None:
-            runpy.run_path(str(program), run_name="__main__")
-
-        loop.run_until_complete(run_pulumi_func(program_main))
+        loop.run_until_complete(run_pulumi_func(program))
         outputs, secret_outputs = loop.run_until_complete(_stack_outputs())
     finally:
         loop.close()

@@ -1,0 +1,7 @@
+"""The database: LiteLLM's PostgreSQL, a CloudNativePG cluster or an external server.
+
+`component` (the Database component and the `DatabaseEndpoint` its consumers read),
+`cnpg` (pure builders of the CNPG objects, and `DatabaseTenant`: another component's
+database on the cluster), `server` (roles, databases and grants on an external server,
+shared with Langfuse) and `sql` (the bootstrap hardening statements).
+"""

@@ -1,0 +1,41 @@
+"""The Reporting component built alone under the mock engine, from its Args only."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.database.component import endpoint
+from components.reporting.component import Reporting, ReportingArgs
+from config import StackConfig, parse_config, read_namespace
+from tests.conftest import EXTERNAL_ENGINE
+from tools.offline import apply_override, as_pulumi_config, read_stack_config, run_components
+
+
+def stack_config(stack: str, *overrides: str) -> StackConfig:
+    raw = read_stack_config(stack)
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    flat, _ = as_pulumi_config(raw)
+    return parse_config(read_namespace(flat), frozenset({"postgresAdminPassword"}))
+
+
+@pytest.mark.parametrize("overrides", [(), EXTERNAL_ENGINE])
+def test_reporting_alone_runs_only_after_its_sql_and_network_policies(overrides: tuple[str, ...]) -> None:
+    cfg = stack_config("lab", *overrides)
+    db = endpoint(cfg, "unused-gsm-id")
+
+    def program() -> None:
+        Reporting("reporting", ReportingArgs(config=cfg, endpoint=db))
+
+    run = run_components(program)
+    assert {r.parent for r in run.resources if r.name != "reporting"} == {"reporting"}
+    (job,) = run.of_type("kubernetes:batch/v1:CronJob")
+    waits_for = set(job.options["dependencies"])
+    others = {r.name for r in run.resources} - {"reporting", job.name}
+    assert others and others <= waits_for, "the first run could start before its SQL or its egress exists"
+    env = {
+        e["name"]: e
+        for e in job.plain_inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["PGHOST"]["value"] == db.host
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == db.reporting_secret

@@ -300,22 +300,20 @@ class Database(pulumi.ComponentResource):
         )
         database = owned.database
         # No memberships: it reads the reporting schema only (the reporting job's grants).
-        postgresql.Role(
+        server.login_role(
             f"{name}-grafana-ro-role",
-            name=cnpg.GRAFANA_RO_ROLE,
-            login=True,
+            cnpg.GRAFANA_RO_ROLE,
+            grafana_password.value,
+            on_server,
             connection_limit=pg.grafana_ro.connection_limit,
-            password=grafana_password.value,
-            opts=on_server,
         )
-        reporting_role = postgresql.Role(
+        reporting_role = server.login_role(
             f"{name}-reporting-role",
-            name=REPORTING_ROLE,
-            login=True,
-            roles=[cnpg.READ_ALL_ROLE],
+            REPORTING_ROLE,
+            reporting_password.value,
+            on_server,
             connection_limit=cnpg.REPORTING_CONNECTION_LIMIT,
-            password=reporting_password.value,
-            opts=on_server,
+            member_of=[cnpg.READ_ALL_ROLE],
         )
         postgresql.Schema(
             f"{name}-reporting-schema",

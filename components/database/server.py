@@ -34,6 +34,27 @@ def admin_provider(
     )
 
 
+def login_role(
+    resource_name: str,
+    name: str,
+    password: pulumi.Input[str],
+    on_server: pulumi.ResourceOptions,
+    *,
+    connection_limit: int | None = None,
+    member_of: Sequence[str] = (),
+) -> postgresql.Role:
+    """A login role (never superuser, createdb or createrole: the provider's defaults)."""
+    return postgresql.Role(
+        resource_name,
+        name=name,
+        login=True,
+        roles=list(member_of) or None,
+        connection_limit=connection_limit,
+        password=password,
+        opts=on_server,
+    )
+
+
 @dataclass(frozen=True)
 class OwnedDatabase:
     role: postgresql.Role
@@ -51,7 +72,7 @@ def owned_database(
     safety: DataSafetyConfig,
 ) -> OwnedDatabase:
     """A login role and the database it owns; the database carries the data-safety options."""
-    role = postgresql.Role(role_resource_name, name=owner, login=True, password=password, opts=on_server)
+    role = login_role(role_resource_name, owner, password, on_server)
     created = postgresql.Database(
         database_resource_name,
         name=database,

@@ -298,7 +298,31 @@ class Database(pulumi.ComponentResource):
             on_server=on_server,
             safety=cfg.data_safety,
         )
-        database = owned.database
+        self._external_readers(owned.database, grafana_password, reporting_password, on_server)
+        # The hardening CNPG applies at bootstrap, as grants: PUBLIC keeps only
+        # CONNECT on the database (no TEMPORARY) and USAGE on schema public (no CREATE).
+        database = owned.database.name
+        server.public_database_grant(f"{name}-public-database-grant", database, ["CONNECT"], on_server)
+        postgresql.Grant(
+            f"{name}-public-schema-grant",
+            database=database,
+            role="public",
+            schema="public",
+            object_type="schema",
+            privileges=["USAGE"],
+            opts=on_server,
+        )
+
+    def _external_readers(
+        self,
+        database: postgresql.Database,
+        grafana_password: ManagedSecret,
+        reporting_password: ManagedSecret,
+        on_server: pulumi.ResourceOptions,
+    ) -> None:
+        """grafana_ro, and the reporting login owning the `reporting` schema (its data: data-safety options)."""
+        cfg, name = self._cfg, self._name
+        pg = cfg.postgres
         # No memberships: it reads the reporting schema only (the reporting job's grants).
         server.login_role(
             f"{name}-grafana-ro-role",
@@ -321,18 +345,6 @@ class Database(pulumi.ComponentResource):
             database=database.name,
             owner=reporting_role.name,
             opts=pulumi.ResourceOptions.merge(on_server, stateful_options(cfg.data_safety)),
-        )
-        # The hardening CNPG applies at bootstrap, as grants: PUBLIC keeps only
-        # CONNECT on the database (no TEMPORARY) and USAGE on schema public (no CREATE).
-        server.public_database_grant(f"{name}-public-database-grant", database.name, ["CONNECT"], on_server)
-        postgresql.Grant(
-            f"{name}-public-schema-grant",
-            database=database.name,
-            role="public",
-            schema="public",
-            object_type="schema",
-            privileges=["USAGE"],
-            opts=on_server,
         )
 
 

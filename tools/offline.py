@@ -28,6 +28,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
 
+from config import SECRET_KEYS, StackConfig, parse_config, read_namespace
 from tools.inputs import InputError, load_yaml, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -368,6 +369,15 @@ def as_pulumi_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[st
         else:
             flat[key] = str(value)
     return flat, secret_keys
+
+
+def stack_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
+    """A shipped stack's typed config with `--set` overrides, every stack secret present (for one component)."""
+    config = read_stack_config(stack)
+    for assignment in overrides:
+        apply_override(config, assignment)
+    flat, _ = as_pulumi_config(config)
+    return parse_config(read_namespace(flat), SECRET_KEYS)
 
 
 # --- running -----------------------------------------------------------------

@@ -12,9 +12,9 @@ import pytest
 from components.database import cnpg, server
 from components.kit import private_bucket
 from components.langfuse import values as langfuse_values
-from config import BackupConfig, DataSafetyConfig, StackConfig, parse_config, read_namespace
+from config import BackupConfig, DataSafetyConfig
 from tests.support.schemas import validation_errors
-from tools.offline import apply_override, as_pulumi_config, read_stack_config, run_components
+from tools.offline import run_components, stack_config
 
 TENANT = cnpg.DatabaseTenant(
     owner="tenant_owner",
@@ -24,14 +24,6 @@ TENANT = cnpg.DatabaseTenant(
     app="tenant",
     clients={"matchLabels": {"app": "tenant-client"}},
 )
-
-
-def stack_config(stack: str, *overrides: str) -> StackConfig:
-    raw = read_stack_config(stack)
-    for assignment in overrides:
-        apply_override(raw, assignment)
-    flat, _ = as_pulumi_config(raw)
-    return parse_config(read_namespace(flat), frozenset({"postgresAdminPassword"}))
 
 
 @pytest.mark.parametrize("retain", [True, False])

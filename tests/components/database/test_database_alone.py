@@ -11,16 +11,14 @@ from components.database.cnpg import DatabaseTenant
 from components.database.component import Database, DatabaseArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
-from config import StackConfig, parse_config, read_namespace
+from config import StackConfig
 from tests.conftest import EXTERNAL_ENGINE
 from tools.offline import (
     ProgramRun,
     Recorded,
-    apply_override,
-    as_pulumi_config,
     is_secret_wrapper,
-    read_stack_config,
     run_components,
+    stack_config,
     walk_strings,
 )
 
@@ -34,14 +32,6 @@ TENANT = DatabaseTenant(
     app="tenant",
     clients={"matchLabels": {"app": "tenant-client"}},
 )
-
-
-def stack_config(stack: str, *overrides: str) -> StackConfig:
-    raw = read_stack_config(stack)
-    for assignment in overrides:
-        apply_override(raw, assignment)
-    flat, _ = as_pulumi_config(raw)
-    return parse_config(read_namespace(flat), frozenset({"postgresAdminPassword"}))
 
 
 def build(cfg: StackConfig, **args: Any) -> ProgramRun:
@@ -62,7 +52,7 @@ def top(run: ProgramRun, r: Recorded) -> str:
 
 
 def test_external_server_alone_everything_under_the_component_and_the_admin_password_only_in_the_provider() -> None:
-    cfg = stack_config("lab", *EXTERNAL_ENGINE)
+    cfg = stack_config("lab", EXTERNAL_ENGINE)
     run = build(cfg, admin_password=True)
     assert {top(run, r) for r in run.resources} == {"db"}, "a resource registered outside the component"
     (provider,) = run.of_type("pulumi:providers:postgresql")
@@ -86,7 +76,7 @@ def test_external_server_alone_everything_under_the_component_and_the_admin_pass
 
 
 def test_external_server_without_the_admin_password_is_refused() -> None:
-    cfg = stack_config("lab", *EXTERNAL_ENGINE)
+    cfg = stack_config("lab", EXTERNAL_ENGINE)
     with pytest.raises(Exception, match="postgresAdminPassword"):  # raised in the constructor, wrapped by the engine
         build(cfg)
 

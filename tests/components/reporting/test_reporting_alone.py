@@ -6,22 +6,13 @@ import pytest
 
 from components.database.component import endpoint
 from components.reporting.component import Reporting, ReportingArgs
-from config import StackConfig, parse_config, read_namespace
 from tests.conftest import EXTERNAL_ENGINE
-from tools.offline import apply_override, as_pulumi_config, read_stack_config, run_components
-
-
-def stack_config(stack: str, *overrides: str) -> StackConfig:
-    raw = read_stack_config(stack)
-    for assignment in overrides:
-        apply_override(raw, assignment)
-    flat, _ = as_pulumi_config(raw)
-    return parse_config(read_namespace(flat), frozenset({"postgresAdminPassword"}))
+from tools.offline import run_components, stack_config
 
 
 @pytest.mark.parametrize("overrides", [(), EXTERNAL_ENGINE])
 def test_reporting_alone_runs_only_after_its_sql_and_network_policies(overrides: tuple[str, ...]) -> None:
-    cfg = stack_config("lab", *overrides)
+    cfg = stack_config("lab", overrides)
     db = endpoint(cfg, "unused-gsm-id")
 
     def program() -> None:

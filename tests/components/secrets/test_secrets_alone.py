@@ -14,18 +14,18 @@ from components.secrets.store import (
     eso_service_account_meta,
     store_manifest,
 )
-from config import StackConfig, StoreConfig, parse_config, read_namespace
+from config import StoreConfig
 from config.inventory import LANGFUSE_GCS_HMAC, MASTER_KEY
 from tests.support.eso import store_admits
 from tests.support.schemas import validation_errors
-from tools.offline import ProgramRun, as_pulumi_config, is_secret_wrapper, read_stack_config, run_components
+from tools.offline import (
+    ProgramRun,
+    is_secret_wrapper,
+    run_components,
+    stack_config,
+)
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
-
-
-def stack_config(stack: str) -> StackConfig:
-    flat, _ = as_pulumi_config(read_stack_config(stack))
-    return parse_config(read_namespace(flat))
 
 
 @pytest.mark.parametrize("stack", ["lab", "enterprise"])

@@ -17,9 +17,8 @@ from components.redis.component import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.sso.values import ingress_annotations
 from components.sso.values import ingress_paths as sso_ingress_paths
-from config import LiteLLMConfig, NetworkConfig, Resources, StackConfig
+from config import API_PORT, LiteLLMConfig, NetworkConfig, Resources, StackConfig
 
-API_PORT = 4000
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
 """The chart exports the master key Secret as this variable."""
 DATABASE_URL_KEY = "uri"

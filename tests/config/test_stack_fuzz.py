@@ -30,7 +30,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config import NAMESPACE, ConfigError, StackConfig, parse_config, read_namespace
+from config import API_PORT, NAMESPACE, ConfigError, StackConfig, parse_config, read_namespace
 from tests.support import ROOT
 from tools.offline import as_pulumi_config
 
@@ -231,8 +231,6 @@ FIXED_KEYS = _readme_fixed_keys()
 
 def assert_not_invalid(cfg: StackConfig) -> None:
     import helm_python
-
-    from components.litellm.values import API_PORT
 
     dump = cfg.model_dump()
     for path, value in _walk(dump):

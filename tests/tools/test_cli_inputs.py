@@ -23,7 +23,7 @@ from tools.offline import ROOT
 
 # What the tools need from the repository (no venvs, caches or .git).
 _COPIED = ("__main__.py", "Pulumi.yaml", "Pulumi.lab.yaml", "Pulumi.enterprise.yaml", "assets.lock.json")
-_COPIED_DIRS = ("components", "dashboards", "tools", "tests")
+_COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 

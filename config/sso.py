@@ -1,0 +1,86 @@
+"""`sso`: oauth2-proxy in front of LiteLLM's admin UI."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, model_validator
+
+from config.types import (
+    Cidr,
+    Duration,
+    GsmSecretId,
+    Hostname,
+    HttpsUrl,
+    PinnedVersion,
+    ReleaseName,
+    ResourceAmounts,
+    Resources,
+    Section,
+    pinned_image,
+)
+
+# --- single sign-on for the admin UI (oauth2-proxy) ----------------------------
+
+OidcClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@/-]{1,255}$")]
+# No comma (oauth2-proxy splits list flags on commas) and no braces (ESO templates).
+OidcGroup = Annotated[str, StringConstraints(pattern=r"^[^,{}\s]([^,{}]{0,253}[^,{}\s])?$")]
+IssuerUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s{}]+$")]
+OidcScope = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]{1,100}$")]
+# The chart takes image.registry, image.repository and image.tag: a registry host and a tag, no digest.
+RegistryImage = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$"),
+    AfterValidator(pinned_image),
+]
+
+
+def _required_when_enabled(value: Any, info: ValidationInfo) -> Any:
+    if value is None and info.data.get("enabled"):
+        raise ValueError("required when sso.enabled is true")
+    return value
+
+
+class SsoConfig(Section):
+    """oauth2-proxy in front of LiteLLM's admin UI (/ui and /oauth2 on the gateway's ingress host),
+    against the company's OIDC identity provider. API clients keep using virtual keys."""
+
+    enabled: bool = False
+    provider: Literal["oidc", "keycloak-oidc"] = "oidc"
+    issuer_url: Annotated[IssuerUrl | None, AfterValidator(_required_when_enabled)] = Field(
+        default=None, validate_default=True
+    )
+    """The OIDC issuer (`<issuer>/.well-known/openid-configuration` must answer)."""
+    client_id: Annotated[OidcClientId | None, AfterValidator(_required_when_enabled)] = Field(
+        default=None, validate_default=True
+    )
+    client_secret_gsm_secret: Annotated[GsmSecretId | None, AfterValidator(_required_when_enabled)] = Field(
+        default=None, validate_default=True
+    )
+    """GSM secret id of the OIDC client secret (created by the identity team; never a value here)."""
+    allowed_email_domains: list[Hostname] = []
+    allowed_groups: list[OidcGroup] = []
+    """Values of the ID token's `groups` claim; any one of them admits a user."""
+    scopes: Annotated[list[OidcScope], Field(min_length=1)] = ["openid", "email", "profile"]
+    """OIDC scopes requested (add `groups` where the provider only sends the claim when asked)."""
+    # 51: its ExternalSecret `<release_name>-credentials` names a label value (63 at most).
+    release_name: Annotated[ReleaseName, StringConstraints(max_length=51)] = "oauth2-proxy"
+    repository: HttpsUrl = "https://oauth2-proxy.github.io/manifests"
+    chart_version: PinnedVersion = "10.8.0"
+    image: RegistryImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"
+    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    resources: Resources = Resources(
+        requests=ResourceAmounts(cpu="50m", memory="64Mi"), limits=ResourceAmounts(cpu="200m", memory="128Mi")
+    )
+    cookie_expire: Duration = "12h"
+    idp_egress_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
+    """Where oauth2-proxy may reach the identity provider (TCP 443 only)."""
+
+    @model_validator(mode="after")
+    def _who_may_log_in(self) -> SsoConfig:
+        if self.enabled and not self.allowed_email_domains and not self.allowed_groups:
+            raise ValueError(
+                "an enabled sso needs allowed_email_domains or allowed_groups "
+                "(with neither, every account of the identity provider could administer the gateway)"
+            )
+        return self

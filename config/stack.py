@@ -1,0 +1,385 @@
+"""The typed stack configuration: one pydantic model for the `llm-gateway:` namespace.
+
+Every difference between stacks is a setting here ("Settings, not stack names" in
+docs/design.md), every key is validated before a single resource is registered
+("Refuse bad config early"), and a bad stack
+file is answered by one `ConfigError` that names every bad key path, what was
+expected and what was found.
+
+Pulumi hands structured config to the program as JSON strings, one per
+top-level key (`llm-gateway:gcp`, `llm-gateway:postgres`, ...). `read_namespace`
+collects them; `parse_config` validates them; `load_stack_config` does both for
+the running program.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator, model_validator
+
+from config.budget import budget_problems
+from config.footprint import capacity_problem
+from config.inventory import gsm_secret_id, secret_inventory
+from config.langfuse import LangfuseConfig
+from config.litellm import LiteLLMConfig
+from config.observability import AlertRoutingConfig, AlertsConfig, GrafanaConfig, MonitoringConfig
+from config.platform import DataSafetyConfig, GcpConfig, GkeConfig, NamespacesConfig
+from config.postgres import PostgresConfig, ReportingConfig
+from config.redis import REDIS_NEEDED, RedisConfig
+from config.secrets import SecretsConfig
+from config.sso import SsoConfig
+from config.types import CPU_PATTERN, DNS_LABEL_PATTERN, MEMORY_PATTERN, ConfigProblemError, ResourceAmounts, Section
+
+NAMESPACE = "llm-gateway"
+
+# Config keys that hold secrets are read with `require_secret` where they are
+# used; they are never part of the validated model (and never in a stack file).
+SECRET_KEYS = frozenset({"postgresAdminPassword"})
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack configuration; Pulumi prints a `RunError` without a traceback."""
+
+
+class StackConfig(Section):
+    """The whole `llm-gateway:` namespace of a stack file."""
+
+    gcp: GcpConfig
+    gke: GkeConfig
+    namespaces: NamespacesConfig
+    secrets: SecretsConfig
+    data_safety: DataSafetyConfig
+    postgres: PostgresConfig
+    reporting: ReportingConfig = ReportingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    grafana: GrafanaConfig = GrafanaConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    alertmanager: AlertRoutingConfig = AlertRoutingConfig()
+    litellm: LiteLLMConfig
+    langfuse: LangfuseConfig = LangfuseConfig()
+    sso: SsoConfig = SsoConfig()
+    redis: RedisConfig = RedisConfig()
+    # The cluster's allocatable CPU and memory for this program's workloads: the
+    # stack's summed requests (config/footprint.py) must fit, or parse fails.
+    capacity: ResourceAmounts
+
+    @property
+    def kube_context(self) -> str:
+        return self.gke.kube_context or f"gke_{self.gcp.project}_{self.gke.location}_{self.gke.cluster_name}"
+
+    @model_validator(mode="after")
+    def _rotation_names_known(self) -> StackConfig:
+        specs = {spec.key: spec for spec in secret_inventory(self)}
+        unknown = sorted(set(self.secrets.rotation) - set(specs))
+        if unknown:
+            raise ValueError(f"secrets.rotation names unknown secrets {unknown}; known: {sorted(specs)}")
+        fixed = sorted(k for k in self.secrets.rotation if specs[k].rotation != "generation")
+        if fixed:
+            raise ValueError(
+                f"secrets.rotation must not name {fixed}: stored data depends on them or they rotate outside "
+                "the program (README, Secrets inventory)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_collisions(self) -> StackConfig:
+        """Names that must differ: Helm releases (one namespace), GSM ids (generated vs referenced),
+        PostgreSQL roles and databases (one server)."""
+        problems = []
+        releases = {"litellm.release_name": self.litellm.release_name}
+        if self.langfuse.enabled:
+            releases["langfuse.release_name"] = self.langfuse.release_name
+        if self.sso.enabled:
+            releases["sso.release_name"] = self.sso.release_name
+        problems += _same_values(releases, "Helm releases in one namespace need distinct names")
+        generated = {gsm_secret_id(self, spec) for spec in secret_inventory(self)}
+        referenced = {
+            f"litellm.provider_keys[{i}].gsm_secret": k.gsm_secret for i, k in enumerate(self.litellm.provider_keys)
+        }
+        problems += _same_values(referenced, "a GSM secret can back one provider key only")
+        referenced |= {
+            f"alertmanager.receivers[{i}].gsm_secret": r.gsm_secret for i, r in enumerate(self.alertmanager.receivers)
+        }
+        if self.sso.enabled and self.sso.client_secret_gsm_secret:
+            referenced["sso.client_secret_gsm_secret"] = self.sso.client_secret_gsm_secret
+        problems += [
+            f"{path}: {value!r} is a secret this program generates (secrets.prefix + inventory); "
+            "name another GSM secret"
+            for path, value in referenced.items()
+            if value in generated
+        ]
+        pg, lf = self.postgres, self.langfuse
+        if lf.enabled:
+            if lf.owner == pg.owner:
+                problems.append(f"langfuse.owner: {lf.owner!r} is also postgres.owner; Langfuse needs its own role")
+            if lf.database == pg.database:
+                problems.append(f"langfuse.database: {lf.database!r} is also postgres.database; use its own database")
+        if pg.external is not None and pg.external.admin_user in {pg.owner, lf.owner if lf.enabled else pg.owner}:
+            problems.append(
+                f"postgres.external.admin_user: {pg.external.admin_user!r} must not be a role this program creates"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # Field validators reading the (already validated) litellm section: they run,
+    # and are reported, even when an unrelated section has errors.
+    @field_validator("langfuse")
+    @classmethod
+    def _langfuse_ingress(cls, lf: LangfuseConfig, info: ValidationInfo) -> LangfuseConfig:
+        litellm = info.data.get("litellm")
+        if litellm is not None and lf.enabled and lf.ingress_host and not litellm.ingress.cluster_issuer:
+            raise ConfigProblemError(
+                [("ingress_host", "needs litellm.ingress.cluster_issuer (the UI's TLS uses the gateway's issuer)")]
+            )
+        return lf
+
+    @field_validator("redis")
+    @classmethod
+    def _shared_state(cls, redis: RedisConfig, info: ValidationInfo) -> RedisConfig:
+        lit = info.data.get("litellm")
+        if lit is None or redis.mode != "none":
+            return redis
+        pods = lit.autoscaling.max_replicas if lit.autoscaling.enabled else lit.replicas
+        processes = pods * lit.num_workers
+        if processes > 1:
+            what = "autoscaling.max_replicas" if lit.autoscaling.enabled else "replicas"
+            raise ConfigProblemError(
+                [
+                    (
+                        "mode",
+                        f"none with litellm.{what} ({pods}) x litellm.num_workers ({lit.num_workers}) = "
+                        f"{processes} processes; set redis.mode memorystore or in_cluster. "
+                        + REDIS_NEEDED.format(processes=processes),
+                    )
+                ]
+            )
+        return redis
+
+    @field_validator("sso")
+    @classmethod
+    def _sso_behind_the_ingress(cls, sso: SsoConfig, info: ValidationInfo) -> SsoConfig:
+        litellm = info.data.get("litellm")
+        if litellm is None or not sso.enabled:
+            return sso
+        missing = []
+        if not litellm.ingress.enabled:
+            missing.append("litellm.ingress.enabled (the UI is served on the gateway's ingress host)")
+        if not litellm.network.ingress_controller_namespace:
+            missing.append("litellm.network.ingress_controller_namespace (the only client of oauth2-proxy)")
+        if missing:
+            raise ConfigProblemError([("enabled", "needs " + " and ".join(missing))])
+        return sso
+
+
+def _same_values(named: Mapping[str, str], rule: str) -> list[str]:
+    """One problem per key path whose value an earlier key path already has."""
+    seen: dict[str, str] = {}
+    problems = []
+    for path, value in named.items():
+        if value in seen:
+            problems.append(f"{path}: {value!r} is also {seen[value]} ({rule})")
+        seen.setdefault(value, path)
+    return problems
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _key(part: str | int) -> str:
+    """A path element, quoted when it would be ambiguous or unprintable."""
+    text = str(part)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else json.dumps(text)
+
+
+def _path(parts: tuple[str | int, ...] | list[str | int]) -> str:
+    """`litellm.models[0].fallbacks[1]` from pydantic's location tuple."""
+    out = ""
+    for part in parts:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{_key(part)}" if out else _key(part))
+    return out
+
+
+def _join(path: str, relative: str) -> str:
+    if not path:
+        return relative
+    return path + relative if relative.startswith("[") else f"{path}.{relative}"
+
+
+# What a value failing each pattern should look like: an example, not the regex.
+PATTERN_EXAMPLES: dict[str, str] = {
+    DNS_LABEL_PATTERN: "a DNS label: lowercase letters, digits and '-', e.g. llm-gateway",
+    CPU_PATTERN: "a CPU quantity, e.g. 500m or 2",
+    r"^REDIS_[0-9]+_[0-9X]+$": "a Memorystore Redis version, e.g. REDIS_7_2",
+    r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$": "a VPC network, "
+    "e.g. projects/my-project/global/networks/my-vpc",
+    r"^[a-z]([-a-z0-9]*[a-z0-9])?$": "a name starting with a letter: lowercase letters, digits and '-', e.g. litellm",
+    r"^[1-9][0-9]{0,4}[mhdw]$": "a period with one unit (m, h, d, w), e.g. 30d or 4w",
+    r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$": "a label value: up to 63 letters, digits, '-_.', e.g. web",
+    MEMORY_PATTERN: "a memory quantity, e.g. 512Mi or 2Gi (no CPU units such as m)",
+    r"^([0-9]+(s|m|h))+$": "a duration, e.g. 30s, 5m, 1h or 1h30m",
+    r"^(\S+\s+){5}\S+$": "a six-field cron schedule (seconds first), e.g. '0 0 3 * * *'",
+    r"^[#@]?[A-Za-z0-9._-]{1,80}$": "a Slack channel, e.g. '#llm-alerts'",
+    r"^[0-9]+[smhd]$": "a duration with one unit, e.g. 30d or 12h",
+    r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$": "an IPv4 CIDR, e.g. 10.0.0.0/8",
+    r"^[A-Z][A-Z0-9_]{0,62}$": "an environment variable name, e.g. OPENAI_API_KEY",
+    r"^[A-Za-z0-9 ._()-]{1,100}$": "a display name, e.g. 'LiteLLM spend (PostgreSQL)'",
+    r"^[A-Za-z0-9 ._-]{1,60}$": "a display name, e.g. 'LLM Gateway'",
+    r"^[A-Za-z0-9-]+$": "a GCS location, e.g. EU or europe-west1",
+    r"^[A-Za-z0-9.-]+:[0-9]{1,5}$": "host:port, e.g. smtp.example.com:587",
+    r"^[A-Za-z0-9._:@/-]{1,255}$": "an OIDC client id, e.g. llm-gateway",
+    r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$": "a host name, e.g. llm.example.com",
+    r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$": "a model name, e.g. gpt-4o",
+    r"^[A-Za-z0-9_-]{1,255}$": "a Secret Manager secret id, e.g. openai-api-key",
+    r"^[A-Za-z0-9_-]{1,40}$": "a Grafana uid, e.g. llm-gateway-spend-pg",
+    r"^[A-Za-z0-9_.:/-]{1,100}$": "an OIDC scope, e.g. groups",
+    r"^[^,{}\s]([^,{}]{0,253}[^,{}\s])?$": "a group name without commas or braces, e.g. llm-admins",
+    r"^[^@\s,]+@[^@\s,]+$": "an email address, e.g. ops@example.com",
+    r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$": "a service account email, "
+    "e.g. eso@my-project.iam.gserviceaccount.com",
+    r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$": "registry/repository:tag, "
+    "e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
+    r"^[a-z0-9-]{0,40}$": "lowercase letters, digits and '-' (up to 40), e.g. team-a",
+    r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$": "a GCS bucket name, e.g. acme-llm-backups",
+    r"^[a-z0-9_-]+/[^\s]+$": "provider/model, e.g. openai/gpt-4o",
+    r"^[a-z]+-[a-z]+[0-9]+$": "a GCP region, e.g. europe-west1",
+    r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$": "a GCP region or zone, e.g. europe-west1 or europe-west1-b",
+    r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$": "a GCP project or service account id (6-30 characters), e.g. acme-llm-lab",
+    r"^[a-z_][a-z0-9_]*$": "a lowercase identifier, e.g. end_user",
+    r"^[a-z_][a-z0-9_]{0,62}$": "an SQL identifier, e.g. litellm",
+    r"^https://[^\s#]+$": "an https URL without '#', e.g. https://runbooks.example.com/llm",
+    r"^https://[^\s{}]+$": "an https URL, e.g. https://login.example.com/realms/acme",
+    r"^https?://[^\s]+$": "a URL, e.g. https://api.example.com/v1",
+    r"^oci://[^\s]+$": "an OCI chart reference, e.g. oci://ghcr.io/berriai/litellm-helm",
+}
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The section model validated at `loc` (list indexes and optionals looked through)."""
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        candidates += [inner for c in candidates for inner in typing.get_args(c)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _field_named_first(loc: tuple[str | int, ...], message: str) -> str | None:
+    """A section rule's message that starts with one of the section's fields ("bucket is
+    required when ...") is reported under that field's key path."""
+    model = _model_at(tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-"))))
+    first = message.split(" ", 1)[0]
+    return first if model is not None and first in model.model_fields else None
+
+
+def _problem_lines(err: Any) -> list[str]:
+    path = _path(err["loc"])
+    where = f"{NAMESPACE}:{path}" if path else NAMESPACE
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return [f"  - {where}: unknown key (not part of the config schema)"]
+    if kind == "missing":
+        return [f"  - {where}: required key is missing"]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ConfigProblemError):
+        return [f"  - {NAMESPACE}:{_join(path, rel)}: {message}" for rel, message in cause.problems]
+    if kind == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern", "")
+        expected = PATTERN_EXAMPLES.get(pattern, "a value of the documented form (see README, Config reference)")
+        return [f"  - {where}: expected {expected} (got {_describe(err['input'])})"]
+    msg = err["msg"].removeprefix("Value error, ")
+    if isinstance(err["input"], dict | list):  # a whole section: never dump it
+        field = _field_named_first(tuple(err["loc"]), msg)
+        return [f"  - {NAMESPACE}:{_join(path, field)}: {msg}" if field else f"  - {where}: {msg}"]
+    return [f"  - {where}: {msg} (got {_describe(err['input'])})"]
+
+
+def _report(lines: list[str]) -> str:
+    count = sum(1 for line in lines if line.startswith("  - "))
+    return f"invalid stack config ({count} problem{'s' if count != 1 else ''}):\n" + "\n".join(lines)
+
+
+def _format_errors(exc: ValidationError) -> str:
+    return _report([line for err in exc.errors(include_url=False) for line in _problem_lines(err)])
+
+
+def parse_config(raw: Mapping[str, Any], secrets_present: frozenset[str] = frozenset()) -> StackConfig:
+    """Validate the decoded namespace; raise one ConfigError listing every problem.
+
+    `secrets_present` names the stack secrets (SECRET_KEYS) that are set; their
+    values are never read here. The capacity check needs a valid config, so it
+    is reported only once every other problem is fixed.
+    """
+    lines: list[str] = []
+    postgres = raw.get("postgres")
+    if (
+        isinstance(postgres, dict)
+        and postgres.get("engine") == "external"
+        and "postgresAdminPassword" not in secrets_present
+    ):
+        lines.append(
+            f"  - {NAMESPACE}:postgresAdminPassword: required secret for postgres.engine external is not set "
+            f"(pulumi config set --secret {NAMESPACE}:postgresAdminPassword)"
+        )
+    try:
+        cfg = StackConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError(_report([*_format_errors(exc).splitlines()[1:], *lines])) from None
+    if lines:
+        raise ConfigError(_report(lines))
+    problem = capacity_problem(cfg)
+    if problem is not None:
+        raise ConfigError(_report([f"  - {NAMESPACE}:capacity: {problem}"]))
+    problems = budget_problems(cfg)
+    if problems:
+        raise ConfigError(_report([f"  - {NAMESPACE}:{key}: {text}" for key, text in problems]))
+    return cfg
+
+
+def read_namespace(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Decode the `llm-gateway:*` entries of Pulumi's flat config map.
+
+    Each top-level key is a section; Pulumi passes it as a JSON string.
+    """
+    out: dict[str, Any] = {}
+    problems = []
+    prefix = f"{NAMESPACE}:"
+    for full_key, value in sorted(values.items()):
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix) :]
+        if key in SECRET_KEYS:
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                problems.append(f"  - {full_key}: expected a mapping (a config section), got {_describe(value)}")
+                continue
+        out[key] = value
+    if problems:
+        raise ConfigError("invalid stack config:\n" + "\n".join(problems))
+    return out
+
+
+def load_stack_config() -> StackConfig:
+    """The running program's config: Pulumi's config map, validated."""
+    values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    present = frozenset(key for key in SECRET_KEYS if values.get(f"{NAMESPACE}:{key}"))
+    return parse_config(read_namespace(values), present)

@@ -94,7 +94,6 @@ def footprint(cfg: StackConfig) -> Footprint:
     ]
     pg = cfg.postgres
     if pg.engine == "cnpg":
-        assert pg.cnpg is not None
         rows.append(_row("postgres (cnpg)", pg.cnpg.instances, pg.cnpg.resources))
     lf = cfg.langfuse
     if lf.enabled:

@@ -4,7 +4,7 @@ the grafana_ro role and the budget margins) and `reporting` (the rollup job)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
@@ -111,30 +111,62 @@ class BackupConfig(Section):
         return self
 
 
-class PostgresConfig(Section):
+class _PostgresCommon(Section):
+    """The keys of `postgres` both engines share."""
+
     engine: Literal["cnpg", "external"]
     database: DatabaseName = "litellm"
     owner: RoleName = "litellm"
-    cnpg: CnpgConfig | None = None
-    external: ExternalPostgresConfig | None = None
     grafana_ro: GrafanaRoConfig = GrafanaRoConfig()
     backup: BackupConfig = BackupConfig()
     budget: DatabaseBudgetConfig = DatabaseBudgetConfig()
 
+
+def _engine_sections(data: Any, own: str, other: str, needs: str) -> Any:
+    """The engine's own section is required, the other engine's refused (null means absent)."""
+    if not isinstance(data, dict):
+        return data
+    if data.get(other) is not None:
+        raise ValueError(f"postgres.{other} is only for engine {other}")
+    if data.get(own) is None:
+        raise ValueError(needs)
+    return {key: value for key, value in data.items() if key != other}
+
+
+class CnpgPostgres(_PostgresCommon):
+    """`postgres` with engine cnpg: a CloudNativePG cluster in the gateway namespace."""
+
+    engine: Literal["cnpg"]
+    cnpg: CnpgConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections(cls, data: Any) -> Any:
+        return _engine_sections(data, "cnpg", "external", "engine cnpg needs the postgres.cnpg section")
+
+
+class ExternalPostgres(_PostgresCommon):
+    """`postgres` with engine external: an existing server this program only creates roles and databases on."""
+
+    engine: Literal["external"]
+    external: ExternalPostgresConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections(cls, data: Any) -> Any:
+        return _engine_sections(
+            data, "external", "cnpg", "engine external needs postgres.external.host and postgres.external.admin_user"
+        )
+
     @model_validator(mode="after")
-    def _engine_section(self) -> PostgresConfig:
-        if self.engine == "cnpg" and self.cnpg is None:
-            raise ValueError("engine cnpg needs the postgres.cnpg section")
-        if self.engine == "external":
-            if self.external is None:
-                raise ValueError("engine external needs postgres.external.host and postgres.external.admin_user")
-            if self.cnpg is not None:
-                raise ValueError("postgres.cnpg is only for engine cnpg")
-            if self.backup.enabled:
-                raise ValueError("postgres.backup is for the CNPG engine; back up an external server where it runs")
-        if self.engine == "cnpg" and self.external is not None:
-            raise ValueError("postgres.external is only for engine external")
+    def _no_backup(self) -> ExternalPostgres:
+        if self.backup.enabled:
+            raise ValueError("postgres.backup is for the CNPG engine; back up an external server where it runs")
         return self
+
+
+PostgresConfig = Annotated[CnpgPostgres | ExternalPostgres, Field(discriminator="engine")]
+"""`postgres`: one variant per `engine` (the YAML keys are the same as a flat section's)."""
 
 
 DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"

@@ -121,7 +121,7 @@ class StackConfig(Section):
                 problems.append(f"langfuse.owner: {lf.owner!r} is also postgres.owner; Langfuse needs its own role")
             if lf.database == pg.database:
                 problems.append(f"langfuse.database: {lf.database!r} is also postgres.database; use its own database")
-        if pg.external is not None and pg.external.admin_user in {pg.owner, lf.owner if lf.enabled else pg.owner}:
+        if pg.engine == "external" and pg.external.admin_user in {pg.owner, lf.owner if lf.enabled else pg.owner}:
             problems.append(
                 f"postgres.external.admin_user: {pg.external.admin_user!r} must not be a role this program creates"
             )
@@ -265,47 +265,66 @@ PATTERN_EXAMPLES: dict[str, str] = {
 }
 
 
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The section model validated at `loc` (list indexes and optionals looked through)."""
-    model: Any = StackConfig
-    for part in loc:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The section models an annotation holds (looking through lists, optionals and unions)."""
+    candidates = [annotation, *typing.get_args(annotation)]
+    candidates += [inner for c in candidates for inner in typing.get_args(c)]
+    return [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+
+
+def _located(loc: tuple[str | int, ...]) -> tuple[tuple[str | int, ...], type[BaseModel] | None]:
+    """pydantic's location as key path parts (no validator names, no union tags such as
+    postgres' engine) and the section model validated there."""
+    parts: list[str | int] = []
+    model: type[BaseModel] | None = StackConfig
+    rest = [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    while rest:
+        part = rest.pop(0)
+        parts.append(part)
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
-        if field is None:
-            return None
-        candidates = [field.annotation, *typing.get_args(field.annotation)]
-        candidates += [inner for c in candidates for inner in typing.get_args(c)]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+        field = model.model_fields.get(part) if model is not None else None
+        models = _models_in(field.annotation) if field is not None else []
+        model = models[0] if models else None
+        if field is not None and isinstance(field.discriminator, str) and rest:
+            tag, key = rest.pop(0), field.discriminator
+            model = next((m for m in models if tag in typing.get_args(m.model_fields[key].annotation)), None)
+    return tuple(parts), model
 
 
-def _field_named_first(loc: tuple[str | int, ...], message: str) -> str | None:
+def _field_named_first(model: type[BaseModel] | None, message: str) -> str | None:
     """A section rule's message that starts with one of the section's fields ("bucket is
     required when ...") is reported under that field's key path."""
-    model = _model_at(tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-"))))
     first = message.split(" ", 1)[0]
     return first if model is not None and first in model.model_fields else None
 
 
 def _problem_lines(err: Any) -> list[str]:
-    path = _path(err["loc"])
+    loc, model = _located(tuple(err["loc"]))
+    path = _path(loc)
     where = f"{NAMESPACE}:{path}" if path else NAMESPACE
     kind = err["type"]
+    ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         return [f"  - {where}: unknown key (not part of the config schema)"]
     if kind == "missing":
         return [f"  - {where}: required key is missing"]
-    cause = (err.get("ctx") or {}).get("error")
+    if kind in ("union_tag_not_found", "union_tag_invalid"):  # the discriminator, e.g. postgres.engine
+        key = ctx["discriminator"].strip("'")
+        if kind == "union_tag_not_found":
+            return [f"  - {NAMESPACE}:{_join(path, key)}: required key is missing"]
+        tags = " or ".join(ctx["expected_tags"].split(", "))
+        return [f"  - {NAMESPACE}:{_join(path, key)}: Input should be {tags} (got {_describe(err['input'][key])})"]
+    cause = ctx.get("error")
     if isinstance(cause, ConfigProblemError):
         return [f"  - {NAMESPACE}:{_join(path, rel)}: {message}" for rel, message in cause.problems]
     if kind == "string_pattern_mismatch":
-        pattern = (err.get("ctx") or {}).get("pattern", "")
+        pattern = ctx.get("pattern", "")
         expected = PATTERN_EXAMPLES.get(pattern, "a value of the documented form (see README, Config reference)")
         return [f"  - {where}: expected {expected} (got {_describe(err['input'])})"]
     msg = err["msg"].removeprefix("Value error, ")
     if isinstance(err["input"], dict | list):  # a whole section: never dump it
-        field = _field_named_first(tuple(err["loc"]), msg)
+        field = _field_named_first(model, msg)
         return [f"  - {NAMESPACE}:{_join(path, field)}: {msg}" if field else f"  - {where}: {msg}"]
     return [f"  - {where}: {msg} (got {_describe(err['input'])})"]
 

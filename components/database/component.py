@@ -41,7 +41,7 @@ from components.litellm.values import prometheus_peer
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from components.secrets.managed import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.secrets.store import SecretStore, workload_identity_member
-from config import CnpgConfig, StackConfig
+from config import CnpgConfig, ExternalPostgres, StackConfig
 from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD
 
 ADMIN_PASSWORD_KEY = "postgresAdminPassword"
@@ -71,9 +71,7 @@ def read_host(cfg: StackConfig) -> str:
     """Grafana reads from replicas when there are any (`-ro` has no endpoints with one instance)."""
     pg = cfg.postgres
     if pg.engine == "external":
-        assert pg.external is not None
         return pg.external.host
-    assert pg.cnpg is not None
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
     return names.ro_host if pg.cnpg.instances > 1 else names.rw_host
 
@@ -81,7 +79,6 @@ def read_host(cfg: StackConfig) -> str:
 def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
     pg = cfg.postgres
     if pg.engine == "external":
-        assert pg.external is not None
         return DatabaseEndpoint(
             host=pg.external.host,
             read_host=read_host(cfg),
@@ -91,7 +88,6 @@ def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
             grafana_ro_gsm_secret=grafana_ro_gsm_secret,
             reporting_secret=EXTERNAL_REPORTING_SECRET,
         )
-    assert pg.cnpg is not None
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
     return DatabaseEndpoint(
         host=names.rw_host,
@@ -112,7 +108,8 @@ def external_uri_template(cfg: StackConfig) -> str:
     one key whatever the engine.
     """
     pg = cfg.postgres
-    assert pg.external is not None
+    if pg.engine != "external":
+        raise ValueError("the owner's connection URI template is for postgres.engine external")
     ext = pg.external
     return (
         f"postgresql://{pg.owner}:{{{{ .password | urlquery }}}}@{ext.host}:{ext.port}/{pg.database}"
@@ -151,10 +148,9 @@ class Database(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         pg = cfg.postgres
         if pg.engine == "cnpg":
-            assert pg.cnpg is not None
             self._cnpg(pg.cnpg)
         else:
-            self._external()
+            self._external(pg)
         self.register_outputs({"endpoint": self.endpoint()})
 
     def endpoint(self) -> dict[str, object]:
@@ -293,11 +289,9 @@ class Database(pulumi.ComponentResource):
             self._child,
         )
 
-    def _external(self) -> None:
+    def _external(self, pg: ExternalPostgres) -> None:
         cfg, name = self._cfg, self._name
-        pg = cfg.postgres
         ext = pg.external
-        assert ext is not None
         grafana_password = self._grafana_ro_password(None)
         reporting_password = self._reporting_password(EXTERNAL_REPORTING_SECRET)
         owner_password = ManagedSecret(

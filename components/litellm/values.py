@@ -407,9 +407,9 @@ def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port:
     """Egress to the database: the CNPG pods, or the external server's CIDRs (never anywhere)."""
     if pod_selector is not None:
         return {"to": [{"podSelector": {"matchLabels": pod_selector}}], "ports": [{"protocol": "TCP", "port": port}]}
-    ext = cfg.postgres.external
-    assert ext is not None  # engine external: PostgresConfig enforces the section
-    return {"to": [{"ipBlock": {"cidr": c}} for c in ext.server_cidrs], "ports": [{"protocol": "TCP", "port": port}]}
+    pg = cfg.postgres
+    cidrs = pg.external.server_cidrs if pg.engine == "external" else []
+    return {"to": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": port}]}
 
 
 def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ def test_stack_files_parse(stack: str) -> None:
 
 def test_stack_files_differ_only_by_settings() -> None:
     lab, ent = parse_config(namespace("lab")), parse_config(namespace("enterprise"))
-    assert lab.postgres.cnpg and ent.postgres.cnpg
+    assert lab.postgres.engine == ent.postgres.engine == "cnpg"
     assert (lab.postgres.cnpg.instances, ent.postgres.cnpg.instances) == (1, 3)
     assert (lab.postgres.backup.enabled, ent.postgres.backup.enabled) == (False, True)
     assert (lab.data_safety.protect, ent.data_safety.protect) == (False, True)

@@ -23,11 +23,19 @@ from config.types import (
 class MonitoringConfig(Section):
     """How kube-prometheus-stack finds our monitors, rules and dashboards."""
 
-    prometheus_release: ReleaseName = "kube-prometheus-stack"
+    prometheus_release: ReleaseName = Field(
+        default="kube-prometheus-stack",
+        description=(
+            "kube-prometheus-stack's release: the `release` label its Prometheus selects monitors and rules by."
+        ),
+    )
     # Grafana folder for the dashboards (kube-prometheus-stack's dashboard
     # sidecar reads it from the `grafana_folder` annotation when
     # `sidecar.dashboards.folderAnnotation: grafana_folder` is set).
-    dashboard_folder: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "LLM Gateway"
+    dashboard_folder: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        default="LLM Gateway",
+        description="Grafana folder of the dashboards (the `grafana_folder` annotation the dashboard sidecar reads).",
+    )
 
 
 # --- alerts and alert routing (PrometheusRule + AlertmanagerConfig) ----------
@@ -37,17 +45,26 @@ Severity = Literal["critical", "warning", "info"]
 
 
 class AvailabilityAlerts(Section):
-    gateway_down_for: Duration = "2m"
-    readiness_for: Duration = "10m"
+    gateway_down_for: Duration = Field(
+        default="2m", description="How long no proxy is up before LiteLLMGatewayDown fires."
+    )
+    readiness_for: Duration = Field(
+        default="10m", description="How long replicas are unavailable before the readiness alert fires."
+    )
 
 
 class PerformanceAlerts(Section):
-    latency_p95_seconds: PositiveFloat = 30.0
-    latency_for: Duration = "10m"
-    # Failed / total requests over 5 minutes.
-    error_rate_warning: Ratio = 0.05
-    error_rate_critical: Ratio = 0.2
-    error_rate_for: Duration = "5m"
+    latency_p95_seconds: PositiveFloat = Field(
+        default=30.0, description="p95 request latency above which the latency alert fires."
+    )
+    latency_for: Duration = Field(default="10m", description="How long the latency stays above the threshold first.")
+    error_rate_warning: Ratio = Field(
+        default=0.05, description="Failed / total requests over 5 minutes for the warning (below error_rate_critical)."
+    )
+    error_rate_critical: Ratio = Field(
+        default=0.2, description="Failed / total requests over 5 minutes for the critical alert."
+    )
+    error_rate_for: Duration = Field(default="5m", description="How long the error rate stays above a threshold first.")
 
     @model_validator(mode="after")
     def _ordered(self) -> PerformanceAlerts:
@@ -57,33 +74,45 @@ class PerformanceAlerts(Section):
 
 
 class UsageAlerts(Section):
-    # Requests per second from a single API key (abuse or a runaway client).
-    key_requests_per_second: PositiveFloat = 10.0
-    key_requests_for: Duration = "10m"
-    # Tokens one API key consumes in a rolling hour.
-    key_tokens_per_hour: Annotated[int, Field(gt=0)] = 2_000_000
-    key_tokens_for: Duration = "15m"
+    key_requests_per_second: PositiveFloat = Field(
+        default=10.0, description="Requests per second from a single API key (abuse or a runaway client)."
+    )
+    key_requests_for: Duration = Field(default="10m", description="How long a key stays above the request rate first.")
+    key_tokens_per_hour: Annotated[int, Field(gt=0)] = Field(
+        default=2_000_000, description="Tokens one API key consumes in a rolling hour."
+    )
+    key_tokens_for: Duration = Field(default="15m", description="How long a key stays above the token rate first.")
 
 
 class CostAlerts(Section):
-    # USD over a rolling 24 hours, all keys and models together.
-    daily_spend_usd: PositiveFloat = 100.0
-    daily_spend_for: Duration = "15m"
-    # Last hour's spend above `spike_factor` x the hour before (and above the floor).
-    spike_factor: Annotated[float, Field(gt=1)] = 3.0
-    spike_min_usd_per_hour: PositiveFloat = 5.0
-    spike_for: Duration = "15m"
+    daily_spend_usd: PositiveFloat = Field(
+        default=100.0, description="USD over a rolling 24 hours, all keys and models together."
+    )
+    daily_spend_for: Duration = Field(
+        default="15m", description="How long the daily spend stays above the threshold first."
+    )
+    spike_factor: Annotated[float, Field(gt=1)] = Field(
+        default=3.0, description="A spike: the last hour's spend above this many times the hour before."
+    )
+    spike_min_usd_per_hour: PositiveFloat = Field(
+        default=5.0, description="Floor of the spike alert: hours spending less never count as a spike."
+    )
+    spike_for: Duration = Field(default="15m", description="How long a spike lasts before the alert fires.")
 
 
 class BudgetAlerts(Section):
-    # Tiers of spend as a percentage of a key's / team's max budget: info, warning, critical
-    # (each key or team is in at most one tier at a time).
-    used_percent: Annotated[list[Annotated[float, Field(gt=0, le=100)]], Field(min_length=3, max_length=3)] = [
-        80.0,
-        95.0,
-        100.0,
-    ]
-    used_for: Duration = "5m"
+    used_percent: Annotated[list[Annotated[float, Field(gt=0, le=100)]], Field(min_length=3, max_length=3)] = Field(
+        default=[
+            80.0,
+            95.0,
+            100.0,
+        ],
+        description=(
+            "Tiers of spend as a percentage of a key's or team's max budget: info, warning, critical (three increasing "
+            "numbers)."
+        ),
+    )
+    used_for: Duration = Field(default="5m", description="How long a key or team stays in a tier first.")
 
     @model_validator(mode="after")
     def _increasing(self) -> BudgetAlerts:
@@ -94,32 +123,59 @@ class BudgetAlerts(Section):
 
 
 class ProviderAlerts(Section):
-    failure_ratio: Ratio = 0.25
-    failure_for: Duration = "10m"
-    # HTTP 429 answers from a provider deployment, per minute.
-    rate_limited_per_minute: PositiveFloat = 5.0
-    rate_limited_for: Duration = "10m"
-    # A deployment is in outage when this share of its requests failed over 5 minutes
-    # (and it had at least `outage_min_requests`): fires for single-deployment model
-    # groups, which LiteLLM does not cool down on 429s or a few failures.
-    outage_failure_ratio: Ratio = 0.9
-    outage_min_requests: Annotated[int, Field(ge=1)] = 5
-    outage_for: Duration = "5m"
+    failure_ratio: Ratio = Field(default=0.25, description="Share of failed requests to a provider deployment.")
+    failure_for: Duration = Field(
+        default="10m", description="How long the failure share stays above the threshold first."
+    )
+    rate_limited_per_minute: PositiveFloat = Field(
+        default=5.0, description="HTTP 429 answers from a provider deployment, per minute."
+    )
+    rate_limited_for: Duration = Field(
+        default="10m", description="How long the 429 rate stays above the threshold first."
+    )
+    outage_failure_ratio: Ratio = Field(
+        default=0.9,
+        description=(
+            "A deployment is in outage when this share of its requests failed over 5 minutes (fires for "
+            "single-deployment model groups, which LiteLLM does not cool down)."
+        ),
+    )
+    outage_min_requests: Annotated[int, Field(ge=1)] = Field(
+        default=5, description="Requests over 5 minutes a deployment needs before it can be in outage."
+    )
+    outage_for: Duration = Field(default="5m", description="How long an outage lasts before the alert fires.")
 
 
 class DatabaseAlerts(Section):
-    instance_down_for: Duration = "5m"
-    replication_lag_seconds: PositiveFloat = 30.0
-    replication_lag_for: Duration = "5m"
-    wal_archiving_for: Duration = "10m"
-    backup_failed_for: Duration = "5m"
-    # Older than one daily schedule plus slack.
-    backup_max_age_hours: Annotated[int, Field(ge=1)] = 26
-    connections_ratio: Ratio = 0.8
-    connections_for: Duration = "10m"
-    # Used / capacity of a CNPG data or WAL volume (kubelet volume stats).
-    volume_fill_ratio: Ratio = 0.85
-    volume_for: Duration = "15m"
+    instance_down_for: Duration = Field(
+        default="5m", description="How long a CNPG instance is down before the alert fires."
+    )
+    replication_lag_seconds: PositiveFloat = Field(
+        default=30.0, description="Replica lag above which the replication alert fires."
+    )
+    replication_lag_for: Duration = Field(default="5m", description="How long the lag stays above the threshold first.")
+    wal_archiving_for: Duration = Field(
+        default="10m", description="How long WAL archiving fails before the alert fires."
+    )
+    backup_failed_for: Duration = Field(
+        default="5m", description="How long a failed backup is reported before the alert fires."
+    )
+    backup_max_age_hours: Annotated[int, Field(ge=1)] = Field(
+        default=26,
+        description=(
+            "Age of the last successful backup that fires the stale-backup alert (one daily schedule plus slack)."
+        ),
+    )
+    connections_ratio: Ratio = Field(
+        default=0.8, description="Used / max_connections above which the connections alert fires."
+    )
+    connections_for: Duration = Field(
+        default="10m", description="How long the connections stay above the threshold first."
+    )
+    volume_fill_ratio: Ratio = Field(
+        default=0.85, description="Used / capacity of a CNPG data or WAL volume (kubelet volume stats)."
+    )
+    volume_for: Duration = Field(default="15m", description="How long a volume stays above the threshold first.")
 
 
 def _runbook_url(url: str) -> str:
@@ -143,35 +199,52 @@ def _runbook_url(url: str) -> str:
 class AlertsConfig(Section):
     """Prometheus alert rules: thresholds and `for` durations per group (defaults are sensible)."""
 
-    enabled: bool = True
-    # Each alert's runbook_url is `<runbook_base_url>#alert-<alertname lowercase>`.
-    runbook_base_url: Annotated[str, AfterValidator(_runbook_url)] = (
-        "https://github.com/acme/llm-gateway/blob/main/docs/alerts.md"
+    enabled: bool = Field(default=True, description="Render the PrometheusRule.")
+    runbook_base_url: Annotated[str, AfterValidator(_runbook_url)] = Field(
+        default="https://github.com/acme/llm-gateway/blob/main/docs/alerts.md",
+        description="Each alert's runbook_url is <runbook_base_url>#alert-<alertname lowercase> (docs/alerts.md).",
     )
-    availability: AvailabilityAlerts = AvailabilityAlerts()
-    performance: PerformanceAlerts = PerformanceAlerts()
-    usage: UsageAlerts = UsageAlerts()
-    cost: CostAlerts = CostAlerts()
-    budgets: BudgetAlerts = BudgetAlerts()
-    providers: ProviderAlerts = ProviderAlerts()
-    database: DatabaseAlerts = DatabaseAlerts()
+    availability: AvailabilityAlerts = Field(default=AvailabilityAlerts(), description="Gateway availability alerts.")
+    performance: PerformanceAlerts = Field(default=PerformanceAlerts(), description="Latency and error-rate alerts.")
+    usage: UsageAlerts = Field(default=UsageAlerts(), description="Per-key request and token rate alerts.")
+    cost: CostAlerts = Field(default=CostAlerts(), description="Spend alerts.")
+    budgets: BudgetAlerts = Field(default=BudgetAlerts(), description="Key and team budget alerts.")
+    providers: ProviderAlerts = Field(default=ProviderAlerts(), description="Provider deployment alerts.")
+    database: DatabaseAlerts = Field(default=DatabaseAlerts(), description="CNPG alerts (none for an external server).")
 
 
 class ReceiverConfig(Section):
     """One Alertmanager receiver. Its credential lives in GSM (created by the on-call team)."""
 
-    # 50: its ExternalSecret `alertmanager-<name>` names a label value (63 at most).
-    name: Annotated[DnsLabel, StringConstraints(max_length=50)]
-    type: Literal["slack", "email", "webhook"]
-    # GSM secret id holding the Slack webhook URL / SMTP password (for auth_username) / webhook URL.
-    gsm_secret: GsmSecretId
-    severities: Annotated[list[Severity], Field(min_length=1)]
-    send_resolved: bool = True
-    channel: Annotated[str, StringConstraints(pattern=r"^[#@]?[A-Za-z0-9._-]{1,80}$")] | None = None
-    to: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = None
-    from_address: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = None
-    smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None = None
-    auth_username: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    name: Annotated[DnsLabel, StringConstraints(max_length=50)] = Field(
+        description="The receiver's name (50 at most: its ExternalSecret alertmanager-<name> is a label value)."
+    )
+    type: Literal["slack", "email", "webhook"] = Field(description="How alerts are delivered.")
+    gsm_secret: GsmSecretId = Field(
+        description=(
+            "GSM secret holding the Slack webhook URL, the SMTP password or the webhook URL (created by the on-call "
+            "team)."
+        )
+    )
+    severities: Annotated[list[Severity], Field(min_length=1)] = Field(
+        description="The severities routed to this receiver."
+    )
+    send_resolved: bool = Field(default=True, description="Also notify when an alert resolves.")
+    channel: Annotated[str, StringConstraints(pattern=r"^[#@]?[A-Za-z0-9._-]{1,80}$")] | None = Field(
+        default=None, description="slack: the channel."
+    )
+    to: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = Field(
+        default=None, description="email: the recipient address."
+    )
+    from_address: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = Field(
+        default=None, description="email: the sender address."
+    )
+    smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None = Field(
+        default=None, description="email: the SMTP server, host:port."
+    )
+    auth_username: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="email: the SMTP user (its password is the GSM secret)."
+    )
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> ReceiverConfig:
@@ -199,11 +272,15 @@ class ReceiverConfig(Section):
 class AlertRoutingConfig(Section):
     """The AlertmanagerConfig: route alerts by severity to receivers (none: no routing object)."""
 
-    receivers: list[ReceiverConfig] = []
-    group_by: Annotated[list[str], Field(min_length=1)] = ["alertname", "severity"]
-    group_wait: Duration = "30s"
-    group_interval: Duration = "5m"
-    repeat_interval: Duration = "4h"
+    receivers: list[ReceiverConfig] = Field(
+        default=[], description="Alertmanager receivers (none: no AlertmanagerConfig)."
+    )
+    group_by: Annotated[list[str], Field(min_length=1)] = Field(
+        default=["alertname", "severity"], description="Labels alerts are grouped by."
+    )
+    group_wait: Duration = Field(default="30s", description="Alertmanager group_wait.")
+    group_interval: Duration = Field(default="5m", description="Alertmanager group_interval.")
+    repeat_interval: Duration = Field(default="4h", description="Alertmanager repeat_interval.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> AlertRoutingConfig:
@@ -220,11 +297,19 @@ class GrafanaConfig(Section):
     datasource sidecar imports; the spend dashboards reference it by `datasource_uid`.
     """
 
-    datasource_uid: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = "llm-gateway-spend-pg"
-    # No `$` (Grafana expands it in provisioning files) and no `{{` (ESO template).
-    datasource_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._()-]{1,100}$")] = (
-        "LiteLLM spend (PostgreSQL)"
+    datasource_uid: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = Field(
+        default="llm-gateway-spend-pg",
+        description="uid of the provisioned PostgreSQL datasource (the spend dashboards reference it).",
     )
-    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
-    # Grafana's jsonData.postgresVersion: major*100 (+ minor for 9.x), e.g. 1500 for 15+.
-    postgres_version: Literal[903, 904, 905, 906, 1000, 1100, 1200, 1300, 1400, 1500] = 1500
+    # No `$` (Grafana expands it in provisioning files) and no `{{` (ESO template).
+    datasource_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._()-]{1,100}$")] = Field(
+        default="LiteLLM spend (PostgreSQL)",
+        description="Name of the datasource (no $ or {{: provisioning and ESO templates would expand them).",
+    )
+    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = Field(
+        default="require", description="The datasource's sslmode (jsonData)."
+    )
+    postgres_version: Literal[903, 904, 905, 906, 1000, 1100, 1200, 1300, 1400, 1500] = Field(
+        default=1500,
+        description="Grafana's jsonData.postgresVersion: major x 100 (+ minor for 9.x), e.g. 1500 for 15+.",
+    )

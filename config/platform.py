@@ -5,35 +5,50 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from config.types import DnsLabel, GcpLocation, GcpRegion, Section
 
 
 class GcpConfig(Section):
-    project: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
-    region: GcpRegion
+    project: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] = Field(
+        description="GCP project of GKE, Secret Manager and the buckets."
+    )
+    region: GcpRegion = Field(description="Default region of the GCP provider (and of Memorystore).")
 
 
 class GkeConfig(Section):
     """The GKE cluster: Workload Identity needs its name and location."""
 
-    cluster_name: DnsLabel
-    location: GcpLocation
-    # kubeconfig context the Kubernetes provider uses; defaults to the name
-    # `gcloud container clusters get-credentials` writes, so a stack can never
-    # be applied to whatever cluster happens to be the current context.
-    kube_context: str | None = None
+    cluster_name: DnsLabel = Field(description="The GKE cluster (Workload Identity, the ESO store).")
+    location: GcpLocation = Field(description="The cluster's region or zone.")
+    kube_context: str | None = Field(
+        default=None,
+        description=(
+            "kubeconfig context the program deploys to; unset: `gke_<project>_<location>_<cluster_name>`, the name "
+            "`gcloud container clusters get-credentials` writes, so a stack never lands on whatever context is "
+            "current."
+        ),
+    )
 
 
 class NamespacesConfig(Section):
-    gateway: DnsLabel
-    grafana: DnsLabel
-    create_gateway: bool = True
+    gateway: DnsLabel = Field(description="Namespace of LiteLLM, its database and its secrets.")
+    grafana: DnsLabel = Field(description="Grafana's namespace (the datasource Secret and the dashboards).")
+    create_gateway: bool = Field(
+        default=True, description="Create the gateway namespace (Pod Security `restricted`); false: it exists already."
+    )
 
 
 class DataSafetyConfig(Section):
     """Resource options for stateful resources (database, buckets, GSM secrets)."""
 
-    protect: bool
-    retain_on_delete: bool
+    protect: bool = Field(
+        description=(
+            "Pulumi `protect` on stateful resources: the CNPG Cluster, buckets, GSM secrets, the external database, "
+            "the gateway namespace when it holds data, Langfuse's database and release."
+        )
+    )
+    retain_on_delete: bool = Field(
+        description="Pulumi `retainOnDelete` on the same stateful resources (Langfuse's release excepted)."
+    )

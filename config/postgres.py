@@ -43,66 +43,130 @@ def _postgres_image(image: str) -> str:
 class CnpgConfig(Section):
     """A CloudNativePG Cluster in the gateway namespace."""
 
-    # CNPG names pods, jobs and their labels after the cluster (`<name>-<n>-initdb`): 50 at most,
-    # and a leading letter for its Services (`<name>-rw`).
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=50)] = "litellm-pg"
-    instances: Annotated[int, Field(ge=1, le=9)]
-    image: Annotated[str, AfterValidator(_postgres_image)]
-    storage_size: MemoryQuantity
-    storage_class: DnsLabel | None = None
-    resources: Resources
-    parameters: dict[str, str] = {}
-    enable_pdb: bool
-    anti_affinity: Literal["preferred", "required"] = "preferred"
-    operator_namespace: DnsLabel = "cnpg-system"
-    """Where the CNPG operator runs: the only source admitted to the instances' status port (8000)."""
-    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
-    """The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster.
-    Narrow it to the control plane's endpoint (`kubectl get endpoints kubernetes`)."""
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=50)] = Field(
+        default="litellm-pg",
+        description=(
+            "Cluster name (Services <name>-rw/-ro, Secret <name>-app): a leading letter, 50 characters at most (CNPG "
+            "names pods and jobs after it)."
+        ),
+    )
+    instances: Annotated[int, Field(ge=1, le=9)] = Field(
+        description="PostgreSQL instances (1 in lab, 3 in enterprise)."
+    )
+    image: Annotated[str, AfterValidator(_postgres_image)] = Field(
+        description=(
+            "PostgreSQL image, an exact tag of major 14 or later (a digest needs the tag too: "
+            "repository:17.6@sha256:...)."
+        )
+    )
+    storage_size: MemoryQuantity = Field(description="Size of each instance's volume.")
+    storage_class: DnsLabel | None = Field(
+        default=None, description="StorageClass of the volumes; unset: the cluster's default."
+    )
+    resources: Resources = Field(description="Requests and limits per instance.")
+    parameters: dict[str, str] = Field(
+        default={},
+        description="PostgreSQL parameters (`postgresql.parameters`); max_connections feeds the connection budget.",
+    )
+    enable_pdb: bool = Field(
+        description="CNPG's PodDisruptionBudget (off with one instance, or no node could be drained)."
+    )
+    anti_affinity: Literal["preferred", "required"] = Field(
+        default="preferred", description="Pod anti-affinity of the instances on kubernetes.io/hostname."
+    )
+    operator_namespace: DnsLabel = Field(
+        default="cnpg-system",
+        description="Where the CNPG operator runs: the only source admitted to the instances' status port (8000).",
+    )
+    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
+        default=["0.0.0.0/0"],
+        description=(
+            "The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster. Narrow it to "
+            "the control plane's endpoint (`kubectl get endpoints kubernetes`)."
+        ),
+    )
 
 
 class ExternalPostgresConfig(Section):
     """An existing PostgreSQL server (e.g. a homelab one); the admin password is
     the stack secret `llm-gateway:postgresAdminPassword`."""
 
-    host: ServerHost
-    port: Annotated[int, Field(ge=1, le=65535)] = 5432
-    server_cidrs: Annotated[list[Cidr], Field(min_length=1)]
-    """The server's address(es) as CIDRs: the only destination of the database egress rules
-    (a NetworkPolicy cannot name a host)."""
-    admin_user: Annotated[str, StringConstraints(min_length=1, max_length=63)]
-    admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = "postgres"
-    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
+    host: ServerHost = Field(description="The server's host name or IP address.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(default=5432, description="The server's port.")
+    server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
+        description=(
+            "The server's address(es) as CIDRs: the only destination of the database egress rules (a NetworkPolicy "
+            "cannot name a host)."
+        )
+    )
+    admin_user: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
+        description=(
+            "The role this program connects as to create its roles and databases (password: the stack secret "
+            "`llm-gateway:postgresAdminPassword`)."
+        )
+    )
+    admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
+        default="postgres", description="The database the admin connection opens."
+    )
+    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = Field(
+        default="require", description="libpq sslmode of every connection to the server."
+    )
     # The server's limits, for the connection and storage budgets (config/budget.py).
-    max_connections: Annotated[int, Field(ge=10, le=100000)] = 100
-    superuser_reserved_connections: Annotated[int, Field(ge=0, le=100)] = 3
-    storage_size: MemoryQuantity | None = None
-    """The server's data volume; unset: the storage budget is printed but not enforced."""
+    max_connections: Annotated[int, Field(ge=10, le=100000)] = Field(
+        default=100, description="The server's max_connections, for the connection budget."
+    )
+    superuser_reserved_connections: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=3, description="The server's superuser_reserved_connections, for the connection budget."
+    )
+    storage_size: MemoryQuantity | None = Field(
+        default=None, description="The server's data volume; unset: the storage budget is printed but not enforced."
+    )
 
 
 class DatabaseBudgetConfig(Section):
     """Margins of the connection and storage budgets (config/budget.py)."""
 
-    headroom_connections: Annotated[int, Field(ge=0, le=1000)] = 10
-    """Left free for pods starting up, psql sessions and anything not counted."""
-    storage_fill_target: Annotated[float, Field(gt=0, le=0.95)] = 0.8
-    """The expected data plus WAL must fit this fraction of the volume."""
+    headroom_connections: Annotated[int, Field(ge=0, le=1000)] = Field(
+        default=10, description="Left free for pods starting up, psql sessions and anything not counted."
+    )
+    storage_fill_target: Annotated[float, Field(gt=0, le=0.95)] = Field(
+        default=0.8, description="The expected data plus WAL must fit this fraction of the volume."
+    )
 
 
 class GrafanaRoConfig(Section):
-    connection_limit: Annotated[int, Field(ge=1, le=100)] = 5
+    connection_limit: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=5, description="grafana_ro's CONNECTION LIMIT (also Grafana's max_open_conns)."
+    )
 
 
 class BackupConfig(Section):
     """barman-cloud plugin backups of the CNPG cluster to a GCS bucket."""
 
-    enabled: bool = False
-    bucket: BucketName | None = None
-    location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]+$")] = "EU"
-    retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
-    noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = 7
-    schedule: Cron6 = "0 0 3 * * *"
-    gsa_account_id: GsaAccountId = "litellm-pg-backup"
+    enabled: bool = Field(
+        default=False, description="barman-cloud plugin backups of the CNPG cluster (engine cnpg only)."
+    )
+    bucket: BucketName | None = Field(default=None, description="GCS bucket of the backups (required when enabled).")
+    location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]+$")] = Field(
+        default="EU", description="The bucket's location."
+    )
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=30,
+        description=(
+            "barman retentionPolicy, and the bucket's soft-delete window, so objects the backup account deletes stay "
+            "restorable."
+        ),
+    )
+    noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=7, description="GCS lifecycle: noncurrent object versions are deleted after this many days."
+    )
+    schedule: Cron6 = Field(
+        default="0 0 3 * * *", description="ScheduledBackup time (six-field cron, seconds first, UTC)."
+    )
+    gsa_account_id: GsaAccountId = Field(
+        default="litellm-pg-backup",
+        description="Google service account of the backups, with access to the bucket only.",
+    )
 
     @model_validator(mode="after")
     def _bucket(self) -> BackupConfig:
@@ -114,12 +178,23 @@ class BackupConfig(Section):
 class _PostgresCommon(Section):
     """The keys of `postgres` both engines share."""
 
-    engine: Literal["cnpg", "external"]
-    database: DatabaseName = "litellm"
-    owner: RoleName = "litellm"
-    grafana_ro: GrafanaRoConfig = GrafanaRoConfig()
-    backup: BackupConfig = BackupConfig()
-    budget: DatabaseBudgetConfig = DatabaseBudgetConfig()
+    engine: Literal["cnpg", "external"] = Field(
+        description=(
+            "Where LiteLLM's database lives: a CNPG cluster (`cnpg` section) or an existing server (`external` "
+            "section)."
+        )
+    )
+    database: DatabaseName = Field(default="litellm", description="LiteLLM's database.")
+    owner: RoleName = Field(
+        default="litellm", description="The role that owns LiteLLM's database (LiteLLM connects as it)."
+    )
+    grafana_ro: GrafanaRoConfig = Field(
+        default=GrafanaRoConfig(), description="The read-only role Grafana's datasource connects as."
+    )
+    backup: BackupConfig = Field(default=BackupConfig(), description="Backups of the CNPG cluster to GCS.")
+    budget: DatabaseBudgetConfig = Field(
+        default=DatabaseBudgetConfig(), description="Margins of the connection and storage budgets (README, Scaling)."
+    )
 
 
 def _engine_sections(data: Any, own: str, other: str, needs: str) -> Any:
@@ -136,8 +211,8 @@ def _engine_sections(data: Any, own: str, other: str, needs: str) -> Any:
 class CnpgPostgres(_PostgresCommon):
     """`postgres` with engine cnpg: a CloudNativePG cluster in the gateway namespace."""
 
-    engine: Literal["cnpg"]
-    cnpg: CnpgConfig
+    engine: Literal["cnpg"] = Field(description="cnpg: a CloudNativePG cluster in the gateway namespace.")
+    cnpg: CnpgConfig = Field(description="The CloudNativePG cluster (engine cnpg only).")
 
     @model_validator(mode="before")
     @classmethod
@@ -148,8 +223,8 @@ class CnpgPostgres(_PostgresCommon):
 class ExternalPostgres(_PostgresCommon):
     """`postgres` with engine external: an existing server this program only creates roles and databases on."""
 
-    engine: Literal["external"]
-    external: ExternalPostgresConfig
+    engine: Literal["external"] = Field(description="external: an existing PostgreSQL server.")
+    external: ExternalPostgresConfig = Field(description="The existing server (engine external only).")
 
     @model_validator(mode="before")
     @classmethod
@@ -176,8 +251,23 @@ DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixi
 class ReportingConfig(Section):
     """The CronJob that keeps the `reporting` schema's rollups fresh (components/reporting/component.py)."""
 
-    schedule: CronSchedule = "*/10 * * * *"
-    # Days re-aggregated per run (today included): LiteLLM still updates today's and, right
-    # after midnight, yesterday's daily rows.
-    window_days: Annotated[int, Field(ge=2, le=31)] = 3
-    image: PinnedImage | None = None  # None: postgres.cnpg.image, or DEFAULT_REPORTING_IMAGE (external)
+    schedule: CronSchedule = Field(
+        default="*/10 * * * *",
+        description=(
+            "The reporting CronJob's schedule (five-field cron, UTC): dashboards lag by at most this plus LiteLLM's "
+            "batch writes."
+        ),
+    )
+    window_days: Annotated[int, Field(ge=2, le=31)] = Field(
+        default=3,
+        description=(
+            "Days each run re-aggregates, today included (LiteLLM still updates today's and, after midnight, "
+            "yesterday's daily rows)."
+        ),
+    )
+    image: PinnedImage | None = Field(
+        default=None,
+        description=(
+            "psql image of the job; unset: the CNPG cluster's image, or DEFAULT_REPORTING_IMAGE with engine external."
+        ),
+    )

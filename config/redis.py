@@ -26,35 +26,56 @@ class MemorystoreConfig(Section):
     """Google Memorystore for Redis (`gcp.redis.Instance`): AUTH on, TLS in transit (server
     authentication), reachable only from `authorized_network`. The AUTH string is Google's."""
 
-    name: DnsLabel = "litellm-redis"
-    tier: Literal["BASIC", "STANDARD_HA"] = "STANDARD_HA"
-    """STANDARD_HA: a replica in another zone with automatic failover; BASIC: one node, no SLA."""
-    memory_size_gb: Annotated[int, Field(ge=1, le=300)] = 1
-    redis_version: Annotated[str, StringConstraints(pattern=r"^REDIS_[0-9]+_[0-9X]+$")] = "REDIS_7_2"
-    authorized_network: GcpNetwork | None = None
-    """The GKE cluster's VPC (`projects/<project>/global/networks/<name>`): the only network that reaches it."""
-    connect_mode: Literal["DIRECT_PEERING", "PRIVATE_SERVICE_ACCESS"] = "DIRECT_PEERING"
-    """PRIVATE_SERVICE_ACCESS needs private services access set up on the VPC (Shared VPC)."""
-    reserved_ip_range: Cidr | None = None
-    """The instance's internal range (DIRECT_PEERING: an unused /29, /28 for STANDARD_HA with
-    replicas): the proxy's egress to Redis goes to this range only."""
+    name: DnsLabel = Field(default="litellm-redis", description="The instance's name.")
+    tier: Literal["BASIC", "STANDARD_HA"] = Field(
+        default="STANDARD_HA",
+        description="STANDARD_HA: a replica in another zone with automatic failover; BASIC: one node, no SLA.",
+    )
+    memory_size_gb: Annotated[int, Field(ge=1, le=300)] = Field(default=1, description="The instance's memory.")
+    redis_version: Annotated[str, StringConstraints(pattern=r"^REDIS_[0-9]+_[0-9X]+$")] = Field(
+        default="REDIS_7_2", description="Memorystore Redis version."
+    )
+    authorized_network: GcpNetwork | None = Field(
+        default=None,
+        description=(
+            "The GKE cluster's VPC (`projects/<project>/global/networks/<name>`): the only network that reaches it."
+        ),
+    )
+    connect_mode: Literal["DIRECT_PEERING", "PRIVATE_SERVICE_ACCESS"] = Field(
+        default="DIRECT_PEERING",
+        description="PRIVATE_SERVICE_ACCESS needs private services access set up on the VPC (Shared VPC).",
+    )
+    reserved_ip_range: Cidr | None = Field(
+        default=None,
+        description=(
+            "The instance's internal range (DIRECT_PEERING: an unused /29, /28 for STANDARD_HA with replicas): the "
+            "proxy's egress to Redis goes to this range only."
+        ),
+    )
 
 
 class InClusterRedisConfig(Section):
     """Valkey (Bitnami chart, standalone) in the gateway namespace; password from GSM through ESO."""
 
-    release_name: DnsLabel = "litellm-redis"
-    chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = (
-        "oci://registry-1.docker.io/bitnamicharts/valkey"
+    release_name: DnsLabel = Field(default="litellm-redis", description="Helm release name.")
+    chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = Field(
+        default="oci://registry-1.docker.io/bitnamicharts/valkey", description="OCI reference of the Valkey chart."
     )
-    chart_version: PinnedVersion = "2.2.4"
-    """The Bitnami valkey chart version Langfuse's chart 1.5.41 vendors (app Valkey 8.0.2)."""
-    auth: bool = True
-    """Must stay true: refused otherwise (anything in the namespace could read or poison the state)."""
-    resources: Resources = Resources(
-        requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="500m", memory="512Mi")
+    chart_version: PinnedVersion = Field(
+        default="2.2.4",
+        description="The Bitnami valkey chart version Langfuse's chart 1.5.41 vendors (app Valkey 8.0.2).",
     )
-    storage_size: MemoryQuantity = "1Gi"
+    auth: bool = Field(
+        default=True,
+        description="Must stay true: refused otherwise (anything in the namespace could read or poison the state).",
+    )
+    resources: Resources = Field(
+        default=Resources(
+            requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="500m", memory="512Mi")
+        ),
+        description="Requests and limits of the Valkey pod.",
+    )
+    storage_size: MemoryQuantity = Field(default="1Gi", description="Valkey's volume size.")
 
 
 class RedisConfig(Section):
@@ -62,9 +83,19 @@ class RedisConfig(Section):
     cache, and the spend transaction buffer. Required as soon as replicas (or the HPA maximum)
     x num_workers exceeds 1."""
 
-    mode: Literal["none", "memorystore", "in_cluster"] = "none"
-    memorystore: MemorystoreConfig = MemorystoreConfig()
-    in_cluster: InClusterRedisConfig = InClusterRedisConfig()
+    mode: Literal["none", "memorystore", "in_cluster"] = Field(
+        default="none",
+        description=(
+            "Where the shared state lives; none is refused when litellm replicas (or the HPA maximum) x num_workers > "
+            "1 (README, Scaling)."
+        ),
+    )
+    memorystore: MemorystoreConfig = Field(
+        default=MemorystoreConfig(), description="Google Memorystore (mode memorystore)."
+    )
+    in_cluster: InClusterRedisConfig = Field(
+        default=InClusterRedisConfig(), description="Valkey in the gateway namespace (mode in_cluster)."
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> RedisConfig:

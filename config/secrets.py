@@ -12,13 +12,21 @@ from config.types import DnsLabel, GcpRegion, PositiveDuration, Section
 class StoreConfig(Section):
     """The ESO ClusterSecretStore: created here, or an existing one by name."""
 
-    create: bool = True
-    name: DnsLabel = "gcp-secret-manager"
-    # create: true -> a Google service account with this account id is made for ESO.
-    gsa_account_id: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] | None = None
-    # create: false -> the existing store's Google service account (for per-secret grants).
+    create: bool = Field(
+        default=True,
+        description="Create the ClusterSecretStore and ESO's Google service account; false: use an existing store.",
+    )
+    name: DnsLabel = Field(default="gcp-secret-manager", description="The ClusterSecretStore's name.")
+    gsa_account_id: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] | None = Field(
+        default=None, description="create true: account id of the Google service account made for ESO (required then)."
+    )
     gsa_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")] | None = (
-        None
+        Field(
+            default=None,
+            description=(
+                "create false: the existing store's Google service account, for per-secret grants (required then)."
+            ),
+        )
     )
 
     @model_validator(mode="after")
@@ -35,13 +43,20 @@ class StoreConfig(Section):
 class EsoConfig(Section):
     """Where External Secrets Operator runs, and the KSA its store authenticates as."""
 
-    namespace: DnsLabel = "external-secrets"
-    service_account: DnsLabel = "llm-gateway-gsm"
+    namespace: DnsLabel = Field(default="external-secrets", description="Where External Secrets Operator runs.")
+    service_account: DnsLabel = Field(
+        default="llm-gateway-gsm",
+        description="The Kubernetes service account the store authenticates as (the Workload Identity member).",
+    )
 
 
 class ReplicationConfig(Section):
-    mode: Literal["automatic", "user_managed"]
-    locations: list[GcpRegion] = []
+    mode: Literal["automatic", "user_managed"] = Field(
+        description="GSM replication: automatic, or user_managed with locations."
+    )
+    locations: list[GcpRegion] = Field(
+        default=[], description="user_managed only: the regions GSM replicates secrets to (at least one, no repeats)."
+    )
 
     @model_validator(mode="after")
     def _locations(self) -> ReplicationConfig:
@@ -55,14 +70,22 @@ class ReplicationConfig(Section):
 
 
 class SecretsConfig(Section):
-    store: StoreConfig
-    eso: EsoConfig = EsoConfig()
-    replication: ReplicationConfig
-    # GSM deletion protection on every secret the program creates.
-    deletion_protection: bool
-    refresh_interval: PositiveDuration = "1h"
-    """ESO refreshInterval; 0s would mean never refresh, so rotations would never arrive."""
-    # Prefix for every GSM secret id (several deployments in one project).
-    prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{0,40}$")] = ""
-    # Rotation generations: bump a number to replace that secret's value on purpose.
-    rotation: dict[str, Annotated[int, Field(ge=0)]] = {}
+    store: StoreConfig = Field(description="The ESO ClusterSecretStore: created here, or an existing one.")
+    eso: EsoConfig = Field(
+        default=EsoConfig(), description="Where External Secrets Operator runs and the service account its store uses."
+    )
+    replication: ReplicationConfig = Field(description="Replication of every GSM secret the program creates.")
+    deletion_protection: bool = Field(description="GSM deletion protection on every secret the program creates.")
+    refresh_interval: PositiveDuration = Field(
+        default="1h", description="ESO refreshInterval; 0s would mean never refresh, so rotations would never arrive."
+    )
+    prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{0,40}$")] = Field(
+        default="", description="Prefix of every GSM secret id (several deployments in one project)."
+    )
+    rotation: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default={},
+        description=(
+            "Rotation generation per secrets-inventory key: bump a number to replace that secret's value on purpose "
+            "(refused for keys that cannot rotate; README, Secrets inventory)."
+        ),
+    )

@@ -45,36 +45,63 @@ class SsoConfig(Section):
     """oauth2-proxy in front of LiteLLM's admin UI (/ui and /oauth2 on the gateway's ingress host),
     against the company's OIDC identity provider. API clients keep using virtual keys."""
 
-    enabled: bool = False
-    provider: Literal["oidc", "keycloak-oidc"] = "oidc"
-    issuer_url: Annotated[IssuerUrl | None, AfterValidator(_required_when_enabled)] = Field(
-        default=None, validate_default=True
+    enabled: bool = Field(
+        default=False,
+        description=(
+            "oauth2-proxy in front of the admin surface (needs litellm.ingress and "
+            "litellm.network.ingress_controller_namespace)."
+        ),
     )
-    """The OIDC issuer (`<issuer>/.well-known/openid-configuration` must answer)."""
+    provider: Literal["oidc", "keycloak-oidc"] = Field(default="oidc", description="oauth2-proxy provider.")
+    issuer_url: Annotated[IssuerUrl | None, AfterValidator(_required_when_enabled)] = Field(
+        default=None,
+        validate_default=True,
+        description="The OIDC issuer (`<issuer>/.well-known/openid-configuration` must answer).",
+    )
     client_id: Annotated[OidcClientId | None, AfterValidator(_required_when_enabled)] = Field(
-        default=None, validate_default=True
+        default=None,
+        validate_default=True,
+        description="The OIDC client registered with the identity provider (required when enabled).",
     )
     client_secret_gsm_secret: Annotated[GsmSecretId | None, AfterValidator(_required_when_enabled)] = Field(
-        default=None, validate_default=True
+        default=None,
+        validate_default=True,
+        description="GSM secret id of the OIDC client secret (created by the identity team; never a value here).",
     )
-    """GSM secret id of the OIDC client secret (created by the identity team; never a value here)."""
-    allowed_email_domains: list[Hostname] = []
-    allowed_groups: list[OidcGroup] = []
-    """Values of the ID token's `groups` claim; any one of them admits a user."""
-    scopes: Annotated[list[OidcScope], Field(min_length=1)] = ["openid", "email", "profile"]
-    """OIDC scopes requested (add `groups` where the provider only sends the claim when asked)."""
-    # 51: its ExternalSecret `<release_name>-credentials` names a label value (63 at most).
-    release_name: Annotated[ReleaseName, StringConstraints(max_length=51)] = "oauth2-proxy"
-    repository: HttpsUrl = "https://oauth2-proxy.github.io/manifests"
-    chart_version: PinnedVersion = "10.8.0"
-    image: RegistryImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"
-    replicas: Annotated[int, Field(ge=1, le=10)] = 1
-    resources: Resources = Resources(
-        requests=ResourceAmounts(cpu="50m", memory="64Mi"), limits=ResourceAmounts(cpu="200m", memory="128Mi")
+    allowed_email_domains: list[Hostname] = Field(
+        default=[],
+        description="Email domains that may log in (with allowed_groups: at least one non-empty when enabled).",
     )
-    cookie_expire: Duration = "12h"
-    idp_egress_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
-    """Where oauth2-proxy may reach the identity provider (TCP 443 only)."""
+    allowed_groups: list[OidcGroup] = Field(
+        default=[], description="Values of the ID token's `groups` claim; any one of them admits a user."
+    )
+    scopes: Annotated[list[OidcScope], Field(min_length=1)] = Field(
+        default=["openid", "email", "profile"],
+        description="OIDC scopes requested (add `groups` where the provider only sends the claim when asked).",
+    )
+    release_name: Annotated[ReleaseName, StringConstraints(max_length=51)] = Field(
+        default="oauth2-proxy",
+        description="Helm release name (51 at most: its ExternalSecret <release_name>-credentials is a label value).",
+    )
+    repository: HttpsUrl = Field(
+        default="https://oauth2-proxy.github.io/manifests", description="Helm repository of the oauth2-proxy chart."
+    )
+    chart_version: PinnedVersion = Field(default="10.8.0", description="Exact chart version.")
+    image: RegistryImage = Field(
+        default="quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
+        description="Exact image, registry/repository:tag (the chart takes registry, repository and tag; no digest).",
+    )
+    replicas: Annotated[int, Field(ge=1, le=10)] = Field(default=1, description="oauth2-proxy pods.")
+    resources: Resources = Field(
+        default=Resources(
+            requests=ResourceAmounts(cpu="50m", memory="64Mi"), limits=ResourceAmounts(cpu="200m", memory="128Mi")
+        ),
+        description="Requests and limits per pod.",
+    )
+    cookie_expire: Duration = Field(default="12h", description="Session lifetime.")
+    idp_egress_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
+        default=["0.0.0.0/0"], description="Where oauth2-proxy may reach the identity provider (TCP 443 only)."
+    )
 
     @model_validator(mode="after")
     def _who_may_log_in(self) -> SsoConfig:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from config.budget import budget_problems
 from config.footprint import capacity_problem
@@ -51,24 +51,35 @@ class ConfigError(pulumi.RunError):
 class StackConfig(Section):
     """The whole `llm-gateway:` namespace of a stack file."""
 
-    gcp: GcpConfig
-    gke: GkeConfig
-    namespaces: NamespacesConfig
-    secrets: SecretsConfig
-    data_safety: DataSafetyConfig
-    postgres: PostgresConfig
-    reporting: ReportingConfig = ReportingConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    grafana: GrafanaConfig = GrafanaConfig()
-    alerts: AlertsConfig = AlertsConfig()
-    alertmanager: AlertRoutingConfig = AlertRoutingConfig()
-    litellm: LiteLLMConfig
-    langfuse: LangfuseConfig = LangfuseConfig()
-    sso: SsoConfig = SsoConfig()
-    redis: RedisConfig = RedisConfig()
+    gcp: GcpConfig = Field(description="The GCP project and region.")
+    gke: GkeConfig = Field(description="The GKE cluster.")
+    namespaces: NamespacesConfig = Field(description="The namespaces the program deploys to.")
+    secrets: SecretsConfig = Field(description="Google Secret Manager and External Secrets Operator.")
+    data_safety: DataSafetyConfig = Field(description="Resource options of stateful resources.")
+    postgres: PostgresConfig = Field(description="LiteLLM's PostgreSQL: a CNPG cluster or an external server.")
+    reporting: ReportingConfig = Field(
+        default=ReportingConfig(), description="The job that keeps the reporting rollups fresh."
+    )
+    monitoring: MonitoringConfig = Field(
+        default=MonitoringConfig(), description="How kube-prometheus-stack finds the monitors, rules and dashboards."
+    )
+    grafana: GrafanaConfig = Field(default=GrafanaConfig(), description="Grafana's PostgreSQL datasource.")
+    alerts: AlertsConfig = Field(default=AlertsConfig(), description="Prometheus alert rules.")
+    alertmanager: AlertRoutingConfig = Field(
+        default=AlertRoutingConfig(), description="Alert routing (AlertmanagerConfig)."
+    )
+    litellm: LiteLLMConfig = Field(description="The LiteLLM proxy.")
+    langfuse: LangfuseConfig = Field(default=LangfuseConfig(), description="Self-hosted Langfuse v3 (tracing).")
+    sso: SsoConfig = Field(default=SsoConfig(), description="Single sign-on for the admin UI (oauth2-proxy).")
+    redis: RedisConfig = Field(default=RedisConfig(), description="Shared state for LiteLLM's processes.")
     # The cluster's allocatable CPU and memory for this program's workloads: the
     # stack's summed requests (config/footprint.py) must fit, or parse fails.
-    capacity: ResourceAmounts
+    capacity: ResourceAmounts = Field(
+        description=(
+            "The cluster's allocatable CPU and memory for this program: the stack's summed requests must fit (README, "
+            "Footprint)."
+        )
+    )
 
     @property
     def kube_context(self) -> str:

@@ -195,13 +195,13 @@ class Section(BaseModel):
 
 
 class ResourceAmounts(Section):
-    cpu: CpuQuantity
-    memory: MemoryQuantity
+    cpu: CpuQuantity = Field(description="CPU: cores (2, 0.5) or millicores (250m).")
+    memory: MemoryQuantity = Field(description="Memory: bytes with a binary (Mi, Gi) or decimal (M, G) suffix.")
 
 
 class Resources(Section):
-    requests: ResourceAmounts
-    limits: ResourceAmounts
+    requests: ResourceAmounts = Field(description="What the scheduler reserves per pod (counted in the footprint).")
+    limits: ResourceAmounts = Field(description="The most a pod may use; each request must not exceed its limit.")
 
     @model_validator(mode="after")
     def _requests_within_limits(self) -> Resources:

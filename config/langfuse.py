@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from config.types import (
     BucketName,
     DatabaseName,
     DnsLabel,
+    EmailAddress,
+    GcsLocation,
     GsaAccountId,
     Hostname,
     HttpsUrl,
@@ -20,6 +22,7 @@ from config.types import (
     Resources,
     RoleName,
     Section,
+    pattern,
 )
 
 # --- Langfuse v3 (tracing) -----------------------------------------------------
@@ -82,27 +85,24 @@ class LangfuseGcsConfig(Section):
     """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials."""
 
     bucket: BucketName = Field(description="The bucket Langfuse stores events and media in.")
-    location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]+$")] = Field(
-        default="EU", description="The bucket's location."
-    )
+    location: GcsLocation = Field(default="EU", description="The bucket's location.")
     gsa_account_id: GsaAccountId = Field(
         default="langfuse-blob",
         description="Google service account with access to the bucket only (HMAC key for S3 interop).",
     )
 
 
+DisplayName = Annotated[str, pattern(r"^[A-Za-z0-9 ._-]{1,60}$", "a display name, e.g. 'LLM Gateway'")]
+
+
 class LangfuseInitConfig(Section):
     """Headless initialization (LANGFUSE_INIT_*): the organization and project LiteLLM writes to."""
 
     org_id: DnsLabel = Field(default="llm-gateway", description="The organization's id.")
-    org_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._-]{1,60}$")] = Field(
-        default="LLM Gateway", description="The organization's display name."
-    )
+    org_name: DisplayName = Field(default="LLM Gateway", description="The organization's display name.")
     project_id: DnsLabel = Field(default="litellm", description="The project's id (LiteLLM writes its traces there).")
-    project_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._-]{1,60}$")] = Field(
-        default="LiteLLM", description="The project's display name."
-    )
-    admin_email: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = Field(
+    project_name: DisplayName = Field(default="LiteLLM", description="The project's display name.")
+    admin_email: EmailAddress | None = Field(
         default=None,
         description="An initial admin user (password generated into GSM); none: create users by SSO or sign-up.",
     )

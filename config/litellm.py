@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from config.types import (
     Cidr,
@@ -14,12 +14,14 @@ from config.types import (
     GsmSecretId,
     Hostname,
     HttpsUrl,
+    OciChart,
     Period,
     PinnedImage,
     PinnedVersion,
     ReleaseName,
     Resources,
     Section,
+    pattern,
     period_seconds,
 )
 
@@ -27,15 +29,15 @@ API_PORT = 4000
 """The proxy's API port (authenticated; the metrics port must differ)."""
 
 
-EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
-ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")]
+EnvVarName = Annotated[str, pattern(r"^[A-Z][A-Z0-9_]{0,62}$", "an environment variable name, e.g. OPENAI_API_KEY")]
+ModelName = Annotated[str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$", "a model name, e.g. gpt-4o")]
 
 
 class ModelConfig(Section):
     """One entry of LiteLLM's `model_list`."""
 
     name: ModelName = Field(description="`model_name` clients ask for.")
-    model: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]+/[^\s]+$")] = Field(
+    model: Annotated[str, pattern(r"^[a-z0-9_-]+/[^\s]+$", "provider/model, e.g. openai/gpt-4o")] = Field(
         description="Provider model, `provider/model` (e.g. `openai/gpt-4o`)."
     )
     api_key: EnvVarName | None = Field(
@@ -77,13 +79,15 @@ class LiteLLMSettingsConfig(Section):
     default_key_max_budget: Annotated[float, Field(gt=0)] | None = Field(
         default=None, description="USD budget of keys generated without one."
     )
-    default_key_budget_duration: Annotated[str, StringConstraints(pattern=r"^[0-9]+[smhd]$")] | None = Field(
-        default=None, description="Budget period of keys generated without one (e.g. 30d)."
-    )
+    default_key_budget_duration: (
+        Annotated[str, pattern(r"^[0-9]+[smhd]$", "a duration with one unit, e.g. 30d or 12h")] | None
+    ) = Field(default=None, description="Budget period of keys generated without one (e.g. 30d).")
     max_key_budget: Annotated[float, Field(gt=0)] | None = Field(
         default=None, description="Upper bound a generated key's budget may have."
     )
-    prometheus_exclude_labels: list[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")]] = Field(
+    prometheus_exclude_labels: list[
+        Annotated[str, pattern(r"^[a-z_][a-z0-9_]*$", "a lowercase identifier, e.g. end_user")]
+    ] = Field(
         default=[
             "end_user",
             "client_ip",
@@ -182,9 +186,19 @@ class LiteLLMDatabaseConfig(Section):
 
 
 LabelKey = Annotated[
-    str, StringConstraints(pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+    str,
+    pattern(
+        r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        "a label key, e.g. app.kubernetes.io/name",
+    ),
 ]
-LabelValue = Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
+LabelValue = Annotated[
+    str,
+    pattern(
+        r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",
+        "a label value: up to 63 letters, digits, '-_.', e.g. web",
+    ),
+]
 
 
 class NetworkConfig(Section):
@@ -257,7 +271,7 @@ class LiteLLMConfig(Section):
     release_name: ReleaseName = Field(
         default="litellm", description="Helm release (and Service) name: a leading letter, 53 characters at most."
     )
-    chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = Field(
+    chart: OciChart = Field(
         default="oci://ghcr.io/berriai/litellm-helm", description="OCI reference of the LiteLLM chart."
     )
     chart_version: PinnedVersion = Field(description="Exact chart version.")

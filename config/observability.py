@@ -11,11 +11,14 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from config.types import (
     DnsLabel,
     Duration,
+    EmailAddress,
     GsmSecretId,
     PositiveFloat,
     Ratio,
     ReleaseName,
     Section,
+    SslMode,
+    pattern,
     rfc1123_host,
 )
 
@@ -230,18 +233,14 @@ class ReceiverConfig(Section):
         description="The severities routed to this receiver."
     )
     send_resolved: bool = Field(default=True, description="Also notify when an alert resolves.")
-    channel: Annotated[str, StringConstraints(pattern=r"^[#@]?[A-Za-z0-9._-]{1,80}$")] | None = Field(
-        default=None, description="slack: the channel."
+    channel: Annotated[str, pattern(r"^[#@]?[A-Za-z0-9._-]{1,80}$", "a Slack channel, e.g. '#llm-alerts'")] | None = (
+        Field(default=None, description="slack: the channel.")
     )
-    to: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = Field(
-        default=None, description="email: the recipient address."
-    )
-    from_address: Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+$")] | None = Field(
-        default=None, description="email: the sender address."
-    )
-    smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None = Field(
-        default=None, description="email: the SMTP server, host:port."
-    )
+    to: EmailAddress | None = Field(default=None, description="email: the recipient address.")
+    from_address: EmailAddress | None = Field(default=None, description="email: the sender address.")
+    smarthost: (
+        Annotated[str, pattern(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", "host:port, e.g. smtp.example.com:587")] | None
+    ) = Field(default=None, description="email: the SMTP server, host:port.")
     auth_username: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="email: the SMTP user (its password is the GSM secret)."
     )
@@ -297,18 +296,20 @@ class GrafanaConfig(Section):
     datasource sidecar imports; the spend dashboards reference it by `datasource_uid`.
     """
 
-    datasource_uid: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = Field(
-        default="llm-gateway-spend-pg",
-        description="uid of the provisioned PostgreSQL datasource (the spend dashboards reference it).",
+    datasource_uid: Annotated[str, pattern(r"^[A-Za-z0-9_-]{1,40}$", "a Grafana uid, e.g. llm-gateway-spend-pg")] = (
+        Field(
+            default="llm-gateway-spend-pg",
+            description="uid of the provisioned PostgreSQL datasource (the spend dashboards reference it).",
+        )
     )
     # No `$` (Grafana expands it in provisioning files) and no `{{` (ESO template).
-    datasource_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._()-]{1,100}$")] = Field(
+    datasource_name: Annotated[
+        str, pattern(r"^[A-Za-z0-9 ._()-]{1,100}$", "a display name, e.g. 'LiteLLM spend (PostgreSQL)'")
+    ] = Field(
         default="LiteLLM spend (PostgreSQL)",
         description="Name of the datasource (no $ or {{: provisioning and ESO templates would expand them).",
     )
-    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = Field(
-        default="require", description="The datasource's sslmode (jsonData)."
-    )
+    sslmode: SslMode = Field(default="require", description="The datasource's sslmode (jsonData).")
     postgres_version: Literal[903, 904, 905, 906, 1000, 1100, 1200, 1300, 1400, 1500] = Field(
         default=1500,
         description="Grafana's jsonData.postgresVersion: major x 100 (+ minor for 9.x), e.g. 1500 for 15+.",

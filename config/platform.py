@@ -3,17 +3,13 @@ cluster's capacity for this program and the protection of stateful resources."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import Field
 
-from pydantic import Field, StringConstraints
-
-from config.types import DnsLabel, GcpLocation, GcpRegion, Section
+from config.types import DnsLabel, GcpId, GcpLocation, GcpRegion, Section
 
 
 class GcpConfig(Section):
-    project: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] = Field(
-        description="GCP project of GKE, Secret Manager and the buckets."
-    )
+    project: GcpId = Field(description="GCP project of GKE, Secret Manager and the buckets.")
     region: GcpRegion = Field(description="Default region of the GCP provider (and of Memorystore).")
 
 

@@ -15,13 +15,16 @@ from config.types import (
     CronSchedule,
     DatabaseName,
     DnsLabel,
+    GcsLocation,
     GsaAccountId,
+    LeadingLetterName,
     MemoryQuantity,
     PinnedImage,
     Resources,
     RoleName,
     Section,
     ServerHost,
+    SslMode,
     pinned_image,
 )
 
@@ -43,7 +46,7 @@ def _postgres_image(image: str) -> str:
 class CnpgConfig(Section):
     """A CloudNativePG Cluster in the gateway namespace."""
 
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=50)] = Field(
+    name: Annotated[LeadingLetterName, StringConstraints(max_length=50)] = Field(
         default="litellm-pg",
         description=(
             "Cluster name (Services <name>-rw/-ro, Secret <name>-app): a leading letter, 50 characters at most (CNPG "
@@ -108,9 +111,7 @@ class ExternalPostgresConfig(Section):
     admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
         default="postgres", description="The database the admin connection opens."
     )
-    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = Field(
-        default="require", description="libpq sslmode of every connection to the server."
-    )
+    sslmode: SslMode = Field(default="require", description="libpq sslmode of every connection to the server.")
     # The server's limits, for the connection and storage budgets (config/budget.py).
     max_connections: Annotated[int, Field(ge=10, le=100000)] = Field(
         default=100, description="The server's max_connections, for the connection budget."
@@ -147,9 +148,7 @@ class BackupConfig(Section):
         default=False, description="barman-cloud plugin backups of the CNPG cluster (engine cnpg only)."
     )
     bucket: BucketName | None = Field(default=None, description="GCS bucket of the backups (required when enabled).")
-    location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]+$")] = Field(
-        default="EU", description="The bucket's location."
-    )
+    location: GcsLocation = Field(default="EU", description="The bucket's location.")
     retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(
         default=30,
         description=(

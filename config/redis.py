@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from config.types import Cidr, DnsLabel, MemoryQuantity, PinnedVersion, ResourceAmounts, Resources, Section
+from config.types import (
+    Cidr,
+    DnsLabel,
+    MemoryQuantity,
+    OciChart,
+    PinnedVersion,
+    ResourceAmounts,
+    Resources,
+    Section,
+    pattern,
+)
 
 # --- shared state for many proxy processes (Redis) -----------------------------
 
 GcpNetwork = Annotated[
     str,
-    StringConstraints(
-        pattern=r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+    pattern(
+        r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+        "a VPC network, e.g. projects/my-project/global/networks/my-vpc",
     ),
 ]
 REDIS_NEEDED = (
@@ -32,8 +43,8 @@ class MemorystoreConfig(Section):
         description="STANDARD_HA: a replica in another zone with automatic failover; BASIC: one node, no SLA.",
     )
     memory_size_gb: Annotated[int, Field(ge=1, le=300)] = Field(default=1, description="The instance's memory.")
-    redis_version: Annotated[str, StringConstraints(pattern=r"^REDIS_[0-9]+_[0-9X]+$")] = Field(
-        default="REDIS_7_2", description="Memorystore Redis version."
+    redis_version: Annotated[str, pattern(r"^REDIS_[0-9]+_[0-9X]+$", "a Memorystore Redis version, e.g. REDIS_7_2")] = (
+        Field(default="REDIS_7_2", description="Memorystore Redis version.")
     )
     authorized_network: GcpNetwork | None = Field(
         default=None,
@@ -58,7 +69,7 @@ class InClusterRedisConfig(Section):
     """Valkey (Bitnami chart, standalone) in the gateway namespace; password from GSM through ESO."""
 
     release_name: DnsLabel = Field(default="litellm-redis", description="Helm release name.")
-    chart: Annotated[str, StringConstraints(pattern=r"^oci://[^\s]+$")] = Field(
+    chart: OciChart = Field(
         default="oci://registry-1.docker.io/bitnamicharts/valkey", description="OCI reference of the Valkey chart."
     )
     chart_version: PinnedVersion = Field(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from config.types import DnsLabel, GcpRegion, PositiveDuration, Section
+from config.types import DnsLabel, GcpRegion, GsaAccountId, PositiveDuration, Section, pattern
 
 
 class StoreConfig(Section):
@@ -17,16 +17,23 @@ class StoreConfig(Section):
         description="Create the ClusterSecretStore and ESO's Google service account; false: use an existing store.",
     )
     name: DnsLabel = Field(default="gcp-secret-manager", description="The ClusterSecretStore's name.")
-    gsa_account_id: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] | None = Field(
+    gsa_account_id: GsaAccountId | None = Field(
         default=None, description="create true: account id of the Google service account made for ESO (required then)."
     )
-    gsa_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")] | None = (
-        Field(
-            default=None,
-            description=(
-                "create false: the existing store's Google service account, for per-secret grants (required then)."
+    gsa_email: (
+        Annotated[
+            str,
+            pattern(
+                r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$",
+                "a service account email, e.g. eso@my-project.iam.gserviceaccount.com",
             ),
-        )
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description=(
+            "create false: the existing store's Google service account, for per-secret grants (required then)."
+        ),
     )
 
     @model_validator(mode="after")
@@ -79,9 +86,9 @@ class SecretsConfig(Section):
     refresh_interval: PositiveDuration = Field(
         default="1h", description="ESO refreshInterval; 0s would mean never refresh, so rotations would never arrive."
     )
-    prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{0,40}$")] = Field(
-        default="", description="Prefix of every GSM secret id (several deployments in one project)."
-    )
+    prefix: Annotated[
+        str, pattern(r"^[a-z0-9-]{0,40}$", "lowercase letters, digits and '-' (up to 40), e.g. team-a")
+    ] = Field(default="", description="Prefix of every GSM secret id (several deployments in one project).")
     rotation: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default={},
         description=(

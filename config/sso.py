@@ -17,20 +17,26 @@ from config.types import (
     ResourceAmounts,
     Resources,
     Section,
+    pattern,
     pinned_image,
 )
 
 # --- single sign-on for the admin UI (oauth2-proxy) ----------------------------
 
-OidcClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@/-]{1,255}$")]
+OidcClientId = Annotated[str, pattern(r"^[A-Za-z0-9._:@/-]{1,255}$", "an OIDC client id, e.g. llm-gateway")]
 # No comma (oauth2-proxy splits list flags on commas) and no braces (ESO templates).
-OidcGroup = Annotated[str, StringConstraints(pattern=r"^[^,{}\s]([^,{}]{0,253}[^,{}\s])?$")]
-IssuerUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s{}]+$")]
-OidcScope = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]{1,100}$")]
+OidcGroup = Annotated[
+    str, pattern(r"^[^,{}\s]([^,{}]{0,253}[^,{}\s])?$", "a group name without commas or braces, e.g. llm-admins")
+]
+IssuerUrl = Annotated[str, pattern(r"^https://[^\s{}]+$", "an https URL, e.g. https://login.example.com/realms/acme")]
+OidcScope = Annotated[str, pattern(r"^[A-Za-z0-9_.:/-]{1,100}$", "an OIDC scope, e.g. groups")]
 # The chart takes image.registry, image.repository and image.tag: a registry host and a tag, no digest.
 RegistryImage = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$"),
+    pattern(
+        r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$",
+        "registry/repository:tag, e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
+    ),
     AfterValidator(pinned_image),
 ]
 

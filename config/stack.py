@@ -35,7 +35,7 @@ from config.postgres import PostgresConfig, ReportingConfig
 from config.redis import REDIS_NEEDED, RedisConfig
 from config.secrets import SecretsConfig
 from config.sso import SsoConfig
-from config.types import CPU_PATTERN, DNS_LABEL_PATTERN, MEMORY_PATTERN, ConfigProblemError, ResourceAmounts, Section
+from config.types import PATTERN_EXAMPLES, ConfigProblemError, ResourceAmounts, Section
 
 NAMESPACE = "llm-gateway"
 
@@ -226,54 +226,6 @@ def _join(path: str, relative: str) -> str:
     if not path:
         return relative
     return path + relative if relative.startswith("[") else f"{path}.{relative}"
-
-
-# What a value failing each pattern should look like: an example, not the regex.
-PATTERN_EXAMPLES: dict[str, str] = {
-    DNS_LABEL_PATTERN: "a DNS label: lowercase letters, digits and '-', e.g. llm-gateway",
-    CPU_PATTERN: "a CPU quantity, e.g. 500m or 2",
-    r"^REDIS_[0-9]+_[0-9X]+$": "a Memorystore Redis version, e.g. REDIS_7_2",
-    r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$": "a VPC network, "
-    "e.g. projects/my-project/global/networks/my-vpc",
-    r"^[a-z]([-a-z0-9]*[a-z0-9])?$": "a name starting with a letter: lowercase letters, digits and '-', e.g. litellm",
-    r"^[1-9][0-9]{0,4}[mhdw]$": "a period with one unit (m, h, d, w), e.g. 30d or 4w",
-    r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$": "a label value: up to 63 letters, digits, '-_.', e.g. web",
-    MEMORY_PATTERN: "a memory quantity, e.g. 512Mi or 2Gi (no CPU units such as m)",
-    r"^([0-9]+(s|m|h))+$": "a duration, e.g. 30s, 5m, 1h or 1h30m",
-    r"^(\S+\s+){5}\S+$": "a six-field cron schedule (seconds first), e.g. '0 0 3 * * *'",
-    r"^[#@]?[A-Za-z0-9._-]{1,80}$": "a Slack channel, e.g. '#llm-alerts'",
-    r"^[0-9]+[smhd]$": "a duration with one unit, e.g. 30d or 12h",
-    r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$": "an IPv4 CIDR, e.g. 10.0.0.0/8",
-    r"^[A-Z][A-Z0-9_]{0,62}$": "an environment variable name, e.g. OPENAI_API_KEY",
-    r"^[A-Za-z0-9 ._()-]{1,100}$": "a display name, e.g. 'LiteLLM spend (PostgreSQL)'",
-    r"^[A-Za-z0-9 ._-]{1,60}$": "a display name, e.g. 'LLM Gateway'",
-    r"^[A-Za-z0-9-]+$": "a GCS location, e.g. EU or europe-west1",
-    r"^[A-Za-z0-9.-]+:[0-9]{1,5}$": "host:port, e.g. smtp.example.com:587",
-    r"^[A-Za-z0-9._:@/-]{1,255}$": "an OIDC client id, e.g. llm-gateway",
-    r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$": "a host name, e.g. llm.example.com",
-    r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$": "a model name, e.g. gpt-4o",
-    r"^[A-Za-z0-9_-]{1,255}$": "a Secret Manager secret id, e.g. openai-api-key",
-    r"^[A-Za-z0-9_-]{1,40}$": "a Grafana uid, e.g. llm-gateway-spend-pg",
-    r"^[A-Za-z0-9_.:/-]{1,100}$": "an OIDC scope, e.g. groups",
-    r"^[^,{}\s]([^,{}]{0,253}[^,{}\s])?$": "a group name without commas or braces, e.g. llm-admins",
-    r"^[^@\s,]+@[^@\s,]+$": "an email address, e.g. ops@example.com",
-    r"^[^@\s]+@[-a-z0-9.]+\.iam\.gserviceaccount\.com$": "a service account email, "
-    "e.g. eso@my-project.iam.gserviceaccount.com",
-    r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$": "registry/repository:tag, "
-    "e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
-    r"^[a-z0-9-]{0,40}$": "lowercase letters, digits and '-' (up to 40), e.g. team-a",
-    r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$": "a GCS bucket name, e.g. acme-llm-backups",
-    r"^[a-z0-9_-]+/[^\s]+$": "provider/model, e.g. openai/gpt-4o",
-    r"^[a-z]+-[a-z]+[0-9]+$": "a GCP region, e.g. europe-west1",
-    r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$": "a GCP region or zone, e.g. europe-west1 or europe-west1-b",
-    r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$": "a GCP project or service account id (6-30 characters), e.g. acme-llm-lab",
-    r"^[a-z_][a-z0-9_]*$": "a lowercase identifier, e.g. end_user",
-    r"^[a-z_][a-z0-9_]{0,62}$": "an SQL identifier, e.g. litellm",
-    r"^https://[^\s#]+$": "an https URL without '#', e.g. https://runbooks.example.com/llm",
-    r"^https://[^\s{}]+$": "an https URL, e.g. https://login.example.com/realms/acme",
-    r"^https?://[^\s]+$": "a URL, e.g. https://api.example.com/v1",
-    r"^oci://[^\s]+$": "an OCI chart reference, e.g. oci://ghcr.io/berriai/litellm-helm",
-}
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -9,17 +9,39 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+PATTERN_EXAMPLES: dict[str, str] = {}
+"""What a value failing each pattern should look like (an example, not the regex): the
+error report quotes it. Filled by `pattern`, so every regex is written once, beside its example."""
+
+
+def pattern(
+    regex: str, example: str, min_length: int | None = None, max_length: int | None = None
+) -> StringConstraints:
+    """A string constraint on `regex` (and lengths), with the example the error report shows."""
+    if PATTERN_EXAMPLES.setdefault(regex, example) != example:
+        raise ValueError(f"pattern {regex!r} has two examples: name the type once and reuse it")
+    return StringConstraints(pattern=regex, min_length=min_length, max_length=max_length)
+
 
 FLOATING_TAGS = frozenset({"latest", "main", "main-latest", "main-stable", "stable", "edge", "nightly", "dev"})
 
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
-DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN, min_length=1, max_length=63)]
-GsmSecretId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
+DnsLabel = Annotated[
+    str,
+    pattern(
+        DNS_LABEL_PATTERN,
+        "a DNS label: lowercase letters, digits and '-', e.g. llm-gateway",
+        min_length=1,
+        max_length=63,
+    ),
+]
+GsmSecretId = Annotated[str, pattern(r"^[A-Za-z0-9_-]{1,255}$", "a Secret Manager secret id, e.g. openai-api-key")]
 
 
 def _number_as_quantity(value: Any) -> Any:
@@ -29,8 +51,10 @@ def _number_as_quantity(value: Any) -> Any:
     return value
 
 
-GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
-GcpLocation = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$")]
+GcpRegion = Annotated[str, pattern(r"^[a-z]+-[a-z]+[0-9]+$", "a GCP region, e.g. europe-west1")]
+GcpLocation = Annotated[
+    str, pattern(r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$", "a GCP region or zone, e.g. europe-west1 or europe-west1-b")
+]
 
 
 # --- shared value types checked with real parsers ----------------------
@@ -144,11 +168,25 @@ Hostname = Annotated[str, AfterValidator(rfc1123_host)]
 ServerHost = Annotated[str, AfterValidator(_server_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Cron6 = Annotated[str, AfterValidator(_six_field_cron)]
-# Helm refuses release names over 53 characters; Services need a leading letter (RFC 1035).
-ReleaseName = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=53)]
-CpuQuantity = Annotated[str, BeforeValidator(_number_as_quantity), StringConstraints(pattern=CPU_PATTERN)]
+LeadingLetterName = Annotated[
+    str,
+    pattern(
+        r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        "a name starting with a letter: lowercase letters, digits and '-', e.g. litellm",
+    ),
+]
+"""A DNS label with a leading letter: what a Kubernetes Service name needs (RFC 1035)."""
+# Helm refuses release names over 53 characters.
+ReleaseName = Annotated[LeadingLetterName, StringConstraints(max_length=53)]
+CpuQuantity = Annotated[
+    str, BeforeValidator(_number_as_quantity), pattern(CPU_PATTERN, "a CPU quantity, e.g. 500m or 2")
+]
 """CPU: cores ("2", "0.5") or millicores ("250m")."""
-MemoryQuantity = Annotated[str, BeforeValidator(_number_as_quantity), StringConstraints(pattern=MEMORY_PATTERN)]
+MemoryQuantity = Annotated[
+    str,
+    BeforeValidator(_number_as_quantity),
+    pattern(MEMORY_PATTERN, "a memory quantity, e.g. 512Mi or 2Gi (no CPU units such as m)"),
+]
 """Memory and storage: bytes with a binary (Mi, Gi) or decimal (M, G) suffix; no CPU units such as m."""
 
 
@@ -212,7 +250,7 @@ class Resources(Section):
         return self
 
 
-SqlIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+SqlIdentifier = Annotated[str, pattern(r"^[a-z_][a-z0-9_]{0,62}$", "an SQL identifier, e.g. litellm")]
 _RESERVED_DATABASES = frozenset({"postgres", "template0", "template1"})
 _RESERVED_ROLES = frozenset({"postgres", "public", "grafana_ro", "streaming_replica", "cnpg_pooler_pgbouncer"})
 
@@ -231,15 +269,27 @@ def _role_name(name: str) -> str:
 
 DatabaseName = Annotated[SqlIdentifier, AfterValidator(_database_name)]
 RoleName = Annotated[SqlIdentifier, AfterValidator(_role_name)]
-BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]
-GsaAccountId = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
+BucketName = Annotated[str, pattern(r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$", "a GCS bucket name, e.g. acme-llm-backups")]
+GcpId = Annotated[
+    str,
+    pattern(
+        r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", "a GCP project or service account id (6-30 characters), e.g. acme-llm-lab"
+    ),
+]
+"""A GCP project id or a service account's account id (the same rule)."""
+GsaAccountId = GcpId
+GcsLocation = Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GCS location, e.g. EU or europe-west1")]
+EmailAddress = Annotated[str, pattern(r"^[^@\s,]+@[^@\s,]+$", "an email address, e.g. ops@example.com")]
+OciChart = Annotated[str, pattern(r"^oci://[^\s]+$", "an OCI chart reference, e.g. oci://ghcr.io/berriai/litellm-helm")]
+SslMode = Literal["disable", "require", "verify-ca", "verify-full"]
+"""libpq's sslmode values this program accepts."""
 
 CronSchedule = Annotated[str, AfterValidator(_five_field_cron)]
 
 Ratio = Annotated[float, Field(gt=0, le=1)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
-HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
+HttpsUrl = Annotated[str, pattern(r"^https?://[^\s]+$", "a URL, e.g. https://api.example.com/v1")]
 
 _PERIOD_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -249,4 +299,4 @@ def period_seconds(period: str) -> int:
     return int(period[:-1]) * _PERIOD_UNITS[period[-1]]
 
 
-Period = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,4}[mhdw]$")]
+Period = Annotated[str, pattern(r"^[1-9][0-9]{0,4}[mhdw]$", "a period with one unit (m, h, d, w), e.g. 30d or 4w")]

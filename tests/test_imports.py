@@ -149,3 +149,14 @@ def test_no_import_cycle(package: str) -> None:
         if any(module == package or module.startswith(f"{package}.") for module in cycle)
     ]
     assert found == [], "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in found)
+
+
+def test_config_imports_nothing_from_components() -> None:
+    """The config is read by the components, never the other way round."""
+    graph = import_graph()
+    found = {
+        module: sorted(t for t in targets if t.startswith("components"))
+        for module, targets in graph.items()
+        if module.startswith("config")
+    }
+    assert {module: targets for module, targets in found.items() if targets} == {}

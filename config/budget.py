@@ -39,9 +39,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config import StackConfig, memory_bytes, period_seconds
+from config.types import memory_bytes, period_seconds
+
+if TYPE_CHECKING:
+    from config.postgres import CnpgConfig
+    from config.stack import StackConfig
 
 SPEND_LOG_ROW_BYTES = 2151
 """Bytes per LiteLLM_SpendLogs row, indexes and TOAST included (pg_total_relation_size / rows),
@@ -73,9 +77,8 @@ def _surge(replicas: int) -> int:
     return math.ceil(replicas * SURGE)
 
 
-def _int_parameter(cfg: StackConfig, name: str, default: int) -> int:
-    assert cfg.postgres.cnpg is not None
-    raw = cfg.postgres.cnpg.parameters.get(name)
+def _int_parameter(cnpg: CnpgConfig, name: str, default: int) -> int:
+    raw = cnpg.parameters.get(name)
     if raw is None:
         return default
     if not re.fullmatch(r"[0-9]+", raw.strip()):
@@ -84,7 +87,8 @@ def _int_parameter(cfg: StackConfig, name: str, default: int) -> int:
 
 
 def _size_parameter(cfg: StackConfig, name: str, default: str) -> int:
-    raw = default if cfg.postgres.cnpg is None else cfg.postgres.cnpg.parameters.get(name, default)
+    pg = cfg.postgres
+    raw = pg.cnpg.parameters.get(name, default) if pg.engine == "cnpg" else default
     match = _PG_SIZE.match(raw.strip())
     if match is None:
         raise BudgetInputError(f"postgres.cnpg.parameters.{name}", f"must be a size such as 1GB, got {raw!r}")
@@ -151,11 +155,10 @@ def connection_budget(cfg: StackConfig) -> ConnectionBudget:
         if pg.backup.enabled:
             lines.append(Line("barman-cloud backup", "one base backup at a time", 1))
         lines.append(Line("cnpg instance manager", "status, exporter (superuser)", CNPG_OWN_CONNECTIONS))
-        reserved = _int_parameter(cfg, "superuser_reserved_connections", DEFAULT_SUPERUSER_RESERVED)
-        max_connections = _int_parameter(cfg, "max_connections", DEFAULT_MAX_CONNECTIONS)
+        reserved = _int_parameter(pg.cnpg, "superuser_reserved_connections", DEFAULT_SUPERUSER_RESERVED)
+        max_connections = _int_parameter(pg.cnpg, "max_connections", DEFAULT_MAX_CONNECTIONS)
         max_key = "postgres.cnpg.parameters.max_connections"
     else:
-        assert pg.external is not None
         reserved = pg.external.superuser_reserved_connections
         max_connections = pg.external.max_connections
         max_key = "postgres.external.max_connections"
@@ -192,7 +195,7 @@ def storage_budget(cfg: StackConfig) -> StorageBudget:
         Line("WAL", "max_wal_size + wal_keep_size", wal),
         Line("base", "keys, teams, audit, catalogs, langfuse", BASE_BYTES),
     )
-    size = pg.cnpg.storage_size if pg.cnpg is not None else (pg.external.storage_size if pg.external else None)
+    size = pg.cnpg.storage_size if pg.engine == "cnpg" else pg.external.storage_size
     return StorageBudget(lines, None if size is None else memory_bytes(size), pg.budget.storage_fill_target)
 
 

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config import MIB, ResourceAmounts, Resources, StackConfig, memory_bytes, millicores
+from config.budget import as_output as budget_output
+from config.types import MIB, ResourceAmounts, Resources, memory_bytes, millicores
+
+if TYPE_CHECKING:
+    from config.stack import StackConfig
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,6 @@ class Amount:
 
     def times(self, n: int) -> Amount:
         return Amount(self.cpu_m * n, self.memory * n)
-
-    @property
-    def memory_mi(self) -> float:
-        return self.memory / MIB
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,6 @@ def footprint(cfg: StackConfig) -> Footprint:
     ]
     pg = cfg.postgres
     if pg.engine == "cnpg":
-        assert pg.cnpg is not None
         rows.append(_row("postgres (cnpg)", pg.cnpg.instances, pg.cnpg.resources))
     lf = cfg.langfuse
     if lf.enabled:
@@ -208,8 +207,6 @@ def as_output(cfg: StackConfig) -> dict[str, Any]:
 
     def amounts(a: Amount) -> dict[str, str]:
         return {"cpu": cpu_text(a.cpu_m), "memory": memory_text(a.memory)}
-
-    from config.budget import as_output as budget_output
 
     return {
         "requests": amounts(fp.requests),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from config.stack import StackConfig
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
     python -m tools.versions --write    # rewrite docs/versions.md
 
 Sources, read as they are (nothing here repeats a version):
-  Pulumi.<stack>.yaml / config/__init__.py   charts and images of each shipped stack
+  Pulumi.<stack>.yaml / config/<section>.py  charts and images of each shipped stack
                                                (the stack file's value, else the config default)
   requirements.txt, requirements-dev.txt       the program's and the tests' Python packages
   tools/litellm_probe_requirements.txt         the LiteLLM proxy the real-proxy tests run
@@ -15,10 +15,12 @@ Sources, read as they are (nothing here repeats a version):
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from config import ConfigError, StackConfig, parse_config, read_namespace
@@ -48,6 +50,12 @@ def _get(node: Any, dotted: str) -> Any:
     return node
 
 
+def _default_source(cfg: StackConfig, dotted: str) -> str:
+    """The config module that sets the default of `dotted` (where its section model is defined)."""
+    parent = _get(cfg, dotted.rsplit(".", 1)[0])
+    return Path(inspect.getfile(type(parent))).relative_to(ROOT).as_posix()
+
+
 def deployed_rows() -> Iterator[tuple[str, str, str]]:
     for stack in STACKS:
         raw_config = read_stack_config(stack)
@@ -58,7 +66,7 @@ def deployed_rows() -> Iterator[tuple[str, str, str]]:
             value = _get(cfg, path)
             if value is None:
                 continue
-            where = f"Pulumi.{stack}.yaml" if _get(raw, path) is not None else "config/__init__.py (default)"
+            where = f"Pulumi.{stack}.yaml" if _get(raw, path) is not None else f"{_default_source(cfg, path)} (default)"
             yield f"{what} ({stack})", str(value), f"{where}: `{path}`"
 
 

@@ -48,7 +48,7 @@ from components.litellm.values import prometheus_peer
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from components.secrets.managed import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.secrets.store import StoreAccess
-from config import CnpgConfig, StackConfig
+from config import CnpgConfig, ExternalPostgres, StackConfig
 from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD, SecretSpec
 
 
@@ -76,9 +76,7 @@ def read_host(cfg: StackConfig) -> str:
     """Grafana reads from replicas when there are any (`-ro` has no endpoints with one instance)."""
     pg = cfg.postgres
     if pg.engine == "external":
-        assert pg.external is not None
         return pg.external.host
-    assert pg.cnpg is not None
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
     return names.ro_host if pg.cnpg.instances > 1 else names.rw_host
 
@@ -86,7 +84,6 @@ def read_host(cfg: StackConfig) -> str:
 def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
     pg = cfg.postgres
     if pg.engine == "external":
-        assert pg.external is not None
         return DatabaseEndpoint(
             host=pg.external.host,
             read_host=read_host(cfg),
@@ -96,7 +93,6 @@ def endpoint(cfg: StackConfig, grafana_ro_gsm_secret: str) -> DatabaseEndpoint:
             grafana_ro_gsm_secret=grafana_ro_gsm_secret,
             reporting_secret=EXTERNAL_REPORTING_SECRET,
         )
-    assert pg.cnpg is not None
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
     return DatabaseEndpoint(
         host=names.rw_host,
@@ -117,7 +113,8 @@ def external_uri_template(cfg: StackConfig) -> str:
     one key whatever the engine.
     """
     pg = cfg.postgres
-    assert pg.external is not None
+    if pg.engine != "external":
+        raise ValueError("the owner's connection URI template is for postgres.engine external")
     ext = pg.external
     return (
         f"postgresql://{pg.owner}:{{{{ .password | urlquery }}}}@{ext.host}:{ext.port}/{pg.database}"
@@ -166,12 +163,11 @@ class Database(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         pg = self._cfg.postgres
         if pg.engine == "cnpg":
-            assert pg.cnpg is not None
             self._cnpg(pg.cnpg)
         else:
             if args.admin_password is None:
                 raise ValueError("postgres.engine external needs the admin password (postgresAdminPassword)")
-            self._external(args.admin_password)
+            self._external(pg, args.admin_password)
         self.register_outputs({"endpoint": self.endpoint()})
 
     def endpoint(self) -> dict[str, object]:
@@ -269,11 +265,9 @@ class Database(pulumi.ComponentResource):
         )
         network_policies(name, policies, self._child)
 
-    def _external(self, admin_password: pulumi.Input[str]) -> None:
+    def _external(self, pg: ExternalPostgres, admin_password: pulumi.Input[str]) -> None:
         cfg, name = self._cfg, self._name
-        pg = cfg.postgres
         ext = pg.external
-        assert ext is not None
         ns = cfg.namespaces.gateway
         grafana_password = self._login_password("grafana-ro", GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, None)
         reporting_password = self._login_password(

@@ -145,9 +145,7 @@ def database_host(cfg: StackConfig) -> tuple[str, int]:
     """The read-write host and port of the stack's PostgreSQL (the CNPG cluster or the external server)."""
     pg = cfg.postgres
     if pg.engine == "external":
-        assert pg.external is not None
         return pg.external.host, pg.external.port
-    assert pg.cnpg is not None
     return cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway).rw_host, cnpg.PORT
 
 
@@ -171,9 +169,9 @@ def _postgresql(cfg: StackConfig) -> dict[str, Any]:
     # Appended to DATABASE_URL after `?` by the image's entrypoint: Prisma's pool per pod,
     # counted in the connection budget (config/budget.py).
     args = [f"connection_limit={lf.database_connection_limit}"]
-    if cfg.postgres.engine == "external":
-        assert cfg.postgres.external is not None
-        args.append(f"sslmode={cfg.postgres.external.sslmode}")
+    pg = cfg.postgres
+    if pg.engine == "external":
+        args.append(f"sslmode={pg.external.sslmode}")
     values["args"] = "&".join(args)
     return values
 
@@ -353,7 +351,8 @@ def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
     dropped with its CR, like the salt and encryption key its rows depend on.
     """
     pg = cfg.postgres
-    assert pg.cnpg is not None
+    if pg.engine != "cnpg":
+        raise ValueError("a CNPG Database needs postgres.engine cnpg")
     cluster = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
     return cnpg.tenant_database_manifest(database_tenant(cfg), cluster, cfg.data_safety.retain_on_delete)
 
@@ -378,7 +377,7 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
         web_from.append(_ns_peer(controller))
     pg = cfg.postgres
     _, db_port = database_host(cfg)
-    cnpg_pods = {"cnpg.io/cluster": pg.cnpg.name} if pg.cnpg is not None else None
+    cnpg_pods = {"cnpg.io/cluster": pg.cnpg.name} if pg.engine == "cnpg" else None
     egress: list[dict[str, Any]] = [
         {"to": [_ns_peer("kube-system")], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         {"to": [own]},

@@ -17,9 +17,8 @@ from components.redis.component import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.sso.values import ingress_annotations
 from components.sso.values import ingress_paths as sso_ingress_paths
-from config import LiteLLMConfig, NetworkConfig, Resources, StackConfig
+from config import API_PORT, LiteLLMConfig, NetworkConfig, Resources, StackConfig
 
-API_PORT = 4000
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
 """The chart exports the master key Secret as this variable."""
 DATABASE_URL_KEY = "uri"
@@ -408,9 +407,9 @@ def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port:
     """Egress to the database: the CNPG pods, or the external server's CIDRs (never anywhere)."""
     if pod_selector is not None:
         return {"to": [{"podSelector": {"matchLabels": pod_selector}}], "ports": [{"protocol": "TCP", "port": port}]}
-    ext = cfg.postgres.external
-    assert ext is not None  # engine external: PostgresConfig enforces the section
-    return {"to": [{"ipBlock": {"cidr": c}} for c in ext.server_cidrs], "ports": [{"protocol": "TCP", "port": port}]}
+    pg = cfg.postgres
+    cidrs = pg.external.server_cidrs if pg.engine == "external" else []
+    return {"to": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": port}]}
 
 
 def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:

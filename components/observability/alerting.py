@@ -373,7 +373,7 @@ def provider_alerts(cfg: StackConfig) -> list[Alert]:
 def database_alerts(cfg: StackConfig) -> list[Alert]:
     """CNPG alerts (none for an external server: it is monitored where it runs)."""
     pg = cfg.postgres
-    if pg.engine != "cnpg" or pg.cnpg is None:
+    if pg.engine != "cnpg":
         return []
     d = cfg.alerts.database
     names = CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)

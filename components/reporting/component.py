@@ -43,7 +43,7 @@ def image(cfg: StackConfig) -> str:
     """One source: the configured image, else the CNPG cluster's, else the pinned default."""
     if cfg.reporting.image is not None:
         return cfg.reporting.image
-    if cfg.postgres.cnpg is not None:
+    if cfg.postgres.engine == "cnpg":
         return cfg.postgres.cnpg.image
     return DEFAULT_REPORTING_IMAGE
 
@@ -71,8 +71,8 @@ def config_map_manifest(cfg: StackConfig) -> dict[str, Any]:
 
 
 def _sslmode(cfg: StackConfig) -> str:
-    ext = cfg.postgres.external
-    return ext.sslmode if ext is not None else "require"  # CNPG serves TLS with its own CA
+    pg = cfg.postgres
+    return pg.external.sslmode if pg.engine == "external" else "require"  # CNPG serves TLS with its own CA
 
 
 def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from components.secrets.eso import StoreRef
 from components.secrets.managed import ManagedSecret, managed_secret_args
 from components.secrets.store import StoreAccess, grant_referenced_secret
 from components.sso import values as sso_values
-from config import StackConfig
+from config import API_PORT, StackConfig
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET
 
 
@@ -37,7 +37,7 @@ def wiring(cfg: StackConfig, cookie_secret_gsm_id: str) -> sso_values.SsoWiring:
         namespace=cfg.namespaces.gateway,
         host=ing.host,
         upstream_service=litellm_values.service_name(cfg.litellm),
-        upstream_port=litellm_values.API_PORT,
+        upstream_port=API_PORT,
         upstream_pod_labels=litellm_values.selector_labels(cfg.litellm),
         ingress_controller_namespace=net.ingress_controller_namespace,
         client_secret_gsm_id=sso.client_secret_gsm_secret,

@@ -81,7 +81,7 @@ def test_a_digest_with_the_major_version_in_the_tag_is_accepted() -> None:
     from config import parse_config
 
     cfg = parse_config(_set("lab", "postgres.cnpg.image", f"ghcr.io/cloudnative-pg/postgresql:17.6@{DIGEST}"))
-    assert cfg.postgres.cnpg is not None and cfg.postgres.cnpg.image.endswith(DIGEST)
+    assert cfg.postgres.engine == "cnpg" and cfg.postgres.cnpg.image.endswith(DIGEST)
 
 
 def _mutated(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config import NAMESPACE, ConfigError, StackConfig, parse_config, read_namespace
+from config import API_PORT, NAMESPACE, ConfigError, StackConfig, parse_config, read_namespace
 from tests.support import ROOT
 from tools.offline import as_pulumi_config
 
@@ -232,8 +232,6 @@ FIXED_KEYS = _readme_fixed_keys()
 def assert_not_invalid(cfg: StackConfig) -> None:
     import helm_python
 
-    from components.litellm.values import API_PORT
-
     dump = cfg.model_dump()
     for path, value in _walk(dump):
         if isinstance(value, float):
@@ -254,7 +252,7 @@ def assert_not_invalid(cfg: StackConfig) -> None:
         assert _K8S_DNS1035.fullmatch(name), f"Service {name}-... would start with a digit"
     assert len(set(releases)) == len(releases), releases
     hosts = [lit.ingress.host, lf.ingress_host, *sso.allowed_email_domains]
-    if pg.external is not None:
+    if pg.engine == "external":
         hosts.append(pg.external.host)
     for host in filter(None, hosts):
         try:
@@ -273,7 +271,7 @@ def assert_not_invalid(cfg: StackConfig) -> None:
             for part in re.split(r"\.", path.replace(".requests.", ".limits.")):
                 limit = limit[part]
             assert _quantity(value, "memory" in path) <= _quantity(str(limit), "memory" in path), path
-    if pg.cnpg is not None:
+    if pg.engine == "cnpg":
         assert _K8S_DNS1035.fullmatch(pg.cnpg.name) and len(pg.cnpg.name) <= 50, pg.cnpg.name
         tag = pg.cnpg.image.split("@")[0].rpartition(":")[2]
         assert re.match(r"v?[0-9]+", tag) and int(re.match(r"v?([0-9]+)", tag).group(1)) >= 14, pg.cnpg.image  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from components.database import cnpg
 from components.database.sql import database_hardening_sql
-from config import PostgresConfig, read_namespace
+from config import CnpgPostgres, read_namespace
 from tests.support.postgres import LiteLLMDatabase, PostgresServer
 from tests.support.role_sql import cnpg_managed_role_sql
 from tools.offline import as_pulumi_config, read_stack_config
@@ -17,16 +17,15 @@ from tools.offline import as_pulumi_config, read_stack_config
 REPORTING_PASSWORD = "rep'o:r#t\\ing $pw"
 
 
-def lab_postgres_config() -> PostgresConfig:
+def lab_postgres_config() -> CnpgPostgres:
     """The lab stack's validated `postgres` section (the program's own settings)."""
     flat, _secrets = as_pulumi_config(read_stack_config("lab"))
-    return PostgresConfig.model_validate(read_namespace(flat)["postgres"])
+    return CnpgPostgres.model_validate(read_namespace(flat)["postgres"])
 
 
 def create_grafana_ro(database: LiteLLMDatabase, dbname: str, password: str) -> None:
     """grafana_ro as CNPG's reconciler creates it from the program's managed-role entry."""
     pg = lab_postgres_config()
-    assert pg.cnpg is not None
     names = cnpg.CnpgNames(pg.cnpg.name, "llm-gateway")
     role = cnpg.grafana_ro_role(pg, names.grafana_ro_secret)
     with database.server.superuser_connection() as conn:

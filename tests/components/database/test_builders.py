@@ -30,7 +30,7 @@ TENANT = cnpg.DatabaseTenant(
 def test_a_tenant_renders_a_valid_cluster_role_and_database(retain: bool) -> None:
     cfg = stack_config("enterprise")
     pg = cfg.postgres
-    assert pg.cnpg is not None
+    assert pg.engine == "cnpg"
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
     cluster = cnpg.cluster_manifest(pg, pg.cnpg, names, "b@p.iam.gserviceaccount.com", [cnpg.tenant_role(TENANT)])
     assert validation_errors(cluster) == []

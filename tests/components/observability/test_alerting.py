@@ -374,7 +374,7 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     )
 
     # database (CNPG pods are <cluster>-<n>)
-    if cfg.postgres.cnpg is None:
+    if cfg.postgres.engine != "cnpg":
         return out
     d = a.database
     cluster = cfg.postgres.cnpg.name
@@ -539,7 +539,7 @@ def test_the_test_table_covers_every_alert_either_stack_can_render() -> None:
     """Alerts that only exist with other settings (e.g. replicas, backups) still have cases."""
     all_on = stack_cfg("enterprise")
     assert all_on.postgres.backup.enabled
-    assert all_on.postgres.cnpg is not None and all_on.postgres.cnpg.instances > 1
+    assert all_on.postgres.engine == "cnpg" and all_on.postgres.cnpg.instances > 1
     names = {a.name for _, build in alerting.GROUPS for a in build(all_on)}
     assert names == set(cases(all_on))
 

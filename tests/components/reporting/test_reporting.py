@@ -105,8 +105,8 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert spec["schedule"] == "*/10 * * * *" and spec["concurrencyPolicy"] == "Forbid"
-    cnpg = _cfg().postgres.cnpg
-    assert cnpg is not None and container["image"] == cnpg.image  # one source: the cluster's image
+    pg = _cfg().postgres
+    assert pg.engine == "cnpg" and container["image"] == pg.cnpg.image  # one source: the cluster's image
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["securityContext"]["allowPrivilegeEscalation"] is False

@@ -1,0 +1,368 @@
+"""`litellm`: the proxy's Helm release, its models, keys, settings, database use,
+network policy and ingress."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
+from config.types import (
+    Cidr,
+    ConfigProblemError,
+    DnsLabel,
+    GsmSecretId,
+    Hostname,
+    HttpsUrl,
+    OciChart,
+    Period,
+    PinnedImage,
+    PinnedVersion,
+    ReleaseName,
+    Resources,
+    Section,
+    pattern,
+    period_seconds,
+)
+
+API_PORT = 4000
+"""The proxy's API port (authenticated; the metrics port must differ)."""
+
+
+EnvVarName = Annotated[str, pattern(r"^[A-Z][A-Z0-9_]{0,62}$", "an environment variable name, e.g. OPENAI_API_KEY")]
+ModelName = Annotated[str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$", "a model name, e.g. gpt-4o")]
+
+
+class ModelConfig(Section):
+    """One entry of LiteLLM's `model_list`."""
+
+    name: ModelName = Field(description="`model_name` clients ask for.")
+    model: Annotated[str, pattern(r"^[a-z0-9_-]+/[^\s]+$", "provider/model, e.g. openai/gpt-4o")] = Field(
+        description="Provider model, `provider/model` (e.g. `openai/gpt-4o`)."
+    )
+    api_key: EnvVarName | None = Field(
+        default=None, description="Name of an entry of `litellm.provider_keys` (the env var the key is mounted as)."
+    )
+    api_base: HttpsUrl | None = Field(
+        default=None, description="The provider endpoint, when not the provider's default."
+    )
+    rpm: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Requests per minute of this deployment (enforced by usage-based-routing-v2)."
+    )
+    tpm: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Tokens per minute of this deployment (enforced by usage-based-routing-v2)."
+    )
+    fallbacks: list[ModelName] = Field(default=[], description="Other models' names tried when this one fails.")
+
+
+class ProviderKeyConfig(Section):
+    """A provider API key kept in GSM by the platform team (never generated here)."""
+
+    env: EnvVarName = Field(description="Environment variable the key is mounted as (models name it in api_key).")
+    gsm_secret: GsmSecretId = Field(description="GSM secret holding the key (created by the platform team).")
+
+
+class LiteLLMSettingsConfig(Section):
+    json_logs: bool = Field(default=True, description="JSON logs.")
+    turn_off_message_logging: bool = Field(default=True, description="Never store prompts/responses in spend logs.")
+    cache: bool = Field(default=False, description="LiteLLM's response cache.")
+    store_audit_logs: bool = Field(default=True, description="Keep LiteLLM's audit log of key, team and user changes.")
+    drop_params: bool = Field(
+        default=True, description="Drop request parameters a provider does not support instead of failing."
+    )
+    request_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        default=600, description="Timeout of a provider request."
+    )
+    num_retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=2, description="Retries of a failed provider request."
+    )
+    default_key_max_budget: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="USD budget of keys generated without one."
+    )
+    default_key_budget_duration: (
+        Annotated[str, pattern(r"^[0-9]+[smhd]$", "a duration with one unit, e.g. 30d or 12h")] | None
+    ) = Field(default=None, description="Budget period of keys generated without one (e.g. 30d).")
+    max_key_budget: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Upper bound a generated key's budget may have."
+    )
+    prometheus_exclude_labels: list[
+        Annotated[str, pattern(r"^[a-z_][a-z0-9_]*$", "a lowercase identifier, e.g. end_user")]
+    ] = Field(
+        default=[
+            "end_user",
+            "client_ip",
+            "user_agent",
+            "user_email",
+        ],
+        description=(
+            "Labels dropped from every LiteLLM metric: caller-supplied, unbounded values (BerriAI/litellm#12159, "
+            "#35666), and `user_email` (personal data on an unauthenticated port: always excluded). LiteLLM refuses to "
+            "start on a name it does not define."
+        ),
+    )
+    prometheus_max_series_per_metric: Annotated[int, Field(ge=1)] | None = Field(
+        default=5000,
+        description=(
+            "LiteLLM's `prometheus_metrics_max_series_per_metric`: label sets beyond it share one series labelled "
+            "`other` (counters, histograms) or are skipped (gauges). Bounds the series a flood of made-up bearer "
+            "tokens creates (each is a new `hashed_api_key`); null: no cap."
+        ),
+    )
+    default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Requests per minute of keys generated without a limit."
+    )
+    default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Tokens per minute of keys generated without a limit."
+    )
+    public_api_docs: bool = Field(
+        default=True,
+        description="Serve Swagger (/), ReDoc (/redoc) and /openapi.json; false sets NO_DOCS/NO_REDOC/NO_OPENAPI.",
+    )
+    routing_strategy: Literal["usage-based-routing-v2", "simple-shuffle"] = Field(
+        default="usage-based-routing-v2",
+        description=(
+            "usage-based-routing-v2 enforces each model's rpm/tpm (counted in Redis across processes when `redis` is "
+            "set); simple-shuffle uses them as load-balancing weights only and enforces nothing."
+        ),
+    )
+
+
+def _at_least_a_day(period: str) -> str:
+    if period_seconds(period) < 86400:
+        raise ValueError(
+            "must be at least 1d: the dashboards read today's spend logs, and the cleanup deletes every row "
+            f"older than this, got {period!r}"
+        )
+    return period
+
+
+class LiteLLMDatabaseConfig(Section):
+    """How the proxy uses the stack's PostgreSQL: its connection pool and what it keeps
+    (LiteLLM's general_settings; README "Scaling")."""
+
+    connection_pool_limit: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=10,
+        description="general_settings.database_connection_pool_limit: per worker process (LiteLLM's default 10).",
+    )
+    spend_logs_retention: Annotated[Period, AfterValidator(_at_least_a_day)] = Field(
+        default="90d",
+        description=(
+            "general_settings.maximum_spend_logs_retention_period: older LiteLLM_SpendLogs rows are deleted (the daily "
+            "aggregate tables, which the dashboards read, keep their history)."
+        ),
+    )
+    cleanup_interval: Period = Field(
+        default="1d", description="general_settings.maximum_spend_logs_retention_interval: how often the cleanup runs."
+    )
+    cleanup_batch_size: Annotated[int, Field(ge=100, le=100000)] = Field(
+        default=1000, description="general_settings.maximum_spend_logs_cleanup_batch_size: rows per DELETE."
+    )
+    cleanup_max_batches: Annotated[int, Field(ge=1, le=100000)] = Field(
+        default=500, description="general_settings.maximum_spend_logs_cleanup_max_batches: DELETEs per run."
+    )
+    expected_requests_per_day: Annotated[int, Field(ge=1)] = Field(
+        default=10000,
+        description="For the storage budget: requests (spend-log rows) a day at the busiest expected month.",
+    )
+    daily_rows_per_day: Annotated[int, Field(ge=0)] = Field(
+        default=2000,
+        description=(
+            "For the storage budget: rows a day in the daily aggregate tables (about one per active user x key x "
+            "model, plus one per team x key x model)."
+        ),
+    )
+    daily_history_days: Annotated[int, Field(ge=1, le=36500)] = Field(
+        default=730,
+        description="For the storage budget: how long the daily aggregate tables are planned to grow (never pruned).",
+    )
+
+    @model_validator(mode="after")
+    def _interval_within_retention(self) -> LiteLLMDatabaseConfig:
+        if period_seconds(self.cleanup_interval) > period_seconds(self.spend_logs_retention):
+            raise ValueError("cleanup_interval must not be longer than spend_logs_retention")
+        if period_seconds(self.cleanup_interval) < 3600:
+            raise ValueError("cleanup_interval must be at least 1h (each run scans the spend logs)")
+        return self
+
+
+LabelKey = Annotated[
+    str,
+    pattern(
+        r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        "a label key, e.g. app.kubernetes.io/name",
+    ),
+]
+LabelValue = Annotated[
+    str,
+    pattern(
+        r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",
+        "a label value: up to 63 letters, digits, '-_.', e.g. web",
+    ),
+]
+
+
+class NetworkConfig(Section):
+    """Who may talk to the gateway, and where it may talk to."""
+
+    client_namespaces: list[DnsLabel] = Field(description="Namespaces whose pods may call the API (port 4000).")
+    prometheus_namespace: DnsLabel = Field(
+        default="monitoring", description="Namespace of the Prometheus that scrapes the metrics ports."
+    )
+    prometheus_pod_labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)] = Field(
+        default={"app.kubernetes.io/name": "prometheus"},
+        description=(
+            "Labels of the Prometheus server pods (prometheus-operator sets this one): the only pods of "
+            "prometheus_namespace that may reach the unauthenticated metrics ports (LiteLLM's, CNPG's)."
+        ),
+    )
+    ingress_controller_namespace: DnsLabel | None = Field(
+        default=None,
+        description="The ingress controller's namespace (admitted to the API port and, with sso, to oauth2-proxy).",
+    )
+    egress_cidrs: list[Cidr] = Field(default=[], description="Model endpoints by CIDR (HTTPS only).")
+    egress_namespaces: list[DnsLabel] = Field(default=[], description="In-cluster model servers by namespace.")
+
+
+class IngressConfig(Section):
+    enabled: bool = Field(
+        default=False, description="A TLS Ingress for the gateway (sets PROXY_BASE_URL=https://<host>)."
+    )
+    host: Hostname | None = Field(default=None, description="The gateway's host name (required when enabled).")
+    class_name: DnsLabel = Field(default="nginx", description="IngressClass of the Ingress.")
+    cluster_issuer: DnsLabel | None = Field(
+        default=None, description="cert-manager ClusterIssuer for the TLS certificate."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> IngressConfig:
+        if self.enabled and (not self.host or not self.cluster_issuer):
+            raise ValueError("an enabled ingress needs host and cluster_issuer")
+        return self
+
+
+class AutoscalingConfig(Section):
+    enabled: bool = Field(
+        default=False, description="A HorizontalPodAutoscaler (the chart's autoscaling) instead of fixed replicas."
+    )
+    min_replicas: Annotated[int, Field(ge=1, le=100)] = Field(default=2, description="The HPA's floor.")
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=10, description="The HPA's ceiling (counted in the connection budget)."
+    )
+    target_cpu_percent: Annotated[int, Field(ge=10, le=100)] = Field(
+        default=60, description="The HPA's CPU utilization target."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+def _not_the_api_port(port: int) -> int:
+    if port == API_PORT:
+        raise ValueError(f"{port} is the API port (authenticated); the metrics port must differ, e.g. 4001")
+    return port
+
+
+class LiteLLMConfig(Section):
+    """The LiteLLM proxy Helm release."""
+
+    release_name: ReleaseName = Field(
+        default="litellm", description="Helm release (and Service) name: a leading letter, 53 characters at most."
+    )
+    chart: OciChart = Field(
+        default="oci://ghcr.io/berriai/litellm-helm", description="OCI reference of the LiteLLM chart."
+    )
+    chart_version: PinnedVersion = Field(description="Exact chart version.")
+    image: PinnedImage = Field(
+        description="Exact proxy image (repository:tag; latest, main-latest, main-stable... refused)."
+    )
+    replicas: Annotated[int, Field(ge=1, le=100)] = Field(description="Proxy replicas (without autoscaling).")
+    num_workers: Annotated[int, Field(ge=1, le=32)] = Field(default=1, description="uvicorn worker processes per pod.")
+    resources: Resources = Field(description="Requests and limits of the proxy container.")
+    migration_resources: Resources = Field(description="Requests and limits of the chart's migration Job.")
+    autoscaling: AutoscalingConfig = Field(
+        default=AutoscalingConfig(), description="The chart's HorizontalPodAutoscaler."
+    )
+    pdb_min_available: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="PodDisruptionBudget minAvailable; must be below the replica floor. Unset: no PDB."
+    )
+    spread_across_nodes: bool = Field(
+        default=False, description="Topology spread of the proxy pods over nodes (hard) and zones (soft)."
+    )
+    metrics_port: Annotated[int, Field(ge=1024, le=65535), AfterValidator(_not_the_api_port)] = Field(
+        default=4001,
+        description="PROMETHEUS_METRICS_PORT: /metrics/ without the master key (must differ from the API port 4000).",
+    )
+    models: Annotated[list[ModelConfig], Field(min_length=1)] = Field(
+        description="LiteLLM's model_list (at least one)."
+    )
+    provider_keys: list[ProviderKeyConfig] = Field(
+        default=[], description="Provider API keys kept in GSM, mounted as environment variables."
+    )
+    settings: LiteLLMSettingsConfig = Field(
+        default=LiteLLMSettingsConfig(),
+        description="LiteLLM's litellm_settings, router_settings and general_settings the program sets.",
+    )
+    database: LiteLLMDatabaseConfig = Field(
+        default=LiteLLMDatabaseConfig(),
+        description="How the proxy uses the stack's PostgreSQL (pool, spend-log retention, storage budget inputs).",
+    )
+    network: NetworkConfig = Field(description="The proxy's NetworkPolicies: who may reach it and where it may go.")
+    ingress: IngressConfig = Field(default=IngressConfig(), description="The gateway's TLS Ingress.")
+
+    # Field validators, not one model validator: each runs as soon as the fields it
+    # reads are valid, so a reference error is reported beside unrelated field errors.
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, models: list[ModelConfig]) -> list[ModelConfig]:
+        problems = []
+        names = [m.name for m in models]
+        for i, m in enumerate(models):
+            if names.index(m.name) != i:
+                problems.append(
+                    (f"[{i}].name", f"model name {m.name!r} is already used by models[{names.index(m.name)}]")
+                )
+            for j, fb in enumerate(m.fallbacks):
+                if fb not in names or fb == m.name:
+                    others = sorted(set(names) - {m.name}) or "none"
+                    problems.append((f"[{i}].fallbacks[{j}]", f"{fb!r} is not another model's name (others: {others})"))
+        if problems:
+            raise ConfigProblemError(problems)
+        return models
+
+    @field_validator("provider_keys")
+    @classmethod
+    def _key_references(cls, keys: list[ProviderKeyConfig]) -> list[ProviderKeyConfig]:
+        problems = []
+        envs = [k.env for k in keys]
+        for i, env in enumerate(envs):
+            if envs.index(env) != i:
+                problems.append((f"[{i}].env", f"{env!r} is already used by provider_keys[{envs.index(env)}]"))
+        if problems:
+            raise ConfigProblemError(problems)
+        return keys
+
+    @model_validator(mode="after")
+    def _api_keys_known(self) -> LiteLLMConfig:
+        keys = [k.env for k in self.provider_keys]
+        problems = [
+            (f"models[{i}].api_key", f"{m.api_key!r} is not one of provider_keys[].env {keys}")
+            for i, m in enumerate(self.models)
+            if m.api_key is not None and m.api_key not in keys
+        ]
+        if problems:
+            raise ConfigProblemError(problems)
+        return self
+
+    @field_validator("pdb_min_available")
+    @classmethod
+    def _pdb_below_floor(cls, pdb: int | None, info: ValidationInfo) -> int | None:
+        replicas, autoscaling = info.data.get("replicas"), info.data.get("autoscaling")
+        if pdb is None or replicas is None or autoscaling is None:
+            return pdb
+        floor = autoscaling.min_replicas if autoscaling.enabled else replicas
+        if pdb >= floor:
+            raise ValueError(f"must be below the replica floor ({floor}), or no node could ever be drained")
+        return pdb

@@ -1,0 +1,302 @@
+"""Named value types shared by the config sections, each defined once.
+
+A type carries its rule (a pattern, a range or a real parser); a refusal names
+the rule and the error report adds the key path. `Section` is the base of every
+section model, `Resources` the requests/limits block several sections use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from croniter import croniter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+PATTERN_EXAMPLES: dict[str, str] = {}
+"""What a value failing each pattern should look like (an example, not the regex): the
+error report quotes it. Filled by `pattern`, so every regex is written once, beside its example."""
+
+
+def pattern(
+    regex: str, example: str, min_length: int | None = None, max_length: int | None = None
+) -> StringConstraints:
+    """A string constraint on `regex` (and lengths), with the example the error report shows."""
+    if PATTERN_EXAMPLES.setdefault(regex, example) != example:
+        raise ValueError(f"pattern {regex!r} has two examples: name the type once and reuse it")
+    return StringConstraints(pattern=regex, min_length=min_length, max_length=max_length)
+
+
+FLOATING_TAGS = frozenset({"latest", "main", "main-latest", "main-stable", "stable", "edge", "nightly", "dev"})
+
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+DnsLabel = Annotated[
+    str,
+    pattern(
+        DNS_LABEL_PATTERN,
+        "a DNS label: lowercase letters, digits and '-', e.g. llm-gateway",
+        min_length=1,
+        max_length=63,
+    ),
+]
+GsmSecretId = Annotated[str, pattern(r"^[A-Za-z0-9_-]{1,255}$", "a Secret Manager secret id, e.g. openai-api-key")]
+
+
+def _number_as_quantity(value: Any) -> Any:
+    """`pulumi config set --path capacity.cpu 2` stores a number: 2 means "2" (cores), 0.5 "0.5"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format(value, "g") if isinstance(value, float) else str(value)
+    return value
+
+
+GcpRegion = Annotated[str, pattern(r"^[a-z]+-[a-z]+[0-9]+$", "a GCP region, e.g. europe-west1")]
+GcpLocation = Annotated[
+    str, pattern(r"^[a-z]+-[a-z]+[0-9]+(-[a-z])?$", "a GCP region or zone, e.g. europe-west1 or europe-west1-b")
+]
+
+
+# --- shared value types checked with real parsers ----------------------
+# Each type is defined once; a refusal names the rule and pydantic adds the key path.
+
+
+def _duration(value: str) -> str:
+    """Prometheus' duration grammar restricted to h/m/s (also what Go's time.ParseDuration,
+    used by ESO and oauth2-proxy, accepts): units in descending order, each at most once."""
+    if not re.fullmatch(r"(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?", value):
+        raise ValueError("must be a duration such as 30s, 5m or 1h30m (units h, m, s, largest first, each once)")
+    return value
+
+
+def _positive_duration(value: str) -> str:
+    if not re.search(r"[1-9]", _duration(value)):
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+def rfc1123_host(value: str) -> str:
+    """An RFC 1123 DNS name as Kubernetes checks Ingress hosts: lower case, labels of 1-63."""
+    labels = value.split(".")
+    if len(value) > 253 or not all(re.fullmatch(DNS_LABEL_PATTERN, label) and len(label) <= 63 for label in labels):
+        raise ValueError(
+            "must be a lower-case DNS name (RFC 1123: dot-separated labels of 1-63 letters, digits "
+            "and inner hyphens, 253 characters at most), such as llm.example.com"
+        )
+    return value
+
+
+def _server_host(value: str) -> str:
+    """A host name or an IP address."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return rfc1123_host(value)
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be a network in CIDR notation such as 10.0.0.0/8 ({exc})") from None
+    return value
+
+
+def _five_field_cron(value: str) -> str:
+    """A Kubernetes CronJob schedule: standard five-field cron (minute hour day month weekday)."""
+    fields = value.split()
+    if len(fields) != 5 or not all(re.fullmatch(r"[0-9*,/-]+", f) for f in fields) or not croniter.is_valid(value):
+        raise ValueError("must be a five-field cron expression (minute hour day month weekday), such as '*/10 * * * *'")
+    return value
+
+
+def _six_field_cron(value: str) -> str:
+    """CNPG's schedule: robfig/cron with a leading seconds field (exactly six fields)."""
+    fields = value.split()
+    if (
+        len(fields) != 6
+        or not all(re.fullmatch(r"[0-9*,/?-]+", f) for f in fields)
+        or not croniter.is_valid(value, second_at_beginning=True)
+    ):
+        raise ValueError(
+            "must be a six-field cron expression with seconds first (second minute hour day month weekday), "
+            "such as '0 0 3 * * *' for 03:00 every day"
+        )
+    return value
+
+
+CPU_PATTERN = r"^([0-9]+(?:\.[0-9]+)?)(m?)$"
+_CPU = re.compile(CPU_PATTERN)
+MEMORY_PATTERN = r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+_MEMORY = re.compile(MEMORY_PATTERN)
+_MEMORY_FACTORS = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
+MIB = 2**20
+
+
+def millicores(quantity: str) -> int:
+    """A CPU quantity ("250m", "2", "1.5") in millicores."""
+    match = _CPU.match(quantity)
+    if match is None:
+        raise ValueError(f"not a CPU quantity: {quantity!r}")
+    number, milli = match.groups()
+    return round(float(number) * (1 if milli else 1000))
+
+
+def memory_bytes(quantity: str) -> int:
+    """A memory quantity ("512Mi", "4Gi", "1G") in bytes."""
+    match = _MEMORY.match(quantity)
+    if match is None:
+        raise ValueError(f"not a memory quantity: {quantity!r}")
+    number, unit = match.groups()
+    return round(float(number) * _MEMORY_FACTORS[unit])
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+PositiveDuration = Annotated[str, AfterValidator(_positive_duration)]
+Hostname = Annotated[str, AfterValidator(rfc1123_host)]
+ServerHost = Annotated[str, AfterValidator(_server_host)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Cron6 = Annotated[str, AfterValidator(_six_field_cron)]
+LeadingLetterName = Annotated[
+    str,
+    pattern(
+        r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        "a name starting with a letter: lowercase letters, digits and '-', e.g. litellm",
+    ),
+]
+"""A DNS label with a leading letter: what a Kubernetes Service name needs (RFC 1035)."""
+# Helm refuses release names over 53 characters.
+ReleaseName = Annotated[LeadingLetterName, StringConstraints(max_length=53)]
+CpuQuantity = Annotated[
+    str, BeforeValidator(_number_as_quantity), pattern(CPU_PATTERN, "a CPU quantity, e.g. 500m or 2")
+]
+"""CPU: cores ("2", "0.5") or millicores ("250m")."""
+MemoryQuantity = Annotated[
+    str,
+    BeforeValidator(_number_as_quantity),
+    pattern(MEMORY_PATTERN, "a memory quantity, e.g. 512Mi or 2Gi (no CPU units such as m)"),
+]
+"""Memory and storage: bytes with a binary (Mi, Gi) or decimal (M, G) suffix; no CPU units such as m."""
+
+
+class ConfigProblemError(ValueError):
+    """Raised by a validator that found problems below the value it checks.
+
+    Each problem is (relative path, message), e.g. ("[0].fallbacks[1]", "..."):
+    the error report lists each under its own key path, beside the field errors.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{path}: {message}" for path, message in problems))
+        self.problems = problems
+
+
+def pinned_tag(tag: str) -> str:
+    if tag.lower() in FLOATING_TAGS or not re.fullmatch(r"v?[0-9]+(\.[0-9]+)+([-+][0-9A-Za-z.-]+)?", tag):
+        raise ValueError(f"must be an exact version such as 1.2.3, not the floating tag {tag!r}")
+    for word in ("latest", "nightly"):
+        if word in tag.lower():
+            raise ValueError(f"must be an exact version, not the floating tag {tag!r}")
+    return tag
+
+
+def pinned_image(image: str) -> str:
+    if "@sha256:" in image:
+        return image
+    repo, sep, tag = image.rpartition(":")
+    if not sep or "/" in tag or not repo:
+        raise ValueError(f"must name an exact tag (repository:1.2.3), got {image!r}")
+    pinned_tag(tag)
+    return image
+
+
+PinnedVersion = Annotated[str, AfterValidator(pinned_tag)]
+PinnedImage = Annotated[str, AfterValidator(pinned_image)]
+
+
+class Section(BaseModel):
+    """Base for every config section: strict, closed, immutable."""
+
+    # No .inf/.nan: a threshold of .inf is accepted by Prometheus and can never fire.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class ResourceAmounts(Section):
+    cpu: CpuQuantity = Field(description="CPU: cores (2, 0.5) or millicores (250m).")
+    memory: MemoryQuantity = Field(description="Memory: bytes with a binary (Mi, Gi) or decimal (M, G) suffix.")
+
+
+class Resources(Section):
+    requests: ResourceAmounts = Field(description="What the scheduler reserves per pod (counted in the footprint).")
+    limits: ResourceAmounts = Field(description="The most a pod may use; each request must not exceed its limit.")
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        if millicores(self.requests.cpu) > millicores(self.limits.cpu):
+            raise ValueError(f"requests.cpu {self.requests.cpu} exceeds limits.cpu {self.limits.cpu}")
+        if memory_bytes(self.requests.memory) > memory_bytes(self.limits.memory):
+            raise ValueError(f"requests.memory {self.requests.memory} exceeds limits.memory {self.limits.memory}")
+        return self
+
+
+SqlIdentifier = Annotated[str, pattern(r"^[a-z_][a-z0-9_]{0,62}$", "an SQL identifier, e.g. litellm")]
+_RESERVED_DATABASES = frozenset({"postgres", "template0", "template1"})
+_RESERVED_ROLES = frozenset({"postgres", "public", "grafana_ro", "streaming_replica", "cnpg_pooler_pgbouncer"})
+
+
+def _database_name(name: str) -> str:
+    if name in _RESERVED_DATABASES:
+        raise ValueError(f"{name!r} is a database PostgreSQL creates itself; choose another name")
+    return name
+
+
+def _role_name(name: str) -> str:
+    if name in _RESERVED_ROLES or name.startswith("pg_"):
+        raise ValueError(f"{name!r} is reserved (PostgreSQL, CNPG or this program's grafana_ro); choose another role")
+    return name
+
+
+DatabaseName = Annotated[SqlIdentifier, AfterValidator(_database_name)]
+RoleName = Annotated[SqlIdentifier, AfterValidator(_role_name)]
+BucketName = Annotated[str, pattern(r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$", "a GCS bucket name, e.g. acme-llm-backups")]
+GcpId = Annotated[
+    str,
+    pattern(
+        r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", "a GCP project or service account id (6-30 characters), e.g. acme-llm-lab"
+    ),
+]
+"""A GCP project id or a service account's account id (the same rule)."""
+GsaAccountId = GcpId
+GcsLocation = Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GCS location, e.g. EU or europe-west1")]
+EmailAddress = Annotated[str, pattern(r"^[^@\s,]+@[^@\s,]+$", "an email address, e.g. ops@example.com")]
+OciChart = Annotated[str, pattern(r"^oci://[^\s]+$", "an OCI chart reference, e.g. oci://ghcr.io/berriai/litellm-helm")]
+SslMode = Literal["disable", "require", "verify-ca", "verify-full"]
+"""libpq's sslmode values this program accepts."""
+
+CronSchedule = Annotated[str, AfterValidator(_five_field_cron)]
+
+Ratio = Annotated[float, Field(gt=0, le=1)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+HttpsUrl = Annotated[str, pattern(r"^https?://[^\s]+$", "a URL, e.g. https://api.example.com/v1")]
+
+_PERIOD_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def period_seconds(period: str) -> int:
+    """A LiteLLM duration ("30d", "12h", "2w") in seconds (litellm_core_utils/duration_parser)."""
+    return int(period[:-1]) * _PERIOD_UNITS[period[-1]]
+
+
+Period = Annotated[str, pattern(r"^[1-9][0-9]{0,4}[mhdw]$", "a period with one unit (m, h, d, w), e.g. 30d or 4w")]

@@ -12,7 +12,7 @@ import pytest
 from config import StackConfig, parse_config, read_namespace
 from dashboards import chargeback, spend_overview, team_view
 from dashboards.spend_queries import ALL_VALUE, CHARGEBACK, FRESHNESS, OVERVIEW, TEAM_VIEW, DashboardQueries
-from tests.conftest import run_cached
+from tests.support.program import run_cached
 from tools.offline import as_pulumi_config, read_stack_config
 from tools.preview import main as preview_main
 

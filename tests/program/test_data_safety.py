@@ -17,15 +17,14 @@ from components.kit import namespace_holds_data
 from components.secrets.eso import cluster_secret_store
 from config import ConfigError, parse_config
 from config.inventory import SALT_KEY, secret_inventory
-from tests.config.test_config import namespace, with_value
-from tests.conftest import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.assets import require
+from tests.support.config import namespace, with_value
 from tests.support.eso import store_admits
+from tests.support.program import STACKS, VARIANTS, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ROOT, ProgramRun
 from tools.plan import plan
 
-VARIANTS = [(stack, ()) for stack in STACKS] + [("lab", EXTERNAL_ENGINE)]
 # Namespaces that exist beside the program's on a typical cluster (and a hostile one).
 OTHER_NAMESPACES = ["default", "kube-system", "external-secrets", "apps", "dev-tools", "data-science", "attacker"]
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from config import parse_config
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.config import errors_for, namespace
 from tests.support.netpol import Address, Pod, can_connect
+from tests.support.program import EXTERNAL_ENGINE, EXTERNAL_SERVER, run_cached
 
 GW = "llm-gateway"
 LITELLM = Pod(GW, {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": "litellm"})
@@ -25,7 +25,7 @@ LF_WORKER = Pod(GW, {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/in
 CLICKHOUSE = Pod(GW, {"app.kubernetes.io/name": "clickhouse", "app.kubernetes.io/instance": "langfuse"})
 INTERNET = Address("8.8.8.8")
 GCS = Address("142.250.74.123")
-EXTERNAL_DB = Address("192.168.10.5")  # tests/conftest.py EXTERNAL_ENGINE: server_cidrs [192.168.10.5/32]
+EXTERNAL_DB = Address(EXTERNAL_SERVER)
 
 NO_CLIENT_NAMESPACES = ("llm-gateway:litellm.network.client_namespaces=[]",)
 

@@ -7,8 +7,8 @@ import pytest
 from components.database.component import read_host
 from components.kit import stateful_options
 from config import parse_config
-from tests.config.test_config import namespace
-from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.config import namespace
+from tests.support.program import EXTERNAL_ENGINE, run_cached
 
 CNPG_KINDS = {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor", "Database"}
 

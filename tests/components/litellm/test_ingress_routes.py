@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components.litellm.ingress_paths import ROUTES_FILE, backend_of, routes
-from tests.conftest import run_cached
+from tests.support.program import run_cached
 
 SSO = ("oauth2-proxy", 80)
 API = ("litellm", 4000)

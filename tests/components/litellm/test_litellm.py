@@ -12,10 +12,10 @@ import pytest
 
 from components.database.component import external_uri_template
 from config import ConfigError, parse_config
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.chart_keys import DATA, undocumented
+from tests.support.config import errors_for, namespace
 from tests.support.postgres import PostgresServer
+from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tools.offline import ProgramRun
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

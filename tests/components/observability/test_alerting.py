@@ -22,7 +22,7 @@ import yaml
 from components.litellm.values import scrape_job
 from components.observability import alerting
 from config import ConfigError, StackConfig, parse_config, read_namespace
-from tests.conftest import STACKS, run_cached
+from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
 from tools.offline import ROOT, ProgramRun, read_stack_config
@@ -597,8 +597,6 @@ def test_thresholds_come_from_config() -> None:
 
 
 def test_external_engine_has_no_database_alerts() -> None:
-    from tests.conftest import EXTERNAL_ENGINE
-
     groups = run_cached("lab", *EXTERNAL_ENGINE).custom_resources("PrometheusRule")[0]["spec"]["groups"]
     assert "llm-gateway.database" not in [g["name"] for g in groups]
 

@@ -44,8 +44,8 @@ from components.litellm.values import scrape_job, service_name
 from config import StackConfig, parse_config, read_namespace
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
-from tests.conftest import run_cached
 from tests.support import ROOT
+from tests.support.program import run_cached
 from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheus, ScrapeTarget
 from tools import litellm_probe
 from tools.litellm_probe import (

@@ -47,6 +47,7 @@ import pytest
 import yaml
 
 from tests.support import ROOT
+from tests.support.program import REDIS_IN_CLUSTER
 from tools import litellm_probe as probe
 from tools.offline import run_stack
 
@@ -190,9 +191,8 @@ def _redis_ping(port: int, password: str) -> bool:
 def fleet() -> Iterator[Fleet]:
     litellm = _litellm_bin()
     redis_server = _redis_bin()
-    redis = "llm-gateway:redis.mode=in_cluster"
-    pair_values = rendered_values(redis, "llm-gateway:litellm.replicas=2")
-    workers_values = rendered_values(redis, "llm-gateway:litellm.num_workers=2")
+    pair_values = rendered_values(*REDIS_IN_CLUSTER, "llm-gateway:litellm.replicas=2")
+    workers_values = rendered_values(*REDIS_IN_CLUSTER, "llm-gateway:litellm.num_workers=2")
     solo_values = rendered_values()  # redis none: valid for 1 pod x 1 worker only
     assert "redis_host" in pair_values["proxy_config"]["router_settings"]
     assert "redis_host" not in solo_values["proxy_config"]["router_settings"]

@@ -29,8 +29,8 @@ from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.sql import database_hardening_sql
 from components.reporting.sql import REPORTING_ROLE, SCHEMA, grants_sql, refresh_sql, schema_sql
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
-from tests.conftest import EXTERNAL_ENGINE, run_cached
 from tests.support.postgres import LiteLLMDatabase, PostgresServer
+from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.role_sql import (
     cnpg_managed_role_sql,
     pg_provider_grant_sql,

@@ -21,9 +21,9 @@ from components.secrets.managed import urlsafe_base64
 from components.sso import values as sso_values
 from config import parse_config
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import run_cached
 from tests.support.chart_keys import DATA, undocumented
+from tests.support.config import errors_for, namespace
+from tests.support.program import run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, walk_strings
 

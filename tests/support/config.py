@@ -1,0 +1,53 @@
+"""Config helpers: a stack file's raw namespace, edits of it, and the one error it gets.
+
+`namespace(stack)` is what `__main__.py` hands `parse_config` for Pulumi.<stack>.yaml
+(the `llm-gateway:` keys, nested); the edit helpers return deep copies, so a test never
+changes another's input.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from config import ConfigError, parse_config, read_namespace
+from tools.offline import as_pulumi_config, read_stack_config
+
+
+def namespace(stack: str) -> dict[str, Any]:
+    """The raw `llm-gateway` namespace of Pulumi.<stack>.yaml, as the program reads it."""
+    flat, _ = as_pulumi_config(read_stack_config(stack))
+    return read_namespace(flat)
+
+
+def errors_for(raw: dict[str, Any]) -> str:
+    """The ConfigError message `raw` gets (fails the test when the config is accepted)."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    return str(info.value)
+
+
+def _parent(raw: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    *parents, last = path.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    return node, last
+
+
+def with_value(stack: str, path: str, value: Any) -> dict[str, Any]:
+    """The stack's namespace with the dotted `path` set to `value`."""
+    raw = copy.deepcopy(namespace(stack))
+    node, last = _parent(raw, path)
+    node[last] = value
+    return raw
+
+
+def without(stack: str, path: str) -> dict[str, Any]:
+    """The stack's namespace with the dotted `path` removed."""
+    raw = copy.deepcopy(namespace(stack))
+    node, last = _parent(raw, path)
+    del node[last]
+    return raw

@@ -22,9 +22,9 @@ import pytest
 from components.litellm.values import proxy_config
 from config import budget, parse_config
 from tests.support.config import errors_for, namespace
-from tests.support.postgres import PostgresServer, apply_litellm_schema
 from tests.support.program import release, run_cached
 from tools import bench_spend_log_size, preview
+from tools.pglab.server import PostgresServer, apply_litellm_schema
 
 ADMIN = frozenset({"postgresAdminPassword"})
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, parse_config, read_namespace
+from config import ConfigError, StackConfig, parse_config, read_namespace
 from tools.offline import as_pulumi_config, read_stack_config
 
 
@@ -20,6 +20,11 @@ def namespace(stack: str) -> dict[str, Any]:
     """The raw `llm-gateway` namespace of Pulumi.<stack>.yaml, as the program reads it."""
     flat, _ = as_pulumi_config(read_stack_config(stack))
     return read_namespace(flat)
+
+
+def stack_config(stack: str) -> StackConfig:
+    """The parsed config of Pulumi.<stack>.yaml: its values and the defaults it leaves out."""
+    return parse_config(namespace(stack))
 
 
 def errors_for(raw: dict[str, Any]) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from components.database import cnpg
 from components.database.sql import database_hardening_sql
 from config import PostgresConfig, read_namespace
-from tests.support.postgres import LiteLLMDatabase, PostgresServer
 from tests.support.role_sql import cnpg_managed_role_sql
 from tools.offline import as_pulumi_config, read_stack_config
+from tools.pglab.server import LiteLLMDatabase, PostgresServer
 
 REPORTING_PASSWORD = "rep'o:r#t\\ing $pw"
 

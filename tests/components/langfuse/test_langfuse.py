@@ -13,7 +13,7 @@ from components.langfuse.values import CREDENTIALS_SECRET, DB_SECRET, LITELLM_KE
 from config import parse_config
 from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, SCENARIOS, release, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, unwrap_secrets, walk_strings
@@ -51,7 +51,7 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
     (component,) = run.of_type("llm-gateway:langfuse:Langfuse")
     rel = release(run, "langfuse")
     assert rel["chart"] == "langfuse"
-    assert rel["version"] == "1.5.41"
+    assert rel["version"] == stack_config(stack).langfuse.chart_version
     assert rel["repositoryOpts"] == {"repo": "https://langfuse.github.io/langfuse-k8s"}
     assert rel["namespace"] == "llm-gateway"
     assert run.named("llm-gateway-langfuse-release").parent == component.name

@@ -16,7 +16,7 @@ from components.redis import component as shared
 from config import parse_config
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
 from tests.support.chart_keys import DATA, undocumented
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER, release, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import is_secret_wrapper
@@ -171,7 +171,8 @@ def _valkey_release() -> dict[str, Any]:
 
 def test_in_cluster_valkey_is_the_pinned_chart_with_restricted_pods_and_eso_auth() -> None:
     rel = _valkey_release()
-    assert (rel["chart"], rel["version"]) == ("oci://registry-1.docker.io/bitnamicharts/valkey", "2.2.4")
+    pinned = stack_config("enterprise").redis.in_cluster
+    assert (rel["chart"], rel["version"]) == (pinned.chart, pinned.chart_version)
     vals = rel["values"]
     assert undocumented(DATA / "valkey_values_keys.txt", vals) == []
     assert vals["auth"] == {

@@ -20,11 +20,11 @@ from components.database.component import endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import DEFAULT_REPORTING_IMAGE, StackConfig, parse_config, read_namespace
-from tests.support.postgres import LiteLLMDatabase
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
 from tools.offline import apply_override, as_pulumi_config, read_stack_config
 from tools.pglab import spend_seed
+from tools.pglab.server import LiteLLMDatabase
 
 DBNAME = "reporting_job"
 

@@ -22,7 +22,7 @@ from components.sso import values as sso_values
 from config import parse_config
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, walk_strings
@@ -83,12 +83,15 @@ def test_release_is_pinned_from_the_chart_repository() -> None:
     rel = sso_release(run_cached("enterprise"))
     assert rel["chart"] == "oauth2-proxy"
     assert rel["repositoryOpts"] == {"repo": "https://oauth2-proxy.github.io/manifests"}
-    assert rel["version"] == "10.8.0"
+    pinned = stack_config("enterprise").sso
+    image, tag = pinned.image.rsplit(":", 1)
+    registry, repository = image.split("/", 1)
+    assert rel["version"] == pinned.chart_version
     assert rel["namespace"] == "llm-gateway"
     assert rel["values"]["image"] == {
-        "registry": "quay.io",
-        "repository": "oauth2-proxy/oauth2-proxy",
-        "tag": "v7.15.3",
+        "registry": registry,
+        "repository": repository,
+        "tag": tag,
         "pullPolicy": "IfNotPresent",
     }
 

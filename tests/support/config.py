@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from config import ConfigError, StackConfig, parse_config, read_namespace
-from tools.offline import as_pulumi_config, read_stack_config
+from tests.support.program import SECRET_CONFIG
+from tools.offline import apply_override, as_pulumi_config, read_stack_config
 
 
 def namespace(stack: str) -> dict[str, Any]:
@@ -25,6 +26,17 @@ def namespace(stack: str) -> dict[str, Any]:
 def stack_config(stack: str) -> StackConfig:
     """The parsed config of Pulumi.<stack>.yaml: its values and the defaults it leaves out."""
     return parse_config(namespace(stack))
+
+
+def scenario_config(stack: str, *overrides: str) -> StackConfig:
+    """The parsed config of a scenario (tests/support/program.py) without running the program:
+    the stack file, `--set`-style overrides, and the stack secret."""
+    config = read_stack_config(stack)
+    for assignment in overrides:
+        apply_override(config, assignment)
+    flat, _ = as_pulumi_config({**config, **SECRET_CONFIG})
+    present = frozenset(key.partition(":")[2] for key in SECRET_CONFIG)
+    return parse_config(read_namespace(flat), present)
 
 
 def errors_for(raw: dict[str, Any]) -> str:

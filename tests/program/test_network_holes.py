@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from components.langfuse.values import helm_values
+from components.litellm.values import proxy_config
 from config import parse_config
 from tests.support.config import errors_for, namespace
 from tests.support.netpol import Address, Pod, can_connect
@@ -100,8 +102,6 @@ def test_cnpg_langfuse_clients_and_backup_egress() -> None:
 def test_langfuse_subcharts_render_no_policies_of_their_own() -> None:
     """(d) The Bitnami subcharts' default allow-all NetworkPolicies void the default deny."""
     values = parse_config(namespace("enterprise"))
-    from components.langfuse.values import helm_values
-
     rendered = helm_values(values)
     for path in (
         ("clickhouse",),
@@ -144,8 +144,6 @@ def test_metrics_are_not_routable_through_the_public_ingress() -> None:
 @pytest.mark.parametrize("excluded", [[], ["end_user"]])
 def test_user_email_is_never_a_metric_label(excluded: list[str]) -> None:
     """(e) user_email is personal data; the port that serves it has no authentication."""
-    from components.litellm.values import proxy_config
-
     raw = namespace("lab")
     raw["litellm"]["settings"] = {**raw["litellm"]["settings"], "prometheus_exclude_labels": excluded}
     settings = proxy_config(parse_config(raw).litellm)["litellm_settings"]

@@ -14,6 +14,7 @@ import pytest
 
 from components.redis import component as shared
 from config import parse_config
+from config.footprint import footprint
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
@@ -217,8 +218,6 @@ def test_in_cluster_valkey_admits_only_litellm_pods_and_litellm_may_reach_it() -
 
 
 def test_in_cluster_valkey_is_in_the_footprint() -> None:
-    from config.footprint import footprint
-
     cfg = parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}})
     rows = {r.component: r for r in footprint(cfg).rows}
     assert rows["redis (valkey, in-cluster)"].replicas == 1

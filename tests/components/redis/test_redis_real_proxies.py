@@ -47,13 +47,12 @@ import pytest
 import yaml
 
 from tests.support import ROOT
-from tests.support.program import REDIS_IN_CLUSTER
+from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER
 from tools import litellm_probe as probe
 from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy
 
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 RPM = 5
 EXTRA = 5
 LIMITED = "limited"
@@ -91,7 +90,7 @@ def _redis_bin() -> Path:
 def rendered_values(*overrides: str) -> dict[str, Any]:
     """The litellm-helm values the program renders for the lab stack with `overrides`."""
     run = run_stack("lab", (f"llm-gateway:litellm.models={MODELS}", *overrides))
-    (release,) = [r for r in run.of_type(RELEASE_TYPE) if r.plain_inputs["name"] == "litellm"]
+    (release,) = [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["name"] == "litellm"]
     values = release.plain_inputs["values"]
     assert isinstance(values, dict)
     return values

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, StackConfig, parse_config, read_namespace
+from config import CnpgConfig, ConfigError, StackConfig, parse_config, read_namespace
 from tests.support.program import SECRET_CONFIG
 from tools.offline import apply_override, as_pulumi_config, read_stack_config
 
@@ -26,6 +26,13 @@ def namespace(stack: str) -> dict[str, Any]:
 def stack_config(stack: str) -> StackConfig:
     """The parsed config of Pulumi.<stack>.yaml: its values and the defaults it leaves out."""
     return parse_config(namespace(stack))
+
+
+def cnpg_section(cfg: StackConfig) -> CnpgConfig:
+    """The `postgres.cnpg` section of a config on the CNPG engine (fails the test otherwise)."""
+    found = getattr(cfg.postgres, "cnpg", None)
+    assert isinstance(found, CnpgConfig), f"postgres.engine is {cfg.postgres.engine}, not cnpg"
+    return found
 
 
 def scenario_config(stack: str, *overrides: str) -> StackConfig:

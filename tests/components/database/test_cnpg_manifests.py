@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from components.database import cnpg
-from config import CnpgConfig, StackConfig
-from tests.support.config import scenario_config
+from config import StackConfig
+from tests.support.config import cnpg_section, scenario_config
 from tests.support.schemas import validation_errors
 
 BACKUP_GSA = "pg-backup@acme-llm-prod.iam.gserviceaccount.com"
@@ -28,19 +28,13 @@ TUNED = ("llm-gateway:postgres.cnpg.parameters={max_connections: '300', shared_b
 CASES = [("lab", ()), ("enterprise", ()), ("lab", DEFAULT_STORAGE_CLASS), ("enterprise", TUNED)]
 
 
-def _cnpg(cfg: StackConfig) -> CnpgConfig:
-    found = getattr(cfg.postgres, "cnpg", None)
-    assert isinstance(found, CnpgConfig)
-    return found
-
-
 def _names(cfg: StackConfig) -> cnpg.CnpgNames:
-    return cnpg.CnpgNames(cluster=_cnpg(cfg).name, namespace=cfg.namespaces.gateway)
+    return cnpg.CnpgNames(cluster=cnpg_section(cfg).name, namespace=cfg.namespaces.gateway)
 
 
 def _cluster(cfg: StackConfig, extra_roles: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
     email = BACKUP_GSA if cfg.postgres.backup.enabled else None
-    return cnpg.cluster_manifest(cfg.postgres, _cnpg(cfg), _names(cfg), email, extra_roles)
+    return cnpg.cluster_manifest(cfg.postgres, cnpg_section(cfg), _names(cfg), email, extra_roles)
 
 
 def _objects(cfg: StackConfig) -> list[dict[str, Any]]:
@@ -69,8 +63,8 @@ def test_every_cnpg_object_validates_against_its_crd(stack: str, overrides: tupl
 def test_settings_reach_the_cluster_spec() -> None:
     lab = scenario_config("lab")
     assert _cluster(lab)["spec"]["storage"] == {
-        "size": _cnpg(lab).storage_size,
-        "storageClass": _cnpg(lab).storage_class,
+        "size": cnpg_section(lab).storage_size,
+        "storageClass": cnpg_section(lab).storage_class,
     }
     # No class: the cluster's default StorageClass (the key left out, not null).
     assert "storageClass" not in _cluster(scenario_config("lab", *DEFAULT_STORAGE_CLASS))["spec"]["storage"]
@@ -92,7 +86,7 @@ def test_backups_need_the_backup_service_account() -> None:
     cfg = scenario_config("enterprise")
     assert cfg.postgres.backup.enabled
     with pytest.raises(ValueError, match="service account"):
-        cnpg.cluster_manifest(cfg.postgres, _cnpg(cfg), _names(cfg))
+        cnpg.cluster_manifest(cfg.postgres, cnpg_section(cfg), _names(cfg))
 
 
 def test_the_backup_objects_name_each_other() -> None:

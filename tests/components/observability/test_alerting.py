@@ -22,7 +22,7 @@ import yaml
 from components.litellm.values import scrape_job
 from components.observability import alerting
 from config import ConfigError, StackConfig, parse_config, read_namespace
-from tests.support.config import stack_config
+from tests.support.config import cnpg_section, stack_config
 from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
@@ -371,10 +371,10 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     )
 
     # database (CNPG pods are <cluster>-<n>)
-    if cfg.postgres.cnpg is None:
+    if cfg.postgres.engine != "cnpg":
         return out
     d = a.database
-    cluster = cfg.postgres.cnpg.name
+    cluster = cnpg_section(cfg).name
     pg1 = {**NS, "pod": f"{cluster}-1", "instance": "10.0.1.4:9187", "job": f"{ns}/{cluster}"}
     pg2 = {**pg1, "pod": f"{cluster}-2", "instance": "10.0.1.5:9187"}
     at = minutes(d.instance_down_for) + 5
@@ -536,7 +536,7 @@ def test_the_test_table_covers_every_alert_either_stack_can_render() -> None:
     """Alerts that only exist with other settings (e.g. replicas, backups) still have cases."""
     all_on = stack_config("enterprise")
     assert all_on.postgres.backup.enabled
-    assert all_on.postgres.cnpg is not None and all_on.postgres.cnpg.instances > 1
+    assert cnpg_section(all_on).instances > 1
     names = {a.name for _, build in alerting.GROUPS for a in build(all_on)}
     assert names == set(cases(all_on))
 

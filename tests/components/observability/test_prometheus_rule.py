@@ -15,8 +15,8 @@ import yaml
 
 from components.litellm.values import deployment_name, scrape_job
 from components.observability.alerting import prometheus_rule
-from config import CnpgConfig, StackConfig
-from tests.support.config import scenario_config
+from config import StackConfig
+from tests.support.config import cnpg_section, scenario_config
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
 
@@ -45,12 +45,6 @@ CASES = {
 def _config(case: str) -> StackConfig:
     stack, overrides = CASES[case]
     return scenario_config(stack, *overrides)
-
-
-def _cluster(cfg: StackConfig) -> str:
-    found = getattr(cfg.postgres, "cnpg", None)
-    assert isinstance(found, CnpgConfig)
-    return found.name
 
 
 def _matchers(expr: str) -> list[tuple[str, str, str]]:
@@ -103,7 +97,7 @@ def test_selectors_name_the_configured_objects_and_real_metrics(case: str) -> No
             if label in expected and op == "Equal":
                 assert value in expected[label], (r["alert"], label, value)
             if label in ("pod", "persistentvolumeclaim") and r["alert"].startswith("Cnpg"):
-                assert value.startswith(f"{_cluster(cfg)}-"), (r["alert"], value)
+                assert value.startswith(f"{cnpg_section(cfg).name}-"), (r["alert"], value)
     assert unknown_metrics(used) == set()
 
 

@@ -20,7 +20,7 @@ from components.database.component import endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import DEFAULT_REPORTING_IMAGE, ConfigError
-from tests.support.config import scenario_config
+from tests.support.config import cnpg_section, scenario_config
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
 from tools.pglab import spend_seed
@@ -97,8 +97,7 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert spec["schedule"] == "*/10 * * * *" and spec["concurrencyPolicy"] == "Forbid"
-    cnpg = scenario_config("lab").postgres.cnpg
-    assert cnpg is not None and container["image"] == cnpg.image  # one source: the cluster's image
+    assert container["image"] == cnpg_section(scenario_config("lab")).image  # one source: the cluster's image
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["securityContext"]["allowPrivilegeEscalation"] is False

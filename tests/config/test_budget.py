@@ -21,11 +21,10 @@ import pytest
 
 from components.litellm.values import proxy_config
 from config import budget, parse_config
-from tests.components.langfuse.test_langfuse import release
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import run_cached
-from tests.support.postgres import PostgresServer, apply_litellm_schema
+from tests.support.config import errors_for, namespace
+from tests.support.program import release, run_cached
 from tools import bench_spend_log_size, preview
+from tools.pglab.server import PostgresServer, apply_litellm_schema
 
 ADMIN = frozenset({"postgresAdminPassword"})
 

@@ -12,38 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from config import PATTERN_EXAMPLES, ConfigError, StackConfig, parse_config, read_namespace
-from tools.offline import as_pulumi_config, read_stack_config
-
-
-def namespace(stack: str) -> dict[str, Any]:
-    flat, _ = as_pulumi_config(read_stack_config(stack))
-    return read_namespace(flat)
-
-
-def errors_for(raw: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw)
-    return str(info.value)
-
-
-def with_value(stack: str, path: str, value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(namespace(stack))
-    *parents, last = path.split(".")
-    node = raw
-    for part in parents:
-        node = node[part]
-    node[last] = value
-    return raw
-
-
-def without(stack: str, path: str) -> dict[str, Any]:
-    raw = copy.deepcopy(namespace(stack))
-    *parents, last = path.split(".")
-    node = raw
-    for part in parents:
-        node = node[part]
-    del node[last]
-    return raw
+from tests.support.config import errors_for, namespace, with_value, without
 
 
 @pytest.mark.parametrize("stack", ["lab", "enterprise"])

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from config import ConfigError
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import run_cached
+from tests.support.config import errors_for, namespace
+from tests.support.program import run_cached
 
 DIGEST = "sha256:" + "ab" * 32
 

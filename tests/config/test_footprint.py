@@ -7,9 +7,8 @@ import pytest
 
 from config import ConfigError, memory_bytes, millicores, parse_config
 from config.footprint import Amount, as_output, footprint
-from tests.components.langfuse.test_langfuse import LAB_ON, release
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import run_cached
+from tests.support.config import errors_for, namespace
+from tests.support.program import SCENARIOS, release, run_cached
 from tools import preview
 from tools.offline import run_stack
 
@@ -82,7 +81,7 @@ def test_stack_output_is_the_footprint() -> None:
 
 def test_footprint_and_deployed_values_agree() -> None:
     """One source: the rows carry exactly the resources the releases and the CNPG spec get."""
-    for stack, overrides in [("enterprise", ()), ("lab", LAB_ON)]:
+    for stack, overrides in [SCENARIOS["enterprise"], SCENARIOS["lab-langfuse"]]:
         run = run_cached(stack, *overrides)
         rows = {r.component: r for r in footprint(parse_config(_raw_with(stack, overrides))).rows}
         lit = release(run, "litellm")["values"]

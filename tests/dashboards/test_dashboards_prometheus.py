@@ -16,7 +16,7 @@ import pytest
 
 from dashboards import budgets, models, operations
 from dashboards.prometheus_panels import exprs
-from tests.conftest import STACKS, run_cached
+from tests.support.program import STACKS, run_cached
 from tests.support.promql import DATA, metric_names, parse, substitute_grafana_variables, unknown_metrics
 
 MODULES = (operations, models, budgets)

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from config import StackConfig, parse_config, read_namespace
 from dashboards import chargeback, spend_overview, team_view
 from dashboards.spend_queries import ALL_VALUE, CHARGEBACK, FRESHNESS, OVERVIEW, TEAM_VIEW, DashboardQueries
-from tests.conftest import run_cached
-from tools.offline import as_pulumi_config, read_stack_config
+from tests.support.config import stack_config
+from tests.support.program import run_cached
 from tools.preview import main as preview_main
 
 SPEND_FILES = {spend_overview.FILENAME: OVERVIEW, team_view.FILENAME: TEAM_VIEW, chargeback.FILENAME: CHARGEBACK}
@@ -71,7 +70,7 @@ def test_dashboard_runs_exactly_the_registered_queries(filename: str) -> None:
 
 
 def test_chargeback_is_a_plain_table_for_csv_export() -> None:
-    dashboard = chargeback.build(_lab_cfg())
+    dashboard = chargeback.build(stack_config("lab"))
     (panel,) = query_panels(dashboard)
     assert panel["type"] == "table" and panel["targets"][0]["format"] == "table"
     assert "Download CSV" in panel["description"]
@@ -104,7 +103,7 @@ def test_overview_has_the_issue_s_panels() -> None:
 
 
 def test_budget_columns_map_null_to_unlimited() -> None:
-    dashboard = spend_overview.build(_lab_cfg())
+    dashboard = spend_overview.build(stack_config("lab"))
     panel = next(p for p in dashboard["panels"] if p["title"] == "Remaining budget per key")
     remaining = next(o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == "remaining")
     mappings = next(p["value"] for p in remaining["properties"] if p["id"] == "mappings")
@@ -116,8 +115,3 @@ def test_preview_writes_the_dashboards(tmp_path: Path) -> None:
     for filename in SPEND_FILES:
         written = json.loads((tmp_path / "dashboards" / filename).read_text())
         assert written["uid"] in (spend_overview.UID, team_view.UID, chargeback.UID)
-
-
-def _lab_cfg() -> StackConfig:
-    flat, _secrets = as_pulumi_config(read_stack_config("lab"))
-    return parse_config(read_namespace(flat))

@@ -27,11 +27,11 @@ from psycopg import sql
 
 from components.reporting import sql as reporting_sql
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries, PanelQuery
-from tests.support.postgres import LiteLLMDatabase, PostgresServer
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
 from tools.pglab import spend_seed
 from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
 from tools.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
+from tools.pglab.server import LiteLLMDatabase, PostgresServer
 
 DBNAME = "spend_queries"
 ROLE = "grafana_ro"

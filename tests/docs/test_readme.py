@@ -6,7 +6,7 @@ import re
 
 from config import StackConfig, parse_config
 from config.inventory import secret_inventory
-from tests.config.test_config import namespace
+from tests.support.config import namespace
 from tools.offline import ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STACKS, run_cached
+from tests.support.program import STACKS, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun
 

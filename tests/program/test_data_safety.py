@@ -15,17 +15,16 @@ import pytest
 from components.database.cnpg import backup_soft_delete_seconds
 from components.kit import namespace_holds_data
 from components.secrets.eso import cluster_secret_store
-from config import ConfigError, parse_config
+from config import ConfigError, inventory, parse_config
 from config.inventory import SALT_KEY, secret_inventory
-from tests.config.test_config import namespace, with_value
-from tests.conftest import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.assets import require
+from tests.support.config import namespace, with_value
 from tests.support.eso import store_admits
+from tests.support.program import STACKS, VARIANTS, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ROOT, ProgramRun
 from tools.plan import plan
 
-VARIANTS = [(stack, ()) for stack in STACKS] + [("lab", EXTERNAL_ENGINE)]
 # Namespaces that exist beside the program's on a typical cluster (and a hostile one).
 OTHER_NAMESPACES = ["default", "kube-system", "external-secrets", "apps", "dev-tools", "data-science", "attacker"]
 
@@ -221,8 +220,6 @@ def test_litellm_chart_test_pods_are_test_hooks_only() -> None:
 
 def test_readme_inventory_states_each_secrets_rotation_rule() -> None:
     """`never` rows say never, `manual` rows say there is no rotation key, the others say bump."""
-    from config import inventory
-
     readme = (ROOT / "README.md").read_text()
     rows = {
         m.group(1): m.group(2)

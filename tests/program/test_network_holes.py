@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from components.langfuse.values import helm_values
+from components.litellm.values import proxy_config
 from config import parse_config
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.config import errors_for, namespace
 from tests.support.netpol import Address, Pod, can_connect
+from tests.support.program import EXTERNAL_ENGINE, EXTERNAL_SERVER, run_cached
 
 GW = "llm-gateway"
 LITELLM = Pod(GW, {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": "litellm"})
@@ -25,7 +27,7 @@ LF_WORKER = Pod(GW, {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/in
 CLICKHOUSE = Pod(GW, {"app.kubernetes.io/name": "clickhouse", "app.kubernetes.io/instance": "langfuse"})
 INTERNET = Address("8.8.8.8")
 GCS = Address("142.250.74.123")
-EXTERNAL_DB = Address("192.168.10.5")  # tests/conftest.py EXTERNAL_ENGINE: server_cidrs [192.168.10.5/32]
+EXTERNAL_DB = Address(EXTERNAL_SERVER)
 
 NO_CLIENT_NAMESPACES = ("llm-gateway:litellm.network.client_namespaces=[]",)
 
@@ -100,8 +102,6 @@ def test_cnpg_langfuse_clients_and_backup_egress() -> None:
 def test_langfuse_subcharts_render_no_policies_of_their_own() -> None:
     """(d) The Bitnami subcharts' default allow-all NetworkPolicies void the default deny."""
     values = parse_config(namespace("enterprise"))
-    from components.langfuse.values import helm_values
-
     rendered = helm_values(values)
     for path in (
         ("clickhouse",),
@@ -144,8 +144,6 @@ def test_metrics_are_not_routable_through_the_public_ingress() -> None:
 @pytest.mark.parametrize("excluded", [[], ["end_user"]])
 def test_user_email_is_never_a_metric_label(excluded: list[str]) -> None:
     """(e) user_email is personal data; the port that serves it has no authentication."""
-    from components.litellm.values import proxy_config
-
     raw = namespace("lab")
     raw["litellm"]["settings"] = {**raw["litellm"]["settings"], "prometheus_exclude_labels": excluded}
     settings = proxy_config(parse_config(raw).litellm)["litellm_settings"]

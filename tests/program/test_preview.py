@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.program import EXTERNAL_ENGINE
 from tools.preview import main
 
 
@@ -50,12 +51,7 @@ def test_bad_config_exits_2_with_one_clean_message(
 def test_external_engine_with_its_secret(tmp_path: Path) -> None:
     args = [
         "lab",
-        "--set",
-        "llm-gateway:postgres.engine=external",
-        "--set",
-        "llm-gateway:postgres.cnpg=null",
-        "--set",
-        "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, server_cidrs: [192.168.10.5/32]}",
+        *(arg for override in EXTERNAL_ENGINE for arg in ("--set", override)),
         "--secret",
         "llm-gateway:postgresAdminPassword=s3cr3t-Admin",
         "--out",

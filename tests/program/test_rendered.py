@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, EXTERNAL_ENGINE, run_cached
 from tests.support import ROOT
 from tests.support import rendered as checks
+from tests.support.program import ADMIN_PASSWORD, VARIANT_NAMES, run_cached, run_scenario
 from tests.support.schemas import validation_errors
 from tools.assets import asset_path
 from tools.preview import main as preview_main
 from tools.render import releases, render_run
 
-SCENARIOS = {"lab": ("lab", ()), "enterprise": ("enterprise", ()), "lab-external": ("lab", EXTERNAL_ENGINE)}
-SCENARIO_IDS = sorted(SCENARIOS)
+SCENARIO_IDS = sorted(VARIANT_NAMES)
 
 # Defects of the charts themselves that no value can change. Each must still occur (so the
 # list cannot rot), and nothing else may.
@@ -34,8 +33,7 @@ CHART_DEFECTS = {
 
 @cache
 def _deployed(scenario: str) -> checks.Deployed:
-    stack, overrides = SCENARIOS[scenario]
-    return checks.deployed(run_cached(stack, *overrides))
+    return checks.deployed(run_scenario(scenario))
 
 
 def _without_known(findings: list[str]) -> list[str]:
@@ -103,8 +101,7 @@ def test_restricted_checker_catches_each_rule() -> None:
 def test_every_secret_and_config_map_reference_resolves(scenario: str) -> None:
     d = _deployed(scenario)
     assert checks.reference_findings(d) == []
-    stack, overrides = SCENARIOS[scenario]
-    run = run_cached(stack, *overrides)
+    run = run_scenario(scenario)
     values = {rel.name: rel.values for rel in releases(run)}
     namespace = {rel.namespace for rel in releases(run)}
     assert len(namespace) == 1
@@ -183,8 +180,7 @@ def test_service_monitors_scrape_no_job_pods(scenario: str) -> None:
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)
 def test_database_url_last_wins_in_the_proxy_and_the_migration_job(scenario: str) -> None:
     """README "How LiteLLM is wired": the release's DATABASE_URL (database Secret `uri`) comes last."""
-    stack, overrides = SCENARIOS[scenario]
-    run = run_cached(stack, *overrides)
+    run = run_scenario(scenario)
     secret = run.outputs["database"]["app_secret"]
     d = _deployed(scenario)
     workloads = {p.owner.kind: p for p in d.pods if p.owner.origin == "chart:litellm"}

@@ -12,12 +12,11 @@ import re
 
 import pytest
 
-from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, run_cached
 from tools.offline import ROOT, ProgramRun
 from tools.plan import Plan, plan
 
 README = (ROOT / "README.md").read_text()
-LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true", "llm-gateway:capacity={cpu: '10', memory: 24Gi}")
 
 
 def runbook(title: str) -> str:

@@ -37,26 +37,7 @@ from contextlib import AbstractContextManager
 import psycopg
 import pytest
 
-from tools.pglab.server import (
-    TIMINGS,
-    LiteLLMDatabase,
-    PostgresServer,
-    apply_litellm_schema,
-    find_postgres_bindir,
-    litellm_migration_files,
-    start_postgres_server,
-)
-
-__all__ = [
-    "TIMINGS",
-    "LiteLLMDatabase",
-    "PostgresServer",
-    "apply_litellm_schema",
-    "find_postgres_bindir",
-    "litellm_migration_files",
-    "start_postgres_server",
-]
-
+from tools.pglab.server import TIMINGS, LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
 
 # --- fixtures -------------------------------------------------------------------------
 

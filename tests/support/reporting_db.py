@@ -9,25 +9,18 @@ from __future__ import annotations
 
 from components.database import cnpg
 from components.database.sql import database_hardening_sql
-from config import CnpgPostgres, read_namespace
-from tests.support.postgres import LiteLLMDatabase, PostgresServer
+from tests.support.config import cnpg_section, stack_config
 from tests.support.role_sql import cnpg_managed_role_sql
-from tools.offline import as_pulumi_config, read_stack_config
+from tools.pglab.server import LiteLLMDatabase, PostgresServer
 
 REPORTING_PASSWORD = "rep'o:r#t\\ing $pw"
 
 
-def lab_postgres_config() -> CnpgPostgres:
-    """The lab stack's validated `postgres` section (the program's own settings)."""
-    flat, _secrets = as_pulumi_config(read_stack_config("lab"))
-    return CnpgPostgres.model_validate(read_namespace(flat)["postgres"])
-
-
 def create_grafana_ro(database: LiteLLMDatabase, dbname: str, password: str) -> None:
     """grafana_ro as CNPG's reconciler creates it from the program's managed-role entry."""
-    pg = lab_postgres_config()
-    names = cnpg.CnpgNames(pg.cnpg.name, "llm-gateway")
-    role = cnpg.grafana_ro_role(pg, names.grafana_ro_secret)
+    lab = stack_config("lab")
+    names = cnpg.CnpgNames(cnpg_section(lab).name, lab.namespaces.gateway)
+    role = cnpg.grafana_ro_role(lab.postgres, names.grafana_ro_secret)
     with database.server.superuser_connection() as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role["name"]]).fetchone()
     if not exists:

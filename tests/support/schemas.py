@@ -1,6 +1,6 @@
 """Validate rendered Kubernetes objects against their real schemas.
 
-Core kinds: kubernetes-validate (strict, Kubernetes 1.31). Custom resources:
+Core kinds: kubernetes-validate (strict, the Kubernetes version tools/render.py renders for). Custom resources:
 the upstream CRDs pinned in assets.lock.json (fetched into the asset cache), made strict the way the API server's
 strict field validation behaves: an object schema that lists `properties` and
 neither `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` is
@@ -18,8 +18,7 @@ import kubernetes_validate
 import yaml
 
 from tests.support.assets import names, require
-
-KUBERNETES_VERSION = "1.31.0"
+from tools.render import KUBE_VERSION
 
 
 class _Loader(yaml.SafeLoader):
@@ -77,7 +76,7 @@ def validation_errors(obj: dict[str, Any]) -> list[str]:
         ]
         return errors
     try:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
         errors.append(f"{'.'.join(map(str, exc.path))}: {exc.message}")
     except kubernetes_validate.SchemaNotFoundError as exc:

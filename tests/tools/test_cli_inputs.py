@@ -21,9 +21,10 @@ from tools import assets as assets_tool
 from tools import bench_preview, bench_spend_queries, litellm_probe, offline, preview, snapshot, versions
 from tools.offline import ROOT
 
-# What the tools need from the repository (no venvs, caches or .git).
+# What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
+# tools/snapshot.py compares with: tools never import tests).
 _COPIED = ("__main__.py", "Pulumi.yaml", "Pulumi.lab.yaml", "Pulumi.enterprise.yaml", "assets.lock.json")
-_COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests")
+_COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests/snapshots")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 

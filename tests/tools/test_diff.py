@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import run_cached
 from tests.support import ROOT
+from tests.support.program import run_cached
 from tools import diff
 from tools.preview import main as preview_main
 

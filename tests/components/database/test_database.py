@@ -7,8 +7,9 @@ import pytest
 from components.database.component import read_host
 from components.kit import stateful_options
 from config import parse_config
-from tests.config.test_config import namespace
-from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.config import namespace
+from tests.support.program import EXTERNAL_ENGINE, run_cached
+from tools.offline import run_stack
 
 CNPG_KINDS = {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor", "Database"}
 
@@ -161,8 +162,6 @@ def test_stateful_options_per_stack(stack: str, protected: bool) -> None:
 
 def test_enterprise_protects_the_cluster_bucket_and_secrets() -> None:
     """The options reach the registered resources (checked on the recorded registrations)."""
-    from tools.offline import run_stack
-
     run = run_stack("enterprise")
     assert run.protected >= {
         "llm-gateway-database-cluster",

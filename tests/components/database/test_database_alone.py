@@ -12,7 +12,7 @@ from components.database.component import Database, DatabaseArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
-from tests.conftest import EXTERNAL_ENGINE
+from tests.support.program import EXTERNAL_ENGINE
 from tools.offline import (
     ProgramRun,
     Recorded,

@@ -12,24 +12,16 @@ import pytest
 from components.langfuse.values import CREDENTIALS_SECRET, DB_SECRET, LITELLM_KEYS_SECRET
 from config import parse_config
 from config.inventory import langfuse_secrets, secret_inventory
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import EXTERNAL_ENGINE, run_cached
 from tests.support.chart_keys import DATA, undocumented
+from tests.support.config import errors_for, namespace, stack_config
+from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, SCENARIOS, release, run_cached
+from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, unwrap_secrets, walk_strings
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 KEYS_FILE = DATA / "langfuse_values_keys.txt"
 
-# The lab with Langfuse on (MinIO, one ClickHouse replica) needs a bigger capacity than the lab's.
-LAB_ON = ("llm-gateway:langfuse.enabled=true", "llm-gateway:capacity={cpu: '10', memory: 24Gi}")
-LAB_ON_EXTERNAL = (*LAB_ON, *EXTERNAL_ENGINE)
-ENABLED = [("enterprise", ()), ("lab", LAB_ON), ("lab", LAB_ON_EXTERNAL)]
-
-
-def release(run: ProgramRun, name: str) -> dict[str, Any]:
-    found = [r.plain_inputs for r in run.of_type(RELEASE) if r.plain_inputs["name"] == name]
-    assert len(found) == 1, f"{len(found)} releases named {name}"
-    return found[0]  # type: ignore[no-any-return]
+LAB_ON_EXTERNAL = SCENARIOS["lab-langfuse-external"][1]
+ENABLED = [("enterprise", ()), SCENARIOS["lab-langfuse"], SCENARIOS["lab-langfuse-external"]]
 
 
 def _langfuse_things(run: ProgramRun) -> list[str]:
@@ -59,7 +51,7 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
     (component,) = run.of_type("llm-gateway:langfuse:Langfuse")
     rel = release(run, "langfuse")
     assert rel["chart"] == "langfuse"
-    assert rel["version"] == "1.5.41"
+    assert rel["version"] == stack_config(stack).langfuse.chart_version
     assert rel["repositoryOpts"] == {"repo": "https://langfuse.github.io/langfuse-k8s"}
     assert rel["namespace"] == "llm-gateway"
     assert run.named("llm-gateway-langfuse-release").parent == component.name
@@ -88,7 +80,7 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
     }
 
 
-@pytest.mark.parametrize(("stack", "overrides"), [("enterprise", ()), ("lab", LAB_ON)])
+@pytest.mark.parametrize(("stack", "overrides"), [("enterprise", ()), ("lab", LAB_LANGFUSE)])
 def test_cnpg_database_role_and_reloadable_password_secret(stack: str, overrides: tuple[str, ...]) -> None:
     run = run_cached(stack, *overrides)
     (db,) = [d for d in run.custom_resources("Database") if d["spec"]["name"] == "langfuse"]
@@ -250,7 +242,7 @@ def test_the_key_check_catches_a_typo() -> None:
 
 
 def test_small_profile_clickhouse_and_valkey_settings() -> None:
-    lab = release(run_cached("lab", *LAB_ON), "langfuse")["values"]
+    lab = release(run_cached("lab", *LAB_LANGFUSE), "langfuse")["values"]
     assert lab["clickhouse"]["replicaCount"] == 1
     assert lab["clickhouse"]["clusterEnabled"] is False
     assert lab["clickhouse"]["zookeeper"] == {"enabled": False, "networkPolicy": {"enabled": False}}
@@ -362,8 +354,6 @@ def test_floating_chart_version_is_refused() -> None:
 @pytest.mark.parametrize(("stack", "overrides"), ENABLED)
 def test_every_emitted_object_validates(stack: str, overrides: tuple[str, ...]) -> None:
     """Conformance for the Langfuse variants the stack files do not cover (MinIO, external engine)."""
-    from tests.support.schemas import validation_errors
-
     objects = run_cached(stack, *overrides).kubernetes_objects()
     problems = {f"{o['kind']}/{o['metadata']['name']}": e for o in objects if (e := validation_errors(o))}
     assert problems == {}

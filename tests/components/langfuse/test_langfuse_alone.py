@@ -11,7 +11,7 @@ from components.langfuse.component import Langfuse, LangfuseArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
-from tests.conftest import EXTERNAL_ENGINE
+from tests.support.program import EXTERNAL_ENGINE
 from tools.offline import ProgramRun, run_components, stack_config
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")

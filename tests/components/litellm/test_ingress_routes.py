@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from components.litellm.ingress_paths import ROUTES_FILE, backend_of, routes
-from tests.conftest import run_cached
+from components.litellm.ingress_paths import ROUTES_FILE, backend_of, path_table, routes
+from tests.support.program import run_cached
+from tools.litellm_routes import DOC, doc_text
+from tools.offline import ROOT
 
 SSO = ("oauth2-proxy", 80)
 API = ("litellm", 4000)
@@ -110,15 +112,10 @@ def test_metrics_blocked_with_and_without_sso(request_path: str) -> None:
 
 
 def test_the_documented_path_table_is_the_one_rendered() -> None:
-    from tools.litellm_routes import DOC, doc_text
-
     assert DOC.read_text() == doc_text(), "run tools/litellm_routes.py --write"
     for path_type, path, _ in _table("enterprise"):
         assert f"| `{path}` | {path_type} |" in DOC.read_text(), path
 
 
 def test_the_readme_counts_the_direct_paths() -> None:
-    from components.litellm.ingress_paths import path_table
-    from tools.offline import ROOT
-
     assert f"({len(path_table().direct)} `Prefix`/`Exact` paths" in (ROOT / "README.md").read_text()

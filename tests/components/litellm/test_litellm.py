@@ -12,18 +12,18 @@ import pytest
 
 from components.database.component import external_uri_template
 from config import ConfigError, parse_config
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import EXTERNAL_ENGINE, STACKS, run_cached
+from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
 from tests.support.chart_keys import DATA, undocumented
-from tests.support.postgres import PostgresServer
+from tests.support.config import errors_for, namespace, stack_config
+from tests.support.program import EXTERNAL_ENGINE, HELM_RELEASE, STACKS, run_cached
 from tools.offline import ProgramRun
+from tools.pglab.server import PostgresServer
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 KEYS_FILE = DATA / "litellm_helm_values_keys.txt"
 
 
 def release(run: ProgramRun) -> dict[str, Any]:
-    (rel,) = [r for r in run.of_type(RELEASE) if str(r.inputs.get("chart", "")).endswith("/litellm-helm")]
+    (rel,) = [r for r in run.of_type(HELM_RELEASE) if str(r.inputs.get("chart", "")).endswith("/litellm-helm")]
     return rel.plain_inputs  # type: ignore[no-any-return]
 
 
@@ -46,13 +46,11 @@ def test_the_key_check_catches_a_typo() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_release_is_pinned_from_the_oci_registry(stack: str) -> None:
     rel = release(run_cached(stack))
-    assert rel["chart"] == "oci://ghcr.io/berriai/litellm-helm"
-    assert rel["version"] == "1.108.7"
-    assert rel["values"]["image"] == {
-        "repository": "ghcr.io/berriai/litellm-database",
-        "tag": "v1.108.7",
-        "pullPolicy": "IfNotPresent",
-    }
+    pinned = stack_config(stack).litellm
+    repository, tag = pinned.image.rsplit(":", 1)
+    assert rel["chart"] == pinned.chart and rel["chart"].startswith("oci://")
+    assert rel["version"] == pinned.chart_version
+    assert rel["values"]["image"] == {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"}
 
 
 @pytest.mark.parametrize(
@@ -169,8 +167,6 @@ def test_external_engine_uri_is_encoded_and_connects(postgres_server: PostgresSe
 
 
 def test_generated_database_passwords_are_uri_safe() -> None:
-    from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
-
     for spec in (GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD):
         assert set(spec.policy.override_special) <= set("-_.~"), spec.key
 

@@ -25,13 +25,13 @@ import pytest
 import yaml
 
 from tests.support import ROOT
+from tests.support.program import HELM_RELEASE
 from tools import litellm_probe
 from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy
 
 DEFAULT_LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 PROBE_TIMEOUT_S = 600
 
 
@@ -55,7 +55,7 @@ def litellm_bin() -> Path:
 @pytest.fixture(scope="module")
 def lab_values() -> dict[str, Any]:
     """The litellm-helm values of the lab stack, as the program renders them."""
-    releases = run_stack("lab").of_type(RELEASE_TYPE)
+    releases = run_stack("lab").of_type(HELM_RELEASE)
     assert len(releases) == 1, [r.name for r in releases]
     values = releases[0].plain_inputs["values"]
     assert isinstance(values, dict)

@@ -22,7 +22,8 @@ import yaml
 from components.litellm.values import scrape_job
 from components.observability import alerting
 from config import ConfigError, StackConfig, parse_config, read_namespace
-from tests.conftest import STACKS, run_cached
+from tests.support.config import cnpg_section, stack_config
+from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
 from tools.offline import ROOT, ProgramRun, read_stack_config
@@ -30,10 +31,6 @@ from tools.offline import ROOT, ProgramRun, read_stack_config
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (apt: prometheus)")
 ALERTS_DOC = ROOT / "docs" / "alerts.md"
-
-
-def stack_cfg(stack: str) -> StackConfig:
-    return parse_config(read_namespace(read_stack_config(stack)))
 
 
 def rendered_rules(run: ProgramRun) -> list[dict[str, Any]]:
@@ -377,7 +374,7 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     if cfg.postgres.engine != "cnpg":
         return out
     d = a.database
-    cluster = cfg.postgres.cnpg.name
+    cluster = cnpg_section(cfg).name
     pg1 = {**NS, "pod": f"{cluster}-1", "instance": "10.0.1.4:9187", "job": f"{ns}/{cluster}"}
     pg2 = {**pg1, "pod": f"{cluster}-2", "instance": "10.0.1.5:9187"}
     at = minutes(d.instance_down_for) + 5
@@ -515,7 +512,7 @@ def test_promtool_check_rules(stack: str, tmp_path: Path) -> None:
 def test_promtool_unit_tests_every_alert(stack: str, tmp_path: Path) -> None:
     run = run_cached(stack)
     write_rules(run, tmp_path)
-    specs = promtool_tests(run, stack_cfg(stack), "rules.yaml")
+    specs = promtool_tests(run, stack_config(stack), "rules.yaml")
     all_tests = [t for spec in specs.values() for t in spec["tests"]]
     names = {r["alert"] for r in rendered_rules(run)}
     tested = {t["alert_rule_test"][0]["alertname"] for t in all_tests}
@@ -537,9 +534,9 @@ def test_promtool_unit_tests_every_alert(stack: str, tmp_path: Path) -> None:
 
 def test_the_test_table_covers_every_alert_either_stack_can_render() -> None:
     """Alerts that only exist with other settings (e.g. replicas, backups) still have cases."""
-    all_on = stack_cfg("enterprise")
+    all_on = stack_config("enterprise")
     assert all_on.postgres.backup.enabled
-    assert all_on.postgres.engine == "cnpg" and all_on.postgres.cnpg.instances > 1
+    assert cnpg_section(all_on).instances > 1
     names = {a.name for _, build in alerting.GROUPS for a in build(all_on)}
     assert names == set(cases(all_on))
 
@@ -597,8 +594,6 @@ def test_thresholds_come_from_config() -> None:
 
 
 def test_external_engine_has_no_database_alerts() -> None:
-    from tests.conftest import EXTERNAL_ENGINE
-
     groups = run_cached("lab", *EXTERNAL_ENGINE).custom_resources("PrometheusRule")[0]["spec"]["groups"]
     assert "llm-gateway.database" not in [g["name"] for g in groups]
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from components.observability.datasource import FILE_KEY, PASSWORD_TEMPLATE, SECRET_NAME
-from tests.conftest import EXTERNAL_ENGINE, run_cached
+from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, walk_strings
 

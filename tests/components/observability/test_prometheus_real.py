@@ -44,8 +44,8 @@ from components.litellm.values import scrape_job, service_name
 from config import StackConfig, parse_config, read_namespace
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
-from tests.conftest import run_cached
 from tests.support import ROOT
+from tests.support.program import HELM_RELEASE, run_cached
 from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheus, ScrapeTarget
 from tools import litellm_probe
 from tools.litellm_probe import (
@@ -63,7 +63,6 @@ from tools.offline import read_stack_config
 pytestmark = pytest.mark.real_proxy
 
 DEFAULT_LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 STARTUP_TIMEOUT_S = 180.0
 SETTLE_TIMEOUT_S = 20.0
 # Workers of a proxy starting on a busy CI machine answer uvicorn's supervisor late.
@@ -328,7 +327,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     assert litellm is not None
     cfg = parse_config(read_namespace(read_stack_config(stack)))
     program = run_cached(stack, CAP_OVERRIDE)
-    releases = [r for r in program.of_type(RELEASE_TYPE) if "proxy_config" in r.plain_inputs["values"]]
+    releases = [r for r in program.of_type(HELM_RELEASE) if "proxy_config" in r.plain_inputs["values"]]
     assert len(releases) == 1
     probe_input = helm_probe_input(releases[0].plain_inputs["values"])
     settings = probe_input.config["litellm_settings"]

@@ -14,16 +14,20 @@ import pytest
 
 from components.redis import component as shared
 from config import parse_config
+from config.footprint import footprint
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
-from tests.components.litellm.test_litellm import values
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import run_cached
 from tests.support.chart_keys import DATA, undocumented
+from tests.support.config import errors_for, namespace, stack_config
+from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER, release, run_cached
+from tests.support.schemas import validation_errors
 from tools.offline import is_secret_wrapper
 
-IN_CLUSTER = "llm-gateway:redis.mode=in_cluster"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 INSTANCE = "gcp:redis/instance:Instance"
+
+
+def values(stack: str) -> dict[str, Any]:
+    """The LiteLLM chart values the program renders for `stack`."""
+    return release(run_cached(stack), "litellm")["values"]  # type: ignore[no-any-return]
 
 
 def _raw(stack: str, **sections: Any) -> dict[str, Any]:
@@ -161,14 +165,15 @@ def test_several_workers_get_a_startup_health_check_they_can_meet() -> None:
 
 
 def _valkey_release() -> dict[str, Any]:
-    run = run_cached("enterprise", IN_CLUSTER)
-    (rel,) = [r for r in run.of_type(RELEASE) if str(r.inputs.get("chart", "")).endswith("/valkey")]
+    run = run_cached("enterprise", *REDIS_IN_CLUSTER)
+    (rel,) = [r for r in run.of_type(HELM_RELEASE) if str(r.inputs.get("chart", "")).endswith("/valkey")]
     return rel.plain_inputs  # type: ignore[no-any-return]
 
 
 def test_in_cluster_valkey_is_the_pinned_chart_with_restricted_pods_and_eso_auth() -> None:
     rel = _valkey_release()
-    assert (rel["chart"], rel["version"]) == ("oci://registry-1.docker.io/bitnamicharts/valkey", "2.2.4")
+    pinned = stack_config("enterprise").redis.in_cluster
+    assert (rel["chart"], rel["version"]) == (pinned.chart, pinned.chart_version)
     vals = rel["values"]
     assert undocumented(DATA / "valkey_values_keys.txt", vals) == []
     assert vals["auth"] == {
@@ -184,7 +189,7 @@ def test_in_cluster_valkey_is_the_pinned_chart_with_restricted_pods_and_eso_auth
 
 
 def test_in_cluster_valkey_admits_only_litellm_pods_and_litellm_may_reach_it() -> None:
-    run = run_cached("enterprise", IN_CLUSTER)
+    run = run_cached("enterprise", *REDIS_IN_CLUSTER)
     policies = {p["metadata"]["name"]: p["spec"] for p in run.kubernetes_objects() if p["kind"] == "NetworkPolicy"}
     allow = policies["litellm-redis-from-litellm"]
     assert allow["ingress"] == [
@@ -213,8 +218,6 @@ def test_in_cluster_valkey_admits_only_litellm_pods_and_litellm_may_reach_it() -
 
 
 def test_in_cluster_valkey_is_in_the_footprint() -> None:
-    from config.footprint import footprint
-
     cfg = parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}})
     rows = {r.component: r for r in footprint(cfg).rows}
     assert rows["redis (valkey, in-cluster)"].replicas == 1
@@ -224,9 +227,7 @@ def test_in_cluster_valkey_is_in_the_footprint() -> None:
 
 
 def test_in_cluster_variant_objects_validate_against_their_schemas() -> None:
-    from tests.support.schemas import validation_errors
-
-    run = run_cached("enterprise", IN_CLUSTER)
+    run = run_cached("enterprise", *REDIS_IN_CLUSTER)
     objects = {f"{o['kind']}/{o['metadata']['name']}": o for o in run.kubernetes_objects()}
     assert "NetworkPolicy/litellm-redis-from-litellm" in objects
     assert "ExternalSecret/litellm-redis-auth" in objects

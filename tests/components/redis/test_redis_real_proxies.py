@@ -47,12 +47,12 @@ import pytest
 import yaml
 
 from tests.support import ROOT
+from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER
 from tools import litellm_probe as probe
 from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy
 
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 RPM = 5
 EXTRA = 5
 LIMITED = "limited"
@@ -90,7 +90,7 @@ def _redis_bin() -> Path:
 def rendered_values(*overrides: str) -> dict[str, Any]:
     """The litellm-helm values the program renders for the lab stack with `overrides`."""
     run = run_stack("lab", (f"llm-gateway:litellm.models={MODELS}", *overrides))
-    (release,) = [r for r in run.of_type(RELEASE_TYPE) if r.plain_inputs["name"] == "litellm"]
+    (release,) = [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["name"] == "litellm"]
     values = release.plain_inputs["values"]
     assert isinstance(values, dict)
     return values
@@ -190,9 +190,8 @@ def _redis_ping(port: int, password: str) -> bool:
 def fleet() -> Iterator[Fleet]:
     litellm = _litellm_bin()
     redis_server = _redis_bin()
-    redis = "llm-gateway:redis.mode=in_cluster"
-    pair_values = rendered_values(redis, "llm-gateway:litellm.replicas=2")
-    workers_values = rendered_values(redis, "llm-gateway:litellm.num_workers=2")
+    pair_values = rendered_values(*REDIS_IN_CLUSTER, "llm-gateway:litellm.replicas=2")
+    workers_values = rendered_values(*REDIS_IN_CLUSTER, "llm-gateway:litellm.num_workers=2")
     solo_values = rendered_values()  # redis none: valid for 1 pod x 1 worker only
     assert "redis_host" in pair_values["proxy_config"]["router_settings"]
     assert "redis_host" not in solo_values["proxy_config"]["router_settings"]

@@ -15,6 +15,7 @@ Each test works on its own copy of the migrated ``litellm`` database
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -29,16 +30,16 @@ from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.sql import database_hardening_sql
 from components.reporting.sql import REPORTING_ROLE, SCHEMA, grants_sql, refresh_sql, schema_sql
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
-from tests.conftest import EXTERNAL_ENGINE, run_cached
-from tests.support.postgres import LiteLLMDatabase, PostgresServer
+from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.role_sql import (
     cnpg_managed_role_sql,
     pg_provider_grant_sql,
     pg_provider_role_sql,
 )
+from tools import versions
 from tools.pglab import spend_seed
 from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
-from tools.pglab.server import apply_litellm_schema, start_postgres_server
+from tools.pglab.server import LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
 
 ENGINES = ("cnpg", "external")
 RANGE = TimeRange(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
@@ -177,8 +178,10 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 def test_litellm_schema_is_the_real_one(litellm_database: LiteLLMDatabase) -> None:
-    # litellm-proxy-extras 0.4.110: the schema LiteLLM 1.108.7 (the pinned proxy) ships with.
-    assert len(litellm_database.migrations) == 220
+    # The pinned litellm-proxy-extras: the schema the pinned proxy ships with (tests/tools/test_versions.py).
+    pins = {name: version for name, version, _ in versions.requirement_rows()}
+    assert importlib.metadata.version("litellm-proxy-extras") == pins["litellm-proxy-extras"]
+    assert litellm_database.migrations
     assert any(" " in name for name in litellm_database.migrations)
     with litellm_database.server.connect_as(litellm_database.owner, litellm_database.owner_password) as conn:
         owners: dict[object, object] = dict(

@@ -19,22 +19,14 @@ from psycopg import sql
 from components.database.component import endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
-from config import DEFAULT_REPORTING_IMAGE, StackConfig, parse_config, read_namespace
-from tests.conftest import EXTERNAL_ENGINE, run_cached
-from tests.support.postgres import LiteLLMDatabase
+from config import DEFAULT_REPORTING_IMAGE, ConfigError
+from tests.support.config import cnpg_section, scenario_config
+from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
-from tools.offline import apply_override, as_pulumi_config, read_stack_config
 from tools.pglab import spend_seed
+from tools.pglab.server import LiteLLMDatabase
 
 DBNAME = "reporting_job"
-
-
-def _cfg(stack: str = "lab", *overrides: str) -> StackConfig:
-    config = read_stack_config(stack)
-    for assignment in overrides:
-        apply_override(config, assignment)
-    flat, _secrets = as_pulumi_config(config)
-    return parse_config(read_namespace(flat))
 
 
 def _one(stack: str, kind: str, *overrides: str) -> dict[str, Any]:
@@ -76,7 +68,7 @@ def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: Li
             sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(SCHEMA), sql.Identifier(REPORTING_ROLE))
         )
 
-    cfg = _cfg()
+    cfg = scenario_config("lab")
     job = reporting.cronjob_manifest(cfg, endpoint(cfg, "unused"))
     (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     for name, text in reporting.sql_files(cfg).items():
@@ -105,8 +97,7 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert spec["schedule"] == "*/10 * * * *" and spec["concurrencyPolicy"] == "Forbid"
-    pg = _cfg().postgres
-    assert pg.engine == "cnpg" and container["image"] == pg.cnpg.image  # one source: the cluster's image
+    assert container["image"] == cnpg_section(scenario_config("lab")).image  # one source: the cluster's image
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
@@ -151,7 +142,5 @@ def test_network_policy_allows_only_dns_and_postgres(overrides: tuple[str, ...])
 
 
 def test_bad_reporting_config_names_the_key() -> None:
-    from config import ConfigError
-
     with pytest.raises(ConfigError, match=r"reporting\.window_days"):
-        _cfg("lab", "llm-gateway:reporting.window_days=1")
+        scenario_config("lab", "llm-gateway:reporting.window_days=1")

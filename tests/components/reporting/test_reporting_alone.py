@@ -6,7 +6,7 @@ import pytest
 
 from components.database.component import endpoint
 from components.reporting.component import Reporting, ReportingArgs
-from tests.conftest import EXTERNAL_ENGINE
+from tests.support.program import EXTERNAL_ENGINE
 from tools.offline import run_components, stack_config
 
 

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, EXTERNAL_ENGINE, STACKS, run_cached
+from tests.support.program import ADMIN_PASSWORD, STACKS, VARIANTS, run_cached
 from tools.offline import ProgramRun, redact_secrets, walk_strings
 from tools.preview import main as preview_main
-
-VARIANTS = [(stack, ()) for stack in STACKS] + [("lab", EXTERNAL_ENGINE)]
 
 
 def _known_secrets(run: ProgramRun) -> set[str]:

@@ -21,13 +21,12 @@ from components.secrets.managed import urlsafe_base64
 from components.sso import values as sso_values
 from config import parse_config
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
-from tests.config.test_config import errors_for, namespace
-from tests.conftest import run_cached
 from tests.support.chart_keys import DATA, undocumented
+from tests.support.config import errors_for, namespace, stack_config
+from tests.support.program import HELM_RELEASE, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, walk_strings
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 KEYS_FILE = DATA / "oauth2_proxy_values_keys.txt"
 HOST = "llm.acme.example"
 CLIENT_SECRET_GSM = "llm-gateway-oidc-client-secret"
@@ -38,7 +37,7 @@ LITELLM_POD = {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance"
 
 
 def sso_release(run: ProgramRun) -> dict[str, Any]:
-    (rel,) = [r for r in run.of_type(RELEASE) if r.plain_inputs["chart"] == "oauth2-proxy"]
+    (rel,) = [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["chart"] == "oauth2-proxy"]
     return rel.plain_inputs  # type: ignore[no-any-return]
 
 
@@ -47,7 +46,7 @@ def sso_values_of(*overrides: str) -> dict[str, Any]:
 
 
 def litellm_env(stack: str) -> dict[str, str]:
-    (rel,) = [r for r in run_cached(stack).of_type(RELEASE) if r.plain_inputs["chart"].endswith("litellm-helm")]
+    (rel,) = [r for r in run_cached(stack).of_type(HELM_RELEASE) if r.plain_inputs["chart"].endswith("litellm-helm")]
     return rel.plain_inputs["values"]["envVars"]  # type: ignore[no-any-return]
 
 
@@ -83,12 +82,15 @@ def test_release_is_pinned_from_the_chart_repository() -> None:
     rel = sso_release(run_cached("enterprise"))
     assert rel["chart"] == "oauth2-proxy"
     assert rel["repositoryOpts"] == {"repo": "https://oauth2-proxy.github.io/manifests"}
-    assert rel["version"] == "10.8.0"
+    pinned = stack_config("enterprise").sso
+    image, tag = pinned.image.rsplit(":", 1)
+    registry, repository = image.split("/", 1)
+    assert rel["version"] == pinned.chart_version
     assert rel["namespace"] == "llm-gateway"
     assert rel["values"]["image"] == {
-        "registry": "quay.io",
-        "repository": "oauth2-proxy/oauth2-proxy",
-        "tag": "v7.15.3",
+        "registry": registry,
+        "repository": repository,
+        "tag": tag,
         "pullPolicy": "IfNotPresent",
     }
 
@@ -261,7 +263,7 @@ def test_enterprise_sets_the_base_url_and_turns_the_api_docs_off() -> None:
 def test_docs_switch_is_a_setting_not_a_stack_name() -> None:
     (rel,) = [
         r
-        for r in run_cached("lab", "llm-gateway:litellm.settings.public_api_docs=false").of_type(RELEASE)
+        for r in run_cached("lab", "llm-gateway:litellm.settings.public_api_docs=false").of_type(HELM_RELEASE)
         if r.plain_inputs["chart"].endswith("litellm-helm")
     ]
     env = rel.plain_inputs["values"]["envVars"]
@@ -334,7 +336,7 @@ def test_lab_has_no_sso() -> None:
     run = run_cached("lab")
     assert not run.of_type("llm-gateway:sso:Sso")
     assert not [r for r in run.resources if r.name.startswith("llm-gateway-sso") or "oauth2" in r.name]
-    assert not [r for r in run.of_type(RELEASE) if r.plain_inputs["chart"] == "oauth2-proxy"]
+    assert not [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["chart"] == "oauth2-proxy"]
     assert not [o for o in run.kubernetes_objects() if o["kind"] == "Ingress"]
     env = litellm_env("lab")
     assert not {"PROXY_BASE_URL", "DOCS_URL", "NO_DOCS", "NO_OPENAPI"} & set(env)

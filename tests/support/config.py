@@ -1,0 +1,77 @@
+"""Config helpers: a stack file's raw namespace, edits of it, and the one error it gets.
+
+`namespace(stack)` is what `__main__.py` hands `parse_config` for Pulumi.<stack>.yaml
+(the `llm-gateway:` keys, nested); the edit helpers return deep copies, so a test never
+changes another's input.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from config import CnpgConfig, ConfigError, StackConfig, parse_config, read_namespace
+from tests.support.program import SECRET_CONFIG
+from tools.offline import apply_override, as_pulumi_config, read_stack_config
+
+
+def namespace(stack: str) -> dict[str, Any]:
+    """The raw `llm-gateway` namespace of Pulumi.<stack>.yaml, as the program reads it."""
+    flat, _ = as_pulumi_config(read_stack_config(stack))
+    return read_namespace(flat)
+
+
+def stack_config(stack: str) -> StackConfig:
+    """The parsed config of Pulumi.<stack>.yaml: its values and the defaults it leaves out."""
+    return parse_config(namespace(stack))
+
+
+def cnpg_section(cfg: StackConfig) -> CnpgConfig:
+    """The `postgres.cnpg` section of a config on the CNPG engine (fails the test otherwise)."""
+    found = getattr(cfg.postgres, "cnpg", None)
+    assert isinstance(found, CnpgConfig), f"postgres.engine is {cfg.postgres.engine}, not cnpg"
+    return found
+
+
+def scenario_config(stack: str, *overrides: str) -> StackConfig:
+    """The parsed config of a scenario (tests/support/program.py) without running the program:
+    the stack file, `--set`-style overrides, and the stack secret."""
+    config = read_stack_config(stack)
+    for assignment in overrides:
+        apply_override(config, assignment)
+    flat, _ = as_pulumi_config({**config, **SECRET_CONFIG})
+    present = frozenset(key.partition(":")[2] for key in SECRET_CONFIG)
+    return parse_config(read_namespace(flat), present)
+
+
+def errors_for(raw: dict[str, Any]) -> str:
+    """The ConfigError message `raw` gets (fails the test when the config is accepted)."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    return str(info.value)
+
+
+def _parent(raw: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    *parents, last = path.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    return node, last
+
+
+def with_value(stack: str, path: str, value: Any) -> dict[str, Any]:
+    """The stack's namespace with the dotted `path` set to `value`."""
+    raw = copy.deepcopy(namespace(stack))
+    node, last = _parent(raw, path)
+    node[last] = value
+    return raw
+
+
+def without(stack: str, path: str) -> dict[str, Any]:
+    """The stack's namespace with the dotted `path` removed."""
+    raw = copy.deepcopy(namespace(stack))
+    node, last = _parent(raw, path)
+    del node[last]
+    return raw

@@ -1,0 +1,90 @@
+"""Whole-program runs under the recording mock engine, and the named scenarios they run.
+
+A scenario is a stack file plus `--set`-style overrides. The overrides every test
+shares are named here once (the external PostgreSQL engine, Langfuse on the lab,
+in-cluster Valkey...), so two tests that mean the same scenario run the same one and
+share its cached run. Runs are cached per (stack, overrides) for the session: a run
+is pure data once it has finished.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.offline import STACKS, ProgramRun, run_stack
+
+__all__ = [
+    "ADMIN_PASSWORD",
+    "EXTERNAL_ENGINE",
+    "EXTERNAL_SERVER",
+    "HELM_RELEASE",
+    "LAB_LANGFUSE",
+    "REDIS_IN_CLUSTER",
+    "SCENARIOS",
+    "SECRET_CONFIG",
+    "STACKS",
+    "VARIANTS",
+    "VARIANT_NAMES",
+    "release",
+    "run_cached",
+    "run_scenario",
+]
+
+EXTERNAL_SERVER = "192.168.10.5"
+"""The address of the external PostgreSQL server in EXTERNAL_ENGINE."""
+
+# Bring-your-own PostgreSQL: a stack switched to an external server.
+EXTERNAL_ENGINE = (
+    "llm-gateway:postgres.engine=external",
+    "llm-gateway:postgres.cnpg=null",
+    "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full,"
+    f" server_cidrs: [{EXTERNAL_SERVER}/32]}}",
+)
+# The lab with Langfuse on (MinIO, one ClickHouse replica) needs a bigger capacity than the lab's.
+LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true", "llm-gateway:capacity={cpu: '10', memory: 24Gi}")
+# Shared state in a Valkey the program runs instead of Memorystore.
+REDIS_IN_CLUSTER = ("llm-gateway:redis.mode=in_cluster",)
+
+# The one stack-config secret (external engine), as `pulumi config set --secret` stores it.
+ADMIN_PASSWORD = "Adm1n-p@ss:w/rd?#"
+SECRET_CONFIG = {"llm-gateway:postgresAdminPassword": {"secure": ADMIN_PASSWORD}}
+
+SCENARIOS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lab": ("lab", ()),
+    "enterprise": ("enterprise", ()),
+    "lab-external": ("lab", EXTERNAL_ENGINE),
+    "lab-langfuse": ("lab", LAB_LANGFUSE),
+    "lab-langfuse-external": ("lab", (*LAB_LANGFUSE, *EXTERNAL_ENGINE)),
+    "enterprise-redis-in-cluster": ("enterprise", REDIS_IN_CLUSTER),
+}
+"""Every named scenario: name -> (stack, overrides)."""
+
+VARIANT_NAMES = ("lab", "enterprise", "lab-external")
+"""The shipped stack files and the lab on the external engine: the scenarios every whole-program check covers."""
+VARIANTS = [SCENARIOS[name] for name in VARIANT_NAMES]
+"""VARIANT_NAMES as (stack, overrides) pairs."""
+
+_cache: dict[tuple[str, tuple[str, ...]], ProgramRun] = {}
+
+
+def run_cached(stack: str, *overrides: str) -> ProgramRun:
+    """The real program's run for `stack` with `overrides` (and the stack secret), once per session."""
+    key = (stack, overrides)
+    if key not in _cache:
+        _cache[key] = run_stack(stack, overrides, extra_config=SECRET_CONFIG)
+    return _cache[key]
+
+
+def run_scenario(name: str) -> ProgramRun:
+    stack, overrides = SCENARIOS[name]
+    return run_cached(stack, *overrides)
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def release(run: ProgramRun, name: str) -> dict[str, Any]:
+    """The plain inputs of the one Helm release named `name` in `run`."""
+    found = [r.plain_inputs for r in run.of_type(HELM_RELEASE) if r.plain_inputs["name"] == name]
+    assert len(found) == 1, f"{len(found)} releases named {name}"
+    return found[0]  # type: ignore[no-any-return]

@@ -1,0 +1,92 @@
+"""The layout rules the code keeps: the program and its tools never import the tests, and a test
+module imports shared helpers from tests/support only, never from another test module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.support import ROOT
+
+PROGRAM_AND_TOOLS = ("components", "config", "dashboards", "tools")
+
+
+def _dynamic_import(node: ast.Call) -> str | None:
+    """The module of `importlib.import_module("...")` or `__import__("...")` with a literal name."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if name in {"import_module", "__import__"} and node.args:
+        first = node.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return first.value
+    return None
+
+
+def imported_modules(source: str) -> list[str]:
+    """Every module `source` imports, at any depth (functions, `if TYPE_CHECKING:` blocks included)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Call) and (module := _dynamic_import(node)):
+            found.append(module)
+    return found
+
+
+def _is_tests(module: str) -> bool:
+    return module == "tests" or module.startswith("tests.")
+
+
+def _sources(*folders: str) -> list[Path]:
+    paths = [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
+    return [p for p in paths if "__pycache__" not in p.parts]
+
+
+def test_the_program_and_its_tools_never_import_the_tests() -> None:
+    sources = [*_sources(*PROGRAM_AND_TOOLS), ROOT / "__main__.py"]
+    assert len(sources) > 20
+    offenders = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sources
+        for module in imported_modules(path.read_text(encoding="utf-8"))
+        if _is_tests(module)
+    }
+    assert sorted(offenders) == []
+
+
+def test_tests_share_helpers_through_tests_support_only() -> None:
+    sources = _sources("tests")
+    assert len(sources) > 20
+    offenders = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sources
+        for module in imported_modules(path.read_text(encoding="utf-8"))
+        if _is_tests(module) and module not in {"tests", "tests.support"} and not module.startswith("tests.support.")
+    }
+    assert sorted(offenders) == []
+
+
+def test_the_checks_above_see_every_kind_of_import() -> None:
+    source = """
+import tests.support.program
+from tests.config import test_config
+from tests.components.litellm.test_litellm import values as v
+
+def later() -> None:
+    from tests.conftest import run_cached
+    importlib.import_module("tests.program.test_preview")
+
+if TYPE_CHECKING:
+    from tests.support.program import SCENARIOS
+"""
+    modules = [m for m in imported_modules(source) if _is_tests(m)]
+    assert set(modules) >= {
+        "tests.support.program",
+        "tests.config.test_config",
+        "tests.components.litellm.test_litellm",
+        "tests.conftest",
+        "tests.program.test_preview",
+        "tests.support.program.SCENARIOS",
+    }

@@ -28,6 +28,9 @@ class PasswordPolicy:
     "provider": the value comes from a cloud resource (e.g. an HMAC key), not generated here."""
 
 
+DATABASE_PASSWORD = PasswordPolicy(length=32, special=True, override_special="-_")
+"""PostgreSQL login passwords: symbols that need no quoting in a URI, a libpq string or CNPG's secret."""
+
 RotationRule = Literal["generation", "never", "manual"]
 
 
@@ -67,21 +70,21 @@ GRAFANA_RO_PASSWORD = SecretSpec(
     key="grafana-ro-password",
     gsm_name="litellm-grafana-ro-password",
     used_by="PostgreSQL role grafana_ro (CNPG managed role / external server) and Grafana's datasource",
-    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+    policy=DATABASE_PASSWORD,
 )
 
 REPORTING_PASSWORD = SecretSpec(
     key="reporting-password",
     gsm_name="litellm-reporting-password",
     used_by="PostgreSQL role reporting (CNPG managed role / external server), read by the reporting CronJob only",
-    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+    policy=DATABASE_PASSWORD,
 )
 
 LITELLM_DB_PASSWORD = SecretSpec(
     key="litellm-db-password",
     gsm_name="litellm-db-password",
     used_by="PostgreSQL role litellm on an external server (CNPG generates its own app secret)",
-    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+    policy=DATABASE_PASSWORD,
 )
 
 # --- Langfuse (only when langfuse.enabled) ------------------------------------
@@ -111,7 +114,7 @@ LANGFUSE_DB_PASSWORD = SecretSpec(
     key="langfuse-db-password",
     gsm_name="langfuse-db-password",
     used_by="PostgreSQL role langfuse (CNPG managed role / external server): chart postgresql.auth.existingSecret",
-    policy=PasswordPolicy(length=32, special=True, override_special="-_"),
+    policy=DATABASE_PASSWORD,
 )
 LANGFUSE_CLICKHOUSE_PASSWORD = SecretSpec(
     key="langfuse-clickhouse-password",

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.database.component import DatabaseEndpoint
-from components.kit import custom_resource, ingress, network_policies, object_meta
+from components.kit import custom_resource, helm_release_args, ingress, network_policies, object_meta, service_host
 from components.langfuse import values as langfuse_values
 from components.litellm import values
 from components.secrets.eso import StoreRef
@@ -88,14 +88,9 @@ class LiteLLM(pulumi.ComponentResource):
 
         release = k8s.helm.v3.Release(
             f"{name}-release",
-            name=lit.release_name,
-            namespace=cfg.namespaces.gateway,
-            chart=lit.chart,
-            version=lit.chart_version,
-            values=values.helm_values(cfg, wired),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=900,
+            **helm_release_args(
+                lit.release_name, cfg.namespaces.gateway, values.helm_chart(lit), values.helm_values(cfg, wired)
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
 
@@ -114,5 +109,5 @@ class LiteLLM(pulumi.ComponentResource):
                 f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=child
             )
         ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
-        self.service_host = f"{values.service_name(lit)}.{cfg.namespaces.gateway}.svc"
+        self.service_host = service_host(values.service_name(lit), cfg.namespaces.gateway)
         self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

@@ -11,13 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.kit import metadata, restricted_container, restricted_pod
+from components.kit import (
+    HelmChart,
+    container_resources,
+    dns_egress,
+    helm_fullname,
+    metadata,
+    namespace_peer,
+    restricted_container,
+    restricted_pod,
+    tls_ingress,
+)
 from components.litellm.ingress_paths import BLOCKED, path_table
 from components.redis.component import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.sso.values import ingress_annotations
 from components.sso.values import ingress_paths as sso_ingress_paths
-from config import LiteLLMConfig, NetworkConfig, Resources, StackConfig
+from config import LiteLLMConfig, NetworkConfig, StackConfig
 
 API_PORT = 4000
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
@@ -25,6 +35,8 @@ MASTER_KEY_ENV = "PROXY_MASTER_KEY"
 DATABASE_URL_KEY = "uri"
 """Key of the database Secret that holds a complete, URL-encoded connection URI."""
 PROVIDER_KEYS_SECRET = "litellm-provider-keys"
+CHART_NAME = "litellm"
+"""The chart's name as its templates use it (nameOverride `litellm`)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ class GatewayWiring:
 
 def service_name(lit: LiteLLMConfig) -> str:
     """The chart's `litellm.fullname` (nameOverride `litellm`): the proxy Service's name."""
-    return lit.release_name if "litellm" in lit.release_name else f"{lit.release_name}-litellm"
+    return helm_fullname(lit.release_name, CHART_NAME)
 
 
 def scrape_job(lit: LiteLLMConfig) -> str:
@@ -81,13 +93,6 @@ JOB_LABEL = "app.kubernetes.io/instance"
 def selector_labels(lit: LiteLLMConfig) -> dict[str, str]:
     """The chart's selector labels for the proxy pods (`litellm.selectorLabels`)."""
     return {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": lit.release_name}
-
-
-def _resources(res: Resources) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
-        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
-    }
 
 
 REDIS_ENV = {"host": "REDIS_HOST", "port": "REDIS_PORT", "password": "REDIS_PASSWORD"}
@@ -228,6 +233,15 @@ def exposure_env(lit: LiteLLMConfig) -> dict[str, str]:
     return env
 
 
+RELEASE_TIMEOUT_S = 900
+"""The first install runs the database migration Job as a hook before the proxy starts."""
+
+
+def helm_chart(lit: LiteLLMConfig) -> HelmChart:
+    """The pinned `litellm-helm` chart (an OCI reference)."""
+    return HelmChart(chart=lit.chart, version=lit.chart_version, timeout=RELEASE_TIMEOUT_S)
+
+
 def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
     lit = cfg.litellm
     repository, _, tag = lit.image.rpartition(":")
@@ -264,10 +278,10 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         + [wiring.salt_key_secret]
         + ([wiring.redis.auth_secret] if wiring.redis else []),
         "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None, redis=wiring.redis is not None),
-        "resources": _resources(lit.resources),
+        "resources": container_resources(lit.resources),
         "migrationJob": {
             "enabled": True,
-            "resources": _resources(lit.migration_resources),
+            "resources": container_resources(lit.migration_resources),
             "hooks": {"argocd": {"enabled": False}, "helm": {"enabled": True}},
             "serviceAccountName": service_account_name(lit),
         },
@@ -394,14 +408,10 @@ def service_monitor(cfg: StackConfig) -> dict[str, Any]:
     }
 
 
-def _ns_peer(namespace: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
-
-
 def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
     """The Prometheus server pods only (one peer: namespace AND pod labels), not the whole
     monitoring namespace (Grafana and friends): they alone may read unauthenticated metrics."""
-    return {**_ns_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
+    return {**namespace_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
 
 
 def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port: int) -> dict[str, Any]:
@@ -418,17 +428,14 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     lit = cfg.litellm
     net = lit.network
     pods = {"matchLabels": selector_labels(lit)}
-    api_from = [_ns_peer(ns) for ns in net.client_namespaces]
+    api_from = [namespace_peer(ns) for ns in net.client_namespaces]
     if net.ingress_controller_namespace:
-        api_from.append(_ns_peer(net.ingress_controller_namespace))
+        api_from.append(namespace_peer(net.ingress_controller_namespace))
     ingress_rules = [{"from": [prometheus_peer(net)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]}]
     if api_from:  # `from: []` would admit every source: no peers, no rule
         ingress_rules.insert(0, {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]})
     egress_rules: list[dict[str, Any]] = [
-        {
-            "to": [_ns_peer("kube-system")],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-        },
+        dns_egress(),
         database_egress(cfg, wiring.database_pod_selector, wiring.database_port),
     ]
     if net.egress_cidrs:
@@ -436,7 +443,7 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
             {"to": [{"ipBlock": {"cidr": c}} for c in net.egress_cidrs], "ports": [{"protocol": "TCP", "port": 443}]}
         )
     if net.egress_namespaces:
-        egress_rules.append({"to": [_ns_peer(ns) for ns in net.egress_namespaces]})
+        egress_rules.append({"to": [namespace_peer(ns) for ns in net.egress_namespaces]})
     if wiring.redis is not None:
         # The in-cluster pods, or Memorystore's reserved range (never anywhere: a rule without `to` admits all).
         egress_rules.append(
@@ -513,18 +520,13 @@ def ingress(cfg: StackConfig) -> dict[str, Any] | None:
     if not ing.enabled:
         return None
     assert ing.host is not None and ing.cluster_issuer is not None  # IngressConfig enforces
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": metadata(
-            lit.release_name,
-            cfg.namespaces.gateway,
-            app="litellm",
-            annotations={"cert-manager.io/cluster-issuer": ing.cluster_issuer, **ingress_annotations(cfg)},
-        ),
-        "spec": {
-            "ingressClassName": ing.class_name,
-            "tls": [{"hosts": [ing.host], "secretName": f"{lit.release_name}-tls"}],
-            "rules": [{"host": ing.host, "http": {"paths": ingress_paths(cfg)}}],
-        },
-    }
+    return tls_ingress(
+        lit.release_name,
+        cfg.namespaces.gateway,
+        app="litellm",
+        host=ing.host,
+        class_name=ing.class_name,
+        cluster_issuer=ing.cluster_issuer,
+        paths=ingress_paths(cfg),
+        annotations=ingress_annotations(cfg),
+    )

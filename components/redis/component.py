@@ -28,10 +28,20 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.kit import metadata, network_policies, restricted_container, restricted_pod, stateful_options
+from components.kit import (
+    HelmChart,
+    container_resources,
+    helm_release_args,
+    metadata,
+    network_policies,
+    restricted_container,
+    restricted_pod,
+    service_host,
+    stateful_options,
+)
 from components.secrets.eso import StoreRef, TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
-from config import Resources, StackConfig
+from config import StackConfig
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD
 
 AUTH_SECRET = "litellm-redis-auth"
@@ -88,7 +98,7 @@ def valkey_pod_labels(cfg: StackConfig) -> dict[str, str]:
 
 
 def in_cluster_wiring(cfg: StackConfig) -> RedisWiring:
-    host = f"{valkey_fullname(cfg)}-primary.{cfg.namespaces.gateway}.svc"
+    host = service_host(f"{valkey_fullname(cfg)}-primary", cfg.namespaces.gateway)
     return RedisWiring(host=host, port=VALKEY_PORT, tls=False, pod_selector=valkey_pod_labels(cfg))
 
 
@@ -100,11 +110,9 @@ def memorystore_wiring(cfg: StackConfig, host: pulumi.Input[str]) -> RedisWiring
     )
 
 
-def _resources(res: Resources) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
-        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
-    }
+def valkey_chart(cfg: StackConfig) -> HelmChart:
+    ic = cfg.redis.in_cluster
+    return HelmChart(chart=ic.chart, version=ic.chart_version, timeout=600)
 
 
 def valkey_values(cfg: StackConfig) -> dict[str, Any]:
@@ -122,7 +130,7 @@ def valkey_values(cfg: StackConfig) -> dict[str, Any]:
         "primary": {
             # A cache and counters: evict the least recently used keys rather than refuse writes.
             "extraFlags": ["--maxmemory-policy allkeys-lru"],
-            "resources": _resources(ic.resources),
+            "resources": container_resources(ic.resources),
             "persistence": {"enabled": True, "size": ic.storage_size},
             "podSecurityContext": {"enabled": True, **restricted_pod(VALKEY_UID)},
             "containerSecurityContext": {
@@ -244,17 +252,9 @@ class SharedState(pulumi.ComponentResource):
                 accessor_email,
                 child,
             )
-            ic = cfg.redis.in_cluster
             k8s.helm.v3.Release(
                 f"{name}-valkey",
-                name=ic.release_name,
-                namespace=ns,
-                chart=ic.chart,
-                version=ic.chart_version,
-                values=valkey_values(cfg),
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=600,
+                **helm_release_args(cfg.redis.in_cluster.release_name, ns, valkey_chart(cfg), valkey_values(cfg)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[password]),
             )
             network_policies(name, valkey_network_policies(cfg, litellm_pods), child)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kit import custom_resource, network_policies
+from components.kit import custom_resource, helm_release_args, network_policies
 from components.litellm import values as litellm_values
 from components.secrets.eso import StoreRef
 from components.secrets.managed import ManagedSecret, managed_secret_args
@@ -80,15 +80,9 @@ class Sso(pulumi.ComponentResource):
 
         k8s.helm.v3.Release(
             f"{name}-release",
-            name=sso.release_name,
-            namespace=cfg.namespaces.gateway,
-            chart=sso_values.CHART,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=sso.repository),
-            version=sso.chart_version,
-            values=sso_values.helm_values(cfg, wired),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
+            **helm_release_args(
+                sso.release_name, cfg.namespaces.gateway, sso_values.helm_chart(sso), sso_values.helm_values(cfg, wired)
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
         )
         self.service_name = sso_values.service_name(sso)

@@ -40,8 +40,6 @@ SALT_KEY_ENV = "LITELLM_SALT_KEY"
 
 
 class LlmGateway(pulumi.ComponentResource):
-    master_key_secret_name: str
-
     def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:gateway:LlmGateway", name, None, opts)
         gcp_provider = gcp.Provider(
@@ -137,7 +135,6 @@ class LlmGateway(pulumi.ComponentResource):
         GrafanaDatasource(f"{name}-grafana-datasource", cfg, database.endpoint_info, store.store, child)
         Dashboards(f"{name}-dashboards", cfg, child)
         Alerting(f"{name}-alerting", cfg, store, in_ns)
-        self.master_key_secret_name = MASTER_KEY_SECRET
         self.outputs = {
             "gateway_namespace": ns,
             "secret_store": store.store.name,

@@ -38,7 +38,7 @@ def dashboard_configmap(cfg: StackConfig, spec: DashboardSpec) -> dict[str, Any]
 class Dashboards(pulumi.ComponentResource):
     def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:dashboards:Dashboards", name, None, opts)
-        for spec in all_dashboards(cfg):
+        for spec in all_dashboards():
             body = dashboard_configmap(cfg, spec)
             k8s.core.v1.ConfigMap(
                 f"{name}-{body['metadata']['name']}",

@@ -142,8 +142,6 @@ def datasource_external_secret(
 class GrafanaDatasource(pulumi.ComponentResource):
     """Registers the datasource ExternalSecret built by `datasource_external_secret`."""
 
-    uid: str
-
     def __init__(
         self,
         name: str,
@@ -162,5 +160,4 @@ class GrafanaDatasource(pulumi.ComponentResource):
             refresh_interval=cfg.secrets.refresh_interval,
         )
         custom_resource(f"{name}-external-secret", manifest, pulumi.ResourceOptions(parent=self))
-        self.uid = settings.uid
         self.register_outputs({"uid": settings.uid, "url": settings.url, "secret": SECRET_NAME})

@@ -9,6 +9,8 @@ connects their outputs.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -17,18 +19,19 @@ import pulumi_kubernetes as k8s
 from components.database.component import Database
 from components.kit import metadata, namespace_options, object_meta
 from components.langfuse.component import Langfuse
-from components.litellm.component import LiteLLM
+from components.litellm.component import LiteLLM, LiteLLMArgs
 from components.litellm.component import wiring as litellm_wiring
-from components.litellm.values import selector_labels
-from components.observability.alerting import Alerting
-from components.observability.dashboards import Dashboards
-from components.observability.datasource import GrafanaDatasource
-from components.redis.component import SharedState
+from components.litellm.values import AdminFrontDoor, selector_labels
+from components.observability.alerting import Alerting, AlertingArgs
+from components.observability.dashboards import Dashboards, DashboardsArgs
+from components.observability.datasource import GrafanaDatasource, GrafanaDatasourceArgs
+from components.redis.component import SharedState, SharedStateArgs
 from components.reporting.component import Reporting
 from components.secrets.eso import TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
 from components.secrets.store import SecretStore
-from components.sso.component import Sso
+from components.sso import values as sso_values
+from components.sso.component import Sso, SsoArgs
 from config import StackConfig
 from config.footprint import as_output as footprint_output
 from config.inventory import MASTER_KEY, SALT_KEY, SecretSpec
@@ -39,9 +42,20 @@ SALT_KEY_SECRET = "litellm-salt-key"
 SALT_KEY_ENV = "LITELLM_SALT_KEY"
 
 
+@dataclass(frozen=True)
+class LlmGatewayArgs:
+    config: StackConfig
+    """The validated stack config (`config.load_stack_config`)."""
+    admin_password: pulumi.Input[str] | None = None
+    """The external PostgreSQL server's admin password (stack secret `postgresAdminPassword`); None without one."""
+
+
 class LlmGateway(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    outputs: dict[str, Any]
+
+    def __init__(self, name: str, args: LlmGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:gateway:LlmGateway", name, None, opts)
+        cfg = args.config
         gcp_provider = gcp.Provider(
             f"{name}-gcp", project=cfg.gcp.project, region=cfg.gcp.region, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -98,19 +112,19 @@ class LlmGateway(pulumi.ComponentResource):
         )
         # Shared state for the proxy's processes (redis.mode); LiteLLM waits for its credentials.
         shared = (
-            SharedState(f"{name}-redis", cfg, store.store, store.gsa_email, selector_labels(cfg.litellm), in_ns)
+            SharedState(f"{name}-redis", SharedStateArgs(cfg, store.access, selector_labels(cfg.litellm)), in_ns)
             if cfg.redis.mode != "none"
             else None
         )
         wired = litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET)
         if shared is not None:
             wired = dataclasses.replace(wired, redis=shared.wiring)
+        if cfg.sso.enabled:
+            admin = AdminFrontDoor(tuple(sso_values.ingress_paths(cfg)), sso_values.ingress_annotations(cfg))
+            wired = dataclasses.replace(wired, admin=admin)
         gateway = LiteLLM(
             f"{name}-litellm",
-            cfg,
-            wired,
-            store.store,
-            store.gsa_email,
+            LiteLLMArgs(cfg, wired, store.access),
             pulumi.ResourceOptions.merge(
                 in_ns,
                 pulumi.ResourceOptions(
@@ -125,16 +139,27 @@ class LlmGateway(pulumi.ComponentResource):
             ),
         )
         if cfg.sso.enabled:
-            Sso(f"{name}-sso", cfg, store.store, store.gsa_email, in_ns)
+            Sso(f"{name}-sso", SsoArgs(cfg, store.access), in_ns)
         Reporting(
             f"{name}-reporting",
             cfg,
             database.endpoint_info,
             pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
         )
-        GrafanaDatasource(f"{name}-grafana-datasource", cfg, database.endpoint_info, store.store, child)
-        Dashboards(f"{name}-dashboards", cfg, child)
-        Alerting(f"{name}-alerting", cfg, store, in_ns)
+        GrafanaDatasource(
+            f"{name}-grafana-datasource",
+            GrafanaDatasourceArgs(
+                grafana=cfg.grafana,
+                namespace=cfg.namespaces.grafana,
+                connection_limit=cfg.postgres.grafana_ro.connection_limit,
+                refresh_interval=cfg.secrets.refresh_interval,
+                endpoint=database.endpoint_info,
+                store=store.access,
+            ),
+            child,
+        )
+        Dashboards(f"{name}-dashboards", DashboardsArgs(cfg), child)
+        Alerting(f"{name}-alerting", AlertingArgs(cfg, store.access), in_ns)
         self.outputs = {
             "gateway_namespace": ns,
             "secret_store": store.store.name,

@@ -17,6 +17,8 @@ Encapsulates:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -24,8 +26,7 @@ from components.database.component import DatabaseEndpoint
 from components.kit import custom_resource, helm_release_args, ingress, network_policies, object_meta, service_host
 from components.langfuse import values as langfuse_values
 from components.litellm import values
-from components.secrets.eso import StoreRef
-from components.secrets.store import grant_referenced_secret
+from components.secrets.store import StoreAccess, grant_referenced_secret
 from config import StackConfig
 
 
@@ -46,17 +47,23 @@ def wiring(
     )
 
 
+@dataclass(frozen=True)
+class LiteLLMArgs:
+    config: StackConfig
+    """The builders read litellm, namespaces, gcp, secrets, monitoring and postgres (external CIDRs)."""
+    wiring: values.GatewayWiring
+    """Names and Outputs of the other components the release is wired to."""
+    store: StoreAccess
+    """The provider keys' ExternalSecret reads through it; its accessor is granted each key."""
+
+
 class LiteLLM(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        wired: values.GatewayWiring,
-        store: StoreRef,
-        accessor_email: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    service_host: str
+
+    def __init__(self, name: str, args: LiteLLMArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:litellm:LiteLLM", name, None, opts)
+        cfg, wired = args.config, args.wiring
+        store, accessor_email = args.store.ref, args.store.accessor_email
         lit = cfg.litellm
         child = pulumi.ResourceOptions(parent=self)
         depends: list[pulumi.Resource] = []
@@ -108,6 +115,10 @@ class LiteLLM(pulumi.ComponentResource):
             k8s.core.v1.Service(
                 f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=child
             )
-        ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
+        ingress(
+            f"{name}-ingress",
+            values.ingress(cfg, wired.admin),
+            pulumi.ResourceOptions(parent=self, depends_on=[release]),
+        )
         self.service_host = service_host(values.service_name(lit), cfg.namespaces.gateway)
         self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

@@ -8,6 +8,7 @@ proxy on loopback) check exactly what the program deploys.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,6 @@ from components.kit import (
 from components.litellm.ingress_paths import BLOCKED, path_table
 from components.redis.component import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from components.sso.values import ingress_annotations
-from components.sso.values import ingress_paths as sso_ingress_paths
 from config import LiteLLMConfig, NetworkConfig, StackConfig
 
 API_PORT = 4000
@@ -52,6 +51,16 @@ class TracingWiring:
 
 
 @dataclass(frozen=True)
+class AdminFrontDoor:
+    """Single sign-on in front of the admin surface (from components.sso.values, wired by the root)."""
+
+    paths: tuple[Mapping[str, Any], ...]
+    """The Ingress paths that go through it: everything but LiteLLM's API client routes."""
+    annotations: Mapping[str, str]
+    """Ingress annotations its sessions need (e.g. a larger proxy buffer for the cookies)."""
+
+
+@dataclass(frozen=True)
 class GatewayWiring:
     """Names from other components the release is wired to (one source each)."""
 
@@ -70,6 +79,8 @@ class GatewayWiring:
     """Langfuse tracing (langfuse.enabled); None: nothing of Langfuse in the release."""
     redis: RedisWiring | None = None
     """The shared Redis (redis.mode); None: every process keeps its own state."""
+    admin: AdminFrontDoor | None = None
+    """Single sign-on (sso.enabled); None: the Ingress sends everything to LiteLLM."""
 
 
 def service_name(lit: LiteLLMConfig) -> str:
@@ -493,7 +504,7 @@ def blocked_service(cfg: StackConfig) -> dict[str, Any] | None:
     }
 
 
-def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
+def ingress_paths(cfg: StackConfig, admin: AdminFrontDoor | None) -> list[dict[str, Any]]:
     """/metrics blocked; with SSO the API client routes to LiteLLM and the rest through oauth2-proxy
     (components.litellm.ingress_paths), without SSO everything else to LiteLLM."""
     lit = cfg.litellm
@@ -508,13 +519,12 @@ def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
         }
         for path in BLOCKED
     ]
-    sso = sso_ingress_paths(cfg)
-    direct = path_table().direct if sso else (("Prefix", "/"),)
+    direct = path_table().direct if admin else (("Prefix", "/"),)
     paths += [{"path": path, "pathType": path_type, "backend": litellm} for path_type, path in direct]
-    return paths + sso
+    return paths + [dict(p) for p in (admin.paths if admin else ())]
 
 
-def ingress(cfg: StackConfig) -> dict[str, Any] | None:
+def ingress(cfg: StackConfig, admin: AdminFrontDoor | None) -> dict[str, Any] | None:
     lit = cfg.litellm
     ing = lit.ingress
     if not ing.enabled:
@@ -527,6 +537,6 @@ def ingress(cfg: StackConfig) -> dict[str, Any] | None:
         host=ing.host,
         class_name=ing.class_name,
         cluster_issuer=ing.cluster_issuer,
-        paths=ingress_paths(cfg),
-        annotations=ingress_annotations(cfg),
+        paths=ingress_paths(cfg, admin),
+        annotations=admin.annotations if admin else None,
     )

@@ -21,6 +21,7 @@ Pure builders first (no Pulumi calls), then the thin component.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +40,9 @@ from components.kit import (
     service_host,
     stateful_options,
 )
-from components.secrets.eso import StoreRef, TargetSecret
+from components.secrets.eso import TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
+from components.secrets.store import StoreAccess
 from config import StackConfig
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD
 
@@ -205,21 +207,25 @@ def server_ca_pem(certs: Any) -> str:
     return "\n".join(p.strip() for p in pems if p) + "\n"
 
 
+@dataclass(frozen=True)
+class SharedStateArgs:
+    config: StackConfig
+    """The builders read redis, namespaces, gcp (region), data_safety and secrets."""
+    store: StoreAccess
+    """The credentials' GSM secrets are synced through it and grant its accessor."""
+    litellm_pods: Mapping[str, str]
+    """LiteLLM's pod selector labels: the only clients the in-cluster Redis admits."""
+
+
 class SharedState(pulumi.ComponentResource):
     """The stack's Redis (memorystore or in-cluster) and its credentials in GSM -> ESO."""
 
     wiring: RedisWiring
 
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        store: StoreRef,
-        accessor_email: pulumi.Input[str],
-        litellm_pods: dict[str, str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: SharedStateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:redis:SharedState", name, None, opts)
+        cfg, litellm_pods = args.config, dict(args.litellm_pods)
+        store, accessor_email = args.store.ref, args.store.accessor_email
         child = pulumi.ResourceOptions(parent=self)
         ns = cfg.namespaces.gateway
         auth_consumer = (_consumer(AUTH_SECRET, PASSWORD_KEY, ns),)
@@ -252,9 +258,10 @@ class SharedState(pulumi.ComponentResource):
                 accessor_email,
                 child,
             )
+            ic = cfg.redis.in_cluster
             k8s.helm.v3.Release(
                 f"{name}-valkey",
-                **helm_release_args(cfg.redis.in_cluster.release_name, ns, valkey_chart(cfg), valkey_values(cfg)),
+                **helm_release_args(ic.release_name, ns, valkey_chart(cfg), valkey_values(cfg)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[password]),
             )
             network_policies(name, valkey_network_policies(cfg, litellm_pods), child)

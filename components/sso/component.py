@@ -16,14 +16,15 @@ The gateway's Ingress (built by `components.litellm.values.ingress`) sends
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kit import custom_resource, helm_release_args, network_policies
 from components.litellm import values as litellm_values
-from components.secrets.eso import StoreRef
 from components.secrets.managed import ManagedSecret, managed_secret_args
-from components.secrets.store import grant_referenced_secret
+from components.secrets.store import StoreAccess, grant_referenced_secret
 from components.sso import values as sso_values
 from config import StackConfig
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET
@@ -45,18 +46,21 @@ def wiring(cfg: StackConfig, cookie_secret_gsm_id: str) -> sso_values.SsoWiring:
     )
 
 
+@dataclass(frozen=True)
+class SsoArgs:
+    config: StackConfig
+    """The builders read sso, litellm (ingress, network, the upstream's names), namespaces, gcp and secrets."""
+    store: StoreAccess
+    """The credentials' ExternalSecret reads through it; its accessor is granted the client secret."""
+
+
 class Sso(pulumi.ComponentResource):
     service_name: str
 
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        store: StoreRef,
-        accessor_email: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: SsoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:sso:Sso", name, None, opts)
+        cfg = args.config
+        store, accessor_email = args.store.ref, args.store.accessor_email
         sso = cfg.sso
         child = pulumi.ResourceOptions(parent=self)
 

@@ -34,7 +34,7 @@ import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components.database import cnpg
-from components.kit import custom_resource, network_policies, stateful_options
+from components.kit import custom_resource, namespace_peer, network_policies, stateful_options
 from components.langfuse import values as langfuse_values
 from components.litellm import values as litellm_values
 from components.litellm.values import prometheus_peer
@@ -127,7 +127,7 @@ def cnpg_clients(cfg: StackConfig) -> list[dict[str, Any]]:
     if cfg.langfuse.enabled:
         clients.append({"podSelector": langfuse_values.app_pods(langfuse_values.names(cfg))})
     grafana_ns = cfg.namespaces.grafana
-    clients.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": grafana_ns}}})
+    clients.append(namespace_peer(grafana_ns))
     return clients
 
 

@@ -30,7 +30,7 @@ import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components.database.component import Database
-from components.kit import custom_resource, ingress, network_policies, stateful_options
+from components.kit import custom_resource, helm_release_args, ingress, network_policies, stateful_options
 from components.langfuse import values
 from components.secrets.managed import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.secrets.store import SecretStore
@@ -151,15 +151,7 @@ class Langfuse(pulumi.ComponentResource):
 
         release = k8s.helm.v3.Release(
             f"{name}-release",
-            name=lf.release_name,
-            namespace=ns,
-            chart=values.CHART,
-            version=lf.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=lf.repository),
-            values=values.helm_values(cfg),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=1200,
+            **helm_release_args(lf.release_name, ns, values.helm_chart(lf), values.helm_values(cfg)),
             # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see README "Turn a feature off").
             opts=pulumi.ResourceOptions(

@@ -24,7 +24,7 @@ from components.kit import (
     tls_ingress,
 )
 from components.litellm.ingress_paths import BLOCKED, path_table
-from components.redis.component import CA_MOUNT_DIR, RedisWiring
+from components.redis.values import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import LiteLLMConfig, NetworkConfig, StackConfig
 

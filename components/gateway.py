@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.database.component import Database
 from components.kit import metadata, namespace_options, object_meta
+from components.langfuse import values as langfuse_values
 from components.langfuse.component import Langfuse
 from components.litellm.component import LiteLLM, LiteLLMArgs
 from components.litellm.component import wiring as litellm_wiring
@@ -116,7 +117,10 @@ class LlmGateway(pulumi.ComponentResource):
             if cfg.redis.mode != "none"
             else None
         )
-        wired = litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET)
+        tracing = langfuse_values.litellm_tracing(cfg)
+        wired = litellm_wiring(
+            cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing
+        )
         if shared is not None:
             wired = dataclasses.replace(wired, redis=shared.wiring)
         if cfg.sso.enabled:

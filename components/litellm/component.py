@@ -24,15 +24,20 @@ import pulumi_kubernetes as k8s
 
 from components.database.component import DatabaseEndpoint
 from components.kit import custom_resource, helm_release_args, ingress, network_policies, object_meta, service_host
-from components.langfuse import values as langfuse_values
 from components.litellm import values
 from components.secrets.store import StoreAccess, grant_referenced_secret
 from config import StackConfig
 
 
 def wiring(
-    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str, salt_key_secret: str
+    cfg: StackConfig,
+    endpoint: DatabaseEndpoint,
+    master_key_secret: str,
+    master_key_key: str,
+    salt_key_secret: str,
+    tracing: values.TracingWiring | None,
 ) -> values.GatewayWiring:
+    """What the release is wired to; `tracing` from Langfuse's builders (None: tracing off)."""
     return values.GatewayWiring(
         namespace=cfg.namespaces.gateway,
         master_key_secret=master_key_secret,
@@ -43,7 +48,7 @@ def wiring(
         database_port=endpoint.port,
         database_name=endpoint.database,
         database_pod_selector=dict(endpoint.pod_labels) if endpoint.pod_labels else None,
-        tracing=langfuse_values.litellm_tracing(cfg),
+        tracing=tracing,
     )
 
 

@@ -16,17 +16,18 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.database.component import Database
+from components.database.component import Database, DatabaseEndpoint
 from components.kit import metadata, namespace_options, object_meta
 from components.langfuse import values as langfuse_values
 from components.langfuse.component import Langfuse
 from components.litellm.component import LiteLLM, LiteLLMArgs
 from components.litellm.component import wiring as litellm_wiring
-from components.litellm.values import AdminFrontDoor, selector_labels
+from components.litellm.values import AdminFrontDoor, GatewayWiring, selector_labels
 from components.observability.alerting import Alerting, AlertingArgs
 from components.observability.dashboards import Dashboards, DashboardsArgs
 from components.observability.datasource import GrafanaDatasource, GrafanaDatasourceArgs
 from components.redis.component import SharedState, SharedStateArgs
+from components.redis.values import RedisWiring
 from components.reporting.component import Reporting
 from components.secrets.eso import TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
@@ -41,6 +42,33 @@ MASTER_KEY_SECRET = "litellm-master-key"
 MASTER_KEY_DATA_KEY = "masterkey"
 SALT_KEY_SECRET = "litellm-salt-key"
 SALT_KEY_ENV = "LITELLM_SALT_KEY"
+
+
+def gateway_namespace(name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    """The gateway namespace (PSA `restricted`) when the stack creates it; returns the options of
+    everything inside it, which waits for it."""
+    if not cfg.namespaces.create_gateway:
+        return child
+    restricted = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}
+    namespace = k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata=object_meta(metadata(cfg.namespaces.gateway, app="llm-gateway", extra_labels=restricted)),
+        opts=pulumi.ResourceOptions.merge(child, namespace_options(cfg)),
+    )
+    return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
+
+
+def wire_litellm(cfg: StackConfig, endpoint: DatabaseEndpoint, redis: RedisWiring | None) -> GatewayWiring:
+    """What LiteLLM is wired to: the database, its keys, Langfuse's tracing, the shared Redis and,
+    with SSO, oauth2-proxy in front of the admin surface."""
+    tracing = langfuse_values.litellm_tracing(cfg)
+    wired = litellm_wiring(cfg, endpoint, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing)
+    admin = (
+        AdminFrontDoor(tuple(sso_values.ingress_paths(cfg)), sso_values.ingress_annotations(cfg))
+        if cfg.sso.enabled
+        else None
+    )
+    return dataclasses.replace(wired, redis=redis, admin=admin)
 
 
 @dataclass(frozen=True)
@@ -64,25 +92,7 @@ class LlmGateway(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, providers=[gcp_provider, k8s_provider])
 
         ns = cfg.namespaces.gateway
-        if cfg.namespaces.create_gateway:
-            namespace = k8s.core.v1.Namespace(
-                f"{name}-namespace",
-                metadata=object_meta(
-                    metadata(
-                        ns,
-                        app="llm-gateway",
-                        extra_labels={
-                            "pod-security.kubernetes.io/enforce": "restricted",
-                            "pod-security.kubernetes.io/warn": "restricted",
-                        },
-                    )
-                ),
-                opts=pulumi.ResourceOptions.merge(child, namespace_options(cfg)),
-            )
-            # Everything in the namespace waits for it.
-            in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
-        else:
-            in_ns = child
+        in_ns = gateway_namespace(name, cfg, child)
 
         store = SecretStore(f"{name}-secret-store", cfg, child)
 
@@ -117,15 +127,7 @@ class LlmGateway(pulumi.ComponentResource):
             if cfg.redis.mode != "none"
             else None
         )
-        tracing = langfuse_values.litellm_tracing(cfg)
-        wired = litellm_wiring(
-            cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing
-        )
-        if shared is not None:
-            wired = dataclasses.replace(wired, redis=shared.wiring)
-        if cfg.sso.enabled:
-            admin = AdminFrontDoor(tuple(sso_values.ingress_paths(cfg)), sso_values.ingress_annotations(cfg))
-            wired = dataclasses.replace(wired, admin=admin)
+        wired = wire_litellm(cfg, database.endpoint_info, shared.wiring if shared else None)
         gateway = LiteLLM(
             f"{name}-litellm",
             LiteLLMArgs(cfg, wired, store.access),
@@ -152,14 +154,7 @@ class LlmGateway(pulumi.ComponentResource):
         )
         GrafanaDatasource(
             f"{name}-grafana-datasource",
-            GrafanaDatasourceArgs(
-                grafana=cfg.grafana,
-                namespace=cfg.namespaces.grafana,
-                connection_limit=cfg.postgres.grafana_ro.connection_limit,
-                refresh_interval=cfg.secrets.refresh_interval,
-                endpoint=database.endpoint_info,
-                store=store.access,
-            ),
+            GrafanaDatasourceArgs.from_config(cfg, database.endpoint_info, store.access),
             child,
         )
         Dashboards(f"{name}-dashboards", DashboardsArgs(cfg), child)

@@ -30,7 +30,7 @@ from components.database.component import DatabaseEndpoint
 from components.kit import custom_resource
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.secrets.store import StoreAccess
-from config import GrafanaConfig
+from config import GrafanaConfig, StackConfig
 from dashboards.postgres_query import DATASOURCE_TYPE
 
 SIDECAR_LABEL = {"grafana_datasource": "1"}
@@ -152,6 +152,17 @@ class GrafanaDatasourceArgs:
     endpoint: DatabaseEndpoint
     store: StoreAccess
     """The ExternalSecret reads through it (the password's GSM secret already grants its accessor)."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, endpoint: DatabaseEndpoint, store: StoreAccess) -> GrafanaDatasourceArgs:
+        return cls(
+            grafana=cfg.grafana,
+            namespace=cfg.namespaces.grafana,
+            connection_limit=cfg.postgres.grafana_ro.connection_limit,
+            refresh_interval=cfg.secrets.refresh_interval,
+            endpoint=endpoint,
+            store=store,
+        )
 
 
 class GrafanaDatasource(pulumi.ComponentResource):

@@ -262,32 +262,9 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
         "masterkeySecretName": wiring.master_key_secret,
         "masterkeySecretKey": wiring.master_key_key,
-        "db": {
-            "useExisting": True,
-            "deployStandalone": False,
-            "endpoint": wiring.database_host,
-            "database": wiring.database_name,
-            "secret": {"name": wiring.database_secret, "usernameKey": "username", "passwordKey": "password"},
-        },
-        # The chart builds DATABASE_URL from $(DATABASE_PASSWORD) without URL-encoding
-        # (BerriAI/litellm#20993). Kubernetes keeps the last of duplicate env names and the
-        # chart renders extraEnvVars after its own DATABASE_URL in both the proxy and the
-        # migration Job, so this entry replaces it with the database Secret's encoded URI.
-        "extraEnvVars": [
-            {
-                "name": "DATABASE_URL",
-                "valueFrom": {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}},
-            }
-        ],
-        "envVars": {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)}
-        | worker_env(lit)
-        | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
-        | exposure_env(lit)
-        | redis_env(wiring.redis),
-        "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
-        + ([wiring.tracing.keys_secret] if wiring.tracing else [])
-        + [wiring.salt_key_secret]
-        + ([wiring.redis.auth_secret] if wiring.redis else []),
+        **database_values(wiring),
+        "envVars": env_vars(lit, wiring),
+        "environmentSecrets": environment_secrets(lit, wiring),
         "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None, redis=wiring.redis is not None),
         "resources": container_resources(lit.resources),
         "migrationJob": {
@@ -320,21 +297,69 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         values["volumes"] = [{"name": "redis-ca", "secret": {"secretName": wiring.redis.ca_secret}}]
         values["volumeMounts"] = [{"name": "redis-ca", "mountPath": CA_MOUNT_DIR, "readOnly": True}]
     if lit.spread_across_nodes:
-        values["topologySpreadConstraints"] = [
-            {
-                "maxSkew": 1,
-                "topologyKey": "kubernetes.io/hostname",
-                "whenUnsatisfiable": "DoNotSchedule",
-                "labelSelector": {"matchLabels": selector_labels(lit)},
-            },
-            {
-                "maxSkew": 1,
-                "topologyKey": "topology.kubernetes.io/zone",
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": selector_labels(lit)},
-            },
-        ]
+        values["topologySpreadConstraints"] = spread_constraints(lit)
     return values
+
+
+def database_values(wiring: GatewayWiring) -> dict[str, Any]:
+    """The chart's `db` (an existing database, credentials from its Secret) and the DATABASE_URL fix."""
+    return {
+        "db": {
+            "useExisting": True,
+            "deployStandalone": False,
+            "endpoint": wiring.database_host,
+            "database": wiring.database_name,
+            "secret": {"name": wiring.database_secret, "usernameKey": "username", "passwordKey": "password"},
+        },
+        # The chart builds DATABASE_URL from $(DATABASE_PASSWORD) without URL-encoding
+        # (BerriAI/litellm#20993). Kubernetes keeps the last of duplicate env names and the
+        # chart renders extraEnvVars after its own DATABASE_URL in both the proxy and the
+        # migration Job, so this entry replaces it with the database Secret's encoded URI.
+        "extraEnvVars": [
+            {
+                "name": "DATABASE_URL",
+                "valueFrom": {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}},
+            }
+        ],
+    }
+
+
+def env_vars(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
+    """Plain environment of the proxy (`envVars`): metrics port, workers, tracing host, exposure, Redis."""
+    return (
+        {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)}
+        | worker_env(lit)
+        | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
+        | exposure_env(lit)
+        | redis_env(wiring.redis)
+    )
+
+
+def environment_secrets(lit: LiteLLMConfig, wiring: GatewayWiring) -> list[str]:
+    """Secrets mounted whole as environment (`environmentSecrets`): provider keys, Langfuse's keys,
+    the salt key, the Redis password."""
+    return (
+        ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
+        + ([wiring.tracing.keys_secret] if wiring.tracing else [])
+        + [wiring.salt_key_secret]
+        + ([wiring.redis.auth_secret] if wiring.redis else [])
+    )
+
+
+def spread_constraints(lit: LiteLLMConfig) -> list[dict[str, Any]]:
+    """One proxy pod per node (hard), spread over zones (best effort)."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": when,
+            "labelSelector": {"matchLabels": selector_labels(lit)},
+        }
+        for key, when in (
+            ("kubernetes.io/hostname", "DoNotSchedule"),
+            ("topology.kubernetes.io/zone", "ScheduleAnyway"),
+        )
+    ]
 
 
 def provider_keys_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any] | None:

@@ -10,27 +10,30 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.database.component import Database, DatabaseArgs
+from components.database.component import Database, DatabaseArgs, DatabaseEndpoint
 from components.kit import metadata, namespace_options, object_meta
 from components.langfuse import values as langfuse_values
 from components.langfuse.component import Langfuse, LangfuseArgs
-from components.litellm.component import LiteLLM
+from components.litellm.component import LiteLLM, LiteLLMArgs
 from components.litellm.component import wiring as litellm_wiring
-from components.litellm.values import selector_labels
-from components.observability.alerting import Alerting
-from components.observability.dashboards import Dashboards
-from components.observability.datasource import GrafanaDatasource
-from components.redis.component import SharedState
+from components.litellm.values import AdminFrontDoor, GatewayWiring, selector_labels
+from components.observability.alerting import Alerting, AlertingArgs
+from components.observability.dashboards import Dashboards, DashboardsArgs
+from components.observability.datasource import GrafanaDatasource, GrafanaDatasourceArgs
+from components.redis.component import SharedState, SharedStateArgs
+from components.redis.values import RedisWiring
 from components.reporting.component import Reporting, ReportingArgs
 from components.secrets.eso import TargetSecret
 from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
 from components.secrets.store import SecretStore, SecretStoreArgs
-from components.sso.component import Sso
+from components.sso import values as sso_values
+from components.sso.component import Sso, SsoArgs
 from config import StackConfig
 from config.footprint import as_output as footprint_output
 from config.inventory import MASTER_KEY, SALT_KEY, SecretSpec
@@ -41,15 +44,43 @@ SALT_KEY_SECRET = "litellm-salt-key"
 SALT_KEY_ENV = "LITELLM_SALT_KEY"
 
 
+def gateway_namespace(name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    """The gateway namespace (PSA `restricted`) when the stack creates it; returns the options of
+    everything inside it, which waits for it."""
+    if not cfg.namespaces.create_gateway:
+        return child
+    restricted = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}
+    namespace = k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata=object_meta(metadata(cfg.namespaces.gateway, app="llm-gateway", extra_labels=restricted)),
+        opts=pulumi.ResourceOptions.merge(child, namespace_options(cfg)),
+    )
+    return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
+
+
+def wire_litellm(cfg: StackConfig, endpoint: DatabaseEndpoint, redis: RedisWiring | None) -> GatewayWiring:
+    """What LiteLLM is wired to: the database, its keys, Langfuse's tracing, the shared Redis and,
+    with SSO, oauth2-proxy in front of the admin surface."""
+    tracing = langfuse_values.litellm_tracing(cfg)
+    wired = litellm_wiring(cfg, endpoint, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing)
+    admin = (
+        AdminFrontDoor(tuple(sso_values.ingress_paths(cfg)), sso_values.ingress_annotations(cfg))
+        if cfg.sso.enabled
+        else None
+    )
+    return dataclasses.replace(wired, redis=redis, admin=admin)
+
+
 @dataclass(frozen=True)
 class LlmGatewayArgs:
     config: StackConfig
+    """The validated stack config (`config.load_stack_config`)."""
     admin_password: pulumi.Input[str] | None = None
-    """The external PostgreSQL server's admin password (stack secret); engine external only."""
+    """The external PostgreSQL server's admin password (stack secret `postgresAdminPassword`); None without one."""
 
 
 class LlmGateway(pulumi.ComponentResource):
-    master_key_secret_name: str
+    outputs: dict[str, Any]
 
     def __init__(self, name: str, args: LlmGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:gateway:LlmGateway", name, None, opts)
@@ -61,25 +92,7 @@ class LlmGateway(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, providers=[gcp_provider, k8s_provider])
 
         ns = cfg.namespaces.gateway
-        if cfg.namespaces.create_gateway:
-            namespace = k8s.core.v1.Namespace(
-                f"{name}-namespace",
-                metadata=object_meta(
-                    metadata(
-                        ns,
-                        app="llm-gateway",
-                        extra_labels={
-                            "pod-security.kubernetes.io/enforce": "restricted",
-                            "pod-security.kubernetes.io/warn": "restricted",
-                        },
-                    )
-                ),
-                opts=pulumi.ResourceOptions.merge(child, namespace_options(cfg)),
-            )
-            # Everything in the namespace waits for it.
-            in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
-        else:
-            in_ns = child
+        in_ns = gateway_namespace(name, cfg, child)
 
         store = SecretStore(f"{name}-secret-store", SecretStoreArgs.from_config(cfg), child)
 
@@ -118,19 +131,14 @@ class LlmGateway(pulumi.ComponentResource):
         )
         # Shared state for the proxy's processes (redis.mode); LiteLLM waits for its credentials.
         shared = (
-            SharedState(f"{name}-redis", cfg, store.store, store.gsa_email, selector_labels(cfg.litellm), in_ns)
+            SharedState(f"{name}-redis", SharedStateArgs(cfg, store.access, selector_labels(cfg.litellm)), in_ns)
             if cfg.redis.mode != "none"
             else None
         )
-        wired = litellm_wiring(cfg, database.endpoint_info, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET)
-        if shared is not None:
-            wired = dataclasses.replace(wired, redis=shared.wiring)
+        wired = wire_litellm(cfg, database.endpoint_info, shared.wiring if shared else None)
         gateway = LiteLLM(
             f"{name}-litellm",
-            cfg,
-            wired,
-            store.store,
-            store.gsa_email,
+            LiteLLMArgs(cfg, wired, store.access),
             pulumi.ResourceOptions.merge(
                 in_ns,
                 pulumi.ResourceOptions(
@@ -145,16 +153,19 @@ class LlmGateway(pulumi.ComponentResource):
             ),
         )
         if cfg.sso.enabled:
-            Sso(f"{name}-sso", cfg, store.store, store.gsa_email, in_ns)
+            Sso(f"{name}-sso", SsoArgs(cfg, store.access), in_ns)
         Reporting(
             f"{name}-reporting",
             ReportingArgs(config=cfg, endpoint=database.endpoint_info),
             pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
         )
-        GrafanaDatasource(f"{name}-grafana-datasource", cfg, database.endpoint_info, store.store, child)
-        Dashboards(f"{name}-dashboards", cfg, child)
-        Alerting(f"{name}-alerting", cfg, store, in_ns)
-        self.master_key_secret_name = MASTER_KEY_SECRET
+        GrafanaDatasource(
+            f"{name}-grafana-datasource",
+            GrafanaDatasourceArgs.from_config(cfg, database.endpoint_info, store.access),
+            child,
+        )
+        Dashboards(f"{name}-dashboards", DashboardsArgs(cfg), child)
+        Alerting(f"{name}-alerting", AlertingArgs(cfg, store.access), in_ns)
         self.outputs = {
             "gateway_namespace": ns,
             "secret_store": store.store.name,

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from config import DataSafetyConfig, StackConfig
+from config import DataSafetyConfig, Resources, StackConfig
 
 PART_OF = "llm-gateway"
 
@@ -113,6 +113,102 @@ def custom_resource(
         opts=opts,
         **body,
     )
+
+
+def container_resources(res: Resources) -> dict[str, Any]:
+    """A container's `resources` block (requests and limits) from config."""
+    return {
+        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
+        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
+    }
+
+
+def namespace_peer(namespace: str) -> dict[str, Any]:
+    """A NetworkPolicy peer: every pod of one namespace (by its immutable name label)."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+DNS_NAMESPACE = "kube-system"
+DNS_PORT = 53
+
+
+def dns_egress() -> dict[str, Any]:
+    """The egress rule every default-deny policy needs: DNS (UDP and TCP) to the cluster's resolver."""
+    return {
+        "to": [namespace_peer(DNS_NAMESPACE)],
+        "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
+    }
+
+
+def helm_fullname(release: str, chart: str) -> str:
+    """A chart's `<chart>.fullname` without fullnameOverride: the release name when it already
+    contains the chart's name, else `<release>-<chart>` (the rule of Helm's scaffold)."""
+    return release if chart in release else f"{release}-{chart}"
+
+
+def service_host(service: str, namespace: str, *, fully_qualified: bool = False) -> str:
+    """A Service's in-cluster DNS name: `<svc>.<ns>.svc` (resolved through the pod's search
+    domains), or with `fully_qualified` the absolute `<svc>.<ns>.svc.cluster.local`."""
+    host = f"{service}.{namespace}.svc"
+    return f"{host}.cluster.local" if fully_qualified else host
+
+
+def tls_ingress(
+    name: str,
+    namespace: str,
+    *,
+    app: str,
+    host: str,
+    class_name: str,
+    cluster_issuer: str,
+    paths: Sequence[Mapping[str, Any]],
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An Ingress for one host with TLS from cert-manager (certificate Secret `<name>-tls`)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata(
+            name,
+            namespace,
+            app=app,
+            annotations={"cert-manager.io/cluster-issuer": cluster_issuer, **(annotations or {})},
+        ),
+        "spec": {
+            "ingressClassName": class_name,
+            "tls": [{"hosts": [host], "secretName": f"{name}-tls"}],
+            "rules": [{"host": host, "http": {"paths": [dict(p) for p in paths]}}],
+        },
+    }
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """Where a pinned chart comes from and how long its install may take."""
+
+    chart: str
+    version: str
+    timeout: int
+    """Seconds Helm waits for the release's resources (atomic: rolled back after that)."""
+    repository: str | None = None
+    """A classic chart repository URL; None for an OCI reference in `chart`."""
+
+
+def helm_release_args(release: str, namespace: str, chart: HelmChart, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `k8s.helm.v3.Release`: every release is atomic and cleans up on failure."""
+    args: dict[str, Any] = {
+        "name": release,
+        "namespace": namespace,
+        "chart": chart.chart,
+        "version": chart.version,
+        "values": dict(values),
+        "atomic": True,
+        "cleanup_on_fail": True,
+        "timeout": chart.timeout,
+    }
+    if chart.repository is not None:
+        args["repository_opts"] = k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository)
+    return args
 
 
 def stateful_options(safety: DataSafetyConfig) -> pulumi.ResourceOptions:

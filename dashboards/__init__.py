@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dashboards import budgets, chargeback, models, operations, spend_overview, team_view
+
 if TYPE_CHECKING:
     from config import StackConfig
 
@@ -23,22 +25,15 @@ class DashboardSpec:
     build: Callable[[StackConfig], dict[str, Any]]
 
 
-def all_dashboards(cfg: StackConfig) -> list[DashboardSpec]:
-    """Every dashboard this stack ships (modules register below as they are added)."""
-    del cfg
-    specs: list[DashboardSpec] = []
-    from dashboards import chargeback, spend_overview, team_view  # spend dashboards on the reporting schema
-
-    specs += [
+def all_dashboards() -> list[DashboardSpec]:
+    """Every dashboard the gateway ships (each builds its JSON from the stack config)."""
+    return [
+        # Spend, on the reporting schema (PostgreSQL).
         DashboardSpec(spend_overview.UID, spend_overview.FILENAME, spend_overview.build),
         DashboardSpec(team_view.UID, team_view.FILENAME, team_view.build),
         DashboardSpec(chargeback.UID, chargeback.FILENAME, chargeback.build),
-    ]
-    from dashboards import budgets, models, operations  # Prometheus dashboards
-
-    specs += [
+        # Prometheus.
         DashboardSpec(operations.UID, operations.FILENAME, operations.build),
         DashboardSpec(models.UID, models.FILENAME, models.build),
         DashboardSpec(budgets.UID, budgets.FILENAME, budgets.build),
     ]
-    return specs

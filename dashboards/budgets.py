@@ -41,7 +41,6 @@ THRESHOLDS = ((None, "red"), (10.0, "orange"), (25.0, "green"))
 
 
 def build(cfg: StackConfig) -> dict[str, Any]:
-    del cfg
     q = QUERIES
     dashboard = (
         base("LLM Gateway / Budgets", UID, "Remaining LiteLLM key and team budgets (Prometheus).")

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from grafana_foundation_sdk.builders import dashboard as dash
-
-from dashboards.spend_panels import currency_columns, datasource_ref, freshness_panel, table_panel, to_json
+from dashboards.spend_panels import currency_columns, datasource_ref, freshness_panel, header, table_panel, to_json
 from dashboards.spend_queries import CHARGEBACK
 
 if TYPE_CHECKING:
@@ -30,13 +28,14 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         "Spend per team per calendar month (UTC), whole months of the selected range. " + CSV_HINT
     )
     builder = (
-        dash.Dashboard("LLM chargeback (spend per team per month)")
-        .uid(UID)
-        .description("Monthly spend per team from the reporting schema, for chargeback. " + CSV_HINT)
-        .tags(["llm-gateway", "litellm", "spend", "chargeback"])
-        .time("now-3M/M", "now/M")
-        .timezone("utc")
-        .readonly()
+        header(
+            "LLM chargeback (spend per team per month)",
+            UID,
+            "Monthly spend per team from the reporting schema, for chargeback. " + CSV_HINT,
+            extra_tags=("chargeback",),
+            time=("now-3M/M", "now/M"),
+            refresh=None,
+        )
         .with_panel(freshness_panel(CSV_HINT))
         .with_panel(panel)
     )

@@ -74,7 +74,6 @@ QUERIES: dict[str, str] = {
 
 
 def build(cfg: StackConfig) -> dict[str, Any]:
-    del cfg
     q = QUERIES
     dashboard = (
         base(

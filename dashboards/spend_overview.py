@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.spend_panels import (
@@ -22,6 +21,7 @@ from dashboards.spend_panels import (
     currency_columns,
     datasource_ref,
     freshness_panel,
+    header,
     query_variable,
     stat_panel,
     table_panel,
@@ -52,14 +52,11 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         ],
     )
     builder = (
-        dash.Dashboard("LLM spend overview")
-        .uid(UID)
-        .description("LiteLLM spend from the reporting schema's rollups (PostgreSQL, read-only as grafana_ro).")
-        .tags(["llm-gateway", "litellm", "spend"])
-        .time("now-30d", "now")
-        .refresh("5m")
-        .timezone("utc")
-        .readonly()
+        header(
+            "LLM spend overview",
+            UID,
+            "LiteLLM spend from the reporting schema's rollups (PostgreSQL, read-only as grafana_ro).",
+        )
         .with_variable(query_variable(ds, OVERVIEW.variables[0]))
         .with_variable(query_variable(ds, OVERVIEW.variables[1]))
         .with_variable(query_variable(ds, OVERVIEW.variables[2]))

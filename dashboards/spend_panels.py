@@ -28,6 +28,24 @@ if TYPE_CHECKING:
 
 SPEND_UNIT = "currencyUSD"
 UNLIMITED = "unlimited"
+TAGS = ("llm-gateway", "litellm", "spend")
+
+
+def header(
+    title: str,
+    uid: str,
+    description: str,
+    *,
+    extra_tags: tuple[str, ...] = (),
+    time: tuple[str, str] = ("now-30d", "now"),
+    refresh: str | None = "5m",
+) -> dash.Dashboard:
+    """What every spend dashboard starts with: uid, description, tags, a UTC time range
+    (spend rollups are per UTC day), read-only; auto-refresh unless `refresh` is None."""
+    builder = dash.Dashboard(title).uid(uid).description(description).tags([*TAGS, *extra_tags]).time(*time)
+    if refresh is not None:
+        builder = builder.refresh(refresh)
+    return builder.timezone("utc").readonly()
 
 
 def datasource_ref(cfg: StackConfig) -> model.DataSourceRef:

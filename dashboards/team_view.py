@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from grafana_foundation_sdk.builders import dashboard as dash
-
 from dashboards.spend_panels import (
     SPEND_UNIT,
     budget_overrides,
@@ -21,6 +19,7 @@ from dashboards.spend_panels import (
     datasource_ref,
     freshness_panel,
     gauge_panel,
+    header,
     query_variable,
     table_panel,
     timeseries_panel,
@@ -39,14 +38,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     ds = datasource_ref(cfg)
     q = TEAM_VIEW.panel
     builder = (
-        dash.Dashboard("LLM spend by team")
-        .uid(UID)
-        .description("One LiteLLM team: budget, spend vs budget, usage by model and key.")
-        .tags(["llm-gateway", "litellm", "spend"])
-        .time("now-30d", "now")
-        .refresh("5m")
-        .timezone("utc")
-        .readonly()
+        header("LLM spend by team", UID, "One LiteLLM team: budget, spend vs budget, usage by model and key.")
         .with_variable(query_variable(ds, TEAM_VIEW.variables[0]))
         .with_variable(query_variable(ds, TEAM_VIEW.variables[1]))
         .with_variable(query_variable(ds, TEAM_VIEW.variables[2]))

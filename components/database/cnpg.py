@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.database.sql import database_hardening_sql
-from components.kit import metadata, private_bucket
+from components.kit import container_resources, dns_egress, metadata, namespace_peer, private_bucket, service_host
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
 
@@ -31,11 +31,11 @@ class CnpgNames:
 
     @property
     def rw_host(self) -> str:
-        return f"{self.cluster}-rw.{self.namespace}.svc"
+        return service_host(f"{self.cluster}-rw", self.namespace)
 
     @property
     def ro_host(self) -> str:
-        return f"{self.cluster}-ro.{self.namespace}.svc"
+        return service_host(f"{self.cluster}-ro", self.namespace)
 
     @property
     def app_secret(self) -> str:
@@ -209,10 +209,7 @@ def cluster_manifest(
         "imageName": cnpg.image,
         "enablePDB": cnpg.enable_pdb,
         "storage": {"size": cnpg.storage_size, **({"storageClass": cnpg.storage_class} if cnpg.storage_class else {})},
-        "resources": {
-            "requests": {"cpu": cnpg.resources.requests.cpu, "memory": cnpg.resources.requests.memory},
-            "limits": {"cpu": cnpg.resources.limits.cpu, "memory": cnpg.resources.limits.memory},
-        },
+        "resources": container_resources(cnpg.resources),
         "postgresql": {"parameters": dict(cnpg.parameters), "pg_hba": grafana_ro_hba(pg.database)},
         "affinity": {
             "enablePodAntiAffinity": True,
@@ -363,13 +360,10 @@ def network_policies(
     backups, HTTPS to object storage (GCS has no stable address ranges)."""
     pods = {"matchLabels": {"cnpg.io/cluster": names.cluster}}
     own = {"podSelector": pods}
-    operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": cnpg.operator_namespace}}}
+    operator = namespace_peer(cnpg.operator_namespace)
     https_to = [*cnpg.api_server_cidrs, *(["0.0.0.0/0"] if backups else [])]
     egress = [
-        {
-            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-        },
+        dns_egress(),
         {"to": [own], "ports": _tcp(PORT, STATUS_PORT)},
         {"to": [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(https_to)], "ports": _tcp(443)},
     ]

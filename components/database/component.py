@@ -39,6 +39,7 @@ from components.database import cnpg, server
 from components.kit import (
     bucket_with_writer,
     custom_resource,
+    namespace_peer,
     network_policies,
     stateful_options,
     workload_identity_member,
@@ -128,7 +129,7 @@ def cnpg_clients(cfg: StackConfig, tenants: tuple[cnpg.DatabaseTenant, ...] = ()
     clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": litellm_values.selector_labels(cfg.litellm)}}]
     clients += [{"podSelector": dict(t.clients)} for t in tenants]
     grafana_ns = cfg.namespaces.grafana
-    clients.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": grafana_ns}}})
+    clients.append(namespace_peer(grafana_ns))
     return clients
 
 

@@ -34,6 +34,7 @@ from components.database import server
 from components.kit import (
     bucket_with_writer,
     custom_resource,
+    helm_release_args,
     ingress,
     network_policies,
     private_bucket,
@@ -91,15 +92,9 @@ class Langfuse(pulumi.ComponentResource):
 
         release = k8s.helm.v3.Release(
             f"{name}-release",
-            name=lf.release_name,
-            namespace=cfg.namespaces.gateway,
-            chart=values.CHART,
-            version=lf.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=lf.repository),
-            values=values.helm_values(cfg),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=1200,
+            **helm_release_args(
+                lf.release_name, cfg.namespaces.gateway, values.helm_chart(lf), values.helm_values(cfg)
+            ),
             # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see README "Turn a feature off").
             opts=pulumi.ResourceOptions(

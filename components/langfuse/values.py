@@ -14,10 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.database import cnpg
-from components.kit import metadata, restricted_container, restricted_pod
+from components.kit import (
+    HelmChart,
+    container_resources,
+    dns_egress,
+    helm_fullname,
+    metadata,
+    namespace_peer,
+    restricted_container,
+    restricted_pod,
+    service_host,
+    tls_ingress,
+)
 from components.litellm.values import TracingWiring, database_egress, selector_labels
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from config import LangfuseConfig, Resources, StackConfig
+from config import LangfuseConfig, StackConfig
 from config.inventory import (
     LANGFUSE_ADMIN_PASSWORD,
     LANGFUSE_CLICKHOUSE_PASSWORD,
@@ -72,7 +83,7 @@ class LangfuseNames:
     @property
     def fullname(self) -> str:
         """The chart's `langfuse.fullname`."""
-        return self.release if CHART in self.release else f"{self.release}-{CHART}"
+        return helm_fullname(self.release, CHART)
 
     @property
     def web_service(self) -> str:
@@ -80,7 +91,7 @@ class LangfuseNames:
 
     @property
     def web_url(self) -> str:
-        return f"http://{self.web_service}.{self.namespace}.svc:{WEB_PORT}"
+        return f"http://{service_host(self.web_service, self.namespace)}:{WEB_PORT}"
 
     @property
     def instance_labels(self) -> dict[str, str]:
@@ -108,13 +119,6 @@ def _ref(secret: str, key: str) -> dict[str, Any]:
 
 def _env_from_secret(name: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": _ref(CREDENTIALS_SECRET, key)}
-
-
-def _resources(res: Resources) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
-        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
-    }
 
 
 def init_env(lf: LangfuseConfig) -> list[dict[str, Any]]:
@@ -186,7 +190,7 @@ def _clickhouse(lf: LangfuseConfig) -> dict[str, Any]:
     replicated = ch.replicas > 1
     zookeeper: dict[str, Any] = {"enabled": replicated}
     if replicated:
-        zookeeper |= {"replicaCount": ch.zookeeper.replicas, "resources": _resources(ch.zookeeper.resources)}
+        zookeeper |= {"replicaCount": ch.zookeeper.replicas, "resources": container_resources(ch.zookeeper.resources)}
     return {
         "deploy": True,
         "shards": 1,
@@ -198,7 +202,7 @@ def _clickhouse(lf: LangfuseConfig) -> dict[str, Any]:
             "existingSecret": CREDENTIALS_SECRET,
             "existingSecretKey": "clickhouse-password",
         },
-        "resources": _resources(ch.resources),
+        "resources": container_resources(ch.resources),
         "persistence": {"size": ch.storage_size},
         "zookeeper": zookeeper | _NO_CHART_POLICY,
         **_NO_CHART_POLICY,
@@ -213,7 +217,7 @@ def _redis(lf: LangfuseConfig) -> dict[str, Any]:
         "primary": {
             # Langfuse's queues must never be evicted.
             "extraFlags": ["--maxmemory-policy noeviction"],
-            "resources": _resources(lf.valkey.resources),
+            "resources": container_resources(lf.valkey.resources),
             "persistence": {"size": lf.valkey.storage_size},
         },
         **_NO_CHART_POLICY,
@@ -246,11 +250,16 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
             "rootUserSecretKey": S3_ACCESS_KEY_ID,
             "rootPasswordSecretKey": S3_SECRET_ACCESS_KEY,
         },
-        "resources": _resources(lf.minio.resources),
+        "resources": container_resources(lf.minio.resources),
         "persistence": {"size": lf.minio.storage_size},
         **_NO_CHART_POLICY,
         **credentials,
     }
+
+
+def helm_chart(lf: LangfuseConfig) -> HelmChart:
+    """The pinned `langfuse` chart; ClickHouse and its schema migration need up to 20 minutes."""
+    return HelmChart(chart=CHART, version=lf.chart_version, timeout=1200, repository=lf.repository)
 
 
 def helm_values(cfg: StackConfig) -> dict[str, Any]:
@@ -266,8 +275,8 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "podSecurityContext": RESTRICTED_POD,
             "securityContext": RESTRICTED_CONTAINER,
             "pod": {"labels": {"app.kubernetes.io/part-of": "llm-gateway"}},
-            "web": {"replicas": lf.web.replicas, "resources": _resources(lf.web.resources)},
-            "worker": {"replicas": lf.worker.replicas, "resources": _resources(lf.worker.resources)},
+            "web": {"replicas": lf.web.replicas, "resources": container_resources(lf.web.resources)},
+            "worker": {"replicas": lf.worker.replicas, "resources": container_resources(lf.worker.resources)},
             "additionalEnv": init_env(lf),
             # The UI's Ingress is ours (components/langfuse/component.py), like the gateway's.
             "ingress": {"enabled": False},
@@ -360,10 +369,6 @@ def cnpg_database(cfg: StackConfig) -> dict[str, Any]:
 # --- network and ingress -------------------------------------------------------
 
 
-def _ns_peer(namespace: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
-
-
 def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
     """Default-deny for every pod of the release, then: the release's own traffic, LiteLLM
     (and the ingress controller) to the web UI/API, DNS, PostgreSQL and, with GCS, HTTPS."""
@@ -374,12 +379,12 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
     web_from: list[dict[str, Any]] = [{"podSelector": {"matchLabels": selector_labels(cfg.litellm)}}]
     controller = cfg.litellm.network.ingress_controller_namespace
     if cfg.langfuse.ingress_host and controller:
-        web_from.append(_ns_peer(controller))
+        web_from.append(namespace_peer(controller))
     pg = cfg.postgres
     _, db_port = database_host(cfg)
     cnpg_pods = {"cnpg.io/cluster": pg.cnpg.name} if pg.engine == "cnpg" else None
     egress: list[dict[str, Any]] = [
-        {"to": [_ns_peer("kube-system")], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        dns_egress(),
         {"to": [own]},
         database_egress(cfg, cnpg_pods, db_port),
     ]
@@ -439,28 +444,13 @@ def ingress(cfg: StackConfig) -> dict[str, Any] | None:
     issuer = cfg.litellm.ingress.cluster_issuer
     assert issuer is not None  # StackConfig enforces
     n = names(cfg)
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": metadata(
-            n.release, n.namespace, app="langfuse", annotations={"cert-manager.io/cluster-issuer": issuer}
-        ),
-        "spec": {
-            "ingressClassName": cfg.litellm.ingress.class_name,
-            "tls": [{"hosts": [lf.ingress_host], "secretName": f"{n.release}-tls"}],
-            "rules": [
-                {
-                    "host": lf.ingress_host,
-                    "http": {
-                        "paths": [
-                            {
-                                "path": "/",
-                                "pathType": "Prefix",
-                                "backend": {"service": {"name": n.web_service, "port": {"number": WEB_PORT}}},
-                            }
-                        ]
-                    },
-                }
-            ],
-        },
-    }
+    backend = {"service": {"name": n.web_service, "port": {"number": WEB_PORT}}}
+    return tls_ingress(
+        n.release,
+        n.namespace,
+        app="langfuse",
+        host=lf.ingress_host,
+        class_name=cfg.litellm.ingress.class_name,
+        cluster_issuer=issuer,
+        paths=[{"path": "/", "pathType": "Prefix", "backend": backend}],
+    )

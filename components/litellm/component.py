@@ -17,21 +17,27 @@ Encapsulates:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.database.component import DatabaseEndpoint
-from components.kit import custom_resource, ingress, network_policies, object_meta
-from components.langfuse import values as langfuse_values
+from components.kit import custom_resource, helm_release_args, ingress, network_policies, object_meta, service_host
 from components.litellm import values
-from components.secrets.eso import StoreRef
-from components.secrets.store import grant_referenced_secret
+from components.secrets.store import StoreAccess, grant_referenced_secret
 from config import StackConfig
 
 
 def wiring(
-    cfg: StackConfig, endpoint: DatabaseEndpoint, master_key_secret: str, master_key_key: str, salt_key_secret: str
+    cfg: StackConfig,
+    endpoint: DatabaseEndpoint,
+    master_key_secret: str,
+    master_key_key: str,
+    salt_key_secret: str,
+    tracing: values.TracingWiring | None,
 ) -> values.GatewayWiring:
+    """What the release is wired to; `tracing` from Langfuse's builders (None: tracing off)."""
     return values.GatewayWiring(
         namespace=cfg.namespaces.gateway,
         master_key_secret=master_key_secret,
@@ -42,21 +48,27 @@ def wiring(
         database_port=endpoint.port,
         database_name=endpoint.database,
         database_pod_selector=dict(endpoint.pod_labels) if endpoint.pod_labels else None,
-        tracing=langfuse_values.litellm_tracing(cfg),
+        tracing=tracing,
     )
 
 
+@dataclass(frozen=True)
+class LiteLLMArgs:
+    config: StackConfig
+    """The builders read litellm, namespaces, gcp, secrets, monitoring and postgres (external CIDRs)."""
+    wiring: values.GatewayWiring
+    """Names and Outputs of the other components the release is wired to."""
+    store: StoreAccess
+    """The provider keys' ExternalSecret reads through it; its accessor is granted each key."""
+
+
 class LiteLLM(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        wired: values.GatewayWiring,
-        store: StoreRef,
-        accessor_email: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    service_host: str
+
+    def __init__(self, name: str, args: LiteLLMArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:litellm:LiteLLM", name, None, opts)
+        cfg, wired = args.config, args.wiring
+        store, accessor_email = args.store.ref, args.store.accessor_email
         lit = cfg.litellm
         child = pulumi.ResourceOptions(parent=self)
         depends: list[pulumi.Resource] = []
@@ -88,14 +100,9 @@ class LiteLLM(pulumi.ComponentResource):
 
         release = k8s.helm.v3.Release(
             f"{name}-release",
-            name=lit.release_name,
-            namespace=cfg.namespaces.gateway,
-            chart=lit.chart,
-            version=lit.chart_version,
-            values=values.helm_values(cfg, wired),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=900,
+            **helm_release_args(
+                lit.release_name, cfg.namespaces.gateway, values.helm_chart(lit), values.helm_values(cfg, wired)
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
 
@@ -113,6 +120,10 @@ class LiteLLM(pulumi.ComponentResource):
             k8s.core.v1.Service(
                 f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=child
             )
-        ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
-        self.service_host = f"{values.service_name(lit)}.{cfg.namespaces.gateway}.svc"
+        ingress(
+            f"{name}-ingress",
+            values.ingress(cfg, wired.admin),
+            pulumi.ResourceOptions(parent=self, depends_on=[release]),
+        )
+        self.service_host = service_host(values.service_name(lit), cfg.namespaces.gateway)
         self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

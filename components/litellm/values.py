@@ -8,22 +8,33 @@ proxy on loopback) check exactly what the program deploys.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.kit import metadata, restricted_container, restricted_pod
+from components.kit import (
+    HelmChart,
+    container_resources,
+    dns_egress,
+    helm_fullname,
+    metadata,
+    namespace_peer,
+    restricted_container,
+    restricted_pod,
+    tls_ingress,
+)
 from components.litellm.ingress_paths import BLOCKED, path_table
-from components.redis.component import CA_MOUNT_DIR, RedisWiring
+from components.redis.values import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from components.sso.values import ingress_annotations
-from components.sso.values import ingress_paths as sso_ingress_paths
-from config import API_PORT, LiteLLMConfig, NetworkConfig, Resources, StackConfig
+from config import API_PORT, LiteLLMConfig, NetworkConfig, StackConfig
 
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
 """The chart exports the master key Secret as this variable."""
 DATABASE_URL_KEY = "uri"
 """Key of the database Secret that holds a complete, URL-encoded connection URI."""
 PROVIDER_KEYS_SECRET = "litellm-provider-keys"
+CHART_NAME = "litellm"
+"""The chart's name as its templates use it (nameOverride `litellm`)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,16 @@ class TracingWiring:
     """Secret (gateway namespace) holding LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY."""
     web_pod_selector: dict[str, str]
     web_port: int
+
+
+@dataclass(frozen=True)
+class AdminFrontDoor:
+    """Single sign-on in front of the admin surface (from components.sso.values, wired by the root)."""
+
+    paths: tuple[Mapping[str, Any], ...]
+    """The Ingress paths that go through it: everything but LiteLLM's API client routes."""
+    annotations: Mapping[str, str]
+    """Ingress annotations its sessions need (e.g. a larger proxy buffer for the cookies)."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +78,13 @@ class GatewayWiring:
     """Langfuse tracing (langfuse.enabled); None: nothing of Langfuse in the release."""
     redis: RedisWiring | None = None
     """The shared Redis (redis.mode); None: every process keeps its own state."""
+    admin: AdminFrontDoor | None = None
+    """Single sign-on (sso.enabled); None: the Ingress sends everything to LiteLLM."""
 
 
 def service_name(lit: LiteLLMConfig) -> str:
     """The chart's `litellm.fullname` (nameOverride `litellm`): the proxy Service's name."""
-    return lit.release_name if "litellm" in lit.release_name else f"{lit.release_name}-litellm"
+    return helm_fullname(lit.release_name, CHART_NAME)
 
 
 def scrape_job(lit: LiteLLMConfig) -> str:
@@ -80,13 +103,6 @@ JOB_LABEL = "app.kubernetes.io/instance"
 def selector_labels(lit: LiteLLMConfig) -> dict[str, str]:
     """The chart's selector labels for the proxy pods (`litellm.selectorLabels`)."""
     return {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": lit.release_name}
-
-
-def _resources(res: Resources) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
-        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
-    }
 
 
 REDIS_ENV = {"host": "REDIS_HOST", "port": "REDIS_PORT", "password": "REDIS_PASSWORD"}
@@ -227,6 +243,15 @@ def exposure_env(lit: LiteLLMConfig) -> dict[str, str]:
     return env
 
 
+RELEASE_TIMEOUT_S = 900
+"""The first install runs the database migration Job as a hook before the proxy starts."""
+
+
+def helm_chart(lit: LiteLLMConfig) -> HelmChart:
+    """The pinned `litellm-helm` chart (an OCI reference)."""
+    return HelmChart(chart=lit.chart, version=lit.chart_version, timeout=RELEASE_TIMEOUT_S)
+
+
 def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
     lit = cfg.litellm
     repository, _, tag = lit.image.rpartition(":")
@@ -236,37 +261,14 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
         "masterkeySecretName": wiring.master_key_secret,
         "masterkeySecretKey": wiring.master_key_key,
-        "db": {
-            "useExisting": True,
-            "deployStandalone": False,
-            "endpoint": wiring.database_host,
-            "database": wiring.database_name,
-            "secret": {"name": wiring.database_secret, "usernameKey": "username", "passwordKey": "password"},
-        },
-        # The chart builds DATABASE_URL from $(DATABASE_PASSWORD) without URL-encoding
-        # (BerriAI/litellm#20993). Kubernetes keeps the last of duplicate env names and the
-        # chart renders extraEnvVars after its own DATABASE_URL in both the proxy and the
-        # migration Job, so this entry replaces it with the database Secret's encoded URI.
-        "extraEnvVars": [
-            {
-                "name": "DATABASE_URL",
-                "valueFrom": {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}},
-            }
-        ],
-        "envVars": {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)}
-        | worker_env(lit)
-        | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
-        | exposure_env(lit)
-        | redis_env(wiring.redis),
-        "environmentSecrets": ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
-        + ([wiring.tracing.keys_secret] if wiring.tracing else [])
-        + [wiring.salt_key_secret]
-        + ([wiring.redis.auth_secret] if wiring.redis else []),
+        **database_values(wiring),
+        "envVars": env_vars(lit, wiring),
+        "environmentSecrets": environment_secrets(lit, wiring),
         "proxy_config": proxy_config(lit, tracing=wiring.tracing is not None, redis=wiring.redis is not None),
-        "resources": _resources(lit.resources),
+        "resources": container_resources(lit.resources),
         "migrationJob": {
             "enabled": True,
-            "resources": _resources(lit.migration_resources),
+            "resources": container_resources(lit.migration_resources),
             "hooks": {"argocd": {"enabled": False}, "helm": {"enabled": True}},
             "serviceAccountName": service_account_name(lit),
         },
@@ -294,21 +296,69 @@ def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
         values["volumes"] = [{"name": "redis-ca", "secret": {"secretName": wiring.redis.ca_secret}}]
         values["volumeMounts"] = [{"name": "redis-ca", "mountPath": CA_MOUNT_DIR, "readOnly": True}]
     if lit.spread_across_nodes:
-        values["topologySpreadConstraints"] = [
-            {
-                "maxSkew": 1,
-                "topologyKey": "kubernetes.io/hostname",
-                "whenUnsatisfiable": "DoNotSchedule",
-                "labelSelector": {"matchLabels": selector_labels(lit)},
-            },
-            {
-                "maxSkew": 1,
-                "topologyKey": "topology.kubernetes.io/zone",
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": selector_labels(lit)},
-            },
-        ]
+        values["topologySpreadConstraints"] = spread_constraints(lit)
     return values
+
+
+def database_values(wiring: GatewayWiring) -> dict[str, Any]:
+    """The chart's `db` (an existing database, credentials from its Secret) and the DATABASE_URL fix."""
+    return {
+        "db": {
+            "useExisting": True,
+            "deployStandalone": False,
+            "endpoint": wiring.database_host,
+            "database": wiring.database_name,
+            "secret": {"name": wiring.database_secret, "usernameKey": "username", "passwordKey": "password"},
+        },
+        # The chart builds DATABASE_URL from $(DATABASE_PASSWORD) without URL-encoding
+        # (BerriAI/litellm#20993). Kubernetes keeps the last of duplicate env names and the
+        # chart renders extraEnvVars after its own DATABASE_URL in both the proxy and the
+        # migration Job, so this entry replaces it with the database Secret's encoded URI.
+        "extraEnvVars": [
+            {
+                "name": "DATABASE_URL",
+                "valueFrom": {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}},
+            }
+        ],
+    }
+
+
+def env_vars(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
+    """Plain environment of the proxy (`envVars`): metrics port, workers, tracing host, exposure, Redis."""
+    return (
+        {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)}
+        | worker_env(lit)
+        | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
+        | exposure_env(lit)
+        | redis_env(wiring.redis)
+    )
+
+
+def environment_secrets(lit: LiteLLMConfig, wiring: GatewayWiring) -> list[str]:
+    """Secrets mounted whole as environment (`environmentSecrets`): provider keys, Langfuse's keys,
+    the salt key, the Redis password."""
+    return (
+        ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
+        + ([wiring.tracing.keys_secret] if wiring.tracing else [])
+        + [wiring.salt_key_secret]
+        + ([wiring.redis.auth_secret] if wiring.redis else [])
+    )
+
+
+def spread_constraints(lit: LiteLLMConfig) -> list[dict[str, Any]]:
+    """One proxy pod per node (hard), spread over zones (best effort)."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": when,
+            "labelSelector": {"matchLabels": selector_labels(lit)},
+        }
+        for key, when in (
+            ("kubernetes.io/hostname", "DoNotSchedule"),
+            ("topology.kubernetes.io/zone", "ScheduleAnyway"),
+        )
+    ]
 
 
 def provider_keys_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any] | None:
@@ -393,14 +443,10 @@ def service_monitor(cfg: StackConfig) -> dict[str, Any]:
     }
 
 
-def _ns_peer(namespace: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
-
-
 def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
     """The Prometheus server pods only (one peer: namespace AND pod labels), not the whole
     monitoring namespace (Grafana and friends): they alone may read unauthenticated metrics."""
-    return {**_ns_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
+    return {**namespace_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
 
 
 def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port: int) -> dict[str, Any]:
@@ -417,17 +463,14 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     lit = cfg.litellm
     net = lit.network
     pods = {"matchLabels": selector_labels(lit)}
-    api_from = [_ns_peer(ns) for ns in net.client_namespaces]
+    api_from = [namespace_peer(ns) for ns in net.client_namespaces]
     if net.ingress_controller_namespace:
-        api_from.append(_ns_peer(net.ingress_controller_namespace))
+        api_from.append(namespace_peer(net.ingress_controller_namespace))
     ingress_rules = [{"from": [prometheus_peer(net)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]}]
     if api_from:  # `from: []` would admit every source: no peers, no rule
         ingress_rules.insert(0, {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]})
     egress_rules: list[dict[str, Any]] = [
-        {
-            "to": [_ns_peer("kube-system")],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-        },
+        dns_egress(),
         database_egress(cfg, wiring.database_pod_selector, wiring.database_port),
     ]
     if net.egress_cidrs:
@@ -435,7 +478,7 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
             {"to": [{"ipBlock": {"cidr": c}} for c in net.egress_cidrs], "ports": [{"protocol": "TCP", "port": 443}]}
         )
     if net.egress_namespaces:
-        egress_rules.append({"to": [_ns_peer(ns) for ns in net.egress_namespaces]})
+        egress_rules.append({"to": [namespace_peer(ns) for ns in net.egress_namespaces]})
     if wiring.redis is not None:
         # The in-cluster pods, or Memorystore's reserved range (never anywhere: a rule without `to` admits all).
         egress_rules.append(
@@ -485,7 +528,7 @@ def blocked_service(cfg: StackConfig) -> dict[str, Any] | None:
     }
 
 
-def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
+def ingress_paths(cfg: StackConfig, admin: AdminFrontDoor | None) -> list[dict[str, Any]]:
     """/metrics blocked; with SSO the API client routes to LiteLLM and the rest through oauth2-proxy
     (components.litellm.ingress_paths), without SSO everything else to LiteLLM."""
     lit = cfg.litellm
@@ -500,30 +543,24 @@ def ingress_paths(cfg: StackConfig) -> list[dict[str, Any]]:
         }
         for path in BLOCKED
     ]
-    sso = sso_ingress_paths(cfg)
-    direct = path_table().direct if sso else (("Prefix", "/"),)
+    direct = path_table().direct if admin else (("Prefix", "/"),)
     paths += [{"path": path, "pathType": path_type, "backend": litellm} for path_type, path in direct]
-    return paths + sso
+    return paths + [dict(p) for p in (admin.paths if admin else ())]
 
 
-def ingress(cfg: StackConfig) -> dict[str, Any] | None:
+def ingress(cfg: StackConfig, admin: AdminFrontDoor | None) -> dict[str, Any] | None:
     lit = cfg.litellm
     ing = lit.ingress
     if not ing.enabled:
         return None
     assert ing.host is not None and ing.cluster_issuer is not None  # IngressConfig enforces
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": metadata(
-            lit.release_name,
-            cfg.namespaces.gateway,
-            app="litellm",
-            annotations={"cert-manager.io/cluster-issuer": ing.cluster_issuer, **ingress_annotations(cfg)},
-        ),
-        "spec": {
-            "ingressClassName": ing.class_name,
-            "tls": [{"hosts": [ing.host], "secretName": f"{lit.release_name}-tls"}],
-            "rules": [{"host": ing.host, "http": {"paths": ingress_paths(cfg)}}],
-        },
-    }
+    return tls_ingress(
+        lit.release_name,
+        cfg.namespaces.gateway,
+        app="litellm",
+        host=ing.host,
+        class_name=ing.class_name,
+        cluster_issuer=ing.cluster_issuer,
+        paths=ingress_paths(cfg, admin),
+        annotations=admin.annotations if admin else None,
+    )

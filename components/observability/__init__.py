@@ -1,0 +1,4 @@
+"""What the gateway gives its operators to watch: Prometheus alert rules (`rules`) and their routing to
+receivers (`routing`), registered by `alerting`; Grafana dashboards as sidecar ConfigMaps (`dashboards`,
+the JSON built in the top-level `dashboards` package); Grafana's PostgreSQL datasource on the spend
+tables (`datasource`)."""

@@ -9,6 +9,7 @@ comes from the pure builders registered in `dashboards/`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -35,10 +36,17 @@ def dashboard_configmap(cfg: StackConfig, spec: DashboardSpec) -> dict[str, Any]
     }
 
 
+@dataclass(frozen=True)
+class DashboardsArgs:
+    config: StackConfig
+    """Each dashboard builds its JSON from the whole config; the ConfigMaps read namespaces and monitoring."""
+
+
 class Dashboards(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: DashboardsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:dashboards:Dashboards", name, None, opts)
-        for spec in all_dashboards(cfg):
+        cfg = args.config
+        for spec in all_dashboards():
             body = dashboard_configmap(cfg, spec)
             k8s.core.v1.ConfigMap(
                 f"{name}-{body['metadata']['name']}",

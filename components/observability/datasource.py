@@ -29,6 +29,7 @@ from components.database import cnpg
 from components.database.component import DatabaseEndpoint
 from components.kit import custom_resource
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
+from components.secrets.store import StoreAccess
 from config import GrafanaConfig, StackConfig
 from dashboards.postgres_query import DATASOURCE_TYPE
 
@@ -139,28 +140,43 @@ def datasource_external_secret(
     )
 
 
+@dataclass(frozen=True)
+class GrafanaDatasourceArgs:
+    grafana: GrafanaConfig
+    namespace: str
+    """Grafana's namespace (its datasource sidecar watches it)."""
+    connection_limit: int
+    """grafana_ro's connection limit: Grafana's pool never opens more."""
+    refresh_interval: str
+    """How often ESO re-reads the password."""
+    endpoint: DatabaseEndpoint
+    store: StoreAccess
+    """The ExternalSecret reads through it (the password's GSM secret already grants its accessor)."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, endpoint: DatabaseEndpoint, store: StoreAccess) -> GrafanaDatasourceArgs:
+        return cls(
+            grafana=cfg.grafana,
+            namespace=cfg.namespaces.grafana,
+            connection_limit=cfg.postgres.grafana_ro.connection_limit,
+            refresh_interval=cfg.secrets.refresh_interval,
+            endpoint=endpoint,
+            store=store,
+        )
+
+
 class GrafanaDatasource(pulumi.ComponentResource):
     """Registers the datasource ExternalSecret built by `datasource_external_secret`."""
 
-    uid: str
-
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        endpoint: DatabaseEndpoint,
-        store: StoreRef,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: GrafanaDatasourceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:grafana_datasource:GrafanaDatasource", name, None, opts)
-        settings = datasource_settings(cfg.grafana, endpoint, cfg.postgres.grafana_ro.connection_limit)
+        settings = datasource_settings(args.grafana, args.endpoint, args.connection_limit)
         manifest = datasource_external_secret(
             settings,
-            namespace=cfg.namespaces.grafana,
-            store=store,
-            gsm_secret_id=endpoint.grafana_ro_gsm_secret,
-            refresh_interval=cfg.secrets.refresh_interval,
+            namespace=args.namespace,
+            store=args.store.ref,
+            gsm_secret_id=args.endpoint.grafana_ro_gsm_secret,
+            refresh_interval=args.refresh_interval,
         )
         custom_resource(f"{name}-external-secret", manifest, pulumi.ResourceOptions(parent=self))
-        self.uid = settings.uid
         self.register_outputs({"uid": settings.uid, "url": settings.url, "secret": SECRET_NAME})

@@ -25,7 +25,7 @@ import pulumi_kubernetes as k8s
 
 from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.component import DatabaseEndpoint
-from components.kit import metadata, network_policies, object_meta, restricted_container, restricted_pod
+from components.kit import dns_egress, metadata, network_policies, object_meta, restricted_container, restricted_pod
 from components.litellm.values import database_egress
 from components.reporting import sql as reporting_sql
 from config import DEFAULT_REPORTING_IMAGE, StackConfig
@@ -144,10 +144,7 @@ def network_policy_manifests(cfg: StackConfig, endpoint: DatabaseEndpoint) -> li
     pods = {"matchLabels": _labels()}
     pod_labels = dict(endpoint.pod_labels) if endpoint.pod_labels is not None else None
     db = database_egress(cfg, pod_labels, endpoint.port)
-    dns = {
-        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-    }
+    dns = dns_egress()
     return [
         {
             "apiVersion": "networking.k8s.io/v1",

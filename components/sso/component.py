@@ -16,12 +16,13 @@ The gateway's Ingress (built by `components.litellm.values.ingress`) sends
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kit import custom_resource, network_policies
+from components.kit import custom_resource, helm_release_args, network_policies
 from components.litellm import values as litellm_values
-from components.secrets.eso import StoreRef
 from components.secrets.managed import ManagedSecret, managed_secret_args
 from components.secrets.store import StoreAccess, grant_referenced_secret
 from components.sso import values as sso_values
@@ -45,18 +46,21 @@ def wiring(cfg: StackConfig, cookie_secret_gsm_id: str) -> sso_values.SsoWiring:
     )
 
 
+@dataclass(frozen=True)
+class SsoArgs:
+    config: StackConfig
+    """The builders read sso, litellm (ingress, network, the upstream's names), namespaces, gcp and secrets."""
+    store: StoreAccess
+    """The credentials' ExternalSecret reads through it; its accessor is granted the client secret."""
+
+
 class Sso(pulumi.ComponentResource):
     service_name: str
 
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        store: StoreRef,
-        accessor_email: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: SsoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:sso:Sso", name, None, opts)
+        cfg = args.config
+        store, accessor_email = args.store.ref, args.store.accessor_email
         sso = cfg.sso
         child = pulumi.ResourceOptions(parent=self)
 
@@ -79,15 +83,9 @@ class Sso(pulumi.ComponentResource):
 
         k8s.helm.v3.Release(
             f"{name}-release",
-            name=sso.release_name,
-            namespace=cfg.namespaces.gateway,
-            chart=sso_values.CHART,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=sso.repository),
-            version=sso.chart_version,
-            values=sso_values.helm_values(cfg, wired),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
+            **helm_release_args(
+                sso.release_name, cfg.namespaces.gateway, sso_values.helm_chart(sso), sso_values.helm_values(cfg, wired)
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
         )
         self.service_name = sso_values.service_name(sso)

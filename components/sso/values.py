@@ -24,10 +24,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.kit import metadata, restricted_container, restricted_pod
+from components.kit import (
+    HelmChart,
+    container_resources,
+    dns_egress,
+    helm_fullname,
+    metadata,
+    namespace_peer,
+    restricted_container,
+    restricted_pod,
+    service_host,
+)
 from components.litellm.ingress_paths import path_table
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from config import Resources, SsoConfig, StackConfig
+from config import SsoConfig, StackConfig
 
 CHART = "oauth2-proxy"
 HTTP_PORT = 4180
@@ -65,7 +75,7 @@ class SsoWiring:
 
 def service_name(sso: SsoConfig) -> str:
     """The chart's `oauth2-proxy.fullname`: the Service the Ingress sends `/ui` to."""
-    return sso.release_name if CHART in sso.release_name else f"{sso.release_name}-{CHART}"
+    return helm_fullname(sso.release_name, CHART)
 
 
 def selector_labels(sso: SsoConfig) -> dict[str, str]:
@@ -87,7 +97,8 @@ def redirect_url(host: str) -> str:
 
 
 def upstream_url(wiring: SsoWiring) -> str:
-    return f"http://{wiring.upstream_service}.{wiring.namespace}.svc.cluster.local:{wiring.upstream_port}/"
+    host = service_host(wiring.upstream_service, wiring.namespace, fully_qualified=True)
+    return f"http://{host}:{wiring.upstream_port}/"
 
 
 def image_parts(image: str) -> tuple[str, str, str]:
@@ -118,11 +129,9 @@ def extra_args(sso: SsoConfig, host: str) -> list[str]:
     return args
 
 
-def _resources(res: Resources) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
-        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
-    }
+def helm_chart(sso: SsoConfig) -> HelmChart:
+    """The pinned `oauth2-proxy` chart from its chart repository."""
+    return HelmChart(chart=CHART, version=sso.chart_version, timeout=600, repository=sso.repository)
 
 
 def helm_values(cfg: StackConfig, wiring: SsoWiring) -> dict[str, Any]:
@@ -141,7 +150,7 @@ def helm_values(cfg: StackConfig, wiring: SsoWiring) -> dict[str, Any]:
         },
         "proxyVarsAsSecrets": True,
         "extraArgs": extra_args(sso, wiring.host),
-        "resources": _resources(sso.resources),
+        "resources": container_resources(sso.resources),
         "podSecurityContext": restricted_pod(),
         "securityContext": restricted_container(
             enabled=True, readOnlyRootFilesystem=True, runAsUser=2000, runAsGroup=2000
@@ -184,10 +193,6 @@ def credentials_secret(cfg: StackConfig, store: StoreRef, wiring: SsoWiring) -> 
     )
 
 
-def _ns_peer(namespace: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
-
-
 def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
@@ -216,7 +221,7 @@ def network_policies(cfg: StackConfig, wiring: SsoWiring) -> list[dict[str, Any]
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [_ns_peer(wiring.ingress_controller_namespace)],
+                        "from": [namespace_peer(wiring.ingress_controller_namespace)],
                         "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
                     }
                 ],
@@ -229,10 +234,7 @@ def network_policies(cfg: StackConfig, wiring: SsoWiring) -> list[dict[str, Any]
                 "podSelector": pods,
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {
-                        "to": [_ns_peer("kube-system")],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                    },
+                    dns_egress(),
                     {
                         "to": [{"podSelector": litellm_pods}],
                         "ports": [{"protocol": "TCP", "port": wiring.upstream_port}],

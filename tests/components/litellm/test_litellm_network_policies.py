@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.litellm.values import GatewayWiring, TracingWiring, network_policies, selector_labels
-from components.redis.component import RedisWiring
+from components.redis.values import RedisWiring
 from config import API_PORT, StackConfig
 from tests.support.config import scenario_config
 from tests.support.netpol import Address, Pod, can_connect

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from components.litellm.values import scrape_job
-from components.observability import alerting
+from components.observability import rules as alert_rules
 from config import ConfigError, StackConfig, parse_config, read_namespace
 from tests.support.config import cnpg_section, stack_config
 from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
@@ -246,7 +246,7 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     )
     bounds = (*b.used_percent, b.used_percent[-1] + 20)
     for entity, remaining, maximum, labels, expected in entities:
-        for tier, (suffix, severity) in enumerate(alerting.BUDGET_TIERS):
+        for tier, (suffix, severity) in enumerate(alert_rules.BUDGET_TIERS):
             used = (bounds[tier] + bounds[tier + 1]) / 2
             below = bounds[tier] - 0.5
 
@@ -346,7 +346,7 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     )
 
     # spend-log retention: windows of one cleanup interval + 1h, in 5-minute steps
-    window = minutes(f"{alerting._hours(cfg.litellm.database.cleanup_interval) + 1}h")
+    window = minutes(f"{alert_rules._hours(cfg.litellm.database.cleanup_interval) + 1}h")
     steps = window // 5
     proxy = {**NS, "job": job, **pod}
     aborted = {**proxy, "outcome": "aborted"}
@@ -537,7 +537,7 @@ def test_the_test_table_covers_every_alert_either_stack_can_render() -> None:
     all_on = stack_config("enterprise")
     assert all_on.postgres.backup.enabled
     assert cnpg_section(all_on).instances > 1
-    names = {a.name for _, build in alerting.GROUPS for a in build(all_on)}
+    names = {a.name for _, build in alert_rules.GROUPS for a in build(all_on)}
     assert names == set(cases(all_on))
 
 

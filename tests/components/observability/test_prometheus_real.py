@@ -286,7 +286,7 @@ def _provider_failures_phase(proxy: RunningProxy) -> None:
 
 
 def _evaluate(run: StackRun, prom: RealPrometheus, cfg: StackConfig) -> None:
-    for spec in all_dashboards(cfg):
+    for spec in all_dashboards():
         model = spec.build(cfg)
         queries = exprs(model)
         if not queries:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from components.litellm.values import deployment_name, scrape_job
-from components.observability.alerting import prometheus_rule
+from components.observability.rules import prometheus_rule
 from config import StackConfig
 from tests.support.config import cnpg_section, scenario_config
 from tests.support.promql import metric_names, parse, unknown_metrics

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.redis import component as shared
+from components.redis import values as shared
 from config import parse_config
 from config.footprint import footprint
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id

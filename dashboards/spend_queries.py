@@ -81,6 +81,8 @@ class PanelQuery:
     format: Format
     time_bounded: bool = True
     """False only for a panel that shows current state (a budget gauge)."""
+    description: str = ""
+    """Shown on the panel (its info tooltip), e.g. why a list is cut at its top N."""
 
     @property
     def reads_spend_logs(self) -> bool:
@@ -189,6 +191,10 @@ def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "", 
 
 
 _KEY_LABEL = "COALESCE(k.key_alias, k.key_name, '(unknown key)')"
+TOP_KEYS = 100
+"""Rows of the two per-key lists (spend by key, remaining budget per key): a person reads
+the top of a list, and at thousands of keys the label join, sort and transfer of every
+key cost more than the rest of the panel. Budget alerts (Prometheus) cover every key."""
 _NOT_EXPIRED_OR_BLOCKED = "(k.expires IS NULL OR k.expires > (now() AT TIME ZONE 'UTC')) AND k.blocked IS NOT TRUE"
 _MEASURES = "{a}.spend, {a}.requests, {a}.failed, {a}.prompt_tokens, {a}.completion_tokens"
 
@@ -270,8 +276,9 @@ OVERVIEW = DashboardQueries(
             f"  SELECT r.key_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
             f"  FROM (\n{_BY_KEY}\n  ) r\n  GROUP BY r.key_id\n) s\n"
             f"LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
-            f"GROUP BY 1\nORDER BY spend DESC, key_alias",
+            f"GROUP BY 1\nORDER BY spend DESC, key_alias\nLIMIT {TOP_KEYS}",
             Format.TABLE,
+            description=f"The {TOP_KEYS} keys with the most spend in the range; pick a team or keys to see others.",
         ),
         PanelQuery(
             "spend_by_team",
@@ -316,23 +323,32 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "key_budgets",
             "Remaining budget per key",
-            f"SELECT {_KEY_LABEL} AS key_alias, COALESCE(t.team_alias, k.team_id) AS team,\n"
-            f"  k.max_budget, k.spend AS budget_period_spend, k.max_budget - k.spend AS remaining,\n"
-            f"  k.budget_reset_at, COALESCE(r.spend, 0) AS spend_in_range\n"
-            f"FROM {KEYS} k\n"
+            f"SELECT k.key_alias, COALESCE(t.team_alias, k.team_id) AS team,\n"
+            f"  k.max_budget, k.budget_period_spend, k.remaining, k.budget_reset_at,\n"
+            f"  COALESCE((\n"
+            f"    SELECT sum(s.spend) FROM (\n"
+            f"      SELECT c.spend FROM {rs.BY_KEY} c WHERE c.key_id = k.key_id AND {_edge_days('c')}\n"
+            f"      UNION ALL\n"
+            f"      SELECT w.spend FROM {rs.WEEK_KEY} w WHERE w.key_id = k.key_id AND {_full_weeks('w')}\n"
+            f"    ) s\n"
+            f"  ), 0) AS spend_in_range\n"
+            f"FROM (\n"
+            f"  SELECT k.key_id, {_KEY_LABEL} AS key_alias, k.team_id, k.max_budget, k.spend AS budget_period_spend,\n"
+            f"    k.max_budget - k.spend AS remaining, k.budget_reset_at\n"
+            f"  FROM {KEYS} k\n"
+            f"  WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
+            f"    AND {_all_or('team', 'k.team_id IN ($team)')}\n"
+            f"    AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
+            f"  ORDER BY remaining ASC NULLS LAST, key_alias\n"
+            f"  LIMIT {TOP_KEYS}\n"
+            f") k\n"
             f"LEFT JOIN {TEAMS} t ON t.team_id = k.team_id\n"
-            f"LEFT JOIN (\n"
-            f"  SELECT s.key_id, sum(s.spend) AS spend FROM (\n"
-            f"    SELECT c.key_id, c.spend FROM {rs.BY_KEY} c WHERE {_edge_days('c')}\n"
-            f"    UNION ALL\n"
-            f"    SELECT w.key_id, w.spend FROM {rs.WEEK_KEY} w WHERE {_full_weeks('w')}\n"
-            f"  ) s GROUP BY s.key_id\n"
-            f") r ON r.key_id = k.key_id\n"
-            f"WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
-            f"  AND {_all_or('team', 'k.team_id IN ($team)')}\n"
-            f"  AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
-            f"ORDER BY remaining ASC NULLS LAST, key_alias",
+            f"ORDER BY k.remaining ASC NULLS LAST, k.key_alias",
             Format.TABLE,
+            description=(
+                f"The {TOP_KEYS} live keys with the least budget left (keys without a budget last); "
+                "budget alerts at 80/95/100 % cover every key."
+            ),
         ),
         PanelQuery(
             "team_budgets",

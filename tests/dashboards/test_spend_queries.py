@@ -26,7 +26,7 @@ import pytest
 from psycopg import sql
 
 from components.reporting import sql as reporting_sql
-from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries, PanelQuery
+from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, TOP_KEYS, DashboardQueries, PanelQuery
 from tests.support.postgres import LiteLLMDatabase, PostgresServer
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
 from tools.pglab import spend_seed
@@ -72,8 +72,10 @@ class SpendDb:
 
 
 @contextmanager
-def seeded_copy(litellm_database: LiteLLMDatabase, dbname: str) -> Iterator[SpendDb]:
-    """A copy of the migrated database with SMALL, grafana_ro and a fully refreshed reporting schema."""
+def seeded_copy(
+    litellm_database: LiteLLMDatabase, dbname: str, data: spend_seed.DataSet = spend_seed.SMALL
+) -> Iterator[SpendDb]:
+    """A copy of the migrated database with `data`, grafana_ro and a fully refreshed reporting schema."""
     server = litellm_database.server
     with server.superuser_connection() as conn:
         conn.execute(
@@ -83,7 +85,7 @@ def seeded_copy(litellm_database: LiteLLMDatabase, dbname: str) -> Iterator[Spen
         )
     try:
         with server.connect_as(litellm_database.owner, litellm_database.owner_password, dbname) as conn:
-            spend_seed.seed(conn)
+            spend_seed.seed(conn, data)
         create_grafana_ro(litellm_database, dbname, PASSWORD)
         spend_seed.install_reporting(server, dbname, REPORTING_PASSWORD, ROLE)
         yield SpendDb(server, (litellm_database.owner, litellm_database.owner_password), dbname)
@@ -376,6 +378,43 @@ def test_panel_equals_its_raw_log_twin_over_full_weeks(
     fast = floats(spend_db.run(dashboard, key, chosen, WEEKS))
     slow = floats(spend_db.owner_rows(render(naive, dashboard.variables, chosen, WEEKS)))
     assert fast == slow
+
+
+# --- the per-key lists stop at TOP_KEYS ------------------------------------------------------
+
+
+def _many_keys() -> spend_seed.DataSet:
+    """More live keys with budgets and with spend than the lists show; binary-fraction spends
+    (exact sums), over 2025-02-16..2025-03-03 so that WEEKS holds full weeks. Remaining
+    budgets tie in groups of 37 keys (the alias breaks the tie on both sides)."""
+    base = spend_seed.bulk_dataset(teams=4, keys=TOP_KEYS + 60)
+    days = [f"2025-02-{d:02d}" for d in range(16, 29)] + ["2025-03-01", "2025-03-02", "2025-03-03"]
+    requests = tuple(
+        spend_seed.Request(day, n % 24, key.name, f"user-{n % 7}", "gpt-4o", ((n * 7) % 40) / 8, 100, 50)
+        for n, (key, day) in enumerate((k, d) for i, k in enumerate(base.keys) for d in days[i % 3 :: 3])
+    )
+    return spend_seed.DataSet(base.teams, base.keys, requests)
+
+
+@pytest.fixture(scope="module")
+def many_keys_db(litellm_database: LiteLLMDatabase) -> Iterator[SpendDb]:
+    with seeded_copy(litellm_database, DBNAME + "_many_keys", _many_keys()) as db:
+        yield db
+
+
+@pytest.mark.parametrize("key", ["spend_by_key", "key_budgets"])
+@pytest.mark.parametrize("time_range", [RANGE, WEEKS], ids=["days", "weeks"])
+def test_per_key_lists_show_the_top_keys_of_the_raw_log(many_keys_db: SpendDb, key: str, time_range: TimeRange) -> None:
+    fast = floats(many_keys_db.run(OVERVIEW, key, ALL_OVERVIEW, time_range))
+    slow = floats(many_keys_db.owner_rows(render(OVERVIEW_NAIVE[key], OVERVIEW.variables, ALL_OVERVIEW, time_range)))
+    assert len(fast) == TOP_KEYS
+    assert fast == slow
+    picked = {**ALL_OVERVIEW, "team": ["team-01"]}
+    narrowed = floats(many_keys_db.run(OVERVIEW, key, picked, time_range))
+    assert 0 < len(narrowed) < TOP_KEYS
+    assert narrowed == floats(
+        many_keys_db.owner_rows(render(OVERVIEW_NAIVE[key], OVERVIEW.variables, picked, time_range))
+    )
 
 
 # --- shape rules --------------------------------------------------------------------------

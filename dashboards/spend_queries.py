@@ -190,13 +190,17 @@ def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "", 
     )
 
 
-_KEY_LABEL = "COALESCE(k.key_alias, k.key_name, '(unknown key)')"
+_KEY_LABEL = rs.key_label("k")
 TOP_KEYS = 100
 """Rows of the two per-key lists (spend by key, remaining budget per key): a person reads
 the top of a list, and at thousands of keys the label join, sort and transfer of every
 key cost more than the rest of the panel. Budget alerts (Prometheus) cover every key."""
 _NOT_EXPIRED_OR_BLOCKED = "(k.expires IS NULL OR k.expires > (now() AT TIME ZONE 'UTC')) AND k.blocked IS NOT TRUE"
 _MEASURES = "{a}.spend, {a}.requests, {a}.failed, {a}.prompt_tokens, {a}.completion_tokens"
+
+_ALL_FILTERS = " AND ".join(_is_all(v) for v in FILTERS)
+_STANDARD_RANGE = f"{{a}}.from_day = {_FROM_DAY} AND {{a}}.to_day = {_TO_DAY}"
+"""The range is one the refresh precomputed (`key_ranges`: standard ranges ending today)."""
 
 # --- Spend overview ----------------------------------------------------------------------
 
@@ -271,12 +275,23 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "spend_by_key",
             "Spend by key",
-            f"SELECT {_KEY_LABEL} AS key_alias, sum(s.spend) AS spend, sum(s.requests) AS requests\n"
+            f"SELECT x.key_alias, x.spend, x.requests\n"
             f"FROM (\n"
-            f"  SELECT r.key_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
-            f"  FROM (\n{_BY_KEY}\n  ) r\n  GROUP BY r.key_id\n) s\n"
-            f"LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
-            f"GROUP BY 1\nORDER BY spend DESC, key_alias\nLIMIT {TOP_KEYS}",
+            f"  SELECT p.key_alias, p.spend, p.requests FROM {rs.KEY_RANGES} p\n"
+            f"  WHERE {_STANDARD_RANGE.format(a='p')} AND {_ALL_FILTERS}\n"
+            f"  UNION ALL\n"
+            f"  SELECT {_KEY_LABEL} AS key_alias, sum(s.spend) AS spend, sum(s.requests) AS requests\n"
+            f"  FROM (\n"
+            f"    SELECT r.key_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
+            f"    FROM (\n{_BY_KEY}\n    ) r\n"
+            f"    WHERE NOT ({_ALL_FILTERS} AND (SELECT EXISTS (\n"
+            f"      SELECT FROM {rs.RANGE_DAYS} p WHERE {_STANDARD_RANGE.format(a='p')})))\n"
+            f"    GROUP BY r.key_id\n"
+            f"  ) s\n"
+            f"  LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
+            f"  GROUP BY 1\n"
+            f") x\n"
+            f"ORDER BY x.spend DESC, x.key_alias\nLIMIT {TOP_KEYS}",
             Format.TABLE,
             description=f"The {TOP_KEYS} keys with the most spend in the range; pick a team or keys to see others.",
         ),

@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -398,7 +398,10 @@ def _many_keys() -> spend_seed.DataSet:
 
 @pytest.fixture(scope="module")
 def many_keys_db(litellm_database: LiteLLMDatabase) -> Iterator[SpendDb]:
+    """Refreshed as on 2025-03-03: RANGE (2 days ending that day) is a precomputed range, WEEKS is not."""
     with seeded_copy(litellm_database, DBNAME + "_many_keys", _many_keys()) as db:
+        with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
+            conn.execute("SELECT * FROM reporting.refresh(3, '2025-03-03')")
         yield db
 
 
@@ -415,6 +418,46 @@ def test_per_key_lists_show_the_top_keys_of_the_raw_log(many_keys_db: SpendDb, k
     assert narrowed == floats(
         many_keys_db.owner_rows(render(OVERVIEW_NAIVE[key], OVERVIEW.variables, picked, time_range))
     )
+
+
+def _analyzed_plan(db: SpendDb, text: str) -> str:
+    return "\n".join(str(r[0]) for r in db.rows("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + text))
+
+
+def test_spend_by_key_reads_a_precomputed_range_from_key_ranges(many_keys_db: SpendDb) -> None:
+    def plan(selection: dict[str, Selection], time_range: TimeRange) -> str:
+        return _analyzed_plan(
+            many_keys_db, render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, selection, time_range)
+        )
+
+    precomputed = plan(ALL_OVERVIEW, RANGE)
+    assert "key_ranges" in precomputed
+    assert all("never executed" in line for line in precomputed.splitlines() if "on daily_key" in line), precomputed
+    for other in (plan(ALL_OVERVIEW, WEEKS), plan({**ALL_OVERVIEW, "team": ["team-01"]}, RANGE)):
+        assert any("on daily_key" in line and "never executed" not in line for line in other.splitlines()), other
+
+
+def _last_days(days: int) -> TimeRange:
+    """Grafana's "Last N days" on 2025-03-03, day-aligned (as the raw-log twins need)."""
+    return TimeRange(datetime(2025, 3, 3, tzinfo=UTC) - timedelta(days=days), RANGE.end)
+
+
+def _precomputed_equals_raw_log(db: SpendDb, time_range: TimeRange) -> None:
+    text = render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, ALL_OVERVIEW, time_range)
+    assert "never executed" in _analyzed_plan(db, text)  # key_ranges answered
+    fast = floats(db.rows(text))
+    slow = floats(db.owner_rows(render(OVERVIEW_NAIVE["spend_by_key"], OVERVIEW.variables, ALL_OVERVIEW, time_range)))
+    assert fast and fast == slow
+
+
+@pytest.mark.parametrize("days", reporting_sql.STANDARD_RANGES)
+def test_precomputed_ranges_equal_the_raw_log(many_keys_db: SpendDb, days: int) -> None:
+    _precomputed_equals_raw_log(many_keys_db, _last_days(days))
+
+
+def test_after_an_incremental_refresh_the_precomputed_range_equals_the_raw_log(refreshed_db: SpendDb) -> None:
+    """The late rows on today's and yesterday's rows are in key_ranges after the refresh."""
+    _precomputed_equals_raw_log(refreshed_db, _last_days(1))
 
 
 # --- shape rules --------------------------------------------------------------------------

@@ -288,7 +288,7 @@ OVERVIEW = DashboardQueries(
             f"      SELECT FROM {rs.RANGE_DAYS} p WHERE {_STANDARD_RANGE.format(a='p')})))\n"
             f"    GROUP BY r.key_id\n"
             f"  ) s\n"
-            f"  LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
+            f"  LEFT JOIN {rs.KEY_STATE} k ON k.key_id = s.key_id\n"
             f"  GROUP BY 1\n"
             f") x\n"
             f"ORDER BY x.spend DESC, x.key_alias\nLIMIT {TOP_KEYS}",
@@ -348,9 +348,9 @@ OVERVIEW = DashboardQueries(
             f"    ) s\n"
             f"  ), 0) AS spend_in_range\n"
             f"FROM (\n"
-            f"  SELECT k.key_id, {_KEY_LABEL} AS key_alias, k.team_id, k.max_budget, k.spend AS budget_period_spend,\n"
+            f"  SELECT k.key_id, k.label AS key_alias, k.team_id, k.max_budget, k.spend AS budget_period_spend,\n"
             f"    k.max_budget - k.spend AS remaining, k.budget_reset_at\n"
-            f"  FROM {KEYS} k\n"
+            f"  FROM {rs.KEY_STATE} k\n"
             f"  WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
             f"    AND {_all_or('team', 'k.team_id IN ($team)')}\n"
             f"    AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
@@ -481,7 +481,7 @@ TEAM_VIEW = DashboardQueries(
             f"  SELECT d.key_id, sum(d.spend) AS spend, sum(d.requests) AS requests,\n"
             f"    sum(d.prompt_tokens) AS prompt_tokens, sum(d.completion_tokens) AS completion_tokens\n"
             f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY d.key_id\n) s\n"
-            f"LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
+            f"LEFT JOIN {rs.KEY_STATE} k ON k.key_id = s.key_id\n"
             f"GROUP BY 1\nORDER BY spend DESC, key_alias",
             Format.TABLE,
         ),
@@ -502,11 +502,10 @@ TEAM_VIEW = DashboardQueries(
 
 
 def _months(alias: str) -> str:
-    """The range widened to whole calendar months (UTC)."""
+    """The range widened to whole calendar months (UTC), on `monthly_team`'s `month`."""
     return (
-        f"{alias}.day >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
-        f" AND {alias}.day < (date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')"
-        " + interval '1 month')::date"
+        f"{alias}.month >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
+        f" AND {alias}.month <= date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
     )
 
 
@@ -519,10 +518,9 @@ CHARGEBACK = DashboardQueries(
             "SELECT s.month, COALESCE(t.team_alias, s.team_id, '(no team)') AS team, s.team_id,\n"
             "  s.spend, s.requests, s.prompt_tokens, s.completion_tokens\n"
             "FROM (\n"
-            "  SELECT to_char(c.day, 'YYYY-MM') AS month, c.team_id, sum(c.spend) AS spend,\n"
-            "    sum(c.requests) AS requests, sum(c.prompt_tokens) AS prompt_tokens,\n"
-            "    sum(c.completion_tokens) AS completion_tokens\n"
-            f"  FROM {rs.BY_TEAM} c\n  WHERE {_months('c')}\n  GROUP BY 1, 2\n) s\n"
+            "  SELECT to_char(c.month, 'YYYY-MM') AS month, c.team_id, c.spend, c.requests, c.prompt_tokens,\n"
+            "    c.completion_tokens\n"
+            f"  FROM {rs.MONTH_TEAM} c\n  WHERE {_months('c')}\n) s\n"
             f"LEFT JOIN {TEAMS} t ON t.team_id = s.team_id\n"
             "ORDER BY s.month, s.spend DESC, team",
             Format.TABLE,

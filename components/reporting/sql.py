@@ -24,13 +24,20 @@ coarse tables answer the "All" selections with a handful of rows per day:
 | daily_key      | day x key x team                        | spend by key, key budgets                   |
 | daily_user     | day x user                              | top users                                   |
 | weekly_key, weekly_user | ISO week (Monday) x key / user | the full weeks of a range (edges: daily)   |
+| monthly_team   | calendar month x team                   | the chargeback table                        |
 | key_ranges     | standard range x key label              | spend by key over "Last 1/2/7/30 days"      |
+| key_state      | key: label, team, budget, spend, expiry | key labels, remaining budget per key        |
 
 `key_ranges` holds, for each range of `STANDARD_RANGES` days ending on the refresh's day
 (`range_days`), the per-label totals the "spend by key" panel shows with "All" selected:
 Grafana's quick ranges ("Last 7 days" is the 8 UTC days from 7 days ago to today) are
 then a read of their top rows instead of an aggregation over every key and a label join.
 Labels there are the keys' labels at refresh time.
+
+`key_state` is LiteLLM's key table as of the refresh (no token: `key_id` and what the
+panels show), rebuilt every run: the per-key panels join it instead of the live `keys`
+view, whose `key_id` costs an md5 per key on every read, and the budget list walks its
+(remaining, label) index for its top rows.
 
 Keys appear as `key_id` = md5 of LiteLLM's hashed token: stable, joinable, never the
 token. The team of a row is the key's team (`"LiteLLM_VerificationToken".team_id`) when
@@ -61,7 +68,9 @@ FAILURES = f"{SCHEMA}.recent_failures"
 STATE = f"{SCHEMA}.refresh_state"
 WEEK_KEY = f"{SCHEMA}.weekly_key"
 WEEK_USER = f"{SCHEMA}.weekly_user"
+MONTH_TEAM = f"{SCHEMA}.monthly_team"
 KEY_RANGES = f"{SCHEMA}.key_ranges"
+KEY_STATE = f"{SCHEMA}.key_state"
 RANGE_DAYS = f"{SCHEMA}.range_days"
 STANDARD_RANGES = (1, 2, 7, 30)
 """Grafana's quick ranges "Last 24 hours", "Last 2 days", "Last 7 days", "Last 30 days" in
@@ -69,10 +78,14 @@ days: each widened to whole UTC days is `day BETWEEN today - n AND today`."""
 
 ROLLUPS = (DETAIL, BY_MODEL, BY_TEAM, BY_KEY, BY_USER)
 WEEKLY = ((WEEK_KEY, BY_KEY, ("key_id", "team_id")), (WEEK_USER, BY_USER, ("user_id",)))
+MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
+"""Per calendar month twin of daily_team: the chargeback table reads whole months."""
 """Per ISO week (Monday) twins of the two widest coarse rollups: a 30-day range reads
 its full weeks there and only the edge days from the daily table."""
 VIEWS = (KEYS, TEAMS, FAILURES)
-PRECOMPUTED = (KEY_RANGES, RANGE_DAYS)
+PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
+READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE)
+"""Everything the dashboards' login may SELECT."""
 
 _SRC_DAILY = 'public."LiteLLM_DailyUserSpend"'
 _SRC_TOKENS = 'public."LiteLLM_VerificationToken"'
@@ -131,12 +144,25 @@ def schema_sql() -> str:
         parts.append(f"CREATE INDEX IF NOT EXISTS {short}_day ON {name} (day);")
     parts.append(f"CREATE INDEX IF NOT EXISTS daily_team_team_day ON {BY_TEAM} (team_id, day);")
     # one key's spend in a range (the budget list looks up only the keys it shows)
-    parts.append(f"CREATE INDEX IF NOT EXISTS daily_key_key_day ON {BY_KEY} (key_id, day);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS daily_key_key_day ON {BY_KEY} (key_id, day) INCLUDE (spend);")
     for name, _daily, dims in WEEKLY:
         short = name.split(".")[1]
         parts.append(_table(name, dims).replace("  day date NOT NULL,", "  week date NOT NULL,"))
         parts.append(f"CREATE INDEX IF NOT EXISTS {short}_week ON {name} (week);")
-    parts.append(f"CREATE INDEX IF NOT EXISTS weekly_key_key_week ON {WEEK_KEY} (key_id, week);")
+    for name, _daily, dims in MONTHLY:
+        short = name.split(".")[1]
+        parts.append(_table(name, dims).replace("  day date NOT NULL,", "  month date NOT NULL,"))
+        parts.append(f"CREATE INDEX IF NOT EXISTS {short}_month ON {name} (month);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS weekly_key_key_week ON {WEEK_KEY} (key_id, week) INCLUDE (spend);")
+    parts.append(
+        f"CREATE TABLE IF NOT EXISTS {KEY_STATE} (\n"
+        "  key_id text PRIMARY KEY,\n  label text NOT NULL,\n  key_alias text,\n  key_name text,\n  team_id text,\n"
+        "  max_budget double precision,\n  spend double precision,\n  budget_reset_at timestamp,\n"
+        "  expires timestamp,\n  blocked boolean\n);"
+    )
+    parts.append(
+        f"CREATE INDEX IF NOT EXISTS key_state_remaining ON {KEY_STATE} ((max_budget - spend) NULLS LAST, label);"
+    )
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {RANGE_DAYS} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  PRIMARY KEY (from_day, to_day)\n);"
@@ -195,6 +221,13 @@ def _refresh_function() -> str:
         f"  FROM {daily} WHERE day >= first_week GROUP BY 1, {', '.join(dims)};"
         for name, daily, dims in WEEKLY
     )
+    monthly = "\n".join(
+        f"  DELETE FROM {name} WHERE month >= first_month;\n"
+        f"  INSERT INTO {name} (month, {', '.join(dims)}, {_MEASURE_NAMES})\n"
+        f"  SELECT date_trunc('month', day::timestamp)::date, {', '.join(dims)}, {_SUM_MEASURES}\n"
+        f"  FROM {daily} WHERE day >= first_month GROUP BY 1, {', '.join(dims)};"
+        for name, daily, dims in MONTHLY
+    )
     coarse = "\n".join(
         f"  INSERT INTO {name} (day, {', '.join(dims)}, {_MEASURE_NAMES})\n"
         f"  SELECT day, {', '.join(dims)}, {_SUM_MEASURES}\n"
@@ -212,6 +245,7 @@ def _refresh_function() -> str:
         "  last date;\n"
         "  first date;\n"
         "  first_week date;\n"
+        "  first_month date;\n"
         "  n bigint;\n"
         "BEGIN\n"
         "  IF window_days IS NULL OR window_days < 1 THEN\n"
@@ -238,6 +272,10 @@ def _refresh_function() -> str:
         "  first_week := CASE WHEN first = '-infinity' THEN first\n"
         "                     ELSE date_trunc('week', first::timestamp)::date END;\n"
         f"{weekly}\n"
+        "  first_month := CASE WHEN first = '-infinity' THEN first\n"
+        "                      ELSE date_trunc('month', first::timestamp)::date END;\n"
+        f"{monthly}\n"
+        f"{_key_state()}\n"
         f"{_key_ranges()}\n"
         f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at)\n"
         "  VALUES (true, this_day, window_days, now())\n"
@@ -252,6 +290,19 @@ def _refresh_function() -> str:
 def key_label(alias: str) -> str:
     """What the dashboards call a key: its alias, else LiteLLM's masked key name."""
     return f"COALESCE({alias}.key_alias, {alias}.key_name, '(unknown key)')"
+
+
+def _key_state() -> str:
+    """LiteLLM's keys as of this run (every key; a handful of columns, no token)."""
+    return (
+        "  -- the keys as of this run, for labels and the budget list\n"
+        f"  DELETE FROM {KEY_STATE};\n"
+        f"  INSERT INTO {KEY_STATE} (key_id, label, key_alias, key_name, team_id, max_budget, spend,\n"
+        "    budget_reset_at, expires, blocked)\n"
+        f"  SELECT {key_id('k.token')}, {key_label('k')}, k.key_alias, k.key_name, k.team_id, k.max_budget, k.spend,\n"
+        "    k.budget_reset_at, k.expires, k.blocked\n"
+        f"  FROM {_SRC_TOKENS} k;"
+    )
 
 
 def _key_ranges() -> str:
@@ -271,7 +322,7 @@ def _key_ranges() -> str:
         f"    JOIN {BY_KEY} c ON c.day BETWEEN r.from_day AND r.to_day\n"
         "    GROUP BY 1, 2, 3\n"
         "  ) s\n"
-        f"  LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
+        f"  LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
         "  GROUP BY 1, 2, 3;"
     )
 
@@ -282,7 +333,7 @@ def grants_sql(reader: str) -> str:
     return (
         f"-- what {reader} may read (generated by components/reporting/sql.py)\n"
         f"GRANT USAGE ON SCHEMA {SCHEMA} TO {who};\n"
-        f"GRANT SELECT ON {', '.join((*ROLLUPS, *(w[0] for w in WEEKLY), *PRECOMPUTED, *VIEWS, STATE))} TO {who};\n"
+        f"GRANT SELECT ON {', '.join(READABLE)} TO {who};\n"
         f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh(integer, date) FROM PUBLIC;\n"
     )
 

@@ -578,14 +578,15 @@ def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_
             (datetime(2025, 3, 5).date(),)
         ]
         conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")  # back to the tested state
-        # The weekly twins always equal their daily tables summed per ISO week.
-        for weekly, daily, dims in reporting_sql.WEEKLY:
+        # The weekly and monthly twins always equal their daily tables summed per ISO week / month.
+        twins = [(*t, "week") for t in reporting_sql.WEEKLY] + [(*t, "month") for t in reporting_sql.MONTHLY]
+        for weekly, daily, dims, period in twins:
             columns = ", ".join(dims)
             per_week = (
-                f"SELECT date_trunc('week', day::timestamp)::date, {columns}, sum(spend), sum(requests)"
+                f"SELECT date_trunc('{period}', day::timestamp)::date, {columns}, sum(spend), sum(requests)"
                 f" FROM {daily} GROUP BY 1, {columns}"
             )
-            stored = f"SELECT week, {columns}, spend, requests FROM {weekly}"
+            stored = f"SELECT {period}, {columns}, spend, requests FROM {weekly}"
             assert (
                 conn.execute(f"({per_week} EXCEPT {stored}) UNION ALL ({stored} EXCEPT {per_week})".encode()).fetchall()
                 == []

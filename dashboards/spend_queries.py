@@ -19,11 +19,17 @@ How the queries scale:
 - The raw log is read by one panel only (recent failed requests, through the
   `reporting.recent_failures` view), bounded by `$__timeFilter` on the indexed
   `"startTime"` and by a LIMIT, newest first.
-- Budgets come from the views over the small key and team tables (live values).
+- Team budgets come from the view over LiteLLM's (small) team table, live. Key labels
+  and key budgets come from `reporting.key_state`, LiteLLM's key table as of the last
+  refresh: at thousands of keys the live view's md5 per key per read was most of the
+  per-key panels' cost.
+- The two per-key lists show their top `TOP_KEYS` rows (said on each panel). "Spend by
+  key" over one of Grafana's quick ranges ending today ("Last 7 days", ...) with nothing
+  filtered reads the refresh's precomputed per-label totals (`reporting.key_ranges`).
 
 Freshness: rollups lag LiteLLM by at most the refresh interval (reporting.schedule)
 plus LiteLLM's own batch write interval (`proxy_batch_write_at`, 10 s + up to 5 s of
-jitter by default); budgets and recent failures are live.
+jitter by default); team budgets and recent failures are live.
 
 Variables (Grafana PostgreSQL interpolation): a multi-value or include-All variable
 is rendered as a comma-separated list of quoted literals, so filters read
@@ -55,7 +61,7 @@ FILTERS = ("team", "key_alias", "model")
 FRESHNESS = (
     "Spend figures come from the reporting rollups: they lag LiteLLM by at most the reporting "
     "refresh interval (10 min by default) plus LiteLLM's batch write interval (proxy_batch_write_at, "
-    "10-15 s by default). Budgets and recent failures are live."
+    "10-15 s by default); key budgets are as of that refresh too. Team budgets and recent failures are live."
 )
 
 
@@ -361,8 +367,8 @@ OVERVIEW = DashboardQueries(
             f"ORDER BY k.remaining ASC NULLS LAST, k.key_alias",
             Format.TABLE,
             description=(
-                f"The {TOP_KEYS} live keys with the least budget left (keys without a budget last); "
-                "budget alerts at 80/95/100 % cover every key."
+                f"The {TOP_KEYS} live keys with the least budget left (keys without a budget last), as of the "
+                "last reporting refresh; budget alerts at 80/95/100 % cover every key."
             ),
         ),
         PanelQuery(

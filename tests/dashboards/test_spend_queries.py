@@ -594,6 +594,15 @@ def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_
             assert conn.execute(f"SELECT count(*) FROM {weekly}".encode()).fetchone() != (0,)
 
 
+def test_a_new_monthly_table_is_filled_with_every_month(refreshed_db: SpendDb) -> None:
+    """A schema upgrade adds monthly_team empty: the next (incremental) refresh fills all of history."""
+    with refreshed_db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, refreshed_db.dbname) as conn:
+        conn.execute(f"DELETE FROM {reporting_sql.MONTH_TEAM}".encode())
+        conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")
+        months = conn.execute(f"SELECT DISTINCT month FROM {reporting_sql.MONTH_TEAM} ORDER BY 1".encode()).fetchall()
+    assert months == [(datetime(2025, 2, 1).date(),), (datetime(2025, 3, 1).date(),)]
+
+
 COARSE = {
     "total_spend": "daily_model",
     "spend_over_time": "daily_model",

@@ -182,6 +182,13 @@ def schema_sql() -> str:
         "  window_days integer NOT NULL,\n"
         "  refreshed_at timestamptz NOT NULL\n);"
     )
+    # Every refresh deletes and re-inserts the window's rows (and key_state, key_ranges whole):
+    # with the default thresholds (20 % of a table dead) autovacuum would let dead index
+    # entries pile up over several runs, and each run would read them again.
+    parts.extend(
+        f"ALTER TABLE {name} SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);"
+        for name in (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), KEY_STATE, KEY_RANGES)
+    )
     parts.extend(_views())
     parts.append(_refresh_function())
     parts.append(f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh(integer, date) FROM PUBLIC;")

@@ -78,10 +78,10 @@ days: each widened to whole UTC days is `day BETWEEN today - n AND today`."""
 
 ROLLUPS = (DETAIL, BY_MODEL, BY_TEAM, BY_KEY, BY_USER)
 WEEKLY = ((WEEK_KEY, BY_KEY, ("key_id", "team_id")), (WEEK_USER, BY_USER, ("user_id",)))
-MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
-"""Per calendar month twin of daily_team: the chargeback table reads whole months."""
 """Per ISO week (Monday) twins of the two widest coarse rollups: a 30-day range reads
 its full weeks there and only the edge days from the daily table."""
+MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
+"""Per calendar month twin of daily_team: the chargeback table reads whole months."""
 VIEWS = (KEYS, TEAMS, FAILURES)
 PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
 READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE)

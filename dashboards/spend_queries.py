@@ -367,7 +367,7 @@ OVERVIEW = DashboardQueries(
             f"ORDER BY k.remaining ASC NULLS LAST, k.key_alias",
             Format.TABLE,
             description=(
-                f"The {TOP_KEYS} live keys with the least budget left (keys without a budget last), as of the "
+                f"The {TOP_KEYS} keys (not expired or blocked) with the least budget left (no budget: last), as of the "
                 "last reporting refresh; budget alerts at 80/95/100 % cover every key."
             ),
         ),

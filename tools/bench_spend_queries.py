@@ -12,7 +12,10 @@ default window) is timed. Every panel query runs exactly as Grafana renders it
 (tools/pglab/grafana_sql.py) as a grafana_ro that can read the reporting schema only,
 for a 30-day and a 7-day range, next to its naive twin reading the raw log (as the
 owner) in the same run: median and p95 per panel. Overview panels run with every
-variable on "All"; team-view panels for one team. Progress goes to stderr.
+variable on "All"; team-view panels for one team. A panel that can read the refresh's
+precomputed quick ranges (`reporting.key_ranges`) is also timed on ranges of the same
+lengths ending a day earlier (`30d-1`, `7d-1`: its aggregating path). Progress and the
+load average go to stderr and stdout.
 
 With `--db-dir DIR` each point's seeded cluster is kept in `DIR/<point>-<sizes>` and
 reused by the next run with the same point and `--days` (seeding the enterprise point

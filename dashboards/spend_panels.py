@@ -131,7 +131,8 @@ def timeseries_panel(
 
 
 def table_panel(ds: model.DataSourceRef, query: PanelQuery, width: int = 12, height: int = 8) -> table.Panel:
-    return table.Panel().title(query.title).datasource(ds).with_target(target(ds, query)).height(height).span(width)
+    panel = table.Panel().title(query.title).datasource(ds).with_target(target(ds, query)).height(height).span(width)
+    return panel.description(query.description) if query.description else panel
 
 
 def gauge_panel(ds: model.DataSourceRef, query: PanelQuery, width: int = 6) -> gauge.Panel:

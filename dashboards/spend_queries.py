@@ -19,11 +19,17 @@ How the queries scale:
 - The raw log is read by one panel only (recent failed requests, through the
   `reporting.recent_failures` view), bounded by `$__timeFilter` on the indexed
   `"startTime"` and by a LIMIT, newest first.
-- Budgets come from the views over the small key and team tables (live values).
+- Team budgets come from the view over LiteLLM's (small) team table, live. Key labels
+  and key budgets come from `reporting.key_state`, LiteLLM's key table as of the last
+  refresh: at thousands of keys the live view's md5 per key per read was most of the
+  per-key panels' cost.
+- The two per-key lists show their top `TOP_KEYS` rows (said on each panel). "Spend by
+  key" over one of Grafana's quick ranges ending today ("Last 7 days", ...) with nothing
+  filtered reads the refresh's precomputed per-label totals (`reporting.key_ranges`).
 
 Freshness: rollups lag LiteLLM by at most the refresh interval (reporting.schedule)
 plus LiteLLM's own batch write interval (`proxy_batch_write_at`, 10 s + up to 5 s of
-jitter by default); budgets and recent failures are live.
+jitter by default); team budgets and recent failures are live.
 
 Variables (Grafana PostgreSQL interpolation): a multi-value or include-All variable
 is rendered as a comma-separated list of quoted literals, so filters read
@@ -55,7 +61,7 @@ FILTERS = ("team", "key_alias", "model")
 FRESHNESS = (
     "Spend figures come from the reporting rollups: they lag LiteLLM by at most the reporting "
     "refresh interval (10 min by default) plus LiteLLM's batch write interval (proxy_batch_write_at, "
-    "10-15 s by default). Budgets and recent failures are live."
+    "10-15 s by default); key budgets are as of that refresh too. Team budgets and recent failures are live."
 )
 
 
@@ -81,6 +87,8 @@ class PanelQuery:
     format: Format
     time_bounded: bool = True
     """False only for a panel that shows current state (a budget gauge)."""
+    description: str = ""
+    """Shown on the panel (its info tooltip), e.g. why a list is cut at its top N."""
 
     @property
     def reads_spend_logs(self) -> bool:
@@ -188,9 +196,17 @@ def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "", 
     )
 
 
-_KEY_LABEL = "COALESCE(k.key_alias, k.key_name, '(unknown key)')"
+_KEY_LABEL = rs.key_label("k")
+TOP_KEYS = 100
+"""Rows of the two per-key lists (spend by key, remaining budget per key): a person reads
+the top of a list, and at thousands of keys the label join, sort and transfer of every
+key cost more than the rest of the panel. Budget alerts (Prometheus) cover every key."""
 _NOT_EXPIRED_OR_BLOCKED = "(k.expires IS NULL OR k.expires > (now() AT TIME ZONE 'UTC')) AND k.blocked IS NOT TRUE"
 _MEASURES = "{a}.spend, {a}.requests, {a}.failed, {a}.prompt_tokens, {a}.completion_tokens"
+
+_ALL_FILTERS = " AND ".join(_is_all(v) for v in FILTERS)
+_STANDARD_RANGE = f"{{a}}.from_day = {_FROM_DAY} AND {{a}}.to_day = {_TO_DAY}"
+"""The range is one the refresh precomputed (`key_ranges`: standard ranges ending today)."""
 
 # --- Spend overview ----------------------------------------------------------------------
 
@@ -265,13 +281,25 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "spend_by_key",
             "Spend by key",
-            f"SELECT {_KEY_LABEL} AS key_alias, sum(s.spend) AS spend, sum(s.requests) AS requests\n"
+            f"SELECT x.key_alias, x.spend, x.requests\n"
             f"FROM (\n"
-            f"  SELECT r.key_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
-            f"  FROM (\n{_BY_KEY}\n  ) r\n  GROUP BY r.key_id\n) s\n"
-            f"LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
-            f"GROUP BY 1\nORDER BY spend DESC, key_alias",
+            f"  SELECT p.key_alias, p.spend, p.requests FROM {rs.KEY_RANGES} p\n"
+            f"  WHERE {_STANDARD_RANGE.format(a='p')} AND {_ALL_FILTERS}\n"
+            f"  UNION ALL\n"
+            f"  SELECT {_KEY_LABEL} AS key_alias, sum(s.spend) AS spend, sum(s.requests) AS requests\n"
+            f"  FROM (\n"
+            f"    SELECT r.key_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
+            f"    FROM (\n{_BY_KEY}\n    ) r\n"
+            f"    WHERE NOT ({_ALL_FILTERS} AND (SELECT EXISTS (\n"
+            f"      SELECT FROM {rs.RANGE_DAYS} p WHERE {_STANDARD_RANGE.format(a='p')})))\n"
+            f"    GROUP BY r.key_id\n"
+            f"  ) s\n"
+            f"  LEFT JOIN {rs.KEY_STATE} k ON k.key_id = s.key_id\n"
+            f"  GROUP BY 1\n"
+            f") x\n"
+            f"ORDER BY x.spend DESC, x.key_alias\nLIMIT {TOP_KEYS}",
             Format.TABLE,
+            description=f"The {TOP_KEYS} keys with the most spend in the range; pick a team or keys to see others.",
         ),
         PanelQuery(
             "spend_by_team",
@@ -316,23 +344,32 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "key_budgets",
             "Remaining budget per key",
-            f"SELECT {_KEY_LABEL} AS key_alias, COALESCE(t.team_alias, k.team_id) AS team,\n"
-            f"  k.max_budget, k.spend AS budget_period_spend, k.max_budget - k.spend AS remaining,\n"
-            f"  k.budget_reset_at, COALESCE(r.spend, 0) AS spend_in_range\n"
-            f"FROM {KEYS} k\n"
+            f"SELECT k.key_alias, COALESCE(t.team_alias, k.team_id) AS team,\n"
+            f"  k.max_budget, k.budget_period_spend, k.remaining, k.budget_reset_at,\n"
+            f"  COALESCE((\n"
+            f"    SELECT sum(s.spend) FROM (\n"
+            f"      SELECT c.spend FROM {rs.BY_KEY} c WHERE c.key_id = k.key_id AND {_edge_days('c')}\n"
+            f"      UNION ALL\n"
+            f"      SELECT w.spend FROM {rs.WEEK_KEY} w WHERE w.key_id = k.key_id AND {_full_weeks('w')}\n"
+            f"    ) s\n"
+            f"  ), 0) AS spend_in_range\n"
+            f"FROM (\n"
+            f"  SELECT k.key_id, k.label AS key_alias, k.team_id, k.max_budget, k.spend AS budget_period_spend,\n"
+            f"    k.max_budget - k.spend AS remaining, k.budget_reset_at\n"
+            f"  FROM {rs.KEY_STATE} k\n"
+            f"  WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
+            f"    AND {_all_or('team', 'k.team_id IN ($team)')}\n"
+            f"    AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
+            f"  ORDER BY remaining ASC NULLS LAST, key_alias\n"
+            f"  LIMIT {TOP_KEYS}\n"
+            f") k\n"
             f"LEFT JOIN {TEAMS} t ON t.team_id = k.team_id\n"
-            f"LEFT JOIN (\n"
-            f"  SELECT s.key_id, sum(s.spend) AS spend FROM (\n"
-            f"    SELECT c.key_id, c.spend FROM {rs.BY_KEY} c WHERE {_edge_days('c')}\n"
-            f"    UNION ALL\n"
-            f"    SELECT w.key_id, w.spend FROM {rs.WEEK_KEY} w WHERE {_full_weeks('w')}\n"
-            f"  ) s GROUP BY s.key_id\n"
-            f") r ON r.key_id = k.key_id\n"
-            f"WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
-            f"  AND {_all_or('team', 'k.team_id IN ($team)')}\n"
-            f"  AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
-            f"ORDER BY remaining ASC NULLS LAST, key_alias",
+            f"ORDER BY k.remaining ASC NULLS LAST, k.key_alias",
             Format.TABLE,
+            description=(
+                f"The {TOP_KEYS} keys (not expired or blocked) with the least budget left (no budget: last), as of the "
+                "last reporting refresh; budget alerts at 80/95/100 % cover every key."
+            ),
         ),
         PanelQuery(
             "team_budgets",
@@ -450,7 +487,7 @@ TEAM_VIEW = DashboardQueries(
             f"  SELECT d.key_id, sum(d.spend) AS spend, sum(d.requests) AS requests,\n"
             f"    sum(d.prompt_tokens) AS prompt_tokens, sum(d.completion_tokens) AS completion_tokens\n"
             f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY d.key_id\n) s\n"
-            f"LEFT JOIN {KEYS} k ON k.key_id = s.key_id\n"
+            f"LEFT JOIN {rs.KEY_STATE} k ON k.key_id = s.key_id\n"
             f"GROUP BY 1\nORDER BY spend DESC, key_alias",
             Format.TABLE,
         ),
@@ -471,11 +508,10 @@ TEAM_VIEW = DashboardQueries(
 
 
 def _months(alias: str) -> str:
-    """The range widened to whole calendar months (UTC)."""
+    """The range widened to whole calendar months (UTC), on `monthly_team`'s `month`."""
     return (
-        f"{alias}.day >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
-        f" AND {alias}.day < (date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')"
-        " + interval '1 month')::date"
+        f"{alias}.month >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
+        f" AND {alias}.month <= date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
     )
 
 
@@ -488,10 +524,9 @@ CHARGEBACK = DashboardQueries(
             "SELECT s.month, COALESCE(t.team_alias, s.team_id, '(no team)') AS team, s.team_id,\n"
             "  s.spend, s.requests, s.prompt_tokens, s.completion_tokens\n"
             "FROM (\n"
-            "  SELECT to_char(c.day, 'YYYY-MM') AS month, c.team_id, sum(c.spend) AS spend,\n"
-            "    sum(c.requests) AS requests, sum(c.prompt_tokens) AS prompt_tokens,\n"
-            "    sum(c.completion_tokens) AS completion_tokens\n"
-            f"  FROM {rs.BY_TEAM} c\n  WHERE {_months('c')}\n  GROUP BY 1, 2\n) s\n"
+            "  SELECT to_char(c.month, 'YYYY-MM') AS month, c.team_id, c.spend, c.requests, c.prompt_tokens,\n"
+            "    c.completion_tokens\n"
+            f"  FROM {rs.MONTH_TEAM} c\n  WHERE {_months('c')}\n) s\n"
             f"LEFT JOIN {TEAMS} t ON t.team_id = s.team_id\n"
             "ORDER BY s.month, s.spend DESC, team",
             Format.TABLE,

@@ -1,7 +1,7 @@
 """Benchmark the spend-dashboard queries (reporting rollups) against their naive raw-log twins.
 
     python -m tools.bench_spend_queries [--points current,mid,enterprise] [--days 90] [--runs 25] [--naive-runs 5]
-                                        [--rows N --keys N --teams N --users N --models N]
+                                        [--rows N --keys N --teams N --users N --models N] [--db-dir DIR]
 
 A cardinality sweep: for each point a throwaway PostgreSQL (tools/pglab/server.py) with
 LiteLLM's real schema is bulk-loaded with spend-log rows over `--days` days via COPY,
@@ -12,14 +12,26 @@ default window) is timed. Every panel query runs exactly as Grafana renders it
 (tools/pglab/grafana_sql.py) as a grafana_ro that can read the reporting schema only,
 for a 30-day and a 7-day range, next to its naive twin reading the raw log (as the
 owner) in the same run: median and p95 per panel. Overview panels run with every
-variable on "All"; team-view panels for one team. Progress goes to stderr.
+variable on "All"; team-view panels for one team. A panel that can read the refresh's
+precomputed quick ranges (`reporting.key_ranges`) is also timed on ranges of the same
+lengths ending a day earlier (`30d-1`, `7d-1`: its aggregating path). Progress and the
+load average go to stderr and stdout.
+
+With `--db-dir DIR` each point's seeded cluster is kept in `DIR/<point>-<sizes>` and
+reused by the next run with the same point and `--days` (seeding the enterprise point
+takes 10-20 minutes on a busy machine); the reporting schema and roles are dropped and
+installed again every run, so a run always measures the current SQL. Delete the
+directory to reseed.
 Not a test: timings depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import secrets
+import shutil
 import signal
 import statistics
 import sys
@@ -27,6 +39,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -82,6 +95,10 @@ def _time(conn: Conn, text: str, runs: int, warmup: int) -> tuple[float, float]:
     return statistics.median(samples), p95
 
 
+_SEEDED = "seeded.json"
+"""Written once a kept cluster is fully seeded: the seed's end time and the owner's password."""
+
+
 def _load(server: PostgresServer, point: Point, days: int, end: datetime) -> tuple[LiteLLMDatabase, str]:
     database = apply_litellm_schema(server)
     started = time.perf_counter()
@@ -97,16 +114,73 @@ def _load(server: PostgresServer, point: Point, days: int, end: datetime) -> tup
             models=point.models,
             progress=progress,
         )
+    return database, _summary(server, database, point, f"loaded in {time.perf_counter() - started:.0f} s")
+
+
+def _summary(server: PostgresServer, database: LiteLLMDatabase, point: Point, how: str) -> str:
+    with server.connect_as(database.owner, database.owner_password, database.name) as conn:
         sizes = {
             table: conn.execute(f'SELECT count(*) FROM "{table}"'.encode()).fetchone()
             for table in ("LiteLLM_SpendLogs", "LiteLLM_DailyUserSpend", "LiteLLM_DailyTeamSpend")
         }
-    summary = (
-        f"loaded in {time.perf_counter() - started:.0f} s: "
+    return (
+        f"{how}: "
         + ", ".join(f"{t} {row[0] if row else '?':,} rows" for t, row in sizes.items())
         + f"; {point.keys:,} keys, {point.teams} teams, {point.users:,} users, {point.models} models"
     )
-    return database, summary
+
+
+def _seeded_server(point: Point, args: argparse.Namespace) -> tuple[PostgresServer, LiteLLMDatabase, datetime, str]:
+    """A server holding the point's data: seeded now, or a kept one from an earlier run."""
+    keep_in: Path | None = None
+    if args.db_dir is not None:
+        sizes = f"{point.rows}r-{point.keys}k-{point.teams}t-{point.users}u-{point.models}m-{args.days}d"
+        keep_in = Path(args.db_dir) / f"{point.name}-{sizes}"
+        if keep_in.exists() and not (keep_in / _SEEDED).is_file():
+            progress(f"{keep_in} holds an unfinished seed: seeding again")
+            shutil.rmtree(keep_in)
+    progress("starting PostgreSQL ...")
+    server = start_postgres_server(keep_in)
+    try:
+        if server.reused and keep_in is not None:
+            seeded = json.loads((keep_in / _SEEDED).read_text())
+            database = LiteLLMDatabase(
+                server, seeded["database"], seeded["owner"], seeded["owner_password"], (), (), 0.0
+            )
+            end = datetime.fromisoformat(seeded["end"])
+            _drop_reporting(server, database.name)
+            return server, database, end, _summary(server, database, point, f"reused {keep_in}")
+        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+        database, summary = _load(server, point, args.days, end)
+        if keep_in is not None:
+            seeded_file = keep_in / _SEEDED
+            fd = os.open(seeded_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(
+                    {
+                        "database": database.name,
+                        "owner": database.owner,
+                        "owner_password": database.owner_password,
+                        "end": end.isoformat(),
+                    },
+                    out,
+                )
+        return server, database, end, summary
+    except BaseException:
+        server.stop()
+        raise
+
+
+def _drop_reporting(server: PostgresServer, dbname: str) -> None:
+    """What an earlier run installed: the reporting schema and both roles."""
+    roles = (reporting_sql.REPORTING_ROLE, GRAFANA_RO_ROLE)
+    with server.superuser_connection(dbname) as conn:
+        for role in roles:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role)))
+    with server.superuser_connection() as conn:
+        for role in roles:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def run_point(point: Point, args: argparse.Namespace) -> int:
@@ -115,11 +189,10 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
         f" / {point.users:,} users / {point.models} models",
         flush=True,
     )
-    server = start_postgres_server()
+    server, database, end, summary = _seeded_server(point, args)
     try:
-        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-        database, summary = _load(server, point, args.days, end)
         print(summary, flush=True)
+        print(f"load average at start: {_loadavg()}", flush=True)
         password = secrets.token_urlsafe(18)
         with server.superuser_connection() as conn:
             conn.execute(
@@ -151,6 +224,14 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
             "30d": TimeRange(end_utc - timedelta(days=30), end_utc),
             "7d": TimeRange(end_utc - timedelta(days=7), end_utc),
         }
+        # The same lengths ending a day earlier: not a range the refresh precomputes, so a
+        # panel that reads reporting.key_ranges is also timed on its aggregating path.
+        yesterday = end_utc - timedelta(days=1)
+        not_precomputed = {
+            "30d-1": TimeRange(yesterday - timedelta(days=30), yesterday),
+            "7d-1": TimeRange(yesterday - timedelta(days=7), yesterday),
+        }
+        print("ranges: 30d/7d end now; 30d-1/7d-1 end a day earlier (not precomputed: the aggregating path)")
         overview_sel: dict[str, Selection] = {"team": ALL, "key_alias": ALL, "model": ALL}
         team_sel: dict[str, Selection] = {"team": "team-01", "key_alias": ALL, "model": ALL}
         plan: list[tuple[str, DashboardQueries, Mapping[str, str], dict[str, Selection]]] = [
@@ -170,7 +251,8 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
         ):
             for dash_name, queries, naive, selection in plan:
                 for query in queries.panels:
-                    for range_name, time_range in ranges.items():
+                    timed = ranges | (not_precomputed if reporting_sql.KEY_RANGES in query.sql else {})
+                    for range_name, time_range in timed.items():
                         fast = render(query.sql, queries.variables, selection, time_range)
                         med, p95 = _time(conn, fast, args.runs, 3)
                         slow_sql = naive.get(query.key)
@@ -193,9 +275,15 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
             f" query, incremental refresh <= {INCREMENTAL_TARGET_S:.0f} s; {misses} miss(es)",
             flush=True,
         )
+        print(f"load average at end: {_loadavg()}", flush=True)
         return misses
     finally:
         server.stop()
+
+
+def _loadavg() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min, {os.cpu_count()} CPUs)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-runs", type=positive_int, default=5, help="timed runs per naive query")
     for dim in ("rows", "keys", "teams", "users", "models"):
         parser.add_argument(f"--{dim}", type=positive_int, help=f"a custom point instead of --points ({dim})")
+    parser.add_argument("--db-dir", help="keep each point's seeded cluster here and reuse it on the next run")
     args = parser.parse_args(argv)
     # SIGTERM (kill PID) unwinds like Ctrl-C, so every throwaway server is stopped.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))

@@ -24,6 +24,20 @@ coarse tables answer the "All" selections with a handful of rows per day:
 | daily_key      | day x key x team                        | spend by key, key budgets                   |
 | daily_user     | day x user                              | top users                                   |
 | weekly_key, weekly_user | ISO week (Monday) x key / user | the full weeks of a range (edges: daily)   |
+| monthly_team   | calendar month x team                   | the chargeback table                        |
+| key_ranges     | standard range x key label              | spend by key over "Last 1/2/7/30 days"      |
+| key_state      | key: label, team, budget, spend, expiry | key labels, remaining budget per key        |
+
+`key_ranges` holds, for each range of `STANDARD_RANGES` days ending on the refresh's day
+(`range_days`), the per-label totals the "spend by key" panel shows with "All" selected:
+Grafana's quick ranges ("Last 7 days" is the 8 UTC days from 7 days ago to today) are
+then a read of their top rows instead of an aggregation over every key and a label join.
+Labels there are the keys' labels at refresh time.
+
+`key_state` is LiteLLM's key table as of the refresh (no token: `key_id` and what the
+panels show), rebuilt every run: the per-key panels join it instead of the live `keys`
+view, whose `key_id` costs an md5 per key on every read, and the budget list walks its
+(remaining, label) index for its top rows.
 
 Keys appear as `key_id` = md5 of LiteLLM's hashed token: stable, joinable, never the
 token. The team of a row is the key's team (`"LiteLLM_VerificationToken".team_id`) when
@@ -54,12 +68,24 @@ FAILURES = f"{SCHEMA}.recent_failures"
 STATE = f"{SCHEMA}.refresh_state"
 WEEK_KEY = f"{SCHEMA}.weekly_key"
 WEEK_USER = f"{SCHEMA}.weekly_user"
+MONTH_TEAM = f"{SCHEMA}.monthly_team"
+KEY_RANGES = f"{SCHEMA}.key_ranges"
+KEY_STATE = f"{SCHEMA}.key_state"
+RANGE_DAYS = f"{SCHEMA}.range_days"
+STANDARD_RANGES = (1, 2, 7, 30)
+"""Grafana's quick ranges "Last 24 hours", "Last 2 days", "Last 7 days", "Last 30 days" in
+days: each widened to whole UTC days is `day BETWEEN today - n AND today`."""
 
 ROLLUPS = (DETAIL, BY_MODEL, BY_TEAM, BY_KEY, BY_USER)
 WEEKLY = ((WEEK_KEY, BY_KEY, ("key_id", "team_id")), (WEEK_USER, BY_USER, ("user_id",)))
 """Per ISO week (Monday) twins of the two widest coarse rollups: a 30-day range reads
 its full weeks there and only the edge days from the daily table."""
+MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
+"""Per calendar month twin of daily_team: the chargeback table reads whole months."""
 VIEWS = (KEYS, TEAMS, FAILURES)
+PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
+READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE)
+"""Everything the dashboards' login may SELECT."""
 
 _SRC_DAILY = 'public."LiteLLM_DailyUserSpend"'
 _SRC_TOKENS = 'public."LiteLLM_VerificationToken"'
@@ -117,16 +143,51 @@ def schema_sql() -> str:
         parts.append(_table(name, dims))
         parts.append(f"CREATE INDEX IF NOT EXISTS {short}_day ON {name} (day);")
     parts.append(f"CREATE INDEX IF NOT EXISTS daily_team_team_day ON {BY_TEAM} (team_id, day);")
+    # one key's spend in a range (the budget list looks up only the keys it shows)
+    parts.append(f"CREATE INDEX IF NOT EXISTS daily_key_key_day ON {BY_KEY} (key_id, day) INCLUDE (spend);")
     for name, _daily, dims in WEEKLY:
         short = name.split(".")[1]
         parts.append(_table(name, dims).replace("  day date NOT NULL,", "  week date NOT NULL,"))
         parts.append(f"CREATE INDEX IF NOT EXISTS {short}_week ON {name} (week);")
+    for name, _daily, dims in MONTHLY:
+        short = name.split(".")[1]
+        parts.append(_table(name, dims).replace("  day date NOT NULL,", "  month date NOT NULL,"))
+        parts.append(f"CREATE INDEX IF NOT EXISTS {short}_month ON {name} (month);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS weekly_key_key_week ON {WEEK_KEY} (key_id, week) INCLUDE (spend);")
+    parts.append(
+        f"CREATE TABLE IF NOT EXISTS {KEY_STATE} (\n"
+        "  key_id text PRIMARY KEY,\n  label text NOT NULL,\n  key_alias text,\n  key_name text,\n  team_id text,\n"
+        "  max_budget double precision,\n  spend double precision,\n  budget_reset_at timestamp,\n"
+        "  expires timestamp,\n  blocked boolean\n);"
+    )
+    parts.append(
+        f"CREATE INDEX IF NOT EXISTS key_state_remaining ON {KEY_STATE} ((max_budget - spend) NULLS LAST, label);"
+    )
+    parts.append(
+        f"CREATE TABLE IF NOT EXISTS {RANGE_DAYS} (\n"
+        "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  PRIMARY KEY (from_day, to_day)\n);"
+    )
+    parts.append(
+        f"CREATE TABLE IF NOT EXISTS {KEY_RANGES} (\n"
+        "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  key_alias text NOT NULL,\n"
+        "  spend double precision NOT NULL,\n  requests bigint NOT NULL\n);"
+    )
+    parts.append(
+        f"CREATE INDEX IF NOT EXISTS key_ranges_top ON {KEY_RANGES} (from_day, to_day, spend DESC, key_alias);"
+    )
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {STATE} (\n"
         "  id boolean PRIMARY KEY DEFAULT true CHECK (id),\n"
         "  last_day date NOT NULL,\n"
         "  window_days integer NOT NULL,\n"
         "  refreshed_at timestamptz NOT NULL\n);"
+    )
+    # Every refresh deletes and re-inserts the window's rows (and key_state, key_ranges whole):
+    # with the default thresholds (20 % of a table dead) autovacuum would let dead index
+    # entries pile up over several runs, and each run would read them again.
+    parts.extend(
+        f"ALTER TABLE {name} SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);"
+        for name in (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), KEY_STATE, KEY_RANGES)
     )
     parts.extend(_views())
     parts.append(_refresh_function())
@@ -167,6 +228,13 @@ def _refresh_function() -> str:
         f"  FROM {daily} WHERE day >= first_week GROUP BY 1, {', '.join(dims)};"
         for name, daily, dims in WEEKLY
     )
+    monthly = "\n".join(
+        f"  DELETE FROM {name} WHERE month >= first_month;\n"
+        f"  INSERT INTO {name} (month, {', '.join(dims)}, {_MEASURE_NAMES})\n"
+        f"  SELECT date_trunc('month', day::timestamp)::date, {', '.join(dims)}, {_SUM_MEASURES}\n"
+        f"  FROM {daily} WHERE day >= first_month GROUP BY 1, {', '.join(dims)};"
+        for name, daily, dims in MONTHLY
+    )
     coarse = "\n".join(
         f"  INSERT INTO {name} (day, {', '.join(dims)}, {_MEASURE_NAMES})\n"
         f"  SELECT day, {', '.join(dims)}, {_SUM_MEASURES}\n"
@@ -184,6 +252,7 @@ def _refresh_function() -> str:
         "  last date;\n"
         "  first date;\n"
         "  first_week date;\n"
+        "  first_month date;\n"
         "  n bigint;\n"
         "BEGIN\n"
         "  IF window_days IS NULL OR window_days < 1 THEN\n"
@@ -210,6 +279,12 @@ def _refresh_function() -> str:
         "  first_week := CASE WHEN first = '-infinity' THEN first\n"
         "                     ELSE date_trunc('week', first::timestamp)::date END;\n"
         f"{weekly}\n"
+        "  -- every month when the table is new (a schema upgrade): daily_team holds the history\n"
+        f"  first_month := CASE WHEN first = '-infinity' OR NOT EXISTS (SELECT FROM {MONTH_TEAM}) THEN '-infinity'\n"
+        "                      ELSE date_trunc('month', first::timestamp)::date END;\n"
+        f"{monthly}\n"
+        f"{_key_state()}\n"
+        f"{_key_ranges()}\n"
         f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at)\n"
         "  VALUES (true, this_day, window_days, now())\n"
         "  ON CONFLICT (id) DO UPDATE SET last_day = EXCLUDED.last_day, window_days = EXCLUDED.window_days,\n"
@@ -220,13 +295,53 @@ def _refresh_function() -> str:
     )
 
 
+def key_label(alias: str) -> str:
+    """What the dashboards call a key: its alias, else LiteLLM's masked key name."""
+    return f"COALESCE({alias}.key_alias, {alias}.key_name, '(unknown key)')"
+
+
+def _key_state() -> str:
+    """LiteLLM's keys as of this run (every key; a handful of columns, no token)."""
+    return (
+        "  -- the keys as of this run, for labels and the budget list\n"
+        f"  DELETE FROM {KEY_STATE};\n"
+        f"  INSERT INTO {KEY_STATE} (key_id, label, key_alias, key_name, team_id, max_budget, spend,\n"
+        "    budget_reset_at, expires, blocked)\n"
+        f"  SELECT {key_id('k.token')}, {key_label('k')}, k.key_alias, k.key_name, k.team_id, k.max_budget, k.spend,\n"
+        "    k.budget_reset_at, k.expires, k.blocked\n"
+        f"  FROM {_SRC_TOKENS} k;"
+    )
+
+
+def _key_ranges() -> str:
+    """Per-label totals of `daily_key` for the standard ranges ending today (rebuilt every run)."""
+    days = ", ".join(str(n) for n in STANDARD_RANGES)
+    return (
+        "  -- the standard ranges ending today, per key label (two-stage like the panel: key, then label)\n"
+        f"  DELETE FROM {KEY_RANGES};\n"
+        f"  DELETE FROM {RANGE_DAYS};\n"
+        f"  INSERT INTO {RANGE_DAYS} (from_day, to_day)\n"
+        f"  SELECT this_day - r.days, this_day FROM unnest(ARRAY[{days}]) AS r (days);\n"
+        f"  INSERT INTO {KEY_RANGES} (from_day, to_day, key_alias, spend, requests)\n"
+        f"  SELECT s.from_day, s.to_day, {key_label('k')}, sum(s.spend), sum(s.requests)::bigint\n"
+        "  FROM (\n"
+        "    SELECT r.from_day, r.to_day, c.key_id, sum(c.spend) AS spend, sum(c.requests) AS requests\n"
+        f"    FROM {RANGE_DAYS} r\n"
+        f"    JOIN {BY_KEY} c ON c.day BETWEEN r.from_day AND r.to_day\n"
+        "    GROUP BY 1, 2, 3\n"
+        "  ) s\n"
+        f"  LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
+        "  GROUP BY 1, 2, 3;"
+    )
+
+
 def grants_sql(reader: str) -> str:
     """The dashboards' login reads the reporting schema and nothing else of it."""
     who = quote_identifier(reader)
     return (
         f"-- what {reader} may read (generated by components/reporting/sql.py)\n"
         f"GRANT USAGE ON SCHEMA {SCHEMA} TO {who};\n"
-        f"GRANT SELECT ON {', '.join((*ROLLUPS, *(w[0] for w in WEEKLY), *VIEWS, STATE))} TO {who};\n"
+        f"GRANT SELECT ON {', '.join(READABLE)} TO {who};\n"
         f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh(integer, date) FROM PUBLIC;\n"
     )
 

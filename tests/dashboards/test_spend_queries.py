@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -26,7 +26,7 @@ import pytest
 from psycopg import sql
 
 from components.reporting import sql as reporting_sql
-from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries, PanelQuery
+from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, TOP_KEYS, DashboardQueries, PanelQuery
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
 from tools.pglab import spend_seed
 from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
@@ -72,8 +72,10 @@ class SpendDb:
 
 
 @contextmanager
-def seeded_copy(litellm_database: LiteLLMDatabase, dbname: str) -> Iterator[SpendDb]:
-    """A copy of the migrated database with SMALL, grafana_ro and a fully refreshed reporting schema."""
+def seeded_copy(
+    litellm_database: LiteLLMDatabase, dbname: str, data: spend_seed.DataSet = spend_seed.SMALL
+) -> Iterator[SpendDb]:
+    """A copy of the migrated database with `data`, grafana_ro and a fully refreshed reporting schema."""
     server = litellm_database.server
     with server.superuser_connection() as conn:
         conn.execute(
@@ -83,7 +85,7 @@ def seeded_copy(litellm_database: LiteLLMDatabase, dbname: str) -> Iterator[Spen
         )
     try:
         with server.connect_as(litellm_database.owner, litellm_database.owner_password, dbname) as conn:
-            spend_seed.seed(conn)
+            spend_seed.seed(conn, data)
         create_grafana_ro(litellm_database, dbname, PASSWORD)
         spend_seed.install_reporting(server, dbname, REPORTING_PASSWORD, ROLE)
         yield SpendDb(server, (litellm_database.owner, litellm_database.owner_password), dbname)
@@ -378,6 +380,86 @@ def test_panel_equals_its_raw_log_twin_over_full_weeks(
     assert fast == slow
 
 
+# --- the per-key lists stop at TOP_KEYS ------------------------------------------------------
+
+
+def _many_keys() -> spend_seed.DataSet:
+    """More live keys with budgets and with spend than the lists show; binary-fraction spends
+    (exact sums), over 2025-02-16..2025-03-03 so that WEEKS holds full weeks. Remaining
+    budgets tie in groups of 37 keys (the alias breaks the tie on both sides)."""
+    base = spend_seed.bulk_dataset(teams=4, keys=TOP_KEYS + 60)
+    days = [f"2025-02-{d:02d}" for d in range(16, 29)] + ["2025-03-01", "2025-03-02", "2025-03-03"]
+    requests = tuple(
+        spend_seed.Request(day, n % 24, key.name, f"user-{n % 7}", "gpt-4o", ((n * 7) % 40) / 8, 100, 50)
+        for n, (key, day) in enumerate((k, d) for i, k in enumerate(base.keys) for d in days[i % 3 :: 3])
+    )
+    return spend_seed.DataSet(base.teams, base.keys, requests)
+
+
+@pytest.fixture(scope="module")
+def many_keys_db(litellm_database: LiteLLMDatabase) -> Iterator[SpendDb]:
+    """Refreshed as on 2025-03-03: RANGE (2 days ending that day) is a precomputed range, WEEKS is not."""
+    with seeded_copy(litellm_database, DBNAME + "_many_keys", _many_keys()) as db:
+        with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
+            conn.execute("SELECT * FROM reporting.refresh(3, '2025-03-03')")
+        yield db
+
+
+@pytest.mark.parametrize("key", ["spend_by_key", "key_budgets"])
+@pytest.mark.parametrize("time_range", [RANGE, WEEKS], ids=["days", "weeks"])
+def test_per_key_lists_show_the_top_keys_of_the_raw_log(many_keys_db: SpendDb, key: str, time_range: TimeRange) -> None:
+    fast = floats(many_keys_db.run(OVERVIEW, key, ALL_OVERVIEW, time_range))
+    slow = floats(many_keys_db.owner_rows(render(OVERVIEW_NAIVE[key], OVERVIEW.variables, ALL_OVERVIEW, time_range)))
+    assert len(fast) == TOP_KEYS
+    assert fast == slow
+    picked = {**ALL_OVERVIEW, "team": ["team-01"]}
+    narrowed = floats(many_keys_db.run(OVERVIEW, key, picked, time_range))
+    assert 0 < len(narrowed) < TOP_KEYS
+    assert narrowed == floats(
+        many_keys_db.owner_rows(render(OVERVIEW_NAIVE[key], OVERVIEW.variables, picked, time_range))
+    )
+
+
+def _analyzed_plan(db: SpendDb, text: str) -> str:
+    return "\n".join(str(r[0]) for r in db.rows("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + text))
+
+
+def test_spend_by_key_reads_a_precomputed_range_from_key_ranges(many_keys_db: SpendDb) -> None:
+    def plan(selection: dict[str, Selection], time_range: TimeRange) -> str:
+        return _analyzed_plan(
+            many_keys_db, render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, selection, time_range)
+        )
+
+    precomputed = plan(ALL_OVERVIEW, RANGE)
+    assert "key_ranges" in precomputed
+    assert all("never executed" in line for line in precomputed.splitlines() if "on daily_key" in line), precomputed
+    for other in (plan(ALL_OVERVIEW, WEEKS), plan({**ALL_OVERVIEW, "team": ["team-01"]}, RANGE)):
+        assert any("on daily_key" in line and "never executed" not in line for line in other.splitlines()), other
+
+
+def _last_days(days: int) -> TimeRange:
+    """Grafana's "Last N days" on 2025-03-03, day-aligned (as the raw-log twins need)."""
+    return TimeRange(datetime(2025, 3, 3, tzinfo=UTC) - timedelta(days=days), RANGE.end)
+
+
+def _precomputed_equals_raw_log(db: SpendDb, time_range: TimeRange) -> None:
+    text = render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, ALL_OVERVIEW, time_range)
+    assert "never executed" in _analyzed_plan(db, text)  # key_ranges answered
+    fast = floats(db.rows(text))
+    slow = floats(db.owner_rows(render(OVERVIEW_NAIVE["spend_by_key"], OVERVIEW.variables, ALL_OVERVIEW, time_range)))
+    assert fast and fast == slow
+
+
+@pytest.mark.parametrize("days", reporting_sql.STANDARD_RANGES)
+def test_precomputed_ranges_equal_the_raw_log(many_keys_db: SpendDb, days: int) -> None:
+    _precomputed_equals_raw_log(many_keys_db, _last_days(days))
+
+
+def test_after_an_incremental_refresh_the_precomputed_range_equals_the_raw_log(refreshed_db: SpendDb) -> None:
+    """The late rows on today's and yesterday's rows are in key_ranges after the refresh."""
+    _precomputed_equals_raw_log(refreshed_db, _last_days(1))
+
+
 # --- shape rules --------------------------------------------------------------------------
 
 
@@ -496,19 +578,29 @@ def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_
             (datetime(2025, 3, 5).date(),)
         ]
         conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")  # back to the tested state
-        # The weekly twins always equal their daily tables summed per ISO week.
-        for weekly, daily, dims in reporting_sql.WEEKLY:
+        # The weekly and monthly twins always equal their daily tables summed per ISO week / month.
+        twins = [(*t, "week") for t in reporting_sql.WEEKLY] + [(*t, "month") for t in reporting_sql.MONTHLY]
+        for weekly, daily, dims, period in twins:
             columns = ", ".join(dims)
             per_week = (
-                f"SELECT date_trunc('week', day::timestamp)::date, {columns}, sum(spend), sum(requests)"
+                f"SELECT date_trunc('{period}', day::timestamp)::date, {columns}, sum(spend), sum(requests)"
                 f" FROM {daily} GROUP BY 1, {columns}"
             )
-            stored = f"SELECT week, {columns}, spend, requests FROM {weekly}"
+            stored = f"SELECT {period}, {columns}, spend, requests FROM {weekly}"
             assert (
                 conn.execute(f"({per_week} EXCEPT {stored}) UNION ALL ({stored} EXCEPT {per_week})".encode()).fetchall()
                 == []
             )
             assert conn.execute(f"SELECT count(*) FROM {weekly}".encode()).fetchone() != (0,)
+
+
+def test_a_new_monthly_table_is_filled_with_every_month(refreshed_db: SpendDb) -> None:
+    """A schema upgrade adds monthly_team empty: the next (incremental) refresh fills all of history."""
+    with refreshed_db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, refreshed_db.dbname) as conn:
+        conn.execute(f"DELETE FROM {reporting_sql.MONTH_TEAM}".encode())
+        conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")
+        months = conn.execute(f"SELECT DISTINCT month FROM {reporting_sql.MONTH_TEAM} ORDER BY 1".encode()).fetchall()
+    assert months == [(datetime(2025, 2, 1).date(),), (datetime(2025, 3, 1).date(),)]
 
 
 COARSE = {

@@ -10,7 +10,7 @@ Same variables and macros as the panels, so both render through `grafana_sql`.
 
 from __future__ import annotations
 
-from dashboards.spend_queries import ALL_VALUE
+from dashboards.spend_queries import ALL_VALUE, TOP_KEYS
 
 SPEND_LOGS = '"LiteLLM_SpendLogs"'
 TOKENS = '"LiteLLM_VerificationToken"'
@@ -53,7 +53,8 @@ OVERVIEW_NAIVE: dict[str, str] = {
     ),
     "spend_by_key": (
         f"SELECT {_KEY} AS key_alias, sum(l.spend) AS spend, count(*) AS requests FROM {SPEND_LOGS} l\n"
-        f"LEFT JOIN {TOKENS} k ON k.token = l.api_key WHERE {_OV} GROUP BY 1 ORDER BY spend DESC, key_alias"
+        f"LEFT JOIN {TOKENS} k ON k.token = l.api_key WHERE {_OV} GROUP BY 1 ORDER BY spend DESC, key_alias\n"
+        f"LIMIT {TOP_KEYS}"
     ),
     "spend_by_team": (
         f"SELECT COALESCE(t.team_alias, l.team_id) AS team, sum(l.spend) AS spend, count(*) AS requests\n"
@@ -88,7 +89,7 @@ OVERVIEW_NAIVE: dict[str, str] = {
         " ON r.api_key = k.token\n"
         f"WHERE {_LIVE} AND {_all_or('team', 'k.team_id IN ($team)')}\n"
         f"  AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
-        "ORDER BY remaining ASC NULLS LAST, key_alias"
+        f"ORDER BY remaining ASC NULLS LAST, key_alias\nLIMIT {TOP_KEYS}"
     ),
     "team_budgets": (
         "SELECT COALESCE(t.team_alias, t.team_id) AS team, t.max_budget, t.spend AS budget_period_spend,\n"

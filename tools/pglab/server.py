@@ -4,6 +4,9 @@
   directory, listening on a free loopback port only (no Unix socket in a shared place),
   password authentication (``scram-sha-256``) for every connection, torn down with
   ``pg_ctl stop -m immediate`` and the directory removed, also at interpreter exit.
+  ``start_postgres_server(keep_in=DIR)`` instead keeps the cluster in ``DIR`` (stopped
+  cleanly, not removed) and starts the one already there on the next call, so a
+  benchmark can reuse a database it took minutes to seed.
 - ``apply_litellm_schema(server)``: the database ``litellm`` owned by the login role
   ``litellm`` (what CNPG's ``bootstrap.initdb: {database: litellm, owner: litellm}``
   creates), with every ``migrations/*/migration.sql`` of the installed
@@ -110,6 +113,10 @@ class PostgresServer:
     superuser_password: str
     run_as: str | None
     start_seconds: float
+    keep: bool = False
+    """A kept cluster (``keep_in``) is stopped cleanly and its directory left in place."""
+    reused: bool = False
+    """True when the cluster was already there (a kept one started again)."""
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -180,20 +187,22 @@ class PostgresServer:
             return
         self._stopped = True
         with contextlib.suppress(OSError, subprocess.SubprocessError):
+            mode = "fast" if self.keep else "immediate"
             _run(
-                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop"],
+                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "-t", "120", "stop"],
                 run_as=self.run_as,
                 cwd=self.basedir,
                 check=False,
             )
-        shutil.rmtree(self.basedir, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.basedir, ignore_errors=True)
 
 
 def _run(argv: Sequence[str], *, run_as: str | None, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     command = list(argv)
     if run_as is not None:
         command = ["runuser", "-u", run_as, "--", *command]
-    result = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=330)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -212,38 +221,36 @@ def _unprivileged_account() -> pwd.struct_passwd | None:
         ) from exc
 
 
-def start_postgres_server() -> PostgresServer:
-    """initdb a new cluster in a temporary directory and start it on a free loopback port."""
+_PASSWORD_FILE = "superuser-password"
+
+
+def start_postgres_server(keep_in: Path | None = None) -> PostgresServer:
+    """initdb a new cluster and start it on a free loopback port.
+
+    Without ``keep_in``: in a new temporary directory, removed on stop. With it: in that
+    directory, kept on stop; when it already holds a cluster made this way, that cluster
+    is started again (its superuser password is in a 0600 file next to it).
+    """
     started = time.perf_counter()
     bindir = find_postgres_bindir()
     account = _unprivileged_account()
     run_as = account.pw_name if account else None
-    basedir = Path(tempfile.mkdtemp(prefix="llm-gateway-pg-"))
-    password = secrets.token_urlsafe(24)
+    reused = keep_in is not None and (keep_in / "data" / "PG_VERSION").is_file()
+    if keep_in is None:
+        basedir = Path(tempfile.mkdtemp(prefix="llm-gateway-pg-"))
+    else:
+        basedir = keep_in.resolve()
+        basedir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        pwfile = basedir / "pwfile"
-        pwfile.write_text(password + "\n")
-        if account is not None:
-            os.chown(basedir, account.pw_uid, account.pw_gid)
-            os.chown(pwfile, account.pw_uid, account.pw_gid)
-        pwfile.chmod(0o600)
-        _run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(basedir / "data"),
-                "-U",
-                SUPERUSER,
-                f"--pwfile={pwfile}",
-                "--auth=scram-sha-256",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            run_as=run_as,
-            cwd=basedir,
-        )
-        pwfile.unlink()
+        if reused:
+            password = (basedir / _PASSWORD_FILE).read_text().strip()
+        else:
+            password = secrets.token_urlsafe(24)
+            _initdb(bindir, basedir, password, account, run_as)
+            if keep_in is not None:
+                saved = basedir / _PASSWORD_FILE
+                saved.touch(mode=0o600)
+                saved.write_text(password + "\n")
         last_error: RuntimeError | None = None
         for _ in range(_START_ATTEMPTS):
             port = _free_loopback_port()
@@ -257,7 +264,7 @@ def start_postgres_server() -> PostgresServer:
                     str(basedir / "server.log"),
                     "-w",
                     "-t",
-                    "60",
+                    "300" if reused else "60",
                     "start",
                 ],
                 run_as=run_as,
@@ -274,6 +281,8 @@ def start_postgres_server() -> PostgresServer:
                     superuser_password=password,
                     run_as=run_as,
                     start_seconds=time.perf_counter() - started,
+                    keep=keep_in is not None,
+                    reused=reused,
                 )
                 atexit.register(server.stop)
                 return server
@@ -282,8 +291,35 @@ def start_postgres_server() -> PostgresServer:
         assert last_error is not None
         raise last_error
     except BaseException:
-        shutil.rmtree(basedir, ignore_errors=True)
+        if keep_in is None:
+            shutil.rmtree(basedir, ignore_errors=True)
         raise
+
+
+def _initdb(bindir: Path, basedir: Path, password: str, account: pwd.struct_passwd | None, run_as: str | None) -> None:
+    pwfile = basedir / "pwfile"
+    pwfile.write_text(password + "\n")
+    if account is not None:
+        os.chown(basedir, account.pw_uid, account.pw_gid)
+        os.chown(pwfile, account.pw_uid, account.pw_gid)
+    pwfile.chmod(0o600)
+    _run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(basedir / "data"),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        run_as=run_as,
+        cwd=basedir,
+    )
+    pwfile.unlink()
 
 
 def _write_settings(basedir: Path, port: int) -> None:

@@ -1,0 +1,179 @@
+"""oauth2-proxy's builders checked directly (no program run): the pinned chart rendered from
+`helm_values` reads only Secret keys the credentials ExternalSecret renders, its pods are the
+ones the NetworkPolicies select and are `restricted`, its Service is the one the Ingress names;
+by NetworkPolicy semantics (tests/support/netpol.py) only the ingress controller reaches it and
+it reaches only DNS, LiteLLM's API port and the identity provider; every gateway Ingress path
+passes ingress-nginx's path validation. Settings the stack files leave at one value
+(release name, replicas, registry, IdP ranges) are varied through overrides."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from components.database.component import endpoint
+from components.gateway import wire_litellm
+from components.litellm import values as litellm_values
+from components.secrets.eso import StoreRef
+from components.sso import values as sso_values
+from components.sso.component import wiring
+from config import API_PORT, StackConfig
+from tests.support.config import scenario_config
+from tests.support.direct import core_errors, crd_errors, deployed, one, render
+from tests.support.netpol import Address, Pod, can_connect
+from tests.support.rendered import existing_secret_findings, reference_findings, restricted_violations, selected_pods
+from tools.render import RenderedObject
+
+STORE = StoreRef("gcp-secret-manager", "ClusterSecretStore")
+COOKIE_GSM = "llm-gateway-oauth2-proxy-cookie"
+INTERNET = Address("8.8.8.8")
+ESO_CRD = "crd/eso-externalsecrets"
+VARIANTS = {
+    "enterprise": (),
+    "renamed-one-replica": ("llm-gateway:sso.release_name=admin-sso", "llm-gateway:sso.replicas=1"),
+    "release-named-like-the-chart": ("llm-gateway:sso.release_name=oauth2-proxy-admin",),
+    "registry-with-port": ("llm-gateway:sso.image=registry.corp.example:5000/mirror/oauth2-proxy:v7.15.3",),
+}
+
+
+def _config(variant: str) -> StackConfig:
+    return scenario_config("enterprise", *VARIANTS[variant])
+
+
+@cache
+def _render(variant: str) -> list[RenderedObject]:
+    """The chart rendered from the variant's values (once per session: rendered objects are read only)."""
+    cfg = _config(variant)
+    sso = cfg.sso
+    values = sso_values.helm_values(cfg, wiring(cfg, COOKIE_GSM))
+    return render(sso.release_name, cfg.namespaces.gateway, sso_values.helm_chart(sso), values)
+
+
+def _own_objects(cfg: StackConfig) -> list[dict[str, Any]]:
+    wired = wiring(cfg, COOKIE_GSM)
+    return [sso_values.credentials_secret(cfg, STORE, wired), *sso_values.network_policies(cfg, wired)]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rendered_chart_reads_only_keys_the_external_secret_renders(variant: str) -> None:
+    cfg = _config(variant)
+    d = deployed(_own_objects(cfg), _render(variant))
+    assert d.pods, "the chart rendered no pod"
+    assert reference_findings(d) == []
+    values = sso_values.helm_values(cfg, wiring(cfg, COOKIE_GSM))
+    assert existing_secret_findings(d, {cfg.sso.release_name: values}, cfg.namespaces.gateway) == []
+    # The chart also mounts its existingSecret whole and requires these keys in it.
+    (es,) = d.of_kind("ExternalSecret")
+    assert es.body["spec"]["target"]["name"] == values["config"]["existingSecret"]
+    assert set(values["config"]["requiredSecretKeys"]) <= set(es.body["spec"]["target"]["template"]["data"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_policies_select_the_rendered_pods_which_are_restricted_and_run_the_configured_image(variant: str) -> None:
+    cfg = _config(variant)
+    d = deployed(_own_objects(cfg), _render(variant))
+    own = [p for p in d.of_kind("NetworkPolicy") if not p.name.endswith("-to-litellm")]
+    assert {p.name: bool(selected_pods(d, p.namespace, p.body["spec"]["podSelector"])) for p in own} == {
+        p.name: True for p in own
+    }
+    for pod in d.pods:
+        assert restricted_violations(pod.spec) == [], pod.ref
+        assert [c["image"] for c in pod.spec["containers"]] == [cfg.sso.image]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_service_the_ingress_names_exists_and_reaches_the_container_port(variant: str) -> None:
+    cfg = _config(variant)
+    rendered = _render(variant)
+    service = one(rendered, "Service")
+    assert service["metadata"]["name"] == sso_values.service_name(cfg.sso)
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == sso_values.SERVICE_PORT
+    container = one(rendered, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    by_name = {p["name"]: p["containerPort"] for p in container["ports"]}
+    target = port["targetPort"]
+    assert by_name.get(target, target) == sso_values.HTTP_PORT
+    backends = {p["backend"]["service"]["name"] for p in sso_values.ingress_paths(cfg)}
+    assert backends == {service["metadata"]["name"]}
+
+
+@pytest.mark.parametrize(("variant", "budgets"), [("enterprise", 1), ("renamed-one-replica", 0)])
+def test_a_single_replica_gets_no_disruption_budget_that_would_block_every_drain(variant: str, budgets: int) -> None:
+    rendered = _render(variant)
+    pdbs = [o.body for o in rendered if o.body["kind"] == "PodDisruptionBudget"]
+    assert len(pdbs) == budgets
+    assert all(p["spec"]["minAvailable"] < _config(variant).sso.replicas for p in pdbs)
+
+
+def test_external_secret_is_valid_and_every_template_variable_is_fetched() -> None:
+    cfg = _config("enterprise")
+    es = sso_values.credentials_secret(cfg, STORE, wiring(cfg, COOKIE_GSM))
+    assert crd_errors(es, ESO_CRD) == []
+    fetched = {item["secretKey"] for item in es["spec"]["data"]}
+    used = {m for v in es["spec"]["target"]["template"]["data"].values() for m in re.findall(r"\{\{ \.(\w+) \}\}", v)}
+    assert used == fetched
+    remote = {item["remoteRef"]["key"] for item in es["spec"]["data"]}
+    assert remote == {COOKIE_GSM, cfg.sso.client_secret_gsm_secret}
+
+
+def _flows(cfg: StackConfig) -> tuple[list[dict[str, Any]], Pod, Pod]:
+    gateway = wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None)
+    policies = sso_values.network_policies(cfg, wiring(cfg, COOKIE_GSM)) + litellm_values.network_policies(cfg, gateway)
+    ns = cfg.namespaces.gateway
+    return policies, Pod(ns, sso_values.selector_labels(cfg.sso)), Pod(ns, litellm_values.selector_labels(cfg.litellm))
+
+
+@pytest.mark.parametrize("variant", ["enterprise", "renamed-one-replica"])
+def test_only_the_ingress_controller_reaches_oauth2_proxy(variant: str) -> None:
+    cfg = _config(variant)
+    policies, proxy, litellm = _flows(cfg)
+    controller_ns = cfg.litellm.network.ingress_controller_namespace
+    assert controller_ns is not None
+    assert can_connect(policies, Pod(controller_ns, {"app": "controller"}), proxy, sso_values.HTTP_PORT)
+    assert not can_connect(policies, Pod(controller_ns, {"app": "controller"}), proxy, 44180)
+    for caller in (Pod("team-x", {"app": "curl"}), litellm, Pod(cfg.namespaces.gateway, {"app": "other"})):
+        assert not can_connect(policies, caller, proxy, sso_values.HTTP_PORT), caller
+    for client_ns in cfg.litellm.network.client_namespaces:
+        assert not can_connect(policies, Pod(client_ns, {}), proxy, sso_values.HTTP_PORT), client_ns
+
+
+@pytest.mark.parametrize("variant", ["enterprise", "renamed-one-replica"])
+def test_oauth2_proxy_reaches_dns_litellms_api_port_and_https_only(variant: str) -> None:
+    cfg = _config(variant)
+    policies, proxy, litellm = _flows(cfg)
+    assert can_connect(policies, proxy, litellm, API_PORT)
+    assert not can_connect(policies, proxy, litellm, cfg.litellm.metrics_port)
+    assert can_connect(policies, proxy, Pod("kube-system", {"k8s-app": "kube-dns"}), 53, "UDP")
+    assert can_connect(policies, proxy, INTERNET, 443)
+    assert not can_connect(policies, proxy, INTERNET, 80)
+    assert not can_connect(policies, proxy, Pod(cfg.namespaces.gateway, {"app": "other"}), API_PORT)
+    # The rule added on LiteLLM's side admits oauth2-proxy's pods in its namespace, not look-alikes elsewhere.
+    assert not can_connect(policies, Pod("team-x", sso_values.selector_labels(cfg.sso)), litellm, API_PORT)
+
+
+def test_narrowed_identity_provider_ranges_are_the_only_https_destinations() -> None:
+    cfg = scenario_config("enterprise", "llm-gateway:sso.idp_egress_cidrs=[198.51.100.0/24]")
+    policies, proxy, _ = _flows(cfg)
+    assert can_connect(policies, proxy, Address("198.51.100.20"), 443)
+    assert not can_connect(policies, proxy, INTERNET, 443)
+
+
+# ingress-nginx (>= 1.12, strict-validate-path-type on by default) refuses an Ingress whose
+# Exact or Prefix path holds anything but these characters; a duplicate path is refused too.
+NGINX_PATH = re.compile(r"^/[A-Za-z0-9\-._~/]*$")
+
+
+@pytest.mark.parametrize("variant", ["enterprise", "renamed-one-replica"])
+def test_gateway_ingress_with_sso_passes_ingress_nginx_path_validation(variant: str) -> None:
+    cfg = _config(variant)
+    gateway = wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None)
+    ingress = litellm_values.ingress(cfg, gateway.admin)
+    assert ingress is not None and core_errors(ingress) == []
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-buffer-size"] == "16k"
+    paths = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert [p["path"] for p in paths if not NGINX_PATH.match(p["path"])] == []
+    keys = [(p["pathType"], p["path"]) for p in paths]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)

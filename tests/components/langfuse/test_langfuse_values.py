@@ -1,0 +1,187 @@
+"""Langfuse's builders checked directly (no program run): the pinned `langfuse` chart rendered
+from `helm_values` reads only Secret keys that the ExternalSecrets of `credentials_secret` and
+of the database password render; the NetworkPolicies select the chart's real pods and, by
+NetworkPolicy semantics (tests/support/netpol.py) on those pods' labels, LiteLLM reaches the web
+UI/API only, the subcharts stay internal, the app pods reach the database and, with GCS,
+HTTPS; the Ingress and LiteLLM's tracing name the chart's web Service; the database tenant's
+clients are the app pods. Settings the stack files leave at one value (admin user, UI ingress,
+GCS on the lab) are varied through overrides."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pytest
+
+from components.langfuse import values as lf_values
+from components.litellm.values import selector_labels
+from components.secrets.eso import StoreRef
+from components.secrets.managed import basic_auth_consumer, consumer_manifests, managed_secret_args
+from components.secrets.store import StoreAccess
+from config import StackConfig
+from config.inventory import LANGFUSE_DB_PASSWORD
+from tests.support.config import scenario_config
+from tests.support.direct import core_errors, crd_errors, deployed, render
+from tests.support.netpol import Address, Pod, can_connect
+from tests.support.program import EXTERNAL_ENGINE, EXTERNAL_SERVER, LAB_LANGFUSE
+from tests.support.rendered import (
+    Deployed,
+    existing_secret_findings,
+    matches,
+    network_policy_findings,
+    reference_findings,
+    selected_pods,
+)
+from tools.render import RenderedObject
+
+STORE = StoreAccess(StoreRef("gcp-secret-manager", "ClusterSecretStore"), "eso@example.iam.gserviceaccount.com")
+LAB_GCS = (
+    "llm-gateway:langfuse.blob_storage=gcs",
+    "llm-gateway:langfuse.gcs={bucket: lab-langfuse-blobs, gsa_account_id: langfuse-blob}",
+)
+LAB_UI = (
+    "llm-gateway:langfuse.init.admin_email=admin@example.org",
+    "llm-gateway:langfuse.ingress_host=langfuse.lab.example",
+    "llm-gateway:litellm.ingress.cluster_issuer=lab-ca",
+    "llm-gateway:litellm.network.ingress_controller_namespace=ingress-nginx",
+)
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lab-minio": ("lab", LAB_LANGFUSE),
+    "lab-gcs-admin-ui": ("lab", (*LAB_LANGFUSE, *LAB_GCS, *LAB_UI)),
+    "lab-external": ("lab", (*LAB_LANGFUSE, *EXTERNAL_ENGINE)),
+    "enterprise": ("enterprise", ()),
+}
+INTERNET = Address("8.8.8.8")
+CLICKHOUSE_HTTP = 8123
+ESO_CRD = "crd/eso-externalsecrets"
+
+
+@cache
+def _config(variant: str) -> StackConfig:
+    stack, overrides = VARIANTS[variant]
+    return scenario_config(stack, *overrides)
+
+
+@cache
+def _render(variant: str) -> list[RenderedObject]:
+    cfg = _config(variant)
+    lf = cfg.langfuse
+    return render(lf.release_name, cfg.namespaces.gateway, lf_values.helm_chart(lf), lf_values.helm_values(cfg))
+
+
+def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
+    """The ExternalSecrets the chart's Secrets come from: the credentials, LiteLLM's keys, the database password."""
+    store, ns = STORE.ref, cfg.namespaces.gateway
+    db_consumer = basic_auth_consumer(lf_values.DB_SECRET, ns, cfg.langfuse.owner, {"cnpg.io/reload": "true"})
+    return [
+        lf_values.credentials_secret(cfg, store),
+        lf_values.litellm_keys_secret(cfg, store),
+        *consumer_manifests(managed_secret_args(cfg, LANGFUSE_DB_PASSWORD, STORE, (db_consumer,))),
+    ]
+
+
+def _deployed(variant: str) -> Deployed:
+    cfg = _config(variant)
+    return deployed([*_secrets(cfg), *lf_values.network_policies(cfg)], _render(variant))
+
+
+def _pod(d: Deployed, workload: str) -> Pod:
+    """A netpol Pod with the labels of the rendered workload named `workload`."""
+    (found,) = [p for p in d.pods if p.owner.name == workload and not p.is_job]
+    return Pod(found.owner.namespace, found.labels)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rendered_chart_reads_only_keys_the_external_secrets_render(variant: str) -> None:
+    cfg = _config(variant)
+    d = _deployed(variant)
+    assert reference_findings(d) == []
+    values = {cfg.langfuse.release_name: lf_values.helm_values(cfg)}
+    assert existing_secret_findings(d, values, cfg.namespaces.gateway) == []
+    assert {
+        o.name: crd_errors(o.body, ESO_CRD) for o in d.of_kind("ExternalSecret") if crd_errors(o.body, ESO_CRD)
+    } == {}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_policy_selects_a_rendered_pod_and_every_pod_is_limited(variant: str) -> None:
+    d = _deployed(variant)
+    assert d.pods
+    assert network_policy_findings(d) == []
+    assert [np.ref for np in d.of_kind("NetworkPolicy") if np.origin != "program"] == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_litellm_reaches_the_web_ui_only_and_the_subcharts_stay_internal(variant: str) -> None:
+    cfg = _config(variant)
+    d = _deployed(variant)
+    policies = [o.body for o in d.of_kind("NetworkPolicy")]
+    ns = cfg.namespaces.gateway
+    litellm, stranger = Pod(ns, selector_labels(cfg.litellm)), Pod("team-x", {"app": "curl"})
+    web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
+    clickhouse = _pod(d, "langfuse-clickhouse-shard0")
+    assert can_connect(policies, litellm, web, lf_values.WEB_PORT)
+    assert not can_connect(policies, litellm, clickhouse, CLICKHOUSE_HTTP)
+    assert not can_connect(policies, litellm, worker, lf_values.WEB_PORT)
+    assert not can_connect(policies, stranger, web, lf_values.WEB_PORT)
+    assert not can_connect(policies, Pod(ns, {"app": "other"}), web, lf_values.WEB_PORT)
+    assert can_connect(policies, worker, clickhouse, CLICKHOUSE_HTTP)
+    assert can_connect(policies, web, clickhouse, CLICKHOUSE_HTTP)
+    controller = cfg.litellm.network.ingress_controller_namespace
+    if controller:
+        from_controller = can_connect(policies, Pod(controller, {"app": "controller"}), web, lf_values.WEB_PORT)
+        assert from_controller == (cfg.langfuse.ingress_host is not None)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_app_pods_reach_the_database_and_https_only_with_gcs(variant: str) -> None:
+    cfg = _config(variant)
+    d = _deployed(variant)
+    policies = [o.body for o in d.of_kind("NetworkPolicy")]
+    web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
+    clickhouse = _pod(d, "langfuse-clickhouse-shard0")
+    host, port = lf_values.database_host(cfg)
+    pg = cfg.postgres
+    if pg.engine == "cnpg":
+        database: Pod | Address = Pod(cfg.namespaces.gateway, {"cnpg.io/cluster": pg.cnpg.name})
+        assert host.startswith(f"{pg.cnpg.name}-rw.")
+    else:
+        database = Address(EXTERNAL_SERVER)
+        assert not can_connect(policies, web, INTERNET, port)
+    for app in (web, worker):
+        assert can_connect(policies, app, database, port)
+        assert can_connect(policies, app, INTERNET, 443) == (cfg.langfuse.blob_storage == "gcs")
+    assert not can_connect(policies, clickhouse, INTERNET, 443)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_database_tenant_clients_are_the_app_pods(variant: str) -> None:
+    cfg = _config(variant)
+    d = _deployed(variant)
+    clients = lf_values.database_tenant(cfg).clients
+    chosen = {p.owner.name for p in selected_pods(d, cfg.namespaces.gateway, dict(clients)) if not p.is_job}
+    assert chosen == {"langfuse-web", "langfuse-worker"}
+    if cfg.postgres.engine == "cnpg":
+        assert crd_errors(lf_values.cnpg_database(cfg), "crd/cnpg-databases") == []
+
+
+@pytest.mark.parametrize("variant", ["lab-gcs-admin-ui", "enterprise"])
+def test_ui_ingress_and_tracing_name_the_charts_web_service(variant: str) -> None:
+    cfg = _config(variant)
+    rendered = _render(variant)
+    services = {o.body["metadata"]["name"]: o.body for o in rendered if o.body["kind"] == "Service"}
+    web = services[lf_values.names(cfg).web_service]
+    assert lf_values.WEB_PORT in {p["port"] for p in web["spec"]["ports"]}
+    d = _deployed(variant)
+    assert {p.owner.name for p in d.pods if matches(web["spec"]["selector"], p.labels)} == {"langfuse-web"}
+    tracing = lf_values.litellm_tracing(cfg)
+    assert tracing is not None
+    assert tracing.otel_host == f"http://{web['metadata']['name']}.{cfg.namespaces.gateway}.svc:{lf_values.WEB_PORT}"
+    ingress = lf_values.ingress(cfg)
+    if cfg.langfuse.ingress_host is None:
+        assert ingress is None
+        return
+    assert ingress is not None and core_errors(ingress) == []
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_values.WEB_PORT}}

@@ -62,7 +62,7 @@ def test_litellm_and_only_litellm_reaches_the_in_cluster_valkey(variant: str) ->
     assert {p["metadata"]["name"]: core_errors(p) for p in policies if core_errors(p)} == {}
     ns = cfg.namespaces.gateway
     valkey, litellm = Pod(ns, redis_values.valkey_pod_labels(cfg)), Pod(ns, selector_labels(cfg.litellm))
-    assert wiring.host.startswith(f"{redis_values.valkey_fullname(cfg)}-primary.{ns}.")  # type: ignore[union-attr]
+    assert isinstance(wiring.host, str) and wiring.host.startswith(f"{redis_values.valkey_fullname(cfg)}-primary.{ns}.")
     assert can_connect(policies, litellm, valkey, wiring.port)
     assert not can_connect(policies, litellm, valkey, wiring.port + 1)
     for caller in (Pod(ns, {"app": "other"}), Pod("team-x", selector_labels(cfg.litellm))):

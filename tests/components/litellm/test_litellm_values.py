@@ -72,7 +72,7 @@ def _render(variant: str) -> list[RenderedObject]:
 
 def _proxy(variant: str) -> dict[str, Any]:
     (deployment,) = [o.body for o in _render(variant) if o.body["kind"] == "Deployment"]
-    return deployment  # type: ignore[no-any-return]
+    return deployment
 
 
 def _services(variant: str) -> dict[str, dict[str, Any]]:

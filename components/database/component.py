@@ -46,7 +46,7 @@ from components.kit import (
 )
 from components.litellm import values as litellm_values
 from components.litellm.values import prometheus_peer
-from components.reporting.sql import REPORTING_ROLE, SCHEMA
+from components.reporting.sql import REPORTING_ROLE, SCHEMA, job_pod_labels
 from components.secrets.managed import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.secrets.store import StoreAccess
 from config import CnpgConfig, ExternalPostgres, StackConfig
@@ -125,9 +125,11 @@ def external_uri_template(cfg: StackConfig) -> str:
 
 def cnpg_clients(cfg: StackConfig, tenants: tuple[cnpg.DatabaseTenant, ...] = ()) -> list[dict[str, Any]]:
     """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (its migration
-    Job carries the same labels), the tenants' pods (Langfuse's web and worker), Grafana's namespace."""
+    Job carries the same labels), the tenants' pods (Langfuse's web and worker), the reporting
+    job's pods, Grafana's namespace."""
     clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": litellm_values.selector_labels(cfg.litellm)}}]
     clients += [{"podSelector": dict(t.clients)} for t in tenants]
+    clients.append({"podSelector": {"matchLabels": job_pod_labels()}})
     grafana_ns = cfg.namespaces.grafana
     clients.append(namespace_peer(grafana_ns))
     return clients

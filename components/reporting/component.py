@@ -31,7 +31,7 @@ from components.reporting import sql as reporting_sql
 from config import DEFAULT_REPORTING_IMAGE, StackConfig
 
 NAME = "litellm-reporting"
-APP = "litellm-reporting"
+APP = reporting_sql.JOB_APP
 SQL_DIR = "/sql"
 PSQL_UID = 26
 """The `postgres` user of the CloudNativePG PostgreSQL images."""
@@ -58,7 +58,7 @@ def sql_files(cfg: StackConfig) -> dict[str, str]:
 
 
 def _labels() -> dict[str, str]:
-    return {"app.kubernetes.io/name": APP}
+    return reporting_sql.job_pod_labels()
 
 
 def config_map_manifest(cfg: StackConfig) -> dict[str, Any]:

@@ -56,6 +56,13 @@ from components.database.sql import quote_identifier
 
 SCHEMA = "reporting"
 REPORTING_ROLE = "reporting"
+JOB_APP = "litellm-reporting"
+"""The reporting CronJob's `app.kubernetes.io/name`, on its pods: the database admits them by it."""
+
+
+def job_pod_labels() -> dict[str, str]:
+    """The labels of the reporting job's pods (its NetworkPolicies and the CNPG instances' select them)."""
+    return {"app.kubernetes.io/name": JOB_APP}
 
 DETAIL = f"{SCHEMA}.daily_detail"
 BY_MODEL = f"{SCHEMA}.daily_model"

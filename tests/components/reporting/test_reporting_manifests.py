@@ -132,14 +132,9 @@ def test_the_job_reaches_dns_and_its_database_only_and_nothing_reaches_it(varian
         assert not can_connect(policies, caller, job, 5432), caller
 
 
-# The CNPG instances' own ingress policy (components/database) admits LiteLLM, the tenants and
-# Grafana's namespace, not the reporting job's pods: on the CNPG engine the job cannot connect.
-CNPG_ADMITS_NO_JOB = pytest.mark.xfail(
-    strict=True, reason="the CNPG instances' ingress policy does not admit the reporting job's pods"
-)
-
-
-@pytest.mark.parametrize("variant", [pytest.param(v, marks=CNPG_ADMITS_NO_JOB) for v in ("lab", "enterprise")])
+# Both sides must agree: the job's egress and the CNPG instances' own ingress policy
+# (components/database), which once admitted LiteLLM, the tenants and Grafana but not the job.
+@pytest.mark.parametrize("variant", ["lab", "enterprise"])
 def test_the_cnpg_instances_admit_the_job(variant: str) -> None:
     cfg = _config(variant)
     ep = _endpoint(cfg)

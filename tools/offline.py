@@ -473,12 +473,3 @@ def walk_strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for v in value:
             yield from walk_strings(v)
-
-
-def sorted_keys(data: Any) -> Any:
-    """Nested mappings in key order: the mock engine does not keep insertion order."""
-    if isinstance(data, dict):
-        return {k: sorted_keys(data[k]) for k in sorted(data)}
-    if isinstance(data, list):
-        return [sorted_keys(v) for v in data]
-    return data

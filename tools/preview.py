@@ -35,6 +35,7 @@ from tools.inputs import prepare_out_dir, run_cli
 from tools.offline import (
     ProgramRun,
     Recorded,
+    gc_paused,
     is_kubernetes_object,
     manifest,
     parse_secret,
@@ -183,7 +184,8 @@ def _main(argv: Sequence[str] | None) -> int:
             prepare_out_dir(args.out, PREVIEW_MARKER, "python -m tools.preview")
             if renderer is not None:
                 renderer.submit(releases(run), args.out)
-            written = write_outputs(run, args.out)
+            with gc_paused():
+                written = write_outputs(run, args.out)
             writing = time.perf_counter() - started
         if renderer is not None and written is not None:
             started = time.perf_counter()

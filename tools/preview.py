@@ -31,7 +31,7 @@ from components.reporting import component as reporting
 from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
-from tools.inputs import prepare_out_dir, run_cli
+from tools.inputs import exit_cli, prepare_out_dir, run_cli
 from tools.offline import (
     ProgramRun,
     Recorded,
@@ -234,4 +234,4 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_cli(main())

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from tools.assets import AssetError, asset_path, load_lock
+from tools.inputs import exit_cli
 from tools.yamlout import dump_yaml
 
 if TYPE_CHECKING:
@@ -329,4 +330,4 @@ def _serve() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_serve())
+    exit_cli(_serve())

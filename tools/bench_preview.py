@@ -6,12 +6,16 @@ then `tools.diff` over two previews of each stack (one setting apart on lab).
     python -m tools.bench_preview [--runs N]
 
 Prints median and p95 per stack; the targets: preview with rendering < 3 s per
-stack (cold, --out), the diff < 1 s.
+stack (cold, --out), the diff < 1 s. For the --out runs, the median of each phase
+the preview reports on stderr: start-up and imports (wall time before `main`), the
+program run, writing the files, rendering the charts in the second process beside
+the writing, and the time the preview waited for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import shutil
 import statistics
@@ -32,6 +36,21 @@ def _p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+_PHASES = re.compile(
+    r"phases: program (?P<program>[\d.]+) s, files (?P<files>[\d.]+) s, "
+    r"charts (?P<charts>[\d.]+) s beside them \(waited (?P<waited>[\d.]+) s\), main (?P<main>[\d.]+) s"
+)
+
+
+def _phases(stderr: str, wall: float) -> dict[str, float]:
+    """The phases a `--out` run reports on stderr, and the start-up and imports before its `main`."""
+    found = _PHASES.search(stderr)
+    if found is None:
+        raise SystemExit(f"no phase timings in the preview's stderr: {stderr.strip()[-300:]}")
+    phases = {k: float(v) for k, v in found.groupdict().items()}
+    return {"imports": wall - phases.pop("main"), **phases}
+
+
 def _child_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -49,15 +68,19 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             subprocess.run([sys.executable, "-m", "tools.preview", stack], check=True, capture_output=True)
             cold.append(time.perf_counter() - started)
-        rendering, cpu = [], []
+        rendering, cpu, phases = [], [], []
         for i in range(args.runs):
             started, cpu_before = time.perf_counter(), _child_cpu()
             out = scratch / f"{stack}-{i}" / stack
-            subprocess.run(
-                [sys.executable, "-m", "tools.preview", stack, "--out", str(out)], check=True, capture_output=True
+            done = subprocess.run(
+                [sys.executable, "-m", "tools.preview", stack, "--out", str(out)],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             rendering.append(time.perf_counter() - started)
             cpu.append(_child_cpu() - cpu_before)
+            phases.append(_phases(done.stderr, rendering[-1]))
         rendered = sum(1 for _ in (scratch / f"{stack}-0" / stack / "rendered").rglob("*.yaml"))
         warm = []
         count = 0
@@ -71,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{stack:<12} {mode:<10} {len(samples):>4} {statistics.median(samples):>9.3f}"
                 f" {_p95(samples):>7.3f} {count:>9} {rendered if mode == 'cold --out' else '':>8}"
             )
+        print(
+            f"{stack:<12} --out phases (median s): "
+            + ", ".join(f"{k} {statistics.median(p[k] for p in phases):.2f}" for k in phases[0])
+        )
     # The diff: lab against lab with postgres.cnpg.instances 2, and enterprise against itself.
     changed = scratch / "lab-changed" / "lab"
     setting = "llm-gateway:postgres.cnpg.instances=2"

@@ -13,11 +13,12 @@ refused instead of filling the memory.
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -177,3 +178,14 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def exit_cli(code: int) -> NoReturn:
+    """End a command-line tool's process with `code`, every object frozen first.
+
+    At exit the interpreter runs its cyclic collector over everything still alive, several
+    times; after a program run that took ~1 s of CPU on this machine, more than writing the
+    whole preview. Frozen objects are skipped; the process's end frees the memory anyway.
+    """
+    gc.freeze()
+    sys.exit(code)

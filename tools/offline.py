@@ -14,12 +14,14 @@ are recorded so tests can prove they never appear outside a secret.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import gc
 import hashlib
 import json
 import re
 import runpy
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -398,7 +400,22 @@ def run_config(stack: str, config: Mapping[str, Any], program: Path = ROOT / "__
     def program_main() -> None:
         runpy.run_path(str(program), run_name="__main__")
 
-    return contextvars.Context().run(_run, stack, dict(config), program_main)
+    with gc_paused():
+        return contextvars.Context().run(_run, stack, dict(config), program_main)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Generator[None, None, None]:
+    """No cyclic garbage collection inside: a program run allocates about a million objects but
+    leaves few cycles, so the collector's passes over everything the imports created cost a fifth
+    of the run and free next to nothing (the peak memory is the same). Collection resumes after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def run_components(
@@ -406,7 +423,8 @@ def run_components(
 ) -> ProgramRun:
     """Run `build` (which constructs components, e.g. one component alone) under the mock engine."""
     config = {f"{PROJECT}:gcp": {"project": gcp_project}}
-    return contextvars.Context().run(_run, stack, config, build)
+    with gc_paused():
+        return contextvars.Context().run(_run, stack, config, build)
 
 
 def _run(stack: str, config: dict[str, Any], program: Callable[[], None]) -> ProgramRun:
@@ -473,12 +491,3 @@ def walk_strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for v in value:
             yield from walk_strings(v)
-
-
-def sorted_keys(data: Any) -> Any:
-    """Nested mappings in key order: the mock engine does not keep insertion order."""
-    if isinstance(data, dict):
-        return {k: sorted_keys(data[k]) for k in sorted(data)}
-    if isinstance(data, list):
-        return [sorted_keys(v) for v in data]
-    return data

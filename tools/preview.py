@@ -26,25 +26,23 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from components.reporting import component as reporting
 from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
-from tools.inputs import prepare_out_dir, run_cli
+from tools.inputs import exit_cli, prepare_out_dir, run_cli
 from tools.offline import (
     ProgramRun,
     Recorded,
+    gc_paused,
     is_kubernetes_object,
     manifest,
     parse_secret,
     redact_secrets,
     run_stack,
-    sorted_keys,
 )
+from tools.yamlout import dump_yaml, sorted_keys
 
 PREVIEW_MARKER = ".llm-gateway-preview"
 
@@ -70,19 +68,13 @@ def tree_lines(run: ProgramRun) -> list[str]:
     return lines
 
 
-def _dump_yaml(data: Any) -> str:
-    """YAML with the top level in the given order (apiVersion, kind, ...) and the rest sorted."""
-    body = {k: sorted_keys(v) for k, v in data.items()} if isinstance(data, dict) else data
-    return yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=120)
-
-
 def _filename(*parts: str) -> str:
     return "-".join(p.lower().replace("/", "_") for p in parts if p)
 
 
 def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
+    """Write every file but `rendered/` into `out`, a folder `prepare_out_dir` emptied."""
     counts: Counter[str] = Counter()
-    prepare_out_dir(out, PREVIEW_MARKER, "python -m tools.preview")
     # Sorted: the engine registers concurrently, so registration order varies between runs.
     resources = [
         {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.redacted_inputs, "options": r.options}
@@ -105,7 +97,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
             obj = manifest(r)
             meta = obj.get("metadata", {})
             name = _filename(str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", r.name)))
-            (out / "manifests" / f"{name}.yaml").write_text(_dump_yaml(obj))
+            (out / "manifests" / f"{name}.yaml").write_text(dump_yaml(obj))
             counts["manifests"] += 1
             labels = meta.get("labels") or {}
             if obj.get("kind") == "ConfigMap" and labels.get("grafana_dashboard") == "1":
@@ -119,7 +111,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
                     counts["sql"] += 1
             if obj.get("kind") == "PrometheusRule":
                 rules = {"groups": obj.get("spec", {}).get("groups", [])}
-                (out / "alerts" / f"{meta.get('name', r.name)}.yaml").write_text(_dump_yaml(rules))
+                (out / "alerts" / f"{meta.get('name', r.name)}.yaml").write_text(dump_yaml(rules))
                 counts["alerts"] += 1
         elif r.type.startswith("kubernetes:helm.sh/") and r.type.endswith(":Release"):
             inputs = r.redacted_inputs
@@ -127,7 +119,7 @@ def write_outputs(run: ProgramRun, out: Path) -> dict[str, int]:
             release_dir.mkdir(parents=True, exist_ok=True)
             values = inputs.pop("values", {}) or {}
             (release_dir / "release.json").write_text(json.dumps(inputs, indent=2, sort_keys=True) + "\n")
-            (release_dir / "values.yaml").write_text(_dump_yaml(sorted_keys(values)))
+            (release_dir / "values.yaml").write_text(dump_yaml(sorted_keys(values)))
             counts["helm"] += 1
     return dict(counts)
 
@@ -169,26 +161,43 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     args = parser.parse_args(argv)
 
-    started = time.perf_counter()
+    begun = started = time.perf_counter()
     secrets = dict(parse_secret(item) for item in args.secrets)
-    try:
-        run = run_stack(args.stack, args.overrides, extra_config=secrets)
-    except ConfigError as exc:
-        print(f"error: Pulumi.{args.stack}.yaml: {exc}", file=sys.stderr)
-        return 2
-    elapsed = time.perf_counter() - started
-    # Before printing anything: a refused --out leaves no half-printed preview behind.
-    written = write_outputs(run, args.out) if args.out else None
-    if written is not None and not args.no_render:
-        # Imported here: loading the Helm library costs ~0.4 s that a preview without --out skips.
-        from tools.assets import AssetError
-        from tools.render import RenderError, write_rendered
+    renderer = None
+    if args.out and not args.no_render:
+        # Imported here: a preview without --out has no use for it.
+        from tools.render import RenderError, RenderWorker, releases
 
+        # Started first: it loads the Helm library and the charts while the program runs.
+        renderer = RenderWorker()
+    try:
         try:
-            written["rendered objects"] = write_rendered(run, args.out)
-        except (AssetError, RenderError) as exc:
-            print(f"error: rendering the charts: {exc}", file=sys.stderr)
+            run = run_stack(args.stack, args.overrides, extra_config=secrets)
+        except ConfigError as exc:
+            print(f"error: Pulumi.{args.stack}.yaml: {exc}", file=sys.stderr)
             return 2
+        elapsed = time.perf_counter() - started
+        # Before printing anything: a refused --out leaves no half-printed preview behind.
+        written = None
+        if args.out:
+            started = time.perf_counter()
+            prepare_out_dir(args.out, PREVIEW_MARKER, "python -m tools.preview")
+            if renderer is not None:
+                renderer.submit(releases(run), args.out)
+            with gc_paused():
+                written = write_outputs(run, args.out)
+            writing = time.perf_counter() - started
+        if renderer is not None and written is not None:
+            started = time.perf_counter()
+            try:
+                written["rendered objects"] = renderer.result()
+            except RenderError as exc:
+                print(f"error: rendering the charts: {exc}", file=sys.stderr)
+                return 2
+            waited = time.perf_counter() - started
+    finally:
+        if renderer is not None:
+            renderer.close()
 
     print(f"stack {args.stack}: {len(run.resources)} resources (offline preview, Pulumi mock engine)")
     for line in tree_lines(run):
@@ -217,8 +226,12 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in sorted(written.items())))
     print(PLACEHOLDER_NOTE)
     print(f"preview took {elapsed:.2f} s", file=sys.stderr)
+    if written is not None:
+        rendering = f", charts {renderer.seconds:.2f} s beside them (waited {waited:.2f} s)" if renderer else ""
+        total = time.perf_counter() - begun
+        print(f"phases: program {elapsed:.2f} s, files {writing:.2f} s{rendering}, main {total:.2f} s", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_cli(main())

@@ -9,20 +9,39 @@ secrets already redacted (`[secret]`), so nothing rendered can hold a secret.
 
     rendered/<release>/<kind>-<name>.yaml   one object per file, keys sorted
     rendered/index.json                     release -> chart asset, versions, objects
+
+`python -m tools.preview --out` renders in a second process (`RenderWorker`, this
+module run as `python -m tools.render`), started before the program runs: it loads
+the Helm library and verifies and loads the charts while the program runs, then
+renders and writes `rendered/` while the preview writes the other files, each on
+its own core. The files are the same as `write_rendered` writes in-process.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tools.assets import asset_path, load_lock
-from tools.offline import ProgramRun, Recorded, sorted_keys
+from tools.assets import AssetError, asset_path, load_lock
+from tools.inputs import exit_cli
+from tools.yamlout import dump_yaml
+
+if TYPE_CHECKING:
+    from helm_python import Chart
+
+    from tools.offline import ProgramRun, Recorded
+
+ROOT = Path(__file__).resolve().parent.parent
+# libyaml's parser where PyYAML has it (10x faster); it builds the same objects as PyYAML's own.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KUBE_VERSION = "1.31.0"
 # API groups beyond the built-in ones that the target clusters serve (Capabilities.APIVersions).
@@ -113,6 +132,25 @@ def _is_release(r: Recorded) -> bool:
     return r.type.startswith("kubernetes:helm.sh/") and r.type.endswith(":Release")
 
 
+# Charts loaded ahead by `preload_charts`, each taken (and closed) by the first release that renders it.
+_PRELOADED: dict[str, Chart] = {}
+
+
+def preload_charts() -> None:
+    """Load the Helm library and verify and load every pinned chart, ahead of rendering.
+
+    An asset or chart that fails here is left alone: the release that needs it reports
+    the same error when it renders.
+    """
+    from helm_python import Chart, HelmError
+
+    for asset in CHART_ASSETS.values():
+        try:
+            _PRELOADED.setdefault(asset, Chart.load(asset_path(asset)))
+        except (AssetError, HelmError):
+            continue
+
+
 def render_release(release: Release) -> list[RenderedObject]:
     """The release's objects as `helm template` would print them (hooks and tests included)."""
     from helm_python import Chart, HelmError, _native
@@ -121,7 +159,9 @@ def render_release(release: Release) -> list[RenderedObject]:
     asset = CHART_ASSETS.get(key)
     if asset is None:
         raise RenderError(f"release {release.name}: chart {release.chart!r} has no pinned asset (tools/render.py)")
-    chart = Chart.load(asset_path(asset))
+    chart = _PRELOADED.pop(asset, None)
+    if chart is None:
+        chart = Chart.load(asset_path(asset))
     options = {
         "name": release.name,
         "namespace": release.namespace,
@@ -141,7 +181,7 @@ def render_release(release: Release) -> list[RenderedObject]:
     for source in sorted(manifests):
         if not source.endswith((".yaml", ".yml")):
             continue
-        for doc in yaml.safe_load_all(manifests[source]):
+        for doc in yaml.load_all(manifests[source], Loader=_LOADER):
             if isinstance(doc, dict) and doc.get("kind"):
                 meta = doc.setdefault("metadata", {})
                 if doc["kind"] not in CLUSTER_SCOPED:
@@ -162,10 +202,7 @@ def render_run(run: ProgramRun) -> dict[str, list[RenderedObject]]:
 def dump_object(obj: RenderedObject) -> str:
     body: dict[str, Any] = {k: obj.body[k] for k in ("apiVersion", "kind", "metadata") if k in obj.body}
     body.update({k: v for k, v in obj.body.items() if k not in body})
-    text = yaml.safe_dump(
-        {k: sorted_keys(v) for k, v in body.items()}, sort_keys=False, default_flow_style=False, width=120
-    )
-    return f"# Source: {obj.source}\n{text}"
+    return f"# Source: {obj.source}\n{dump_yaml(body)}"
 
 
 def object_filename(obj: RenderedObject) -> str:
@@ -174,12 +211,17 @@ def object_filename(obj: RenderedObject) -> str:
 
 def write_rendered(run: ProgramRun, out: Path) -> int:
     """Write `rendered/` for the run; returns the number of objects written."""
+    return write_releases(releases(run), out)
+
+
+def write_releases(found: Sequence[Release], out: Path) -> int:
+    """Write `rendered/` for these releases; returns the number of objects written."""
     root = out / "rendered"
     root.mkdir(parents=True, exist_ok=True)
     lock = load_lock()
     index: dict[str, Any] = {}
     total = 0
-    for release in releases(run):
+    for release in found:
         objects = render_release(release)
         folder = root / release.name
         folder.mkdir(exist_ok=True)
@@ -214,3 +256,78 @@ def load_rendered(folder: Path) -> dict[str, list[dict[str, Any]]]:
 def all_objects(rendered: dict[str, list[RenderedObject]]) -> Iterable[RenderedObject]:
     for release in sorted(rendered):
         yield from rendered[release]
+
+
+class RenderWorker:
+    """`write_releases` in a second process, started ahead so it has the charts loaded when asked.
+
+    worker = RenderWorker()                   # before the program runs
+    worker.submit(releases(run), out)         # `out` prepared; the worker starts writing
+    ...                                       # meanwhile: write the other files
+    objects = worker.result()                 # RenderError/AssetError message as a RenderError
+    worker.close()                            # always (stops a worker never asked)
+    """
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.render"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self.seconds = 0.0
+        """Time the worker took to render and write, once `result` returned."""
+
+    def submit(self, found: Sequence[Release], out: Path) -> None:
+        assert self._proc.stdin is not None
+        request = {"out": str(out.resolve()), "releases": [asdict(r) for r in found]}
+        try:
+            self._proc.stdin.write(json.dumps(request))
+            self._proc.stdin.close()
+        except BrokenPipeError:  # the worker died: `result` reports it
+            pass
+
+    def result(self) -> int:
+        assert self._proc.stdout is not None
+        answer = self._proc.stdout.read()
+        status = self._proc.wait()
+        try:
+            reply = json.loads(answer)
+        except json.JSONDecodeError:
+            raise RenderError(f"the rendering process stopped (exit status {status}; its messages are above)") from None
+        self.seconds = float(reply.get("seconds", 0.0))
+        if "error" in reply:
+            raise RenderError(str(reply["error"]))
+        return int(reply["objects"])
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def _serve() -> int:
+    """The worker: preload, read one request from stdin, write `rendered/`, answer on stdout."""
+    preload_charts()
+    text = sys.stdin.read()
+    if not text:  # the preview stopped before asking (bad input, bad config)
+        return 0
+    request = json.loads(text)
+    started = time.perf_counter()
+    try:
+        objects = write_releases([Release(**r) for r in request["releases"]], Path(request["out"]))
+        reply: dict[str, Any] = {"objects": objects}
+    except (AssetError, RenderError) as exc:
+        reply = {"error": str(exc)}
+    reply["seconds"] = time.perf_counter() - started
+    print(json.dumps(reply))
+    return 0
+
+
+if __name__ == "__main__":
+    exit_cli(_serve())

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class Route:
     kind: str
     client: bool
 
-    @property
+    @cached_property
     def segments(self) -> tuple[str, ...]:
         """Path segments; a mount covers its whole subtree (a trailing `{rest:path}`)."""
         segs = tuple(s for s in self.path.split("/") if s)
@@ -121,11 +121,13 @@ def path_table() -> PathTable:
         # The shortest prefix that needs no carve-out, else the shortest whose carve-outs (admin
         # routes below it, singled out by a longer path) shadow no client route's literal path.
         candidates = ["/" + "/".join(literal[:k]) for k in range(1, len(literal) + 1)]
+        # Only routes starting with this literal segment (or a parameter) can lie below a candidate.
+        near = [o for o in others if o.segments[:1] == literal[:1] or _param((*o.segments, "")[0])]
         for allow_carve_outs in (False, True):
             found = None
             for candidate in candidates:
                 depth = len(candidate.split("/")) - 1
-                carve = [_carve_out(o) for o in others if covers("Prefix", candidate, o)]
+                carve = [_carve_out(o) for o in near if covers("Prefix", candidate, o)]
                 if (not carve or allow_carve_outs) and all(
                     len([s for s in cp.split("/") if s]) > depth
                     and not any(covers(ct, cp, c, params_match=False) for c in clients)

@@ -64,6 +64,7 @@ def job_pod_labels() -> dict[str, str]:
     """The labels of the reporting job's pods (its NetworkPolicies and the CNPG instances' select them)."""
     return {"app.kubernetes.io/name": JOB_APP}
 
+
 DETAIL = f"{SCHEMA}.daily_detail"
 BY_MODEL = f"{SCHEMA}.daily_model"
 BY_TEAM = f"{SCHEMA}.daily_team"

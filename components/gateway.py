@@ -164,7 +164,7 @@ class LlmGateway(pulumi.ComponentResource):
             GrafanaDatasourceArgs.from_config(cfg, database.endpoint_info, store.access),
             child,
         )
-        Dashboards(f"{name}-dashboards", DashboardsArgs(cfg), child)
+        Dashboards(f"{name}-dashboards", DashboardsArgs.from_config(cfg), child)
         Alerting(f"{name}-alerting", AlertingArgs(cfg, store.access), in_ns)
         self.outputs = {
             "gateway_namespace": ns,

@@ -165,7 +165,7 @@ class LlmGateway(pulumi.ComponentResource):
             child,
         )
         Dashboards(f"{name}-dashboards", DashboardsArgs.from_config(cfg), child)
-        Alerting(f"{name}-alerting", AlertingArgs(cfg, store.access), in_ns)
+        Alerting(f"{name}-alerting", AlertingArgs.from_config(cfg, store.access), in_ns)
         self.outputs = {
             "gateway_namespace": ns,
             "secret_store": store.store.name,

@@ -153,7 +153,7 @@ class LlmGateway(pulumi.ComponentResource):
             ),
         )
         if cfg.sso.enabled:
-            Sso(f"{name}-sso", SsoArgs(cfg, store.access), in_ns)
+            Sso(f"{name}-sso", SsoArgs.from_config(cfg, store.access), in_ns)
         Reporting(
             f"{name}-reporting",
             ReportingArgs(config=cfg, endpoint=database.endpoint_info),

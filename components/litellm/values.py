@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.database.network import database_egress
 from components.kit import (
     HelmChart,
     container_resources,
@@ -449,15 +450,6 @@ def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
     return {**namespace_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
 
 
-def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port: int) -> dict[str, Any]:
-    """Egress to the database: the CNPG pods, or the external server's CIDRs (never anywhere)."""
-    if pod_selector is not None:
-        return {"to": [{"podSelector": {"matchLabels": pod_selector}}], "ports": [{"protocol": "TCP", "port": port}]}
-    pg = cfg.postgres
-    cidrs = pg.external.server_cidrs if pg.engine == "external" else []
-    return {"to": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": port}]}
-
-
 def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:
     """Default-deny for the proxy pods (and its migration Job), then the allowed flows."""
     lit = cfg.litellm
@@ -471,7 +463,7 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
         ingress_rules.insert(0, {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]})
     egress_rules: list[dict[str, Any]] = [
         dns_egress(),
-        database_egress(cfg, wiring.database_pod_selector, wiring.database_port),
+        database_egress(cfg.postgres, wiring.database_pod_selector, wiring.database_port),
     ]
     if net.egress_cidrs:
         egress_rules.append(

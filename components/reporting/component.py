@@ -25,8 +25,8 @@ import pulumi_kubernetes as k8s
 
 from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.component import DatabaseEndpoint
+from components.database.network import database_egress
 from components.kit import dns_egress, metadata, network_policies, object_meta, restricted_container, restricted_pod
-from components.litellm.values import database_egress
 from components.reporting import sql as reporting_sql
 from config import DEFAULT_REPORTING_IMAGE, StackConfig
 
@@ -143,7 +143,7 @@ def network_policy_manifests(cfg: StackConfig, endpoint: DatabaseEndpoint) -> li
     ns = cfg.namespaces.gateway
     pods = {"matchLabels": _labels()}
     pod_labels = dict(endpoint.pod_labels) if endpoint.pod_labels is not None else None
-    db = database_egress(cfg, pod_labels, endpoint.port)
+    db = database_egress(cfg.postgres, pod_labels, endpoint.port)
     dns = dns_egress()
     return [
         {

@@ -156,7 +156,7 @@ class LlmGateway(pulumi.ComponentResource):
             Sso(f"{name}-sso", SsoArgs.from_config(cfg, store.access), in_ns)
         Reporting(
             f"{name}-reporting",
-            ReportingArgs(config=cfg, endpoint=database.endpoint_info),
+            ReportingArgs.from_config(cfg, database.endpoint_info),
             pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
         )
         GrafanaDatasource(

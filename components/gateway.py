@@ -131,7 +131,9 @@ class LlmGateway(pulumi.ComponentResource):
         )
         # Shared state for the proxy's processes (redis.mode); LiteLLM waits for its credentials.
         shared = (
-            SharedState(f"{name}-redis", SharedStateArgs(cfg, store.access, selector_labels(cfg.litellm)), in_ns)
+            SharedState(
+                f"{name}-redis", SharedStateArgs.from_config(cfg, store.access, selector_labels(cfg.litellm)), in_ns
+            )
             if cfg.redis.mode != "none"
             else None
         )

@@ -140,7 +140,7 @@ class LlmGateway(pulumi.ComponentResource):
         wired = wire_litellm(cfg, database.endpoint_info, shared.wiring if shared else None)
         gateway = LiteLLM(
             f"{name}-litellm",
-            LiteLLMArgs(cfg, wired, store.access),
+            LiteLLMArgs.from_config(cfg, wired, store.access),
             pulumi.ResourceOptions.merge(
                 in_ns,
                 pulumi.ResourceOptions(

@@ -121,9 +121,7 @@ class LlmGateway(pulumi.ComponentResource):
         langfuse = (
             Langfuse(
                 f"{name}-langfuse",
-                LangfuseArgs(
-                    config=cfg, store=store.access, database=database, postgres_server=database.postgres_provider
-                ),
+                LangfuseArgs.from_config(cfg, store.access, database, database.postgres_provider),
                 pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
             )
             if cfg.langfuse.enabled

@@ -109,9 +109,9 @@ class LlmGateway(pulumi.ComponentResource):
         salt_key = one_key_secret("salt-key", SALT_KEY, SALT_KEY_SECRET, SALT_KEY_ENV)
         database = Database(
             f"{name}-database",
-            DatabaseArgs(
-                config=cfg,
-                store=store.access,
+            DatabaseArgs.from_config(
+                cfg,
+                store.access,
                 admin_password=args.admin_password,
                 tenants=(langfuse_values.database_tenant(cfg),) if cfg.langfuse.enabled else (),
             ),

@@ -109,9 +109,9 @@ class LlmGateway(pulumi.ComponentResource):
         salt_key = one_key_secret("salt-key", SALT_KEY, SALT_KEY_SECRET, SALT_KEY_ENV)
         database = Database(
             f"{name}-database",
-            DatabaseArgs(
-                config=cfg,
-                store=store.access,
+            DatabaseArgs.from_config(
+                cfg,
+                store.access,
                 admin_password=args.admin_password,
                 tenants=(langfuse_values.database_tenant(cfg),) if cfg.langfuse.enabled else (),
             ),
@@ -121,9 +121,7 @@ class LlmGateway(pulumi.ComponentResource):
         langfuse = (
             Langfuse(
                 f"{name}-langfuse",
-                LangfuseArgs(
-                    config=cfg, store=store.access, database=database, postgres_server=database.postgres_provider
-                ),
+                LangfuseArgs.from_config(cfg, store.access, database, database.postgres_provider),
                 pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
             )
             if cfg.langfuse.enabled
@@ -131,14 +129,16 @@ class LlmGateway(pulumi.ComponentResource):
         )
         # Shared state for the proxy's processes (redis.mode); LiteLLM waits for its credentials.
         shared = (
-            SharedState(f"{name}-redis", SharedStateArgs(cfg, store.access, selector_labels(cfg.litellm)), in_ns)
+            SharedState(
+                f"{name}-redis", SharedStateArgs.from_config(cfg, store.access, selector_labels(cfg.litellm)), in_ns
+            )
             if cfg.redis.mode != "none"
             else None
         )
         wired = wire_litellm(cfg, database.endpoint_info, shared.wiring if shared else None)
         gateway = LiteLLM(
             f"{name}-litellm",
-            LiteLLMArgs(cfg, wired, store.access),
+            LiteLLMArgs.from_config(cfg, wired, store.access),
             pulumi.ResourceOptions.merge(
                 in_ns,
                 pulumi.ResourceOptions(
@@ -153,10 +153,10 @@ class LlmGateway(pulumi.ComponentResource):
             ),
         )
         if cfg.sso.enabled:
-            Sso(f"{name}-sso", SsoArgs(cfg, store.access), in_ns)
+            Sso(f"{name}-sso", SsoArgs.from_config(cfg, store.access), in_ns)
         Reporting(
             f"{name}-reporting",
-            ReportingArgs(config=cfg, endpoint=database.endpoint_info),
+            ReportingArgs.from_config(cfg, database.endpoint_info),
             pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
         )
         GrafanaDatasource(
@@ -164,8 +164,8 @@ class LlmGateway(pulumi.ComponentResource):
             GrafanaDatasourceArgs.from_config(cfg, database.endpoint_info, store.access),
             child,
         )
-        Dashboards(f"{name}-dashboards", DashboardsArgs(cfg), child)
-        Alerting(f"{name}-alerting", AlertingArgs(cfg, store.access), in_ns)
+        Dashboards(f"{name}-dashboards", DashboardsArgs.from_config(cfg), child)
+        Alerting(f"{name}-alerting", AlertingArgs.from_config(cfg, store.access), in_ns)
         self.outputs = {
             "gateway_namespace": ns,
             "secret_store": store.store.name,

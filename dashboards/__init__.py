@@ -2,19 +2,17 @@
 
 Each entry names the file the dashboard is delivered as (ConfigMap key and
 `tools.preview --out` file) and a pure function building the Grafana
-dashboard JSON model from the typed stack config.
+dashboard JSON model from the `DashboardSources` it queries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dashboards import budgets, chargeback, models, operations, spend_overview, team_view
-
-if TYPE_CHECKING:
-    from config import StackConfig
+from dashboards.sources import DashboardSources
 
 
 @dataclass(frozen=True)
@@ -22,11 +20,11 @@ class DashboardSpec:
     uid: str
     filename: str
     """ConfigMap data key and preview file name, e.g. `llm-spend-overview.json`."""
-    build: Callable[[StackConfig], dict[str, Any]]
+    build: Callable[[DashboardSources], dict[str, Any]]
 
 
 def all_dashboards() -> list[DashboardSpec]:
-    """Every dashboard the gateway ships (each builds its JSON from the stack config)."""
+    """Every dashboard the gateway ships (each builds its JSON from the sources it queries)."""
     return [
         # Spend, on the reporting schema (PostgreSQL).
         DashboardSpec(spend_overview.UID, spend_overview.FILENAME, spend_overview.build),

@@ -14,7 +14,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from dashboards.prometheus_panels import base, gauge_panel, render, table_panel
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from dashboards.sources import DashboardSources
 
 UID = "llm-gateway-budgets"
 FILENAME = "llm-gateway-budgets.json"
@@ -40,7 +40,7 @@ QUERIES: dict[str, str] = {
 THRESHOLDS = ((None, "red"), (10.0, "orange"), (25.0, "green"))
 
 
-def build(cfg: StackConfig) -> dict[str, Any]:
+def build(sources: DashboardSources) -> dict[str, Any]:
     q = QUERIES
     dashboard = (
         base("LLM Gateway / Budgets", UID, "Remaining LiteLLM key and team budgets (Prometheus).")

@@ -15,15 +15,15 @@ from dashboards.spend_panels import currency_columns, datasource_ref, freshness_
 from dashboards.spend_queries import CHARGEBACK
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from dashboards.sources import DashboardSources
 
 UID = "llm-spend-chargeback"
 FILENAME = "llm-spend-chargeback.json"
 CSV_HINT = "Export: panel menu -> Inspect -> Data -> Download CSV (one row per month and team)."
 
 
-def build(cfg: StackConfig) -> dict[str, Any]:
-    ds = datasource_ref(cfg)
+def build(sources: DashboardSources) -> dict[str, Any]:
+    ds = datasource_ref(sources)
     panel = currency_columns(table_panel(ds, CHARGEBACK.panel("team_month"), width=24, height=16), "spend").description(
         "Spend per team per calendar month (UTC), whole months of the selected range. " + CSV_HINT
     )

@@ -22,7 +22,7 @@ from dashboards.prometheus_panels import (
 )
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from dashboards.sources import DashboardSources
 
 UID = "llm-gateway-models"
 FILENAME = "llm-gateway-models.json"
@@ -73,7 +73,7 @@ QUERIES: dict[str, str] = {
 }
 
 
-def build(cfg: StackConfig) -> dict[str, Any]:
+def build(sources: DashboardSources) -> dict[str, Any]:
     q = QUERIES
     dashboard = (
         base(

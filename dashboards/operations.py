@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from components.litellm.values import scrape_job
 from dashboards.prometheus_panels import (
     base,
     constant_variable,
@@ -26,7 +25,7 @@ from dashboards.prometheus_panels import (
 )
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from dashboards.sources import DashboardSources
 
 UID = "llm-gateway-operations"
 FILENAME = "llm-gateway-operations.json"
@@ -102,7 +101,7 @@ QUERIES: dict[str, str] = {
 DEPLOYMENT_STATES = {0: ("healthy", "green"), 1: ("partial outage", "orange"), 2: ("outage", "red")}
 
 
-def build(cfg: StackConfig) -> dict[str, Any]:
+def build(sources: DashboardSources) -> dict[str, Any]:
     q = QUERIES
     dashboard = (
         base(
@@ -110,7 +109,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             UID,
             "LiteLLM gateway health, traffic, latency, tokens, spend, cache and routing (Prometheus).",
         )
-        .with_variable(constant_variable("job", scrape_job(cfg.litellm)))
+        .with_variable(constant_variable("job", sources.litellm_job))
         .with_variable(label_variable("model", "Model", "litellm_proxy_total_requests_metric_total", "requested_model"))
         .with_row(db.Row("Overview"))
         .with_panel(stat_panel("Gateway targets up", q["targets_up"], "none", description="Scraped LiteLLM pods"))

@@ -31,14 +31,14 @@ from dashboards.spend_panels import (
 from dashboards.spend_queries import OVERVIEW
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from dashboards.sources import DashboardSources
 
 UID = "llm-spend-overview"
 FILENAME = "llm-spend-overview.json"
 
 
-def build(cfg: StackConfig) -> dict[str, Any]:
-    ds = datasource_ref(cfg)
+def build(sources: DashboardSources) -> dict[str, Any]:
+    ds = datasource_ref(sources)
     q = OVERVIEW.panel
     requests = stat_panel(ds, q("total_requests"), "short", width=12).override_by_name(
         "failure_rate", [model.DynamicConfigValue(id_val="unit", value="percentunit")]

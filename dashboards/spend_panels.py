@@ -24,7 +24,7 @@ from dashboards.postgres_query import DATASOURCE_TYPE, Dataquery
 from dashboards.spend_queries import FRESHNESS, PanelQuery, Variable
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from dashboards.sources import DashboardSources
 
 SPEND_UNIT = "currencyUSD"
 UNLIMITED = "unlimited"
@@ -48,8 +48,8 @@ def header(
     return builder.timezone("utc").readonly()
 
 
-def datasource_ref(cfg: StackConfig) -> model.DataSourceRef:
-    return model.DataSourceRef(type_val=DATASOURCE_TYPE, uid=cfg.grafana.datasource_uid)
+def datasource_ref(sources: DashboardSources) -> model.DataSourceRef:
+    return model.DataSourceRef(type_val=DATASOURCE_TYPE, uid=sources.spend_datasource_uid)
 
 
 def target(ds: model.DataSourceRef, query: PanelQuery, ref_id: str = "A") -> Dataquery:

@@ -28,14 +28,14 @@ from dashboards.spend_panels import (
 from dashboards.spend_queries import TEAM_VIEW
 
 if TYPE_CHECKING:
-    from config import StackConfig
+    from dashboards.sources import DashboardSources
 
 UID = "llm-spend-team"
 FILENAME = "llm-spend-team.json"
 
 
-def build(cfg: StackConfig) -> dict[str, Any]:
-    ds = datasource_ref(cfg)
+def build(sources: DashboardSources) -> dict[str, Any]:
+    ds = datasource_ref(sources)
     q = TEAM_VIEW.panel
     builder = (
         header("LLM spend by team", UID, "One LiteLLM team: budget, spend vs budget, usage by model and key.")

@@ -3,5 +3,6 @@
 `component` (the Database component and the `DatabaseEndpoint` its consumers read),
 `cnpg` (pure builders of the CNPG objects, and `DatabaseTenant`: another component's
 database on the cluster), `server` (roles, databases and grants on an external server,
-shared with Langfuse) and `sql` (the bootstrap hardening statements).
+shared with Langfuse), `network` (the egress rule its clients add) and `sql` (the bootstrap
+hardening statements).
 """

@@ -47,9 +47,23 @@ from components.kit import (
 from components.litellm import values as litellm_values
 from components.litellm.values import prometheus_peer
 from components.reporting.sql import REPORTING_ROLE, SCHEMA, job_pod_labels
-from components.secrets.managed import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
+from components.secrets.managed import (
+    ManagedSecret,
+    ManagedSecretArgs,
+    SecretConsumer,
+    basic_auth_consumer,
+    managed_secret_args,
+)
 from components.secrets.store import StoreAccess
-from config import CnpgConfig, ExternalPostgres, StackConfig
+from config import (
+    CnpgConfig,
+    CnpgPostgres,
+    DataSafetyConfig,
+    ExternalPostgres,
+    MonitoringConfig,
+    PostgresConfig,
+    StackConfig,
+)
 from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD, SecretSpec
 
 
@@ -143,14 +157,86 @@ RELOAD_LABEL = {"cnpg.io/reload": "true"}
 
 
 @dataclass(frozen=True)
+class DatabasePasswords:
+    grafana_ro: ManagedSecretArgs
+    reporting: ManagedSecretArgs
+    owner: ManagedSecretArgs | None = None
+    """The owner's password (external server; CNPG generates its own)."""
+
+
+def _passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePasswords:
+    """The login passwords and where each is rendered: for CNPG as the basic-auth Secrets the
+    Cluster's managed roles read; for an external server reporting's and the owner's (with its URI)."""
+    pg, ns = cfg.postgres, cfg.namespaces.gateway
+
+    def password(spec: SecretSpec, *consumers: SecretConsumer) -> ManagedSecretArgs:
+        return managed_secret_args(cfg, spec, store, consumers)
+
+    def login(spec: SecretSpec, role: str, k8s_secret: str) -> ManagedSecretArgs:
+        return password(spec, basic_auth_consumer(k8s_secret, ns, role, RELOAD_LABEL))
+
+    if pg.engine == "cnpg":
+        names = cnpg.CnpgNames(pg.cnpg.name, ns)
+        return DatabasePasswords(
+            grafana_ro=login(GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, names.grafana_ro_secret),
+            reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret),
+        )
+    uri = {"uri": external_uri_template(cfg)}
+    return DatabasePasswords(
+        grafana_ro=password(GRAFANA_RO_PASSWORD),
+        reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, EXTERNAL_REPORTING_SECRET),
+        owner=password(LITELLM_DB_PASSWORD, basic_auth_consumer(EXTERNAL_APP_SECRET, ns, pg.owner, {}, uri)),
+    )
+
+
+@dataclass(frozen=True)
 class DatabaseArgs:
-    config: StackConfig
-    """The stack's settings: postgres, namespaces, gcp, data safety, monitoring, secrets, LiteLLM's pods."""
-    store: StoreAccess
+    postgres: PostgresConfig
+    """The engine and its settings (cluster or external server, backup, grafana_ro)."""
+    namespace: str
+    """The gateway namespace (the cluster, its Secrets and policies)."""
+    project: str
+    """The GCP project of the backup bucket and its writer."""
+    data_safety: DataSafetyConfig
+    """Protection of the cluster, the bucket, the databases and the reporting schema."""
+    monitoring: MonitoringConfig
+    """How the platform's Prometheus selects the PodMonitor."""
+    passwords: DatabasePasswords
+    """The login passwords' ManagedSecretArgs (store, rotation, consumers)."""
+    endpoint: DatabaseEndpoint
+    """What the consumers read; computed from the config and grafana_ro's GSM secret."""
+    clients: tuple[dict[str, Any], ...]
+    """Peers that may connect to the CNPG instances (`cnpg_clients`: LiteLLM's and the tenants'
+    pods, Grafana's namespace)."""
+    prometheus_peer: dict[str, Any]
+    """The Prometheus server pods (they scrape the instances)."""
     admin_password: pulumi.Input[str] | None = None
     """The external server's admin password (the stack secret `postgresAdminPassword`); engine external only."""
     tenants: tuple[cnpg.DatabaseTenant, ...] = ()
-    """Other components' databases on the CNPG cluster: their owners as managed roles, their pods as clients."""
+    """Other components' databases on the CNPG cluster: their owners as managed roles."""
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: StackConfig,
+        store: StoreAccess,
+        admin_password: pulumi.Input[str] | None = None,
+        tenants: tuple[cnpg.DatabaseTenant, ...] = (),
+    ) -> DatabaseArgs:
+        passwords = _passwords(cfg, store)
+        return cls(
+            postgres=cfg.postgres,
+            namespace=cfg.namespaces.gateway,
+            project=cfg.gcp.project,
+            data_safety=cfg.data_safety,
+            monitoring=cfg.monitoring,
+            passwords=passwords,
+            endpoint=endpoint(cfg, passwords.grafana_ro.gsm_secret_id),
+            clients=tuple(cnpg_clients(cfg, tenants)),
+            prometheus_peer=prometheus_peer(cfg.litellm.network),
+            admin_password=admin_password,
+            tenants=tenants,
+        )
 
 
 class Database(pulumi.ComponentResource):
@@ -162,11 +248,10 @@ class Database(pulumi.ComponentResource):
         super().__init__("llm-gateway:database:Database", name, None, opts)
         self._name = name
         self._args = args
-        self._cfg = args.config
         self._child = pulumi.ResourceOptions(parent=self)
-        pg = self._cfg.postgres
+        pg = args.postgres
         if pg.engine == "cnpg":
-            self._cnpg(pg.cnpg)
+            self._cnpg(pg, pg.cnpg)
         else:
             if args.admin_password is None:
                 raise ValueError("postgres.engine external needs the admin password (postgresAdminPassword)")
@@ -184,31 +269,22 @@ class Database(pulumi.ComponentResource):
             "grafana_ro_gsm_secret": info.grafana_ro_gsm_secret,
         }
 
-    def _password(self, suffix: str, spec: SecretSpec, *consumers: SecretConsumer) -> ManagedSecret:
-        return ManagedSecret(
-            f"{self._name}-{suffix}", managed_secret_args(self._cfg, spec, self._args.store, consumers), self._child
-        )
-
-    def _login_password(self, suffix: str, spec: SecretSpec, role: str, k8s_secret: str | None) -> ManagedSecret:
-        """A role's password, rendered (when `k8s_secret`) as a basic-auth Secret CNPG reloads."""
-        if k8s_secret is None:
-            return self._password(suffix, spec)
-        ns = self._cfg.namespaces.gateway
-        return self._password(suffix, spec, basic_auth_consumer(k8s_secret, ns, role, RELOAD_LABEL))
+    def _password(self, suffix: str, secret: ManagedSecretArgs) -> ManagedSecret:
+        return ManagedSecret(f"{self._name}-{suffix}", secret, self._child)
 
     def _backup(
         self, names: cnpg.CnpgNames, stateful: pulumi.ResourceOptions
     ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
         """The backup bucket, its writer (Workload Identity for the cluster's pods), the ObjectStore."""
-        cfg, name = self._cfg, self._name
-        backup = cfg.postgres.backup
+        args, name = self._args, self._name
+        backup = args.postgres.backup
         writer = bucket_with_writer(
             f"{name}-backup-bucket",
             cnpg.backup_bucket(backup),
             f"{name}-backup-gsa",
             account_id=backup.gsa_account_id,
             display_name=BACKUP_GSA_DISPLAY_NAME,
-            project=cfg.gcp.project,
+            project=args.project,
             bucket_opts=stateful,
             opts=self._child,
         )
@@ -216,7 +292,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-backup-workload-identity",
             service_account_id=writer.account.name,
             role="roles/iam.workloadIdentityUser",
-            member=workload_identity_member(cfg.gcp.project, names.namespace, names.service_account),
+            member=workload_identity_member(args.project, names.namespace, names.service_account),
             opts=self._child,
         )
         store = custom_resource(
@@ -226,18 +302,13 @@ class Database(pulumi.ComponentResource):
         )
         return writer.account.email, [store, wi, writer.grant]
 
-    def _cnpg(self, cluster_cfg: CnpgConfig) -> None:
-        cfg, name = self._cfg, self._name
-        pg = cfg.postgres
-        names = cnpg.CnpgNames(cluster_cfg.name, cfg.namespaces.gateway)
-        password = self._login_password(
-            "grafana-ro", GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, names.grafana_ro_secret
-        )
-        reporting_password = self._login_password(
-            "reporting", REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret
-        )
-        self.endpoint_info = endpoint(cfg, password.gsm_secret_id)
-        stateful = pulumi.ResourceOptions.merge(self._child, stateful_options(cfg.data_safety))
+    def _cnpg(self, pg: CnpgPostgres, cluster_cfg: CnpgConfig) -> None:
+        args, name = self._args, self._name
+        names = cnpg.CnpgNames(cluster_cfg.name, args.namespace)
+        password = self._password("grafana-ro", args.passwords.grafana_ro)
+        reporting_password = self._password("reporting", args.passwords.reporting)
+        self.endpoint_info = args.endpoint
+        stateful = pulumi.ResourceOptions.merge(self._child, stateful_options(args.data_safety))
 
         backup_email: pulumi.Output[str] | None = None
         backup_deps: list[pulumi.Resource] = []
@@ -245,7 +316,7 @@ class Database(pulumi.ComponentResource):
             backup_email, backup_deps = self._backup(names, stateful)
 
         manifest: pulumi.Input[dict[str, Any]]
-        roles = [cnpg.tenant_role(t) for t in self._args.tenants]
+        roles = [cnpg.tenant_role(t) for t in args.tenants]
         if backup_email is not None:
             manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email, roles))
         else:
@@ -261,28 +332,20 @@ class Database(pulumi.ComponentResource):
         custom_resource(f"{name}-litellm-database", cnpg.database_manifest(pg, names), after_cluster)
         if pg.backup.enabled:
             custom_resource(f"{name}-scheduled-backup", cnpg.scheduled_backup_manifest(pg.backup, names), after_cluster)
-        custom_resource(f"{name}-pod-monitor", cnpg.pod_monitor_manifest(cfg.monitoring, names), self._child)
-        clients = cnpg_clients(cfg, self._args.tenants)
+        custom_resource(f"{name}-pod-monitor", cnpg.pod_monitor_manifest(args.monitoring, names), self._child)
         policies = cnpg.network_policies(
-            cluster_cfg, names, clients, prometheus_peer(cfg.litellm.network), pg.backup.enabled
+            cluster_cfg, names, list(args.clients), args.prometheus_peer, pg.backup.enabled
         )
         network_policies(name, policies, self._child)
 
     def _external(self, pg: ExternalPostgres, admin_password: pulumi.Input[str]) -> None:
-        cfg, name = self._cfg, self._name
+        args, name = self._args, self._name
         ext = pg.external
-        ns = cfg.namespaces.gateway
-        grafana_password = self._login_password("grafana-ro", GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, None)
-        reporting_password = self._login_password(
-            "reporting", REPORTING_PASSWORD, REPORTING_ROLE, EXTERNAL_REPORTING_SECRET
-        )
-        uri = {"uri": external_uri_template(cfg)}
-        owner_password = self._password(
-            "owner-password",
-            LITELLM_DB_PASSWORD,
-            basic_auth_consumer(EXTERNAL_APP_SECRET, ns, pg.owner, {}, uri),
-        )
-        self.endpoint_info = endpoint(cfg, grafana_password.gsm_secret_id)
+        assert args.passwords.owner is not None  # from_config sets it for an external server
+        grafana_password = self._password("grafana-ro", args.passwords.grafana_ro)
+        reporting_password = self._password("reporting", args.passwords.reporting)
+        owner_password = self._password("owner-password", args.passwords.owner)
+        self.endpoint_info = args.endpoint
         provider = server.admin_provider(f"{name}-postgresql", ext, admin_password, self._child)
         self.postgres_provider = provider
         on_server = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -293,7 +356,7 @@ class Database(pulumi.ComponentResource):
             database=pg.database,
             password=owner_password.value,
             on_server=on_server,
-            safety=cfg.data_safety,
+            safety=args.data_safety,
         )
         self._external_readers(owned.database, grafana_password, reporting_password, on_server)
         # The hardening CNPG applies at bootstrap, as grants: PUBLIC keeps only
@@ -318,8 +381,8 @@ class Database(pulumi.ComponentResource):
         on_server: pulumi.ResourceOptions,
     ) -> None:
         """grafana_ro, and the reporting login owning the `reporting` schema (its data: data-safety options)."""
-        cfg, name = self._cfg, self._name
-        pg = cfg.postgres
+        args, name = self._args, self._name
+        pg = args.postgres
         # No memberships: it reads the reporting schema only (the reporting job's grants).
         server.login_role(
             f"{name}-grafana-ro-role",
@@ -341,7 +404,7 @@ class Database(pulumi.ComponentResource):
             name=SCHEMA,
             database=database.name,
             owner=reporting_role.name,
-            opts=pulumi.ResourceOptions.merge(on_server, stateful_options(cfg.data_safety)),
+            opts=pulumi.ResourceOptions.merge(on_server, stateful_options(args.data_safety)),
         )
 
 

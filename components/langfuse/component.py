@@ -22,8 +22,10 @@ Encapsulates:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -41,23 +43,88 @@ from components.kit import (
     stateful_options,
 )
 from components.langfuse import values
-from components.secrets.managed import ManagedSecret, SecretConsumer, basic_auth_consumer, managed_secret_args
+from components.secrets.managed import ManagedSecret, ManagedSecretArgs, basic_auth_consumer, managed_secret_args
 from components.secrets.store import StoreAccess
-from config import StackConfig
+from config import DataSafetyConfig, LangfuseConfig, StackConfig
 from config.inventory import LANGFUSE_DB_PASSWORD, langfuse_secrets
 
 BLOB_GSA_DISPLAY_NAME = "llm-gateway Langfuse blob storage (HMAC, S3 interop)"
 
 
 @dataclass(frozen=True)
+class LangfuseManifests:
+    """What `components.langfuse.values` renders. Those builders legitimately read many sections
+    (langfuse, postgres, namespaces, secrets, data_safety, LiteLLM's pods and ingress), so
+    `LangfuseArgs.from_config` runs them and the component only registers the result."""
+
+    credentials: dict[str, Any]
+    litellm_keys: dict[str, Any]
+    network_policies: list[dict[str, Any]]
+    helm_values: dict[str, Any]
+    ingress: dict[str, Any] | None
+    cnpg_database: dict[str, Any] | None
+    """The CNPG `Database` (engine cnpg); None on an external server (role and database created here)."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, store: StoreAccess) -> LangfuseManifests:
+        return cls(
+            credentials=values.credentials_secret(cfg, store.ref),
+            litellm_keys=values.litellm_keys_secret(cfg, store.ref),
+            network_policies=values.network_policies(cfg),
+            helm_values=values.helm_values(cfg),
+            ingress=values.ingress(cfg),
+            cnpg_database=values.cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
+        )
+
+
+@dataclass(frozen=True)
 class LangfuseArgs:
-    config: StackConfig
-    """The stack's settings: langfuse, postgres, namespaces, gcp, data safety, secrets, LiteLLM's pods and ingress."""
-    store: StoreAccess
+    langfuse: LangfuseConfig
+    """The release, its database owner, the blob storage (GCS bucket and its writer)."""
+    namespace: str
+    """The gateway namespace (the release)."""
+    project: str
+    """The GCP project of the bucket, its writer and the HMAC key."""
+    data_safety: DataSafetyConfig
+    """Protection of the bucket, the database and the release's volumes."""
+    secrets: tuple[ManagedSecretArgs, ...]
+    """Every Langfuse credential (`config.inventory.langfuse_secrets`); the provider-generated HMAC
+    key gets its value from the bucket's writer here."""
+    manifests: LangfuseManifests
+    url: str
+    """The UI's URL (the ingress host, else the in-cluster web Service)."""
+    otel_host: str
+    """Where LiteLLM sends traces (the web Service)."""
     database: pulumi.Resource
     """The stack's database component: Langfuse's own database waits for it."""
     postgres_server: postgresql.Provider | None = None
     """The external server's admin provider (engine external): Langfuse's role and database are created there."""
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: StackConfig,
+        store: StoreAccess,
+        database: pulumi.Resource,
+        postgres_server: postgresql.Provider | None = None,
+    ) -> LangfuseArgs:
+        lf, ns = cfg.langfuse, cfg.namespaces.gateway
+        db_consumer = basic_auth_consumer(values.DB_SECRET, ns, lf.owner, {"cnpg.io/reload": "true"})
+        return cls(
+            langfuse=lf,
+            namespace=ns,
+            project=cfg.gcp.project,
+            data_safety=cfg.data_safety,
+            secrets=tuple(
+                managed_secret_args(cfg, spec, store, (db_consumer,) if spec == LANGFUSE_DB_PASSWORD else ())
+                for spec in langfuse_secrets(cfg)
+            ),
+            manifests=LangfuseManifests.from_config(cfg, store),
+            url=values.ui_url(cfg),
+            otel_host=values.names(cfg).web_url,
+            database=database,
+            postgres_server=postgres_server,
+        )
 
 
 def hmac_secret(access_id: str, secret: str) -> str:
@@ -71,49 +138,41 @@ class Langfuse(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LangfuseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:langfuse:Langfuse", name, None, opts)
-        cfg = args.config
-        lf = cfg.langfuse
+        lf, manifests = args.langfuse, args.manifests
         self._name = name
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
-        self._stateful = pulumi.ResourceOptions.merge(self._child, stateful_options(cfg.data_safety))
+        self._stateful = pulumi.ResourceOptions.merge(self._child, stateful_options(args.data_safety))
 
         secrets = self._secrets(self._blob_storage_key() if lf.blob_storage == "gcs" else None)
         db_password = secrets[LANGFUSE_DB_PASSWORD.key]
         after_secrets = pulumi.ResourceOptions(parent=self, depends_on=list(secrets.values()))
-        credentials = custom_resource(
-            f"{name}-credentials", values.credentials_secret(cfg, args.store.ref), after_secrets
-        )
-        self.litellm_keys = custom_resource(
-            f"{name}-litellm-keys", values.litellm_keys_secret(cfg, args.store.ref), after_secrets
-        )
+        credentials = custom_resource(f"{name}-credentials", manifests.credentials, after_secrets)
+        self.litellm_keys = custom_resource(f"{name}-litellm-keys", manifests.litellm_keys, after_secrets)
         db_resources = self._database(db_password)
-        network_policies(name, values.network_policies(cfg), self._child)
+        network_policies(name, manifests.network_policies, self._child)
 
         release = k8s.helm.v3.Release(
             f"{name}-release",
-            **helm_release_args(
-                lf.release_name, cfg.namespaces.gateway, values.helm_chart(lf), values.helm_values(cfg)
-            ),
+            **helm_release_args(lf.release_name, args.namespace, values.helm_chart(lf), manifests.helm_values),
             # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see README "Turn a feature off").
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[credentials, *db_resources, *secrets.values()],
-                protect=cfg.data_safety.protect,
+                protect=args.data_safety.protect,
             ),
         )
 
-        ingress(f"{name}-ingress", values.ingress(cfg), pulumi.ResourceOptions(parent=self, depends_on=[release]))
-        names = values.names(cfg)
-        self.url = values.ui_url(cfg)
-        self.otel_host = names.web_url
+        ingress(f"{name}-ingress", manifests.ingress, pulumi.ResourceOptions(parent=self, depends_on=[release]))
+        self.url = args.url
+        self.otel_host = args.otel_host
         self.register_outputs({"url": self.url, "otel_host": self.otel_host, "release": lf.release_name})
 
     def _blob_storage_key(self) -> pulumi.Output[str]:
         """The GCS bucket, its writer, and the writer's HMAC key (S3 interop) as a secret JSON document."""
-        cfg, name = self._args.config, self._name
-        gcs = cfg.langfuse.gcs
+        args, name = self._args, self._name
+        gcs = args.langfuse.gcs
         assert gcs is not None
         writer = bucket_with_writer(
             f"{name}-bucket",
@@ -121,12 +180,12 @@ class Langfuse(pulumi.ComponentResource):
             f"{name}-blob-gsa",
             account_id=gcs.gsa_account_id,
             display_name=BLOB_GSA_DISPLAY_NAME,
-            project=cfg.gcp.project,
+            project=args.project,
             bucket_opts=self._stateful,
             opts=self._child,
         )
         hmac = gcp.storage.HmacKey(
-            f"{name}-hmac", service_account_email=writer.account.email, project=cfg.gcp.project, opts=self._child
+            f"{name}-hmac", service_account_email=writer.account.email, project=args.project, opts=self._child
         )
         return pulumi.Output.secret(
             pulumi.Output.all(hmac.access_id, hmac.secret).apply(lambda parts: hmac_secret(parts[0], parts[1]))
@@ -134,32 +193,26 @@ class Langfuse(pulumi.ComponentResource):
 
     def _secrets(self, hmac_json: pulumi.Output[str] | None) -> dict[str, ManagedSecret]:
         """Every Langfuse credential, by inventory key; the database password also as a basic-auth Secret."""
-        cfg = self._args.config
-        lf = cfg.langfuse
         managed_by_key: dict[str, ManagedSecret] = {}
-        for spec in langfuse_secrets(cfg):
-            consumers: tuple[SecretConsumer, ...] = ()
-            if spec == LANGFUSE_DB_PASSWORD:
-                ns = cfg.namespaces.gateway
-                consumers = (basic_auth_consumer(values.DB_SECRET, ns, lf.owner, {"cnpg.io/reload": "true"}),)
-            value = hmac_json if spec.policy.generator == "provider" else None
+        for secret in self._args.secrets:
+            spec = secret.spec
+            if spec.policy.generator == "provider":
+                secret = dataclasses.replace(secret, value=hmac_json)
             managed_by_key[spec.key] = ManagedSecret(
-                f"{self._name}-{spec.key.removeprefix('langfuse-')}",
-                managed_secret_args(cfg, spec, self._args.store, consumers, value),
-                self._child,
+                f"{self._name}-{spec.key.removeprefix('langfuse-')}", secret, self._child
             )
         return managed_by_key
 
     def _database(self, password: ManagedSecret) -> list[pulumi.Resource]:
         """Langfuse's database: a CNPG `Database` in the stack's cluster, or a role and database on the
         external server that only its owner may connect to."""
-        cfg, name, args = self._args.config, self._name, self._args
-        if cfg.postgres.engine == "cnpg":
+        name, args = self._name, self._args
+        if args.manifests.cnpg_database is not None:
             wait = pulumi.ResourceOptions(depends_on=[args.database, password])
             opts = pulumi.ResourceOptions.merge(self._stateful, wait)
-            return [custom_resource(f"{name}-database", values.cnpg_database(cfg), opts)]
+            return [custom_resource(f"{name}-database", args.manifests.cnpg_database, opts)]
         assert args.postgres_server is not None, "engine external: the server's provider comes from Database"
-        lf = cfg.langfuse
+        lf = args.langfuse
         on_server = pulumi.ResourceOptions(parent=self, provider=args.postgres_server)
         owned = server.owned_database(
             f"{name}-db-role",
@@ -168,7 +221,7 @@ class Langfuse(pulumi.ComponentResource):
             database=lf.database,
             password=password.value,
             on_server=on_server,
-            safety=cfg.data_safety,
+            safety=args.data_safety,
         )
         # Only its owner may connect: PUBLIC (and so grafana_ro, and the reporting login whose pg_read_all_data
         # spans databases) loses CONNECT and TEMPORARY on Langfuse's database.

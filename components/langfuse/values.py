@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.database import cnpg
+from components.database.network import database_egress
 from components.kit import (
     HelmChart,
     container_resources,
@@ -26,7 +27,7 @@ from components.kit import (
     service_host,
     tls_ingress,
 )
-from components.litellm.values import TracingWiring, database_egress, selector_labels
+from components.litellm.values import TracingWiring, selector_labels
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import LangfuseConfig, StackConfig
 from config.inventory import (
@@ -386,7 +387,7 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
     egress: list[dict[str, Any]] = [
         dns_egress(),
         {"to": [own]},
-        database_egress(cfg, cnpg_pods, db_port),
+        database_egress(cfg.postgres, cnpg_pods, db_port),
     ]
 
     def policy(suffix: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from components.database.component import DatabaseEndpoint
 from components.kit import custom_resource, helm_release_args, ingress, network_policies, object_meta, service_host
 from components.litellm import values
 from components.secrets.store import StoreAccess, grant_referenced_secret
-from config import StackConfig
+from config import LiteLLMConfig, PostgresConfig, StackConfig
 
 
 def wiring(
@@ -54,12 +54,32 @@ def wiring(
 
 @dataclass(frozen=True)
 class LiteLLMArgs:
-    config: StackConfig
-    """The builders read litellm, namespaces, gcp, secrets, monitoring and postgres (external CIDRs)."""
+    litellm: LiteLLMConfig
+    """The release: chart, image, proxy settings, provider keys, network, ingress."""
+    postgres: PostgresConfig
+    """Read for an external server's CIDRs (the database egress rule)."""
     wiring: values.GatewayWiring
-    """Names and Outputs of the other components the release is wired to."""
+    """Names and Outputs of the other components the release is wired to (and its namespace)."""
+    project: str
+    """The GCP project of the provider keys' GSM secrets."""
+    refresh_interval: str
+    """How often ESO re-reads the provider keys (`secrets.refresh_interval`)."""
+    prometheus_release: str
+    """kube-prometheus-stack's release label, by which Prometheus selects the ServiceMonitor."""
     store: StoreAccess
     """The provider keys' ExternalSecret reads through it; its accessor is granted each key."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, wiring: values.GatewayWiring, store: StoreAccess) -> LiteLLMArgs:
+        return cls(
+            litellm=cfg.litellm,
+            postgres=cfg.postgres,
+            wiring=wiring,
+            project=cfg.gcp.project,
+            refresh_interval=cfg.secrets.refresh_interval,
+            prometheus_release=cfg.monitoring.prometheus_release,
+            store=store,
+        )
 
 
 class LiteLLM(pulumi.ComponentResource):
@@ -67,19 +87,19 @@ class LiteLLM(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LiteLLMArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:litellm:LiteLLM", name, None, opts)
-        cfg, wired = args.config, args.wiring
+        lit, wired = args.litellm, args.wiring
+        ns = wired.namespace
         store, accessor_email = args.store.ref, args.store.accessor_email
-        lit = cfg.litellm
         child = pulumi.ResourceOptions(parent=self)
         depends: list[pulumi.Resource] = []
 
         grants = [
             grant_referenced_secret(
-                f"{name}-key-accessor-{key.gsm_secret}", cfg.gcp.project, key.gsm_secret, accessor_email, child
+                f"{name}-key-accessor-{key.gsm_secret}", args.project, key.gsm_secret, accessor_email, child
             )
             for key in lit.provider_keys
         ]
-        keys = values.provider_keys_secret(cfg, store)
+        keys = values.provider_keys_secret(lit, store, ns, args.refresh_interval)
         if keys is not None:
             depends.append(
                 custom_resource(
@@ -87,8 +107,8 @@ class LiteLLM(pulumi.ComponentResource):
                 )
             )
 
-        network_policies(name, values.network_policies(cfg, wired), child)
-        account = values.service_account(cfg)
+        network_policies(name, values.network_policies(lit, args.postgres, wired), child)
+        account = values.service_account(lit, ns)
         depends.append(
             k8s.core.v1.ServiceAccount(
                 f"{name}-service-account",
@@ -100,30 +120,28 @@ class LiteLLM(pulumi.ComponentResource):
 
         release = k8s.helm.v3.Release(
             f"{name}-release",
-            **helm_release_args(
-                lit.release_name, cfg.namespaces.gateway, values.helm_chart(lit), values.helm_values(cfg, wired)
-            ),
+            **helm_release_args(lit.release_name, ns, values.helm_chart(lit), values.helm_values(lit, wired)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
 
-        service = values.metrics_service(cfg)
+        service = values.metrics_service(lit, ns)
         k8s.core.v1.Service(
             f"{name}-metrics",
             metadata=object_meta(service["metadata"]),
             spec=service["spec"],
             opts=child,
         )
-        custom_resource(f"{name}-service-monitor", values.service_monitor(cfg), child)
+        custom_resource(f"{name}-service-monitor", values.service_monitor(lit, ns, args.prometheus_release), child)
 
-        blocked = values.blocked_service(cfg)
+        blocked = values.blocked_service(lit, ns)
         if blocked is not None:
             k8s.core.v1.Service(
                 f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=child
             )
         ingress(
             f"{name}-ingress",
-            values.ingress(cfg, wired.admin),
+            values.ingress(lit, ns, wired.admin),
             pulumi.ResourceOptions(parent=self, depends_on=[release]),
         )
-        self.service_host = service_host(values.service_name(lit), cfg.namespaces.gateway)
+        self.service_host = service_host(values.service_name(lit), ns)
         self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

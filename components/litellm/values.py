@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.database.network import database_egress
 from components.kit import (
     HelmChart,
     container_resources,
@@ -26,7 +27,7 @@ from components.kit import (
 from components.litellm.ingress_paths import BLOCKED, path_table
 from components.redis.values import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from config import API_PORT, LiteLLMConfig, NetworkConfig, StackConfig
+from config import API_PORT, LiteLLMConfig, NetworkConfig, PostgresConfig
 
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
 """The chart exports the master key Secret as this variable."""
@@ -252,8 +253,7 @@ def helm_chart(lit: LiteLLMConfig) -> HelmChart:
     return HelmChart(chart=lit.chart, version=lit.chart_version, timeout=RELEASE_TIMEOUT_S)
 
 
-def helm_values(cfg: StackConfig, wiring: GatewayWiring) -> dict[str, Any]:
-    lit = cfg.litellm
+def helm_values(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
     repository, _, tag = lit.image.rpartition(":")
     values: dict[str, Any] = {
         "replicaCount": lit.replicas,
@@ -361,17 +361,18 @@ def spread_constraints(lit: LiteLLMConfig) -> list[dict[str, Any]]:
     ]
 
 
-def provider_keys_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any] | None:
+def provider_keys_secret(
+    lit: LiteLLMConfig, store: StoreRef, namespace: str, refresh_interval: str
+) -> dict[str, Any] | None:
     """One ExternalSecret with every provider key, mounted by `environmentSecrets`."""
-    lit = cfg.litellm
     if not lit.provider_keys:
         return None
     return external_secret(
         name=PROVIDER_KEYS_SECRET,
         store=store,
         entries=[RemoteEntry(secret_key=k.env, gsm_secret_id=k.gsm_secret) for k in lit.provider_keys],
-        target=TargetSecret(name=PROVIDER_KEYS_SECRET, namespace=cfg.namespaces.gateway),
-        refresh_interval=cfg.secrets.refresh_interval,
+        target=TargetSecret(name=PROVIDER_KEYS_SECRET, namespace=namespace),
+        refresh_interval=refresh_interval,
     )
 
 
@@ -379,25 +380,23 @@ def service_account_name(lit: LiteLLMConfig) -> str:
     return service_name(lit)
 
 
-def service_account(cfg: StackConfig) -> dict[str, Any]:
+def service_account(lit: LiteLLMConfig, namespace: str) -> dict[str, Any]:
     """The proxy's and migration Job's ServiceAccount: no token is mounted into their pods."""
-    lit = cfg.litellm
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": metadata(service_account_name(lit), cfg.namespaces.gateway, app="litellm"),
+        "metadata": metadata(service_account_name(lit), namespace, app="litellm"),
         "automountServiceAccountToken": False,
     }
 
 
-def metrics_service(cfg: StackConfig) -> dict[str, Any]:
-    lit = cfg.litellm
+def metrics_service(lit: LiteLLMConfig, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": metadata(
             f"{lit.release_name}-metrics",
-            cfg.namespaces.gateway,
+            namespace,
             app="litellm-metrics",
             extra_labels={JOB_LABEL: scrape_job(lit)},
         ),
@@ -409,21 +408,20 @@ def metrics_service(cfg: StackConfig) -> dict[str, Any]:
     }
 
 
-def service_monitor(cfg: StackConfig) -> dict[str, Any]:
-    lit = cfg.litellm
+def service_monitor(lit: LiteLLMConfig, namespace: str, prometheus_release: str) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
         "metadata": metadata(
             lit.release_name,
-            cfg.namespaces.gateway,
+            namespace,
             app="litellm-metrics",
-            extra_labels={"release": cfg.monitoring.prometheus_release},
+            extra_labels={"release": prometheus_release},
         ),
         "spec": {
             "jobLabel": JOB_LABEL,
             "selector": {"matchLabels": {"app.kubernetes.io/name": "litellm-metrics"}},
-            "namespaceSelector": {"matchNames": [cfg.namespaces.gateway]},
+            "namespaceSelector": {"matchNames": [namespace]},
             "endpoints": [
                 {
                     "port": "metrics",
@@ -449,18 +447,9 @@ def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
     return {**namespace_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
 
 
-def database_egress(cfg: StackConfig, pod_selector: dict[str, str] | None, port: int) -> dict[str, Any]:
-    """Egress to the database: the CNPG pods, or the external server's CIDRs (never anywhere)."""
-    if pod_selector is not None:
-        return {"to": [{"podSelector": {"matchLabels": pod_selector}}], "ports": [{"protocol": "TCP", "port": port}]}
-    pg = cfg.postgres
-    cidrs = pg.external.server_cidrs if pg.engine == "external" else []
-    return {"to": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": port}]}
-
-
-def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:
-    """Default-deny for the proxy pods (and its migration Job), then the allowed flows."""
-    lit = cfg.litellm
+def network_policies(lit: LiteLLMConfig, pg: PostgresConfig, wiring: GatewayWiring) -> list[dict[str, Any]]:
+    """Default-deny for the proxy pods (and its migration Job), then the allowed flows (`pg`: an
+    external server's CIDRs)."""
     net = lit.network
     pods = {"matchLabels": selector_labels(lit)}
     api_from = [namespace_peer(ns) for ns in net.client_namespaces]
@@ -471,7 +460,7 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
         ingress_rules.insert(0, {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]})
     egress_rules: list[dict[str, Any]] = [
         dns_egress(),
-        database_egress(cfg, wiring.database_pod_selector, wiring.database_port),
+        database_egress(pg, wiring.database_pod_selector, wiring.database_port),
     ]
     if net.egress_cidrs:
         egress_rules.append(
@@ -514,25 +503,23 @@ def network_policies(cfg: StackConfig, wiring: GatewayWiring) -> list[dict[str, 
     ]
 
 
-def blocked_service(cfg: StackConfig) -> dict[str, Any] | None:
+def blocked_service(lit: LiteLLMConfig, namespace: str) -> dict[str, Any] | None:
     """A Service without selector (so without endpoints): the Ingress's backend for paths that
     must never be served publicly (`/metrics`); ingress-nginx answers them 503."""
-    lit = cfg.litellm
     if not lit.ingress.enabled:
         return None
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(f"{lit.release_name}-blocked", cfg.namespaces.gateway, app="litellm"),
+        "metadata": metadata(f"{lit.release_name}-blocked", namespace, app="litellm"),
         "spec": {"type": "ClusterIP", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
     }
 
 
-def ingress_paths(cfg: StackConfig, admin: AdminFrontDoor | None) -> list[dict[str, Any]]:
+def ingress_paths(lit: LiteLLMConfig, namespace: str, admin: AdminFrontDoor | None) -> list[dict[str, Any]]:
     """/metrics blocked; with SSO the API client routes to LiteLLM and the rest through oauth2-proxy
     (components.litellm.ingress_paths), without SSO everything else to LiteLLM."""
-    lit = cfg.litellm
-    blocked = blocked_service(cfg)
+    blocked = blocked_service(lit, namespace)
     assert blocked is not None
     litellm = {"service": {"name": service_name(lit), "port": {"number": API_PORT}}}
     paths = [
@@ -548,19 +535,18 @@ def ingress_paths(cfg: StackConfig, admin: AdminFrontDoor | None) -> list[dict[s
     return paths + [dict(p) for p in (admin.paths if admin else ())]
 
 
-def ingress(cfg: StackConfig, admin: AdminFrontDoor | None) -> dict[str, Any] | None:
-    lit = cfg.litellm
+def ingress(lit: LiteLLMConfig, namespace: str, admin: AdminFrontDoor | None) -> dict[str, Any] | None:
     ing = lit.ingress
     if not ing.enabled:
         return None
     assert ing.host is not None and ing.cluster_issuer is not None  # IngressConfig enforces
     return tls_ingress(
         lit.release_name,
-        cfg.namespaces.gateway,
+        namespace,
         app="litellm",
         host=ing.host,
         class_name=ing.class_name,
         cluster_issuer=ing.cluster_issuer,
-        paths=ingress_paths(cfg, admin),
+        paths=ingress_paths(lit, namespace, admin),
         annotations=admin.annotations if admin else None,
     )

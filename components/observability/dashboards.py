@@ -16,38 +16,53 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kit import metadata
+from components.litellm.values import scrape_job
 from config import StackConfig
 from dashboards import DashboardSpec, all_dashboards
+from dashboards.sources import DashboardSources
 
 
-def dashboard_configmap(cfg: StackConfig, spec: DashboardSpec) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DashboardsArgs:
+    namespace: str
+    """Grafana's namespace, where its dashboard sidecar watches ConfigMaps."""
+    folder: str
+    """The Grafana folder every dashboard is filed in (`monitoring.dashboard_folder`)."""
+    sources: DashboardSources
+    """What the dashboards query."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig) -> DashboardsArgs:
+        return cls(
+            namespace=cfg.namespaces.grafana,
+            folder=cfg.monitoring.dashboard_folder,
+            sources=DashboardSources(
+                spend_datasource_uid=cfg.grafana.datasource_uid, litellm_job=scrape_job(cfg.litellm)
+            ),
+        )
+
+
+def dashboard_configmap(args: DashboardsArgs, spec: DashboardSpec) -> dict[str, Any]:
     name = spec.filename.removesuffix(".json")
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata(
             name,
-            cfg.namespaces.grafana,
+            args.namespace,
             app="llm-gateway-dashboards",
             extra_labels={"grafana_dashboard": "1"},
-            annotations={"grafana_folder": cfg.monitoring.dashboard_folder},
+            annotations={"grafana_folder": args.folder},
         ),
-        "data": {spec.filename: json.dumps(spec.build(cfg), indent=2, sort_keys=True)},
+        "data": {spec.filename: json.dumps(spec.build(args.sources), indent=2, sort_keys=True)},
     }
-
-
-@dataclass(frozen=True)
-class DashboardsArgs:
-    config: StackConfig
-    """Each dashboard builds its JSON from the whole config; the ConfigMaps read namespaces and monitoring."""
 
 
 class Dashboards(pulumi.ComponentResource):
     def __init__(self, name: str, args: DashboardsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:dashboards:Dashboards", name, None, opts)
-        cfg = args.config
         for spec in all_dashboards():
-            body = dashboard_configmap(cfg, spec)
+            body = dashboard_configmap(args, spec)
             k8s.core.v1.ConfigMap(
                 f"{name}-{body['metadata']['name']}",
                 metadata=body["metadata"],

@@ -15,7 +15,7 @@ from typing import Any
 from components.kit import metadata
 from components.observability.rules import APP
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from config import ReceiverConfig, StackConfig
+from config import AlertRoutingConfig, ReceiverConfig
 
 ROUTING_NAME = "llm-gateway-alert-routing"
 NULL_RECEIVER = "null"
@@ -26,20 +26,22 @@ def receiver_secret_name(receiver: ReceiverConfig) -> str:
     return f"alertmanager-{receiver.name}"
 
 
-def receiver_external_secret(cfg: StackConfig, receiver: ReceiverConfig, store: StoreRef) -> dict[str, Any]:
+def receiver_external_secret(
+    receiver: ReceiverConfig, store: StoreRef, namespace: str, refresh_interval: str
+) -> dict[str, Any]:
     """The ExternalSecret rendering one receiver's credential from GSM (same namespace as the routing)."""
     return external_secret(
         name=receiver_secret_name(receiver),
         store=store,
         entries=[RemoteEntry(secret_key=RECEIVER_SECRET_KEYS[receiver.type], gsm_secret_id=receiver.gsm_secret)],
-        target=TargetSecret(name=receiver_secret_name(receiver), namespace=cfg.namespaces.gateway),
-        refresh_interval=cfg.secrets.refresh_interval,
+        target=TargetSecret(name=receiver_secret_name(receiver), namespace=namespace),
+        refresh_interval=refresh_interval,
     )
 
 
-def referenced_gsm_secrets(cfg: StackConfig) -> list[str]:
+def referenced_gsm_secrets(routing: AlertRoutingConfig) -> list[str]:
     """GSM secret ids the receivers read, each once, in config order."""
-    return list(dict.fromkeys(r.gsm_secret for r in cfg.alertmanager.receivers))
+    return list(dict.fromkeys(r.gsm_secret for r in routing.receivers))
 
 
 def _slack(receiver: ReceiverConfig) -> dict[str, Any]:
@@ -88,9 +90,8 @@ def _severity_matcher(severities: list[str]) -> dict[str, str]:
     return {"name": "severity", "matchType": "=~", "value": "|".join(severities)}
 
 
-def alertmanager_config(cfg: StackConfig) -> dict[str, Any] | None:
+def alertmanager_config(routing: AlertRoutingConfig, namespace: str, prometheus_release: str) -> dict[str, Any] | None:
     """Route by severity; every matching receiver is notified (`continue`). None without receivers."""
-    routing = cfg.alertmanager
     if not routing.receivers:
         return None
     return {
@@ -98,9 +99,9 @@ def alertmanager_config(cfg: StackConfig) -> dict[str, Any] | None:
         "kind": "AlertmanagerConfig",
         "metadata": metadata(
             ROUTING_NAME,
-            cfg.namespaces.gateway,
+            namespace,
             app=APP,
-            extra_labels={"release": cfg.monitoring.prometheus_release},
+            extra_labels={"release": prometheus_release},
         ),
         "spec": {
             "route": {

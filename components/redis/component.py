@@ -21,6 +21,7 @@ The resource contents come from `components.redis.values`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -44,9 +45,9 @@ from components.redis.values import (
     valkey_values,
 )
 from components.secrets.eso import TargetSecret
-from components.secrets.managed import ManagedSecret, SecretConsumer, managed_secret_args
+from components.secrets.managed import ManagedSecret, ManagedSecretArgs, SecretConsumer, managed_secret_args
 from components.secrets.store import StoreAccess
-from config import StackConfig
+from config import DataSafetyConfig, RedisConfig, StackConfig
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD
 
 
@@ -56,12 +57,40 @@ def _consumer(name: str, key: str, ns: str) -> SecretConsumer:
 
 @dataclass(frozen=True)
 class SharedStateArgs:
-    config: StackConfig
-    """The builders read redis, namespaces, gcp (region), data_safety and secrets."""
-    store: StoreAccess
-    """The credentials' GSM secrets are synced through it and grant its accessor."""
+    redis: RedisConfig
+    """The mode and the settings of the Memorystore instance or the in-cluster chart."""
+    namespace: str
+    """The gateway namespace (the in-cluster release, its NetworkPolicies, the credentials' Secrets)."""
+    region: str
+    """The GCP region of the Memorystore instance."""
+    data_safety: DataSafetyConfig
+    """Whether the Memorystore instance is protected from deletion."""
+    auth: ManagedSecretArgs
+    """The credential LiteLLM authenticates with: Memorystore's AUTH string (its value set from the
+    instance here) or the generated in-cluster password; synced into `AUTH_SECRET`."""
+    server_ca: ManagedSecretArgs | None
+    """Memorystore's server CA (its value set from the instance here); None in-cluster."""
     litellm_pods: Mapping[str, str]
     """LiteLLM's pod selector labels: the only clients the in-cluster Redis admits."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, store: StoreAccess, litellm_pods: Mapping[str, str]) -> SharedStateArgs:
+        ns = cfg.namespaces.gateway
+        auth_consumer = (_consumer(AUTH_SECRET, PASSWORD_KEY, ns),)
+        memorystore = cfg.redis.mode == "memorystore"
+        return cls(
+            redis=cfg.redis,
+            namespace=ns,
+            region=cfg.gcp.region,
+            data_safety=cfg.data_safety,
+            auth=managed_secret_args(cfg, MEMORYSTORE_AUTH if memorystore else REDIS_PASSWORD, store, auth_consumer),
+            server_ca=(
+                managed_secret_args(cfg, MEMORYSTORE_CA, store, (_consumer(CA_SECRET, CA_KEY, ns),))
+                if memorystore
+                else None
+            ),
+            litellm_pods=litellm_pods,
+        )
 
 
 class SharedState(pulumi.ComponentResource):
@@ -71,49 +100,35 @@ class SharedState(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SharedStateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:redis:SharedState", name, None, opts)
-        cfg, litellm_pods = args.config, dict(args.litellm_pods)
+        redis, ns = args.redis, args.namespace
         child = pulumi.ResourceOptions(parent=self)
-        access = args.store
-        ns = cfg.namespaces.gateway
-        auth_consumer = (_consumer(AUTH_SECRET, PASSWORD_KEY, ns),)
-        if cfg.redis.mode == "memorystore":
+        if redis.mode == "memorystore":
+            assert args.server_ca is not None  # from_config sets it for memorystore
             instance = gcp.redis.Instance(
                 f"{name}-memorystore",
-                **memorystore_args(cfg),
-                opts=pulumi.ResourceOptions.merge(child, stateful_options(cfg.data_safety)),
+                **memorystore_args(redis.memorystore, args.region),
+                opts=pulumi.ResourceOptions.merge(child, stateful_options(args.data_safety)),
             )
             # Google generates the AUTH string: GSM gets it from the instance (a secret Output).
             ManagedSecret(
                 f"{name}-auth",
-                managed_secret_args(
-                    cfg, MEMORYSTORE_AUTH, access, auth_consumer, value=pulumi.Output.secret(instance.auth_string)
-                ),
+                dataclasses.replace(args.auth, value=pulumi.Output.secret(instance.auth_string)),
                 child,
             )
             ManagedSecret(
                 f"{name}-server-ca",
-                managed_secret_args(
-                    cfg,
-                    MEMORYSTORE_CA,
-                    access,
-                    (_consumer(CA_SECRET, CA_KEY, ns),),
-                    value=instance.server_ca_certs.apply(server_ca_pem),
-                ),
+                dataclasses.replace(args.server_ca, value=instance.server_ca_certs.apply(server_ca_pem)),
                 child,
             )
-            self.wiring = memorystore_wiring(cfg, instance.host)
+            self.wiring = memorystore_wiring(redis.memorystore, instance.host)
         else:
-            password = ManagedSecret(
-                f"{name}-password",
-                managed_secret_args(cfg, REDIS_PASSWORD, access, auth_consumer),
-                child,
-            )
-            ic = cfg.redis.in_cluster
+            password = ManagedSecret(f"{name}-password", args.auth, child)
+            ic = redis.in_cluster
             k8s.helm.v3.Release(
                 f"{name}-valkey",
-                **helm_release_args(ic.release_name, ns, valkey_chart(cfg), valkey_values(cfg)),
+                **helm_release_args(ic.release_name, ns, valkey_chart(ic), valkey_values(ic)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[password]),
             )
-            network_policies(name, valkey_network_policies(cfg, litellm_pods), child)
-            self.wiring = in_cluster_wiring(cfg)
-        self.register_outputs({"mode": cfg.redis.mode})
+            network_policies(name, valkey_network_policies(ic, ns, dict(args.litellm_pods)), child)
+            self.wiring = in_cluster_wiring(ic, ns)
+        self.register_outputs({"mode": redis.mode})

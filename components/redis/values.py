@@ -18,7 +18,7 @@ from components.kit import (
     restricted_pod,
     service_host,
 )
-from config import StackConfig
+from config import InClusterRedisConfig, MemorystoreConfig
 
 AUTH_SECRET = "litellm-redis-auth"
 """Secret (gateway namespace) with REDIS_PASSWORD: LiteLLM's env (environmentSecrets) and Valkey's auth."""
@@ -59,43 +59,40 @@ class RedisWiring:
         return f"{CA_MOUNT_DIR}/{CA_KEY}" if self.ca_secret else None
 
 
-def valkey_fullname(cfg: StackConfig) -> str:
+def valkey_fullname(ic: InClusterRedisConfig) -> str:
     """The chart's fullname (fullnameOverride = the release name)."""
-    return cfg.redis.in_cluster.release_name
+    return ic.release_name
 
 
-def valkey_pod_labels(cfg: StackConfig) -> dict[str, str]:
+def valkey_pod_labels(ic: InClusterRedisConfig) -> dict[str, str]:
     """The labels the valkey chart puts on its primary pod (common.labels.matchLabels + component)."""
     return {
         "app.kubernetes.io/name": "valkey",
-        "app.kubernetes.io/instance": cfg.redis.in_cluster.release_name,
+        "app.kubernetes.io/instance": ic.release_name,
         "app.kubernetes.io/component": "primary",
     }
 
 
-def in_cluster_wiring(cfg: StackConfig) -> RedisWiring:
-    host = service_host(f"{valkey_fullname(cfg)}-primary", cfg.namespaces.gateway)
-    return RedisWiring(host=host, port=VALKEY_PORT, tls=False, pod_selector=valkey_pod_labels(cfg))
+def in_cluster_wiring(ic: InClusterRedisConfig, namespace: str) -> RedisWiring:
+    host = service_host(f"{valkey_fullname(ic)}-primary", namespace)
+    return RedisWiring(host=host, port=VALKEY_PORT, tls=False, pod_selector=valkey_pod_labels(ic))
 
 
-def memorystore_wiring(cfg: StackConfig, host: pulumi.Input[str]) -> RedisWiring:
-    ms = cfg.redis.memorystore
+def memorystore_wiring(ms: MemorystoreConfig, host: pulumi.Input[str]) -> RedisWiring:
     assert ms.reserved_ip_range is not None  # RedisConfig enforces
     return RedisWiring(
         host=host, port=MEMORYSTORE_TLS_PORT, tls=True, ca_secret=CA_SECRET, cidrs=(ms.reserved_ip_range,)
     )
 
 
-def valkey_chart(cfg: StackConfig) -> HelmChart:
-    ic = cfg.redis.in_cluster
+def valkey_chart(ic: InClusterRedisConfig) -> HelmChart:
     return HelmChart(chart=ic.chart, version=ic.chart_version, timeout=600)
 
 
-def valkey_values(cfg: StackConfig) -> dict[str, Any]:
+def valkey_values(ic: InClusterRedisConfig) -> dict[str, Any]:
     """Helm values of the in-cluster valkey chart: standalone, auth from the ESO Secret, restricted."""
-    ic = cfg.redis.in_cluster
     return {
-        "fullnameOverride": valkey_fullname(cfg),
+        "fullnameOverride": valkey_fullname(ic),
         "architecture": "standalone",
         "auth": {
             "enabled": True,
@@ -122,11 +119,10 @@ def valkey_values(cfg: StackConfig) -> dict[str, Any]:
     }
 
 
-def valkey_network_policies(cfg: StackConfig, litellm_pods: dict[str, str]) -> list[dict[str, Any]]:
+def valkey_network_policies(ic: InClusterRedisConfig, ns: str, litellm_pods: dict[str, str]) -> list[dict[str, Any]]:
     """Default-deny for the Valkey pod, then ingress from LiteLLM's pods on the Redis port only."""
-    ns = cfg.namespaces.gateway
-    name = valkey_fullname(cfg)
-    pods = {"matchLabels": valkey_pod_labels(cfg)}
+    name = valkey_fullname(ic)
+    pods = {"matchLabels": valkey_pod_labels(ic)}
     return [
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -152,15 +148,14 @@ def valkey_network_policies(cfg: StackConfig, litellm_pods: dict[str, str]) -> l
     ]
 
 
-def memorystore_args(cfg: StackConfig) -> dict[str, Any]:
+def memorystore_args(ms: MemorystoreConfig, region: str) -> dict[str, Any]:
     """Arguments of `gcp.redis.Instance`: AUTH, TLS in transit, the cluster's VPC only."""
-    ms = cfg.redis.memorystore
     assert ms.authorized_network is not None  # RedisConfig enforces
     return {
         "name": ms.name,
         "tier": ms.tier,
         "memory_size_gb": ms.memory_size_gb,
-        "region": cfg.gcp.region,
+        "region": region,
         "redis_version": ms.redis_version,
         "authorized_network": ms.authorized_network,
         "connect_mode": ms.connect_mode,

@@ -25,10 +25,10 @@ import pulumi_kubernetes as k8s
 
 from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.component import DatabaseEndpoint
+from components.database.network import database_egress
 from components.kit import dns_egress, metadata, network_policies, object_meta, restricted_container, restricted_pod
-from components.litellm.values import database_egress
 from components.reporting import sql as reporting_sql
-from config import DEFAULT_REPORTING_IMAGE, StackConfig
+from config import DEFAULT_REPORTING_IMAGE, PostgresConfig, ReportingConfig, StackConfig
 
 NAME = "litellm-reporting"
 APP = reporting_sql.JOB_APP
@@ -39,21 +39,38 @@ SQL_FILES = ("schema.sql", "grants.sql", "refresh.sql")
 CONFIG_MAP = f"{NAME}-sql"
 
 
-def image(cfg: StackConfig) -> str:
+@dataclass(frozen=True)
+class ReportingArgs:
+    reporting: ReportingConfig
+    """The job's schedule, rollup window and image override."""
+    postgres: PostgresConfig
+    """The engine decides the default image (the CNPG cluster's), sslmode and, for an external
+    server, the CIDRs the job may reach."""
+    namespace: str
+    """The gateway namespace (the ConfigMap, CronJob and NetworkPolicies)."""
+    endpoint: DatabaseEndpoint
+    """The database the job refreshes, and the Secret of its role's password."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, endpoint: DatabaseEndpoint) -> ReportingArgs:
+        return cls(reporting=cfg.reporting, postgres=cfg.postgres, namespace=cfg.namespaces.gateway, endpoint=endpoint)
+
+
+def image(args: ReportingArgs) -> str:
     """One source: the configured image, else the CNPG cluster's, else the pinned default."""
-    if cfg.reporting.image is not None:
-        return cfg.reporting.image
-    if cfg.postgres.engine == "cnpg":
-        return cfg.postgres.cnpg.image
+    if args.reporting.image is not None:
+        return args.reporting.image
+    if args.postgres.engine == "cnpg":
+        return args.postgres.cnpg.image
     return DEFAULT_REPORTING_IMAGE
 
 
-def sql_files(cfg: StackConfig) -> dict[str, str]:
+def sql_files(reporting: ReportingConfig) -> dict[str, str]:
     """The files the job runs, in order (also written by the preview to `sql/`)."""
     return {
         "schema.sql": reporting_sql.schema_sql(),
         "grants.sql": reporting_sql.grants_sql(GRAFANA_RO_ROLE),
-        "refresh.sql": reporting_sql.refresh_sql(cfg.reporting.window_days),
+        "refresh.sql": reporting_sql.refresh_sql(reporting.window_days),
     }
 
 
@@ -61,21 +78,21 @@ def _labels() -> dict[str, str]:
     return reporting_sql.job_pod_labels()
 
 
-def config_map_manifest(cfg: StackConfig) -> dict[str, Any]:
+def config_map_manifest(args: ReportingArgs) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(CONFIG_MAP, cfg.namespaces.gateway, app=APP),
-        "data": sql_files(cfg),
+        "metadata": metadata(CONFIG_MAP, args.namespace, app=APP),
+        "data": sql_files(args.reporting),
     }
 
 
-def _sslmode(cfg: StackConfig) -> str:
-    pg = cfg.postgres
+def _sslmode(pg: PostgresConfig) -> str:
     return pg.external.sslmode if pg.engine == "external" else "require"  # CNPG serves TLS with its own CA
 
 
-def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, Any]:
+def cronjob_manifest(args: ReportingArgs) -> dict[str, Any]:
+    endpoint = args.endpoint
     argv = ["psql", "--no-psqlrc", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
     for name in SQL_FILES:
         argv += ["--file", f"{SQL_DIR}/{name}"]
@@ -88,7 +105,7 @@ def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, 
             "name": "PGPASSWORD",
             "valueFrom": {"secretKeyRef": {"name": endpoint.reporting_secret, "key": "password"}},
         },
-        {"name": "PGSSLMODE", "value": _sslmode(cfg)},
+        {"name": "PGSSLMODE", "value": _sslmode(args.postgres)},
         {"name": "PGAPPNAME", "value": NAME},
         {"name": "PGCONNECT_TIMEOUT", "value": "10"},
     ]
@@ -101,7 +118,7 @@ def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, 
             "containers": [
                 {
                     "name": "refresh",
-                    "image": image(cfg),
+                    "image": image(args),
                     "command": argv,
                     "env": env,
                     "resources": {
@@ -118,9 +135,9 @@ def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, 
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": metadata(NAME, cfg.namespaces.gateway, app=APP),
+        "metadata": metadata(NAME, args.namespace, app=APP),
         "spec": {
-            "schedule": cfg.reporting.schedule,
+            "schedule": args.reporting.schedule,
             "timeZone": "Etc/UTC",
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": 300,
@@ -138,12 +155,12 @@ def cronjob_manifest(cfg: StackConfig, endpoint: DatabaseEndpoint) -> dict[str, 
     }
 
 
-def network_policy_manifests(cfg: StackConfig, endpoint: DatabaseEndpoint) -> list[dict[str, Any]]:
+def network_policy_manifests(args: ReportingArgs) -> list[dict[str, Any]]:
     """No ingress; egress to DNS and PostgreSQL only (the CNPG pods, or the external server's CIDRs)."""
-    ns = cfg.namespaces.gateway
+    ns, endpoint = args.namespace, args.endpoint
     pods = {"matchLabels": _labels()}
     pod_labels = dict(endpoint.pod_labels) if endpoint.pod_labels is not None else None
-    db = database_egress(cfg, pod_labels, endpoint.port)
+    db = database_egress(args.postgres, pod_labels, endpoint.port)
     dns = dns_egress()
     return [
         {
@@ -161,25 +178,16 @@ def network_policy_manifests(cfg: StackConfig, endpoint: DatabaseEndpoint) -> li
     ]
 
 
-@dataclass(frozen=True)
-class ReportingArgs:
-    config: StackConfig
-    """The stack's settings: reporting, postgres (image, sslmode), namespaces, LiteLLM's network."""
-    endpoint: DatabaseEndpoint
-    """The database the job refreshes, and the Secret of its role's password."""
-
-
 class Reporting(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReportingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:reporting:Reporting", name, None, opts)
-        cfg, endpoint = args.config, args.endpoint
         child = pulumi.ResourceOptions(parent=self)
-        cm = config_map_manifest(cfg)
+        cm = config_map_manifest(args)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-sql", metadata=object_meta(cm["metadata"]), data=cm["data"], opts=child
         )
-        policies = network_policies(name, network_policy_manifests(cfg, endpoint), child)
-        job = cronjob_manifest(cfg, endpoint)
+        policies = network_policies(name, network_policy_manifests(args), child)
+        job = cronjob_manifest(args)
         k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata=object_meta(job["metadata"]),

@@ -23,10 +23,10 @@ import pulumi_kubernetes as k8s
 
 from components.kit import custom_resource, helm_release_args, network_policies
 from components.litellm import values as litellm_values
-from components.secrets.managed import ManagedSecret, managed_secret_args
+from components.secrets.managed import ManagedSecret, ManagedSecretArgs, managed_secret_args
 from components.secrets.store import StoreAccess, grant_referenced_secret
 from components.sso import values as sso_values
-from config import API_PORT, StackConfig
+from config import API_PORT, SsoConfig, StackConfig
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET
 
 
@@ -48,10 +48,31 @@ def wiring(cfg: StackConfig, cookie_secret_gsm_id: str) -> sso_values.SsoWiring:
 
 @dataclass(frozen=True)
 class SsoArgs:
-    config: StackConfig
-    """The builders read sso, litellm (ingress, network, the upstream's names), namespaces, gcp and secrets."""
+    sso: SsoConfig
+    """The release: chart, image, replicas, client id, allowed domains, the identity provider's CIDRs."""
+    wiring: sso_values.SsoWiring
+    """What it is wired to: the namespace, the gateway's host, LiteLLM's Service and pods, the
+    ingress controller's namespace and both GSM secrets (client and cookie)."""
+    cookie_secret: ManagedSecretArgs
+    """The generated cookie secret (its GSM id is `wiring.cookie_secret_gsm_id`)."""
+    project: str
+    """The GCP project of the identity team's client-secret GSM secret."""
+    refresh_interval: str
+    """How often ESO re-reads the credentials (`secrets.refresh_interval`)."""
     store: StoreAccess
     """The credentials' ExternalSecret reads through it; its accessor is granted the client secret."""
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, store: StoreAccess) -> SsoArgs:
+        cookie = managed_secret_args(cfg, OAUTH2_PROXY_COOKIE_SECRET, store)
+        return cls(
+            sso=cfg.sso,
+            wiring=wiring(cfg, cookie.gsm_secret_id),
+            cookie_secret=cookie,
+            project=cfg.gcp.project,
+            refresh_interval=cfg.secrets.refresh_interval,
+            store=store,
+        )
 
 
 class Sso(pulumi.ComponentResource):
@@ -59,32 +80,29 @@ class Sso(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SsoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:sso:Sso", name, None, opts)
-        cfg = args.config
-        store, accessor_email = args.store.ref, args.store.accessor_email
-        sso = cfg.sso
+        sso, wired = args.sso, args.wiring
         child = pulumi.ResourceOptions(parent=self)
 
-        cookie = ManagedSecret(
-            f"{name}-cookie-secret",
-            managed_secret_args(cfg, OAUTH2_PROXY_COOKIE_SECRET, StoreAccess(store, accessor_email)),
-            child,
-        )
-        wired = wiring(cfg, cookie.gsm_secret_id)
+        cookie = ManagedSecret(f"{name}-cookie-secret", args.cookie_secret, child)
         client_secret_grant = grant_referenced_secret(
-            f"{name}-client-secret-accessor", cfg.gcp.project, wired.client_secret_gsm_id, accessor_email, child
+            f"{name}-client-secret-accessor",
+            args.project,
+            wired.client_secret_gsm_id,
+            args.store.accessor_email,
+            child,
         )
         credentials = custom_resource(
             f"{name}-credentials",
-            sso_values.credentials_secret(cfg, store, wired),
+            sso_values.credentials_secret(sso, args.store.ref, wired, args.refresh_interval),
             pulumi.ResourceOptions(parent=self, depends_on=[cookie, client_secret_grant]),
         )
 
-        network_policies(name, sso_values.network_policies(cfg, wired), child)
+        network_policies(name, sso_values.network_policies(sso, wired), child)
 
         k8s.helm.v3.Release(
             f"{name}-release",
             **helm_release_args(
-                sso.release_name, cfg.namespaces.gateway, sso_values.helm_chart(sso), sso_values.helm_values(cfg, wired)
+                sso.release_name, wired.namespace, sso_values.helm_chart(sso), sso_values.helm_values(sso, wired)
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
         )

@@ -134,9 +134,8 @@ def helm_chart(sso: SsoConfig) -> HelmChart:
     return HelmChart(chart=CHART, version=sso.chart_version, timeout=600, repository=sso.repository)
 
 
-def helm_values(cfg: StackConfig, wiring: SsoWiring) -> dict[str, Any]:
+def helm_values(sso: SsoConfig, wiring: SsoWiring) -> dict[str, Any]:
     """Values of the oauth2-proxy chart. No credential: the chart reads them from existingSecret."""
-    sso = cfg.sso
     registry, repository, tag = image_parts(sso.image)
     return {
         "image": {"registry": registry, "repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
@@ -167,10 +166,9 @@ def helm_values(cfg: StackConfig, wiring: SsoWiring) -> dict[str, Any]:
     }
 
 
-def credentials_secret(cfg: StackConfig, store: StoreRef, wiring: SsoWiring) -> dict[str, Any]:
+def credentials_secret(sso: SsoConfig, store: StoreRef, wiring: SsoWiring, refresh_interval: str) -> dict[str, Any]:
     """One ExternalSecret rendering the chart's existingSecret: the client id (not a secret,
     but the chart reads it from there), the client secret and the cookie secret from GSM."""
-    sso = cfg.sso
     assert sso.client_id is not None  # SsoConfig enforces when enabled
     name = credentials_secret_name(sso)
     return external_secret(
@@ -189,7 +187,7 @@ def credentials_secret(cfg: StackConfig, store: StoreRef, wiring: SsoWiring) -> 
                 COOKIE_SECRET_KEY: f"{{{{ .{_COOKIE_SECRET_REF} }}}}",
             },
         ),
-        refresh_interval=cfg.secrets.refresh_interval,
+        refresh_interval=refresh_interval,
     )
 
 
@@ -202,11 +200,10 @@ def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def network_policies(cfg: StackConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
+def network_policies(sso: SsoConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
     """oauth2-proxy's pods: default deny; ingress from the ingress controller only; egress to
     DNS, LiteLLM's API port and HTTPS to the identity provider. Plus LiteLLM's side: its API
     port accepts oauth2-proxy's pods (NetworkPolicies add up with LiteLLM's own)."""
-    sso = cfg.sso
     pods = {"matchLabels": selector_labels(sso)}
     litellm_pods = {"matchLabels": dict(wiring.upstream_pod_labels)}
     ns = wiring.namespace

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components.observability.dashboards import DashboardsArgs
 from dashboards import chargeback, spend_overview, team_view
 from dashboards.spend_queries import ALL_VALUE, CHARGEBACK, FRESHNESS, OVERVIEW, TEAM_VIEW, DashboardQueries
 from tests.support.config import stack_config
@@ -70,7 +71,7 @@ def test_dashboard_runs_exactly_the_registered_queries(filename: str) -> None:
 
 
 def test_chargeback_is_a_plain_table_for_csv_export() -> None:
-    dashboard = chargeback.build(stack_config("lab"))
+    dashboard = chargeback.build(DashboardsArgs.from_config(stack_config("lab")).sources)
     (panel,) = query_panels(dashboard)
     assert panel["type"] == "table" and panel["targets"][0]["format"] == "table"
     assert "Download CSV" in panel["description"]
@@ -103,7 +104,7 @@ def test_overview_has_the_issue_s_panels() -> None:
 
 
 def test_budget_columns_map_null_to_unlimited() -> None:
-    dashboard = spend_overview.build(stack_config("lab"))
+    dashboard = spend_overview.build(DashboardsArgs.from_config(stack_config("lab")).sources)
     panel = next(p for p in dashboard["panels"] if p["title"] == "Remaining budget per key")
     remaining = next(o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == "remaining")
     mappings = next(p["value"] for p in remaining["properties"] if p["id"] == "mappings")

@@ -39,7 +39,7 @@ def build(cfg: StackConfig, **args: Any) -> ProgramRun:
 
     def program() -> None:
         password = pulumi.Output.secret(ADMIN) if args.pop("admin_password", False) else None
-        Database("db", DatabaseArgs(config=cfg, store=STORE, admin_password=password, **args))
+        Database("db", DatabaseArgs.from_config(cfg, STORE, admin_password=password, **args))
 
     return run_components(program)
 

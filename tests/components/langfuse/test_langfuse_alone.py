@@ -21,7 +21,7 @@ def langfuse_alone(cfg: StackConfig) -> ProgramRun:
     def program() -> None:
         database = pulumi.ComponentResource("test:database:Database", "db")
         server = postgresql.Provider("server", host="pg.example", username="admin", superuser=False)
-        Langfuse("lf", LangfuseArgs(config=cfg, store=STORE, database=database, postgres_server=server))
+        Langfuse("lf", LangfuseArgs.from_config(cfg, STORE, database, server))
 
     return run_components(program)
 

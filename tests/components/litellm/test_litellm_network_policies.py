@@ -71,7 +71,8 @@ def _prometheus(cfg: StackConfig) -> Pod:
 def test_every_policy_is_valid_and_no_rule_admits_every_peer(
     stack: str, overrides: tuple[str, ...], wiring: GatewayWiring
 ) -> None:
-    policies = network_policies(scenario_config(stack, *overrides), wiring)
+    cfg = scenario_config(stack, *overrides)
+    policies = network_policies(cfg.litellm, cfg.postgres, wiring)
     assert {p["metadata"]["namespace"] for p in policies} == {NS}
     assert {p["metadata"]["name"]: validation_errors(p) for p in policies if validation_errors(p)} == {}
     for policy in policies:
@@ -83,7 +84,7 @@ def test_every_policy_is_valid_and_no_rule_admits_every_peer(
 @pytest.mark.parametrize("stack", ["lab", "enterprise"])
 def test_only_clients_reach_the_api_and_only_prometheus_the_metrics(stack: str) -> None:
     cfg = scenario_config(stack)
-    policies, proxy, prometheus = network_policies(cfg, _wiring()), _proxy(cfg), _prometheus(cfg)
+    policies, proxy, prometheus = network_policies(cfg.litellm, cfg.postgres, _wiring()), _proxy(cfg), _prometheus(cfg)
     net = cfg.litellm.network
     callers = [Pod(ns, {"app": "client"}) for ns in net.client_namespaces]
     if net.ingress_controller_namespace:
@@ -99,7 +100,7 @@ def test_only_clients_reach_the_api_and_only_prometheus_the_metrics(stack: str) 
 
 def test_no_client_namespace_admits_no_caller() -> None:
     cfg = scenario_config("lab", *NO_CLIENTS)
-    policies = network_policies(cfg, _wiring())
+    policies = network_policies(cfg.litellm, cfg.postgres, _wiring())
     for caller in (OTHER_POD, STRANGER, Pod("dev-tools", {})):
         assert not can_connect(policies, caller, _proxy(cfg), API_PORT), caller
     assert can_connect(policies, _prometheus(cfg), _proxy(cfg), cfg.litellm.metrics_port)
@@ -107,7 +108,7 @@ def test_no_client_namespace_admits_no_caller() -> None:
 
 def test_the_proxy_reaches_its_database_on_the_wired_port_only() -> None:
     cfg = scenario_config("lab")
-    policies, proxy = network_policies(cfg, _wiring()), _proxy(cfg)
+    policies, proxy = network_policies(cfg.litellm, cfg.postgres, _wiring()), _proxy(cfg)
     assert can_connect(policies, proxy, DB, DB_PORT)
     assert not can_connect(policies, proxy, DB, 5432)
     assert not can_connect(policies, proxy, OTHER_POD, DB_PORT)
@@ -117,7 +118,7 @@ def test_the_proxy_reaches_its_database_on_the_wired_port_only() -> None:
 
 def test_an_external_database_is_reached_at_its_server_cidrs_only() -> None:
     cfg = scenario_config("lab", *EXTERNAL_ENGINE)
-    policies, proxy = network_policies(cfg, _wiring(external=True)), _proxy(cfg)
+    policies, proxy = network_policies(cfg.litellm, cfg.postgres, _wiring(external=True)), _proxy(cfg)
     assert can_connect(policies, proxy, Address(EXTERNAL_SERVER), DB_PORT)
     assert not can_connect(policies, proxy, INTERNET, DB_PORT)
     assert not can_connect(policies, proxy, DB, DB_PORT)
@@ -126,12 +127,12 @@ def test_an_external_database_is_reached_at_its_server_cidrs_only() -> None:
 @pytest.mark.parametrize("stack", ["lab", "enterprise"])
 def test_model_egress_is_https_to_the_configured_cidrs(stack: str) -> None:
     cfg = scenario_config(stack)
-    policies, proxy = network_policies(cfg, _wiring()), _proxy(cfg)
+    policies, proxy = network_policies(cfg.litellm, cfg.postgres, _wiring()), _proxy(cfg)
     assert cfg.litellm.network.egress_cidrs == ["0.0.0.0/0"]
     assert can_connect(policies, proxy, INTERNET, 443)
     assert not can_connect(policies, proxy, INTERNET, 80)
     narrowed = scenario_config(stack, "llm-gateway:litellm.network.egress_cidrs=[203.0.113.0/24]")
-    narrow_policies = network_policies(narrowed, _wiring())
+    narrow_policies = network_policies(narrowed.litellm, narrowed.postgres, _wiring())
     assert can_connect(narrow_policies, proxy, Address("203.0.113.7"), 443)
     assert not can_connect(narrow_policies, proxy, INTERNET, 443)
 
@@ -139,13 +140,13 @@ def test_model_egress_is_https_to_the_configured_cidrs(stack: str) -> None:
 def test_langfuse_and_redis_are_reached_only_when_wired() -> None:
     cfg = scenario_config("lab")
     proxy = _proxy(cfg)
-    bare = network_policies(cfg, _wiring())
+    bare = network_policies(cfg.litellm, cfg.postgres, _wiring())
     valkey = RedisWiring("litellm-redis", 6379, False, pod_selector=dict(VALKEY.labels))
     memorystore = RedisWiring("10.20.0.3", 6378, True, cidrs=("10.20.0.0/29",))
     wired: dict[str, list[dict[str, Any]]] = {
-        "tracing": network_policies(cfg, _wiring(tracing=True)),
-        "valkey": network_policies(cfg, _wiring(redis=valkey)),
-        "memorystore": network_policies(cfg, _wiring(redis=memorystore)),
+        "tracing": network_policies(cfg.litellm, cfg.postgres, _wiring(tracing=True)),
+        "valkey": network_policies(cfg.litellm, cfg.postgres, _wiring(redis=valkey)),
+        "memorystore": network_policies(cfg.litellm, cfg.postgres, _wiring(redis=memorystore)),
     }
     assert not can_connect(bare, proxy, LANGFUSE_WEB, 3000)
     assert can_connect(wired["tracing"], proxy, LANGFUSE_WEB, 3000)

@@ -41,6 +41,7 @@ import pytest
 import yaml
 
 from components.litellm.values import scrape_job, service_name
+from components.observability.dashboards import DashboardsArgs
 from config import StackConfig, parse_config, read_namespace
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
@@ -287,7 +288,7 @@ def _provider_failures_phase(proxy: RunningProxy) -> None:
 
 def _evaluate(run: StackRun, prom: RealPrometheus, cfg: StackConfig) -> None:
     for spec in all_dashboards():
-        model = spec.build(cfg)
+        model = spec.build(DashboardsArgs.from_config(cfg).sources)
         queries = exprs(model)
         if not queries:
             run.skipped_dashboards[spec.filename] = "PostgreSQL queries on LiteLLM's tables (a database)"

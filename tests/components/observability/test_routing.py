@@ -36,14 +36,16 @@ def secret_refs(node: Any) -> Iterator[tuple[str, str]]:
 
 def test_routing_and_receiver_secrets_validate_and_fit_together() -> None:
     cfg = config()
-    manifest = routing.alertmanager_config(cfg)
+    manifest = routing.alertmanager_config(cfg.alertmanager, cfg.namespaces.gateway, cfg.monitoring.prometheus_release)
     assert manifest is not None
     assert validation_errors(manifest) == []
     assert {r["name"] for r in manifest["spec"]["receivers"]} == {"null", "slack-oncall", "email-oncall", "pager"}
 
     rendered: set[tuple[str, str]] = set()
     for receiver in cfg.alertmanager.receivers:
-        es = routing.receiver_external_secret(cfg, receiver, StoreRef(name="gsm"))
+        es = routing.receiver_external_secret(
+            receiver, StoreRef(name="gsm"), cfg.namespaces.gateway, cfg.secrets.refresh_interval
+        )
         assert validation_errors(es) == []
         assert [d["remoteRef"]["key"] for d in es["spec"]["data"]] == [receiver.gsm_secret]
         rendered |= {(es["spec"]["target"]["name"], d["secretKey"]) for d in es["spec"]["data"]}
@@ -55,5 +57,5 @@ def test_routing_and_receiver_secrets_validate_and_fit_together() -> None:
 def test_no_receivers_no_routing() -> None:
     cfg = config()
     none = cfg.model_copy(update={"alertmanager": cfg.alertmanager.model_copy(update={"receivers": []})})
-    assert routing.alertmanager_config(none) is None
-    assert routing.referenced_gsm_secrets(none) == []
+    assert routing.alertmanager_config(none.alertmanager, "ns", "kps") is None
+    assert routing.referenced_gsm_secrets(none.alertmanager) == []

@@ -207,7 +207,13 @@ def test_in_cluster_valkey_admits_only_litellm_pods_and_litellm_may_reach_it() -
     assert policies["litellm-redis-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     egress = policies["litellm-egress"]["egress"]
     assert {
-        "to": [{"podSelector": {"matchLabels": shared.valkey_pod_labels(parse_config(namespace("enterprise")))}}],
+        "to": [
+            {
+                "podSelector": {
+                    "matchLabels": shared.valkey_pod_labels(parse_config(namespace("enterprise")).redis.in_cluster)
+                }
+            }
+        ],
         "ports": [{"protocol": "TCP", "port": 6379}],
     } in egress
     # The password is generated once into GSM and synced by ESO; no Memorystore here.

@@ -69,9 +69,9 @@ def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: Li
         )
 
     cfg = scenario_config("lab")
-    job = reporting.cronjob_manifest(cfg, endpoint(cfg, "unused"))
+    job = reporting.cronjob_manifest(reporting.ReportingArgs.from_config(cfg, endpoint(cfg, "unused")))
     (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    for name, text in reporting.sql_files(cfg).items():
+    for name, text in reporting.sql_files(cfg.reporting).items():
         (tmp_path / name).write_text(text)
     argv = [a.replace(reporting.SQL_DIR + "/", f"{tmp_path}/") for a in container["command"]]
     argv[0] = str(server.bindir / "psql")

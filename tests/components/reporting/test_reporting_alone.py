@@ -16,7 +16,7 @@ def test_reporting_alone_runs_only_after_its_sql_and_network_policies(overrides:
     db = endpoint(cfg, "unused-gsm-id")
 
     def program() -> None:
-        Reporting("reporting", ReportingArgs(config=cfg, endpoint=db))
+        Reporting("reporting", ReportingArgs.from_config(cfg, db))
 
     run = run_components(program)
     assert {r.parent for r in run.resources if r.name != "reporting"} == {"reporting"}

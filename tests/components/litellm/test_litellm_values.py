@@ -18,8 +18,10 @@ from components.database.component import endpoint
 from components.gateway import wire_litellm
 from components.langfuse import values as langfuse_values
 from components.litellm import values as litellm_values
+from components.litellm.component import LiteLLMArgs
 from components.redis import values as redis_values
 from components.secrets.eso import StoreRef
+from components.secrets.store import StoreAccess
 from components.sso import values as sso_values
 from config import API_PORT, StackConfig
 from tests.support.config import scenario_config
@@ -29,6 +31,7 @@ from tests.support.rendered import containers, matches
 from tools.render import RenderedObject
 
 STORE = StoreRef("gcp-secret-manager", "ClusterSecretStore")
+ACCESS = StoreAccess(STORE, "eso@project.iam.gserviceaccount.com")
 MEMORYSTORE_HOST = "10.200.0.3"
 LAB_INGRESS = (
     "llm-gateway:litellm.ingress={enabled: true, host: llm.lab.example, class_name: nginx, cluster_issuer: lab-ca}",
@@ -53,9 +56,12 @@ def _config(variant: str) -> StackConfig:
 
 
 def _redis(cfg: StackConfig) -> redis_values.RedisWiring | None:
+    """The shared Redis's wiring as its component computes it (Memorystore's host stands in for the instance's)."""
     if cfg.redis.mode == "memorystore":
-        return redis_values.memorystore_wiring(cfg, MEMORYSTORE_HOST)
-    return redis_values.in_cluster_wiring(cfg) if cfg.redis.mode == "in_cluster" else None
+        return redis_values.memorystore_wiring(cfg.redis.memorystore, MEMORYSTORE_HOST)
+    if cfg.redis.mode == "in_cluster":
+        return redis_values.in_cluster_wiring(cfg.redis.in_cluster, cfg.namespaces.gateway)
+    return None
 
 
 def _wiring(cfg: StackConfig) -> litellm_values.GatewayWiring:
@@ -63,11 +69,18 @@ def _wiring(cfg: StackConfig) -> litellm_values.GatewayWiring:
 
 
 @cache
-def _render(variant: str) -> list[RenderedObject]:
+def _args(variant: str) -> LiteLLMArgs:
+    """The component's arguments, built from the config as the root builds them."""
     cfg = _config(variant)
-    lit = cfg.litellm
-    values = litellm_values.helm_values(cfg, _wiring(cfg))
-    return render(lit.release_name, cfg.namespaces.gateway, litellm_values.helm_chart(lit), values)
+    return LiteLLMArgs.from_config(cfg, _wiring(cfg), ACCESS)
+
+
+@cache
+def _render(variant: str) -> list[RenderedObject]:
+    args = _args(variant)
+    lit = args.litellm
+    values = litellm_values.helm_values(lit, args.wiring)
+    return render(lit.release_name, args.wiring.namespace, litellm_values.helm_chart(lit), values)
 
 
 def _proxy(variant: str) -> dict[str, Any]:
@@ -76,16 +89,17 @@ def _proxy(variant: str) -> dict[str, Any]:
 
 
 def _services(variant: str) -> dict[str, dict[str, Any]]:
-    cfg = _config(variant)
-    own = [litellm_values.metrics_service(cfg), litellm_values.blocked_service(cfg)]
+    args = _args(variant)
+    lit, ns = args.litellm, args.wiring.namespace
+    own = [litellm_values.metrics_service(lit, ns), litellm_values.blocked_service(lit, ns)]
     rendered = [o.body for o in _render(variant) if o.body["kind"] == "Service"]
     return {s["metadata"]["name"]: s for s in [*rendered, *own] if s is not None}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_metrics_service_selects_the_proxy_pods_on_the_port_they_serve_metrics_on(variant: str) -> None:
-    cfg = _config(variant)
-    service = litellm_values.metrics_service(cfg)
+    args = _args(variant)
+    service = litellm_values.metrics_service(args.litellm, args.wiring.namespace)
     assert core_errors(service) == []
     d = deployed([service], _render(variant))
     selected = [p for p in d.pods if matches(service["spec"]["selector"], p.labels)]
@@ -98,8 +112,10 @@ def test_metrics_service_selects_the_proxy_pods_on_the_port_they_serve_metrics_o
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_service_monitor_is_valid_and_selects_the_metrics_service_its_port_and_job_label(variant: str) -> None:
-    cfg = _config(variant)
-    monitor, service = litellm_values.service_monitor(cfg), litellm_values.metrics_service(cfg)
+    cfg, args = _config(variant), _args(variant)
+    lit, ns = args.litellm, args.wiring.namespace
+    monitor = litellm_values.service_monitor(lit, ns, args.prometheus_release)
+    service = litellm_values.metrics_service(lit, ns)
     assert crd_errors(monitor, "crd/promop-servicemonitors") == []
     spec, labels = monitor["spec"], service["metadata"]["labels"]
     assert matches(spec["selector"], labels)
@@ -116,9 +132,9 @@ def test_service_monitor_is_valid_and_selects_the_metrics_service_its_port_and_j
 
 @pytest.mark.parametrize("variant", INGRESS_VARIANTS)
 def test_every_ingress_backend_is_an_existing_service_port(variant: str) -> None:
-    cfg = _config(variant)
-    wiring = _wiring(cfg)
-    ingress = litellm_values.ingress(cfg, wiring.admin)
+    cfg, args = _config(variant), _args(variant)
+    lit, wiring = args.litellm, args.wiring
+    ingress = litellm_values.ingress(lit, wiring.namespace, wiring.admin)
     assert ingress is not None and core_errors(ingress) == []
     services = _services(variant)
     if cfg.sso.enabled:  # oauth2-proxy's Service (rendered from its chart in tests/components/sso)
@@ -135,14 +151,14 @@ def test_every_ingress_backend_is_an_existing_service_port(variant: str) -> None
     ]
     assert missing == []
     assert (litellm_values.service_name(cfg.litellm), API_PORT) in backends
-    blocked = litellm_values.blocked_service(cfg)
+    blocked = litellm_values.blocked_service(lit, wiring.namespace)
     assert blocked is not None and "selector" not in blocked["spec"] and core_errors(blocked) == []
 
 
 @pytest.mark.parametrize("variant", ["enterprise", "enterprise-redis-in-cluster"])
 def test_provider_key_external_secret_is_valid_and_every_key_becomes_a_variable(variant: str) -> None:
-    cfg = _config(variant)
-    es = litellm_values.provider_keys_secret(cfg, STORE)
+    cfg, args = _config(variant), _args(variant)
+    es = litellm_values.provider_keys_secret(args.litellm, STORE, args.wiring.namespace, args.refresh_interval)
     assert es is not None and crd_errors(es, "crd/eso-externalsecrets") == []
     keys = [item["secretKey"] for item in es["spec"]["data"]]
     assert [k for k in keys if not ENV_NAME.match(k)] == []
@@ -167,14 +183,16 @@ def _os_environ(node: Any) -> set[str]:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_os_environ_reference_of_the_proxy_config_is_set_in_the_proxy(variant: str) -> None:
-    cfg = _config(variant)
-    wiring = _wiring(cfg)
-    config = litellm_values.helm_values(cfg, wiring)["proxy_config"]
+    cfg, args = _config(variant), _args(variant)
+    lit, wiring = args.litellm, args.wiring
+    config = litellm_values.helm_values(lit, wiring)["proxy_config"]
     provided: set[str] = set()
     for container in containers(_proxy(variant)["spec"]["template"]["spec"]):
         provided |= {e["name"] for e in container.get("env") or []}
     mounted = {
-        litellm_values.PROVIDER_KEYS_SECRET: litellm_values.provider_keys_secret(cfg, STORE),
+        litellm_values.PROVIDER_KEYS_SECRET: litellm_values.provider_keys_secret(
+            lit, STORE, wiring.namespace, args.refresh_interval
+        ),
         langfuse_values.LITELLM_KEYS_SECRET: langfuse_values.litellm_keys_secret(cfg, STORE),
     }
     for name in _env_from(variant):

@@ -18,9 +18,13 @@ import pytest
 
 from components.database.component import endpoint
 from components.gateway import wire_litellm
+from components.litellm.component import LiteLLMArgs
 from components.litellm.values import network_policies as litellm_policies
 from components.litellm.values import selector_labels
 from components.redis import values as redis_values
+from components.redis.component import SharedStateArgs
+from components.secrets.eso import StoreRef
+from components.secrets.store import StoreAccess
 from config import StackConfig
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors
@@ -33,6 +37,7 @@ IN_CLUSTER = {
     "enterprise-in-cluster-renamed": (*REDIS_IN_CLUSTER, "llm-gateway:redis.in_cluster.release_name=shared-cache"),
 }
 MEMORYSTORE_HOST = "10.200.0.3"
+ACCESS = StoreAccess(StoreRef("gcp-secret-manager", "ClusterSecretStore"), "eso@project.iam.gserviceaccount.com")
 SELF_SIGNED = (
     "openssl",
     "req",
@@ -47,22 +52,34 @@ SELF_SIGNED = (
 )
 
 
+def _args(cfg: StackConfig) -> SharedStateArgs:
+    """The component's arguments, built from the config as the root builds them."""
+    return SharedStateArgs.from_config(cfg, ACCESS, selector_labels(cfg.litellm))
+
+
 def _policies(cfg: StackConfig, redis: redis_values.RedisWiring) -> list[dict[str, Any]]:
     """Valkey's policies (in-cluster only) and LiteLLM's, wired as the root wires them."""
-    gateway = wire_litellm(cfg, endpoint(cfg, "grafana-ro"), redis)
-    own = redis_values.valkey_network_policies(cfg, selector_labels(cfg.litellm)) if redis.pod_selector else []
-    return own + litellm_policies(cfg, gateway)
+    args = _args(cfg)
+    own = (
+        redis_values.valkey_network_policies(args.redis.in_cluster, args.namespace, dict(args.litellm_pods))
+        if redis.pod_selector
+        else []
+    )
+    gateway = LiteLLMArgs.from_config(cfg, wire_litellm(cfg, endpoint(cfg, "grafana-ro"), redis), ACCESS)
+    return own + litellm_policies(gateway.litellm, gateway.postgres, gateway.wiring)
 
 
 @pytest.mark.parametrize("variant", IN_CLUSTER)
 def test_litellm_and_only_litellm_reaches_the_in_cluster_valkey(variant: str) -> None:
     cfg = scenario_config("enterprise", *IN_CLUSTER[variant])
-    wiring = redis_values.in_cluster_wiring(cfg)
+    args = _args(cfg)
+    ic = args.redis.in_cluster
+    wiring = redis_values.in_cluster_wiring(ic, args.namespace)
     policies = _policies(cfg, wiring)
     assert {p["metadata"]["name"]: core_errors(p) for p in policies if core_errors(p)} == {}
     ns = cfg.namespaces.gateway
-    valkey, litellm = Pod(ns, redis_values.valkey_pod_labels(cfg)), Pod(ns, selector_labels(cfg.litellm))
-    assert isinstance(wiring.host, str) and wiring.host.startswith(f"{redis_values.valkey_fullname(cfg)}-primary.{ns}.")
+    valkey, litellm = Pod(ns, redis_values.valkey_pod_labels(ic)), Pod(ns, selector_labels(cfg.litellm))
+    assert isinstance(wiring.host, str) and wiring.host.startswith(f"{redis_values.valkey_fullname(ic)}-primary.{ns}.")
     assert can_connect(policies, litellm, valkey, wiring.port)
     assert not can_connect(policies, litellm, valkey, wiring.port + 1)
     for caller in (Pod(ns, {"app": "other"}), Pod("team-x", selector_labels(cfg.litellm))):
@@ -74,10 +91,12 @@ def test_litellm_and_only_litellm_reaches_the_in_cluster_valkey(variant: str) ->
 
 def test_litellm_reaches_memorystore_on_its_reserved_range_over_tls_only() -> None:
     cfg = scenario_config("enterprise")
-    wiring = redis_values.memorystore_wiring(cfg, MEMORYSTORE_HOST)
+    args = _args(cfg)
+    wiring = redis_values.memorystore_wiring(args.redis.memorystore, MEMORYSTORE_HOST)
     policies = _policies(cfg, wiring)
     litellm = Pod(cfg.namespaces.gateway, selector_labels(cfg.litellm))
-    instance = gcp.redis.InstanceArgs(**redis_values.memorystore_args(cfg))  # a misspelt argument fails here
+    # A misspelt argument fails here.
+    instance = gcp.redis.InstanceArgs(**redis_values.memorystore_args(args.redis.memorystore, args.region))
     assert instance.reserved_ip_range == cfg.redis.memorystore.reserved_ip_range
     assert can_connect(policies, litellm, Address(MEMORYSTORE_HOST), wiring.port)
     assert not can_connect(policies, litellm, Address(MEMORYSTORE_HOST), redis_values.VALKEY_PORT)
@@ -108,7 +127,8 @@ def test_ca_bundle_loads_every_listed_ca_into_a_tls_context(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("variant", IN_CLUSTER)
 def test_valkey_primary_pod_is_restricted_as_the_chart_renders_it(variant: str) -> None:
-    primary = redis_values.valkey_values(scenario_config("enterprise", *IN_CLUSTER[variant]))["primary"]
+    args = _args(scenario_config("enterprise", *IN_CLUSTER[variant]))
+    primary = redis_values.valkey_values(args.redis.in_cluster)["primary"]
     # The Bitnami charts render each security context without its `enabled` switch.
     pod_context = {k: v for k, v in primary["podSecurityContext"].items() if k != "enabled"}
     container_context = {k: v for k, v in primary["containerSecurityContext"].items() if k != "enabled"}

@@ -47,19 +47,22 @@ def _endpoint(cfg: StackConfig) -> DatabaseEndpoint:
     return endpoint(cfg, "grafana-ro-password")
 
 
+def _args(cfg: StackConfig) -> reporting.ReportingArgs:
+    """The component's arguments, built from the config as the root builds them."""
+    return reporting.ReportingArgs.from_config(cfg, _endpoint(cfg))
+
+
 def _manifests(cfg: StackConfig) -> list[dict[str, Any]]:
-    ep = _endpoint(cfg)
+    args = _args(cfg)
     return [
-        reporting.config_map_manifest(cfg),
-        reporting.cronjob_manifest(cfg, ep),
-        *reporting.network_policy_manifests(cfg, ep),
+        reporting.config_map_manifest(args),
+        reporting.cronjob_manifest(args),
+        *reporting.network_policy_manifests(args),
     ]
 
 
 def _template(cfg: StackConfig) -> dict[str, Any]:
-    template: dict[str, Any] = reporting.cronjob_manifest(cfg, _endpoint(cfg))["spec"]["jobTemplate"]["spec"][
-        "template"
-    ]
+    template: dict[str, Any] = reporting.cronjob_manifest(_args(cfg))["spec"]["jobTemplate"]["spec"]["template"]
     return template
 
 
@@ -77,7 +80,7 @@ def test_manifests_are_valid_kubernetes_and_the_pod_is_restricted(variant: str) 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_file_psql_runs_is_in_the_mounted_config_map(variant: str) -> None:
     cfg = _config(variant)
-    config_map = reporting.config_map_manifest(cfg)
+    config_map = reporting.config_map_manifest(_args(cfg))
     spec = _template(cfg)["spec"]
     (container,) = spec["containers"]
     volumes = {v["name"]: v for v in spec["volumes"]}
@@ -99,7 +102,7 @@ def test_every_file_psql_runs_is_in_the_mounted_config_map(variant: str) -> None
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_image_is_pinned_and_the_schedule_is_the_configured_one(variant: str) -> None:
     cfg = _config(variant)
-    job = reporting.cronjob_manifest(cfg, _endpoint(cfg))
+    job = reporting.cronjob_manifest(_args(cfg))
     (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     image = container["image"]
     assert "@sha256:" in image or (":" in image.rpartition("/")[2] and not image.endswith(":latest")), image
@@ -114,8 +117,9 @@ def test_image_is_pinned_and_the_schedule_is_the_configured_one(variant: str) ->
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_job_reaches_dns_and_its_database_only_and_nothing_reaches_it(variant: str) -> None:
     cfg = _config(variant)
-    ep = _endpoint(cfg)
-    policies = reporting.network_policy_manifests(cfg, ep)
+    args = _args(cfg)
+    ep = args.endpoint
+    policies = reporting.network_policy_manifests(args)
     job = _job_pod(cfg)
     ns = cfg.namespaces.gateway
     if ep.pod_labels is not None:
@@ -137,12 +141,13 @@ def test_the_job_reaches_dns_and_its_database_only_and_nothing_reaches_it(varian
 @pytest.mark.parametrize("variant", ["lab", "enterprise"])
 def test_the_cnpg_instances_admit_the_job(variant: str) -> None:
     cfg = _config(variant)
-    ep = _endpoint(cfg)
+    args = _args(cfg)
+    ep = args.endpoint
     section = cnpg_section(cfg)
     names = cnpg.CnpgNames(section.name, cfg.namespaces.gateway)
     database_side = cnpg.network_policies(
         section, names, cnpg_clients(cfg), prometheus_peer(cfg.litellm.network), cfg.postgres.backup.enabled
     )
-    policies = database_side + reporting.network_policy_manifests(cfg, ep)
+    policies = database_side + reporting.network_policy_manifests(args)
     primary = Pod(cfg.namespaces.gateway, {"cnpg.io/cluster": names.cluster, "cnpg.io/instanceRole": "primary"})
     assert can_connect(policies, _job_pod(cfg), primary, ep.port)

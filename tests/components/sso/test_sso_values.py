@@ -17,18 +17,20 @@ import pytest
 from components.database.component import endpoint
 from components.gateway import wire_litellm
 from components.litellm import values as litellm_values
+from components.litellm.component import LiteLLMArgs
 from components.secrets.eso import StoreRef
+from components.secrets.store import StoreAccess
 from components.sso import values as sso_values
-from components.sso.component import wiring
+from components.sso.component import SsoArgs
 from config import API_PORT, StackConfig
+from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, gsm_secret_id
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, one, render
 from tests.support.netpol import Address, Pod, can_connect
 from tests.support.rendered import existing_secret_findings, reference_findings, restricted_violations, selected_pods
 from tools.render import RenderedObject
 
-STORE = StoreRef("gcp-secret-manager", "ClusterSecretStore")
-COOKIE_GSM = "llm-gateway-oauth2-proxy-cookie"
+ACCESS = StoreAccess(StoreRef("gcp-secret-manager", "ClusterSecretStore"), "eso@project.iam.gserviceaccount.com")
 INTERNET = Address("8.8.8.8")
 ESO_CRD = "crd/eso-externalsecrets"
 VARIANTS = {
@@ -43,18 +45,27 @@ def _config(variant: str) -> StackConfig:
     return scenario_config("enterprise", *VARIANTS[variant])
 
 
+def _args(cfg: StackConfig) -> SsoArgs:
+    """The component's arguments, built from the config as the root builds them."""
+    return SsoArgs.from_config(cfg, ACCESS)
+
+
 @cache
 def _render(variant: str) -> list[RenderedObject]:
     """The chart rendered from the variant's values (once per session: rendered objects are read only)."""
-    cfg = _config(variant)
-    sso = cfg.sso
-    values = sso_values.helm_values(cfg, wiring(cfg, COOKIE_GSM))
-    return render(sso.release_name, cfg.namespaces.gateway, sso_values.helm_chart(sso), values)
+    args = _args(_config(variant))
+    sso, wired = args.sso, args.wiring
+    values = sso_values.helm_values(sso, wired)
+    return render(sso.release_name, wired.namespace, sso_values.helm_chart(sso), values)
+
+
+def _credentials(args: SsoArgs) -> dict[str, Any]:
+    return sso_values.credentials_secret(args.sso, args.store.ref, args.wiring, args.refresh_interval)
 
 
 def _own_objects(cfg: StackConfig) -> list[dict[str, Any]]:
-    wired = wiring(cfg, COOKIE_GSM)
-    return [sso_values.credentials_secret(cfg, STORE, wired), *sso_values.network_policies(cfg, wired)]
+    args = _args(cfg)
+    return [_credentials(args), *sso_values.network_policies(args.sso, args.wiring)]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -63,7 +74,8 @@ def test_rendered_chart_reads_only_keys_the_external_secret_renders(variant: str
     d = deployed(_own_objects(cfg), _render(variant))
     assert d.pods, "the chart rendered no pod"
     assert reference_findings(d) == []
-    values = sso_values.helm_values(cfg, wiring(cfg, COOKIE_GSM))
+    args = _args(cfg)
+    values = sso_values.helm_values(args.sso, args.wiring)
     assert existing_secret_findings(d, {cfg.sso.release_name: values}, cfg.namespaces.gateway) == []
     # The chart also mounts its existingSecret whole and requires these keys in it.
     (es,) = d.of_kind("ExternalSecret")
@@ -110,18 +122,21 @@ def test_a_single_replica_gets_no_disruption_budget_that_would_block_every_drain
 
 def test_external_secret_is_valid_and_every_template_variable_is_fetched() -> None:
     cfg = _config("enterprise")
-    es = sso_values.credentials_secret(cfg, STORE, wiring(cfg, COOKIE_GSM))
+    es = _credentials(_args(cfg))
     assert crd_errors(es, ESO_CRD) == []
     fetched = {item["secretKey"] for item in es["spec"]["data"]}
     used = {m for v in es["spec"]["target"]["template"]["data"].values() for m in re.findall(r"\{\{ \.(\w+) \}\}", v)}
     assert used == fetched
     remote = {item["remoteRef"]["key"] for item in es["spec"]["data"]}
-    assert remote == {COOKIE_GSM, cfg.sso.client_secret_gsm_secret}
+    assert remote == {gsm_secret_id(cfg, OAUTH2_PROXY_COOKIE_SECRET), cfg.sso.client_secret_gsm_secret}
 
 
 def _flows(cfg: StackConfig) -> tuple[list[dict[str, Any]], Pod, Pod]:
-    gateway = wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None)
-    policies = sso_values.network_policies(cfg, wiring(cfg, COOKIE_GSM)) + litellm_values.network_policies(cfg, gateway)
+    args = _args(cfg)
+    gateway = LiteLLMArgs.from_config(cfg, wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None), ACCESS)
+    policies = sso_values.network_policies(args.sso, args.wiring) + litellm_values.network_policies(
+        gateway.litellm, gateway.postgres, gateway.wiring
+    )
     ns = cfg.namespaces.gateway
     return policies, Pod(ns, sso_values.selector_labels(cfg.sso)), Pod(ns, litellm_values.selector_labels(cfg.litellm))
 
@@ -169,8 +184,8 @@ NGINX_PATH = re.compile(r"^/[A-Za-z0-9\-._~/]*$")
 @pytest.mark.parametrize("variant", ["enterprise", "renamed-one-replica"])
 def test_gateway_ingress_with_sso_passes_ingress_nginx_path_validation(variant: str) -> None:
     cfg = _config(variant)
-    gateway = wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None)
-    ingress = litellm_values.ingress(cfg, gateway.admin)
+    gateway = LiteLLMArgs.from_config(cfg, wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None), ACCESS)
+    ingress = litellm_values.ingress(gateway.litellm, gateway.wiring.namespace, gateway.wiring.admin)
     assert ingress is not None and core_errors(ingress) == []
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-buffer-size"] == "16k"
     paths = ingress["spec"]["rules"][0]["http"]["paths"]

@@ -85,6 +85,22 @@ def ingress(
     )
 
 
+def deny_all(pods: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec of a default-deny policy: the selected pods get no traffic in or out but what
+    other policies of theirs allow."""
+    return {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]}
+
+
+def network_policy(name: str, namespace: str, app: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """One NetworkPolicy manifest: the kit's metadata around a spec."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, namespace, app=app),
+        "spec": spec,
+    }
+
+
 def network_policies(
     prefix: str, manifests: Sequence[Mapping[str, Any]], opts: pulumi.ResourceOptions
 ) -> list[k8s.networking.v1.NetworkPolicy]:

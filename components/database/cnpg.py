@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.database.sql import database_hardening_sql
-from components.kit import container_resources, dns_egress, metadata, namespace_peer, private_bucket, service_host
+from components.kit import (
+    container_resources,
+    deny_all,
+    dns_egress,
+    metadata,
+    namespace_peer,
+    network_policy,
+    private_bucket,
+    service_host,
+)
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
 
@@ -335,12 +344,7 @@ def pod_monitor_manifest(monitoring: MonitoringConfig, names: CnpgNames) -> dict
 
 
 def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": metadata(name, namespace, app="litellm-postgres"),
-        "spec": spec,
-    }
+    return network_policy(name, namespace, "litellm-postgres", spec)
 
 
 def _tcp(*ports: int) -> list[dict[str, Any]]:
@@ -374,7 +378,7 @@ def network_policies(
     ]
     ns = names.namespace
     return [
-        _policy(f"{names.cluster}-default-deny", ns, {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(f"{names.cluster}-default-deny", ns, deny_all(pods)),
         _policy(f"{names.cluster}-ingress", ns, {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": ingress}),
         _policy(f"{names.cluster}-egress", ns, {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
     ]

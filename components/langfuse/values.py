@@ -18,10 +18,11 @@ from components.database.network import database_egress
 from components.kit import (
     HelmChart,
     container_resources,
+    deny_all,
     dns_egress,
     helm_fullname,
-    metadata,
     namespace_peer,
+    network_policy,
     restricted_container,
     restricted_pod,
     service_host,
@@ -391,15 +392,10 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
     ]
 
     def policy(suffix: str, spec: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{n.release}-{suffix}", ns, app="langfuse"),
-            "spec": spec,
-        }
+        return network_policy(f"{n.release}-{suffix}", ns, "langfuse", spec)
 
     return [
-        policy("default-deny", {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]}),
+        policy("default-deny", deny_all(pods)),
         policy("internal", {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": [{"from": [own]}]}),
         policy(
             "web",

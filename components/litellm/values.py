@@ -16,10 +16,12 @@ from components.database.network import database_egress
 from components.kit import (
     HelmChart,
     container_resources,
+    deny_all,
     dns_egress,
     helm_fullname,
     metadata,
     namespace_peer,
+    network_policy,
     restricted_container,
     restricted_pod,
     tls_ingress,
@@ -482,24 +484,24 @@ def network_policies(lit: LiteLLMConfig, pg: PostgresConfig, wiring: GatewayWiri
         )
     ns = wiring.namespace
     return [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{lit.release_name}-default-deny", ns, app="litellm"),
-            "spec": {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{lit.release_name}-ingress", ns, app="litellm"),
-            "spec": {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": ingress_rules},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{lit.release_name}-egress", ns, app="litellm"),
-            "spec": {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress_rules},
-        },
+        network_policy(
+            f"{lit.release_name}-default-deny",
+            ns,
+            "litellm",
+            deny_all(pods),
+        ),
+        network_policy(
+            f"{lit.release_name}-ingress",
+            ns,
+            "litellm",
+            {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": ingress_rules},
+        ),
+        network_policy(
+            f"{lit.release_name}-egress",
+            ns,
+            "litellm",
+            {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress_rules},
+        ),
     ]
 
 

@@ -13,7 +13,9 @@ import pulumi
 from components.kit import (
     HelmChart,
     container_resources,
+    deny_all,
     metadata,
+    network_policy,
     restricted_container,
     restricted_pod,
     service_host,
@@ -124,12 +126,7 @@ def valkey_network_policies(ic: InClusterRedisConfig, ns: str, litellm_pods: dic
     name = valkey_fullname(ic)
     pods = {"matchLabels": valkey_pod_labels(ic)}
     return [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{name}-default-deny", ns, app="litellm-redis"),
-            "spec": {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]},
-        },
+        network_policy(f"{name}-default-deny", ns, "litellm-redis", deny_all(pods)),
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",

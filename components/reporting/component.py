@@ -26,7 +26,16 @@ import pulumi_kubernetes as k8s
 from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.component import DatabaseEndpoint
 from components.database.network import database_egress
-from components.kit import dns_egress, metadata, network_policies, object_meta, restricted_container, restricted_pod
+from components.kit import (
+    deny_all,
+    dns_egress,
+    metadata,
+    network_policies,
+    network_policy,
+    object_meta,
+    restricted_container,
+    restricted_pod,
+)
 from components.reporting import sql as reporting_sql
 from config import DEFAULT_REPORTING_IMAGE, PostgresConfig, ReportingConfig, StackConfig
 
@@ -163,18 +172,10 @@ def network_policy_manifests(args: ReportingArgs) -> list[dict[str, Any]]:
     db = database_egress(args.postgres, pod_labels, endpoint.port)
     dns = dns_egress()
     return [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{NAME}-default-deny", ns, app=APP),
-            "spec": {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{NAME}-egress", ns, app=APP),
-            "spec": {"podSelector": pods, "policyTypes": ["Egress"], "egress": [dns, db]},
-        },
+        network_policy(f"{NAME}-default-deny", ns, APP, deny_all(pods)),
+        network_policy(
+            f"{NAME}-egress", ns, APP, {"podSelector": pods, "policyTypes": ["Egress"], "egress": [dns, db]}
+        ),
     ]
 
 

@@ -27,10 +27,11 @@ from typing import Any
 from components.kit import (
     HelmChart,
     container_resources,
+    deny_all,
     dns_egress,
     helm_fullname,
-    metadata,
     namespace_peer,
+    network_policy,
     restricted_container,
     restricted_pod,
     service_host,
@@ -192,12 +193,7 @@ def credentials_secret(sso: SsoConfig, store: StoreRef, wiring: SsoWiring, refre
 
 
 def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": metadata(name, namespace, app=CHART),
-        "spec": spec,
-    }
+    return network_policy(name, namespace, CHART, spec)
 
 
 def network_policies(sso: SsoConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
@@ -209,7 +205,7 @@ def network_policies(sso: SsoConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
     ns = wiring.namespace
     release = sso.release_name
     return [
-        _policy(f"{release}-default-deny", ns, {"podSelector": pods, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(f"{release}-default-deny", ns, deny_all(pods)),
         _policy(
             f"{release}-ingress",
             ns,

@@ -102,3 +102,15 @@ def test_helm_release_args_are_release_arguments_of_the_sdk(repository: str | No
     assert (release.name, release.namespace, release.version) == ("sso", "gw", "1.2.3")
     assert release.values == {"replicaCount": 2}
     assert (release.repository_opts is None) == (repository is None)
+
+
+def test_a_default_deny_policy_is_valid_and_cuts_the_selected_pods_off_both_ways() -> None:
+    pods = {"matchLabels": {"app": "db"}}
+    policy = kit.network_policy("db-default-deny", "app", "db", kit.deny_all(pods))
+    assert validation_errors(policy) == []
+    assert policy["metadata"]["labels"]["app.kubernetes.io/part-of"] == kit.PART_OF
+    db, neighbour = Pod("app", {"app": "db"}), Pod("app", {"app": "web"})
+    assert not can_connect([policy], neighbour, db, 5432)
+    assert not can_connect([policy], db, neighbour, 80)
+    # Pods it does not select keep their traffic.
+    assert can_connect([policy], neighbour, Pod("app", {"app": "cache"}), 6379)

@@ -16,6 +16,7 @@ from typing import Any
 from components.database import cnpg
 from components.database.network import database_egress
 from components.kit import (
+    PART_OF,
     HelmChart,
     container_resources,
     deny_all,
@@ -276,7 +277,7 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "logging": {"format": "json"},
             "podSecurityContext": RESTRICTED_POD,
             "securityContext": RESTRICTED_CONTAINER,
-            "pod": {"labels": {"app.kubernetes.io/part-of": "llm-gateway"}},
+            "pod": {"labels": {"app.kubernetes.io/part-of": PART_OF}},
             "web": {"replicas": lf.web.replicas, "resources": container_resources(lf.web.resources)},
             "worker": {"replicas": lf.worker.replicas, "resources": container_resources(lf.worker.resources)},
             "additionalEnv": init_env(lf),

@@ -14,6 +14,7 @@ from typing import Any
 
 from components.database.network import database_egress
 from components.kit import (
+    PART_OF,
     HelmChart,
     container_resources,
     deny_all,
@@ -292,7 +293,7 @@ def helm_values(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
         },
         "pdb": {"enabled": lit.pdb_min_available is not None}
         | ({"minAvailable": lit.pdb_min_available} if lit.pdb_min_available is not None else {}),
-        "podLabels": {"app.kubernetes.io/part-of": "llm-gateway"},
+        "podLabels": {"app.kubernetes.io/part-of": PART_OF},
     }
     if wiring.redis is not None and wiring.redis.ca_secret:
         values["volumes"] = [{"name": "redis-ca", "secret": {"secretName": wiring.redis.ca_secret}}]

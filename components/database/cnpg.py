@@ -29,6 +29,8 @@ PORT = 5432
 STATUS_PORT = 8000
 """The instance manager's status endpoint, polled by the operator."""
 METRICS_PORT = 9187
+RELOAD_LABEL = {"cnpg.io/reload": "true"}
+"""CNPG reloads a managed role's password when its Secret changes."""
 
 
 @dataclass(frozen=True)

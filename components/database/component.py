@@ -152,8 +152,6 @@ def cnpg_clients(cfg: StackConfig, tenants: tuple[cnpg.DatabaseTenant, ...] = ()
 EXTERNAL_APP_SECRET = "litellm-db-app"
 EXTERNAL_REPORTING_SECRET = "litellm-db-reporting"
 BACKUP_GSA_DISPLAY_NAME = "llm-gateway CNPG backups (barman-cloud)"
-RELOAD_LABEL = {"cnpg.io/reload": "true"}
-"""CNPG reloads a managed role's password when its Secret changes."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,7 @@ def _passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePasswords:
         return managed_secret_args(cfg, spec, store, consumers)
 
     def login(spec: SecretSpec, role: str, k8s_secret: str) -> ManagedSecretArgs:
-        return password(spec, basic_auth_consumer(k8s_secret, ns, role, RELOAD_LABEL))
+        return password(spec, basic_auth_consumer(k8s_secret, ns, role, cnpg.RELOAD_LABEL))
 
     if pg.engine == "cnpg":
         names = cnpg.CnpgNames(pg.cnpg.name, ns)

@@ -32,7 +32,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
-from components.database import server
+from components.database import cnpg, server
 from components.kit import (
     bucket_with_writer,
     custom_resource,
@@ -109,7 +109,7 @@ class LangfuseArgs:
         postgres_server: postgresql.Provider | None = None,
     ) -> LangfuseArgs:
         lf, ns = cfg.langfuse, cfg.namespaces.gateway
-        db_consumer = basic_auth_consumer(values.DB_SECRET, ns, lf.owner, {"cnpg.io/reload": "true"})
+        db_consumer = basic_auth_consumer(values.DB_SECRET, ns, lf.owner, cnpg.RELOAD_LABEL)
         return cls(
             langfuse=lf,
             namespace=ns,

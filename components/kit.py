@@ -139,6 +139,11 @@ def container_resources(res: Resources) -> dict[str, Any]:
     }
 
 
+def tcp_ports(*ports: int) -> list[dict[str, Any]]:
+    """The `ports` of a NetworkPolicy rule: these TCP ports."""
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
 def namespace_peer(namespace: str) -> dict[str, Any]:
     """A NetworkPolicy peer: every pod of one namespace (by its immutable name label)."""
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}

@@ -18,6 +18,7 @@ from components.kit import (
     network_policy,
     private_bucket,
     service_host,
+    tcp_ports,
 )
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
@@ -349,10 +350,6 @@ def _policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
     return network_policy(name, namespace, "litellm-postgres", spec)
 
 
-def _tcp(*ports: int) -> list[dict[str, Any]]:
-    return [{"protocol": "TCP", "port": port} for port in ports]
-
-
 def network_policies(
     cnpg: CnpgConfig,
     names: CnpgNames,
@@ -370,13 +367,13 @@ def network_policies(
     https_to = [*cnpg.api_server_cidrs, *(["0.0.0.0/0"] if backups else [])]
     egress = [
         dns_egress(),
-        {"to": [own], "ports": _tcp(PORT, STATUS_PORT)},
-        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(https_to)], "ports": _tcp(443)},
+        {"to": [own], "ports": tcp_ports(PORT, STATUS_PORT)},
+        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(https_to)], "ports": tcp_ports(443)},
     ]
     ingress = [
-        {"from": [own, *(dict(c) for c in clients)], "ports": _tcp(PORT)},
-        {"from": [own, operator], "ports": _tcp(STATUS_PORT)},
-        {"from": [dict(prometheus)], "ports": _tcp(METRICS_PORT)},
+        {"from": [own, *(dict(c) for c in clients)], "ports": tcp_ports(PORT)},
+        {"from": [own, operator], "ports": tcp_ports(STATUS_PORT)},
+        {"from": [dict(prometheus)], "ports": tcp_ports(METRICS_PORT)},
     ]
     ns = names.namespace
     return [

@@ -27,6 +27,7 @@ from components.kit import (
     restricted_container,
     restricted_pod,
     service_host,
+    tcp_ports,
     tls_ingress,
 )
 from components.litellm.values import TracingWiring, selector_labels
@@ -403,7 +404,7 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
             {
                 "podSelector": {"matchLabels": n.web_labels},
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": web_from, "ports": [{"protocol": "TCP", "port": WEB_PORT}]}],
+                "ingress": [{"from": web_from, "ports": tcp_ports(WEB_PORT)}],
             },
         ),
         policy("egress", {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
@@ -415,9 +416,7 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
                 {
                     "podSelector": app_pods(n),
                     "policyTypes": ["Egress"],
-                    "egress": [
-                        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
-                    ],
+                    "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp_ports(443)}],
                 },
             )
         ]

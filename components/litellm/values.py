@@ -25,6 +25,7 @@ from components.kit import (
     network_policy,
     restricted_container,
     restricted_pod,
+    tcp_ports,
     tls_ingress,
 )
 from components.litellm.ingress_paths import BLOCKED, path_table
@@ -458,29 +459,25 @@ def network_policies(lit: LiteLLMConfig, pg: PostgresConfig, wiring: GatewayWiri
     api_from = [namespace_peer(ns) for ns in net.client_namespaces]
     if net.ingress_controller_namespace:
         api_from.append(namespace_peer(net.ingress_controller_namespace))
-    ingress_rules = [{"from": [prometheus_peer(net)], "ports": [{"protocol": "TCP", "port": lit.metrics_port}]}]
+    ingress_rules = [{"from": [prometheus_peer(net)], "ports": tcp_ports(lit.metrics_port)}]
     if api_from:  # `from: []` would admit every source: no peers, no rule
-        ingress_rules.insert(0, {"from": api_from, "ports": [{"protocol": "TCP", "port": API_PORT}]})
+        ingress_rules.insert(0, {"from": api_from, "ports": tcp_ports(API_PORT)})
     egress_rules: list[dict[str, Any]] = [
         dns_egress(),
         database_egress(pg, wiring.database_pod_selector, wiring.database_port),
     ]
     if net.egress_cidrs:
-        egress_rules.append(
-            {"to": [{"ipBlock": {"cidr": c}} for c in net.egress_cidrs], "ports": [{"protocol": "TCP", "port": 443}]}
-        )
+        egress_rules.append({"to": [{"ipBlock": {"cidr": c}} for c in net.egress_cidrs], "ports": tcp_ports(443)})
     if net.egress_namespaces:
         egress_rules.append({"to": [namespace_peer(ns) for ns in net.egress_namespaces]})
     if wiring.redis is not None:
         # The in-cluster pods, or Memorystore's reserved range (never anywhere: a rule without `to` admits all).
-        egress_rules.append(
-            {"to": wiring.redis.egress_peers(), "ports": [{"protocol": "TCP", "port": wiring.redis.port}]}
-        )
+        egress_rules.append({"to": wiring.redis.egress_peers(), "ports": tcp_ports(wiring.redis.port)})
     if wiring.tracing is not None:
         egress_rules.append(
             {
                 "to": [{"podSelector": {"matchLabels": wiring.tracing.web_pod_selector}}],
-                "ports": [{"protocol": "TCP", "port": wiring.tracing.web_port}],
+                "ports": tcp_ports(wiring.tracing.web_port),
             }
         )
     ns = wiring.namespace

@@ -19,6 +19,7 @@ from components.kit import (
     restricted_container,
     restricted_pod,
     service_host,
+    tcp_ports,
 )
 from config import InClusterRedisConfig, MemorystoreConfig
 
@@ -137,7 +138,7 @@ def valkey_network_policies(ic: InClusterRedisConfig, ns: str, litellm_pods: dic
                 "ingress": [
                     {
                         "from": [{"podSelector": {"matchLabels": litellm_pods}}],
-                        "ports": [{"protocol": "TCP", "port": VALKEY_PORT}],
+                        "ports": tcp_ports(VALKEY_PORT),
                     }
                 ],
             },

@@ -35,6 +35,7 @@ from components.kit import (
     restricted_container,
     restricted_pod,
     service_host,
+    tcp_ports,
 )
 from components.litellm.ingress_paths import path_table
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
@@ -215,7 +216,7 @@ def network_policies(sso: SsoConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
                 "ingress": [
                     {
                         "from": [namespace_peer(wiring.ingress_controller_namespace)],
-                        "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
+                        "ports": tcp_ports(HTTP_PORT),
                     }
                 ],
             },
@@ -230,11 +231,11 @@ def network_policies(sso: SsoConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
                     dns_egress(),
                     {
                         "to": [{"podSelector": litellm_pods}],
-                        "ports": [{"protocol": "TCP", "port": wiring.upstream_port}],
+                        "ports": tcp_ports(wiring.upstream_port),
                     },
                     {
                         "to": [{"ipBlock": {"cidr": cidr}} for cidr in sso.idp_egress_cidrs],
-                        "ports": [{"protocol": "TCP", "port": 443}],
+                        "ports": tcp_ports(443),
                     },
                 ],
             },
@@ -248,7 +249,7 @@ def network_policies(sso: SsoConfig, wiring: SsoWiring) -> list[dict[str, Any]]:
                 "ingress": [
                     {
                         "from": [{"podSelector": pods}],
-                        "ports": [{"protocol": "TCP", "port": wiring.upstream_port}],
+                        "ports": tcp_ports(wiring.upstream_port),
                     }
                 ],
             },

@@ -7,7 +7,7 @@ import pytest
 
 from config import ConfigError, memory_bytes, millicores, parse_config
 from config.footprint import Amount, as_output, footprint
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import SCENARIOS, release, run_cached
 from tools import preview
 from tools.offline import run_stack
@@ -47,7 +47,7 @@ def test_memory_quantities(quantity: str, size: int) -> None:
     ],
 )
 def test_stack_totals(stack: str, requests: Amount, limits: Amount) -> None:
-    fp = footprint(parse_config(namespace(stack)))
+    fp = footprint(stack_config(stack))
     assert fp.requests == requests
     assert fp.limits == limits
 
@@ -74,7 +74,7 @@ def test_lab_with_langfuse_totals() -> None:
 def test_stack_output_is_the_footprint() -> None:
     for stack in ("lab", "enterprise"):
         run = run_cached(stack)
-        assert run.outputs["footprint"] == as_output(parse_config(namespace(stack)))
+        assert run.outputs["footprint"] == as_output(stack_config(stack))
     assert run_cached("enterprise").outputs["footprint"]["requests"] == {"cpu": "22.1", "memory": "61.625Gi"}
     assert run_cached("lab").outputs["footprint"]["requests"] == {"cpu": "0.45", "memory": "1.75Gi"}
 

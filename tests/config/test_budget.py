@@ -21,7 +21,7 @@ import pytest
 
 from components.litellm.values import proxy_config
 from config import budget, parse_config
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import release, run_cached
 from tools import bench_spend_log_size, preview
 from tools.pglab.server import PostgresServer, apply_litellm_schema
@@ -42,12 +42,12 @@ def _with(stack: str, **paths: Any) -> dict[str, Any]:
 
 def test_both_stacks_fit_their_budgets() -> None:
     for stack, total, maximum in (("enterprise", 189, 200), ("lab", 43, 100)):
-        cfg = parse_config(namespace(stack))
+        cfg = stack_config(stack)
         conns = budget.connection_budget(cfg)
         assert (conns.total, conns.max_connections) == (total, maximum)
         storage = budget.storage_budget(cfg)
         assert storage.allowed is not None and storage.total <= storage.allowed
-    ent = budget.connection_budget(parse_config(namespace("enterprise")))
+    ent = budget.connection_budget(stack_config("enterprise"))
     rows = {line.item: line.amount for line in ent.lines}
     # (10 HPA max + 3 surge) pods x 2 workers x pool 5; Langfuse (2 + 1) x 5 each.
     assert rows["litellm proxy"] == 100 and rows["litellm rollout surge"] == 30
@@ -88,7 +88,7 @@ def test_external_server_uses_its_own_max_connections_setting() -> None:
 
 
 def test_settings_reach_the_proxy_config_and_langfuse() -> None:
-    cfg = parse_config(namespace("enterprise"))
+    cfg = stack_config("enterprise")
     general = proxy_config(cfg.litellm)["general_settings"]
     assert general["database_connection_pool_limit"] == 5
     assert general["maximum_spend_logs_retention_period"] == "90d"

@@ -12,17 +12,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from config import PATTERN_EXAMPLES, ConfigError, StackConfig, parse_config, read_namespace
-from tests.support.config import errors_for, namespace, with_value, without
+from tests.support.config import errors_for, namespace, stack_config, with_value, without
 
 
 @pytest.mark.parametrize("stack", ["lab", "enterprise"])
 def test_stack_files_parse(stack: str) -> None:
-    cfg = parse_config(namespace(stack))
+    cfg = stack_config(stack)
     assert isinstance(cfg, StackConfig)
 
 
 def test_stack_files_differ_only_by_settings() -> None:
-    lab, ent = parse_config(namespace("lab")), parse_config(namespace("enterprise"))
+    lab, ent = stack_config("lab"), stack_config("enterprise")
     assert lab.postgres.engine == ent.postgres.engine == "cnpg"
     assert (lab.postgres.cnpg.instances, ent.postgres.cnpg.instances) == (1, 3)
     assert (lab.postgres.backup.enabled, ent.postgres.backup.enabled) == (False, True)

@@ -12,20 +12,10 @@ from typing import Any
 import pytest
 
 from config import ConfigError
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, with_value
 from tests.support.program import run_cached
 
 DIGEST = "sha256:" + "ab" * 32
-
-
-def _set(stack: str, path: str, value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(namespace(stack))
-    *parents, last = path.split(".")
-    node = raw
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[last] = value
-    return raw
 
 
 CASES: list[tuple[str, str, Any, str]] = [
@@ -69,7 +59,7 @@ CASES: list[tuple[str, str, Any, str]] = [
 
 @pytest.mark.parametrize(("stack", "path", "value", "why"), CASES, ids=[f"{c[1]}={c[2]!r}"[:60] for c in CASES])
 def test_invalid_values_are_refused_with_the_key_path(stack: str, path: str, value: Any, why: str) -> None:
-    message = errors_for(_set(stack, path, value))
+    message = errors_for(with_value(stack, path, value))
     # Requests vs limits is a rule of the `resources` mapping: its line names it and the two fields.
     where = path.rsplit(".", 2)[0] if why.startswith("requests.") else path
     line = next((ln for ln in message.splitlines() if f"llm-gateway:{where}" in ln), None)
@@ -80,7 +70,7 @@ def test_invalid_values_are_refused_with_the_key_path(stack: str, path: str, val
 def test_a_digest_with_the_major_version_in_the_tag_is_accepted() -> None:
     from config import parse_config
 
-    cfg = parse_config(_set("lab", "postgres.cnpg.image", f"ghcr.io/cloudnative-pg/postgresql:17.6@{DIGEST}"))
+    cfg = parse_config(with_value("lab", "postgres.cnpg.image", f"ghcr.io/cloudnative-pg/postgresql:17.6@{DIGEST}"))
     assert cfg.postgres.engine == "cnpg" and cfg.postgres.cnpg.image.endswith(DIGEST)
 
 
@@ -148,7 +138,7 @@ def test_collisions_are_refused_naming_both_key_paths(
 
 def test_cpu_units_in_a_memory_field_are_a_config_error_not_a_traceback() -> None:
     """The footprint's parser raised ValueError (a traceback) on `memory: 500m` before."""
-    message = errors_for(_set("enterprise", "langfuse.web.resources.requests.memory", "4000m"))
+    message = errors_for(with_value("enterprise", "langfuse.web.resources.requests.memory", "4000m"))
     assert "llm-gateway:langfuse.web.resources.requests.memory" in message
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from config import ConfigError, memory_bytes, millicores, parse_config
 from config.footprint import Amount, as_output, footprint
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, scenario_config, stack_config
 from tests.support.program import SCENARIOS, release, run_cached
 from tools import preview
 from tools.offline import run_stack
@@ -15,12 +15,6 @@ from tools.offline import run_stack
 GI = 2**30
 MI = 2**20
 LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true",)
-
-
-def _cfg(stack: str, **sections: object) -> object:
-    raw = namespace(stack)
-    raw.update(sections)
-    return parse_config(raw)
 
 
 @pytest.mark.parametrize(("quantity", "milli"), [("250m", 250), ("1", 1000), ("2", 2000), ("1.5", 1500), ("0.25", 250)])
@@ -47,7 +41,7 @@ def test_memory_quantities(quantity: str, size: int) -> None:
     ],
 )
 def test_stack_totals(stack: str, requests: Amount, limits: Amount) -> None:
-    fp = footprint(parse_config(namespace(stack)))
+    fp = footprint(stack_config(stack))
     assert fp.requests == requests
     assert fp.limits == limits
 
@@ -74,7 +68,7 @@ def test_lab_with_langfuse_totals() -> None:
 def test_stack_output_is_the_footprint() -> None:
     for stack in ("lab", "enterprise"):
         run = run_cached(stack)
-        assert run.outputs["footprint"] == as_output(parse_config(namespace(stack)))
+        assert run.outputs["footprint"] == as_output(stack_config(stack))
     assert run_cached("enterprise").outputs["footprint"]["requests"] == {"cpu": "22.1", "memory": "61.625Gi"}
     assert run_cached("lab").outputs["footprint"]["requests"] == {"cpu": "0.45", "memory": "1.75Gi"}
 
@@ -83,7 +77,7 @@ def test_footprint_and_deployed_values_agree() -> None:
     """One source: the rows carry exactly the resources the releases and the CNPG spec get."""
     for stack, overrides in [SCENARIOS["enterprise"], SCENARIOS["lab-langfuse"]]:
         run = run_cached(stack, *overrides)
-        rows = {r.component: r for r in footprint(parse_config(_raw_with(stack, overrides))).rows}
+        rows = {r.component: r for r in footprint(scenario_config(stack, *overrides)).rows}
         lit = release(run, "litellm")["values"]
         assert lit["resources"]["requests"] == _amounts(rows["litellm proxy"].requests)
         assert lit["migrationJob"]["resources"]["limits"] == _amounts(rows["litellm migration job"].limits)
@@ -95,16 +89,6 @@ def test_footprint_and_deployed_values_agree() -> None:
         assert lf["clickhouse"]["replicaCount"] == rows["langfuse clickhouse"].replicas
         assert lf["clickhouse"]["resources"]["limits"] == _amounts(rows["langfuse clickhouse"].limits)
         assert lf["redis"]["primary"]["resources"]["requests"] == _amounts(rows["langfuse valkey"].requests)
-
-
-def _raw_with(stack: str, overrides: tuple[str, ...]) -> dict[str, object]:
-    from config import read_namespace
-    from tools.offline import apply_override, as_pulumi_config, read_stack_config
-
-    config = read_stack_config(stack)
-    for o in overrides:
-        apply_override(config, o)
-    return read_namespace(as_pulumi_config(config)[0])
 
 
 def _amounts(a: Amount) -> dict[str, str]:

@@ -53,18 +53,19 @@ def errors_for(raw: dict[str, Any]) -> str:
     return str(info.value)
 
 
-def _parent(raw: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+def _parent(raw: dict[str, Any], path: str, *, create: bool = False) -> tuple[dict[str, Any], str]:
     *parents, last = path.split(".")
     node = raw
     for part in parents:
-        node = node[part]
+        node = node.setdefault(part, {}) if create else node[part]
     return node, last
 
 
 def with_value(stack: str, path: str, value: Any) -> dict[str, Any]:
-    """The stack's namespace with the dotted `path` set to `value`."""
+    """The stack's namespace with the dotted `path` set to `value` (sections the stack file
+    leaves out are added)."""
     raw = copy.deepcopy(namespace(stack))
-    node, last = _parent(raw, path)
+    node, last = _parent(raw, path, create=True)
     node[last] = value
     return raw
 

@@ -193,10 +193,6 @@ def restricted_violations(spec: dict[str, Any]) -> list[str]:
     return out
 
 
-def restricted_findings(d: Deployed) -> list[str]:
-    return [f"{p.ref}: {v}" for p in d.pods if not p.synthetic for v in restricted_violations(p.spec)]
-
-
 # --- Secret / ConfigMap references ---------------------------------------------
 
 

@@ -6,8 +6,7 @@ import pytest
 
 from components.database.component import read_host
 from components.kit import stateful_options
-from config import parse_config
-from tests.support.config import namespace
+from tests.support.config import stack_config
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tools.offline import run_stack
 
@@ -151,12 +150,12 @@ def test_both_engines_expose_the_same_outputs() -> None:
     [("lab", "litellm-pg-rw.llm-gateway.svc"), ("enterprise", "litellm-pg-ro.llm-gateway.svc")],
 )
 def test_read_host_uses_replicas_only_when_there_are_some(stack: str, expected: str) -> None:
-    assert read_host(parse_config(namespace(stack))) == expected
+    assert read_host(stack_config(stack)) == expected
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("lab", False), ("enterprise", True)])
 def test_stateful_options_per_stack(stack: str, protected: bool) -> None:
-    opts = stateful_options(parse_config(namespace(stack)).data_safety)
+    opts = stateful_options(stack_config(stack).data_safety)
     assert opts.protect is protected and opts.retain_on_delete is protected
 
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from components.langfuse.values import CREDENTIALS_SECRET, DB_SECRET, LITELLM_KEYS_SECRET
-from config import parse_config
 from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
@@ -38,7 +37,7 @@ def test_disabled_means_nothing_of_langfuse_anywhere(overrides: tuple[str, ...])
     for r in run.resources:
         assert not any("langfuse" in s.lower() for s in walk_strings(r.plain_inputs)), r.name
     assert not any("langfuse" in k for k in run.outputs)
-    cfg = parse_config(namespace("lab"))
+    cfg = stack_config("lab")
     assert langfuse_secrets(cfg) == ()
     assert not any("langfuse" in spec.key for spec in secret_inventory(cfg))
     values = release(run, "litellm")["values"]

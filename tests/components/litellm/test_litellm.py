@@ -294,7 +294,7 @@ def _policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_network_policies_select_the_proxy_and_limit_flows(stack: str) -> None:
     run = run_cached(stack)
-    cfg = parse_config(namespace(stack))
+    cfg = stack_config(stack)
     policies = _policies(run)
     assert set(policies) == {"litellm-default-deny", "litellm-ingress", "litellm-egress"}
     for p in policies.values():

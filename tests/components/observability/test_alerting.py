@@ -21,12 +21,12 @@ import yaml
 
 from components.litellm.values import scrape_job
 from components.observability import rules as alert_rules
-from config import ConfigError, StackConfig, parse_config, read_namespace
-from tests.support.config import cnpg_section, stack_config
+from config import ConfigError, StackConfig, parse_config
+from tests.support.config import cnpg_section, stack_config, with_value
 from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
-from tools.offline import ROOT, ProgramRun, read_stack_config
+from tools.offline import ROOT, ProgramRun
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (apt: prometheus)")
@@ -678,12 +678,6 @@ def test_component_shape() -> None:
 # --- config errors ------------------------------------------------------------------
 
 
-def _with(stack: str, key: str, value: Any) -> dict[str, Any]:
-    raw = read_namespace(read_stack_config(stack))
-    raw[key] = value
-    return raw
-
-
 @pytest.mark.parametrize(
     ("receiver", "message"),
     [
@@ -709,13 +703,13 @@ def _with(stack: str, key: str, value: Any) -> dict[str, Any]:
 )
 def test_bad_receivers_are_config_errors(receiver: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
-        parse_config(_with("lab", "alertmanager", {"receivers": [receiver]}))
+        parse_config(with_value("lab", "alertmanager", {"receivers": [receiver]}))
 
 
 def test_bad_thresholds_are_config_errors() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(
-            _with(
+            with_value(
                 "lab",
                 "alerts",
                 {

@@ -42,10 +42,11 @@ import yaml
 
 from components.litellm.values import scrape_job, service_name
 from components.observability.dashboards import DashboardsArgs
-from config import StackConfig, parse_config, read_namespace
+from config import StackConfig
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
 from tests.support import ROOT
+from tests.support.config import stack_config
 from tests.support.program import HELM_RELEASE, run_cached
 from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheus, ScrapeTarget
 from tools import litellm_probe
@@ -59,7 +60,6 @@ from tools.litellm_probe import (
     chat,
     helm_probe_input,
 )
-from tools.offline import read_stack_config
 
 pytestmark = pytest.mark.real_proxy
 
@@ -326,7 +326,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if PROMETHEUS is None:
         _skip_or_fail("prometheus not installed (apt: prometheus)")
     assert litellm is not None
-    cfg = parse_config(read_namespace(read_stack_config(stack)))
+    cfg = stack_config(stack)
     program = run_cached(stack, CAP_OVERRIDE)
     releases = [r for r in program.of_type(HELM_RELEASE) if "proxy_config" in r.plain_inputs["values"]]
     assert len(releases) == 1

@@ -9,15 +9,15 @@ from typing import Any
 
 from components.observability import routing
 from components.secrets.eso import StoreRef
-from config import ReceiverConfig, StackConfig, parse_config, read_namespace
+from config import ReceiverConfig, StackConfig
+from tests.support.config import stack_config
 from tests.support.schemas import validation_errors
-from tools.offline import read_stack_config
 
 WEBHOOK = ReceiverConfig(name="pager", type="webhook", gsm_secret="oncall-pager-url", severities=["critical"])
 
 
 def config() -> StackConfig:
-    cfg = parse_config(read_namespace(read_stack_config("enterprise")))
+    cfg = stack_config("enterprise")
     receivers = [*cfg.alertmanager.receivers, WEBHOOK]
     return cfg.model_copy(update={"alertmanager": cfg.alertmanager.model_copy(update={"receivers": receivers})})
 

@@ -45,7 +45,7 @@ def _litellm(stack: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_lab_is_one_process_and_needs_no_redis() -> None:
-    cfg = parse_config(namespace("lab"))
+    cfg = stack_config("lab")
     assert (cfg.litellm.replicas, cfg.litellm.num_workers, cfg.litellm.autoscaling.enabled) == (1, 1, False)
     assert cfg.redis.mode == "none"
 
@@ -109,7 +109,7 @@ def test_enterprise_memorystore_is_ha_with_auth_and_tls_on_the_cluster_vpc() -> 
 
 def test_memorystore_auth_string_and_ca_reach_gsm_as_secret_versions() -> None:
     run = run_cached("enterprise")
-    cfg = parse_config(namespace("enterprise"))
+    cfg = stack_config("enterprise")
     secrets = {r.inputs["secretId"]: r for r in run.of_type("gcp:secretmanager/secret:Secret")}
     for spec in (MEMORYSTORE_AUTH, MEMORYSTORE_CA):
         assert gsm_secret_id(cfg, spec) in secrets
@@ -207,13 +207,7 @@ def test_in_cluster_valkey_admits_only_litellm_pods_and_litellm_may_reach_it() -
     assert policies["litellm-redis-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     egress = policies["litellm-egress"]["egress"]
     assert {
-        "to": [
-            {
-                "podSelector": {
-                    "matchLabels": shared.valkey_pod_labels(parse_config(namespace("enterprise")).redis.in_cluster)
-                }
-            }
-        ],
+        "to": [{"podSelector": {"matchLabels": shared.valkey_pod_labels(stack_config("enterprise").redis.in_cluster)}}],
         "ports": [{"protocol": "TCP", "port": 6379}],
     } in egress
     # The password is generated once into GSM and synced by ESO; no Memorystore here.
@@ -227,9 +221,7 @@ def test_in_cluster_valkey_is_in_the_footprint() -> None:
     cfg = parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster"}})
     rows = {r.component: r for r in footprint(cfg).rows}
     assert rows["redis (valkey, in-cluster)"].replicas == 1
-    assert "redis (valkey, in-cluster)" not in {
-        r.component for r in footprint(parse_config(namespace("enterprise"))).rows
-    }
+    assert "redis (valkey, in-cluster)" not in {r.component for r in footprint(stack_config("enterprise")).rows}
 
 
 def test_in_cluster_variant_objects_validate_against_their_schemas() -> None:

@@ -19,10 +19,9 @@ from components.litellm import values as litellm_values
 from components.litellm.ingress_paths import backend_of
 from components.secrets.managed import urlsafe_base64
 from components.sso import values as sso_values
-from config import parse_config
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
-from tests.support.config import errors_for, namespace, stack_config
+from tests.support.config import errors_for, namespace, stack_config, with_value, without
 from tests.support.program import HELM_RELEASE, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, walk_strings
@@ -122,7 +121,7 @@ def test_email_domains_and_keycloak_provider_are_settings() -> None:
 
 
 def test_upstream_is_the_litellm_service() -> None:
-    cfg = parse_config(namespace("enterprise"))
+    cfg = stack_config("enterprise")
     service = litellm_values.service_name(cfg.litellm)
     assert sso_values_of()["config"]["upstreams"] == [f"http://{service}.llm-gateway.svc.cluster.local:4000/"]
 
@@ -189,8 +188,8 @@ def test_urlsafe_base64_matches_the_standard_library() -> None:
 
 
 def test_cookie_secret_is_in_the_inventory_only_with_sso() -> None:
-    assert OAUTH2_PROXY_COOKIE_SECRET in secret_inventory(parse_config(namespace("enterprise")))
-    assert OAUTH2_PROXY_COOKIE_SECRET not in secret_inventory(parse_config(namespace("lab")))
+    assert OAUTH2_PROXY_COOKIE_SECRET in secret_inventory(stack_config("enterprise"))
+    assert OAUTH2_PROXY_COOKIE_SECRET not in secret_inventory(stack_config("lab"))
 
 
 # --- routing ----------------------------------------------------------------------
@@ -244,7 +243,7 @@ def test_ingress_keeps_the_gateway_tls() -> None:
 
 
 def test_ingress_ui_backend_is_the_chart_service() -> None:
-    cfg = parse_config(namespace("enterprise"))
+    cfg = stack_config("enterprise")
     assert sso_values.service_name(cfg.sso) == "oauth2-proxy"
     assert sso_values.service_name(cfg.sso.model_copy(update={"release_name": "admin-sso"})) == "admin-sso-oauth2-proxy"
 
@@ -312,7 +311,7 @@ def test_litellm_api_port_admits_oauth2_proxy_pods() -> None:
 
 
 def test_policies_select_the_charts_pods() -> None:
-    cfg = parse_config(namespace("enterprise"))
+    cfg = stack_config("enterprise")
     assert sso_values.selector_labels(cfg.sso) == OAUTH2_PROXY_POD
     assert litellm_values.selector_labels(cfg.litellm) == LITELLM_POD
 
@@ -345,35 +344,33 @@ def test_lab_has_no_sso() -> None:
 # --- bad input ---------------------------------------------------------------------
 
 
-def _sso(stack: str, **changes: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(namespace(stack))
-    raw["sso"] = {**raw.get("sso", {}), **changes}
-    for key, value in list(raw["sso"].items()):
-        if value is None:
-            del raw["sso"][key]
-    return raw
-
-
 @pytest.mark.parametrize("key", ["issuer_url", "client_id", "client_secret_gsm_secret"])
 def test_enabled_sso_needs_issuer_client_and_secret(key: str) -> None:
-    message = errors_for(_sso("enterprise", **{key: None}))
+    message = errors_for(without("enterprise", f"sso.{key}"))
     assert f"llm-gateway:sso.{key}: required when sso.enabled is true" in message
     assert "Traceback" not in message
 
 
 def test_enabled_sso_needs_someone_allowed() -> None:
-    message = errors_for(_sso("enterprise", allowed_groups=[], allowed_email_domains=[]))
+    message = errors_for(
+        with_value(
+            "enterprise", "sso", {**namespace("enterprise")["sso"], "allowed_groups": [], "allowed_email_domains": []}
+        )
+    )
     assert "llm-gateway:sso: an enabled sso needs allowed_email_domains or allowed_groups" in message
 
 
 def test_sso_needs_the_gateway_ingress() -> None:
-    raw = _sso(
+    raw = with_value(
         "lab",
-        enabled=True,
-        issuer_url="https://login.acme.example/realms/acme",
-        client_id="ui",
-        client_secret_gsm_secret="oidc-client-secret",
-        allowed_groups=["admins"],
+        "sso",
+        {
+            "enabled": True,
+            "issuer_url": "https://login.acme.example/realms/acme",
+            "client_id": "ui",
+            "client_secret_gsm_secret": "oidc-client-secret",
+            "allowed_groups": ["admins"],
+        },
     )
     message = errors_for(raw)
     assert "llm-gateway:sso.enabled: needs litellm.ingress.enabled" in message
@@ -391,10 +388,10 @@ def test_sso_needs_the_gateway_ingress() -> None:
     ],
 )
 def test_bad_sso_values_name_the_key(key: str, value: Any, expected: str) -> None:
-    message = errors_for(_sso("enterprise", **{key: value}))
+    message = errors_for(with_value("enterprise", f"sso.{key}", value))
     assert f"llm-gateway:sso.{key}" in message and expected in message
 
 
 def test_sso_is_off_by_default() -> None:
-    assert parse_config(namespace("lab")).sso.enabled is False
-    assert parse_config(namespace("enterprise")).sso.enabled is True
+    assert stack_config("lab").sso.enabled is False
+    assert stack_config("enterprise").sso.enabled is True

@@ -30,7 +30,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
 
-from config import SECRET_KEYS, StackConfig, parse_config, read_namespace
+from config import NAMESPACE, SECRET_KEYS, StackConfig, parse_config, read_namespace
 from tools.inputs import InputError, load_yaml, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -343,8 +343,6 @@ def apply_override(config: dict[str, Any], assignment: str) -> None:
 
 def parse_secret(item: str) -> tuple[str, dict[str, str]]:
     """`NS:KEY=VALUE` of `--secret` as the stack file stores a secret; only known stack secrets."""
-    from config import NAMESPACE, SECRET_KEYS
-
     key, sep, value = item.partition("=")
     known = sorted(f"{NAMESPACE}:{k}" for k in SECRET_KEYS)
     if not sep:
@@ -373,12 +371,17 @@ def as_pulumi_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[st
     return flat, secret_keys
 
 
-def stack_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
-    """A shipped stack's typed config with `--set` overrides, every stack secret present (for one component)."""
+def overridden_config(stack: str, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The `config:` mapping of Pulumi.<stack>.yaml with `--set`-style overrides applied in order."""
     config = read_stack_config(stack)
     for assignment in overrides:
         apply_override(config, assignment)
-    flat, _ = as_pulumi_config(config)
+    return config
+
+
+def stack_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
+    """A shipped stack's typed config with `--set` overrides, every stack secret present (for one component)."""
+    flat, _ = as_pulumi_config(overridden_config(stack, overrides))
     return parse_config(read_namespace(flat), SECRET_KEYS)
 
 
@@ -386,9 +389,7 @@ def stack_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
 
 
 def run_stack(stack: str, overrides: Sequence[str] = (), extra_config: Mapping[str, Any] | None = None) -> ProgramRun:
-    config = read_stack_config(stack)
-    for assignment in overrides:
-        apply_override(config, assignment)
+    config = overridden_config(stack, overrides)
     if extra_config:
         config.update(extra_config)
     return run_config(stack, config)

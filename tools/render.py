@@ -23,7 +23,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,20 +242,6 @@ def write_releases(found: Sequence[Release], out: Path) -> int:
         total += len(objects)
     (root / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
     return total
-
-
-def load_rendered(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """Rendered objects of a preview folder, by release."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    root = folder / "rendered"
-    for release_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        out[release_dir.name] = [yaml.safe_load(p.read_text()) for p in sorted(release_dir.glob("*.yaml"))]
-    return out
-
-
-def all_objects(rendered: dict[str, list[RenderedObject]]) -> Iterable[RenderedObject]:
-    for release in sorted(rendered):
-        yield from rendered[release]
 
 
 class RenderWorker:

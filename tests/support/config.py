@@ -14,7 +14,7 @@ import pytest
 
 from config import CnpgConfig, ConfigError, StackConfig, parse_config, read_namespace
 from tests.support.program import SECRET_CONFIG
-from tools.offline import apply_override, as_pulumi_config, read_stack_config
+from tools.offline import as_pulumi_config, overridden_config, read_stack_config
 
 
 def namespace(stack: str) -> dict[str, Any]:
@@ -38,10 +38,7 @@ def cnpg_section(cfg: StackConfig) -> CnpgConfig:
 def scenario_config(stack: str, *overrides: str) -> StackConfig:
     """The parsed config of a scenario (tests/support/program.py) without running the program:
     the stack file, `--set`-style overrides, and the stack secret."""
-    config = read_stack_config(stack)
-    for assignment in overrides:
-        apply_override(config, assignment)
-    flat, _ = as_pulumi_config({**config, **SECRET_CONFIG})
+    flat, _ = as_pulumi_config({**overridden_config(stack, overrides), **SECRET_CONFIG})
     present = frozenset(key.partition(":")[2] for key in SECRET_CONFIG)
     return parse_config(read_namespace(flat), present)
 

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 SPEND_LOG_ROW_BYTES = 2151
 """Bytes per LiteLLM_SpendLogs row, indexes and TOAST included (pg_total_relation_size / rows),
-measured by `python -m tools.bench_spend_log_size` (200,000 rows, PostgreSQL 15, every
+measured by `python -m bench.spend_log_size` (200,000 rows, PostgreSQL 15, every
 litellm-proxy-extras migration, ~1.2 KB metadata, message logging off): heap 1638, indexes 512."""
 DAILY_ROW_BYTES = 634
 """Bytes per row of LiteLLM_DailyUserSpend / LiteLLM_DailyTeamSpend, indexes included (same script)."""

@@ -3,7 +3,7 @@
 `OVERVIEW` (dashboards/spend_overview.py), `TEAM_VIEW` (dashboards/team_view.py) and
 `CHARGEBACK` (dashboards/chargeback.py) hold each dashboard's template variables and
 panel queries. The dashboards put exactly these strings into `rawSql`; the tests (on
-LiteLLM's real schema, as grafana_ro) and `tools/bench_spend_queries.py` run exactly
+LiteLLM's real schema, as grafana_ro) and `bench/spend_queries.py` run exactly
 these strings after expanding Grafana's macros and variables the way Grafana does.
 
 Every query reads the `reporting` schema only (components/reporting/sql.py): rollups

@@ -1,5 +1,6 @@
-"""The layout rules the code keeps: the program and its tools never import the tests, and a test
-module imports shared helpers from tests/support only, never from another test module."""
+"""The layout rules the code keeps: the program and its tools never import the tests or the benchmarks,
+and a test module imports shared helpers from tests/support and the real-component harnesses from
+tests/harness only, never from another test module."""
 
 from __future__ import annotations
 
@@ -39,31 +40,42 @@ def _is_tests(module: str) -> bool:
     return module == "tests" or module.startswith("tests.")
 
 
+def _is_tests_or_bench(module: str) -> bool:
+    return _is_tests(module) or module == "bench" or module.startswith("bench.")
+
+
+def _is_shared(module: str) -> bool:
+    """tests/support (helpers) and tests/harness (real components on loopback)."""
+    return module in {"tests", "tests.support", "tests.harness"} or module.startswith(
+        ("tests.support.", "tests.harness.")
+    )
+
+
 def _sources(*folders: str) -> list[Path]:
     paths = [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
     return [p for p in paths if "__pycache__" not in p.parts]
 
 
-def test_the_program_and_its_tools_never_import_the_tests() -> None:
+def test_the_program_and_its_tools_never_import_the_tests_or_the_benchmarks() -> None:
     sources = [*_sources(*PROGRAM_AND_TOOLS), ROOT / "__main__.py"]
     assert len(sources) > 20
     offenders = {
         f"{path.relative_to(ROOT)}: {module}"
         for path in sources
         for module in imported_modules(path.read_text(encoding="utf-8"))
-        if _is_tests(module)
+        if _is_tests_or_bench(module)
     }
     assert sorted(offenders) == []
 
 
-def test_tests_share_helpers_through_tests_support_only() -> None:
-    sources = _sources("tests")
+def test_tests_and_benchmarks_share_code_through_tests_support_and_harness_only() -> None:
+    sources = _sources("tests", "bench")
     assert len(sources) > 20
     offenders = {
         f"{path.relative_to(ROOT)}: {module}"
         for path in sources
         for module in imported_modules(path.read_text(encoding="utf-8"))
-        if _is_tests(module) and module not in {"tests", "tests.support"} and not module.startswith("tests.support.")
+        if _is_tests(module) and not _is_shared(module)
     }
     assert sorted(offenders) == []
 

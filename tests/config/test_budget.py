@@ -8,7 +8,7 @@
 - bad input: a retention under a day, a retention the volume cannot hold, a cleanup
   that cannot keep up, a non-numeric max_connections;
 - the measured bytes per spend-log row still hold on real PostgreSQL with the
-  installed LiteLLM schema (a small load; tools/bench_spend_log_size.py measures it fully).
+  installed LiteLLM schema (a small load; bench/spend_log_size.py measures it fully).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
+from bench import spend_log_size as bench_spend_log_size
 from components.litellm.values import proxy_config
 from config import budget, parse_config
+from tests.harness.pglab.server import PostgresServer, apply_litellm_schema
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import release, run_cached
-from tools import bench_spend_log_size, preview
-from tools.pglab.server import PostgresServer, apply_litellm_schema
+from tools import preview
 
 ADMIN = frozenset({"postgresAdminPassword"})
 

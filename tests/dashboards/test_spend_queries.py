@@ -1,11 +1,11 @@
 """Every spend-dashboard query on LiteLLM's real schema, run as grafana_ro, with exact answers.
 
 A private copy of the migrated `litellm` database is seeded with `SMALL`
-(tools/pglab/spend_seed.py: raw log and daily aggregates consistent by
+(tests/harness/pglab/spend_seed.py: raw log and daily aggregates consistent by
 construction), grafana_ro is created the way CNPG creates the program's managed
 role (plus the program's hardening SQL), the reporting schema is installed and
 refreshed by the `reporting` role with the program's SQL (components/reporting/sql.py),
-and each query is rendered the way Grafana renders it (tools/pglab/grafana_sql.py:
+and each query is rendered the way Grafana renders it (tests/harness/pglab/grafana_sql.py:
 variables, then macros) and run as grafana_ro. A query that fails on the schema or
 reads what grafana_ro may not read fails here. The naive twins read the raw log as
 the database owner: every panel must give exactly their numbers, also after new
@@ -27,11 +27,11 @@ from psycopg import sql
 
 from components.reporting import sql as reporting_sql
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, TOP_KEYS, DashboardQueries, PanelQuery
+from tests.harness.pglab import spend_seed
+from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
+from tests.harness.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
+from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
-from tools.pglab import spend_seed
-from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
-from tools.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
-from tools.pglab.server import LiteLLMDatabase, PostgresServer
 
 DBNAME = "spend_queries"
 ROLE = "grafana_ro"

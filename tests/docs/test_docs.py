@@ -12,7 +12,7 @@ _GLOBS = (
     "config/*.py",
     "dashboards/*.py",
     "tools/*",
-    "tools/pglab/*.py",
+    "tests/harness/pglab/*.py",
     "tests/**/*.py",
 )
 SOURCES = [

@@ -37,7 +37,13 @@ from contextlib import AbstractContextManager
 import psycopg
 import pytest
 
-from tools.pglab.server import TIMINGS, LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
+from tests.harness.pglab.server import (
+    TIMINGS,
+    LiteLLMDatabase,
+    PostgresServer,
+    apply_litellm_schema,
+    start_postgres_server,
+)
 
 # --- fixtures -------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ def _names(path: Path) -> frozenset[str]:
 
 @cache
 def litellm_metric_names() -> frozenset[str]:
-    """Sample names of LiteLLM's real /metrics/ exposition (captured by tools.litellm_probe)."""
+    """Sample names of LiteLLM's real /metrics/ exposition (captured by tests.harness.litellm.probe)."""
     return _names(LITELLM_METRICS)
 
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from tools.litellm_probe import free_loopback_port
+from tests.harness.litellm.probe import free_loopback_port
 
 PROMETHEUS = shutil.which("prometheus")
 INTERVAL = "1s"

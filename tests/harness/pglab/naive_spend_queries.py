@@ -4,7 +4,7 @@ What a dashboard written straight against `"LiteLLM_SpendLogs"` runs (the shape 
 LiteLLM's community dashboards). The tests check that each panel and its naive
 twin agree on day-aligned ranges (each twin scans the log once: a per-team
 correlated subquery would be slower still, but no fairer) (run as the database owner:
-grafana_ro cannot read these tables); `tools/bench_spend_queries.py` times both.
+grafana_ro cannot read these tables); `bench/spend_queries.py` times both.
 Same variables and macros as the panels, so both render through `grafana_sql`.
 """
 

@@ -1,4 +1,4 @@
-"""Unit tests of tools/litellm_probe.py's pure parts: no proxy is started."""
+"""Unit tests of tests/harness/litellm/probe.py's pure parts: no proxy is started."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.harness.litellm import probe
 from tests.support import ROOT
-from tools import litellm_probe as probe
 
 MASTER_KEY = "sk-probe-0123456789abcdef"
 
@@ -249,16 +249,18 @@ def test_exposition_lists_samples_without_created() -> None:
 
 def test_metrics_file_has_the_version_and_command_header() -> None:
     report = probe.Report(version="1.2.3", scrape=probe.parse_exposition(EXPOSITION))
-    text = probe.metrics_file_text(report, "python -m tools.litellm_probe --x", datetime(2026, 1, 2, tzinfo=UTC))
+    text = probe.metrics_file_text(
+        report, "python -m tests.harness.litellm.probe --x", datetime(2026, 1, 2, tzinfo=UTC)
+    )
     lines = text.splitlines()
     assert lines[0] == "# litellm==1.2.3"
-    assert lines[1] == "# captured 2026-01-02 by: python -m tools.litellm_probe --x"
+    assert lines[1] == "# captured 2026-01-02 by: python -m tests.harness.litellm.probe --x"
     assert "litellm_proxy_total_requests_metric_total" in lines
     assert "# declared-only gauge litellm_remaining_team_budget_metric" in lines
 
 
 def test_shipped_probe_config_rewrites() -> None:
-    config = yaml.safe_load((ROOT / "tools" / "litellm_probe_config.yaml").read_text())
+    config = yaml.safe_load((ROOT / "tests" / "harness" / "litellm" / "probe_config.yaml").read_text())
     result = probe.rewrite_config(config, MASTER_KEY)
     assert probe.fallback_sources(result.config) == ["probe-primary"]
     assert [m["model_name"] for m in result.config["model_list"]] == ["probe-primary", "probe-fallback"]

@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql
 
 from components.reporting import sql as reporting_sql
-from tools.pglab.server import PostgresServer
+from tests.harness.pglab.server import PostgresServer
 
 Conn = psycopg.Connection[tuple[object, ...]]
 

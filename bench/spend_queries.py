@@ -1,15 +1,15 @@
 """Benchmark the spend-dashboard queries (reporting rollups) against their naive raw-log twins.
 
-    python -m tools.bench_spend_queries [--points current,mid,enterprise] [--days 90] [--runs 25] [--naive-runs 5]
+    python -m bench.spend_queries [--points current,mid,enterprise] [--days 90] [--runs 25] [--naive-runs 5]
                                         [--rows N --keys N --teams N --users N --models N] [--db-dir DIR]
 
-A cardinality sweep: for each point a throwaway PostgreSQL (tools/pglab/server.py) with
+A cardinality sweep: for each point a throwaway PostgreSQL (tests/harness/pglab/server.py) with
 LiteLLM's real schema is bulk-loaded with spend-log rows over `--days` days via COPY,
-plus the matching daily aggregates (tools/pglab/spend_seed.py); the reporting schema is
+plus the matching daily aggregates (tests/harness/pglab/spend_seed.py); the reporting schema is
 installed and fully refreshed as the `reporting` role with the program's SQL
 (components/reporting/sql.py), timed, then an incremental refresh (the configured
 default window) is timed. Every panel query runs exactly as Grafana renders it
-(tools/pglab/grafana_sql.py) as a grafana_ro that can read the reporting schema only,
+(tests/harness/pglab/grafana_sql.py) as a grafana_ro that can read the reporting schema only,
 for a 30-day and a 7-day range, next to its naive twin reading the raw log (as the
 owner) in the same run: median and p95 per panel. Overview panels run with every
 variable on "All"; team-view panels for one team. A panel that can read the refresh's
@@ -48,11 +48,11 @@ from components.database.cnpg import GRAFANA_RO_ROLE
 from components.reporting import sql as reporting_sql
 from config import ReportingConfig
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries
+from tests.harness.pglab import spend_seed
+from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
+from tests.harness.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
+from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
 from tools.inputs import positive_int
-from tools.pglab import spend_seed
-from tools.pglab.grafana_sql import ALL, Selection, TimeRange, render
-from tools.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
-from tools.pglab.server import LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -287,7 +287,7 @@ def _loadavg() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_spend_queries", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.spend_queries", description=__doc__.split("\n")[0])
     parser.add_argument("--points", default="current,mid,enterprise", help=f"comma-separated, of {sorted(POINTS)}")
     parser.add_argument("--days", type=positive_int, default=90, help="days the rows spread over")
     parser.add_argument("--runs", type=positive_int, default=25, help="timed runs per panel query")

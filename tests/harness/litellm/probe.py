@@ -2,11 +2,11 @@
 
 Usage::
 
-    python -m tools.litellm_probe --litellm /path/to/venv/bin/litellm \\
-        --config tools/litellm_probe_config.yaml \\
+    python -m tests.harness.litellm.probe --litellm /path/to/venv/bin/litellm \\
+        --config tests/harness/litellm/probe_config.yaml \\
         [--metrics-out tests/data/litellm_metrics.txt] [--requests N] [--metrics-port PORT]
 
-    python -m tools.litellm_probe --litellm /path/to/venv/bin/litellm \\
+    python -m tests.harness.litellm.probe --litellm /path/to/venv/bin/litellm \\
         --helm-values preview-out/helm/litellm/values.yaml
 
 What it does, in order:
@@ -1101,7 +1101,7 @@ def metrics_file_text(report: Report, command: str, when: datetime) -> str:
     """Sample names, one a line; declared families without samples as comments at the end."""
     lines = [
         *_header(report, command, when),
-        "# Sample names in the proxy's /metrics/ exposition after the probe's traffic (tools/litellm_probe.py):",
+        "# Sample names in the proxy's /metrics/ exposition after the probe's traffic (tests/harness/litellm/probe.py):",
         "# counters with _total, histograms as _bucket/_sum/_count, gauges as is; _created samples omitted.",
         *report.metric_names,
         "# Declared by LiteLLM (a # TYPE line) but without a sample after this traffic:",
@@ -1121,7 +1121,7 @@ def labels_file_text(report: Report, command: str, when: datetime) -> str:
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.litellm_probe", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.harness.litellm.probe", description=__doc__.split("\n\n")[0])
     parser.add_argument("--litellm", type=Path, required=True, help="path of the litellm executable")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", type=Path, help="LiteLLM proxy config (YAML)")
@@ -1164,7 +1164,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    command = shlex.join(["python", "-m", "tools.litellm_probe", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["python", "-m", "tests.harness.litellm.probe", *(sys.argv[1:] if argv is None else argv)])
     source: Path = args.helm_values or args.config
     try:
         loaded = read_yaml_mapping(source)

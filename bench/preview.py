@@ -3,7 +3,7 @@ imports included, as a user runs it), cold with `--out` (files written and every
 Helm release rendered through its chart), and warm (in-process program run);
 then `tools.diff` over two previews of each stack (one setting apart on lab).
 
-    python -m tools.bench_preview [--runs N]
+    python -m bench.preview [--runs N]
 
 Prints median and p95 per stack; the targets: preview with rendering < 3 s per
 stack (cold, --out), the diff < 1 s. For the --out runs, the median of each phase
@@ -57,7 +57,7 @@ def _child_cpu() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_preview", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.preview", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=positive_int, default=7, help="runs per stack and mode (default 7)")
     args = parser.parse_args(argv)
     print(f"{'stack':<12} {'mode':<10} {'runs':>4} {'median s':>9} {'p95 s':>7} {'resources':>9} {'rendered':>8}")

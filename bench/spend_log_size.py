@@ -1,14 +1,14 @@
 """Measure the bytes one request costs in PostgreSQL: a `LiteLLM_SpendLogs` row and a daily-table row.
 
-    python -m tools.bench_spend_log_size [--rows 200000] [--days 14]
+    python -m bench.spend_log_size [--rows 200000] [--days 14]
 
-Starts a throwaway PostgreSQL (tools/pglab/server.py) with LiteLLM's real
+Starts a throwaway PostgreSQL (tests/harness/pglab/server.py) with LiteLLM's real
 schema (every migration of the installed litellm-proxy-extras plus the
 request-log indexes the migration job builds), writes `--rows` spend-log rows
 with COPY, every column filled the way the proxy fills it for a proxied chat
 completion with message logging off (`turn_off_message_logging`: messages,
 response and proxy_server_request stay `{}`), the ~1 KB `metadata` object of
-tools/pglab/spend_seed.py with per-request values, then rebuilds the daily
+tests/harness/pglab/spend_seed.py with per-request values, then rebuilds the daily
 tables from them and prints, after VACUUM ANALYZE:
 
   - `LiteLLM_SpendLogs`: heap, TOAST, indexes, total (pg_total_relation_size)
@@ -34,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from tools.pglab import spend_seed
-from tools.pglab.server import apply_litellm_schema, start_postgres_server
+from tests.harness.pglab import spend_seed
+from tests.harness.pglab.server import apply_litellm_schema, start_postgres_server
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -154,7 +154,7 @@ def table_size(conn: Conn, table: str) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_spend_log_size", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.spend_log_size", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=14)
     args = parser.parse_args(argv)

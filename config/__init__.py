@@ -1,10 +1,11 @@
 """The typed stack configuration: one pydantic model for the `llm-gateway:` namespace.
 
-One module per section (platform, secrets, postgres, observability, litellm,
-langfuse, sso, redis), the named value types they share in `types`, and
-`StackConfig` with the whole-stack rules, loading and error formatting in
-`stack`. `footprint`, `budget` and `inventory` are pure functions of a
-validated config. Consumers import from here: `from config import StackConfig`.
+Floors, each importing only from below: the named value types (`types`); one
+module per section (platform, secrets, postgres, observability, litellm,
+langfuse, sso, redis); `StackConfig` (`stack`); pure functions of a validated
+config (`inventory`, `budget`, `footprint`); the whole-stack checks (`checks`);
+loading and error formatting (`load`). Consumers import from here:
+`from config import StackConfig`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ from config.litellm import (
     ModelName,
     NetworkConfig,
     ProviderKeyConfig,
+)
+from config.load import (
+    NAMESPACE,
+    SECRET_KEYS,
+    ConfigError,
+    load_stack_config,
+    parse_config,
+    read_namespace,
 )
 from config.observability import (
     AlertRoutingConfig,
@@ -90,15 +99,7 @@ from config.sso import (
     RegistryImage,
     SsoConfig,
 )
-from config.stack import (
-    NAMESPACE,
-    SECRET_KEYS,
-    ConfigError,
-    StackConfig,
-    load_stack_config,
-    parse_config,
-    read_namespace,
-)
+from config.stack import StackConfig
 from config.types import (
     CPU_PATTERN,
     DNS_LABEL_PATTERN,

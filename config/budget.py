@@ -39,13 +39,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from config.postgres import CnpgConfig
+from config.stack import StackConfig
 from config.types import memory_bytes, period_seconds
-
-if TYPE_CHECKING:
-    from config.postgres import CnpgConfig
-    from config.stack import StackConfig
 
 SPEND_LOG_ROW_BYTES = 2151
 """Bytes per LiteLLM_SpendLogs row, indexes and TOAST included (pg_total_relation_size / rows),

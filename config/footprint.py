@@ -22,13 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from config.budget import as_output as budget_output
+from config.stack import StackConfig
 from config.types import MIB, ResourceAmounts, Resources, memory_bytes, millicores
-
-if TYPE_CHECKING:
-    from config.stack import StackConfig
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,9 @@ README's secrets inventory (a test keeps the table and this list equal).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from config.stack import StackConfig
+from config.stack import StackConfig
 
 
 @dataclass(frozen=True)

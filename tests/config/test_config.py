@@ -51,7 +51,11 @@ def test_stack_files_differ_only_by_settings() -> None:
         ("postgres.cnpg.image", "ghcr.io/cloudnative-pg/postgresql", "must name an exact tag"),
         ("postgres.cnpg.image", "ghcr.io/cloudnative-pg/postgresql:13.9", "PostgreSQL 14+ is required"),
         ("postgres.engine", "rds", "llm-gateway:postgres.engine: Input should be 'cnpg' or 'external'"),
-        ("secrets.rotation", {"no-such-secret": 1}, "secrets.rotation names unknown secrets ['no-such-secret']"),
+        (
+            "secrets.rotation",
+            {"no-such-secret": 1},
+            "llm-gateway:secrets.rotation: names unknown secrets ['no-such-secret']",
+        ),
         ("secrets.rotation", {"litellm-master-key": -1}, "llm-gateway:secrets.rotation.litellm-master-key"),
         ("secrets.replication", {"mode": "user_managed"}, "user_managed replication needs at least one location"),
     ],
@@ -81,6 +85,27 @@ def test_every_problem_is_reported_at_once() -> None:
     assert message.startswith("invalid stack config (3 problems):")
     for path in ("postgres.cnpg.instances", "gcp.region", "namespaces.gateway"):
         assert f"llm-gateway:{path}:" in message
+
+
+def test_every_whole_stack_problem_is_reported_at_once_under_its_key_path() -> None:
+    """The whole-stack checks (config/checks.py) report together, one line per key path.
+
+    Before, the rotation and collision rules were model validators: the first to fail hid
+    the others, the collisions were joined on one line under `llm-gateway:`, and the capacity
+    and budget checks ran only once those passed."""
+    raw = with_value("lab", "langfuse.enabled", True)  # over capacity (test_footprint)
+    raw["secrets"]["rotation"] = {"no-such-secret": 1}
+    raw["litellm"]["provider_keys"][1]["gsm_secret"] = raw["litellm"]["provider_keys"][0]["gsm_secret"]
+    raw["langfuse"]["release_name"] = raw["litellm"]["release_name"]
+    message = errors_for(raw)
+    assert message.startswith("invalid stack config (4 problems):"), message
+    for path in (
+        "secrets.rotation",
+        "langfuse.release_name",
+        "litellm.provider_keys[1].gsm_secret",
+        "capacity",
+    ):
+        assert f"\n  - llm-gateway:{path}: " in message, path
 
 
 @pytest.mark.parametrize(

@@ -119,12 +119,12 @@ CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "enterprise",
         lambda r: r["secrets"].update(rotation={"langfuse-salt": 1}),
-        "secrets.rotation must not name ['langfuse-salt']",
+        "llm-gateway:secrets.rotation: must not name ['langfuse-salt']",
     ),
     (
         "enterprise",
         lambda r: r["secrets"].update(rotation={"langfuse-encryption-key": 2, "litellm-master-key": 1}),
-        "secrets.rotation must not name ['langfuse-encryption-key']",
+        "llm-gateway:secrets.rotation: must not name ['langfuse-encryption-key']",
     ),
 ]
 

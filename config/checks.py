@@ -1,0 +1,107 @@
+"""Whole-stack checks: rules across sections that read a finished `StackConfig`.
+
+They stand above the section models and the derived facts (`inventory`,
+`footprint`, `budget`): each takes a config that every section rule has already
+accepted and returns (key path, explanation) for every problem it finds, so
+`parse_config` (config/load.py) reports all of them at once, in one `ConfigError`.
+
+- the rotation setting names secrets the inventory generates and may rotate;
+- names that must differ: Helm releases (one namespace), GSM ids (generated vs
+  referenced), PostgreSQL roles and databases (one server);
+- the workloads' requests fit `capacity` (config/footprint.py);
+- the connection and storage budgets and the spend-log cleanup fit (config/budget.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from config.budget import budget_problems
+from config.footprint import capacity_problem
+from config.inventory import gsm_secret_id, secret_inventory
+from config.stack import StackConfig
+
+Problem = tuple[str, str]
+"""(key path below the namespace, what is wrong and what to do)."""
+
+
+def stack_problems(cfg: StackConfig) -> list[Problem]:
+    """Every whole-stack problem of `cfg`, in the order the checks above list them."""
+    problems = [*rotation_problems(cfg), *collision_problems(cfg)]
+    capacity = capacity_problem(cfg)
+    if capacity is not None:
+        problems.append(("capacity", capacity))
+    return [*problems, *budget_problems(cfg)]
+
+
+def rotation_problems(cfg: StackConfig) -> list[Problem]:
+    """`secrets.rotation` may name only generated secrets that rotate by generation."""
+    specs = {spec.key: spec for spec in secret_inventory(cfg)}
+    rotation = cfg.secrets.rotation
+    unknown = sorted(set(rotation) - set(specs))
+    if unknown:
+        return [("secrets.rotation", f"names unknown secrets {unknown}; known: {sorted(specs)}")]
+    fixed = sorted(k for k in rotation if specs[k].rotation != "generation")
+    if fixed:
+        return [
+            (
+                "secrets.rotation",
+                f"must not name {fixed}: stored data depends on them or they rotate outside the program "
+                "(README, Secrets inventory)",
+            )
+        ]
+    return []
+
+
+def collision_problems(cfg: StackConfig) -> list[Problem]:
+    """Names that must differ: Helm releases (one namespace), GSM ids (generated vs
+    referenced), PostgreSQL roles and databases (one server). One problem per key path."""
+    releases = {"litellm.release_name": cfg.litellm.release_name}
+    if cfg.langfuse.enabled:
+        releases["langfuse.release_name"] = cfg.langfuse.release_name
+    if cfg.sso.enabled:
+        releases["sso.release_name"] = cfg.sso.release_name
+    problems = _same_values(releases, "Helm releases in one namespace need distinct names")
+    generated = {gsm_secret_id(cfg, spec) for spec in secret_inventory(cfg)}
+    referenced = {
+        f"litellm.provider_keys[{i}].gsm_secret": k.gsm_secret for i, k in enumerate(cfg.litellm.provider_keys)
+    }
+    problems += _same_values(referenced, "a GSM secret can back one provider key only")
+    referenced |= {
+        f"alertmanager.receivers[{i}].gsm_secret": r.gsm_secret for i, r in enumerate(cfg.alertmanager.receivers)
+    }
+    if cfg.sso.enabled and cfg.sso.client_secret_gsm_secret:
+        referenced["sso.client_secret_gsm_secret"] = cfg.sso.client_secret_gsm_secret
+    problems += [
+        (path, f"{value!r} is a secret this program generates (secrets.prefix + inventory); name another GSM secret")
+        for path, value in referenced.items()
+        if value in generated
+    ]
+    return problems + _database_name_problems(cfg)
+
+
+def _database_name_problems(cfg: StackConfig) -> list[Problem]:
+    """Roles and databases on the one PostgreSQL server."""
+    pg, lf = cfg.postgres, cfg.langfuse
+    problems = []
+    if lf.enabled:
+        if lf.owner == pg.owner:
+            problems.append(("langfuse.owner", f"{lf.owner!r} is also postgres.owner; Langfuse needs its own role"))
+        if lf.database == pg.database:
+            problems.append(("langfuse.database", f"{lf.database!r} is also postgres.database; use its own database"))
+    if pg.engine == "external" and pg.external.admin_user in {pg.owner, lf.owner if lf.enabled else pg.owner}:
+        problems.append(
+            ("postgres.external.admin_user", f"{pg.external.admin_user!r} must not be a role this program creates")
+        )
+    return problems
+
+
+def _same_values(named: Mapping[str, str], rule: str) -> list[Problem]:
+    """One problem per key path whose value an earlier key path already has."""
+    seen: dict[str, str] = {}
+    problems = []
+    for path, value in named.items():
+        if value in seen:
+            problems.append((path, f"{value!r} is also {seen[value]} ({rule})"))
+        seen.setdefault(value, path)
+    return problems

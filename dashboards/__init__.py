@@ -2,7 +2,10 @@
 
 Each entry names the file the dashboard is delivered as (ConfigMap key and
 `tools.preview --out` file) and a pure function building the Grafana
-dashboard JSON model from the `DashboardSources` it queries.
+dashboard JSON model from the `DashboardSources` it queries. Beside them: the
+panel kits (`prometheus_panels`, `spend_panels`, `postgres_query`), the spend
+queries (`spend_queries`, made of `spend_sql`'s pieces) and the reporting schema's
+names (`reporting_schema`), which the reporting component imports from here.
 """
 
 from __future__ import annotations

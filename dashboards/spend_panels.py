@@ -21,7 +21,7 @@ from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import text as text_model
 
 from dashboards.postgres_query import DATASOURCE_TYPE, Dataquery
-from dashboards.spend_queries import FRESHNESS, PanelQuery, Variable
+from dashboards.spend_sql import PanelQuery, Variable
 
 if TYPE_CHECKING:
     from dashboards.sources import DashboardSources
@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 SPEND_UNIT = "currencyUSD"
 UNLIMITED = "unlimited"
 TAGS = ("llm-gateway", "litellm", "spend")
+FRESHNESS = (
+    "Spend figures come from the reporting rollups: they lag LiteLLM by at most the reporting "
+    "refresh interval (10 min by default) plus LiteLLM's batch write interval (proxy_batch_write_at, "
+    "10-15 s by default); key budgets are as of that refresh too. Team budgets and recent failures are live."
+)
 
 
 def header(

@@ -2,20 +2,15 @@
 
 `OVERVIEW` (dashboards/spend_overview.py), `TEAM_VIEW` (dashboards/team_view.py) and
 `CHARGEBACK` (dashboards/chargeback.py) hold each dashboard's template variables and
-panel queries. The dashboards put exactly these strings into `rawSql`; the tests (on
-LiteLLM's real schema, as grafana_ro) and `bench/spend_queries.py` run exactly
-these strings after expanding Grafana's macros and variables the way Grafana does.
+panel queries, written with the vocabulary of dashboards/spend_sql.py. The dashboards
+put exactly these strings into `rawSql`; the tests (on LiteLLM's real schema, as
+grafana_ro) and `bench/spend_queries.py` run exactly these strings after expanding
+Grafana's macros and variables the way Grafana does.
 
-Every query reads the `reporting` schema only (components/reporting/sql.py): rollups
-refreshed by the reporting CronJob and narrow views over LiteLLM's key and team tables.
-How the queries scale:
-- Each spend panel is a UNION ALL of two branches. With the selection "All" where the
-  coarse rollup has no column for a filter, a coarse rollup (a few rows per day)
-  answers; otherwise `daily_detail`, narrowed by its (team|key|model, day) indexes.
-  The guards (`'__all__' IN ($var)`) are constants after Grafana's interpolation,
-  so PostgreSQL folds them and plans only one branch.
-- Ranges are widened to whole UTC days (`day` is a date): these panels answer at day
-  resolution. The chargeback table widens to whole calendar months.
+Every query reads the `reporting` schema only (dashboards/reporting_schema.py): rollups
+refreshed by the reporting CronJob (components/reporting/sql.py) and narrow views over
+LiteLLM's key and team tables. Besides the rollup choice and the range widening of
+spend_sql:
 - The raw log is read by one panel only (recent failed requests, through the
   `reporting.recent_failures` view), bounded by `$__timeFilter` on the indexed
   `"startTime"` and by a LIMIT, newest first.
@@ -31,170 +26,43 @@ Freshness: rollups lag LiteLLM by at most the refresh interval (reporting.schedu
 plus LiteLLM's own batch write interval (`proxy_batch_write_at`, 10 s + up to 5 s of
 jitter by default); team budgets and recent failures are live.
 
-Variables (Grafana PostgreSQL interpolation): a multi-value or include-All variable
-is rendered as a comma-separated list of quoted literals, so filters read
-`IN ($var)`; "All" renders the custom all value `'__all__'` (not quoted by Grafana,
-hence the quotes in it), and each filter starts with `'__all__' IN ($var) OR`, which
-PostgreSQL folds to TRUE, so "All" costs nothing and also keeps rows without a key
-alias or team. The team view's `team` is single-valued without All: Grafana then
-doubles quotes and leaves the value bare, so queries write `'${team}'`.
-
 Keys are always shown by alias (or LiteLLM's masked `key_name`), never by the
 hashed token (the reporting schema does not hold it).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-from components.reporting import sql as rs
+from dashboards import reporting_schema as rs
 from dashboards.postgres_query import Format
-
-ALL_VALUE = "'__all__'"
-
-SPEND_LOGS = '"LiteLLM_SpendLogs"'
-"""LiteLLM's raw log (read by the naive twins only; the dashboards read `rs.FAILURES`)."""
-KEYS = rs.KEYS
-TEAMS = rs.TEAMS
-FILTERS = ("team", "key_alias", "model")
-FRESHNESS = (
-    "Spend figures come from the reporting rollups: they lag LiteLLM by at most the reporting "
-    "refresh interval (10 min by default) plus LiteLLM's batch write interval (proxy_batch_write_at, "
-    "10-15 s by default); key budgets are as of that refresh too. Team budgets and recent failures are live."
+from dashboards.spend_sql import (
+    ALL_VALUE,
+    FILTERS,
+    FROM_DAY,
+    TO_DAY,
+    DashboardQueries,
+    PanelQuery,
+    Variable,
+    all_or,
+    filter_on,
+    in_days,
+    in_edge_days,
+    in_full_weeks,
+    in_months,
+    is_all,
+    rollup_rows,
 )
 
-
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    label: str
-    sql: str
-    multi: bool
-    include_all: bool
-    refresh_on_time_range: bool = False
-
-    @property
-    def all_value(self) -> str | None:
-        return ALL_VALUE if self.include_all else None
-
-
-@dataclass(frozen=True)
-class PanelQuery:
-    key: str
-    title: str
-    sql: str
-    format: Format
-    time_bounded: bool = True
-    """False only for a panel that shows current state (a budget gauge)."""
-    description: str = ""
-    """Shown on the panel (its info tooltip), e.g. why a list is cut at its top N."""
-
-    @property
-    def reads_spend_logs(self) -> bool:
-        return rs.FAILURES in self.sql
-
-    @property
-    def relations(self) -> frozenset[str]:
-        """Every relation the query reads (FROM / JOIN targets)."""
-        return frozenset(re.findall(r"\b(?:FROM|JOIN)\s+([\w.]+|\"[^\"]+\")", self.sql))
-
-
-@dataclass(frozen=True)
-class DashboardQueries:
-    variables: tuple[Variable, ...]
-    panels: tuple[PanelQuery, ...]
-
-    def panel(self, key: str) -> PanelQuery:
-        for query in self.panels:
-            if query.key == key:
-                return query
-        raise KeyError(key)
-
-
-_FROM_DAY = "($__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
-_TO_DAY = "($__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
-_FIRST_WEEK = f"date_trunc('week', ({_FROM_DAY} + 6)::timestamp)::date"
-"""The first Monday on or after the range's first day."""
-_END_WEEKS = f"date_trunc('week', ({_TO_DAY} + 1)::timestamp)::date"
-"""The Monday after the range's last full week (days from here on are the tail)."""
-
-
-def _days(alias: str) -> str:
-    """The range widened to whole UTC days, on the rollups' indexed `day` (date)."""
-    return f"{alias}.day BETWEEN {_FROM_DAY} AND {_TO_DAY}"
-
-
-def _edge_days(alias: str) -> str:
-    """The range's days outside its full ISO weeks (two index ranges; all days when no full week).
-
-    The computed bounds are scalar subqueries: evaluated once (InitPlans), never per row.
-    """
-    return (
-        f"(({alias}.day >= {_FROM_DAY} AND {alias}.day < (SELECT LEAST({_FIRST_WEEK}, {_TO_DAY} + 1)))\n"
-        f"      OR ({alias}.day >= (SELECT GREATEST({_END_WEEKS}, {_FROM_DAY})) AND {alias}.day <= {_TO_DAY}))"
-    )
-
-
-def _full_weeks(alias: str) -> str:
-    return f"{alias}.week >= (SELECT {_FIRST_WEEK}) AND {alias}.week < (SELECT {_END_WEEKS})"
-
-
-def _is_all(var: str) -> str:
-    return f"{ALL_VALUE} IN (${var})"
-
-
-def _all_or(var: str, condition: str) -> str:
-    return f"({_is_all(var)} OR {condition})"
-
-
-def _filter(var: str, alias: str) -> str:
-    """One variable's filter on a rollup row."""
-    if var == "team":
-        return _all_or("team", f"{alias}.team_id IN ($team)")
-    if var == "key_alias":
-        return _all_or("key_alias", f"{alias}.key_id IN (SELECT key_id FROM {KEYS} WHERE key_alias IN ($key_alias))")
-    return _all_or("model", f"{alias}.model IN ($model)")
-
-
-_AND = "\n    AND "
-
-
-def _rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str = "", weekly: str | None = None) -> str:
-    """Rollup rows in range under the overview's filters, from the cheapest table that can answer.
-
-    `coarse` can apply the filters in `handles`; the others must be "All" for it to answer,
-    otherwise `daily_detail` does. Exactly one of the two survives constant folding. With
-    `weekly` (the coarse table's per-week twin), the coarse answer reads the range's full
-    weeks there and only the edge days from `coarse`.
-    """
-    unhandled = [v for v in FILTERS if v not in handles]
-    coarse_where = [
-        _edge_days("c") if weekly else _days("c"),
-        *(_filter(v, "c") for v in handles),
-        *(_is_all(v) for v in unhandled),
-    ]
-    weekly_branch = ""
-    if weekly is not None:
-        week_where = [_full_weeks("w"), *(_filter(v, "w") for v in handles), *(_is_all(v) for v in unhandled)]
-        weekly_branch = (
-            f"  UNION ALL\n  SELECT {columns.format(a='w')} FROM {weekly} w\n  WHERE {_AND.join(week_where)}\n"
-        )
-    detail_where = [
-        _days("d"),
-        *(_filter(v, "d") for v in FILTERS),
-        "NOT (" + " AND ".join(_is_all(v) for v in unhandled) + ")" if unhandled else "false",
-    ]
-    if extra:
-        coarse_where.append(extra.format(a="c"))
-        detail_where.append(extra.format(a="d"))
-    return (
-        f"  SELECT {columns.format(a='c')} FROM {coarse} c\n  WHERE {_AND.join(coarse_where)}\n"
-        f"{weekly_branch}"
-        f"  UNION ALL\n"
-        f"  SELECT {columns.format(a='d')} FROM {rs.DETAIL} d\n  WHERE {_AND.join(detail_where)}"
-    )
-
+# The queries, and the vocabulary they are made of (read with them by the tests and the benchmark).
+__all__ = [
+    "ALL_VALUE",
+    "CHARGEBACK",
+    "OVERVIEW",
+    "TEAM_VIEW",
+    "TOP_KEYS",
+    "DashboardQueries",
+    "PanelQuery",
+    "Variable",
+]
 
 _KEY_LABEL = rs.key_label("k")
 TOP_KEYS = 100
@@ -202,18 +70,18 @@ TOP_KEYS = 100
 the top of a list, and at thousands of keys the label join, sort and transfer of every
 key cost more than the rest of the panel. Budget alerts (Prometheus) cover every key."""
 _NOT_EXPIRED_OR_BLOCKED = "(k.expires IS NULL OR k.expires > (now() AT TIME ZONE 'UTC')) AND k.blocked IS NOT TRUE"
-_MEASURES = "{a}.spend, {a}.requests, {a}.failed, {a}.prompt_tokens, {a}.completion_tokens"
+_MEASURES = ", ".join(f"{{a}}.{name}" for name in rs.MEASURES)
 
-_ALL_FILTERS = " AND ".join(_is_all(v) for v in FILTERS)
-_STANDARD_RANGE = f"{{a}}.from_day = {_FROM_DAY} AND {{a}}.to_day = {_TO_DAY}"
+_ALL_FILTERS = " AND ".join(is_all(v) for v in FILTERS)
+_STANDARD_RANGE = f"{{a}}.from_day = {FROM_DAY} AND {{a}}.to_day = {TO_DAY}"
 """The range is one the refresh precomputed (`key_ranges`: standard ranges ending today)."""
 
 # --- Spend overview ----------------------------------------------------------------------
 
-_BY_MODEL = _rows("{a}.day, {a}.model, " + _MEASURES, rs.BY_MODEL, ("model",))
-_BY_KEY = _rows("{a}.key_id, {a}.spend, {a}.requests", rs.BY_KEY, ("team", "key_alias"), weekly=rs.WEEK_KEY)
-_BY_TEAM = _rows("{a}.team_id, {a}.spend, {a}.requests", rs.BY_TEAM, ("team",), extra="{a}.team_id IS NOT NULL")
-_BY_USER = _rows(
+_BY_MODEL = rollup_rows("{a}.day, {a}.model, " + _MEASURES, rs.BY_MODEL, ("model",))
+_BY_KEY = rollup_rows("{a}.key_id, {a}.spend, {a}.requests", rs.BY_KEY, ("team", "key_alias"), weekly=rs.WEEK_KEY)
+_BY_TEAM = rollup_rows("{a}.team_id, {a}.spend, {a}.requests", rs.BY_TEAM, ("team",), extra="{a}.team_id IS NOT NULL")
+_BY_USER = rollup_rows(
     "{a}.user_id, {a}.spend, {a}.requests, {a}.prompt_tokens + {a}.completion_tokens AS tokens",
     rs.BY_USER,
     (),
@@ -225,22 +93,22 @@ OVERVIEW = DashboardQueries(
         Variable(
             "team",
             "Team",
-            f"SELECT team_id AS __value, COALESCE(team_alias, team_id) AS __text FROM {TEAMS} ORDER BY 2",
+            f"SELECT team_id AS __value, COALESCE(team_alias, team_id) AS __text FROM {rs.TEAMS} ORDER BY 2",
             multi=True,
             include_all=True,
         ),
         Variable(
             "key_alias",
             "Key alias",
-            f"SELECT DISTINCT key_alias FROM {KEYS}\n"
-            f"WHERE key_alias IS NOT NULL AND {_all_or('team', 'team_id IN ($team)')}\nORDER BY 1",
+            f"SELECT DISTINCT key_alias FROM {rs.KEYS}\n"
+            f"WHERE key_alias IS NOT NULL AND {all_or('team', 'team_id IN ($team)')}\nORDER BY 1",
             multi=True,
             include_all=True,
         ),
         Variable(
             "model",
             "Model",
-            f"SELECT DISTINCT c.model FROM {rs.BY_MODEL} c\nWHERE c.model IS NOT NULL AND {_days('c')}\nORDER BY 1",
+            f"SELECT DISTINCT c.model FROM {rs.BY_MODEL} c\nWHERE c.model IS NOT NULL AND {in_days('c')}\nORDER BY 1",
             multi=True,
             include_all=True,
             refresh_on_time_range=True,
@@ -308,7 +176,7 @@ OVERVIEW = DashboardQueries(
             f"FROM (\n"
             f"  SELECT r.team_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
             f"  FROM (\n{_BY_TEAM}\n  ) r\n  GROUP BY r.team_id\n) s\n"
-            f"LEFT JOIN {TEAMS} t ON t.team_id = s.team_id\n"
+            f"LEFT JOIN {rs.TEAMS} t ON t.team_id = s.team_id\n"
             f"ORDER BY s.spend DESC, team",
             Format.TABLE,
         ),
@@ -348,9 +216,9 @@ OVERVIEW = DashboardQueries(
             f"  k.max_budget, k.budget_period_spend, k.remaining, k.budget_reset_at,\n"
             f"  COALESCE((\n"
             f"    SELECT sum(s.spend) FROM (\n"
-            f"      SELECT c.spend FROM {rs.BY_KEY} c WHERE c.key_id = k.key_id AND {_edge_days('c')}\n"
+            f"      SELECT c.spend FROM {rs.BY_KEY} c WHERE c.key_id = k.key_id AND {in_edge_days('c')}\n"
             f"      UNION ALL\n"
-            f"      SELECT w.spend FROM {rs.WEEK_KEY} w WHERE w.key_id = k.key_id AND {_full_weeks('w')}\n"
+            f"      SELECT w.spend FROM {rs.WEEK_KEY} w WHERE w.key_id = k.key_id AND {in_full_weeks('w')}\n"
             f"    ) s\n"
             f"  ), 0) AS spend_in_range\n"
             f"FROM (\n"
@@ -358,12 +226,12 @@ OVERVIEW = DashboardQueries(
             f"    k.max_budget - k.spend AS remaining, k.budget_reset_at\n"
             f"  FROM {rs.KEY_STATE} k\n"
             f"  WHERE {_NOT_EXPIRED_OR_BLOCKED}\n"
-            f"    AND {_all_or('team', 'k.team_id IN ($team)')}\n"
-            f"    AND {_all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
+            f"    AND {all_or('team', 'k.team_id IN ($team)')}\n"
+            f"    AND {all_or('key_alias', 'k.key_alias IN ($key_alias)')}\n"
             f"  ORDER BY remaining ASC NULLS LAST, key_alias\n"
             f"  LIMIT {TOP_KEYS}\n"
             f") k\n"
-            f"LEFT JOIN {TEAMS} t ON t.team_id = k.team_id\n"
+            f"LEFT JOIN {rs.TEAMS} t ON t.team_id = k.team_id\n"
             f"ORDER BY k.remaining ASC NULLS LAST, k.key_alias",
             Format.TABLE,
             description=(
@@ -376,12 +244,12 @@ OVERVIEW = DashboardQueries(
             "Remaining budget per team",
             f"SELECT COALESCE(t.team_alias, t.team_id) AS team, t.max_budget, t.spend AS budget_period_spend,\n"
             f"  t.max_budget - t.spend AS remaining, t.budget_reset_at, COALESCE(r.spend, 0) AS spend_in_range\n"
-            f"FROM {TEAMS} t\n"
+            f"FROM {rs.TEAMS} t\n"
             f"LEFT JOIN (\n"
             f"  SELECT c.team_id, sum(c.spend) AS spend FROM {rs.BY_TEAM} c\n"
-            f"  WHERE {_days('c')} GROUP BY c.team_id\n"
+            f"  WHERE {in_days('c')} GROUP BY c.team_id\n"
             f") r ON r.team_id = t.team_id\n"
-            f"WHERE t.blocked IS NOT TRUE AND {_all_or('team', 't.team_id IN ($team)')}\n"
+            f"WHERE t.blocked IS NOT TRUE AND {all_or('team', 't.team_id IN ($team)')}\n"
             f"ORDER BY remaining ASC NULLS LAST, team",
             Format.TABLE,
         ),
@@ -391,9 +259,9 @@ OVERVIEW = DashboardQueries(
             'SELECT l.start_time AS "time", l.key_label AS key_alias, l.model, l.team, l.error_code, l.error_class\n'
             f"FROM {rs.FAILURES} l\n"
             f"WHERE $__timeFilter(l.start_time)\n"
-            f"  AND {_all_or('team', 'l.team_id IN ($team)')}\n"
-            f"  AND {_all_or('key_alias', 'l.key_alias IN ($key_alias)')}\n"
-            f"  AND {_all_or('model', 'l.model IN ($model)')}\n"
+            f"  AND {all_or('team', 'l.team_id IN ($team)')}\n"
+            f"  AND {all_or('key_alias', 'l.key_alias IN ($key_alias)')}\n"
+            f"  AND {all_or('model', 'l.model IN ($model)')}\n"
             f"ORDER BY l.start_time DESC\nLIMIT 50",
             Format.TABLE,
         ),
@@ -408,9 +276,9 @@ _TEAM = "'${team}'"
 def _team_filter(alias: str) -> str:
     """One team (the `team` variable) plus the key alias and model filters, on daily_detail."""
     return (
-        f"{alias}.team_id = {_TEAM} AND {_days(alias)}\n"
-        f"  AND {_filter('key_alias', alias)}\n"
-        f"  AND {_filter('model', alias)}"
+        f"{alias}.team_id = {_TEAM} AND {in_days(alias)}\n"
+        f"  AND {filter_on('key_alias', alias)}\n"
+        f"  AND {filter_on('model', alias)}"
     )
 
 
@@ -422,14 +290,14 @@ TEAM_VIEW = DashboardQueries(
         Variable(
             "team",
             "Team",
-            f"SELECT team_id AS __value, COALESCE(team_alias, team_id) AS __text FROM {TEAMS} ORDER BY 2",
+            f"SELECT team_id AS __value, COALESCE(team_alias, team_id) AS __text FROM {rs.TEAMS} ORDER BY 2",
             multi=False,
             include_all=False,
         ),
         Variable(
             "key_alias",
             "Key alias",
-            f"SELECT DISTINCT key_alias FROM {KEYS}\nWHERE key_alias IS NOT NULL AND team_id = {_TEAM}\nORDER BY 1",
+            f"SELECT DISTINCT key_alias FROM {rs.KEYS}\nWHERE key_alias IS NOT NULL AND team_id = {_TEAM}\nORDER BY 1",
             multi=True,
             include_all=True,
         ),
@@ -437,7 +305,7 @@ TEAM_VIEW = DashboardQueries(
             "model",
             "Model",
             f"SELECT DISTINCT d.model FROM {_DETAIL} d\n"
-            f"WHERE d.model IS NOT NULL AND d.team_id = {_TEAM} AND {_days('d')}\nORDER BY 1",
+            f"WHERE d.model IS NOT NULL AND d.team_id = {_TEAM} AND {in_days('d')}\nORDER BY 1",
             multi=True,
             include_all=True,
             refresh_on_time_range=True,
@@ -447,7 +315,8 @@ TEAM_VIEW = DashboardQueries(
         PanelQuery(
             "budget_gauge",
             "Budget used (current budget period)",
-            f"SELECT 100 * t.spend / NULLIF(t.max_budget, 0) AS budget_used\nFROM {TEAMS} t\nWHERE t.team_id = {_TEAM}",
+            "SELECT 100 * t.spend / NULLIF(t.max_budget, 0) AS budget_used\n"
+            f"FROM {rs.TEAMS} t\nWHERE t.team_id = {_TEAM}",
             Format.TABLE,
             time_bounded=False,
         ),
@@ -456,14 +325,14 @@ TEAM_VIEW = DashboardQueries(
             "Budget",
             f"SELECT t.max_budget, t.spend AS budget_period_spend, t.max_budget - t.spend AS remaining,\n"
             f"  (SELECT COALESCE(sum(d.spend), 0) FROM {_DETAIL} d WHERE {_TV}) AS spend_in_range\n"
-            f"FROM {TEAMS} t\nWHERE t.team_id = {_TEAM}",
+            f"FROM {rs.TEAMS} t\nWHERE t.team_id = {_TEAM}",
             Format.TABLE,
         ),
         PanelQuery(
             "spend_vs_budget",
             "Spend vs budget over time",
             f"SELECT $__timeGroupAlias(day, '1d'), sum(spend) OVER (ORDER BY day) AS cumulative_spend,\n"
-            f"  (SELECT t.max_budget FROM {TEAMS} t WHERE t.team_id = {_TEAM}) AS max_budget\n"
+            f"  (SELECT t.max_budget FROM {rs.TEAMS} t WHERE t.team_id = {_TEAM}) AS max_budget\n"
             f"FROM (\n"
             f"  SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day, sum(d.spend) AS spend\n"
             f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY d.day\n) s\nORDER BY 1",
@@ -507,14 +376,6 @@ TEAM_VIEW = DashboardQueries(
 # --- Chargeback ----------------------------------------------------------------------------
 
 
-def _months(alias: str) -> str:
-    """The range widened to whole calendar months (UTC), on `monthly_team`'s `month`."""
-    return (
-        f"{alias}.month >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
-        f" AND {alias}.month <= date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
-    )
-
-
 CHARGEBACK = DashboardQueries(
     variables=(),
     panels=(
@@ -526,8 +387,8 @@ CHARGEBACK = DashboardQueries(
             "FROM (\n"
             "  SELECT to_char(c.month, 'YYYY-MM') AS month, c.team_id, c.spend, c.requests, c.prompt_tokens,\n"
             "    c.completion_tokens\n"
-            f"  FROM {rs.MONTH_TEAM} c\n  WHERE {_months('c')}\n) s\n"
-            f"LEFT JOIN {TEAMS} t ON t.team_id = s.team_id\n"
+            f"  FROM {rs.MONTH_TEAM} c\n  WHERE {in_months('c')}\n) s\n"
+            f"LEFT JOIN {rs.TEAMS} t ON t.team_id = s.team_id\n"
             "ORDER BY s.month, s.spend DESC, team",
             Format.TABLE,
         ),

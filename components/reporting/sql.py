@@ -1,7 +1,9 @@
 """The reporting schema: rollups and narrow views the spend dashboards read, as pure SQL text.
 
 One source for every statement: the CronJob mounts these files (components/reporting/component.py),
-the preview writes them to `sql/` (tools/preview.py), the tests and the benchmark run them.
+the preview writes them to `sql/` (tools/preview.py), the tests and the benchmark run them. The
+names of the relations (and their measure columns) are dashboards/reporting_schema.py's: the
+dashboards read what these statements build.
 
 - `schema_sql()`: idempotent DDL, run by the schema's owner (the `reporting` role). The
   schema itself is made by the engine (CNPG `Database` CR `schemas[]`, or a
@@ -53,8 +55,48 @@ days covers them.
 from __future__ import annotations
 
 from components.database.sql import quote_identifier
+from dashboards.reporting_schema import (
+    BY_KEY,
+    BY_MODEL,
+    BY_TEAM,
+    BY_USER,
+    DETAIL,
+    FAILURES,
+    KEY_RANGES,
+    KEY_STATE,
+    KEYS,
+    MEASURES,
+    MONTH_TEAM,
+    RANGE_DAYS,
+    SCHEMA,
+    STANDARD_RANGES,
+    STATE,
+    TEAMS,
+    WEEK_KEY,
+    WEEK_USER,
+    key_label,
+)
 
-SCHEMA = "reporting"
+# The schema's names are imported from the dashboards' floor; SCHEMA and KEY_RANGES are offered
+# here too, beside the role and the statements that build the schema.
+__all__ = [
+    "JOB_APP",
+    "KEY_RANGES",
+    "MONTHLY",
+    "PRECOMPUTED",
+    "READABLE",
+    "REPORTING_ROLE",
+    "ROLLUPS",
+    "SCHEMA",
+    "VIEWS",
+    "WEEKLY",
+    "grants_sql",
+    "job_pod_labels",
+    "key_id",
+    "refresh_sql",
+    "schema_sql",
+]
+
 REPORTING_ROLE = "reporting"
 JOB_APP = "litellm-reporting"
 """The reporting CronJob's `app.kubernetes.io/name`, on its pods: the database admits them by it."""
@@ -64,25 +106,6 @@ def job_pod_labels() -> dict[str, str]:
     """The labels of the reporting job's pods (its NetworkPolicies and the CNPG instances' select them)."""
     return {"app.kubernetes.io/name": JOB_APP}
 
-
-DETAIL = f"{SCHEMA}.daily_detail"
-BY_MODEL = f"{SCHEMA}.daily_model"
-BY_TEAM = f"{SCHEMA}.daily_team"
-BY_KEY = f"{SCHEMA}.daily_key"
-BY_USER = f"{SCHEMA}.daily_user"
-KEYS = f"{SCHEMA}.keys"
-TEAMS = f"{SCHEMA}.teams"
-FAILURES = f"{SCHEMA}.recent_failures"
-STATE = f"{SCHEMA}.refresh_state"
-WEEK_KEY = f"{SCHEMA}.weekly_key"
-WEEK_USER = f"{SCHEMA}.weekly_user"
-MONTH_TEAM = f"{SCHEMA}.monthly_team"
-KEY_RANGES = f"{SCHEMA}.key_ranges"
-KEY_STATE = f"{SCHEMA}.key_state"
-RANGE_DAYS = f"{SCHEMA}.range_days"
-STANDARD_RANGES = (1, 2, 7, 30)
-"""Grafana's quick ranges "Last 24 hours", "Last 2 days", "Last 7 days", "Last 30 days" in
-days: each widened to whole UTC days is `day BETWEEN today - n AND today`."""
 
 ROLLUPS = (DETAIL, BY_MODEL, BY_TEAM, BY_KEY, BY_USER)
 WEEKLY = ((WEEK_KEY, BY_KEY, ("key_id", "team_id")), (WEEK_USER, BY_USER, ("user_id",)))
@@ -100,17 +123,14 @@ _SRC_TOKENS = 'public."LiteLLM_VerificationToken"'
 _SRC_TEAMS = 'public."LiteLLM_TeamTable"'
 _SRC_LOGS = 'public."LiteLLM_SpendLogs"'
 
-_MEASURES = (
-    "spend double precision NOT NULL,\n"
-    "  requests bigint NOT NULL,\n"
-    "  failed bigint NOT NULL,\n"
-    "  prompt_tokens bigint NOT NULL,\n"
-    "  completion_tokens bigint NOT NULL"
-)
-_MEASURE_NAMES = "spend, requests, failed, prompt_tokens, completion_tokens"
-_SUM_MEASURES = (
-    "sum(spend), sum(requests)::bigint, sum(failed)::bigint, sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint"
-)
+
+def _measure_type(name: str) -> str:
+    return "double precision" if name == "spend" else "bigint"
+
+
+_MEASURES = ",\n  ".join(f"{name} {_measure_type(name)} NOT NULL" for name in MEASURES)
+_MEASURE_NAMES = ", ".join(MEASURES)
+_SUM_MEASURES = ", ".join(f"sum({name})" + ("" if name == "spend" else "::bigint") for name in MEASURES)
 
 # Coarse rollups: table -> dimension columns (each is also built from daily_detail).
 _COARSE: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -301,11 +321,6 @@ def _refresh_function() -> str:
         "END;\n"
         "$fn$;"
     )
-
-
-def key_label(alias: str) -> str:
-    """What the dashboards call a key: its alias, else LiteLLM's masked key name."""
-    return f"COALESCE({alias}.key_alias, {alias}.key_name, '(unknown key)')"
 
 
 def _key_state() -> str:

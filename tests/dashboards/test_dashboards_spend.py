@@ -11,7 +11,9 @@ import pytest
 
 from components.observability.dashboards import DashboardsArgs
 from dashboards import chargeback, spend_overview, team_view
-from dashboards.spend_queries import ALL_VALUE, CHARGEBACK, FRESHNESS, OVERVIEW, TEAM_VIEW, DashboardQueries
+from dashboards.spend_panels import FRESHNESS
+from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
+from dashboards.spend_sql import ALL_VALUE, DashboardQueries
 from tests.support.config import stack_config
 from tests.support.program import run_cached
 from tools.preview import main as preview_main

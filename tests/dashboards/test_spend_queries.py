@@ -26,6 +26,7 @@ import pytest
 from psycopg import sql
 
 from components.reporting import sql as reporting_sql
+from dashboards import reporting_schema
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, TOP_KEYS, DashboardQueries, PanelQuery
 from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
@@ -450,7 +451,7 @@ def _precomputed_equals_raw_log(db: SpendDb, time_range: TimeRange) -> None:
     assert fast and fast == slow
 
 
-@pytest.mark.parametrize("days", reporting_sql.STANDARD_RANGES)
+@pytest.mark.parametrize("days", reporting_schema.STANDARD_RANGES)
 def test_precomputed_ranges_equal_the_raw_log(many_keys_db: SpendDb, days: int) -> None:
     _precomputed_equals_raw_log(many_keys_db, _last_days(days))
 
@@ -477,7 +478,7 @@ def test_dashboards_read_only_the_reporting_schema() -> None:
     variables = [v.sql for d in (OVERVIEW, TEAM_VIEW, CHARGEBACK) for v in d.variables]
     for query in _all_panels():
         assert query.relations, query.key
-        assert all(name.startswith(reporting_sql.SCHEMA + ".") for name in query.relations), query.key
+        assert all(name.startswith(reporting_schema.SCHEMA + ".") for name in query.relations), query.key
     assert all("LiteLLM_" not in text for text in [*variables, *(q.sql for q in _all_panels())])
     assert [q.key for q in _all_panels() if not q.time_bounded] == ["budget_gauge"]
 
@@ -597,9 +598,11 @@ def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_
 def test_a_new_monthly_table_is_filled_with_every_month(refreshed_db: SpendDb) -> None:
     """A schema upgrade adds monthly_team empty: the next (incremental) refresh fills all of history."""
     with refreshed_db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, refreshed_db.dbname) as conn:
-        conn.execute(f"DELETE FROM {reporting_sql.MONTH_TEAM}".encode())
+        conn.execute(f"DELETE FROM {reporting_schema.MONTH_TEAM}".encode())
         conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")
-        months = conn.execute(f"SELECT DISTINCT month FROM {reporting_sql.MONTH_TEAM} ORDER BY 1".encode()).fetchall()
+        months = conn.execute(
+            f"SELECT DISTINCT month FROM {reporting_schema.MONTH_TEAM} ORDER BY 1".encode()
+        ).fetchall()
     assert months == [(datetime(2025, 2, 1).date(),), (datetime(2025, 3, 1).date(),)]
 
 

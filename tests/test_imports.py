@@ -1,9 +1,13 @@
-"""No first-party module imports another in a cycle.
+"""No first-party module imports another in a cycle, and no import runs back up the house.
 
 Every module of components/, config/, dashboards/, tools/ and __main__.py is parsed
-(not imported); its imports, including those inside functions, are edges of a graph
-whose cycles are printed. Imports under `if TYPE_CHECKING:` are not edges: they
-never run.
+(not imported); its imports, including those inside functions and under
+`if TYPE_CHECKING:`, are edges of a graph. A circle through a type-only import never
+fails at run time, but it is still a circle in the design: two modules that cannot be
+understood, or moved, one without the other.
+
+The floors (`FLOORS`): config, then dashboards, components, tools and __main__. A module
+imports from its own package and from lower floors only.
 """
 
 from __future__ import annotations
@@ -28,28 +32,9 @@ def first_party_modules() -> dict[str, Path]:
     return modules
 
 
-def _type_checking_only(node: ast.AST) -> bool:
-    if not isinstance(node, ast.If):
-        return False
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _import_nodes(node: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Every import statement below `node`, skipping `if TYPE_CHECKING:` bodies (not their else)."""
-    found: list[ast.Import | ast.ImportFrom] = []
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.Import | ast.ImportFrom):
-            found.append(child)
-        elif _type_checking_only(child):
-            assert isinstance(child, ast.If)
-            for other in child.orelse:
-                found += _import_nodes(other) if not isinstance(other, ast.Import | ast.ImportFrom) else [other]
-        else:
-            found += _import_nodes(child)
-    return found
+    """Every import statement below `node`: at module level, in functions, under `if TYPE_CHECKING:`."""
+    return [child for child in ast.walk(node) if isinstance(child, ast.Import | ast.ImportFrom)]
 
 
 def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
@@ -128,17 +113,36 @@ def _closed_path(graph: dict[str, set[str]], members: set[str]) -> list[str]:
     raise AssertionError(f"no cycle through {start}")
 
 
-def test_the_graph_sees_function_level_imports_and_skips_type_checking_ones(tmp_path: Path) -> None:
-    module = tmp_path / "mod.py"
-    module.write_text(
+def _module(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / f"mod{len(list(tmp_path.iterdir()))}.py"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_graph_sees_function_level_and_type_checking_imports(tmp_path: Path) -> None:
+    module = _module(
+        tmp_path,
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from config.stack import StackConfig\n"
-        "def f():\n    from config import footprint\n    import tools.offline\n"
+        "def f():\n    from config import footprint\n    import tools.offline\n",
     )
     known = {"config", "config.stack", "config.footprint", "tools.offline", "components.mod"}
-    assert imports_of("components.mod", module, known) == {"config.footprint", "tools.offline"}
+    assert imports_of("components.mod", module, known) == {"config.stack", "config.footprint", "tools.offline"}
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
     assert cycles(graph) == [["a", "b", "c", "a"]]
+
+
+def test_a_type_only_import_closes_a_circle(tmp_path: Path) -> None:
+    """The circle config/ had: stack.py imported budget.py, which imported StackConfig back for typing."""
+    known = {"config", "config.stack", "config.budget"}
+    stack = _module(tmp_path, "from config.budget import budget_problems\n")
+    budget = _module(tmp_path, "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from config.stack import X\n")
+    graph = {
+        "config": set(),
+        "config.stack": imports_of("config.stack", stack, known),
+        "config.budget": imports_of("config.budget", budget, known),
+    }
+    assert cycles(graph) == [["config.budget", "config.stack", "config.budget"]]
 
 
 @pytest.mark.parametrize("package", [*PACKAGES, "__main__"])
@@ -151,12 +155,53 @@ def test_no_import_cycle(package: str) -> None:
     assert found == [], "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in found)
 
 
-def test_config_imports_nothing_from_components() -> None:
-    """The config is read by the components, never the other way round."""
-    graph = import_graph()
-    found = {
-        module: sorted(t for t in targets if t.startswith("components"))
+FLOORS = ("config", "dashboards", "components", "tools", "__main__")
+"""The house's floors, ground first. A module imports from its own package and from lower
+floors only: config imports none of the others, the dashboards never reach into the
+components (what both need, such as the reporting schema's names, lives on the dashboards'
+floor), nothing below tools imports tools, and nothing imports __main__."""
+
+
+def _floor(module: str) -> int:
+    return FLOORS.index(module.partition(".")[0])
+
+
+def arrows_up(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from a module to a module on a higher floor."""
+    return sorted(
+        f"{module} -> {target} ({FLOORS[_floor(module)]} may not import {FLOORS[_floor(target)]})"
         for module, targets in graph.items()
-        if module.startswith("config")
-    }
-    assert {module: targets for module, targets in found.items() if targets} == {}
+        for target in targets
+        if _floor(target) > _floor(module)
+    )
+
+
+def test_every_package_is_on_a_floor() -> None:
+    assert sorted(FLOORS) == sorted([*PACKAGES, "__main__"])
+
+
+def test_no_import_runs_back_up() -> None:
+    assert arrows_up(import_graph()) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "text", "target"),
+    [
+        ("dashboards.bad", "from components.reporting import sql as rs\n", "components.reporting.sql"),
+        (
+            "dashboards.bad",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from components.gateway import LlmGateway\n",
+            "components.gateway",
+        ),
+        ("config.bad", "from dashboards.reporting_schema import SCHEMA\n", "dashboards.reporting_schema"),
+        ("config.bad", "def f():\n    from tools import offline\n", "tools.offline"),
+        ("components.bad", "import tools.preview\n", "tools.preview"),
+        ("tools.bad", "import __main__\n", "__main__"),
+    ],
+)
+def test_the_floors_catch_an_arrow_up(tmp_path: Path, module: str, text: str, target: str) -> None:
+    """Negative control: one bad import added to the real graph is reported, and only it."""
+    graph = import_graph()
+    graph[module] = imports_of(module, _module(tmp_path, text), {*graph, module})
+    found = arrows_up(graph)
+    assert len(found) == 1 and found[0].startswith(f"{module} -> {target} "), found

@@ -22,65 +22,49 @@ FILENAME = "llm-gateway-budgets.json"
 KEY = "api_key_alias, hashed_api_key"
 TEAM = "team_alias, team"
 
+
+def _budget_queries(prefix: str, by: str, remaining: str, maximum: str) -> dict[str, str]:
+    """Remaining budget in % of the max budget (those without one left out), remaining and max in USD."""
+    return {
+        f"{prefix}_remaining_percent": f"min by ({by}) ({remaining}) / max by ({by}) ({maximum} > 0) * 100",
+        f"{prefix}_remaining_usd": f"min by ({by}) ({remaining})",
+        f"{prefix}_max_usd": f"max by ({by}) ({maximum})",
+    }
+
+
 QUERIES: dict[str, str] = {
-    "key_remaining_percent": (
-        f"min by ({KEY}) (litellm_remaining_api_key_budget_metric) "
-        f"/ max by ({KEY}) (litellm_api_key_max_budget_metric > 0) * 100"
-    ),
-    "team_remaining_percent": (
-        f"min by ({TEAM}) (litellm_remaining_team_budget_metric) "
-        f"/ max by ({TEAM}) (litellm_team_max_budget_metric > 0) * 100"
-    ),
-    "key_remaining_usd": f"min by ({KEY}) (litellm_remaining_api_key_budget_metric)",
-    "key_max_usd": f"max by ({KEY}) (litellm_api_key_max_budget_metric)",
-    "team_remaining_usd": f"min by ({TEAM}) (litellm_remaining_team_budget_metric)",
-    "team_max_usd": f"max by ({TEAM}) (litellm_team_max_budget_metric)",
+    **_budget_queries("key", KEY, "litellm_remaining_api_key_budget_metric", "litellm_api_key_max_budget_metric"),
+    **_budget_queries("team", TEAM, "litellm_remaining_team_budget_metric", "litellm_team_max_budget_metric"),
 }
 
 THRESHOLDS = ((None, "red"), (10.0, "orange"), (25.0, "green"))
+SECTIONS = (("Keys", "Key", "key", "{{api_key_alias}}"), ("Teams", "Team", "team", "{{team_alias}}"))
+"""(row, panel title, query prefix, gauge legend) per section."""
 
 
 def build(sources: DashboardSources) -> dict[str, Any]:
     q = QUERIES
-    dashboard = (
-        base("LLM Gateway / Budgets", UID, "Remaining LiteLLM key and team budgets (Prometheus).")
-        .with_row(db.Row("Keys"))
-        .with_panel(
-            gauge_panel(
-                "Key budget remaining",
-                q["key_remaining_percent"],
-                "{{api_key_alias}}",
-                "percent",
-                maximum=100,
-                thresholds=THRESHOLDS,
-                width=24,
+    dashboard = base("LLM Gateway / Budgets", UID, "Remaining LiteLLM key and team budgets (Prometheus).")
+    for row, title, prefix, legend in SECTIONS:
+        dashboard = (
+            dashboard.with_row(db.Row(row))
+            .with_panel(
+                gauge_panel(
+                    f"{title} budget remaining",
+                    q[f"{prefix}_remaining_percent"],
+                    legend,
+                    "percent",
+                    maximum=100,
+                    thresholds=THRESHOLDS,
+                    width=24,
+                )
+            )
+            .with_panel(
+                table_panel(
+                    f"{title} budgets (USD)",
+                    [(q[f"{prefix}_remaining_usd"], ""), (q[f"{prefix}_max_usd"], "")],
+                    rename={"Value #A": "remaining", "Value #B": "max budget"},
+                )
             )
         )
-        .with_panel(
-            table_panel(
-                "Key budgets (USD)",
-                [(q["key_remaining_usd"], ""), (q["key_max_usd"], "")],
-                rename={"Value #A": "remaining", "Value #B": "max budget"},
-            )
-        )
-        .with_row(db.Row("Teams"))
-        .with_panel(
-            gauge_panel(
-                "Team budget remaining",
-                q["team_remaining_percent"],
-                "{{team_alias}}",
-                "percent",
-                maximum=100,
-                thresholds=THRESHOLDS,
-                width=24,
-            )
-        )
-        .with_panel(
-            table_panel(
-                "Team budgets (USD)",
-                [(q["team_remaining_usd"], ""), (q["team_max_usd"], "")],
-                rename={"Value #A": "remaining", "Value #B": "max budget"},
-            )
-        )
-    )
     return render(dashboard)

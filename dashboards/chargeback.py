@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dashboards.spend_panels import currency_columns, datasource_ref, freshness_panel, header, table_panel, to_json
+from dashboards.spend_panels import SpendPanels, to_json
 from dashboards.spend_queries import CHARGEBACK
 
 if TYPE_CHECKING:
@@ -23,20 +23,17 @@ CSV_HINT = "Export: panel menu -> Inspect -> Data -> Download CSV (one row per m
 
 
 def build(sources: DashboardSources) -> dict[str, Any]:
-    ds = datasource_ref(sources)
-    panel = currency_columns(table_panel(ds, CHARGEBACK.panel("team_month"), width=24, height=16), "spend").description(
+    p = SpendPanels.of(sources, CHARGEBACK)
+    panel = p.spend_table("team_month", width=24, height=16).description(
         "Spend per team per calendar month (UTC), whole months of the selected range. " + CSV_HINT
     )
-    builder = (
-        header(
-            "LLM chargeback (spend per team per month)",
-            UID,
-            "Monthly spend per team from the reporting schema, for chargeback. " + CSV_HINT,
-            extra_tags=("chargeback",),
-            time=("now-3M/M", "now/M"),
-            refresh=None,
-        )
-        .with_panel(freshness_panel(CSV_HINT))
-        .with_panel(panel)
-    )
+    builder = p.dashboard(
+        "LLM chargeback (spend per team per month)",
+        UID,
+        "Monthly spend per team from the reporting schema, for chargeback. " + CSV_HINT,
+        note=CSV_HINT,
+        extra_tags=("chargeback",),
+        time=("now-3M/M", "now/M"),
+        refresh=None,
+    ).with_panel(panel)
     return to_json(builder)

@@ -11,12 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from dashboards.operations import DEPLOYMENT_STATE, DEPLOYMENT_STATES
+from dashboards.litellm_metrics import DEPLOYMENT_STATE, MODEL, deployment_state_table, model_variable, per_model_rate
 from dashboards.prometheus_panels import (
     base,
-    label_variable,
     render,
-    state_mappings,
     table_panel,
     timeseries_panel,
 )
@@ -27,28 +25,23 @@ if TYPE_CHECKING:
 UID = "llm-gateway-models"
 FILENAME = "llm-gateway-models.json"
 
-M = 'requested_model=~"$model"'
 BY = "sum by (requested_model)"
 
 
 def _increase(metric: str, window: str) -> str:
-    return f"{BY} (increase({metric}{{{M}}}[{window}]))"
-
-
-def _rate(metric: str) -> str:
-    return f"{BY} (rate({metric}{{{M}}}[$__rate_interval]))"
+    return f"{BY} (increase({metric}{{{MODEL}}}[{window}]))"
 
 
 def _quantile(q: float, window: str) -> str:
     return (
         f"histogram_quantile({q}, sum by (le, requested_model) "
-        f"(rate(litellm_request_total_latency_metric_bucket{{{M}}}[{window}])))"
+        f"(rate(litellm_request_total_latency_metric_bucket{{{MODEL}}}[{window}])))"
     )
 
 
 def _success_ratio(window: str, rate: str) -> str:
-    total = f"{BY} ({rate}(litellm_proxy_total_requests_metric_total{{{M}}}[{window}]))"
-    failed = f"{BY} ({rate}(litellm_proxy_failed_requests_metric_total{{{M}}}[{window}]))"
+    total = f"{BY} ({rate}(litellm_proxy_total_requests_metric_total{{{MODEL}}}[{window}]))"
+    failed = f"{BY} ({rate}(litellm_proxy_failed_requests_metric_total{{{MODEL}}}[{window}]))"
     # A model without failures has no failed series: count it as zero failures.
     return f"1 - ({failed} or {total} * 0) / {total}"
 
@@ -65,8 +58,8 @@ QUERIES: dict[str, str] = {
     "success_ratio": _success_ratio("$__range", "increase"),
     "fallbacks_ok": _increase("litellm_deployment_successful_fallbacks_total", "$__range"),
     "fallbacks_failed": _increase("litellm_deployment_failed_fallbacks_total", "$__range"),
-    "request_rate": _rate("litellm_proxy_total_requests_metric_total"),
-    "spend_rate": f"{_rate('litellm_spend_metric_total')} * 3600",
+    "request_rate": per_model_rate("litellm_proxy_total_requests_metric_total"),
+    "spend_rate": f"{per_model_rate('litellm_spend_metric_total')} * 3600",
     "latency_p95_graph": _quantile(0.95, "$__rate_interval"),
     "success_ratio_graph": _success_ratio("$__rate_interval", "rate"),
     "deployment_health": DEPLOYMENT_STATE,
@@ -81,7 +74,7 @@ def build(sources: DashboardSources) -> dict[str, Any]:
             UID,
             "Requested models side by side over the selected time range (Prometheus).",
         )
-        .with_variable(label_variable("model", "Model", "litellm_proxy_total_requests_metric_total", "requested_model"))
+        .with_variable(model_variable())
         .with_row(db.Row("Side by side (time range)"))
         .with_panel(
             table_panel(
@@ -122,13 +115,6 @@ def build(sources: DashboardSources) -> dict[str, Any]:
             timeseries_panel("Success rate", [(q["success_ratio_graph"], "{{requested_model}}")], "percentunit")
         )
         .with_row(db.Row("Health"))
-        .with_panel(
-            table_panel(
-                "Deployment health",
-                [(q["deployment_health"], "")],
-                rename={"Value": "state", "litellm_model_name": "deployment"},
-                mappings=state_mappings(DEPLOYMENT_STATES),
-            )
-        )
+        .with_panel(deployment_state_table("Deployment health", q["deployment_health"]))
     )
     return render(dashboard)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import table, timeseries
 
+from dashboards.litellm_metrics import DEPLOYMENT_STATE, MODEL, deployment_state_table, model_variable, per_model_rate
 from dashboards.prometheus_panels import (
     base,
     constant_variable,
     gauge_panel,
-    label_variable,
     render,
     stat_panel,
     state_mappings,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 UID = "llm-gateway-operations"
 FILENAME = "llm-gateway-operations.json"
 
-M = 'requested_model=~"$model"'
 RI = "$__rate_interval"
 
 
@@ -38,46 +38,45 @@ def _quantile(q: float, metric: str, matcher: str) -> str:
     return f"histogram_quantile({q}, sum by (le) (rate({metric}_bucket{{{matcher}}}[{RI}])))"
 
 
-# One row per deployment (model_id), its worst state over the workers: LiteLLM reports a
-# cooled-down deployment under the model group's name as well as the provider model's, and
-# every worker (pid) has its own gauge.
-DEPLOYMENT_STATE = (
-    "topk by (model_id) (1, max by (model_id, litellm_model_name, api_provider) (litellm_deployment_state))"
-)
+def _top10(label: str, metric: str) -> str:
+    """The ten values of `label` with the largest increase of the counter over the time range."""
+    return f"topk(10, sum by ({label}) (increase({metric}{{{MODEL}}}[$__range])))"
+
+
+QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+
+
+def _quantiles(name: str, metric: str, matcher: str, labels: tuple[str, ...] = tuple(QUANTILES)) -> dict[str, str]:
+    """`<name>_p50`, ... : the histogram's quantiles over all series the matcher selects."""
+    return {f"{name}_{label}": _quantile(QUANTILES[label], metric, matcher) for label in labels}
+
 
 CACHE_OFF = -1
 """What the cache hit rate shows when no request went through the cache (cache off or unused)."""
 
 QUERIES: dict[str, str] = {
     "targets_up": 'sum(up{job="$job"})',
-    "request_rate": f"sum(rate(litellm_proxy_total_requests_metric_total{{{M}}}[{RI}]))",
+    "request_rate": f"sum(rate(litellm_proxy_total_requests_metric_total{{{MODEL}}}[{RI}]))",
     "error_ratio": (
-        f"sum(rate(litellm_proxy_failed_requests_metric_total{{{M}}}[{RI}])) "
-        f"/ sum(rate(litellm_proxy_total_requests_metric_total{{{M}}}[{RI}]))"
+        f"sum(rate(litellm_proxy_failed_requests_metric_total{{{MODEL}}}[{RI}])) "
+        f"/ sum(rate(litellm_proxy_total_requests_metric_total{{{MODEL}}}[{RI}]))"
     ),
     "in_flight": "sum(litellm_in_flight_requests)",
-    "requests_by_model": f"sum by (requested_model) (rate(litellm_proxy_total_requests_metric_total{{{M}}}[{RI}]))",
-    "requests_by_status": f"sum by (status_code) (rate(litellm_proxy_total_requests_metric_total{{{M}}}[{RI}]))",
-    "errors_by_class": f"sum by (exception_class) (rate(litellm_proxy_failed_requests_metric_total{{{M}}}[{RI}]))",
-    "total_p50": _quantile(0.5, "litellm_request_total_latency_metric", M),
-    "total_p95": _quantile(0.95, "litellm_request_total_latency_metric", M),
-    "total_p99": _quantile(0.99, "litellm_request_total_latency_metric", M),
-    "llm_p50": _quantile(0.5, "litellm_llm_api_latency_metric", M),
-    "llm_p95": _quantile(0.95, "litellm_llm_api_latency_metric", M),
-    "llm_p99": _quantile(0.99, "litellm_llm_api_latency_metric", M),
+    "requests_by_model": per_model_rate("litellm_proxy_total_requests_metric_total"),
+    "requests_by_status": f"sum by (status_code) (rate(litellm_proxy_total_requests_metric_total{{{MODEL}}}[{RI}]))",
+    "errors_by_class": f"sum by (exception_class) (rate(litellm_proxy_failed_requests_metric_total{{{MODEL}}}[{RI}]))",
+    **_quantiles("total", "litellm_request_total_latency_metric", MODEL),
+    **_quantiles("llm", "litellm_llm_api_latency_metric", MODEL),
     # The overhead histogram has no requested_model label; model_group is the same public name.
-    "overhead_p50": _quantile(0.5, "litellm_overhead_latency_metric", 'model_group=~"$model"'),
-    "overhead_p95": _quantile(0.95, "litellm_overhead_latency_metric", 'model_group=~"$model"'),
-    "overhead_p99": _quantile(0.99, "litellm_overhead_latency_metric", 'model_group=~"$model"'),
-    "ttft_p50": _quantile(0.5, "litellm_llm_api_time_to_first_token_metric", M),
-    "ttft_p95": _quantile(0.95, "litellm_llm_api_time_to_first_token_metric", M),
-    "input_tokens_by_model": f"sum by (requested_model) (rate(litellm_input_tokens_metric_total{{{M}}}[{RI}]))",
-    "output_tokens_by_model": f"sum by (requested_model) (rate(litellm_output_tokens_metric_total{{{M}}}[{RI}]))",
-    "spend_by_model": f"sum by (requested_model) (rate(litellm_spend_metric_total{{{M}}}[{RI}])) * 3600",
-    "spend_by_key": f"topk(10, sum by (api_key_alias) (increase(litellm_spend_metric_total{{{M}}}[$__range])))",
-    "spend_by_team": f"topk(10, sum by (team_alias) (increase(litellm_spend_metric_total{{{M}}}[$__range])))",
-    "tokens_by_key": f"topk(10, sum by (api_key_alias) (increase(litellm_total_tokens_metric_total{{{M}}}[$__range])))",
-    "tokens_by_team": f"topk(10, sum by (team_alias) (increase(litellm_total_tokens_metric_total{{{M}}}[$__range])))",
+    **_quantiles("overhead", "litellm_overhead_latency_metric", 'model_group=~"$model"'),
+    **_quantiles("ttft", "litellm_llm_api_time_to_first_token_metric", MODEL, ("p50", "p95")),
+    "input_tokens_by_model": per_model_rate("litellm_input_tokens_metric_total"),
+    "output_tokens_by_model": per_model_rate("litellm_output_tokens_metric_total"),
+    "spend_by_model": f"{per_model_rate('litellm_spend_metric_total')} * 3600",
+    "spend_by_key": _top10("api_key_alias", "litellm_spend_metric_total"),
+    "spend_by_team": _top10("team_alias", "litellm_spend_metric_total"),
+    "tokens_by_key": _top10("api_key_alias", "litellm_total_tokens_metric_total"),
+    "tokens_by_team": _top10("team_alias", "litellm_total_tokens_metric_total"),
     # LiteLLM counts a hit or a miss only for requests the cache looked at: with the cache off
     # neither series exists, and the panel shows CACHE_OFF ("no cached requests"), not nothing.
     "cache_hit_ratio": (
@@ -87,10 +86,11 @@ QUERIES: dict[str, str] = {
     ),
     "fallbacks_ok": (
         "sum by (requested_model, fallback_model) "
-        f"(increase(litellm_deployment_successful_fallbacks_total{{{M}}}[{RI}]))"
+        f"(increase(litellm_deployment_successful_fallbacks_total{{{MODEL}}}[{RI}]))"
     ),
     "fallbacks_failed": (
-        f"sum by (requested_model, fallback_model) (increase(litellm_deployment_failed_fallbacks_total{{{M}}}[{RI}]))"
+        "sum by (requested_model, fallback_model) "
+        f"(increase(litellm_deployment_failed_fallbacks_total{{{MODEL}}}[{RI}]))"
     ),
     "cooled_down": (
         f"sum by (litellm_model_name, exception_status) (increase(litellm_deployment_cooled_down_total[{RI}]))"
@@ -98,7 +98,17 @@ QUERIES: dict[str, str] = {
     "deployment_state": DEPLOYMENT_STATE,
 }
 
-DEPLOYMENT_STATES = {0: ("healthy", "green"), 1: ("partial outage", "orange"), 2: ("outage", "red")}
+
+def _latency_panel(
+    title: str, name: str, labels: tuple[str, ...] = tuple(QUANTILES), width: int = 8
+) -> timeseries.Panel:
+    """The `_quantiles` of `name` as one graph, a line per quantile."""
+    return timeseries_panel(title, [(QUERIES[f"{name}_{label}"], label) for label in labels], "s", width=width)
+
+
+def _top_table(title: str, expr: str, unit: str) -> table.Panel:
+    """A top-10 list over the time range (a quarter of the row wide)."""
+    return table_panel(title, [(expr, "")], width=6, rename={"Value": unit})
 
 
 def build(sources: DashboardSources) -> dict[str, Any]:
@@ -110,7 +120,7 @@ def build(sources: DashboardSources) -> dict[str, Any]:
             "LiteLLM gateway health, traffic, latency, tokens, spend, cache and routing (Prometheus).",
         )
         .with_variable(constant_variable("job", sources.litellm_job))
-        .with_variable(label_variable("model", "Model", "litellm_proxy_total_requests_metric_total", "requested_model"))
+        .with_variable(model_variable())
         .with_row(db.Row("Overview"))
         .with_panel(stat_panel("Gateway targets up", q["targets_up"], "none", description="Scraped LiteLLM pods"))
         .with_panel(stat_panel("Request rate", q["request_rate"], "reqps"))
@@ -127,38 +137,10 @@ def build(sources: DashboardSources) -> dict[str, Any]:
             )
         )
         .with_row(db.Row("Latency"))
-        .with_panel(
-            timeseries_panel(
-                "Total latency",
-                [(q["total_p50"], "p50"), (q["total_p95"], "p95"), (q["total_p99"], "p99")],
-                "s",
-                width=8,
-            )
-        )
-        .with_panel(
-            timeseries_panel(
-                "LLM API latency",
-                [(q["llm_p50"], "p50"), (q["llm_p95"], "p95"), (q["llm_p99"], "p99")],
-                "s",
-                width=8,
-            )
-        )
-        .with_panel(
-            timeseries_panel(
-                "Proxy overhead",
-                [(q["overhead_p50"], "p50"), (q["overhead_p95"], "p95"), (q["overhead_p99"], "p99")],
-                "s",
-                width=8,
-            )
-        )
-        .with_panel(
-            timeseries_panel(
-                "Time to first token (streaming)",
-                [(q["ttft_p50"], "p50"), (q["ttft_p95"], "p95")],
-                "s",
-                width=24,
-            )
-        )
+        .with_panel(_latency_panel("Total latency", "total"))
+        .with_panel(_latency_panel("LLM API latency", "llm"))
+        .with_panel(_latency_panel("Proxy overhead", "overhead"))
+        .with_panel(_latency_panel("Time to first token (streaming)", "ttft", ("p50", "p95"), width=24))
         .with_row(db.Row("Tokens and spend"))
         .with_panel(
             timeseries_panel(
@@ -179,22 +161,10 @@ def build(sources: DashboardSources) -> dict[str, Any]:
                 description="USD per hour",
             )
         )
-        .with_panel(
-            table_panel("Top keys by spend (time range)", [(q["spend_by_key"], "")], width=6, rename={"Value": "USD"})
-        )
-        .with_panel(
-            table_panel("Top teams by spend (time range)", [(q["spend_by_team"], "")], width=6, rename={"Value": "USD"})
-        )
-        .with_panel(
-            table_panel(
-                "Top keys by tokens (time range)", [(q["tokens_by_key"], "")], width=6, rename={"Value": "tokens"}
-            )
-        )
-        .with_panel(
-            table_panel(
-                "Top teams by tokens (time range)", [(q["tokens_by_team"], "")], width=6, rename={"Value": "tokens"}
-            )
-        )
+        .with_panel(_top_table("Top keys by spend (time range)", q["spend_by_key"], "USD"))
+        .with_panel(_top_table("Top teams by spend (time range)", q["spend_by_team"], "USD"))
+        .with_panel(_top_table("Top keys by tokens (time range)", q["tokens_by_key"], "tokens"))
+        .with_panel(_top_table("Top teams by tokens (time range)", q["tokens_by_team"], "tokens"))
         .with_row(db.Row("Cache and routing"))
         .with_panel(
             gauge_panel(
@@ -226,13 +196,6 @@ def build(sources: DashboardSources) -> dict[str, Any]:
                 width=9,
             )
         )
-        .with_panel(
-            table_panel(
-                "Deployment state per model",
-                [(q["deployment_state"], "")],
-                rename={"Value": "state", "litellm_model_name": "deployment"},
-                mappings=state_mappings(DEPLOYMENT_STATES),
-            )
-        )
+        .with_panel(deployment_state_table("Deployment state per model", q["deployment_state"]))
     )
     return render(dashboard)

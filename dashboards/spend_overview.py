@@ -15,19 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.spend_panels import (
-    SPEND_UNIT,
-    budget_overrides,
-    currency_columns,
-    datasource_ref,
-    freshness_panel,
-    header,
-    query_variable,
-    stat_panel,
-    table_panel,
-    timeseries_panel,
-    to_json,
-)
+from dashboards.spend_panels import SPEND_UNIT, SpendPanels, to_json
 from dashboards.spend_queries import OVERVIEW
 
 if TYPE_CHECKING:
@@ -38,12 +26,11 @@ FILENAME = "llm-spend-overview.json"
 
 
 def build(sources: DashboardSources) -> dict[str, Any]:
-    ds = datasource_ref(sources)
-    q = OVERVIEW.panel
-    requests = stat_panel(ds, q("total_requests"), "short", width=12).override_by_name(
+    p = SpendPanels.of(sources, OVERVIEW)
+    requests = p.stat_panel("total_requests", "short", width=12).override_by_name(
         "failure_rate", [model.DynamicConfigValue(id_val="unit", value="percentunit")]
     )
-    requests_over_time = timeseries_panel(ds, q("requests_over_time"), "short").override_by_name(
+    requests_over_time = p.timeseries_panel("requests_over_time", "short").override_by_name(
         "failure_rate",
         [
             model.DynamicConfigValue(id_val="unit", value="percentunit"),
@@ -52,38 +39,22 @@ def build(sources: DashboardSources) -> dict[str, Any]:
         ],
     )
     builder = (
-        header(
+        p.dashboard(
             "LLM spend overview",
             UID,
             "LiteLLM spend from the reporting schema's rollups (PostgreSQL, read-only as grafana_ro).",
         )
-        .with_variable(query_variable(ds, OVERVIEW.variables[0]))
-        .with_variable(query_variable(ds, OVERVIEW.variables[1]))
-        .with_variable(query_variable(ds, OVERVIEW.variables[2]))
-        .with_panel(freshness_panel())
-        .with_panel(stat_panel(ds, q("total_spend"), SPEND_UNIT, width=12))
+        .with_panel(p.stat_panel("total_spend", SPEND_UNIT, width=12))
         .with_panel(requests)
-        .with_panel(timeseries_panel(ds, q("spend_over_time"), SPEND_UNIT, width=24))
-        .with_panel(currency_columns(table_panel(ds, q("spend_by_model")), "spend"))
-        .with_panel(currency_columns(table_panel(ds, q("spend_by_key")), "spend"))
-        .with_panel(currency_columns(table_panel(ds, q("spend_by_team")), "spend"))
-        .with_panel(currency_columns(table_panel(ds, q("top_users")), "spend"))
-        .with_panel(timeseries_panel(ds, q("tokens_over_time"), "short"))
+        .with_panel(p.timeseries_panel("spend_over_time", SPEND_UNIT, width=24))
+        .with_panel(p.spend_table("spend_by_model"))
+        .with_panel(p.spend_table("spend_by_key"))
+        .with_panel(p.spend_table("spend_by_team"))
+        .with_panel(p.spend_table("top_users"))
+        .with_panel(p.timeseries_panel("tokens_over_time", "short"))
         .with_panel(requests_over_time)
-        .with_panel(
-            currency_columns(
-                budget_overrides(table_panel(ds, q("key_budgets"), width=24), "max_budget", "remaining"),
-                "budget_period_spend",
-                "spend_in_range",
-            )
-        )
-        .with_panel(
-            currency_columns(
-                budget_overrides(table_panel(ds, q("team_budgets"), width=24), "max_budget", "remaining"),
-                "budget_period_spend",
-                "spend_in_range",
-            )
-        )
-        .with_panel(table_panel(ds, q("recent_failures"), width=24))
+        .with_panel(p.budget_table("key_budgets"))
+        .with_panel(p.budget_table("team_budgets"))
+        .with_panel(p.table_panel("recent_failures", width=24))
     )
     return to_json(builder)

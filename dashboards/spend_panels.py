@@ -1,15 +1,18 @@
 """Shared pieces of the spend dashboards (pure builders on grafana-foundation-sdk).
 
-The datasource reference (type + the uid from `grafana.datasource_uid`, the one
-the provisioned datasource carries), targets made from `spend_queries`
-entries, template variables, and panel helpers. Every panel takes its SQL from a
-`PanelQuery`, never from a string of its own.
+`SpendPanels` builds one dashboard's panels: it holds the datasource reference
+(type + the uid from `grafana.datasource_uid`, the one the provisioned datasource
+carries) and the dashboard's `DashboardQueries`, and every panel takes its SQL,
+title and description from a `PanelQuery` by key, never from a string of its own.
+Beside it: the header and template variables, the freshness note and the column
+overrides (USD, "unlimited" budgets).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
@@ -21,7 +24,7 @@ from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import text as text_model
 
 from dashboards.postgres_query import DATASOURCE_TYPE, Dataquery
-from dashboards.spend_sql import PanelQuery, Variable
+from dashboards.spend_sql import DashboardQueries, PanelQuery, Variable
 
 if TYPE_CHECKING:
     from dashboards.sources import DashboardSources
@@ -106,67 +109,6 @@ def unlimited_when_null() -> list[model.ValueMapping]:
     ]
 
 
-def stat_panel(ds: model.DataSourceRef, query: PanelQuery, unit: str, width: int = 6) -> stat.Panel:
-    return (
-        stat.Panel()
-        .title(query.title)
-        .datasource(ds)
-        .with_target(target(ds, query))
-        .unit(unit)
-        .reduce_options(_last_value())
-        .height(5)
-        .span(width)
-    )
-
-
-def timeseries_panel(
-    ds: model.DataSourceRef, query: PanelQuery, unit: str, width: int = 12, *, bars: bool = True
-) -> timeseries.Panel:
-    return (
-        timeseries.Panel()
-        .title(query.title)
-        .datasource(ds)
-        .with_target(target(ds, query))
-        .unit(unit)
-        .height(8)
-        .span(width)
-        .draw_style(common.GraphDrawStyle.BARS if bars else common.GraphDrawStyle.LINE)
-        .fill_opacity(60 if bars else 10)
-    )
-
-
-def table_panel(ds: model.DataSourceRef, query: PanelQuery, width: int = 12, height: int = 8) -> table.Panel:
-    panel = table.Panel().title(query.title).datasource(ds).with_target(target(ds, query)).height(height).span(width)
-    return panel.description(query.description) if query.description else panel
-
-
-def gauge_panel(ds: model.DataSourceRef, query: PanelQuery, width: int = 6) -> gauge.Panel:
-    return (
-        gauge.Panel()
-        .title(query.title)
-        .datasource(ds)
-        .with_target(target(ds, query))
-        .unit("percent")
-        .reduce_options(_last_value())
-        .min(0)
-        .max(100)
-        .mappings(unlimited_when_null())
-        .thresholds(
-            dash.ThresholdsConfig()
-            .mode(model.ThresholdsMode.ABSOLUTE)
-            .steps(
-                [
-                    model.Threshold(value=None, color="green"),
-                    model.Threshold(value=80, color="orange"),
-                    model.Threshold(value=100, color="red"),
-                ]
-            )
-        )
-        .height(8)
-        .span(width)
-    )
-
-
 def spend_override(name: str) -> tuple[str, list[model.DynamicConfigValue]]:
     return name, [model.DynamicConfigValue(id_val="unit", value=SPEND_UNIT)]
 
@@ -188,6 +130,98 @@ def currency_columns(panel: table.Panel, *columns: str) -> table.Panel:
     for column in columns:
         panel = panel.override_by_name(*spend_override(column))
     return panel
+
+
+_Panel = TypeVar("_Panel", stat.Panel, timeseries.Panel, table.Panel, gauge.Panel)
+
+
+@dataclass(frozen=True)
+class SpendPanels:
+    """The panels of one spend dashboard: each reads the spend datasource and takes its
+    query, title and description from `queries`, by key."""
+
+    ds: model.DataSourceRef
+    queries: DashboardQueries
+
+    @classmethod
+    def of(cls, sources: DashboardSources, queries: DashboardQueries) -> SpendPanels:
+        return cls(datasource_ref(sources), queries)
+
+    def dashboard(
+        self,
+        title: str,
+        uid: str,
+        description: str,
+        *,
+        note: str = "",
+        extra_tags: tuple[str, ...] = (),
+        time: tuple[str, str] = ("now-30d", "now"),
+        refresh: str | None = "5m",
+    ) -> dash.Dashboard:
+        """The dashboard before its panels: the header, the queries' variables (in order)
+        and the freshness note (with `note` after it)."""
+        builder = header(title, uid, description, extra_tags=extra_tags, time=time, refresh=refresh)
+        for variable in self.queries.variables:
+            builder = builder.with_variable(query_variable(self.ds, variable))
+        return builder.with_panel(freshness_panel(note))
+
+    def _showing(self, panel: _Panel, key: str) -> _Panel:
+        """The panel titled after its query, on the spend datasource, with the query as its target."""
+        query = self.queries.panel(key)
+        return panel.title(query.title).datasource(self.ds).with_target(target(self.ds, query))
+
+    def stat_panel(self, key: str, unit: str, width: int = 6) -> stat.Panel:
+        return self._showing(stat.Panel(), key).unit(unit).reduce_options(_last_value()).height(5).span(width)
+
+    def timeseries_panel(self, key: str, unit: str, width: int = 12, *, bars: bool = True) -> timeseries.Panel:
+        return (
+            self._showing(timeseries.Panel(), key)
+            .unit(unit)
+            .height(8)
+            .span(width)
+            .draw_style(common.GraphDrawStyle.BARS if bars else common.GraphDrawStyle.LINE)
+            .fill_opacity(60 if bars else 10)
+        )
+
+    def table_panel(self, key: str, width: int = 12, height: int = 8) -> table.Panel:
+        """A table; the query's description, if any, is the panel's."""
+        panel = self._showing(table.Panel(), key).height(height).span(width)
+        description = self.queries.panel(key).description
+        return panel.description(description) if description else panel
+
+    def spend_table(self, key: str, width: int = 12, height: int = 8) -> table.Panel:
+        """A table whose `spend` column is in USD."""
+        return currency_columns(self.table_panel(key, width=width, height=height), "spend")
+
+    def budget_table(self, key: str, width: int = 24) -> table.Panel:
+        """A table of budget figures: max_budget and remaining in USD ("unlimited" when NULL),
+        the budget period's spend and the range's spend in USD."""
+        panel = budget_overrides(self.table_panel(key, width=width), "max_budget", "remaining")
+        return currency_columns(panel, "budget_period_spend", "spend_in_range")
+
+    def gauge_panel(self, key: str, width: int = 6) -> gauge.Panel:
+        """Percent of a budget used: green, orange from 80, red from 100; "unlimited" when NULL."""
+        return (
+            self._showing(gauge.Panel(), key)
+            .unit("percent")
+            .reduce_options(_last_value())
+            .min(0)
+            .max(100)
+            .mappings(unlimited_when_null())
+            .thresholds(
+                dash.ThresholdsConfig()
+                .mode(model.ThresholdsMode.ABSOLUTE)
+                .steps(
+                    [
+                        model.Threshold(value=None, color="green"),
+                        model.Threshold(value=80, color="orange"),
+                        model.Threshold(value=100, color="red"),
+                    ]
+                )
+            )
+            .height(8)
+            .span(width)
+        )
 
 
 def to_json(builder: cogbuilder.Builder[model.Dashboard]) -> dict[str, Any]:

@@ -95,31 +95,35 @@ def _size_parameter(cfg: StackConfig, name: str, default: str) -> int:
 
 @dataclass(frozen=True)
 class Line:
+    """One row of a budget table: who or what needs the amount, and how it was counted."""
+
     item: str
     formula: str
     amount: int
+    """Connections or bytes."""
 
 
 @dataclass(frozen=True)
-class ConnectionBudget:
+class Budget:
+    """Lines that add up to what the stack needs."""
+
     lines: tuple[Line, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+
+@dataclass(frozen=True)
+class ConnectionBudget(Budget):
     max_connections: int
     max_connections_key: str
 
-    @property
-    def total(self) -> int:
-        return sum(line.amount for line in self.lines)
-
 
 @dataclass(frozen=True)
-class StorageBudget:
-    lines: tuple[Line, ...]
+class StorageBudget(Budget):
     volume: int | None
     fill_target: float
-
-    @property
-    def total(self) -> int:
-        return sum(line.amount for line in self.lines)
 
     @property
     def allowed(self) -> int | None:

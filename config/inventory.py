@@ -37,8 +37,6 @@ RotationRule = Literal["generation", "never", "manual"]
 class SecretSpec:
     key: str
     """Logical name: the rotation key and the stem of resource names."""
-    gsm_name: str
-    """GSM secret id before the stack's `secrets.prefix`."""
     used_by: str
     policy: PasswordPolicy
     rotation: RotationRule = "generation"
@@ -48,18 +46,29 @@ class SecretSpec:
     "manual": rotated outside the program (a UI, `pulumi up --replace`); no rotation key."""
     disposable: bool = False
     """Losing it costs sessions only: no data-safety options, so turning its feature off removes it."""
+    gsm_name: str = ""
+    """GSM secret id before the stack's `secrets.prefix`: the key, unless named otherwise."""
+
+    def __post_init__(self) -> None:
+        if not self.gsm_name:
+            object.__setattr__(self, "gsm_name", self.key)
+
+
+def _made_by_the_cloud(key: str, used_by: str) -> SecretSpec:
+    """A value a cloud resource makes (not generated here): kept in GSM, rotated where it is made."""
+    return SecretSpec(
+        key=key, used_by=used_by, policy=PasswordPolicy(length=0, generator="provider"), rotation="manual"
+    )
 
 
 MASTER_KEY = SecretSpec(
     key="litellm-master-key",
-    gsm_name="litellm-master-key",
     used_by="LiteLLM proxy admin/master key (masterkeySecretName); Prometheus scrape Bearer",
     policy=PasswordPolicy(length=48, prefix="sk-"),
 )
 
 SALT_KEY = SecretSpec(
     key="litellm-salt-key",
-    gsm_name="litellm-salt-key",
     used_by="LiteLLM LITELLM_SALT_KEY (encrypts credentials stored in its database; unset, the master key does)",
     policy=PasswordPolicy(length=48),
     rotation="never",
@@ -81,7 +90,6 @@ REPORTING_PASSWORD = SecretSpec(
 
 LITELLM_DB_PASSWORD = SecretSpec(
     key="litellm-db-password",
-    gsm_name="litellm-db-password",
     used_by="PostgreSQL role litellm on an external server (CNPG generates its own app secret)",
     policy=DATABASE_PASSWORD,
 )
@@ -90,73 +98,60 @@ LITELLM_DB_PASSWORD = SecretSpec(
 
 LANGFUSE_SALT = SecretSpec(
     key="langfuse-salt",
-    gsm_name="langfuse-salt",
     used_by="Langfuse SALT (hashes API keys): chart langfuse.salt.secretKeyRef",
     policy=PasswordPolicy(length=44),
     rotation="never",
 )
 LANGFUSE_NEXTAUTH_SECRET = SecretSpec(
     key="langfuse-nextauth-secret",
-    gsm_name="langfuse-nextauth-secret",
     used_by="Langfuse NEXTAUTH_SECRET (session JWTs): chart langfuse.nextauth.secret.secretKeyRef",
     policy=PasswordPolicy(length=44),
     disposable=True,
 )
 LANGFUSE_ENCRYPTION_KEY = SecretSpec(
     key="langfuse-encryption-key",
-    gsm_name="langfuse-encryption-key",
     used_by="Langfuse ENCRYPTION_KEY (64 hex chars): chart langfuse.encryptionKey.secretKeyRef",
     policy=PasswordPolicy(length=32, generator="hex"),
     rotation="never",
 )
 LANGFUSE_DB_PASSWORD = SecretSpec(
     key="langfuse-db-password",
-    gsm_name="langfuse-db-password",
     used_by="PostgreSQL role langfuse (CNPG managed role / external server): chart postgresql.auth.existingSecret",
     policy=DATABASE_PASSWORD,
 )
 LANGFUSE_CLICKHOUSE_PASSWORD = SecretSpec(
     key="langfuse-clickhouse-password",
-    gsm_name="langfuse-clickhouse-password",
     used_by="ClickHouse user default (Langfuse subchart): clickhouse.auth.existingSecret",
     policy=PasswordPolicy(length=32),
 )
 LANGFUSE_VALKEY_PASSWORD = SecretSpec(
     key="langfuse-valkey-password",
-    gsm_name="langfuse-valkey-password",
     used_by="Valkey (Langfuse subchart, alias redis): redis.auth.existingSecret",
     policy=PasswordPolicy(length=32),
 )
 LANGFUSE_MINIO_PASSWORD = SecretSpec(
     key="langfuse-minio-password",
-    gsm_name="langfuse-minio-password",
     used_by="MinIO root password (Langfuse subchart, alias s3) and Langfuse's S3 secret key",
     policy=PasswordPolicy(length=32),
 )
-LANGFUSE_GCS_HMAC = SecretSpec(
-    key="langfuse-gcs-hmac",
-    gsm_name="langfuse-gcs-hmac",
-    used_by="HMAC key of Langfuse's blob-storage service account (JSON access_id/secret): S3 credentials for GCS",
-    policy=PasswordPolicy(length=0, generator="provider"),
-    rotation="manual",
+LANGFUSE_GCS_HMAC = _made_by_the_cloud(
+    "langfuse-gcs-hmac",
+    "HMAC key of Langfuse's blob-storage service account (JSON access_id/secret): S3 credentials for GCS",
 )
 LANGFUSE_PUBLIC_KEY = SecretSpec(
     key="langfuse-public-key",
-    gsm_name="langfuse-public-key",
     used_by="Langfuse project public key (LANGFUSE_INIT_PROJECT_PUBLIC_KEY) and LiteLLM's LANGFUSE_PUBLIC_KEY",
     policy=PasswordPolicy(length=32, prefix="pk-lf-"),
     rotation="manual",
 )
 LANGFUSE_SECRET_KEY = SecretSpec(
     key="langfuse-secret-key",
-    gsm_name="langfuse-secret-key",
     used_by="Langfuse project secret key (LANGFUSE_INIT_PROJECT_SECRET_KEY) and LiteLLM's LANGFUSE_SECRET_KEY",
     policy=PasswordPolicy(length=32, prefix="sk-lf-"),
     rotation="manual",
 )
 LANGFUSE_ADMIN_PASSWORD = SecretSpec(
     key="langfuse-admin-password",
-    gsm_name="langfuse-admin-password",
     used_by="Langfuse initial admin user (LANGFUSE_INIT_USER_PASSWORD), when langfuse.init.admin_email is set",
     policy=PasswordPolicy(length=24, special=True, override_special="-_"),
     rotation="manual",
@@ -166,7 +161,6 @@ LANGFUSE_ADMIN_PASSWORD = SecretSpec(
 
 OAUTH2_PROXY_COOKIE_SECRET = SecretSpec(
     key="oauth2-proxy-cookie-secret",
-    gsm_name="oauth2-proxy-cookie-secret",
     used_by="oauth2-proxy cookie secret (32 random bytes, URL-safe base64): chart config.existingSecret",
     policy=PasswordPolicy(length=32, generator="base64url"),
     disposable=True,
@@ -176,23 +170,16 @@ OAUTH2_PROXY_COOKIE_SECRET = SecretSpec(
 
 REDIS_PASSWORD = SecretSpec(
     key="litellm-redis-password",
-    gsm_name="litellm-redis-password",
     used_by="In-cluster Valkey password (chart auth.existingSecret) and LiteLLM's REDIS_PASSWORD",
     policy=PasswordPolicy(length=32),
 )
-MEMORYSTORE_AUTH = SecretSpec(
-    key="litellm-redis-auth",
-    gsm_name="litellm-redis-auth",
-    used_by="Memorystore AUTH string (generated by Google: the instance's auth_string) as LiteLLM's REDIS_PASSWORD",
-    policy=PasswordPolicy(length=0, generator="provider"),
-    rotation="manual",
+MEMORYSTORE_AUTH = _made_by_the_cloud(
+    "litellm-redis-auth",
+    "Memorystore AUTH string (generated by Google: the instance's auth_string) as LiteLLM's REDIS_PASSWORD",
 )
-MEMORYSTORE_CA = SecretSpec(
-    key="litellm-redis-server-ca",
-    gsm_name="litellm-redis-server-ca",
-    used_by="Memorystore TLS server CA (the instance's server_ca_certs), mounted for LiteLLM's REDIS_SSL_CA_CERTS",
-    policy=PasswordPolicy(length=0, generator="provider"),
-    rotation="manual",
+MEMORYSTORE_CA = _made_by_the_cloud(
+    "litellm-redis-server-ca",
+    "Memorystore TLS server CA (the instance's server_ca_certs), mounted for LiteLLM's REDIS_SSL_CA_CERTS",
 )
 
 

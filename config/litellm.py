@@ -9,7 +9,6 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from config.types import (
     Cidr,
-    ConfigProblemError,
     DnsLabel,
     GsmSecretId,
     Hostname,
@@ -23,6 +22,8 @@ from config.types import (
     Section,
     pattern,
     period_seconds,
+    refuse,
+    repeated_values,
 )
 
 API_PORT = 4000
@@ -317,31 +318,20 @@ class LiteLLMConfig(Section):
     @field_validator("models")
     @classmethod
     def _model_names(cls, models: list[ModelConfig]) -> list[ModelConfig]:
-        problems = []
         names = [m.name for m in models]
+        problems = repeated_values(names, "models", "name", what="model name ")
         for i, m in enumerate(models):
-            if names.index(m.name) != i:
-                problems.append(
-                    (f"[{i}].name", f"model name {m.name!r} is already used by models[{names.index(m.name)}]")
-                )
             for j, fb in enumerate(m.fallbacks):
                 if fb not in names or fb == m.name:
                     others = sorted(set(names) - {m.name}) or "none"
                     problems.append((f"[{i}].fallbacks[{j}]", f"{fb!r} is not another model's name (others: {others})"))
-        if problems:
-            raise ConfigProblemError(problems)
+        refuse(problems)
         return models
 
     @field_validator("provider_keys")
     @classmethod
     def _key_references(cls, keys: list[ProviderKeyConfig]) -> list[ProviderKeyConfig]:
-        problems = []
-        envs = [k.env for k in keys]
-        for i, env in enumerate(envs):
-            if envs.index(env) != i:
-                problems.append((f"[{i}].env", f"{env!r} is already used by provider_keys[{envs.index(env)}]"))
-        if problems:
-            raise ConfigProblemError(problems)
+        refuse(repeated_values([k.env for k in keys], "provider_keys", "env"))
         return keys
 
     @model_validator(mode="after")
@@ -352,8 +342,7 @@ class LiteLLMConfig(Section):
             for i, m in enumerate(self.models)
             if m.api_key is not None and m.api_key not in keys
         ]
-        if problems:
-            raise ConfigProblemError(problems)
+        refuse(problems)
         return self
 
     @field_validator("pdb_min_available")

@@ -9,6 +9,8 @@ from config.types import DnsLabel, GcpId, GcpLocation, GcpRegion, Section
 
 
 class GcpConfig(Section):
+    """The GCP project everything is created in, and the provider's default region."""
+
     project: GcpId = Field(description="GCP project of GKE, Secret Manager and the buckets.")
     region: GcpRegion = Field(description="Default region of the GCP provider (and of Memorystore).")
 

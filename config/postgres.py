@@ -4,7 +4,7 @@ the grafana_ro role and the budget margins) and `reporting` (the rollup job)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
@@ -195,42 +195,44 @@ class _PostgresCommon(Section):
         default=DatabaseBudgetConfig(), description="Margins of the connection and storage budgets (README, Scaling)."
     )
 
+    SECTION: ClassVar[str]
+    """The engine's own section: its key is the engine's name."""
+    MISSING: ClassVar[str]
+    """What a stack without that section is told."""
 
-def _engine_sections(data: Any, own: str, other: str, needs: str) -> Any:
-    """The engine's own section is required, the other engine's refused (null means absent)."""
-    if not isinstance(data, dict):
-        return data
-    if data.get(other) is not None:
-        raise ValueError(f"postgres.{other} is only for engine {other}")
-    if data.get(own) is None:
-        raise ValueError(needs)
-    return {key: value for key, value in data.items() if key != other}
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_sections(cls, data: Any) -> Any:
+        """The engine's own section is required, the other engine's refused (null means absent)."""
+        if not isinstance(data, dict):
+            return data
+        own = cls.SECTION
+        other = "external" if own == "cnpg" else "cnpg"
+        if data.get(other) is not None:
+            raise ValueError(f"postgres.{other} is only for engine {other}")
+        if data.get(own) is None:
+            raise ValueError(cls.MISSING)
+        return {key: value for key, value in data.items() if key != other}
 
 
 class CnpgPostgres(_PostgresCommon):
     """`postgres` with engine cnpg: a CloudNativePG cluster in the gateway namespace."""
 
+    SECTION = "cnpg"
+    MISSING = "engine cnpg needs the postgres.cnpg section"
+
     engine: Literal["cnpg"] = Field(description="cnpg: a CloudNativePG cluster in the gateway namespace.")
     cnpg: CnpgConfig = Field(description="The CloudNativePG cluster (engine cnpg only).")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _sections(cls, data: Any) -> Any:
-        return _engine_sections(data, "cnpg", "external", "engine cnpg needs the postgres.cnpg section")
 
 
 class ExternalPostgres(_PostgresCommon):
     """`postgres` with engine external: an existing server this program only creates roles and databases on."""
 
+    SECTION = "external"
+    MISSING = "engine external needs postgres.external.host and postgres.external.admin_user"
+
     engine: Literal["external"] = Field(description="external: an existing PostgreSQL server.")
     external: ExternalPostgresConfig = Field(description="The existing server (engine external only).")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _sections(cls, data: Any) -> Any:
-        return _engine_sections(
-            data, "external", "cnpg", "engine external needs postgres.external.host and postgres.external.admin_user"
-        )
 
     @model_validator(mode="after")
     def _no_backup(self) -> ExternalPostgres:

@@ -202,6 +202,21 @@ class ConfigProblemError(ValueError):
         self.problems = problems
 
 
+def refuse(problems: list[tuple[str, str]]) -> None:
+    """Raise one ConfigProblemError for all `problems`, if there are any."""
+    if problems:
+        raise ConfigProblemError(problems)
+
+
+def repeated_values(values: list[str], items: str, field: str, *, what: str = "") -> list[tuple[str, str]]:
+    """A problem under `[i].field` for each value an earlier item of the list `items` already has."""
+    return [
+        (f"[{i}].{field}", f"{what}{value!r} is already used by {items}[{values.index(value)}]")
+        for i, value in enumerate(values)
+        if values.index(value) != i
+    ]
+
+
 def pinned_tag(tag: str) -> str:
     if tag.lower() in FLOATING_TAGS or not re.fullmatch(r"v?[0-9]+(\.[0-9]+)+([-+][0-9A-Za-z.-]+)?", tag):
         raise ValueError(f"must be an exact version such as 1.2.3, not the floating tag {tag!r}")
@@ -233,11 +248,15 @@ class Section(BaseModel):
 
 
 class ResourceAmounts(Section):
+    """An amount of CPU and memory: a container's requests or limits, or the cluster's `capacity`."""
+
     cpu: CpuQuantity = Field(description="CPU: cores (2, 0.5) or millicores (250m).")
     memory: MemoryQuantity = Field(description="Memory: bytes with a binary (Mi, Gi) or decimal (M, G) suffix.")
 
 
 class Resources(Section):
+    """A container's `resources` block; the footprint counts its requests."""
+
     requests: ResourceAmounts = Field(description="What the scheduler reserves per pod (counted in the footprint).")
     limits: ResourceAmounts = Field(description="The most a pod may use; each request must not exceed its limit.")
 

@@ -3,8 +3,8 @@
 Every module of components/, config/, dashboards/, tools/ and __main__.py is parsed
 (not imported); its imports, including those inside functions and under
 `if TYPE_CHECKING:`, are edges of a graph. A circle through a type-only import never
-fails at run time, but it is still a circle in the design: two modules that cannot be
-understood, or moved, one without the other.
+fails at run time, but it is still a circle in the design (two modules that cannot be
+understood, or moved, one without the other).
 
 The floors (`FLOORS`): config, then dashboards, components, tools and __main__. A module
 imports from its own package and from lower floors only.

@@ -16,13 +16,15 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.database.component import Database, DatabaseArgs, DatabaseEndpoint
+from components.database.args import DatabaseArgs
+from components.database.component import Database
+from components.database.endpoint import DatabaseEndpoint
 from components.kit import metadata, namespace_options, object_meta
 from components.langfuse import values as langfuse_values
 from components.langfuse.component import Langfuse, LangfuseArgs
 from components.litellm.component import LiteLLM, LiteLLMArgs
-from components.litellm.component import wiring as litellm_wiring
-from components.litellm.values import AdminFrontDoor, GatewayWiring, selector_labels
+from components.litellm.names import selector_labels
+from components.litellm.wiring import AdminFrontDoor, GatewayWiring, gateway_wiring
 from components.observability.alerting import Alerting, AlertingArgs
 from components.observability.dashboards import Dashboards, DashboardsArgs
 from components.observability.datasource import GrafanaDatasource, GrafanaDatasourceArgs
@@ -62,7 +64,7 @@ def wire_litellm(cfg: StackConfig, endpoint: DatabaseEndpoint, redis: RedisWirin
     """What LiteLLM is wired to: the database, its keys, Langfuse's tracing, the shared Redis and,
     with SSO, oauth2-proxy in front of the admin surface."""
     tracing = langfuse_values.litellm_tracing(cfg)
-    wired = litellm_wiring(cfg, endpoint, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing)
+    wired = gateway_wiring(cfg, endpoint, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing)
     admin = (
         AdminFrontDoor(tuple(sso_values.ingress_paths(cfg)), sso_values.ingress_annotations(cfg))
         if cfg.sso.enabled

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from config import DataSafetyConfig, Resources, StackConfig
+from config import DataSafetyConfig, NetworkConfig, Resources, StackConfig
 
 PART_OF = "llm-gateway"
 
@@ -147,6 +147,12 @@ def tcp_ports(*ports: int) -> list[dict[str, Any]]:
 def namespace_peer(namespace: str) -> dict[str, Any]:
     """A NetworkPolicy peer: every pod of one namespace (by its immutable name label)."""
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
+    """The Prometheus server pods only (one peer: namespace AND pod labels), not the whole
+    monitoring namespace (Grafana and friends): they alone may read unauthenticated metrics."""
+    return {**namespace_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
 
 
 DNS_NAMESPACE = "kube-system"

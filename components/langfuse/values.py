@@ -30,7 +30,8 @@ from components.kit import (
     tcp_ports,
     tls_ingress,
 )
-from components.litellm.values import TracingWiring, selector_labels
+from components.litellm.names import selector_labels
+from components.litellm.wiring import TracingWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import LangfuseConfig, StackConfig
 from config.inventory import (

@@ -16,7 +16,7 @@ from typing import Any
 
 from components.database.cnpg import CnpgNames
 from components.kit import metadata
-from components.litellm.values import deployment_name, scrape_job
+from components.litellm.names import deployment_name, scrape_job
 from config import AlertsConfig, StackConfig, period_seconds
 
 RULE_NAME = "llm-gateway-alerts"

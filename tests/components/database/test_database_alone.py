@@ -7,8 +7,9 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.database.args import DatabaseArgs
 from components.database.cnpg import DatabaseTenant
-from components.database.component import Database, DatabaseArgs
+from components.database.component import Database
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig

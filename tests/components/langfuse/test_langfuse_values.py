@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from components.langfuse import values as lf_values
-from components.litellm.values import selector_labels
+from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.managed import basic_auth_consumer, consumer_manifests, managed_secret_args
 from components.secrets.store import StoreAccess

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.litellm.values import scrape_job
+from components.litellm.names import scrape_job
 from components.observability import rules as alert_rules
 from config import ConfigError, StackConfig, parse_config
 from tests.support.config import cnpg_section, stack_config, with_value

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from components.database.component import endpoint
+from components.database.endpoint import endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import DEFAULT_REPORTING_IMAGE, ConfigError

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from components.database import cnpg
-from components.database.component import DatabaseEndpoint, cnpg_clients, endpoint
-from components.litellm.values import prometheus_peer
+from components.database.args import cnpg_clients
+from components.database.endpoint import DatabaseEndpoint, endpoint
+from components.kit import prometheus_peer
 from components.reporting import component as reporting
 from config import StackConfig
 from tests.support.config import cnpg_section, scenario_config

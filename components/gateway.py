@@ -20,8 +20,9 @@ from components.database.args import DatabaseArgs
 from components.database.component import Database
 from components.database.endpoint import DatabaseEndpoint
 from components.kit import metadata, namespace_options, object_meta
-from components.langfuse import values as langfuse_values
 from components.langfuse.component import Langfuse, LangfuseArgs
+from components.langfuse.credentials import litellm_tracing
+from components.langfuse.database import database_tenant
 from components.litellm.component import LiteLLM, LiteLLMArgs
 from components.litellm.names import selector_labels
 from components.litellm.wiring import AdminFrontDoor, GatewayWiring, gateway_wiring
@@ -63,7 +64,7 @@ def gateway_namespace(name: str, cfg: StackConfig, child: pulumi.ResourceOptions
 def wire_litellm(cfg: StackConfig, endpoint: DatabaseEndpoint, redis: RedisWiring | None) -> GatewayWiring:
     """What LiteLLM is wired to: the database, its keys, Langfuse's tracing, the shared Redis and,
     with SSO, oauth2-proxy in front of the admin surface."""
-    tracing = langfuse_values.litellm_tracing(cfg)
+    tracing = litellm_tracing(cfg)
     wired = gateway_wiring(cfg, endpoint, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing)
     admin = (
         AdminFrontDoor(tuple(sso_values.ingress_paths(cfg)), sso_values.ingress_annotations(cfg))
@@ -115,7 +116,7 @@ class LlmGateway(pulumi.ComponentResource):
                 cfg,
                 store.access,
                 admin_password=args.admin_password,
-                tenants=(langfuse_values.database_tenant(cfg),) if cfg.langfuse.enabled else (),
+                tenants=(database_tenant(cfg),) if cfg.langfuse.enabled else (),
             ),
             in_ns,
         )

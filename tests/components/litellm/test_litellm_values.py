@@ -16,7 +16,7 @@ import pytest
 
 from components.database.endpoint import endpoint
 from components.gateway import wire_litellm
-from components.langfuse import values as langfuse_values
+from components.langfuse import credentials as langfuse_credentials
 from components.litellm import names as litellm_names
 from components.litellm import network as litellm_network
 from components.litellm import proxy_config as litellm_proxy_config
@@ -197,7 +197,7 @@ def test_every_os_environ_reference_of_the_proxy_config_is_set_in_the_proxy(vari
         litellm_values.PROVIDER_KEYS_SECRET: litellm_values.provider_keys_secret(
             lit, STORE, wiring.namespace, args.refresh_interval
         ),
-        langfuse_values.LITELLM_KEYS_SECRET: langfuse_values.litellm_keys_secret(cfg, STORE),
+        langfuse_credentials.LITELLM_KEYS_SECRET: langfuse_credentials.litellm_keys_secret(cfg, STORE),
     }
     for name in _env_from(variant):
         es = mounted.get(name)

@@ -238,6 +238,18 @@ def helm_release_args(release: str, namespace: str, chart: HelmChart, values: Ma
     return args
 
 
+def helm_release(
+    resource_name: str,
+    release: str,
+    namespace: str,
+    chart: HelmChart,
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """Register a pinned chart as `release` in `namespace`: atomic, cleaned up on failure (`helm_release_args`)."""
+    return k8s.helm.v3.Release(resource_name, **helm_release_args(release, namespace, chart, values), opts=opts)
+
+
 def stateful_options(safety: DataSafetyConfig) -> pulumi.ResourceOptions:
     """Options for resources that hold data: the database, buckets, GSM secrets.
 

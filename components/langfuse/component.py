@@ -29,14 +29,13 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components.database import cnpg, server
 from components.kit import (
     bucket_with_writer,
     custom_resource,
-    helm_release_args,
+    helm_release,
     ingress,
     network_policies,
     private_bucket,
@@ -154,12 +153,15 @@ class Langfuse(pulumi.ComponentResource):
         db_resources = self._database(db_password)
         network_policies(name, manifests.network_policies, self._child)
 
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             f"{name}-release",
-            **helm_release_args(lf.release_name, args.namespace, values.helm_chart(lf), manifests.helm_values),
+            lf.release_name,
+            args.namespace,
+            values.helm_chart(lf),
+            manifests.helm_values,
             # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see README "Turn a feature off").
-            opts=pulumi.ResourceOptions(
+            pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[credentials, *db_resources, *secrets.values()],
                 protect=args.data_safety.protect,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kit import custom_resource, helm_release_args, ingress, network_policies, object_meta, service_host
+from components.kit import custom_resource, helm_release, ingress, network_policies, object_meta, service_host
 from components.litellm import network, values
 from components.litellm.names import service_name
 from components.litellm.wiring import GatewayWiring
@@ -96,10 +96,13 @@ class LiteLLM(pulumi.ComponentResource):
             )
         )
 
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             f"{name}-release",
-            **helm_release_args(lit.release_name, ns, values.helm_chart(lit), values.helm_values(lit, wired)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            lit.release_name,
+            ns,
+            values.helm_chart(lit),
+            values.helm_values(lit, wired),
+            pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
 
         service = values.metrics_service(lit, ns)

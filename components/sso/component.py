@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.kit import custom_resource, helm_release_args, network_policies
+from components.kit import custom_resource, helm_release, network_policies
 from components.litellm import names as litellm_names
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, managed_secret_args
 from components.secrets.store import StoreAccess, grant_referenced_secret
@@ -99,12 +98,13 @@ class Sso(pulumi.ComponentResource):
 
         network_policies(name, sso_values.network_policies(sso, wired), child)
 
-        k8s.helm.v3.Release(
+        helm_release(
             f"{name}-release",
-            **helm_release_args(
-                sso.release_name, wired.namespace, sso_values.helm_chart(sso), sso_values.helm_values(sso, wired)
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
+            sso.release_name,
+            wired.namespace,
+            sso_values.helm_chart(sso),
+            sso_values.helm_values(sso, wired),
+            pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
         )
         self.service_name = sso_values.service_name(sso)
         self.register_outputs({"service_name": self.service_name, "redirect_url": sso_values.redirect_url(wired.host)})

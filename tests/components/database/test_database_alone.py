@@ -8,8 +8,8 @@ import pulumi
 import pytest
 
 from components.database.args import DatabaseArgs
-from components.database.cnpg import DatabaseTenant
 from components.database.component import Database
+from components.langfuse.database import database_tenant
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
@@ -25,14 +25,8 @@ from tools.offline import (
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
 ADMIN = "Alone-@dmin:pw/?#"
-TENANT = DatabaseTenant(
-    owner="tenant_owner",
-    database="tenant_db",
-    password_secret="tenant-db",
-    comment="a tenant",
-    app="tenant",
-    clients={"matchLabels": {"app": "tenant-client"}},
-)
+TENANT = database_tenant(stack_config("lab"))
+"""The tenant the root passes when Langfuse is on: its database on the cluster."""
 
 
 def build(cfg: StackConfig, **args: Any) -> ProgramRun:

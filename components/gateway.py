@@ -115,6 +115,7 @@ class LlmGateway(pulumi.ComponentResource):
             DatabaseArgs.from_config(
                 cfg,
                 store.access,
+                selector_labels(cfg.litellm),
                 admin_password=args.admin_password,
                 tenants=(database_tenant(cfg),) if cfg.langfuse.enabled else (),
             ),

@@ -5,6 +5,7 @@ instances. Both engines' registrations (`cnpg_engine`, `external_engine`) read i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,6 @@ from components.database.endpoint import (
     external_uri_template,
 )
 from components.kit import namespace_peer, prometheus_peer
-from components.litellm.names import selector_labels
 from components.reporting.sql import REPORTING_ROLE, job_pod_labels
 from components.secrets.managed import ManagedSecretArgs, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.secrets.store import StoreAccess
@@ -60,11 +60,13 @@ def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePassword
     )
 
 
-def cnpg_clients(cfg: StackConfig, tenants: tuple[cnpg.DatabaseTenant, ...] = ()) -> list[dict[str, Any]]:
-    """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (its migration
-    Job carries the same labels), the tenants' pods (Langfuse's web and worker), the reporting
-    job's pods, Grafana's namespace."""
-    clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": selector_labels(cfg.litellm)}}]
+def cnpg_clients(
+    cfg: StackConfig, litellm_pods: Mapping[str, str], tenants: tuple[cnpg.DatabaseTenant, ...] = ()
+) -> list[dict[str, Any]]:
+    """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (`litellm_pods`, its
+    migration Job carries the same labels), the tenants' pods (Langfuse's web and worker), the
+    reporting job's pods, Grafana's namespace."""
+    clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": dict(litellm_pods)}}]
     clients += [{"podSelector": dict(t.clients)} for t in tenants]
     clients.append({"podSelector": {"matchLabels": job_pod_labels()}})
     grafana_ns = cfg.namespaces.grafana
@@ -103,9 +105,11 @@ class DatabaseArgs:
         cls,
         cfg: StackConfig,
         store: StoreAccess,
+        litellm_pods: Mapping[str, str],
         admin_password: pulumi.Input[str] | None = None,
         tenants: tuple[cnpg.DatabaseTenant, ...] = (),
     ) -> DatabaseArgs:
+        """`litellm_pods`: LiteLLM's pod selector labels, from the root (the first of the clients)."""
         passwords = database_passwords(cfg, store)
         return cls(
             postgres=cfg.postgres,
@@ -115,7 +119,7 @@ class DatabaseArgs:
             monitoring=cfg.monitoring,
             passwords=passwords,
             endpoint=endpoint(cfg, passwords.grafana_ro.gsm_secret_id),
-            clients=tuple(cnpg_clients(cfg, tenants)),
+            clients=tuple(cnpg_clients(cfg, litellm_pods, tenants)),
             prometheus_peer=prometheus_peer(cfg.litellm.network),
             admin_password=admin_password,
             tenants=tenants,

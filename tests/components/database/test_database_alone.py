@@ -10,6 +10,7 @@ import pytest
 from components.database.args import DatabaseArgs
 from components.database.component import Database
 from components.langfuse.database import database_tenant
+from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
@@ -34,7 +35,9 @@ def build(cfg: StackConfig, **args: Any) -> ProgramRun:
 
     def program() -> None:
         password = pulumi.Output.secret(ADMIN) if args.pop("admin_password", False) else None
-        Database("db", DatabaseArgs.from_config(cfg, STORE, admin_password=password, **args))
+        Database(
+            "db", DatabaseArgs.from_config(cfg, STORE, selector_labels(cfg.litellm), admin_password=password, **args)
+        )
 
     return run_components(program)
 

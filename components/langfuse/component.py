@@ -11,7 +11,7 @@ Encapsulates:
   secretKeyRefs/existingSecrets), `langfuse-db` (basic-auth, `cnpg.io/reload`)
   and `litellm-langfuse` (LiteLLM's environmentSecrets);
 - its PostgreSQL database: a CNPG `Database` in the stack's cluster (the
-  managed role is in the Cluster spec, see `components.database.component`), or a role
+  managed role is in the Cluster spec, see `components.database.cnpg_engine`), or a role
   and database on the external server;
 - with `blob_storage: gcs`: the bucket (data-safety options), the service
   account with objectAdmin on that bucket only, and its HMAC key;

@@ -16,13 +16,16 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.database.component import Database, DatabaseArgs, DatabaseEndpoint
+from components.database.args import DatabaseArgs
+from components.database.component import Database
+from components.database.endpoint import DatabaseEndpoint
 from components.kit import metadata, namespace_options, object_meta
-from components.langfuse import values as langfuse_values
 from components.langfuse.component import Langfuse, LangfuseArgs
+from components.langfuse.credentials import litellm_tracing
+from components.langfuse.database import database_tenant
 from components.litellm.component import LiteLLM, LiteLLMArgs
-from components.litellm.component import wiring as litellm_wiring
-from components.litellm.values import AdminFrontDoor, GatewayWiring, selector_labels
+from components.litellm.names import selector_labels
+from components.litellm.wiring import AdminFrontDoor, GatewayWiring, gateway_wiring
 from components.observability.alerting import Alerting, AlertingArgs
 from components.observability.dashboards import Dashboards, DashboardsArgs
 from components.observability.datasource import GrafanaDatasource, GrafanaDatasourceArgs
@@ -61,8 +64,8 @@ def gateway_namespace(name: str, cfg: StackConfig, child: pulumi.ResourceOptions
 def wire_litellm(cfg: StackConfig, endpoint: DatabaseEndpoint, redis: RedisWiring | None) -> GatewayWiring:
     """What LiteLLM is wired to: the database, its keys, Langfuse's tracing, the shared Redis and,
     with SSO, oauth2-proxy in front of the admin surface."""
-    tracing = langfuse_values.litellm_tracing(cfg)
-    wired = litellm_wiring(cfg, endpoint, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing)
+    tracing = litellm_tracing(cfg)
+    wired = gateway_wiring(cfg, endpoint, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY, SALT_KEY_SECRET, tracing)
     admin = (
         AdminFrontDoor(tuple(sso_values.ingress_paths(cfg)), sso_values.ingress_annotations(cfg))
         if cfg.sso.enabled
@@ -112,8 +115,9 @@ class LlmGateway(pulumi.ComponentResource):
             DatabaseArgs.from_config(
                 cfg,
                 store.access,
+                selector_labels(cfg.litellm),
                 admin_password=args.admin_password,
-                tenants=(langfuse_values.database_tenant(cfg),) if cfg.langfuse.enabled else (),
+                tenants=(database_tenant(cfg),) if cfg.langfuse.enabled else (),
             ),
             in_ns,
         )

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from config import DataSafetyConfig, Resources, StackConfig
+from config import DataSafetyConfig, NetworkConfig, Resources, StackConfig
 
 PART_OF = "llm-gateway"
 
@@ -149,6 +149,12 @@ def namespace_peer(namespace: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 
+def prometheus_peer(net: NetworkConfig) -> dict[str, Any]:
+    """The Prometheus server pods only (one peer: namespace AND pod labels), not the whole
+    monitoring namespace (Grafana and friends): they alone may read unauthenticated metrics."""
+    return {**namespace_peer(net.prometheus_namespace), "podSelector": {"matchLabels": dict(net.prometheus_pod_labels)}}
+
+
 DNS_NAMESPACE = "kube-system"
 DNS_PORT = 53
 
@@ -230,6 +236,18 @@ def helm_release_args(release: str, namespace: str, chart: HelmChart, values: Ma
     if chart.repository is not None:
         args["repository_opts"] = k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository)
     return args
+
+
+def helm_release(
+    resource_name: str,
+    release: str,
+    namespace: str,
+    chart: HelmChart,
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """Register a pinned chart as `release` in `namespace`: atomic, cleaned up on failure (`helm_release_args`)."""
+    return k8s.helm.v3.Release(resource_name, **helm_release_args(release, namespace, chart, values), opts=opts)
 
 
 def stateful_options(safety: DataSafetyConfig) -> pulumi.ResourceOptions:

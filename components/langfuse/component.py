@@ -11,7 +11,7 @@ Encapsulates:
   secretKeyRefs/existingSecrets), `langfuse-db` (basic-auth, `cnpg.io/reload`)
   and `litellm-langfuse` (LiteLLM's environmentSecrets);
 - its PostgreSQL database: a CNPG `Database` in the stack's cluster (the
-  managed role is in the Cluster spec, see `components.database.component`), or a role
+  managed role is in the Cluster spec, see `components.database.cnpg_engine`), or a role
   and database on the external server;
 - with `blob_storage: gcs`: the bucket (data-safety options), the service
   account with objectAdmin on that bucket only, and its HMAC key;
@@ -29,20 +29,21 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components.database import cnpg, server
 from components.kit import (
     bucket_with_writer,
     custom_resource,
-    helm_release_args,
+    helm_release,
     ingress,
     network_policies,
     private_bucket,
     stateful_options,
 )
-from components.langfuse import values
+from components.langfuse import credentials, network, values
+from components.langfuse.database import cnpg_database
+from components.langfuse.names import names, ui_url
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, basic_auth_consumer, managed_secret_args
 from components.secrets.store import StoreAccess
 from config import DataSafetyConfig, LangfuseConfig, StackConfig
@@ -53,7 +54,7 @@ BLOB_GSA_DISPLAY_NAME = "llm-gateway Langfuse blob storage (HMAC, S3 interop)"
 
 @dataclass(frozen=True)
 class LangfuseManifests:
-    """What `components.langfuse.values` renders. Those builders legitimately read many sections
+    """What Langfuse's pure builders render. Those builders legitimately read many sections
     (langfuse, postgres, namespaces, secrets, data_safety, LiteLLM's pods and ingress), so
     `LangfuseArgs.from_config` runs them and the component only registers the result."""
 
@@ -68,12 +69,12 @@ class LangfuseManifests:
     @classmethod
     def from_config(cls, cfg: StackConfig, store: StoreAccess) -> LangfuseManifests:
         return cls(
-            credentials=values.credentials_secret(cfg, store.ref),
-            litellm_keys=values.litellm_keys_secret(cfg, store.ref),
-            network_policies=values.network_policies(cfg),
+            credentials=credentials.credentials_secret(cfg, store.ref),
+            litellm_keys=credentials.litellm_keys_secret(cfg, store.ref),
+            network_policies=network.network_policies(cfg),
             helm_values=values.helm_values(cfg),
-            ingress=values.ingress(cfg),
-            cnpg_database=values.cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
+            ingress=network.ingress(cfg),
+            cnpg_database=cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
         )
 
 
@@ -109,7 +110,7 @@ class LangfuseArgs:
         postgres_server: postgresql.Provider | None = None,
     ) -> LangfuseArgs:
         lf, ns = cfg.langfuse, cfg.namespaces.gateway
-        db_consumer = basic_auth_consumer(values.DB_SECRET, ns, lf.owner, cnpg.RELOAD_LABEL)
+        db_consumer = basic_auth_consumer(credentials.DB_SECRET, ns, lf.owner, cnpg.RELOAD_LABEL)
         return cls(
             langfuse=lf,
             namespace=ns,
@@ -120,8 +121,8 @@ class LangfuseArgs:
                 for spec in langfuse_secrets(cfg)
             ),
             manifests=LangfuseManifests.from_config(cfg, store),
-            url=values.ui_url(cfg),
-            otel_host=values.names(cfg).web_url,
+            url=ui_url(cfg),
+            otel_host=names(cfg).web_url,
             database=database,
             postgres_server=postgres_server,
         )
@@ -152,12 +153,15 @@ class Langfuse(pulumi.ComponentResource):
         db_resources = self._database(db_password)
         network_policies(name, manifests.network_policies, self._child)
 
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             f"{name}-release",
-            **helm_release_args(lf.release_name, args.namespace, values.helm_chart(lf), manifests.helm_values),
+            lf.release_name,
+            args.namespace,
+            values.helm_chart(lf),
+            manifests.helm_values,
             # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see README "Turn a feature off").
-            opts=pulumi.ResourceOptions(
+            pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[credentials, *db_resources, *secrets.values()],
                 protect=args.data_safety.protect,

@@ -22,34 +22,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.database.component import DatabaseEndpoint
-from components.kit import custom_resource, helm_release_args, ingress, network_policies, object_meta, service_host
-from components.litellm import values
+from components.kit import custom_resource, helm_release, ingress, network_policies, object_meta, service_host
+from components.litellm import network, values
+from components.litellm.names import service_name
+from components.litellm.wiring import GatewayWiring
 from components.secrets.store import StoreAccess, grant_referenced_secret
 from config import LiteLLMConfig, PostgresConfig, StackConfig
-
-
-def wiring(
-    cfg: StackConfig,
-    endpoint: DatabaseEndpoint,
-    master_key_secret: str,
-    master_key_key: str,
-    salt_key_secret: str,
-    tracing: values.TracingWiring | None,
-) -> values.GatewayWiring:
-    """What the release is wired to; `tracing` from Langfuse's builders (None: tracing off)."""
-    return values.GatewayWiring(
-        namespace=cfg.namespaces.gateway,
-        master_key_secret=master_key_secret,
-        master_key_key=master_key_key,
-        salt_key_secret=salt_key_secret,
-        database_secret=endpoint.app_secret,
-        database_host=endpoint.host,
-        database_port=endpoint.port,
-        database_name=endpoint.database,
-        database_pod_selector=dict(endpoint.pod_labels) if endpoint.pod_labels else None,
-        tracing=tracing,
-    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +36,7 @@ class LiteLLMArgs:
     """The release: chart, image, proxy settings, provider keys, network, ingress."""
     postgres: PostgresConfig
     """Read for an external server's CIDRs (the database egress rule)."""
-    wiring: values.GatewayWiring
+    wiring: GatewayWiring
     """Names and Outputs of the other components the release is wired to (and its namespace)."""
     project: str
     """The GCP project of the provider keys' GSM secrets."""
@@ -70,7 +48,7 @@ class LiteLLMArgs:
     """The provider keys' ExternalSecret reads through it; its accessor is granted each key."""
 
     @classmethod
-    def from_config(cls, cfg: StackConfig, wiring: values.GatewayWiring, store: StoreAccess) -> LiteLLMArgs:
+    def from_config(cls, cfg: StackConfig, wiring: GatewayWiring, store: StoreAccess) -> LiteLLMArgs:
         return cls(
             litellm=cfg.litellm,
             postgres=cfg.postgres,
@@ -107,7 +85,7 @@ class LiteLLM(pulumi.ComponentResource):
                 )
             )
 
-        network_policies(name, values.network_policies(lit, args.postgres, wired), child)
+        network_policies(name, network.network_policies(lit, args.postgres, wired), child)
         account = values.service_account(lit, ns)
         depends.append(
             k8s.core.v1.ServiceAccount(
@@ -118,10 +96,13 @@ class LiteLLM(pulumi.ComponentResource):
             )
         )
 
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             f"{name}-release",
-            **helm_release_args(lit.release_name, ns, values.helm_chart(lit), values.helm_values(lit, wired)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            lit.release_name,
+            ns,
+            values.helm_chart(lit),
+            values.helm_values(lit, wired),
+            pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
 
         service = values.metrics_service(lit, ns)
@@ -133,15 +114,15 @@ class LiteLLM(pulumi.ComponentResource):
         )
         custom_resource(f"{name}-service-monitor", values.service_monitor(lit, ns, args.prometheus_release), child)
 
-        blocked = values.blocked_service(lit, ns)
+        blocked = network.blocked_service(lit, ns)
         if blocked is not None:
             k8s.core.v1.Service(
                 f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=child
             )
         ingress(
             f"{name}-ingress",
-            values.ingress(lit, ns, wired.admin),
+            network.ingress(lit, ns, wired.admin),
             pulumi.ResourceOptions(parent=self, depends_on=[release]),
         )
-        self.service_host = service_host(values.service_name(lit), ns)
+        self.service_host = service_host(service_name(lit), ns)
         self.register_outputs({"service_host": self.service_host, "release": lit.release_name})

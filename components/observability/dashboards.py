@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kit import metadata
-from components.litellm.values import scrape_job
+from components.litellm.names import scrape_job
 from config import StackConfig
 from dashboards import DashboardSpec, all_dashboards
 from dashboards.sources import DashboardSources

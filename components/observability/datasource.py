@@ -26,7 +26,7 @@ import pulumi
 import yaml
 
 from components.database import cnpg
-from components.database.component import DatabaseEndpoint
+from components.database.endpoint import DatabaseEndpoint
 from components.kit import custom_resource
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from components.secrets.store import StoreAccess

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_kubernetes as k8s
 
-from components.kit import helm_release_args, network_policies, stateful_options
+from components.kit import helm_release, network_policies, stateful_options
 from components.redis.values import (
     AUTH_SECRET,
     CA_KEY,
@@ -124,10 +123,13 @@ class SharedState(pulumi.ComponentResource):
         else:
             password = ManagedSecret(f"{name}-password", args.auth, child)
             ic = redis.in_cluster
-            k8s.helm.v3.Release(
+            helm_release(
                 f"{name}-valkey",
-                **helm_release_args(ic.release_name, ns, valkey_chart(ic), valkey_values(ic)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[password]),
+                ic.release_name,
+                ns,
+                valkey_chart(ic),
+                valkey_values(ic),
+                pulumi.ResourceOptions(parent=self, depends_on=[password]),
             )
             network_policies(name, valkey_network_policies(ic, ns, dict(args.litellm_pods)), child)
             self.wiring = in_cluster_wiring(ic, ns)

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.database.cnpg import GRAFANA_RO_ROLE
-from components.database.component import DatabaseEndpoint
+from components.database.endpoint import DatabaseEndpoint
 from components.database.network import database_egress
 from components.kit import (
     deny_all,

@@ -10,7 +10,7 @@ Encapsulates (only when `sso.enabled`):
   `components.sso.values.helm_values`), upstream LiteLLM's Service;
 - NetworkPolicies for oauth2-proxy's pods and its way into LiteLLM's API port.
 
-The gateway's Ingress (built by `components.litellm.values.ingress`) sends
+The gateway's Ingress (built by `components.litellm.network.ingress`) sends
 `/ui` and `/oauth2` to this release and everything else to LiteLLM.
 """
 
@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.kit import custom_resource, helm_release_args, network_policies
-from components.litellm import values as litellm_values
+from components.kit import custom_resource, helm_release, network_policies
+from components.litellm import names as litellm_names
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, managed_secret_args
 from components.secrets.store import StoreAccess, grant_referenced_secret
 from components.sso import values as sso_values
@@ -37,9 +36,9 @@ def wiring(cfg: StackConfig, cookie_secret_gsm_id: str) -> sso_values.SsoWiring:
     return sso_values.SsoWiring(
         namespace=cfg.namespaces.gateway,
         host=ing.host,
-        upstream_service=litellm_values.service_name(cfg.litellm),
+        upstream_service=litellm_names.service_name(cfg.litellm),
         upstream_port=API_PORT,
-        upstream_pod_labels=litellm_values.selector_labels(cfg.litellm),
+        upstream_pod_labels=litellm_names.selector_labels(cfg.litellm),
         ingress_controller_namespace=net.ingress_controller_namespace,
         client_secret_gsm_id=sso.client_secret_gsm_secret,
         cookie_secret_gsm_id=cookie_secret_gsm_id,
@@ -99,12 +98,13 @@ class Sso(pulumi.ComponentResource):
 
         network_policies(name, sso_values.network_policies(sso, wired), child)
 
-        k8s.helm.v3.Release(
+        helm_release(
             f"{name}-release",
-            **helm_release_args(
-                sso.release_name, wired.namespace, sso_values.helm_chart(sso), sso_values.helm_values(sso, wired)
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
+            sso.release_name,
+            wired.namespace,
+            sso_values.helm_chart(sso),
+            sso_values.helm_values(sso, wired),
+            pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
         )
         self.service_name = sso_values.service_name(sso)
         self.register_outputs({"service_name": self.service_name, "redirect_url": sso_values.redirect_url(wired.host)})

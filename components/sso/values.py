@@ -66,7 +66,7 @@ class SsoWiring:
     host: str
     """The gateway's ingress host: the UI's public origin and the redirect URI's host."""
     upstream_service: str
-    """LiteLLM's Service (`components.litellm.values.service_name`)."""
+    """LiteLLM's Service (`components.litellm.names.service_name`)."""
     upstream_port: int
     upstream_pod_labels: Mapping[str, str]
     """LiteLLM's pod selector labels (egress and LiteLLM's ingress policy)."""

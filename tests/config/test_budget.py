@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bench import spend_log_size as bench_spend_log_size
-from components.litellm.values import proxy_config
+from components.litellm.proxy_config import proxy_config
 from config import budget, parse_config
 from tests.harness.pglab.server import PostgresServer, apply_litellm_schema
 from tests.support.config import errors_for, namespace, stack_config

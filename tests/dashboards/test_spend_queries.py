@@ -14,7 +14,6 @@ writes on today's and yesterday's rows and an incremental refresh.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from components.reporting import sql as reporting_sql
 from dashboards import reporting_schema
@@ -32,7 +30,7 @@ from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
 from tests.harness.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
 from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
-from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
+from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy
 
 DBNAME = "spend_queries"
 ROLE = "grafana_ro"
@@ -78,25 +76,13 @@ def seeded_copy(
 ) -> Iterator[SpendDb]:
     """A copy of the migrated database with `data`, grafana_ro and a fully refreshed reporting schema."""
     server = litellm_database.server
-    with server.superuser_connection() as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(dbname), sql.Identifier(litellm_database.name), sql.Identifier(litellm_database.owner)
-            )
-        )
-    try:
+    # The last copy dropped takes the roles with it (roles span databases).
+    with database_copy(litellm_database, dbname, roles=(ROLE, reporting_sql.REPORTING_ROLE)):
         with server.connect_as(litellm_database.owner, litellm_database.owner_password, dbname) as conn:
             spend_seed.seed(conn, data)
         create_grafana_ro(litellm_database, dbname, PASSWORD)
         spend_seed.install_reporting(server, dbname, REPORTING_PASSWORD, ROLE)
         yield SpendDb(server, (litellm_database.owner, litellm_database.owner_password), dbname)
-    finally:
-        with server.superuser_connection() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-            for role in (ROLE, reporting_sql.REPORTING_ROLE):
-                # the last copy dropped takes the roles with it (roles span databases)
-                with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
-                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(scope="module")
@@ -351,33 +337,26 @@ def _equivalence_cases() -> list[tuple[DashboardQueries, str, str, dict[str, Sel
     return cases
 
 
+WEEKS = TimeRange(datetime(2025, 2, 16, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
+"""Sunday to Monday: two full ISO weeks (from the weekly rollups) and two edge days."""
+
+
+@pytest.mark.parametrize("time_range", [RANGE, WEEKS], ids=["days", "full-weeks"])
 @pytest.mark.parametrize(
     ("dashboard", "key", "naive", "chosen"),
     _equivalence_cases(),
     ids=[f"{'overview' if c[0] is OVERVIEW else 'team'}-{c[1]}-{i % 2}" for i, c in enumerate(_equivalence_cases())],
 )
 def test_panel_equals_its_raw_log_twin(
-    spend_db: SpendDb, dashboard: DashboardQueries, key: str, naive: str, chosen: dict[str, Selection]
+    spend_db: SpendDb,
+    dashboard: DashboardQueries,
+    key: str,
+    naive: str,
+    chosen: dict[str, Selection],
+    time_range: TimeRange,
 ) -> None:
-    fast = floats(spend_db.run(dashboard, key, chosen))
-    slow = floats(spend_db.owner_rows(render(naive, dashboard.variables, chosen, RANGE)))
-    assert fast == slow
-
-
-WEEKS = TimeRange(datetime(2025, 2, 16, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
-"""Sunday to Monday: two full ISO weeks (from the weekly rollups) and two edge days."""
-
-
-@pytest.mark.parametrize(
-    ("dashboard", "key", "naive", "chosen"),
-    _equivalence_cases(),
-    ids=[f"{'overview' if c[0] is OVERVIEW else 'team'}-{c[1]}-{i % 2}" for i, c in enumerate(_equivalence_cases())],
-)
-def test_panel_equals_its_raw_log_twin_over_full_weeks(
-    spend_db: SpendDb, dashboard: DashboardQueries, key: str, naive: str, chosen: dict[str, Selection]
-) -> None:
-    fast = floats(spend_db.run(dashboard, key, chosen, WEEKS))
-    slow = floats(spend_db.owner_rows(render(naive, dashboard.variables, chosen, WEEKS)))
+    fast = floats(spend_db.run(dashboard, key, chosen, time_range))
+    slow = floats(spend_db.owner_rows(render(naive, dashboard.variables, chosen, time_range)))
     assert fast == slow
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from components.database.cnpg import backup_soft_delete_seconds
 from components.kit import namespace_holds_data
-from components.secrets.eso import cluster_secret_store
 from config import ConfigError, inventory, parse_config
 from config.inventory import SALT_KEY, secret_inventory
 from tests.support.assets import require
@@ -73,16 +72,7 @@ def test_the_admission_rule_matches_esos() -> None:
     assert store_admits(by_label, "x", {"team": "llm"}) and not store_admits(by_label, "x", {"team": "web"})
     by_regex = {"spec": {"conditions": [{"namespaceRegexes": ["^llm-"]}]}}
     assert store_admits(by_regex, "llm-gateway") and not store_admits(by_regex, "apps")
-    with pytest.raises(ValueError, match="at least one namespace"):
-        cluster_secret_store(
-            name="s",
-            project_id="p",
-            cluster_location="l",
-            cluster_name="c",
-            service_account="a",
-            service_account_namespace="n",
-            namespaces=[],
-        )
+    # The builder refuses a store without a condition: tests/components/secrets/test_eso_manifests.py.
 
 
 # --- 2. the namespace that holds the database --------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.langfuse.values import helm_values
-from components.litellm.values import proxy_config
+from components.litellm.proxy_config import proxy_config
 from config import parse_config
 from tests.support.config import errors_for, namespace
 from tests.support.netpol import Address, Pod, can_connect

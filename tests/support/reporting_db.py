@@ -1,11 +1,22 @@
-"""grafana_ro and the reporting schema on a test database, as the program makes them.
+"""Throwaway copies of LiteLLM's migrated database, and grafana_ro and the reporting schema on them
+as the program makes them.
 
+- `database_copy`: a private copy of the migrated database (`CREATE DATABASE ... TEMPLATE`),
+  dropped on exit, so tests that change a database never share one;
+- `as_superuser`: statements in one transaction as the superuser, as the role engines run them;
 - `create_grafana_ro`: the role exactly as the program's CNPG managed-role entry makes
   it (via `tests.support.role_sql`; once per server), plus the program's hardening SQL.
 - `REPORTING_PASSWORD`: the reporting role's password in these tests.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
 
 from components.database import cnpg
 from components.database.sql import database_hardening_sql
@@ -32,3 +43,25 @@ def as_superuser(server: PostgresServer, dbname: str, statements: list[str]) -> 
     with server.superuser_connection(dbname) as conn, conn.transaction():
         for statement in statements:
             conn.execute(statement.encode())
+
+
+@contextmanager
+def database_copy(database: LiteLLMDatabase, dbname: str, roles: Iterable[str] = ()) -> Iterator[str]:
+    """`dbname`: a copy of the migrated database, owned by its owner. On exit the copy is dropped
+    (connections and all), then the `roles` the test made there (read then, so a list may still
+    grow), each unless it still holds something in another copy: roles span databases."""
+    server = database.server
+    with server.superuser_connection() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(dbname), sql.Identifier(database.name), sql.Identifier(database.owner)
+            )
+        )
+    try:
+        yield dbname
+    finally:
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            for role in roles:
+                with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

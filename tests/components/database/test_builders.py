@@ -11,7 +11,7 @@ import pytest
 
 from components.database import cnpg, server
 from components.kit import private_bucket
-from components.langfuse import values as langfuse_values
+from components.langfuse import database as langfuse_database
 from config import BackupConfig, DataSafetyConfig
 from tests.support.schemas import validation_errors
 from tools.offline import run_components, stack_config
@@ -43,9 +43,9 @@ def test_a_tenant_renders_a_valid_cluster_role_and_database(retain: bool) -> Non
 
 def test_langfuse_is_a_tenant_of_the_cluster_with_a_valid_database() -> None:
     cfg = stack_config("enterprise")
-    tenant = langfuse_values.database_tenant(cfg)
+    tenant = langfuse_database.database_tenant(cfg)
     assert (tenant.owner, tenant.database) == (cfg.langfuse.owner, cfg.langfuse.database)
-    assert validation_errors(langfuse_values.cnpg_database(cfg)) == []
+    assert validation_errors(langfuse_database.cnpg_database(cfg)) == []
 
 
 @pytest.mark.parametrize("days", [1, 30, 3650])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.database.component import read_host
+from components.database.endpoint import read_host
 from components.kit import stateful_options
 from tests.support.config import stack_config
 from tests.support.program import EXTERNAL_ENGINE, run_cached

@@ -7,8 +7,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.database.cnpg import DatabaseTenant
-from components.database.component import Database, DatabaseArgs
+from components.database.args import DatabaseArgs
+from components.database.component import Database
+from components.langfuse.database import database_tenant
+from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
@@ -24,14 +26,8 @@ from tools.offline import (
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
 ADMIN = "Alone-@dmin:pw/?#"
-TENANT = DatabaseTenant(
-    owner="tenant_owner",
-    database="tenant_db",
-    password_secret="tenant-db",
-    comment="a tenant",
-    app="tenant",
-    clients={"matchLabels": {"app": "tenant-client"}},
-)
+TENANT = database_tenant(stack_config("lab"))
+"""The tenant the root passes when Langfuse is on: its database on the cluster."""
 
 
 def build(cfg: StackConfig, **args: Any) -> ProgramRun:
@@ -39,7 +35,9 @@ def build(cfg: StackConfig, **args: Any) -> ProgramRun:
 
     def program() -> None:
         password = pulumi.Output.secret(ADMIN) if args.pop("admin_password", False) else None
-        Database("db", DatabaseArgs.from_config(cfg, STORE, admin_password=password, **args))
+        Database(
+            "db", DatabaseArgs.from_config(cfg, STORE, selector_labels(cfg.litellm), admin_password=password, **args)
+        )
 
     return run_components(program)
 

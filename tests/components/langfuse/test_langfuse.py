@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.langfuse.values import CREDENTIALS_SECRET, DB_SECRET, LITELLM_KEYS_SECRET
+from components.langfuse.credentials import CREDENTIALS_SECRET, DB_SECRET, LITELLM_KEYS_SECRET
 from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config

@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 
+from components.langfuse import credentials as lf_credentials
+from components.langfuse import database as lf_database
+from components.langfuse import names as lf_names
+from components.langfuse import network as lf_network
 from components.langfuse import values as lf_values
-from components.litellm.values import selector_labels
+from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.managed import basic_auth_consumer, consumer_manifests, managed_secret_args
 from components.secrets.store import StoreAccess
@@ -73,17 +77,17 @@ def _render(variant: str) -> list[RenderedObject]:
 def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
     """The ExternalSecrets the chart's Secrets come from: the credentials, LiteLLM's keys, the database password."""
     store, ns = STORE.ref, cfg.namespaces.gateway
-    db_consumer = basic_auth_consumer(lf_values.DB_SECRET, ns, cfg.langfuse.owner, {"cnpg.io/reload": "true"})
+    db_consumer = basic_auth_consumer(lf_credentials.DB_SECRET, ns, cfg.langfuse.owner, {"cnpg.io/reload": "true"})
     return [
-        lf_values.credentials_secret(cfg, store),
-        lf_values.litellm_keys_secret(cfg, store),
+        lf_credentials.credentials_secret(cfg, store),
+        lf_credentials.litellm_keys_secret(cfg, store),
         *consumer_manifests(managed_secret_args(cfg, LANGFUSE_DB_PASSWORD, STORE, (db_consumer,))),
     ]
 
 
 def _deployed(variant: str) -> Deployed:
     cfg = _config(variant)
-    return deployed([*_secrets(cfg), *lf_values.network_policies(cfg)], _render(variant))
+    return deployed([*_secrets(cfg), *lf_network.network_policies(cfg)], _render(variant))
 
 
 def _pod(d: Deployed, workload: str) -> Pod:
@@ -121,16 +125,16 @@ def test_litellm_reaches_the_web_ui_only_and_the_subcharts_stay_internal(variant
     litellm, stranger = Pod(ns, selector_labels(cfg.litellm)), Pod("team-x", {"app": "curl"})
     web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
     clickhouse = _pod(d, "langfuse-clickhouse-shard0")
-    assert can_connect(policies, litellm, web, lf_values.WEB_PORT)
+    assert can_connect(policies, litellm, web, lf_names.WEB_PORT)
     assert not can_connect(policies, litellm, clickhouse, CLICKHOUSE_HTTP)
-    assert not can_connect(policies, litellm, worker, lf_values.WEB_PORT)
-    assert not can_connect(policies, stranger, web, lf_values.WEB_PORT)
-    assert not can_connect(policies, Pod(ns, {"app": "other"}), web, lf_values.WEB_PORT)
+    assert not can_connect(policies, litellm, worker, lf_names.WEB_PORT)
+    assert not can_connect(policies, stranger, web, lf_names.WEB_PORT)
+    assert not can_connect(policies, Pod(ns, {"app": "other"}), web, lf_names.WEB_PORT)
     assert can_connect(policies, worker, clickhouse, CLICKHOUSE_HTTP)
     assert can_connect(policies, web, clickhouse, CLICKHOUSE_HTTP)
     controller = cfg.litellm.network.ingress_controller_namespace
     if controller:
-        from_controller = can_connect(policies, Pod(controller, {"app": "controller"}), web, lf_values.WEB_PORT)
+        from_controller = can_connect(policies, Pod(controller, {"app": "controller"}), web, lf_names.WEB_PORT)
         assert from_controller == (cfg.langfuse.ingress_host is not None)
 
 
@@ -141,7 +145,7 @@ def test_app_pods_reach_the_database_and_https_only_with_gcs(variant: str) -> No
     policies = [o.body for o in d.of_kind("NetworkPolicy")]
     web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
     clickhouse = _pod(d, "langfuse-clickhouse-shard0")
-    host, port = lf_values.database_host(cfg)
+    host, port = lf_database.database_host(cfg)
     pg = cfg.postgres
     if pg.engine == "cnpg":
         database: Pod | Address = Pod(cfg.namespaces.gateway, {"cnpg.io/cluster": pg.cnpg.name})
@@ -159,11 +163,11 @@ def test_app_pods_reach_the_database_and_https_only_with_gcs(variant: str) -> No
 def test_database_tenant_clients_are_the_app_pods(variant: str) -> None:
     cfg = _config(variant)
     d = _deployed(variant)
-    clients = lf_values.database_tenant(cfg).clients
+    clients = lf_database.database_tenant(cfg).clients
     chosen = {p.owner.name for p in selected_pods(d, cfg.namespaces.gateway, dict(clients)) if not p.is_job}
     assert chosen == {"langfuse-web", "langfuse-worker"}
     if cfg.postgres.engine == "cnpg":
-        assert crd_errors(lf_values.cnpg_database(cfg), "crd/cnpg-databases") == []
+        assert crd_errors(lf_database.cnpg_database(cfg), "crd/cnpg-databases") == []
 
 
 @pytest.mark.parametrize("variant", ["lab-gcs-admin-ui", "enterprise"])
@@ -171,17 +175,17 @@ def test_ui_ingress_and_tracing_name_the_charts_web_service(variant: str) -> Non
     cfg = _config(variant)
     rendered = _render(variant)
     services = {o.body["metadata"]["name"]: o.body for o in rendered if o.body["kind"] == "Service"}
-    web = services[lf_values.names(cfg).web_service]
-    assert lf_values.WEB_PORT in {p["port"] for p in web["spec"]["ports"]}
+    web = services[lf_names.names(cfg).web_service]
+    assert lf_names.WEB_PORT in {p["port"] for p in web["spec"]["ports"]}
     d = _deployed(variant)
     assert {p.owner.name for p in d.pods if matches(web["spec"]["selector"], p.labels)} == {"langfuse-web"}
-    tracing = lf_values.litellm_tracing(cfg)
+    tracing = lf_credentials.litellm_tracing(cfg)
     assert tracing is not None
-    assert tracing.otel_host == f"http://{web['metadata']['name']}.{cfg.namespaces.gateway}.svc:{lf_values.WEB_PORT}"
-    ingress = lf_values.ingress(cfg)
+    assert tracing.otel_host == f"http://{web['metadata']['name']}.{cfg.namespaces.gateway}.svc:{lf_names.WEB_PORT}"
+    ingress = lf_network.ingress(cfg)
     if cfg.langfuse.ingress_host is None:
         assert ingress is None
         return
     assert ingress is not None and core_errors(ingress) == []
     (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
-    assert path["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_values.WEB_PORT}}
+    assert path["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_names.WEB_PORT}}

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from components.database.component import external_uri_template
+from components.database.endpoint import external_uri_template
 from config import ConfigError, parse_config
 from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
 from tests.harness.pglab.server import PostgresServer

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.litellm.values import GatewayWiring, TracingWiring, network_policies, selector_labels
+from components.litellm.names import selector_labels
+from components.litellm.network import network_policies
+from components.litellm.wiring import GatewayWiring, TracingWiring
 from components.redis.values import RedisWiring
 from config import API_PORT, StackConfig
 from tests.support.config import scenario_config

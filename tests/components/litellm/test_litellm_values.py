@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 
-from components.database.component import endpoint
+from components.database.endpoint import endpoint
 from components.gateway import wire_litellm
-from components.langfuse import values as langfuse_values
+from components.langfuse import credentials as langfuse_credentials
+from components.litellm import names as litellm_names
+from components.litellm import network as litellm_network
+from components.litellm import proxy_config as litellm_proxy_config
 from components.litellm import values as litellm_values
+from components.litellm import wiring as litellm_wiring
 from components.litellm.component import LiteLLMArgs
 from components.redis import values as redis_values
 from components.secrets.eso import StoreRef
@@ -64,7 +68,7 @@ def _redis(cfg: StackConfig) -> redis_values.RedisWiring | None:
     return None
 
 
-def _wiring(cfg: StackConfig) -> litellm_values.GatewayWiring:
+def _wiring(cfg: StackConfig) -> litellm_wiring.GatewayWiring:
     return wire_litellm(cfg, endpoint(cfg, "grafana-ro"), _redis(cfg))
 
 
@@ -91,7 +95,7 @@ def _proxy(variant: str) -> dict[str, Any]:
 def _services(variant: str) -> dict[str, dict[str, Any]]:
     args = _args(variant)
     lit, ns = args.litellm, args.wiring.namespace
-    own = [litellm_values.metrics_service(lit, ns), litellm_values.blocked_service(lit, ns)]
+    own = [litellm_values.metrics_service(lit, ns), litellm_network.blocked_service(lit, ns)]
     rendered = [o.body for o in _render(variant) if o.body["kind"] == "Service"]
     return {s["metadata"]["name"]: s for s in [*rendered, *own] if s is not None}
 
@@ -123,7 +127,7 @@ def test_service_monitor_is_valid_and_selects_the_metrics_service_its_port_and_j
     port_names = {p["name"] for p in service["spec"]["ports"]}
     assert [e["port"] for e in spec["endpoints"] if e["port"] not in port_names] == []
     # The job name the alert rules select on comes from this Service label.
-    assert labels[spec["jobLabel"]] == litellm_values.scrape_job(cfg.litellm)
+    assert labels[spec["jobLabel"]] == litellm_names.scrape_job(cfg.litellm)
     assert monitor["metadata"]["labels"]["release"] == cfg.monitoring.prometheus_release
     # No other Service of the release carries the labels the monitor selects (no duplicate targets).
     others = [s for name, s in _services(variant).items() if name != service["metadata"]["name"]]
@@ -134,7 +138,7 @@ def test_service_monitor_is_valid_and_selects_the_metrics_service_its_port_and_j
 def test_every_ingress_backend_is_an_existing_service_port(variant: str) -> None:
     cfg, args = _config(variant), _args(variant)
     lit, wiring = args.litellm, args.wiring
-    ingress = litellm_values.ingress(lit, wiring.namespace, wiring.admin)
+    ingress = litellm_network.ingress(lit, wiring.namespace, wiring.admin)
     assert ingress is not None and core_errors(ingress) == []
     services = _services(variant)
     if cfg.sso.enabled:  # oauth2-proxy's Service (rendered from its chart in tests/components/sso)
@@ -150,8 +154,8 @@ def test_every_ingress_backend_is_an_existing_service_port(variant: str) -> None
         if port not in {p["port"] for p in services.get(n, {"spec": {"ports": []}})["spec"]["ports"]}
     ]
     assert missing == []
-    assert (litellm_values.service_name(cfg.litellm), API_PORT) in backends
-    blocked = litellm_values.blocked_service(lit, wiring.namespace)
+    assert (litellm_names.service_name(cfg.litellm), API_PORT) in backends
+    blocked = litellm_network.blocked_service(lit, wiring.namespace)
     assert blocked is not None and "selector" not in blocked["spec"] and core_errors(blocked) == []
 
 
@@ -193,7 +197,7 @@ def test_every_os_environ_reference_of_the_proxy_config_is_set_in_the_proxy(vari
         litellm_values.PROVIDER_KEYS_SECRET: litellm_values.provider_keys_secret(
             lit, STORE, wiring.namespace, args.refresh_interval
         ),
-        langfuse_values.LITELLM_KEYS_SECRET: langfuse_values.litellm_keys_secret(cfg, STORE),
+        langfuse_credentials.LITELLM_KEYS_SECRET: langfuse_credentials.litellm_keys_secret(cfg, STORE),
     }
     for name in _env_from(variant):
         es = mounted.get(name)
@@ -203,5 +207,5 @@ def test_every_os_environ_reference_of_the_proxy_config_is_set_in_the_proxy(vari
         assert wiring.redis.auth_secret in _env_from(variant)
         provided.add(redis_values.PASSWORD_KEY)
     referenced = _os_environ(config)
-    assert litellm_values.MASTER_KEY_ENV in referenced
+    assert litellm_proxy_config.MASTER_KEY_ENV in referenced
     assert sorted(referenced - provided) == []

@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.litellm.values import scrape_job
+from components.litellm.names import scrape_job
 from components.observability import rules as alert_rules
+from components.observability.alerts.alert import hours
+from components.observability.alerts.spend import BUDGET_TIERS
 from config import ConfigError, StackConfig, parse_config
 from tests.support.config import cnpg_section, stack_config, with_value
 from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
@@ -246,7 +248,7 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     )
     bounds = (*b.used_percent, b.used_percent[-1] + 20)
     for entity, remaining, maximum, labels, expected in entities:
-        for tier, (suffix, severity) in enumerate(alert_rules.BUDGET_TIERS):
+        for tier, (suffix, severity) in enumerate(BUDGET_TIERS):
             used = (bounds[tier] + bounds[tier + 1]) / 2
             below = bounds[tier] - 0.5
 
@@ -346,7 +348,7 @@ def cases(cfg: StackConfig) -> dict[str, Case]:
     )
 
     # spend-log retention: windows of one cleanup interval + 1h, in 5-minute steps
-    window = minutes(f"{alert_rules._hours(cfg.litellm.database.cleanup_interval) + 1}h")
+    window = minutes(f"{hours(cfg.litellm.database.cleanup_interval) + 1}h")
     steps = window // 5
     proxy = {**NS, "job": job, **pod}
     aborted = {**proxy, "outcome": "aborted"}

@@ -14,7 +14,7 @@ from tests.support.schemas import validation_errors
 from tools.offline import run_config
 
 PROGRAM = """
-from components.database.component import DatabaseEndpoint
+from components.database.endpoint import DatabaseEndpoint
 from components.observability.datasource import GrafanaDatasource, GrafanaDatasourceArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess

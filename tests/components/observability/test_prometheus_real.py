@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.litellm.values import scrape_job, service_name
+from components.litellm.names import scrape_job, service_name
 from components.observability.dashboards import DashboardsArgs
 from config import StackConfig
 from dashboards import all_dashboards

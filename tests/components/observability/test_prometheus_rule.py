@@ -13,7 +13,7 @@ import promql_parser
 import pytest
 import yaml
 
-from components.litellm.values import deployment_name, scrape_job
+from components.litellm.names import deployment_name, scrape_job
 from components.observability.rules import prometheus_rule
 from config import StackConfig
 from tests.support.config import cnpg_section, scenario_config

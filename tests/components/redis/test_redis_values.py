@@ -16,11 +16,11 @@ from typing import Any
 import pulumi_gcp as gcp
 import pytest
 
-from components.database.component import endpoint
+from components.database.endpoint import endpoint
 from components.gateway import wire_litellm
 from components.litellm.component import LiteLLMArgs
-from components.litellm.values import network_policies as litellm_policies
-from components.litellm.values import selector_labels
+from components.litellm.names import selector_labels
+from components.litellm.network import network_policies as litellm_policies
 from components.redis import values as redis_values
 from components.redis.component import SharedStateArgs
 from components.secrets.eso import StoreRef

@@ -32,8 +32,9 @@ from components.reporting.sql import REPORTING_ROLE, SCHEMA, grants_sql, refresh
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
 from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
-from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
+from tests.harness.pglab.server import LiteLLMDatabase, apply_litellm_schema, start_postgres_server
 from tests.support.program import EXTERNAL_ENGINE, run_cached
+from tests.support.reporting_db import as_superuser, database_copy
 from tests.support.role_sql import (
     cnpg_managed_role_sql,
     pg_provider_grant_sql,
@@ -111,13 +112,6 @@ def role_statements(engine: str, definition: dict[str, Any], password: str) -> l
     return pg_provider_role_sql(definition, password)
 
 
-def run_as_superuser(server: PostgresServer, dbname: str, statements: list[str]) -> None:
-    """Run statements in one transaction, as the engines do."""
-    with server.superuser_connection(dbname) as conn, conn.transaction():
-        for statement in statements:
-            conn.execute(statement.encode())
-
-
 def sqlstate_of(conn: psycopg.Connection[tuple[object, ...]], statement: str) -> str:
     """``"00000"`` when the statement succeeds, else its SQLSTATE."""
     try:
@@ -137,35 +131,21 @@ class Scratch:
         self.roles: list[str] = []
 
     def harden(self) -> None:
-        run_as_superuser(self.server, self.name, database_hardening_sql(self.name, self.litellm.owner))
+        as_superuser(self.server, self.name, database_hardening_sql(self.name, self.litellm.owner))
 
     def create_role(self, engine: str, definition: dict[str, Any], password: str) -> str:
         name = str(definition["name"])
         self.roles.append(name)
-        run_as_superuser(self.server, "postgres", role_statements(engine, definition, password))
+        as_superuser(self.server, "postgres", role_statements(engine, definition, password))
         return name
 
 
 @pytest.fixture
 def scratch(litellm_database: LiteLLMDatabase, request: pytest.FixtureRequest) -> Iterator[Scratch]:
-    server = litellm_database.server
     name = "scratch_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50]
-    with server.superuser_connection() as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(name),
-                sql.Identifier(litellm_database.name),
-                sql.Identifier(litellm_database.owner),
-            )
-        )
     box = Scratch(litellm_database, name)
-    try:
+    with database_copy(litellm_database, name, roles=box.roles):
         yield box
-    finally:
-        with server.superuser_connection() as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            for role in box.roles:
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(params=ENGINES)
@@ -225,7 +205,7 @@ def install_reporting(scratch: Scratch, engine: str, definitions: dict[str, dict
     """The reporting role as the engine creates it, the schema as CNPG's Database / postgresql.Schema
     creates it, then the job's three SQL files as that role."""
     role = scratch.create_role(engine, definitions[REPORTING_ROLE], password)
-    run_as_superuser(scratch.server, scratch.name, [f'CREATE SCHEMA "{SCHEMA}" AUTHORIZATION "{role}"'])
+    as_superuser(scratch.server, scratch.name, [f'CREATE SCHEMA "{SCHEMA}" AUTHORIZATION "{role}"'])
     with scratch.server.connect_as(role, password, scratch.name) as conn:
         for text in (schema_sql(), grants_sql(GRAFANA_RO_ROLE), refresh_sql(3)):
             conn.execute(text.encode())
@@ -457,7 +437,7 @@ def test_external_grants_harden_like_the_bootstrap_sql(
     temporary tables and public-schema DDL exactly like database_hardening_sql."""
     for grant in external_hardening_grant_definitions:
         translated = dict(grant, database=scratch.name)
-        run_as_superuser(scratch.server, scratch.name, pg_provider_grant_sql(translated))
+        as_superuser(scratch.server, scratch.name, pg_provider_grant_sql(translated))
     password = SPECIAL_PASSWORD_NO_BACKSLASH
     role = scratch.create_role("external", grafana_ro_definitions["external"], password)
     with scratch.server.connect_as(role, password, scratch.name) as conn:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from components.database.component import endpoint
+from components.database.endpoint import endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import DEFAULT_REPORTING_IMAGE, ConfigError
@@ -24,7 +24,7 @@ from tests.harness.pglab import spend_seed
 from tests.harness.pglab.server import LiteLLMDatabase
 from tests.support.config import cnpg_section, scenario_config
 from tests.support.program import EXTERNAL_ENGINE, run_cached
-from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro
+from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy
 
 DBNAME = "reporting_job"
 
@@ -36,20 +36,8 @@ def _one(stack: str, kind: str, *overrides: str) -> dict[str, Any]:
 
 @pytest.fixture
 def job_database(litellm_database: LiteLLMDatabase) -> Iterator[LiteLLMDatabase]:
-    server = litellm_database.server
-    with server.superuser_connection() as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(DBNAME), sql.Identifier(litellm_database.name), sql.Identifier(litellm_database.owner)
-            )
-        )
-    try:
+    with database_copy(litellm_database, DBNAME, roles=("grafana_ro", REPORTING_ROLE)):
         yield litellm_database
-    finally:
-        with server.superuser_connection() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DBNAME)))
-            for role in ("grafana_ro", REPORTING_ROLE):
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: LiteLLMDatabase, tmp_path: Path) -> None:

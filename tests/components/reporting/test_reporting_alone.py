@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.database.component import endpoint
+from components.database.endpoint import endpoint
 from components.reporting.component import Reporting, ReportingArgs
 from tests.support.program import EXTERNAL_ENGINE
 from tools.offline import run_components, stack_config

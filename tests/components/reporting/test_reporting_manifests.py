@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from components.database import cnpg
-from components.database.component import DatabaseEndpoint, cnpg_clients, endpoint
-from components.litellm.values import prometheus_peer
+from components.database.args import cnpg_clients
+from components.database.endpoint import DatabaseEndpoint, endpoint
+from components.kit import prometheus_peer
+from components.litellm.names import selector_labels
 from components.reporting import component as reporting
 from config import StackConfig
 from tests.support.config import cnpg_section, scenario_config
@@ -146,7 +148,11 @@ def test_the_cnpg_instances_admit_the_job(variant: str) -> None:
     section = cnpg_section(cfg)
     names = cnpg.CnpgNames(section.name, cfg.namespaces.gateway)
     database_side = cnpg.network_policies(
-        section, names, cnpg_clients(cfg), prometheus_peer(cfg.litellm.network), cfg.postgres.backup.enabled
+        section,
+        names,
+        cnpg_clients(cfg, selector_labels(cfg.litellm)),
+        prometheus_peer(cfg.litellm.network),
+        cfg.postgres.backup.enabled,
     )
     policies = database_side + reporting.network_policy_manifests(args)
     primary = Pod(cfg.namespaces.gateway, {"cnpg.io/cluster": names.cluster, "cnpg.io/instanceRole": "primary"})

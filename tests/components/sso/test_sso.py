@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from components.litellm import values as litellm_values
+from components.litellm import names as litellm_names
 from components.litellm.ingress_paths import backend_of
 from components.secrets.managed import urlsafe_base64
 from components.sso import values as sso_values
@@ -122,7 +122,7 @@ def test_email_domains_and_keycloak_provider_are_settings() -> None:
 
 def test_upstream_is_the_litellm_service() -> None:
     cfg = stack_config("enterprise")
-    service = litellm_values.service_name(cfg.litellm)
+    service = litellm_names.service_name(cfg.litellm)
     assert sso_values_of()["config"]["upstreams"] == [f"http://{service}.llm-gateway.svc.cluster.local:4000/"]
 
 
@@ -313,7 +313,7 @@ def test_litellm_api_port_admits_oauth2_proxy_pods() -> None:
 def test_policies_select_the_charts_pods() -> None:
     cfg = stack_config("enterprise")
     assert sso_values.selector_labels(cfg.sso) == OAUTH2_PROXY_POD
-    assert litellm_values.selector_labels(cfg.litellm) == LITELLM_POD
+    assert litellm_names.selector_labels(cfg.litellm) == LITELLM_POD
 
 
 def test_sso_objects_validate() -> None:

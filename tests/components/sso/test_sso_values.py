@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from components.database.component import endpoint
+from components.database.endpoint import endpoint
 from components.gateway import wire_litellm
-from components.litellm import values as litellm_values
+from components.litellm import names as litellm_names
+from components.litellm import network as litellm_network
 from components.litellm.component import LiteLLMArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
@@ -134,11 +135,11 @@ def test_external_secret_is_valid_and_every_template_variable_is_fetched() -> No
 def _flows(cfg: StackConfig) -> tuple[list[dict[str, Any]], Pod, Pod]:
     args = _args(cfg)
     gateway = LiteLLMArgs.from_config(cfg, wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None), ACCESS)
-    policies = sso_values.network_policies(args.sso, args.wiring) + litellm_values.network_policies(
+    policies = sso_values.network_policies(args.sso, args.wiring) + litellm_network.network_policies(
         gateway.litellm, gateway.postgres, gateway.wiring
     )
     ns = cfg.namespaces.gateway
-    return policies, Pod(ns, sso_values.selector_labels(cfg.sso)), Pod(ns, litellm_values.selector_labels(cfg.litellm))
+    return policies, Pod(ns, sso_values.selector_labels(cfg.sso)), Pod(ns, litellm_names.selector_labels(cfg.litellm))
 
 
 @pytest.mark.parametrize("variant", ["enterprise", "renamed-one-replica"])
@@ -185,7 +186,7 @@ NGINX_PATH = re.compile(r"^/[A-Za-z0-9\-._~/]*$")
 def test_gateway_ingress_with_sso_passes_ingress_nginx_path_validation(variant: str) -> None:
     cfg = _config(variant)
     gateway = LiteLLMArgs.from_config(cfg, wire_litellm(cfg, endpoint(cfg, "grafana-ro"), None), ACCESS)
-    ingress = litellm_values.ingress(gateway.litellm, gateway.wiring.namespace, gateway.wiring.admin)
+    ingress = litellm_network.ingress(gateway.litellm, gateway.wiring.namespace, gateway.wiring.admin)
     assert ingress is not None and core_errors(ingress) == []
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-buffer-size"] == "16k"
     paths = ingress["spec"]["rules"][0]["http"]["paths"]

@@ -1,0 +1,126 @@
+"""What the Database component is given (`DatabaseArgs`), computed from the stack config: the login
+passwords and where each is rendered, the endpoint its consumers read, who may connect to the CNPG
+instances. Both engines' registrations (`cnpg_engine`, `external_engine`) read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.database import cnpg
+from components.database.endpoint import (
+    EXTERNAL_APP_SECRET,
+    EXTERNAL_REPORTING_SECRET,
+    DatabaseEndpoint,
+    endpoint,
+    external_uri_template,
+)
+from components.kit import namespace_peer, prometheus_peer
+from components.reporting.sql import REPORTING_ROLE, job_pod_labels
+from components.secrets.managed import ManagedSecretArgs, SecretConsumer, basic_auth_consumer, managed_secret_args
+from components.secrets.store import StoreAccess
+from config import DataSafetyConfig, MonitoringConfig, PostgresConfig, StackConfig
+from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD, SecretSpec
+
+
+@dataclass(frozen=True)
+class DatabasePasswords:
+    grafana_ro: ManagedSecretArgs
+    reporting: ManagedSecretArgs
+    owner: ManagedSecretArgs | None = None
+    """The owner's password (external server; CNPG generates its own)."""
+
+
+def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePasswords:
+    """The login passwords and where each is rendered: for CNPG as the basic-auth Secrets the
+    Cluster's managed roles read; for an external server reporting's and the owner's (with its URI)."""
+    pg, ns = cfg.postgres, cfg.namespaces.gateway
+
+    def password(spec: SecretSpec, *consumers: SecretConsumer) -> ManagedSecretArgs:
+        return managed_secret_args(cfg, spec, store, consumers)
+
+    def login(spec: SecretSpec, role: str, k8s_secret: str) -> ManagedSecretArgs:
+        return password(spec, basic_auth_consumer(k8s_secret, ns, role, cnpg.RELOAD_LABEL))
+
+    if pg.engine == "cnpg":
+        names = cnpg.CnpgNames(pg.cnpg.name, ns)
+        return DatabasePasswords(
+            grafana_ro=login(GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, names.grafana_ro_secret),
+            reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret),
+        )
+    uri = {"uri": external_uri_template(cfg)}
+    return DatabasePasswords(
+        grafana_ro=password(GRAFANA_RO_PASSWORD),
+        reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, EXTERNAL_REPORTING_SECRET),
+        owner=password(LITELLM_DB_PASSWORD, basic_auth_consumer(EXTERNAL_APP_SECRET, ns, pg.owner, {}, uri)),
+    )
+
+
+def cnpg_clients(
+    cfg: StackConfig, litellm_pods: Mapping[str, str], tenants: tuple[cnpg.DatabaseTenant, ...] = ()
+) -> list[dict[str, Any]]:
+    """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (`litellm_pods`, its
+    migration Job carries the same labels), the tenants' pods (Langfuse's web and worker), the
+    reporting job's pods, Grafana's namespace."""
+    clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": dict(litellm_pods)}}]
+    clients += [{"podSelector": dict(t.clients)} for t in tenants]
+    clients.append({"podSelector": {"matchLabels": job_pod_labels()}})
+    grafana_ns = cfg.namespaces.grafana
+    clients.append(namespace_peer(grafana_ns))
+    return clients
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    postgres: PostgresConfig
+    """The engine and its settings (cluster or external server, backup, grafana_ro)."""
+    namespace: str
+    """The gateway namespace (the cluster, its Secrets and policies)."""
+    project: str
+    """The GCP project of the backup bucket and its writer."""
+    data_safety: DataSafetyConfig
+    """Protection of the cluster, the bucket, the databases and the reporting schema."""
+    monitoring: MonitoringConfig
+    """How the platform's Prometheus selects the PodMonitor."""
+    passwords: DatabasePasswords
+    """The login passwords' ManagedSecretArgs (store, rotation, consumers)."""
+    endpoint: DatabaseEndpoint
+    """What the consumers read; computed from the config and grafana_ro's GSM secret."""
+    clients: tuple[dict[str, Any], ...]
+    """Peers that may connect to the CNPG instances (`cnpg_clients`: LiteLLM's and the tenants'
+    pods, Grafana's namespace)."""
+    prometheus_peer: dict[str, Any]
+    """The Prometheus server pods (they scrape the instances)."""
+    admin_password: pulumi.Input[str] | None = None
+    """The external server's admin password (the stack secret `postgresAdminPassword`); engine external only."""
+    tenants: tuple[cnpg.DatabaseTenant, ...] = ()
+    """Other components' databases on the CNPG cluster: their owners as managed roles."""
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: StackConfig,
+        store: StoreAccess,
+        litellm_pods: Mapping[str, str],
+        admin_password: pulumi.Input[str] | None = None,
+        tenants: tuple[cnpg.DatabaseTenant, ...] = (),
+    ) -> DatabaseArgs:
+        """`litellm_pods`: LiteLLM's pod selector labels, from the root (the first of the clients)."""
+        passwords = database_passwords(cfg, store)
+        return cls(
+            postgres=cfg.postgres,
+            namespace=cfg.namespaces.gateway,
+            project=cfg.gcp.project,
+            data_safety=cfg.data_safety,
+            monitoring=cfg.monitoring,
+            passwords=passwords,
+            endpoint=endpoint(cfg, passwords.grafana_ro.gsm_secret_id),
+            clients=tuple(cnpg_clients(cfg, litellm_pods, tenants)),
+            prometheus_peer=prometheus_peer(cfg.litellm.network),
+            admin_password=admin_password,
+            tenants=tenants,
+        )

@@ -1,0 +1,86 @@
+"""How traffic reaches Langfuse and leaves it: NetworkPolicies for every pod of the release and,
+with `langfuse.ingress_host`, the UI's TLS Ingress. Pure builders from the stack config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.database.network import database_egress
+from components.kit import deny_all, dns_egress, namespace_peer, network_policy, tcp_ports, tls_ingress
+from components.langfuse.database import database_host
+from components.langfuse.names import WEB_PORT, app_pods, names
+from components.litellm.names import selector_labels
+from config import StackConfig
+
+
+def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
+    """Default-deny for every pod of the release, then: the release's own traffic, LiteLLM
+    (and the ingress controller) to the web UI/API, DNS, PostgreSQL and, with GCS, HTTPS."""
+    n = names(cfg)
+    pods = {"matchLabels": n.instance_labels}
+    ns = n.namespace
+    own = {"podSelector": pods}
+    web_from: list[dict[str, Any]] = [{"podSelector": {"matchLabels": selector_labels(cfg.litellm)}}]
+    controller = cfg.litellm.network.ingress_controller_namespace
+    if cfg.langfuse.ingress_host and controller:
+        web_from.append(namespace_peer(controller))
+    pg = cfg.postgres
+    _, db_port = database_host(cfg)
+    cnpg_pods = {"cnpg.io/cluster": pg.cnpg.name} if pg.engine == "cnpg" else None
+    egress: list[dict[str, Any]] = [
+        dns_egress(),
+        {"to": [own]},
+        database_egress(cfg.postgres, cnpg_pods, db_port),
+    ]
+
+    def policy(suffix: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return network_policy(f"{n.release}-{suffix}", ns, "langfuse", spec)
+
+    return [
+        policy("default-deny", deny_all(pods)),
+        policy("internal", {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": [{"from": [own]}]}),
+        policy(
+            "web",
+            {
+                "podSelector": {"matchLabels": n.web_labels},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": web_from, "ports": tcp_ports(WEB_PORT)}],
+            },
+        ),
+        policy("egress", {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
+    ] + (
+        # GCS (no stable address ranges) over HTTPS: only the web and worker pods read and write blobs.
+        [
+            policy(
+                "gcs-egress",
+                {
+                    "podSelector": app_pods(n),
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp_ports(443)}],
+                },
+            )
+        ]
+        if cfg.langfuse.blob_storage == "gcs"
+        else []
+    )
+
+
+def ingress(cfg: StackConfig) -> dict[str, Any] | None:
+    """The UI's TLS Ingress (same class and cert-manager issuer as the gateway's); None without a host."""
+    lf = cfg.langfuse
+    if not lf.ingress_host:
+        return None
+    issuer = cfg.litellm.ingress.cluster_issuer
+    assert issuer is not None  # StackConfig enforces
+    n = names(cfg)
+    backend = {"service": {"name": n.web_service, "port": {"number": WEB_PORT}}}
+    return tls_ingress(
+        n.release,
+        n.namespace,
+        app="langfuse",
+        host=lf.ingress_host,
+        class_name=cfg.litellm.ingress.class_name,
+        cluster_issuer=issuer,
+        paths=[{"path": "/", "pathType": "Prefix", "backend": backend}],
+    )

@@ -192,7 +192,7 @@ def _main(argv: Sequence[str] | None) -> int:
             try:
                 written["rendered objects"] = renderer.result()
             except RenderError as exc:
-                print(f"error: rendering the charts: {exc}", file=sys.stderr)
+                print(f"error: rendering the charts: {exc}; or preview without them: --no-render", file=sys.stderr)
                 return 2
             waited = time.perf_counter() - started
     finally:

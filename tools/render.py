@@ -64,7 +64,14 @@ CHART_ASSETS: dict[str, str] = {
 
 
 class RenderError(Exception):
-    """A release whose chart is not pinned or does not render; one line."""
+    """A release whose chart is not pinned or does not render, or no renderer; one line."""
+
+
+def renderer_missing(exc: Exception) -> RenderError:
+    return RenderError(
+        f"the chart renderer is not installed ({exc}): run `venv/bin/pip install -r requirements.txt` "
+        "(it pins helm-python-sdk)"
+    )
 
 
 class KubeObjectView:
@@ -142,8 +149,10 @@ def preload_charts() -> None:
     An asset or chart that fails here is left alone: the release that needs it reports
     the same error when it renders.
     """
-    from helm_python import Chart, HelmError
-
+    try:
+        from helm_python import Chart, HelmError
+    except ImportError:  # the release that renders first reports it
+        return
     for asset in CHART_ASSETS.values():
         try:
             _PRELOADED.setdefault(asset, Chart.load(asset_path(asset)))
@@ -153,8 +162,10 @@ def preload_charts() -> None:
 
 def render_release(release: Release) -> list[RenderedObject]:
     """The release's objects as `helm template` would print them (hooks and tests included)."""
-    from helm_python import Chart, HelmError, _native
-
+    try:
+        from helm_python import Chart, HelmError, _native
+    except ImportError as exc:
+        raise renderer_missing(exc) from None
     key = chart_key(release.chart)
     asset = CHART_ASSETS.get(key)
     if asset is None:

@@ -69,3 +69,35 @@ def test_output_is_byte_identical_between_runs(tmp_path: Path) -> None:
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     assert [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()] == []
+
+
+def _refused_with(capsys: pytest.CaptureFixture[str], *expected: str) -> str:
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert captured.err.count("\n") == 1, captured.err
+    for text in expected:
+        assert text in captured.err
+    return captured.err
+
+
+def test_a_missing_chart_renderer_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A venv built from an older requirements.txt has no helm_python: one line, the remedy, no traceback."""
+    shadow = tmp_path / "shadow" / "helm_python"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'helm_python'\", name='helm_python')\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))  # the rendering process imports this one first
+    assert main(["lab", "--out", str(tmp_path / "out")]) == 2
+    _refused_with(capsys, "chart renderer is not installed", "pip install -r requirements.txt", "--no-render")
+
+
+def test_charts_not_fetched_yet_name_the_fetch_command_and_no_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_ASSET_CACHE", str(tmp_path / "empty-cache"))
+    assert main(["lab", "--out", str(tmp_path / "out")]) == 2
+    _refused_with(capsys, "python -m tools.assets fetch", "--no-render")
+    assert main(["lab", "--no-render", "--out", str(tmp_path / "out")]) == 0

@@ -205,8 +205,12 @@ def _main(argv: Sequence[str] | None) -> int:
     print("counts by type:")
     for type_, n in sorted(Counter(r.type for r in run.resources).items()):
         print(f"  {n:3d}  {type_}")
+    # The footprint output is printed as the tables below, not as its JSON (outputs.json has that).
+    tabled = {"footprint"} if isinstance(run.outputs.get("footprint"), dict) else set()
     print("outputs:")
     for key, value in sorted(run.outputs.items()):
+        if key in tabled:
+            continue
         shown = (
             "[secret]" if key in run.secret_outputs else json.dumps(redact_secrets(value), default=str, sort_keys=True)
         )

@@ -101,3 +101,17 @@ def test_charts_not_fetched_yet_name_the_fetch_command_and_no_render(
     assert main(["lab", "--out", str(tmp_path / "out")]) == 2
     _refused_with(capsys, "python -m tools.assets fetch", "--no-render")
     assert main(["lab", "--no-render", "--out", str(tmp_path / "out")]) == 0
+
+
+def test_the_footprint_prints_as_tables_only_and_is_kept_whole_in_outputs_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its JSON was one line of ~1,800 characters repeating the tables below it."""
+    assert main(["lab", "--no-render", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert not [line for line in out.splitlines() if line.strip().startswith("footprint:")]
+    assert max(len(line) for line in out.splitlines()) < 400
+    assert "footprint (CPU cores, memory; requests must fit capacity):" in out
+    assert "  database: " in out  # the other outputs are still printed
+    footprint = json.loads((tmp_path / "outputs.json").read_text())["footprint"]
+    assert {"capacity", "connections", "workloads"} <= set(footprint)

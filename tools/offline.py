@@ -30,7 +30,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
 
-from config import NAMESPACE, SECRET_KEYS, StackConfig, parse_config, read_namespace
+from config import NAMESPACE, SECRET_KEYS, ConfigError, StackConfig, parse_config, read_namespace
 from tools.inputs import InputError, load_yaml, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,6 +383,64 @@ def stack_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
     """A shipped stack's typed config with `--set` overrides, every stack secret present (for one component)."""
     flat, _ = as_pulumi_config(overridden_config(stack, overrides))
     return parse_config(read_namespace(flat), SECRET_KEYS)
+
+
+def _secrets_present(config: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(k for k in SECRET_KEYS if config.get(f"{NAMESPACE}:{k}"))
+
+
+def _problems(message: str) -> list[list[str]]:
+    """A ConfigError message's problems: each `  - KEY: ...` line with its continuation lines."""
+    problems: list[list[str]] = []
+    for line in message.splitlines()[1:]:
+        if line.startswith("  - ") or not problems:
+            problems.append([line])
+        else:
+            problems[-1].append(line)
+    return problems
+
+
+def _touches(key: str, assignment: str) -> bool:
+    """Whether `--set assignment` set `key` (NS:dotted.path), a key below it, or a key above it."""
+    target = assignment.partition("=")[0]
+    return any(a == b or a.startswith((b + ".", b + "[")) for a, b in ((key, target), (target, key)))
+
+
+def config_error_message(
+    stack: str, overrides: Sequence[str], error: ConfigError, extra_config: Mapping[str, Any] | None = None
+) -> str:
+    """The ConfigError of `stack` with `--set` overrides, each problem named by the input that caused it.
+
+    A problem the stack file has on its own (checked without the overrides) is the file's; any other
+    one comes from the `--set` that touched its key, or from the overrides together (a cross-section
+    rule, a required secret).
+    """
+    message = str(error)
+    file_name = stack_file(stack).name
+    if not overrides:
+        return f"{file_name}: {message}"
+    config = {**read_stack_config(stack), **(extra_config or {})}
+    try:
+        flat, _ = as_pulumi_config(config)
+        parse_config(read_namespace(flat), _secrets_present(config))
+        file_problems: set[str] = set()
+    except ConfigError as exc:
+        file_problems = {"\n".join(p) for p in _problems(str(exc))}
+    named: list[tuple[list[str], list[str]]] = []
+    for problem in _problems(message):
+        key = problem[0].removeprefix("  - ").split(": ", 1)[0]
+        if "\n".join(problem) in file_problems:
+            sources = [file_name]
+        else:
+            keys = [a.partition("=")[0] for a in overrides if _touches(key, a)]
+            sources = [f"--set {k}" for k in keys or [a.partition("=")[0] for a in overrides]]
+        named.append((problem, sources))
+    inputs = list(dict.fromkeys(s for _, sources in named for s in sources))
+    lines = [f"{' and '.join(inputs)}: {message.splitlines()[0]}"]
+    for problem, sources in named:
+        tag = f" ({', '.join(sources)})" if len({tuple(s) for _, s in named}) > 1 else ""
+        lines += [problem[0] + tag, *problem[1:]]
+    return "\n".join(lines)
 
 
 # --- running -----------------------------------------------------------------

@@ -35,6 +35,7 @@ from tools.inputs import exit_cli, prepare_out_dir, run_cli
 from tools.offline import (
     ProgramRun,
     Recorded,
+    config_error_message,
     gc_paused,
     is_kubernetes_object,
     manifest,
@@ -174,7 +175,7 @@ def _main(argv: Sequence[str] | None) -> int:
         try:
             run = run_stack(args.stack, args.overrides, extra_config=secrets)
         except ConfigError as exc:
-            print(f"error: Pulumi.{args.stack}.yaml: {exc}", file=sys.stderr)
+            print(f"error: {config_error_message(args.stack, args.overrides, exc, secrets)}", file=sys.stderr)
             return 2
         elapsed = time.perf_counter() - started
         # Before printing anything: a refused --out leaves no half-printed preview behind.

@@ -48,6 +48,14 @@ def test_bad_config_exits_2_with_one_clean_message(
     assert "Traceback" not in captured.err + captured.out
 
 
+def test_a_bad_set_is_named_as_the_input_at_fault_not_the_stack_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """Pulumi.lab.yaml is fine: the message must not send the user to it."""
+    assert main(["lab", "--set", "llm-gateway:postgres.cnpg.instances=0"]) == 2
+    err = _refused_with(capsys, one_line=False)
+    assert err.startswith("error: --set llm-gateway:postgres.cnpg.instances: invalid stack config (1 problem):\n")
+    assert "Pulumi.lab.yaml" not in err
+
+
 def test_external_engine_with_its_secret(tmp_path: Path) -> None:
     args = [
         "lab",
@@ -71,10 +79,12 @@ def test_output_is_byte_identical_between_runs(tmp_path: Path) -> None:
     assert [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()] == []
 
 
-def _refused_with(capsys: pytest.CaptureFixture[str], *expected: str) -> str:
+def _refused_with(capsys: pytest.CaptureFixture[str], *expected: str, one_line: bool = True) -> str:
+    """The one error message on stderr (one line unless told), holding every expected text."""
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
-    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("error: ") and captured.err.count("error: ") == 1, captured.err
+    assert captured.err.count("\n") == 1 or not one_line, captured.err
     for text in expected:
         assert text in captured.err
     return captured.err

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
@@ -167,6 +168,28 @@ def test_merge_keys_are_not_duplicates(stacks_dir: Path) -> None:
 )
 def test_bad_set_and_secret_values(args: list[str], expected: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     refused_in_process(preview.main(["lab", *args]), capsys, *expected)
+
+
+def test_config_problems_are_named_by_the_input_that_caused_them(
+    stacks_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file's own problems are the file's; the others are the `--set` that touched the key."""
+    doc = yaml.safe_load((stacks_dir / "Pulumi.lab.yaml").read_text())
+    doc["config"]["llm-gateway:gcp"]["zone"] = "europe-west1-b"
+    (stacks_dir / "Pulumi.mine.yaml").write_text(yaml.safe_dump(doc))
+    refused_in_process(preview.main(["mine"]), capsys, "error: Pulumi.mine.yaml: invalid stack config (1 problem):")
+    code = preview.main(["mine", "--set", "llm-gateway:postgres.cnpg.instances=0", "--set", "llm-gateway:gcp.x=1"])
+    refused_in_process(
+        code,
+        capsys,
+        "error: Pulumi.mine.yaml and --set llm-gateway:gcp.x and --set llm-gateway:postgres.cnpg.instances: "
+        "invalid stack config (3 problems):\n",
+        "  - llm-gateway:gcp.x: unknown key",
+        "(--set llm-gateway:gcp.x)\n",
+        "  - llm-gateway:gcp.zone: unknown key (not part of the config schema) (Pulumi.mine.yaml)\n",
+        "  - llm-gateway:postgres.cnpg.instances: Input should be greater than or equal to 1 (got 0) "
+        "(--set llm-gateway:postgres.cnpg.instances)\n",
+    )
 
 
 def test_out_naming_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

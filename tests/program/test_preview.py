@@ -56,6 +56,25 @@ def test_a_bad_set_is_named_as_the_input_at_fault_not_the_stack_file(capsys: pyt
     assert "Pulumi.lab.yaml" not in err
 
 
+@pytest.mark.parametrize(
+    ("typo", "suggested"),
+    [
+        ("llm-gateway:postgres.cnpg.instancs=2", "llm-gateway:postgres.cnpg.instances"),
+        ("llm-gateway:gpc={project: x}", "llm-gateway:gcp"),
+        ("llm-gateway:gcp.zone=europe-west1-b", None),  # no key of gcp is close: no guess
+    ],
+)
+def test_an_unknown_key_suggests_the_nearest_valid_key(
+    typo: str, suggested: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["lab", "--set", typo]) == 2
+    err = _refused_with(capsys, "unknown key (not part of the config schema)", one_line=False)
+    if suggested:
+        assert f"; did you mean {suggested}?\n" in err
+    else:
+        assert "did you mean" not in err
+
+
 def test_external_engine_with_its_secret(tmp_path: Path) -> None:
     args = [
         "lab",

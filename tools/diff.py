@@ -4,10 +4,13 @@
 
 BASE and HEAD are each a preview folder (`python -m tools.preview STACK --out DIR/STACK`,
 one sub-folder per stack; or a single stack's folder) or a git ref: then the preview runs
-in a temporary worktree of that ref (with --out for every stack) and the worktree is removed.
+in a temporary worktree of that ref (with --out for every stack; --no-render: without
+rendering the charts, so without the asset cache) and the worktree is removed.
 
 Writes DIR/<stack>.md (the full report per stack) and DIR/comment.md (every stack,
-long diffs cut to --max-lines, for a pull-request comment), and prints the comment.
+long diffs cut to --max-lines, for a pull-request comment; DIR defaults to preview-diff/),
+prints the comment, and says on stderr which files it wrote. Rendered chart objects are
+compared when both sides rendered them.
 The report reads only the preview output, where secrets are already `[secret]`.
 
 What it says, in Pulumi's terms: resources to create / delete / replace / update
@@ -40,6 +43,7 @@ from tools.diff_resources import ResourceChange, diff_resources
 from tools.diff_sources import Preview, resolve, stack_folders
 
 DEFAULT_MAX_LINES = 60
+DEFAULT_OUT = Path("preview-diff")  # git-ignored (.gitignore)
 COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 MARKER = "<!-- llm-gateway offline preview diff -->"
 
@@ -56,6 +60,8 @@ class StackDiff:
     outputs: list[str] = field(default_factory=list)
     file_diffs: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     """Section -> (file, unified diff lines)."""
+    charts_rendered: bool = True
+    """Both sides hold the rendered charts (neither was previewed with --no-render)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -78,16 +84,19 @@ SECTIONS = (
 
 def diff_stack(stack: str, base_dir: Path, head_dir: Path) -> StackDiff:
     base, head = Preview.read(base_dir), Preview.read(head_dir)
-    result = StackDiff(stack)
+    result = StackDiff(stack, charts_rendered=all((d / "rendered").is_dir() for d in (base_dir, head_dir)))
     result.resources, result.options = diff_resources(base, head)
     result.alerts = diff_alerts(base.files("alerts", "*.yaml"), head.files("alerts", "*.yaml"))
     result.dashboards = diff_dashboards(base.files("dashboards", "*.json"), head.files("dashboards", "*.json"))
     result.footprint = diff_footprint(base.outputs, head.outputs)
     result.outputs = diff_outputs(base.outputs, head.outputs)
     for key, _title, sub, pattern in SECTIONS:
+        if key == "rendered" and not result.charts_rendered:
+            continue
         files = diff_files(base.files(sub, pattern), head.files(sub, pattern))
         result.file_diffs[key] = [(name, body) for name, body in files if name != "index.json"]
-    result.rendered = diff_rendered_objects(base.files("rendered", "*.yaml"), head.files("rendered", "*.yaml"))
+    if result.charts_rendered:
+        result.rendered = diff_rendered_objects(base.files("rendered", "*.yaml"), head.files("rendered", "*.yaml"))
     return result
 
 
@@ -149,9 +158,14 @@ def comment(diffs: Sequence[StackDiff], max_lines: int, title: str = "Offline pr
     if len(body) > COMMENT_LIMIT:
         body = body[:COMMENT_LIMIT] + "\n\n… cut: see the full report attached to the workflow run.\n"
     parts.append(body)
+    charts = (
+        "charts rendered from pinned assets"
+        if all(d.charts_rendered for d in diffs)
+        else "charts not rendered (--no-render), so rendered chart objects are not compared"
+    )
     parts.append(
-        "<sub>Offline: the real program under Pulumi's mock engine, charts rendered from pinned assets; "
-        "no cloud credentials; secrets show as [secret]. `pulumi preview` against the real stack runs separately.</sub>"
+        f"<sub>Offline: the real program under Pulumi's mock engine, {charts}; no cloud credentials; "
+        "secrets show as [secret]. `pulumi preview` against the real stack runs separately.</sub>"
     )
     return "\n".join(parts) + "\n"
 
@@ -177,20 +191,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.diff", description=__doc__.split("\n")[0])
     parser.add_argument("base", help="preview folder or git ref")
     parser.add_argument("head", help="preview folder or git ref")
-    parser.add_argument("--out", type=Path, default=Path("preview-diff"), help="report folder (default preview-diff)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
     parser.add_argument("--stack", dest="stacks", action="append", help="only this stack (repeatable)")
     parser.add_argument("--max-lines", type=int, default=DEFAULT_MAX_LINES, help="per file diff, in the comment")
+    parser.add_argument(
+        "--no-render", action="store_true", help="preview git refs without rendering the charts (no assets needed)"
+    )
     args = parser.parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="llm-gateway-previews-") as scratch:
-            base = resolve(args.base, Path(scratch), "base", args.stacks)
-            head = resolve(args.head, Path(scratch), "head", args.stacks)
-            run(base, head, args.out, args.stacks, args.max_lines)
+            base = resolve(args.base, Path(scratch), "base", args.stacks, not args.no_render)
+            head = resolve(args.head, Path(scratch), "head", args.stacks, not args.no_render)
+            diffs = run(base, head, args.out, args.stacks, args.max_lines)
     except subprocess.CalledProcessError as exc:
         detail = (exc.stderr or "").strip().splitlines()
         print(f"error: {' '.join(map(str, exc.cmd[:4]))}…: {detail[-1] if detail else exc}", file=sys.stderr)
         return 2
     print((args.out / "comment.md").read_text(), end="")
+    reports = ", ".join(f"{d.stack}.md" for d in diffs)
+    print(f"wrote {args.out}/: comment.md (the comment above) and {reports} (the full reports)", file=sys.stderr)
     return 0
 
 

@@ -52,8 +52,10 @@ def stack_folders(root: Path) -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir()) if (p / "resources.json").exists()} if root.is_dir() else {}
 
 
-def preview_ref(ref: str, into: Path, stacks: Sequence[str] | None) -> Path:
-    """Run the preview of every stack of `ref` in a temporary worktree; outputs under `into`."""
+def preview_ref(ref: str, into: Path, stacks: Sequence[str] | None, render: bool = True) -> Path:
+    """Run the preview of every stack of `ref` in a temporary worktree; outputs under `into`.
+
+    `render=False` previews with --no-render: no chart is rendered, so no asset is needed."""
     into.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="llm-gateway-diff-") as tmp:
         worktree = Path(tmp) / "tree"
@@ -70,7 +72,7 @@ def preview_ref(ref: str, into: Path, stacks: Sequence[str] | None) -> Path:
             cache = cache_dir()
             ref_lock = worktree / LOCK_FILE.name
             env = dict(os.environ, PYTHONPATH=str(worktree))
-            if ref_lock.exists() and ref_lock.read_bytes() != LOCK_FILE.read_bytes():
+            if render and ref_lock.exists() and ref_lock.read_bytes() != LOCK_FILE.read_bytes():
                 # The ref pins other assets: give it its own cache (network or the mirror in the environment).
                 cache = Path(tmp) / "assets"
                 env["LLM_GATEWAY_ASSET_CACHE"] = str(cache)
@@ -85,7 +87,8 @@ def preview_ref(ref: str, into: Path, stacks: Sequence[str] | None) -> Path:
             env["LLM_GATEWAY_ASSET_CACHE"] = str(cache)
             for stack in names:
                 subprocess.run(
-                    [sys.executable, "-m", "tools.preview", stack, "--out", str(into / stack)],
+                    [sys.executable, "-m", "tools.preview", stack, "--out", str(into / stack)]
+                    + ([] if render else ["--no-render"]),
                     cwd=worktree,
                     env=env,
                     check=True,
@@ -101,8 +104,8 @@ def preview_ref(ref: str, into: Path, stacks: Sequence[str] | None) -> Path:
     return into
 
 
-def resolve(arg: str, scratch: Path, label: str, stacks: Sequence[str] | None) -> Path:
+def resolve(arg: str, scratch: Path, label: str, stacks: Sequence[str] | None, render: bool = True) -> Path:
     path = Path(arg)
     if path.is_dir():
         return path
-    return preview_ref(arg, scratch / label, stacks)
+    return preview_ref(arg, scratch / label, stacks, render)

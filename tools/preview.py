@@ -32,17 +32,9 @@ from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
 from tools.inputs import exit_cli, prepare_out_dir, run_cli
-from tools.offline import (
-    ProgramRun,
-    Recorded,
-    config_error_message,
-    gc_paused,
-    is_kubernetes_object,
-    manifest,
-    parse_secret,
-    redact_secrets,
-    run_stack,
-)
+from tools.offline import gc_paused, run_stack
+from tools.records import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets
+from tools.stackfile import config_error_message, parse_secret
 from tools.yamlout import dump_yaml, sorted_keys
 
 PREVIEW_MARKER = ".llm-gateway-preview"

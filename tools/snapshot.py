@@ -20,7 +20,9 @@ from pathlib import Path
 
 from config import ConfigError
 from tools.inputs import run_cli
-from tools.offline import ROOT, STACKS, ProgramRun, run_stack
+from tools.offline import run_stack
+from tools.records import ProgramRun
+from tools.stackfile import ROOT, STACKS
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 # Variants snapshotted beside the stack files (name -> (stack, overrides)).

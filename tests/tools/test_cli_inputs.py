@@ -22,7 +22,7 @@ from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
 from tests.harness.litellm import probe as litellm_probe
 from tools import assets as assets_tool
-from tools import offline, preview, snapshot, versions
+from tools import preview, snapshot, stackfile, versions
 from tools.offline import ROOT
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
@@ -61,7 +61,7 @@ def stacks_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A repository root for stack files: the shipped ones, plus whatever a test writes."""
     for name in ("Pulumi.lab.yaml", "Pulumi.enterprise.yaml"):
         shutil.copy2(ROOT / name, tmp_path / name)
-    monkeypatch.setattr(offline, "ROOT", tmp_path)
+    monkeypatch.setattr(stackfile, "ROOT", tmp_path)
     return tmp_path
 
 

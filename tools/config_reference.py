@@ -11,7 +11,6 @@ table sits between two marker comments; the text around them is left as it is.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -27,7 +26,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from config import PATTERN_EXAMPLES, StackConfig
-from tools.inputs import InputError, read_text, run_cli
+from tools.inputs import Generated, InputError, generated_files_cli, read_text
 from tools.stackfile import ROOT
 
 README = ROOT / "README.md"
@@ -180,25 +179,15 @@ def replaced(readme: str, table: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The CLI: returns the exit code (2 and one message on stderr for bad input)."""
-    return run_cli(_main, argv)
+    """The CLI: returns the exit code (1: out of date; 2 and one message on stderr for bad input)."""
 
+    def generate() -> Iterator[Generated]:
+        yield Generated(README, "README.md (config reference)", replaced(read_text(README), render()))
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.config_reference", description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="rewrite README.md's table instead of comparing")
-    args = parser.parse_args(argv)
-    current = read_text(README)
-    text = replaced(current, render())
-    if args.write:
-        README.write_text(text, encoding="utf-8")
-        print("README.md: config reference written")
-        return 0
-    if text == current:
-        print("README.md: config reference up to date")
-        return 0
-    print("README.md: config reference out of date (python -m tools.config_reference --write)")
-    return 1
+    fix, what = "python -m tools.config_reference --write", "README.md's table"
+    return generated_files_cli(
+        argv, prog="python -m tools.config_reference", doc=__doc__, what=what, fix=fix, generate=generate
+    )
 
 
 if __name__ == "__main__":

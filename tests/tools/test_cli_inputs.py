@@ -21,13 +21,23 @@ import yaml
 from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
 from tests.harness.litellm import probe as litellm_probe
+from tests.support import snapshot
 from tools import assets as assets_tool
-from tools import preview, snapshot, stackfile, versions
+from tools import preview, stackfile, versions
 from tools.offline import ROOT
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
-# tools/snapshot.py compares with: tools never import tests).
-_COPIED = ("__main__.py", "Pulumi.yaml", "Pulumi.lab.yaml", "Pulumi.enterprise.yaml", "assets.lock.json")
+# and the command that compares the program with them, tests/support/snapshot.py).
+_COPIED = (
+    "__main__.py",
+    "Pulumi.yaml",
+    "Pulumi.lab.yaml",
+    "Pulumi.enterprise.yaml",
+    "assets.lock.json",
+    "tests/__init__.py",
+    "tests/support/__init__.py",
+    "tests/support/snapshot.py",
+)
 _COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests/snapshots")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
@@ -36,6 +46,7 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("repo")
     for name in _COPIED:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
     for name in _COPIED_DIRS:
         shutil.copytree(ROOT / name, copy / name, ignore=_IGNORED)
@@ -43,10 +54,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_tool(repo: Path, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.TOOL ARGS` (or `python -m TOOL` for a dotted module) in the copy `repo`."""
     # The copy has no asset cache of its own: it reads this checkout's (verified on use).
     env = {**os.environ, assets_tool.CACHE_ENV: str(assets_tool.cache_dir())}
     return subprocess.run(
-        [sys.executable, "-m", f"tools.{tool}", *args],
+        [sys.executable, "-m", tool if "." in tool else f"tools.{tool}", *args],
         cwd=repo,
         env=env,
         capture_output=True,
@@ -221,7 +233,7 @@ def test_out_of_an_earlier_preview_is_replaced_whole(tmp_path: Path) -> None:
 
 TOOLS = {
     "tools.preview": preview.main,
-    "tools.snapshot": snapshot.main,
+    "tests.support.snapshot": snapshot.main,
     "bench.preview": bench_preview.main,
     "bench.spend_queries": bench_spend_queries.main,
     "tests.harness.litellm.probe": litellm_probe.main,
@@ -243,7 +255,7 @@ def test_every_tool_has_help(tool: str, capsys: pytest.CaptureFixture[str]) -> N
     [
         ("bench.preview", ["--runs", "0"], "--runs: must be at least 1"),
         ("bench.spend_queries", ["--rows", "many"], "--rows: expected a whole number"),
-        ("tools.snapshot", ["--wrte"], "unrecognized arguments"),
+        ("tests.support.snapshot", ["--wrte"], "unrecognized arguments"),
         ("tools.versions", ["--wrte"], "unrecognized arguments"),
     ],
 )
@@ -291,9 +303,9 @@ def test_snapshot_does_not_rewrite_committed_files_without_write(repo: Path) -> 
     committed = path.read_text()
     path.write_text(committed.replace('"parent": null', '"parent": "moved"', 1))
     try:
-        result = run_tool(repo, "snapshot")
+        result = run_tool(repo, "tests.support.snapshot")
         assert result.returncode == 1
-        assert "tests/snapshots/lab.json: differs" in result.stdout
+        assert "tests/snapshots/lab.json: out of date (review the change" in result.stdout
         assert path.read_text() != committed  # reported, not rewritten (that takes --write)
     finally:
         path.write_text(committed)

@@ -1,28 +1,29 @@
 """Check, or rewrite, the committed resource snapshots: (type, name, parent) per stack.
 
-    python -m tools.snapshot            # compare with tests/snapshots/*.json (exit 1 on a difference)
-    python -m tools.snapshot --write    # rewrite tests/snapshots/*.json
+    python -m tests.support.snapshot            # compare with tests/snapshots/*.json (exit 1 on a difference)
+    python -m tests.support.snapshot --write    # rewrite tests/snapshots/*.json
 
 A rename or reparent changes a resource's URN, which Pulumi turns into a
 delete and a create. The snapshot makes every such change visible in review;
 a deliberate one ships with an `Alias` (and a snapshot update). Only the
-stacks this repository ships are snapshotted (tools.offline.STACKS), never a
-personal Pulumi.<name>.yaml.
+stacks this repository ships are snapshotted (tools.stackfile.STACKS), never a
+personal Pulumi.<name>.yaml. A contributor's command, beside the test that uses the
+snapshots (tests/program/test_snapshot.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from config import ConfigError
-from tools.inputs import run_cli
+from tests.support import ROOT
+from tools.inputs import Generated, InputError, generated_files_cli
 from tools.offline import run_stack
 from tools.records import ProgramRun
-from tools.stackfile import ROOT, STACKS
+from tools.stackfile import STACKS
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 # Variants snapshotted beside the stack files (name -> (stack, overrides)).
@@ -60,33 +61,20 @@ def render(data: list[dict[str, str | None]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The CLI: returns the exit code (2 and one message on stderr for bad input)."""
-    return run_cli(_main, argv)
+    """The CLI: returns the exit code (1: a snapshot differs; 2 and one message on stderr for bad input)."""
 
+    def generate() -> Iterator[Generated]:
+        for name, (stack, overrides) in targets().items():
+            try:
+                text = render(snapshot(run_stack(stack, overrides, extra_config=SECRETS)))
+            except ConfigError as exc:
+                raise InputError(f"{name}: {exc}") from None
+            yield Generated(path_for(name), str(path_for(name).relative_to(ROOT)), text)
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.snapshot", description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="rewrite the committed snapshots instead of comparing")
-    args = parser.parse_args(argv)
-    differ = []
-    for name, (stack, overrides) in targets().items():
-        try:
-            text = render(snapshot(run_stack(stack, overrides, extra_config=SECRETS)))
-        except ConfigError as exc:
-            print(f"error: {name}: {exc}", file=sys.stderr)
-            return 2
-        path = path_for(name)
-        rel = path.relative_to(ROOT)
-        if args.write:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"{rel}: written")
-        elif not path.is_file() or path.read_text() != text:
-            differ.append(str(rel))
-            print(f"{rel}: differs from the program (review, then python -m tools.snapshot --write)")
-        else:
-            print(f"{rel}: up to date")
-    return 1 if differ else 0
+    fix, what = "review the change, then python -m tests.support.snapshot --write", "the committed snapshots"
+    return generated_files_cli(
+        argv, prog="python -m tests.support.snapshot", doc=__doc__, what=what, fix=fix, generate=generate
+    )
 
 
 if __name__ == "__main__":

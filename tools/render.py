@@ -19,6 +19,7 @@ its own core. The files are the same as `write_rendered` writes in-process.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -308,8 +309,13 @@ class RenderWorker:
                 pipe.close()
 
 
-def _serve() -> int:
+def _serve(argv: Sequence[str] | None = None) -> int:
     """The worker: preload, read one request from stdin, write `rendered/`, answer on stdout."""
+    argparse.ArgumentParser(
+        prog="python -m tools.render",
+        description="The chart renderer of `python -m tools.preview --out`, in its own process: reads one "
+        "JSON request on stdin, writes rendered/, answers on stdout. Started by the preview, not by hand.",
+    ).parse_args(argv)
     preload_charts()
     text = sys.stdin.read()
     if not text:  # the preview stopped before asking (bad input, bad config)

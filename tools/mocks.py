@@ -1,9 +1,11 @@
-"""The mock engine's two halves: `RecordingMocks` answers each registration with plausible
-outputs (ids, emails, generated passwords) and `RecordingMonitor` records each registration's
+"""Pulumi's mock engine, recording: `RecordingMocks` answers each registration with plausible
+outputs (ids, emails, generated passwords; generated values are remembered so tests can
+prove they never appear outside a secret) and `RecordingMonitor` records each registration's
 parent and resource options.
 
-Generated secret values are recorded (`generated_secrets`) so tests can prove they never
-appear outside a secret.
+The engine hands values over its own way: a secret wrapped in Pulumi's secret signature
+(`unwrap_secrets` reads through it, `redact_secrets` turns it into `[secret]`), every
+number as a float (`normalize` gives Kubernetes its integers back).
 """
 
 from __future__ import annotations
@@ -16,7 +18,42 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
-from tools.records import unwrap_secrets
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+REDACTED = "[secret]"
+
+
+def is_secret_wrapper(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE
+
+
+def _map(value: Any, on_secret: Any) -> Any:
+    if is_secret_wrapper(value):
+        return on_secret(value.get("value"))
+    if isinstance(value, dict):
+        return {k: _map(v, on_secret) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_map(v, on_secret) for v in value]
+    return value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    return _map(value, lambda inner: unwrap_secrets(inner))
+
+
+def redact_secrets(value: Any) -> Any:
+    return _map(value, lambda _inner: REDACTED)
+
+
+def normalize(value: Any) -> Any:
+    """The mock engine hands numbers over as floats; Kubernetes wants integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    return value
 
 
 class RecordingMocks(pulumi.runtime.Mocks):

@@ -1,16 +1,14 @@
 """Run the real Pulumi program under Pulumi's mock engine, with no CLI and no cloud.
 
 This is the engine behind `python -m tools.preview` and the test harness:
-`run_stack("lab")` reads `Pulumi.lab.yaml` (tools/stackfile.py), applies `--set`-style
-overrides, executes `__main__.py` with `set_mocks(..., preview=False)` (so every `apply`
-runs) in a fresh event loop and a fresh context, and returns every registered
-resource with its type, name, parent and inputs (tools/records.py).
+`run_stack("lab")` reads `Pulumi.lab.yaml` and applies `--set`-style overrides
+(tools/stackfile.py), executes `__main__.py` with `set_mocks(..., preview=False)`
+(so every `apply` runs) in a fresh event loop and a fresh context, and returns
+every registered resource with its type, name, parent and inputs.
 
 Provider-computed values (ids, service-account emails, generated passwords)
 are plausible placeholders made up by `RecordingMocks` (tools/mocks.py); generated
 passwords are recorded so tests can prove they never appear outside a secret.
-
-The tests take the engine from here: running, what a run recorded, the shipped stacks.
 """
 
 from __future__ import annotations
@@ -20,37 +18,106 @@ import contextlib
 import contextvars
 import gc
 import runpy
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 
-from tools.mocks import RecordingMocks, RecordingMonitor
-from tools.records import ProgramRun, Recorded, is_secret_wrapper, redact_secrets, unwrap_secrets, walk_strings
-from tools.stackfile import ROOT, STACKS, as_pulumi_config, overridden_config, read_stack_config, stack_config
-
-__all__ = [
-    "ROOT",
-    "STACKS",
-    "ProgramRun",
-    "Recorded",
-    "as_pulumi_config",
-    "gc_paused",
-    "is_secret_wrapper",
-    "overridden_config",
-    "read_stack_config",
-    "redact_secrets",
-    "run_components",
-    "run_config",
-    "run_stack",
-    "stack_config",
-    "unwrap_secrets",
-    "walk_strings",
-]
+# Re-exported: the tests take the engine's value helpers, the shipped stacks and their config from here.
+from tools.mocks import RecordingMocks, RecordingMonitor, normalize
+from tools.mocks import is_secret_wrapper as is_secret_wrapper
+from tools.mocks import redact_secrets as redact_secrets
+from tools.mocks import unwrap_secrets as unwrap_secrets
+from tools.stackfile import ROOT as ROOT
+from tools.stackfile import STACKS as STACKS
+from tools.stackfile import as_pulumi_config as as_pulumi_config
+from tools.stackfile import overridden_config as overridden_config
+from tools.stackfile import read_stack_config as read_stack_config
+from tools.stackfile import stack_config as stack_config
 
 PROJECT = "llm-gateway"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One resource registration as the engine received it."""
+
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
+    """Names this resource was known by before (from its `pulumi.Alias`es)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Every resource option as registered, for resources.json and diffs: protect, retain_on_delete,
+    aliases (type aliases included), dependencies, delete_before_replace, replace_on_changes, ignore_changes."""
+
+    @property
+    def plain_inputs(self) -> Any:
+        """Inputs with secrets unwrapped and integral floats turned back into ints."""
+        return normalize(unwrap_secrets(self.inputs))
+
+    @property
+    def redacted_inputs(self) -> Any:
+        return normalize(redact_secrets(self.inputs))
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    generated_secrets: set[str] = field(default_factory=set)
+    protected: set[str] = field(default_factory=set)
+    """Names of resources registered with both `protect` and `retain_on_delete`."""
+
+    def of_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Recorded:
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources named {name!r}")
+        return found[0]
+
+    def custom_resources(self, kind: str) -> list[dict[str, Any]]:
+        """Rendered Kubernetes custom resources of a kind (plain values)."""
+        return [r.plain_inputs for r in self.resources if is_kubernetes_object(r) and r.inputs.get("kind") == kind]
+
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object (not Helm releases, not providers), secrets redacted."""
+        return [manifest(r) for r in self.resources if is_kubernetes_object(r)]
+
+
+def is_kubernetes_object(r: Recorded) -> bool:
+    return (
+        r.custom
+        and r.type.startswith("kubernetes:")
+        and not r.type.startswith("kubernetes:helm.sh/")
+        and not r.type.startswith("pulumi:providers:")
+    )
+
+
+_MANIFEST_ORDER = ("apiVersion", "kind", "metadata")
+
+
+def manifest(r: Recorded) -> dict[str, Any]:
+    """A Kubernetes object exactly as the API server would receive it (secrets redacted)."""
+    body = r.redacted_inputs
+    ordered = {k: body[k] for k in _MANIFEST_ORDER if k in body}
+    ordered.update({k: v for k, v in body.items() if k not in _MANIFEST_ORDER})
+    return ordered
+
+
+# --- running -----------------------------------------------------------------
 
 
 def run_stack(stack: str, overrides: Sequence[str] = (), extra_config: Mapping[str, Any] | None = None) -> ProgramRun:
@@ -145,3 +212,15 @@ async def _stack_outputs() -> tuple[dict[str, Any], set[str]]:
         if await out.is_secret():
             secrets.add(key)
     return values, secrets
+
+
+def walk_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from walk_strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from walk_strings(v)

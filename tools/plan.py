@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tools.records import ProgramRun, Recorded
+from tools.offline import ProgramRun, Recorded
 
 Op = Literal["create", "update", "replace", "delete", "same"]
 ALL = "*"

@@ -32,8 +32,8 @@ from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
 from tools.inputs import exit_cli, prepare_out_dir, run_cli
-from tools.offline import gc_paused, run_stack
-from tools.records import ProgramRun, Recorded, is_kubernetes_object, manifest, redact_secrets
+from tools.mocks import redact_secrets
+from tools.offline import ProgramRun, Recorded, gc_paused, is_kubernetes_object, manifest, run_stack
 from tools.stackfile import config_error_message, parse_secret
 from tools.yamlout import dump_yaml, sorted_keys
 

@@ -38,7 +38,7 @@ from tools.yamlout import dump_yaml
 if TYPE_CHECKING:
     from helm_python import Chart
 
-    from tools.records import ProgramRun, Recorded
+    from tools.offline import ProgramRun, Recorded
 
 ROOT = Path(__file__).resolve().parent.parent
 # libyaml's parser where PyYAML has it (10x faster); it builds the same objects as PyYAML's own.

@@ -21,8 +21,7 @@ from pathlib import Path
 from config import ConfigError
 from tests.support import ROOT
 from tools.inputs import Generated, InputError, generated_files_cli
-from tools.offline import run_stack
-from tools.records import ProgramRun
+from tools.offline import ProgramRun, run_stack
 from tools.stackfile import STACKS
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"

@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import positive_int
 from tools.diff import DEFAULT_MAX_LINES
 from tools.diff import run as run_diff
-from tools.inputs import positive_int
 from tools.offline import run_stack
 from tools.stackfile import STACKS
 

@@ -14,7 +14,7 @@ secrets already redacted (`[secret]`), so nothing rendered can hold a secret.
 module run as `python -m tools.render`), started before the program runs: it loads
 the Helm library and verifies and loads the charts while the program runs, then
 renders and writes `rendered/` while the preview writes the other files, each on
-its own core. The files are the same as `write_rendered` writes in-process.
+its own core (`write_releases` in-process writes the same files).
 """
 
 from __future__ import annotations
@@ -219,11 +219,6 @@ def dump_object(obj: RenderedObject) -> str:
 
 def object_filename(obj: RenderedObject) -> str:
     return "-".join(p.lower() for p in (obj.kind, obj.name) if p) + ".yaml"
-
-
-def write_rendered(run: ProgramRun, out: Path) -> int:
-    """Write `rendered/` for the run; returns the number of objects written."""
-    return write_releases(releases(run), out)
 
 
 def write_releases(found: Sequence[Release], out: Path) -> int:

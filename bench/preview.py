@@ -25,10 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import positive_int
 from tools.diff import DEFAULT_MAX_LINES
 from tools.diff import run as run_diff
-from tools.inputs import positive_int
-from tools.offline import STACKS, run_stack
+from tools.offline import run_stack
+from tools.stackfile import STACKS
 
 
 def _p95(samples: list[float]) -> float:

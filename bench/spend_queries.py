@@ -44,6 +44,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from bench import positive_int
 from components.database.cnpg import GRAFANA_RO_ROLE
 from components.reporting import sql as reporting_sql
 from config import ReportingConfig
@@ -52,7 +53,6 @@ from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
 from tests.harness.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
 from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer, apply_litellm_schema, start_postgres_server
-from tools.inputs import positive_int
 
 Conn = psycopg.Connection[tuple[object, ...]]
 

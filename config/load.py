@@ -14,6 +14,7 @@ import json
 import re
 import typing
 from collections.abc import Mapping
+from difflib import get_close_matches
 from typing import Any
 
 import pulumi
@@ -96,6 +97,16 @@ def _field_named_first(model: type[BaseModel] | None, message: str) -> str | Non
     return first if model is not None and first in model.model_fields else None
 
 
+def _did_you_mean(loc: tuple[str | int, ...]) -> str:
+    """`; did you mean llm-gateway:postgres.cnpg.instances?`: the key of the same section nearest to
+    the unknown key at `loc`, if one is close (difflib's ratio of at least 0.6)."""
+    parent, model = _located(loc[:-1])
+    if model is None or not isinstance(loc[-1], str):
+        return ""
+    nearest = get_close_matches(loc[-1], list(model.model_fields), n=1)
+    return f"; did you mean {NAMESPACE}:{_join(_path(parent), nearest[0])}?" if nearest else ""
+
+
 def _problem_lines(err: Any) -> list[str]:
     loc, model = _located(tuple(err["loc"]))
     path = _path(loc)
@@ -103,7 +114,7 @@ def _problem_lines(err: Any) -> list[str]:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        return [f"  - {where}: unknown key (not part of the config schema)"]
+        return [f"  - {where}: unknown key (not part of the config schema){_did_you_mean(tuple(err['loc']))}"]
     if kind == "missing":
         return [f"  - {where}: required key is missing"]
     if kind in ("union_tag_not_found", "union_tag_invalid"):  # the discriminator, e.g. postgres.engine

@@ -166,13 +166,21 @@ def _obtain(asset: Asset, into: Path, mirror: Path | None) -> None:
                 if path.is_dir():
                     path.chmod(0o755)
         return
+    note = f" ({asset.note})" if asset.note else ""
     try:
         data = _download(asset.url)
+    except OSError as exc:  # no network, DNS, TLS, HTTP errors (urllib's URLError is an OSError)
+        raise AssetError(
+            f"asset {asset.name}: cannot download {asset.url}: {getattr(exc, 'reason', None) or exc}. "
+            f"Without network, point {MIRROR_ENV} (or --mirror) at a local mirror folder "
+            f"holding {asset.mirror}{note}"
+        ) from None
+    try:
         if asset.kind == "chart":
             _unpack_chart(data, into)
             return
     except (AssetError, OSError) as exc:
-        raise AssetError(f"asset {asset.name}: {exc}" + (f" ({asset.note})" if asset.note else "")) from exc
+        raise AssetError(f"asset {asset.name}: {exc}{note}") from exc
     into.write_bytes(data)
 
 

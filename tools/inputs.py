@@ -1,4 +1,5 @@
-"""Clean answers to bad input, shared by every command-line tool.
+"""Clean answers to bad input, shared by every command-line tool; and the one shape of the
+commands that keep a generated file true (`generated_files_cli`).
 
 A tool that is handed something it cannot use (a malformed YAML file, a bad
 `--set`, an `--out` that would overwrite someone else's files) prints one
@@ -16,7 +17,8 @@ import argparse
 import gc
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -157,15 +159,42 @@ def prepare_out_dir(out: Path, marker: str, what: str) -> None:
     (out / marker).write_text(f"written by {what}; the next run replaces this folder whole\n", encoding="utf-8")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+@dataclass(frozen=True)
+class Generated:
+    """A file a command generates: where, its name as printed, its content."""
+
+    path: Path
+    name: str
+    text: str
+
+
+def generated_files_cli(
+    argv: Sequence[str] | None, *, prog: str, doc: str, what: str, fix: str, generate: Callable[[], Iterator[Generated]]
+) -> int:
+    """The command of generated files: compare each with what `generate` makes now, or rewrite it (--write).
+
+    Prints `NAME: up to date`, `NAME: out of date (FIX)` or `NAME: written` per file; exits 1
+    if one is out of date, 2 (one message) for bad input, which `generate` raises as InputError.
+    """
+
+    def command(argv: Sequence[str] | None) -> int:
+        parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+        parser.add_argument("--write", action="store_true", help=f"rewrite {what} instead of comparing")
+        write = parser.parse_args(argv).write
+        stale = 0
+        for file in generate():
+            if write:
+                file.path.parent.mkdir(parents=True, exist_ok=True)
+                file.path.write_text(file.text, encoding="utf-8")
+                print(f"{file.name}: written")
+            elif file.path.is_file() and file.path.read_text(encoding="utf-8") == file.text:
+                print(f"{file.name}: up to date")
+            else:
+                print(f"{file.name}: out of date ({fix})")
+                stale += 1
+        return 1 if stale else 0
+
+    return run_cli(command, argv)
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:

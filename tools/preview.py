@@ -32,16 +32,9 @@ from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
 from tools.inputs import exit_cli, prepare_out_dir, run_cli
-from tools.offline import (
-    ProgramRun,
-    Recorded,
-    gc_paused,
-    is_kubernetes_object,
-    manifest,
-    parse_secret,
-    redact_secrets,
-    run_stack,
-)
+from tools.mocks import redact_secrets
+from tools.offline import ProgramRun, Recorded, gc_paused, is_kubernetes_object, manifest, run_stack
+from tools.stackfile import config_error_message, parse_secret
 from tools.yamlout import dump_yaml, sorted_keys
 
 PREVIEW_MARKER = ".llm-gateway-preview"
@@ -174,7 +167,7 @@ def _main(argv: Sequence[str] | None) -> int:
         try:
             run = run_stack(args.stack, args.overrides, extra_config=secrets)
         except ConfigError as exc:
-            print(f"error: Pulumi.{args.stack}.yaml: {exc}", file=sys.stderr)
+            print(f"error: {config_error_message(args.stack, args.overrides, exc, secrets)}", file=sys.stderr)
             return 2
         elapsed = time.perf_counter() - started
         # Before printing anything: a refused --out leaves no half-printed preview behind.
@@ -192,7 +185,7 @@ def _main(argv: Sequence[str] | None) -> int:
             try:
                 written["rendered objects"] = renderer.result()
             except RenderError as exc:
-                print(f"error: rendering the charts: {exc}", file=sys.stderr)
+                print(f"error: rendering the charts: {exc}; or preview without them: --no-render", file=sys.stderr)
                 return 2
             waited = time.perf_counter() - started
     finally:
@@ -205,8 +198,12 @@ def _main(argv: Sequence[str] | None) -> int:
     print("counts by type:")
     for type_, n in sorted(Counter(r.type for r in run.resources).items()):
         print(f"  {n:3d}  {type_}")
+    # The footprint output is printed as the tables below, not as its JSON (outputs.json has that).
+    tabled = {"footprint"} if isinstance(run.outputs.get("footprint"), dict) else set()
     print("outputs:")
     for key, value in sorted(run.outputs.items()):
+        if key in tabled:
+            continue
         shown = (
             "[secret]" if key in run.secret_outputs else json.dumps(redact_secrets(value), default=str, sort_keys=True)
         )

@@ -14,11 +14,12 @@ secrets already redacted (`[secret]`), so nothing rendered can hold a secret.
 module run as `python -m tools.render`), started before the program runs: it loads
 the Helm library and verifies and loads the charts while the program runs, then
 renders and writes `rendered/` while the preview writes the other files, each on
-its own core. The files are the same as `write_rendered` writes in-process.
+its own core (`write_releases` in-process writes the same files).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -64,7 +65,14 @@ CHART_ASSETS: dict[str, str] = {
 
 
 class RenderError(Exception):
-    """A release whose chart is not pinned or does not render; one line."""
+    """A release whose chart is not pinned or does not render, or no renderer; one line."""
+
+
+def renderer_missing(exc: Exception) -> RenderError:
+    return RenderError(
+        f"the chart renderer is not installed ({exc}): run `venv/bin/pip install -r requirements.txt` "
+        "(it pins helm-python-sdk)"
+    )
 
 
 class KubeObjectView:
@@ -142,8 +150,10 @@ def preload_charts() -> None:
     An asset or chart that fails here is left alone: the release that needs it reports
     the same error when it renders.
     """
-    from helm_python import Chart, HelmError
-
+    try:
+        from helm_python import Chart, HelmError
+    except ImportError:  # the release that renders first reports it
+        return
     for asset in CHART_ASSETS.values():
         try:
             _PRELOADED.setdefault(asset, Chart.load(asset_path(asset)))
@@ -153,8 +163,10 @@ def preload_charts() -> None:
 
 def render_release(release: Release) -> list[RenderedObject]:
     """The release's objects as `helm template` would print them (hooks and tests included)."""
-    from helm_python import Chart, HelmError, _native
-
+    try:
+        from helm_python import Chart, HelmError, _native
+    except ImportError as exc:
+        raise renderer_missing(exc) from None
     key = chart_key(release.chart)
     asset = CHART_ASSETS.get(key)
     if asset is None:
@@ -207,11 +219,6 @@ def dump_object(obj: RenderedObject) -> str:
 
 def object_filename(obj: RenderedObject) -> str:
     return "-".join(p.lower() for p in (obj.kind, obj.name) if p) + ".yaml"
-
-
-def write_rendered(run: ProgramRun, out: Path) -> int:
-    """Write `rendered/` for the run; returns the number of objects written."""
-    return write_releases(releases(run), out)
 
 
 def write_releases(found: Sequence[Release], out: Path) -> int:
@@ -297,8 +304,13 @@ class RenderWorker:
                 pipe.close()
 
 
-def _serve() -> int:
+def _serve(argv: Sequence[str] | None = None) -> int:
     """The worker: preload, read one request from stdin, write `rendered/`, answer on stdout."""
+    argparse.ArgumentParser(
+        prog="python -m tools.render",
+        description="The chart renderer of `python -m tools.preview --out`, in its own process: reads one "
+        "JSON request on stdin, writes rendered/, answers on stdout. Started by the preview, not by hand.",
+    ).parse_args(argv)
     preload_charts()
     text = sys.stdin.read()
     if not text:  # the preview stopped before asking (bad input, bad config)

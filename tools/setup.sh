@@ -86,12 +86,25 @@ test_assets() {
   venv/bin/python -m tools.assets fetch
 }
 
-# The LiteLLM venv installs in the background while venv/ does (both mostly wait on pip).
+# The LiteLLM venv installs in the background while venv/ does (both mostly wait on pip),
+# in a process group of its own (set -m): if this script ends early, the EXIT trap stops it,
+# pip and everything pip started included.
 litellm_venv_start() {
   step "litellm: installing the pinned proxy in .venv-litellm, in the background (tests/harness/litellm/install.sh)"
   LITELLM_LOG="$(mktemp)"
+  trap litellm_venv_stop EXIT
+  set -m
   PYTHON="$PYTHON" bash tests/harness/litellm/install.sh >"$LITELLM_LOG" 2>&1 &
   LITELLM_PID=$!
+  set +m
+}
+
+litellm_venv_stop() {
+  if [ -n "${LITELLM_PID:-}" ] && kill -0 "$LITELLM_PID" 2>/dev/null; then
+    echo "stopping the background LiteLLM install" >&2
+    kill -- "-$LITELLM_PID" 2>/dev/null || true
+  fi
+  rm -f "${LITELLM_LOG:-}"
 }
 
 litellm_venv_finish() {
@@ -101,6 +114,7 @@ litellm_venv_finish() {
     echo "error: tests/harness/litellm/install.sh failed" >&2
     exit 1
   fi
+  LITELLM_PID=""
   LITELLM_BIN="$(tail -n 1 "$LITELLM_LOG")"
   export LITELLM_BIN
   rm -f "$LITELLM_LOG"

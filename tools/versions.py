@@ -14,7 +14,6 @@ Sources, read as they are (nothing here repeats a version):
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
 import re
@@ -25,8 +24,8 @@ from typing import Any
 
 from config import ConfigError, StackConfig, parse_config, read_namespace
 from tools.assets import AssetError, load_lock
-from tools.inputs import InputError, read_text, run_cli
-from tools.offline import ROOT, STACKS, as_pulumi_config, read_stack_config
+from tools.inputs import Generated, InputError, generated_files_cli, read_text
+from tools.stackfile import ROOT, STACKS, as_pulumi_config, read_stack_config
 
 OUT = ROOT / "docs" / "versions.md"
 
@@ -111,29 +110,19 @@ def render() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The CLI: returns the exit code (2 and one message on stderr for bad input)."""
-    return run_cli(_main, argv)
+    """The CLI: returns the exit code (1: out of date; 2 and one message on stderr for bad input)."""
 
+    def generate() -> Iterator[Generated]:
+        try:
+            text = render()
+        except (ConfigError, AssetError) as exc:
+            raise InputError(f"cannot read the version sources: {exc}") from None
+        yield Generated(OUT, str(OUT.relative_to(ROOT)), text)
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.versions", description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="rewrite docs/versions.md instead of comparing")
-    args = parser.parse_args(argv)
-    try:
-        text = render()
-    except (ConfigError, AssetError) as exc:
-        raise InputError(f"cannot read the version sources: {exc}") from None
-    rel = OUT.relative_to(ROOT)
-    if args.write:
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(text, encoding="utf-8")
-        print(f"{rel}: written")
-        return 0
-    if OUT.is_file() and OUT.read_text(encoding="utf-8") == text:
-        print(f"{rel}: up to date")
-        return 0
-    print(f"{rel}: out of date (python -m tools.versions --write)")
-    return 1
+    fix, what = "python -m tools.versions --write", "docs/versions.md"
+    return generated_files_cli(
+        argv, prog="python -m tools.versions", doc=__doc__, what=what, fix=fix, generate=generate
+    )
 
 
 if __name__ == "__main__":

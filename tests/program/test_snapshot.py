@@ -2,7 +2,7 @@
 
 A difference means a rename or reparent (Pulumi would delete and recreate the
 resource, data included) or a new/removed resource. Review it; for a rename add
-an `Alias`; then run `python -m tools.snapshot --write`.
+an `Alias`; then run `python -m tests.support.snapshot --write`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 
 import pytest
 
+from tests.support.snapshot import SECRETS, path_for, snapshot, targets
 from tools.offline import run_stack
-from tools.snapshot import SECRETS, path_for, snapshot, targets
 
 
 @pytest.mark.parametrize("name", sorted(targets()))
@@ -23,7 +23,7 @@ def test_resource_tree_matches_the_committed_snapshot(name: str) -> None:
     added = [e for e in current if e not in committed]
     removed = [e for e in committed if e not in current]
     assert (added, removed) == ([], []), (
-        "resource tree changed: review, add Alias for renames, run python -m tools.snapshot --write"
+        "resource tree changed: review, add Alias for renames, run python -m tests.support.snapshot --write"
     )
 
 

@@ -6,7 +6,7 @@
 - netpol.py, eso.py, promql.py: NetworkPolicy, ESO store and PromQL semantics;
 - postgres.py (pytest plugin), reporting_db.py, role_sql.py: a real PostgreSQL (tests/harness/pglab);
 - real_prometheus.py: a real Prometheus; chart_keys.py: Helm values against chart keys;
-- assets.py: the pinned CRDs and charts.
+- assets.py: the pinned CRDs and charts; snapshot.py: the resource snapshots (`python -m tests.support.snapshot`).
 """
 
 from pathlib import Path

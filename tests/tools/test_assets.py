@@ -105,3 +105,18 @@ def test_no_tracked_file_reads_a_path_outside_the_repository() -> None:
     )
     hits = [line for line in found.stdout.splitlines() if not line.startswith("tests/tools/test_assets.py:")]
     assert not hits, hits
+
+
+def test_an_unreachable_source_names_the_mirror_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without network `fetch` says how to go on without it (LLM_GATEWAY_ASSET_MIRROR), in one line."""
+    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(assets.MIRROR_ENV, raising=False)
+    for proxy in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    unreachable = Asset("crd/nowhere", "file", "1", "https://127.0.0.1:9/nowhere.yaml", "0" * 64, "crds/nowhere.yaml")
+    with pytest.raises(AssetError) as err:
+        assets.fetch([unreachable], None, log=io.StringIO())
+    message = str(err.value)
+    assert "\n" not in message and "urlopen error" not in message
+    assert "cannot download https://127.0.0.1:9/nowhere.yaml" in message
+    assert f"point {assets.MIRROR_ENV} (or --mirror) at a local mirror folder holding crds/nowhere.yaml" in message

@@ -16,17 +16,28 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
 from tests.harness.litellm import probe as litellm_probe
+from tests.support import snapshot
 from tools import assets as assets_tool
-from tools import offline, preview, snapshot, versions
+from tools import preview, stackfile, versions
 from tools.offline import ROOT
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
-# tools/snapshot.py compares with: tools never import tests).
-_COPIED = ("__main__.py", "Pulumi.yaml", "Pulumi.lab.yaml", "Pulumi.enterprise.yaml", "assets.lock.json")
+# and the command that compares the program with them, tests/support/snapshot.py).
+_COPIED = (
+    "__main__.py",
+    "Pulumi.yaml",
+    "Pulumi.lab.yaml",
+    "Pulumi.enterprise.yaml",
+    "assets.lock.json",
+    "tests/__init__.py",
+    "tests/support/__init__.py",
+    "tests/support/snapshot.py",
+)
 _COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests/snapshots")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
@@ -35,6 +46,7 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("repo")
     for name in _COPIED:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
     for name in _COPIED_DIRS:
         shutil.copytree(ROOT / name, copy / name, ignore=_IGNORED)
@@ -42,10 +54,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_tool(repo: Path, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.TOOL ARGS` (or `python -m TOOL` for a dotted module) in the copy `repo`."""
     # The copy has no asset cache of its own: it reads this checkout's (verified on use).
     env = {**os.environ, assets_tool.CACHE_ENV: str(assets_tool.cache_dir())}
     return subprocess.run(
-        [sys.executable, "-m", f"tools.{tool}", *args],
+        [sys.executable, "-m", tool if "." in tool else f"tools.{tool}", *args],
         cwd=repo,
         env=env,
         capture_output=True,
@@ -60,7 +73,7 @@ def stacks_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A repository root for stack files: the shipped ones, plus whatever a test writes."""
     for name in ("Pulumi.lab.yaml", "Pulumi.enterprise.yaml"):
         shutil.copy2(ROOT / name, tmp_path / name)
-    monkeypatch.setattr(offline, "ROOT", tmp_path)
+    monkeypatch.setattr(stackfile, "ROOT", tmp_path)
     return tmp_path
 
 
@@ -169,6 +182,28 @@ def test_bad_set_and_secret_values(args: list[str], expected: list[str], capsys:
     refused_in_process(preview.main(["lab", *args]), capsys, *expected)
 
 
+def test_config_problems_are_named_by_the_input_that_caused_them(
+    stacks_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file's own problems are the file's; the others are the `--set` that touched the key."""
+    doc = yaml.safe_load((stacks_dir / "Pulumi.lab.yaml").read_text())
+    doc["config"]["llm-gateway:gcp"]["zone"] = "europe-west1-b"
+    (stacks_dir / "Pulumi.mine.yaml").write_text(yaml.safe_dump(doc))
+    refused_in_process(preview.main(["mine"]), capsys, "error: Pulumi.mine.yaml: invalid stack config (1 problem):")
+    code = preview.main(["mine", "--set", "llm-gateway:postgres.cnpg.instances=0", "--set", "llm-gateway:gcp.x=1"])
+    refused_in_process(
+        code,
+        capsys,
+        "error: Pulumi.mine.yaml and --set llm-gateway:gcp.x and --set llm-gateway:postgres.cnpg.instances: "
+        "invalid stack config (3 problems):\n",
+        "  - llm-gateway:gcp.x: unknown key",
+        "(--set llm-gateway:gcp.x)\n",
+        "  - llm-gateway:gcp.zone: unknown key (not part of the config schema) (Pulumi.mine.yaml)\n",
+        "  - llm-gateway:postgres.cnpg.instances: Input should be greater than or equal to 1 (got 0) "
+        "(--set llm-gateway:postgres.cnpg.instances)\n",
+    )
+
+
 def test_out_naming_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "notes.txt"
     target.write_text("mine")
@@ -198,7 +233,7 @@ def test_out_of_an_earlier_preview_is_replaced_whole(tmp_path: Path) -> None:
 
 TOOLS = {
     "tools.preview": preview.main,
-    "tools.snapshot": snapshot.main,
+    "tests.support.snapshot": snapshot.main,
     "bench.preview": bench_preview.main,
     "bench.spend_queries": bench_spend_queries.main,
     "tests.harness.litellm.probe": litellm_probe.main,
@@ -220,7 +255,7 @@ def test_every_tool_has_help(tool: str, capsys: pytest.CaptureFixture[str]) -> N
     [
         ("bench.preview", ["--runs", "0"], "--runs: must be at least 1"),
         ("bench.spend_queries", ["--rows", "many"], "--rows: expected a whole number"),
-        ("tools.snapshot", ["--wrte"], "unrecognized arguments"),
+        ("tests.support.snapshot", ["--wrte"], "unrecognized arguments"),
         ("tools.versions", ["--wrte"], "unrecognized arguments"),
     ],
 )
@@ -268,9 +303,9 @@ def test_snapshot_does_not_rewrite_committed_files_without_write(repo: Path) -> 
     committed = path.read_text()
     path.write_text(committed.replace('"parent": null', '"parent": "moved"', 1))
     try:
-        result = run_tool(repo, "snapshot")
+        result = run_tool(repo, "tests.support.snapshot")
         assert result.returncode == 1
-        assert "tests/snapshots/lab.json: differs" in result.stdout
+        assert "tests/snapshots/lab.json: out of date (review the change" in result.stdout
         assert path.read_text() != committed  # reported, not rewritten (that takes --write)
     finally:
         path.write_text(committed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,32 @@ def test_readme_sample_comment_is_what_the_tool_writes(lab_pair: tuple[Path, Pat
     diff.run(*lab_pair, tmp_path, None, diff.DEFAULT_MAX_LINES)
     written = (tmp_path / "comment.md").read_text()
     assert sample.strip() == written.split("<details>", 1)[0].strip()
+
+
+def test_a_side_without_rendered_charts_is_said_and_not_compared(lab_pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """The footer said "charts rendered from pinned assets" whatever the previews held."""
+    rendered = lab_pair[0]
+    assert preview_main(["lab", "--no-render", "--out", str(tmp_path / "bare" / "lab")]) == 0
+    (d,) = diff.run(rendered, tmp_path / "bare", tmp_path / "report", None, diff.DEFAULT_MAX_LINES)
+    assert not d.charts_rendered and d.empty  # the missing rendered/ folder is not a removal of every object
+    comment = (tmp_path / "report" / "comment.md").read_text()
+    assert "charts not rendered (--no-render)" in comment and "charts rendered from pinned assets" not in comment
+    diff.run(*lab_pair, tmp_path / "both", None, diff.DEFAULT_MAX_LINES)
+    assert "charts rendered from pinned assets" in (tmp_path / "both" / "comment.md").read_text()
+
+
+def test_git_refs_with_no_render_need_no_assets_and_say_where_they_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_ASSET_CACHE", str(tmp_path / "no-assets"))
+    out = tmp_path / "report"
+    assert diff.main(["HEAD", "HEAD", "--stack", "lab", "--no-render", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "### Stack `lab`: no changes" in captured.out and "charts not rendered" in captured.out
+    assert captured.err == f"wrote {out}/: comment.md (the comment above) and lab.md (the full reports)\n"
+
+
+def test_the_default_report_folder_is_ignored_by_git() -> None:
+    for path in (f"{diff.DEFAULT_OUT}/comment.md", f"{diff.DEFAULT_OUT}/lab.md"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT, check=False)
+        assert ignored.returncode == 0, f"{path} is not git-ignored (.gitignore)"

@@ -8,16 +8,35 @@ or the resource's own `replace_on_changes`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tools.diff_sources import Preview
-from tools.plan import ALL, KUBERNETES_IDENTITY, REPLACE_ON
 
-# Inputs whose change makes the provider replace the resource (delete + create), by type:
-# tools/plan.py's table (cloud and random resources, Helm releases) plus the Kubernetes
-# fields the API server treats as immutable. A change at or under a path forces replacement.
+ALL = "*"
+
+# Inputs the provider cannot change in place (its schema's ForceNew/replaceOnChanges).
+REPLACE_ON: Mapping[str, tuple[str, ...]] = {
+    # Every argument of a random resource forces a new value.
+    "random:index/randomPassword:RandomPassword": (ALL,),
+    "random:index/randomBytes:RandomBytes": (ALL,),
+    "gcp:secretmanager/secret:Secret": ("secretId", "replication", "project"),
+    "gcp:secretmanager/secretVersion:SecretVersion": ("secret", "secretData"),
+    "gcp:secretmanager/secretIamMember:SecretIamMember": (ALL,),
+    "gcp:serviceaccount/account:Account": ("accountId", "project"),
+    "gcp:serviceaccount/iAMMember:IAMMember": (ALL,),
+    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": (ALL,),
+    "gcp:storage/hmacKey:HmacKey": ("serviceAccountEmail", "project"),
+    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
+    "postgresql:index/database:Database": ("name",),
+}
+# Every Kubernetes object is replaced when its identity changes.
+KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
+
+
+# Plus the Kubernetes fields the API server treats as immutable. A change at or under a path forces replacement.
 K8S_IMMUTABLE: dict[str, tuple[str, ...]] = {
     "kubernetes:batch/v1:Job": ("spec.selector", "spec.template", "spec.completions"),
     "kubernetes:apps/v1:Deployment": ("spec.selector",),

@@ -1,7 +1,7 @@
 """Each README runbook, applied to the program: the plan is what the README says.
 
 A runbook's config change runs through the mock engine before and after
-(`tools/plan.py` compares the two runs the way `pulumi preview` compares state and
+(`tests/support/plan.py` compares the two runs the way `pulumi preview` compares state and
 program). A runbook that promises a clean `pulumi up` must not delete or replace a
 protected resource; one that says `pulumi up` stops must name what stops it.
 """
@@ -12,9 +12,9 @@ import re
 
 import pytest
 
+from tests.support.plan import Plan, plan
 from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, run_cached
 from tools.offline import ROOT, ProgramRun
-from tools.plan import Plan, plan
 
 README = (ROOT / "README.md").read_text()
 

@@ -1,12 +1,12 @@
-"""tools/plan.py: the preview-like plan that the runbook tests rely on."""
+"""tests/support/plan.py: the preview-like plan that the runbook tests rely on."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from tests.support.plan import forces_replacement, plan
 from tools.offline import ProgramRun, Recorded, run_config
-from tools.plan import forces_replacement, plan
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
 VERSION = "gcp:secretmanager/secretVersion:SecretVersion"

@@ -1,4 +1,5 @@
-"""What `pulumi preview` would do, from two runs of the program under the mock engine.
+"""What `pulumi preview` would do, from two runs of the program under the mock engine (the tests' plan;
+the replacement rules are the ones `tools.diff` uses, `tools/diff_resources.py`).
 
 There is no Pulumi CLI or state here. A change (a config setting, a code edit) is
 judged by running the real program before and after it (`tools.offline`) and
@@ -24,33 +25,14 @@ and bytes) from their inputs, so a replaced random value flows on into the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tools.diff_resources import ALL, KUBERNETES_IDENTITY, REPLACE_ON
 from tools.offline import ProgramRun, Recorded
 
 Op = Literal["create", "update", "replace", "delete", "same"]
-ALL = "*"
-
-# Inputs the provider cannot change in place (its schema's ForceNew/replaceOnChanges).
-REPLACE_ON: Mapping[str, tuple[str, ...]] = {
-    # Every argument of a random resource forces a new value.
-    "random:index/randomPassword:RandomPassword": (ALL,),
-    "random:index/randomBytes:RandomBytes": (ALL,),
-    "gcp:secretmanager/secret:Secret": ("secretId", "replication", "project"),
-    "gcp:secretmanager/secretVersion:SecretVersion": ("secret", "secretData"),
-    "gcp:secretmanager/secretIamMember:SecretIamMember": (ALL,),
-    "gcp:serviceaccount/account:Account": ("accountId", "project"),
-    "gcp:serviceaccount/iAMMember:IAMMember": (ALL,),
-    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
-    "gcp:storage/bucketIAMMember:BucketIAMMember": (ALL,),
-    "gcp:storage/hmacKey:HmacKey": ("serviceAccountEmail", "project"),
-    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-    "postgresql:index/database:Database": ("name",),
-}
-# Every Kubernetes object is replaced when its identity changes.
-KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
 
 
 @dataclass(frozen=True)

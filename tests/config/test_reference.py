@@ -75,3 +75,9 @@ def test_every_field_is_described() -> None:
                 m for arg in getattr(info.annotation, "__args__", ()) for m in config_reference.section_models(arg)
             ]
     assert undocumented == []
+
+
+def test_docs_configuration_names_every_section() -> None:
+    table = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = [name for name in StackConfig.model_fields if f"`{name}." not in table and f"`{name}`" not in table]
+    assert missing == []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.markdown import documents, prose_and_code
+from tests.support.markdown import documents, prose_and_code
 from tools.offline import ROOT
 
 TOP = ("config", "components", "dashboards", "tools", "tests", "bench", "docs", ".ci", ".github")

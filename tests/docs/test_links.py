@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.docs.markdown import anchors, documents, links, slug
+from tests.support.markdown import anchors, documents, links, slug
 from tools.offline import ROOT
 
 EXTERNAL = ("http://", "https://", "mailto:")

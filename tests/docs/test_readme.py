@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.docs.markdown import code_blocks
+from tests.support.markdown import code_blocks
 from tools.offline import ROOT
 from tools.preview import main as preview
 

@@ -1,4 +1,5 @@
-"""Reading the project's Markdown the way GitHub renders it: code, headings, anchors, links."""
+"""Reading the project's Markdown the way GitHub renders it: code, headings, anchors, links
+(used by tests/docs)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def rotation_problems(cfg: StackConfig) -> list[Problem]:
             (
                 "secrets.rotation",
                 f"must not name {fixed}: stored data depends on them or they rotate outside the program "
-                "(README, Secrets inventory)",
+                "(docs/security.md, Secrets inventory)",
             )
         ]
     return []

@@ -139,7 +139,7 @@ def _at_least_a_day(period: str) -> str:
 
 class LiteLLMDatabaseConfig(Section):
     """How the proxy uses the stack's PostgreSQL: its connection pool and what it keeps
-    (LiteLLM's general_settings; README "Scaling")."""
+    (LiteLLM's general_settings; docs/scaling.md)."""
 
     connection_pool_limit: Annotated[int, Field(ge=1, le=100)] = Field(
         default=10,

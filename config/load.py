@@ -128,7 +128,7 @@ def _problem_lines(err: Any) -> list[str]:
         return [f"  - {NAMESPACE}:{_join(path, rel)}: {message}" for rel, message in cause.problems]
     if kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
-        expected = PATTERN_EXAMPLES.get(pattern, "a value of the documented form (see README, Config reference)")
+        expected = PATTERN_EXAMPLES.get(pattern, "a value of the documented form (see docs/configuration.md)")
         return [f"  - {where}: expected {expected} (got {_describe(err['input'])})"]
     msg = err["msg"].removeprefix("Value error, ")
     if isinstance(err["input"], dict | list):  # a whole section: never dump it

@@ -192,7 +192,7 @@ class _PostgresCommon(Section):
     )
     backup: BackupConfig = Field(default=BackupConfig(), description="Backups of the CNPG cluster to GCS.")
     budget: DatabaseBudgetConfig = Field(
-        default=DatabaseBudgetConfig(), description="Margins of the connection and storage budgets (README, Scaling)."
+        default=DatabaseBudgetConfig(), description="Margins of the connection and storage budgets (docs/scaling.md)."
     )
 
     SECTION: ClassVar[str]

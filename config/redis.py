@@ -98,7 +98,7 @@ class RedisConfig(Section):
         default="none",
         description=(
             "Where the shared state lives; none is refused when litellm replicas (or the HPA maximum) x num_workers > "
-            "1 (README, Scaling)."
+            "1 (docs/scaling.md)."
         ),
     )
     memorystore: MemorystoreConfig = Field(

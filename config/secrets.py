@@ -93,6 +93,6 @@ class SecretsConfig(Section):
         default={},
         description=(
             "Rotation generation per secrets-inventory key: bump a number to replace that secret's value on purpose "
-            "(refused for keys that cannot rotate; README, Secrets inventory)."
+            "(refused for keys that cannot rotate; docs/security.md, Secrets inventory)."
         ),
     )

@@ -54,8 +54,8 @@ class StackConfig(Section):
     # stack's summed requests (config/footprint.py) must fit, or parse fails.
     capacity: ResourceAmounts = Field(
         description=(
-            "The cluster's allocatable CPU and memory for this program: the stack's summed requests must fit (README, "
-            "Footprint)."
+            "The cluster's allocatable CPU and memory for this program: the stack's summed requests must fit "
+            "(docs/scaling.md, Footprint)."
         )
     )
 

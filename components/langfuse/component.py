@@ -160,7 +160,7 @@ class Langfuse(pulumi.ComponentResource):
             values.helm_chart(lf),
             manifests.helm_values,
             # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
-            # protects data (not retained: uninstalling keeps the PVCs, see README "Turn a feature off").
+            # protects data (not retained: uninstalling keeps the PVCs, see docs/runbooks/turn-a-feature-off.md).
             pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[credentials, *db_resources, *secrets.values()],

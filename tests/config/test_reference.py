@@ -1,10 +1,12 @@
-"""README's config reference is the model's: generated, complete, and every key documented."""
+"""docs/configuration.md is the model's: generated, complete, and every key documented."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from config import StackConfig
@@ -30,11 +32,22 @@ def _schema_leaves(schema: dict[str, Any], defs: dict[str, Any], prefix: str) ->
     return {prefix}
 
 
-def test_readme_holds_the_generated_reference() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert config_reference.replaced(readme, config_reference.render()) == readme, (
-        "README.md's config reference is out of date: python -m tools.config_reference --write"
+def test_docs_configuration_holds_the_generated_reference() -> None:
+    document = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert config_reference.replaced(document, config_reference.render()) == document, (
+        "docs/configuration.md is out of date: python -m tools.config_reference --write"
     )
+
+
+def test_the_cli_compares_and_writes_docs_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stale = tmp_path / "configuration.md"
+    stale.write_text(f"intro\n\n{config_reference.BEGIN}\n| old |\n{config_reference.END}\n\nafter\n", encoding="utf-8")
+    monkeypatch.setattr(config_reference, "REFERENCE", stale)
+    assert config_reference.main([]) == 1
+    assert config_reference.main(["--write"]) == 0
+    assert config_reference.main([]) == 0
+    text = stale.read_text(encoding="utf-8")
+    assert text.startswith("intro\n\n") and text.endswith("\n\nafter\n") and "| `gcp.project` |" in text
 
 
 def test_the_reference_lists_every_leaf_key() -> None:
@@ -62,3 +75,9 @@ def test_every_field_is_described() -> None:
                 m for arg in getattr(info.annotation, "__args__", ()) for m in config_reference.section_models(arg)
             ]
     assert undocumented == []
+
+
+def test_docs_configuration_names_every_section() -> None:
+    table = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = [name for name in StackConfig.model_fields if f"`{name}." not in table and f"`{name}`" not in table]
+    assert missing == []

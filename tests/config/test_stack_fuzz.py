@@ -6,7 +6,7 @@ way Pulumi hands it to the program (one string per key, JSON for mappings) throu
 another exception and never a hang (hypothesis' deadline). A config that is accepted must not be
 one of the accepted-but-invalid classes of item 9: that is checked with parsers that are not the
 program's (ipaddress, cronsim, Helm's own release-name check, Kubernetes' DNS rules as Kubernetes
-writes them, Decimal quantities, the README's rotation table), and every duration accepted along
+writes them, Decimal quantities, docs/security.md's rotation table), and every duration accepted along
 the way is finally handed to promtool.
 """
 
@@ -220,13 +220,13 @@ def _walk(data: Any, path: str = "") -> list[tuple[str, Any]]:
     return [(path, data)]
 
 
-def _readme_fixed_keys() -> set[str]:
-    readme = (ROOT / "README.md").read_text()
+def _documented_fixed_keys() -> set[str]:
+    readme = (ROOT / "docs" / "security.md").read_text()
     rows = re.findall(r"^\| `[a-z0-9-]+`[^|]*\| `([a-z0-9-]+)` \|[^|]*\|([^|]*)\|$", readme, flags=re.MULTILINE)
     return {key for key, how in rows if "bump" not in how}
 
 
-FIXED_KEYS = _readme_fixed_keys()
+FIXED_KEYS = _documented_fixed_keys()
 
 
 def assert_not_invalid(cfg: StackConfig) -> None:

@@ -59,14 +59,14 @@ def test_every_pod_the_program_runs_meets_restricted(scenario: str) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)
 def test_only_helm_test_pods_fail_restricted_and_the_program_never_runs_them(scenario: str) -> None:
-    """README: the chart's `helm test` pods are refused by `restricted`; Pulumi never creates them."""
+    """docs/security.md: the chart's `helm test` pods are refused by `restricted`; Pulumi never creates them."""
     d = _deployed(scenario)
     assert {p.owner.name for p in d.helm_test_pods} == {"litellm-test-connection", "litellm-env-test"}
     for pod in d.helm_test_pods:
         assert pod.owner.body["metadata"]["annotations"]["helm.sh/hook"] == "test"
-        assert checks.restricted_violations(pod.spec), f"{pod.ref} meets restricted now: update the README"
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    assert "Do not run `helm test` on the release" in readme
+        assert checks.restricted_violations(pod.spec), f"{pod.ref} meets restricted now: update docs/security.md"
+    security = " ".join((ROOT / "docs" / "security.md").read_text().split())
+    assert "Do not run `helm test` on the release" in security
 
 
 def test_restricted_checker_catches_each_rule() -> None:
@@ -179,7 +179,7 @@ def test_service_monitors_scrape_no_job_pods(scenario: str) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)
 def test_database_url_last_wins_in_the_proxy_and_the_migration_job(scenario: str) -> None:
-    """README "How LiteLLM is wired": the release's DATABASE_URL (database Secret `uri`) comes last."""
+    """docs/litellm.md, "Database URL": the release's DATABASE_URL (database Secret `uri`) comes last."""
     run = run_scenario(scenario)
     secret = run.outputs["database"]["app_secret"]
     d = _deployed(scenario)
@@ -188,7 +188,7 @@ def test_database_url_last_wins_in_the_proxy_and_the_migration_job(scenario: str
     for kind, pod in workloads.items():
         (container,) = [c for c in pod.spec["containers"] if any(e["name"] == "DATABASE_URL" for e in c.get("env", []))]
         entries = [e for e in container["env"] if e["name"] == "DATABASE_URL"]
-        assert len(entries) >= 2, f"{kind}: the chart's own DATABASE_URL is gone; revisit the README claim"
+        assert len(entries) >= 2, f"{kind}: the chart's own DATABASE_URL is gone; revisit docs/litellm.md"
         assert entries[-1]["valueFrom"] == {"secretKeyRef": {"name": secret, "key": "uri"}}, kind
 
 

@@ -1,4 +1,4 @@
-"""Each README runbook, applied to the program: the plan is what the README says.
+"""Each runbook in docs/runbooks/, applied to the program: the plan is what the runbook says.
 
 A runbook's config change runs through the mock engine before and after
 (`tests/support/plan.py` compares the two runs the way `pulumi preview` compares state and
@@ -8,21 +8,20 @@ protected resource; one that says `pulumi up` stops must name what stops it.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.support.plan import Plan, plan
 from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, run_cached
 from tools.offline import ROOT, ProgramRun
 
-README = (ROOT / "README.md").read_text()
+RUNBOOKS = ROOT / "docs" / "runbooks"
 
 
 def runbook(title: str) -> str:
-    match = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", README, flags=re.MULTILINE | re.DOTALL)
-    assert match, f"README has no runbook {title!r}"
-    return match.group(1)
+    """The text of the runbook titled `title` (its file's first heading), the heading excluded."""
+    found = [p for p in sorted(RUNBOOKS.glob("*.md")) if p.read_text().startswith(f"# {title}\n")]
+    assert len(found) == 1, f"docs/runbooks/ has no runbook {title!r}"
+    return found[0].read_text().split("\n", 1)[1]
 
 
 def descendants(run: ProgramRun, root: str) -> set[str]:
@@ -78,7 +77,7 @@ def test_turn_sso_off() -> None:
 
 
 def test_turn_langfuse_off_where_data_is_protected() -> None:
-    """`pulumi up` stops on exactly what keeps the traces readable (README lists it)."""
+    """`pulumi up` stops on exactly what keeps the traces readable (the runbook lists it)."""
     text = runbook("Turn a feature off (`langfuse.enabled`, `sso.enabled`)")
     assert "pulumi state unprotect '<urn>'" in text
     before = run_cached("enterprise")

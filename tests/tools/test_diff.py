@@ -172,9 +172,9 @@ def test_git_refs_are_previewed_in_temporary_worktrees(tmp_path: Path) -> None:
     assert "### Stack `lab`: no changes" in (tmp_path / "comment.md").read_text()
 
 
-def test_readme_sample_comment_is_what_the_tool_writes(lab_pair: tuple[Path, Path], tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    sample = readme.split("~~~markdown\n", 1)[1].split("\n~~~", 1)[0]
+def test_documented_sample_comment_is_what_the_tool_writes(lab_pair: tuple[Path, Path], tmp_path: Path) -> None:
+    document = (ROOT / "docs" / "preview-diff.md").read_text()
+    sample = document.split("~~~markdown\n", 1)[1].split("\n~~~", 1)[0]
     diff.run(*lab_pair, tmp_path, None, diff.DEFAULT_MAX_LINES)
     written = (tmp_path / "comment.md").read_text()
     assert sample.strip() == written.split("<details>", 1)[0].strip()

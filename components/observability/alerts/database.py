@@ -110,7 +110,7 @@ def database_alerts(cfg: StackConfig) -> list[Alert]:
             description=(
                 "Volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full "
                 f"(threshold {threshold(d.volume_fill_ratio * 100)}%); check the spend-log cleanup, WAL archiving "
-                'and the storage budget (README "Scaling").'
+                "and the storage budget (docs/scaling.md)."
             ),
         )
     )

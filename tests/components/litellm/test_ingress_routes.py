@@ -117,5 +117,6 @@ def test_the_documented_path_table_is_the_one_rendered() -> None:
         assert f"| `{path}` | {path_type} |" in DOC.read_text(), path
 
 
-def test_the_readme_counts_the_direct_paths() -> None:
-    assert f"({len(path_table().direct)} `Prefix`/`Exact` paths" in (ROOT / "README.md").read_text()
+def test_the_sso_runbook_counts_the_direct_paths() -> None:
+    runbook = (ROOT / "docs" / "runbooks" / "single-sign-on.md").read_text()
+    assert f"({len(path_table().direct)} `Prefix`/`Exact` paths" in runbook

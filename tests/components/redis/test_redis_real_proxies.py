@@ -20,7 +20,7 @@ same traffic let 6 of rpm 5 through (8 without Redis). Its usage-based-routing-v
 refreshes a process's in-memory counter from Redis only when that process
 pushes an increment of its own (router_strategy/base_routing_strategy.py,
 `_sync_in_memory_spend_with_redis` returns when its queue is empty), so idle
-processes decide on stale counts. Reported in README "Scaling".
+processes decide on stale counts. Reported in docs/scaling.md.
 
 Proxies start once per module, all five at the same time. Needs `redis-server`
 (CI installs it) and the LiteLLM of `tests/harness/litellm/install.sh`.

@@ -26,7 +26,20 @@ from config import LangfuseConfig, StackConfig
 GCS_ENDPOINT = "https://storage.googleapis.com"
 MINIO_BUCKET = "langfuse"
 LANGFUSE_UID = 1001
-"""The langfuse images run as user `nextjs` (uid 1001); a numeric uid lets runAsNonRoot be verified."""
+"""The images' own user, named in their Dockerfiles (`USER nextjs` in web/Dockerfile, `USER expressjs` in
+worker/Dockerfile, both `adduser --uid 1001` with group 1001, v3.224.1 and v4.4.0 alike): a name the
+kubelet cannot check against runAsNonRoot, so the pods set the number."""
+SCRATCH_SIZE = "1Gi"
+WRITABLE_PATHS: dict[str, str] = {
+    # Node's os.tmpdir() and the tools the web entrypoint runs (prisma, golang-migrate).
+    "tmp": "/tmp",  # noqa: S108 (a mount path in the pod, not a file this program writes)
+    # Next.js's runtime cache of the standalone server (distDir web/.next below WORKDIR /app):
+    # optimized images and the incremental cache are written there, everything else is read only.
+    "next-cache": "/app/web/.next/cache",
+}
+"""The only paths the web and worker containers may write, each an emptyDir: the root filesystem is
+read only. The chart's extraVolumes/extraVolumeMounts apply to both Deployments (the worker never
+touches web/.next/cache; the mount is harmless there)."""
 
 
 def _ref(secret: str, key: str) -> dict[str, Any]:
@@ -58,7 +71,16 @@ def init_env(lf: LangfuseConfig) -> list[dict[str, Any]]:
 
 
 RESTRICTED_POD = restricted_pod(LANGFUSE_UID)
-RESTRICTED_CONTAINER = restricted_container()
+RESTRICTED_CONTAINER = restricted_container(
+    readOnlyRootFilesystem=True, runAsUser=LANGFUSE_UID, runAsGroup=LANGFUSE_UID
+)
+
+
+def scratch_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(extraVolumes, extraVolumeMounts): one size-limited emptyDir per path in WRITABLE_PATHS."""
+    volumes = [{"name": name, "emptyDir": {"sizeLimit": SCRATCH_SIZE}} for name in WRITABLE_PATHS]
+    mounts = [{"name": name, "mountPath": path} for name, path in WRITABLE_PATHS.items()]
+    return volumes, mounts
 
 
 def _postgresql(cfg: StackConfig) -> dict[str, Any]:
@@ -173,6 +195,7 @@ def helm_chart(lf: LangfuseConfig) -> HelmChart:
 def helm_values(cfg: StackConfig) -> dict[str, Any]:
     """Values of the `langfuse` chart (keys checked against tests/data/langfuse_values_keys.txt)."""
     lf = cfg.langfuse
+    volumes, mounts = scratch_volumes()
     return {
         "langfuse": {
             "salt": _ref(CREDENTIALS_SECRET, "salt"),
@@ -182,6 +205,11 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "logging": {"format": "json"},
             "podSecurityContext": RESTRICTED_POD,
             "securityContext": RESTRICTED_CONTAINER,
+            "extraVolumes": volumes,
+            "extraVolumeMounts": mounts,
+            # Neither web nor worker calls the Kubernetes API, and GCS is reached with an HMAC key
+            # (no Google identity from the pod): the ServiceAccount's token is mounted nowhere.
+            "serviceAccount": {"automountServiceAccountToken": False},
             "pod": {"labels": {"app.kubernetes.io/part-of": PART_OF}},
             "web": {"replicas": lf.web.replicas, "resources": container_resources(lf.web.resources)},
             "worker": {"replicas": lf.worker.replicas, "resources": container_resources(lf.worker.resources)},

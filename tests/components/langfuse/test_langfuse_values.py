@@ -35,6 +35,7 @@ from tests.support.rendered import (
     matches,
     network_policy_findings,
     reference_findings,
+    restricted_violations,
     selected_pods,
 )
 from tools.render import RenderedObject
@@ -189,3 +190,49 @@ def test_ui_ingress_and_tracing_name_the_charts_web_service(variant: str) -> Non
     assert ingress is not None and core_errors(ingress) == []
     (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
     assert path["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_names.WEB_PORT}}
+
+
+# --- the app pods: their own user, a read-only root, no token (issue 27, findings 4 and 6) ----
+
+
+def _app_pods(variant: str) -> dict[str, dict[str, Any]]:
+    """The rendered web and worker pod specs, by Deployment name."""
+    return {
+        o.body["metadata"]["name"]: o.body["spec"]["template"]["spec"]
+        for o in _render(variant)
+        if o.body["kind"] == "Deployment" and o.body["metadata"]["name"] in ("langfuse-web", "langfuse-worker")
+    }
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_web_and_worker_mount_no_service_account_token(variant: str) -> None:
+    """Neither calls the Kubernetes API and GCS is reached with an HMAC key: no token in the pods,
+    none on their ServiceAccount either (a pod added later without the field would get none)."""
+    pods = _app_pods(variant)
+    assert set(pods) == {"langfuse-web", "langfuse-worker"}
+    assert {name: spec["automountServiceAccountToken"] for name, spec in pods.items()} == dict.fromkeys(pods, False)
+    (account,) = [
+        o.body
+        for o in _render(variant)
+        if o.body["kind"] == "ServiceAccount" and o.body["metadata"]["name"] == "langfuse"
+    ]
+    assert account["automountServiceAccountToken"] is False
+    assert {spec["serviceAccountName"] for spec in pods.values()} == {"langfuse"}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_web_and_worker_run_as_the_images_user_on_a_read_only_root_writing_only_to_emptydirs(variant: str) -> None:
+    for name, spec in _app_pods(variant).items():
+        pod_sc = spec["securityContext"]
+        assert (pod_sc["runAsUser"], pod_sc["runAsGroup"]) == (1001, 1001), name
+        assert restricted_violations(spec) == [], name
+        (container,) = spec["containers"]
+        sc = container["securityContext"]
+        assert (sc["readOnlyRootFilesystem"], sc["runAsUser"], sc["runAsGroup"]) == (True, 1001, 1001), name
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert mounts == {"/tmp": "tmp", "/app/web/.next/cache": "next-cache"}, name  # noqa: S108
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        for volume in mounts.values():
+            assert volumes[volume]["emptyDir"]["sizeLimit"] == lf_values.SCRATCH_SIZE, name
+        resources = container["resources"]
+        assert resources["requests"]["cpu"] and resources["limits"]["memory"], name

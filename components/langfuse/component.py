@@ -8,8 +8,9 @@ Encapsulates:
   dedicated service account (provider-generated, stored in GSM as a secret
   version, still a secret Output end to end);
 - ExternalSecrets rendering them: `langfuse-credentials` (the chart's
-  secretKeyRefs/existingSecrets), `langfuse-db` (basic-auth, `cnpg.io/reload`)
-  and `litellm-langfuse` (LiteLLM's environmentSecrets);
+  secretKeyRefs/existingSecrets; with `langfuse.sso` also the identity team's OIDC
+  client secret, on which the store's account gets `secretAccessor`), `langfuse-db`
+  (basic-auth, `cnpg.io/reload`) and `litellm-langfuse` (LiteLLM's environmentSecrets);
 - its PostgreSQL database: a CNPG `Database` in the stack's cluster (the
   managed role is in the Cluster spec, see `components.database.cnpg_engine`), or a role
   and database on the external server;
@@ -45,7 +46,7 @@ from components.langfuse import credentials, network, values
 from components.langfuse.database import cnpg_database
 from components.langfuse.names import names, ui_url
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, basic_auth_consumer, managed_secret_args
-from components.secrets.store import StoreAccess
+from components.secrets.store import StoreAccess, grant_referenced_secret
 from config import DataSafetyConfig, LangfuseConfig, StackConfig
 from config.inventory import LANGFUSE_DB_PASSWORD, langfuse_secrets
 
@@ -92,6 +93,8 @@ class LangfuseArgs:
     """Every Langfuse credential (`config.inventory.langfuse_secrets`); the provider-generated HMAC
     key gets its value from the bucket's writer here."""
     manifests: LangfuseManifests
+    store: StoreAccess
+    """The credentials' ExternalSecrets read through it; its accessor is granted the referenced OIDC client secret."""
     url: str
     """The UI's URL (the ingress host, else the in-cluster web Service)."""
     otel_host: str
@@ -121,6 +124,7 @@ class LangfuseArgs:
                 for spec in langfuse_secrets(cfg)
             ),
             manifests=LangfuseManifests.from_config(cfg, store),
+            store=store,
             url=ui_url(cfg),
             otel_host=names(cfg).web_url,
             database=database,
@@ -148,7 +152,12 @@ class Langfuse(pulumi.ComponentResource):
         secrets = self._secrets(self._blob_storage_key() if lf.blob_storage == "gcs" else None)
         db_password = secrets[LANGFUSE_DB_PASSWORD.key]
         after_secrets = pulumi.ResourceOptions(parent=self, depends_on=list(secrets.values()))
-        credentials = custom_resource(f"{name}-credentials", manifests.credentials, after_secrets)
+        oidc_grant = self._oidc_client_secret_grant()
+        credentials = custom_resource(
+            f"{name}-credentials",
+            manifests.credentials,
+            pulumi.ResourceOptions.merge(after_secrets, pulumi.ResourceOptions(depends_on=oidc_grant)),
+        )
         self.litellm_keys = custom_resource(f"{name}-litellm-keys", manifests.litellm_keys, after_secrets)
         db_resources = self._database(db_password)
         network_policies(name, manifests.network_policies, self._child)
@@ -172,6 +181,21 @@ class Langfuse(pulumi.ComponentResource):
         self.url = args.url
         self.otel_host = args.otel_host
         self.register_outputs({"url": self.url, "otel_host": self.otel_host, "release": lf.release_name})
+
+    def _oidc_client_secret_grant(self) -> list[pulumi.Resource]:
+        """`secretAccessor` for the store's account on the identity team's OIDC client secret (langfuse.sso)."""
+        sso, args = self._args.langfuse.sso, self._args
+        if sso is None:
+            return []
+        return [
+            grant_referenced_secret(
+                f"{self._name}-oidc-client-secret-accessor",
+                args.project,
+                sso.client_secret_gsm_secret,
+                args.store.accessor_email,
+                self._child,
+            )
+        ]
 
     def _blob_storage_key(self) -> pulumi.Output[str]:
         """The GCS bucket, its writer, and the writer's HMAC key (S3 interop) as a secret JSON document."""

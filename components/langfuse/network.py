@@ -4,6 +4,7 @@ with `langfuse.ingress_host`, the UI's TLS Ingress. Pure builders from the stack
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from components.database.network import database_egress
@@ -37,33 +38,51 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
     def policy(suffix: str, spec: dict[str, Any]) -> dict[str, Any]:
         return network_policy(f"{n.release}-{suffix}", ns, "langfuse", spec)
 
-    return [
-        policy("default-deny", deny_all(pods)),
-        policy("internal", {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": [{"from": [own]}]}),
-        policy(
-            "web",
-            {
-                "podSelector": {"matchLabels": n.web_labels},
-                "policyTypes": ["Ingress"],
-                "ingress": [{"from": web_from, "ports": tcp_ports(WEB_PORT)}],
-            },
-        ),
-        policy("egress", {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
-    ] + (
-        # GCS (no stable address ranges) over HTTPS: only the web and worker pods read and write blobs.
+    return (
         [
+            policy("default-deny", deny_all(pods)),
+            policy("internal", {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": [{"from": [own]}]}),
             policy(
-                "gcs-egress",
+                "web",
                 {
-                    "podSelector": app_pods(n),
-                    "policyTypes": ["Egress"],
-                    "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp_ports(443)}],
+                    "podSelector": {"matchLabels": n.web_labels},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"from": web_from, "ports": tcp_ports(WEB_PORT)}],
                 },
-            )
+            ),
+            policy("egress", {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
         ]
-        if cfg.langfuse.blob_storage == "gcs"
-        else []
+        + (
+            # GCS (no stable address ranges) over HTTPS: only the web and worker pods read and write blobs.
+            [
+                policy(
+                    "gcs-egress",
+                    {
+                        "podSelector": app_pods(n),
+                        "policyTypes": ["Egress"],
+                        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp_ports(443)}],
+                    },
+                )
+            ]
+            if cfg.langfuse.blob_storage == "gcs"
+            else []
+        )
+        + _idp_egress(cfg, policy)
     )
+
+
+def _idp_egress(cfg: StackConfig, policy: Callable[[str, dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """With langfuse.sso, the web pods (NextAuth's server side: discovery, token exchange, keys) reach
+    the identity provider over HTTPS; no other Langfuse pod does."""
+    sso = cfg.langfuse.sso
+    if sso is None:
+        return []
+    spec = {
+        "podSelector": {"matchLabels": names(cfg).web_labels},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": cidr}} for cidr in sso.idp_egress_cidrs], "ports": tcp_ports(443)}],
+    }
+    return [policy("idp-egress", spec)]
 
 
 def ingress(cfg: StackConfig) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from components.langfuse.credentials import (
     ADMIN_PASSWORD_KEY,
     CREDENTIALS_SECRET,
     DB_SECRET,
+    OIDC_CLIENT_SECRET_KEY,
     S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY,
 )
@@ -187,6 +188,32 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
     }
 
 
+# PKCE (S256) and state, as oauth2-proxy's flow does (NextAuth `checks`, AUTH_CUSTOM_CHECKS).
+OIDC_CHECKS = "pkce,state"
+
+
+def auth(lf: LangfuseConfig) -> dict[str, Any]:
+    """The chart's `langfuse.auth` (identical in the 1.x and 2.x charts, AUTH_* env of Langfuse v3 and v4):
+    email/password sign-in off unless it is the only way in or accepted with a reason; with `sso` the
+    generic OIDC provider (`custom`) against the stack's identity provider, its secret from the
+    credentials Secret. The chart renders a false option as an empty variable, which Langfuse
+    refuses: every flag is a "true"/"false" string."""
+    values: dict[str, Any] = {"disableUsernamePassword": not lf.password_sign_in}
+    if lf.sso is not None:
+        values["providers"] = {
+            "custom": {
+                "name": lf.sso.display_name,
+                "issuer": lf.sso.issuer_url,
+                "clientId": lf.sso.client_id,
+                "clientSecret": _ref(CREDENTIALS_SECRET, OIDC_CLIENT_SECRET_KEY),
+                "scope": " ".join(lf.sso.scopes),
+                "checks": OIDC_CHECKS,
+                "allowAccountLinking": "true" if lf.sso.link_existing_accounts else "false",
+            }
+        }
+    return values
+
+
 def helm_chart(lf: LangfuseConfig) -> HelmChart:
     """The pinned `langfuse` chart; ClickHouse and its schema migration need up to 20 minutes."""
     return HelmChart(chart=CHART, version=lf.chart_version, timeout=1200, repository=lf.repository)
@@ -201,7 +228,8 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "salt": _ref(CREDENTIALS_SECRET, "salt"),
             "encryptionKey": _ref(CREDENTIALS_SECRET, "encryption-key"),
             "nextauth": {"url": ui_url(cfg), "secret": _ref(CREDENTIALS_SECRET, "nextauth-secret")},
-            "features": {"telemetryEnabled": False, "signUpDisabled": lf.sign_up_disabled},
+            "features": {"telemetryEnabled": False, "signUpDisabled": lf.sign_up_refused},
+            "auth": auth(lf),
             "logging": {"format": "json"},
             "podSecurityContext": RESTRICTED_POD,
             "securityContext": RESTRICTED_CONTAINER,

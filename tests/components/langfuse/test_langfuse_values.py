@@ -50,10 +50,13 @@ LAB_UI = (
     "llm-gateway:langfuse.ingress_host=langfuse.lab.example",
     "llm-gateway:litellm.ingress.cluster_issuer=lab-ca",
     "llm-gateway:litellm.network.ingress_controller_namespace=ingress-nginx",
+    "llm-gateway:langfuse.sso={issuer_url: 'https://login.lab.example/realms/lab', client_id: langfuse, "
+    "client_secret_gsm_secret: lab-langfuse-oidc}",
 )
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lab-minio": ("lab", LAB_LANGFUSE),
     "lab-gcs-admin-ui": ("lab", (*LAB_LANGFUSE, *LAB_GCS, *LAB_UI)),
+    "lab-minio-ui": ("lab", (*LAB_LANGFUSE, *LAB_UI)),
     "lab-external": ("lab", (*LAB_LANGFUSE, *EXTERNAL_ENGINE)),
     "enterprise": ("enterprise", ()),
 }
@@ -140,7 +143,7 @@ def test_litellm_reaches_the_web_ui_only_and_the_subcharts_stay_internal(variant
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_app_pods_reach_the_database_and_https_only_with_gcs(variant: str) -> None:
+def test_app_pods_reach_the_database_and_https_only_with_gcs_or_the_identity_provider(variant: str) -> None:
     cfg = _config(variant)
     d = _deployed(variant)
     policies = [o.body for o in d.of_kind("NetworkPolicy")]
@@ -156,7 +159,9 @@ def test_app_pods_reach_the_database_and_https_only_with_gcs(variant: str) -> No
         assert not can_connect(policies, web, INTERNET, port)
     for app in (web, worker):
         assert can_connect(policies, app, database, port)
-        assert can_connect(policies, app, INTERNET, 443) == (cfg.langfuse.blob_storage == "gcs")
+        # GCS over HTTPS; with sso the web pods also reach the identity provider (its default range is all).
+        https = cfg.langfuse.blob_storage == "gcs" or (app is web and cfg.langfuse.sso is not None)
+        assert can_connect(policies, app, INTERNET, 443) == https
     assert not can_connect(policies, clickhouse, INTERNET, 443)
 
 
@@ -236,3 +241,53 @@ def test_web_and_worker_run_as_the_images_user_on_a_read_only_root_writing_only_
             assert volumes[volume]["emptyDir"]["sizeLimit"] == lf_values.SCRATCH_SIZE, name
         resources = container["resources"]
         assert resources["requests"]["cpu"] and resources["limits"]["memory"], name
+
+
+# --- sign-in (issue 27, finding 4) ---------------------------------------------------------
+
+
+def _web_env(variant: str) -> dict[str, dict[str, Any]]:
+    (container,) = _app_pods(variant)["langfuse-web"]["containers"]
+    return {e["name"]: e for e in container["env"]}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rendered_web_signs_in_by_oidc_only_where_sso_is_set(variant: str) -> None:
+    """What the Langfuse process reads: with sso, password sign-in is off, the generic OIDC provider
+    is configured (its secret by reference), sign-up happens by SSO only; without a public host the
+    password sign-in of the admin stays the only way in. No variable is rendered empty (Langfuse's
+    env schema refuses an empty enum), whatever the chart does with false options."""
+    lf = _config(variant).langfuse
+    env = _web_env(variant)
+    value = {name: e.get("value") for name, e in env.items()}
+    assert all("value" in e or "valueFrom" in e for e in env.values()), "an env var rendered without a value"
+    if lf.sso is None:
+        assert value["AUTH_DISABLE_USERNAME_PASSWORD"] == "false"
+        assert value["AUTH_DISABLE_SIGNUP"] == "true"
+        assert not [name for name in env if name.startswith("AUTH_CUSTOM_")]
+        return
+    assert value["AUTH_DISABLE_USERNAME_PASSWORD"] == "true"
+    assert value["AUTH_DISABLE_SIGNUP"] == "false"
+    assert value["NEXTAUTH_URL"] == f"https://{lf.ingress_host}"
+    assert value["AUTH_CUSTOM_ISSUER"] == lf.sso.issuer_url
+    assert value["AUTH_CUSTOM_CLIENT_ID"] == lf.sso.client_id
+    assert value["AUTH_CUSTOM_NAME"] == lf.sso.display_name
+    assert value["AUTH_CUSTOM_SCOPE"] == "openid email profile"
+    assert value["AUTH_CUSTOM_CHECKS"] == "pkce,state"
+    assert value["AUTH_CUSTOM_ALLOW_ACCOUNT_LINKING"] == "true"
+    assert env["AUTH_CUSTOM_CLIENT_SECRET"]["valueFrom"] == {
+        "secretKeyRef": {"name": lf_credentials.CREDENTIALS_SECRET, "key": lf_credentials.OIDC_CLIENT_SECRET_KEY}
+    }
+
+
+@pytest.mark.parametrize("variant", ["lab-minio-ui", "enterprise"])
+def test_only_the_web_pods_reach_the_identity_provider(variant: str) -> None:
+    cfg = _config(variant)
+    d = _deployed(variant)
+    policies = [o.body for o in d.of_kind("NetworkPolicy")]
+    web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
+    clickhouse = _pod(d, "langfuse-clickhouse-shard0")
+    assert can_connect(policies, web, INTERNET, 443)
+    assert not can_connect(policies, web, INTERNET, 80)
+    assert can_connect(policies, worker, INTERNET, 443) == (cfg.langfuse.blob_storage == "gcs")
+    assert not can_connect(policies, clickhouse, INTERNET, 443)

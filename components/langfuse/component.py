@@ -18,7 +18,9 @@ Encapsulates:
   account with objectAdmin on that bucket only, and its HMAC key;
 - the `langfuse` chart (pinned, from its Helm repository) as a helm.v3.Release
   with ClickHouse, Valkey and MinIO subcharts sized from config;
-- NetworkPolicies and, with `langfuse.ingress_host`, a TLS Ingress for the UI.
+- NetworkPolicies and, with `langfuse.ingress_host`, a TLS Ingress for the UI whose
+  `/api/public` (unless `public_api_on_ingress`) and `/api/admin` go to `<release>-blocked`,
+  a Service without endpoints.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components.database import cnpg, server
@@ -39,6 +42,7 @@ from components.kit import (
     helm_release,
     ingress,
     network_policies,
+    object_meta,
     private_bucket,
     stateful_options,
 )
@@ -64,6 +68,8 @@ class LangfuseManifests:
     network_policies: list[dict[str, Any]]
     helm_values: dict[str, Any]
     ingress: dict[str, Any] | None
+    blocked_service: dict[str, Any] | None
+    """The Ingress's backend for the paths it must not serve (a Service without endpoints); None without a host."""
     cnpg_database: dict[str, Any] | None
     """The CNPG `Database` (engine cnpg); None on an external server (role and database created here)."""
 
@@ -75,6 +81,7 @@ class LangfuseManifests:
             network_policies=network.network_policies(cfg),
             helm_values=values.helm_values(cfg),
             ingress=network.ingress(cfg),
+            blocked_service=network.blocked_service(cfg),
             cnpg_database=cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
         )
 
@@ -177,6 +184,11 @@ class Langfuse(pulumi.ComponentResource):
             ),
         )
 
+        blocked = manifests.blocked_service
+        if blocked is not None:
+            k8s.core.v1.Service(
+                f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=self._child
+            )
         ingress(f"{name}-ingress", manifests.ingress, pulumi.ResourceOptions(parent=self, depends_on=[release]))
         self.url = args.url
         self.otel_host = args.otel_host

@@ -330,8 +330,16 @@ def test_network_policies_and_ingress() -> None:
     ]
     assert ing["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod"}
     assert ing["spec"]["tls"] == [{"hosts": ["langfuse.acme.example"], "secretName": "langfuse-tls"}]
-    backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    assert backend == {"name": "langfuse-web", "port": {"number": 3000}}
+    by_path = {p["path"]: p["backend"]["service"] for p in ing["spec"]["rules"][0]["http"]["paths"]}
+    assert by_path == {
+        "/": {"name": "langfuse-web", "port": {"number": 3000}},
+        "/api/public": {"name": "langfuse-blocked", "port": {"number": 80}},
+        "/api/admin": {"name": "langfuse-blocked", "port": {"number": 80}},
+    }
+    (blocked,) = [
+        r.plain_inputs for r in run.of_type("kubernetes:core/v1:Service") if r.parent == "llm-gateway-langfuse"
+    ]
+    assert blocked["metadata"]["name"] == "langfuse-blocked" and "selector" not in blocked["spec"]
     assert release(run, "langfuse")["values"]["langfuse"]["nextauth"]["url"] == "https://langfuse.acme.example"
     assert run.outputs["langfuse_url"] == "https://langfuse.acme.example"
 

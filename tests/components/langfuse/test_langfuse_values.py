@@ -19,6 +19,7 @@ from components.langfuse import database as lf_database
 from components.langfuse import names as lf_names
 from components.langfuse import network as lf_network
 from components.langfuse import values as lf_values
+from components.litellm.ingress_paths import backend_of
 from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.managed import basic_auth_consumer, consumer_manifests, managed_secret_args
@@ -193,8 +194,54 @@ def test_ui_ingress_and_tracing_name_the_charts_web_service(variant: str) -> Non
         assert ingress is None
         return
     assert ingress is not None and core_errors(ingress) == []
-    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
-    assert path["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_names.WEB_PORT}}
+    (root,) = [p for p in ingress["spec"]["rules"][0]["http"]["paths"] if p["path"] == "/"]
+    assert root["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_names.WEB_PORT}}
+
+
+# --- the public host serves the UI, not the API (issue 27, finding 4) -----------------------
+
+# Paths the SDKs and LiteLLM use (web/src/pages/api/public/**), the probes', and the UI's own.
+PUBLIC_API = ("/api/public/ingestion", "/api/public/otel/v1/traces", "/api/public/health", "/api/public/ready")
+UI = ("/", "/project/litellm/traces", "/api/auth/callback/custom", "/api/auth/signin", "/api/trpc/traces.all")
+
+
+def _backend(ingress: dict[str, Any], request_path: str) -> str | None:
+    """The Service the Ingress picks for a request path (Kubernetes' longest-match rules)."""
+    rules = [
+        (p["pathType"], p["path"], p["backend"]["service"]["name"])
+        for p in ingress["spec"]["rules"][0]["http"]["paths"]
+    ]
+    return backend_of(request_path, rules)
+
+
+@pytest.mark.parametrize("opened", [False, True])
+@pytest.mark.parametrize("variant", ["lab-gcs-admin-ui", "enterprise"])
+def test_the_public_api_reaches_langfuse_through_the_ingress_only_where_a_setting_opens_it(
+    variant: str, opened: bool
+) -> None:
+    stack, overrides = VARIANTS[variant]
+    cfg = scenario_config(stack, *overrides, f"llm-gateway:langfuse.public_api_on_ingress={str(opened).lower()}")
+    ingress = lf_network.ingress(cfg)
+    blocked = lf_network.blocked_service(cfg)
+    assert ingress is not None and blocked is not None
+    assert core_errors(ingress) == [] and core_errors(blocked) == []
+    assert "selector" not in blocked["spec"], "the blocked Service must have no endpoints"
+    web, nowhere = lf_names.names(cfg).web_service, blocked["metadata"]["name"]
+    for path in PUBLIC_API:
+        assert _backend(ingress, path) == (web if opened else nowhere), path
+    for path in UI:
+        assert _backend(ingress, path) == web, path
+    assert _backend(ingress, "/api/admin/ingestion-secret") == nowhere
+    # Inside the cluster nothing changes: LiteLLM posts OTLP to the web Service, the kubelet probes the pod.
+    tracing = lf_credentials.litellm_tracing(cfg)
+    assert tracing is not None and tracing.otel_host.startswith(f"http://{web}.")
+    web_pod = _app_pods(variant)["langfuse-web"]["containers"][0]
+    assert web_pod["livenessProbe"]["httpGet"]["path"] == "/api/public/health"
+
+
+def test_no_ui_host_means_no_ingress_and_no_blocked_service() -> None:
+    cfg = _config("lab-minio")
+    assert lf_network.ingress(cfg) is None and lf_network.blocked_service(cfg) is None
 
 
 # --- the app pods: their own user, a read-only root, no token (issue 27, findings 4 and 6) ----

@@ -86,13 +86,23 @@ class MinioConfig(Section):
 
 
 class LangfuseGcsConfig(Section):
-    """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials."""
+    """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials,
+    raw events and exports expiring after `retention_days`."""
 
     bucket: BucketName = Field(description="The bucket Langfuse stores events and media in.")
     location: GcsLocation = Field(default="EU", description="The bucket's location.")
     gsa_account_id: GsaAccountId = Field(
         default="langfuse-blob",
         description="Google service account with access to the bucket only (HMAC key for S3 interop).",
+    )
+    retention_days: Annotated[int, Field(ge=3, le=3650)] = Field(
+        default=30,
+        description=(
+            "Days the bucket keeps Langfuse's raw ingestion events (prefix events/) and batch exports (exports/): "
+            "a GCS lifecycle rule deletes them at this age (Langfuse re-reads events only to retry or replay "
+            "ingestion; 30 is Langfuse Cloud's window). Media (bucket root) and the traces in ClickHouse are not "
+            "deleted: trace retention is an Enterprise feature of self-hosted Langfuse (docs/security.md)."
+        ),
     )
 
 

@@ -14,7 +14,8 @@ Encapsulates:
 - its PostgreSQL database: a CNPG `Database` in the stack's cluster (the
   managed role is in the Cluster spec, see `components.database.cnpg_engine`), or a role
   and database on the external server;
-- with `blob_storage: gcs`: the bucket (data-safety options), the service
+- with `blob_storage: gcs`: the bucket (data-safety options, raw events and
+  exports deleted at `gcs.retention_days`), the service
   account with objectAdmin on that bucket only, and its HMAC key;
 - the `langfuse` chart (pinned, from its Helm repository) as a helm.v3.Release
   with ClickHouse, Valkey and MinIO subcharts sized from config;
@@ -43,7 +44,6 @@ from components.kit import (
     ingress,
     network_policies,
     object_meta,
-    private_bucket,
     stateful_options,
 )
 from components.langfuse import credentials, network, values
@@ -216,7 +216,7 @@ class Langfuse(pulumi.ComponentResource):
         assert gcs is not None
         writer = bucket_with_writer(
             f"{name}-bucket",
-            private_bucket(gcs.bucket, gcs.location),
+            values.blob_bucket(gcs),
             f"{name}-blob-gsa",
             account_id=gcs.gsa_account_id,
             display_name=BLOB_GSA_DISPLAY_NAME,

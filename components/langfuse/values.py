@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.kit import PART_OF, HelmChart, container_resources, restricted_container, restricted_pod
+from components.kit import (
+    PART_OF,
+    HelmChart,
+    container_resources,
+    private_bucket,
+    restricted_container,
+    restricted_pod,
+)
 from components.langfuse.credentials import (
     ADMIN_PASSWORD_KEY,
     CREDENTIALS_SECRET,
@@ -22,9 +29,14 @@ from components.langfuse.credentials import (
 )
 from components.langfuse.database import database_host
 from components.langfuse.names import CHART, ui_url
-from config import LangfuseConfig, StackConfig
+from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
+EVENTS_PREFIX = "events/"
+"""Where Langfuse writes raw ingestion events in the GCS bucket (LANGFUSE_S3_EVENT_UPLOAD_PREFIX)."""
+EXPORTS_PREFIX = "exports/"
+"""Where it writes batch exports (LANGFUSE_S3_BATCH_EXPORT_PREFIX). Media stay at the bucket's root."""
+EXPIRING_PREFIXES = (EVENTS_PREFIX, EXPORTS_PREFIX)
 MINIO_BUCKET = "langfuse"
 LANGFUSE_UID = 1001
 """The images' own user, named in their Dockerfiles (`USER nextjs` in web/Dockerfile, `USER expressjs` in
@@ -169,6 +181,9 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
             "region": "auto",
             "endpoint": GCS_ENDPOINT,
             "forcePathStyle": False,
+            # Their own prefixes, so the bucket's lifecycle rule (blob_bucket) can expire them alone.
+            "eventUpload": {"prefix": EVENTS_PREFIX},
+            "batchExport": {"prefix": EXPORTS_PREFIX},
             **_NO_CHART_POLICY,
             **credentials,
         }
@@ -212,6 +227,22 @@ def auth(lf: LangfuseConfig) -> dict[str, Any]:
             }
         }
     return values
+
+
+def blob_bucket(gcs: LangfuseGcsConfig) -> dict[str, Any]:
+    """The GCS bucket's arguments: private, raw events and batch exports deleted at `retention_days`
+    (an age rule on their prefixes), media kept. Langfuse Cloud keeps events 30 days; Langfuse asks for
+    a lifecycle rule on the event bucket (self-hosting docs, Blob Storage, "Bucket Lifecycle Policies")."""
+    return private_bucket(
+        gcs.bucket,
+        gcs.location,
+        lifecycle_rules=[
+            {
+                "action": {"type": "Delete"},
+                "condition": {"age": gcs.retention_days, "matches_prefixes": list(EXPIRING_PREFIXES)},
+            }
+        ],
+    )
 
 
 def helm_chart(lf: LangfuseConfig) -> HelmChart:

@@ -457,3 +457,29 @@ def test_sign_up_follows_sso_unless_set() -> None:
     lab = release(run_cached("lab", *LAB_LANGFUSE), "langfuse")["values"]["langfuse"]
     assert lab["features"]["signUpDisabled"] is True
     assert lab["auth"] == {"disableUsernamePassword": False}  # no public host: port-forward and the admin password
+
+
+# --- retention of the blobs (issue 27, finding 4) -------------------------------------
+
+
+def test_the_bucket_deletes_raw_events_and_exports_at_the_retention_setting() -> None:
+    """The lifecycle rule's age is `gcs.retention_days` and its prefixes are exactly the ones the
+    chart values give Langfuse's event uploads and batch exports; media (the bucket root) are kept."""
+    run = run_cached("enterprise")
+    gcs = stack_config("enterprise").langfuse.gcs
+    assert gcs is not None and gcs.retention_days == 30
+    (rule,) = run.named("llm-gateway-langfuse-bucket").plain_inputs["lifecycleRules"]
+    assert rule["action"] == {"type": "Delete"}
+    assert rule["condition"]["age"] == gcs.retention_days
+    s3 = release(run, "langfuse")["values"]["s3"]
+    written = {s3["eventUpload"]["prefix"], s3["batchExport"]["prefix"]}
+    assert set(rule["condition"]["matchesPrefixes"]) == written == {"events/", "exports/"}
+    assert "mediaUpload" not in s3
+
+
+def test_retention_is_a_setting() -> None:
+    run = run_cached("enterprise", "llm-gateway:langfuse.gcs.retention_days=90")
+    (rule,) = run.named("llm-gateway-langfuse-bucket").plain_inputs["lifecycleRules"]
+    assert rule["condition"]["age"] == 90
+    message = errors_for(_enterprise_langfuse(gcs={**namespace("enterprise")["langfuse"]["gcs"], "retention_days": 1}))
+    assert "llm-gateway:langfuse.gcs.retention_days" in message

@@ -338,3 +338,17 @@ def test_only_the_web_pods_reach_the_identity_provider(variant: str) -> None:
     assert not can_connect(policies, web, INTERNET, 80)
     assert can_connect(policies, worker, INTERNET, 443) == (cfg.langfuse.blob_storage == "gcs")
     assert not can_connect(policies, clickhouse, INTERNET, 443)
+
+
+@pytest.mark.parametrize("variant", ["lab-gcs-admin-ui", "enterprise"])
+def test_rendered_pods_write_events_and_exports_under_the_prefixes_the_lifecycle_rule_expires(variant: str) -> None:
+    gcs = _config(variant).langfuse.gcs
+    assert gcs is not None
+    rule = lf_values.blob_bucket(gcs)["lifecycle_rules"][0]
+    for name, spec in _app_pods(variant).items():
+        env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+        expiring = {env["LANGFUSE_S3_EVENT_UPLOAD_PREFIX"], env["LANGFUSE_S3_BATCH_EXPORT_PREFIX"]}
+        assert expiring == set(rule["condition"]["matches_prefixes"]), name
+        assert "LANGFUSE_S3_MEDIA_UPLOAD_PREFIX" not in env, name  # media stay at the root, never expired
+        assert env["LANGFUSE_S3_EVENT_UPLOAD_BUCKET"] == gcs.bucket, name
+    assert rule["condition"]["age"] == gcs.retention_days

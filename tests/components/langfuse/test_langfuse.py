@@ -374,7 +374,7 @@ def test_every_emitted_object_validates(stack: str, overrides: tuple[str, ...]) 
     assert problems == {}
 
 
-# --- sign-in on the public host (issue 27, finding 4) ---------------------------------
+# --- sign-in on the public host (docs/security.md, Finding 4) ---------------------------------
 
 REASON = "lab reached over the office VPN only, reviewed 2026-12"
 OIDC_GSM = "langfuse-oidc-client-secret"
@@ -459,7 +459,7 @@ def test_sign_up_follows_sso_unless_set() -> None:
     assert lab["auth"] == {"disableUsernamePassword": False}  # no public host: port-forward and the admin password
 
 
-# --- retention of the blobs (issue 27, finding 4) -------------------------------------
+# --- retention of the blobs (docs/security.md, Finding 4) -------------------------------------
 
 
 def test_the_bucket_deletes_raw_events_and_exports_at_the_retention_setting() -> None:

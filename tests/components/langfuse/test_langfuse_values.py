@@ -198,7 +198,7 @@ def test_ui_ingress_and_tracing_name_the_charts_web_service(variant: str) -> Non
     assert root["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_names.WEB_PORT}}
 
 
-# --- the public host serves the UI, not the API (issue 27, finding 4) -----------------------
+# --- the public host serves the UI, not the API (docs/security.md, Finding 4) -----------------------
 
 # Paths the SDKs and LiteLLM use (web/src/pages/api/public/**), the probes', and the UI's own.
 PUBLIC_API = ("/api/public/ingestion", "/api/public/otel/v1/traces", "/api/public/health", "/api/public/ready")
@@ -244,7 +244,7 @@ def test_no_ui_host_means_no_ingress_and_no_blocked_service() -> None:
     assert lf_network.ingress(cfg) is None and lf_network.blocked_service(cfg) is None
 
 
-# --- the app pods: their own user, a read-only root, no token (issue 27, findings 4 and 6) ----
+# --- the app pods: their own user, a read-only root, no token (docs/security.md, Finding 4 and 6) ----
 
 
 def _app_pods(variant: str) -> dict[str, dict[str, Any]]:
@@ -290,7 +290,7 @@ def test_web_and_worker_run_as_the_images_user_on_a_read_only_root_writing_only_
         assert resources["requests"]["cpu"] and resources["limits"]["memory"], name
 
 
-# --- sign-in (issue 27, finding 4) ---------------------------------------------------------
+# --- sign-in (docs/security.md, Finding 4) ---------------------------------------------------------
 
 
 def _web_env(variant: str) -> dict[str, dict[str, Any]]:

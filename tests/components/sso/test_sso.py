@@ -398,7 +398,7 @@ def test_sso_is_off_by_default() -> None:
     assert stack_config("enterprise").sso.enabled is True
 
 
-# --- session lifetime (issue 27, finding 10) ----------------------------------------
+# --- session lifetime (docs/security.md, Finding 10) ----------------------------------------
 
 
 def test_cookie_refresh_defaults_to_an_hour_below_the_expiry() -> None:

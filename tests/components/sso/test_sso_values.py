@@ -196,7 +196,7 @@ def test_gateway_ingress_with_sso_passes_ingress_nginx_path_validation(variant: 
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
 
 
-# --- session lifetime and the pod's own user (issue 27, findings 10 and 6) -----------------
+# --- session lifetime and the pod's own user (docs/security.md, Finding 10 and 6) -----------------
 
 
 def _container(variant: str) -> dict[str, Any]:

@@ -72,6 +72,8 @@ def collision_problems(cfg: StackConfig) -> list[Problem]:
     }
     if cfg.sso.enabled and cfg.sso.client_secret_gsm_secret:
         referenced["sso.client_secret_gsm_secret"] = cfg.sso.client_secret_gsm_secret
+    if cfg.langfuse.enabled and cfg.langfuse.sso is not None:
+        referenced["langfuse.sso.client_secret_gsm_secret"] = cfg.langfuse.sso.client_secret_gsm_secret
     problems += [
         (path, f"{value!r} is a secret this program generates (secrets.prefix + inventory); name another GSM secret")
         for path, value in referenced.items()

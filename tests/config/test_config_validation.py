@@ -108,6 +108,11 @@ CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "enterprise",
+        lambda r: r["langfuse"]["sso"].update(client_secret_gsm_secret="litellm-master-key"),
+        "langfuse.sso.client_secret_gsm_secret: 'litellm-master-key' is a secret this program generates",
+    ),
+    (
+        "enterprise",
         lambda r: r["langfuse"].update(owner="litellm"),
         "langfuse.owner: 'litellm' is also postgres.owner",
     ),

@@ -25,7 +25,6 @@ from config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 GRAFANA_RO_ROLE = "grafana_ro"
-READ_ALL_ROLE = "pg_read_all_data"
 PORT = 5432
 STATUS_PORT = 8000
 """The instance manager's status endpoint, polled by the operator."""
@@ -122,15 +121,15 @@ REPORTING_CONNECTION_LIMIT = 2
 def reporting_role(password_secret: str) -> dict[str, Any]:
     """The `managed.roles` entry for the reporting job's login (owner of the `reporting` schema).
 
-    pg_read_all_data lets it aggregate LiteLLM's tables without the owner's credentials
-    (read-only); only the reporting CronJob has its password.
+    No role memberships: it reads only the LiteLLM columns the job's init container grants it
+    as the tables' owner (components/reporting/sql.py `source_grants_sql`); only the reporting
+    CronJob has its password.
     """
     return _login_role(
         REPORTING_ROLE,
         REPORTING_CONNECTION_LIMIT,
-        "reporting job: owns the reporting schema (pg_read_all_data), managed by llm-gateway",
+        "reporting job: owns the reporting schema, reads LiteLLM's spend columns only, managed by llm-gateway",
         password_secret,
-        in_roles=(READ_ALL_ROLE,),
     )
 
 
@@ -180,7 +179,7 @@ def grafana_ro_hba(database: str) -> list[str]:
 
     CNPG renders user-defined rules before its default `host all all all`, and the
     first matching line wins, so other databases of the cluster (Langfuse's) stay
-    closed to both roles (the reporting role's pg_read_all_data spans databases).
+    closed to both roles.
     """
     lines = []
     for role in (GRAFANA_RO_ROLE, REPORTING_ROLE):

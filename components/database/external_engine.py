@@ -83,8 +83,7 @@ def _readers(
         reporting.value,
         on_server,
         connection_limit=cnpg.REPORTING_CONNECTION_LIMIT,
-        member_of=[cnpg.READ_ALL_ROLE],
-    )
+    )  # no memberships: the reporting job grants it LiteLLM's spend columns as their owner
     postgresql.Schema(
         f"{name}-reporting-schema",
         name=SCHEMA,

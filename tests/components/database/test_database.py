@@ -92,7 +92,8 @@ def test_reporting_role_schema_and_password() -> None:
     run = run_cached("enterprise")
     (cluster,) = run.custom_resources("Cluster")
     (role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "reporting"]
-    assert role["login"] is True and role["inRoles"] == ["pg_read_all_data"]
+    assert role["login"] is True
+    assert "inRoles" not in role  # no pg_read_all_data: the job grants it LiteLLM's spend columns
     (es,) = [
         e
         for e in run.custom_resources("ExternalSecret")
@@ -124,7 +125,7 @@ def test_external_engine_has_no_cnpg_objects_and_a_secret_admin_password() -> No
     roles = {r.plain_inputs["name"]: r for r in run.of_type("postgresql:index/role:Role")}
     assert set(roles) == {"litellm", "grafana_ro", "reporting"}
     assert not roles["grafana_ro"].plain_inputs.get("roles")
-    assert roles["reporting"].plain_inputs["roles"] == ["pg_read_all_data"]
+    assert not roles["reporting"].plain_inputs.get("roles")  # no pg_read_all_data
     (schema,) = run.of_type("postgresql:index/schema:Schema")
     assert {k: schema.plain_inputs[k] for k in ("name", "owner", "database")} == {
         "name": "reporting",
@@ -194,3 +195,4 @@ def test_external_langfuse_database_is_closed_to_public() -> None:
     assert {"database": "langfuse", "role": "public", "objectType": "database", "privileges": []} in [
         {k: g.get(k) for k in ("database", "role", "objectType", "privileges")} for g in grants
     ]
+

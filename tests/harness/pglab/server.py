@@ -50,6 +50,7 @@ __all__ = [
     "LiteLLMDatabase",
     "PostgresServer",
     "apply_litellm_schema",
+    "apply_migrations",
     "find_postgres_bindir",
     "litellm_migration_files",
     "start_postgres_server",
@@ -353,6 +354,17 @@ def litellm_migration_files() -> list[Path]:
     return sorted(root.glob("*/migration.sql"), key=lambda path: path.parent.name)
 
 
+def apply_migrations(conn: psycopg.Connection[tuple[object, ...]], files: Sequence[Path]) -> None:
+    """Each file as Prisma's ``migrate deploy`` sends it, on an autocommit connection as the owner."""
+    for path in files:
+        try:
+            # One simple-protocol query per file: several statements run as one implicit
+            # transaction, a lone CREATE INDEX CONCURRENTLY runs outside any transaction block.
+            conn.execute(path.read_bytes())
+        except psycopg.Error as exc:
+            raise RuntimeError(f"migration {path.parent.name!r} failed: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class LiteLLMDatabase:
     server: PostgresServer
@@ -379,14 +391,7 @@ def apply_litellm_schema(
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(owner)))
     files = litellm_migration_files()
     with server.connect_as(owner, owner_password, database) as conn:
-        for path in files:
-            try:
-                # One simple-protocol query per file, as Prisma migrate deploy sends it:
-                # several statements run as one implicit transaction, a lone
-                # CREATE INDEX CONCURRENTLY runs outside any transaction block.
-                conn.execute(path.read_bytes())
-            except psycopg.Error as exc:
-                raise RuntimeError(f"migration {path.parent.name!r} failed: {exc}") from exc
+        apply_migrations(conn, files)
         for index in REQUEST_LOG_INDEXES:
             conn.execute(
                 sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ").format(

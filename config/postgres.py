@@ -38,9 +38,19 @@ def _postgres_image(image: str) -> str:
     major = re.match(r"v?([0-9]+)", tag)
     if major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR:
         raise ValueError(
-            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (the reporting role needs pg_read_all_data), got {tag!r}"
+            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (CNPG's password logins are md5 before 14), got {tag!r}"
         )
     return image
+
+
+def _not_everywhere(cidr: str) -> str:
+    """The instances' egress is a NetworkPolicy: a /0 would open HTTPS to every address."""
+    if cidr.endswith("/0"):
+        raise ValueError(
+            f"{cidr} opens HTTPS from the database pods to every address; give the API server's address "
+            "(kubectl get endpoints kubernetes), e.g. 172.16.0.2/32"
+        )
+    return cidr
 
 
 class CnpgConfig(Section):
@@ -81,11 +91,12 @@ class CnpgConfig(Section):
         default="cnpg-system",
         description="Where the CNPG operator runs: the only source admitted to the instances' status port (8000).",
     )
-    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
-        default=["0.0.0.0/0"],
+    api_server_cidrs: Annotated[list[Annotated[Cidr, AfterValidator(_not_everywhere)]], Field(min_length=1)] = Field(
         description=(
-            "The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster. Narrow it to "
-            "the control plane's endpoint (`kubectl get endpoints kubernetes`)."
+            "The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster, the only "
+            "HTTPS its pods open without backups. Required, no default: the control plane's endpoint "
+            "(`kubectl get endpoints kubernetes -o jsonpath='{.subsets[*].addresses[*].ip}'`, as /32); 0.0.0.0/0 is "
+            "refused."
         ),
     )
 

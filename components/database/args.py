@@ -65,12 +65,12 @@ def cnpg_clients(
 ) -> list[dict[str, Any]]:
     """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (`litellm_pods`, its
     migration Job carries the same labels), the tenants' pods (Langfuse's web and worker), the
-    reporting job's pods, Grafana's namespace."""
+    reporting job's pods, Grafana's pods (namespace AND labels: not the rest of its namespace)."""
     clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": dict(litellm_pods)}}]
     clients += [{"podSelector": dict(t.clients)} for t in tenants]
     clients.append({"podSelector": {"matchLabels": job_pod_labels()}})
-    grafana_ns = cfg.namespaces.grafana
-    clients.append(namespace_peer(grafana_ns))
+    grafana = {**namespace_peer(cfg.namespaces.grafana), "podSelector": {"matchLabels": dict(cfg.grafana.pod_labels)}}
+    clients.append(grafana)
     return clients
 
 
@@ -92,7 +92,7 @@ class DatabaseArgs:
     """What the consumers read; computed from the config and grafana_ro's GSM secret."""
     clients: tuple[dict[str, Any], ...]
     """Peers that may connect to the CNPG instances (`cnpg_clients`: LiteLLM's and the tenants'
-    pods, Grafana's namespace)."""
+    pods, the reporting job's, Grafana's)."""
     prometheus_peer: dict[str, Any]
     """The Prometheus server pods (they scrape the instances)."""
     admin_password: pulumi.Input[str] | None = None

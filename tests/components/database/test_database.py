@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from components.database.endpoint import read_host
 from components.kit import stateful_options
-from tests.support.config import stack_config
+from tests.support.config import errors_for, stack_config, with_value, without
+from tests.support.netpol import Address, Pod, can_connect
 from tests.support.program import EXTERNAL_ENGINE, run_cached
+from tools import preview
 from tools.offline import run_stack
 
 CNPG_KINDS = {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor", "Database"}
@@ -196,3 +200,53 @@ def test_external_langfuse_database_is_closed_to_public() -> None:
         {k: g.get(k) for k in ("database", "role", "objectType", "privileges")} for g in grants
     ]
 
+
+# --- who may reach the instances, and where they may go (findings 3 and 9) -----------------------
+
+GRAFANA = Pod(
+    "monitoring", {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack"}
+)
+ALERTMANAGER = Pod("monitoring", {"app.kubernetes.io/name": "alertmanager"})
+INSTANCE = Pod("llm-gateway", {"cnpg.io/cluster": "litellm-pg", "cnpg.io/instanceRole": "primary"})
+ANYWHERE = Address("8.8.8.8")
+
+
+def _policies(stack: str, *overrides: str) -> list[dict[str, Any]]:
+    return [o for o in run_cached(stack, *overrides).kubernetes_objects() if o["kind"] == "NetworkPolicy"]
+
+
+@pytest.mark.parametrize("stack", ["lab", "enterprise"])
+def test_postgres_admits_grafanas_pods_not_its_namespace(stack: str) -> None:
+    """Finding 3: every pod of `monitoring` (Alertmanager, any workload someone with `edit` starts
+    there) could open a connection to 5432; now Grafana's pods only, by the configured labels."""
+    pols = _policies(stack)
+    assert can_connect(pols, GRAFANA, INSTANCE, 5432)
+    assert not can_connect(pols, ALERTMANAGER, INSTANCE, 5432)
+    assert not can_connect(pols, Pod("monitoring", {"app": "anything"}), INSTANCE, 5432)
+    relabelled = _policies(stack, "llm-gateway:grafana.pod_labels={app: my-grafana}")
+    assert can_connect(relabelled, Pod("monitoring", {"app": "my-grafana"}), INSTANCE, 5432)
+    assert not can_connect(relabelled, GRAFANA, INSTANCE, 5432)
+
+
+def test_api_server_cidrs_are_required_and_never_everywhere() -> None:
+    """Finding 9: the default 0.0.0.0/0 opened HTTPS from the database pods to every address."""
+    assert "llm-gateway:postgres.cnpg.api_server_cidrs: required key is missing" in errors_for(
+        without("lab", "postgres.cnpg.api_server_cidrs")
+    )
+    message = errors_for(with_value("lab", "postgres.cnpg.api_server_cidrs", ["172.16.0.2/32", "0.0.0.0/0"]))
+    assert "llm-gateway:postgres.cnpg.api_server_cidrs[1]" in message and "every address" in message
+    assert "every address" in errors_for(with_value("lab", "postgres.cnpg.api_server_cidrs", ["::/0"]))
+    # One clear error, exit 2, from the command a user runs.
+    assert preview.main(["lab", "--set", "llm-gateway:postgres.cnpg.api_server_cidrs=[0.0.0.0/0]"]) == 2
+
+
+def test_database_https_goes_to_the_api_server_only_without_backups() -> None:
+    """Finding 9: HTTPS anywhere from the database pods only with backups on (GCS has no ranges)."""
+    lab = _policies("lab")
+    assert can_connect(lab, INSTANCE, Address("172.16.0.2"), 443)
+    assert not can_connect(lab, INSTANCE, ANYWHERE, 443)
+    assert not can_connect(lab, INSTANCE, Address("172.16.0.3"), 443)
+    enterprise = _policies("enterprise")
+    assert can_connect(enterprise, INSTANCE, ANYWHERE, 443)  # barman-cloud to the bucket
+    no_backups = _policies("enterprise", "llm-gateway:postgres.backup.enabled=false")
+    assert not can_connect(no_backups, INSTANCE, ANYWHERE, 443)

@@ -310,7 +310,13 @@ class GrafanaConfig(Section):
         default="LiteLLM spend (PostgreSQL)",
         description="Name of the datasource (no $ or {{: provisioning and ESO templates would expand them).",
     )
-    sslmode: SslMode = Field(default="require", description="The datasource's sslmode (jsonData).")
+    sslmode: SslMode | None = Field(
+        default=None,
+        description=(
+            "The datasource's sslmode (jsonData); unset: the database's (verify-full against the server's CA, "
+            "which the datasource carries, whenever the CA is known)."
+        ),
+    )
     pod_labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)] = Field(
         default={"app.kubernetes.io/name": "grafana"},
         description=(

@@ -3,6 +3,8 @@ the grafana_ro role and the budget margins) and `reporting` (the rollup job)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -101,6 +103,23 @@ class CnpgConfig(Section):
     )
 
 
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----")
+
+
+def _ca_certificates(value: str) -> str:
+    """One or more PEM certificates and nothing else (public: a CA, never a key)."""
+    blocks = _PEM_CERT.findall(value)
+    rest = _PEM_CERT.sub("", value).strip()
+    if not blocks or rest:
+        raise ValueError("must be PEM certificates only (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)")
+    for block in blocks:
+        try:
+            base64.b64decode("".join(block.split()), validate=True)
+        except binascii.Error:
+            raise ValueError("a PEM certificate's body is not base64") from None
+    return value.strip() + "\n"
+
+
 class ExternalPostgresConfig(Section):
     """An existing PostgreSQL server (e.g. a homelab one); the admin password is
     the stack secret `llm-gateway:postgresAdminPassword`."""
@@ -122,11 +141,33 @@ class ExternalPostgresConfig(Section):
     admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
         default="postgres", description="The database the admin connection opens."
     )
-    sslmode: SslMode = Field(default="require", description="libpq sslmode of every connection to the server.")
+    ca_cert: Annotated[str, AfterValidator(_ca_certificates)] | None = Field(
+        default=None,
+        description=(
+            "PEM of the CA that signed the server's certificate (public): the clients (LiteLLM, the reporting job, "
+            "Grafana, Langfuse) verify the server against it. Given, sslmode defaults to verify-full."
+        ),
+    )
+    sslmode: SslMode = Field(
+        default="require",
+        description=(
+            "libpq sslmode of every connection to the server; verify-full when ca_cert is given and this is not. "
+            "The program's own admin connection reads the CA from PGSSLROOTCERT on the machine that runs it."
+        ),
+    )
     # The server's limits, for the connection and storage budgets (config/budget.py).
     max_connections: Annotated[int, Field(ge=10, le=100000)] = Field(
         default=100, description="The server's max_connections, for the connection budget."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verify_with_a_ca(cls, data: Any) -> Any:
+        """A CA given and no sslmode: verify the server (verify-full)."""
+        if isinstance(data, dict) and data.get("ca_cert") and "sslmode" not in data:
+            return {**data, "sslmode": "verify-full"}
+        return data
+
     superuser_reserved_connections: Annotated[int, Field(ge=0, le=100)] = Field(
         default=3, description="The server's superuser_reserved_connections, for the connection budget."
     )

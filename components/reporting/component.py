@@ -62,12 +62,13 @@ class ReportingArgs:
     reporting: ReportingConfig
     """The job's schedule, rollup window and image override."""
     postgres: PostgresConfig
-    """The engine decides the default image (the CNPG cluster's), sslmode and, for an external
-    server, the CIDRs the job may reach."""
+    """The engine decides the default image (the CNPG cluster's) and, for an external server, the
+    CIDRs the job may reach."""
     namespace: str
     """The gateway namespace (the ConfigMap, CronJob and NetworkPolicies)."""
     endpoint: DatabaseEndpoint
-    """The database the job refreshes, and the Secret of its role's password."""
+    """The database the job refreshes, the Secrets of its role's and the owner's logins, how it
+    verifies the server (sslmode, the CA's Secret)."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, endpoint: DatabaseEndpoint) -> ReportingArgs:
@@ -106,10 +107,6 @@ def config_map_manifest(args: ReportingArgs) -> dict[str, Any]:
     }
 
 
-def _sslmode(pg: PostgresConfig) -> str:
-    return pg.external.sslmode if pg.engine == "external" else "require"  # CNPG serves TLS with its own CA
-
-
 def _psql(files: tuple[str, ...]) -> list[str]:
     argv = ["psql", "--no-psqlrc", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
     for name in files:
@@ -131,10 +128,22 @@ def _libpq_env(args: ReportingArgs, login_secret: str, user: str | None) -> list
         {"name": "PGDATABASE", "value": endpoint.database},
         user_env,
         {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": {"name": login_secret, "key": "password"}}},
-        {"name": "PGSSLMODE", "value": _sslmode(args.postgres)},
+        *_tls_env(endpoint),
         {"name": "PGAPPNAME", "value": NAME},
         {"name": "PGCONNECT_TIMEOUT", "value": "10"},
     ]
+
+
+def _tls_env(endpoint: DatabaseEndpoint) -> list[dict[str, Any]]:
+    """libpq verifies the server: sslmode from the endpoint, the mounted CA as sslrootcert; with
+    verify-* and no CA of ours, the image's system trust store (libpq 16+: `system`)."""
+    params = endpoint.libpq_params()
+    env = [{"name": "PGSSLMODE", "value": params["sslmode"]}]
+    if "sslrootcert" in params:
+        env.append({"name": "PGSSLROOTCERT", "value": params["sslrootcert"]})
+    elif params["sslmode"].startswith("verify-"):
+        env.append({"name": "PGSSLROOTCERT", "value": "system"})
+    return env
 
 
 def _container(name: str, args: ReportingArgs, command: list[str], env: list[dict[str, Any]]) -> dict[str, Any]:
@@ -148,7 +157,10 @@ def _container(name: str, args: ReportingArgs, command: list[str], env: list[dic
             "limits": {"cpu": "200m", "memory": "128Mi"},
         },
         "securityContext": restricted_container(readOnlyRootFilesystem=True),
-        "volumeMounts": [{"name": "sql", "mountPath": SQL_DIR, "readOnly": True}],
+        "volumeMounts": [
+            {"name": "sql", "mountPath": SQL_DIR, "readOnly": True},
+            *([args.endpoint.ca_volume_mount()] if args.endpoint.ca_volume() else []),
+        ],
     }
 
 
@@ -169,7 +181,10 @@ def cronjob_manifest(args: ReportingArgs) -> dict[str, Any]:
             "securityContext": restricted_pod(uid=PSQL_UID),
             "initContainers": [grants],
             "containers": [refresh],
-            "volumes": [{"name": "sql", "configMap": {"name": CONFIG_MAP}}],
+            "volumes": [
+                {"name": "sql", "configMap": {"name": CONFIG_MAP}},
+                *([ca] if (ca := endpoint.ca_volume()) else []),
+            ],
         },
     }
     return {

@@ -20,17 +20,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import os
+import subprocess
 import time
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors, sql
+from psycopg.conninfo import make_conninfo
 
 from components.database.cnpg import GRAFANA_RO_ROLE
+from components.database.endpoint import CA_FILE
 from components.database.sql import database_hardening_sql
 from components.reporting.sql import (
     REPORTING_ROLE,
@@ -46,11 +51,13 @@ from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
 from tests.harness.pglab.server import (
     LiteLLMDatabase,
+    ServerTls,
     apply_litellm_schema,
     apply_migrations,
     litellm_migration_files,
     start_postgres_server,
 )
+from tests.harness.pglab.tls import issue_server_cert, make_ca
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.reporting_db import as_superuser, database_copy
 from tests.support.role_sql import (
@@ -489,33 +496,82 @@ def test_reporting_grants_survive_litellm_migrations(
                     conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(REPORTING_ROLE)))
 
 
-def test_cnpg_hba_keeps_grafana_ro_and_reporting_out_of_other_databases(
-    role_definitions: dict[str, dict[str, dict[str, Any]]],
+def test_cnpg_hba_requires_tls_and_keeps_the_readers_out_of_other_databases(
+    role_definitions: dict[str, dict[str, dict[str, Any]]], tmp_path: Path
 ) -> None:
-    """The Cluster's pg_hba lines, first on a private server: other databases refuse both logins."""
-    (cluster,) = run_cached("lab").custom_resources("Cluster")
-    server = start_postgres_server()
+    """Finding 8, on a private server serving TLS with a test certificate (signed by an ECDSA CA
+    like the program's) and the Cluster's pg_hba lines as rendered, before the server's own:
+    a plain connection is refused for every role, `verify-full` with the right CA works (libpq and
+    the reporting job's psql with its rendered TLS environment), with a wrong CA it fails; other
+    databases stay closed to grafana_ro and reporting."""
+    (cluster,) = run_cached("enterprise").custom_resources("Cluster")
+    ca = make_ca(tmp_path, "program-ca")
+    wrong = make_ca(tmp_path, "someone-else")
+    leaf = issue_server_cert(ca, tmp_path, ("localhost",), ("127.0.0.1",))
+    server = start_postgres_server(tls=ServerTls(cert=leaf.cert, key=leaf.key))
     try:
-        database = apply_litellm_schema(server)
-        hba = server.datadir / "pg_hba.conf"
-        rules = "\n".join(
-            line.replace(" all scram", " 127.0.0.1/32 scram").replace(" all reject", " 127.0.0.1/32 reject")
-            for line in cluster["spec"]["postgresql"]["pg_hba"]
-        )
-        hba.write_text(rules + "\n" + hba.read_text())
+        database = apply_litellm_schema(server)  # before the rules: the owner migrates over `prefer`
         password = SPECIAL_PASSWORD
         with server.superuser_connection() as conn, conn.transaction():
             for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
                 for statement in cnpg_managed_role_sql(role_definitions["cnpg"][name], password):
                     conn.execute(statement.encode())
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE langfuse OWNER {}").format(sql.Identifier(database.owner)))
+        hba = server.datadir / "pg_hba.conf"
+        rules = [line.replace(" all scram", " 127.0.0.1/32 scram") for line in cluster["spec"]["postgresql"]["pg_hba"]]
+        rules = [line.replace(" all reject", " 127.0.0.1/32 reject") for line in rules]
+        hba.write_text("\n".join(rules) + "\n" + hba.read_text())
+        with server.superuser_connection() as conn:  # libpq's default `prefer`: over TLS
             conn.execute("SELECT pg_reload_conf()")
         time.sleep(0.5)
+        logins = {GRAFANA_RO_ROLE: password, REPORTING_ROLE: password, database.owner: database.owner_password}
+
+        def dsn(role: str, **tls: str) -> str:
+            return make_conninfo(server.dsn(role, logins[role], database.name), host="localhost", **tls)
+
+        for role in logins:
+            with pytest.raises(psycopg.OperationalError, match=r"no encryption"):
+                psycopg.connect(dsn(role, sslmode="disable"), connect_timeout=5)
+            with psycopg.connect(dsn(role, sslmode="verify-full", sslrootcert=str(ca.cert))) as conn:
+                assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
+            with pytest.raises(psycopg.OperationalError, match=r"certificate verify failed"):
+                psycopg.connect(dsn(role, sslmode="verify-full", sslrootcert=str(wrong.cert)), connect_timeout=5)
+        with pytest.raises(psycopg.OperationalError, match=r"no encryption"):  # the superuser too
+            psycopg.connect(make_conninfo(server.dsn(), sslmode="disable"), connect_timeout=5)
         for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
-            with server.connect_as(name, password, database.name) as conn:
-                assert conn.execute("SELECT current_database()").fetchone() == (database.name,)
-            for other in ("postgres", "template1"):
+            for other in ("postgres", "template1", "langfuse"):
                 with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection"):
-                    psycopg.connect(server.dsn(name, password, other), connect_timeout=5)
+                    psycopg.connect(
+                        make_conninfo(server.dsn(name, password, other), sslmode="require"), connect_timeout=5
+                    )
+        # The reporting job's psql, with the TLS environment the CronJob renders (the CA at its mount).
+        (job,) = [
+            j
+            for j in run_cached("enterprise").custom_resources("CronJob")
+            if j["metadata"]["name"] == "litellm-reporting"
+        ]
+        (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"] if e["name"] in ("PGSSLMODE", "PGSSLROOTCERT")}
+        assert env == {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": CA_FILE}
+        for root, ok in ((ca.cert, True), (wrong.cert, False)):
+            done = subprocess.run(
+                [str(server.bindir / "psql"), "--no-psqlrc", "-Atc", "SELECT current_user"],
+                env={
+                    **os.environ,
+                    "PGHOST": "localhost",
+                    "PGPORT": str(server.port),
+                    "PGDATABASE": database.name,
+                    "PGUSER": REPORTING_ROLE,
+                    "PGPASSWORD": password,
+                    "PGSSLMODE": env["PGSSLMODE"],
+                    "PGSSLROOTCERT": str(root),
+                },
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert (done.returncode == 0 and done.stdout.strip() == REPORTING_ROLE) is ok, done.stderr
     finally:
         server.stop()
 

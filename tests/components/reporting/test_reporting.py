@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from components.database.endpoint import endpoint
+from components.database.endpoint import CA_FILE, endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import DEFAULT_REPORTING_IMAGE, ConfigError
@@ -87,8 +87,11 @@ def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: Li
         argv = [a.replace(reporting.SQL_DIR + "/", f"{tmp_path}/") for a in step["command"]]
         argv[0] = str(server.bindir / "psql")
         env = _resolved_env(step, secrets)
-        assert env["PGDATABASE"] == "litellm" and env["PGSSLMODE"] == "require"
+        # TLS against the CNPG cluster (test_grafana_ro_privileges.py proves it on a TLS server).
+        assert env["PGDATABASE"] == "litellm" and env["PGSSLMODE"] == "verify-full"
+        assert env["PGSSLROOTCERT"] == CA_FILE and ep.ca_volume_mount() in step["volumeMounts"]
         env.update(PGHOST=server.host, PGPORT=str(server.port), PGDATABASE=DBNAME, PGSSLMODE="disable")
+        del env["PGSSLROOTCERT"]
         runs.append((argv, env))
     assert runs[0][1]["PGUSER"] == job_database.owner and runs[1][1]["PGUSER"] == REPORTING_ROLE
     assert [a for a in runs[0][0] if a.endswith(".sql")] == [f"{tmp_path}/{reporting.OWNER_SQL_FILE}"]
@@ -116,6 +119,12 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
         "PGPASSWORD": {"name": "litellm-pg-app", "key": "password"},
     }
     assert grants["securityContext"] == container["securityContext"] and grants["image"] == container["image"]
+    # Both verify the server against the CA certificate alone (never the Secret holding the CA's key).
+    (ca,) = [v for v in pod["volumes"] if v["name"] == "postgres-ca"]
+    assert ca["secret"] == {"secretName": "litellm-pg-server-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    for step in (grants, container):
+        tls = {e["name"]: e.get("value") for e in step["env"] if e["name"] in ("PGSSLMODE", "PGSSLROOTCERT")}
+        assert tls == {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": "/etc/llm-gateway/postgres-ca/ca.crt"}
     assert container["image"] == cnpg_section(scenario_config("lab")).image  # one source: the cluster's image
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -139,6 +148,8 @@ def test_external_engine_job_uses_the_pinned_default_image_and_its_own_secret() 
     assert container["image"] == DEFAULT_REPORTING_IMAGE
     env = {e["name"]: e for e in container["env"]}
     assert env["PGHOST"]["value"] == "pg.home.arpa" and env["PGSSLMODE"]["value"] == "verify-full"
+    # verify-full and no CA in the config: the image's trust store (libpq 16+).
+    assert env["PGSSLROOTCERT"]["value"] == "system"
     assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "litellm-db-reporting"
     (grants,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"]
     owner = {e["name"]: e for e in grants["env"]}

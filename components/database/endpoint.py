@@ -60,6 +60,14 @@ class DatabaseEndpoint:
             params["sslrootcert"] = CA_FILE
         return params
 
+    def prisma_params(self) -> dict[str, str]:
+        """The same in Prisma's dialect, for a client that hands its URL to Prisma untranslated
+        (Langfuse's `postgresql.args`): Prisma has no verify-full; `sslcert` is the CA it verifies
+        against, `sslaccept=strict` checks chain and host name (LiteLLM translates libpq's itself)."""
+        if self.ca_secret is None:
+            return {"sslmode": "disable" if self.sslmode == "disable" else "require"}
+        return {"sslmode": "require", "sslcert": CA_FILE, "sslaccept": "strict"}
+
     @property
     def uri_query(self) -> str:
         """What a client appends to the owner's `uri` (e.g. `DATABASE_URL=$(URI)<uri_query>`): CNPG's

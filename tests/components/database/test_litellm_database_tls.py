@@ -81,8 +81,11 @@ STRICT = {"sslmode": "require", "sslcert": CA_FILE, "sslaccept": "strict"}
 
 
 def test_cnpg_uri_with_the_endpoint_query_becomes_a_strict_prisma_url(translated: dict[str, dict[str, str]]) -> None:
-    assert endpoint(scenario_config("lab"), "unused").uri_query == f"?sslmode=verify-full&sslrootcert={CA_FILE}"
+    ep = endpoint(scenario_config("lab"), "unused")
+    assert ep.uri_query == f"?sslmode=verify-full&sslrootcert={CA_FILE}"
     assert translated["cnpg"] == STRICT
+    # What a client that passes its URL to Prisma untranslated (Langfuse) appends: the same.
+    assert ep.prisma_params() == STRICT
 
 
 def test_external_uri_with_a_ca_becomes_a_strict_prisma_url(translated: dict[str, dict[str, str]]) -> None:

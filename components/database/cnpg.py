@@ -68,7 +68,7 @@ class CnpgNames:
     @property
     def ca_cert_secret(self) -> str:
         """The same CA's certificate alone, for the clients (no key beside it)."""
-        return f"{self.cluster}-server-ca-cert"
+        return f"{self.cluster}-ca-cert"
 
     @property
     def database_resource(self) -> str:

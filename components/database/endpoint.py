@@ -18,7 +18,7 @@ from config.inventory import PG_SERVER_CA_CERT, gsm_secret_id
 EXTERNAL_APP_SECRET = "litellm-db-app"
 """The owner's basic-auth Secret on an external server (CNPG names its own `<cluster>-app`)."""
 EXTERNAL_REPORTING_SECRET = "litellm-db-reporting"
-EXTERNAL_CA_SECRET = "litellm-db-server-ca-cert"
+EXTERNAL_CA_SECRET = "litellm-db-ca-cert"
 """An external server's CA certificate (from `postgres.external.ca_cert`), for the clients."""
 CA_KEY = "ca.crt"
 """The key of the CA certificate in its Secret (CNPG's own name for it)."""

@@ -213,7 +213,7 @@ def test_cnpg_signs_its_server_certificate_with_the_programs_ca() -> None:
         "ca.crt": '{{ .bundle | filterPEM "CERTIFICATE" }}',
         "ca.key": '{{ .bundle | filterPEM "EC PRIVATE KEY" }}',
     }
-    cert = secrets["litellm-pg-server-ca-cert"]["spec"]
+    cert = secrets["litellm-pg-ca-cert"]["spec"]
     assert cert["target"]["template"]["data"] == {"ca.crt": "{{ .ca }}"}  # no key beside it
     assert cert["data"][0]["remoteRef"]["key"] == "litellm-pg-server-ca-cert"
     (key,) = run.of_type("tls:index/privateKey:PrivateKey")
@@ -305,11 +305,11 @@ def test_external_server_ca_makes_every_client_verify_it() -> None:
     cfg = scenario_config("lab", *EXTERNAL_WITH_CA)
     assert cfg.postgres.engine == "external" and cfg.postgres.external.sslmode == "verify-full"
     ep = endpoint(cfg, "unused")
-    assert ep.ca_secret == "litellm-db-server-ca-cert" and ep.uri_query == ""
+    assert ep.ca_secret == "litellm-db-ca-cert" and ep.uri_query == ""
     assert external_uri_template(cfg).endswith("?sslmode=verify-full&sslrootcert=/etc/llm-gateway/postgres-ca/ca.crt")
     run = run_cached("lab", *EXTERNAL_WITH_CA)
     secrets = {e["spec"]["target"]["name"]: e for e in run.custom_resources("ExternalSecret")}
-    assert secrets["litellm-db-server-ca-cert"]["spec"]["target"]["template"]["data"] == {"ca.crt": "{{ .ca }}"}
+    assert secrets["litellm-db-ca-cert"]["spec"]["target"]["template"]["data"] == {"ca.crt": "{{ .ca }}"}
     datasource = secrets["llm-gateway-grafana-datasource"]["spec"]
     assert {"secretKey": "ca", "remoteRef": {"key": "litellm-pg-server-ca-cert", "version": "latest"}} in datasource[
         "data"
@@ -319,7 +319,7 @@ def test_external_server_ca_makes_every_client_verify_it() -> None:
     pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert {
         "name": "postgres-ca",
-        "secret": {"secretName": "litellm-db-server-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+        "secret": {"secretName": "litellm-db-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
     } in pod["volumes"]
     # No CA, no verification material: sslmode stays what the config says (require by default).
     plain = scenario_config(

@@ -121,7 +121,7 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
     assert grants["securityContext"] == container["securityContext"] and grants["image"] == container["image"]
     # Both verify the server against the CA certificate alone (never the Secret holding the CA's key).
     (ca,) = [v for v in pod["volumes"] if v["name"] == "postgres-ca"]
-    assert ca["secret"] == {"secretName": "litellm-pg-server-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    assert ca["secret"] == {"secretName": "litellm-pg-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
     for step in (grants, container):
         tls = {e["name"]: e.get("value") for e in step["env"] if e["name"] in ("PGSSLMODE", "PGSSLROOTCERT")}
         assert tls == {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": "/etc/llm-gateway/postgres-ca/ca.crt"}

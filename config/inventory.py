@@ -183,6 +183,36 @@ MEMORYSTORE_CA = _made_by_the_cloud(
 )
 
 
+# --- the database's TLS -----------------------------------------------------------
+
+PG_SERVER_CA = SecretSpec(
+    key="litellm-pg-server-ca",
+    used_by=(
+        "CNPG serverCASecret <cluster>-server-ca: the program's server CA, certificate and EC key (pulumi-tls); "
+        "CNPG signs and renews the server certificate with it"
+    ),
+    policy=PasswordPolicy(length=0, generator="provider"),
+    rotation="manual",
+)
+PG_SERVER_CA_CERT = SecretSpec(
+    key="litellm-pg-server-ca-cert",
+    used_by=(
+        "The database server's CA certificate (public; CNPG: the program's CA, external: postgres.external.ca_cert): "
+        "the clients' sslrootcert and Grafana's tlsCACert"
+    ),
+    policy=PasswordPolicy(length=0, generator="provider"),
+    rotation="manual",
+)
+
+
+def database_tls_secrets(cfg: StackConfig) -> tuple[SecretSpec, ...]:
+    """The database's CA in GSM: the CNPG cluster's (key and certificate), or an external server's certificate."""
+    pg = cfg.postgres
+    if pg.engine == "cnpg":
+        return (PG_SERVER_CA, PG_SERVER_CA_CERT)
+    return (PG_SERVER_CA_CERT,) if pg.external.ca_cert else ()
+
+
 def redis_secrets(cfg: StackConfig) -> tuple[SecretSpec, ...]:
     """The shared-state secrets this stack keeps in GSM (none when redis.mode is none)."""
     return {"none": (), "in_cluster": (REDIS_PASSWORD,), "memorystore": (MEMORYSTORE_AUTH, MEMORYSTORE_CA)}[
@@ -216,6 +246,7 @@ def secret_inventory(cfg: StackConfig) -> tuple[SecretSpec, ...]:
     specs = [MASTER_KEY, SALT_KEY, GRAFANA_RO_PASSWORD, REPORTING_PASSWORD]
     if cfg.postgres.engine == "external":
         specs.append(LITELLM_DB_PASSWORD)
+    specs.extend(database_tls_secrets(cfg))
     specs.extend(langfuse_secrets(cfg))
     if cfg.sso.enabled:
         specs.append(OAUTH2_PROXY_COOKIE_SECRET)

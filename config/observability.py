@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from config.litellm import LabelKey, LabelValue
 from config.types import (
     DnsLabel,
     Duration,
@@ -309,7 +310,20 @@ class GrafanaConfig(Section):
         default="LiteLLM spend (PostgreSQL)",
         description="Name of the datasource (no $ or {{: provisioning and ESO templates would expand them).",
     )
-    sslmode: SslMode = Field(default="require", description="The datasource's sslmode (jsonData).")
+    sslmode: SslMode | None = Field(
+        default=None,
+        description=(
+            "The datasource's sslmode (jsonData); unset: the database's (verify-full against the server's CA, "
+            "which the datasource carries, whenever the CA is known)."
+        ),
+    )
+    pod_labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)] = Field(
+        default={"app.kubernetes.io/name": "grafana"},
+        description=(
+            "Labels of Grafana's pods (kube-prometheus-stack's Grafana sets this one): the only pods of "
+            "namespaces.grafana the CNPG instances admit on 5432."
+        ),
+    )
     postgres_version: Literal[903, 904, 905, 906, 1000, 1100, 1200, 1300, 1400, 1500] = Field(
         default=1500,
         description="Grafana's jsonData.postgresVersion: major x 100 (+ minor for 9.x), e.g. 1500 for 15+.",

@@ -3,6 +3,8 @@ the grafana_ro role and the budget margins) and `reporting` (the rollup job)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -38,9 +40,19 @@ def _postgres_image(image: str) -> str:
     major = re.match(r"v?([0-9]+)", tag)
     if major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR:
         raise ValueError(
-            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (the reporting role needs pg_read_all_data), got {tag!r}"
+            f"PostgreSQL {MIN_POSTGRES_MAJOR}+ is required (CNPG's password logins are md5 before 14), got {tag!r}"
         )
     return image
+
+
+def _not_everywhere(cidr: str) -> str:
+    """The instances' egress is a NetworkPolicy: a /0 would open HTTPS to every address."""
+    if cidr.endswith("/0"):
+        raise ValueError(
+            f"{cidr} opens HTTPS from the database pods to every address; give the API server's address "
+            "(kubectl get endpoints kubernetes), e.g. 172.16.0.2/32"
+        )
+    return cidr
 
 
 class CnpgConfig(Section):
@@ -81,13 +93,31 @@ class CnpgConfig(Section):
         default="cnpg-system",
         description="Where the CNPG operator runs: the only source admitted to the instances' status port (8000).",
     )
-    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
-        default=["0.0.0.0/0"],
+    api_server_cidrs: Annotated[list[Annotated[Cidr, AfterValidator(_not_everywhere)]], Field(min_length=1)] = Field(
         description=(
-            "The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster. Narrow it to "
-            "the control plane's endpoint (`kubectl get endpoints kubernetes`)."
+            "The Kubernetes API server's address(es) (TCP 443): the instance manager watches its Cluster, the only "
+            "HTTPS its pods open without backups. Required, no default: the control plane's endpoint "
+            "(`kubectl get endpoints kubernetes -o jsonpath='{.subsets[*].addresses[*].ip}'`, as /32); 0.0.0.0/0 is "
+            "refused."
         ),
     )
+
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----")
+
+
+def _ca_certificates(value: str) -> str:
+    """One or more PEM certificates and nothing else (public: a CA, never a key)."""
+    blocks = _PEM_CERT.findall(value)
+    rest = _PEM_CERT.sub("", value).strip()
+    if not blocks or rest:
+        raise ValueError("must be PEM certificates only (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)")
+    for block in blocks:
+        try:
+            base64.b64decode("".join(block.split()), validate=True)
+        except binascii.Error:
+            raise ValueError("a PEM certificate's body is not base64") from None
+    return value.strip() + "\n"
 
 
 class ExternalPostgresConfig(Section):
@@ -111,11 +141,33 @@ class ExternalPostgresConfig(Section):
     admin_database: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
         default="postgres", description="The database the admin connection opens."
     )
-    sslmode: SslMode = Field(default="require", description="libpq sslmode of every connection to the server.")
+    ca_cert: Annotated[str, AfterValidator(_ca_certificates)] | None = Field(
+        default=None,
+        description=(
+            "PEM of the CA that signed the server's certificate (public): the clients (LiteLLM, the reporting job, "
+            "Grafana, Langfuse) verify the server against it. Given, sslmode defaults to verify-full."
+        ),
+    )
+    sslmode: SslMode = Field(
+        default="require",
+        description=(
+            "libpq sslmode of every connection to the server; verify-full when ca_cert is given and this is not. "
+            "The program's own admin connection reads the CA from PGSSLROOTCERT on the machine that runs it."
+        ),
+    )
     # The server's limits, for the connection and storage budgets (config/budget.py).
     max_connections: Annotated[int, Field(ge=10, le=100000)] = Field(
         default=100, description="The server's max_connections, for the connection budget."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verify_with_a_ca(cls, data: Any) -> Any:
+        """A CA given and no sslmode: verify the server (verify-full)."""
+        if isinstance(data, dict) and data.get("ca_cert") and "sslmode" not in data:
+            return {**data, "sslmode": "verify-full"}
+        return data
+
     superuser_reserved_connections: Annotated[int, Field(ge=0, le=100)] = Field(
         default=3, description="The server's superuser_reserved_connections, for the connection budget."
     )

@@ -122,6 +122,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 serverCaCerts=[{"cert": f"-----BEGIN CERTIFICATE-----\nMOCK{seed[:16]}\n-----END CERTIFICATE-----"}],
             )
             self.generated_secrets.add(state["authString"])
+        elif args.typ == "tls:index/privateKey:PrivateKey":
+            # Provider-generated: a private key (recorded as generated, so a leak shows up).
+            seed = hashlib.sha256(args.name.encode()).hexdigest()
+            state.update(
+                privateKeyPem=f"-----BEGIN EC PRIVATE KEY-----\nMOCKKEY{seed[:40]}\n-----END EC PRIVATE KEY-----\n"
+            )
+            self.generated_secrets.add(state["privateKeyPem"].split("\n")[1])
+        elif args.typ == "tls:index/selfSignedCert:SelfSignedCert":
+            seed = hashlib.sha256(args.name.encode()).hexdigest()
+            state.update(certPem=f"-----BEGIN CERTIFICATE-----\nMOCKCERT{seed[:40]}\n-----END CERTIFICATE-----\n")
         self.states[(args.typ, args.name)] = state
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         return rid, state

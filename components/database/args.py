@@ -13,18 +13,29 @@ import pulumi
 
 from components.database import cnpg
 from components.database.endpoint import (
+    CA_KEY,
     EXTERNAL_APP_SECRET,
+    EXTERNAL_CA_SECRET,
     EXTERNAL_REPORTING_SECRET,
     DatabaseEndpoint,
     endpoint,
     external_uri_template,
 )
+from components.database.tls import BUNDLE_KEY, CA_TEMPLATE
 from components.kit import namespace_peer, prometheus_peer
 from components.reporting.sql import REPORTING_ROLE, job_pod_labels
+from components.secrets.eso import TargetSecret
 from components.secrets.managed import ManagedSecretArgs, SecretConsumer, basic_auth_consumer, managed_secret_args
 from components.secrets.store import StoreAccess
 from config import DataSafetyConfig, MonitoringConfig, PostgresConfig, StackConfig
-from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD, REPORTING_PASSWORD, SecretSpec
+from config.inventory import (
+    GRAFANA_RO_PASSWORD,
+    LITELLM_DB_PASSWORD,
+    PG_SERVER_CA,
+    PG_SERVER_CA_CERT,
+    REPORTING_PASSWORD,
+    SecretSpec,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,20 @@ class DatabasePasswords:
     reporting: ManagedSecretArgs
     owner: ManagedSecretArgs | None = None
     """The owner's password (external server; CNPG generates its own)."""
+    server_ca: ManagedSecretArgs | None = None
+    """CNPG: the program's CA, certificate and key, rendered as `serverCASecret` (value: the engine's)."""
+    ca_cert: ManagedSecretArgs | None = None
+    """The server's CA certificate alone, rendered for the clients (CNPG: value the engine's; external:
+    `postgres.external.ca_cert`, None without one)."""
+
+
+def _ca_cert_consumer(secret: str, namespace: str) -> SecretConsumer:
+    """The clients' Secret: `ca.crt` and nothing else."""
+    return SecretConsumer(
+        resource_name=secret,
+        secret_key="ca",
+        target=TargetSecret(name=secret, namespace=namespace, template_data={CA_KEY: "{{ .ca }}"}),
+    )
 
 
 def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePasswords:
@@ -48,15 +73,30 @@ def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePassword
 
     if pg.engine == "cnpg":
         names = cnpg.CnpgNames(pg.cnpg.name, ns)
+        server_ca = SecretConsumer(
+            resource_name=names.server_ca_secret,
+            secret_key=BUNDLE_KEY,
+            target=TargetSecret(
+                name=names.server_ca_secret, namespace=ns, labels=cnpg.RELOAD_LABEL, template_data=CA_TEMPLATE
+            ),
+        )
         return DatabasePasswords(
             grafana_ro=login(GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, names.grafana_ro_secret),
             reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret),
+            server_ca=password(PG_SERVER_CA, server_ca),
+            ca_cert=password(PG_SERVER_CA_CERT, _ca_cert_consumer(names.ca_cert_secret, ns)),
         )
     uri = {"uri": external_uri_template(cfg)}
+    ca = pg.external.ca_cert
     return DatabasePasswords(
         grafana_ro=password(GRAFANA_RO_PASSWORD),
         reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, EXTERNAL_REPORTING_SECRET),
         owner=password(LITELLM_DB_PASSWORD, basic_auth_consumer(EXTERNAL_APP_SECRET, ns, pg.owner, {}, uri)),
+        ca_cert=(
+            managed_secret_args(cfg, PG_SERVER_CA_CERT, store, (_ca_cert_consumer(EXTERNAL_CA_SECRET, ns),), ca)
+            if ca
+            else None
+        ),
     )
 
 
@@ -65,12 +105,12 @@ def cnpg_clients(
 ) -> list[dict[str, Any]]:
     """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (`litellm_pods`, its
     migration Job carries the same labels), the tenants' pods (Langfuse's web and worker), the
-    reporting job's pods, Grafana's namespace."""
+    reporting job's pods, Grafana's pods (namespace AND labels: not the rest of its namespace)."""
     clients: list[dict[str, Any]] = [{"podSelector": {"matchLabels": dict(litellm_pods)}}]
     clients += [{"podSelector": dict(t.clients)} for t in tenants]
     clients.append({"podSelector": {"matchLabels": job_pod_labels()}})
-    grafana_ns = cfg.namespaces.grafana
-    clients.append(namespace_peer(grafana_ns))
+    grafana = {**namespace_peer(cfg.namespaces.grafana), "podSelector": {"matchLabels": dict(cfg.grafana.pod_labels)}}
+    clients.append(grafana)
     return clients
 
 
@@ -92,7 +132,7 @@ class DatabaseArgs:
     """What the consumers read; computed from the config and grafana_ro's GSM secret."""
     clients: tuple[dict[str, Any], ...]
     """Peers that may connect to the CNPG instances (`cnpg_clients`: LiteLLM's and the tenants'
-    pods, Grafana's namespace)."""
+    pods, the reporting job's, Grafana's)."""
     prometheus_peer: dict[str, Any]
     """The Prometheus server pods (they scrape the instances)."""
     admin_password: pulumi.Input[str] | None = None

@@ -25,7 +25,6 @@ from config import BackupConfig, CnpgConfig, MonitoringConfig, PostgresConfig
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 GRAFANA_RO_ROLE = "grafana_ro"
-READ_ALL_ROLE = "pg_read_all_data"
 PORT = 5432
 STATUS_PORT = 8000
 """The instance manager's status endpoint, polled by the operator."""
@@ -60,6 +59,16 @@ class CnpgNames:
     @property
     def reporting_secret(self) -> str:
         return f"{self.cluster}-reporting"
+
+    @property
+    def server_ca_secret(self) -> str:
+        """The program's CA, certificate and key (`spec.certificates.serverCASecret`): CNPG only."""
+        return f"{self.cluster}-server-ca"
+
+    @property
+    def ca_cert_secret(self) -> str:
+        """The same CA's certificate alone, for the clients (no key beside it)."""
+        return f"{self.cluster}-ca-cert"
 
     @property
     def database_resource(self) -> str:
@@ -122,15 +131,15 @@ REPORTING_CONNECTION_LIMIT = 2
 def reporting_role(password_secret: str) -> dict[str, Any]:
     """The `managed.roles` entry for the reporting job's login (owner of the `reporting` schema).
 
-    pg_read_all_data lets it aggregate LiteLLM's tables without the owner's credentials
-    (read-only); only the reporting CronJob has its password.
+    No role memberships: it reads only the LiteLLM columns the job's init container grants it
+    as the tables' owner (components/reporting/sql.py `source_grants_sql`); only the reporting
+    CronJob has its password.
     """
     return _login_role(
         REPORTING_ROLE,
         REPORTING_CONNECTION_LIMIT,
-        "reporting job: owns the reporting schema (pg_read_all_data), managed by llm-gateway",
+        "reporting job: owns the reporting schema, reads LiteLLM's spend columns only, managed by llm-gateway",
         password_secret,
-        in_roles=(READ_ALL_ROLE,),
     )
 
 
@@ -175,16 +184,24 @@ def tenant_database_manifest(tenant: DatabaseTenant, names: CnpgNames, retain: b
     }
 
 
-def grafana_ro_hba(database: str) -> list[str]:
-    """pg_hba lines: grafana_ro and the reporting login reach LiteLLM's database and no other.
+def pg_hba(pg: PostgresConfig, tenants: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """pg_hba lines: TLS for every login, grafana_ro and the reporting login in LiteLLM's database only.
 
-    CNPG renders user-defined rules before its default `host all all all`, and the
-    first matching line wins, so other databases of the cluster (Langfuse's) stay
-    closed to both roles (the reporting role's pg_read_all_data spans databases).
+    CNPG renders user-defined rules after its own (peer on the local socket for the operator,
+    `hostssl ... cert` for replication and the pooler) and before its default
+    `host all all all scram-sha-256`, and the first matching line wins. So: `hostssl` lines for
+    LiteLLM's owner, grafana_ro, the reporting login and each tenant's owner (`tenants`:
+    (database, owner)) in their databases; grafana_ro and reporting refused in any other
+    database (Langfuse's); then `hostnossl all all all reject`: no password ever crosses the
+    network in clear, for any role, whatever database.
     """
+    database = pg.database
     lines = []
     for role in (GRAFANA_RO_ROLE, REPORTING_ROLE):
-        lines += [f"host {database} {role} all scram-sha-256", f"host all {role} all reject"]
+        lines += [f"hostssl {database} {role} all scram-sha-256", f"host all {role} all reject"]
+    lines.append(f"hostssl {database} {pg.owner} all scram-sha-256")
+    lines += [f"hostssl {db} {owner} all scram-sha-256" for db, owner in tenants]
+    lines.append("hostnossl all all all reject")
     return lines
 
 
@@ -214,15 +231,19 @@ def cluster_manifest(
     names: CnpgNames,
     backup_gsa_email: str | None = None,
     extra_roles: Sequence[Mapping[str, Any]] = (),
+    extra_logins: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The Cluster; `extra_roles` are further `managed.roles` entries (e.g. Langfuse's login)."""
+    """The Cluster; `extra_roles` are further `managed.roles` entries (e.g. Langfuse's login),
+    `extra_logins` their (database, role) pairs for pg_hba. The server certificate is CNPG's,
+    signed with the program's CA (`serverCASecret`: certificate and key; CNPG renews the leaf)."""
     spec: dict[str, Any] = {
         "instances": cnpg.instances,
         "imageName": cnpg.image,
         "enablePDB": cnpg.enable_pdb,
         "storage": {"size": cnpg.storage_size, **({"storageClass": cnpg.storage_class} if cnpg.storage_class else {})},
         "resources": container_resources(cnpg.resources),
-        "postgresql": {"parameters": dict(cnpg.parameters), "pg_hba": grafana_ro_hba(pg.database)},
+        "postgresql": {"parameters": dict(cnpg.parameters), "pg_hba": pg_hba(pg, extra_logins)},
+        "certificates": {"serverCASecret": names.server_ca_secret},
         "affinity": {
             "enablePodAntiAffinity": True,
             "podAntiAffinityType": cnpg.anti_affinity,

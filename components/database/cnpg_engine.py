@@ -1,18 +1,21 @@
 """The CNPG engine's resources (`postgres.engine: cnpg`), registered under the Database component
 exactly as `components.database.cnpg` renders them: the Cluster (with the tenants' owners as
-managed roles), LiteLLM's `Database`, the PodMonitor, the NetworkPolicies and, with backups, the
-bucket, its writer with Workload Identity, the barman-cloud ObjectStore and the ScheduledBackup.
+managed roles), its server CA (`components.database.tls`, in GSM as the `serverCASecret` and, the
+certificate alone, for the clients), LiteLLM's `Database`, the PodMonitor, the NetworkPolicies and,
+with backups, the bucket, its writer with Workload Identity, the barman-cloud ObjectStore and the
+ScheduledBackup.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.database import cnpg
+from components.database import cnpg, tls
 from components.database.args import DatabaseArgs
 from components.kit import (
     bucket_with_writer,
@@ -47,17 +50,20 @@ def register_cnpg(
     if pg.backup.enabled:
         backup_email, backup_deps = _backup(name, args, names, stateful, parent)
 
+    ca_secrets = _server_ca(name, args, names, child, stateful)
+
     manifest: pulumi.Input[dict[str, Any]]
     roles = [cnpg.tenant_role(t) for t in args.tenants]
+    logins = [(t.database, t.owner) for t in args.tenants]
     if backup_email is not None:
-        manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email, roles))
+        manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email, roles, logins))
     else:
-        manifest = cnpg.cluster_manifest(pg, cluster_cfg, names, extra_roles=roles)
+        manifest = cnpg.cluster_manifest(pg, cluster_cfg, names, extra_roles=roles, extra_logins=logins)
     cluster = _cluster_resource(
         f"{name}-cluster",
         manifest,
         pulumi.ResourceOptions.merge(
-            stateful, pulumi.ResourceOptions(depends_on=[grafana_ro, reporting, *backup_deps])
+            stateful, pulumi.ResourceOptions(depends_on=[grafana_ro, reporting, *ca_secrets, *backup_deps])
         ),
     )
     after_cluster = pulumi.ResourceOptions(parent=parent, depends_on=[cluster])
@@ -67,6 +73,23 @@ def register_cnpg(
     custom_resource(f"{name}-pod-monitor", cnpg.pod_monitor_manifest(args.monitoring, names), child)
     policies = cnpg.network_policies(cluster_cfg, names, list(args.clients), args.prometheus_peer, pg.backup.enabled)
     network_policies(name, policies, child)
+
+
+def _server_ca(
+    name: str,
+    args: DatabaseArgs,
+    names: cnpg.CnpgNames,
+    child: pulumi.ResourceOptions,
+    stateful: pulumi.ResourceOptions,
+) -> list[ManagedSecret]:
+    """The CA (its key under the data-safety options), the `serverCASecret` and the clients' certificate."""
+    passwords = args.passwords
+    assert passwords.server_ca is not None and passwords.ca_cert is not None  # from_config sets both for CNPG
+    ca = tls.server_ca(name, names, child, stateful)
+    return [
+        ManagedSecret(f"{name}-server-ca", dataclasses.replace(passwords.server_ca, value=ca.bundle), child),
+        ManagedSecret(f"{name}-server-ca-cert", dataclasses.replace(passwords.ca_cert, value=ca.cert_pem), child),
+    ]
 
 
 def _backup(

@@ -5,8 +5,9 @@ Encapsulates, for `postgres.engine: cnpg` (`components.database.cnpg_engine`):
   parameters, pod anti-affinity, PDB) bootstrapped with the `litellm`
   database and owner plus the hardening SQL of `components.database.sql`;
 - `grafana_ro` as a managed role with no memberships (it reads the `reporting`
-  schema only, by the reporting job's grants), and the `reporting` role (member of
-  `pg_read_all_data`, owner of the `reporting` schema, used by the reporting CronJob
+  schema only, by the reporting job's grants), and the `reporting` role (no
+  memberships: SELECT on LiteLLM's spend columns, granted by the reporting job as
+  their owner; owner of the `reporting` schema, used by the reporting CronJob
   only); each password a ManagedSecret rendered as a `kubernetes.io/basic-auth`
   Secret labelled `cnpg.io/reload: "true"`;
 - a CNPG `Database` for LiteLLM's database declaring the `reporting` schema;

@@ -1,7 +1,8 @@
 """The external engine's resources (`postgres.engine: external`), registered under the Database
 component through a `pulumi_postgresql` provider (admin user from config, never a superuser): the
 owner role and LiteLLM's database, grafana_ro, the reporting login owning the `reporting` schema,
-and as grants the hardening CNPG applies at bootstrap (`components.database.sql`).
+as grants the hardening CNPG applies at bootstrap (`components.database.sql`), and the server's CA
+certificate (`postgres.external.ca_cert`) in GSM for the clients.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def register_external(
         safety=args.data_safety,
     )
     _readers(name, args, owned.database, grafana_ro, reporting, on_server)
+    if args.passwords.ca_cert is not None:  # postgres.external.ca_cert: the clients' sslrootcert
+        ManagedSecret(f"{name}-server-ca-cert", args.passwords.ca_cert, child)
     # The hardening CNPG applies at bootstrap, as grants: PUBLIC keeps only
     # CONNECT on the database (no TEMPORARY) and USAGE on schema public (no CREATE).
     database = owned.database.name
@@ -83,8 +86,7 @@ def _readers(
         reporting.value,
         on_server,
         connection_limit=cnpg.REPORTING_CONNECTION_LIMIT,
-        member_of=[cnpg.READ_ALL_ROLE],
-    )
+    )  # no memberships: the reporting job grants it LiteLLM's spend columns as their owner
     postgresql.Schema(
         f"{name}-reporting-schema",
         name=SCHEMA,

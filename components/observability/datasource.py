@@ -4,9 +4,13 @@ Encapsulates one `ExternalSecret` in Grafana's namespace that renders, with an
 ESO (engine v2) template, a Secret labelled `grafana_datasource: "1"` (the
 kube-prometheus-stack datasource sidecar label) holding a Grafana provisioning
 file: one PostgreSQL datasource with a fixed uid, user `grafana_ro`, the
-database, sslmode and postgresVersion from config, and the host from the
-`DatabaseEndpoint` (`read_host`: `-rw` with one instance, `-ro` with replicas,
-the external host in external mode).
+database and postgresVersion from config, and from the `DatabaseEndpoint` the
+host (`read_host`: `-rw` with one instance, `-ro` with replicas, the external host
+in external mode) and how Grafana verifies the server: `sslmode` (verify-full
+whenever the server's CA is known; `grafana.sslmode` overrides it) and the CA
+certificate itself (`secureJsonData.tlsCACert`, `tlsConfigurationMethod:
+file-content`), read by ESO from the CA certificate's GSM secret
+(`DatabaseEndpoint.ca_gsm_secret`: the certificate alone, never the CA's key).
 
 The password is read by ESO from the very GSM secret the role's password lives
 in (`DatabaseEndpoint.grafana_ro_gsm_secret`); it never reaches a resource input.
@@ -39,6 +43,10 @@ FILE_KEY = "llm-gateway-spend-datasource.yaml"
 PASSWORD_KEY = "password"
 PASSWORD_TEMPLATE = '{{ .password | replace "$" "$$" | toJson }}'
 _PASSWORD_SENTINEL = "@@GRAFANA_RO_PASSWORD@@"
+CA_KEY = "ca"
+CA_TEMPLATE = "{{ .ca | toJson }}"
+"""The PEM as one JSON string (a valid YAML scalar); PEM has no `$`."""
+_CA_SENTINEL = "@@POSTGRES_CA_CERT@@"
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class DatasourceSettings:
     sslmode: str
     postgres_version: int
     max_open_conns: int
+    ca_gsm_secret: str | None = None
+    """The server's CA certificate in GSM (None: no CA of ours; sslmode alone)."""
 
     @property
     def url(self) -> str:
@@ -70,10 +80,11 @@ def datasource_settings(
         port=endpoint.port,
         database=endpoint.database,
         user=cnpg.GRAFANA_RO_ROLE,
-        sslmode=grafana.sslmode,
+        sslmode=grafana.sslmode or endpoint.sslmode,
         postgres_version=grafana.postgres_version,
         # Grafana's pool never opens more connections than the role may hold.
         max_open_conns=connection_limit,
+        ca_gsm_secret=endpoint.ca_gsm_secret,
     )
 
 
@@ -108,13 +119,20 @@ def provisioning_template(settings: DatasourceSettings) -> str:
             }
         ],
     }
+    source = doc["datasources"][0]
+    if settings.ca_gsm_secret is not None:
+        source["jsonData"]["tlsConfigurationMethod"] = "file-content"
+        source["secureJsonData"]["tlsCACert"] = _CA_SENTINEL
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000)
-    if "{{" in text.replace(_PASSWORD_SENTINEL, "") or "}}" in text:
+    if "{{" in text or "}}" in text:
         raise ValueError("datasource settings must not contain Go template delimiters")
-    quoted = f"'{_PASSWORD_SENTINEL}'"
-    if text.count(quoted) != 1:
-        raise AssertionError("password placeholder not rendered exactly once")
-    return text.replace(quoted, PASSWORD_TEMPLATE)
+    for sentinel, template in ((_PASSWORD_SENTINEL, PASSWORD_TEMPLATE), (_CA_SENTINEL, CA_TEMPLATE)):
+        quoted = f"'{sentinel}'"
+        expected = 0 if sentinel == _CA_SENTINEL and settings.ca_gsm_secret is None else 1
+        if text.count(quoted) != expected:
+            raise AssertionError(f"{sentinel} not rendered exactly {expected} time(s)")
+        text = text.replace(quoted, template)
+    return text
 
 
 def datasource_external_secret(
@@ -129,7 +147,10 @@ def datasource_external_secret(
     return external_secret(
         name=SECRET_NAME,
         store=store,
-        entries=[RemoteEntry(secret_key=PASSWORD_KEY, gsm_secret_id=gsm_secret_id)],
+        entries=[
+            RemoteEntry(secret_key=PASSWORD_KEY, gsm_secret_id=gsm_secret_id),
+            *([RemoteEntry(secret_key=CA_KEY, gsm_secret_id=settings.ca_gsm_secret)] if settings.ca_gsm_secret else []),
+        ],
         target=TargetSecret(
             name=SECRET_NAME,
             namespace=namespace,

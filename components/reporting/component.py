@@ -3,16 +3,22 @@
 Pure builders (`sql_files`, `config_map_manifest`, `cronjob_manifest`,
 `network_policy_manifests`) and a thin component that registers them:
 
-- a ConfigMap with the three SQL files of components/reporting/sql.py
-  (`schema.sql`, `grants.sql`, `refresh.sql`), the same ones the preview writes to `sql/`;
+- a ConfigMap with the four SQL files of components/reporting/sql.py
+  (`source_grants.sql`, `schema.sql`, `grants.sql`, `refresh.sql`), the same ones the
+  preview writes to `sql/`;
 - a CronJob on `reporting.schedule` running `psql` from a pinned PostgreSQL image
   (the CNPG cluster's own image, or `reporting.image` / DEFAULT_REPORTING_IMAGE for an
-  external server) as the `reporting` role, all three files in one transaction,
-  `concurrencyPolicy: Forbid`, PSA `restricted`, no service-account token;
+  external server): an init container as LiteLLM's owner (the only role that may grant on
+  its tables, and after its migrations) applies `source_grants.sql`, SELECT on exactly the
+  columns the refresh reads; then the main container, as the `reporting` role, runs the
+  other three files in one transaction. `concurrencyPolicy: Forbid`, PSA `restricted`,
+  no service-account token;
 - NetworkPolicies: default deny, egress to DNS and PostgreSQL only, no ingress.
 
 The role's password comes from the ManagedSecret the Database component renders
-(ESO, basic-auth Secret `DatabaseEndpoint.reporting_secret`).
+(ESO, basic-auth Secret `DatabaseEndpoint.reporting_secret`); the owner's login from
+`DatabaseEndpoint.app_secret` (CNPG's `<cluster>-app`, or the external engine's), read by
+the init container only.
 """
 
 from __future__ import annotations
@@ -44,7 +50,10 @@ APP = reporting_sql.JOB_APP
 SQL_DIR = "/sql"
 PSQL_UID = 26
 """The `postgres` user of the CloudNativePG PostgreSQL images."""
+OWNER_SQL_FILE = "source_grants.sql"
+"""Run by LiteLLM's owner (the init container)."""
 SQL_FILES = ("schema.sql", "grants.sql", "refresh.sql")
+"""Run by the reporting role (the main container), in this order, in one transaction."""
 CONFIG_MAP = f"{NAME}-sql"
 
 
@@ -53,12 +62,13 @@ class ReportingArgs:
     reporting: ReportingConfig
     """The job's schedule, rollup window and image override."""
     postgres: PostgresConfig
-    """The engine decides the default image (the CNPG cluster's), sslmode and, for an external
-    server, the CIDRs the job may reach."""
+    """The engine decides the default image (the CNPG cluster's) and, for an external server, the
+    CIDRs the job may reach."""
     namespace: str
     """The gateway namespace (the ConfigMap, CronJob and NetworkPolicies)."""
     endpoint: DatabaseEndpoint
-    """The database the job refreshes, and the Secret of its role's password."""
+    """The database the job refreshes, the Secrets of its role's and the owner's logins, how it
+    verifies the server (sslmode, the CA's Secret)."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, endpoint: DatabaseEndpoint) -> ReportingArgs:
@@ -77,6 +87,7 @@ def image(args: ReportingArgs) -> str:
 def sql_files(reporting: ReportingConfig) -> dict[str, str]:
     """The files the job runs, in order (also written by the preview to `sql/`)."""
     return {
+        OWNER_SQL_FILE: reporting_sql.source_grants_sql(reporting_sql.REPORTING_ROLE),
         "schema.sql": reporting_sql.schema_sql(),
         "grants.sql": reporting_sql.grants_sql(GRAFANA_RO_ROLE),
         "refresh.sql": reporting_sql.refresh_sql(reporting.window_days),
@@ -96,49 +107,84 @@ def config_map_manifest(args: ReportingArgs) -> dict[str, Any]:
     }
 
 
-def _sslmode(pg: PostgresConfig) -> str:
-    return pg.external.sslmode if pg.engine == "external" else "require"  # CNPG serves TLS with its own CA
-
-
-def cronjob_manifest(args: ReportingArgs) -> dict[str, Any]:
-    endpoint = args.endpoint
+def _psql(files: tuple[str, ...]) -> list[str]:
     argv = ["psql", "--no-psqlrc", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
-    for name in SQL_FILES:
+    for name in files:
         argv += ["--file", f"{SQL_DIR}/{name}"]
-    env = [
+    return argv
+
+
+def _libpq_env(args: ReportingArgs, login_secret: str, user: str | None) -> list[dict[str, Any]]:
+    """libpq's environment for one login: `user` fixed, or None to read it from the Secret too."""
+    endpoint = args.endpoint
+    user_env: dict[str, Any] = (
+        {"name": "PGUSER", "value": user}
+        if user is not None
+        else {"name": "PGUSER", "valueFrom": {"secretKeyRef": {"name": login_secret, "key": "username"}}}
+    )
+    return [
         {"name": "PGHOST", "value": endpoint.host},
         {"name": "PGPORT", "value": str(endpoint.port)},
         {"name": "PGDATABASE", "value": endpoint.database},
-        {"name": "PGUSER", "value": reporting_sql.REPORTING_ROLE},
-        {
-            "name": "PGPASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": endpoint.reporting_secret, "key": "password"}},
-        },
-        {"name": "PGSSLMODE", "value": _sslmode(args.postgres)},
+        user_env,
+        {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": {"name": login_secret, "key": "password"}}},
+        *_tls_env(endpoint),
         {"name": "PGAPPNAME", "value": NAME},
         {"name": "PGCONNECT_TIMEOUT", "value": "10"},
     ]
+
+
+def _tls_env(endpoint: DatabaseEndpoint) -> list[dict[str, Any]]:
+    """libpq verifies the server: sslmode from the endpoint, the mounted CA as sslrootcert; with
+    verify-* and no CA of ours, the image's system trust store (libpq 16+: `system`)."""
+    params = endpoint.libpq_params()
+    env = [{"name": "PGSSLMODE", "value": params["sslmode"]}]
+    if "sslrootcert" in params:
+        env.append({"name": "PGSSLROOTCERT", "value": params["sslrootcert"]})
+    elif params["sslmode"].startswith("verify-"):
+        env.append({"name": "PGSSLROOTCERT", "value": "system"})
+    return env
+
+
+def _container(name: str, args: ReportingArgs, command: list[str], env: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "image": image(args),
+        "command": command,
+        "env": env,
+        "resources": {
+            "requests": {"cpu": "20m", "memory": "32Mi"},
+            "limits": {"cpu": "200m", "memory": "128Mi"},
+        },
+        "securityContext": restricted_container(readOnlyRootFilesystem=True),
+        "volumeMounts": [
+            {"name": "sql", "mountPath": SQL_DIR, "readOnly": True},
+            *([args.endpoint.ca_volume_mount()] if args.endpoint.ca_volume() else []),
+        ],
+    }
+
+
+def cronjob_manifest(args: ReportingArgs) -> dict[str, Any]:
+    """The job: the owner's grants (init container), then the refresh as `reporting`."""
+    endpoint = args.endpoint
+    grants = _container(
+        "source-grants", args, _psql((OWNER_SQL_FILE,)), _libpq_env(args, endpoint.app_secret, user=None)
+    )
+    refresh = _container(
+        "refresh", args, _psql(SQL_FILES), _libpq_env(args, endpoint.reporting_secret, reporting_sql.REPORTING_ROLE)
+    )
     pod = {
         "metadata": {"labels": {**metadata(NAME, app=APP)["labels"], **_labels()}},
         "spec": {
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
             "securityContext": restricted_pod(uid=PSQL_UID),
-            "containers": [
-                {
-                    "name": "refresh",
-                    "image": image(args),
-                    "command": argv,
-                    "env": env,
-                    "resources": {
-                        "requests": {"cpu": "20m", "memory": "32Mi"},
-                        "limits": {"cpu": "200m", "memory": "128Mi"},
-                    },
-                    "securityContext": restricted_container(readOnlyRootFilesystem=True),
-                    "volumeMounts": [{"name": "sql", "mountPath": SQL_DIR, "readOnly": True}],
-                }
+            "initContainers": [grants],
+            "containers": [refresh],
+            "volumes": [
+                {"name": "sql", "configMap": {"name": CONFIG_MAP}},
+                *([ca] if (ca := endpoint.ca_volume()) else []),
             ],
-            "volumes": [{"name": "sql", "configMap": {"name": CONFIG_MAP}}],
         },
     }
     return {

@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
-from components.observability.datasource import FILE_KEY, PASSWORD_TEMPLATE, SECRET_NAME
+from components.observability.datasource import CA_TEMPLATE, FILE_KEY, PASSWORD_TEMPLATE, SECRET_NAME
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, walk_strings
 
 LAB_PASSWORD_SECRET = "litellm-grafana-ro-password"
+CA_SECRET = "litellm-pg-server-ca-cert"
+CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHHIG...\n-----END CERTIFICATE-----\n"
 
 
 def datasource_es(run: ProgramRun) -> dict[str, Any]:
@@ -37,10 +39,12 @@ def go_to_json(value: str) -> str:
     return text
 
 
-def eso_render(template: str, password: str) -> str:
-    """ESO v2 for this template: the only action is the password pipeline."""
-    assert template.count("{{") == 1 and template.count(PASSWORD_TEMPLATE) == 1
-    return template.replace(PASSWORD_TEMPLATE, go_to_json(password.replace("$", "$$")))
+def eso_render(template: str, password: str, ca: str = CA_PEM) -> str:
+    """ESO v2 for this template: the password pipeline, and the CA certificate's `toJson` when present."""
+    with_ca = CA_TEMPLATE in template
+    assert template.count("{{") == 1 + with_ca and template.count(PASSWORD_TEMPLATE) == 1
+    text = template.replace(PASSWORD_TEMPLATE, go_to_json(password.replace("$", "$$")))
+    return text.replace(CA_TEMPLATE, go_to_json(ca))
 
 
 def grafana_expand(value: str, env: dict[str, str]) -> str:
@@ -65,7 +69,10 @@ def test_datasource_file(stack: str, overrides: tuple[str, ...], url: str) -> No
     assert es["metadata"]["namespace"] == "monitoring"
     assert spec["target"]["template"]["metadata"]["labels"]["grafana_datasource"] == "1"
     assert spec["target"]["template"]["engineVersion"] == "v2"
-    assert spec["data"] == [{"secretKey": "password", "remoteRef": {"key": LAB_PASSWORD_SECRET, "version": "latest"}}]
+    password = {"secretKey": "password", "remoteRef": {"key": LAB_PASSWORD_SECRET, "version": "latest"}}
+    ca = {"secretKey": "ca", "remoteRef": {"key": CA_SECRET, "version": "latest"}}
+    cnpg = not overrides  # the program's CA; the external scenario gives none (sslmode from its config)
+    assert spec["data"] == ([password, ca] if cnpg else [password])
     doc = yaml.safe_load(eso_render(spec["target"]["template"]["data"][FILE_KEY], "pw"))
     assert doc["apiVersion"] == 1
     (ds,) = doc["datasources"]
@@ -80,13 +87,14 @@ def test_datasource_file(stack: str, overrides: tuple[str, ...], url: str) -> No
         "isDefault": False,
         "jsonData": {
             "database": "litellm",
-            "sslmode": "require",
+            "sslmode": "verify-full",
             "postgresVersion": 1500,
             "maxOpenConns": 10 if stack == "enterprise" else 5,
             "maxIdleConns": 2,
             "connMaxLifetime": 14400,
+            **({"tlsConfigurationMethod": "file-content"} if cnpg else {}),
         },
-        "secureJsonData": {"password": "pw"},
+        "secureJsonData": {"password": "pw", **({"tlsCACert": CA_PEM} if cnpg else {})},
     }
     assert validation_errors(es) == []
 
@@ -110,14 +118,14 @@ def test_no_password_in_any_resource_input() -> None:
 def test_config_changes_reach_the_file() -> None:
     run = run_cached(
         "lab",
-        "llm-gateway:grafana.sslmode=verify-full",
+        "llm-gateway:grafana.sslmode=verify-ca",
         "llm-gateway:grafana.postgres_version=1400",
         "llm-gateway:grafana.datasource_uid=spend-db",
     )
     template = datasource_es(run)["spec"]["target"]["template"]["data"][FILE_KEY]
     (ds,) = yaml.safe_load(eso_render(template, "x"))["datasources"]
     settings = (ds["uid"], ds["jsonData"]["sslmode"], ds["jsonData"]["postgresVersion"])
-    assert settings == ("spend-db", "verify-full", 1400)
+    assert settings == ("spend-db", "verify-ca", 1400)
     for dashboard in _dashboards(run):
         uids = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p.get("targets", [])}
         assert uids == {"spend-db"}

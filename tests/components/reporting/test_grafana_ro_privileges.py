@@ -1,4 +1,5 @@
-"""grafana_ro on a real PostgreSQL holding LiteLLM's real schema, for both role engines.
+"""grafana_ro and the reporting login on a real PostgreSQL holding LiteLLM's real schema, for
+both role engines.
 
 The role definitions are translated into the exact SQL each engine sends
 (``tests/support/role_sql.py``: CNPG's managed-role reconciler, or the
@@ -7,7 +8,9 @@ pulumi-postgresql provider), run on a throwaway server
 to read (every dashboard query, on the reporting schema the reporting role builds with
 the program's SQL), what it must not read (LiteLLM's passwords, credentials, audit log,
 key tokens, other databases), everything it must not write (checked by SQLSTATE, not by
-"some error"), its connection limit and its password.
+"some error"), its connection limit and its password. The reporting login reads only the
+LiteLLM columns its job grants it as their owner (`source_grants_sql`), and those grants
+outlive LiteLLM's migrations.
 
 Each test works on its own copy of the migrated ``litellm`` database
 (``CREATE DATABASE ... TEMPLATE litellm``), so hardened and unhardened states never mix.
@@ -15,24 +18,46 @@ Each test works on its own copy of the migrated ``litellm`` database
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import os
+import subprocess
 import time
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors, sql
+from psycopg.conninfo import make_conninfo
 
 from components.database.cnpg import GRAFANA_RO_ROLE
+from components.database.endpoint import CA_FILE
 from components.database.sql import database_hardening_sql
-from components.reporting.sql import REPORTING_ROLE, SCHEMA, grants_sql, refresh_sql, schema_sql
+from components.reporting.sql import (
+    REPORTING_ROLE,
+    SCHEMA,
+    SOURCE_COLUMNS,
+    grants_sql,
+    refresh_sql,
+    schema_sql,
+    source_grants_sql,
+)
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW
 from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
-from tests.harness.pglab.server import LiteLLMDatabase, apply_litellm_schema, start_postgres_server
+from tests.harness.pglab.server import (
+    LiteLLMDatabase,
+    ServerTls,
+    apply_litellm_schema,
+    apply_migrations,
+    litellm_migration_files,
+    start_postgres_server,
+)
+from tests.harness.pglab.tls import issue_server_cert, make_ca
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tests.support.reporting_db import as_superuser, database_copy
 from tests.support.role_sql import (
@@ -201,14 +226,23 @@ SECRET_READS = {
 }
 
 
-def install_reporting(scratch: Scratch, engine: str, definitions: dict[str, dict[str, Any]], password: str) -> None:
+def grant_sources_as_owner(server: Any, dbname: str, owner: str, owner_password: str) -> None:
+    """What the job's init container runs: `source_grants_sql` as LiteLLM's owner, one transaction."""
+    with server.connect_as(owner, owner_password, dbname) as conn, conn.transaction():
+        conn.execute(source_grants_sql(REPORTING_ROLE).encode())
+
+
+def install_reporting(scratch: Scratch, engine: str, definitions: dict[str, dict[str, Any]], password: str) -> str:
     """The reporting role as the engine creates it, the schema as CNPG's Database / postgresql.Schema
-    creates it, then the job's three SQL files as that role."""
+    creates it, the owner's column grants (the init container), then the job's three SQL files as
+    that role."""
     role = scratch.create_role(engine, definitions[REPORTING_ROLE], password)
     as_superuser(scratch.server, scratch.name, [f'CREATE SCHEMA "{SCHEMA}" AUTHORIZATION "{role}"'])
+    grant_sources_as_owner(scratch.server, scratch.name, scratch.litellm.owner, scratch.litellm.owner_password)
     with scratch.server.connect_as(role, password, scratch.name) as conn:
         for text in (schema_sql(), grants_sql(GRAFANA_RO_ROLE), refresh_sql(3)):
             conn.execute(text.encode())
+    return role
 
 
 def every_dashboard_query() -> list[tuple[str, str]]:
@@ -313,33 +347,231 @@ def test_external_grafana_ro_reads_nothing_in_another_database(
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))
 
 
-def test_cnpg_hba_keeps_grafana_ro_and_reporting_out_of_other_databases(
-    role_definitions: dict[str, dict[str, dict[str, Any]]],
+# --- the reporting login: LiteLLM's spend columns only ------------------------------------------
+
+REPORTING_REFUSED = {
+    "password hashes": 'SELECT password FROM "LiteLLM_UserTable"',
+    "users": 'SELECT user_id, user_email FROM "LiteLLM_UserTable"',
+    "invitation links": 'SELECT * FROM "LiteLLM_InvitationLink"',
+    "stored credentials": 'SELECT credential_values FROM "LiteLLM_CredentialsTable"',
+    "model credentials": 'SELECT litellm_params FROM "LiteLLM_ProxyModelTable"',
+    "audit log": 'SELECT * FROM "LiteLLM_AuditLog"',
+    "config": 'SELECT * FROM "LiteLLM_Config"',
+    "prompts and responses": 'SELECT messages, response FROM "LiteLLM_SpendLogs"',
+    "request bodies": 'SELECT proxy_server_request FROM "LiteLLM_SpendLogs"',
+    "caller addresses": 'SELECT requester_ip_address FROM "LiteLLM_SpendLogs"',
+    "whole key rows": 'SELECT * FROM "LiteLLM_VerificationToken"',
+    "key settings": 'SELECT permissions, metadata, config FROM "LiteLLM_VerificationToken"',
+    "team members": 'SELECT members_with_roles FROM "LiteLLM_TeamTable"',
+    "whole daily rows": 'SELECT * FROM "LiteLLM_DailyUserSpend"',
+}
+REPORTING_WRITES = (
+    "INSERT INTO \"LiteLLM_TeamTable\" (team_id) VALUES ('reporting')",
+    'UPDATE "LiteLLM_VerificationToken" SET spend = 0',
+    'DELETE FROM "LiteLLM_SpendLogs"',
+    'TRUNCATE "LiteLLM_DailyUserSpend"',
+    "CREATE TABLE public.reporting_probe (id int)",
+    "CREATE TEMP TABLE reporting_probe (id int)",
+)
+
+
+def test_reporting_reads_only_the_columns_it_aggregates(
+    engine: str, scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
 ) -> None:
-    """The Cluster's pg_hba lines, first on a private server: other databases refuse both logins."""
-    (cluster,) = run_cached("lab").custom_resources("Cluster")
-    server = start_postgres_server()
-    try:
-        database = apply_litellm_schema(server)
-        hba = server.datadir / "pg_hba.conf"
-        rules = "\n".join(
-            line.replace(" all scram", " 127.0.0.1/32 scram").replace(" all reject", " 127.0.0.1/32 reject")
-            for line in cluster["spec"]["postgresql"]["pg_hba"]
+    """Finding 3: with pg_read_all_data the job's login read password hashes, stored credentials,
+    invitation links and every token column. Now: the refresh works, nothing else is readable."""
+    definition = role_definitions[engine][REPORTING_ROLE]
+    assert not definition.get("inRoles") and not definition.get("roles")  # no memberships at all
+    scratch.harden()
+    with scratch.server.connect_as(scratch.litellm.owner, scratch.litellm.owner_password, scratch.name) as owner:
+        spend_seed.seed(owner)
+    password = password_for(engine)
+    scratch.create_role(engine, role_definitions[engine][GRAFANA_RO_ROLE], password)
+    role = install_reporting(scratch, engine, role_definitions[engine], password)
+    with scratch.server.connect_as(role, password, scratch.name) as conn:
+        assert conn.execute("SELECT count(*) FROM reporting.daily_detail").fetchone() != (0,)
+        granted = {
+            (str(t), str(c))
+            for t, c in conn.execute(
+                "SELECT table_name, column_name FROM information_schema.column_privileges"
+                " WHERE grantee = %s AND table_schema = 'public' AND privilege_type = 'SELECT'",
+                [role],
+            ).fetchall()
+        }
+        refused = {what: sqlstate_of(conn, statement) for what, statement in REPORTING_REFUSED.items()}
+        writes = {statement: sqlstate_of(conn, statement) for statement in REPORTING_WRITES}
+    assert granted == {(t, c) for t, columns in SOURCE_COLUMNS.items() for c in columns}
+    assert refused == dict.fromkeys(REPORTING_REFUSED, errors.InsufficientPrivilege.sqlstate)
+    assert writes == dict.fromkeys(REPORTING_WRITES, errors.InsufficientPrivilege.sqlstate)
+
+
+def test_source_columns_are_the_ones_the_refresh_reads() -> None:
+    """Each granted column is named by the schema's SQL (a stale entry would widen the grant)."""
+    text = schema_sql()
+    for table, columns in SOURCE_COLUMNS.items():
+        assert f'"{table}"' in text
+        for column in columns:
+            quoted = f'"{column}"' if column != column.lower() else column
+            assert f"u.{quoted}" in text or f"k.{quoted}" in text or f"t.{quoted}" in text or f"l.{quoted}" in text, (
+                table,
+                column,
+            )
+
+
+def test_source_grants_are_exact_after_a_wider_grant(
+    scratch: Scratch, role_definitions: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    """Re-applied by the owner, the grants take back anything wider (a table grant, a dropped column)."""
+    role = scratch.create_role("cnpg", role_definitions["cnpg"][REPORTING_ROLE], "pw")
+    litellm = scratch.litellm
+    with scratch.server.connect_as(litellm.owner, litellm.owner_password, scratch.name) as conn:
+        conn.execute('GRANT SELECT ON "LiteLLM_UserTable", "LiteLLM_VerificationToken" TO reporting')
+        conn.execute('GRANT SELECT (messages) ON "LiteLLM_SpendLogs" TO reporting')
+    grant_sources_as_owner(scratch.server, scratch.name, litellm.owner, litellm.owner_password)
+    grant_sources_as_owner(scratch.server, scratch.name, litellm.owner, litellm.owner_password)  # idempotent
+    with scratch.server.connect_as(role, "pw", scratch.name) as conn:
+        assert sqlstate_of(conn, 'SELECT password FROM "LiteLLM_UserTable"') == errors.InsufficientPrivilege.sqlstate
+        assert sqlstate_of(conn, 'SELECT messages FROM "LiteLLM_SpendLogs"') == errors.InsufficientPrivilege.sqlstate
+        assert sqlstate_of(conn, 'SELECT metadata FROM "LiteLLM_VerificationToken"') == "42501"
+        assert sqlstate_of(conn, 'SELECT token, key_alias FROM "LiteLLM_VerificationToken"') == "00000"
+
+
+def _first_migration_with_every_source_column(conn: psycopg.Connection[tuple[object, ...]], files: list[Any]) -> int:
+    """Apply migrations one by one until every granted column exists; how many were applied."""
+    wanted = {(t, c) for t, columns in SOURCE_COLUMNS.items() for c in columns}
+    for applied, path in enumerate(files, start=1):
+        apply_migrations(conn, [path])
+        present = set(
+            conn.execute(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND table_name = ANY(%s)",
+                [list(SOURCE_COLUMNS)],
+            ).fetchall()
         )
-        hba.write_text(rules + "\n" + hba.read_text())
+        if wanted <= present:
+            return applied
+    raise AssertionError(f"the pinned migrations never create {sorted(wanted - present)}")
+
+
+def test_reporting_grants_survive_litellm_migrations(
+    litellm_database: LiteLLMDatabase, role_definitions: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    """The grants made on an older schema (the first migration where every column exists), then
+    every later pinned migration of litellm-proxy-extras (a LiteLLM upgrade), then the refresh as
+    `reporting` before the job's next grants: it still reads what it needs, and no more."""
+    server, owner = litellm_database.server, litellm_database.owner
+    dbname = "reporting_migrations"
+    password = SPECIAL_PASSWORD
+    with server.superuser_connection() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(dbname), sql.Identifier(owner)))
+    created_role = False
+    try:
+        as_superuser(server, dbname, database_hardening_sql(dbname, owner))
+        files = litellm_migration_files()
+        with server.connect_as(owner, litellm_database.owner_password, dbname) as conn:
+            applied = _first_migration_with_every_source_column(conn, files)
+        assert applied < len(files), "no migration left to apply after the grants"
+        as_superuser(server, "postgres", cnpg_managed_role_sql(role_definitions["cnpg"][REPORTING_ROLE], password))
+        created_role = True
+        as_superuser(server, dbname, [f'CREATE SCHEMA "{SCHEMA}" AUTHORIZATION "{REPORTING_ROLE}"'])
+        grant_sources_as_owner(server, dbname, owner, litellm_database.owner_password)
+        with server.connect_as(owner, litellm_database.owner_password, dbname) as conn:
+            apply_migrations(conn, files[applied:])
+            spend_seed.seed(conn)
+        with server.connect_as(REPORTING_ROLE, password, dbname) as conn:
+            for text in (schema_sql(), refresh_sql(3)):
+                conn.execute(text.encode())
+            assert conn.execute("SELECT count(*) FROM reporting.key_state").fetchone() == (len(spend_seed.SMALL.keys),)
+            assert sqlstate_of(conn, 'SELECT password FROM "LiteLLM_UserTable"') == "42501"
+            assert sqlstate_of(conn, 'SELECT credential_values FROM "LiteLLM_CredentialsTable"') == "42501"
+        # The job's next run: the owner's grants again, then the refresh.
+        grant_sources_as_owner(server, dbname, owner, litellm_database.owner_password)
+        with server.connect_as(REPORTING_ROLE, password, dbname) as conn:
+            conn.execute(refresh_sql(3).encode())
+    finally:
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            if created_role:
+                with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(REPORTING_ROLE)))
+
+
+def test_cnpg_hba_requires_tls_and_keeps_the_readers_out_of_other_databases(
+    role_definitions: dict[str, dict[str, dict[str, Any]]], tmp_path: Path
+) -> None:
+    """Finding 8, on a private server serving TLS with a test certificate (signed by an ECDSA CA
+    like the program's) and the Cluster's pg_hba lines as rendered, before the server's own:
+    a plain connection is refused for every role, `verify-full` with the right CA works (libpq and
+    the reporting job's psql with its rendered TLS environment), with a wrong CA it fails; other
+    databases stay closed to grafana_ro and reporting."""
+    (cluster,) = run_cached("enterprise").custom_resources("Cluster")
+    ca = make_ca(tmp_path, "program-ca")
+    wrong = make_ca(tmp_path, "someone-else")
+    leaf = issue_server_cert(ca, tmp_path, ("localhost",), ("127.0.0.1",))
+    server = start_postgres_server(tls=ServerTls(cert=leaf.cert, key=leaf.key))
+    try:
+        database = apply_litellm_schema(server)  # before the rules: the owner migrates over `prefer`
         password = SPECIAL_PASSWORD
         with server.superuser_connection() as conn, conn.transaction():
             for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
                 for statement in cnpg_managed_role_sql(role_definitions["cnpg"][name], password):
                     conn.execute(statement.encode())
+        with server.superuser_connection() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE langfuse OWNER {}").format(sql.Identifier(database.owner)))
+        hba = server.datadir / "pg_hba.conf"
+        rules = [line.replace(" all scram", " 127.0.0.1/32 scram") for line in cluster["spec"]["postgresql"]["pg_hba"]]
+        rules = [line.replace(" all reject", " 127.0.0.1/32 reject") for line in rules]
+        hba.write_text("\n".join(rules) + "\n" + hba.read_text())
+        with server.superuser_connection() as conn:  # libpq's default `prefer`: over TLS
             conn.execute("SELECT pg_reload_conf()")
         time.sleep(0.5)
+        logins = {GRAFANA_RO_ROLE: password, REPORTING_ROLE: password, database.owner: database.owner_password}
+
+        def dsn(role: str, **tls: str) -> str:
+            return make_conninfo(server.dsn(role, logins[role], database.name), host="localhost", **tls)
+
+        for role in logins:
+            with pytest.raises(psycopg.OperationalError, match=r"no encryption"):
+                psycopg.connect(dsn(role, sslmode="disable"), connect_timeout=5)
+            with psycopg.connect(dsn(role, sslmode="verify-full", sslrootcert=str(ca.cert))) as conn:
+                assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
+            with pytest.raises(psycopg.OperationalError, match=r"certificate verify failed"):
+                psycopg.connect(dsn(role, sslmode="verify-full", sslrootcert=str(wrong.cert)), connect_timeout=5)
+        with pytest.raises(psycopg.OperationalError, match=r"no encryption"):  # the superuser too
+            psycopg.connect(make_conninfo(server.dsn(), sslmode="disable"), connect_timeout=5)
         for name in (GRAFANA_RO_ROLE, REPORTING_ROLE):
-            with server.connect_as(name, password, database.name) as conn:
-                assert conn.execute("SELECT current_database()").fetchone() == (database.name,)
-            for other in ("postgres", "template1"):
+            for other in ("postgres", "template1", "langfuse"):
                 with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection"):
-                    psycopg.connect(server.dsn(name, password, other), connect_timeout=5)
+                    psycopg.connect(
+                        make_conninfo(server.dsn(name, password, other), sslmode="require"), connect_timeout=5
+                    )
+        # The reporting job's psql, with the TLS environment the CronJob renders (the CA at its mount).
+        (job,) = [
+            j
+            for j in run_cached("enterprise").custom_resources("CronJob")
+            if j["metadata"]["name"] == "litellm-reporting"
+        ]
+        (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"] if e["name"] in ("PGSSLMODE", "PGSSLROOTCERT")}
+        assert env == {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": CA_FILE}
+        for root, ok in ((ca.cert, True), (wrong.cert, False)):
+            done = subprocess.run(
+                [str(server.bindir / "psql"), "--no-psqlrc", "-Atc", "SELECT current_user"],
+                env={
+                    **os.environ,
+                    "PGHOST": "localhost",
+                    "PGPORT": str(server.port),
+                    "PGDATABASE": database.name,
+                    "PGUSER": REPORTING_ROLE,
+                    "PGPASSWORD": password,
+                    "PGSSLMODE": env["PGSSLMODE"],
+                    "PGSSLROOTCERT": str(root),
+                },
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert (done.returncode == 0 and done.stdout.strip() == REPORTING_ROLE) is ok, done.stderr
     finally:
         server.stop()
 

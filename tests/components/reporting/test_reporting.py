@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from components.database.endpoint import endpoint
+from components.database.endpoint import CA_FILE, endpoint
 from components.reporting import component as reporting
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
 from config import DEFAULT_REPORTING_IMAGE, ConfigError
@@ -40,14 +40,28 @@ def job_database(litellm_database: LiteLLMDatabase) -> Iterator[LiteLLMDatabase]
         yield litellm_database
 
 
+def _resolved_env(container: dict[str, Any], secrets: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The container's environment as the kubelet makes it: values, and Secret keys from `secrets`."""
+    env = {}
+    for item in container["env"]:
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+        else:
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = secrets[ref["name"]][ref["key"]]
+    return env
+
+
 def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: LiteLLMDatabase, tmp_path: Path) -> None:
+    """The pod as rendered: the init container as LiteLLM's owner (from the owner's Secret), then
+    the refresh as `reporting`, a role with no memberships: twice."""
     server = job_database.server
     with server.connect_as(job_database.owner, job_database.owner_password, DBNAME) as conn:
         spend_seed.seed(conn)
     create_grafana_ro(job_database, DBNAME, "grafana-pw")
     with server.superuser_connection() as conn:
         conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN IN ROLE pg_read_all_data PASSWORD {}").format(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
                 sql.Identifier(REPORTING_ROLE), sql.Literal(REPORTING_PASSWORD)
             )
         )
@@ -57,21 +71,34 @@ def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: Li
         )
 
     cfg = scenario_config("lab")
-    job = reporting.cronjob_manifest(reporting.ReportingArgs.from_config(cfg, endpoint(cfg, "unused")))
-    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    ep = endpoint(cfg, "unused")
+    job = reporting.cronjob_manifest(reporting.ReportingArgs.from_config(cfg, ep))
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (grants,) = pod["initContainers"]
+    (container,) = pod["containers"]
     for name, text in reporting.sql_files(cfg.reporting).items():
         (tmp_path / name).write_text(text)
-    argv = [a.replace(reporting.SQL_DIR + "/", f"{tmp_path}/") for a in container["command"]]
-    argv[0] = str(server.bindir / "psql")
-    env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["PGUSER"] == REPORTING_ROLE and env["PGDATABASE"] == "litellm" and env["PGSSLMODE"] == "require"
-    env.update(PGHOST=server.host, PGPORT=str(server.port), PGDATABASE=DBNAME, PGSSLMODE="disable")
-    env["PGPASSWORD"] = REPORTING_PASSWORD
+    secrets = {
+        ep.app_secret: {"username": job_database.owner, "password": job_database.owner_password},
+        ep.reporting_secret: {"username": REPORTING_ROLE, "password": REPORTING_PASSWORD},
+    }
+    runs = []
+    for step in (grants, container):
+        argv = [a.replace(reporting.SQL_DIR + "/", f"{tmp_path}/") for a in step["command"]]
+        argv[0] = str(server.bindir / "psql")
+        env = _resolved_env(step, secrets)
+        # TLS against the CNPG cluster (test_grafana_ro_privileges.py proves it on a TLS server).
+        assert env["PGDATABASE"] == "litellm" and env["PGSSLMODE"] == "verify-full"
+        assert env["PGSSLROOTCERT"] == CA_FILE and ep.ca_volume_mount() in step["volumeMounts"]
+        env.update(PGHOST=server.host, PGPORT=str(server.port), PGDATABASE=DBNAME, PGSSLMODE="disable")
+        del env["PGSSLROOTCERT"]
+        runs.append((argv, env))
+    assert runs[0][1]["PGUSER"] == job_database.owner and runs[1][1]["PGUSER"] == REPORTING_ROLE
+    assert [a for a in runs[0][0] if a.endswith(".sql")] == [f"{tmp_path}/{reporting.OWNER_SQL_FILE}"]
     for _ in range(2):
-        done = subprocess.run(
-            argv, env={**os.environ, **{k: str(v) for k, v in env.items()}}, capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, done.stderr
+        for argv, env in runs:
+            done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
     with server.connect_as("grafana_ro", "grafana-pw", DBNAME) as conn:
         assert conn.execute("SELECT sum(spend) FROM reporting.daily_model").fetchone() == (22.625,)
         assert conn.execute("SELECT window_days FROM reporting.refresh_state").fetchone() == (
@@ -83,8 +110,21 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
     job = _one("lab", "CronJob")
     spec = job["spec"]
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    (grants,) = pod["initContainers"]
     (container,) = pod["containers"]
     assert spec["schedule"] == "*/10 * * * *" and spec["concurrencyPolicy"] == "Forbid"
+    # The owner's login (CNPG's app Secret) is the init container's only, for the column grants.
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in grants["env"] if "valueFrom" in e} == {
+        "PGUSER": {"name": "litellm-pg-app", "key": "username"},
+        "PGPASSWORD": {"name": "litellm-pg-app", "key": "password"},
+    }
+    assert grants["securityContext"] == container["securityContext"] and grants["image"] == container["image"]
+    # Both verify the server against the CA certificate alone (never the Secret holding the CA's key).
+    (ca,) = [v for v in pod["volumes"] if v["name"] == "postgres-ca"]
+    assert ca["secret"] == {"secretName": "litellm-pg-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    for step in (grants, container):
+        tls = {e["name"]: e.get("value") for e in step["env"] if e["name"] in ("PGSSLMODE", "PGSSLROOTCERT")}
+        assert tls == {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": "/etc/llm-gateway/postgres-ca/ca.crt"}
     assert container["image"] == cnpg_section(scenario_config("lab")).image  # one source: the cluster's image
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -99,6 +139,7 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
         m for m in run_cached("lab").custom_resources("ConfigMap") if m["metadata"]["name"] == reporting.CONFIG_MAP
     ]
     assert cm["data"]["refresh.sql"].endswith("SELECT * FROM reporting.refresh(3);\n")
+    assert "GRANT SELECT (" in cm["data"][reporting.OWNER_SQL_FILE]
 
 
 def test_external_engine_job_uses_the_pinned_default_image_and_its_own_secret() -> None:
@@ -107,7 +148,12 @@ def test_external_engine_job_uses_the_pinned_default_image_and_its_own_secret() 
     assert container["image"] == DEFAULT_REPORTING_IMAGE
     env = {e["name"]: e for e in container["env"]}
     assert env["PGHOST"]["value"] == "pg.home.arpa" and env["PGSSLMODE"]["value"] == "verify-full"
+    # verify-full and no CA in the config: the image's trust store (libpq 16+).
+    assert env["PGSSLROOTCERT"]["value"] == "system"
     assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "litellm-db-reporting"
+    (grants,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"]
+    owner = {e["name"]: e for e in grants["env"]}
+    assert owner["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "litellm-db-app", "key": "password"}
 
 
 @pytest.mark.parametrize("overrides", [(), EXTERNAL_ENGINE])

@@ -6,7 +6,9 @@
   ``pg_ctl stop -m immediate`` and the directory removed, also at interpreter exit.
   ``start_postgres_server(keep_in=DIR)`` instead keeps the cluster in ``DIR`` (stopped
   cleanly, not removed) and starts the one already there on the next call, so a
-  benchmark can reuse a database it took minutes to seed.
+  benchmark can reuse a database it took minutes to seed. ``start_postgres_server(tls=...)``
+  serves TLS (``ssl = on``) with the given certificate and key (tests/harness/pglab/tls.py
+  makes test ones); clients that do not ask for it still connect in clear.
 - ``apply_litellm_schema(server)``: the database ``litellm`` owned by the login role
   ``litellm`` (what CNPG's ``bootstrap.initdb: {database: litellm, owner: litellm}``
   creates), with every ``migrations/*/migration.sql`` of the installed
@@ -49,7 +51,9 @@ __all__ = [
     "TIMINGS",
     "LiteLLMDatabase",
     "PostgresServer",
+    "ServerTls",
     "apply_litellm_schema",
+    "apply_migrations",
     "find_postgres_bindir",
     "litellm_migration_files",
     "start_postgres_server",
@@ -117,6 +121,8 @@ class PostgresServer:
     """A kept cluster (``keep_in``) is stopped cleanly and its directory left in place."""
     reused: bool = False
     """True when the cluster was already there (a kept one started again)."""
+    tls: bool = False
+    """The server serves TLS (``ssl = on``)."""
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -224,7 +230,15 @@ def _unprivileged_account() -> pwd.struct_passwd | None:
 _PASSWORD_FILE = "superuser-password"
 
 
-def start_postgres_server(keep_in: Path | None = None) -> PostgresServer:
+@dataclass(frozen=True)
+class ServerTls:
+    """The server's certificate and key (PEM files); copied into the cluster's directory."""
+
+    cert: Path
+    key: Path
+
+
+def start_postgres_server(keep_in: Path | None = None, tls: ServerTls | None = None) -> PostgresServer:
     """initdb a new cluster and start it on a free loopback port.
 
     Without ``keep_in``: in a new temporary directory, removed on stop. With it: in that
@@ -247,6 +261,8 @@ def start_postgres_server(keep_in: Path | None = None) -> PostgresServer:
         else:
             password = secrets.token_urlsafe(24)
             _initdb(bindir, basedir, password, account, run_as)
+            if tls is not None:
+                _install_tls(basedir, tls, account)
             if keep_in is not None:
                 saved = basedir / _PASSWORD_FILE
                 saved.touch(mode=0o600)
@@ -254,7 +270,7 @@ def start_postgres_server(keep_in: Path | None = None) -> PostgresServer:
         last_error: RuntimeError | None = None
         for _ in range(_START_ATTEMPTS):
             port = _free_loopback_port()
-            _write_settings(basedir, port)
+            _write_settings(basedir, port, tls=tls is not None)
             result = _run(
                 [
                     str(bindir / "pg_ctl"),
@@ -283,6 +299,7 @@ def start_postgres_server(keep_in: Path | None = None) -> PostgresServer:
                     start_seconds=time.perf_counter() - started,
                     keep=keep_in is not None,
                     reused=reused,
+                    tls=tls is not None,
                 )
                 atexit.register(server.stop)
                 return server
@@ -322,8 +339,20 @@ def _initdb(bindir: Path, basedir: Path, password: str, account: pwd.struct_pass
     pwfile.unlink()
 
 
-def _write_settings(basedir: Path, port: int) -> None:
-    """Loopback only, a private socket directory, and durability off (a throwaway)."""
+def _install_tls(basedir: Path, tls: ServerTls, account: pwd.struct_passwd | None) -> None:
+    """server.crt and server.key in the data directory, owned by the server's user, the key 0600
+    (the server refuses a key others may read)."""
+    for source, name, mode in ((tls.cert, "server.crt", 0o644), (tls.key, "server.key", 0o600)):
+        target = basedir / "data" / name
+        target.write_bytes(source.read_bytes())
+        target.chmod(mode)
+        if account is not None:
+            os.chown(target, account.pw_uid, account.pw_gid)
+
+
+def _write_settings(basedir: Path, port: int, *, tls: bool = False) -> None:
+    """Loopback only, a private socket directory, and durability off (a throwaway); TLS on with
+    the data directory's server.crt/server.key when `tls`."""
     settings = f"""
 # llm-gateway test server
 listen_addresses = '127.0.0.1'
@@ -335,6 +364,8 @@ synchronous_commit = off
 full_page_writes = off
 log_line_prefix = '%m [%p] %e %u@%d '
 """
+    if tls:
+        settings += "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
     conf = basedir / "data" / "postgresql.conf"
     original = conf.with_suffix(".conf.orig")
     if not original.exists():
@@ -351,6 +382,17 @@ def litellm_migration_files() -> list[Path]:
 
     root = Path(litellm_proxy_extras.__file__).parent / "migrations"
     return sorted(root.glob("*/migration.sql"), key=lambda path: path.parent.name)
+
+
+def apply_migrations(conn: psycopg.Connection[tuple[object, ...]], files: Sequence[Path]) -> None:
+    """Each file as Prisma's ``migrate deploy`` sends it, on an autocommit connection as the owner."""
+    for path in files:
+        try:
+            # One simple-protocol query per file: several statements run as one implicit
+            # transaction, a lone CREATE INDEX CONCURRENTLY runs outside any transaction block.
+            conn.execute(path.read_bytes())
+        except psycopg.Error as exc:
+            raise RuntimeError(f"migration {path.parent.name!r} failed: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -379,14 +421,7 @@ def apply_litellm_schema(
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(owner)))
     files = litellm_migration_files()
     with server.connect_as(owner, owner_password, database) as conn:
-        for path in files:
-            try:
-                # One simple-protocol query per file, as Prisma migrate deploy sends it:
-                # several statements run as one implicit transaction, a lone
-                # CREATE INDEX CONCURRENTLY runs outside any transaction block.
-                conn.execute(path.read_bytes())
-            except psycopg.Error as exc:
-                raise RuntimeError(f"migration {path.parent.name!r} failed: {exc}") from exc
+        apply_migrations(conn, files)
         for index in REQUEST_LOG_INDEXES:
             conn.execute(
                 sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ").format(

@@ -427,18 +427,19 @@ def bulk_load(
 def install_reporting(
     server: PostgresServer, dbname: str, password: str, reader: str, *, window_days: int = 3
 ) -> float:
-    """Role and schema as the engines make them, then schema, grants and a full refresh.
+    """Role and schema as the engines make them, the job's grants on LiteLLM's columns, then
+    schema, grants and a full refresh.
 
-    Returns the seconds the first (full) refresh took.
+    The source grants run as the superuser, which PostgreSQL records as the tables' owner's
+    (what the job's init container does as that owner). Returns the seconds the first (full)
+    refresh took.
     """
     role = reporting_sql.REPORTING_ROLE
     with server.superuser_connection("postgres") as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
         if not exists:
             conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN IN ROLE pg_read_all_data PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(password)
-                )
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
             )
     with server.superuser_connection(dbname) as conn:
         conn.execute(
@@ -446,6 +447,8 @@ def install_reporting(
                 sql.Identifier(reporting_sql.SCHEMA), sql.Identifier(role)
             )
         )
+        with conn.transaction():
+            conn.execute(reporting_sql.source_grants_sql(role).encode())
     with server.connect_as(role, password, dbname) as conn:
         conn.execute(reporting_sql.schema_sql().encode())
         conn.execute(reporting_sql.grants_sql(reader).encode())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.database.endpoint import DatabaseEndpoint, endpoint
 from components.kit import (
     PART_OF,
     HelmChart,
@@ -30,6 +31,7 @@ from components.langfuse.credentials import (
 from components.langfuse.database import database_host
 from components.langfuse.names import CHART, ui_url
 from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
+from config.inventory import GRAFANA_RO_PASSWORD, gsm_secret_id
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
 EVENTS_PREFIX = "events/"
@@ -114,13 +116,25 @@ def _postgresql(cfg: StackConfig) -> dict[str, Any]:
         },
     }
     # Appended to DATABASE_URL after `?` by the image's entrypoint: Prisma's pool per pod,
-    # counted in the connection budget (config/budget.py).
-    args = [f"connection_limit={lf.database_connection_limit}"]
-    pg = cfg.postgres
-    if pg.engine == "external":
-        args.append(f"sslmode={pg.external.sslmode}")
+    # counted in the connection budget (config/budget.py), then the TLS parameters in Prisma's
+    # own dialect (Langfuse hands the URL to Prisma untranslated): the server is verified
+    # against the mounted CA wherever there is one.
+    tls = database_endpoint(cfg).prisma_params()
+    args = [f"connection_limit={lf.database_connection_limit}", *(f"{k}={v}" for k, v in tls.items())]
     values["args"] = "&".join(args)
     return values
+
+
+def database_endpoint(cfg: StackConfig) -> DatabaseEndpoint:
+    """The stack's database as its clients see it (host, TLS, the CA to mount)."""
+    return endpoint(cfg, gsm_secret_id(cfg, GRAFANA_RO_PASSWORD))
+
+
+def database_ca(cfg: StackConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The CA certificate's volume and mount for web and worker (none without a CA)."""
+    db = database_endpoint(cfg)
+    volume = db.ca_volume()
+    return ([volume], [db.ca_volume_mount()]) if volume is not None else ([], [])
 
 
 # The Bitnami subcharts render allow-all NetworkPolicies by default (allowExternal,
@@ -254,6 +268,7 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
     """Values of the `langfuse` chart (keys checked against tests/data/langfuse_values_keys.txt)."""
     lf = cfg.langfuse
     volumes, mounts = scratch_volumes()
+    ca_volumes, ca_mounts = database_ca(cfg)
     return {
         "langfuse": {
             "salt": _ref(CREDENTIALS_SECRET, "salt"),
@@ -264,8 +279,8 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "logging": {"format": "json"},
             "podSecurityContext": RESTRICTED_POD,
             "securityContext": RESTRICTED_CONTAINER,
-            "extraVolumes": volumes,
-            "extraVolumeMounts": mounts,
+            "extraVolumes": [*volumes, *ca_volumes],
+            "extraVolumeMounts": [*mounts, *ca_mounts],
             # Neither web nor worker calls the Kubernetes API, and GCS is reached with an HMAC key
             # (no Google identity from the pod): the ServiceAccount's token is mounted nowhere.
             "serviceAccount": {"automountServiceAccountToken": False},

@@ -20,7 +20,7 @@ from config import parse_config
 from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
-from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, SCENARIOS, release, run_cached
+from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, SCENARIOS, release, run_cached, run_scenario
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, unwrap_secrets, walk_strings
 
@@ -126,7 +126,23 @@ def test_external_engine_gets_a_role_and_database_on_the_server() -> None:
     assert run.custom_resources("Database") == []
     values = release(run, "langfuse")["values"]
     assert values["postgresql"]["host"] == "pg.home.arpa"
-    assert values["postgresql"]["args"] == "connection_limit=5&sslmode=verify-full"
+    # Prisma knows no verify-full: without a CA for the server (no postgres.external.ca_cert) it
+    # encrypts only; the CNPG case below verifies against the mounted CA.
+    assert values["postgresql"]["args"] == "connection_limit=5&sslmode=require"
+
+
+def test_langfuse_verifies_the_cnpg_server_against_the_mounted_ca() -> None:
+    """Langfuse hands DATABASE_URL to Prisma untranslated: the CA goes in Prisma's own parameters,
+    and only the CA certificate (not its key) is mounted into web and worker."""
+    values = release(run_scenario("lab-langfuse"), "langfuse")["values"]
+    args = dict(part.split("=", 1) for part in values["postgresql"]["args"].split("&"))
+    assert args["sslmode"] == "require"
+    assert args["sslaccept"] == "strict"
+    mounts = {m["mountPath"]: m["name"] for m in values["langfuse"]["extraVolumeMounts"]}
+    ca_dir = args["sslcert"].rsplit("/", 1)[0]
+    assert ca_dir in mounts
+    volume = next(v for v in values["langfuse"]["extraVolumes"] if v["name"] == mounts[ca_dir])
+    assert [item["key"] for item in volume["secret"]["items"]] == ["ca.crt"]
 
 
 # --- secrets are references, never values ----------------------------------------

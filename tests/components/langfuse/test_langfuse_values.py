@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from components.database.args import database_passwords
 from components.langfuse import credentials as lf_credentials
 from components.langfuse import database as lf_database
 from components.langfuse import names as lf_names
@@ -80,13 +81,16 @@ def _render(variant: str) -> list[RenderedObject]:
 
 
 def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
-    """The ExternalSecrets the chart's Secrets come from: the credentials, LiteLLM's keys, the database password."""
+    """The ExternalSecrets the chart's Secrets come from: the credentials, LiteLLM's keys, the database
+    password, and the database's CA certificate (rendered by the database component)."""
     store, ns = STORE.ref, cfg.namespaces.gateway
     db_consumer = basic_auth_consumer(lf_credentials.DB_SECRET, ns, cfg.langfuse.owner, {"cnpg.io/reload": "true"})
+    ca_cert = database_passwords(cfg, STORE).ca_cert
     return [
         lf_credentials.credentials_secret(cfg, store),
         lf_credentials.litellm_keys_secret(cfg, store),
         *consumer_manifests(managed_secret_args(cfg, LANGFUSE_DB_PASSWORD, STORE, (db_consumer,))),
+        *(consumer_manifests(ca_cert) if ca_cert is not None else []),
     ]
 
 
@@ -281,11 +285,14 @@ def test_web_and_worker_run_as_the_images_user_on_a_read_only_root_writing_only_
         (container,) = spec["containers"]
         sc = container["securityContext"]
         assert (sc["readOnlyRootFilesystem"], sc["runAsUser"], sc["runAsGroup"]) == (True, 1001, 1001), name
-        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-        assert mounts == {"/tmp": "tmp", "/app/web/.next/cache": "next-cache"}, name  # noqa: S108
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        writable = {path: m["name"] for path, m in mounts.items() if not m.get("readOnly")}
+        assert writable == {"/tmp": "tmp", "/app/web/.next/cache": "next-cache"}, name  # noqa: S108
         volumes = {v["name"]: v for v in spec["volumes"]}
-        for volume in mounts.values():
+        for volume in writable.values():
             assert volumes[volume]["emptyDir"]["sizeLimit"] == lf_values.SCRATCH_SIZE, name
+        # Read-only: the database's CA certificate (a Secret volume), nothing else.
+        assert all("secret" in volumes[m["name"]] for m in mounts.values() if m.get("readOnly")), name
         resources = container["resources"]
         assert resources["requests"]["cpu"] and resources["limits"]["memory"], name
 

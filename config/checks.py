@@ -7,7 +7,7 @@ accepted and returns (key path, explanation) for every problem it finds, so
 
 - the rotation setting names secrets the inventory generates and may rotate;
 - names that must differ: Helm releases (one namespace), GSM ids (generated vs
-  referenced), PostgreSQL roles and databases (one server);
+  referenced), Google service account ids (one project), PostgreSQL roles and databases (one server);
 - the workloads' requests fit `capacity` (config/footprint.py);
 - the connection and storage budgets and the spend-log cleanup fit (config/budget.py).
 """
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from config.budget import budget_problems
 from config.footprint import capacity_problem
 from config.inventory import gsm_secret_id, secret_inventory
+from config.secrets import consuming_namespaces
 from config.stack import StackConfig
 
 Problem = tuple[str, str]
@@ -77,7 +78,30 @@ def collision_problems(cfg: StackConfig) -> list[Problem]:
         for path, value in referenced.items()
         if value in generated
     ]
-    return problems + _database_name_problems(cfg)
+    return problems + _service_account_problems(cfg) + _database_name_problems(cfg)
+
+
+def _service_account_problems(cfg: StackConfig) -> list[Problem]:
+    """Google service account ids are unique per project: the backup writer's, Langfuse's blob
+    writer's and each consuming namespace's secret reader (`secrets.store`)."""
+    accounts: list[tuple[str, str, str]] = []  # (key path, account id, whose)
+    if cfg.postgres.engine == "cnpg" and cfg.postgres.backup.enabled:
+        accounts.append(("postgres.backup.gsa_account_id", cfg.postgres.backup.gsa_account_id, "the backup writer's"))
+    if cfg.langfuse.enabled and cfg.langfuse.gcs is not None:
+        accounts.append(("langfuse.gcs.gsa_account_id", cfg.langfuse.gcs.gsa_account_id, "Langfuse's blob writer's"))
+    store, gateway = cfg.secrets.store, cfg.namespaces.gateway
+    for ns in consuming_namespaces(cfg.namespaces):
+        key = "gsa_account_id" if ns == gateway and store.gsa_account_id else "gsa_prefix"
+        accounts.append((f"secrets.store.{key}", store.account_id(ns, gateway), f"namespace {ns}'s secret reader's"))
+    seen: dict[str, str] = {}
+    problems = []
+    for path, account, whose in accounts:
+        if account in seen:
+            problems.append(
+                (path, f"{whose} account id {account!r} is also {seen[account]}: account ids are unique per project")
+            )
+        seen.setdefault(account, f"{whose} ({path})")
+    return problems
 
 
 def _database_name_problems(cfg: StackConfig) -> list[Problem]:

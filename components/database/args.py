@@ -35,9 +35,13 @@ class DatabasePasswords:
     """The owner's password (external server; CNPG generates its own)."""
 
 
-def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePasswords:
+def database_passwords(
+    cfg: StackConfig, store: StoreAccess, grafana_store: StoreAccess | None = None
+) -> DatabasePasswords:
     """The login passwords and where each is rendered: for CNPG as the basic-auth Secrets the
-    Cluster's managed roles read; for an external server reporting's and the owner's (with its URI)."""
+    Cluster's managed roles read; for an external server reporting's and the owner's (with its URI).
+    Grafana's namespace (`grafana_store`) reads grafana_ro's password for its datasource: with an
+    external server only it does."""
     pg, ns = cfg.postgres, cfg.namespaces.gateway
 
     def password(spec: SecretSpec, *consumers: SecretConsumer) -> ManagedSecretArgs:
@@ -46,15 +50,24 @@ def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePassword
     def login(spec: SecretSpec, role: str, k8s_secret: str) -> ManagedSecretArgs:
         return password(spec, basic_auth_consumer(k8s_secret, ns, role, cnpg.RELOAD_LABEL))
 
+    def grafana_ro(*consumers: SecretConsumer) -> ManagedSecretArgs:
+        if grafana_store is None:
+            return password(GRAFANA_RO_PASSWORD, *consumers)
+        if not consumers:
+            return managed_secret_args(cfg, GRAFANA_RO_PASSWORD, grafana_store)
+        return managed_secret_args(cfg, GRAFANA_RO_PASSWORD, store, consumers, other_readers=(grafana_store,))
+
     if pg.engine == "cnpg":
         names = cnpg.CnpgNames(pg.cnpg.name, ns)
         return DatabasePasswords(
-            grafana_ro=login(GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, names.grafana_ro_secret),
+            grafana_ro=grafana_ro(
+                basic_auth_consumer(names.grafana_ro_secret, ns, cnpg.GRAFANA_RO_ROLE, cnpg.RELOAD_LABEL)
+            ),
             reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret),
         )
     uri = {"uri": external_uri_template(cfg)}
     return DatabasePasswords(
-        grafana_ro=password(GRAFANA_RO_PASSWORD),
+        grafana_ro=grafana_ro(),
         reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, EXTERNAL_REPORTING_SECRET),
         owner=password(LITELLM_DB_PASSWORD, basic_auth_consumer(EXTERNAL_APP_SECRET, ns, pg.owner, {}, uri)),
     )
@@ -108,9 +121,12 @@ class DatabaseArgs:
         litellm_pods: Mapping[str, str],
         admin_password: pulumi.Input[str] | None = None,
         tenants: tuple[cnpg.DatabaseTenant, ...] = (),
+        grafana_store: StoreAccess | None = None,
     ) -> DatabaseArgs:
-        """`litellm_pods`: LiteLLM's pod selector labels, from the root (the first of the clients)."""
-        passwords = database_passwords(cfg, store)
+        """`litellm_pods`: LiteLLM's pod selector labels, from the root (the first of the clients);
+        `store` the gateway namespace's secret store, `grafana_store` Grafana's (its datasource reads
+        grafana_ro's password; None: no other namespace reads it)."""
+        passwords = database_passwords(cfg, store, grafana_store)
         return cls(
             postgres=cfg.postgres,
             namespace=cfg.namespaces.gateway,

@@ -9,12 +9,15 @@ accepted and returns (key path, explanation) for every problem it finds, so
 - names that must differ: Helm releases (one namespace), GSM ids (generated vs
   referenced), Google service account ids (one project), PostgreSQL roles and databases (one server);
 - the workloads' requests fit `capacity` (config/footprint.py);
-- the connection and storage budgets and the spend-log cleanup fit (config/budget.py).
+- the connection and storage budgets and the spend-log cleanup fit (config/budget.py);
+- a production stack encrypts its state with a KMS secrets provider (`secrets_provider_problem`,
+  which also needs the stack file's `secretsprovider`: config/load.py reads it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from config.budget import budget_problems
 from config.footprint import capacity_problem
@@ -25,6 +28,20 @@ from config.stack import StackConfig
 Problem = tuple[str, str]
 """(key path below the namespace, what is wrong and what to do)."""
 
+KMS_SECRETS_PROVIDERS = ("gcpkms://", "awskms://", "azurekeyvault://", "hashivault://")
+"""Pulumi's secrets providers whose key lives in a KMS: decrypting the state takes the key's permission."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What the program reads of Pulumi.<stack>.yaml besides its config (Pulumi does not tell a
+    running program): the state's secrets provider."""
+
+    file_name: str
+    """The stack file, e.g. Pulumi.enterprise.yaml (named in messages)."""
+    secrets_provider: str | None
+    """Its `secretsprovider`; None: the default (Pulumi Cloud's key, or a passphrase)."""
+
 
 def stack_problems(cfg: StackConfig) -> list[Problem]:
     """Every whole-stack problem of `cfg`, in the order the checks above list them."""
@@ -33,6 +50,27 @@ def stack_problems(cfg: StackConfig) -> list[Problem]:
     if capacity is not None:
         problems.append(("capacity", capacity))
     return [*problems, *budget_problems(cfg)]
+
+
+def secrets_provider_problem(cfg: StackConfig, stack: StackSettings) -> Problem | None:
+    """`data_safety.production` needs a KMS secrets provider: the state holds every generated credential
+    (encrypted), and with the default provider anyone who may read the stack can decrypt them
+    (`pulumi stack export --show-secrets`), bypassing Secret Manager's IAM and audit log."""
+    provider = stack.secrets_provider
+    if not cfg.data_safety.production or (provider and provider.startswith(KMS_SECRETS_PROVIDERS)):
+        return None
+    found = (
+        f"{stack.file_name} has `secretsprovider: {provider}`, not a KMS ({', '.join(KMS_SECRETS_PROVIDERS)})"
+        if provider
+        else f"{stack.file_name} has no `secretsprovider` (the default provider)"
+    )
+    key = f"gcpkms://projects/{cfg.gcp.project}/locations/L/keyRings/R/cryptoKeys/K"
+    return (
+        "data_safety.production",
+        f"true, but {found}: anyone who may read the stack can decrypt the credentials in its state. "
+        "Encrypt it with a Cloud KMS key only the deploy identity may use: "
+        f'pulumi stack change-secrets-provider "{key}" (docs/deploying.md), then commit the file',
+    )
 
 
 def rotation_problems(cfg: StackConfig) -> list[Problem]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.program import SCENARIOS, VARIANT_NAMES, run_scenario
+from tests.support.program import EXTERNAL_ENGINE, SCENARIOS, VARIANT_NAMES, run_cached, run_scenario
 from tests.support.secret_reach import (
     EVERY_SECRET,
     Impersonation,
@@ -40,6 +40,26 @@ def test_every_namespace_reads_exactly_what_it_consumes(scenario: str) -> None:
     assert consumed(reach, "monitoring") == {"litellm-grafana-ro-password"}
     assert "litellm-master-key" in readable(reach, "llm-gateway")
     assert "litellm-master-key" not in readable(reach, "monitoring")
+    _assert_one_grant_per_binding(run_scenario(scenario))
+
+
+@pytest.mark.parametrize("engine", [(), EXTERNAL_ENGINE], ids=["cnpg", "external"])
+def test_grafana_in_the_gateway_namespace_gets_one_store_and_one_grant_per_secret(engine: tuple[str, ...]) -> None:
+    run = run_cached("lab", "llm-gateway:namespaces={gateway: gw, grafana: gw}", *engine)
+    reach = reach_of_run(run)
+    assert reach_problems(reach, reach.namespaces() | {"monitoring"}) == {}
+    assert len(run.of_type(SECRET_STORE)) == 1
+    _assert_one_grant_per_binding(run)
+
+
+def _assert_one_grant_per_binding(run: ProgramRun) -> None:
+    """Two resources for one (secret, role, member) would share one IAM binding: deleting either
+    (a rename, a removed reader) would take the other's access away."""
+    grants = [
+        (g.plain_inputs["secretId"].rsplit("/", 1)[-1], g.plain_inputs["role"], g.plain_inputs["member"])
+        for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    ]
+    assert len(grants) == len(set(grants)), sorted(g for g in grants if grants.count(g) > 1)
 
 
 def test_enterprise_gateway_reads_its_referenced_secrets_too() -> None:

@@ -1,8 +1,8 @@
 """LlmGateway: the root component; wires every concern from one StackConfig.
 
 Encapsulates the providers (GCP project/region and the kube context, both
-from config), the gateway namespace, the secret store, and the managed
-secrets. Each concern lives in its own component module; this one only
+from config), the gateway namespace, the secret stores (one per consuming
+namespace), and the managed secrets. Each concern lives in its own component module; this one only
 connects their outputs.
 """
 
@@ -97,14 +97,20 @@ class LlmGateway(pulumi.ComponentResource):
         ns = cfg.namespaces.gateway
         in_ns = gateway_namespace(name, cfg, child)
 
-        store = SecretStore(f"{name}-secret-store", SecretStoreArgs.from_config(cfg), child)
+        # One store and identity per consuming namespace; everything that reads secrets in a namespace
+        # waits for that namespace's store (the gateway's needs the namespace itself).
+        stores = SecretStore(f"{name}-secret-store", SecretStoreArgs.from_config(cfg), in_ns)
+        in_ns = pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[stores]))
+        in_grafana = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[stores]))
+        store = stores.access(ns)
+        grafana_store = stores.access(cfg.namespaces.grafana)
 
         def one_key_secret(suffix: str, spec: SecretSpec, secret: str, key: str) -> ManagedSecret:
             """A generated value synced into one Kubernetes Secret of the gateway namespace."""
             consumer = SecretConsumer(
                 resource_name=secret, secret_key=key, target=TargetSecret(name=secret, namespace=ns)
             )
-            return ManagedSecret(f"{name}-{suffix}", managed_secret_args(cfg, spec, store.access, (consumer,)), in_ns)
+            return ManagedSecret(f"{name}-{suffix}", managed_secret_args(cfg, spec, store, (consumer,)), in_ns)
 
         master_key = one_key_secret("master-key", MASTER_KEY, MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY)
         # Encrypts the credentials LiteLLM stores in its database; generated once, never rotated
@@ -114,10 +120,11 @@ class LlmGateway(pulumi.ComponentResource):
             f"{name}-database",
             DatabaseArgs.from_config(
                 cfg,
-                store.access,
+                store,
                 selector_labels(cfg.litellm),
                 admin_password=args.admin_password,
                 tenants=(database_tenant(cfg),) if cfg.langfuse.enabled else (),
+                grafana_store=grafana_store,
             ),
             in_ns,
         )
@@ -125,7 +132,7 @@ class LlmGateway(pulumi.ComponentResource):
         langfuse = (
             Langfuse(
                 f"{name}-langfuse",
-                LangfuseArgs.from_config(cfg, store.access, database, database.postgres_provider),
+                LangfuseArgs.from_config(cfg, store, database, database.postgres_provider),
                 pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
             )
             if cfg.langfuse.enabled
@@ -133,16 +140,14 @@ class LlmGateway(pulumi.ComponentResource):
         )
         # Shared state for the proxy's processes (redis.mode); LiteLLM waits for its credentials.
         shared = (
-            SharedState(
-                f"{name}-redis", SharedStateArgs.from_config(cfg, store.access, selector_labels(cfg.litellm)), in_ns
-            )
+            SharedState(f"{name}-redis", SharedStateArgs.from_config(cfg, store, selector_labels(cfg.litellm)), in_ns)
             if cfg.redis.mode != "none"
             else None
         )
         wired = wire_litellm(cfg, database.endpoint_info, shared.wiring if shared else None)
         gateway = LiteLLM(
             f"{name}-litellm",
-            LiteLLMArgs.from_config(cfg, wired, store.access),
+            LiteLLMArgs.from_config(cfg, wired, store),
             pulumi.ResourceOptions.merge(
                 in_ns,
                 pulumi.ResourceOptions(
@@ -157,7 +162,7 @@ class LlmGateway(pulumi.ComponentResource):
             ),
         )
         if cfg.sso.enabled:
-            Sso(f"{name}-sso", SsoArgs.from_config(cfg, store.access), in_ns)
+            Sso(f"{name}-sso", SsoArgs.from_config(cfg, store), in_ns)
         Reporting(
             f"{name}-reporting",
             ReportingArgs.from_config(cfg, database.endpoint_info),
@@ -165,15 +170,17 @@ class LlmGateway(pulumi.ComponentResource):
         )
         GrafanaDatasource(
             f"{name}-grafana-datasource",
-            GrafanaDatasourceArgs.from_config(cfg, database.endpoint_info, store.access),
-            child,
+            GrafanaDatasourceArgs.from_config(cfg, database.endpoint_info, grafana_store),
+            # grafana_ro's GSM secret and its grant to Grafana's namespace come with the database.
+            pulumi.ResourceOptions.merge(in_grafana, pulumi.ResourceOptions(depends_on=[database])),
         )
         Dashboards(f"{name}-dashboards", DashboardsArgs.from_config(cfg), child)
-        Alerting(f"{name}-alerting", AlertingArgs.from_config(cfg, store.access), in_ns)
+        Alerting(f"{name}-alerting", AlertingArgs.from_config(cfg, store), in_ns)
         self.outputs = {
             "gateway_namespace": ns,
-            "secret_store": store.store.name,
-            "eso_service_account": store.gsa_email,
+            "secret_store": cfg.secrets.store.name,
+            # The Google service account each namespace reads its secrets as.
+            "secret_readers": stores.gsa_emails,
             "master_key_secret": MASTER_KEY_SECRET,
             "master_key_gsm_secret": master_key.gsm_secret_id,
             "database": database.endpoint(),

@@ -7,22 +7,40 @@ accepted and returns (key path, explanation) for every problem it finds, so
 
 - the rotation setting names secrets the inventory generates and may rotate;
 - names that must differ: Helm releases (one namespace), GSM ids (generated vs
-  referenced), PostgreSQL roles and databases (one server);
+  referenced), Google service account ids (one project), PostgreSQL roles and databases (one server);
 - the workloads' requests fit `capacity` (config/footprint.py);
-- the connection and storage budgets and the spend-log cleanup fit (config/budget.py).
+- the connection and storage budgets and the spend-log cleanup fit (config/budget.py);
+- a production stack encrypts its state with a KMS secrets provider (`secrets_provider_problem`,
+  which also needs the stack file's `secretsprovider`: config/load.py reads it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from config.budget import budget_problems
 from config.footprint import capacity_problem
 from config.inventory import gsm_secret_id, secret_inventory
+from config.secrets import consuming_namespaces
 from config.stack import StackConfig
 
 Problem = tuple[str, str]
 """(key path below the namespace, what is wrong and what to do)."""
+
+KMS_SECRETS_PROVIDERS = ("gcpkms://", "awskms://", "azurekeyvault://", "hashivault://")
+"""Pulumi's secrets providers whose key lives in a KMS: decrypting the state takes the key's permission."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What the program reads of Pulumi.<stack>.yaml besides its config (Pulumi does not tell a
+    running program): the state's secrets provider."""
+
+    file_name: str
+    """The stack file, e.g. Pulumi.enterprise.yaml (named in messages)."""
+    secrets_provider: str | None
+    """Its `secretsprovider`; None: the default (Pulumi Cloud's key, or a passphrase)."""
 
 
 def stack_problems(cfg: StackConfig) -> list[Problem]:
@@ -32,6 +50,27 @@ def stack_problems(cfg: StackConfig) -> list[Problem]:
     if capacity is not None:
         problems.append(("capacity", capacity))
     return [*problems, *budget_problems(cfg)]
+
+
+def secrets_provider_problem(cfg: StackConfig, stack: StackSettings) -> Problem | None:
+    """`data_safety.production` needs a KMS secrets provider: the state holds every generated credential
+    (encrypted), and with the default provider anyone who may read the stack can decrypt them
+    (`pulumi stack export --show-secrets`), bypassing Secret Manager's IAM and audit log."""
+    provider = stack.secrets_provider
+    if not cfg.data_safety.production or (provider and provider.startswith(KMS_SECRETS_PROVIDERS)):
+        return None
+    found = (
+        f"{stack.file_name} has `secretsprovider: {provider}`, not a KMS ({', '.join(KMS_SECRETS_PROVIDERS)})"
+        if provider
+        else f"{stack.file_name} has no `secretsprovider` (the default provider)"
+    )
+    key = f"gcpkms://projects/{cfg.gcp.project}/locations/L/keyRings/R/cryptoKeys/K"
+    return (
+        "data_safety.production",
+        f"true, but {found}: anyone who may read the stack can decrypt the credentials in its state. "
+        "Encrypt it with a Cloud KMS key only the deploy identity may use: "
+        f'pulumi stack change-secrets-provider "{key}" (docs/deploying.md), then commit the file',
+    )
 
 
 def rotation_problems(cfg: StackConfig) -> list[Problem]:
@@ -79,7 +118,30 @@ def collision_problems(cfg: StackConfig) -> list[Problem]:
         for path, value in referenced.items()
         if value in generated
     ]
-    return problems + _database_name_problems(cfg)
+    return problems + _service_account_problems(cfg) + _database_name_problems(cfg)
+
+
+def _service_account_problems(cfg: StackConfig) -> list[Problem]:
+    """Google service account ids are unique per project: the backup writer's, Langfuse's blob
+    writer's and each consuming namespace's secret reader (`secrets.store`)."""
+    accounts: list[tuple[str, str, str]] = []  # (key path, account id, whose)
+    if cfg.postgres.engine == "cnpg" and cfg.postgres.backup.enabled:
+        accounts.append(("postgres.backup.gsa_account_id", cfg.postgres.backup.gsa_account_id, "the backup writer's"))
+    if cfg.langfuse.enabled and cfg.langfuse.gcs is not None:
+        accounts.append(("langfuse.gcs.gsa_account_id", cfg.langfuse.gcs.gsa_account_id, "Langfuse's blob writer's"))
+    store, gateway = cfg.secrets.store, cfg.namespaces.gateway
+    for ns in consuming_namespaces(cfg.namespaces):
+        key = "gsa_account_id" if ns == gateway and store.gsa_account_id else "gsa_prefix"
+        accounts.append((f"secrets.store.{key}", store.account_id(ns, gateway), f"namespace {ns}'s secret reader's"))
+    seen: dict[str, str] = {}
+    problems = []
+    for path, account, whose in accounts:
+        if account in seen:
+            problems.append(
+                (path, f"{whose} account id {account!r} is also {seen[account]}: account ids are unique per project")
+            )
+        seen.setdefault(account, f"{whose} ({path})")
+    return problems
 
 
 def _database_name_problems(cfg: StackConfig) -> list[Problem]:

@@ -15,13 +15,15 @@ import re
 import typing
 from collections.abc import Mapping
 from difflib import get_close_matches
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
-from config.checks import stack_problems
+from config.checks import StackSettings, secrets_provider_problem, stack_problems
 from config.stack import StackConfig
 from config.types import PATTERN_EXAMPLES, ConfigProblemError
 
@@ -161,20 +163,25 @@ def _missing_secrets(raw: Mapping[str, Any], secrets_present: frozenset[str]) ->
     return []
 
 
-def parse_config(raw: Mapping[str, Any], secrets_present: frozenset[str] = frozenset()) -> StackConfig:
+def parse_config(
+    raw: Mapping[str, Any], secrets_present: frozenset[str] = frozenset(), stack: StackSettings | None = None
+) -> StackConfig:
     """Validate the decoded namespace; raise one ConfigError listing every problem.
 
     `secrets_present` names the stack secrets (SECRET_KEYS) that are set; their
-    values are never read here. The whole-stack checks (config/checks.py) need a
-    config whose sections are valid, so they are reported once every section
-    problem is fixed.
+    values are never read here. `stack`: what the stack file says beside the config
+    (its secrets provider); given, a production stack's provider is checked. The
+    whole-stack checks (config/checks.py) need a config whose sections are valid, so
+    they are reported once every section problem is fixed.
     """
     lines = _missing_secrets(raw, secrets_present)
     try:
         cfg = StackConfig.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConfigError(_report([*_format_errors(exc).splitlines()[1:], *lines])) from None
-    lines += [f"  - {NAMESPACE}:{key}: {text}" for key, text in stack_problems(cfg)]
+    problems = stack_problems(cfg)
+    provider = secrets_provider_problem(cfg, stack) if stack is not None else None
+    lines += [f"  - {NAMESPACE}:{key}: {text}" for key, text in [*problems, *([provider] if provider else [])]]
     if lines:
         raise ConfigError(_report(lines))
     return cfg
@@ -206,8 +213,21 @@ def read_namespace(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_stack_config() -> StackConfig:
-    """The running program's config: Pulumi's config map, validated."""
+def read_stack_settings(path: Path) -> StackSettings:
+    """The `secretsprovider` of a stack file (Pulumi.<stack>.yaml); no file or no key: the default provider."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML ({exc})") from None
+    provider = doc.get("secretsprovider") if isinstance(doc, dict) else None
+    if provider is not None and not isinstance(provider, str):
+        raise ConfigError(f"{path.name}: secretsprovider must be a string such as gcpkms://..., got {provider!r}")
+    return StackSettings(path.name, provider or None)
+
+
+def load_stack_config(stack: StackSettings) -> StackConfig:
+    """The running program's config: Pulumi's config map, validated, with what its stack file says
+    beside it (`read_stack_settings`)."""
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     present = frozenset(key for key in SECRET_KEYS if values.get(f"{NAMESPACE}:{key}"))
-    return parse_config(read_namespace(values), present)
+    return parse_config(read_namespace(values), present, stack)

@@ -39,7 +39,8 @@ class NamespacesConfig(Section):
 
 
 class DataSafetyConfig(Section):
-    """Resource options for stateful resources (database, buckets, GSM secrets)."""
+    """Resource options for stateful resources (database, buckets, GSM secrets), and whether the stack
+    is production (its state's secrets need a KMS provider)."""
 
     protect: bool = Field(
         description=(
@@ -49,4 +50,12 @@ class DataSafetyConfig(Section):
     )
     retain_on_delete: bool = Field(
         description="Pulumi `retainOnDelete` on the same stateful resources (Langfuse's release excepted)."
+    )
+    production: bool = Field(
+        description=(
+            "A production stack: its state (which holds every generated credential, encrypted) must be encrypted "
+            "by a KMS secrets provider (`secretsprovider: gcpkms://...` in Pulumi.<stack>.yaml), so reading the "
+            "credentials takes the key's decrypt permission, not only read access to the stack; the program "
+            "refuses to run otherwise (docs/security.md, Finding 5)."
+        )
     )

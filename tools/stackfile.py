@@ -1,6 +1,7 @@
 """The stack files and the command line's config inputs, as the Pulumi CLI would hand them over.
 
-`read_stack_config` reads the `config:` mapping of Pulumi.<stack>.yaml strictly;
+`read_stack_config` reads the `config:` mapping of Pulumi.<stack>.yaml strictly, `stack_settings`
+what the program reads beside it (the `secretsprovider`, as `__main__.py` does);
 `apply_override` applies one `--set NS:KEY.PATH=VALUE` as `pulumi config set --path`
 would, `parse_secret` one `--secret NS:KEY=VALUE`; `as_pulumi_config` flattens the
 result to the strings a program receives. `config_error_message` names the input
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from config import NAMESPACE, SECRET_KEYS, ConfigError, StackConfig, parse_config, read_namespace
+from config.checks import StackSettings
+from config.load import read_stack_settings
 from tools.inputs import InputError, load_yaml, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +46,11 @@ def read_stack_config(stack: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise InputError(f"{path.name}: 'config' must be a mapping of NAMESPACE:KEY to values")
     return dict(config)
+
+
+def stack_settings(stack: str) -> StackSettings:
+    """The stack file's `secretsprovider`, read as the running program reads it."""
+    return read_stack_settings(stack_file(stack))
 
 
 def available_stacks() -> list[str]:
@@ -116,7 +124,7 @@ def overridden_config(stack: str, overrides: Sequence[str] = ()) -> dict[str, An
 def stack_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
     """A shipped stack's typed config with `--set` overrides, every stack secret present (for one component)."""
     flat, _ = as_pulumi_config(overridden_config(stack, overrides))
-    return parse_config(read_namespace(flat), SECRET_KEYS)
+    return parse_config(read_namespace(flat), SECRET_KEYS, stack_settings(stack))
 
 
 def _secrets_present(config: Mapping[str, Any]) -> frozenset[str]:
@@ -156,7 +164,7 @@ def config_error_message(
     config = {**read_stack_config(stack), **(extra_config or {})}
     try:
         flat, _ = as_pulumi_config(config)
-        parse_config(read_namespace(flat), _secrets_present(config))
+        parse_config(read_namespace(flat), _secrets_present(config), stack_settings(stack))
         file_problems: set[str] = set()
     except ConfigError as exc:
         file_problems = {"\n".join(p) for p in _problems(str(exc))}

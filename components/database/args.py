@@ -60,9 +60,13 @@ def _ca_cert_consumer(secret: str, namespace: str) -> SecretConsumer:
     )
 
 
-def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePasswords:
+def database_passwords(
+    cfg: StackConfig, store: StoreAccess, grafana_store: StoreAccess | None = None
+) -> DatabasePasswords:
     """The login passwords and where each is rendered: for CNPG as the basic-auth Secrets the
-    Cluster's managed roles read; for an external server reporting's and the owner's (with its URI)."""
+    Cluster's managed roles read; for an external server reporting's and the owner's (with its URI).
+    Grafana's namespace (`grafana_store`) reads grafana_ro's password for its datasource: with an
+    external server only it does."""
     pg, ns = cfg.postgres, cfg.namespaces.gateway
 
     def password(spec: SecretSpec, *consumers: SecretConsumer) -> ManagedSecretArgs:
@@ -70,6 +74,19 @@ def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePassword
 
     def login(spec: SecretSpec, role: str, k8s_secret: str) -> ManagedSecretArgs:
         return password(spec, basic_auth_consumer(k8s_secret, ns, role, cnpg.RELOAD_LABEL))
+
+    def grafana_ro(*consumers: SecretConsumer) -> ManagedSecretArgs:
+        if grafana_store is None:
+            return password(GRAFANA_RO_PASSWORD, *consumers)
+        if not consumers:
+            return managed_secret_args(cfg, GRAFANA_RO_PASSWORD, grafana_store)
+        return managed_secret_args(cfg, GRAFANA_RO_PASSWORD, store, consumers, other_readers=(grafana_store,))
+
+    def ca_cert(consumer: SecretConsumer, value: str | None = None) -> ManagedSecretArgs:
+        """The server's CA certificate: rendered for the gateway's clients, read by Grafana's
+        datasource too (its `tlsCACert`)."""
+        others = (grafana_store,) if grafana_store is not None else ()
+        return managed_secret_args(cfg, PG_SERVER_CA_CERT, store, (consumer,), value, other_readers=others)
 
     if pg.engine == "cnpg":
         names = cnpg.CnpgNames(pg.cnpg.name, ns)
@@ -81,22 +98,20 @@ def database_passwords(cfg: StackConfig, store: StoreAccess) -> DatabasePassword
             ),
         )
         return DatabasePasswords(
-            grafana_ro=login(GRAFANA_RO_PASSWORD, cnpg.GRAFANA_RO_ROLE, names.grafana_ro_secret),
+            grafana_ro=grafana_ro(
+                basic_auth_consumer(names.grafana_ro_secret, ns, cnpg.GRAFANA_RO_ROLE, cnpg.RELOAD_LABEL)
+            ),
             reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret),
             server_ca=password(PG_SERVER_CA, server_ca),
-            ca_cert=password(PG_SERVER_CA_CERT, _ca_cert_consumer(names.ca_cert_secret, ns)),
+            ca_cert=ca_cert(_ca_cert_consumer(names.ca_cert_secret, ns)),
         )
     uri = {"uri": external_uri_template(cfg)}
     ca = pg.external.ca_cert
     return DatabasePasswords(
-        grafana_ro=password(GRAFANA_RO_PASSWORD),
+        grafana_ro=grafana_ro(),
         reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, EXTERNAL_REPORTING_SECRET),
         owner=password(LITELLM_DB_PASSWORD, basic_auth_consumer(EXTERNAL_APP_SECRET, ns, pg.owner, {}, uri)),
-        ca_cert=(
-            managed_secret_args(cfg, PG_SERVER_CA_CERT, store, (_ca_cert_consumer(EXTERNAL_CA_SECRET, ns),), ca)
-            if ca
-            else None
-        ),
+        ca_cert=ca_cert(_ca_cert_consumer(EXTERNAL_CA_SECRET, ns), value=ca) if ca else None,
     )
 
 
@@ -148,9 +163,12 @@ class DatabaseArgs:
         litellm_pods: Mapping[str, str],
         admin_password: pulumi.Input[str] | None = None,
         tenants: tuple[cnpg.DatabaseTenant, ...] = (),
+        grafana_store: StoreAccess | None = None,
     ) -> DatabaseArgs:
-        """`litellm_pods`: LiteLLM's pod selector labels, from the root (the first of the clients)."""
-        passwords = database_passwords(cfg, store)
+        """`litellm_pods`: LiteLLM's pod selector labels, from the root (the first of the clients);
+        `store` the gateway namespace's secret store, `grafana_store` Grafana's (its datasource reads
+        grafana_ro's password; None: no other namespace reads it)."""
+        passwords = database_passwords(cfg, store, grafana_store)
         return cls(
             postgres=cfg.postgres,
             namespace=cfg.namespaces.gateway,

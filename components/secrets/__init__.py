@@ -1,6 +1,7 @@
 """Secrets: how credentials reach the cluster without the program writing a Kubernetes Secret.
 
-`store` (the ClusterSecretStore ESO reads Google Secret Manager through, and `StoreAccess`,
-the one value components receive of it), `managed` (a credential generated once, kept in
-GSM, synced by ExternalSecrets) and `eso` (pure builders of External Secrets Operator objects).
+`store` (a SecretStore and Google service account per namespace that consumes secrets, and
+`StoreAccess`, the one value components receive of a namespace's store), `managed` (a credential
+generated once, kept in GSM, granted to the namespaces that read it, synced by ExternalSecrets)
+and `eso` (pure builders of External Secrets Operator objects).
 """

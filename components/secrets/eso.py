@@ -17,8 +17,12 @@ API_VERSION = "external-secrets.io/v1"
 
 @dataclass(frozen=True)
 class StoreRef:
+    """The store an ExternalSecret reads through (`spec.secretStoreRef`)."""
+
     name: str
-    kind: str = "ClusterSecretStore"
+    kind: str = "SecretStore"
+    namespace: str | None = None
+    """A SecretStore's namespace: only ExternalSecrets of that namespace may use it (None: not known here)."""
 
 
 @dataclass(frozen=True)
@@ -43,27 +47,25 @@ class TargetSecret:
     template_data: Mapping[str, str] = field(default_factory=dict)
 
 
-def cluster_secret_store(
+def secret_store(
     *,
     name: str,
+    namespace: str,
     project_id: str,
     cluster_location: str,
     cluster_name: str,
     service_account: str,
-    service_account_namespace: str,
-    namespaces: Sequence[str],
 ) -> dict[str, Any]:
-    """A GCP Secret Manager ClusterSecretStore authenticating by Workload Identity.
+    """A namespaced GCP Secret Manager SecretStore authenticating by Workload Identity.
 
-    `spec.conditions` admits ExternalSecrets from `namespaces` only: without it, an
-    ExternalSecret in any namespace could read every secret the store's account may.
+    It acts as the Kubernetes service account `service_account` of its own namespace (ESO
+    ignores `serviceAccountRef.namespace` on a SecretStore), so only ExternalSecrets of this
+    namespace use it and it reads only what that namespace's Google service account may.
     """
-    if not namespaces:
-        raise ValueError(f"ClusterSecretStore {name} needs at least one namespace")
     return {
         "apiVersion": API_VERSION,
-        "kind": "ClusterSecretStore",
-        "metadata": metadata(name, app="external-secrets-store"),
+        "kind": "SecretStore",
+        "metadata": metadata(name, namespace, app="external-secrets-store"),
         "spec": {
             "provider": {
                 "gcpsm": {
@@ -73,15 +75,11 @@ def cluster_secret_store(
                             "clusterLocation": cluster_location,
                             "clusterName": cluster_name,
                             "clusterProjectID": project_id,
-                            "serviceAccountRef": {
-                                "name": service_account,
-                                "namespace": service_account_namespace,
-                            },
+                            "serviceAccountRef": {"name": service_account},
                         }
                     },
                 }
             },
-            "conditions": [{"namespaces": sorted(set(namespaces))}],
         },
     }
 
@@ -97,6 +95,11 @@ def external_secret(
     """An ExternalSecret that renders GSM entries into one Kubernetes Secret."""
     if not entries:
         raise ValueError(f"ExternalSecret {name} needs at least one remote entry")
+    if store.kind == "SecretStore" and store.namespace not in (None, target.namespace):
+        raise ValueError(
+            f"ExternalSecret {target.namespace}/{name} cannot read through SecretStore {store.namespace}/{store.name}: "
+            "a SecretStore serves its own namespace only"
+        )
     template: dict[str, Any] = {
         "engineVersion": "v2",
         "type": target.secret_type,

@@ -113,7 +113,7 @@ def test_every_whole_stack_problem_is_reported_at_once_under_its_key_path() -> N
     [
         (lambda r: r["postgres"]["backup"].update(enabled=True, bucket=None), "bucket is required when backups"),
         (lambda r: r["postgres"].update(engine="external", cnpg=None), "engine external needs postgres.external.host"),
-        (lambda r: r["secrets"]["store"].update(create=False), "gsa_email (the existing store's service account)"),
+        (lambda r: r["secrets"]["store"].update(create=False), "cannot keep one namespace from reading another's"),
     ],
 )
 def test_cross_field_rules(mutate: Any, expected: str) -> None:

@@ -144,10 +144,10 @@ def test_the_picture_shows_the_four_flows_and_the_namespaces() -> None:
     for flow in ("request", "spend", "metrics", "secret"):
         assert flow in labels, f"no {flow} flow"
     namespaces = re.findall(r'subgraph \w+\["namespace ([\w-]+)"\]', block)
-    assert sorted(namespaces) == ["external-secrets", "llm-gateway", "monitoring"]
+    assert sorted(namespaces) == ["llm-gateway", "monitoring"]
     lab = (ROOT / "Pulumi.lab.yaml").read_text()
     for name in namespaces:
-        assert re.search(rf"^\s+(gateway|grafana|namespace): {name}\b", lab, re.M), name
+        assert re.search(rf"^\s+(gateway|grafana): {name}\b", lab, re.M), name
 
 
 # What stands for each component LlmGateway builds (components/gateway.py). A component

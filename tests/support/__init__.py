@@ -4,6 +4,7 @@
 - config.py: a stack file's raw namespace and parsed config, edits of it, its one error;
 - schemas.py: Kubernetes and CRD schema validation; rendered.py: checks over everything deployed;
 - netpol.py, eso.py, promql.py: NetworkPolicy, ESO store and PromQL semantics;
+- secret_reach.py: which GSM secrets each namespace could read (stores x IAM), and what it consumes;
 - postgres.py (pytest plugin), reporting_db.py, role_sql.py: a real PostgreSQL (tests/harness/pglab);
 - real_prometheus.py: a real Prometheus; chart_keys.py: Helm values against chart keys;
 - assets.py: the pinned CRDs and charts; snapshot.py: the resource snapshots (`python -m tests.support.snapshot`).

@@ -68,7 +68,7 @@ def test_a_private_bucket_cannot_be_loosened() -> None:
 
 @pytest.mark.parametrize("protect", [True, False])
 def test_an_owned_database_carries_the_data_safety_options_and_public_keeps_what_is_granted(protect: bool) -> None:
-    safety = DataSafetyConfig(protect=protect, retain_on_delete=protect)
+    safety = DataSafetyConfig(protect=protect, retain_on_delete=protect, production=False)
 
     def program() -> None:
         provider = postgresql.Provider("pg", host="h", username="admin", superuser=False)

@@ -1,6 +1,6 @@
 """The External Secrets builders called directly (no program run): every shape they build is
-valid for the pinned ESO CRDs, and the store admits exactly the namespaces it is given (by
-ESO's own rule for `spec.conditions`, tests/support/eso.py)."""
+valid for the pinned ESO CRDs; a SecretStore acts as a service account of its own namespace and
+serves ExternalSecrets of that namespace only."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from components.secrets import eso
-from tests.support.eso import store_admits
 from tests.support.schemas import validation_errors
 
-STORE = eso.StoreRef("llm-gateway-gsm")
+STORE = eso.StoreRef("llm-gateway-gsm", namespace="llm-gateway")
 ENTRIES = [eso.RemoteEntry("password", "litellm-db-password"), eso.RemoteEntry("host", "db-host", version="3")]
 TARGETS = {
     "plain": eso.TargetSecret("litellm-db", "llm-gateway"),
@@ -66,27 +65,31 @@ def test_an_external_secret_needs_an_entry() -> None:
         _external_secret(TARGETS["plain"], entries=[])
 
 
-def _store(namespaces: list[str]) -> dict[str, Any]:
-    return eso.cluster_secret_store(
-        name="llm-gateway-gsm",
+def _store() -> dict[str, Any]:
+    return eso.secret_store(
+        name="gcp-secret-manager",
+        namespace="monitoring",
         project_id="acme-llm-lab",
         cluster_location="europe-west1",
         cluster_name="lab",
-        service_account="external-secrets",
-        service_account_namespace="external-secrets",
-        namespaces=namespaces,
+        service_account="llm-gateway-gsm",
     )
 
 
-def test_cluster_secret_store_validates_and_admits_only_its_namespaces() -> None:
-    store = _store(["llm-gateway", "monitoring", "llm-gateway"])
+def test_secret_store_validates_and_names_a_service_account_of_its_own_namespace() -> None:
+    store = _store()
     assert validation_errors(store) == []
-    assert [ns for ns in ("llm-gateway", "monitoring") if not store_admits(store, ns)] == []
-    for other in ("default", "kube-system", "external-secrets", "llm-gateway-x", "monitoring2"):
-        assert not store_admits(store, other), other
+    assert store["kind"] == "SecretStore" and store["metadata"]["namespace"] == "monitoring"
+    # No namespace on the ref: ESO ignores one on a SecretStore; the KSA is the store's namespace's.
+    auth = store["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentity"]
+    assert auth["serviceAccountRef"] == {"name": "llm-gateway-gsm"}
+    assert auth["clusterProjectID"] == store["spec"]["provider"]["gcpsm"]["projectID"] == "acme-llm-lab"
 
 
-def test_a_store_for_no_namespace_is_refused() -> None:
-    """No condition would admit every namespace."""
-    with pytest.raises(ValueError, match="at least one namespace"):
-        _store([])
+def test_an_external_secret_outside_the_stores_namespace_is_refused() -> None:
+    elsewhere = eso.TargetSecret("x", "monitoring")
+    with pytest.raises(ValueError, match="a SecretStore serves its own namespace only"):
+        _external_secret(elsewhere)
+    # A ref whose namespace is not known (a unit test's) or a ClusterSecretStore is not checked.
+    for store in (eso.StoreRef("s"), eso.StoreRef("s", "ClusterSecretStore", "llm-gateway")):
+        eso.external_secret(name="x", store=store, entries=ENTRIES, target=elsewhere, refresh_interval="1h")

@@ -4,11 +4,13 @@ Secret is written by the program; access is granted per secret."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 
+from tests.support.config import errors_for, namespace
 from tests.support.program import ADMIN_PASSWORD, STACKS, VARIANTS, run_cached
 from tools.offline import ProgramRun, redact_secrets, walk_strings
 from tools.preview import main as preview_main
@@ -108,18 +110,25 @@ def test_offline_preview_output_has_no_secret(stack: str, tmp_path: Path, capsys
     assert "[secret]" in (tmp_path / "resources.json").read_text()
 
 
-def test_an_existing_store_is_used_instead_of_creating_one() -> None:
-    """`secrets.store.create: false`: no GSA, binding, KSA or store; grants go to the given account."""
+def test_an_existing_store_is_refused_with_the_remedy(capsys: pytest.CaptureFixture[str]) -> None:
+    """`secrets.store.create: false` (one existing ClusterSecretStore) cannot keep Grafana's namespace
+    from the gateway's secrets: one error naming both retired keys and what to set instead (exit 2)."""
     email = "platform-eso@acme-llm-lab.iam.gserviceaccount.com"
-    run = run_cached(
-        "lab",
-        f"llm-gateway:secrets.store={{create: false, name: platform-gsm, gsa_email: {email}}}",
-    )
-    assert not run.of_type("gcp:serviceaccount/account:Account")
-    assert not run.of_type("gcp:serviceaccount/iAMMember:IAMMember")
-    assert "ClusterSecretStore" not in {o["kind"] for o in run.kubernetes_objects()}
-    grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
-    assert grants
-    assert {g.plain_inputs["member"] for g in grants} == {f"serviceAccount:{email}"}
-    stores = {e["spec"]["secretStoreRef"]["name"] for e in run.custom_resources("ExternalSecret")}
-    assert stores == {"platform-gsm"}
+    old = f"llm-gateway:secrets.store={{create: false, name: platform-gsm, gsa_email: {email}}}"
+    assert preview_main(["lab", "--set", old]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set llm-gateway:secrets.store: invalid stack config (2 problems):"), err
+    assert "  - llm-gateway:secrets.store.create: false (an existing ClusterSecretStore) cannot" in err
+    assert "  - llm-gateway:secrets.store.gsa_email: no longer a setting" in err
+    assert "set `gsa_prefix`" in err and "Traceback" not in err
+
+
+def test_the_single_store_keys_are_refused_by_name() -> None:
+    """An existing install's stack file (create: true, eso.namespace): each key named with what to do."""
+    raw = copy.deepcopy(namespace("lab"))
+    raw["secrets"]["store"]["create"] = True
+    raw["secrets"]["eso"]["namespace"] = "external-secrets"
+    message = errors_for(raw)
+    assert "llm-gateway:secrets.store.create: no longer a setting" in message
+    assert "keep `gsa_account_id`: that account stays the gateway namespace's" in message
+    assert "llm-gateway:secrets.eso.namespace: no longer a setting" in message

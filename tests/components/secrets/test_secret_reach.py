@@ -1,0 +1,250 @@
+"""Secret access follows consumption (docs/security.md, Finding 1): every namespace could read exactly the
+GSM secrets its ExternalSecrets consume, computed from the rendered objects and IAM bindings
+(tests/support/secret_reach.py); and the computation itself catches a shared identity."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.support.program import EXTERNAL_ENGINE, SCENARIOS, VARIANT_NAMES, run_cached, run_scenario
+from tests.support.secret_reach import (
+    EVERY_SECRET,
+    Impersonation,
+    Reach,
+    SecretGrant,
+    consumed,
+    reach_of_run,
+    reach_problems,
+    readable,
+)
+from tools.offline import ROOT, ProgramRun
+
+SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+# Namespaces beside the program's on a typical cluster (and a hostile one): they read nothing.
+OTHER_NAMESPACES = ("default", "kube-system", "external-secrets", "apps", "dev-tools", "attacker")
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_every_namespace_reads_exactly_what_it_consumes(scenario: str) -> None:
+    reach = reach_of_run(run_scenario(scenario))
+    namespaces = reach.namespaces() | set(OTHER_NAMESPACES)
+    assert reach_problems(reach, namespaces) == {}
+    # Not vacuous: both consuming namespaces read something, and the gateway's secrets stay out of
+    # Grafana's namespace.
+    cfg_namespaces = {es["metadata"]["namespace"] for es in reach.of_kind("ExternalSecret")}
+    assert cfg_namespaces == {"llm-gateway", "monitoring"}
+    # Grafana's datasource: grafana_ro's password, and the server's CA certificate (public) where
+    # the datasource verifies the server (CNPG, or an external server with a CA).
+    assert consumed(reach, "monitoring") - {"litellm-pg-server-ca-cert"} == {"litellm-grafana-ro-password"}
+    assert "litellm-master-key" in readable(reach, "llm-gateway")
+    assert "litellm-master-key" not in readable(reach, "monitoring")
+    _assert_one_grant_per_binding(run_scenario(scenario))
+
+
+@pytest.mark.parametrize("engine", [(), EXTERNAL_ENGINE], ids=["cnpg", "external"])
+def test_grafana_in_the_gateway_namespace_gets_one_store_and_one_grant_per_secret(engine: tuple[str, ...]) -> None:
+    run = run_cached("lab", "llm-gateway:namespaces={gateway: gw, grafana: gw}", *engine)
+    reach = reach_of_run(run)
+    assert reach_problems(reach, reach.namespaces() | {"monitoring"}) == {}
+    assert len(run.of_type(SECRET_STORE)) == 1
+    _assert_one_grant_per_binding(run)
+
+
+def _assert_one_grant_per_binding(run: ProgramRun) -> None:
+    """Two resources for one (secret, role, member) would share one IAM binding: deleting either
+    (a rename, a removed reader) would take the other's access away."""
+    grants = [
+        (g.plain_inputs["secretId"].rsplit("/", 1)[-1], g.plain_inputs["role"], g.plain_inputs["member"])
+        for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    ]
+    assert len(grants) == len(set(grants)), sorted(g for g in grants if grants.count(g) > 1)
+
+
+def test_enterprise_gateway_reads_its_referenced_secrets_too() -> None:
+    """Provider keys, receiver credentials and the OIDC client secret: granted to the gateway only."""
+    reach = reach_of_run(run_scenario("enterprise"))
+    referenced = {
+        "openai-api-key",
+        "anthropic-api-key",
+        "azure-openai-api-key",
+        "oncall-slack-webhook-url",
+        "oncall-smtp-password",
+        "llm-gateway-oidc-client-secret",
+    }
+    assert referenced <= readable(reach, "llm-gateway")
+    assert not referenced & readable(reach, "monitoring")
+
+
+def _documented_readers() -> dict[str, set[str]]:
+    """docs/security.md, Finding 5's table: GSM secret -> the namespaces documented to read it."""
+    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    table = text.split("## Finding 5:", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    out: dict[str, set[str]] = {}
+    for cells in rows[1:]:
+        for secret in re.findall(r"`([a-z0-9-]+)`", cells[1]):
+            out[secret] = set(re.findall(r"`([a-z0-9-]+)`", cells[2]))
+    return out
+
+
+def test_the_documented_readers_are_the_rendered_ones() -> None:
+    """Enterprise exactly; every generated secret of every scenario is in the table, and every row is
+    what some scenario grants (the external engine's grafana_ro row is the one documented exception)."""
+    documented = _documented_readers()
+    seen: dict[str, set[frozenset[str]]] = {}
+    for scenario in SCENARIOS:
+        run = run_scenario(scenario)
+        reach = reach_of_run(run)
+        readers: dict[str, set[str]] = {}
+        for ns in reach.namespaces():
+            for secret in readable(reach, ns):
+                readers.setdefault(secret, set()).add(ns)
+        generated = {s.inputs["secretId"] for s in run.of_type("gcp:secretmanager/secret:Secret")}
+        assert generated <= set(documented), scenario
+        for secret, namespaces in readers.items():
+            seen.setdefault(secret, set()).add(frozenset(namespaces))
+        if scenario == "enterprise":
+            assert {s: documented[s] for s in readers} == readers
+    assert {s: {frozenset(n)} for s, n in documented.items() if n} == {
+        s: seen[s] - {frozenset({"monitoring"})} if s == "litellm-grafana-ro-password" else seen[s]
+        for s, n in documented.items()
+        if n
+    }
+
+
+def _waits_for(run: ProgramRun, name: str) -> set[str]:
+    """Every resource `name` is created after: its dependencies (a component's stand for its
+    resources, as the engine records them) and, transitively, theirs and its ancestors' (a child
+    registers once its parent has, and a parent once its dependencies exist)."""
+    by_name = {r.name: r for r in run.resources}
+    out: set[str] = set()
+    todo = [name]
+    while todo:
+        r = by_name[todo.pop()]
+        for dep in [*r.options.get("dependencies", []), *([r.parent] if r.parent else [])]:
+            if dep not in out:
+                out.add(dep)
+                todo.append(dep)
+    return out
+
+
+@pytest.mark.parametrize("scenario", VARIANT_NAMES)
+def test_every_external_secret_waits_for_its_namespaces_store(scenario: str) -> None:
+    """On an upgrade the ExternalSecrets switch stores only once the new store, its identity and its
+    grants exist (the old ClusterSecretStore is deleted last, as Pulumi deletes what a program no
+    longer declares after everything else)."""
+    run = run_scenario(scenario)
+    stores = {r.plain_inputs["metadata"]["namespace"]: r.name for r in run.of_type(SECRET_STORE)}
+    externals = run.of_type(EXTERNAL_SECRET)
+    assert len(externals) > 3
+    for es in externals:
+        ns = es.plain_inputs["metadata"]["namespace"]
+        waits = _waits_for(run, es.name)
+        assert stores[ns] in waits, f"{es.name} may sync before SecretStore {ns}"
+        unit = run.named(stores[ns]).parent
+        assert {f"{unit}-gsa", f"{unit}-ksa", f"{unit}-workload-identity"} <= waits, es.name
+    # Every grant waits for the whole store of the namespace it grants.
+    grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert grants and all(set(stores.values()) & _waits_for(run, g.name) for g in grants)
+
+
+# --- the computation on small hand-made inputs ---------------------------------------------
+
+POOL = "p.svc.id.goog"
+GSA = "eso@p.iam.gserviceaccount.com"
+
+
+def _es(namespace: str, *keys: str, store: str = "gsm", kind: str = "ClusterSecretStore") -> dict[str, Any]:
+    return {
+        "kind": "ExternalSecret",
+        "metadata": {"name": f"es-{namespace}", "namespace": namespace},
+        "spec": {
+            "secretStoreRef": {"name": store, "kind": kind},
+            "data": [{"secretKey": k, "remoteRef": {"key": k}} for k in keys],
+        },
+    }
+
+
+def _ksa(namespace: str, name: str, gsa: str | None) -> dict[str, Any]:
+    annotations = {"iam.gke.io/gcp-service-account": gsa} if gsa else {}
+    return {"kind": "ServiceAccount", "metadata": {"name": name, "namespace": namespace, "annotations": annotations}}
+
+
+def _gcpsm(ksa: str, ksa_namespace: str | None = None) -> dict[str, Any]:
+    ref = {"name": ksa} | ({"namespace": ksa_namespace} if ksa_namespace else {})
+    return {"gcpsm": {"projectID": "p", "auth": {"workloadIdentity": {"serviceAccountRef": ref}}}}
+
+
+def test_one_identity_behind_a_store_for_two_namespaces_lets_each_read_both() -> None:
+    """The single-store layout before Finding 1: one ClusterSecretStore admitting both namespaces, one GSA granted
+    everything. Grafana's namespace could read the master key."""
+    store = {
+        "kind": "ClusterSecretStore",
+        "metadata": {"name": "gsm"},
+        "spec": {"provider": _gcpsm("eso", "external-secrets"), "conditions": [{"namespaces": ["gw", "mon"]}]},
+    }
+    reach = Reach(
+        objects=[store, _ksa("external-secrets", "eso", GSA), _es("gw", "master-key"), _es("mon", "grafana-ro")],
+        grants=[
+            SecretGrant(s, "roles/secretmanager.secretAccessor", f"serviceAccount:{GSA}")
+            for s in ("master-key", "grafana-ro")
+        ],
+        impersonations=[Impersonation(GSA, f"serviceAccount:{POOL}[external-secrets/eso]")],
+    )
+    assert reach_problems(reach, ["gw", "mon", "attacker"]) == {
+        "gw": {"extra": ["grafana-ro"], "unreadable": []},
+        "mon": {"extra": ["master-key"], "unreadable": []},
+    }
+    # Without the Workload Identity binding the store reads nothing: both are unreadable.
+    unbound = Reach(objects=reach.objects, grants=reach.grants)
+    assert reach_problems(unbound, ["mon"]) == {"mon": {"extra": [], "unreadable": ["grafana-ro"]}}
+
+
+def test_an_editor_reaches_every_identity_of_the_namespace_not_only_the_stores() -> None:
+    """A grant to a KSA principal, or to a GSA a KSA of the namespace may impersonate, is readable
+    from the namespace even with no store using it: `edit` can create the store."""
+    other = "other@p.iam.gserviceaccount.com"
+    reach = Reach(
+        objects=[_es("mon", "a")],
+        grants=[
+            SecretGrant("a", "roles/secretmanager.secretAccessor", f"serviceAccount:{POOL}[mon/x]"),
+            SecretGrant("b", "roles/secretmanager.secretAccessor", f"serviceAccount:{other}"),
+            SecretGrant(None, "roles/secretmanager.secretAccessor", f"serviceAccount:{POOL}[apps/y]"),
+        ],
+        impersonations=[Impersonation(other, f"serviceAccount:{POOL}[mon/z]")],
+    )
+    assert readable(reach, "mon") == {"a", "b"}
+    assert readable(reach, "apps") == {EVERY_SECRET}
+    assert readable(reach, "default") == set()
+
+
+def test_a_namespaced_store_acts_as_its_own_namespaces_service_account() -> None:
+    store = {
+        "kind": "SecretStore",
+        "metadata": {"name": "gsm", "namespace": "mon"},
+        # A namespace on the ref is ignored for a SecretStore (ESO): still mon's KSA.
+        "spec": {"provider": _gcpsm("reader", "gw")},
+    }
+    mon_gsa, gw_gsa = "mon@p.iam.gserviceaccount.com", "gw@p.iam.gserviceaccount.com"
+    reach = Reach(
+        objects=[
+            store,
+            _ksa("mon", "reader", mon_gsa),
+            _ksa("gw", "reader", gw_gsa),
+            _es("mon", "a", kind="SecretStore"),
+        ],
+        grants=[
+            SecretGrant("a", "roles/secretmanager.secretAccessor", f"serviceAccount:{mon_gsa}"),
+            SecretGrant("b", "roles/secretmanager.secretAccessor", f"serviceAccount:{gw_gsa}"),
+        ],
+        impersonations=[
+            Impersonation(mon_gsa, f"serviceAccount:{POOL}[mon/reader]"),
+            Impersonation(gw_gsa, f"serviceAccount:{POOL}[gw/reader]"),
+        ],
+    )
+    assert readable(reach, "mon") == {"a"}
+    assert readable(reach, "gw") == {"b"}

@@ -185,9 +185,9 @@ def test_provider_keys_are_gsm_references_mounted_as_env() -> None:
     (es,) = [e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == "litellm-provider-keys"]
     assert v["environmentSecrets"][0] == "litellm-provider-keys"
     assert {d["secretKey"]: d["remoteRef"]["key"] for d in es["spec"]["data"]} == {
-        "OPENAI_API_KEY": "openai-api-key",
-        "ANTHROPIC_API_KEY": "anthropic-api-key",
-        "AZURE_API_KEY": "azure-openai-api-key",
+        "LLMGW_OPENAI_KEY": "openai-api-key",
+        "LLMGW_ANTHROPIC_KEY": "anthropic-api-key",
+        "LLMGW_AZURE_KEY": "azure-openai-api-key",
     }
     grants = {g.plain_inputs["secretId"] for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")}
     assert {
@@ -216,8 +216,8 @@ def test_models_and_settings() -> None:
         (lambda m, k: m.append(dict(m[0])), "model name 'gpt-4o-mini' is already used by models[0]"),
         (lambda m, k: m[0].update(fallbacks=["nope"]), "litellm.models[0].fallbacks[0]: 'nope' is not another model"),
         (
-            lambda m, k: m[1].update(api_key="MISTRAL_API_KEY"),
-            "litellm.models[1].api_key: 'MISTRAL_API_KEY' is not one of provider_keys",
+            lambda m, k: m[1].update(api_key="LLMGW_MISTRAL_KEY"),
+            "litellm.models[1].api_key: 'LLMGW_MISTRAL_KEY' is not one of provider_keys",
         ),
     ],
 )
@@ -264,6 +264,11 @@ def test_probes_and_restricted_security_context(stack: str) -> None:
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     assert ctr["allowPrivilegeEscalation"] is False
     assert ctr["capabilities"] == {"drop": ["ALL"]}
+    # The image's own user (nobody, 65534), explicit on the container: the migration Job's pod has no
+    # pod-level securityContext, and runAsNonRoot alone made the kubelet refuse it (root image).
+    assert (pod["runAsUser"], pod["runAsGroup"], ctr["runAsUser"], ctr["runAsGroup"]) == (65534,) * 4
+    assert ctr["readOnlyRootFilesystem"] is True
+    assert v["image"]["repository"] == "ghcr.io/berriai/litellm-non_root"
 
 
 @pytest.mark.parametrize("stack", STACKS)

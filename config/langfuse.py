@@ -6,13 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from config.sso import IssuerUrl, OidcClientId, OidcScope
 from config.types import (
     BucketName,
+    Cidr,
     DatabaseName,
     DnsLabel,
     EmailAddress,
     GcsLocation,
     GsaAccountId,
+    GsmSecretId,
     Hostname,
     HttpsUrl,
     MemoryQuantity,
@@ -23,6 +26,7 @@ from config.types import (
     RoleName,
     Section,
     pattern,
+    refuse,
 )
 
 # --- Langfuse v3 (tracing) -----------------------------------------------------
@@ -82,7 +86,8 @@ class MinioConfig(Section):
 
 
 class LangfuseGcsConfig(Section):
-    """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials."""
+    """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials,
+    raw events and exports expiring after `retention_days`."""
 
     bucket: BucketName = Field(description="The bucket Langfuse stores events and media in.")
     location: GcsLocation = Field(default="EU", description="The bucket's location.")
@@ -90,9 +95,65 @@ class LangfuseGcsConfig(Section):
         default="langfuse-blob",
         description="Google service account with access to the bucket only (HMAC key for S3 interop).",
     )
+    retention_days: Annotated[int, Field(ge=3, le=3650)] = Field(
+        default=30,
+        description=(
+            "Days the bucket keeps Langfuse's raw ingestion events (prefix events/) and batch exports (exports/): "
+            "a GCS lifecycle rule deletes them at this age (Langfuse re-reads events only to retry or replay "
+            "ingestion; 30 is Langfuse Cloud's window). Media (bucket root) and the traces in ClickHouse are not "
+            "deleted: trace retention is an Enterprise feature of self-hosted Langfuse (docs/security.md)."
+        ),
+    )
 
 
 DisplayName = Annotated[str, pattern(r"^[A-Za-z0-9 ._-]{1,60}$", "a display name, e.g. 'LLM Gateway'")]
+Reason = Annotated[
+    str,
+    pattern(
+        r"^\S.{8,298}\S$",
+        "a sentence of 10-300 characters, e.g. 'lab behind the office VPN, reviewed 2026-12'",
+    ),
+]
+
+CALLBACK_PATH = "/api/auth/callback/custom"
+"""NextAuth's redirect path for Langfuse's generic OIDC provider (`custom`): register
+https://<ingress_host>/api/auth/callback/custom with the identity provider."""
+
+
+class LangfuseSsoConfig(Section):
+    """Langfuse's own sign-in against the stack's OIDC identity provider (NextAuth's generic OIDC
+    provider, AUTH_CUSTOM_*): one account per person with Langfuse's roles, email/password sign-in off."""
+
+    issuer_url: IssuerUrl = Field(
+        description="The identity provider's issuer: the stack's, the same as sso.issuer_url where that is set."
+    )
+    client_id: OidcClientId = Field(
+        description=(
+            "Langfuse's own OIDC client (confidential, redirect URI https://<ingress_host>" + CALLBACK_PATH + "); "
+            "assign it to the people who may use Langfuse: the identity provider decides who signs in."
+        )
+    )
+    client_secret_gsm_secret: GsmSecretId = Field(
+        description="GSM secret id of that client's secret (created by the identity team; never a value here)."
+    )
+    display_name: DisplayName = Field(default="SSO", description="The sign-in button's label (AUTH_CUSTOM_NAME).")
+    scopes: Annotated[list[OidcScope], Field(min_length=1)] = Field(
+        default=["openid", "email", "profile"],
+        description="OIDC scopes requested (Langfuse needs the `email` claim).",
+    )
+    link_existing_accounts: bool = Field(
+        default=True,
+        description=(
+            "A first SSO sign-in whose email a local account already has signs into that account "
+            "(AUTH_CUSTOM_ALLOW_ACCOUNT_LINKING): the init.admin_email owner and the accounts from before SSO "
+            "keep their roles. Trusts the identity provider's email claim; turn off if its users can set "
+            "unverified emails."
+        ),
+    )
+    idp_egress_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
+        default=["0.0.0.0/0"],
+        description="Where the web pods may reach the identity provider (TCP 443 only): discovery, token, keys.",
+    )
 
 
 class LangfuseInitConfig(Section):
@@ -137,7 +198,36 @@ class LangfuseConfig(Section):
         default=None,
         description="The UI's host name (TLS, same class and cert-manager issuer as the gateway's ingress).",
     )
-    sign_up_disabled: bool = Field(default=True, description="Refuse sign-ups on the UI.")
+    sso: LangfuseSsoConfig | None = Field(
+        default=None,
+        description=(
+            "Sign-in with the stack's identity provider, email/password sign-in off (needs ingress_host). "
+            "Required with ingress_host unless local_sign_in_reason accepts password sign-in."
+        ),
+    )
+    local_sign_in_reason: Reason | None = Field(
+        default=None,
+        description=(
+            "Keeps email/password sign-in on the UI's public host (with or without sso): why that is acceptable. "
+            "Unset, a public host needs sso and password sign-in is off."
+        ),
+    )
+    sign_up_disabled: bool | None = Field(
+        default=None,
+        description=(
+            "Refuse new accounts (AUTH_DISABLE_SIGNUP). Default: on without sso; off with sso, where a first SSO "
+            "sign-in creates the person's account with no access until an owner invites them. On with sso: only "
+            "accounts that already exist may sign in."
+        ),
+    )
+    public_api_on_ingress: bool = Field(
+        default=False,
+        description=(
+            "Serve Langfuse's public API (/api/public/*: SDK ingestion, OTLP, prompts, scores) on ingress_host, "
+            "authenticated by project keys alone. Off: the Ingress sends it to a Service without endpoints; "
+            "LiteLLM sends its traces inside the cluster either way."
+        ),
+    )
     database_connection_limit: Annotated[int, Field(ge=1, le=100)] = Field(
         default=5,
         description=(
@@ -145,6 +235,48 @@ class LangfuseConfig(Section):
             "CPUs + 1, would follow the node size instead of the connection budget."
         ),
     )
+
+    @property
+    def password_sign_in(self) -> bool:
+        """Email/password sign-in stays on: without sso (the only way in), or accepted with a reason."""
+        return self.sso is None or self.local_sign_in_reason is not None
+
+    @property
+    def sign_up_refused(self) -> bool:
+        """AUTH_DISABLE_SIGNUP: the setting, else refused without sso and allowed (by SSO only) with it."""
+        return self.sign_up_disabled if self.sign_up_disabled is not None else self.sso is None
+
+    @model_validator(mode="after")
+    def _sign_in(self) -> LangfuseConfig:
+        problems = []
+        if self.enabled and self.ingress_host and self.sso is None and self.local_sign_in_reason is None:
+            problems.append(
+                (
+                    "ingress_host",
+                    "a public UI needs langfuse.sso (Langfuse's own OIDC client against the stack's identity "
+                    "provider; email/password sign-in is then off), or langfuse.local_sign_in_reason saying why "
+                    "one shared password sign-in may face the internet",
+                )
+            )
+        if self.sso is not None and not self.ingress_host:
+            problems.append(
+                (
+                    "sso",
+                    "needs langfuse.ingress_host: the identity provider sends the browser back to "
+                    f"https://<ingress_host>{CALLBACK_PATH}",
+                )
+            )
+        sso_only = self.sso is not None and not self.password_sign_in
+        if sso_only and self.init.admin_email and self.sso is not None and not self.sso.link_existing_accounts:
+            problems.append(
+                (
+                    "init.admin_email",
+                    "is created as a password account, and with sso (password sign-in off) only "
+                    "langfuse.sso.link_existing_accounts lets its owner in by SSO; turn that on or drop admin_email",
+                )
+            )
+        refuse(problems)
+        return self
 
     @model_validator(mode="after")
     def _blob(self) -> LangfuseConfig:

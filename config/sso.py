@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, model_validator
 
 from config.types import (
     Cidr,
+    ConfigProblemError,
     Duration,
     GsmSecretId,
     Hostname,
     HttpsUrl,
     PinnedVersion,
+    PositiveDuration,
     ReleaseName,
     ResourceAmounts,
     Resources,
@@ -39,6 +42,14 @@ RegistryImage = Annotated[
     ),
     AfterValidator(pinned_image),
 ]
+
+
+_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
+
+
+def duration_seconds(duration: str) -> int:
+    """A `Duration` (h/m/s, as Go's time.ParseDuration reads it) in seconds."""
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"([0-9]+)([hms])", duration))
 
 
 def _required_when_enabled(value: Any, info: ValidationInfo) -> Any:
@@ -104,7 +115,18 @@ class SsoConfig(Section):
         ),
         description="Requests and limits per pod.",
     )
-    cookie_expire: Duration = Field(default="12h", description="Session lifetime.")
+    cookie_expire: Duration = Field(
+        default="12h", description="Session lifetime (oauth2-proxy --cookie-expire; 0s: no expiry of its own)."
+    )
+    cookie_refresh: PositiveDuration = Field(
+        default="1h",
+        description=(
+            "How old a session may get before oauth2-proxy refreshes it with the identity provider "
+            "(--cookie-refresh): a user removed from allowed_groups, or disabled, loses access within this time. "
+            "Needs refresh tokens: Keycloak issues them by default; Okta, Auth0 and Azure AD only with "
+            "`offline_access` in scopes (docs/runbooks/single-sign-on.md). Shorter than cookie_expire."
+        ),
+    )
     idp_egress_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
         default=["0.0.0.0/0"], description="Where oauth2-proxy may reach the identity provider (TCP 443 only)."
     )
@@ -115,5 +137,22 @@ class SsoConfig(Section):
             raise ValueError(
                 "an enabled sso needs allowed_email_domains or allowed_groups "
                 "(with neither, every account of the identity provider could administer the gateway)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refresh_before_expiry(self) -> SsoConfig:
+        # oauth2-proxy's own rule (pkg/validation/cookie.go, validateCookie): with an expiry,
+        # the refresh must be strictly shorter, or the proxy refuses to start.
+        expire = duration_seconds(self.cookie_expire)
+        if expire and duration_seconds(self.cookie_refresh) >= expire:
+            raise ConfigProblemError(
+                [
+                    (
+                        "cookie_refresh",
+                        f"{self.cookie_refresh} must be shorter than cookie_expire ({self.cookie_expire}): "
+                        "oauth2-proxy refuses a refresh period equal to or longer than the session lifetime",
+                    )
+                ]
             )
         return self

@@ -8,16 +8,20 @@ Encapsulates:
   dedicated service account (provider-generated, stored in GSM as a secret
   version, still a secret Output end to end);
 - ExternalSecrets rendering them: `langfuse-credentials` (the chart's
-  secretKeyRefs/existingSecrets), `langfuse-db` (basic-auth, `cnpg.io/reload`)
-  and `litellm-langfuse` (LiteLLM's environmentSecrets);
+  secretKeyRefs/existingSecrets; with `langfuse.sso` also the identity team's OIDC
+  client secret, on which the store's account gets `secretAccessor`), `langfuse-db`
+  (basic-auth, `cnpg.io/reload`) and `litellm-langfuse` (LiteLLM's environmentSecrets);
 - its PostgreSQL database: a CNPG `Database` in the stack's cluster (the
   managed role is in the Cluster spec, see `components.database.cnpg_engine`), or a role
   and database on the external server;
-- with `blob_storage: gcs`: the bucket (data-safety options), the service
+- with `blob_storage: gcs`: the bucket (data-safety options, raw events and
+  exports deleted at `gcs.retention_days`), the service
   account with objectAdmin on that bucket only, and its HMAC key;
 - the `langfuse` chart (pinned, from its Helm repository) as a helm.v3.Release
   with ClickHouse, Valkey and MinIO subcharts sized from config;
-- NetworkPolicies and, with `langfuse.ingress_host`, a TLS Ingress for the UI.
+- NetworkPolicies and, with `langfuse.ingress_host`, a TLS Ingress for the UI whose
+  `/api/public` (unless `public_api_on_ingress`) and `/api/admin` go to `<release>-blocked`,
+  a Service without endpoints.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components.database import cnpg, server
@@ -38,14 +43,14 @@ from components.kit import (
     helm_release,
     ingress,
     network_policies,
-    private_bucket,
+    object_meta,
     stateful_options,
 )
 from components.langfuse import credentials, network, values
 from components.langfuse.database import cnpg_database
 from components.langfuse.names import names, ui_url
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, basic_auth_consumer, managed_secret_args
-from components.secrets.store import StoreAccess
+from components.secrets.store import StoreAccess, grant_referenced_secret
 from config import DataSafetyConfig, LangfuseConfig, StackConfig
 from config.inventory import LANGFUSE_DB_PASSWORD, langfuse_secrets
 
@@ -63,6 +68,8 @@ class LangfuseManifests:
     network_policies: list[dict[str, Any]]
     helm_values: dict[str, Any]
     ingress: dict[str, Any] | None
+    blocked_service: dict[str, Any] | None
+    """The Ingress's backend for the paths it must not serve (a Service without endpoints); None without a host."""
     cnpg_database: dict[str, Any] | None
     """The CNPG `Database` (engine cnpg); None on an external server (role and database created here)."""
 
@@ -74,6 +81,7 @@ class LangfuseManifests:
             network_policies=network.network_policies(cfg),
             helm_values=values.helm_values(cfg),
             ingress=network.ingress(cfg),
+            blocked_service=network.blocked_service(cfg),
             cnpg_database=cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
         )
 
@@ -92,6 +100,8 @@ class LangfuseArgs:
     """Every Langfuse credential (`config.inventory.langfuse_secrets`); the provider-generated HMAC
     key gets its value from the bucket's writer here."""
     manifests: LangfuseManifests
+    store: StoreAccess
+    """The credentials' ExternalSecrets read through it; its accessor is granted the referenced OIDC client secret."""
     url: str
     """The UI's URL (the ingress host, else the in-cluster web Service)."""
     otel_host: str
@@ -121,6 +131,7 @@ class LangfuseArgs:
                 for spec in langfuse_secrets(cfg)
             ),
             manifests=LangfuseManifests.from_config(cfg, store),
+            store=store,
             url=ui_url(cfg),
             otel_host=names(cfg).web_url,
             database=database,
@@ -148,7 +159,12 @@ class Langfuse(pulumi.ComponentResource):
         secrets = self._secrets(self._blob_storage_key() if lf.blob_storage == "gcs" else None)
         db_password = secrets[LANGFUSE_DB_PASSWORD.key]
         after_secrets = pulumi.ResourceOptions(parent=self, depends_on=list(secrets.values()))
-        credentials = custom_resource(f"{name}-credentials", manifests.credentials, after_secrets)
+        oidc_grant = self._oidc_client_secret_grant()
+        credentials = custom_resource(
+            f"{name}-credentials",
+            manifests.credentials,
+            pulumi.ResourceOptions.merge(after_secrets, pulumi.ResourceOptions(depends_on=oidc_grant)),
+        )
         self.litellm_keys = custom_resource(f"{name}-litellm-keys", manifests.litellm_keys, after_secrets)
         db_resources = self._database(db_password)
         network_policies(name, manifests.network_policies, self._child)
@@ -168,10 +184,30 @@ class Langfuse(pulumi.ComponentResource):
             ),
         )
 
+        blocked = manifests.blocked_service
+        if blocked is not None:
+            k8s.core.v1.Service(
+                f"{name}-blocked", metadata=object_meta(blocked["metadata"]), spec=blocked["spec"], opts=self._child
+            )
         ingress(f"{name}-ingress", manifests.ingress, pulumi.ResourceOptions(parent=self, depends_on=[release]))
         self.url = args.url
         self.otel_host = args.otel_host
         self.register_outputs({"url": self.url, "otel_host": self.otel_host, "release": lf.release_name})
+
+    def _oidc_client_secret_grant(self) -> list[pulumi.Resource]:
+        """`secretAccessor` for the store's account on the identity team's OIDC client secret (langfuse.sso)."""
+        sso, args = self._args.langfuse.sso, self._args
+        if sso is None:
+            return []
+        return [
+            grant_referenced_secret(
+                f"{self._name}-oidc-client-secret-accessor",
+                args.project,
+                sso.client_secret_gsm_secret,
+                args.store.accessor_email,
+                self._child,
+            )
+        ]
 
     def _blob_storage_key(self) -> pulumi.Output[str]:
         """The GCS bucket, its writer, and the writer's HMAC key (S3 interop) as a secret JSON document."""
@@ -180,7 +216,7 @@ class Langfuse(pulumi.ComponentResource):
         assert gcs is not None
         writer = bucket_with_writer(
             f"{name}-bucket",
-            private_bucket(gcs.bucket, gcs.location),
+            values.blob_bucket(gcs),
             f"{name}-blob-gsa",
             account_id=gcs.gsa_account_id,
             display_name=BLOB_GSA_DISPLAY_NAME,

@@ -46,6 +46,8 @@ _CREDENTIALS: tuple[tuple[str, str, SecretSpec], ...] = (
     ("public_key", "public-key", LANGFUSE_PUBLIC_KEY),
     ("secret_key", "secret-key", LANGFUSE_SECRET_KEY),
 )
+OIDC_CLIENT_SECRET_KEY = "oidc-client-secret"
+"""Key of CREDENTIALS_SECRET holding Langfuse's OIDC client secret (langfuse.sso; a referenced GSM secret)."""
 S3_ACCESS_KEY_ID = "s3-access-key-id"
 S3_SECRET_ACCESS_KEY = "s3-secret-access-key"
 ADMIN_PASSWORD_KEY = "admin-password"
@@ -67,6 +69,10 @@ def credentials_secret(cfg: StackConfig, store: StoreRef) -> dict[str, Any]:
     if lf.init.admin_email:
         entries.append(RemoteEntry(secret_key="admin", gsm_secret_id=gsm_secret_id(cfg, LANGFUSE_ADMIN_PASSWORD)))
         template[ADMIN_PASSWORD_KEY] = "{{ .admin }}"
+    if lf.sso is not None:
+        # The identity team's secret, as named (never generated, so no prefix).
+        entries.append(RemoteEntry(secret_key="oidc_client_secret", gsm_secret_id=lf.sso.client_secret_gsm_secret))
+        template[OIDC_CLIENT_SECRET_KEY] = "{{ .oidc_client_secret }}"
     return external_secret(
         name=CREDENTIALS_SECRET,
         store=store,

@@ -11,22 +11,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.kit import PART_OF, HelmChart, container_resources, restricted_container, restricted_pod
+from components.kit import (
+    PART_OF,
+    HelmChart,
+    container_resources,
+    private_bucket,
+    restricted_container,
+    restricted_pod,
+)
 from components.langfuse.credentials import (
     ADMIN_PASSWORD_KEY,
     CREDENTIALS_SECRET,
     DB_SECRET,
+    OIDC_CLIENT_SECRET_KEY,
     S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY,
 )
 from components.langfuse.database import database_host
 from components.langfuse.names import CHART, ui_url
-from config import LangfuseConfig, StackConfig
+from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
+EVENTS_PREFIX = "events/"
+"""Where Langfuse writes raw ingestion events in the GCS bucket (LANGFUSE_S3_EVENT_UPLOAD_PREFIX)."""
+EXPORTS_PREFIX = "exports/"
+"""Where it writes batch exports (LANGFUSE_S3_BATCH_EXPORT_PREFIX). Media stay at the bucket's root."""
+EXPIRING_PREFIXES = (EVENTS_PREFIX, EXPORTS_PREFIX)
 MINIO_BUCKET = "langfuse"
 LANGFUSE_UID = 1001
-"""The langfuse images run as user `nextjs` (uid 1001); a numeric uid lets runAsNonRoot be verified."""
+"""The images' own user, named in their Dockerfiles (`USER nextjs` in web/Dockerfile, `USER expressjs` in
+worker/Dockerfile, both `adduser --uid 1001` with group 1001, v3.224.1 and v4.4.0 alike): a name the
+kubelet cannot check against runAsNonRoot, so the pods set the number."""
+SCRATCH_SIZE = "1Gi"
+WRITABLE_PATHS: dict[str, str] = {
+    # Node's os.tmpdir() and the tools the web entrypoint runs (prisma, golang-migrate).
+    "tmp": "/tmp",  # noqa: S108 (a mount path in the pod, not a file this program writes)
+    # Next.js's runtime cache of the standalone server (distDir web/.next below WORKDIR /app):
+    # optimized images and the incremental cache are written there, everything else is read only.
+    "next-cache": "/app/web/.next/cache",
+}
+"""The only paths the web and worker containers may write, each an emptyDir: the root filesystem is
+read only. The chart's extraVolumes/extraVolumeMounts apply to both Deployments (the worker never
+touches web/.next/cache; the mount is harmless there)."""
 
 
 def _ref(secret: str, key: str) -> dict[str, Any]:
@@ -58,7 +84,16 @@ def init_env(lf: LangfuseConfig) -> list[dict[str, Any]]:
 
 
 RESTRICTED_POD = restricted_pod(LANGFUSE_UID)
-RESTRICTED_CONTAINER = restricted_container()
+RESTRICTED_CONTAINER = restricted_container(
+    readOnlyRootFilesystem=True, runAsUser=LANGFUSE_UID, runAsGroup=LANGFUSE_UID
+)
+
+
+def scratch_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(extraVolumes, extraVolumeMounts): one size-limited emptyDir per path in WRITABLE_PATHS."""
+    volumes = [{"name": name, "emptyDir": {"sizeLimit": SCRATCH_SIZE}} for name in WRITABLE_PATHS]
+    mounts = [{"name": name, "mountPath": path} for name, path in WRITABLE_PATHS.items()]
+    return volumes, mounts
 
 
 def _postgresql(cfg: StackConfig) -> dict[str, Any]:
@@ -146,6 +181,9 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
             "region": "auto",
             "endpoint": GCS_ENDPOINT,
             "forcePathStyle": False,
+            # Their own prefixes, so the bucket's lifecycle rule (blob_bucket) can expire them alone.
+            "eventUpload": {"prefix": EVENTS_PREFIX},
+            "batchExport": {"prefix": EXPORTS_PREFIX},
             **_NO_CHART_POLICY,
             **credentials,
         }
@@ -165,6 +203,48 @@ def _s3(lf: LangfuseConfig) -> dict[str, Any]:
     }
 
 
+# PKCE (S256) and state, as oauth2-proxy's flow does (NextAuth `checks`, AUTH_CUSTOM_CHECKS).
+OIDC_CHECKS = "pkce,state"
+
+
+def auth(lf: LangfuseConfig) -> dict[str, Any]:
+    """The chart's `langfuse.auth` (identical in the 1.x and 2.x charts, AUTH_* env of Langfuse v3 and v4):
+    email/password sign-in off unless it is the only way in or accepted with a reason; with `sso` the
+    generic OIDC provider (`custom`) against the stack's identity provider, its secret from the
+    credentials Secret. The chart renders a false option as an empty variable, which Langfuse
+    refuses: every flag is a "true"/"false" string."""
+    values: dict[str, Any] = {"disableUsernamePassword": not lf.password_sign_in}
+    if lf.sso is not None:
+        values["providers"] = {
+            "custom": {
+                "name": lf.sso.display_name,
+                "issuer": lf.sso.issuer_url,
+                "clientId": lf.sso.client_id,
+                "clientSecret": _ref(CREDENTIALS_SECRET, OIDC_CLIENT_SECRET_KEY),
+                "scope": " ".join(lf.sso.scopes),
+                "checks": OIDC_CHECKS,
+                "allowAccountLinking": "true" if lf.sso.link_existing_accounts else "false",
+            }
+        }
+    return values
+
+
+def blob_bucket(gcs: LangfuseGcsConfig) -> dict[str, Any]:
+    """The GCS bucket's arguments: private, raw events and batch exports deleted at `retention_days`
+    (an age rule on their prefixes), media kept. Langfuse Cloud keeps events 30 days; Langfuse asks for
+    a lifecycle rule on the event bucket (self-hosting docs, Blob Storage, "Bucket Lifecycle Policies")."""
+    return private_bucket(
+        gcs.bucket,
+        gcs.location,
+        lifecycle_rules=[
+            {
+                "action": {"type": "Delete"},
+                "condition": {"age": gcs.retention_days, "matches_prefixes": list(EXPIRING_PREFIXES)},
+            }
+        ],
+    )
+
+
 def helm_chart(lf: LangfuseConfig) -> HelmChart:
     """The pinned `langfuse` chart; ClickHouse and its schema migration need up to 20 minutes."""
     return HelmChart(chart=CHART, version=lf.chart_version, timeout=1200, repository=lf.repository)
@@ -173,15 +253,22 @@ def helm_chart(lf: LangfuseConfig) -> HelmChart:
 def helm_values(cfg: StackConfig) -> dict[str, Any]:
     """Values of the `langfuse` chart (keys checked against tests/data/langfuse_values_keys.txt)."""
     lf = cfg.langfuse
+    volumes, mounts = scratch_volumes()
     return {
         "langfuse": {
             "salt": _ref(CREDENTIALS_SECRET, "salt"),
             "encryptionKey": _ref(CREDENTIALS_SECRET, "encryption-key"),
             "nextauth": {"url": ui_url(cfg), "secret": _ref(CREDENTIALS_SECRET, "nextauth-secret")},
-            "features": {"telemetryEnabled": False, "signUpDisabled": lf.sign_up_disabled},
+            "features": {"telemetryEnabled": False, "signUpDisabled": lf.sign_up_refused},
+            "auth": auth(lf),
             "logging": {"format": "json"},
             "podSecurityContext": RESTRICTED_POD,
             "securityContext": RESTRICTED_CONTAINER,
+            "extraVolumes": volumes,
+            "extraVolumeMounts": mounts,
+            # Neither web nor worker calls the Kubernetes API, and GCS is reached with an HMAC key
+            # (no Google identity from the pod): the ServiceAccount's token is mounted nowhere.
+            "serviceAccount": {"automountServiceAccountToken": False},
             "pod": {"labels": {"app.kubernetes.io/part-of": PART_OF}},
             "web": {"replicas": lf.web.replicas, "resources": container_resources(lf.web.resources)},
             "worker": {"replicas": lf.worker.replicas, "resources": container_resources(lf.worker.resources)},

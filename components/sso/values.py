@@ -42,6 +42,9 @@ from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external
 from config import SsoConfig, StackConfig
 
 CHART = "oauth2-proxy"
+NONROOT_UID = 65532
+"""The image's own user: oauth2-proxy's Dockerfile builds FROM gcr.io/distroless/static:nonroot,
+whose `nonroot` user is uid/gid 65532 (a high uid, outside the node's system users)."""
 HTTP_PORT = 4180
 """oauth2-proxy's container port (the chart's default with `httpScheme: http`)."""
 SERVICE_PORT = 80
@@ -124,6 +127,10 @@ def extra_args(sso: SsoConfig, host: str) -> list[str]:
         "--cookie-secure=true",
         "--cookie-samesite=lax",
         f"--cookie-expire={sso.cookie_expire}",
+        # Re-checks the session with the identity provider (refresh token) at this age: a removed
+        # or disabled user loses access within it, not at the end of cookie_expire (SsoConfig
+        # keeps it shorter than the expiry, oauth2-proxy's own rule).
+        f"--cookie-refresh={sso.cookie_refresh}",
         "--skip-provider-button=true",
         "--silence-ping-logging=true",
     ]
@@ -152,9 +159,10 @@ def helm_values(sso: SsoConfig, wiring: SsoWiring) -> dict[str, Any]:
         "proxyVarsAsSecrets": True,
         "extraArgs": extra_args(sso, wiring.host),
         "resources": container_resources(sso.resources),
-        "podSecurityContext": restricted_pod(),
+        # Writes nothing (sessions live in the cookie): a read-only root and no volume.
+        "podSecurityContext": restricted_pod(NONROOT_UID),
         "securityContext": restricted_container(
-            enabled=True, readOnlyRootFilesystem=True, runAsUser=2000, runAsGroup=2000
+            enabled=True, readOnlyRootFilesystem=True, runAsUser=NONROOT_UID, runAsGroup=NONROOT_UID
         ),
         "serviceAccount": {"enabled": True, "automountServiceAccountToken": False},
         "service": {"portNumber": SERVICE_PORT},

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from components.langfuse.credentials import CREDENTIALS_SECRET, DB_SECRET, LITELLM_KEYS_SECRET
+from components.langfuse import values as lf_values
+from components.langfuse.credentials import (
+    CREDENTIALS_SECRET,
+    DB_SECRET,
+    LITELLM_KEYS_SECRET,
+    OIDC_CLIENT_SECRET_KEY,
+)
+from config import parse_config
 from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
@@ -308,6 +315,7 @@ def test_network_policies_and_ingress() -> None:
         "langfuse-web",
         "langfuse-egress",
         "langfuse-gcs-egress",
+        "langfuse-idp-egress",
     }
     assert policies["langfuse-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     web_from = policies["langfuse-web"]["ingress"][0]["from"]
@@ -322,8 +330,16 @@ def test_network_policies_and_ingress() -> None:
     ]
     assert ing["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod"}
     assert ing["spec"]["tls"] == [{"hosts": ["langfuse.acme.example"], "secretName": "langfuse-tls"}]
-    backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    assert backend == {"name": "langfuse-web", "port": {"number": 3000}}
+    by_path = {p["path"]: p["backend"]["service"] for p in ing["spec"]["rules"][0]["http"]["paths"]}
+    assert by_path == {
+        "/": {"name": "langfuse-web", "port": {"number": 3000}},
+        "/api/public": {"name": "langfuse-blocked", "port": {"number": 80}},
+        "/api/admin": {"name": "langfuse-blocked", "port": {"number": 80}},
+    }
+    (blocked,) = [
+        r.plain_inputs for r in run.of_type("kubernetes:core/v1:Service") if r.parent == "llm-gateway-langfuse"
+    ]
+    assert blocked["metadata"]["name"] == "langfuse-blocked" and "selector" not in blocked["spec"]
     assert release(run, "langfuse")["values"]["langfuse"]["nextauth"]["url"] == "https://langfuse.acme.example"
     assert run.outputs["langfuse_url"] == "https://langfuse.acme.example"
 
@@ -339,7 +355,7 @@ def test_gcs_blob_storage_needs_its_section() -> None:
 
 def test_ui_ingress_needs_the_gateway_issuer() -> None:
     raw = namespace("lab")
-    raw["langfuse"] = {"enabled": True, "ingress_host": "langfuse.lab.example"}
+    raw["langfuse"] = {"enabled": True, "ingress_host": "langfuse.lab.example", "local_sign_in_reason": REASON}
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
     assert "llm-gateway:langfuse.ingress_host: needs litellm.ingress.cluster_issuer" in errors_for(raw)
 
@@ -356,3 +372,114 @@ def test_every_emitted_object_validates(stack: str, overrides: tuple[str, ...]) 
     objects = run_cached(stack, *overrides).kubernetes_objects()
     problems = {f"{o['kind']}/{o['metadata']['name']}": e for o in objects if (e := validation_errors(o))}
     assert problems == {}
+
+
+# --- sign-in on the public host (docs/security.md, Finding 4) ---------------------------------
+
+REASON = "lab reached over the office VPN only, reviewed 2026-12"
+OIDC_GSM = "langfuse-oidc-client-secret"
+
+
+def _enterprise_langfuse(**changes: Any) -> dict[str, Any]:
+    raw = namespace("enterprise")
+    raw["langfuse"] = {**raw["langfuse"], **changes}
+    return raw
+
+
+def test_enterprise_ui_signs_in_by_its_own_oidc_client_with_password_sign_in_off() -> None:
+    run = run_cached("enterprise")
+    lf = release(run, "langfuse")["values"]["langfuse"]
+    assert lf["auth"]["disableUsernamePassword"] is True
+    custom = lf["auth"]["providers"]["custom"]
+    assert custom == {
+        "name": "Acme SSO",
+        "issuer": "https://login.acme.example/realms/acme",
+        "clientId": "langfuse",
+        "clientSecret": {"secretKeyRef": {"name": CREDENTIALS_SECRET, "key": OIDC_CLIENT_SECRET_KEY}},
+        "scope": "openid email profile",
+        "checks": "pkce,state",
+        "allowAccountLinking": "true",
+    }
+    # The stack's identity provider: the issuer oauth2-proxy uses too.
+    assert custom["issuer"] == stack_config("enterprise").sso.issuer_url
+    # With SSO a first sign-in creates the account (no access until invited): sign-up is by SSO only.
+    assert lf["features"]["signUpDisabled"] is False
+    assert lf["nextauth"]["url"] == "https://langfuse.acme.example"
+
+
+def test_the_oidc_client_secret_is_the_identity_teams_gsm_secret_granted_alone() -> None:
+    run = run_cached("enterprise")
+    es = next(e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == CREDENTIALS_SECRET)
+    remote = {d["secretKey"]: d["remoteRef"]["key"] for d in es["spec"]["data"]}
+    assert remote["oidc_client_secret"] == OIDC_GSM
+    assert es["spec"]["target"]["template"]["data"][OIDC_CLIENT_SECRET_KEY] == "{{ .oidc_client_secret }}"
+    grant = run.named("llm-gateway-langfuse-oidc-client-secret-accessor").plain_inputs
+    assert grant["role"] == "roles/secretmanager.secretAccessor"
+    assert grant["secretId"] == f"projects/acme-llm-prod/secrets/{OIDC_GSM}"
+    assert not [r for r in run.of_type("gcp:secretmanager/secret:Secret") if r.plain_inputs["secretId"] == OIDC_GSM]
+
+
+def test_a_public_host_without_sso_is_refused_unless_a_reason_accepts_password_sign_in() -> None:
+    message = errors_for(_enterprise_langfuse(sso=None))
+    assert "llm-gateway:langfuse.ingress_host: a public UI needs langfuse.sso" in message
+    assert "langfuse.local_sign_in_reason" in message and "Traceback" not in message
+    accepted = parse_config(_enterprise_langfuse(sso=None, local_sign_in_reason=REASON)).langfuse
+    assert accepted.password_sign_in and accepted.sign_up_refused
+    assert lf_values.auth(accepted) == {"disableUsernamePassword": False}
+
+
+def test_a_reason_beside_sso_keeps_password_sign_in_on() -> None:
+    lf = parse_config(_enterprise_langfuse(local_sign_in_reason=REASON)).langfuse
+    assert lf_values.auth(lf)["disableUsernamePassword"] is False
+    assert "custom" in lf_values.auth(lf)["providers"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"ingress_host": None}, "llm-gateway:langfuse.sso: needs langfuse.ingress_host"),
+        (
+            {"sso": {**namespace("enterprise")["langfuse"]["sso"], "link_existing_accounts": False}},
+            "llm-gateway:langfuse.init.admin_email: is created as a password account",
+        ),
+        ({"local_sign_in_reason": "because"}, "llm-gateway:langfuse.local_sign_in_reason"),
+        ({"sso": {**namespace("enterprise")["langfuse"]["sso"], "issuer_url": "http://x"}}, "langfuse.sso.issuer_url"),
+    ],
+)
+def test_bad_sign_in_settings_get_one_error_naming_the_key(changes: dict[str, Any], expected: str) -> None:
+    message = errors_for(_enterprise_langfuse(**changes))
+    assert expected in message and "Traceback" not in message
+
+
+def test_sign_up_follows_sso_unless_set() -> None:
+    assert stack_config("enterprise").langfuse.sign_up_refused is False
+    assert parse_config(_enterprise_langfuse(sign_up_disabled=True)).langfuse.sign_up_refused is True
+    lab = release(run_cached("lab", *LAB_LANGFUSE), "langfuse")["values"]["langfuse"]
+    assert lab["features"]["signUpDisabled"] is True
+    assert lab["auth"] == {"disableUsernamePassword": False}  # no public host: port-forward and the admin password
+
+
+# --- retention of the blobs (docs/security.md, Finding 4) -------------------------------------
+
+
+def test_the_bucket_deletes_raw_events_and_exports_at_the_retention_setting() -> None:
+    """The lifecycle rule's age is `gcs.retention_days` and its prefixes are exactly the ones the
+    chart values give Langfuse's event uploads and batch exports; media (the bucket root) are kept."""
+    run = run_cached("enterprise")
+    gcs = stack_config("enterprise").langfuse.gcs
+    assert gcs is not None and gcs.retention_days == 30
+    (rule,) = run.named("llm-gateway-langfuse-bucket").plain_inputs["lifecycleRules"]
+    assert rule["action"] == {"type": "Delete"}
+    assert rule["condition"]["age"] == gcs.retention_days
+    s3 = release(run, "langfuse")["values"]["s3"]
+    written = {s3["eventUpload"]["prefix"], s3["batchExport"]["prefix"]}
+    assert set(rule["condition"]["matchesPrefixes"]) == written == {"events/", "exports/"}
+    assert "mediaUpload" not in s3
+
+
+def test_retention_is_a_setting() -> None:
+    run = run_cached("enterprise", "llm-gateway:langfuse.gcs.retention_days=90")
+    (rule,) = run.named("llm-gateway-langfuse-bucket").plain_inputs["lifecycleRules"]
+    assert rule["condition"]["age"] == 90
+    message = errors_for(_enterprise_langfuse(gcs={**namespace("enterprise")["langfuse"]["gcs"], "retention_days": 1}))
+    assert "llm-gateway:langfuse.gcs.retention_days" in message

@@ -19,6 +19,7 @@ from components.langfuse import database as lf_database
 from components.langfuse import names as lf_names
 from components.langfuse import network as lf_network
 from components.langfuse import values as lf_values
+from components.litellm.ingress_paths import backend_of
 from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.managed import basic_auth_consumer, consumer_manifests, managed_secret_args
@@ -35,6 +36,7 @@ from tests.support.rendered import (
     matches,
     network_policy_findings,
     reference_findings,
+    restricted_violations,
     selected_pods,
 )
 from tools.render import RenderedObject
@@ -49,10 +51,13 @@ LAB_UI = (
     "llm-gateway:langfuse.ingress_host=langfuse.lab.example",
     "llm-gateway:litellm.ingress.cluster_issuer=lab-ca",
     "llm-gateway:litellm.network.ingress_controller_namespace=ingress-nginx",
+    "llm-gateway:langfuse.sso={issuer_url: 'https://login.lab.example/realms/lab', client_id: langfuse, "
+    "client_secret_gsm_secret: lab-langfuse-oidc}",
 )
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lab-minio": ("lab", LAB_LANGFUSE),
     "lab-gcs-admin-ui": ("lab", (*LAB_LANGFUSE, *LAB_GCS, *LAB_UI)),
+    "lab-minio-ui": ("lab", (*LAB_LANGFUSE, *LAB_UI)),
     "lab-external": ("lab", (*LAB_LANGFUSE, *EXTERNAL_ENGINE)),
     "enterprise": ("enterprise", ()),
 }
@@ -139,7 +144,7 @@ def test_litellm_reaches_the_web_ui_only_and_the_subcharts_stay_internal(variant
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_app_pods_reach_the_database_and_https_only_with_gcs(variant: str) -> None:
+def test_app_pods_reach_the_database_and_https_only_with_gcs_or_the_identity_provider(variant: str) -> None:
     cfg = _config(variant)
     d = _deployed(variant)
     policies = [o.body for o in d.of_kind("NetworkPolicy")]
@@ -155,7 +160,9 @@ def test_app_pods_reach_the_database_and_https_only_with_gcs(variant: str) -> No
         assert not can_connect(policies, web, INTERNET, port)
     for app in (web, worker):
         assert can_connect(policies, app, database, port)
-        assert can_connect(policies, app, INTERNET, 443) == (cfg.langfuse.blob_storage == "gcs")
+        # GCS over HTTPS; with sso the web pods also reach the identity provider (its default range is all).
+        https = cfg.langfuse.blob_storage == "gcs" or (app is web and cfg.langfuse.sso is not None)
+        assert can_connect(policies, app, INTERNET, 443) == https
     assert not can_connect(policies, clickhouse, INTERNET, 443)
 
 
@@ -187,5 +194,161 @@ def test_ui_ingress_and_tracing_name_the_charts_web_service(variant: str) -> Non
         assert ingress is None
         return
     assert ingress is not None and core_errors(ingress) == []
-    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
-    assert path["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_names.WEB_PORT}}
+    (root,) = [p for p in ingress["spec"]["rules"][0]["http"]["paths"] if p["path"] == "/"]
+    assert root["backend"]["service"] == {"name": web["metadata"]["name"], "port": {"number": lf_names.WEB_PORT}}
+
+
+# --- the public host serves the UI, not the API (docs/security.md, Finding 4) -----------------------
+
+# Paths the SDKs and LiteLLM use (web/src/pages/api/public/**), the probes', and the UI's own.
+PUBLIC_API = ("/api/public/ingestion", "/api/public/otel/v1/traces", "/api/public/health", "/api/public/ready")
+UI = ("/", "/project/litellm/traces", "/api/auth/callback/custom", "/api/auth/signin", "/api/trpc/traces.all")
+
+
+def _backend(ingress: dict[str, Any], request_path: str) -> str | None:
+    """The Service the Ingress picks for a request path (Kubernetes' longest-match rules)."""
+    rules = [
+        (p["pathType"], p["path"], p["backend"]["service"]["name"])
+        for p in ingress["spec"]["rules"][0]["http"]["paths"]
+    ]
+    return backend_of(request_path, rules)
+
+
+@pytest.mark.parametrize("opened", [False, True])
+@pytest.mark.parametrize("variant", ["lab-gcs-admin-ui", "enterprise"])
+def test_the_public_api_reaches_langfuse_through_the_ingress_only_where_a_setting_opens_it(
+    variant: str, opened: bool
+) -> None:
+    stack, overrides = VARIANTS[variant]
+    cfg = scenario_config(stack, *overrides, f"llm-gateway:langfuse.public_api_on_ingress={str(opened).lower()}")
+    ingress = lf_network.ingress(cfg)
+    blocked = lf_network.blocked_service(cfg)
+    assert ingress is not None and blocked is not None
+    assert core_errors(ingress) == [] and core_errors(blocked) == []
+    assert "selector" not in blocked["spec"], "the blocked Service must have no endpoints"
+    web, nowhere = lf_names.names(cfg).web_service, blocked["metadata"]["name"]
+    for path in PUBLIC_API:
+        assert _backend(ingress, path) == (web if opened else nowhere), path
+    for path in UI:
+        assert _backend(ingress, path) == web, path
+    assert _backend(ingress, "/api/admin/ingestion-secret") == nowhere
+    # Inside the cluster nothing changes: LiteLLM posts OTLP to the web Service, the kubelet probes the pod.
+    tracing = lf_credentials.litellm_tracing(cfg)
+    assert tracing is not None and tracing.otel_host.startswith(f"http://{web}.")
+    web_pod = _app_pods(variant)["langfuse-web"]["containers"][0]
+    assert web_pod["livenessProbe"]["httpGet"]["path"] == "/api/public/health"
+
+
+def test_no_ui_host_means_no_ingress_and_no_blocked_service() -> None:
+    cfg = _config("lab-minio")
+    assert lf_network.ingress(cfg) is None and lf_network.blocked_service(cfg) is None
+
+
+# --- the app pods: their own user, a read-only root, no token (docs/security.md, Finding 4 and 6) ----
+
+
+def _app_pods(variant: str) -> dict[str, dict[str, Any]]:
+    """The rendered web and worker pod specs, by Deployment name."""
+    return {
+        o.body["metadata"]["name"]: o.body["spec"]["template"]["spec"]
+        for o in _render(variant)
+        if o.body["kind"] == "Deployment" and o.body["metadata"]["name"] in ("langfuse-web", "langfuse-worker")
+    }
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_web_and_worker_mount_no_service_account_token(variant: str) -> None:
+    """Neither calls the Kubernetes API and GCS is reached with an HMAC key: no token in the pods,
+    none on their ServiceAccount either (a pod added later without the field would get none)."""
+    pods = _app_pods(variant)
+    assert set(pods) == {"langfuse-web", "langfuse-worker"}
+    assert {name: spec["automountServiceAccountToken"] for name, spec in pods.items()} == dict.fromkeys(pods, False)
+    (account,) = [
+        o.body
+        for o in _render(variant)
+        if o.body["kind"] == "ServiceAccount" and o.body["metadata"]["name"] == "langfuse"
+    ]
+    assert account["automountServiceAccountToken"] is False
+    assert {spec["serviceAccountName"] for spec in pods.values()} == {"langfuse"}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_web_and_worker_run_as_the_images_user_on_a_read_only_root_writing_only_to_emptydirs(variant: str) -> None:
+    for name, spec in _app_pods(variant).items():
+        pod_sc = spec["securityContext"]
+        assert (pod_sc["runAsUser"], pod_sc["runAsGroup"]) == (1001, 1001), name
+        assert restricted_violations(spec) == [], name
+        (container,) = spec["containers"]
+        sc = container["securityContext"]
+        assert (sc["readOnlyRootFilesystem"], sc["runAsUser"], sc["runAsGroup"]) == (True, 1001, 1001), name
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert mounts == {"/tmp": "tmp", "/app/web/.next/cache": "next-cache"}, name  # noqa: S108
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        for volume in mounts.values():
+            assert volumes[volume]["emptyDir"]["sizeLimit"] == lf_values.SCRATCH_SIZE, name
+        resources = container["resources"]
+        assert resources["requests"]["cpu"] and resources["limits"]["memory"], name
+
+
+# --- sign-in (docs/security.md, Finding 4) ---------------------------------------------------------
+
+
+def _web_env(variant: str) -> dict[str, dict[str, Any]]:
+    (container,) = _app_pods(variant)["langfuse-web"]["containers"]
+    return {e["name"]: e for e in container["env"]}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rendered_web_signs_in_by_oidc_only_where_sso_is_set(variant: str) -> None:
+    """What the Langfuse process reads: with sso, password sign-in is off, the generic OIDC provider
+    is configured (its secret by reference), sign-up happens by SSO only; without a public host the
+    password sign-in of the admin stays the only way in. No variable is rendered empty (Langfuse's
+    env schema refuses an empty enum), whatever the chart does with false options."""
+    lf = _config(variant).langfuse
+    env = _web_env(variant)
+    value = {name: e.get("value") for name, e in env.items()}
+    assert all("value" in e or "valueFrom" in e for e in env.values()), "an env var rendered without a value"
+    if lf.sso is None:
+        assert value["AUTH_DISABLE_USERNAME_PASSWORD"] == "false"
+        assert value["AUTH_DISABLE_SIGNUP"] == "true"
+        assert not [name for name in env if name.startswith("AUTH_CUSTOM_")]
+        return
+    assert value["AUTH_DISABLE_USERNAME_PASSWORD"] == "true"
+    assert value["AUTH_DISABLE_SIGNUP"] == "false"
+    assert value["NEXTAUTH_URL"] == f"https://{lf.ingress_host}"
+    assert value["AUTH_CUSTOM_ISSUER"] == lf.sso.issuer_url
+    assert value["AUTH_CUSTOM_CLIENT_ID"] == lf.sso.client_id
+    assert value["AUTH_CUSTOM_NAME"] == lf.sso.display_name
+    assert value["AUTH_CUSTOM_SCOPE"] == "openid email profile"
+    assert value["AUTH_CUSTOM_CHECKS"] == "pkce,state"
+    assert value["AUTH_CUSTOM_ALLOW_ACCOUNT_LINKING"] == "true"
+    assert env["AUTH_CUSTOM_CLIENT_SECRET"]["valueFrom"] == {
+        "secretKeyRef": {"name": lf_credentials.CREDENTIALS_SECRET, "key": lf_credentials.OIDC_CLIENT_SECRET_KEY}
+    }
+
+
+@pytest.mark.parametrize("variant", ["lab-minio-ui", "enterprise"])
+def test_only_the_web_pods_reach_the_identity_provider(variant: str) -> None:
+    cfg = _config(variant)
+    d = _deployed(variant)
+    policies = [o.body for o in d.of_kind("NetworkPolicy")]
+    web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
+    clickhouse = _pod(d, "langfuse-clickhouse-shard0")
+    assert can_connect(policies, web, INTERNET, 443)
+    assert not can_connect(policies, web, INTERNET, 80)
+    assert can_connect(policies, worker, INTERNET, 443) == (cfg.langfuse.blob_storage == "gcs")
+    assert not can_connect(policies, clickhouse, INTERNET, 443)
+
+
+@pytest.mark.parametrize("variant", ["lab-gcs-admin-ui", "enterprise"])
+def test_rendered_pods_write_events_and_exports_under_the_prefixes_the_lifecycle_rule_expires(variant: str) -> None:
+    gcs = _config(variant).langfuse.gcs
+    assert gcs is not None
+    rule = lf_values.blob_bucket(gcs)["lifecycle_rules"][0]
+    for name, spec in _app_pods(variant).items():
+        env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+        expiring = {env["LANGFUSE_S3_EVENT_UPLOAD_PREFIX"], env["LANGFUSE_S3_BATCH_EXPORT_PREFIX"]}
+        assert expiring == set(rule["condition"]["matches_prefixes"]), name
+        assert "LANGFUSE_S3_MEDIA_UPLOAD_PREFIX" not in env, name  # media stay at the root, never expired
+        assert env["LANGFUSE_S3_EVENT_UPLOAD_BUCKET"] == gcs.bucket, name
+    assert rule["condition"]["age"] == gcs.retention_days

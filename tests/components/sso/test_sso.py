@@ -19,6 +19,7 @@ from components.litellm import names as litellm_names
 from components.litellm.ingress_paths import backend_of
 from components.secrets.managed import urlsafe_base64
 from components.sso import values as sso_values
+from config import parse_config
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config, with_value, without
@@ -395,3 +396,28 @@ def test_bad_sso_values_name_the_key(key: str, value: Any, expected: str) -> Non
 def test_sso_is_off_by_default() -> None:
     assert stack_config("lab").sso.enabled is False
     assert stack_config("enterprise").sso.enabled is True
+
+
+# --- session lifetime (docs/security.md, Finding 10) ----------------------------------------
+
+
+def test_cookie_refresh_defaults_to_an_hour_below_the_expiry() -> None:
+    sso = stack_config("enterprise").sso
+    assert (sso.cookie_refresh, sso.cookie_expire) == ("1h", "12h")
+    assert "--cookie-refresh=1h" in sso_values_of()["extraArgs"]
+
+
+@pytest.mark.parametrize("refresh", ["12h", "13h", "720m"])
+def test_a_refresh_not_shorter_than_the_expiry_is_refused(refresh: str) -> None:
+    """oauth2-proxy refuses refresh >= expire (pkg/validation/cookie.go): so does the config, with the key path."""
+    raw = with_value("enterprise", "sso", {**namespace("enterprise")["sso"], "cookie_refresh": refresh})
+    message = errors_for(raw)
+    assert f"llm-gateway:sso.cookie_refresh: {refresh} must be shorter than cookie_expire (12h)" in message
+    assert "Traceback" not in message
+
+
+def test_no_expiry_takes_any_refresh_and_a_zero_refresh_is_refused() -> None:
+    ok = with_value("enterprise", "sso", {**namespace("enterprise")["sso"], "cookie_expire": "0s"})
+    assert parse_config(ok).sso.cookie_refresh == "1h"
+    message = errors_for(with_value("enterprise", "sso.cookie_refresh", "0s"))
+    assert "llm-gateway:sso.cookie_refresh" in message and "longer than 0s" in message

@@ -25,6 +25,7 @@ from components.sso import values as sso_values
 from components.sso.component import SsoArgs
 from config import API_PORT, StackConfig
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, gsm_secret_id
+from config.sso import duration_seconds
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, one, render
 from tests.support.netpol import Address, Pod, can_connect
@@ -193,3 +194,36 @@ def test_gateway_ingress_with_sso_passes_ingress_nginx_path_validation(variant: 
     assert [p["path"] for p in paths if not NGINX_PATH.match(p["path"])] == []
     keys = [(p["pathType"], p["path"]) for p in paths]
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
+# --- session lifetime and the pod's own user (docs/security.md, Finding 10 and 6) -----------------
+
+
+def _container(variant: str) -> dict[str, Any]:
+    return one(_render(variant), "Deployment")["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_sessions_are_refreshed_with_the_identity_provider_before_they_expire(variant: str) -> None:
+    """A removed admin loses the UI within cookie_refresh, not at the end of cookie_expire: the
+    rendered container runs oauth2-proxy with both flags, the refresh strictly shorter."""
+    sso = _config(variant).sso
+    args = _container(variant)["args"]
+    assert f"--cookie-refresh={sso.cookie_refresh}" in args
+    assert f"--cookie-expire={sso.cookie_expire}" in args
+    flags = dict(a.removeprefix("--").split("=", 1) for a in args if a.startswith("--cookie-") and "=" in a)
+    assert 0 < duration_seconds(flags["cookie-refresh"]) < duration_seconds(flags["cookie-expire"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_oauth2_proxy_runs_as_the_images_nonroot_user_on_a_read_only_root_without_a_token(variant: str) -> None:
+    """The distroless `nonroot` user (65532), explicit so the kubelet can check it; nothing to write,
+    so no volume; no Kubernetes API token (oauth2-proxy never calls the API)."""
+    pod = one(_render(variant), "Deployment")["spec"]["template"]["spec"]
+    container = _container(variant)
+    assert pod["securityContext"]["runAsUser"] == pod["securityContext"]["runAsGroup"] == sso_values.NONROOT_UID
+    sc = container["securityContext"]
+    assert (sc["runAsUser"], sc["runAsGroup"], sc["readOnlyRootFilesystem"]) == (65532, 65532, True)
+    assert pod["automountServiceAccountToken"] is False
+    assert not pod.get("volumes") or all("secret" in v or "configMap" in v for v in pod["volumes"])
+    assert container["resources"]["limits"] and container["resources"]["requests"]

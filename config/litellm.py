@@ -3,7 +3,8 @@ network policy and ingress."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -31,6 +32,17 @@ API_PORT = 4000
 
 
 EnvVarName = Annotated[str, pattern(r"^[A-Z][A-Z0-9_]{0,62}$", "an environment variable name, e.g. OPENAI_API_KEY")]
+KEY_ENV_PREFIX: Final = "LLMGW_"
+"""Provider keys reach the proxy only under names with this prefix: LiteLLM reads none of them by
+itself (no string of the installed package starts with it), so its pass-through router, which reads
+`<PROVIDER>_API_KEY`, finds no company key (docs/litellm.md, "Provider pass-through")."""
+ProviderKeyEnv = Annotated[
+    str,
+    pattern(
+        rf"^{KEY_ENV_PREFIX}[A-Z0-9][A-Z0-9_]{{0,56}}$",
+        f"a name LiteLLM never reads by itself: {KEY_ENV_PREFIX} and upper-case letters, e.g. LLMGW_OPENAI_KEY",
+    ),
+]
 ModelName = Annotated[str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$", "a model name, e.g. gpt-4o")]
 
 
@@ -41,8 +53,9 @@ class ModelConfig(Section):
     model: Annotated[str, pattern(r"^[a-z0-9_-]+/[^\s]+$", "provider/model, e.g. openai/gpt-4o")] = Field(
         description="Provider model, `provider/model` (e.g. `openai/gpt-4o`)."
     )
-    api_key: EnvVarName | None = Field(
-        default=None, description="Name of an entry of `litellm.provider_keys` (the env var the key is mounted as)."
+    api_key: ProviderKeyEnv | None = Field(
+        default=None,
+        description="`litellm.provider_keys[].env` of the key this model uses (referenced as `os.environ/<env>`).",
     )
     api_base: HttpsUrl | None = Field(
         default=None, description="The provider endpoint, when not the provider's default."
@@ -59,8 +72,83 @@ class ModelConfig(Section):
 class ProviderKeyConfig(Section):
     """A provider API key kept in GSM by the platform team (never generated here)."""
 
-    env: EnvVarName = Field(description="Environment variable the key is mounted as (models name it in api_key).")
+    env: ProviderKeyEnv = Field(
+        description=(
+            "Environment variable the key is mounted as (models name it in api_key): LLMGW_ and a name, never one "
+            "LiteLLM reads by itself such as OPENAI_API_KEY (its pass-through routes would spend the key)."
+        )
+    )
     gsm_secret: GsmSecretId = Field(description="GSM secret holding the key (created by the platform team).")
+
+
+@dataclass(frozen=True)
+class PassthroughProvider:
+    """What opening one provider's pass-through takes (LiteLLM 1.108.7; the prefixes are captured from the
+    installed package in components/litellm/passthrough.json, checked by tests/components/litellm)."""
+
+    prefixes: tuple[str, ...]
+    """Its pass-through route prefixes (the Ingress routes these to LiteLLM once opened)."""
+    api_base_env: str
+    """The variable its pass-through route reads the upstream from (before the provider's default)."""
+    api_base_required: bool = False
+    """The route refuses to run without it (Azure has no default endpoint)."""
+
+
+PASSTHROUGH_PROVIDERS: Final = {
+    "anthropic": PassthroughProvider(("/anthropic",), "ANTHROPIC_API_BASE"),
+    "azure": PassthroughProvider(("/azure", "/azure_ai"), "AZURE_API_BASE", api_base_required=True),
+    "openai": PassthroughProvider(("/openai", "/openai_passthrough"), "OPENAI_API_BASE"),
+}
+"""Providers whose pass-through `litellm.passthrough` may open: those whose route takes its key from
+`<PROVIDER>_API_KEY`, proven on a real proxy (tests/components/litellm/test_passthrough_real_proxy.py)."""
+PassthroughProviderName = Literal["anthropic", "azure", "openai"]
+
+
+def passthrough_key_env(provider: str) -> str:
+    """The variable LiteLLM's pass-through router reads a provider's key from (`{PROVIDER}_API_KEY`:
+    PassthroughEndpointRouter._get_default_env_variable_name_passthrough_endpoint, captured as `key_env`
+    in components/litellm/passthrough.json)."""
+    return f"{provider.upper()}_API_KEY"
+
+
+def model_provider(model: str) -> str:
+    """The provider of a `provider/model` name (`openai/gpt-4o` -> `openai`)."""
+    return model.split("/", 1)[0]
+
+
+class PassthroughConfig(Section):
+    """One provider's pass-through routes, opened (docs/litellm.md, "Provider pass-through")."""
+
+    provider: PassthroughProviderName = Field(description="The provider whose pass-through routes open.")
+    key: ProviderKeyEnv | None = Field(
+        default=None,
+        description=(
+            "`provider_keys[].env` of the key the routes spend, set as `<PROVIDER>_API_KEY` in the proxy; default: "
+            "the one key this provider's models name."
+        ),
+    )
+    api_base: HttpsUrl | None = Field(
+        default=None,
+        description=(
+            "Upstream of the routes (`<PROVIDER>_API_BASE`); default: the one api_base of this provider's models "
+            "that use the key, if any (required for azure)."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OpenPassthrough:
+    """A provider whose pass-through is open, resolved from `litellm.passthrough` and the models."""
+
+    provider: str
+    key_env: str
+    """`provider_keys[].env` of the key it spends."""
+    gsm_secret: str
+    api_base: str | None
+
+    @property
+    def spec(self) -> PassthroughProvider:
+        return PASSTHROUGH_PROVIDERS[self.provider]
 
 
 class LiteLLMSettingsConfig(Section):
@@ -205,7 +293,12 @@ LabelValue = Annotated[
 class NetworkConfig(Section):
     """Who may talk to the gateway, and where it may talk to."""
 
-    client_namespaces: list[DnsLabel] = Field(description="Namespaces whose pods may call the API (port 4000).")
+    client_namespaces: list[DnsLabel] = Field(
+        description=(
+            "Other namespaces whose pods may call the API (port 4000). Not the gateway namespace: its pods are the "
+            "stack's own (Langfuse, ClickHouse, the reporting job...); name its callers in gateway_client_pods."
+        )
+    )
     prometheus_namespace: DnsLabel = Field(
         default="monitoring", description="Namespace of the Prometheus that scrapes the metrics ports."
     )
@@ -220,7 +313,20 @@ class NetworkConfig(Section):
         default=None,
         description="The ingress controller's namespace (admitted to the API port and, with sso, to oauth2-proxy).",
     )
-    egress_cidrs: list[Cidr] = Field(default=[], description="Model endpoints by CIDR (HTTPS only).")
+    gateway_client_pods: list[Annotated[dict[LabelKey, LabelValue], Field(min_length=1)]] = Field(
+        default=[],
+        description=(
+            "Labels of pods in the gateway namespace that may call the API (port 4000), one selector each. "
+            "oauth2-proxy (sso) is admitted by its own policy; nothing else the stack runs calls LiteLLM."
+        ),
+    )
+    egress_cidrs: list[Cidr] = Field(
+        default=[],
+        description=(
+            "Model endpoints by CIDR (HTTPS only). Kubernetes NetworkPolicy has no host names: 0.0.0.0/0 is the "
+            "one open rule for public provider APIs (docs/security.md)."
+        ),
+    )
     egress_namespaces: list[DnsLabel] = Field(default=[], description="In-cluster model servers by namespace.")
 
 
@@ -260,6 +366,25 @@ class AutoscalingConfig(Section):
         return self
 
 
+ROOT_IMAGES: Final = frozenset({"litellm", "litellm-database", "litellm-alpine"})
+"""LiteLLM's image variants built to run as root; `litellm-non_root` runs as nobody (uid 65534)."""
+NON_ROOT_UID: Final = 65534
+"""`nobody` in ghcr.io/berriai/litellm-non_root (docker/Dockerfile.non_root: `USER nobody`, HOME=/app)."""
+
+
+def _non_root_image(image: str) -> str:
+    repository = image.split("@", 1)[0].rpartition(":")[0]
+    name = repository.rpartition("/")[2]
+    if name in ROOT_IMAGES:
+        tag = image.split("@", 1)[0].rpartition(":")[2]
+        raise ValueError(
+            f"{name} is built to run as root, and the pods run as uid {NON_ROOT_UID} with a read-only root "
+            f"filesystem (the migration hook would not start): use the same version of the non-root variant, "
+            f"{repository.rpartition('/')[0] or 'ghcr.io/berriai'}/litellm-non_root:{tag}"
+        )
+    return image
+
+
 def _not_the_api_port(port: int) -> int:
     if port == API_PORT:
         raise ValueError(f"{port} is the API port (authenticated); the metrics port must differ, e.g. 4001")
@@ -276,8 +401,22 @@ class LiteLLMConfig(Section):
         default="oci://ghcr.io/berriai/litellm-helm", description="OCI reference of the LiteLLM chart."
     )
     chart_version: PinnedVersion = Field(description="Exact chart version.")
-    image: PinnedImage = Field(
-        description="Exact proxy image (repository:tag; latest, main-latest, main-stable... refused)."
+    image: Annotated[PinnedImage, AfterValidator(_non_root_image)] = Field(
+        description=(
+            "Exact proxy image (repository:tag; latest, main-latest, main-stable... refused): the non-root variant "
+            "ghcr.io/berriai/litellm-non_root (uid 65534), not litellm or litellm-database (root)."
+        )
+    )
+    read_only_root_filesystem: bool = Field(
+        default=True,
+        description=(
+            "The proxy's and the migration Job's root filesystem is read-only; they write only to their emptyDirs "
+            "(docs/security.md). false needs writable_root_filesystem_reason."
+        ),
+    )
+    writable_root_filesystem_reason: Annotated[str, Field(min_length=10, max_length=300)] | None = Field(
+        default=None,
+        description="Why the pods need a writable root filesystem (required when read_only_root_filesystem is false).",
     )
     replicas: Annotated[int, Field(ge=1, le=100)] = Field(description="Proxy replicas (without autoscaling).")
     num_workers: Annotated[int, Field(ge=1, le=32)] = Field(default=1, description="uvicorn worker processes per pod.")
@@ -309,6 +448,15 @@ class LiteLLMConfig(Section):
     database: LiteLLMDatabaseConfig = Field(
         default=LiteLLMDatabaseConfig(),
         description="How the proxy uses the stack's PostgreSQL (pool, spend-log retention, storage budget inputs).",
+    )
+    passthrough: list[PassthroughConfig] = Field(
+        default=[],
+        description=(
+            "Providers whose pass-through routes (/openai/..., /anthropic/..., /azure/...) are open: their key is "
+            "set as <PROVIDER>_API_KEY and their prefixes are routed on the Ingress. Any virtual key may call them "
+            "unless its allowed_routes exclude them, and LiteLLM tracks no cost on most of them (docs/litellm.md). "
+            "Empty: every pass-through route is refused. One entry per provider."
+        ),
     )
     network: NetworkConfig = Field(description="The proxy's NetworkPolicies: who may reach it and where it may go.")
     ingress: IngressConfig = Field(default=IngressConfig(), description="The gateway's TLS Ingress.")
@@ -344,6 +492,77 @@ class LiteLLMConfig(Section):
         ]
         refuse(problems)
         return self
+
+    @model_validator(mode="after")
+    def _writable_root_has_a_reason(self) -> LiteLLMConfig:
+        if not self.read_only_root_filesystem and self.writable_root_filesystem_reason is None:
+            refuse(
+                [
+                    (
+                        "writable_root_filesystem_reason",
+                        "is required when read_only_root_filesystem is false: say why the pods must write outside "
+                        "their emptyDirs",
+                    )
+                ]
+            )
+        return self
+
+    @field_validator("passthrough")
+    @classmethod
+    def _one_entry_per_provider(cls, entries: list[PassthroughConfig]) -> list[PassthroughConfig]:
+        refuse(repeated_values([e.provider for e in entries], "passthrough", "provider"))
+        return entries
+
+    @model_validator(mode="after")
+    def _passthrough_resolves(self) -> LiteLLMConfig:
+        refuse([problem for i in range(len(self.passthrough)) for problem in self._passthrough(i)[1]])
+        return self
+
+    def _passthrough(self, index: int) -> tuple[OpenPassthrough | None, list[tuple[str, str]]]:
+        """The open pass-through of entry `index` (its key and upstream), or the problems that prevent it."""
+        where = f"passthrough[{index}]"
+        setting = self.passthrough[index]
+        provider = setting.provider
+        spec = PASSTHROUGH_PROVIDERS[provider]
+        models = [m for m in self.models if model_provider(m.model) == provider]
+        keys = {k.env: k.gsm_secret for k in self.provider_keys}
+        named = list(dict.fromkeys(m.api_key for m in models if m.api_key is not None))
+        if setting.key is not None and setting.key not in keys:
+            return None, [(f"{where}.key", f"{setting.key!r} is not one of provider_keys[].env {sorted(keys)}")]
+        if setting.key is None and not named:
+            return None, [
+                (
+                    where,
+                    f"the stack has no key for {provider}: no model of provider {provider} names an api_key (add "
+                    f"one, or set {where}.key to one of provider_keys[].env), or remove this entry",
+                )
+            ]
+        if setting.key is None and len(named) > 1:
+            return None, [(f"{where}.key", f"{provider}'s models use {named}: name the one the routes spend")]
+        key = setting.key or named[0]
+        bases = list(dict.fromkeys(m.api_base for m in models if m.api_key == key and m.api_base is not None))
+        if setting.api_base is None and len(bases) > 1:
+            return None, [(f"{where}.api_base", f"the models using {key} have several api_base {bases}: name one")]
+        api_base = setting.api_base or (bases[0] if bases else None)
+        if api_base is None and spec.api_base_required:
+            return None, [(f"{where}.api_base", f"is required: {provider}'s pass-through has no default upstream")]
+        if api_base is not None:
+            # LiteLLM also takes <PROVIDER>_API_BASE as the default endpoint of the provider's models.
+            unset = [m.name for m in models if m.api_base is None]
+            if unset:
+                return None, [
+                    (
+                        f"{where}.api_base",
+                        f"{spec.api_base_env}={api_base} would also become the endpoint of {unset}, which set no "
+                        "api_base: give them one",
+                    )
+                ]
+        return OpenPassthrough(provider, key, keys[key], api_base), []
+
+    def open_passthrough(self) -> tuple[OpenPassthrough, ...]:
+        """The providers whose pass-through is open (validated: every entry resolves)."""
+        resolved = [self._passthrough(i)[0] for i in range(len(self.passthrough))]
+        return tuple(sorted((p for p in resolved if p is not None), key=lambda p: p.provider))
 
     @field_validator("pdb_min_available")
     @classmethod

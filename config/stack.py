@@ -63,6 +63,24 @@ class StackConfig(Section):
     def kube_context(self) -> str:
         return self.gke.kube_context or f"gke_{self.gcp.project}_{self.gke.location}_{self.gke.cluster_name}"
 
+    @field_validator("litellm")
+    @classmethod
+    def _clients_outside_the_gateway(cls, lit: LiteLLMConfig, info: ValidationInfo) -> LiteLLMConfig:
+        """A namespace peer admits every pod of it: naming the gateway namespace would open port 4000
+        to the stack's own pods (Langfuse, ClickHouse, the reporting job) again."""
+        namespaces = info.data.get("namespaces")
+        if namespaces is not None and namespaces.gateway in lit.network.client_namespaces:
+            raise ConfigProblemError(
+                [
+                    (
+                        "network.client_namespaces",
+                        f"must not name the gateway namespace {namespaces.gateway!r} (it would admit every pod "
+                        "of it to port 4000); name its callers by label in network.gateway_client_pods",
+                    )
+                ]
+            )
+        return lit
+
     # Field validators reading the (already validated) litellm section: they run,
     # and are reported, even when an unrelated section has errors.
     @field_validator("langfuse")

@@ -5,14 +5,16 @@ Encapsulates:
   pinned in config; values from `components.litellm.values.helm_values`);
 - the provider API keys: GSM secrets created by the platform team, granted to
   ESO's service account one by one, synced into one Secret that the release
-  mounts with `environmentSecrets`;
+  mounts with `environmentSecrets` under `LLMGW_*` names LiteLLM never reads by
+  itself; an opened provider pass-through (`litellm.passthrough`) gets its key
+  a second time as `<PROVIDER>_API_KEY` (components.litellm.passthrough);
 - the pods' ServiceAccount, with no API token mounted (the chart's `default` would mount one);
 - a metrics Service and ServiceMonitor on `PROMETHEUS_METRICS_PORT` (metrics
   never need the master key; only Prometheus's namespace may reach the port);
-- NetworkPolicies (default deny; API from the configured namespaces; egress to
-  DNS, the database and the model endpoints) and, when enabled, a TLS Ingress
+- NetworkPolicies (default deny; API from the configured namespaces and pods; egress
+  to DNS, the database and the model endpoints) and, when enabled, a TLS Ingress
   (API client routes to LiteLLM, the admin surface through oauth2-proxy with SSO,
-  `/metrics` to a Service without endpoints).
+  `/metrics` and the closed pass-through prefixes to a Service without endpoints).
 """
 
 from __future__ import annotations
@@ -82,6 +84,14 @@ class LiteLLM(pulumi.ComponentResource):
             depends.append(
                 custom_resource(
                     f"{name}-provider-keys", keys, pulumi.ResourceOptions(parent=self, depends_on=list(grants))
+                )
+            )
+        # The opened pass-through providers' keys, under the names LiteLLM reads (same GSM secrets).
+        opened = values.passthrough_keys_secret(lit, store, ns, args.refresh_interval)
+        if opened is not None:
+            depends.append(
+                custom_resource(
+                    f"{name}-passthrough-keys", opened, pulumi.ResourceOptions(parent=self, depends_on=list(grants))
                 )
             )
 

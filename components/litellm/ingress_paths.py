@@ -17,6 +17,7 @@ whole path segments, the longest match wins, `Exact` beats `Prefix` on a tie.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -25,6 +26,16 @@ from typing import Any
 ROUTES_FILE = Path(__file__).with_name("routes.json")
 BLOCKED = ("/metrics",)
 """Never routed from the public Ingress: LiteLLM's Prometheus mount (`/metrics`, `/metrics/`)."""
+
+
+STRICT_PATH = re.compile(r"^[A-Za-z0-9/_-]+$")
+"""What ingress-nginx's strict-validate-path-type accepts in an Exact or Prefix path."""
+
+
+def prefix_type(path: str) -> str:
+    """`Prefix`, or `ImplementationSpecific` for a path ingress-nginx refuses as a Prefix (`/eu.assemblyai`):
+    a plain NGINX string prefix there, which blocks at least as much."""
+    return "Prefix" if STRICT_PATH.match(path) else "ImplementationSpecific"
 
 
 @dataclass(frozen=True)

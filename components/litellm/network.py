@@ -1,6 +1,7 @@
 """How traffic reaches the proxy and leaves it: its NetworkPolicies (default deny, then the allowed
-flows) and the public TLS Ingress (`/metrics` blocked, the API client routes to LiteLLM, the admin
-surface through oauth2-proxy when SSO is on; the split is `components.litellm.ingress_paths`).
+flows) and the public TLS Ingress (`/metrics` and the closed provider pass-through prefixes blocked,
+the API client routes to LiteLLM, the admin surface through oauth2-proxy when SSO is on; the split is
+`components.litellm.ingress_paths`, the pass-through prefixes `components.litellm.passthrough`).
 
 Pure builders from typed config and the release's wiring.
 """
@@ -20,7 +21,8 @@ from components.kit import (
     tcp_ports,
     tls_ingress,
 )
-from components.litellm.ingress_paths import BLOCKED, path_table
+from components.litellm import passthrough
+from components.litellm.ingress_paths import BLOCKED, path_table, prefix_type
 from components.litellm.names import selector_labels, service_name
 from components.litellm.wiring import AdminFrontDoor, GatewayWiring
 from config import API_PORT, LiteLLMConfig, PostgresConfig
@@ -34,6 +36,8 @@ def network_policies(lit: LiteLLMConfig, pg: PostgresConfig, wiring: GatewayWiri
     api_from = [namespace_peer(ns) for ns in net.client_namespaces]
     if net.ingress_controller_namespace:
         api_from.append(namespace_peer(net.ingress_controller_namespace))
+    # Callers inside the gateway namespace by their labels (a podSelector peer: this namespace only).
+    api_from += [{"podSelector": {"matchLabels": dict(labels)}} for labels in net.gateway_client_pods]
     ingress_rules = [{"from": [prometheus_peer(net)], "ports": tcp_ports(lit.metrics_port)}]
     if api_from:  # `from: []` would admit every source: no peers, no rule
         ingress_rules.insert(0, {"from": api_from, "ports": tcp_ports(API_PORT)})
@@ -92,20 +96,21 @@ def blocked_service(lit: LiteLLMConfig, namespace: str) -> dict[str, Any] | None
 
 
 def ingress_paths(lit: LiteLLMConfig, namespace: str, admin: AdminFrontDoor | None) -> list[dict[str, Any]]:
-    """/metrics blocked; with SSO the API client routes to LiteLLM and the rest through oauth2-proxy
+    """/metrics and the closed pass-through prefixes blocked (LiteLLM's client routes below them carved
+    back out); with SSO the API client routes to LiteLLM and the rest through oauth2-proxy
     (components.litellm.ingress_paths), without SSO everything else to LiteLLM."""
     blocked = blocked_service(lit, namespace)
     assert blocked is not None
+    blocked_backend = {"service": {"name": blocked["metadata"]["name"], "port": {"number": 80}}}
     litellm = {"service": {"name": service_name(lit), "port": {"number": API_PORT}}}
-    paths = [
-        {
-            "path": path,
-            "pathType": "Prefix",
-            "backend": {"service": {"name": blocked["metadata"]["name"], "port": {"number": 80}}},
-        }
-        for path in BLOCKED
-    ]
-    direct = path_table().direct if admin else (("Prefix", "/"),)
+    pt = passthrough.ingress_paths(lit)
+    closed = (*BLOCKED, *pt.blocked)
+    paths = [{"path": path, "pathType": prefix_type(path), "backend": blocked_backend} for path in closed]
+    direct = list(path_table().direct if admin else (("Prefix", "/"),))
+    # The SSO table sends a pass-through prefix that has client routes below it (`/openai`) to LiteLLM:
+    # the blocked path replaces it, the carved-back client routes follow.
+    direct = [(t, p) for t, p in direct if not (t == "Prefix" and p in closed)]
+    direct += [item for item in (*pt.clients, *(("Prefix", p) for p in pt.opened)) if item not in direct]
     paths += [{"path": path, "pathType": path_type, "backend": litellm} for path_type, path in direct]
     return paths + [dict(p) for p in (admin.paths if admin else ())]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.litellm import passthrough
 from config import LiteLLMConfig
 
 MASTER_KEY_ENV = "PROXY_MASTER_KEY"
@@ -66,6 +67,9 @@ def proxy_config(lit: LiteLLMConfig, tracing: bool = False, redis: bool = False)
             "master_key": f"os.environ/{MASTER_KEY_ENV}",
             "database_url": "os.environ/DATABASE_URL",
             **database_settings(lit),
+            # Every closed provider pass-through prefix without client routes below it, claimed by a route
+            # that refuses every key (components.litellm.passthrough): LiteLLM has no switch for them.
+            "pass_through_endpoints": passthrough.claims(lit, tracing),
         },
     }
     router_settings: dict[str, Any] = {"routing_strategy": s.routing_strategy}

@@ -1,5 +1,5 @@
 """The Helm values of `litellm-helm` and the objects registered beside the release: the provider-key
-ExternalSecret, the pods' ServiceAccount, the metrics Service and its ServiceMonitor.
+ExternalSecrets, the pods' ServiceAccount, the metrics Service and its ServiceMonitor.
 
 No Pulumi calls: plain data from typed config and the release's wiring (`components.litellm.wiring`),
 so tests (and a real LiteLLM proxy on loopback) check exactly what the program deploys. The proxy's
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.database.endpoint import DatabaseEndpoint
 from components.kit import (
     PART_OF,
     HelmChart,
@@ -24,10 +25,16 @@ from components.litellm.wiring import GatewayWiring
 from components.redis.values import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import LiteLLMConfig
+from config.litellm import NON_ROOT_UID, OpenPassthrough, passthrough_key_env
 
 DATABASE_URL_KEY = "uri"
+DATABASE_URI_ENV = "LLMGW_DATABASE_URI"
+"""The owner's URI as the Secret holds it; DATABASE_URL adds the TLS parameters to it."""
 """Key of the database Secret that holds a complete, URL-encoded connection URI."""
 PROVIDER_KEYS_SECRET = "litellm-provider-keys"
+PASSTHROUGH_KEYS_SECRET = "litellm-passthrough-keys"
+"""The opened providers' keys under the names LiteLLM's pass-through router reads (`<PROVIDER>_API_KEY`),
+mounted into the proxy only (`environmentSecrets`; the migration Job gets none)."""
 RELEASE_TIMEOUT_S = 900
 """The first install runs the database migration Job as a hook before the proxy starts."""
 
@@ -37,9 +44,31 @@ def helm_chart(lit: LiteLLMConfig) -> HelmChart:
     return HelmChart(chart=lit.chart, version=lit.chart_version, timeout=RELEASE_TIMEOUT_S)
 
 
-RESTRICTED_POD = restricted_pod(1000)
-# Prisma writes its engines' cache at start-up (see the chart's values).
-RESTRICTED_CONTAINER = restricted_container(readOnlyRootFilesystem=False)
+SCRATCH_VOLUME = "litellm-tmp"
+SCRATCH_DIR = "/litellm-tmp"
+"""The one writable directory of the proxy and the migration Job (an emptyDir), their TMPDIR. The chart
+shares `volumes`/`volumeMounts` between both, and with a read-only root gives the proxy alone `/tmp`,
+`/.cache` and `/.npm`, so a second `/tmp` mount would be refused as a duplicate: TMPDIR points here.
+What LiteLLM 1.108.7 writes, checked in its source and on a real proxy run as uid 65534 with only this
+directory writable (tests/components/litellm/test_readonly_real_proxy.py): Python's temporary-directory
+probe at import (no writable TMPDIR: the import fails), the Prometheus multiprocess directory, the
+token-exchange store (when used), a pinned database CA (multi-certificate bundles only); in the Job the
+migration copy (LITELLM_MIGRATION_DIR, below) and Prisma's diff directory. The non-root image ships the UI
+pre-built (`/var/lib/litellm/ui`, marked ready: nothing is copied) and Prisma's engines generated at build."""
+MIGRATION_DIR = f"{SCRATCH_DIR}/migrations"
+"""LITELLM_MIGRATION_DIR: the Job copies litellm-proxy-extras' migrations here and baselines in the copy,
+instead of writing into the read-only package."""
+SCRATCH_SIZE_LIMIT = "500Mi"
+
+RESTRICTED_POD = restricted_pod(NON_ROOT_UID)
+
+
+def restricted_proxy_container(lit: LiteLLMConfig) -> dict[str, Any]:
+    """The proxy's and the migration Job's container securityContext (the chart uses one for both; the
+    Job's pod has no pod-level securityContext, so the uid/gid are set here too)."""
+    return restricted_container(
+        runAsUser=NON_ROOT_UID, runAsGroup=NON_ROOT_UID, readOnlyRootFilesystem=lit.read_only_root_filesystem
+    )
 
 
 def helm_values(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
@@ -65,7 +94,7 @@ def helm_values(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
         # Our own ServiceAccount (no API token mounted); the proxy never calls the Kubernetes API.
         "serviceAccount": {"create": False, "name": service_account_name(lit)},
         "podSecurityContext": RESTRICTED_POD,
-        "securityContext": RESTRICTED_CONTAINER,
+        "securityContext": restricted_proxy_container(lit),
         "livenessProbe": {"path": "/health/liveliness"},
         "readinessProbe": {"path": "/health/readiness"},
         "startupProbe": {"path": "/health/readiness", "periodSeconds": 10, "failureThreshold": 30},
@@ -82,12 +111,24 @@ def helm_values(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
         | ({"minAvailable": lit.pdb_min_available} if lit.pdb_min_available is not None else {}),
         "podLabels": {"app.kubernetes.io/part-of": PART_OF},
     }
-    if wiring.redis is not None and wiring.redis.ca_secret:
-        values["volumes"] = [{"name": "redis-ca", "secret": {"secretName": wiring.redis.ca_secret}}]
-        values["volumeMounts"] = [{"name": "redis-ca", "mountPath": CA_MOUNT_DIR, "readOnly": True}]
+    volumes, mounts = pod_volumes(wiring)
+    values["volumes"], values["volumeMounts"] = volumes, mounts
     if lit.spread_across_nodes:
         values["topologySpreadConstraints"] = spread_constraints(lit)
     return values
+
+
+def pod_volumes(wiring: GatewayWiring) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`volumes` and `volumeMounts` of the proxy and the migration Job: the scratch emptyDir, the Redis CA."""
+    volumes: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "emptyDir": {"sizeLimit": SCRATCH_SIZE_LIMIT}}]
+    mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": SCRATCH_DIR}]
+    if wiring.redis is not None and wiring.redis.ca_secret:
+        volumes.append({"name": "redis-ca", "secret": {"secretName": wiring.redis.ca_secret}})
+        mounts.append({"name": "redis-ca", "mountPath": CA_MOUNT_DIR, "readOnly": True})
+    if wiring.database_ca_volume is not None:
+        volumes.append(wiring.database_ca_volume)
+        mounts.append(DatabaseEndpoint.ca_volume_mount())
+    return volumes, mounts
 
 
 def database_values(wiring: GatewayWiring) -> dict[str, Any]:
@@ -103,25 +144,46 @@ def database_values(wiring: GatewayWiring) -> dict[str, Any]:
         # The chart builds DATABASE_URL from $(DATABASE_PASSWORD) without URL-encoding
         # (BerriAI/litellm#20993). Kubernetes keeps the last of duplicate env names and the
         # chart renders extraEnvVars after its own DATABASE_URL in both the proxy and the
-        # migration Job, so this entry replaces it with the database Secret's encoded URI.
-        "extraEnvVars": [
-            {
-                "name": "DATABASE_URL",
-                "valueFrom": {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}},
-            }
-        ],
+        # migration Job, so these entries replace it with the database Secret's encoded URI,
+        # plus the TLS parameters that make the client verify the server against the mounted CA.
+        "extraEnvVars": database_url_env(wiring),
     }
 
 
+def database_url_env(wiring: GatewayWiring) -> list[dict[str, Any]]:
+    """DATABASE_URL from the owner's encoded `uri`, with `database_uri_query` appended by `$(VAR)`
+    expansion (the variable it expands is defined first, as Kubernetes requires)."""
+    uri = {"secretKeyRef": {"name": wiring.database_secret, "key": DATABASE_URL_KEY}}
+    if not wiring.database_uri_query:
+        return [{"name": "DATABASE_URL", "valueFrom": uri}]
+    return [
+        {"name": DATABASE_URI_ENV, "valueFrom": uri},
+        {"name": "DATABASE_URL", "value": f"$({DATABASE_URI_ENV}){wiring.database_uri_query}"},
+    ]
+
+
 def env_vars(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
-    """Plain environment of the proxy (`envVars`): metrics port, workers, tracing host, exposure, Redis."""
+    """Plain environment of the proxy (`envVars`): metrics port, scratch directories, workers, tracing host,
+    exposure, Redis, the opened pass-through upstreams."""
     return (
         {"PROMETHEUS_METRICS_PORT": str(lit.metrics_port)}
+        | scratch_env()
         | worker_env(lit)
         | ({"LANGFUSE_OTEL_HOST": wiring.tracing.otel_host} if wiring.tracing else {})
         | exposure_env(lit)
         | redis_env(wiring.redis)
+        | passthrough_env(lit.open_passthrough())
     )
+
+
+def scratch_env() -> dict[str, str]:
+    """TMPDIR and LITELLM_MIGRATION_DIR in the scratch emptyDir (the root filesystem is read-only)."""
+    return {"TMPDIR": SCRATCH_DIR, "LITELLM_MIGRATION_DIR": MIGRATION_DIR}
+
+
+def passthrough_env(opened: tuple[OpenPassthrough, ...]) -> dict[str, str]:
+    """`<PROVIDER>_API_BASE` of each opened pass-through with an upstream (its key: PASSTHROUGH_KEYS_SECRET)."""
+    return {p.spec.api_base_env: p.api_base for p in opened if p.api_base is not None}
 
 
 WORKER_HEALTHCHECK_TIMEOUT_S = 120
@@ -160,10 +222,11 @@ def redis_env(redis: RedisWiring | None) -> dict[str, Any]:
 
 
 def environment_secrets(lit: LiteLLMConfig, wiring: GatewayWiring) -> list[str]:
-    """Secrets mounted whole as environment (`environmentSecrets`): provider keys, Langfuse's keys,
-    the salt key, the Redis password."""
+    """Secrets mounted whole as environment (`environmentSecrets`; the proxy only): provider keys, the
+    opened pass-through keys, Langfuse's keys, the salt key, the Redis password."""
     return (
         ([PROVIDER_KEYS_SECRET] if lit.provider_keys else [])
+        + ([PASSTHROUGH_KEYS_SECRET] if lit.open_passthrough() else [])
         + ([wiring.tracing.keys_secret] if wiring.tracing else [])
         + [wiring.salt_key_secret]
         + ([wiring.redis.auth_secret] if wiring.redis else [])
@@ -197,6 +260,23 @@ def provider_keys_secret(
         store=store,
         entries=[RemoteEntry(secret_key=k.env, gsm_secret_id=k.gsm_secret) for k in lit.provider_keys],
         target=TargetSecret(name=PROVIDER_KEYS_SECRET, namespace=namespace),
+        refresh_interval=refresh_interval,
+    )
+
+
+def passthrough_keys_secret(
+    lit: LiteLLMConfig, store: StoreRef, namespace: str, refresh_interval: str
+) -> dict[str, Any] | None:
+    """The opened providers' keys as `<PROVIDER>_API_KEY` (same GSM secrets as the provider keys); None
+    while every pass-through is closed."""
+    opened = lit.open_passthrough()
+    if not opened:
+        return None
+    return external_secret(
+        name=PASSTHROUGH_KEYS_SECRET,
+        store=store,
+        entries=[RemoteEntry(secret_key=passthrough_key_env(p.provider), gsm_secret_id=p.gsm_secret) for p in opened],
+        target=TargetSecret(name=PASSTHROUGH_KEYS_SECRET, namespace=namespace),
         refresh_interval=refresh_interval,
     )
 

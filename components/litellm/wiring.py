@@ -53,6 +53,11 @@ class GatewayWiring:
     database_name: str
     database_pod_selector: dict[str, str] | None
     """Labels of the database pods (CNPG) for the egress policy; None for an external server."""
+    database_uri_query: str = ""
+    """Appended to the owner's `uri` (TLS: `?sslmode=verify-full&sslrootcert=...`; LiteLLM turns libpq's
+    parameters into Prisma's); empty where the Secret's URI carries its parameters already."""
+    database_ca_volume: dict[str, Any] | None = None
+    """The pod volume of the database server's CA certificate (None: no CA to mount)."""
     tracing: TracingWiring | None = None
     """Langfuse tracing (langfuse.enabled); None: nothing of Langfuse in the release."""
     redis: RedisWiring | None = None
@@ -80,5 +85,7 @@ def gateway_wiring(
         database_port=endpoint.port,
         database_name=endpoint.database,
         database_pod_selector=dict(endpoint.pod_labels) if endpoint.pod_labels else None,
+        database_uri_query=endpoint.uri_query,
+        database_ca_volume=endpoint.ca_volume(),
         tracing=tracing,
     )

@@ -108,6 +108,11 @@ CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "enterprise",
+        lambda r: r["litellm"]["network"]["client_namespaces"].append("llm-gateway"),
+        "litellm.network.client_namespaces: must not name the gateway namespace 'llm-gateway'",
+    ),
+    (
+        "enterprise",
         lambda r: r["langfuse"]["sso"].update(client_secret_gsm_secret="litellm-master-key"),
         "langfuse.sso.client_secret_gsm_secret: 'litellm-master-key' is a secret this program generates",
     ),

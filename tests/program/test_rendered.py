@@ -187,9 +187,18 @@ def test_database_url_last_wins_in_the_proxy_and_the_migration_job(scenario: str
     assert set(workloads) == {"Deployment", "Job"}
     for kind, pod in workloads.items():
         (container,) = [c for c in pod.spec["containers"] if any(e["name"] == "DATABASE_URL" for e in c.get("env", []))]
-        entries = [e for e in container["env"] if e["name"] == "DATABASE_URL"]
+        env = container["env"]
+        entries = [e for e in env if e["name"] == "DATABASE_URL"]
         assert len(entries) >= 2, f"{kind}: the chart's own DATABASE_URL is gone; revisit docs/litellm.md"
-        assert entries[-1]["valueFrom"] == {"secretKeyRef": {"name": secret, "key": "uri"}}, kind
+        uri = {"secretKeyRef": {"name": secret, "key": "uri"}}
+        last = entries[-1]
+        if "valueFrom" in last:
+            assert last["valueFrom"] == uri, kind
+        else:  # the Secret's URI plus the TLS parameters, by $(VAR) expansion of an earlier entry
+            var = last["value"].removeprefix("$(").split(")", 1)[0]
+            position = {e["name"]: i for i, e in enumerate(env)}
+            assert position[var] < env.index(last), kind
+            assert env[position[var]]["valueFrom"] == uri, kind
 
 
 def test_rendering_is_deterministic_and_shows_no_secret() -> None:

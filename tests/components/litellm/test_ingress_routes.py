@@ -1,6 +1,8 @@
 """With SSO, LiteLLM's browser-facing admin surface is reachable only through
 oauth2-proxy, API client routes go straight to LiteLLM, /metrics nowhere. Checked against every
-route of LiteLLM's route list (components/litellm/routes.json, from tests/harness/litellm/routes.py)."""
+route of LiteLLM's route list (components/litellm/routes.json, from tests/harness/litellm/routes.py).
+With or without SSO, no provider pass-through route (components/litellm/passthrough.json) is on the
+Ingress unless `litellm.passthrough` opens its provider."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from components.litellm import passthrough
 from components.litellm.ingress_paths import ROUTES_FILE, backend_of, path_table, routes
 from tests.harness.litellm.routes import DOC, doc_text
 from tests.support.program import run_cached
@@ -31,8 +34,13 @@ INEXPRESSIBLE = {
 }
 
 
-def _table(stack: str) -> list[tuple[str, str, str]]:
-    objects = run_cached(stack).kubernetes_objects()
+NO_SSO = "llm-gateway:sso.enabled=false"
+OPEN_OPENAI = "llm-gateway:litellm.passthrough=[{provider: openai}]"
+PASSTHROUGH = {r.path for r in passthrough.passthrough_routes()}
+
+
+def _table(stack: str, *overrides: str) -> list[tuple[str, str, str]]:
+    objects = run_cached(stack, *overrides).kubernetes_objects()
     (ing,) = [o for o in objects if o["kind"] == "Ingress" and o["metadata"]["name"] == "litellm"]
     return [
         (p["pathType"], p["path"], json.dumps(p["backend"]["service"]))
@@ -91,17 +99,47 @@ def test_every_client_route_is_direct() -> None:
     gated = {
         r.path
         for r in routes()
-        if r.client and not r.path.startswith("/{")
+        if r.client and not r.path.startswith("/{") and r.path not in PASSTHROUGH
         for request in _requests(r.path)
         if _backend(table, request) != API
     }
     assert gated == INEXPRESSIBLE
 
 
+def _passthrough_requests() -> list[str]:
+    return [request for path in sorted(PASSTHROUGH) for request in _requests(path.replace(":path}", "}"))] + [
+        "/openai/v1/chat/completions",
+        "/openai/v1/assistants",
+        "/openai_passthrough/v1/fine_tuning/jobs/ftjob-1",
+        "/vertex_ai/v1/projects/p/locations/l/publishers/google/models/m:generateContent",
+        "/cursor/v0/agents",
+        "/anthropic/v1/messages",
+    ]
+
+
+@pytest.mark.parametrize("overrides", [(), (NO_SSO,)], ids=["sso", "no-sso"])
+def test_no_pass_through_route_is_on_the_ingress(overrides: tuple[str, ...]) -> None:
+    table = _table("enterprise", *overrides)
+    assert [r for r in _passthrough_requests() if _backend(table, r) != BLOCKED] == []
+    # LiteLLM's own client routes below a pass-through prefix still reach it.
+    below = [r.path for p in passthrough.prefixes() for r in passthrough.client_routes_below(p)]
+    assert "/openai/deployments/{model:path}/chat/completions" in below
+    assert [p for p in below for request in _requests(p) if _backend(table, request) != API] == []
+
+
+@pytest.mark.parametrize("overrides", [(OPEN_OPENAI,), (OPEN_OPENAI, NO_SSO)], ids=["sso", "no-sso"])
+def test_an_opened_provider_is_routed_to_litellm_and_no_other(overrides: tuple[str, ...]) -> None:
+    table = _table("enterprise", *overrides)
+    opened = [r for r in _passthrough_requests() if r.startswith(("/openai/", "/openai_passthrough/"))]
+    assert opened and [r for r in opened if _backend(table, r) != API] == []
+    others = [r for r in _passthrough_requests() if r not in opened]
+    assert [r for r in others if _backend(table, r) != BLOCKED] == []
+
+
 @pytest.mark.parametrize("request_path", ["/metrics", "/metrics/", "/metrics/x"])
 def test_metrics_blocked_with_and_without_sso(request_path: str) -> None:
     assert _backend(_table("enterprise"), request_path) == BLOCKED
-    no_sso = run_cached("enterprise", "llm-gateway:sso.enabled=false")
+    no_sso = run_cached("enterprise", NO_SSO)
     (ing,) = [o for o in no_sso.kubernetes_objects() if o["kind"] == "Ingress" and o["metadata"]["name"] == "litellm"]
     table = [
         (p["pathType"], p["path"], json.dumps(p["backend"]["service"]))

@@ -70,10 +70,26 @@ def test_database_wiring_uses_the_encoded_uri_everywhere() -> None:
         assert v["db"]["useExisting"] is True
         assert v["db"]["deployStandalone"] is False
         assert v["db"]["secret"] == {"name": secret, "usernameKey": "username", "passwordKey": "password"}
-        assert v["extraEnvVars"] == [
-            {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": secret, "key": "uri"}}}
-        ]
+        uri = {"secretKeyRef": {"name": secret, "key": "uri"}}
+        if overrides:  # the external engine's URI carries its parameters (sslmode) already
+            assert v["extraEnvVars"] == [{"name": "DATABASE_URL", "valueFrom": uri}]
+        else:
+            assert v["extraEnvVars"][0] == {"name": "LLMGW_DATABASE_URI", "valueFrom": uri}
+            assert v["extraEnvVars"][1]["name"] == "DATABASE_URL"
         assert v["migrationJob"]["enabled"] is True
+
+
+def test_litellm_verifies_the_cnpg_server_against_the_mounted_ca() -> None:
+    """CNPG's URI has no parameters: DATABASE_URL adds libpq's verify-full with the CA that is mounted
+    (the certificate item only), which the pinned LiteLLM turns into Prisma's sslcert/sslaccept=strict."""
+    v = values("lab")
+    env = _chart_env(v, {"username": "litellm", "password": "pw", "uri": "postgresql://litellm:pw@db/litellm"})
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(env["DATABASE_URL"]).query))
+    assert query["sslmode"] == "verify-full"
+    mounts = {m["mountPath"]: m["name"] for m in v["volumeMounts"]}
+    ca_dir = query["sslrootcert"].rsplit("/", 1)[0]
+    volume = next(vol for vol in v["volumes"] if vol["name"] == mounts[ca_dir])
+    assert [item["key"] for item in volume["secret"]["items"]] == ["ca.crt"]
 
 
 def _chart_env(values: dict[str, Any], secret: dict[str, str]) -> dict[str, str]:
@@ -93,8 +109,10 @@ def _chart_env(values: dict[str, Any], secret: dict[str, str]) -> dict[str, str]
     ]
     entries += [(k, str(v)) for k, v in values.get("envVars", {}).items()]
     for e in values.get("extraEnvVars", []):
-        ref = e["valueFrom"]["secretKeyRef"]
-        entries.append((e["name"], secret[ref["key"]]))
+        if "value" in e:
+            entries.append((e["name"], e["value"]))
+        else:
+            entries.append((e["name"], secret[e["valueFrom"]["secretKeyRef"]["key"]]))
     env: dict[str, str] = {}
     for name, raw in entries:
         value = raw
@@ -185,9 +203,9 @@ def test_provider_keys_are_gsm_references_mounted_as_env() -> None:
     (es,) = [e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == "litellm-provider-keys"]
     assert v["environmentSecrets"][0] == "litellm-provider-keys"
     assert {d["secretKey"]: d["remoteRef"]["key"] for d in es["spec"]["data"]} == {
-        "OPENAI_API_KEY": "openai-api-key",
-        "ANTHROPIC_API_KEY": "anthropic-api-key",
-        "AZURE_API_KEY": "azure-openai-api-key",
+        "LLMGW_OPENAI_KEY": "openai-api-key",
+        "LLMGW_ANTHROPIC_KEY": "anthropic-api-key",
+        "LLMGW_AZURE_KEY": "azure-openai-api-key",
     }
     grants = {g.plain_inputs["secretId"] for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")}
     assert {
@@ -216,8 +234,8 @@ def test_models_and_settings() -> None:
         (lambda m, k: m.append(dict(m[0])), "model name 'gpt-4o-mini' is already used by models[0]"),
         (lambda m, k: m[0].update(fallbacks=["nope"]), "litellm.models[0].fallbacks[0]: 'nope' is not another model"),
         (
-            lambda m, k: m[1].update(api_key="MISTRAL_API_KEY"),
-            "litellm.models[1].api_key: 'MISTRAL_API_KEY' is not one of provider_keys",
+            lambda m, k: m[1].update(api_key="LLMGW_MISTRAL_KEY"),
+            "litellm.models[1].api_key: 'LLMGW_MISTRAL_KEY' is not one of provider_keys",
         ),
     ],
 )
@@ -264,6 +282,11 @@ def test_probes_and_restricted_security_context(stack: str) -> None:
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     assert ctr["allowPrivilegeEscalation"] is False
     assert ctr["capabilities"] == {"drop": ["ALL"]}
+    # The image's own user (nobody, 65534), explicit on the container: the migration Job's pod has no
+    # pod-level securityContext, and runAsNonRoot alone made the kubelet refuse it (root image).
+    assert (pod["runAsUser"], pod["runAsGroup"], ctr["runAsUser"], ctr["runAsGroup"]) == (65534,) * 4
+    assert ctr["readOnlyRootFilesystem"] is True
+    assert v["image"]["repository"] == "ghcr.io/berriai/litellm-non_root"
 
 
 @pytest.mark.parametrize("stack", STACKS)

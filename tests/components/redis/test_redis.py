@@ -131,8 +131,8 @@ def test_litellm_reaches_memorystore_over_verified_tls_with_the_password_from_es
     assert env["REDIS_SSL_CA_CERTS"] == f"{shared.CA_MOUNT_DIR}/{shared.CA_KEY}"
     assert "REDIS_PASSWORD" not in env
     assert shared.AUTH_SECRET in vals["environmentSecrets"]
-    assert vals["volumes"] == [{"name": "redis-ca", "secret": {"secretName": shared.CA_SECRET}}]
-    assert vals["volumeMounts"] == [{"name": "redis-ca", "mountPath": shared.CA_MOUNT_DIR, "readOnly": True}]
+    assert {"name": "redis-ca", "secret": {"secretName": shared.CA_SECRET}} in vals["volumes"]
+    assert {"name": "redis-ca", "mountPath": shared.CA_MOUNT_DIR, "readOnly": True} in vals["volumeMounts"]
     run = run_cached("enterprise")
     external = {m["metadata"]["name"]: m for m in run.custom_resources("ExternalSecret")}
     for name, key, gsm in ((shared.AUTH_SECRET, "REDIS_PASSWORD", "litellm-redis-auth"),

@@ -62,8 +62,8 @@ SPACING_S = 0.5
 """Between two requests: each LiteLLM process pushes its counters to Redis every 0.1 s
 (lowest_tpm_rpm_v2: batched writes, default_sync_interval 0.1); margin for a loaded machine."""
 MODELS = (
-    f"[{{name: {LIMITED}, model: openai/gpt-4o-mini, api_key: OPENAI_API_KEY, rpm: {RPM}}}, "
-    f"{{name: {CACHED}, model: openai/gpt-4o-mini, api_key: OPENAI_API_KEY}}]"
+    f"[{{name: {LIMITED}, model: openai/gpt-4o-mini, api_key: LLMGW_OPENAI_KEY, rpm: {RPM}}}, "
+    f"{{name: {CACHED}, model: openai/gpt-4o-mini, api_key: LLMGW_OPENAI_KEY}}]"
 )
 
 
@@ -212,7 +212,7 @@ def fleet() -> Iterator[Fleet]:
             while not _redis_ping(redis_port, password):
                 assert redis_proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.1)
-            base = {**probe.proxy_env(os.environ), "PROXY_MASTER_KEY": key, "OPENAI_API_KEY": "sk-dummy"}
+            base = {**probe.proxy_env(os.environ), "PROXY_MASTER_KEY": key, "LLMGW_OPENAI_KEY": "sk-dummy"}
             # The cluster's REDIS_HOST (the Valkey Service) becomes the loopback server here.
             redis_env = {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port), "REDIS_PASSWORD": password}
             assert pair_values["envVars"]["REDIS_HOST"].endswith(".svc")

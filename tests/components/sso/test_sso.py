@@ -308,7 +308,7 @@ def test_litellm_api_port_admits_oauth2_proxy_pods() -> None:
     # (API clients and the ingress controller for the API paths).
     own = policy(run, "litellm-ingress")["spec"]["ingress"][0]["from"]
     names = [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in own]
-    assert names == ["llm-gateway", "apps", "data-science", "ingress-nginx"]
+    assert names == ["apps", "data-science", "ingress-nginx"]
 
 
 def test_policies_select_the_charts_pods() -> None:

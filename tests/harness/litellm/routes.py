@@ -7,6 +7,15 @@ Runs under the LiteLLM venv (tests/harness/litellm/install.sh), not the reposito
 
 `--write` also rewrites docs/ingress-paths.md, the path table computed from it.
 
+It also captures the provider pass-through routes into components/litellm/passthrough.json.
+Most of them are registered lazily (on the first request under their prefix), so they are not
+in routes.json: the script registers every lazy feature (`register_all_features`, what
+LITELLM_DISABLE_LAZY_ROUTES=true does at start-up) and keeps the HTTP routes LiteLLM tags
+`pass-through`, with their handler, and the name of the environment variable the pass-through
+router reads a provider's key from (`PassthroughEndpointRouter`, the `{PROVIDER}` pattern).
+The gateway blocks those routes on the Ingress and claims them in the proxy config unless
+`litellm.passthrough` opens a provider (components/litellm/passthrough.py).
+
 It imports the proxy's FastAPI app (no server, no network: the model cost map is
 the local copy) and lists every route it serves: HTTP routes with their methods,
 websockets, and static mounts (`/ui`, `/_next`, ...). Each route is classified
@@ -31,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
 OUTPUT = ROOT / "components" / "litellm" / "routes.json"
+PASSTHROUGH_OUTPUT = ROOT / "components" / "litellm" / "passthrough.json"
+PASSTHROUGH_TAG = "pass-through"
 DOC = ROOT / "docs" / "ingress-paths.md"
 
 
@@ -87,6 +98,43 @@ def routes() -> dict[str, Any]:
     }
 
 
+def passthrough_routes() -> dict[str, Any]:
+    """The provider pass-through routes of the installed LiteLLM (after `routes()`: it registers
+    the lazy features on the same app, which routes.json leaves out)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from importlib import import_module
+    from importlib.metadata import version
+
+    from litellm.proxy._lazy_features import register_all_features
+    from litellm.proxy.pass_through_endpoints.passthrough_endpoint_router import PassthroughEndpointRouter
+    from litellm.proxy.proxy_server import app
+
+    register_all_features(app)
+    # FastAPI 0.165 wraps included routers (`_IncludedRouter`, no .path): this flattens them.
+    iter_route_contexts = import_module("fastapi.routing").iter_route_contexts
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for ctx in iter_route_contexts(app.router.routes):
+        if PASSTHROUGH_TAG not in (getattr(ctx, "tags", None) or []):
+            continue
+        endpoint = getattr(ctx, "endpoint", None)
+        handler = f"{endpoint.__module__}.{endpoint.__qualname__}" if endpoint is not None else "?"
+        methods, handlers = found.setdefault(ctx.path, (set(), set()))
+        methods.update(getattr(ctx, "methods", None) or [])
+        handlers.add(handler)
+    return {
+        "litellm_version": version("litellm"),
+        "source": (
+            "tests/harness/litellm/routes.py: HTTP routes tagged pass-through after register_all_features; "
+            "key_env = PassthroughEndpointRouter._get_default_env_variable_name_passthrough_endpoint"
+        ),
+        "key_env": PassthroughEndpointRouter._get_default_env_variable_name_passthrough_endpoint("{provider}"),
+        "routes": [
+            {"path": path, "methods": sorted(methods), "handler": ",".join(sorted(handlers))}
+            for path, (methods, handlers) in sorted(found.items())
+        ],
+    }
+
+
 EVERYTHING_ELSE = (
     "`/ui`, `/login`, `/v2/login`, `/sso/*`, `/fallback/login`, the key, team, user, spend and config "
     "management API, health, docs: every route not below"
@@ -96,15 +144,21 @@ EVERYTHING_ELSE = (
 def doc_text() -> str:
     """docs/ingress-paths.md: the gateway Ingress's path table with SSO, from the committed route list."""
     sys.path.insert(0, str(ROOT))
-    from components.litellm import ingress_paths
+    from components.litellm import ingress_paths, passthrough
 
     ingress_paths.routes.cache_clear()
     ingress_paths.path_table.cache_clear()
+    passthrough.paths_with.cache_clear()
     data = json.loads(OUTPUT.read_text(encoding="utf-8"))
     table = ingress_paths.path_table()
-    rows = [f"| `{p}` | {t} | LiteLLM (`<release>:4000`) |" for t, p in table.direct]
+    closed = passthrough.paths_with(frozenset())
+    blocked = "Service `<release>-blocked`: a provider pass-through prefix (`litellm.passthrough` opens it)"
+    rows = [f"| `{p}` | {ingress_paths.prefix_type(p)} | {blocked} |" for p in closed.blocked]
+    rows += [f"| `{p}` | {t} | LiteLLM (`<release>:4000`) |" for t, p in table.direct if p not in closed.blocked]
+    rows += [f"| `{p}` | {t} | LiteLLM: a client route below a pass-through prefix |" for t, p in closed.clients]
     rows += [f"| `{p}` | {t} | oauth2-proxy (an admin route below a client prefix) |" for t, p in table.gated]
     clients = sum(r["client"] for r in data["routes"])
+    routes_seen = json.loads(PASSTHROUGH_OUTPUT.read_text(encoding="utf-8"))["routes"]
     return f"""# Gateway Ingress paths (with `sso.enabled`)
 
 Generated by `tests/harness/litellm/routes.py --write` from `components/litellm/routes.json` (LiteLLM
@@ -113,7 +167,11 @@ LiteLLM's own `LiteLLMRoutes.llm_api_routes`) with `components/litellm/ingress_p
 `tests/components/litellm/test_ingress_routes.py` checks every route against the rendered Ingress, and this file.
 
 Kubernetes picks the longest matching path (`Exact` before `Prefix` on a tie); `Prefix` matches
-whole path segments.
+whole path segments. The provider pass-through prefixes come from `components/litellm/passthrough.json`
+({len(routes_seen)} routes LiteLLM tags `pass-through`, most registered lazily and so not in
+`routes.json`); a prefix `litellm.passthrough` opens goes to LiteLLM instead. A prefix with a dot
+(`/eu.assemblyai`) is `ImplementationSpecific` (ingress-nginx's strict path validation refuses it as a
+`Prefix`; there it is a plain NGINX prefix, which blocks at least as much).
 
 | path | type | backend |
 |---|---|---|
@@ -127,28 +185,45 @@ Client routes that no Ingress path can tell apart from an admin route stay behin
 LiteLLM serves them at `/v1beta/models/...` too, which is direct) beside the admin
 `/models/{{model_id}}`, and `/fine_tuning/jobs/{{id}}/cancel` beside the admin `/fine_tuning/jobs/{{id}}`.
 
-Without SSO the Ingress sends everything but `/metrics` to LiteLLM, whose own authentication
-(master key, virtual keys, the UI's login) guards the admin routes.
+Without SSO the Ingress sends everything but `/metrics` and the closed pass-through prefixes to
+LiteLLM (the client routes below them included), whose own authentication (master key, virtual keys,
+the UI's login) guards the admin routes.
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help=f"rewrite {OUTPUT.relative_to(ROOT)}")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help=f"rewrite {OUTPUT.relative_to(ROOT)}, {PASSTHROUGH_OUTPUT.name} and {DOC.relative_to(ROOT)}",
+    )
     args = parser.parse_args(argv)
-    text = json.dumps(routes(), indent=1) + "\n"
+    # routes() first: passthrough_routes() registers the lazy features on the same app.
+    texts = {
+        OUTPUT: json.dumps(routes(), indent=1) + "\n",
+        PASSTHROUGH_OUTPUT: json.dumps(passthrough_routes(), indent=1) + "\n",
+    }
     if args.write:
-        OUTPUT.write_text(text, encoding="utf-8")
+        for path, text in texts.items():
+            path.write_text(text, encoding="utf-8")
         DOC.write_text(doc_text(), encoding="utf-8")
-        print(f"wrote {OUTPUT.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+        written = ", ".join(str(p.relative_to(ROOT)) for p in (*texts, DOC))
+        print(f"wrote {written}")
         return 0
-    committed = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-    if committed == text:
-        print(f"{OUTPUT.relative_to(ROOT)} is up to date")
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(committed.splitlines(True), text.splitlines(True), "committed", "now"))
-    print(f"\n{OUTPUT.relative_to(ROOT)} differs from the installed LiteLLM: rerun with --write", file=sys.stderr)
-    return 1
+    stale = []
+    for path, text in texts.items():
+        committed = path.read_text(encoding="utf-8") if path.exists() else ""
+        if committed == text:
+            print(f"{path.relative_to(ROOT)} is up to date")
+            continue
+        stale.append(path)
+        sys.stdout.writelines(
+            difflib.unified_diff(committed.splitlines(True), text.splitlines(True), "committed", "now")
+        )
+    for path in stale:
+        print(f"{path.relative_to(ROOT)} differs from the installed LiteLLM: rerun with --write", file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

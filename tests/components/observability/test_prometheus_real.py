@@ -48,6 +48,7 @@ from components.observability.dashboards import DashboardsArgs
 from config import StackConfig
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
+from tests.harness import timings
 from tests.harness.litellm import probe as litellm_probe
 from tests.harness.litellm.probe import (
     DOWN_MODEL,
@@ -482,6 +483,7 @@ def stack_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackRun |
     for result in results.values():
         if isinstance(result, StackRun):
             print_report(result)
+            timings.record(f"prometheus-real {result.stack}", f"s since start: {result.timings}")
     return results
 
 

@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
+from tests.harness import timings
 from tests.harness.litellm import probe
 from tests.support import ROOT
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER
@@ -231,7 +232,9 @@ def fleet() -> Iterator[Fleet]:
             started = time.monotonic()
             for proxy in proxies:
                 probe.wait_until_live(proxy.url, proxy.process, STARTUP_TIMEOUT_S, proxy.log)
-            print(f"five proxies (6 workers) live after {time.monotonic() - started:.0f} s")
+            live = f"five proxies (6 workers) live after {time.monotonic() - started:.1f} s"
+            print(live)
+            timings.record("redis-real", live)
             a, b, c, d, e = proxies
             yield Fleet(key, (a, b), (c, d), e, loopback_config(pair_values["proxy_config"], upstream.api_base),
                         int(workers_values["numWorkers"]))  # fmt: skip

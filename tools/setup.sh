@@ -19,9 +19,82 @@ APT_PREVIEW=(python3-venv)
 APT_CHECK=(python3-venv postgresql prometheus redis-server)
 APT_NODE=(nodejs npm)  # only when no node/npm is on PATH (CI images often bring their own)
 
+# The test runs of `check` print the 15 slowest tests and test modules, for CI's log.
+PYTEST_CHECK_ARGS=(--durations=15 --module-durations=15)
+# The real-component tests (real LiteLLM proxies, Prometheus, Redis) run in a second pytest
+# session beside the others: they mostly wait (proxy start-ups, scrapes, rate windows) while
+# the others mostly compute, so together they take little more than the longer of the two.
+REAL_MARKER=real_proxy
+
 PYTHON=${PYTHON:-python3}
 step() { printf '== [%4ss] %s\n' "$SECONDS" "$*"; }
 skip() { printf '   (already there: %s)\n' "$*"; }
+
+# --- phase timings: one row per phase, printed as a table when the script ends ------
+# A background job (apt, the LiteLLM venv, mypy) writes its own duration to a file;
+# the table shows it beside the foreground phases it overlapped, and the time the
+# foreground then spent waiting for it.
+PHASE_NAMES=()
+PHASE_SECONDS=()
+PHASE_DIR="$(mktemp -d)"
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+phase_start() { PHASE_T0="$(now)"; }
+phase_end() {
+  PHASE_NAMES+=("$1")
+  PHASE_SECONDS+=("$(elapsed_since "$PHASE_T0")")
+}
+# timed_to NAME CMD...: run CMD and write its duration to $PHASE_DIR/NAME; keeps its exit status.
+timed_to() {
+  local name=$1 t0 rc=0
+  shift
+  t0="$(now)"
+  "$@" || rc=$?
+  elapsed_since "$t0" >"$PHASE_DIR/$name"
+  return "$rc"
+}
+background_phase() {
+  local name=$1 file=$2
+  PHASE_NAMES+=("$name")
+  PHASE_SECONDS+=("$(cat "$PHASE_DIR/$file" 2>/dev/null || echo '?')")
+}
+
+# --- background jobs -------------------------------------------------------------
+# background NAME CMD...: run CMD in its own process group, its output to $PHASE_DIR/NAME.log
+# and its duration to $PHASE_DIR/NAME. finish NAME waits for it (its exit status; the
+# output stays in the log). Whatever still runs when the script ends, on success or on an
+# error, is stopped with its children (the EXIT trap), so no install or mypy outlives it.
+declare -A BG_PIDS=()
+background() {
+  local name=$1
+  shift
+  set -m  # its own process group: the trap can stop the job and everything it started
+  timed_to "$name" "$@" >"$PHASE_DIR/$name.log" 2>&1 </dev/null &
+  BG_PIDS[$name]=$!
+  set +m
+}
+finish() {
+  local name=$1 rc=0
+  wait "${BG_PIDS[$name]}" || rc=$?
+  unset "BG_PIDS[$name]"
+  return "$rc"
+}
+stop_background() {
+  local pid
+  for pid in "${BG_PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+}
+phase_summary() {
+  [ "${#PHASE_NAMES[@]}" -ne 0 ] || return 0
+  printf '== phase durations in seconds ("background": beside the other rows; "waited for": the wait for it)\n'
+  local i
+  for i in "${!PHASE_NAMES[@]}"; do
+    printf '   %-34s %7s\n' "${PHASE_NAMES[$i]}" "${PHASE_SECONDS[$i]}"
+  done
+  printf '   %-34s %7s\n' "total (wall clock)" "$SECONDS"
+}
+trap 'stop_background; phase_summary; rm -rf "$PHASE_DIR"' EXIT
 
 sudo_cmd() {
   if [ "$(id -u)" = "0" ]; then "$@"; else sudo "$@"; fi
@@ -43,6 +116,33 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   sudo_cmd apt-get update -qq
   sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The Debian packages of `check` install in the background while the venvs do, when
+# that is safe: the venvs need no Debian package (the interpreter has ensurepip) and
+# no sudo password must be typed. Otherwise they install first, in the foreground.
+apt_start() {
+  if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null || { [ "$(id -u)" != "0" ] && ! sudo -n true 2>/dev/null; }; then
+    phase_start
+    apt_install "$@"
+    phase_end "apt (Debian packages)"
+    return
+  fi
+  background apt apt_install "$@"
+}
+
+apt_finish() {
+  [ -n "${BG_PIDS[apt]:-}" ] || return 0
+  phase_start
+  local rc=0
+  finish apt || rc=$?
+  cat "$PHASE_DIR/apt.log"
+  if [ "$rc" -ne 0 ]; then
+    echo "error: installing the Debian packages failed (above)" >&2
+    exit 1
+  fi
+  phase_end "apt (waited for)"
+  background_phase "apt (background)" apt
 }
 
 check_python() {
@@ -91,33 +191,21 @@ test_assets() {
 # pip and everything pip started included.
 litellm_venv_start() {
   step "litellm: installing the pinned proxy in .venv-litellm, in the background (tests/harness/litellm/install.sh)"
-  LITELLM_LOG="$(mktemp)"
-  trap litellm_venv_stop EXIT
-  set -m
-  PYTHON="$PYTHON" bash tests/harness/litellm/install.sh >"$LITELLM_LOG" 2>&1 &
-  LITELLM_PID=$!
-  set +m
-}
-
-litellm_venv_stop() {
-  if [ -n "${LITELLM_PID:-}" ] && kill -0 "$LITELLM_PID" 2>/dev/null; then
-    echo "stopping the background LiteLLM install" >&2
-    kill -- "-$LITELLM_PID" 2>/dev/null || true
-  fi
-  rm -f "${LITELLM_LOG:-}"
+  PYTHON="$PYTHON" background litellm bash tests/harness/litellm/install.sh
 }
 
 litellm_venv_finish() {
   step "litellm: waiting for the .venv-litellm install"
-  if ! wait "$LITELLM_PID"; then
-    cat "$LITELLM_LOG" >&2
+  phase_start
+  if ! finish litellm; then
+    cat "$PHASE_DIR/litellm.log" >&2
     echo "error: tests/harness/litellm/install.sh failed" >&2
     exit 1
   fi
-  LITELLM_PID=""
-  LITELLM_BIN="$(tail -n 1 "$LITELLM_LOG")"
+  LITELLM_BIN="$(tail -n 1 "$PHASE_DIR/litellm.log")"
   export LITELLM_BIN
-  rm -f "$LITELLM_LOG"
+  phase_end "litellm venv (waited for)"
+  background_phase "litellm venv (background)" litellm
 }
 
 node_tools() {
@@ -129,24 +217,43 @@ node_tools() {
   npm ci --no-audit --no-fund --loglevel=error
 }
 
+# mypy (about 2 min on a cold cache, one core) starts as soon as venv/ is there and runs
+# beside the rest; its report follows the tests'.
+mypy_start() {
+  step "types: mypy . (in the background, beside the rest)"
+  background mypy venv/bin/mypy .
+}
+
 run_checks() {
   local failed=()
   step "lint: ruff check ."
+  phase_start
   venv/bin/ruff check . || failed+=("ruff check")
+  phase_end "ruff check"
   step "format: ruff format --check ."
+  phase_start
   venv/bin/ruff format --check . || failed+=("ruff format --check")
-  # mypy (about 2 min on a cold cache, one core) runs beside the tests; its report follows theirs.
-  step "types: mypy . (in the background, beside the tests)"
-  local mypy_log mypy_pid
-  mypy_log="$(mktemp)"
-  venv/bin/mypy . >"$mypy_log" 2>&1 &
-  mypy_pid=$!
-  step "tests: venv/bin/python -m pytest -q"
-  venv/bin/python -m pytest -q || failed+=("pytest")
+  phase_end "ruff format --check"
+  apt_finish
+  litellm_venv_finish
+  step "tests: venv/bin/python -m pytest -q -m $REAL_MARKER ${PYTEST_CHECK_ARGS[*]} (in the background)"
+  background pytest-real venv/bin/python -m pytest -q -m "$REAL_MARKER" "${PYTEST_CHECK_ARGS[@]}"
+  step "tests: venv/bin/python -m pytest -q -m 'not $REAL_MARKER' ${PYTEST_CHECK_ARGS[*]}"
+  phase_start
+  venv/bin/python -m pytest -q -m "not $REAL_MARKER" "${PYTEST_CHECK_ARGS[@]}" || failed+=("pytest")
+  phase_end "pytest (all but $REAL_MARKER)"
+  step "tests: the $REAL_MARKER session (its report)"
+  phase_start
+  finish pytest-real || failed+=("pytest -m $REAL_MARKER")
+  phase_end "pytest $REAL_MARKER (waited for)"
+  background_phase "pytest $REAL_MARKER (background)" pytest-real
+  cat "$PHASE_DIR/pytest-real.log"
   step "types: mypy . (its report)"
-  wait "$mypy_pid" || failed+=("mypy")
-  cat "$mypy_log"
-  rm -f "$mypy_log"
+  phase_start
+  finish mypy || failed+=("mypy")
+  phase_end "mypy (waited for after pytest)"
+  background_phase "mypy (background)" mypy
+  cat "$PHASE_DIR/mypy.log"
   if [ "${#failed[@]}" -ne 0 ]; then
     echo "FAILED: ${failed[*]}" >&2
     return 1
@@ -164,16 +271,27 @@ case "${1:-}" in
     ;;
   check)
     check_python
-    if command -v node >/dev/null && command -v npm >/dev/null; then
-      apt_install "${APT_CHECK[@]}"
+    # Overlapped: apt, the LiteLLM venv and venv/ install at the same time; mypy starts
+    # as soon as venv/ is there; each background job is waited for where it is needed.
+    node_there=0
+    command -v node >/dev/null && command -v npm >/dev/null && node_there=1
+    if [ "$node_there" = 1 ]; then
+      apt_start "${APT_CHECK[@]}"
     else
-      apt_install "${APT_CHECK[@]}" "${APT_NODE[@]}"
+      apt_start "${APT_CHECK[@]}" "${APT_NODE[@]}"
     fi
     litellm_venv_start
+    phase_start
     python_venv requirements.txt requirements-dev.txt
+    phase_end "venv/ (pip)"
+    mypy_start
+    phase_start
     test_assets
+    phase_end "test assets"
+    [ "$node_there" = 1 ] || apt_finish  # npm comes from apt
+    phase_start
     node_tools
-    litellm_venv_finish
+    phase_end "npm ci"
     run_checks
     ;;
   -h | --help | help)

@@ -19,7 +19,9 @@ After each phase the active alerts (pending, since `for:` timing is promtool's
 business: tests/components/observability/test_alerting.py) are recorded; after phase 3 every dashboard
 query (Grafana variables substituted) and every rule expression is evaluated
 through the HTTP API and classified error / empty / data. One proxy run per
-stack feeds every test below.
+stack feeds every test below; the two stacks' runs go at the same time (two
+threads, each with its own proxy and Prometheus), since they mostly wait for
+scrapes and rule evaluations.
 
 The proxy comes from $LITELLM_BIN, else `.venv-litellm/bin/litellm`; Prometheus
 from PATH (apt: prometheus). Without either the tests are skipped (failed in CI).
@@ -33,6 +35,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ from components.observability.dashboards import DashboardsArgs
 from config import StackConfig
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
+from tests.harness import timings
 from tests.harness.litellm import probe as litellm_probe
 from tests.harness.litellm.probe import (
     DOWN_MODEL,
@@ -63,11 +67,15 @@ from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheu
 
 pytestmark = pytest.mark.real_proxy
 
+STACKS = ("enterprise", "lab")
 DEFAULT_LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
 STARTUP_TIMEOUT_S = 180.0
 SETTLE_TIMEOUT_S = 20.0
 # Workers of a proxy starting on a busy CI machine answer uvicorn's supervisor late.
 WORKER_HEALTHCHECK_S = 120
+PING_ANSWER_S = 1.0
+"""How long an idle worker may take to answer a ping already sent (see _restart_a_worker)."""
+STOP_TIMEOUT_S = 10.0
 RANDOM_TOKENS = 300
 # The series cap the stacks render (litellm.settings.prometheus_max_series_per_metric),
 # lowered for this run so that a few hundred made-up tokens can prove it holds.
@@ -217,18 +225,63 @@ def _worker_pids(parent: int) -> set[int]:
 
 
 def _restart_a_worker(proxy: RunningProxy, workers: int) -> int:
-    """Kill one worker as an OOM kill would; uvicorn's supervisor starts a replacement."""
-    before = _worker_pids(proxy.process.pid)
+    """Kill one worker as an OOM kill would; uvicorn's supervisor starts a replacement.
+
+    The supervisor (the proxy's main process) checks its workers every 0.5 s: a worker whose
+    process has not exited gets a ping, and the supervisor waits for the answer up to
+    --timeout_worker_healthcheck (WORKER_HEALTHCHECK_S, 120 s). It keeps the other end of
+    that pipe open itself, so a worker that dies after the check (still dying, or killed
+    while a ping is on its way) is noticed only when that wait ends: 120 s instead of at
+    once, which made this test run out of time on a loaded machine. So the supervisor is
+    frozen (SIGSTOP) around the kill: a pause lets a ping already sent be answered, the kill
+    follows, and the supervisor is thawed only once the worker has exited (a zombie), so
+    its next check finds a dead process and starts the replacement.
+    """
+    supervisor = proxy.process.pid
+    before = _worker_pids(supervisor)
     assert len(before) == workers, before
     victim = min(before)
-    os.kill(victim, signal.SIGKILL)
+    os.kill(supervisor, signal.SIGSTOP)
+    try:
+        time.sleep(PING_ANSWER_S)
+        os.kill(victim, signal.SIGKILL)
+        assert wait_for(lambda: _exited(victim), timeout=STOP_TIMEOUT_S), f"worker {victim} survived SIGKILL"
+    finally:
+        os.kill(supervisor, signal.SIGCONT)
+    # The margin past the healthcheck timeout covers the rare check that still pinged the
+    # dying worker: slow, but the replacement is what this checks.
     assert wait_for(
-        lambda: len(pids := _worker_pids(proxy.process.pid)) == workers and victim not in pids,
-        timeout=WORKER_HEALTHCHECK_S,
-    ), _worker_pids(proxy.process.pid)
+        lambda: len(pids := _worker_pids(supervisor)) == workers and victim not in pids,
+        timeout=WORKER_HEALTHCHECK_S + 30,
+    ), _supervisor_diagnostics(proxy, victim)
     for model in proxy.models:  # both workers serve again
         _chat_ok(proxy, model)
     return victim
+
+
+def _exited(pid: int) -> bool:
+    """True once every thread of the process has exited: a zombie its parent can reap, or gone."""
+    states = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+        except (OSError, IndexError):
+            continue
+    return all(state in ("Z", "X") for state in states)
+
+
+def _supervisor_diagnostics(proxy: RunningProxy, victim: int) -> str:
+    """What the supervisor's threads wait in, its children, and what uvicorn logged."""
+    lines = [f"victim {victim}; workers now {sorted(_worker_pids(proxy.process.pid))}"]
+    for task in sorted(Path(f"/proc/{proxy.process.pid}/task").glob("*")):
+        try:
+            syscall = (task / "syscall").read_text().split()[0]
+            lines.append(f"supervisor thread {task.name}: syscall {syscall}, wchan {(task / 'wchan').read_text()}")
+        except OSError as error:
+            lines.append(f"supervisor thread {task.name}: {error}")
+    log = proxy.log_path.read_text(errors="replace").splitlines() if proxy.log_path.exists() else []
+    lines += [line[:300] for line in log if "uvicorn.error" in line or "Traceback" in line][-15:]
+    return "\n".join(lines)
 
 
 def _chat_ok(proxy: RunningProxy, model: str, **extra: Any) -> None:
@@ -286,17 +339,21 @@ def _provider_failures_phase(proxy: RunningProxy) -> None:
         assert result.status >= 400, result.status
 
 
-def _evaluate(run: StackRun, prom: RealPrometheus, cfg: StackConfig) -> None:
-    for spec in all_dashboards():
-        model = spec.build(DashboardsArgs.from_config(cfg).sources)
-        queries = exprs(model)
-        if not queries:
-            run.skipped_dashboards[spec.filename] = "PostgreSQL queries on LiteLLM's tables (a database)"
+def dashboard_queries(cfg: StackConfig) -> dict[str, list[str]]:
+    """dashboard file -> its Prometheus expressions (empty for a dashboard of PostgreSQL panels)."""
+    sources = DashboardsArgs.from_config(cfg).sources
+    return {spec.filename: list(exprs(spec.build(sources))) for spec in all_dashboards()}
+
+
+def _evaluate(run: StackRun, prom: RealPrometheus, queries: dict[str, list[str]]) -> None:
+    for filename, exprs_of_dashboard in queries.items():
+        if not exprs_of_dashboard:
+            run.skipped_dashboards[filename] = "PostgreSQL queries on LiteLLM's tables (a database)"
             continue
         results: dict[str, QueryResult] = {}
-        for expr in queries:
+        for expr in exprs_of_dashboard:
             results[expr] = prom.query(substitute(expr, run.job))
-        run.dashboards[spec.filename] = results
+        run.dashboards[filename] = results
     for rule in prom.rules():
         name = f"{rule['name']} ({rule.get('labels', {}).get('severity', '?')})"
         run.rule_health[name] = f"{rule['health']} {rule.get('lastError', '')}".strip()
@@ -317,16 +374,20 @@ def _count_tokens(run: StackRun, prom: RealPrometheus) -> None:
     run.series_total = int(_value(prom.query(f'count({{job="{run.job}"}})')))
 
 
-@pytest.fixture(scope="module", params=["enterprise", "lab"])
-def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> StackRun:
-    stack: str = request.param
-    litellm = _litellm_bin()
-    if litellm is None:
-        _skip_or_fail(f"no litellm executable: LITELLM_BIN={os.environ.get('LITELLM_BIN', '(unset)')}")
-    if PROMETHEUS is None:
-        _skip_or_fail("prometheus not installed (apt: prometheus)")
-    assert litellm is not None
-    cfg = stack_config(stack)
+@dataclass(frozen=True)
+class PreparedStack:
+    """What a stack's run needs from the program, rendered beforehand in the main thread
+    (the program's runs use Pulumi's process-wide mock engine)."""
+
+    stack: str
+    cfg: StackConfig
+    probe_input: litellm_probe.ProbeInput
+    rules_file: Path
+    workdir: Path
+    queries: dict[str, list[str]]
+
+
+def prepare(stack: str, tmp_path_factory: pytest.TempPathFactory) -> PreparedStack:
     program = run_cached(stack, CAP_OVERRIDE)
     releases = [r for r in program.of_type(HELM_RELEASE) if "proxy_config" in r.plain_inputs["values"]]
     assert len(releases) == 1
@@ -337,8 +398,15 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     rules_file = tmp / "rules.yaml"
     groups = program.custom_resources("PrometheusRule")[0]["spec"]["groups"]
     rules_file.write_text(yaml.safe_dump({"groups": groups}))
+    cfg = stack_config(stack)
+    return PreparedStack(stack, cfg, probe_input, rules_file, tmp, dashboard_queries(cfg))
+
+
+def run_stack_phases(prepared: PreparedStack, litellm: Path) -> StackRun:
+    """Start the stack's proxy and a Prometheus scraping it, drive the phases, record (thread-safe)."""
+    cfg, probe_input = prepared.cfg, prepared.probe_input
     job = scrape_job(cfg.litellm)
-    run = StackRun(stack, job, cfg.namespaces.gateway, probe_input.num_workers or 1)
+    run = StackRun(prepared.stack, job, cfg.namespaces.gateway, probe_input.num_workers or 1)
     session = litellm_probe.proxy_session(
         litellm,
         probe_input.config,
@@ -363,7 +431,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
                 "endpoint": "metrics",
             },
         )
-        with RealPrometheus(tmp, [target], [rules_file]) as prom:
+        with RealPrometheus(prepared.workdir, [target], [prepared.rules_file]) as prom:
             total = f'sum(litellm_proxy_total_requests_metric_total{{job="{job}"}})'
             assert wait_for(lambda: prom.target_health() == ["up"]), prom.log_tail()
             sent = _normal_phase(proxy)
@@ -371,6 +439,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             _record_phase(run, prom, "normal")
             if run.workers > 1:
                 run.restarted_worker = _restart_a_worker(proxy, run.workers)
+                run.timings["worker replaced"] = round(time.monotonic() - run.started, 1)
                 sent += len(proxy.models)
             sent += _client_mistakes_phase(proxy)
             assert wait_for(_counter_reaches(prom, total, sent)), prom.query(total)
@@ -379,7 +448,7 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             failed = f'sum(litellm_deployment_failure_responses_total{{job="{job}", exception_status="503"}})'
             assert wait_for(_counter_reaches(prom, failed, 40)), prom.query(failed)
             _record_phase(run, prom, "provider_failures")
-            _evaluate(run, prom, cfg)
+            _evaluate(run, prom, prepared.queries)
             run.timings["queries evaluated"] = round(time.monotonic() - run.started, 1)
             run.queries = {name: prom.query(expr) for name, expr in DIAGNOSTICS.items()}
             pids = prom.query(f'count(count by (pid) (litellm_deployment_state{{job="{job}"}}))')
@@ -390,8 +459,40 @@ def stack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             _count_tokens(run, prom)
             litellm_probe.stop_process(proxy.process)
             _record_phase(run, prom, "proxy_stopped")
-    print_report(run)
     return run
+
+
+@pytest.fixture(scope="module")
+def stack_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackRun | Exception]:
+    """Every stack's run, both at the same time; a run that failed holds its exception."""
+    litellm = _litellm_bin()
+    if litellm is None:
+        _skip_or_fail(f"no litellm executable: LITELLM_BIN={os.environ.get('LITELLM_BIN', '(unset)')}")
+    if PROMETHEUS is None:
+        _skip_or_fail("prometheus not installed (apt: prometheus)")
+    assert litellm is not None
+    prepared = [prepare(stack, tmp_path_factory) for stack in STACKS]
+    with ThreadPoolExecutor(max_workers=len(prepared), thread_name_prefix="prometheus-real") as pool:
+        futures = {p.stack: pool.submit(run_stack_phases, p, litellm) for p in prepared}
+    results: dict[str, StackRun | Exception] = {}
+    for stack, future in futures.items():
+        error = future.exception()
+        if error is not None and not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt and the like end the session
+        results[stack] = error if error is not None else future.result()
+    for result in results.values():
+        if isinstance(result, StackRun):
+            print_report(result)
+            timings.record(f"prometheus-real {result.stack}", f"s since start: {result.timings}")
+    return results
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack_run(request: pytest.FixtureRequest, stack_runs: dict[str, StackRun | Exception]) -> StackRun:
+    result = stack_runs[request.param]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def print_report(run: StackRun) -> None:

@@ -343,3 +343,26 @@ def test_proxy_env_drops_inherited_metrics_settings() -> None:
     assert "PROMETHEUS_METRICS_PORT" not in env
     assert "PROMETHEUS_MULTIPROC_DIR" not in env
     assert env["PATH"] == "/bin"
+
+
+def _executable(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def test_version_comes_from_the_metadata_of_the_scripts_interpreter(tmp_path: Path) -> None:
+    # A console script: its interpreter answers from the package metadata (no LiteLLM import).
+    python = _executable(tmp_path / "python3", '#!/bin/sh\ncase "$2" in *"version(\'litellm\')"*) echo 1.2.3;; esac\n')
+    litellm = _executable(tmp_path / "litellm", f"#!{python}\nraise SystemExit('not run')\n")
+    assert probe.litellm_version(litellm, {}) == "1.2.3"
+
+
+def test_version_of_another_executable_comes_from_its_version_flag(tmp_path: Path) -> None:
+    litellm = _executable(
+        tmp_path / "litellm", '#!/bin/sh\n[ "$1" = --version ] && echo "LiteLLM: Current Version = 4.5.6"\n'
+    )
+    assert probe.litellm_version(litellm, {}) == "4.5.6"
+    broken = _executable(tmp_path / "broken", "#!/bin/sh\necho nothing\n")
+    with pytest.raises(probe.ProbeError, match="cannot read the LiteLLM version"):
+        probe.litellm_version(broken, {})

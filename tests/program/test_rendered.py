@@ -71,7 +71,7 @@ def test_only_helm_test_pods_fail_restricted_and_the_program_never_runs_them(sce
 
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)
 def test_every_pod_runs_as_a_verifiable_non_root_user(scenario: str) -> None:
-    """Issue 27, item 6: `runAsNonRoot` alone is refused at start (CreateContainerConfigError) when the
+    """`runAsNonRoot` alone is refused at start (CreateContainerConfigError) when the
     image's user is root, and cannot be verified when it is a name: runAsUser/runAsGroup must be set."""
     d = _deployed(scenario)
     pods = [p for p in d.pods if not p.synthetic]
@@ -81,7 +81,7 @@ def test_every_pod_runs_as_a_verifiable_non_root_user(scenario: str) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)
 def test_every_root_filesystem_is_read_only_or_its_object_says_why(scenario: str) -> None:
-    """Issue 27, item 6: readOnlyRootFilesystem, or a CKV_K8S_22 skip with its reason on the object
+    """readOnlyRootFilesystem, or a CKV_K8S_22 skip with its reason on the object
     (the same reason Checkov reports and docs/security.md lists under "Scanner skips")."""
     d = _deployed(scenario)
     pods = [p for p in d.pods if not p.synthetic]

@@ -193,7 +193,7 @@ def restricted_violations(spec: dict[str, Any]) -> list[str]:
     return out
 
 
-# --- who a container runs as, and whether its root filesystem is writable (issue 27, item 6) ----
+# --- who a container runs as, and whether its root filesystem is writable -----------------------
 
 # Images whose own USER is a numeric, non-root uid: the kubelet can verify `runAsNonRoot` against it,
 # so their pods may leave runAsUser/runAsGroup to the image. Every other image (root, a named user

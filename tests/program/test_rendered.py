@@ -69,6 +69,62 @@ def test_only_helm_test_pods_fail_restricted_and_the_program_never_runs_them(sce
     assert "Do not run `helm test` on the release" in security
 
 
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_every_pod_runs_as_a_verifiable_non_root_user(scenario: str) -> None:
+    """`runAsNonRoot` alone is refused at start (CreateContainerConfigError) when the
+    image's user is root, and cannot be verified when it is a name: runAsUser/runAsGroup must be set."""
+    d = _deployed(scenario)
+    pods = [p for p in d.pods if not p.synthetic]
+    offenders = [f"{p.ref}: {v}" for p in pods for v in checks.identity_violations(p.spec)]
+    assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_every_root_filesystem_is_read_only_or_its_object_says_why(scenario: str) -> None:
+    """readOnlyRootFilesystem, or a CKV_K8S_22 skip with its reason on the object
+    (the same reason Checkov reports and docs/security.md lists under "Scanner skips")."""
+    d = _deployed(scenario)
+    pods = [p for p in d.pods if not p.synthetic]
+    offenders = [f"{p.ref}: {v}" for p in pods for v in checks.writable_root_violations(p.owner.body, p.spec)]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_identity_and_read_only_checks_catch_each_case() -> None:
+    def pod(image: str, pod_sc: dict[str, object], container_sc: dict[str, object]) -> dict[str, object]:
+        return {
+            "securityContext": pod_sc,
+            "containers": [{"name": "c", "image": image, "securityContext": container_sc}],
+        }
+
+    root_image = "ghcr.io/berriai/litellm-database:v1.108.7"
+    found = checks.identity_violations(pod(root_image, {"runAsNonRoot": True}, {}))
+    assert len(found) == 2 and "runAsUser unset" in found[0] and "runAsGroup unset" in found[1]
+    assert checks.identity_violations(pod(root_image, {"runAsUser": 1000, "runAsGroup": 1000}, {})) == []
+    assert checks.identity_violations(pod(root_image, {"runAsUser": 1000}, {"runAsGroup": 1000})) == []
+    assert checks.identity_violations(pod(root_image, {"runAsUser": 1000, "runAsGroup": 1000}, {"runAsUser": 0})) == [
+        f"container c ({root_image}): runAsUser: 0"
+    ]
+    # A known numeric non-root USER may stay the image's, with or without a tag or digest.
+    for image in ("ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie", "docker.io/bitnamilegacy/valkey@sha256:ab"):
+        assert checks.identity_violations(pod(image, {}, {})) == []
+    assert checks.image_repository("registry:5000/a/b:1.0@sha256:cd") == "registry:5000/a/b"
+    assert checks.image_repository("registry:5000/a/b") == "registry:5000/a/b"
+
+    writable = pod(root_image, {}, {"readOnlyRootFilesystem": False})
+    unset = pod(root_image, {}, {})
+    owner: dict[str, object] = {"metadata": {"name": "x"}}
+    assert len(checks.writable_root_violations(owner, writable)) == 1
+    assert len(checks.writable_root_violations(owner, unset)) == 1
+    assert checks.writable_root_violations(owner, pod(root_image, {}, {"readOnlyRootFilesystem": True})) == []
+    reasoned = {"metadata": {"annotations": {"checkov.io/skip1": "CKV_K8S_22=the UI is rewritten at start"}}}
+    assert checks.writable_root_violations(reasoned, writable) == []
+    # A reason on the pod template is not the object's (Checkov ignores it too); a bare id gives no reason.
+    template_only = {"metadata": {}, "spec": {"template": reasoned}}
+    bare = {"metadata": {"annotations": {"checkov.io/skip1": "CKV_K8S_22"}}}
+    assert len(checks.writable_root_violations(template_only, writable)) == 1
+    assert len(checks.writable_root_violations(bare, writable)) == 1
+
+
 def test_restricted_checker_catches_each_rule() -> None:
     good = {
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},

@@ -193,6 +193,89 @@ def restricted_violations(spec: dict[str, Any]) -> list[str]:
     return out
 
 
+# --- who a container runs as, and whether its root filesystem is writable -----------------------
+
+# Images whose own USER is a numeric, non-root uid: the kubelet can verify `runAsNonRoot` against it,
+# so their pods may leave runAsUser/runAsGroup to the image. Every other image (root, a named user
+# the kubelet cannot verify, or unknown) needs both set, non-zero, on the pod or the container.
+# Not here, on purpose: ghcr.io/berriai/litellm-database (docker/Dockerfile.database: `USER root`),
+# ghcr.io/berriai/litellm-non_root (docker/Dockerfile.non_root: `USER nobody`, a name), langfuse/langfuse
+# (web/Dockerfile: `USER nextjs`) and langfuse/langfuse-worker (worker/Dockerfile: `USER expressjs`), both names;
+# busybox (root).
+KNOWN_NON_ROOT_IMAGES: dict[str, int] = {
+    # cloudnative-pg/postgres-containers, Dockerfile: `RUN usermod -u 26 postgres` then `USER 26`
+    # (minimal stage; the standard stage switches to root for its packages and back to `USER 26`).
+    "ghcr.io/cloudnative-pg/postgresql": 26,
+    # bitnami/containers, bitnami/<app>/<version>/debian-12/Dockerfile: `USER 1001` (valkey/8.0,
+    # zookeeper/3.9, clickhouse/25, minio/2024); bitnamilegacy/* are the same builds, frozen.
+    "docker.io/bitnamilegacy/clickhouse": 1001,
+    "docker.io/bitnamilegacy/minio": 1001,
+    "docker.io/bitnamilegacy/valkey": 1001,
+    "docker.io/bitnamilegacy/zookeeper": 1001,
+    # oauth2-proxy/oauth2-proxy, Dockerfile: runtime `ARG RUNTIME_IMAGE=gcr.io/distroless/static:nonroot`,
+    # no USER of its own; distroless `nonroot` is uid/gid 65532 (GoogleContainerTools/distroless `NONROOT = 65532`).
+    "quay.io/oauth2-proxy/oauth2-proxy": 65532,
+}
+
+SCANNER_SKIP_PREFIXES = ("checkov.io/skip", "bridgecrew.io/skip", "cortex.io/skip")
+"""Annotation keys Checkov reads as skips (checkov/kubernetes/kubernetes_utils.py, SKIP_ANNOTATION_PREFIXES)."""
+WRITABLE_ROOT_CHECK = "CKV_K8S_22"
+"""Checkov's "Use read-only filesystem for containers": its skip on an object is the object's stated reason
+for a writable root filesystem."""
+
+
+def image_repository(image: str) -> str:
+    """`registry/repo:tag@sha256:...` -> `registry/repo`."""
+    name = image.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return name[:colon] if colon > slash else name
+
+
+def scanner_skip_reasons(body: dict[str, Any]) -> dict[str, str]:
+    """Check id -> reason of the Checkov skips on an object's TOP-LEVEL annotations (the only ones Checkov reads)."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    out: dict[str, str] = {}
+    for key, value in annotations.items():
+        if any(prefix in key for prefix in SCANNER_SKIP_PREFIXES):
+            check, _, reason = str(value).partition("=")
+            out[check.strip()] = reason.strip()
+    return out
+
+
+def identity_violations(spec: dict[str, Any]) -> list[str]:
+    """Containers that would run as root, or as a user the kubelet cannot verify as non-root: runAsUser
+    and runAsGroup must be set and non-zero unless the image's own USER is a known numeric non-root uid."""
+    out: list[str] = []
+    psc = spec.get("securityContext") or {}
+    for c in containers(spec):
+        sc = c.get("securityContext") or {}
+        image = str(c.get("image", ""))
+        known = image_repository(image) in KNOWN_NON_ROOT_IMAGES
+        for field_ in ("runAsUser", "runAsGroup"):
+            value = sc.get(field_, psc.get(field_))
+            if value is None and not known:
+                out.append(
+                    f"container {c.get('name')} ({image}): {field_} unset, and the image's own user is root or unknown"
+                )
+            elif value == 0:
+                out.append(f"container {c.get('name')} ({image}): {field_}: 0")
+    return out
+
+
+def writable_root_violations(owner: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    """Containers whose root filesystem is writable although their object states no reason for it
+    (a Checkov skip of CKV_K8S_22 with its reason on the object's top-level annotations)."""
+    if scanner_skip_reasons(owner).get(WRITABLE_ROOT_CHECK):
+        return []
+    return [
+        f"container {c.get('name')}: readOnlyRootFilesystem is {(c.get('securityContext') or {}).get('readOnlyRootFilesystem')}"
+        f" and the object states no reason (annotation checkov.io/skipN: {WRITABLE_ROOT_CHECK}=<reason>)"
+        for c in containers(spec)
+        if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True
+    ]
+
+
 # --- Secret / ConfigMap references ---------------------------------------------
 
 

@@ -53,6 +53,10 @@ def _repo(tmp: Path, *, assets_fail: bool, litellm: str, mypy: str) -> tuple[Pat
     _script(repo / "venv" / "bin" / "ruff", f'echo "ruff $*" >> "{log}"')
     _script(repo / "venv" / "bin" / "mypy", f'echo "mypy $*" >> "{log}"\n{mypy}')
     _script(repo / "tests" / "harness" / "litellm" / "install.sh", f'echo "litellm install" >> "{log}"\n{litellm}')
+    _script(
+        repo / "tests" / "harness" / "checkov" / "install.sh",
+        f'echo "checkov install" >> "{log}"\necho "/x/.venv-checkov/bin/checkov"',
+    )
     bindir = tmp / "bin"
     # Every Debian package is there; node and npm are on PATH.
     _script(bindir / "dpkg-query", "echo 'install ok installed'")
@@ -122,7 +126,7 @@ def test_check_overlaps_its_jobs_and_prints_the_phase_table(tmp_path: Path) -> N
     for phase in ("venv/ (pip)", "test assets", "npm ci", "ruff check", "ruff format --check"):
         assert f"   {phase} " in table, table
     assert "   pytest (all but real_proxy) " in table, table
-    for job in ("apt", "litellm venv", "mypy", "pytest real_proxy"):
+    for job in ("apt", "litellm venv", "checkov venv", "mypy", "pytest real_proxy"):
         assert f"   {job} (background) " in table, table
     assert "total (wall clock)" in table
     mypy_row = next(line for line in table.splitlines() if "mypy (background)" in line)

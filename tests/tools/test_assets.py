@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from config import ConfigError, parse_config
 from config.assets import chart_metadata, missing_subcharts
+from tests.support.config import namespace
 from tools import assets
 from tools.assets import Asset, AssetError, load_lock
 
@@ -233,3 +235,20 @@ def test_the_documented_swap_pins_the_published_archive_and_caches_it(
     assert missing_subcharts(tree) == []  # installable
     assert new.helm_pull == "helm pull oci://ghcr.io/berriai/litellm-helm --version 1.108.7"
     assert assets.main(["pin", "chart/litellm-helm", "--source", "http://example.com/x.tgz"]) == 2
+
+
+def test_a_stack_file_chart_version_other_than_the_lock_is_refused() -> None:
+    """The lock is the one source of a chart's version; a stack file may restate it, not differ."""
+    raw = namespace("lab")
+    raw["litellm"] = {**raw["litellm"], "chart_version": "1.108.7"}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    message = str(err.value)
+    assert "llm-gateway:litellm.chart_version: is not the version of the chart the release installs" in message
+    assert "assets.lock.json pins chart/litellm-helm 1.1.0, not a published release" in message
+    assert "oci://ghcr.io/berriai/litellm-helm 1.108.7" in message and "(got '1.108.7')" in message
+    raw["litellm"]["chart_version"] = load_lock()["chart/litellm-helm"].version
+    assert parse_config(raw).litellm.chart_version == "1.1.0"
+    raw["litellm"] = {**raw["litellm"], "chart": "oci://ghcr.io/berriai/litellm-helm"}
+    with pytest.raises(ConfigError, match=r"llm-gateway:litellm\.chart: unknown key"):
+        parse_config(raw)

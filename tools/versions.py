@@ -73,10 +73,11 @@ def _unpublished_title(asset: Asset) -> str:
     return f"{asset.name} is not the published chart"
 
 
-def _chart_version(asset: Asset) -> str:
+def _chart_source(asset: Asset) -> str:
+    where = f"assets.lock.json: `{asset.name}`"
     if not asset.published_url:
-        return f"`{asset.version}`"
-    return f"`{asset.version}`, [not the published {asset.published_version}](#{_anchor(_unpublished_title(asset))})"
+        return where
+    return f"{where}, [not the published {asset.published_version}](#{_anchor(_unpublished_title(asset))})"
 
 
 def deployed_rows() -> Iterator[tuple[str, str, str]]:
@@ -88,13 +89,13 @@ def deployed_rows() -> Iterator[tuple[str, str, str]]:
         cfg: StackConfig = parse_config(raw, frozenset({"postgresAdminPassword"}))
         for name in stack_charts(cfg):
             asset = lock[name]
-            yield f"{CHARTS.get(name, name)} ({stack})", _chart_version(asset), f"assets.lock.json: `{name}`"
+            yield f"{CHARTS.get(name, name)} ({stack})", asset.version, _chart_source(asset)
         for what, path in DEPLOYED:
             value = _get(cfg, path)
             if value is None:
                 continue
             where = f"Pulumi.{stack}.yaml" if _get(raw, path) is not None else f"{_default_source(cfg, path)} (default)"
-            yield f"{what} ({stack})", f"`{value}`", f"{where}: `{path}`"
+            yield f"{what} ({stack})", str(value), f"{where}: `{path}`"
 
 
 def requirement_rows() -> Iterator[tuple[str, str, str]]:
@@ -102,20 +103,20 @@ def requirement_rows() -> Iterator[tuple[str, str, str]]:
         for line in read_text(ROOT / name).splitlines():
             match = re.match(r"^\s*([A-Za-z0-9_.-]+(?:\[[^]]*\])?)\s*==\s*([^\s;#]+)", line)
             if match:
-                yield match.group(1), f"`{match.group(2)}`", name
+                yield match.group(1), match.group(2), name
 
 
 def node_rows() -> Iterator[tuple[str, str, str]]:
     lock = json.loads(read_text(ROOT / "package-lock.json"))
     for path, entry in sorted(lock.get("packages", {}).items()):
         if path.startswith("node_modules/") and path.count("node_modules/") == 1:
-            yield path.removeprefix("node_modules/"), f"`{entry.get('version')}`", "package.json, package-lock.json"
+            yield path.removeprefix("node_modules/"), str(entry.get("version")), "package.json, package-lock.json"
 
 
 def asset_rows() -> Iterator[tuple[str, str, str]]:
     for asset in load_lock().values():
         if asset.kind == "file":
-            yield asset.name, f"`{asset.version}`", "assets.lock.json"
+            yield asset.name, asset.version, "assets.lock.json"
 
 
 def chart_lines() -> list[str]:
@@ -187,7 +188,7 @@ def render() -> str:
     ]
     for title, rows in sections:
         lines += ["", f"## {title}", "", "| what | version | set in |", "|---|---|---|"]
-        lines += [f"| {what} | {version} | {where} |" for what, version, where in rows]
+        lines += [f"| {what} | `{version}` | {where} |" for what, version, where in rows]
         if title.startswith("Deployed"):
             lines += chart_lines()
     return "\n".join(lines) + "\n"

@@ -9,13 +9,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
+from pulumi.runtime.mocks import MockMonitor
 
-from config import DataSafetyConfig, NetworkConfig, Resources, StackConfig
+from config import ConfigError, DataSafetyConfig, NetworkConfig, Resources, StackConfig
+from config.assets import (
+    DEFAULT_CACHE,
+    LANGFUSE_CHART,
+    LITELLM_CHART,
+    OAUTH2_PROXY_CHART,
+    ROOT,
+    VALKEY_CHART,
+    chart_problems,
+    locked_chart,
+)
 
 PART_OF = "llm-gateway"
 
@@ -240,31 +252,38 @@ def tls_ingress(
 
 @dataclass(frozen=True)
 class HelmChart:
-    """Where a pinned chart comes from and how long its install may take."""
+    """Which locked chart a release installs and how long its install may take."""
 
-    chart: str
-    version: str
+    asset: str
+    """A chart of assets.lock.json (e.g. `LITELLM_CHART` of config/assets.py), installed from the cache."""
     timeout: int
     """Seconds Helm waits for the release's resources (atomic: rolled back after that)."""
-    repository: str | None = None
-    """A classic chart repository URL; None for an OCI reference in `chart`."""
 
 
-def helm_release_args(release: str, namespace: str, chart: HelmChart, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of `k8s.helm.v3.Release`: every release is atomic and cleans up on failure."""
-    args: dict[str, Any] = {
+def engine_reads_charts() -> bool:
+    """Whether the engine's Kubernetes provider loads the charts (`pulumi preview`/`up`); not under
+    Pulumi's mock engine (the offline preview, the tests), where nothing reads them."""
+    return not isinstance(pulumi.runtime.settings.get_monitor(), MockMonitor)
+
+
+def helm_release_args(
+    release: str, namespace: str, chart: HelmChart, values: Mapping[str, Any], cache: Path | None = None
+) -> dict[str, Any]:
+    """Keyword arguments of `k8s.helm.v3.Release`: the locked chart's tree in the cache (`cache`, default the
+    one in use) as a local chart, its Chart.yaml version, and the lock's digest as the release's description
+    (a change of the locked bytes is a change of the release's inputs); atomic, cleaned up on failure."""
+    locked = locked_chart(chart.asset, cache)
+    return {
         "name": release,
         "namespace": namespace,
-        "chart": chart.chart,
-        "version": chart.version,
+        "chart": locked.path,
+        "version": locked.version,
+        "description": locked.description,
         "values": dict(values),
         "atomic": True,
         "cleanup_on_fail": True,
         "timeout": chart.timeout,
     }
-    if chart.repository is not None:
-        args["repository_opts"] = k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository)
-    return args
 
 
 def helm_release(
@@ -275,8 +294,45 @@ def helm_release(
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
-    """Register a pinned chart as `release` in `namespace`: atomic, cleaned up on failure (`helm_release_args`)."""
-    return k8s.helm.v3.Release(resource_name, **helm_release_args(release, namespace, chart, values), opts=opts)
+    """Register a locked chart as `release` in `namespace` (`helm_release_args`). Where the engine loads
+    charts, the cached tree is verified first (`require_charts`); under the mock engine the release names
+    the tree where `pulumi up` reads it by default (`.cache/assets/...`)."""
+    reads = engine_reads_charts()
+    if reads:
+        require_charts([chart.asset])
+    args = helm_release_args(release, namespace, chart, values, cache=None if reads else ROOT / DEFAULT_CACHE)
+    return k8s.helm.v3.Release(resource_name, **args, opts=opts)
+
+
+def stack_charts(cfg: StackConfig) -> list[str]:
+    """The locked charts the stack installs (the releases the components register)."""
+    charts = [LITELLM_CHART]
+    if cfg.langfuse.enabled:
+        charts.append(LANGFUSE_CHART)
+    if cfg.sso.enabled:
+        charts.append(OAUTH2_PROXY_CHART)
+    if cfg.redis.mode == "in_cluster":
+        charts.append(VALKEY_CHART)
+    return charts
+
+
+def require_charts(assets: Sequence[str]) -> None:
+    """One ConfigError listing every locked chart that is missing from the cache, differs from the lock
+    or cannot be installed by Helm, each with its remedy."""
+    problems = [problem for asset in assets for problem in chart_problems(asset)]
+    if problems:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        raise ConfigError(
+            f"the locked Helm charts cannot be installed as pinned ({count}):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def require_stack_charts(cfg: StackConfig) -> None:
+    """Before anything registers: where the engine loads charts, every chart the stack installs is in the
+    cache exactly as assets.lock.json pins it and installable (`require_charts`)."""
+    if engine_reads_charts():
+        require_charts(stack_charts(cfg))
 
 
 def stateful_options(safety: DataSafetyConfig) -> pulumi.ResourceOptions:

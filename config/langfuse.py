@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from config.assets import LANGFUSE_CHART, matches_lock
 from config.sso import IssuerUrl, OidcClientId, OidcScope
 from config.types import (
     BucketName,
@@ -17,7 +18,6 @@ from config.types import (
     GsaAccountId,
     GsmSecretId,
     Hostname,
-    HttpsUrl,
     MemoryQuantity,
     PinnedVersion,
     ReleaseName,
@@ -175,10 +175,13 @@ class LangfuseConfig(Section):
 
     enabled: bool = Field(default=False, description="Deploy Langfuse and turn on LiteLLM's langfuse_otel callback.")
     release_name: ReleaseName = Field(default="langfuse", description="Helm release name.")
-    repository: HttpsUrl = Field(
-        default="https://langfuse.github.io/langfuse-k8s", description="Helm repository of the Langfuse chart."
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LANGFUSE_CHART))] | None = Field(
+        default=None,
+        description=(
+            "Optional: restates the version of the chart the release installs, `chart/langfuse` in "
+            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
+        ),
     )
-    chart_version: PinnedVersion = Field(default="1.5.41", description="Exact chart version.")
     database: DatabaseName = Field(default="langfuse", description="Langfuse's database in the stack's PostgreSQL.")
     owner: RoleName = Field(default="langfuse", description="The role that owns Langfuse's database.")
     web: LangfuseWorkload = Field(default=LangfuseWorkload(), description="The web Deployment.")

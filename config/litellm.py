@@ -8,13 +8,13 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from config.assets import LITELLM_CHART, matches_lock
 from config.types import (
     Cidr,
     DnsLabel,
     GsmSecretId,
     Hostname,
     HttpsUrl,
-    OciChart,
     Period,
     PinnedImage,
     PinnedVersion,
@@ -397,10 +397,13 @@ class LiteLLMConfig(Section):
     release_name: ReleaseName = Field(
         default="litellm", description="Helm release (and Service) name: a leading letter, 53 characters at most."
     )
-    chart: OciChart = Field(
-        default="oci://ghcr.io/berriai/litellm-helm", description="OCI reference of the LiteLLM chart."
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LITELLM_CHART))] | None = Field(
+        default=None,
+        description=(
+            "Optional: restates the version of the chart the release installs, `chart/litellm-helm` in "
+            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
+        ),
     )
-    chart_version: PinnedVersion = Field(description="Exact chart version.")
     image: Annotated[PinnedImage, AfterValidator(_non_root_image)] = Field(
         description=(
             "Exact proxy image (repository:tag; latest, main-latest, main-stable... refused): the non-root variant "

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from config.assets import VALKEY_CHART, matches_lock
 from config.types import (
     Cidr,
     DnsLabel,
     MemoryQuantity,
-    OciChart,
     PinnedVersion,
     ResourceAmounts,
     Resources,
@@ -69,12 +69,12 @@ class InClusterRedisConfig(Section):
     """Valkey (Bitnami chart, standalone) in the gateway namespace; password from GSM through ESO."""
 
     release_name: DnsLabel = Field(default="litellm-redis", description="Helm release name.")
-    chart: OciChart = Field(
-        default="oci://registry-1.docker.io/bitnamicharts/valkey", description="OCI reference of the Valkey chart."
-    )
-    chart_version: PinnedVersion = Field(
-        default="2.2.4",
-        description="The Bitnami valkey chart version Langfuse's chart 1.5.41 vendors (app Valkey 8.0.2).",
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(VALKEY_CHART))] | None = Field(
+        default=None,
+        description=(
+            "Optional: restates the version of the chart the release installs, `chart/valkey` in "
+            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
+        ),
     )
     auth: bool = Field(
         default=True,

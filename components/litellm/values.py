@@ -25,6 +25,7 @@ from components.litellm.wiring import GatewayWiring
 from components.redis.values import CA_MOUNT_DIR, RedisWiring
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import LiteLLMConfig
+from config.assets import LITELLM_CHART
 from config.litellm import NON_ROOT_UID, OpenPassthrough, passthrough_key_env
 
 DATABASE_URL_KEY = "uri"
@@ -40,8 +41,8 @@ RELEASE_TIMEOUT_S = 900
 
 
 def helm_chart(lit: LiteLLMConfig) -> HelmChart:
-    """The pinned `litellm-helm` chart (an OCI reference)."""
-    return HelmChart(chart=lit.chart, version=lit.chart_version, timeout=RELEASE_TIMEOUT_S)
+    """The locked `litellm-helm` chart (assets.lock.json)."""
+    return HelmChart(asset=LITELLM_CHART, timeout=RELEASE_TIMEOUT_S)
 
 
 SCRATCH_VOLUME = "litellm-tmp"

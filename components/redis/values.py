@@ -22,6 +22,7 @@ from components.kit import (
     tcp_ports,
 )
 from config import InClusterRedisConfig, MemorystoreConfig
+from config.assets import VALKEY_CHART
 
 AUTH_SECRET = "litellm-redis-auth"
 """Secret (gateway namespace) with REDIS_PASSWORD: LiteLLM's env (environmentSecrets) and Valkey's auth."""
@@ -89,7 +90,8 @@ def memorystore_wiring(ms: MemorystoreConfig, host: pulumi.Input[str]) -> RedisW
 
 
 def valkey_chart(ic: InClusterRedisConfig) -> HelmChart:
-    return HelmChart(chart=ic.chart, version=ic.chart_version, timeout=600)
+    """The locked Bitnami `valkey` chart (assets.lock.json)."""
+    return HelmChart(asset=VALKEY_CHART, timeout=600)
 
 
 def valkey_values(ic: InClusterRedisConfig) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from components.kit import (
 from components.litellm.ingress_paths import path_table
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import SsoConfig, StackConfig
+from config.assets import OAUTH2_PROXY_CHART
 
 CHART = "oauth2-proxy"
 NONROOT_UID = 65532
@@ -139,8 +140,8 @@ def extra_args(sso: SsoConfig, host: str) -> list[str]:
 
 
 def helm_chart(sso: SsoConfig) -> HelmChart:
-    """The pinned `oauth2-proxy` chart from its chart repository."""
-    return HelmChart(chart=CHART, version=sso.chart_version, timeout=600, repository=sso.repository)
+    """The locked `oauth2-proxy` chart (assets.lock.json)."""
+    return HelmChart(asset=OAUTH2_PROXY_CHART, timeout=600)
 
 
 def helm_values(sso: SsoConfig, wiring: SsoWiring) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 
 from components import kit
 from config import ResourceAmounts, Resources
+from config.assets import OAUTH2_PROXY_CHART, load_lock, locked_chart
 from tests.support.netpol import Pod, can_connect
 from tests.support.schemas import validation_errors
 from tools.render import Release, render_release
@@ -61,7 +62,8 @@ def test_namespace_peer_selects_every_pod_of_that_namespace_only() -> None:
 
 @pytest.mark.parametrize("release", ["oauth2-proxy", "admin-sso", "sso-oauth2-proxy-eu"])
 def test_helm_fullname_is_the_name_the_chart_gives_its_service(release: str) -> None:
-    rendered = render_release(Release(release, "gw", "oauth2-proxy", "", {}))
+    chart = locked_chart(OAUTH2_PROXY_CHART)
+    rendered = render_release(Release(release, "gw", chart.path, chart.version, {}, chart.description))
     (service,) = [o.body for o in rendered if o.body["kind"] == "Service"]
     assert service["metadata"]["name"] == kit.helm_fullname(release, "oauth2-proxy")
 
@@ -93,15 +95,17 @@ def test_tls_ingress_is_valid_and_its_certificate_covers_its_host() -> None:
     assert tls["secretName"] == "ui-tls"
 
 
-@pytest.mark.parametrize("repository", [None, "https://charts.example.com"])
-def test_helm_release_args_are_release_arguments_of_the_sdk(repository: str | None) -> None:
-    chart = kit.HelmChart(chart="oauth2-proxy", version="1.2.3", timeout=600, repository=repository)
+def test_helm_release_args_are_release_arguments_of_the_sdk_installing_the_locked_tree() -> None:
+    chart = kit.HelmChart(asset=OAUTH2_PROXY_CHART, timeout=600)
     args = kit.helm_release_args("sso", "gw", chart, {"replicaCount": 2})
     release = k8s.helm.v3.ReleaseArgs(**args)  # an unknown keyword fails here
     assert (release.atomic, release.cleanup_on_fail, release.timeout) == (True, True, 600)
-    assert (release.name, release.namespace, release.version) == ("sso", "gw", "1.2.3")
+    pinned = load_lock()[OAUTH2_PROXY_CHART]
+    assert (release.name, release.namespace, release.version) == ("sso", "gw", pinned.version)
     assert release.values == {"replicaCount": 2}
-    assert (release.repository_opts is None) == (repository is None)
+    # A local chart: the cached tree, no repository to pull from; the digest rides in the description.
+    assert release.chart == ".cache/assets/chart/oauth2-proxy" and release.repository_opts is None
+    assert pinned.sha256 in str(release.description)
 
 
 def test_a_default_deny_policy_is_valid_and_cuts_the_selected_pods_off_both_ways() -> None:

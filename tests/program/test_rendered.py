@@ -5,18 +5,34 @@ external-engine scenario."""
 from __future__ import annotations
 
 import base64
+import shutil
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from components import gateway, kit
+from components.kit import stack_charts
+from config import ConfigError
+from config.assets import CACHE_ENV, LANGFUSE_CHART, LITELLM_CHART, OAUTH2_PROXY_CHART, VALKEY_CHART
 from tests.support import ROOT
 from tests.support import rendered as checks
-from tests.support.program import ADMIN_PASSWORD, VARIANT_NAMES, run_cached, run_scenario
+from tests.support.config import scenario_config
+from tests.support.program import (
+    ADMIN_PASSWORD,
+    HELM_RELEASE,
+    SCENARIOS,
+    SECRET_CONFIG,
+    VARIANT_NAMES,
+    run_cached,
+    run_scenario,
+)
 from tests.support.schemas import validation_errors
-from tools.assets import asset_path
+from tools.assets import asset_path, load_lock
+from tools.offline import run_stack
 from tools.preview import main as preview_main
-from tools.render import releases, render_run
+from tools.render import chart_asset, releases, render_run
 
 SCENARIO_IDS = sorted(VARIANT_NAMES)
 
@@ -317,3 +333,80 @@ def test_preview_without_the_chart_cache_fails_in_one_line_or_skips_rendering(
     assert failed == 2
     assert err.strip().count("\n") == 0 and "python -m tools.assets fetch" in err
     assert skipped == 0 and not (tmp_path / "without" / "rendered").exists()
+
+
+# --- what is reviewed is what is installed (docs/security.md, Finding 7) ------------------
+
+CHART_SCENARIOS = sorted({*SCENARIO_IDS, "lab-langfuse", "enterprise-redis-in-cluster"})
+
+
+@pytest.mark.parametrize("scenario", CHART_SCENARIOS)
+def test_every_release_installs_the_locked_tree_the_preview_renders(scenario: str) -> None:
+    """Each release's chart is a local path to its locked tree in the cache (no registry, no chart
+    repository, no pull by version at deploy time), its version that tree's Chart.yaml version, and its
+    description the lock's digest: a change of the locked bytes is a change of the release in the diff."""
+    run = run_scenario(scenario)
+    lock = load_lock()
+    installed = []
+    for rel in (r.plain_inputs for r in run.of_type(HELM_RELEASE)):
+        asset = lock[chart_asset(rel["chart"])]
+        assert rel["chart"] == f".cache/assets/{asset.name}" and "repositoryOpts" not in rel, rel["name"]
+        assert rel["version"] == asset.version
+        assert rel["description"] == f"{asset.name} {asset.version} tree-sha256:{asset.sha256} (assets.lock.json)"
+        installed.append(asset.name)
+    stack, overrides = SCENARIOS[scenario]
+    assert sorted(installed) == sorted(stack_charts(scenario_config(stack, *overrides)))
+    # The preview renders each release from exactly the tree it names.
+    for rel in releases(run):
+        assert asset_path(chart_asset(rel.chart)).relative_to(ROOT).as_posix() == rel.chart
+
+
+def _deploying(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """Run the program as `pulumi up` would for its charts (the engine loads them) from `cache`; and
+    fail if the program got as far as building the gateway (a resource registering)."""
+
+    def registered(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a resource registered before the charts were checked")
+
+    monkeypatch.setattr(kit, "engine_reads_charts", lambda: True)
+    monkeypatch.setattr(gateway, "LlmGateway", registered)
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+
+
+def test_a_tampered_cached_chart_is_refused_before_anything_registers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(asset_path(LITELLM_CHART), cache / LITELLM_CHART)
+    values = cache / LITELLM_CHART / "values.yaml"
+    values.write_text(values.read_text().replace("runAsNonRoot: true", "runAsNonRoot: false", 1))
+    _deploying(monkeypatch, cache)
+    with pytest.raises(ConfigError) as err:
+        run_stack("lab", (), extra_config=SECRET_CONFIG)
+    message = str(err.value)
+    assert message.startswith("the locked Helm charts cannot be installed as pinned (1 problem):\n  - ")
+    assert f"asset {LITELLM_CHART} in {cache / LITELLM_CHART} does not match assets.lock.json" in message
+    assert "run `python -m tools.assets fetch`" in message
+
+
+def test_charts_never_fetched_are_refused_with_the_fetch_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _deploying(monkeypatch, tmp_path / "empty")
+    with pytest.raises(ConfigError) as err:
+        run_stack("enterprise", (), extra_config=SECRET_CONFIG)
+    lines = str(err.value).splitlines()[1:]
+    assert [line.split(" ")[4] for line in lines] == [LITELLM_CHART, LANGFUSE_CHART, OAUTH2_PROXY_CHART]
+    assert all(line.endswith("run `python -m tools.assets fetch`") for line in lines)
+
+
+def test_a_locked_chart_helm_cannot_install_is_refused_with_the_swap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assembled LiteLLM tree declares subcharts it does not carry: Helm would refuse it at
+    `pulumi up` with a misleading message; the program says why and what to do, first."""
+    _deploying(monkeypatch, asset_path(LITELLM_CHART).parent.parent)
+    with pytest.raises(ConfigError) as err:
+        run_stack("lab", (), extra_config=SECRET_CONFIG)
+    message = str(err.value)
+    assert f"chart {LITELLM_CHART} 1.1.0 in" in message and "declares the subcharts postgresql, redis" in message
+    assert "helm pull oci://ghcr.io/berriai/litellm-helm --version 1.108.7; docs/versions.md says how" in message
+    kit.require_charts([LANGFUSE_CHART, VALKEY_CHART])  # installable and intact: no error

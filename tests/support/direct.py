@@ -14,7 +14,7 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-from components.kit import HelmChart
+from components.kit import HelmChart, helm_release_args
 from tests.support.assets import require
 from tests.support.rendered import Deployed, Obj, Pod, pod_template
 from tests.support.schemas import _close as strict
@@ -22,8 +22,10 @@ from tools.render import KUBE_VERSION, Release, RenderedObject, render_release
 
 
 def render(release: str, namespace: str, chart: HelmChart, values: dict[str, Any]) -> list[RenderedObject]:
-    """`chart` rendered with `values` as release `release` in `namespace` (the pinned chart asset)."""
-    return render_release(Release(release, namespace, chart.chart, chart.version, values))
+    """`chart` rendered with `values` as release `release` in `namespace`: the locked tree the
+    release's arguments name (`helm_release_args`)."""
+    args = helm_release_args(release, namespace, chart, values)
+    return render_release(Release(release, namespace, args["chart"], args["version"], values, args["description"]))
 
 
 def deployed(program: Iterable[dict[str, Any]], rendered: Iterable[RenderedObject] = ()) -> Deployed:

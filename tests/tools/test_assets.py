@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from config import ConfigError, parse_config
+from config.assets import chart_metadata, missing_subcharts
+from tests.support.config import namespace
 from tools import assets
 from tools.assets import Asset, AssetError, load_lock
 
@@ -25,12 +28,15 @@ def _chart_tgz(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def test_lock_pins_every_asset_by_https_source_and_sha256() -> None:
+def test_lock_pins_every_asset_by_source_and_sha256() -> None:
+    """https for files and chart archives; a chart may come from an OCI registry (`helm pull`)."""
     lock = load_lock()
     assert len(lock) >= 15
     for asset in lock.values():
-        assert asset.url.startswith("https://"), asset.name
+        schemes = ("https://", "oci://") if asset.kind == "chart" else ("https://",)
+        assert asset.url.startswith(schemes), asset.name
         assert re.fullmatch(r"[0-9a-f]{64}", asset.sha256), asset.name
+        assert bool(asset.published_url) == bool(asset.published_version), asset.name
 
 
 def test_every_cached_asset_matches_the_lock() -> None:
@@ -120,3 +126,129 @@ def test_an_unreachable_source_names_the_mirror_setting(tmp_path: Path, monkeypa
     assert "\n" not in message and "urlopen error" not in message
     assert "cannot download https://127.0.0.1:9/nowhere.yaml" in message
     assert f"point {assets.MIRROR_ENV} (or --mirror) at a local mirror folder holding crds/nowhere.yaml" in message
+
+
+# --- charts: the lock pins what Helm installs --------------------------------------------
+
+
+def _charts() -> list[Asset]:
+    return [a for a in load_lock().values() if a.kind == "chart"]
+
+
+def test_a_chart_entry_states_its_chart_yaml() -> None:
+    """`version` and `app_version` are what Helm records for the release: the pinned tree's Chart.yaml."""
+    for asset in _charts():
+        meta = chart_metadata(assets.verify(asset))
+        assert (asset.version, asset.app_version) == (str(meta["version"]), str(meta["appVersion"])), asset.name
+
+
+def test_every_chart_helm_cannot_install_says_which_published_chart_it_stands_in_for() -> None:
+    """Helm refuses a chart whose Chart.yaml declares subcharts its charts/ folder lacks (the preview's
+    renderer does not): the two trees pinned from sources rather than release archives lack them."""
+    missing = {a.name: missing_subcharts(assets.verify(a)) for a in _charts()}
+    assert {name: found for name, found in missing.items() if found} == {
+        "chart/litellm-helm": ["postgresql", "redis"],
+        "chart/oauth2-proxy": ["redis-ha"],
+    }
+    for name in ("chart/litellm-helm", "chart/oauth2-proxy"):
+        asset = load_lock()[name]
+        assert asset.published_url and "Helm will not install the chart" in asset.note, name
+
+
+def test_an_assembled_chart_is_not_downloaded_but_named_for_what_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    with pytest.raises(AssetError) as err:
+        assets.fetch([load_lock()["chart/litellm-helm"]], None, log=io.StringIO())
+    message = str(err.value)
+    assert "is not a published release" in message and "charts/litellm-helm" in message
+    assert "docs/versions.md" in message and "\n" not in message
+
+
+def test_an_oci_chart_names_the_helm_pull_and_the_archive_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    with pytest.raises(AssetError) as err:
+        assets.fetch([load_lock()["chart/valkey"]], None, log=io.StringIO())
+    message = str(err.value)
+    assert "`helm pull oci://registry-1.docker.io/bitnamicharts/valkey --version 2.2.4`" in message
+    assert f"`{assets.FETCH_COMMAND} --archive chart/valkey=<the .tgz it wrote>`" in message
+
+
+def _packaged(tree: Path, top: str, into: Path, edit: dict[str, bytes] | None = None) -> Path:
+    """`tree` as a chart archive `helm package` would write (one top folder), with files replaced or added."""
+    files = {p.relative_to(tree).as_posix(): p.read_bytes() for p in sorted(tree.rglob("*")) if p.is_file()}
+    files.update(edit or {})
+    into.write_bytes(_chart_tgz({f"{top}/{name}": data for name, data in files.items()}))
+    return into
+
+
+def test_fetch_takes_a_chart_from_a_pulled_archive_and_verifies_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = load_lock()["chart/valkey"]
+    archive = _packaged(assets.verify(asset), "valkey", tmp_path / "valkey-2.2.4.tgz")
+    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    assert assets.main(["fetch", "--archive", f"chart/valkey={archive}", "--mirror", str(tmp_path / "none")]) == 2
+    assets.fetch([asset], None, log=io.StringIO(), archives={"chart/valkey": archive})
+    assert assets.verify(asset, root=tmp_path / "cache") == tmp_path / "cache" / "chart" / "valkey"
+    tampered = _packaged(assets.verify(asset), "valkey", tmp_path / "other.tgz", {"values.yaml": b"image: {}\n"})
+    shutil.rmtree(tmp_path / "cache")
+    with pytest.raises(AssetError, match="refused"):
+        assets.fetch([asset], None, log=io.StringIO(), archives={"chart/valkey": tampered})
+    assert not (tmp_path / "cache" / "chart" / "valkey").exists()
+
+
+def test_the_documented_swap_pins_the_published_archive_and_caches_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/versions.md: `helm pull` the published LiteLLM chart, then `pin --archive --source --write`.
+    The published archive is stood in for by the locked tree as the registry packages it: the
+    LiteLLM version as chart version, and the subcharts it declares."""
+    lock = tmp_path / "assets.lock.json"
+    shutil.copyfile(assets.LOCK_FILE, lock)
+    old = load_lock(lock)["chart/litellm-helm"]
+    locked_tree = assets.verify(old)
+    chart_yaml = (locked_tree / "Chart.yaml").read_text()
+    monkeypatch.setattr(assets, "LOCK_FILE", lock)
+    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    published = chart_yaml.replace("version: 1.1.0", "version: 1.108.7").replace("v1.85.1", "v1.108.7")
+    subcharts = {
+        f"charts/{n}/Chart.yaml": f"apiVersion: v2\nname: {n}\nversion: 1.0.0\n".encode()
+        for n in ("postgresql", "redis")
+    }
+    archive = _packaged(
+        locked_tree,
+        "litellm-helm",
+        tmp_path / "litellm-helm-1.108.7.tgz",
+        {"Chart.yaml": published.encode(), **subcharts},
+    )
+    argv = ["pin", "chart/litellm-helm", "--archive", str(archive), "--source", "oci://ghcr.io/berriai/litellm-helm"]
+    assert assets.main([*argv, "--write"]) == 0
+    new = load_lock(lock)["chart/litellm-helm"]
+    assert (new.version, new.app_version, new.url) == ("1.108.7", "v1.108.7", "oci://ghcr.io/berriai/litellm-helm")
+    assert (new.published_url, new.published_version, new.note) == ("", "", "")
+    assert new.sha256 != old.sha256 and new.sha256 in capsys.readouterr().out
+    tree = assets.verify(new, root=tmp_path / "cache")  # the cache holds the new tree
+    assert missing_subcharts(tree) == []  # installable
+    assert new.helm_pull == "helm pull oci://ghcr.io/berriai/litellm-helm --version 1.108.7"
+    assert assets.main(["pin", "chart/litellm-helm", "--source", "http://example.com/x.tgz"]) == 2
+
+
+def test_a_stack_file_chart_version_other_than_the_lock_is_refused() -> None:
+    """The lock is the one source of a chart's version; a stack file may restate it, not differ."""
+    raw = namespace("lab")
+    raw["litellm"] = {**raw["litellm"], "chart_version": "1.108.7"}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    message = str(err.value)
+    assert "llm-gateway:litellm.chart_version: is not the version of the chart the release installs" in message
+    assert "assets.lock.json pins chart/litellm-helm 1.1.0, not a published release" in message
+    assert "oci://ghcr.io/berriai/litellm-helm 1.108.7" in message and "(got '1.108.7')" in message
+    raw["litellm"]["chart_version"] = load_lock()["chart/litellm-helm"].version
+    assert parse_config(raw).litellm.chart_version == "1.1.0"
+    raw["litellm"] = {**raw["litellm"], "chart": "oci://ghcr.io/berriai/litellm-helm"}
+    with pytest.raises(ConfigError, match=r"llm-gateway:litellm\.chart: unknown key"):
+        parse_config(raw)

@@ -39,7 +39,8 @@ def _alive(pid: int) -> bool:
 
 def _sandbox(tmp: Path) -> Path:
     repo = tmp / "repo"
-    shutil.copytree(ROOT / "tools", repo / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("tools", "config"):  # tools/assets.py reads the lock through config/assets.py
+        shutil.copytree(ROOT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
     lock = json.loads((ROOT / "assets.lock.json").read_text())
     for entry in lock["assets"]:
         entry["url"] = f"https://127.0.0.1:9/{entry['mirror']}"

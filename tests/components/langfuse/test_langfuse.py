@@ -17,6 +17,7 @@ from components.langfuse.credentials import (
     OIDC_CLIENT_SECRET_KEY,
 )
 from config import parse_config
+from config.assets import LANGFUSE_CHART, locked_chart
 from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
@@ -56,9 +57,8 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
     run = run_cached(stack, *overrides)
     (component,) = run.of_type("llm-gateway:langfuse:Langfuse")
     rel = release(run, "langfuse")
-    assert rel["chart"] == "langfuse"
-    assert rel["version"] == stack_config(stack).langfuse.chart_version
-    assert rel["repositoryOpts"] == {"repo": "https://langfuse.github.io/langfuse-k8s"}
+    chart = locked_chart(LANGFUSE_CHART)
+    assert (rel["chart"], rel["version"], rel["description"]) == (chart.path, chart.version, chart.description)
     assert rel["namespace"] == "llm-gateway"
     assert run.named("llm-gateway-langfuse-release").parent == component.name
     cfg_specs = {r.plain_inputs["secretId"] for r in run.of_type("gcp:secretmanager/secret:Secret")}

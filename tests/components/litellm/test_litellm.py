@@ -12,6 +12,7 @@ import pytest
 
 from components.database.endpoint import external_uri_template
 from config import ConfigError, parse_config
+from config.assets import LITELLM_CHART, locked_chart
 from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
 from tests.harness.pglab.server import PostgresServer
 from tests.support.chart_keys import DATA, undocumented
@@ -44,12 +45,12 @@ def test_the_key_check_catches_a_typo() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_release_is_pinned_from_the_oci_registry(stack: str) -> None:
+def test_release_installs_the_locked_chart(stack: str) -> None:
     rel = release(run_cached(stack))
     pinned = stack_config(stack).litellm
     repository, tag = pinned.image.rsplit(":", 1)
-    assert rel["chart"] == pinned.chart and rel["chart"].startswith("oci://")
-    assert rel["version"] == pinned.chart_version
+    chart = locked_chart(LITELLM_CHART)
+    assert (rel["chart"], rel["version"], rel["description"]) == (chart.path, chart.version, chart.description)
     assert rel["values"]["image"] == {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"}
 
 

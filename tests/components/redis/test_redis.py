@@ -14,6 +14,7 @@ import pytest
 
 from components.redis import values as shared
 from config import parse_config
+from config.assets import VALKEY_CHART, locked_chart
 from config.footprint import footprint
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
 from tests.support.chart_keys import DATA, undocumented
@@ -172,8 +173,8 @@ def _valkey_release() -> dict[str, Any]:
 
 def test_in_cluster_valkey_is_the_pinned_chart_with_restricted_pods_and_eso_auth() -> None:
     rel = _valkey_release()
-    pinned = stack_config("enterprise").redis.in_cluster
-    assert (rel["chart"], rel["version"]) == (pinned.chart, pinned.chart_version)
+    chart = locked_chart(VALKEY_CHART)
+    assert (rel["chart"], rel["version"], rel["description"]) == (chart.path, chart.version, chart.description)
     vals = rel["values"]
     assert undocumented(DATA / "valkey_values_keys.txt", vals) == []
     assert vals["auth"] == {

@@ -20,6 +20,7 @@ from components.litellm.ingress_paths import backend_of
 from components.secrets.managed import urlsafe_base64
 from components.sso import values as sso_values
 from config import parse_config
+from config.assets import OAUTH2_PROXY_CHART, locked_chart
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config, with_value, without
@@ -37,7 +38,7 @@ LITELLM_POD = {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance"
 
 
 def sso_release(run: ProgramRun) -> dict[str, Any]:
-    (rel,) = [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["chart"] == "oauth2-proxy"]
+    (rel,) = [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["chart"].endswith("/oauth2-proxy")]
     return rel.plain_inputs  # type: ignore[no-any-return]
 
 
@@ -78,14 +79,13 @@ def test_the_key_check_catches_a_typo() -> None:
     assert undocumented(KEYS_FILE, broken) == ["config.existingSecrets", "extraArg"]
 
 
-def test_release_is_pinned_from_the_chart_repository() -> None:
+def test_release_installs_the_locked_chart() -> None:
     rel = sso_release(run_cached("enterprise"))
-    assert rel["chart"] == "oauth2-proxy"
-    assert rel["repositoryOpts"] == {"repo": "https://oauth2-proxy.github.io/manifests"}
+    chart = locked_chart(OAUTH2_PROXY_CHART)
+    assert (rel["chart"], rel["version"], rel["description"]) == (chart.path, chart.version, chart.description)
     pinned = stack_config("enterprise").sso
     image, tag = pinned.image.rsplit(":", 1)
     registry, repository = image.split("/", 1)
-    assert rel["version"] == pinned.chart_version
     assert rel["namespace"] == "llm-gateway"
     assert rel["values"]["image"] == {
         "registry": registry,
@@ -336,7 +336,7 @@ def test_lab_has_no_sso() -> None:
     run = run_cached("lab")
     assert not run.of_type("llm-gateway:sso:Sso")
     assert not [r for r in run.resources if r.name.startswith("llm-gateway-sso") or "oauth2" in r.name]
-    assert not [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["chart"] == "oauth2-proxy"]
+    assert not [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["chart"].endswith("/oauth2-proxy")]
     assert not [o for o in run.kubernetes_objects() if o["kind"] == "Ingress"]
     env = litellm_env("lab")
     assert not {"PROXY_BASE_URL", "DOCS_URL", "NO_DOCS", "NO_OPENAPI"} & set(env)

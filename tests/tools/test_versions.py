@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.components import require
 from tools import versions
 from tools.offline import ROOT
 
@@ -32,22 +32,46 @@ def _pin(path: str, package: str) -> str:
     raise AssertionError(f"{package} is not pinned in {path}")
 
 
-def test_schema_package_is_the_one_the_pinned_litellm_requires() -> None:
-    """The PostgreSQL schema the tests load (litellm-proxy-extras) is the pinned proxy's own."""
-    litellm = Path(os.environ.get("LITELLM_BIN") or ROOT / ".venv-litellm" / "bin" / "litellm")
-    python = litellm.parent / "python"
-    if not python.is_file():
-        pytest.skip(f"no LiteLLM venv beside {litellm}: bash tests/harness/litellm/install.sh")
+def venv_litellm() -> tuple[str, set[str]]:
+    """The LiteLLM venv's `litellm` version and the litellm-proxy-extras versions it requires."""
+    python = require("litellm").absolute().parent / "python"
     script = (
         "import importlib.metadata as m; print(m.version('litellm')); "
         "print(*[r for r in m.requires('litellm') or [] if r.startswith('litellm-proxy-extras')], sep='\\n')"
     )
     found = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True, timeout=60)
     installed, *extras = found.stdout.splitlines()
+    return installed, {e.split(";")[0].split("==")[1].strip() for e in extras if "==" in e}
+
+
+def check_the_venv_runs_the_pin() -> None:
+    installed, _ = venv_litellm()
     pinned = _pin("tests/harness/litellm/requirements.txt", "litellm")
-    if installed != pinned:
-        pytest.skip(f"the LiteLLM venv has {installed}, the pin is {pinned}: bash tests/harness/litellm/install.sh")
-    wanted = {e.split(";")[0].split("==")[1].strip() for e in extras if "==" in e}
+    assert installed == pinned, (
+        f"the LiteLLM venv has {installed}, the pin is {pinned}: every real-proxy test ran another LiteLLM; "
+        "bash tests/harness/litellm/install.sh"
+    )
+
+
+def test_the_litellm_venv_runs_the_pinned_version() -> None:
+    check_the_venv_runs_the_pin()
+
+
+def test_a_venv_that_drifted_from_the_pin_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drift this file exists to catch is a failure, not a skip (main skipped it)."""
+    for name, body in (("litellm", "exit 0"), ("python", "echo 1.0.0; echo 'litellm-proxy-extras==0.0.1'")):
+        (tmp_path / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("LITELLM_BIN", str(tmp_path / "litellm"))
+    with pytest.raises(AssertionError, match=r"the LiteLLM venv has 1\.0\.0, the pin is .*install\.sh"):
+        check_the_venv_runs_the_pin()
+
+
+def test_schema_package_is_the_one_the_pinned_litellm_requires() -> None:
+    """The PostgreSQL schema the tests load (litellm-proxy-extras) is the pinned proxy's own."""
+    check_the_venv_runs_the_pin()
+    _, wanted = venv_litellm()
+    pinned = _pin("tests/harness/litellm/requirements.txt", "litellm")
     assert wanted == {_pin("requirements-dev.txt", "litellm-proxy-extras")}, (
         f"litellm {pinned} requires litellm-proxy-extras {wanted}: pin that in requirements-dev.txt"
     )

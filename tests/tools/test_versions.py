@@ -1,12 +1,15 @@
-"""docs/versions.md lists every pinned version exactly as the files that set them."""
+"""docs/versions.md lists every pinned version exactly as the files that set them; one LiteLLM version
+everywhere (tests/harness/litellm/pins.py); the LiteLLM venv and the schema package are the pinned ones."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.harness.litellm import pins
 from tests.support.components import require
 from tools import versions
 from tools.offline import ROOT
@@ -75,3 +78,54 @@ def test_schema_package_is_the_one_the_pinned_litellm_requires() -> None:
     assert wanted == {_pin("requirements-dev.txt", "litellm-proxy-extras")}, (
         f"litellm {pinned} requires litellm-proxy-extras {wanted}: pin that in requirements-dev.txt"
     )
+
+
+# --- one LiteLLM version ------------------------------------------------------------------
+
+
+def test_every_statement_of_the_litellm_version_is_the_pin() -> None:
+    """The stacks' image tags, the locked chart, the probe pin, and every capture (routes, pass-through
+    routes, OpenAPI document, the three metric lists) name one version."""
+    found = pins.statements()
+    assert len(found) == 11
+    assert pins.disagreements() == [], (
+        f"LiteLLM {pins.pinned()} is pinned in tests/harness/litellm/requirements.txt; move everything at once: "
+        "venv/bin/python -m tests.harness.litellm.bump (CONTRIBUTING.md, Bumping LiteLLM)"
+    )
+
+
+def _copy_of_the_statements(tmp_path: Path) -> Path:
+    rels = [s.where.split(":", 1)[0] for s in pins.statements()] + ["assets.lock.json"]
+    for rel in set(rels):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes((ROOT / rel).read_bytes())
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "new"),
+    [
+        ("Pulumi.lab.yaml", "litellm-non_root:v1.108.7", "litellm-non_root:v1.190.0"),
+        ("Pulumi.enterprise.yaml", "litellm-non_root:v1.108.7", "litellm-non_root:v1.190.0"),
+        ("assets.lock.json", '"published_version": "1.108.7"', '"published_version": "1.190.0"'),
+        ("components/litellm/routes.json", '"litellm_version": "1.108.7"', '"litellm_version": "1.190.0"'),
+        ("components/litellm/openapi.json", '"info_version": "1.108.7"', '"info_version": "1.190.0"'),
+        ("tests/data/litellm_metrics.txt", "# litellm==1.108.7\n", "# litellm==1.108.7.post1\n"),
+        ("tests/data/litellm_metric_labels.txt", "# litellm==1.108.7\n", "# litellm==1.108.7; other\n"),
+        ("tests/data/litellm_cleanup_metrics.txt", "# litellm==1.108.7\n", "# LiteLLM 1.108.7\n"),
+    ],
+)
+def test_a_statement_that_moved_alone_is_named(tmp_path: Path, rel: str, old: str, new: str) -> None:
+    """What main let through (both stacks moved to 1.190.0: 974 passed), and headers that only start right."""
+    root = _copy_of_the_statements(tmp_path)
+    assert pins.disagreements(root) == []
+    text = (root / rel).read_text(encoding="utf-8")
+    assert text.count(old) == 1, (rel, old)
+    (root / rel).write_text(text.replace(old, new), encoding="utf-8")
+    (wrong,) = pins.disagreements(root)
+    assert wrong.startswith(f"{rel}: "), wrong
+
+
+def test_the_schema_package_the_tests_import_is_the_pinned_one() -> None:
+    """litellm-proxy-extras in venv/ (the migrations tests/harness/pglab loads) is requirements-dev.txt's."""
+    assert importlib.metadata.version("litellm-proxy-extras") == _pin("requirements-dev.txt", "litellm-proxy-extras")

@@ -10,7 +10,7 @@ import pytest
 from tests.harness.litellm import openapi
 from tests.support.components import require
 
-# What a tenants reconciler calls (issue 25): teams and keys created, updated, blocked and listed.
+# What a tenants reconciler calls: teams and keys created, updated, blocked and listed.
 RECONCILER_OPERATIONS = {
     ("POST", "/team/new"),
     ("POST", "/team/update"),

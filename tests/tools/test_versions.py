@@ -4,14 +4,19 @@ everywhere (tests/harness/litellm/pins.py); the LiteLLM venv and the schema pack
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import re
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from tests.harness.litellm import pins
+from tests.support import role_sql
 from tests.support.components import require
 from tools import versions
+from tools.assets import load_lock
 from tools.offline import ROOT
 
 
@@ -129,3 +134,61 @@ def test_a_statement_that_moved_alone_is_named(tmp_path: Path, rel: str, old: st
 def test_the_schema_package_the_tests_import_is_the_pinned_one() -> None:
     """litellm-proxy-extras in venv/ (the migrations tests/harness/pglab loads) is requirements-dev.txt's."""
     assert importlib.metadata.version("litellm-proxy-extras") == _pin("requirements-dev.txt", "litellm-proxy-extras")
+
+
+# --- what the role SQL translators mirror ---------------------------------------------------
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def role_sql_drift(cnpg_crds: set[str], cnpg_minimum: str, pulumi_postgresql: set[str]) -> list[str]:
+    """How tests/support/role_sql.py's records disagree with the pins (empty: they agree)."""
+    problems = []
+    if cnpg_crds != {role_sql.CNPG.version}:
+        problems.append(
+            f"role_sql.CNPG mirrors CloudNativePG {role_sql.CNPG.version}, the lock's CNPG CRDs are "
+            f"{sorted(cnpg_crds)}: re-read the role reconciler at that release and update tests/support/role_sql.py"
+        )
+    if _release(cnpg_minimum) > _release(role_sql.CNPG.version):
+        problems.append(f"docs/deploying.md admits CloudNativePG {cnpg_minimum}+, newer than the mirrored one")
+    if pulumi_postgresql != {role_sql.PULUMI_POSTGRESQL}:
+        problems.append(
+            f"role_sql.PULUMI_POSTGRESQL is {role_sql.PULUMI_POSTGRESQL} (bridging terraform-provider-postgresql "
+            f"{role_sql.TERRAFORM_PROVIDER.version}), the pin/installation/plugin say {sorted(pulumi_postgresql)}: "
+            "find the Terraform provider that release bridges and re-read it"
+        )
+    return problems
+
+
+def _stack_pins() -> tuple[set[str], str, set[str]]:
+    cnpg = {a.version.removeprefix("v") for name, a in load_lock().items() if name.startswith("crd/cnpg-")}
+    deploying = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
+    minimum = re.search(r"CloudNativePG ≥ (\d+(?:\.\d+)*)", deploying)
+    assert minimum, "docs/deploying.md no longer states the CloudNativePG minimum"
+    plugin = json.loads((resources.files("pulumi_postgresql") / "pulumi-plugin.json").read_text(encoding="utf-8"))
+    provider = {
+        _pin("requirements.txt", "pulumi-postgresql"),
+        importlib.metadata.version("pulumi_postgresql"),
+        str(plugin["version"]),
+    }
+    return cnpg, minimum.group(1), provider
+
+
+def test_the_role_sql_mirrors_the_cnpg_and_provider_the_stacks_pin() -> None:
+    assert role_sql_drift(*_stack_pins()) == []
+
+
+def test_a_cnpg_or_provider_upgrade_fails_until_the_role_sql_is_reread() -> None:
+    cnpg, minimum, provider = _stack_pins()
+    assert len(role_sql_drift({"1.31.0"}, minimum, provider)) == 1
+    assert len(role_sql_drift(cnpg, "1.31", provider)) == 1
+    assert len(role_sql_drift(cnpg, minimum, {"3.19.0"})) == 1
+    assert len(role_sql_drift(cnpg, minimum, {*provider, "3.18.3"})) == 1
+
+
+def test_the_role_sql_names_the_files_it_mirrors_at_their_release() -> None:
+    for mirror in (role_sql.CNPG, role_sql.TERRAFORM_PROVIDER):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", mirror.version) and re.fullmatch(r"[0-9a-f]{40}", mirror.commit)
+        assert mirror.files and all(path and functions for path, functions in mirror.files), mirror.repository

@@ -60,18 +60,15 @@ def _env(*, hide: str | None, **set_: str) -> dict[str, str]:
     return env
 
 
-def _session(tmp_path: Path, source: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _pytest(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def _session(tmp_path: Path, source: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.support.components"]\n')
     (tmp_path / "test_tiny.py").write_text(source)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *args, str(tmp_path)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return _pytest(tmp_path, env, "-rA", str(tmp_path))
 
 
 def test_a_strict_run_without_promtool_fails_and_names_it(tmp_path: Path) -> None:
@@ -132,25 +129,8 @@ def test_an_unknown_component_is_a_mistake_not_a_skip(tmp_path: Path) -> None:
 
 def test_the_real_promtool_tests_fail_in_strict_mode_without_promtool(tmp_path: Path) -> None:
     """The issue's reproduction: CI set, promtool hidden; the rule tests must not pass by skipping."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "tests/components/observability/test_prometheus_rule.py",
-            "-k",
-            "promtool",
-        ],
-        cwd=ROOT,
-        env=_env(hide="promtool", CI="true"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    module = "tests/components/observability/test_prometheus_rule.py"
+    result = _pytest(ROOT, _env(hide="promtool", CI="true"), module, "-k", "promtool")
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     assert re.search(r"\b4 failed\b", out), out

@@ -15,13 +15,16 @@ and the sample names of its exposition (``_created`` left out) are the list, in 
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 from importlib import import_module
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT))  # run as a script under the LiteLLM venv: the helper below is the repository's
+
+from tests.harness.litellm.captured import write_or_compare  # noqa: E402 - after the path is set
+
 OUTPUT = ROOT / "tests" / "data" / "litellm_cleanup_metrics.txt"
 PREFIX = "litellm_spend_log_cleanup_"
 COMMAND = ".venv-litellm/bin/python tests/harness/litellm/cleanup_metrics.py --write"
@@ -65,17 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"rewrite {OUTPUT.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     now = text()
-    if args.write:
-        OUTPUT.write_text(now, encoding="utf-8")
-        print(f"wrote {OUTPUT.relative_to(ROOT)}")
-        return 0
-    committed = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-    if committed == now:
-        print(f"{OUTPUT.relative_to(ROOT)} is up to date")
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(committed.splitlines(True), now.splitlines(True), "committed", "now"))
-    print(f"{OUTPUT.relative_to(ROOT)} differs from the installed LiteLLM: rerun with --write", file=sys.stderr)
-    return 1
+    return write_or_compare(OUTPUT, now, write=args.write, root=ROOT)
 
 
 if __name__ == "__main__":

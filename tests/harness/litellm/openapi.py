@@ -21,7 +21,6 @@ FastAPI serves it (about 2 MB, 717 paths for LiteLLM 1.108.7). What is kept (`tr
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from tests.harness.litellm import probe
+from tests.harness.litellm.captured import write_or_compare
 from tools.inputs import read_yaml_mapping
 
 ROOT: Final = Path(__file__).resolve().parents[3]
@@ -138,17 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     except probe.ProbeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.write:
-        OUTPUT.write_text(now, encoding="utf-8")
-        print(f"wrote {OUTPUT.relative_to(ROOT)}")
-        return 0
-    committed = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-    if committed == now:
-        print(f"{OUTPUT.relative_to(ROOT)} is up to date")
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(committed.splitlines(True), now.splitlines(True), "committed", "now"))
-    print(f"{OUTPUT.relative_to(ROOT)} differs from the installed LiteLLM: rerun with --write", file=sys.stderr)
-    return 1
+    return write_or_compare(OUTPUT, now, write=args.write, root=ROOT)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""Session-wide set-up: the PostgreSQL plugin, the Hypothesis profiles, the module times and
-the real-component timings (tests/harness/timings.py).
+"""Session-wide set-up: the PostgreSQL plugin, strict mode for the real components
+(tests/support/components.py: a missing one fails the run in CI, and is listed as not tested
+elsewhere), the Hypothesis profiles, the module times and the real-component timings
+(tests/harness/timings.py).
 
 Shared helpers live in tests/support (whole-program runs and named scenarios in
 tests/support/program.py, config helpers in tests/support/config.py).
@@ -15,7 +17,7 @@ from hypothesis import settings
 
 from tests.harness import timings
 
-pytest_plugins = ["tests.support.postgres"]
+pytest_plugins = ["tests.support.components", "tests.support.postgres"]
 
 # Property tests are reproducible: the same examples on every run and machine
 # (derandomize), and no example database, so no run replays an earlier one's

@@ -9,6 +9,7 @@
 # Debian packages). `.ci/run` is `bash tools/setup.sh check`. Environment:
 #   PYTHON                     the interpreter for the venvs (default python3)
 #   LLM_GATEWAY_ASSET_MIRROR   a local folder standing in for the network (tools/assets.py)
+# `check` exports LLM_GATEWAY_STRICT=1: a test that needs a missing real component fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -292,6 +293,9 @@ case "${1:-}" in
     venv/bin/python -m tools.preview "${2:-lab}"
     ;;
   check)
+    # Strict mode: a real component the tests need (PostgreSQL, promtool, Prometheus, redis-server,
+    # the LiteLLM and Checkov venvs, the assets, actionlint) fails the run instead of skipping its tests.
+    export LLM_GATEWAY_STRICT=1
     check_python
     # Overlapped: apt, the LiteLLM venv and venv/ install at the same time; mypy starts
     # as soon as venv/ is there; each background job is waited for where it is needed.
@@ -318,7 +322,7 @@ case "${1:-}" in
     run_checks
     ;;
   -h | --help | help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     ;;
   *)
     echo "usage: bash tools/setup.sh preview [STACK] | check   (--help for more)" >&2

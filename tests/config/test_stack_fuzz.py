@@ -17,7 +17,6 @@ import ipaddress
 import json
 import math
 import re
-import shutil
 import subprocess
 from datetime import timedelta
 from decimal import Decimal
@@ -25,13 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import API_PORT, NAMESPACE, ConfigError, StackConfig, parse_config, read_namespace
 from tests.support import ROOT
+from tests.support.components import require
 from tools.offline import as_pulumi_config
 
 TEXTS = {stack: (ROOT / f"Pulumi.{stack}.yaml").read_text() for stack in ("lab", "enterprise")}
@@ -378,9 +377,7 @@ def test_mutated_stack_values_are_refused_cleanly_or_valid(config: dict[str, Any
 def test_fuzz_reached_both_outcomes_and_promtool_parses_every_accepted_duration(tmp_path: Path) -> None:
     """Guards the fuzz above (it must both accept and refuse), then Prometheus' own parser."""
     assert COUNTS["accepted"] >= 20 and COUNTS["refused"] >= 100, COUNTS
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool (apt: prometheus) is not installed")
+    promtool = require("promtool")
     assert ACCEPTED_DURATIONS
     rules = {
         "groups": [

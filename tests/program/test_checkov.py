@@ -14,7 +14,6 @@ not a reason; the scan is done when it is empty.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import yaml
 from components import kit
 from tests.harness.checkov import scan as checkov
 from tests.support import ROOT
+from tests.support.components import require
 from tools.preview import main as preview_main
 
 STACKS = ("lab", "enterprise")
@@ -109,11 +109,7 @@ def _selftest_objects() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory: pytest.TempPathFactory) -> Scans:
-    executable, why = checkov.executable()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail(why)  # CI installs it (tools/setup.sh check): a skip there would hide a missing install
-        pytest.skip(why)
+    executable = require("checkov")
     previews = tmp_path_factory.mktemp("previews")
     root = tmp_path_factory.mktemp("checkov")
     staged: dict[str, tuple[checkov.Staged, checkov.Staged]] = {}

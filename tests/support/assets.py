@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from tests.support.components import unavailable
 from tools.assets import AssetError, asset_path, load_lock
 
 
 def require(name: str) -> Path:
-    """The verified cached asset `name`; a missing or tampered one fails the calling test in one line."""
+    """The verified cached asset `name`; a missing or tampered one fails the calling test in one line
+    (the component `assets` of tests/support/components.py, needed in every run)."""
     try:
         return asset_path(name)
     except AssetError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        unavailable("assets", str(exc))
 
 
 def names(prefix: str) -> list[str]:

@@ -44,12 +44,14 @@ from tests.harness.pglab.server import (
     apply_litellm_schema,
     start_postgres_server,
 )
+from tests.support.components import require
 
 # --- fixtures -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    require("postgresql")
     server = start_postgres_server()
     TIMINGS["server start"] = server.start_seconds
     try:

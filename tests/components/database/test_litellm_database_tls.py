@@ -19,20 +19,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from components.database.endpoint import CA_FILE, endpoint, external_uri_template
+from tests.support.components import require
 from tests.support.config import scenario_config
 from tests.support.program import EXTERNAL_ENGINE
 
-DEFAULT_PYTHON = Path(__file__).resolve().parents[3] / ".venv-litellm" / "bin" / "python"
-
 
 def _litellm_python() -> Path:
-    configured = os.environ.get("LITELLM_BIN")
-    python = Path(configured).parent / "python" if configured else DEFAULT_PYTHON
-    if not python.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"no LiteLLM Python at {python}")  # CI installs it: a skip would hide that
-        pytest.skip(f"no LiteLLM Python at {python}")
-    return python
+    """The interpreter of the LiteLLM venv (beside its `litellm`)."""
+    return require("litellm").parent / "python"
 
 
 CA_PEM = "-----BEGIN CERTIFICATE-----\\nTUlJQg==\\n-----END CERTIFICATE-----"

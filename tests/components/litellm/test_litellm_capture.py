@@ -10,7 +10,6 @@ are names it never reads.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -18,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from config.litellm import KEY_ENV_PREFIX
-from tests.harness.litellm import deployed, unprivileged
+from tests.harness.litellm import unprivileged
 from tests.support import ROOT
+from tests.support.components import require
 
 pytestmark = pytest.mark.real_proxy
 
@@ -28,12 +28,7 @@ CAPTURE_TIMEOUT_S = 600
 
 @pytest.fixture(scope="module")
 def litellm_bin() -> Path:
-    found = deployed.litellm_executable()
-    if isinstance(found, Path):
-        return found
-    if os.environ.get("CI"):
-        pytest.fail(found)  # CI installs it: a skip there would hide a missing install step
-    pytest.skip(found)
+    return require("litellm")
 
 
 def test_the_committed_route_lists_are_the_installed_litellms(litellm_bin: Path) -> None:

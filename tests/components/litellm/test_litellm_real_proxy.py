@@ -16,7 +16,6 @@ The proxy comes from $LITELLM_BIN, else `.venv-litellm/bin/litellm`
 from __future__ import annotations
 
 import copy
-import os
 import subprocess
 import sys
 import time
@@ -31,30 +30,18 @@ import yaml
 from tests.harness import timings
 from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT
+from tests.support.components import require
 from tests.support.program import HELM_RELEASE
 from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy
 
-DEFAULT_LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
 PROBE_TIMEOUT_S = 600
 
 
 @pytest.fixture(scope="module")
 def litellm_bin() -> Path:
-    configured = os.environ.get("LITELLM_BIN")
-    candidates = [Path(configured)] if configured else []
-    candidates.append(DEFAULT_LITELLM)
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    reason = (
-        f"no litellm executable: LITELLM_BIN={configured or '(unset)'}, {DEFAULT_LITELLM} missing; "
-        "run tests/harness/litellm/install.sh (CI does) or set LITELLM_BIN"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(reason)  # CI installs it: a skip there would hide a missing install step
-    pytest.skip(reason)
+    return require("litellm")
 
 
 @pytest.fixture(scope="module")

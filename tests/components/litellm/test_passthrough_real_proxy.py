@@ -17,7 +17,6 @@ Both proxies start together, when the module's first test needs them.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import pytest
 from components.litellm import passthrough, values
 from tests.harness.litellm import deployed
 from tests.harness.litellm.deployed import DeployedProxy, RecordingUpstream
+from tests.support.components import require
 from tests.support.config import scenario_config
 from tests.support.direct import one, render
 from tests.support.program import HELM_RELEASE, run_cached
@@ -113,12 +113,7 @@ class Running:
 
 @pytest.fixture(scope="module")
 def litellm_bin() -> Path:
-    found = deployed.litellm_executable()
-    if isinstance(found, Path):
-        return found
-    if os.environ.get("CI"):
-        pytest.fail(found)  # CI installs it: a skip there would hide a missing install step
-    pytest.skip(found)
+    return require("litellm")
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ the pod declares as emptyDirs writable, the environment pointing there (tests/ha
 
 It serves a completion, the UI and `/metrics/` on the separate metrics port; it writes below the
 release's TMPDIR only (the Prometheus multiprocess files), nothing into the installation and nothing
-anywhere else it could. One proxy start. Needs root to switch users: CI runs as root; elsewhere the
-module is skipped.
+anywhere else it could. One proxy start. Needs root to switch users (the component `root` of tests/support/components.py):
+CI runs as root.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import yaml
 from components.litellm import values
 from config.litellm import NON_ROOT_UID
 from tests.harness.litellm import deployed, probe, unprivileged
+from tests.support.components import require
 from tests.support.config import stack_config
 from tests.support.direct import one, render
 from tests.support.program import HELM_RELEASE, run_cached
@@ -78,12 +79,8 @@ class Run:
 
 @pytest.fixture(scope="module")
 def unprivileged_proxy() -> Iterator[Run]:
-    found = deployed.litellm_executable()
-    if not isinstance(found, Path) or os.geteuid() != 0:
-        reason = found if isinstance(found, str) else "needs root to run LiteLLM as uid 65534 (CI runs as root)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    found = require("litellm")
+    require("root")
     pod = _pod()
     base = Path(tempfile.mkdtemp(prefix="litellm-readonly-"))
     try:

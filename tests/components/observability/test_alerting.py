@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +23,13 @@ from components.observability import rules as alert_rules
 from components.observability.alerts.alert import hours
 from components.observability.alerts.spend import BUDGET_TIERS
 from config import ConfigError, StackConfig, parse_config
+from tests.support.components import require
 from tests.support.config import cnpg_section, stack_config, with_value
 from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
 from tools.offline import ROOT, ProgramRun
 
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (apt: prometheus)")
 ALERTS_DOC = ROOT / "docs" / "alerts.md"
 
 
@@ -500,18 +498,18 @@ def promtool_tests(run: ProgramRun, cfg: StackConfig, rules_file: str) -> dict[s
 # --- promtool -------------------------------------------------------------------
 
 
-@needs_promtool
 @pytest.mark.parametrize("stack", STACKS)
 def test_promtool_check_rules(stack: str, tmp_path: Path) -> None:
+    promtool = require("promtool")
     path = write_rules(run_cached(stack), tmp_path)
-    result = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, check=False)  # type: ignore[list-item]
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(rendered_rules(run_cached(stack)))} rules found" in result.stdout
 
 
-@needs_promtool
 @pytest.mark.parametrize("stack", STACKS)
 def test_promtool_unit_tests_every_alert(stack: str, tmp_path: Path) -> None:
+    promtool = require("promtool")
     run = run_cached(stack)
     write_rules(run, tmp_path)
     specs = promtool_tests(run, stack_config(stack), "rules.yaml")
@@ -525,7 +523,7 @@ def test_promtool_unit_tests_every_alert(stack: str, tmp_path: Path) -> None:
         test_file = tmp_path / f"tests-{every}.yaml"
         test_file.write_text(yaml.safe_dump(spec, sort_keys=False))
         result = subprocess.run(
-            [PROMTOOL, "test", "rules", str(test_file)],  # type: ignore[list-item]
+            [promtool, "test", "rules", str(test_file)],
             capture_output=True,
             text=True,
             check=False,

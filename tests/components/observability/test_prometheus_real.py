@@ -24,7 +24,8 @@ threads, each with its own proxy and Prometheus), since they mostly wait for
 scrapes and rule evaluations.
 
 The proxy comes from $LITELLM_BIN, else `.venv-litellm/bin/litellm`; Prometheus
-from PATH (apt: prometheus). Without either the tests are skipped (failed in CI).
+from PATH (apt: prometheus). Without either the tests fail in strict mode, else skip
+(tests/support/components.py).
 """
 
 from __future__ import annotations
@@ -60,15 +61,14 @@ from tests.harness.litellm.probe import (
     chat,
     helm_probe_input,
 )
-from tests.support import ROOT
+from tests.support.components import require
 from tests.support.config import stack_config
 from tests.support.program import HELM_RELEASE, run_cached
-from tests.support.real_prometheus import PROMETHEUS, QueryResult, RealPrometheus, ScrapeTarget
+from tests.support.real_prometheus import QueryResult, RealPrometheus, ScrapeTarget
 
 pytestmark = pytest.mark.real_proxy
 
 STACKS = ("enterprise", "lab")
-DEFAULT_LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
 STARTUP_TIMEOUT_S = 180.0
 SETTLE_TIMEOUT_S = 20.0
 # Workers of a proxy starting on a busy CI machine answer uvicorn's supervisor late.
@@ -114,20 +114,6 @@ MUST_FIRE = {
 }
 # Phases where an alert may stay active from the phase before (windows are 5m).
 CARRIED_OVER = {"proxy_stopped": MUST_FIRE["provider_failures"]}
-
-
-def _litellm_bin() -> Path | None:
-    configured = os.environ.get("LITELLM_BIN")
-    for candidate in [Path(configured)] if configured else []:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return DEFAULT_LITELLM if DEFAULT_LITELLM.is_file() and os.access(DEFAULT_LITELLM, os.X_OK) else None
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)  # CI installs both: a skip there would hide a missing install step
-    pytest.skip(reason)
 
 
 @dataclass
@@ -465,12 +451,8 @@ def run_stack_phases(prepared: PreparedStack, litellm: Path) -> StackRun:
 @pytest.fixture(scope="module")
 def stack_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackRun | Exception]:
     """Every stack's run, both at the same time; a run that failed holds its exception."""
-    litellm = _litellm_bin()
-    if litellm is None:
-        _skip_or_fail(f"no litellm executable: LITELLM_BIN={os.environ.get('LITELLM_BIN', '(unset)')}")
-    if PROMETHEUS is None:
-        _skip_or_fail("prometheus not installed (apt: prometheus)")
-    assert litellm is not None
+    litellm = require("litellm")
+    require("prometheus")
     prepared = [prepare(stack, tmp_path_factory) for stack in STACKS]
     with ThreadPoolExecutor(max_workers=len(prepared), thread_name_prefix="prometheus-real") as pool:
         futures = {p.stack: pool.submit(run_stack_phases, p, litellm) for p in prepared}

@@ -5,7 +5,6 @@ and every selector names the configured namespace, job, deployment and cluster."
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,11 +15,11 @@ import yaml
 from components.litellm.names import deployment_name, scrape_job
 from components.observability.rules import prometheus_rule
 from config import StackConfig
+from tests.support.components import require
 from tests.support.config import cnpg_section, scenario_config
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
 
-PROMTOOL = shutil.which("promtool")
 EXTERNAL_ENTERPRISE = (
     "llm-gateway:postgres.engine=external",
     "llm-gateway:postgres.cnpg=null",
@@ -69,13 +68,13 @@ def test_the_rule_validates_against_the_crd(case: str) -> None:
     assert rule["metadata"]["labels"]["release"] == cfg.monitoring.prometheus_release
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (apt: prometheus)")
 @pytest.mark.parametrize("case", CASES)
 def test_promtool_accepts_the_groups(case: str, tmp_path: Path) -> None:
+    promtool = require("promtool")
     groups = prometheus_rule(_config(case))["spec"]["groups"]
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump({"groups": groups}))
-    result = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, check=False)  # type: ignore[list-item]
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {sum(len(g['rules']) for g in groups)} rules found" in result.stdout
 

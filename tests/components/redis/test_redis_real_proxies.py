@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -49,7 +48,7 @@ import yaml
 
 from tests.harness import timings
 from tests.harness.litellm import probe
-from tests.support import ROOT
+from tests.support.components import require
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER
 from tools.offline import run_stack
 
@@ -69,24 +68,12 @@ MODELS = (
 )
 
 
-def _require(path: Path | None, what: str) -> Path:
-    if path is not None and path.is_file() and os.access(path, os.X_OK):
-        return path
-    reason = f"{what} not found (CI installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def _litellm_bin() -> Path:
-    configured = os.environ.get("LITELLM_BIN")
-    path = Path(configured) if configured else ROOT / ".venv-litellm" / "bin" / "litellm"
-    return _require(path, f"litellm ({path})")
+    return require("litellm")
 
 
 def _redis_bin() -> Path:
-    found = shutil.which("redis-server") or "/usr/bin/redis-server"
-    return _require(Path(found), "redis-server")
+    return require("redis-server")
 
 
 def rendered_values(*overrides: str) -> dict[str, Any]:

@@ -84,22 +84,6 @@ CREDENTIAL_HEADERS: Final = ("authorization", "api-key", "x-api-key", "x-goog-ap
 DROPPED_GENERAL: Final = ("database_url", "use_redis_transaction_buffer", "alerting")
 
 
-DEFAULT_LITELLM: Final = Path(__file__).resolve().parents[3] / ".venv-litellm" / "bin" / "litellm"
-
-
-def litellm_executable() -> Path | str:
-    """$LITELLM_BIN, else .venv-litellm/bin/litellm; or why neither is there (the caller skips on that,
-    or fails in CI, which installs it)."""
-    configured = os.environ.get("LITELLM_BIN")
-    for candidate in [Path(configured)] if configured else [DEFAULT_LITELLM]:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return (
-        f"no litellm executable: LITELLM_BIN={configured or '(unset)'}, {DEFAULT_LITELLM} missing; "
-        "run tests/harness/litellm/install.sh (CI does) or set LITELLM_BIN"
-    )
-
-
 def sentinel(gsm_secret: str) -> str:
     """The stand-in value of a GSM secret (a provider key, in the questions asked here)."""
     return f"{SENTINEL_PREFIX}{gsm_secret}"

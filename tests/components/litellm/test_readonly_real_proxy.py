@@ -159,8 +159,9 @@ def test_it_serves_requests_the_ui_and_metrics_as_uid_65534(unprivileged_proxy: 
     assert probe.completion_ok(chat, stream=False), chat
     assert probe.http_call("GET", f"{run.proxy_url}/ui/").status == 200
     names: frozenset[str] = frozenset()
-    for _ in range(int(probe.METRICS_WAIT_S)):
-        scrape = probe.http_call("GET", f"{run.metrics_url}/metrics/")
+    deadline = time.monotonic() + probe.METRICS_WAIT_S
+    while time.monotonic() < deadline:
+        scrape = probe.http_call("GET", f"{run.metrics_url}/metrics/")  # status 0 until it listens
         names = probe.parse_exposition(scrape.body).sample_names if scrape.status == 200 else frozenset()
         if probe.REQUIRED_METRIC in names:
             break

@@ -164,7 +164,9 @@ SCRUBBED_ENV: Final = (
 REDIS_ENV_PREFIX: Final = "REDIS_"
 
 HTTP_TIMEOUT_S: Final = 30.0
-METRICS_WAIT_S: Final = 20.0
+METRICS_WAIT_S: Final = 90.0
+"""Until LiteLLM's metrics show what was sent (a deadline, not a delay: a loaded CI machine starts its
+metrics server late)."""
 STOP_TIMEOUT_S: Final = 10.0
 LOG_TAIL_LINES: Final = 40
 

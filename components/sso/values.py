@@ -55,7 +55,11 @@ SERVICE_PORT = 80
 OAUTH2_PATH = "/oauth2"
 """oauth2-proxy's own endpoints (sign-in, callback)."""
 CALLBACK_PATH = "/oauth2/callback"
-# Data keys of the credentials Secret, each mounted as a file of the same name in CREDENTIALS_DIR.
+# Data keys of the credentials Secret: the two secrets, each mounted as a file of the same name in
+# CREDENTIALS_DIR; and the client id, which the pods take as a flag. The Secret keeps it for pods of an
+# earlier release (they read all three from the environment): a rollback, or a restart mid-upgrade,
+# finds the keys they name.
+CLIENT_ID_KEY = "client-id"
 CLIENT_SECRET_KEY = "client-secret"
 COOKIE_SECRET_KEY = "cookie-secret"
 CREDENTIALS_VOLUME = "credentials"
@@ -212,7 +216,9 @@ def helm_values(sso: SsoConfig, wiring: SsoWiring) -> dict[str, Any]:
 
 def credentials_secret(sso: SsoConfig, store: StoreRef, wiring: SsoWiring, refresh_interval: str) -> dict[str, Any]:
     """One ExternalSecret rendering the credentials Secret the pods mount: the client secret and the
-    cookie secret from GSM, exactly as stored (oauth2-proxy reads the files' bytes as they are)."""
+    cookie secret from GSM, exactly as stored (oauth2-proxy reads the files' bytes as they are), and the
+    client id (not a secret; see CLIENT_ID_KEY)."""
+    assert sso.client_id is not None  # SsoConfig enforces when enabled
     name = credentials_secret_name(sso)
     return external_secret(
         name=name,
@@ -225,6 +231,7 @@ def credentials_secret(sso: SsoConfig, store: StoreRef, wiring: SsoWiring, refre
             name=name,
             namespace=wiring.namespace,
             template_data={
+                CLIENT_ID_KEY: sso.client_id,
                 CLIENT_SECRET_KEY: f"{{{{ .{_CLIENT_SECRET_REF} }}}}",
                 COOKIE_SECRET_KEY: f"{{{{ .{_COOKIE_SECRET_REF} }}}}",
             },

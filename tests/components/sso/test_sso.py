@@ -103,7 +103,7 @@ def test_provider_issuer_client_and_allowed_groups_come_from_config() -> None:
     assert f"--redirect-url=https://{HOST}/oauth2/callback" in args
     assert [a for a in args if a.startswith("--allowed-group=")] == ["--allowed-group=llm-gateway-admins"]
     assert v["config"]["emailDomains"] == ["*"]  # groups restrict; no domain list configured
-    # The client id is not a secret: a flag (the Secret holds the client secret and the cookie secret only).
+    # The client id is not a secret: a flag (the Secret keeps it for the pods of an earlier release).
     assert "--client-id=llm-gateway-admin-ui" in args
 
 
@@ -144,6 +144,7 @@ def test_credentials_are_references_never_values() -> None:
     template = es["spec"]["target"]
     assert template["name"] == CREDENTIALS
     assert template["template"]["data"] == {
+        "client-id": "llm-gateway-admin-ui",
         "client-secret": "{{ .clientSecret }}",
         "cookie-secret": "{{ .cookieSecret }}",
     }

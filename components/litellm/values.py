@@ -75,7 +75,7 @@ def restricted_proxy_container(lit: LiteLLMConfig) -> dict[str, Any]:
 
 
 SECRETS_AS_ENV_REASON = (
-    "LiteLLM reads its credentials (master key, database URL, salt key, provider, Redis and Langfuse keys) from "
+    "LiteLLM reads its credentials (master key, database URL, salt key, provider keys and the like) from "
     "environment variables only (os.environ/ in its config), each from a Secret ESO or CNPG renders"
 )
 TOKEN_REASON = (

@@ -39,7 +39,7 @@ MIGRATION_JOB = "Job.llm-gateway.litellm-migrations"
 _HOOK = "the chart fixes this Helm hook's annotations, so no skip reaches it"
 BITNAMI = (
     "Bitnami subchart of langfuse 1.5.41, no value annotates this object alone (commonAnnotations would "
-    "annotate the whole subchart); replaced by the ClickHouse operator and the Valkey chart in issue 23 (Langfuse v4)"
+    "annotate the whole subchart); replaced by the ClickHouse operator and the Valkey chart with Langfuse v4"
 )
 ALLOWED: dict[tuple[str, str], str] = {
     (MIGRATION_JOB, "CKV_K8S_15"): (

@@ -11,7 +11,9 @@ no other route. The gateway Ingress sends those to LiteLLM and everything else
 (`/`: the UI, `/login`, `/v2/login`, the SSO and fallback-login routes, the
 key/team/user management API, spend, config) through oauth2-proxy when SSO is
 on, and blocks `/metrics`. Matching follows the Ingress rules: a `Prefix` matches
-whole path segments, the longest match wins, `Exact` beats `Prefix` on a tie.
+whole path segments, the longest match wins, `Exact` beats `Prefix` on a tie. The tests
+route requests through the rendered Ingress with their own ingress-nginx model
+(tests/support/ingress_nginx.py), not with this module.
 """
 
 from __future__ import annotations
@@ -87,19 +89,6 @@ def _literal(segs: tuple[str, ...]) -> tuple[str, ...]:
             break
         out.append(seg)
     return tuple(out)
-
-
-def backend_of(request_path: str, paths: list[tuple[str, str, str]]) -> str | None:
-    """The backend an Ingress with `paths` [(pathType, path, backend)] picks for a request path:
-    the longest matching path, `Exact` before `Prefix` on equal length (Kubernetes' rules)."""
-    segs = tuple(s for s in request_path.split("/") if s)
-    best: tuple[int, int, str] | None = None
-    for path_type, path, backend in paths:
-        p = tuple(s for s in path.split("/") if s)
-        hit = segs == p if path_type == "Exact" else segs[: len(p)] == p
-        if hit and (best is None or (len(p), path_type == "Exact") > best[:2]):
-            best = (len(p), int(path_type == "Exact"), backend)
-    return None if best is None else best[2]
 
 
 @dataclass(frozen=True)

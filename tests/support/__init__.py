@@ -6,8 +6,12 @@
 - netpol.py, eso.py, promql.py: NetworkPolicy, ESO store and PromQL semantics;
 - secret_reach.py: which GSM secrets each namespace could read (stores x IAM), and what it consumes;
 - postgres.py (pytest plugin), reporting_db.py, role_sql.py: a real PostgreSQL (tests/harness/pglab);
-- real_prometheus.py: a real Prometheus; chart_keys.py: Helm values against chart keys;
+- real_prometheus.py: a real Prometheus; chart_keys.py: Helm values against the keys the pinned chart accepts;
+- ingress_nginx.py: which backend ingress-nginx picks for a request (the Ingress tests' referee);
 - assets.py: the pinned CRDs and charts; snapshot.py: the resource snapshots (`python -m tests.support.snapshot`).
+
+The referees have tests of their own beside them (test_ingress_nginx.py, test_chart_keys.py): a
+helper that decides what passes is checked against its sources, not trusted.
 """
 
 from pathlib import Path

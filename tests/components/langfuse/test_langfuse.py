@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components.langfuse import names as lf_names
 from components.langfuse import values as lf_values
 from components.langfuse.credentials import (
     CREDENTIALS_SECRET,
@@ -21,6 +22,7 @@ from config.assets import LANGFUSE_CHART, locked_chart
 from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
+from tests.support.ingress_nginx import IngressNginx
 from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, SCENARIOS, release, run_cached, run_scenario
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, unwrap_secrets, walk_strings
@@ -499,3 +501,37 @@ def test_retention_is_a_setting() -> None:
     assert rule["condition"]["age"] == 90
     message = errors_for(_enterprise_langfuse(gcs={**namespace("enterprise")["langfuse"]["gcs"], "retention_days": 1}))
     assert "llm-gateway:langfuse.gcs.retention_days" in message
+
+
+# --- the UI host among every Ingress the program renders (docs/security.md, Finding 4) ----------
+
+
+def test_the_ui_host_blocks_the_public_and_admin_api_among_every_rendered_ingress() -> None:
+    """ingress-nginx (the tests' referee, tests/support/ingress_nginx.py) over every object the
+    enterprise stack renders: on Langfuse's host, the public and the admin API go to the Service
+    without endpoints, the UI to the web Service, and no Ingress of the host switches it to regex
+    mode (which would make every path a case-insensitive prefix)."""
+    cfg = stack_config("enterprise")
+    host = cfg.langfuse.ingress_host
+    nginx = IngressNginx(run_cached("enterprise").kubernetes_objects())
+    assert host in nginx.hosts() and not nginx.regex_mode(host)
+    web = (lf_names.names(cfg).web_service, lf_names.WEB_PORT)
+    nowhere = {nginx.target(host, "/api/public/ingestion"), nginx.target(host, "/api/admin/ingestion-secret")}
+    assert len(nowhere) == 1 and web not in nowhere and None not in nowhere
+    blocked = nowhere.pop()
+    for request in (
+        "/api/public",
+        "/api/public/otel/v1/traces",
+        "//api/public/ingestion",
+        "/api/admin",
+        "/api/%61dmin/x",
+    ):
+        assert nginx.target(host, request) == blocked, request
+    for request in (
+        "/",
+        "/project/litellm/traces",
+        "/api/auth/callback/custom",
+        "/api/trpc/traces.all",
+        "/api/publicx",
+    ):
+        assert nginx.target(host, request) == web, request

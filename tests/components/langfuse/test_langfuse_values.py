@@ -20,7 +20,6 @@ from components.langfuse import database as lf_database
 from components.langfuse import names as lf_names
 from components.langfuse import network as lf_network
 from components.langfuse import values as lf_values
-from components.litellm.ingress_paths import backend_of
 from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.managed import basic_auth_consumer, consumer_manifests, managed_secret_args
@@ -29,6 +28,7 @@ from config import StackConfig
 from config.inventory import LANGFUSE_DB_PASSWORD
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, render
+from tests.support.ingress_nginx import IngressNginx
 from tests.support.netpol import Address, Pod, can_connect
 from tests.support.program import EXTERNAL_ENGINE, EXTERNAL_SERVER, LAB_LANGFUSE
 from tests.support.rendered import (
@@ -209,13 +209,19 @@ PUBLIC_API = ("/api/public/ingestion", "/api/public/otel/v1/traces", "/api/publi
 UI = ("/", "/project/litellm/traces", "/api/auth/callback/custom", "/api/auth/signin", "/api/trpc/traces.all")
 
 
+# The blocked prefixes as a client could spell them: NGINX decodes and merges slashes before it
+# matches (tests/support/ingress_nginx.py), and a Prefix matches whole path elements only.
+SPELLINGS = ("{p}", "{p}/", "{p}/x", "/{p}", "/ui/..{p}/x", "{p}?x=1")
+
+
 def _backend(ingress: dict[str, Any], request_path: str) -> str | None:
-    """The Service the Ingress picks for a request path (Kubernetes' longest-match rules)."""
-    rules = [
-        (p["pathType"], p["path"], p["backend"]["service"]["name"])
-        for p in ingress["spec"]["rules"][0]["http"]["paths"]
-    ]
-    return backend_of(request_path, rules)
+    """The Service ingress-nginx picks for a request path on the Ingress's host (the tests' own
+    referee, tests/support/ingress_nginx.py)."""
+    nginx = IngressNginx([ingress])
+    (rule,) = ingress["spec"]["rules"]
+    assert nginx.ingresses and not nginx.regex_mode(rule["host"])
+    chosen = nginx.route(rule["host"], request_path)
+    return None if chosen is None else chosen.service
 
 
 @pytest.mark.parametrize("opened", [False, True])
@@ -236,6 +242,13 @@ def test_the_public_api_reaches_langfuse_through_the_ingress_only_where_a_settin
     for path in UI:
         assert _backend(ingress, path) == web, path
     assert _backend(ingress, "/api/admin/ingestion-secret") == nowhere
+    for prefix in ("/api/public", "/api/admin"):
+        for spelling in SPELLINGS:
+            request = spelling.format(p=prefix)
+            assert _backend(ingress, request) == (web if opened and prefix == "/api/public" else nowhere), request
+        assert _backend(ingress, prefix.upper()) == web  # case-sensitive: Langfuse has no /API/PUBLIC route
+    for path in ("/api/publicx", "/api/%61dmin/x"):
+        assert _backend(ingress, path) == (web if path == "/api/publicx" else nowhere), path
     # Inside the cluster nothing changes: LiteLLM posts OTLP to the web Service, the kubelet probes the pod.
     tracing = lf_credentials.litellm_tracing(cfg)
     assert tracing is not None and tracing.otel_host.startswith(f"http://{web}.")

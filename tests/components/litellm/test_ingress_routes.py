@@ -1,6 +1,8 @@
 """With SSO, LiteLLM's browser-facing admin surface is reachable only through
 oauth2-proxy, API client routes go straight to LiteLLM, /metrics nowhere. Checked against every
-route of LiteLLM's route list (components/litellm/routes.json, from tests/harness/litellm/routes.py).
+route of LiteLLM's route list (components/litellm/routes.json, from tests/harness/litellm/routes.py),
+each request routed through the program's rendered Ingress objects by the tests' own ingress-nginx
+referee (tests/support/ingress_nginx.py), not by the module that built the paths.
 With or without SSO, no provider pass-through route (components/litellm/passthrough.json) is on the
 Ingress unless `litellm.passthrough` opens its provider."""
 
@@ -8,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from components.litellm import passthrough
-from components.litellm.ingress_paths import ROUTES_FILE, backend_of, path_table, routes
+from components.litellm.ingress_paths import ROUTES_FILE, path_table, routes
 from tests.harness.litellm.routes import DOC, doc_text
+from tests.support.ingress_nginx import IngressNginx
 from tests.support.program import run_cached
 from tools.offline import ROOT
 
@@ -39,20 +42,32 @@ OPEN_OPENAI = "llm-gateway:litellm.passthrough=[{provider: openai}]"
 PASSTHROUGH = {r.path for r in passthrough.passthrough_routes()}
 
 
-def _table(stack: str, *overrides: str) -> list[tuple[str, str, str]]:
-    objects = run_cached(stack, *overrides).kubernetes_objects()
-    (ing,) = [o for o in objects if o["kind"] == "Ingress" and o["metadata"]["name"] == "litellm"]
-    return [
-        (p["pathType"], p["path"], json.dumps(p["backend"]["service"]))
-        for p in ing["spec"]["rules"][0]["http"]["paths"]
-    ]
+Router = Callable[[str], tuple[str, int | str]]
 
 
-def _backend(table: list[tuple[str, str, str]], request: str) -> tuple[str, int]:
-    chosen = backend_of(request, table)
+def _gateway(stack: str, *overrides: str) -> tuple[IngressNginx, str]:
+    """ingress-nginx over every rendered object of the run, and the gateway Ingress's host."""
+    nginx = IngressNginx(run_cached(stack, *overrides).kubernetes_objects())
+    (ing,) = [o for o in nginx.ingresses if o["metadata"]["name"] == "litellm"]
+    (rule,) = ing["spec"]["rules"]
+    return nginx, rule["host"]
+
+
+def _table(stack: str, *overrides: str) -> Router:
+    """The (Service, port) ingress-nginx sends a request path to on the gateway's host."""
+    nginx, host = _gateway(stack, *overrides)
+    assert not nginx.regex_mode(host), "regex mode would turn every path into a case-insensitive prefix"
+    return lambda request: _chosen(nginx, host, request)
+
+
+def _chosen(nginx: IngressNginx, host: str, request: str) -> tuple[str, int | str]:
+    chosen = nginx.target(host, request)
     assert chosen is not None, request
-    svc: dict[str, Any] = json.loads(chosen)
-    return svc["name"], svc["port"]["number"]
+    return chosen
+
+
+def _backend(table: Router, request: str) -> tuple[str, int | str]:
+    return table(request)
 
 
 def _requests(path: str) -> list[str]:
@@ -136,22 +151,22 @@ def test_an_opened_provider_is_routed_to_litellm_and_no_other(overrides: tuple[s
     assert [r for r in others if _backend(table, r) != BLOCKED] == []
 
 
-@pytest.mark.parametrize("request_path", ["/metrics", "/metrics/", "/metrics/x"])
+# NGINX matches the normalised URI: decoded, slashes merged, dot segments resolved.
+@pytest.mark.parametrize(
+    "request_path", ["/metrics", "/metrics/", "/metrics/x", "//metrics", "/%6Detrics", "/ui/../metrics/", "/metrics?x"]
+)
 def test_metrics_blocked_with_and_without_sso(request_path: str) -> None:
     assert _backend(_table("enterprise"), request_path) == BLOCKED
-    no_sso = run_cached("enterprise", NO_SSO)
-    (ing,) = [o for o in no_sso.kubernetes_objects() if o["kind"] == "Ingress" and o["metadata"]["name"] == "litellm"]
-    table = [
-        (p["pathType"], p["path"], json.dumps(p["backend"]["service"]))
-        for p in ing["spec"]["rules"][0]["http"]["paths"]
-    ]
+    table = _table("enterprise", NO_SSO)
     assert _backend(table, request_path) == BLOCKED
     assert _backend(table, "/key/generate") == API  # without SSO LiteLLM's own auth guards the rest
 
 
 def test_the_documented_path_table_is_the_one_rendered() -> None:
     assert DOC.read_text() == doc_text(), "run tests/harness/litellm/routes.py --write"
-    for path_type, path, _ in _table("enterprise"):
+    nginx, host = _gateway("enterprise")
+    for loc in nginx.locations(host):
+        path_type, path = loc.backend.path_type, loc.backend.path
         assert f"| `{path}` | {path_type} |" in DOC.read_text(), path
 
 

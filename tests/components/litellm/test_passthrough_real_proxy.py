@@ -138,7 +138,7 @@ def proxies(litellm_bin: Path) -> Iterator[dict[str, Running]]:
 
 def test_the_rendered_release_holds_no_key_under_a_name_the_router_reads() -> None:
     rendered = _rendered()
-    provider_keys = {v for k, v in rendered.env.items() if k.startswith("LLMGW_")}
+    provider_keys = {v for k, v in rendered.env.items() if k.startswith("LLMGW_") and k.endswith("_KEY")}
     assert len(provider_keys) == 3, rendered.env.keys()
     read = {passthrough.key_env_rule().replace("{PROVIDER}", p.strip("/").upper()) for p in passthrough.prefixes()}
     assert sorted(read & set(rendered.env)) == []

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
+from functools import cache
 from typing import Any
 
 import pytest
 
 from components.litellm import names as litellm_names
-from components.litellm.ingress_paths import backend_of
 from components.secrets.managed import urlsafe_base64
 from components.sso import values as sso_values
 from config import parse_config
@@ -24,6 +23,7 @@ from config.assets import OAUTH2_PROXY_CHART, locked_chart
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config, with_value, without
+from tests.support.ingress_nginx import IngressNginx
 from tests.support.program import HELM_RELEASE, run_cached
 from tests.support.schemas import validation_errors
 from tools.offline import ProgramRun, walk_strings
@@ -196,20 +196,25 @@ def test_cookie_secret_is_in_the_inventory_only_with_sso() -> None:
 # --- routing ----------------------------------------------------------------------
 
 
-def _route(paths: list[dict[str, Any]], request_path: str) -> tuple[str, int]:
-    """The Ingress's choice: the longest matching path, Exact before Prefix on a tie."""
-    table = [(p["pathType"], p["path"], json.dumps(p["backend"]["service"])) for p in paths]
-    chosen = backend_of(request_path, table)
+@cache
+def _nginx() -> IngressNginx:
+    nginx = IngressNginx(run_cached("enterprise").kubernetes_objects())
+    assert not nginx.regex_mode(HOST), "regex mode would turn every path into a case-insensitive prefix"
+    return nginx
+
+
+def _route(request_path: str) -> tuple[str, int | str]:
+    """ingress-nginx's choice on the gateway host, over every object the enterprise stack renders
+    (the tests' own referee, tests/support/ingress_nginx.py)."""
+    chosen = _nginx().target(HOST, request_path)
     assert chosen is not None, request_path
-    svc = json.loads(chosen)
-    return svc["name"], svc["port"]["number"]
+    return chosen
 
 
 def test_ingress_splits_ui_from_api_paths() -> None:
     ing = gateway_ingress("enterprise")
     (rule,) = ing["spec"]["rules"]
     assert rule["host"] == HOST
-    paths = rule["http"]["paths"]
     sso = ("oauth2-proxy", 80)
     api = ("litellm", 4000)
     for request, backend in [
@@ -232,7 +237,7 @@ def test_ingress_splits_ui_from_api_paths() -> None:
         ("/uix", sso),
         ("/metrics/", ("litellm-blocked", 80)),
     ]:
-        assert _route(paths, request) == backend, request
+        assert _route(request) == backend, request
 
 
 def test_ingress_keeps_the_gateway_tls() -> None:

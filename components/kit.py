@@ -6,7 +6,6 @@ exactly what a pure builder rendered (or one small GCP pattern several component
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 from pulumi.runtime.mocks import MockMonitor
 
+from components.scanner import scanner_skips as scanner_skips  # kit's historical home of the helper
 from config import ConfigError, DataSafetyConfig, NetworkConfig, Resources, StackConfig
 from config.assets import (
     DEFAULT_CACHE,
@@ -66,34 +66,6 @@ def object_meta(meta: Mapping[str, Any]) -> k8s.meta.v1.ObjectMetaArgs:
         labels=meta.get("labels"),
         annotations=meta.get("annotations"),
     )
-
-
-SCANNER_SKIP = "checkov.io/skip"
-"""The annotation key prefix (`checkov.io/skip1`, `checkov.io/skip2`...) of a Checkov skip."""
-_SCANNER_CHECK = re.compile(r"CKV2?_K8S_[0-9]+")
-
-
-def scanner_skips(reasons: Mapping[str, str]) -> dict[str, str]:
-    """The annotations that skip Checkov checks on one object, each with its one-line reason:
-    `{"CKV_K8S_43": "why"}` -> `{"checkov.io/skip1": "CKV_K8S_43=why"}` (numbered in check order).
-
-    Checkov reads them from the object's TOP-LEVEL `metadata.annotations` only (not a pod
-    template's). docs/security.md ("Scanner skips") lists every skip a stack renders, and
-    tests/program/test_checkov.py keeps that list equal to the rendered objects'. A reason is
-    one line without `=` (Checkov splits the value on it) or `|` (it is a Markdown table cell).
-    """
-    problems = [
-        f"{check!r}: not a Checkov Kubernetes check id" for check in reasons if not _SCANNER_CHECK.fullmatch(check)
-    ]
-    problems += [
-        f"{check}: the reason must be one line of text without '=' or '|'"
-        for check, reason in reasons.items()
-        if not reason.strip() or reason != reason.strip() or any(c in reason for c in "=|\n\r")
-    ]
-    if problems:
-        raise ValueError("scanner skips: " + "; ".join(problems))
-    ordered = sorted(reasons, key=lambda check: (check.startswith("CKV2"), int(check.rsplit("_", 1)[1])))
-    return {f"{SCANNER_SKIP}{i}": f"{check}={reasons[check]}" for i, check in enumerate(ordered, 1)}
 
 
 def restricted_pod(uid: int | None = None) -> dict[str, Any]:

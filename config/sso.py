@@ -33,12 +33,13 @@ OidcGroup = Annotated[
 ]
 IssuerUrl = Annotated[str, pattern(r"^https://[^\s{}]+$", "an https URL, e.g. https://login.example.com/realms/acme")]
 OidcScope = Annotated[str, pattern(r"^[A-Za-z0-9_.:/-]{1,100}$", "an OIDC scope, e.g. groups")]
-# The chart takes image.registry, image.repository and image.tag: a registry host and a tag, no digest.
+# The chart takes image.registry, image.repository and image.tag: a registry host and a tag (the tag
+# value may carry the digest: the chart renders `registry/repository:tag`).
 RegistryImage = Annotated[
     str,
     pattern(
-        r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+$",
-        "registry/repository:tag, e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
+        r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+(@sha256:[0-9a-f]{64})?$",
+        "registry/repository:tag, e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3 (@sha256:<64 hex> may follow)",
     ),
     AfterValidator(pinned_image),
 ]
@@ -109,7 +110,9 @@ class SsoConfig(Section):
     )
     image: RegistryImage = Field(
         default="quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",
-        description="Exact image, registry/repository:tag (the chart takes registry, repository and tag; no digest).",
+        description=(
+            "Exact image, registry/repository:tag, optionally with its digest (registry/repository:tag@sha256:...)."
+        ),
     )
     replicas: Annotated[int, Field(ge=1, le=10)] = Field(default=1, description="oauth2-proxy pods.")
     resources: Resources = Field(

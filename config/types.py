@@ -226,14 +226,32 @@ def pinned_tag(tag: str) -> str:
     return tag
 
 
+IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+"""An image digest as the OCI distribution reference grammar writes it for sha256."""
+
+
 def pinned_image(image: str) -> str:
-    if "@sha256:" in image:
-        return image
-    repo, sep, tag = image.rpartition(":")
+    """`repository:1.2.3`, optionally with its digest: `repository:1.2.3@sha256:<64 hex>`. The tag is
+    required beside a digest: it is the version people (and docs/versions.md) read; the digest pins the bytes."""
+    name, at, digest = image.partition("@")
+    if at and not IMAGE_DIGEST.fullmatch(digest):
+        raise ValueError(f"the digest after '@' must be sha256: and 64 lower-case hex characters, got {digest!r}")
+    repo, sep, tag = name.rpartition(":")
     if not sep or "/" in tag or not repo:
-        raise ValueError(f"must name an exact tag (repository:1.2.3), got {image!r}")
+        raise ValueError(
+            f"must name an exact tag, optionally with a digest (repository:1.2.3 or "
+            f"repository:1.2.3@sha256:<64 hex>), got {image!r}"
+        )
     pinned_tag(tag)
     return image
+
+
+def image_name_and_tag(image: str) -> tuple[str, str]:
+    """A pinned image as a chart's `repository` and `tag` values: `registry/repo:1.2.3@sha256:<hex>` ->
+    (`registry/repo`, `1.2.3@sha256:<hex>`); charts render `{repository}:{tag}`, which restores the reference."""
+    name, at, digest = image.partition("@")
+    repository, _, tag = name.rpartition(":")
+    return repository, tag + at + digest
 
 
 PinnedVersion = Annotated[str, AfterValidator(pinned_tag)]

@@ -30,6 +30,7 @@ from components.langfuse.credentials import (
 )
 from components.langfuse.database import database_host
 from components.langfuse.names import ui_url
+from components.scanner import PULL_POLICY, chart_image_pin_skips, scanner_skips
 from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
 from config.assets import LANGFUSE_CHART
 from config.inventory import GRAFANA_RO_PASSWORD, gsm_secret_id
@@ -90,6 +91,27 @@ RESTRICTED_POD = restricted_pod(LANGFUSE_UID)
 RESTRICTED_CONTAINER = restricted_container(
     readOnlyRootFilesystem=True, runAsUser=LANGFUSE_UID, runAsGroup=LANGFUSE_UID
 )
+
+
+SECRETS_AS_ENV_REASON = (
+    "Langfuse reads its salt, encryption key, database, ClickHouse, Redis and S3 credentials from environment "
+    "variables only, each from a Secret ESO renders"
+)
+IMAGE_UID_REASON = (
+    f"uid {LANGFUSE_UID} is the image's own user (its Dockerfile's adduser, owner of /app); "
+    "the image has not been run as another uid here"
+)
+WORKER_PROBE_REASON = (
+    "the chart renders no readiness probe for the worker and has no value for one; no Service sends it "
+    "traffic (it consumes queues), and its liveness probe checks /api/health"
+)
+
+
+def deployment_annotations() -> tuple[dict[str, str], dict[str, str]]:
+    """(web, worker) Deployments' Checkov skips: the chart renders `langfuse.<component>.deployment.annotations`
+    on their top-level metadata."""
+    common = chart_image_pin_skips("langfuse") | {"CKV_K8S_35": SECRETS_AS_ENV_REASON, "CKV_K8S_40": IMAGE_UID_REASON}
+    return scanner_skips(common), scanner_skips(common | {"CKV_K8S_9": WORKER_PROBE_REASON})
 
 
 def scratch_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -171,7 +193,12 @@ def _redis(lf: LangfuseConfig) -> dict[str, Any]:
     return {
         "deploy": True,
         "architecture": "standalone",
-        "auth": {"existingSecret": CREDENTIALS_SECRET, "existingSecretPasswordKey": "redis-password"},
+        # The password as a file (VALKEY_PASSWORD_FILE), not an environment variable.
+        "auth": {
+            "existingSecret": CREDENTIALS_SECRET,
+            "existingSecretPasswordKey": "redis-password",
+            "usePasswordFiles": True,
+        },
         "primary": {
             # Langfuse's queues must never be evicted.
             "extraFlags": ["--maxmemory-policy noeviction"],
@@ -270,6 +297,7 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
     lf = cfg.langfuse
     volumes, mounts = scratch_volumes()
     ca_volumes, ca_mounts = database_ca(cfg)
+    web_annotations, worker_annotations = deployment_annotations()
     return {
         "langfuse": {
             "salt": _ref(CREDENTIALS_SECRET, "salt"),
@@ -286,8 +314,17 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             # (no Google identity from the pod): the ServiceAccount's token is mounted nowhere.
             "serviceAccount": {"automountServiceAccountToken": False},
             "pod": {"labels": {"app.kubernetes.io/part-of": PART_OF}},
-            "web": {"replicas": lf.web.replicas, "resources": container_resources(lf.web.resources)},
-            "worker": {"replicas": lf.worker.replicas, "resources": container_resources(lf.worker.resources)},
+            "image": {"pullPolicy": PULL_POLICY},
+            "web": {
+                "replicas": lf.web.replicas,
+                "resources": container_resources(lf.web.resources),
+                "deployment": {"annotations": web_annotations},
+            },
+            "worker": {
+                "replicas": lf.worker.replicas,
+                "resources": container_resources(lf.worker.resources),
+                "deployment": {"annotations": worker_annotations},
+            },
             "additionalEnv": init_env(lf),
             # The UI's Ingress is ours (components/langfuse/component.py), like the gateway's.
             "ingress": {"enabled": False},

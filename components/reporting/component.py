@@ -11,8 +11,8 @@ Pure builders (`sql_files`, `config_map_manifest`, `cronjob_manifest`,
   external server): an init container as LiteLLM's owner (the only role that may grant on
   its tables, and after its migrations) applies `source_grants.sql`, SELECT on exactly the
   columns the refresh reads; then the main container, as the `reporting` role, runs the
-  other three files in one transaction. `concurrencyPolicy: Forbid`, PSA `restricted`,
-  no service-account token;
+  other three files in one transaction. `concurrencyPolicy: Forbid`, PSA `restricted` as
+  uid PSQL_UID, no service-account token;
 - NetworkPolicies: default deny, egress to DNS and PostgreSQL only, no ingress.
 
 The role's password comes from the ManagedSecret the Database component renders
@@ -43,13 +43,22 @@ from components.kit import (
     restricted_pod,
 )
 from components.reporting import sql as reporting_sql
+from components.scanner import PULL_POLICY, image_pin_skips, scanner_skips
 from config import DEFAULT_REPORTING_IMAGE, PostgresConfig, ReportingConfig, StackConfig
 
 NAME = "litellm-reporting"
 APP = reporting_sql.JOB_APP
 SQL_DIR = "/sql"
-PSQL_UID = 26
-"""The `postgres` user of the CloudNativePG PostgreSQL images."""
+PSQL_UID = 10026
+"""The job's uid and gid: psql needs no user of the image (the CNPG images' own is `postgres`, 26, a uid
+the node may share). It writes nothing (read-only root, `--no-psqlrc`, no history without a terminal) and
+reads only the mounted SQL and CA, so any uid works; one of its own above 10000 (Checkov's CKV_K8S_40),
+which the image's /etc/passwd does not name: HOME is `/`, where libpq finds no ~/.postgresql to use."""
+SECRETS_AS_ENV_REASON = (
+    "libpq takes a password from PGPASSWORD, a passfile or a service file: it ignores a group-readable passfile "
+    "(what a Secret volume gives a non-root uid under fsGroup), and CNPG's own -app Secret (the owner's login) "
+    "holds no service file"
+)
 OWNER_SQL_FILE = "source_grants.sql"
 """Run by LiteLLM's owner (the init container)."""
 SQL_FILES = ("schema.sql", "grants.sql", "refresh.sql")
@@ -146,10 +155,23 @@ def _tls_env(endpoint: DatabaseEndpoint) -> list[dict[str, Any]]:
     return env
 
 
+def image_setting(args: ReportingArgs) -> str:
+    """The config key the job's image comes from (for the scanner's reasons)."""
+    if args.reporting.image is None and args.postgres.engine == "cnpg":
+        return "postgres.cnpg.image"
+    return "reporting.image"
+
+
+def scanner_annotations(args: ReportingArgs) -> dict[str, str]:
+    """The CronJob's Checkov skips: its image's pin, the passwords in the environment."""
+    return scanner_skips(image_pin_skips(image(args), image_setting(args)) | {"CKV_K8S_35": SECRETS_AS_ENV_REASON})
+
+
 def _container(name: str, args: ReportingArgs, command: list[str], env: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "name": name,
         "image": image(args),
+        "imagePullPolicy": PULL_POLICY,
         "command": command,
         "env": env,
         "resources": {
@@ -190,7 +212,7 @@ def cronjob_manifest(args: ReportingArgs) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": metadata(NAME, args.namespace, app=APP),
+        "metadata": metadata(NAME, args.namespace, app=APP, annotations=scanner_annotations(args)),
         "spec": {
             "schedule": args.reporting.schedule,
             "timeZone": "Etc/UTC",

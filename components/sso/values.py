@@ -9,9 +9,9 @@ module computes, from typed config and no Pulumi calls:
 
 - the chart's Helm values (every key is checked against the chart's documented
   keys in `tests/data/oauth2_proxy_values_keys.txt`);
-- the ExternalSecret that renders the chart's `config.existingSecret`
-  (`client-id`, `client-secret` from the identity team's GSM secret,
-  `cookie-secret` from the generated one);
+- the ExternalSecret that renders the credentials Secret (`client-secret` from the identity
+  team's GSM secret, `cookie-secret` from the generated one), mounted as files that
+  oauth2-proxy reads (`--client-secret-file`, `--cookie-secret-file`), never environment;
 - NetworkPolicies for oauth2-proxy's pods, and the one that lets them reach
   LiteLLM's API port;
 - the gateway Ingress's paths to oauth2-proxy: `/oauth2`, `/` and the admin
@@ -38,9 +38,11 @@ from components.kit import (
     tcp_ports,
 )
 from components.litellm.ingress_paths import path_table
+from components.scanner import PULL_POLICY, image_pin_skips, scanner_skips
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import SsoConfig, StackConfig
 from config.assets import OAUTH2_PROXY_CHART
+from config.types import image_name_and_tag
 
 CHART = "oauth2-proxy"
 NONROOT_UID = 65532
@@ -53,10 +55,19 @@ SERVICE_PORT = 80
 OAUTH2_PATH = "/oauth2"
 """oauth2-proxy's own endpoints (sign-in, callback)."""
 CALLBACK_PATH = "/oauth2/callback"
-# Data keys of the chart's existingSecret (templates/deployment.yaml, `config.requiredSecretKeys`).
+# Data keys of the credentials Secret: the two secrets, each mounted as a file of the same name in
+# CREDENTIALS_DIR; and the client id, which the pods take as a flag. The Secret keeps it for pods of an
+# earlier release (they read all three from the environment): a rollback, or a restart mid-upgrade,
+# finds the keys they name.
 CLIENT_ID_KEY = "client-id"
 CLIENT_SECRET_KEY = "client-secret"
 COOKIE_SECRET_KEY = "cookie-secret"
+CREDENTIALS_VOLUME = "credentials"
+CREDENTIALS_DIR = "/etc/oauth2-proxy/credentials"
+CREDENTIALS_MODE = 0o440
+"""Owner root, group the pod's fsGroup (NONROOT_UID): readable by oauth2-proxy's group only. oauth2-proxy
+(7.11+, `--client-secret-file`/`--cookie-secret-file`) reads the bytes as they are, as it would the
+environment variables: each time it needs them, so a rotated secret is picked up without a restart."""
 # Template-context names of the two GSM entries in the ExternalSecret.
 _CLIENT_SECRET_REF = "clientSecret"
 _COOKIE_SECRET_REF = "cookieSecret"
@@ -108,18 +119,22 @@ def upstream_url(wiring: SsoWiring) -> str:
 
 
 def image_parts(image: str) -> tuple[str, str, str]:
-    """`registry/repository:tag` as the chart's image.registry, image.repository, image.tag."""
-    ref, _, tag = image.rpartition(":")
+    """`registry/repository:tag[@sha256:...]` as the chart's image.registry, image.repository, image.tag
+    (the chart renders `registry/repository:tag`: a digest rides in the tag)."""
+    ref, tag = image_name_and_tag(image)
     registry, _, repository = ref.partition("/")
     return registry, repository, tag
 
 
 def extra_args(sso: SsoConfig, host: str) -> list[str]:
     """oauth2-proxy flags (the chart's list form of `extraArgs`, rendered verbatim)."""
-    assert sso.issuer_url is not None  # SsoConfig enforces when enabled
+    assert sso.issuer_url is not None and sso.client_id is not None  # SsoConfig enforces when enabled
     args = [
         f"--provider={sso.provider}",
         f"--oidc-issuer-url={sso.issuer_url}",
+        f"--client-id={sso.client_id}",
+        f"--client-secret-file={CREDENTIALS_DIR}/{CLIENT_SECRET_KEY}",
+        f"--cookie-secret-file={CREDENTIALS_DIR}/{COOKIE_SECRET_KEY}",
         f"--redirect-url={redirect_url(host)}",
         f"--scope={' '.join(sso.scopes)}",
         "--code-challenge-method=S256",
@@ -144,20 +159,42 @@ def helm_chart(sso: SsoConfig) -> HelmChart:
     return HelmChart(asset=OAUTH2_PROXY_CHART, timeout=600)
 
 
+def credentials_volume(sso: SsoConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(extraVolumes entry, extraVolumeMounts entry): the credentials Secret's two keys as files."""
+    volume = {
+        "name": CREDENTIALS_VOLUME,
+        "secret": {
+            "secretName": credentials_secret_name(sso),
+            "items": [{"key": key, "path": key} for key in (CLIENT_SECRET_KEY, COOKIE_SECRET_KEY)],
+            "defaultMode": CREDENTIALS_MODE,
+        },
+    }
+    return volume, {"name": CREDENTIALS_VOLUME, "mountPath": CREDENTIALS_DIR, "readOnly": True}
+
+
+def deployment_annotations(sso: SsoConfig) -> dict[str, str]:
+    """The Deployment's Checkov skips (the chart renders `deploymentAnnotations` on its top-level metadata)."""
+    return scanner_skips(image_pin_skips(sso.image, "sso.image"))
+
+
 def helm_values(sso: SsoConfig, wiring: SsoWiring) -> dict[str, Any]:
-    """Values of the oauth2-proxy chart. No credential: the chart reads them from existingSecret."""
+    """Values of the oauth2-proxy chart. No credential: the pods read them from the mounted Secret."""
     registry, repository, tag = image_parts(sso.image)
+    volume, mount = credentials_volume(sso)
     return {
-        "image": {"registry": registry, "repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "image": {"registry": registry, "repository": repository, "tag": tag, "pullPolicy": PULL_POLICY},
+        "deploymentAnnotations": deployment_annotations(sso),
         "replicaCount": sso.replicas,
         "config": {
-            "existingSecret": credentials_secret_name(sso),
-            "requiredSecretKeys": [CLIENT_ID_KEY, CLIENT_SECRET_KEY, COOKIE_SECRET_KEY],
             # The chart generates oauth2_proxy.cfg from these two (configFile left empty).
             "emailDomains": list(sso.allowed_email_domains) or ["*"],
             "upstreams": [upstream_url(wiring)],
         },
-        "proxyVarsAsSecrets": True,
+        # No credential in the environment (the chart would map its existingSecret to OAUTH2_PROXY_* variables):
+        # the client id is a flag, the two secrets are files (extra_args, credentials_volume).
+        "proxyVarsAsSecrets": False,
+        "extraVolumes": [volume],
+        "extraVolumeMounts": [mount],
         "extraArgs": extra_args(sso, wiring.host),
         "resources": container_resources(sso.resources),
         # Writes nothing (sessions live in the cookie): a read-only root and no volume.
@@ -178,8 +215,9 @@ def helm_values(sso: SsoConfig, wiring: SsoWiring) -> dict[str, Any]:
 
 
 def credentials_secret(sso: SsoConfig, store: StoreRef, wiring: SsoWiring, refresh_interval: str) -> dict[str, Any]:
-    """One ExternalSecret rendering the chart's existingSecret: the client id (not a secret,
-    but the chart reads it from there), the client secret and the cookie secret from GSM."""
+    """One ExternalSecret rendering the credentials Secret the pods mount: the client secret and the
+    cookie secret from GSM, exactly as stored (oauth2-proxy reads the files' bytes as they are), and the
+    client id (not a secret; see CLIENT_ID_KEY)."""
     assert sso.client_id is not None  # SsoConfig enforces when enabled
     name = credentials_secret_name(sso)
     return external_secret(

@@ -49,7 +49,13 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("lab", "alerts.runbook_base_url", "https://wiki.acme.example/{{ .Labels }}", "templates"),
     ("lab", "alerts.runbook_base_url", "https://wiki.acme.example/a b", "templates"),
     ("lab", "alerts.runbook_base_url", "https://wiki.acme.example/runbook#top", "fragment"),
-    ("lab", "postgres.cnpg.image", f"ghcr.io/cloudnative-pg/postgresql@{DIGEST}", "PostgreSQL 14+"),
+    ("lab", "postgres.cnpg.image", f"ghcr.io/cloudnative-pg/postgresql@{DIGEST}", "exact tag"),
+    ("lab", "litellm.image", f"ghcr.io/berriai/litellm-non_root@{DIGEST}", "exact tag"),
+    ("lab", "litellm.image", "ghcr.io/berriai/litellm-non_root:v1.108.7@sha256:abcd", "64 lower-case hex"),
+    ("lab", "litellm.image", f"ghcr.io/berriai/litellm-non_root:v1.108.7@{DIGEST.upper()}", "64 lower-case hex"),
+    ("lab", "reporting.image", f"ghcr.io/cloudnative-pg/postgresql:17.6@md5:{'ab' * 16}", "64 lower-case hex"),
+    ("enterprise", "sso.image", f"quay.io/oauth2-proxy/oauth2-proxy@{DIGEST}", "@sha256:<64 hex> may follow"),
+    ("enterprise", "sso.image", "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3@sha256:ab", "@sha256:<64 hex> may follow"),
     ("lab", "postgres.cnpg.image", f"ghcr.io/cloudnative-pg/postgresql:13.9@{DIGEST}", "PostgreSQL 14+"),
     ("lab", "postgres.database", "template1", "PostgreSQL creates itself"),
     ("lab", "postgres.owner", "postgres", "reserved"),
@@ -72,6 +78,32 @@ def test_a_digest_with_the_major_version_in_the_tag_is_accepted() -> None:
 
     cfg = parse_config(with_value("lab", "postgres.cnpg.image", f"ghcr.io/cloudnative-pg/postgresql:17.6@{DIGEST}"))
     assert cfg.postgres.engine == "cnpg" and cfg.postgres.cnpg.image.endswith(DIGEST)
+
+
+@pytest.mark.parametrize(
+    ("stack", "path", "image"),
+    [
+        ("lab", "litellm.image", "ghcr.io/berriai/litellm-non_root:v1.108.7"),
+        ("lab", "reporting.image", "registry.corp.example/postgres/psql:16.4-1"),
+        ("enterprise", "sso.image", "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"),
+        ("enterprise", "sso.image", "registry.corp.example:5000/mirror/oauth2-proxy:v7.15.3"),
+    ],
+)
+def test_every_image_setting_takes_a_digest_after_its_tag(stack: str, path: str, image: str) -> None:
+    """`repository:tag@sha256:<64 hex>` (docs/security.md, "Scanner skips": a digest passes Checkov's
+    CKV_K8S_43 and CKV_K8S_15); the tag stays required beside it."""
+    from config import parse_config
+
+    cfg = parse_config(with_value(stack, path, f"{image}@{DIGEST}"))
+    section, _, key = path.partition(".")
+    assert getattr(getattr(cfg, section), key) == f"{image}@{DIGEST}"
+
+
+def test_a_pinned_image_splits_into_a_charts_repository_and_tag() -> None:
+    from config.types import image_name_and_tag
+
+    assert image_name_and_tag("registry:5000/a/b:1.2.3") == ("registry:5000/a/b", "1.2.3")
+    assert image_name_and_tag(f"registry:5000/a/b:1.2.3@{DIGEST}") == ("registry:5000/a/b", f"1.2.3@{DIGEST}")
 
 
 def _mutated(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

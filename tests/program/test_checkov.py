@@ -3,13 +3,11 @@ venv) over every object each stack deploys, as `python -m tools.preview STACK --
 the program's objects (manifests/) and each chart's (rendered/<release>/), less the Helm test hooks.
 
 Every failed check is fixed at its cause or skipped with a reason: on the object (Checkov's own
-annotation `checkov.io/skipN: CKV_K8S_xx=<reason>` on its TOP-LEVEL metadata, `kit.scanner_skips`),
-or, for a chart object no value can annotate or fix, in ALLOWED below. docs/security.md, "Scanner
-skips", lists every one, and the objects left out. One Checkov process scans both stacks twice (as
-rendered, and with the skip annotations stripped, to show that each skip is needed) plus a self-test.
-
-OPEN lists the findings other changes close (each names its owner): it may only shrink. It is
-not a reason; the scan is done when it is empty.
+annotation `checkov.io/skipN: CKV_K8S_xx=<reason>` on its TOP-LEVEL metadata, `scanner_skips` in
+components/scanner.py), or, for a chart object no value can annotate or fix, in ALLOWED below.
+docs/security.md, "Scanner skips", lists every one, and the objects left out. One Checkov process
+scans both stacks twice (as rendered, and with the skip annotations stripped, to show that each skip
+is needed) plus a self-test.
 """
 
 from __future__ import annotations
@@ -22,10 +20,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components import kit
+from components.scanner import scanner_skips
 from tests.harness.checkov import scan as checkov
 from tests.support import ROOT
 from tests.support.components import require
+from tests.support.rendered import containers, pod_template
 from tools.preview import main as preview_main
 
 STACKS = ("lab", "enterprise")
@@ -36,32 +35,43 @@ NOT_SCANNED_REASON = (
 )
 """Why the Helm test hooks are left out of the scan (docs/security.md lists each one)."""
 
-ALLOWED: dict[tuple[str, str], str] = {}
-"""(Checkov id, check) -> reason: a chart object's finding that neither a value can fix nor a
-top-level annotation can skip (the chart renders none there). Each must still fail (so the list
-cannot rot) and docs/security.md lists it."""
-
-# Findings still open, closed by the other changes of this security review (owner in the comment,
-# the proposed fix in the report). Remove a line when its finding is fixed or skipped with a reason;
-# the test fails on a line that no longer occurs.
-OPEN: frozenset[tuple[str, str]] = frozenset(
-    (resource, check)
-    for resource, checks in {
-        # chart litellm (the LiteLLM findings' owner)
-        "Deployment.llm-gateway.litellm": "CKV_K8S_15 CKV_K8S_35 CKV_K8S_38 CKV_K8S_43",
-        "Job.llm-gateway.litellm-migrations": "CKV_K8S_15 CKV_K8S_29 CKV_K8S_35 CKV_K8S_38 CKV_K8S_43",
-        # program: components/reporting
-        "CronJob.llm-gateway.litellm-reporting": "CKV_K8S_15 CKV_K8S_35 CKV_K8S_40 CKV_K8S_43",
-        # chart oauth2-proxy; chart langfuse
-        "Deployment.llm-gateway.oauth2-proxy": "CKV_K8S_15 CKV_K8S_35 CKV_K8S_43",
-        "Deployment.llm-gateway.langfuse-web": "CKV_K8S_35 CKV_K8S_40 CKV_K8S_43",
-        "Deployment.llm-gateway.langfuse-worker": "CKV_K8S_9 CKV_K8S_35 CKV_K8S_40 CKV_K8S_43",
-        "StatefulSet.llm-gateway.langfuse-clickhouse-shard0": "CKV_K8S_15 CKV_K8S_35 CKV_K8S_40 CKV_K8S_43",
-        "StatefulSet.llm-gateway.langfuse-redis-primary": "CKV_K8S_15 CKV_K8S_35 CKV_K8S_40 CKV_K8S_43",
-        "StatefulSet.llm-gateway.langfuse-zookeeper": "CKV_K8S_15 CKV_K8S_40 CKV_K8S_43",
-    }.items()
-    for check in checks.split()
+MIGRATION_JOB = "Job.llm-gateway.litellm-migrations"
+_HOOK = "the chart fixes this Helm hook's annotations, so no skip reaches it"
+BITNAMI = (
+    "Bitnami subchart of langfuse 1.5.41, no value annotates this object alone (commonAnnotations would "
+    "annotate the whole subchart); replaced by the ClickHouse operator and the Valkey chart with Langfuse v4"
 )
+ALLOWED: dict[tuple[str, str], str] = {
+    (MIGRATION_JOB, "CKV_K8S_15"): (
+        f"{_HOOK}; IfNotPresent on the exact version tag of litellm.image, as the proxy; a digest there passes"
+    ),
+    (MIGRATION_JOB, "CKV_K8S_29"): (
+        f"{_HOOK}; the locked chart renders no pod securityContext for it (BerriAI/litellm PR 35482 adds one), its "
+        "container's sets runAsNonRoot, uid and gid 65534, seccomp RuntimeDefault, no privilege escalation"
+    ),
+    (MIGRATION_JOB, "CKV_K8S_35"): (
+        f"{_HOOK}; LiteLLM's migration reads the database URL from the environment only, from the database Secret"
+    ),
+    (MIGRATION_JOB, "CKV_K8S_38"): (
+        f"{_HOOK}; no token is mounted: its ServiceAccount (components/litellm) sets automountServiceAccountToken "
+        "false, and the chart has no value for the pod spec's own field"
+    ),
+    (MIGRATION_JOB, "CKV_K8S_43"): (
+        f"{_HOOK}; litellm.image pins an exact version tag and takes a digest (tag@sha256:<64 hex>), which passes"
+    ),
+    **{
+        (f"StatefulSet.llm-gateway.langfuse-{name}", check): BITNAMI
+        for name, checks in {
+            "clickhouse-shard0": "CKV_K8S_15 CKV_K8S_35 CKV_K8S_40 CKV_K8S_43",
+            "redis-primary": "CKV_K8S_15 CKV_K8S_40 CKV_K8S_43",
+            "zookeeper": "CKV_K8S_15 CKV_K8S_40 CKV_K8S_43",
+        }.items()
+        for check in checks.split()
+    },
+}
+"""(Checkov id, check) -> reason: a chart object's finding that neither a value can fix nor a
+top-level annotation can skip (the chart renders none there, or only one that would land on every
+object of a subchart). Each must still fail (so the list cannot rot) and docs/security.md lists it."""
 
 
 # --- one scan of everything -------------------------------------------------------------
@@ -103,7 +113,7 @@ def _selftest_objects() -> list[dict[str, Any]]:
             },
         }
 
-    skips = kit.scanner_skips({"CKV_K8S_43": SELFTEST_REASON})
+    skips = scanner_skips({"CKV_K8S_43": SELFTEST_REASON})
     return [deployment("top-level", skips, {}), deployment("pod-template", {}, skips)]
 
 
@@ -148,14 +158,13 @@ def test_the_scanner_is_the_pinned_checkov(scans: Scans) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_finding_without_a_reason(scans: Scans, stack: str) -> None:
     report = scans.stacks[stack].report
-    unexplained = [r.line() for r in report.failed if (r.resource, r.check) not in ALLOWED.keys() | OPEN]
+    unexplained = [r.line() for r in report.failed if (r.resource, r.check) not in ALLOWED]
     assert not unexplained, "fix each at its cause, or skip it on the object with a reason:\n" + "\n".join(unexplained)
 
 
-def test_open_and_allowed_findings_still_occur(scans: Scans) -> None:
-    """OPEN only shrinks and ALLOWED cannot rot: a line whose finding no stack shows any more must go."""
+def test_allowed_findings_still_occur(scans: Scans) -> None:
+    """ALLOWED cannot rot: a line whose finding no stack shows any more must go."""
     failing = set().union(*(_pairs(scans.stacks[s].report.failed) for s in STACKS))
-    assert sorted(OPEN - failing) == [], "fixed or skipped now: remove from OPEN"
     assert sorted(ALLOWED.keys() - failing) == [], "no longer failing: remove from ALLOWED and docs/security.md"
 
 
@@ -183,7 +192,12 @@ def test_every_skip_annotation_is_one_checkov_reads_with_its_reason(scans: Scans
                 annotated.add((resource, check, reason))
     reported = {(r.resource, r.check, r.reason) for r in scan.report.skipped}
     assert problems == []
-    assert reported == annotated
+    assert reported <= annotated
+    # A skip Checkov does not report is one of a check it never runs on that object. Only an object
+    # without containers may carry one, where no container check applies: the langfuse chart copies each
+    # Deployment's annotations onto its PodDisruptionBudget. On a workload it would be a skip that does nothing.
+    inert = sorted((res, check) for res, check, _ in annotated - reported if pod_template(scan.staged.objects[res]))
+    assert inert == [], "skips of checks Checkov does not run on these workloads"
 
 
 # --- docs/security.md, "Scanner skips" -----------------------------------------------------------
@@ -268,7 +282,7 @@ def test_the_docs_table_is_read_as_written() -> None:
     assert [markdown(r) for r in rows] == text.splitlines()[6:8]
 
 
-# --- the self-test: the skip annotation works where kit.scanner_skips puts it, and only there ----------
+# --- the self-test: the skip annotation works where scanner_skips puts it, and only there ----------
 
 
 def test_checkov_honours_a_skip_on_the_object_and_ignores_one_on_its_pod_template(scans: Scans) -> None:
@@ -313,11 +327,48 @@ def test_staging_strips_only_top_level_skips_and_leaves_helm_test_hooks_out(tmp_
 )
 def test_scanner_skips_refuses_what_checkov_or_the_docs_would_misread(reasons: dict[str, str], problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
-        kit.scanner_skips(reasons)
+        scanner_skips(reasons)
 
 
 def test_scanner_skips_numbers_the_annotations_in_check_order() -> None:
-    assert kit.scanner_skips({"CKV_K8S_43": "digest", "CKV_K8S_9": "probe"}) == {
+    assert scanner_skips({"CKV_K8S_43": "digest", "CKV_K8S_9": "probe"}) == {
         "checkov.io/skip1": "CKV_K8S_9=probe",
         "checkov.io/skip2": "CKV_K8S_43=digest",
     }
+
+
+# --- a digest in the image settings: both pin checks pass, and their skips go ----------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+PINNED_BY_SETTING = {
+    "litellm.image": ("ghcr.io/berriai/litellm-non_root:v1.108.7", ("Deployment.litellm", "Job.litellm-migrations")),
+    "sso.image": ("quay.io/oauth2-proxy/oauth2-proxy:v7.15.3", ("Deployment.oauth2-proxy",)),
+    "postgres.cnpg.image": ("ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie", ("CronJob.litellm-reporting",)),
+}
+
+
+def test_a_digest_in_an_image_setting_reaches_its_containers_and_drops_the_pin_skips(tmp_path: Path) -> None:
+    """`repository:tag@sha256:<64 hex>` is accepted by each image setting, rendered as written into every
+    container it runs (the charts take it in their tag value), and the object no longer skips the digest
+    (CKV_K8S_43) and pull-policy (CKV_K8S_15) checks: Checkov passes both on a digest (test_checkov's gate
+    would fail on a skip no longer needed). As rendered today they carry both skips."""
+    sets = [
+        a for key, (image, _) in PINNED_BY_SETTING.items() for a in ("--set", f"llm-gateway:{key}={image}@{DIGEST}")
+    ]
+    for out, args in (("tag", []), ("digest", sets)):
+        assert preview_main(["enterprise", "--out", str(tmp_path / out), *args]) == 0
+    tagged = checkov.stage(tmp_path / "tag", tmp_path / "tag-staged").objects
+    pinned = checkov.stage(tmp_path / "digest", tmp_path / "digest-staged").objects
+    pin_checks = {"CKV_K8S_15", "CKV_K8S_43"}
+    for key, (image, objects) in PINNED_BY_SETTING.items():
+        for name in objects:
+            kind, _, obj = name.partition(".")
+            resource = f"{kind}.llm-gateway.{obj}"
+            for staged, expected in ((tagged, image), (pinned, f"{image}@{DIGEST}")):
+                template = pod_template(staged[resource])
+                assert template is not None, resource
+                assert {c["image"] for c in containers(template["spec"])} == {expected}, (key, resource)
+            skipped = {check for _, check, _ in checkov.annotated_skips(pinned[resource])}
+            assert not skipped & pin_checks, resource
+            if kind != "Job":  # the migration Job's skips are ALLOWED (the chart fixes its annotations)
+                assert pin_checks <= {check for _, check, _ in checkov.annotated_skips(tagged[resource])}, resource

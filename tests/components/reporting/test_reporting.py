@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,22 @@ def _resolved_env(container: dict[str, Any], secrets: dict[str, dict[str, str]])
     return env
 
 
-def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: LiteLLMDatabase, tmp_path: Path) -> None:
+@pytest.fixture
+def sql_dir(tmp_path: Path) -> Iterator[Path]:
+    """Where the test puts the mounted SQL files: world-readable like the ConfigMap volume, with every
+    folder to it, when psql runs as another uid (pytest's own tmp_path is private to its user)."""
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    with tempfile.TemporaryDirectory(prefix="reporting-sql-") as folder:
+        Path(folder).chmod(0o755)
+        yield Path(folder)
+
+
+def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: LiteLLMDatabase, sql_dir: Path) -> None:
     """The pod as rendered: the init container as LiteLLM's owner (from the owner's Secret), then
-    the refresh as `reporting`, a role with no memberships: twice."""
+    the refresh as `reporting`, a role with no memberships: twice. Run as root (CI), psql runs as the
+    pod's uid and gid, a user no /etc/passwd names, with HOME `/` (what the kubelet gives such a uid)."""
     server = job_database.server
     with server.connect_as(job_database.owner, job_database.owner_password, DBNAME) as conn:
         spend_seed.seed(conn)
@@ -76,15 +90,19 @@ def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: Li
     pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (grants,) = pod["initContainers"]
     (container,) = pod["containers"]
+    uid, gid = pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]
+    assert uid >= 10000 and gid >= 10000  # Checkov's CKV_K8S_40: outside the node's users
+    as_pod = os.geteuid() == 0
     for name, text in reporting.sql_files(cfg.reporting).items():
-        (tmp_path / name).write_text(text)
+        (sql_dir / name).write_text(text)
+        (sql_dir / name).chmod(0o644)
     secrets = {
         ep.app_secret: {"username": job_database.owner, "password": job_database.owner_password},
         ep.reporting_secret: {"username": REPORTING_ROLE, "password": REPORTING_PASSWORD},
     }
     runs = []
     for step in (grants, container):
-        argv = [a.replace(reporting.SQL_DIR + "/", f"{tmp_path}/") for a in step["command"]]
+        argv = [a.replace(reporting.SQL_DIR + "/", f"{sql_dir}/") for a in step["command"]]
         argv[0] = str(server.bindir / "psql")
         env = _resolved_env(step, secrets)
         # TLS against the CNPG cluster (test_grafana_ro_privileges.py proves it on a TLS server).
@@ -94,10 +112,12 @@ def test_the_job_command_applies_the_schema_and_refreshes_twice(job_database: Li
         del env["PGSSLROOTCERT"]
         runs.append((argv, env))
     assert runs[0][1]["PGUSER"] == job_database.owner and runs[1][1]["PGUSER"] == REPORTING_ROLE
-    assert [a for a in runs[0][0] if a.endswith(".sql")] == [f"{tmp_path}/{reporting.OWNER_SQL_FILE}"]
+    assert [a for a in runs[0][0] if a.endswith(".sql")] == [f"{sql_dir}/{reporting.OWNER_SQL_FILE}"]
+    user: dict[str, Any] = {"user": uid, "group": gid, "extra_groups": []} if as_pod else {}
+    base = {**os.environ, "HOME": "/"} if as_pod else dict(os.environ)
     for _ in range(2):
         for argv, env in runs:
-            done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+            done = subprocess.run(argv, env={**base, **env}, capture_output=True, text=True, timeout=60, **user)
             assert done.returncode == 0, done.stderr
     with server.connect_as("grafana_ro", "grafana-pw", DBNAME) as conn:
         assert conn.execute("SELECT sum(spend) FROM reporting.daily_model").fetchone() == (22.625,)

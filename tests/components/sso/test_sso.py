@@ -103,11 +103,8 @@ def test_provider_issuer_client_and_allowed_groups_come_from_config() -> None:
     assert f"--redirect-url=https://{HOST}/oauth2/callback" in args
     assert [a for a in args if a.startswith("--allowed-group=")] == ["--allowed-group=llm-gateway-admins"]
     assert v["config"]["emailDomains"] == ["*"]  # groups restrict; no domain list configured
-    # The client id reaches the chart's Secret through the ExternalSecret's template.
-    (es,) = [
-        e for e in run_cached("enterprise").custom_resources("ExternalSecret") if e["metadata"]["name"] == CREDENTIALS
-    ]
-    assert es["spec"]["target"]["template"]["data"]["client-id"] == "llm-gateway-admin-ui"
+    # The client id is not a secret: a flag (the Secret keeps it for the pods of an earlier release).
+    assert "--client-id=llm-gateway-admin-ui" in args
 
 
 def test_email_domains_and_keycloak_provider_are_settings() -> None:
@@ -133,8 +130,11 @@ def test_upstream_is_the_litellm_service() -> None:
 def test_credentials_are_references_never_values() -> None:
     run = run_cached("enterprise")
     v = sso_values_of()
-    assert v["config"]["existingSecret"] == CREDENTIALS
-    assert v["proxyVarsAsSecrets"] is True
+    # Files of the mounted Secret, not environment variables (Checkov's CKV_K8S_35).
+    assert v["proxyVarsAsSecrets"] is False
+    (volume,) = v["extraVolumes"]
+    assert volume["secret"]["secretName"] == CREDENTIALS
+    assert volume["secret"]["defaultMode"] == 0o440
     assert not {"clientID", "clientSecret", "cookieSecret"} & set(v["config"])
     strings = " ".join(walk_strings(v))
     assert not [s for s in run.generated_secrets if s in strings]

@@ -79,10 +79,25 @@ def test_rendered_chart_reads_only_keys_the_external_secret_renders(variant: str
     args = _args(cfg)
     values = sso_values.helm_values(args.sso, args.wiring)
     assert existing_secret_findings(d, {cfg.sso.release_name: values}, cfg.namespaces.gateway) == []
-    # The chart also mounts its existingSecret whole and requires these keys in it.
+    # No credential in the environment: each secret flag names a file of the mounted credentials Secret,
+    # one of the keys the ExternalSecret renders (oauth2-proxy refuses to start on a file it cannot read).
     (es,) = d.of_kind("ExternalSecret")
-    assert es.body["spec"]["target"]["name"] == values["config"]["existingSecret"]
-    assert set(values["config"]["requiredSecretKeys"]) <= set(es.body["spec"]["target"]["template"]["data"])
+    rendered_keys = set(es.body["spec"]["target"]["template"]["data"])
+    for pod in d.pods:
+        (container,) = pod.spec["containers"]
+        assert [e["name"] for e in container.get("env") or [] if "valueFrom" in e] == []
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod.spec["volumes"]}
+        flags = ("--client-secret-file=", "--cookie-secret-file=")
+        files = [a.partition("=")[2] for a in container["args"] if a.startswith(flags)]
+        assert len(files) == len(flags), container["args"]
+        for path in files:
+            folder, _, name = path.rpartition("/")
+            secret = volumes[mounts[folder]]["secret"]
+            assert secret["secretName"] == es.body["spec"]["target"]["name"]
+            (key,) = [item["key"] for item in secret["items"] if item["path"] == name]
+            assert key in rendered_keys
+        assert f"--client-id={cfg.sso.client_id}" in container["args"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -293,7 +293,7 @@ def helm_chart(lf: LangfuseConfig) -> HelmChart:
 
 
 def helm_values(cfg: StackConfig) -> dict[str, Any]:
-    """Values of the `langfuse` chart (keys checked against tests/data/langfuse_values_keys.txt)."""
+    """Values of the `langfuse` chart (keys checked against the pinned chart: tests/support/chart_keys.py)."""
     lf = cfg.langfuse
     volumes, mounts = scratch_volumes()
     ca_volumes, ca_mounts = database_ca(cfg)

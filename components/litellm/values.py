@@ -93,7 +93,7 @@ def deployment_annotations(lit: LiteLLMConfig) -> dict[str, str]:
 
 
 def helm_values(lit: LiteLLMConfig, wiring: GatewayWiring) -> dict[str, Any]:
-    """Values of the chart (keys checked against tests/data/litellm_helm_values_keys.txt)."""
+    """Values of the chart (keys checked against the pinned chart: tests/support/chart_keys.py)."""
     repository, tag = image_name_and_tag(lit.image)
     values: dict[str, Any] = {
         "replicaCount": lit.replicas,

@@ -7,8 +7,8 @@ the management API) to LiteLLM; API clients keep calling LiteLLM's client routes
 directly with virtual keys (components/litellm/ingress_paths.py derives the split). This
 module computes, from typed config and no Pulumi calls:
 
-- the chart's Helm values (every key is checked against the chart's documented
-  keys in `tests/data/oauth2_proxy_values_keys.txt`);
+- the chart's Helm values (every key is checked against the pinned chart's own keys:
+  `tests/support/chart_keys.py`);
 - the ExternalSecret that renders the credentials Secret (`client-secret` from the identity
   team's GSM secret, `cookie-secret` from the generated one), mounted as files that
   oauth2-proxy reads (`--client-secret-file`, `--cookie-secret-file`), never environment;

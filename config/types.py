@@ -317,7 +317,6 @@ GcpId = Annotated[
 GsaAccountId = GcpId
 GcsLocation = Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GCS location, e.g. EU or europe-west1")]
 EmailAddress = Annotated[str, pattern(r"^[^@\s,]+@[^@\s,]+$", "an email address, e.g. ops@example.com")]
-OciChart = Annotated[str, pattern(r"^oci://[^\s]+$", "an OCI chart reference, e.g. oci://ghcr.io/berriai/litellm-helm")]
 SslMode = Literal["disable", "require", "verify-ca", "verify-full"]
 """libpq's sslmode values this program accepts."""
 

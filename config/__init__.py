@@ -1,10 +1,11 @@
 """The typed stack configuration: one pydantic model for the `llm-gateway:` namespace.
 
 Floors, each importing only from below: the named value types (`types`); one
-module per section (platform, secrets, postgres, observability, litellm,
-langfuse, sso, redis); `StackConfig` (`stack`); pure functions of a validated
-config (`inventory`, `budget`, `footprint`); the whole-stack checks (`checks`);
-loading and error formatting (`load`). Consumers import from here:
+module per section (platform, secrets, postgres, observability, litellm with its
+parts litellm_models, litellm_passthrough and litellm_network, langfuse, sso,
+redis); `StackConfig` (`stack`); pure functions of a validated config
+(`inventory`, `budget`, `footprint`); the whole-stack checks (`checks`); loading
+and error formatting (`load`). Consumers import from here:
 `from config import StackConfig`.
 """
 
@@ -24,18 +25,12 @@ from config.langfuse import (
 from config.litellm import (
     API_PORT,
     AutoscalingConfig,
-    EnvVarName,
-    IngressConfig,
-    LabelKey,
-    LabelValue,
     LiteLLMConfig,
     LiteLLMDatabaseConfig,
     LiteLLMSettingsConfig,
-    ModelConfig,
-    ModelName,
-    NetworkConfig,
-    ProviderKeyConfig,
 )
+from config.litellm_models import EnvVarName, ModelConfig, ModelName, ProviderKeyConfig
+from config.litellm_network import IngressConfig, LabelKey, LabelValue, NetworkConfig
 from config.load import (
     NAMESPACE,
     SECRET_KEYS,

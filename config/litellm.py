@@ -1,20 +1,18 @@
-"""`litellm`: the proxy's Helm release, its models, keys, settings, database use,
-network policy and ingress."""
+"""`litellm`: the proxy's Helm release, its settings, database use and scaling. Its models and
+provider keys (config/litellm_models.py), opened pass-through routes (config/litellm_passthrough.py),
+network policy and ingress (config/litellm_network.py) are sections of their own modules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from config.assets import LITELLM_CHART, matches_lock
+from config.litellm_models import ModelConfig, ProviderKeyConfig
+from config.litellm_network import IngressConfig, NetworkConfig
+from config.litellm_passthrough import OpenPassthrough, PassthroughConfig, resolve_passthrough
 from config.types import (
-    Cidr,
-    DnsLabel,
-    GsmSecretId,
-    Hostname,
-    HttpsUrl,
     Period,
     PinnedImage,
     PinnedVersion,
@@ -29,126 +27,6 @@ from config.types import (
 
 API_PORT = 4000
 """The proxy's API port (authenticated; the metrics port must differ)."""
-
-
-EnvVarName = Annotated[str, pattern(r"^[A-Z][A-Z0-9_]{0,62}$", "an environment variable name, e.g. OPENAI_API_KEY")]
-KEY_ENV_PREFIX: Final = "LLMGW_"
-"""Provider keys reach the proxy only under names with this prefix: LiteLLM reads none of them by
-itself (no string of the installed package starts with it), so its pass-through router, which reads
-`<PROVIDER>_API_KEY`, finds no company key (docs/litellm.md, "Provider pass-through")."""
-ProviderKeyEnv = Annotated[
-    str,
-    pattern(
-        rf"^{KEY_ENV_PREFIX}[A-Z0-9][A-Z0-9_]{{0,56}}$",
-        f"a name LiteLLM never reads by itself: {KEY_ENV_PREFIX} and upper-case letters, e.g. LLMGW_OPENAI_KEY",
-    ),
-]
-ModelName = Annotated[str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$", "a model name, e.g. gpt-4o")]
-
-
-class ModelConfig(Section):
-    """One entry of LiteLLM's `model_list`."""
-
-    name: ModelName = Field(description="`model_name` clients ask for.")
-    model: Annotated[str, pattern(r"^[a-z0-9_-]+/[^\s]+$", "provider/model, e.g. openai/gpt-4o")] = Field(
-        description="Provider model, `provider/model` (e.g. `openai/gpt-4o`)."
-    )
-    api_key: ProviderKeyEnv | None = Field(
-        default=None,
-        description="`litellm.provider_keys[].env` of the key this model uses (referenced as `os.environ/<env>`).",
-    )
-    api_base: HttpsUrl | None = Field(
-        default=None, description="The provider endpoint, when not the provider's default."
-    )
-    rpm: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="Requests per minute of this deployment (enforced by usage-based-routing-v2)."
-    )
-    tpm: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="Tokens per minute of this deployment (enforced by usage-based-routing-v2)."
-    )
-    fallbacks: list[ModelName] = Field(default=[], description="Other models' names tried when this one fails.")
-
-
-class ProviderKeyConfig(Section):
-    """A provider API key kept in GSM by the platform team (never generated here)."""
-
-    env: ProviderKeyEnv = Field(
-        description=(
-            "Environment variable the key is mounted as (models name it in api_key): LLMGW_ and a name, never one "
-            "LiteLLM reads by itself such as OPENAI_API_KEY (its pass-through routes would spend the key)."
-        )
-    )
-    gsm_secret: GsmSecretId = Field(description="GSM secret holding the key (created by the platform team).")
-
-
-@dataclass(frozen=True)
-class PassthroughProvider:
-    """What opening one provider's pass-through takes (LiteLLM 1.108.7; the prefixes are captured from the
-    installed package in components/litellm/passthrough.json, checked by tests/components/litellm)."""
-
-    prefixes: tuple[str, ...]
-    """Its pass-through route prefixes (the Ingress routes these to LiteLLM once opened)."""
-    api_base_env: str
-    """The variable its pass-through route reads the upstream from (before the provider's default)."""
-    api_base_required: bool = False
-    """The route refuses to run without it (Azure has no default endpoint)."""
-
-
-PASSTHROUGH_PROVIDERS: Final = {
-    "anthropic": PassthroughProvider(("/anthropic",), "ANTHROPIC_API_BASE"),
-    "azure": PassthroughProvider(("/azure", "/azure_ai"), "AZURE_API_BASE", api_base_required=True),
-    "openai": PassthroughProvider(("/openai", "/openai_passthrough"), "OPENAI_API_BASE"),
-}
-"""Providers whose pass-through `litellm.passthrough` may open: those whose route takes its key from
-`<PROVIDER>_API_KEY`, proven on a real proxy (tests/components/litellm/test_passthrough_real_proxy.py)."""
-PassthroughProviderName = Literal["anthropic", "azure", "openai"]
-
-
-def passthrough_key_env(provider: str) -> str:
-    """The variable LiteLLM's pass-through router reads a provider's key from (`{PROVIDER}_API_KEY`:
-    PassthroughEndpointRouter._get_default_env_variable_name_passthrough_endpoint, captured as `key_env`
-    in components/litellm/passthrough.json)."""
-    return f"{provider.upper()}_API_KEY"
-
-
-def model_provider(model: str) -> str:
-    """The provider of a `provider/model` name (`openai/gpt-4o` -> `openai`)."""
-    return model.split("/", 1)[0]
-
-
-class PassthroughConfig(Section):
-    """One provider's pass-through routes, opened (docs/litellm.md, "Provider pass-through")."""
-
-    provider: PassthroughProviderName = Field(description="The provider whose pass-through routes open.")
-    key: ProviderKeyEnv | None = Field(
-        default=None,
-        description=(
-            "`provider_keys[].env` of the key the routes spend, set as `<PROVIDER>_API_KEY` in the proxy; default: "
-            "the one key this provider's models name."
-        ),
-    )
-    api_base: HttpsUrl | None = Field(
-        default=None,
-        description=(
-            "Upstream of the routes (`<PROVIDER>_API_BASE`); default: the one api_base of this provider's models "
-            "that use the key, if any (required for azure)."
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class OpenPassthrough:
-    """A provider whose pass-through is open, resolved from `litellm.passthrough` and the models."""
-
-    provider: str
-    key_env: str
-    """`provider_keys[].env` of the key it spends."""
-    gsm_secret: str
-    api_base: str | None
-
-    @property
-    def spec(self) -> PassthroughProvider:
-        return PASSTHROUGH_PROVIDERS[self.provider]
 
 
 class LiteLLMSettingsConfig(Section):
@@ -271,79 +149,6 @@ class LiteLLMDatabaseConfig(Section):
             raise ValueError("cleanup_interval must not be longer than spend_logs_retention")
         if period_seconds(self.cleanup_interval) < 3600:
             raise ValueError("cleanup_interval must be at least 1h (each run scans the spend logs)")
-        return self
-
-
-LabelKey = Annotated[
-    str,
-    pattern(
-        r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
-        "a label key, e.g. app.kubernetes.io/name",
-    ),
-]
-LabelValue = Annotated[
-    str,
-    pattern(
-        r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",
-        "a label value: up to 63 letters, digits, '-_.', e.g. web",
-    ),
-]
-
-
-class NetworkConfig(Section):
-    """Who may talk to the gateway, and where it may talk to."""
-
-    client_namespaces: list[DnsLabel] = Field(
-        description=(
-            "Other namespaces whose pods may call the API (port 4000). Not the gateway namespace: its pods are the "
-            "stack's own (Langfuse, ClickHouse, the reporting job...); name its callers in gateway_client_pods."
-        )
-    )
-    prometheus_namespace: DnsLabel = Field(
-        default="monitoring", description="Namespace of the Prometheus that scrapes the metrics ports."
-    )
-    prometheus_pod_labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)] = Field(
-        default={"app.kubernetes.io/name": "prometheus"},
-        description=(
-            "Labels of the Prometheus server pods (prometheus-operator sets this one): the only pods of "
-            "prometheus_namespace that may reach the unauthenticated metrics ports (LiteLLM's, CNPG's)."
-        ),
-    )
-    ingress_controller_namespace: DnsLabel | None = Field(
-        default=None,
-        description="The ingress controller's namespace (admitted to the API port and, with sso, to oauth2-proxy).",
-    )
-    gateway_client_pods: list[Annotated[dict[LabelKey, LabelValue], Field(min_length=1)]] = Field(
-        default=[],
-        description=(
-            "Labels of pods in the gateway namespace that may call the API (port 4000), one selector each. "
-            "oauth2-proxy (sso) is admitted by its own policy; nothing else the stack runs calls LiteLLM."
-        ),
-    )
-    egress_cidrs: list[Cidr] = Field(
-        default=[],
-        description=(
-            "Model endpoints by CIDR (HTTPS only). Kubernetes NetworkPolicy has no host names: 0.0.0.0/0 is the "
-            "one open rule for public provider APIs (docs/security.md)."
-        ),
-    )
-    egress_namespaces: list[DnsLabel] = Field(default=[], description="In-cluster model servers by namespace.")
-
-
-class IngressConfig(Section):
-    enabled: bool = Field(
-        default=False, description="A TLS Ingress for the gateway (sets PROXY_BASE_URL=https://<host>)."
-    )
-    host: Hostname | None = Field(default=None, description="The gateway's host name (required when enabled).")
-    class_name: DnsLabel = Field(default="nginx", description="IngressClass of the Ingress.")
-    cluster_issuer: DnsLabel | None = Field(
-        default=None, description="cert-manager ClusterIssuer for the TLS certificate."
-    )
-
-    @model_validator(mode="after")
-    def _complete(self) -> IngressConfig:
-        if self.enabled and (not self.host or not self.cluster_issuer):
-            raise ValueError("an enabled ingress needs host and cluster_issuer")
         return self
 
 
@@ -523,44 +328,7 @@ class LiteLLMConfig(Section):
 
     def _passthrough(self, index: int) -> tuple[OpenPassthrough | None, list[tuple[str, str]]]:
         """The open pass-through of entry `index` (its key and upstream), or the problems that prevent it."""
-        where = f"passthrough[{index}]"
-        setting = self.passthrough[index]
-        provider = setting.provider
-        spec = PASSTHROUGH_PROVIDERS[provider]
-        models = [m for m in self.models if model_provider(m.model) == provider]
-        keys = {k.env: k.gsm_secret for k in self.provider_keys}
-        named = list(dict.fromkeys(m.api_key for m in models if m.api_key is not None))
-        if setting.key is not None and setting.key not in keys:
-            return None, [(f"{where}.key", f"{setting.key!r} is not one of provider_keys[].env {sorted(keys)}")]
-        if setting.key is None and not named:
-            return None, [
-                (
-                    where,
-                    f"the stack has no key for {provider}: no model of provider {provider} names an api_key (add "
-                    f"one, or set {where}.key to one of provider_keys[].env), or remove this entry",
-                )
-            ]
-        if setting.key is None and len(named) > 1:
-            return None, [(f"{where}.key", f"{provider}'s models use {named}: name the one the routes spend")]
-        key = setting.key or named[0]
-        bases = list(dict.fromkeys(m.api_base for m in models if m.api_key == key and m.api_base is not None))
-        if setting.api_base is None and len(bases) > 1:
-            return None, [(f"{where}.api_base", f"the models using {key} have several api_base {bases}: name one")]
-        api_base = setting.api_base or (bases[0] if bases else None)
-        if api_base is None and spec.api_base_required:
-            return None, [(f"{where}.api_base", f"is required: {provider}'s pass-through has no default upstream")]
-        if api_base is not None:
-            # LiteLLM also takes <PROVIDER>_API_BASE as the default endpoint of the provider's models.
-            unset = [m.name for m in models if m.api_base is None]
-            if unset:
-                return None, [
-                    (
-                        f"{where}.api_base",
-                        f"{spec.api_base_env}={api_base} would also become the endpoint of {unset}, which set no "
-                        "api_base: give them one",
-                    )
-                ]
-        return OpenPassthrough(provider, key, keys[key], api_base), []
+        return resolve_passthrough(self.passthrough[index], f"passthrough[{index}]", self.models, self.provider_keys)
 
     def open_passthrough(self) -> tuple[OpenPassthrough, ...]:
         """The providers whose pass-through is open (validated: every entry resolves)."""

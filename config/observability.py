@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from config.litellm import LabelKey, LabelValue
+from config.litellm_network import LabelKey, LabelValue
 from config.types import (
     DnsLabel,
     Duration,

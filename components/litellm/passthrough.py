@@ -7,7 +7,7 @@ change other teams' assistants, files and fine-tuning jobs, and spend where Lite
 Three layers keep them closed, from the route list captured from the installed LiteLLM
 (`components/litellm/passthrough.json`, written by `tests/harness/litellm/routes.py`):
 
-- the provider keys reach the proxy as `LLMGW_*` (config/litellm.py), names LiteLLM never reads, so the
+- the provider keys reach the proxy as `LLMGW_*` (config/litellm_models.py), names LiteLLM never reads, so the
   routes that take their key from `<PROVIDER>_API_KEY` find none;
 - the proxy config claims every pass-through prefix with no client route below it (`claims`): a
   configured pass-through route (authenticated, to a closed loopback port) takes precedence over the

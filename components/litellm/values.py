@@ -27,7 +27,8 @@ from components.scanner import PULL_POLICY, image_pin_skips, scanner_skips
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
 from config import LiteLLMConfig
 from config.assets import LITELLM_CHART
-from config.litellm import NON_ROOT_UID, OpenPassthrough, passthrough_key_env
+from config.litellm import NON_ROOT_UID
+from config.litellm_passthrough import OpenPassthrough, passthrough_key_env
 from config.types import image_name_and_tag
 
 DATABASE_URL_KEY = "uri"

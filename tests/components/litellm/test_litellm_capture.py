@@ -4,7 +4,7 @@ are names it never reads.
 - `tests/harness/litellm/routes.py` (under the LiteLLM venv, about 30 s: it imports the proxy and
   registers every lazy feature) finds components/litellm/routes.json and passthrough.json up to date;
 - no Python file of the LiteLLM venv has a string starting with `LLMGW_`, the prefix of the provider
-  keys' variables (config/litellm.py): no code there can read them by name, only the model list's
+  keys' variables (config/litellm_models.py): no code there can read them by name, only the model list's
   `os.environ/` references do. (A constant may be called so: DataRobot's `LLMGW_PATH` is a name.)
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from config.litellm import KEY_ENV_PREFIX
+from config.litellm_models import KEY_ENV_PREFIX
 from tests.harness.litellm import unprivileged
 from tests.support import ROOT
 from tests.support.components import require

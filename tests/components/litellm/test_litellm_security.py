@@ -20,7 +20,8 @@ import pytest
 from components.litellm import passthrough
 from components.litellm import values as litellm_values
 from config import parse_config
-from config.litellm import NON_ROOT_UID, PASSTHROUGH_PROVIDERS
+from config.litellm import NON_ROOT_UID
+from config.litellm_passthrough import PASSTHROUGH_PROVIDERS
 from tests.support.config import errors_for, namespace, scenario_config
 from tests.support.direct import render
 from tests.support.program import HELM_RELEASE, STACKS, run_cached

@@ -3,7 +3,8 @@
 One source for every statement: the CronJob mounts these files (components/reporting/component.py),
 the preview writes them to `sql/` (tools/preview.py), the tests and the benchmark run them. The
 names of the relations (and their measure columns) are dashboards/reporting_schema.py's: the
-dashboards read what these statements build.
+dashboards read what these statements build. Which relations exist and which of LiteLLM's columns
+they read: relations.py; the function `refresh` and how it refreshes incrementally: refresh.py.
 
 - `schema_sql()`: idempotent DDL, run by the schema's owner (the `reporting` role). The
   schema itself is made by the engine (CNPG `Database` CR `schemas[]`, or a
@@ -49,41 +50,45 @@ view, whose `key_id` costs an md5 per key on every read, and the budget list wal
 Keys appear as `key_id` = md5 of LiteLLM's hashed token: stable, joinable, never the
 token. The team of a row is the key's team (`"LiteLLM_VerificationToken".team_id`) when
 its day was last aggregated.
-
-Incremental refresh: the first run aggregates every day; later runs delete and rebuild
-the days from `least(today, last run's day) - (window_days - 1)` on (UTC), so a missed
-run is caught up and the cost grows with the window, not the history. LiteLLM writes
-today's daily rows in batches (and yesterday's right after midnight): a window of 2+
-days covers them.
 """
 
 from __future__ import annotations
 
 from components.database.sql import quote_identifier
+from components.reporting.refresh import refresh_function
+from components.reporting.relations import (
+    COARSE,
+    MEASURE_COLUMNS,
+    MONTHLY,
+    PRECOMPUTED,
+    READABLE,
+    ROLLUPS,
+    SOURCE_COLUMNS,
+    SOURCE_SCHEMA,
+    SRC_LOGS,
+    SRC_TEAMS,
+    SRC_TOKENS,
+    VIEWS,
+    WEEKLY,
+    key_id,
+)
 from dashboards.reporting_schema import (
     BY_KEY,
-    BY_MODEL,
     BY_TEAM,
-    BY_USER,
     DETAIL,
     FAILURES,
     KEY_RANGES,
     KEY_STATE,
     KEYS,
-    MEASURES,
-    MONTH_TEAM,
     RANGE_DAYS,
     SCHEMA,
-    STANDARD_RANGES,
     STATE,
     TEAMS,
     WEEK_KEY,
-    WEEK_USER,
-    key_label,
 )
 
-# The schema's names are imported from the dashboards' floor; SCHEMA and KEY_RANGES are offered
-# here too, beside the role and the statements that build the schema.
+# The schema's names are imported from the dashboards' floor and the relations from
+# relations.py; those below are offered here too, beside the role and the statements.
 __all__ = [
     "JOB_APP",
     "KEY_RANGES",
@@ -114,87 +119,9 @@ def job_pod_labels() -> dict[str, str]:
     return {"app.kubernetes.io/name": JOB_APP}
 
 
-ROLLUPS = (DETAIL, BY_MODEL, BY_TEAM, BY_KEY, BY_USER)
-WEEKLY = ((WEEK_KEY, BY_KEY, ("key_id", "team_id")), (WEEK_USER, BY_USER, ("user_id",)))
-"""Per ISO week (Monday) twins of the two widest coarse rollups: a 30-day range reads
-its full weeks there and only the edge days from the daily table."""
-MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
-"""Per calendar month twin of daily_team: the chargeback table reads whole months."""
-VIEWS = (KEYS, TEAMS, FAILURES)
-PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
-READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE)
-"""Everything the dashboards' login may SELECT."""
-
-_SOURCE_SCHEMA = "public"
-_DAILY, _TOKENS, _TEAMS, _LOGS = (
-    "LiteLLM_DailyUserSpend",
-    "LiteLLM_VerificationToken",
-    "LiteLLM_TeamTable",
-    "LiteLLM_SpendLogs",
-)
-_SRC_DAILY = f'{_SOURCE_SCHEMA}."{_DAILY}"'
-_SRC_TOKENS = f'{_SOURCE_SCHEMA}."{_TOKENS}"'
-_SRC_TEAMS = f'{_SOURCE_SCHEMA}."{_TEAMS}"'
-_SRC_LOGS = f'{_SOURCE_SCHEMA}."{_LOGS}"'
-
-SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
-    _DAILY: (
-        "date",
-        "api_key",
-        "user_id",
-        "model",
-        "spend",
-        "api_requests",
-        "failed_requests",
-        "prompt_tokens",
-        "completion_tokens",
-    ),
-    # `token` is LiteLLM's hash of the key: the join to the daily rows and `key_id` (md5 of it).
-    _TOKENS: (
-        "token",
-        "key_alias",
-        "key_name",
-        "team_id",
-        "max_budget",
-        "spend",
-        "budget_reset_at",
-        "expires",
-        "blocked",
-    ),
-    _TEAMS: ("team_id", "team_alias", "max_budget", "spend", "budget_reset_at", "blocked"),
-    # `metadata`: the failures view reads its `error_information` (PostgreSQL grants whole columns).
-    _LOGS: ("startTime", "api_key", "model", "team_id", "metadata", "status"),
-}
-"""LiteLLM's columns the reporting role may SELECT, per table of the `public` schema: exactly
-what `refresh` and the views (which read as their owner, `reporting`) use. Not the users'
-password hashes, stored credentials, invitation links, the audit log, prompts or responses."""
-
-
-def _measure_type(name: str) -> str:
-    return "double precision" if name == "spend" else "bigint"
-
-
-_MEASURES = ",\n  ".join(f"{name} {_measure_type(name)} NOT NULL" for name in MEASURES)
-_MEASURE_NAMES = ", ".join(MEASURES)
-_SUM_MEASURES = ", ".join(f"sum({name})" + ("" if name == "spend" else "::bigint") for name in MEASURES)
-
-# Coarse rollups: table -> dimension columns (each is also built from daily_detail).
-_COARSE: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (BY_MODEL, ("model",)),
-    (BY_TEAM, ("team_id",)),
-    (BY_KEY, ("key_id", "team_id")),
-    (BY_USER, ("user_id",)),
-)
-
-
-def key_id(token_expr: str) -> str:
-    """The key's public id in the reporting schema (md5 of LiteLLM's hashed token)."""
-    return f"md5({token_expr})"
-
-
 def _table(name: str, dims: tuple[str, ...]) -> str:
     columns = "".join(f"  {dim} text,\n" for dim in dims)
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n  day date NOT NULL,\n{columns}  {_MEASURES}\n);"
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  day date NOT NULL,\n{columns}  {MEASURE_COLUMNS}\n);"
 
 
 def schema_sql() -> str:
@@ -212,7 +139,7 @@ def schema_sql() -> str:
         f"CREATE INDEX IF NOT EXISTS daily_detail_key_day ON {DETAIL} (key_id, day);",
         f"CREATE INDEX IF NOT EXISTS daily_detail_model_day ON {DETAIL} (model, day);",
     ]
-    for name, dims in _COARSE:
+    for name, dims in COARSE:
         short = name.split(".")[1]
         parts.append(_table(name, dims))
         parts.append(f"CREATE INDEX IF NOT EXISTS {short}_day ON {name} (day);")
@@ -264,7 +191,7 @@ def schema_sql() -> str:
         for name in (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), KEY_STATE, KEY_RANGES)
     )
     parts.extend(_views())
-    parts.append(_refresh_function())
+    parts.append(refresh_function())
     parts.append(f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh(integer, date) FROM PUBLIC;")
     return "\n\n".join(parts) + "\n"
 
@@ -275,10 +202,10 @@ def _views() -> list[str]:
         f"CREATE OR REPLACE VIEW {KEYS} AS\n"
         f"SELECT {key_id('k.token')} AS key_id, k.key_alias, k.key_name, k.team_id, k.max_budget, k.spend,\n"
         "  k.budget_reset_at, k.expires, k.blocked\n"
-        f"FROM {_SRC_TOKENS} k;",
+        f"FROM {SRC_TOKENS} k;",
         f"CREATE OR REPLACE VIEW {TEAMS} AS\n"
         "SELECT t.team_id, t.team_alias, t.max_budget, t.spend, t.budget_reset_at, t.blocked\n"
-        f"FROM {_SRC_TEAMS} t;",
+        f"FROM {SRC_TEAMS} t;",
         # The one raw-log read: failed requests only, no payloads, no token; the joins on
         # LiteLLM's primary keys keep "newest 50" an index walk on "startTime".
         f"CREATE OR REPLACE VIEW {FAILURES} AS\n"
@@ -286,122 +213,11 @@ def _views() -> list[str]:
         "  k.key_alias, l.model, l.team_id, COALESCE(t.team_alias, l.team_id) AS team,\n"
         "  l.metadata -> 'error_information' ->> 'error_code' AS error_code,\n"
         "  l.metadata -> 'error_information' ->> 'error_class' AS error_class\n"
-        f"FROM {_SRC_LOGS} l\n"
-        f"LEFT JOIN {_SRC_TOKENS} k ON k.token = l.api_key\n"
-        f"LEFT JOIN {_SRC_TEAMS} t ON t.team_id = l.team_id\n"
+        f"FROM {SRC_LOGS} l\n"
+        f"LEFT JOIN {SRC_TOKENS} k ON k.token = l.api_key\n"
+        f"LEFT JOIN {SRC_TEAMS} t ON t.team_id = l.team_id\n"
         "WHERE l.status = 'failure';",
     ]
-
-
-def _refresh_function() -> str:
-    deletes = "\n".join(f"  DELETE FROM {name} WHERE day >= first;" for name in ROLLUPS)
-    weekly = "\n".join(
-        f"  DELETE FROM {name} WHERE week >= first_week;\n"
-        f"  INSERT INTO {name} (week, {', '.join(dims)}, {_MEASURE_NAMES})\n"
-        f"  SELECT date_trunc('week', day::timestamp)::date, {', '.join(dims)}, {_SUM_MEASURES}\n"
-        f"  FROM {daily} WHERE day >= first_week GROUP BY 1, {', '.join(dims)};"
-        for name, daily, dims in WEEKLY
-    )
-    monthly = "\n".join(
-        f"  DELETE FROM {name} WHERE month >= first_month;\n"
-        f"  INSERT INTO {name} (month, {', '.join(dims)}, {_MEASURE_NAMES})\n"
-        f"  SELECT date_trunc('month', day::timestamp)::date, {', '.join(dims)}, {_SUM_MEASURES}\n"
-        f"  FROM {daily} WHERE day >= first_month GROUP BY 1, {', '.join(dims)};"
-        for name, daily, dims in MONTHLY
-    )
-    coarse = "\n".join(
-        f"  INSERT INTO {name} (day, {', '.join(dims)}, {_MEASURE_NAMES})\n"
-        f"  SELECT day, {', '.join(dims)}, {_SUM_MEASURES}\n"
-        f"  FROM {DETAIL} WHERE day >= first GROUP BY day, {', '.join(dims)};"
-        for name, dims in _COARSE
-    )
-    return (
-        f"CREATE OR REPLACE FUNCTION {SCHEMA}.refresh(window_days integer, today date DEFAULT NULL)\n"
-        "RETURNS TABLE (first_day date, detail_rows bigint)\n"
-        "LANGUAGE plpgsql\n"
-        "SET search_path = pg_catalog, pg_temp\n"
-        "AS $fn$\n"
-        "DECLARE\n"
-        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
-        "  last date;\n"
-        "  first date;\n"
-        "  first_week date;\n"
-        "  first_month date;\n"
-        "  n bigint;\n"
-        "BEGIN\n"
-        "  IF window_days IS NULL OR window_days < 1 THEN\n"
-        "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
-        "  END IF;\n"
-        "  -- one refresh at a time; readers keep reading the previous state until COMMIT\n"
-        f"  LOCK TABLE {STATE} IN SHARE ROW EXCLUSIVE MODE;\n"
-        f"  SELECT s.last_day INTO last FROM {STATE} s;\n"
-        "  -- first run: every day; then the window, reaching back to before a missed run\n"
-        "  first := CASE WHEN last IS NULL THEN '-infinity'::date\n"
-        "                ELSE least(this_day, last) - (window_days - 1) END;\n"
-        f"{deletes}\n"
-        f"  INSERT INTO {DETAIL} (day, team_id, key_id, user_id, model, {_MEASURE_NAMES})\n"
-        f"  SELECT u.date::date, k.team_id, {key_id('u.api_key')}, u.user_id, u.model,\n"
-        "    sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
-        "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint\n"
-        f"  FROM {_SRC_DAILY} u\n"
-        f"  LEFT JOIN {_SRC_TOKENS} k ON k.token = u.api_key\n"
-        "  WHERE u.date >= CASE WHEN first = '-infinity' THEN '' ELSE to_char(first, 'YYYY-MM-DD') END\n"
-        "  GROUP BY 1, 2, 3, 4, 5;\n"
-        "  GET DIAGNOSTICS n = ROW_COUNT;\n"
-        f"{coarse}\n"
-        "  -- the weeks holding a re-aggregated day (their other days are already in the daily tables)\n"
-        "  first_week := CASE WHEN first = '-infinity' THEN first\n"
-        "                     ELSE date_trunc('week', first::timestamp)::date END;\n"
-        f"{weekly}\n"
-        "  -- every month when the table is new (a schema upgrade): daily_team holds the history\n"
-        f"  first_month := CASE WHEN first = '-infinity' OR NOT EXISTS (SELECT FROM {MONTH_TEAM}) THEN '-infinity'\n"
-        "                      ELSE date_trunc('month', first::timestamp)::date END;\n"
-        f"{monthly}\n"
-        f"{_key_state()}\n"
-        f"{_key_ranges()}\n"
-        f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at)\n"
-        "  VALUES (true, this_day, window_days, now())\n"
-        "  ON CONFLICT (id) DO UPDATE SET last_day = EXCLUDED.last_day, window_days = EXCLUDED.window_days,\n"
-        "    refreshed_at = EXCLUDED.refreshed_at;\n"
-        "  RETURN QUERY SELECT first, n;\n"
-        "END;\n"
-        "$fn$;"
-    )
-
-
-def _key_state() -> str:
-    """LiteLLM's keys as of this run (every key; a handful of columns, no token)."""
-    return (
-        "  -- the keys as of this run, for labels and the budget list\n"
-        f"  DELETE FROM {KEY_STATE};\n"
-        f"  INSERT INTO {KEY_STATE} (key_id, label, key_alias, key_name, team_id, max_budget, spend,\n"
-        "    budget_reset_at, expires, blocked)\n"
-        f"  SELECT {key_id('k.token')}, {key_label('k')}, k.key_alias, k.key_name, k.team_id, k.max_budget, k.spend,\n"
-        "    k.budget_reset_at, k.expires, k.blocked\n"
-        f"  FROM {_SRC_TOKENS} k;"
-    )
-
-
-def _key_ranges() -> str:
-    """Per-label totals of `daily_key` for the standard ranges ending today (rebuilt every run)."""
-    days = ", ".join(str(n) for n in STANDARD_RANGES)
-    return (
-        "  -- the standard ranges ending today, per key label (two-stage like the panel: key, then label)\n"
-        f"  DELETE FROM {KEY_RANGES};\n"
-        f"  DELETE FROM {RANGE_DAYS};\n"
-        f"  INSERT INTO {RANGE_DAYS} (from_day, to_day)\n"
-        f"  SELECT this_day - r.days, this_day FROM unnest(ARRAY[{days}]) AS r (days);\n"
-        f"  INSERT INTO {KEY_RANGES} (from_day, to_day, key_alias, spend, requests)\n"
-        f"  SELECT s.from_day, s.to_day, {key_label('k')}, sum(s.spend), sum(s.requests)::bigint\n"
-        "  FROM (\n"
-        "    SELECT r.from_day, r.to_day, c.key_id, sum(c.spend) AS spend, sum(c.requests) AS requests\n"
-        f"    FROM {RANGE_DAYS} r\n"
-        f"    JOIN {BY_KEY} c ON c.day BETWEEN r.from_day AND r.to_day\n"
-        "    GROUP BY 1, 2, 3\n"
-        "  ) s\n"
-        f"  LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
-        "  GROUP BY 1, 2, 3;"
-    )
 
 
 def grants_sql(reader: str) -> str:
@@ -427,11 +243,11 @@ def source_grants_sql(role: str) -> str:
     lines = [
         f"-- what {role} may read of LiteLLM's tables (generated by components/reporting/sql.py);",
         "-- run by the tables' owner before each refresh",
-        f"REVOKE ALL ON ALL TABLES IN SCHEMA {_SOURCE_SCHEMA} FROM {who};",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {SOURCE_SCHEMA} FROM {who};",
     ]
     for table, columns in SOURCE_COLUMNS.items():
         cols = ", ".join(quote_identifier(c) for c in columns)
-        lines.append(f"GRANT SELECT ({cols}) ON {_SOURCE_SCHEMA}.{quote_identifier(table)} TO {who};")
+        lines.append(f"GRANT SELECT ({cols}) ON {SOURCE_SCHEMA}.{quote_identifier(table)} TO {who};")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,145 @@
+"""`reporting.refresh(window_days, today)`: the PL/pgSQL function that re-aggregates the rollups.
+
+Incremental refresh: the first run aggregates every day; later runs delete and rebuild
+the days from `least(today, last run's day) - (window_days - 1)` on (UTC), so a missed
+run is caught up and the cost grows with the window, not the history. LiteLLM writes
+today's daily rows in batches (and yesterday's right after midnight): a window of 2+
+days covers them.
+"""
+
+from __future__ import annotations
+
+from components.reporting.relations import (
+    COARSE,
+    MEASURE_NAMES,
+    MONTHLY,
+    ROLLUPS,
+    SRC_DAILY,
+    SRC_TOKENS,
+    SUM_MEASURES,
+    WEEKLY,
+    key_id,
+)
+from dashboards.reporting_schema import (
+    BY_KEY,
+    DETAIL,
+    KEY_RANGES,
+    KEY_STATE,
+    MONTH_TEAM,
+    RANGE_DAYS,
+    SCHEMA,
+    STANDARD_RANGES,
+    STATE,
+    key_label,
+)
+
+
+def refresh_function() -> str:
+    deletes = "\n".join(f"  DELETE FROM {name} WHERE day >= first;" for name in ROLLUPS)
+    weekly = "\n".join(
+        f"  DELETE FROM {name} WHERE week >= first_week;\n"
+        f"  INSERT INTO {name} (week, {', '.join(dims)}, {MEASURE_NAMES})\n"
+        f"  SELECT date_trunc('week', day::timestamp)::date, {', '.join(dims)}, {SUM_MEASURES}\n"
+        f"  FROM {daily} WHERE day >= first_week GROUP BY 1, {', '.join(dims)};"
+        for name, daily, dims in WEEKLY
+    )
+    monthly = "\n".join(
+        f"  DELETE FROM {name} WHERE month >= first_month;\n"
+        f"  INSERT INTO {name} (month, {', '.join(dims)}, {MEASURE_NAMES})\n"
+        f"  SELECT date_trunc('month', day::timestamp)::date, {', '.join(dims)}, {SUM_MEASURES}\n"
+        f"  FROM {daily} WHERE day >= first_month GROUP BY 1, {', '.join(dims)};"
+        for name, daily, dims in MONTHLY
+    )
+    coarse = "\n".join(
+        f"  INSERT INTO {name} (day, {', '.join(dims)}, {MEASURE_NAMES})\n"
+        f"  SELECT day, {', '.join(dims)}, {SUM_MEASURES}\n"
+        f"  FROM {DETAIL} WHERE day >= first GROUP BY day, {', '.join(dims)};"
+        for name, dims in COARSE
+    )
+    return (
+        f"CREATE OR REPLACE FUNCTION {SCHEMA}.refresh(window_days integer, today date DEFAULT NULL)\n"
+        "RETURNS TABLE (first_day date, detail_rows bigint)\n"
+        "LANGUAGE plpgsql\n"
+        "SET search_path = pg_catalog, pg_temp\n"
+        "AS $fn$\n"
+        "DECLARE\n"
+        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
+        "  last date;\n"
+        "  first date;\n"
+        "  first_week date;\n"
+        "  first_month date;\n"
+        "  n bigint;\n"
+        "BEGIN\n"
+        "  IF window_days IS NULL OR window_days < 1 THEN\n"
+        "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
+        "  END IF;\n"
+        "  -- one refresh at a time; readers keep reading the previous state until COMMIT\n"
+        f"  LOCK TABLE {STATE} IN SHARE ROW EXCLUSIVE MODE;\n"
+        f"  SELECT s.last_day INTO last FROM {STATE} s;\n"
+        "  -- first run: every day; then the window, reaching back to before a missed run\n"
+        "  first := CASE WHEN last IS NULL THEN '-infinity'::date\n"
+        "                ELSE least(this_day, last) - (window_days - 1) END;\n"
+        f"{deletes}\n"
+        f"  INSERT INTO {DETAIL} (day, team_id, key_id, user_id, model, {MEASURE_NAMES})\n"
+        f"  SELECT u.date::date, k.team_id, {key_id('u.api_key')}, u.user_id, u.model,\n"
+        "    sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
+        "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint\n"
+        f"  FROM {SRC_DAILY} u\n"
+        f"  LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
+        "  WHERE u.date >= CASE WHEN first = '-infinity' THEN '' ELSE to_char(first, 'YYYY-MM-DD') END\n"
+        "  GROUP BY 1, 2, 3, 4, 5;\n"
+        "  GET DIAGNOSTICS n = ROW_COUNT;\n"
+        f"{coarse}\n"
+        "  -- the weeks holding a re-aggregated day (their other days are already in the daily tables)\n"
+        "  first_week := CASE WHEN first = '-infinity' THEN first\n"
+        "                     ELSE date_trunc('week', first::timestamp)::date END;\n"
+        f"{weekly}\n"
+        "  -- every month when the table is new (a schema upgrade): daily_team holds the history\n"
+        f"  first_month := CASE WHEN first = '-infinity' OR NOT EXISTS (SELECT FROM {MONTH_TEAM}) THEN '-infinity'\n"
+        "                      ELSE date_trunc('month', first::timestamp)::date END;\n"
+        f"{monthly}\n"
+        f"{_key_state()}\n"
+        f"{_key_ranges()}\n"
+        f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at)\n"
+        "  VALUES (true, this_day, window_days, now())\n"
+        "  ON CONFLICT (id) DO UPDATE SET last_day = EXCLUDED.last_day, window_days = EXCLUDED.window_days,\n"
+        "    refreshed_at = EXCLUDED.refreshed_at;\n"
+        "  RETURN QUERY SELECT first, n;\n"
+        "END;\n"
+        "$fn$;"
+    )
+
+
+def _key_state() -> str:
+    """LiteLLM's keys as of this run (every key; a handful of columns, no token)."""
+    return (
+        "  -- the keys as of this run, for labels and the budget list\n"
+        f"  DELETE FROM {KEY_STATE};\n"
+        f"  INSERT INTO {KEY_STATE} (key_id, label, key_alias, key_name, team_id, max_budget, spend,\n"
+        "    budget_reset_at, expires, blocked)\n"
+        f"  SELECT {key_id('k.token')}, {key_label('k')}, k.key_alias, k.key_name, k.team_id, k.max_budget, k.spend,\n"
+        "    k.budget_reset_at, k.expires, k.blocked\n"
+        f"  FROM {SRC_TOKENS} k;"
+    )
+
+
+def _key_ranges() -> str:
+    """Per-label totals of `daily_key` for the standard ranges ending today (rebuilt every run)."""
+    days = ", ".join(str(n) for n in STANDARD_RANGES)
+    return (
+        "  -- the standard ranges ending today, per key label (two-stage like the panel: key, then label)\n"
+        f"  DELETE FROM {KEY_RANGES};\n"
+        f"  DELETE FROM {RANGE_DAYS};\n"
+        f"  INSERT INTO {RANGE_DAYS} (from_day, to_day)\n"
+        f"  SELECT this_day - r.days, this_day FROM unnest(ARRAY[{days}]) AS r (days);\n"
+        f"  INSERT INTO {KEY_RANGES} (from_day, to_day, key_alias, spend, requests)\n"
+        f"  SELECT s.from_day, s.to_day, {key_label('k')}, sum(s.spend), sum(s.requests)::bigint\n"
+        "  FROM (\n"
+        "    SELECT r.from_day, r.to_day, c.key_id, sum(c.spend) AS spend, sum(c.requests) AS requests\n"
+        f"    FROM {RANGE_DAYS} r\n"
+        f"    JOIN {BY_KEY} c ON c.day BETWEEN r.from_day AND r.to_day\n"
+        "    GROUP BY 1, 2, 3\n"
+        "  ) s\n"
+        f"  LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
+        "  GROUP BY 1, 2, 3;"
+    )

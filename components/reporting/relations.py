@@ -1,0 +1,104 @@
+"""The relations the reporting SQL names: the rollups and their weekly and monthly twins, what the
+dashboards' login may read, and LiteLLM's tables the reporting role reads, with their columns.
+
+The relation names themselves are dashboards/reporting_schema.py's (the dashboards read them);
+the statements are components/reporting/sql.py's (the files) and refresh.py's (the function).
+"""
+
+from __future__ import annotations
+
+from dashboards.reporting_schema import (
+    BY_KEY,
+    BY_MODEL,
+    BY_TEAM,
+    BY_USER,
+    DETAIL,
+    FAILURES,
+    KEY_RANGES,
+    KEY_STATE,
+    KEYS,
+    MEASURES,
+    MONTH_TEAM,
+    RANGE_DAYS,
+    STATE,
+    TEAMS,
+    WEEK_KEY,
+    WEEK_USER,
+)
+
+ROLLUPS = (DETAIL, BY_MODEL, BY_TEAM, BY_KEY, BY_USER)
+WEEKLY = ((WEEK_KEY, BY_KEY, ("key_id", "team_id")), (WEEK_USER, BY_USER, ("user_id",)))
+"""Per ISO week (Monday) twins of the two widest coarse rollups: a 30-day range reads
+its full weeks there and only the edge days from the daily table."""
+MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
+"""Per calendar month twin of daily_team: the chargeback table reads whole months."""
+VIEWS = (KEYS, TEAMS, FAILURES)
+PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
+READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE)
+"""Everything the dashboards' login may SELECT."""
+
+SOURCE_SCHEMA = "public"
+_DAILY, _TOKENS, _TEAMS, _LOGS = (
+    "LiteLLM_DailyUserSpend",
+    "LiteLLM_VerificationToken",
+    "LiteLLM_TeamTable",
+    "LiteLLM_SpendLogs",
+)
+SRC_DAILY = f'{SOURCE_SCHEMA}."{_DAILY}"'
+SRC_TOKENS = f'{SOURCE_SCHEMA}."{_TOKENS}"'
+SRC_TEAMS = f'{SOURCE_SCHEMA}."{_TEAMS}"'
+SRC_LOGS = f'{SOURCE_SCHEMA}."{_LOGS}"'
+
+SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    _DAILY: (
+        "date",
+        "api_key",
+        "user_id",
+        "model",
+        "spend",
+        "api_requests",
+        "failed_requests",
+        "prompt_tokens",
+        "completion_tokens",
+    ),
+    # `token` is LiteLLM's hash of the key: the join to the daily rows and `key_id` (md5 of it).
+    _TOKENS: (
+        "token",
+        "key_alias",
+        "key_name",
+        "team_id",
+        "max_budget",
+        "spend",
+        "budget_reset_at",
+        "expires",
+        "blocked",
+    ),
+    _TEAMS: ("team_id", "team_alias", "max_budget", "spend", "budget_reset_at", "blocked"),
+    # `metadata`: the failures view reads its `error_information` (PostgreSQL grants whole columns).
+    _LOGS: ("startTime", "api_key", "model", "team_id", "metadata", "status"),
+}
+"""LiteLLM's columns the reporting role may SELECT, per table of the `public` schema: exactly
+what `refresh` and the views (which read as their owner, `reporting`) use. Not the users'
+password hashes, stored credentials, invitation links, the audit log, prompts or responses."""
+
+
+def _measure_type(name: str) -> str:
+    return "double precision" if name == "spend" else "bigint"
+
+
+MEASURE_COLUMNS = ",\n  ".join(f"{name} {_measure_type(name)} NOT NULL" for name in MEASURES)
+MEASURE_NAMES = ", ".join(MEASURES)
+SUM_MEASURES = ", ".join(f"sum({name})" + ("" if name == "spend" else "::bigint") for name in MEASURES)
+
+# Coarse rollups: table -> dimension columns (each is also built from daily_detail).
+COARSE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (BY_MODEL, ("model",)),
+    (BY_TEAM, ("team_id",)),
+    (BY_KEY, ("key_id", "team_id")),
+    (BY_USER, ("user_id",)),
+)
+
+
+def key_id(token_expr: str) -> str:
+    """The key's public id in the reporting schema (md5 of LiteLLM's hashed token)."""
+    return f"md5({token_expr})"

@@ -45,7 +45,7 @@ import psycopg
 from psycopg import sql
 
 from bench import positive_int
-from components.database.cnpg import GRAFANA_RO_ROLE
+from components.database.cnpg_roles import GRAFANA_RO_ROLE
 from components.reporting import sql as reporting_sql
 from config import ReportingConfig
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries

@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 
-from components.database import cnpg
+from components.database import cnpg, cnpg_roles
 from components.database.endpoint import (
     CA_KEY,
     EXTERNAL_APP_SECRET,
@@ -73,7 +73,7 @@ def database_passwords(
         return managed_secret_args(cfg, spec, store, consumers)
 
     def login(spec: SecretSpec, role: str, k8s_secret: str) -> ManagedSecretArgs:
-        return password(spec, basic_auth_consumer(k8s_secret, ns, role, cnpg.RELOAD_LABEL))
+        return password(spec, basic_auth_consumer(k8s_secret, ns, role, cnpg_roles.RELOAD_LABEL))
 
     def grafana_ro(*consumers: SecretConsumer) -> ManagedSecretArgs:
         if grafana_store is None:
@@ -94,12 +94,12 @@ def database_passwords(
             resource_name=names.server_ca_secret,
             secret_key=BUNDLE_KEY,
             target=TargetSecret(
-                name=names.server_ca_secret, namespace=ns, labels=cnpg.RELOAD_LABEL, template_data=CA_TEMPLATE
+                name=names.server_ca_secret, namespace=ns, labels=cnpg_roles.RELOAD_LABEL, template_data=CA_TEMPLATE
             ),
         )
         return DatabasePasswords(
             grafana_ro=grafana_ro(
-                basic_auth_consumer(names.grafana_ro_secret, ns, cnpg.GRAFANA_RO_ROLE, cnpg.RELOAD_LABEL)
+                basic_auth_consumer(names.grafana_ro_secret, ns, cnpg_roles.GRAFANA_RO_ROLE, cnpg_roles.RELOAD_LABEL)
             ),
             reporting=login(REPORTING_PASSWORD, REPORTING_ROLE, names.reporting_secret),
             server_ca=password(PG_SERVER_CA, server_ca),
@@ -116,7 +116,7 @@ def database_passwords(
 
 
 def cnpg_clients(
-    cfg: StackConfig, litellm_pods: Mapping[str, str], tenants: tuple[cnpg.DatabaseTenant, ...] = ()
+    cfg: StackConfig, litellm_pods: Mapping[str, str], tenants: tuple[cnpg_roles.DatabaseTenant, ...] = ()
 ) -> list[dict[str, Any]]:
     """Who may open PostgreSQL connections to the CNPG instances: LiteLLM's pods (`litellm_pods`, its
     migration Job carries the same labels), the tenants' pods (Langfuse's web and worker), the
@@ -152,7 +152,7 @@ class DatabaseArgs:
     """The Prometheus server pods (they scrape the instances)."""
     admin_password: pulumi.Input[str] | None = None
     """The external server's admin password (the stack secret `postgresAdminPassword`); engine external only."""
-    tenants: tuple[cnpg.DatabaseTenant, ...] = ()
+    tenants: tuple[cnpg_roles.DatabaseTenant, ...] = ()
     """Other components' databases on the CNPG cluster: their owners as managed roles."""
 
     @classmethod
@@ -162,7 +162,7 @@ class DatabaseArgs:
         store: StoreAccess,
         litellm_pods: Mapping[str, str],
         admin_password: pulumi.Input[str] | None = None,
-        tenants: tuple[cnpg.DatabaseTenant, ...] = (),
+        tenants: tuple[cnpg_roles.DatabaseTenant, ...] = (),
         grafana_store: StoreAccess | None = None,
     ) -> DatabaseArgs:
         """`litellm_pods`: LiteLLM's pod selector labels, from the root (the first of the clients);

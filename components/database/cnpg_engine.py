@@ -15,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.database import cnpg, tls
+from components.database import cnpg, cnpg_roles, tls
 from components.database.args import DatabaseArgs
 from components.kit import (
     bucket_with_writer,
@@ -53,7 +53,7 @@ def register_cnpg(
     ca_secrets = _server_ca(name, args, names, child, stateful)
 
     manifest: pulumi.Input[dict[str, Any]]
-    roles = [cnpg.tenant_role(t) for t in args.tenants]
+    roles = [cnpg_roles.tenant_role(t) for t in args.tenants]
     logins = [(t.database, t.owner) for t in args.tenants]
     if backup_email is not None:
         manifest = backup_email.apply(lambda email: cnpg.cluster_manifest(pg, cluster_cfg, names, email, roles, logins))

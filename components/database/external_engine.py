@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_postgresql as postgresql
 
-from components.database import cnpg, server
+from components.database import cnpg_roles, server
 from components.database.args import DatabaseArgs
 from components.kit import stateful_options
 from components.reporting.sql import REPORTING_ROLE, SCHEMA
@@ -75,7 +75,7 @@ def _readers(
     # No memberships: it reads the reporting schema only (the reporting job's grants).
     server.login_role(
         f"{name}-grafana-ro-role",
-        cnpg.GRAFANA_RO_ROLE,
+        cnpg_roles.GRAFANA_RO_ROLE,
         grafana_ro.value,
         on_server,
         connection_limit=args.postgres.grafana_ro.connection_limit,
@@ -85,7 +85,7 @@ def _readers(
         REPORTING_ROLE,
         reporting.value,
         on_server,
-        connection_limit=cnpg.REPORTING_CONNECTION_LIMIT,
+        connection_limit=cnpg_roles.REPORTING_CONNECTION_LIMIT,
     )  # no memberships: the reporting job grants it LiteLLM's spend columns as their owner
     postgresql.Schema(
         f"{name}-reporting-schema",

@@ -36,7 +36,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
-from components.database import cnpg, server
+from components.database import cnpg_roles, server
 from components.kit import (
     bucket_with_writer,
     custom_resource,
@@ -120,7 +120,7 @@ class LangfuseArgs:
         postgres_server: postgresql.Provider | None = None,
     ) -> LangfuseArgs:
         lf, ns = cfg.langfuse, cfg.namespaces.gateway
-        db_consumer = basic_auth_consumer(credentials.DB_SECRET, ns, lf.owner, cnpg.RELOAD_LABEL)
+        db_consumer = basic_auth_consumer(credentials.DB_SECRET, ns, lf.owner, cnpg_roles.RELOAD_LABEL)
         return cls(
             langfuse=lf,
             namespace=ns,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.database import cnpg
+from components.database import cnpg, cnpg_roles
 from components.langfuse.credentials import DB_SECRET
 from components.langfuse.names import app_pods, names
 from config import StackConfig
@@ -21,10 +21,10 @@ def database_host(cfg: StackConfig) -> tuple[str, int]:
     return cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway).rw_host, cnpg.PORT
 
 
-def database_tenant(cfg: StackConfig) -> cnpg.DatabaseTenant:
+def database_tenant(cfg: StackConfig) -> cnpg_roles.DatabaseTenant:
     """Langfuse's database as a tenant of the stack's CNPG cluster: its owner login and its clients."""
     lf = cfg.langfuse
-    return cnpg.DatabaseTenant(
+    return cnpg_roles.DatabaseTenant(
         owner=lf.owner,
         database=lf.database,
         password_secret=DB_SECRET,

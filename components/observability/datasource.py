@@ -29,7 +29,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from components.database import cnpg
+from components.database import cnpg_roles
 from components.database.endpoint import DatabaseEndpoint
 from components.kit import custom_resource
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
@@ -79,7 +79,7 @@ def datasource_settings(
         host=endpoint.read_host,
         port=endpoint.port,
         database=endpoint.database,
-        user=cnpg.GRAFANA_RO_ROLE,
+        user=cnpg_roles.GRAFANA_RO_ROLE,
         sslmode=grafana.sslmode or endpoint.sslmode,
         postgres_version=grafana.postgres_version,
         # Grafana's pool never opens more connections than the role may hold.

@@ -29,7 +29,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.database.cnpg import GRAFANA_RO_ROLE
+from components.database.cnpg_roles import GRAFANA_RO_ROLE
 from components.database.endpoint import DatabaseEndpoint
 from components.database.network import database_egress
 from components.kit import (

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
-from components.database import cnpg
+from components.database import cnpg, cnpg_roles
 from components.database.sql import database_hardening_sql
 from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
 from tests.support.config import cnpg_section, stack_config
@@ -31,7 +31,7 @@ def create_grafana_ro(database: LiteLLMDatabase, dbname: str, password: str) -> 
     """grafana_ro as CNPG's reconciler creates it from the program's managed-role entry."""
     lab = stack_config("lab")
     names = cnpg.CnpgNames(cnpg_section(lab).name, lab.namespaces.gateway)
-    role = cnpg.grafana_ro_role(lab.postgres, names.grafana_ro_secret)
+    role = cnpg_roles.grafana_ro_role(lab.postgres, names.grafana_ro_secret)
     with database.server.superuser_connection() as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role["name"]]).fetchone()
     if not exists:

@@ -9,14 +9,14 @@ import pulumi_gcp as gcp
 import pulumi_postgresql as postgresql
 import pytest
 
-from components.database import cnpg, server
+from components.database import cnpg, cnpg_roles, server
 from components.kit import private_bucket
 from components.langfuse import database as langfuse_database
 from config import BackupConfig, DataSafetyConfig
 from tests.support.schemas import validation_errors
 from tools.offline import run_components, stack_config
 
-TENANT = cnpg.DatabaseTenant(
+TENANT = cnpg_roles.DatabaseTenant(
     owner="tenant_owner",
     database="tenant_db",
     password_secret="tenant-db",
@@ -32,7 +32,7 @@ def test_a_tenant_renders_a_valid_cluster_role_and_database(retain: bool) -> Non
     pg = cfg.postgres
     assert pg.engine == "cnpg"
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
-    cluster = cnpg.cluster_manifest(pg, pg.cnpg, names, "b@p.iam.gserviceaccount.com", [cnpg.tenant_role(TENANT)])
+    cluster = cnpg.cluster_manifest(pg, pg.cnpg, names, "b@p.iam.gserviceaccount.com", [cnpg_roles.tenant_role(TENANT)])
     assert validation_errors(cluster) == []
     database = cnpg.tenant_database_manifest(TENANT, names, retain)
     assert validation_errors(database) == []

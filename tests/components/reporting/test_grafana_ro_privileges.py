@@ -34,7 +34,7 @@ import pytest
 from psycopg import errors, sql
 from psycopg.conninfo import make_conninfo
 
-from components.database.cnpg import GRAFANA_RO_ROLE
+from components.database.cnpg_roles import GRAFANA_RO_ROLE
 from components.database.endpoint import CA_FILE
 from components.database.sql import database_hardening_sql
 from components.reporting.sql import (

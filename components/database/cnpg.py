@@ -11,6 +11,7 @@ from typing import Any
 
 from components.database.cnpg_roles import DatabaseTenant, grafana_ro_role, pg_hba, reporting_role
 from components.database.sql import database_hardening_sql
+from components.gcp import private_bucket
 from components.kit import (
     container_resources,
     deny_all,
@@ -18,7 +19,6 @@ from components.kit import (
     metadata,
     namespace_peer,
     network_policy,
-    private_bucket,
     service_host,
     tcp_ports,
 )

@@ -17,13 +17,8 @@ import pulumi_kubernetes as k8s
 
 from components.database import cnpg, cnpg_roles, tls
 from components.database.args import DatabaseArgs
-from components.kit import (
-    bucket_with_writer,
-    custom_resource,
-    network_policies,
-    stateful_options,
-    workload_identity_member,
-)
+from components.gcp import bucket_with_writer, workload_identity_member
+from components.kit import custom_resource, network_policies, stateful_options
 from components.secrets.managed import ManagedSecret
 from config import CnpgPostgres
 

@@ -37,15 +37,8 @@ import pulumi_kubernetes as k8s
 import pulumi_postgresql as postgresql
 
 from components.database import cnpg_roles, server
-from components.kit import (
-    bucket_with_writer,
-    custom_resource,
-    helm_release,
-    ingress,
-    network_policies,
-    object_meta,
-    stateful_options,
-)
+from components.gcp import bucket_with_writer
+from components.kit import custom_resource, helm_release, ingress, network_policies, object_meta, stateful_options
 from components.langfuse import credentials, network, values
 from components.langfuse.database import cnpg_database
 from components.langfuse.names import names, ui_url

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from components.database.endpoint import DatabaseEndpoint, endpoint
+from components.gcp import private_bucket
 from components.kit import (
     PART_OF,
     HelmChart,
     container_resources,
-    private_bucket,
     restricted_container,
     restricted_pod,
 )

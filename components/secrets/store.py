@@ -28,7 +28,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.kit import custom_resource, metadata, object_meta, workload_identity_member
+from components.gcp import workload_identity_member
+from components.kit import custom_resource, metadata, object_meta
 from components.secrets.eso import StoreRef, secret_store
 from config import GkeConfig, StackConfig
 from config.secrets import consuming_namespaces

@@ -10,7 +10,7 @@ import pulumi_postgresql as postgresql
 import pytest
 
 from components.database import cnpg, cnpg_roles, server
-from components.kit import private_bucket
+from components.gcp import private_bucket
 from components.langfuse import database as langfuse_database
 from config import BackupConfig, DataSafetyConfig
 from tests.support.schemas import validation_errors

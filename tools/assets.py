@@ -32,42 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from config.assets import (
-    CACHE_ENV,
     FETCH_COMMAND,
     LOCK_FILE,
-    ROOT,
     Asset,
     AssetError,
-    asset_path,
     cache_dir,
     cached_path,
     chart_metadata,
     digest,
-    file_digest,
     load_lock,
-    tree_digest,
     verify,
 )
-
-__all__ = [
-    "CACHE_ENV",
-    "FETCH_COMMAND",
-    "LOCK_FILE",
-    "MIRROR_ENV",
-    "ROOT",
-    "Asset",
-    "AssetError",
-    "asset_path",
-    "cache_dir",
-    "digest",
-    "fetch",
-    "file_digest",
-    "load_lock",
-    "main",
-    "repinned",
-    "tree_digest",
-    "verify",
-]
 
 MIRROR_ENV = "LLM_GATEWAY_ASSET_MIRROR"
 _TIMEOUT_S = 60

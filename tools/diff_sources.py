@@ -67,7 +67,7 @@ def preview_ref(ref: str, into: Path, stacks: Sequence[str] | None, render: bool
         )
         try:
             names = stacks or sorted(p.name.split(".")[1] for p in worktree.glob("Pulumi.*.yaml"))
-            from tools.assets import LOCK_FILE, cache_dir
+            from config.assets import LOCK_FILE, cache_dir
 
             cache = cache_dir()
             ref_lock = worktree / LOCK_FILE.name

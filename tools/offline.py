@@ -18,7 +18,7 @@ import contextlib
 import contextvars
 import gc
 import runpy
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,17 +26,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 
-# Re-exported: the tests take the engine's value helpers, the shipped stacks and their config from here.
-from tools.mocks import RecordingMocks, RecordingMonitor, normalize
-from tools.mocks import is_secret_wrapper as is_secret_wrapper
-from tools.mocks import redact_secrets as redact_secrets
-from tools.mocks import unwrap_secrets as unwrap_secrets
-from tools.stackfile import ROOT as ROOT
-from tools.stackfile import STACKS as STACKS
-from tools.stackfile import as_pulumi_config as as_pulumi_config
-from tools.stackfile import overridden_config as overridden_config
-from tools.stackfile import read_stack_config as read_stack_config
-from tools.stackfile import stack_config as stack_config
+from tools.mocks import RecordingMocks, RecordingMonitor, normalize, redact_secrets, unwrap_secrets
+from tools.stackfile import ROOT, as_pulumi_config, overridden_config
 
 PROJECT = "llm-gateway"
 
@@ -134,7 +125,7 @@ def run_config(stack: str, config: Mapping[str, Any], program: Path = ROOT / "__
         runpy.run_path(str(program), run_name="__main__")
 
     with gc_paused():
-        return contextvars.Context().run(_run, stack, dict(config), program_main)
+        return contextvars.Context().run(run_program, stack, config, program_main)
 
 
 @contextlib.contextmanager
@@ -151,16 +142,8 @@ def gc_paused() -> Generator[None, None, None]:
             gc.enable()
 
 
-def run_components(
-    build: Callable[[], None], stack: str = "components", gcp_project: str = "mock-project"
-) -> ProgramRun:
-    """Run `build` (which constructs components, e.g. one component alone) under the mock engine."""
-    config = {f"{PROJECT}:gcp": {"project": gcp_project}}
-    with gc_paused():
-        return contextvars.Context().run(_run, stack, config, build)
-
-
-def _run(stack: str, config: dict[str, Any], program: Callable[[], None]) -> ProgramRun:
+def run_program(stack: str, config: Mapping[str, Any], program: Callable[[], None]) -> ProgramRun:
+    """Run `program` (a callable that registers resources) under the mock engine with `config`."""
     gcp = config.get(f"{PROJECT}:gcp")
     gcp_project = gcp.get("project", "mock-project") if isinstance(gcp, dict) else "mock-project"
     mocks = RecordingMocks(str(gcp_project))
@@ -212,15 +195,3 @@ async def _stack_outputs() -> tuple[dict[str, Any], set[str]]:
         if await out.is_secret():
             secrets.add(key)
     return values, secrets
-
-
-def walk_strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield str(k)
-            yield from walk_strings(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from walk_strings(v)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tools.assets import AssetError, asset_path, load_lock
+from config.assets import AssetError, asset_path, load_lock
 from tools.inputs import exit_cli
 from tools.yamlout import dump_yaml
 
@@ -92,10 +92,6 @@ class RenderedObject(KubeObjectView):
     source: str
     """The chart template that produced the object (e.g. `litellm-helm/templates/deployment.yaml`)."""
     body: dict[str, Any]
-
-    @property
-    def is_hook(self) -> bool:
-        return "helm.sh/hook" in ((self.body.get("metadata") or {}).get("annotations") or {})
 
 
 @dataclass(frozen=True)
@@ -212,10 +208,6 @@ def render_release(release: Release) -> list[RenderedObject]:
 CLUSTER_SCOPED = frozenset(
     {"ClusterRole", "ClusterRoleBinding", "Namespace", "PersistentVolume", "StorageClass", "PriorityClass"}
 )
-
-
-def render_run(run: ProgramRun) -> dict[str, list[RenderedObject]]:
-    return {rel.name: render_release(rel) for rel in releases(run)}
 
 
 def dump_object(obj: RenderedObject) -> str:

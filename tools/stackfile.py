@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from config import NAMESPACE, SECRET_KEYS, ConfigError, StackConfig, parse_config, read_namespace
+from config import NAMESPACE, SECRET_KEYS, ConfigError, parse_config, read_namespace
 from config.checks import StackSettings
 from config.load import read_stack_settings
 from tools.inputs import InputError, load_yaml, read_yaml_mapping
@@ -119,12 +119,6 @@ def overridden_config(stack: str, overrides: Sequence[str] = ()) -> dict[str, An
     for assignment in overrides:
         apply_override(config, assignment)
     return config
-
-
-def stack_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
-    """A shipped stack's typed config with `--set` overrides, every stack secret present (for one component)."""
-    flat, _ = as_pulumi_config(overridden_config(stack, overrides))
-    return parse_config(read_namespace(flat), SECRET_KEYS, stack_settings(stack))
 
 
 def _secrets_present(config: Mapping[str, Any]) -> frozenset[str]:

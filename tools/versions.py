@@ -28,7 +28,7 @@ from typing import Any
 
 from components.kit import stack_charts
 from config import ConfigError, StackConfig, parse_config, read_namespace
-from tools.assets import Asset, AssetError, load_lock
+from config.assets import Asset, AssetError, load_lock
 from tools.inputs import Generated, InputError, generated_files_cli, read_text
 from tools.stackfile import ROOT, STACKS, as_pulumi_config, read_stack_config
 

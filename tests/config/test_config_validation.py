@@ -245,7 +245,7 @@ def test_long_names_are_refused_or_render_valid_label_values(path: str, override
 def test_rotation_refusals_follow_the_documented_inventory() -> None:
     """docs/security.md's "rotates by" column and the inventory's `rotates` flag say the same."""
     from config import inventory
-    from tools.offline import ROOT
+    from tests.support import ROOT
 
     readme = (ROOT / "docs" / "security.md").read_text()
     specs = [v for v in vars(inventory).values() if isinstance(v, inventory.SecretSpec)]

@@ -10,8 +10,8 @@ import pytest
 from pydantic import BaseModel
 
 from config import StackConfig
+from tests.support import ROOT
 from tools import config_reference
-from tools.offline import ROOT
 
 
 def _schema_leaves(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> set[str]:

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from config import API_PORT, NAMESPACE, ConfigError, StackConfig, parse_config, read_namespace
 from tests.support import ROOT
 from tests.support.components import require
-from tools.offline import as_pulumi_config
+from tools.stackfile import as_pulumi_config
 
 TEXTS = {stack: (ROOT / f"Pulumi.{stack}.yaml").read_text() for stack in ("lab", "enterprise")}
 SECRETS = frozenset({"postgresAdminPassword"})

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
 from tests.support.markdown import documents, prose_and_code
-from tools.offline import ROOT
 
 TOP = ("config", "components", "dashboards", "tools", "tests", "bench", "docs", ".ci", ".github")
 # A repository path: starts at a top-level folder, not inside a URL or another path, and is

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tools.offline import ROOT
+from tests.support import ROOT
 
 _GLOBS = (
     "*.py",

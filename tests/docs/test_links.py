@@ -7,8 +7,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from tests.support import ROOT
 from tests.support.markdown import anchors, documents, links, slug
-from tools.offline import ROOT
 
 EXTERNAL = ("http://", "https://", "mailto:")
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from tests.support import ROOT
 from tests.support.markdown import code_blocks
-from tools.offline import ROOT
 from tools.preview import main as preview
 
 README = (ROOT / "README.md").read_text()

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from config import ConfigError, parse_config
+from tests.support import ROOT
 from tests.support.config import namespace
 from tests.support.program import run_cached
-from tools.offline import ROOT
 
 SCALING = (ROOT / "docs" / "scaling.md").read_text()
 

@@ -6,8 +6,8 @@ import re
 
 from config import parse_config
 from config.inventory import secret_inventory
+from tests.support import ROOT
 from tests.support.config import namespace
-from tools.offline import ROOT
 
 SECURITY = (ROOT / "docs" / "security.md").read_text()
 

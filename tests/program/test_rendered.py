@@ -15,7 +15,15 @@ import pytest
 from components import gateway, kit
 from components.kit import stack_charts
 from config import ConfigError
-from config.assets import CACHE_ENV, LANGFUSE_CHART, LITELLM_CHART, OAUTH2_PROXY_CHART, VALKEY_CHART
+from config.assets import (
+    CACHE_ENV,
+    LANGFUSE_CHART,
+    LITELLM_CHART,
+    OAUTH2_PROXY_CHART,
+    VALKEY_CHART,
+    asset_path,
+    load_lock,
+)
 from tests.support import ROOT
 from tests.support import rendered as checks
 from tests.support.config import scenario_config
@@ -28,11 +36,11 @@ from tests.support.program import (
     run_cached,
     run_scenario,
 )
+from tests.support.rendered import render_run
 from tests.support.schemas import validation_errors
-from tools.assets import asset_path, load_lock
 from tools.offline import run_stack
 from tools.preview import main as preview_main
-from tools.render import chart_asset, releases, render_run
+from tools.render import chart_asset, releases
 
 SCENARIO_IDS = sorted(VARIANT_NAMES)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from config.assets import AssetError, asset_path, load_lock
 from tests.support.components import unavailable
-from tools.assets import AssetError, asset_path, load_lock
 
 
 def require(name: str) -> Path:

@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
+from tests.support import ROOT
 from tests.support.assets import require
-from tools.offline import ROOT
 
 DATA = ROOT / "tests" / "data"
 CHART_LINE = re.compile(r"^#\s*chart:\s*(\S+)\s*$")

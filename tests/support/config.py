@@ -8,13 +8,14 @@ changes another's input.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from config import CnpgConfig, ConfigError, StackConfig, parse_config, read_namespace
+from config import SECRET_KEYS, CnpgConfig, ConfigError, StackConfig, parse_config, read_namespace
 from tests.support.program import SECRET_CONFIG
-from tools.offline import as_pulumi_config, overridden_config, read_stack_config
+from tools.stackfile import as_pulumi_config, overridden_config, read_stack_config, stack_settings
 
 
 def namespace(stack: str) -> dict[str, Any]:
@@ -26,6 +27,13 @@ def namespace(stack: str) -> dict[str, Any]:
 def stack_config(stack: str) -> StackConfig:
     """The parsed config of Pulumi.<stack>.yaml: its values and the defaults it leaves out."""
     return parse_config(namespace(stack))
+
+
+def alone_config(stack: str, overrides: Sequence[str] = ()) -> StackConfig:
+    """A shipped stack's config with `--set` overrides and every stack secret present: what a
+    component built alone (`run_components`) is given."""
+    flat, _ = as_pulumi_config(overridden_config(stack, overrides))
+    return parse_config(read_namespace(flat), SECRET_KEYS, stack_settings(stack))
 
 
 def cnpg_section(cfg: StackConfig) -> CnpgConfig:

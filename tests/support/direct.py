@@ -16,7 +16,7 @@ import yaml
 
 from components.kit import HelmChart, helm_release_args
 from tests.support.assets import require
-from tests.support.rendered import Deployed, Obj, Pod, pod_template
+from tests.support.rendered import Deployed, Obj, chart_objects, gathered
 from tests.support.schemas import _close as strict
 from tools.render import KUBE_VERSION, Release, RenderedObject, render_release
 
@@ -30,15 +30,7 @@ def render(release: str, namespace: str, chart: HelmChart, values: dict[str, Any
 
 def deployed(program: Iterable[dict[str, Any]], rendered: Iterable[RenderedObject] = ()) -> Deployed:
     """The builders' objects (origin `program`) and one release's rendered objects, with their pods."""
-    objects = [Obj(body, "program") for body in program]
-    objects += [Obj(r.body, f"chart:{r.release}", r.source, r.is_hook) for r in rendered]
-    result = Deployed(objects)
-    for obj in objects:
-        template = pod_template(obj.body)
-        if template is not None:
-            pod = Pod(obj, dict((template.get("metadata") or {}).get("labels") or {}), template.get("spec") or {})
-            (result.helm_test_pods if pod.is_helm_test else result.pods).append(pod)
-    return result
+    return gathered([*(Obj(body, "program") for body in program), *chart_objects(rendered)])
 
 
 def one(objects: Iterable[RenderedObject], kind: str) -> dict[str, Any]:

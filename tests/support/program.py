@@ -9,9 +9,12 @@ is pure data once it has finished.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from tools.offline import STACKS, ProgramRun, run_stack
+from tools.offline import ProgramRun, gc_paused, run_program, run_stack
+from tools.stackfile import STACKS
 
 __all__ = [
     "ADMIN_PASSWORD",
@@ -27,7 +30,9 @@ __all__ = [
     "VARIANT_NAMES",
     "release",
     "run_cached",
+    "run_components",
     "run_scenario",
+    "walk_strings",
 ]
 
 EXTERNAL_SERVER = "192.168.10.5"
@@ -88,3 +93,25 @@ def release(run: ProgramRun, name: str) -> dict[str, Any]:
     found = [r.plain_inputs for r in run.of_type(HELM_RELEASE) if r.plain_inputs["name"] == name]
     assert len(found) == 1, f"{len(found)} releases named {name}"
     return found[0]  # type: ignore[no-any-return]
+
+
+def run_components(
+    build: Callable[[], None], stack: str = "components", gcp_project: str = "mock-project"
+) -> ProgramRun:
+    """Run `build` (which constructs components, e.g. one component alone) under the mock engine."""
+    config = {"llm-gateway:gcp": {"project": gcp_project}}
+    with gc_paused():
+        return contextvars.Context().run(run_program, stack, config, build)
+
+
+def walk_strings(value: Any) -> Iterator[str]:
+    """Every string in a nested value (mapping keys included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from walk_strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from walk_strings(v)

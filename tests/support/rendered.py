@@ -7,12 +7,12 @@ test can show all of them at once and mark one finding class as a known defect.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from tools.offline import ProgramRun
-from tools.render import KubeObjectView, render_run
+from tools.render import KubeObjectView, RenderedObject, releases, render_release
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 
@@ -66,17 +66,38 @@ class Deployed:
         return [o for o in self.objects if o.kind == kind]
 
 
-def deployed(run: ProgramRun) -> Deployed:
-    objects = [Obj(o, "program") for o in run.kubernetes_objects()]
-    for release, rendered in render_run(run).items():
-        objects += [Obj(r.body, f"chart:{release}", r.source, r.is_hook) for r in rendered]
+def render_run(run: ProgramRun) -> dict[str, list[RenderedObject]]:
+    """Every Helm release of the run rendered through its locked chart, by release name."""
+    return {rel.name: render_release(rel) for rel in releases(run)}
+
+
+def chart_objects(rendered: Iterable[RenderedObject]) -> list[Obj]:
+    """Rendered chart objects as deployed objects (origin `chart:<release>`, Helm hooks marked)."""
+    return [
+        Obj(r.body, f"chart:{r.release}", r.source, "helm.sh/hook" in (r.body["metadata"].get("annotations") or {}))
+        for r in rendered
+    ]
+
+
+def gathered(objects: list[Obj]) -> Deployed:
+    """The objects with the pods of their workloads (`helm test` pods apart)."""
     result = Deployed(objects)
     for obj in objects:
         template = pod_template(obj.body)
         if template is not None:
-            labels = dict((template.get("metadata") or {}).get("labels") or {})
-            pod = Pod(obj, labels, template.get("spec") or {})
+            pod = Pod(obj, dict((template.get("metadata") or {}).get("labels") or {}), template.get("spec") or {})
             (result.helm_test_pods if pod.is_helm_test else result.pods).append(pod)
+    return result
+
+
+def deployed(run: ProgramRun) -> Deployed:
+    """Everything the run deploys: the program's objects and its releases' rendered ones, with their pods
+    (and the instance pods the CNPG operator creates for a Cluster)."""
+    objects = [Obj(o, "program") for o in run.kubernetes_objects()]
+    for rendered in render_run(run).values():
+        objects += chart_objects(rendered)
+    result = gathered(objects)
+    for obj in objects:
         if obj.kind == "Cluster" and obj.body.get("apiVersion", "").startswith("postgresql.cnpg.io/"):
             # The CNPG operator creates the instance pods; the program's policies select them by these labels.
             labels = {"cnpg.io/cluster": obj.name, "cnpg.io/podRole": "instance"}

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, parse_config
-from config.assets import chart_metadata, missing_subcharts
+from config import assets as config_assets
+from config.assets import Asset, AssetError, chart_metadata, load_lock, missing_subcharts
 from tests.support.config import namespace
 from tools import assets
-from tools.assets import Asset, AssetError, load_lock
 
 
 def _chart_tgz(files: dict[str, bytes]) -> bytes:
@@ -42,7 +42,7 @@ def test_lock_pins_every_asset_by_source_and_sha256() -> None:
 def test_every_cached_asset_matches_the_lock() -> None:
     for asset in load_lock().values():
         try:
-            assets.verify(asset)
+            config_assets.verify(asset)
         except AssetError as exc:
             pytest.fail(str(exc), pytrace=False)
 
@@ -51,21 +51,21 @@ def test_a_tampered_asset_is_refused_with_the_fetch_command(tmp_path: Path) -> N
     asset = load_lock()["crd/eso-externalsecrets"]
     copy = tmp_path / asset.name
     copy.parent.mkdir(parents=True)
-    shutil.copyfile(assets.verify(asset), copy)
-    assert assets.verify(asset, root=tmp_path) == copy
+    shutil.copyfile(config_assets.verify(asset), copy)
+    assert config_assets.verify(asset, root=tmp_path) == copy
     copy.write_text(copy.read_text().replace("type: string", "type: integer", 1))
     with pytest.raises(AssetError) as err:
-        assets.verify(asset, root=tmp_path)
+        config_assets.verify(asset, root=tmp_path)
     message = str(err.value)
     assert "\n" not in message
-    assert assets.FETCH_COMMAND in message
+    assert config_assets.FETCH_COMMAND in message
     assert "does not match assets.lock.json" in message
 
 
 def test_a_missing_asset_names_the_fetch_command(tmp_path: Path) -> None:
     asset = load_lock()["chart/langfuse"]
-    with pytest.raises(AssetError, match=re.escape(assets.FETCH_COMMAND)):
-        assets.verify(asset, root=tmp_path)
+    with pytest.raises(AssetError, match=re.escape(config_assets.FETCH_COMMAND)):
+        config_assets.verify(asset, root=tmp_path)
 
 
 def test_fetch_refuses_a_tampered_mirror_and_keeps_the_cache_clean(
@@ -73,9 +73,9 @@ def test_fetch_refuses_a_tampered_mirror_and_keeps_the_cache_clean(
 ) -> None:
     asset = load_lock()["chart/oauth2-proxy"]
     mirror = tmp_path / "mirror"
-    shutil.copytree(assets.verify(asset), mirror / asset.mirror)
+    shutil.copytree(config_assets.verify(asset), mirror / asset.mirror)
     (mirror / asset.mirror / "values.yaml").write_text("image: {tag: latest}\n")
-    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(AssetError, match="refused"):
         assets.fetch([asset], mirror, log=io.StringIO())
     assert not (tmp_path / "cache" / asset.name).exists()
@@ -92,19 +92,21 @@ def test_a_packaged_chart_hashes_like_its_unpacked_mirror(tmp_path: Path) -> Non
     (mirror / "charts" / "valkey" / "values.yaml").write_bytes(b"a: 1\n")
     unpacked = tmp_path / "unpacked"
     assets._unpack_chart(release, unpacked)
-    assert assets.tree_digest(unpacked) == assets.tree_digest(mirror)
-    pinned = Asset("chart/app", "chart", "1", "https://example.invalid/app.tgz", assets.tree_digest(mirror), "app")
+    assert config_assets.tree_digest(unpacked) == config_assets.tree_digest(mirror)
+    pinned = Asset(
+        "chart/app", "chart", "1", "https://example.invalid/app.tgz", config_assets.tree_digest(mirror), "app"
+    )
     monkeypatch_root = tmp_path / "cache"
     (monkeypatch_root / "chart").mkdir(parents=True)
     shutil.copytree(unpacked, monkeypatch_root / "chart" / "app")
-    assert assets.verify(pinned, root=monkeypatch_root).name == "app"
+    assert config_assets.verify(pinned, root=monkeypatch_root).name == "app"
 
 
 def test_no_tracked_file_reads_a_path_outside_the_repository() -> None:
     pattern = r"(\.\./shared|parent / \"shared\"|\"shared\" / |/work/)"
     found = subprocess.run(
         ["git", "grep", "-nE", pattern, "--", "tests", "tools", "components", "dashboards", ".github", "*.py"],
-        cwd=assets.ROOT,
+        cwd=config_assets.ROOT,
         capture_output=True,
         text=True,
         check=False,
@@ -115,7 +117,7 @@ def test_no_tracked_file_reads_a_path_outside_the_repository() -> None:
 
 def test_an_unreachable_source_names_the_mirror_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without network `fetch` says how to go on without it (LLM_GATEWAY_ASSET_MIRROR), in one line."""
-    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.delenv(assets.MIRROR_ENV, raising=False)
     for proxy in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(proxy, raising=False)
@@ -138,14 +140,14 @@ def _charts() -> list[Asset]:
 def test_a_chart_entry_states_its_chart_yaml() -> None:
     """`version` and `app_version` are what Helm records for the release: the pinned tree's Chart.yaml."""
     for asset in _charts():
-        meta = chart_metadata(assets.verify(asset))
+        meta = chart_metadata(config_assets.verify(asset))
         assert (asset.version, asset.app_version) == (str(meta["version"]), str(meta["appVersion"])), asset.name
 
 
 def test_every_chart_helm_cannot_install_says_which_published_chart_it_stands_in_for() -> None:
     """Helm refuses a chart whose Chart.yaml declares subcharts its charts/ folder lacks (the preview's
     renderer does not): the two trees pinned from sources rather than release archives lack them."""
-    missing = {a.name: missing_subcharts(assets.verify(a)) for a in _charts()}
+    missing = {a.name: missing_subcharts(config_assets.verify(a)) for a in _charts()}
     assert {name: found for name, found in missing.items() if found} == {
         "chart/litellm-helm": ["postgresql", "redis"],
         "chart/oauth2-proxy": ["redis-ha"],
@@ -158,7 +160,7 @@ def test_every_chart_helm_cannot_install_says_which_published_chart_it_stands_in
 def test_an_assembled_chart_is_not_downloaded_but_named_for_what_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(AssetError) as err:
         assets.fetch([load_lock()["chart/litellm-helm"]], None, log=io.StringIO())
     message = str(err.value)
@@ -169,12 +171,12 @@ def test_an_assembled_chart_is_not_downloaded_but_named_for_what_it_is(
 def test_an_oci_chart_names_the_helm_pull_and_the_archive_option(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(AssetError) as err:
         assets.fetch([load_lock()["chart/valkey"]], None, log=io.StringIO())
     message = str(err.value)
     assert "`helm pull oci://registry-1.docker.io/bitnamicharts/valkey --version 2.2.4`" in message
-    assert f"`{assets.FETCH_COMMAND} --archive chart/valkey=<the .tgz it wrote>`" in message
+    assert f"`{config_assets.FETCH_COMMAND} --archive chart/valkey=<the .tgz it wrote>`" in message
 
 
 def _packaged(tree: Path, top: str, into: Path, edit: dict[str, bytes] | None = None) -> Path:
@@ -189,12 +191,12 @@ def test_fetch_takes_a_chart_from_a_pulled_archive_and_verifies_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asset = load_lock()["chart/valkey"]
-    archive = _packaged(assets.verify(asset), "valkey", tmp_path / "valkey-2.2.4.tgz")
-    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    archive = _packaged(config_assets.verify(asset), "valkey", tmp_path / "valkey-2.2.4.tgz")
+    monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
     assert assets.main(["fetch", "--archive", f"chart/valkey={archive}", "--mirror", str(tmp_path / "none")]) == 2
     assets.fetch([asset], None, log=io.StringIO(), archives={"chart/valkey": archive})
-    assert assets.verify(asset, root=tmp_path / "cache") == tmp_path / "cache" / "chart" / "valkey"
-    tampered = _packaged(assets.verify(asset), "valkey", tmp_path / "other.tgz", {"values.yaml": b"image: {}\n"})
+    assert config_assets.verify(asset, root=tmp_path / "cache") == tmp_path / "cache" / "chart" / "valkey"
+    tampered = _packaged(config_assets.verify(asset), "valkey", tmp_path / "other.tgz", {"values.yaml": b"image: {}\n"})
     shutil.rmtree(tmp_path / "cache")
     with pytest.raises(AssetError, match="refused"):
         assets.fetch([asset], None, log=io.StringIO(), archives={"chart/valkey": tampered})
@@ -208,12 +210,12 @@ def test_the_documented_swap_pins_the_published_archive_and_caches_it(
     The published archive is stood in for by the locked tree as the registry packages it: the
     LiteLLM version as chart version, and the subcharts it declares."""
     lock = tmp_path / "assets.lock.json"
-    shutil.copyfile(assets.LOCK_FILE, lock)
+    shutil.copyfile(config_assets.LOCK_FILE, lock)
     old = load_lock(lock)["chart/litellm-helm"]
-    locked_tree = assets.verify(old)
+    locked_tree = config_assets.verify(old)
     chart_yaml = (locked_tree / "Chart.yaml").read_text()
     monkeypatch.setattr(assets, "LOCK_FILE", lock)
-    monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
     published = chart_yaml.replace("version: 1.1.0", "version: 1.108.7").replace("v1.85.1", "v1.108.7")
     subcharts = {
         f"charts/{n}/Chart.yaml": f"apiVersion: v2\nname: {n}\nversion: 1.0.0\n".encode()
@@ -231,7 +233,7 @@ def test_the_documented_swap_pins_the_published_archive_and_caches_it(
     assert (new.version, new.app_version, new.url) == ("1.108.7", "v1.108.7", "oci://ghcr.io/berriai/litellm-helm")
     assert (new.published_url, new.published_version, new.note) == ("", "", "")
     assert new.sha256 != old.sha256 and new.sha256 in capsys.readouterr().out
-    tree = assets.verify(new, root=tmp_path / "cache")  # the cache holds the new tree
+    tree = config_assets.verify(new, root=tmp_path / "cache")  # the cache holds the new tree
     assert missing_subcharts(tree) == []  # installable
     assert new.helm_pull == "helm pull oci://ghcr.io/berriai/litellm-helm --version 1.108.7"
     assert assets.main(["pin", "chart/litellm-helm", "--source", "http://example.com/x.tgz"]) == 2

@@ -20,11 +20,11 @@ import yaml
 
 from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
+from config import assets as config_assets
 from tests.harness.litellm import probe as litellm_probe
-from tests.support import snapshot
+from tests.support import ROOT, snapshot
 from tools import assets as assets_tool
 from tools import preview, stackfile, versions
-from tools.offline import ROOT
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
 # and the command that compares the program with them, tests/support/snapshot.py).
@@ -56,7 +56,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_tool(repo: Path, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m tools.TOOL ARGS` (or `python -m TOOL` for a dotted module) in the copy `repo`."""
     # The copy has no asset cache of its own: it reads this checkout's (verified on use).
-    env = {**os.environ, assets_tool.CACHE_ENV: str(assets_tool.cache_dir())}
+    env = {**os.environ, config_assets.CACHE_ENV: str(config_assets.cache_dir())}
     return subprocess.run(
         [sys.executable, "-m", tool if "." in tool else f"tools.{tool}", *args],
         cwd=repo,
@@ -280,8 +280,8 @@ def test_litellm_probe_refuses_a_malformed_config(tmp_path: Path, capsys: pytest
 def test_assets_refuses_a_malformed_lock(tmp_path: Path) -> None:
     lock = tmp_path / "assets.lock.json"
     lock.write_text((ROOT / "assets.lock.json").read_text().replace('"assets": [', '"assets": [,', 1))
-    with pytest.raises(assets_tool.AssetError, match=r"assets.lock.json, line 3, column \d+: invalid JSON"):
-        assets_tool.load_lock(lock)
+    with pytest.raises(config_assets.AssetError, match=r"assets.lock.json, line 3, column \d+: invalid JSON"):
+        config_assets.load_lock(lock)
 
 
 # --- personal stacks, committed files --------------------------------------------

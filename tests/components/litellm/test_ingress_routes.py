@@ -17,9 +17,9 @@ import pytest
 from components.litellm import passthrough
 from components.litellm.ingress_paths import ROUTES_FILE, path_table, routes
 from tests.harness.litellm.routes import DOC, doc_text
+from tests.support import ROOT
 from tests.support.ingress_nginx import IngressNginx
 from tests.support.program import run_cached
-from tools.offline import ROOT
 
 SSO = ("oauth2-proxy", 80)
 API = ("litellm", 4000)

@@ -21,7 +21,7 @@ from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER, release, run_cached
 from tests.support.schemas import validation_errors
-from tools.offline import is_secret_wrapper
+from tools.mocks import is_secret_wrapper
 
 INSTANCE = "gcp:redis/instance:Instance"
 

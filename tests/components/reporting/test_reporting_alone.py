@@ -6,13 +6,13 @@ import pytest
 
 from components.database.endpoint import endpoint
 from components.reporting.component import Reporting, ReportingArgs
-from tests.support.program import EXTERNAL_ENGINE
-from tools.offline import run_components, stack_config
+from tests.support.config import alone_config
+from tests.support.program import EXTERNAL_ENGINE, run_components
 
 
 @pytest.mark.parametrize("overrides", [(), EXTERNAL_ENGINE])
 def test_reporting_alone_runs_only_after_its_sql_and_network_policies(overrides: tuple[str, ...]) -> None:
-    cfg = stack_config("lab", overrides)
+    cfg = alone_config("lab", overrides)
     db = endpoint(cfg, "unused-gsm-id")
 
     def program() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import ROOT
 from tests.support.program import EXTERNAL_ENGINE, SCENARIOS, VARIANT_NAMES, run_cached, run_scenario
 from tests.support.secret_reach import (
     EVERY_SECRET,
@@ -20,7 +21,7 @@ from tests.support.secret_reach import (
     reach_problems,
     readable,
 )
-from tools.offline import ROOT, ProgramRun
+from tools.offline import ProgramRun
 
 SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.config import errors_for, namespace
-from tests.support.program import ADMIN_PASSWORD, STACKS, VARIANTS, run_cached
-from tools.offline import ProgramRun, redact_secrets, walk_strings
+from tests.support.program import ADMIN_PASSWORD, STACKS, VARIANTS, run_cached, walk_strings
+from tools.mocks import redact_secrets
+from tools.offline import ProgramRun
 from tools.preview import main as preview_main
 
 

@@ -18,13 +18,11 @@ from components.secrets.store import (
     store_manifest,
 )
 from config.inventory import LANGFUSE_GCS_HMAC, MASTER_KEY
+from tests.support.config import alone_config
+from tests.support.program import run_components
 from tests.support.schemas import validation_errors
-from tools.offline import (
-    ProgramRun,
-    is_secret_wrapper,
-    run_components,
-    stack_config,
-)
+from tools.mocks import is_secret_wrapper
+from tools.offline import ProgramRun
 
 STORE = StoreAccess(StoreRef(name="alone-store", namespace="ns"), "eso-alone@mock-project.iam.gserviceaccount.com")
 OTHER = StoreAccess(StoreRef(name="alone-store", namespace="other"), "other@mock-project.iam.gserviceaccount.com")
@@ -32,7 +30,7 @@ OTHER = StoreAccess(StoreRef(name="alone-store", namespace="other"), "other@mock
 
 @pytest.mark.parametrize("stack", ["lab", "enterprise"])
 def test_store_builders_render_valid_objects_one_per_consuming_namespace(stack: str) -> None:
-    cfg = stack_config(stack)
+    cfg = alone_config(stack)
     args = SecretStoreArgs.from_config(cfg)
     assert [a.namespace for a in args.namespaces] == sorted({cfg.namespaces.gateway, cfg.namespaces.grafana})
     for ns_args in args.namespaces:
@@ -58,7 +56,7 @@ def _store_alone(args: SecretStoreArgs) -> ProgramRun:
 
 
 def test_store_alone_creates_an_identity_and_store_per_namespace() -> None:
-    args = SecretStoreArgs.from_config(stack_config("lab"))
+    args = SecretStoreArgs.from_config(alone_config("lab"))
     run = _store_alone(args)
     units = {r.name for r in run.resources if r.parent == "store"}
     assert units == {"store-llm-gateway", "store-monitoring"}
@@ -80,7 +78,7 @@ def test_store_alone_creates_an_identity_and_store_per_namespace() -> None:
 
 
 def test_a_namespace_store_alone_is_the_unit_a_tenant_reuses() -> None:
-    args = NamespaceStoreArgs.from_config(stack_config("lab"), "tenant-a")
+    args = NamespaceStoreArgs.from_config(alone_config("lab"), "tenant-a")
 
     def program() -> None:
         NamespaceSecretStore("tenant-a-store", args)
@@ -98,7 +96,7 @@ def test_a_namespace_store_alone_is_the_unit_a_tenant_reuses() -> None:
 
 
 def test_managed_secret_alone_provider_value_stays_secret_and_is_granted_to_the_store_only() -> None:
-    cfg = stack_config("enterprise")
+    cfg = alone_config("enterprise")
     consumer = SecretConsumer(
         resource_name="hmac-consumer", secret_key="hmac", target=TargetSecret(name="hmac", namespace="ns")
     )
@@ -120,7 +118,7 @@ def test_managed_secret_alone_provider_value_stays_secret_and_is_granted_to_the_
 
 def test_managed_secret_grants_every_reading_namespace_once() -> None:
     """The consumers' namespace (`<name>-accessor`) and each other reader (`<name>-accessor-<ns>`)."""
-    cfg = stack_config("lab")
+    cfg = alone_config("lab")
     consumer = SecretConsumer(resource_name="mk", secret_key="k", target=TargetSecret(name="mk", namespace="ns"))
 
     def program() -> None:
@@ -139,7 +137,7 @@ def test_managed_secret_grants_every_reading_namespace_once() -> None:
 
 def test_a_consumer_outside_the_stores_namespace_is_refused() -> None:
     """A SecretStore serves its own namespace: the ExternalSecret would never sync."""
-    cfg = stack_config("lab")
+    cfg = alone_config("lab")
     consumer = SecretConsumer(resource_name="mk", secret_key="k", target=TargetSecret(name="mk", namespace="other"))
 
     def program() -> None:
@@ -150,7 +148,7 @@ def test_a_consumer_outside_the_stores_namespace_is_refused() -> None:
 
 
 def test_managed_secret_refuses_a_value_for_a_generated_spec() -> None:
-    cfg = stack_config("lab")
+    cfg = alone_config("lab")
 
     def program() -> None:
         ManagedSecret("mk", managed_secret_args(cfg, MASTER_KEY, STORE, value=pulumi.Output.secret("given")))

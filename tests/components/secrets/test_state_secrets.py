@@ -12,16 +12,16 @@ import pytest
 from config import ConfigError, parse_config
 from config.checks import KMS_SECRETS_PROVIDERS, StackSettings
 from config.load import read_stack_settings
-from tests.support.config import namespace
-from tools.offline import overridden_config, run_config
+from tests.support.config import alone_config, namespace
+from tools.offline import run_config
 from tools.preview import main as preview_main
-from tools.stackfile import stack_config, stack_settings
+from tools.stackfile import overridden_config, stack_settings
 
 REMEDY = 'pulumi stack change-secrets-provider "gcpkms://projects/{project}/locations/L/keyRings/R/cryptoKeys/K"'
 
 
 def test_enterprise_is_production_on_a_cloud_kms_key_of_its_project_and_lab_is_not() -> None:
-    enterprise, lab = stack_config("enterprise"), stack_config("lab")
+    enterprise, lab = alone_config("enterprise"), alone_config("lab")
     assert enterprise.data_safety.production and not lab.data_safety.production
     provider = stack_settings("enterprise").secrets_provider
     assert provider is not None

@@ -187,47 +187,29 @@ test_assets() {
   venv/bin/python -m tools.assets fetch
 }
 
-# The LiteLLM venv installs in the background while venv/ does (both mostly wait on pip),
-# in a process group of its own (set -m): if this script ends early, the EXIT trap stops it,
-# pip and everything pip started included.
-litellm_venv_start() {
-  step "litellm: installing the pinned proxy in .venv-litellm, in the background (tests/harness/litellm/install.sh)"
-  PYTHON="$PYTHON" background litellm bash tests/harness/litellm/install.sh
+# The pinned tools' venvs (the LiteLLM proxy the real-proxy tests run, Checkov for
+# tests/program/test_checkov.py) install in the background while venv/ does (all mostly wait
+# on pip), each in a process group of its own (set -m): if this script ends early, the EXIT
+# trap stops it, pip and everything pip started included.
+# tool_venv_start NAME WHAT: run tests/harness/NAME/install.sh in the background.
+tool_venv_start() {
+  step "$1: installing $2 in .venv-$1, in the background (tests/harness/$1/install.sh)"
+  PYTHON="$PYTHON" background "$1" bash "tests/harness/$1/install.sh"
 }
 
-litellm_venv_finish() {
-  step "litellm: waiting for the .venv-litellm install"
+# tool_venv_finish NAME VAR: wait for NAME's install; export VAR as the executable it printed last.
+tool_venv_finish() {
+  local name=$1 var=$2
+  step "$name: waiting for the .venv-$name install"
   phase_start
-  if ! finish litellm; then
-    cat "$PHASE_DIR/litellm.log" >&2
-    echo "error: tests/harness/litellm/install.sh failed" >&2
+  if ! finish "$name"; then
+    cat "$PHASE_DIR/$name.log" >&2
+    echo "error: tests/harness/$name/install.sh failed" >&2
     exit 1
   fi
-  LITELLM_BIN="$(tail -n 1 "$PHASE_DIR/litellm.log")"
-  export LITELLM_BIN
-  phase_end "litellm venv (waited for)"
-  background_phase "litellm venv (background)" litellm
-}
-
-# Checkov (tests/program/test_checkov.py) in its own venv, installed in the background like
-# LiteLLM's; waited for before the tests (exports CHECKOV_BIN).
-checkov_venv_start() {
-  step "checkov: installing the pinned scanner in .venv-checkov, in the background (tests/harness/checkov/install.sh)"
-  PYTHON="$PYTHON" background checkov bash tests/harness/checkov/install.sh
-}
-
-checkov_venv_finish() {
-  step "checkov: waiting for the .venv-checkov install"
-  phase_start
-  if ! finish checkov; then
-    cat "$PHASE_DIR/checkov.log" >&2
-    echo "error: tests/harness/checkov/install.sh failed" >&2
-    exit 1
-  fi
-  CHECKOV_BIN="$(tail -n 1 "$PHASE_DIR/checkov.log")"
-  export CHECKOV_BIN
-  phase_end "checkov venv (waited for)"
-  background_phase "checkov venv (background)" checkov
+  export "$var=$(tail -n 1 "$PHASE_DIR/$name.log")"
+  phase_end "$name venv (waited for)"
+  background_phase "$name venv (background)" "$name"
 }
 
 node_tools() {
@@ -257,8 +239,8 @@ run_checks() {
   venv/bin/ruff format --check . || failed+=("ruff format --check")
   phase_end "ruff format --check"
   apt_finish
-  litellm_venv_finish
-  checkov_venv_finish
+  tool_venv_finish litellm LITELLM_BIN
+  tool_venv_finish checkov CHECKOV_BIN
   step "tests: venv/bin/python -m pytest -q -m $REAL_MARKER ${PYTEST_CHECK_ARGS[*]} (in the background)"
   background pytest-real venv/bin/python -m pytest -q -m "$REAL_MARKER" "${PYTEST_CHECK_ARGS[@]}"
   step "tests: venv/bin/python -m pytest -q -m 'not $REAL_MARKER' ${PYTEST_CHECK_ARGS[*]}"
@@ -306,8 +288,8 @@ case "${1:-}" in
     else
       apt_start "${APT_CHECK[@]}" "${APT_NODE[@]}"
     fi
-    litellm_venv_start
-    checkov_venv_start
+    tool_venv_start litellm "the pinned proxy"
+    tool_venv_start checkov "the pinned scanner"
     phase_start
     python_venv requirements.txt requirements-dev.txt
     phase_end "venv/ (pip)"

@@ -10,8 +10,6 @@ bounded and the process is always stopped (context manager).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 import urllib.error
@@ -25,6 +23,7 @@ from typing import Any, Literal
 import yaml
 
 from tests.harness.litellm.probe import free_loopback_port
+from tests.harness.processes import start_logged, stop_group
 from tests.support.components import require
 
 INTERVAL = "1s"
@@ -78,8 +77,7 @@ class RealPrometheus:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RealPrometheus:
-        log = (self._workdir / "prometheus.log").open("wb")
-        self._process = subprocess.Popen(
+        self._process = start_logged(
             [
                 self._binary,
                 f"--config.file={self._config}",
@@ -88,13 +86,9 @@ class RealPrometheus:
                 "--storage.tsdb.retention.time=1h",
                 "--web.enable-lifecycle",
             ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
             cwd=self._workdir,
-            start_new_session=True,
+            log=self._workdir / "prometheus.log",
         )
-        log.close()
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -106,19 +100,8 @@ class RealPrometheus:
         raise RuntimeError(f"prometheus not ready after {READY_TIMEOUT_S:.0f} s: {self.log_tail()}")
 
     def __exit__(self, *exc: object) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if self._process is not None:
+            stop_group(self._process, STOP_TIMEOUT_S)
 
     def log_tail(self, lines: int = 30) -> str:
         path = self._workdir / "prometheus.log"

@@ -145,18 +145,8 @@ def _start(litellm: Path, name: str, config: dict[str, Any], env: dict[str, str]
     metrics_port = probe.free_loopback_port(other_than=port)
     proc_env = {**env, probe.METRICS_PORT_ENV: str(metrics_port), "TMPDIR": str(home)}
     log = home / "litellm.log"
-    command = [str(litellm), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--num_workers", str(workers)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=proc_env,
-            cwd=home,
-            start_new_session=True,
-        )
+    args = ["--num_workers", str(workers)]
+    process = probe.start_proxy(litellm, config_path, port, env=proc_env, cwd=home, log=log, args=args)
     return Proxy(name, process, port, metrics_port, log)
 
 

@@ -43,25 +43,16 @@ SENTINEL_PREFIX: Final = "sk-company-"
 VIRTUAL_KEY_MODELS: Final = ("gpt-4o-mini",)
 AUTH_MODULE: Final = "llmgw_virtual_key_auth"
 VIRTUAL_KEY_ENV: Final = "LLMGW_TEST_VIRTUAL_KEY"
-AUTH_SOURCE: Final = f"""\
-import os
-
-from litellm.proxy._types import UserAPIKeyAuth
-
-
-async def user_api_key_auth(request, api_key):
-    if not api_key or api_key != os.environ.get("{VIRTUAL_KEY_ENV}"):
-        raise ValueError("not the test's virtual key")
-    return UserAPIKeyAuth(
-        api_key=api_key,
-        token="hashed-test-virtual-key",
-        key_alias="test-virtual-key",
-        models={list(VIRTUAL_KEY_MODELS)!r},
-        max_budget=1.0,
-        spend=0.0,
-        user_id="test-user",
-    )
-"""
+AUTH_SOURCE: Final = probe.key_auth_source(
+    VIRTUAL_KEY_ENV,
+    "not the test's virtual key",
+    token="hashed-test-virtual-key",
+    key_alias="test-virtual-key",
+    models=list(VIRTUAL_KEY_MODELS),
+    max_budget=1.0,
+    spend=0.0,
+    user_id="test-user",
+)
 UPSTREAM_ENVS: Final = (
     "ANTHROPIC_API_BASE",
     "ANTHROPIC_BASE_URL",
@@ -286,18 +277,8 @@ def deployed_proxy(
         (folder / "config.yaml").write_text(yaml.safe_dump(adapted_config(config, upstream.url, master_key)))
         full = probe.proxy_env({**os.environ, **redirected_env(env, upstream.url)})
         full |= {VIRTUAL_KEY_ENV: virtual_key, "TMPDIR": tmp, "PYTHONPATH": tmp, **NO_EGRESS}
-        command = [str(litellm), "--config", str(folder / "config.yaml"), "--host", "127.0.0.1", "--port", str(port)]
         log_path = folder / "litellm.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=full,
-                cwd=tmp,
-                start_new_session=True,
-            )
+        process = probe.start_proxy(litellm, folder / "config.yaml", port, env=full, cwd=tmp, log=log_path)
         try:
             yield DeployedProxy(f"http://127.0.0.1:{port}", master_key, virtual_key, process, log_path)
         finally:

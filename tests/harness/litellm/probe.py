@@ -62,7 +62,6 @@ import os
 import re
 import secrets
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -80,6 +79,7 @@ from typing import Any, Final
 
 import yaml
 
+from tests.harness.processes import start_logged, stop_group
 from tools.inputs import InputError, read_yaml_mapping
 
 MOCK_RESPONSE: Final = "Hello from the litellm probe."
@@ -105,27 +105,33 @@ UPSTREAM_LIMITED_PATH: Final = "/limited"
 # to LiteLLM's own auth (custom_auth_settings.mode: auto).
 TEAM_AUTH_MODULE: Final = "litellm_probe_team_auth"
 TEAM_KEY_ENV: Final = "LITELLM_PROBE_TEAM_KEY"
-TEAM_AUTH_SOURCE: Final = f"""\
-import os
-
-from litellm.proxy._types import UserAPIKeyAuth
 
 
-async def user_api_key_auth(request, api_key):
-    if not api_key or api_key != os.environ.get("{TEAM_KEY_ENV}"):
-        raise ValueError("not the probe team key")
-    return UserAPIKeyAuth(
-        api_key=api_key,
-        key_alias="litellm-probe-team-key",
-        spend=1.0,
-        max_budget=10.0,
-        team_id="litellm-probe-team",
-        team_alias="litellm-probe-team",
-        team_spend=5.0,
-        team_max_budget=100.0,
-        user_id="litellm-probe-user",
+def key_auth_source(key_env: str, refusal: str, **key: object) -> str:
+    """A LiteLLM custom auth module accepting one key, the one in $`key_env`, as a key with these
+    `UserAPIKeyAuth` fields (`key`); any other key raises `refusal`."""
+    fields = "".join(f"        {name}={value!r},\n" for name, value in key.items())
+    return (
+        "import os\n\nfrom litellm.proxy._types import UserAPIKeyAuth\n\n\n"
+        "async def user_api_key_auth(request, api_key):\n"
+        f"    if not api_key or api_key != os.environ.get({key_env!r}):\n"
+        f"        raise ValueError({refusal!r})\n"
+        f"    return UserAPIKeyAuth(\n        api_key=api_key,\n{fields}    )\n"
     )
-"""
+
+
+TEAM_AUTH_SOURCE: Final = key_auth_source(
+    TEAM_KEY_ENV,
+    "not the probe team key",
+    key_alias="litellm-probe-team-key",
+    spend=1.0,
+    max_budget=10.0,
+    team_id="litellm-probe-team",
+    team_alias="litellm-probe-team",
+    team_spend=5.0,
+    team_max_budget=100.0,
+    user_id="litellm-probe-user",
+)
 
 # Settings that keep their value because they shape routing/metrics but carry
 # no endpoint or credential.
@@ -757,18 +763,22 @@ def proxy_env(base: Mapping[str, str]) -> dict[str, str]:
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     """Stop the proxy and its children (its own process group), bounded."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if process.poll() is not None:
-            return
-        try:
-            # The proxy was started with start_new_session=True: its group id is its pid.
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            continue
+    stop_group(process, STOP_TIMEOUT_S)
+
+
+def start_proxy(
+    litellm: Path,
+    config: Path,
+    port: int,
+    *,
+    env: Mapping[str, str],
+    cwd: str | Path,
+    log: Path,
+    args: Sequence[str] = (),
+) -> subprocess.Popen[bytes]:
+    """`litellm --config CONFIG` on 127.0.0.1:`port` (and `args`), in its own session, its output in `log`."""
+    command = [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port), *args]
+    return start_logged(command, env=env, cwd=cwd, log=log)
 
 
 def _log_tail(log_path: Path) -> str:
@@ -1027,11 +1037,11 @@ def proxy_session(
         # metrics port is set, and wipes it at start: give each probe its own.
         env["TMPDIR"] = tmp
         config_path = Path(tmp, "config.yaml")
-        command = [str(litellm), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)]
+        args: list[str] = []
         if num_workers is not None:
-            command += ["--num_workers", str(num_workers)]
+            args += ["--num_workers", str(num_workers)]
         if worker_healthcheck_timeout is not None:
-            command += ["--timeout_worker_healthcheck", str(worker_healthcheck_timeout)]
+            args += ["--timeout_worker_healthcheck", str(worker_healthcheck_timeout)]
         served_metrics_port: int | None = None
         if metrics_port is not None:
             served_metrics_port = metrics_port or free_loopback_port(other_than=port)
@@ -1040,31 +1050,22 @@ def proxy_session(
         config_path.write_text(yaml.safe_dump(proxy_config, sort_keys=False))
         Path(tmp, f"{TEAM_AUTH_MODULE}.py").write_text(TEAM_AUTH_SOURCE)
         log_path = Path(tmp, "litellm.log")
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=tmp,
-                start_new_session=True,
+        process = start_proxy(litellm, config_path, port, env=env, cwd=tmp, log=log_path, args=args)
+        try:
+            startup_s = wait_until_live(base_url, process, startup_timeout, log_path)
+            yield RunningProxy(
+                base_url=base_url,
+                master_key=master_key,
+                team_key=team_key,
+                models=tuple(models),
+                fallbacks=tuple(fallbacks),
+                process=process,
+                log_path=log_path,
+                startup_s=startup_s,
+                metrics_port=served_metrics_port,
             )
-            try:
-                startup_s = wait_until_live(base_url, process, startup_timeout, log_path)
-                yield RunningProxy(
-                    base_url=base_url,
-                    master_key=master_key,
-                    team_key=team_key,
-                    models=tuple(models),
-                    fallbacks=tuple(fallbacks),
-                    process=process,
-                    log_path=log_path,
-                    startup_s=startup_s,
-                    metrics_port=served_metrics_port,
-                )
-            finally:
-                stop_process(process)
+        finally:
+            stop_process(process)
 
 
 def run_probe(

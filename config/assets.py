@@ -248,3 +248,17 @@ def matches_lock(name: str) -> Callable[[str], str]:
         return version
 
     return check
+
+
+def restated_chart_version(name: str) -> Any:
+    """The optional `chart_version` field of a release's section: it may only restate the version of
+    the locked chart `name` (`matches_lock` on the field's type checks it)."""
+    from pydantic import Field  # here: the cache and the lock need no pydantic
+
+    return Field(
+        default=None,
+        description=(
+            f"Optional: restates the version of the chart the release installs, `{name}` in "
+            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
+        ),
+    )

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from config.assets import LANGFUSE_CHART, matches_lock
+from config.assets import LANGFUSE_CHART, matches_lock, restated_chart_version
 from config.sso import IssuerUrl, OidcClientId, OidcScope
 from config.types import (
     BucketName,
@@ -175,12 +175,8 @@ class LangfuseConfig(Section):
 
     enabled: bool = Field(default=False, description="Deploy Langfuse and turn on LiteLLM's langfuse_otel callback.")
     release_name: ReleaseName = Field(default="langfuse", description="Helm release name.")
-    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LANGFUSE_CHART))] | None = Field(
-        default=None,
-        description=(
-            "Optional: restates the version of the chart the release installs, `chart/langfuse` in "
-            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
-        ),
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LANGFUSE_CHART))] | None = (
+        restated_chart_version(LANGFUSE_CHART)
     )
     database: DatabaseName = Field(default="langfuse", description="Langfuse's database in the stack's PostgreSQL.")
     owner: RoleName = Field(default="langfuse", description="The role that owns Langfuse's database.")

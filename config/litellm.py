@@ -8,7 +8,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from config.assets import LITELLM_CHART, matches_lock
+from config.assets import LITELLM_CHART, matches_lock, restated_chart_version
 from config.litellm_models import ModelConfig, ProviderKeyConfig
 from config.litellm_network import IngressConfig, NetworkConfig
 from config.litellm_passthrough import OpenPassthrough, PassthroughConfig, resolve_passthrough
@@ -202,12 +202,8 @@ class LiteLLMConfig(Section):
     release_name: ReleaseName = Field(
         default="litellm", description="Helm release (and Service) name: a leading letter, 53 characters at most."
     )
-    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LITELLM_CHART))] | None = Field(
-        default=None,
-        description=(
-            "Optional: restates the version of the chart the release installs, `chart/litellm-helm` in "
-            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
-        ),
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LITELLM_CHART))] | None = (
+        restated_chart_version(LITELLM_CHART)
     )
     image: Annotated[PinnedImage, AfterValidator(_non_root_image)] = Field(
         description=(

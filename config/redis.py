@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from config.assets import VALKEY_CHART, matches_lock
+from config.assets import VALKEY_CHART, matches_lock, restated_chart_version
 from config.types import (
     Cidr,
     DnsLabel,
@@ -69,12 +69,8 @@ class InClusterRedisConfig(Section):
     """Valkey (Bitnami chart, standalone) in the gateway namespace; password from GSM through ESO."""
 
     release_name: DnsLabel = Field(default="litellm-redis", description="Helm release name.")
-    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(VALKEY_CHART))] | None = Field(
-        default=None,
-        description=(
-            "Optional: restates the version of the chart the release installs, `chart/valkey` in "
-            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
-        ),
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(VALKEY_CHART))] | None = restated_chart_version(
+        VALKEY_CHART
     )
     auth: bool = Field(
         default=True,

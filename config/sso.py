@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, model_validator
 
-from config.assets import OAUTH2_PROXY_CHART, matches_lock
+from config.assets import OAUTH2_PROXY_CHART, matches_lock, restated_chart_version
 from config.types import (
     Cidr,
     ConfigProblemError,
@@ -101,12 +101,8 @@ class SsoConfig(Section):
         default="oauth2-proxy",
         description="Helm release name (51 at most: its ExternalSecret <release_name>-credentials is a label value).",
     )
-    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(OAUTH2_PROXY_CHART))] | None = Field(
-        default=None,
-        description=(
-            "Optional: restates the version of the chart the release installs, `chart/oauth2-proxy` in "
-            "assets.lock.json (docs/versions.md); refused when it differs. Unset: the lock decides."
-        ),
+    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(OAUTH2_PROXY_CHART))] | None = (
+        restated_chart_version(OAUTH2_PROXY_CHART)
     )
     image: RegistryImage = Field(
         default="quay.io/oauth2-proxy/oauth2-proxy:v7.15.3",

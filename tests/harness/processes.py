@@ -1,13 +1,16 @@
 """Processes the harnesses start in a session of their own (their group id is their pid), stopped
-with everything they started."""
+with everything they started; and loopback HTTP servers in a thread."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 
 def start_logged(
@@ -41,3 +44,26 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             continue
+
+
+class LoopbackServer:
+    """An HTTP server on a free loopback port, serving in a daemon thread while the `with` block runs."""
+
+    def __init__(self, server: http.server.ThreadingHTTPServer, stop_timeout: float = 10.0) -> None:
+        self._server = server
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._stop_timeout = stop_timeout
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=self._stop_timeout)

@@ -4,29 +4,18 @@ Register it from ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.p
 
 What it gives:
 
-- ``postgres_server`` (session): a private cluster made with ``initdb`` in a temporary
-  directory, listening on a free loopback port only (no Unix socket in a shared place),
-  password authentication (``scram-sha-256``) for every connection, torn down with
-  ``pg_ctl stop -m immediate`` and the directory removed, also at interpreter exit if
-  pytest dies before its finalizers run.
-- ``litellm_database`` (session): the database ``litellm`` owned by the login role
-  ``litellm`` (what CNPG's ``bootstrap.initdb: {database: litellm, owner: litellm}``
-  creates), with every ``migrations/*/migration.sql`` of the installed
-  ``litellm-proxy-extras`` applied in name order *as that owner*, the way Prisma's
-  ``migrate deploy`` sends them (one simple-protocol query per file, so a file that is a
-  single ``CREATE INDEX CONCURRENTLY`` runs outside a transaction block), followed by the
-  request-log indexes LiteLLM builds itself after migrating, named and defined by the
-  package's own ``litellm_proxy_extras.request_log_indexes.REQUEST_LOG_INDEXES``.
+- ``postgres_server`` (session): ``start_postgres_server()`` of tests/harness/pglab/server.py (a private
+  cluster on a free loopback port, password authentication, removed afterwards), also stopped at
+  interpreter exit if pytest dies before its finalizers run.
+- ``litellm_database`` (session): the database ``litellm`` owned by the login role ``litellm``, with
+  LiteLLM's migrations applied as that owner (``apply_litellm_schema``, described there).
 - ``connect_as`` (session): ``connect_as(role, password, dbname="litellm")``, a context
   manager yielding an autocommit ``psycopg.Connection``.
 - ``superuser_dsn`` (session): a libpq keyword/value DSN for the superuser.
 - the time the server start and the schema load took, printed once in pytest's
   terminal summary.
 
-Binaries: ``$PG_BINDIR`` if set, else ``pg_config --bindir`` when it holds ``initdb``,
-else the newest ``/usr/lib/postgresql/*/bin`` (what Debian's ``postgresql`` package
-installs). As root, ``initdb`` and the server refuse to run, so both are run as the
-``postgres`` system user that package creates, through ``runuser``.
+Binaries and users: as tests/harness/pglab/server.py finds and runs them.
 """
 
 from __future__ import annotations

@@ -157,26 +157,30 @@ def test_every_chart_helm_cannot_install_says_which_published_chart_it_stands_in
         assert asset.published_url and "Helm will not install the chart" in asset.note, name
 
 
-def test_an_assembled_chart_is_not_downloaded_but_named_for_what_it_is(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # An assembled tree: no download brings it.
+        ("chart/litellm-helm", ["is not a published release", "charts/litellm-helm", "docs/versions.md"]),
+        # A chart in an OCI registry: the Helm pull and the archive option.
+        (
+            "chart/valkey",
+            [
+                "`helm pull oci://registry-1.docker.io/bitnamicharts/valkey --version 2.2.4`",
+                f"`{config_assets.FETCH_COMMAND} --archive chart/valkey=<the .tgz it wrote>`",
+            ],
+        ),
+    ],
+)
+def test_a_chart_no_download_brings_is_named_with_its_remedy(
+    name: str, expected: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(AssetError) as err:
-        assets.fetch([load_lock()["chart/litellm-helm"]], None, log=io.StringIO())
+        assets.fetch([load_lock()[name]], None, log=io.StringIO())
     message = str(err.value)
-    assert "is not a published release" in message and "charts/litellm-helm" in message
-    assert "docs/versions.md" in message and "\n" not in message
-
-
-def test_an_oci_chart_names_the_helm_pull_and_the_archive_option(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
-    with pytest.raises(AssetError) as err:
-        assets.fetch([load_lock()["chart/valkey"]], None, log=io.StringIO())
-    message = str(err.value)
-    assert "`helm pull oci://registry-1.docker.io/bitnamicharts/valkey --version 2.2.4`" in message
-    assert f"`{config_assets.FETCH_COMMAND} --archive chart/valkey=<the .tgz it wrote>`" in message
+    assert [e for e in expected if e not in message] == []
+    assert "\n" not in message
 
 
 def _packaged(tree: Path, top: str, into: Path, edit: dict[str, bytes] | None = None) -> Path:

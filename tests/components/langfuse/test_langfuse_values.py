@@ -105,6 +105,13 @@ def _pod(d: Deployed, workload: str) -> Pod:
     return Pod(found.owner.namespace, found.labels)
 
 
+def _app_network(variant: str) -> tuple[StackConfig, list[dict[str, Any]], tuple[Pod, Pod, Pod]]:
+    """The variant's config, its NetworkPolicies, and the web, worker and ClickHouse pods."""
+    d = _deployed(variant)
+    pods = (_pod(d, "langfuse-web"), _pod(d, "langfuse-worker"), _pod(d, "langfuse-clickhouse-shard0"))
+    return _config(variant), [o.body for o in d.of_kind("NetworkPolicy")], pods
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_rendered_chart_reads_only_keys_the_external_secrets_render(variant: str) -> None:
     cfg = _config(variant)
@@ -127,13 +134,9 @@ def test_every_policy_selects_a_rendered_pod_and_every_pod_is_limited(variant: s
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_litellm_reaches_the_web_ui_only_and_the_subcharts_stay_internal(variant: str) -> None:
-    cfg = _config(variant)
-    d = _deployed(variant)
-    policies = [o.body for o in d.of_kind("NetworkPolicy")]
+    cfg, policies, (web, worker, clickhouse) = _app_network(variant)
     ns = cfg.namespaces.gateway
     litellm, stranger = Pod(ns, selector_labels(cfg.litellm)), Pod("team-x", {"app": "curl"})
-    web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
-    clickhouse = _pod(d, "langfuse-clickhouse-shard0")
     assert can_connect(policies, litellm, web, lf_names.WEB_PORT)
     assert not can_connect(policies, litellm, clickhouse, CLICKHOUSE_HTTP)
     assert not can_connect(policies, litellm, worker, lf_names.WEB_PORT)
@@ -149,11 +152,7 @@ def test_litellm_reaches_the_web_ui_only_and_the_subcharts_stay_internal(variant
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_app_pods_reach_the_database_and_https_only_with_gcs_or_the_identity_provider(variant: str) -> None:
-    cfg = _config(variant)
-    d = _deployed(variant)
-    policies = [o.body for o in d.of_kind("NetworkPolicy")]
-    web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
-    clickhouse = _pod(d, "langfuse-clickhouse-shard0")
+    cfg, policies, (web, worker, clickhouse) = _app_network(variant)
     host, port = lf_database.database_host(cfg)
     pg = cfg.postgres
     if pg.engine == "cnpg":
@@ -349,11 +348,7 @@ def test_rendered_web_signs_in_by_oidc_only_where_sso_is_set(variant: str) -> No
 
 @pytest.mark.parametrize("variant", ["lab-minio-ui", "enterprise"])
 def test_only_the_web_pods_reach_the_identity_provider(variant: str) -> None:
-    cfg = _config(variant)
-    d = _deployed(variant)
-    policies = [o.body for o in d.of_kind("NetworkPolicy")]
-    web, worker = _pod(d, "langfuse-web"), _pod(d, "langfuse-worker")
-    clickhouse = _pod(d, "langfuse-clickhouse-shard0")
+    cfg, policies, (web, worker, clickhouse) = _app_network(variant)
     assert can_connect(policies, web, INTERNET, 443)
     assert not can_connect(policies, web, INTERNET, 80)
     assert can_connect(policies, worker, INTERNET, 443) == (cfg.langfuse.blob_storage == "gcs")

@@ -27,7 +27,6 @@ import os
 import secrets
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +37,7 @@ from typing import Any, Final
 import yaml
 
 from tests.harness.litellm import probe
+from tests.harness.processes import LoopbackServer
 
 SENTINEL_PREFIX: Final = "sk-company-"
 VIRTUAL_KEY_MODELS: Final = ("gpt-4o-mini",)
@@ -137,36 +137,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class _RecordingServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.received: list[Received] = []
 
 
-class RecordingUpstream:
+class RecordingUpstream(LoopbackServer):
     """Every request it gets, recorded; 200 (a chat completion) with a credential header, else 401."""
 
     def __init__(self) -> None:
-        self._server = _RecordingServer()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._recording = _RecordingServer()
+        super().__init__(self._recording, probe.STOP_TIMEOUT_S)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def received(self) -> list[Received]:
-        return list(self._server.received)
-
-    def __enter__(self) -> RecordingUpstream:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=probe.STOP_TIMEOUT_S)
+        return list(self._recording.received)
 
 
 def secret_values(external_secrets: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]]:

@@ -66,7 +66,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -79,7 +78,7 @@ from typing import Any, Final
 
 import yaml
 
-from tests.harness.processes import start_logged, stop_group
+from tests.harness.processes import LoopbackServer, start_logged, stop_group
 from tools.inputs import InputError, read_yaml_mapping
 
 MOCK_RESPONSE: Final = "Hello from the litellm probe."
@@ -694,26 +693,15 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
         return
 
 
-class FakeUpstream:
+class FakeUpstream(LoopbackServer):
     """The fake OpenAI server, on a free loopback port, in a daemon thread."""
 
     def __init__(self) -> None:
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _UpstreamHandler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _UpstreamHandler), STOP_TIMEOUT_S)
 
     @property
     def api_base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> FakeUpstream:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=STOP_TIMEOUT_S)
+        return f"http://127.0.0.1:{self.port}/v1"
 
 
 def free_loopback_port(other_than: int | None = None) -> int:

@@ -4,7 +4,7 @@ network policy and ingress (config/litellm_network.py) are sections of their own
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -196,6 +196,10 @@ def _not_the_api_port(port: int) -> int:
     return port
 
 
+_ENTRY_KEYS: Final = {"provider_keys": "env", "passthrough": "provider"}
+"""The lists of `litellm` whose entries one key identifies: no two entries may share it."""
+
+
 class LiteLLMConfig(Section):
     """The LiteLLM proxy Helm release."""
 
@@ -280,11 +284,12 @@ class LiteLLMConfig(Section):
         refuse(problems)
         return models
 
-    @field_validator("provider_keys")
+    @field_validator(*_ENTRY_KEYS)
     @classmethod
-    def _key_references(cls, keys: list[ProviderKeyConfig]) -> list[ProviderKeyConfig]:
-        refuse(repeated_values([k.env for k in keys], "provider_keys", "env"))
-        return keys
+    def _one_entry_per_key(cls, entries: list[Any], info: ValidationInfo) -> list[Any]:
+        field = str(info.field_name)
+        refuse(repeated_values([getattr(e, _ENTRY_KEYS[field]) for e in entries], field, _ENTRY_KEYS[field]))
+        return entries
 
     @model_validator(mode="after")
     def _api_keys_known(self) -> LiteLLMConfig:
@@ -310,12 +315,6 @@ class LiteLLMConfig(Section):
                 ]
             )
         return self
-
-    @field_validator("passthrough")
-    @classmethod
-    def _one_entry_per_provider(cls, entries: list[PassthroughConfig]) -> list[PassthroughConfig]:
-        refuse(repeated_values([e.provider for e in entries], "passthrough", "provider"))
-        return entries
 
     @model_validator(mode="after")
     def _passthrough_resolves(self) -> LiteLLMConfig:

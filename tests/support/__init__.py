@@ -14,7 +14,26 @@ The referees have tests of their own beside them (test_ingress_nginx.py, test_ch
 helper that decides what passes is checked against its sources, not trusted.
 """
 
+import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository's root folder."""
+
+
+def captured(
+    argv: Sequence[str], *, cwd: Path = ROOT, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `argv` to its end (no stdin) and return its exit status and what it printed, as text;
+    a failing exit is the caller's to judge, not an exception."""
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

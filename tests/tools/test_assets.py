@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from config import ConfigError, parse_config
 from config import assets as config_assets
 from config.assets import Asset, AssetError, chart_metadata, load_lock, missing_subcharts
+from tests.support import captured
 from tests.support.config import namespace
 from tools import assets
 
@@ -104,12 +104,9 @@ def test_a_packaged_chart_hashes_like_its_unpacked_mirror(tmp_path: Path) -> Non
 
 def test_no_tracked_file_reads_a_path_outside_the_repository() -> None:
     pattern = r"(\.\./shared|parent / \"shared\"|\"shared\" / |/work/)"
-    found = subprocess.run(
+    found = captured(
         ["git", "grep", "-nE", pattern, "--", "tests", "tools", "components", "dashboards", ".github", "*.py"],
         cwd=config_assets.ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
     )
     hits = [line for line in found.stdout.splitlines() if not line.startswith("tests/tools/test_assets.py:")]
     assert not hits, hits

@@ -22,7 +22,7 @@ from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
 from config import assets as config_assets
 from tests.harness.litellm import probe as litellm_probe
-from tests.support import ROOT, snapshot
+from tests.support import ROOT, captured, snapshot
 from tools import assets as assets_tool
 from tools import preview, stackfile, versions
 
@@ -57,15 +57,7 @@ def run_tool(repo: Path, tool: str, *args: str) -> subprocess.CompletedProcess[s
     """`python -m tools.TOOL ARGS` (or `python -m TOOL` for a dotted module) in the copy `repo`."""
     # The copy has no asset cache of its own: it reads this checkout's (verified on use).
     env = {**os.environ, config_assets.CACHE_ENV: str(config_assets.cache_dir())}
-    return subprocess.run(
-        [sys.executable, "-m", tool if "." in tool else f"tools.{tool}", *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return captured([sys.executable, "-m", tool if "." in tool else f"tools.{tool}", *args], cwd=repo, env=env)
 
 
 @pytest.fixture

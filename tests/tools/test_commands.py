@@ -9,13 +9,12 @@ benchmarks in bench/.
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, captured
 
 TOOLS = ROOT / "tools"
 USER_COMMANDS = {"preview", "diff", "assets", "versions", "config_reference"}
@@ -63,21 +62,11 @@ def test_every_other_module_is_a_library_of_a_command() -> None:
 
 @pytest.mark.parametrize("command", sorted(USER_COMMANDS | WORKERS))
 def test_every_command_answers_help(command: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", f"tools.{command}", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    result = captured([sys.executable, "-m", f"tools.{command}", "--help"], timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"usage: python -m tools.{command}")
 
 
 def test_setup_sh_answers_help() -> None:
-    result = subprocess.run(
-        ["bash", str(Path("tools") / "setup.sh"), "--help"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    result = captured(["bash", str(Path("tools") / "setup.sh"), "--help"])
     assert result.returncode == 0 and "bash tools/setup.sh preview" in result.stdout

@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support import ROOT
+from tests.support import ROOT, captured
 
 SLEEPER = 'echo $$ > "{pidfile}"; trap "exit 143" TERM; sleep 60 & wait'
 
@@ -69,15 +69,7 @@ def _repo(tmp: Path, *, assets_fail: bool, litellm: str, mypy: str) -> tuple[Pat
 
 
 def _check(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(repo / "tools" / "setup.sh"), "check"],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return captured(["bash", str(repo / "tools" / "setup.sh"), "check"], cwd=repo, env=env, timeout=60)
 
 
 def _alive(pidfile: Path) -> bool:

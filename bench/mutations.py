@@ -54,6 +54,7 @@ ALERT_TESTS = (
     "tests/components/observability/test_alerting.py",
     "tests/components/observability/test_prometheus_rule.py",
     "tests/components/observability/test_rule_values.py",
+    "tests/components/observability/test_alert_boundaries.py",
     "tests/config/test_stack_fuzz.py",
 )
 REAL_PROMETHEUS = ("tests/components/observability/test_prometheus_real.py",)
@@ -255,6 +256,17 @@ MUTATIONS: tuple[Mutation, ...] = (
         'by_key = "namespace, hashed_api_key, api_key_alias"',
         'by_key = "namespace, api_key_alias"',
         ALERT_TESTS,
+    ),
+    Mutation(
+        "token-burn-metric-renamed-real-only",
+        "referee",
+        "token-burn-metric-renamed, run against the real-Prometheus test alone: it must be a referee by itself "
+        "(before issue 28 it accepted a rule that selected nothing)",
+        ALERTS,
+        "increase(litellm_total_tokens_metric_total{{{ns}}}[1h])",
+        "increase(litellm_tokens_metric_total{{{ns}}}[1h])",
+        REAL_PROMETHEUS,
+        real=True,
     ),
     # --- reporting SQL ---------------------------------------------------------------
     Mutation(
@@ -544,7 +556,7 @@ def scratch_copy(source: Path, target: Path) -> None:
             (target / name).symlink_to((source / name).resolve())
 
 
-FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - |$)", re.MULTILINE)
 
 
 def run_pytest(root: Path, tests: Sequence[str], *, real: bool, timeout: float) -> tuple[str, float, str]:
@@ -633,9 +645,17 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--markdown", action="store_true", help="print the result as a Markdown table")
     parser.add_argument("--skip-baseline", action="store_true", help="trust that the unmutated tests pass")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (its path is printed)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=ROOT,
+        help="the checkout to copy and mutate (default: this one), e.g. another worktree to compare",
+    )
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
+    if not (args.source / ".git").exists():
+        parser.error(f"--source {args.source}: not a git checkout")
     return args
 
 
@@ -664,9 +684,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         stale = 0
         for m in chosen:
-            path, problem = locate(ROOT, m)
+            path, problem = locate(args.source, m)
             stale += path is None
-            where = str(path.relative_to(ROOT)) if path else f"STALE: {problem}"
+            where = str(path.relative_to(args.source)) if path else f"STALE: {problem}"
             print(f"{m.name:<36} {m.family:<7} {'real ' if m.real else ''}{where}\n    {m.bug}")
         return 2 if stale else 0
     if not chosen:
@@ -674,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     scratch = Path(tempfile.mkdtemp(prefix="llm-gateway-mutations-"))
     try:
-        scratch_copy(ROOT, scratch)
+        scratch_copy(args.source.resolve(), scratch)
         print(f"scratch copy: {scratch}", flush=True)
         problems = [] if args.skip_baseline else baseline(scratch, chosen, args.timeout)
         if problems:

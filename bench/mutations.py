@@ -514,7 +514,7 @@ MUTATIONS: tuple[Mutation, ...] = (
 class Outcome:
     mutation: Mutation
     status: str
-    """killed, SURVIVED, timeout (counted as killed), stale."""
+    """killed, SURVIVED, timeout (counted as killed), stale (anchor lost, or no test ran)."""
     seconds: float
     detail: str
     """The first failing test, the anchor problem, or the tail of pytest's output."""
@@ -560,7 +560,7 @@ FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - |$)", re.MULTILINE)
 
 
 def run_pytest(root: Path, tests: Sequence[str], *, real: bool, timeout: float) -> tuple[str, float, str]:
-    """(passed | failed | timeout, seconds, the first failing test or the output's tail)."""
+    """(passed | failed | timeout | empty, seconds, the first failing test or the output's tail)."""
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-rfE", *tests]
     if not real:
         command[4:4] = ["-m", "not real_proxy"]
@@ -573,6 +573,8 @@ def run_pytest(root: Path, tests: Sequence[str], *, real: bool, timeout: float) 
     seconds = time.monotonic() - started
     if done.returncode == 0:
         return "passed", seconds, ""
+    if done.returncode == 5:  # pytest: no test collected (or all deselected)
+        return "empty", seconds, "no test ran: check the mutation's test paths"
     failed = FAILED_LINE.findall(done.stdout)
     tail = " | ".join(done.stdout.strip().splitlines()[-3:])
     return "failed", seconds, failed[0] if failed else f"exit {done.returncode}: {tail}"
@@ -581,7 +583,7 @@ def run_pytest(root: Path, tests: Sequence[str], *, real: bool, timeout: float) 
 def baseline(root: Path, chosen: Sequence[Mutation], timeout: float) -> list[str]:
     """Problems of the unmutated copy: each distinct test set (offline, real) must pass."""
     problems = []
-    offline = sorted({t for m in chosen for t in m.tests})
+    offline = sorted({t for m in chosen if not m.real for t in m.tests})
     real = sorted({t for m in chosen if m.real for t in m.tests})
     for tests, is_real in ((offline, False), (real, True)):
         if not tests:
@@ -605,7 +607,7 @@ def mutate(root: Path, mutation: Mutation, timeout: float) -> Outcome:
     finally:
         path.write_text(original)
     relative = str(path.relative_to(root))
-    verdict = {"passed": "SURVIVED", "failed": "killed", "timeout": "timeout"}[status]
+    verdict = {"passed": "SURVIVED", "failed": "killed", "timeout": "timeout", "empty": "stale"}[status]
     return Outcome(mutation, verdict, seconds, detail, relative)
 
 

@@ -226,6 +226,23 @@ def pinned_tag(tag: str) -> str:
     return tag
 
 
+BITNAMI_NAMESPACES = frozenset({"bitnami", "bitnamilegacy", "bitnamicharts"})
+"""Bitnami's repositories on Docker Hub (images; `bitnamicharts`: its OCI charts): since 2025 its free
+images are frozen in `bitnamilegacy` and receive no security updates, so no setting may name one."""
+
+
+def not_bitnami(reference: str) -> str:
+    """Refuse an image or chart reference in a Bitnami repository (any registry, any mirror: a path
+    component `bitnami`, `bitnamilegacy` or `bitnamicharts` before the image's own name)."""
+    name = reference.split("@", 1)[0].split("://", 1)[-1]
+    if any(part.lower() in BITNAMI_NAMESPACES for part in name.split("/")[:-1]):
+        raise ValueError(
+            "must not be in a Bitnami repository (bitnami/, bitnamilegacy/): Bitnami's free images moved to "
+            "bitnamilegacy in 2025 and get no security updates; name the upstream project's image"
+        )
+    return reference
+
+
 IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 """An image digest as the OCI distribution reference grammar writes it for sha256."""
 
@@ -233,6 +250,7 @@ IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 def pinned_image(image: str) -> str:
     """`repository:1.2.3`, optionally with its digest: `repository:1.2.3@sha256:<64 hex>`. The tag is
     required beside a digest: it is the version people (and docs/versions.md) read; the digest pins the bytes."""
+    not_bitnami(image)
     name, at, digest = image.partition("@")
     if at and not IMAGE_DIGEST.fullmatch(digest):
         raise ValueError(f"the digest after '@' must be sha256: and 64 lower-case hex characters, got {digest!r}")

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from config.provenance import BITNAMI_REFUSAL, is_bitnami
+
 PATTERN_EXAMPLES: dict[str, str] = {}
 """What a value failing each pattern should look like (an example, not the regex): the
 error report quotes it. Filled by `pattern`, so every regex is written once, beside its example."""
@@ -226,20 +228,10 @@ def pinned_tag(tag: str) -> str:
     return tag
 
 
-BITNAMI_NAMESPACES = frozenset({"bitnami", "bitnamilegacy", "bitnamicharts"})
-"""Bitnami's repositories on Docker Hub (images; `bitnamicharts`: its OCI charts): since 2025 its free
-images are frozen in `bitnamilegacy` and receive no security updates, so no setting may name one."""
-
-
 def not_bitnami(reference: str) -> str:
-    """Refuse an image or chart reference in a Bitnami repository (any registry, any mirror: a path
-    component `bitnami`, `bitnamilegacy` or `bitnamicharts` before the image's own name)."""
-    name = reference.split("@", 1)[0].split("://", 1)[-1]
-    if any(part.lower() in BITNAMI_NAMESPACES for part in name.split("/")[:-1]):
-        raise ValueError(
-            "must not be in a Bitnami repository (bitnami/, bitnamilegacy/): Bitnami's free images moved to "
-            "bitnamilegacy in 2025 and get no security updates; name the upstream project's image"
-        )
+    """Refuse an image or chart reference in a Bitnami repository (`config.provenance.is_bitnami`)."""
+    if is_bitnami(reference):
+        raise ValueError(BITNAMI_REFUSAL)
     return reference
 
 

@@ -5,12 +5,16 @@ accepted with the same name elsewhere (so the refusal is the repository's, not t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from config import parse_config
+from components import kit
+from config import ConfigError, parse_config
+from config import assets as config_assets
+from config.assets import VALKEY_CHART, load_lock
 from config.types import not_bitnami, pinned_image
 from tests.support.config import errors_for, stack_config, with_value
 
@@ -91,3 +95,44 @@ def test_a_bitnami_reference_is_refused_on_any_registry_or_mirror(reference: str
 )
 def test_a_name_that_only_mentions_bitnami_is_accepted(reference: str) -> None:
     assert not_bitnami(reference) == reference
+
+
+# --- chart references: the lock is where every chart the program installs is named ---------------
+
+
+@pytest.mark.parametrize(
+    ("key", "reference"),
+    [
+        ("url", "oci://registry-1.docker.io/bitnamicharts/valkey"),
+        ("published_url", "https://github.com/bitnami/charts/releases/download/valkey-2.2.4/valkey-2.2.4.tgz"),
+    ],
+)
+def test_a_locked_chart_from_a_bitnami_repository_is_refused_before_anything_registers(
+    monkeypatch: pytest.MonkeyPatch, key: str, reference: str
+) -> None:
+    """`require_charts` (run before any resource registers, exit 2 through ConfigError) names the lock entry
+    and its key; the same entry with the upstream reference raises nothing."""
+    real = config_assets.locked(VALKEY_CHART)
+    moved = (
+        dataclasses.replace(real, url=reference)
+        if key == "url"
+        else dataclasses.replace(real, published_url=reference, published_version="2.2.4")
+    )
+    monkeypatch.setattr(config_assets, "locked", lambda name: moved if name == VALKEY_CHART else real)
+    with pytest.raises(ConfigError) as err:
+        kit.require_charts([VALKEY_CHART])
+    message = str(err.value)
+    assert f"assets.lock.json {VALKEY_CHART} {key} {reference!r}: must not be in a Bitnami repository" in message
+    assert message.count("\n  - ") == 1 and "Traceback" not in message
+    monkeypatch.setattr(config_assets, "locked", lambda name: real)
+    kit.require_charts([VALKEY_CHART])
+
+
+def test_no_locked_chart_names_a_bitnami_repository() -> None:
+    """The lock as committed (main pinned chart/valkey at oci://registry-1.docker.io/bitnamicharts/valkey)."""
+    refused = {
+        name: problems
+        for name, asset in load_lock().items()
+        if asset.kind == "chart" and (problems := [p for p in config_assets.chart_problems(name) if "Bitnami" in p])
+    }
+    assert refused == {}

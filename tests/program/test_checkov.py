@@ -343,7 +343,7 @@ DIGEST = "sha256:" + "0123456789abcdef" * 4
 PINNED_BY_SETTING = {
     "litellm.image": ("ghcr.io/berriai/litellm-non_root:v1.108.7", ("Deployment.litellm", "Job.litellm-migrations")),
     "sso.image": ("quay.io/oauth2-proxy/oauth2-proxy:v7.15.3", ("Deployment.oauth2-proxy",)),
-    "postgres.cnpg.image": ("ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie", ("CronJob.litellm-reporting",)),
+    "postgres.cnpg.image": ("ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie", ("CronJob.litellm-reporting",)),
 }
 
 

@@ -283,7 +283,9 @@ def test_in_cluster_valkey_is_in_the_footprint() -> None:
     assert rows["redis (valkey, in-cluster)"].replicas == 1
     assert "redis (valkey, in-cluster)" not in {r.component for r in footprint(stack_config("enterprise")).rows}
     # Each replica is a pod of its own with the same requests (it failed with a fixed 1 before).
-    replicated = parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster", "in_cluster": {"replicas": 2}}})
+    replicated = parse_config(
+        {**namespace("enterprise"), "redis": {"mode": "in_cluster", "in_cluster": {"replicas": 2}}}
+    )
     assert {r.component: r for r in footprint(replicated).rows}["redis (valkey, in-cluster)"].replicas == 3
 
 

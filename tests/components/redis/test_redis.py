@@ -17,6 +17,7 @@ from config import InClusterRedisConfig, parse_config
 from config.assets import VALKEY_CHART, load_lock, locked_chart
 from config.footprint import footprint
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
+from tests.support import rendered as checks
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER, release, run_cached
@@ -295,3 +296,45 @@ def test_in_cluster_variant_objects_validate_against_their_schemas() -> None:
     assert "NetworkPolicy/litellm-redis-from-litellm" in objects
     assert "ExternalSecret/litellm-redis-auth" in objects
     assert {name: errs for name, o in objects.items() if (errs := validation_errors(o))} == {}
+
+
+@pytest.mark.parametrize("replicas", [0, 2])
+def test_the_rendered_valkey_release_is_restricted_eso_fed_and_reached_only_through_the_programs_policies(
+    replicas: int,
+) -> None:
+    """The Valkey chart rendered as the stack installs it (tests/program/test_rendered.py covers the shipped
+    stacks only, neither of which runs the in-cluster Redis): no Secret or NetworkPolicy of the chart's own,
+    every pod (init containers included) `restricted` with a verifiable non-root identity and a read-only root,
+    the password read from the ESO Secret's key, every pod under a policy, the locked chart's image only."""
+    run = run_cached("enterprise", *REDIS_IN_CLUSTER, f"llm-gateway:redis.in_cluster.replicas={replicas}")
+    d = checks.deployed(run)
+    valkey = [o for o in d.objects if o.origin == "chart:litellm-redis"]
+    assert {o.kind for o in valkey} >= {
+        "ConfigMap",
+        "Service",
+        "ServiceAccount",
+        "StatefulSet" if replicas else "Deployment",
+    }
+    assert [o.ref for o in valkey if o.kind in ("Secret", "NetworkPolicy")] == []
+    pods = [p for p in d.pods if p.owner.origin == "chart:litellm-redis"]
+    assert len(pods) == 1
+    spec = pods[0].spec
+    assert [c["name"] for c in spec["initContainers"]] and [c["name"] for c in spec["containers"]]
+    assert checks.restricted_violations(spec) == []
+    assert checks.identity_violations(spec) == []
+    assert checks.writable_root_violations(pods[0].owner.body, spec) == []
+    assert {c["image"] for c in checks.containers(spec)} == {
+        f"docker.io/valkey/valkey:{load_lock()[VALKEY_CHART].app_version}"
+    }
+    # The ESO Secret mounted whole; the init script hashes the file named by the user's passwordKey.
+    assert [r for r in checks.references(spec) if r[0] == "Secret"] == [
+        ("Secret", shared.AUTH_SECRET, None, "volume valkey-users-secret")
+    ]
+    script = "\n".join(str(v) for o in valkey if o.kind == "ConfigMap" for v in (o.body.get("data") or {}).values())
+    assert f'get_user_password "default" "{shared.PASSWORD_KEY}"' in script
+    assert shared.PASSWORD_KEY in (
+        checks.available_keys(d)[("Secret", pods[0].owner.namespace, shared.AUTH_SECRET)] or ()
+    )
+    assert checks.reference_findings(d) == []
+    assert checks.network_policy_findings(d) == []
+    assert checks.chart_network_policy_findings(d) == []

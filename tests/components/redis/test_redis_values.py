@@ -163,7 +163,7 @@ def test_ca_bundle_loads_every_listed_ca_into_a_tls_context(tmp_path: Path) -> N
 @pytest.mark.parametrize("variant", IN_CLUSTER)
 def test_valkey_pods_are_restricted_with_a_read_only_root(variant: str) -> None:
     """The chart renders `podSecurityContext` and `securityContext` whole on every Valkey container (init
-    and server, Deployment or StatefulSet); the rendered pods are checked in tests/program/test_rendered.py."""
+    and server, Deployment or StatefulSet); the rendered pods are checked in tests/components/redis/test_redis.py."""
     vals = redis_values.valkey_values(scenario_config("enterprise", *IN_CLUSTER[variant]).redis.in_cluster)
     container = {"name": "valkey", "securityContext": vals["securityContext"]}
     spec = {"securityContext": vals["podSecurityContext"], "containers": [container], "initContainers": [container]}

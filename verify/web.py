@@ -287,4 +287,14 @@ def check_ingress(v: Verify) -> str:
             f"{said}; {', '.join(BROWSER_PATHS)} sign in first, {CLIENT_PATH} reaches LiteLLM, {BLOCKED_PATH} blocked"
         )
 
-    return "; ".join(each(one, hosts))
+    def checked(host: str) -> tuple[str, CheckError | None]:
+        try:
+            return one(host), None
+        except CheckError as problem:
+            return "", problem
+
+    results = each(checked, hosts)
+    failed = [problem for _, problem in results if problem is not None]
+    if failed:
+        raise CheckError("; ".join(p.detail for p in failed), "; ".join(dict.fromkeys(p.next_step for p in failed)))
+    return "; ".join(said for said, _ in results)

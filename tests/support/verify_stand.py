@@ -307,3 +307,36 @@ def run_verify(
             **sources,
         )
     return code, out.getvalue()
+
+
+Route = tuple[int, Any]
+"""An HTTP status and a JSON body."""
+
+
+class _Recorded(http.server.BaseHTTPRequestHandler):
+    routes: Mapping[str, Route]
+    headers_wanted: Mapping[str, str]
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        refused = any(self.headers.get(k) != v for k, v in self.headers_wanted.items())
+        status, body = (
+            (401, {"message": "Unauthorized"})
+            if refused
+            else self.routes.get(self.path.partition("?")[0], (404, {"message": "Not found"}))
+        )
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def recorded_http(routes: Mapping[str, Route], headers: Mapping[str, str] | None = None) -> LoopbackServer:
+    """A loopback HTTP server answering GET `path` (query ignored) with a recorded answer of the real
+    server's API, and 401 to a request without the `headers` it wants (a token, a password)."""
+    handler = type("Recorded", (_Recorded,), {"routes": dict(routes), "headers_wanted": dict(headers or {})})
+    return LoopbackServer(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler))

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from config.inventory import MASTER_KEY, gsm_secret_id
 from tests.support.config import stack_config
 from tests.support.program import run_cached
-from tests.support.verify_stand import ApiServer, live, loaded, ready, run_verify, stamp
+from tests.support.secret_reach import reach_of_run
+from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, ready, run_verify, stamp
 from verify.cli import Loaded
 
 NOW = datetime.now(UTC)
@@ -149,3 +151,71 @@ def test_bad_arguments_are_listed_at_once(api: ApiServer, lab: Loaded, capsys: p
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "--only: unknown check nope" in err and "--timeout 0.0: must be more than 0 seconds" in err
+
+
+def iam_policies(run: Any) -> dict[str, dict[str, Any]]:
+    """The IAM policies `getIamPolicy` answers once the program's bindings are applied."""
+    reach = reach_of_run(run)
+    policies: dict[str, dict[str, Any]] = {}
+
+    def bind(resource: str, role: str, member: str) -> None:
+        bindings = policies.setdefault(resource, {"version": 1, "etag": "BwYk", "bindings": []})["bindings"]
+        found = next((b for b in bindings if b["role"] == role), None)
+        if found is None:
+            bindings.append({"role": role, "members": [member]})
+        elif member not in found["members"]:
+            found["members"].append(member)
+
+    for grant in reach.grants:
+        bind("project" if grant.secret_id is None else f"secrets/{grant.secret_id}", grant.role, grant.member)
+    for imp in reach.impersonations:
+        bind(f"serviceAccounts/{imp.gsa_email}", "roles/iam.workloadIdentityUser", imp.member)
+    return policies
+
+
+def reach_cluster(api: ApiServer, stack: Loaded) -> None:
+    """The stack's ExternalSecrets, stores and service accounts, and the cluster's namespaces."""
+    healthy_secrets(api, stack)
+    api.put(*(live(sa) for sa in of_kind(stack, "ServiceAccount")))
+    for name in ("default", "kube-system", "monitoring", "llm-gateway"):
+        api.put(
+            live(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                }
+            )
+        )
+
+
+def test_reach_passes_when_each_namespace_reads_exactly_what_it_consumes(api: ApiServer, lab: Loaded) -> None:
+    reach_cluster(api, lab)
+    google = StandGoogle(policies=iam_policies(run_cached("lab")))
+    code, out = run_verify(api, lab, ["lab", "--only", "reach"], google)
+    assert code == 0, out
+    assert out.splitlines()[0].startswith("✓ reach  4 namespaces: each reads exactly what it consumes of the stack's ")
+
+
+def test_reach_fails_when_a_namespace_can_read_a_secret_it_does_not_consume(api: ApiServer, lab: Loaded) -> None:
+    """The monitoring namespace's Google service account also granted the master key (a hand-made grant)."""
+    reach_cluster(api, lab)
+    policies = iam_policies(run_cached("lab"))
+    (store,) = [s for s in of_kind(lab, "SecretStore") if s["metadata"]["namespace"] == "monitoring"]
+    ksa = store["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentity"]["serviceAccountRef"]["name"]
+    (sa,) = [
+        s
+        for s in of_kind(lab, "ServiceAccount")
+        if s["metadata"]["namespace"] == "monitoring" and s["metadata"]["name"] == ksa
+    ]
+    gsa = sa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    master = gsm_secret_id(lab[0], MASTER_KEY)
+    policies[f"secrets/{master}"]["bindings"].append(
+        {"role": "roles/secretmanager.secretAccessor", "members": [f"serviceAccount:{gsa}"]}
+    )
+    code, out = run_verify(api, lab, ["lab", "--only", "reach"], StandGoogle(policies=policies))
+    assert code == 1
+    assert out.splitlines()[:2] == [
+        f"✗ reach  namespace monitoring could read {master} (not consumed there)",
+        "         next: grant secretAccessor per secret to the consuming namespace's service account only (docs/security.md)",
+    ]

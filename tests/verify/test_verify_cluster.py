@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from config.inventory import MASTER_KEY, gsm_secret_id
 from tests.support.config import stack_config
 from tests.support.program import run_cached
-from tests.support.secret_reach import reach_of_run
-from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, ready, run_verify, stamp
+from tests.support.verify_records import cnpg, healthy_secrets, iam_policies, of_kind, reach_cluster, synced
+from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, ready, run_verify
 from verify.cli import Loaded
 
 NOW = datetime.now(UTC)
@@ -32,27 +31,6 @@ def lab() -> Loaded:
 def api(tmp_path: Path) -> Iterator[ApiServer]:
     with ApiServer(tmp_path) as server:
         yield server
-
-
-def of_kind(stack: Loaded, kind: str) -> list[dict[str, Any]]:
-    return [o for o in stack[1] if o["kind"] == kind]
-
-
-def synced(es: dict[str, Any], minutes_ago: int = 5) -> dict[str, Any]:
-    when = NOW - timedelta(minutes=minutes_ago)
-    status = {"refreshTime": stamp(when), "syncedResourceVersion": "1-3f2a", "binding": {"name": es["metadata"]["name"]},
-              "conditions": [ready("SecretSynced", when, message="secret synced")]}  # fmt: skip
-    return live(es, status)
-
-
-def valid_store(store: dict[str, Any]) -> dict[str, Any]:
-    when = NOW - timedelta(days=1)
-    return live(store, {"capabilities": "ReadWrite", "conditions": [ready("Valid", when, message="store validated")]})
-
-
-def healthy_secrets(api: ApiServer, stack: Loaded) -> None:
-    api.put(*(synced(es) for es in of_kind(stack, "ExternalSecret")))
-    api.put(*(valid_store(s) for s in of_kind(stack, "SecretStore")))
 
 
 def test_secrets_pass_when_every_external_secret_and_store_is_ready(api: ApiServer, lab: Loaded) -> None:
@@ -88,12 +66,6 @@ def test_secrets_fail_on_a_stale_sync_and_a_missing_store(api: ApiServer, lab: L
     assert code == 1
     assert "ExternalSecret llm-gateway/litellm-master-key last synced 2 h 30 min ago (refreshInterval 1:00:00)" in out
     assert "SecretStore monitoring/gcp-secret-manager is not Ready (it does not exist)" in out
-
-
-def cnpg(stack: Loaded, ready_instances: int, phase: str) -> dict[str, Any]:
-    (cluster,) = of_kind(stack, "Cluster")
-    want = cluster["spec"]["instances"]
-    return live(cluster, {"instances": want, "readyInstances": ready_instances, "phase": phase})
 
 
 def test_database_passes_with_every_instance_ready(api: ApiServer, lab: Loaded) -> None:
@@ -151,42 +123,6 @@ def test_bad_arguments_are_listed_at_once(api: ApiServer, lab: Loaded, capsys: p
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "--only: unknown check nope" in err and "--timeout 0.0: must be more than 0 seconds" in err
-
-
-def iam_policies(run: Any) -> dict[str, dict[str, Any]]:
-    """The IAM policies `getIamPolicy` answers once the program's bindings are applied."""
-    reach = reach_of_run(run)
-    policies: dict[str, dict[str, Any]] = {}
-
-    def bind(resource: str, role: str, member: str) -> None:
-        bindings = policies.setdefault(resource, {"version": 1, "etag": "BwYk", "bindings": []})["bindings"]
-        found = next((b for b in bindings if b["role"] == role), None)
-        if found is None:
-            bindings.append({"role": role, "members": [member]})
-        elif member not in found["members"]:
-            found["members"].append(member)
-
-    for grant in reach.grants:
-        bind("project" if grant.secret_id is None else f"secrets/{grant.secret_id}", grant.role, grant.member)
-    for imp in reach.impersonations:
-        bind(f"serviceAccounts/{imp.gsa_email}", "roles/iam.workloadIdentityUser", imp.member)
-    return policies
-
-
-def reach_cluster(api: ApiServer, stack: Loaded) -> None:
-    """The stack's ExternalSecrets, stores and service accounts, and the cluster's namespaces."""
-    healthy_secrets(api, stack)
-    api.put(*(live(sa) for sa in of_kind(stack, "ServiceAccount")))
-    for name in ("default", "kube-system", "monitoring", "llm-gateway"):
-        api.put(
-            live(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-                }
-            )
-        )
 
 
 def test_reach_passes_when_each_namespace_reads_exactly_what_it_consumes(api: ApiServer, lab: Loaded) -> None:

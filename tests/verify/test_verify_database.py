@@ -20,7 +20,8 @@ from tests.harness.pglab.spend_seed import install_reporting
 from tests.support.config import stack_config
 from tests.support.program import run_cached
 from tests.support.reporting_db import REPORTING_PASSWORD, as_superuser, create_grafana_ro, database_copy
-from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, run_verify, stamp
+from tests.support.verify_records import cronjob
+from tests.support.verify_stand import ApiServer, StandGoogle, loaded, run_verify
 from verify.cli import Loaded
 
 pytestmark = pytest.mark.real_proxy
@@ -102,14 +103,6 @@ def test_grafana_ro_fails_before_the_reporting_job_made_its_schema(
     first, second = out.splitlines()[:2]
     assert first.startswith("✗ grafana-ro  grafana_ro cannot run the Spend overview's team query: SQLSTATE 42P01:")
     assert second.endswith("next: has the reporting job run once (the schema and grafana_ro's grants are its work)?")
-
-
-def cronjob(lab: Loaded, succeeded: datetime | None) -> dict[str, object]:
-    (job,) = [o for o in lab[1] if o["kind"] == "CronJob"]
-    status = {"lastScheduleTime": stamp(datetime.now(UTC) - timedelta(minutes=3))}
-    if succeeded is not None:
-        status["lastSuccessfulTime"] = stamp(succeeded)
-    return live(job, status)
 
 
 def test_reporting_passes_after_a_recent_run_and_refresh(

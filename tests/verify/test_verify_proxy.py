@@ -6,15 +6,12 @@ start for the whole module."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from components.litellm.names import selector_labels, service_name
+from components.litellm.names import service_name
 from config import API_PORT
 from config.inventory import MASTER_KEY, gsm_secret_id
 from tests.harness.litellm import probe
@@ -22,8 +19,8 @@ from tests.harness.litellm.probe import free_loopback_port
 from tests.support.components import require
 from tests.support.config import stack_config
 from tests.support.program import HELM_RELEASE, run_cached
-from tests.support.real_prometheus import RealPrometheus, ScrapeTarget
-from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, run_verify
+from tests.support.verify_records import prometheus, serve_pods, settled
+from tests.support.verify_stand import ApiServer, StandGoogle, loaded, run_verify
 from verify.cli import Loaded
 
 pytestmark = pytest.mark.real_proxy
@@ -56,26 +53,6 @@ def api(tmp_path: Path) -> Iterator[ApiServer]:
 
 def address(url: str) -> str:
     return url.removeprefix("http://")
-
-
-def pod(lab: Loaded, name: str) -> dict[str, Any]:
-    cfg = lab[0]
-    rendered = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": cfg.namespaces.gateway, "labels": selector_labels(cfg.litellm)},
-        "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm-database:main-stable"}]},
-    }
-    return live(
-        rendered, {"phase": "Running", "podIP": "10.8.0.12", "conditions": [{"type": "Ready", "status": "True"}]}
-    )
-
-
-def serve_pods(api: ApiServer, lab: Loaded, backends: dict[str, str]) -> None:
-    ns = lab[0].namespaces.gateway
-    for name, backend in backends.items():
-        api.put(pod(lab, name))
-        api.backends[(ns, "pods", name, API_PORT)] = backend
 
 
 def test_litellm_passes_when_every_pod_is_live_and_ready_in_time(
@@ -125,35 +102,6 @@ def test_completion_fails_for_a_model_the_proxy_does_not_serve(
     assert second.endswith(
         "next: litellm.models names the model? the provider key's GSM secret synced (verify --only secrets)?"
     )
-
-
-def monitors(lab: Loaded) -> dict[str, str]:
-    """Each monitor's scrape pool as the operator names it (`serviceMonitor/NS/NAME/0`) -> its kind."""
-    return {
-        f"{o['kind'][0].lower()}{o['kind'][1:]}/{o['metadata']['namespace']}/{o['metadata']['name']}/0": o["kind"]
-        for o in lab[1]
-        if o["kind"] in ("ServiceMonitor", "PodMonitor")
-    }
-
-
-def prometheus(tmp: Path, lab: Loaded, address_of: Callable[[str], str]) -> RealPrometheus:
-    (rule,) = [o for o in lab[1] if o["kind"] == "PrometheusRule"]
-    rules = tmp / "rules.yaml"
-    rules.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-    targets = [
-        ScrapeTarget(address_of(kind), {"namespace": "llm-gateway"}, job=pool) for pool, kind in monitors(lab).items()
-    ]
-    return RealPrometheus(tmp, targets, [rules])
-
-
-def settled(prom: RealPrometheus, healths: list[str]) -> None:
-    """Every target scraped once (its health as expected) and every rule evaluated once."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if sorted(prom.target_health()) == sorted(healths) and all(r.get("health") != "unknown" for r in prom.rules()):
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"prometheus did not settle: {prom.target_health()}\n{prom.log_tail()}")
 
 
 def test_prometheus_passes_with_every_target_up_and_the_rules_loaded(

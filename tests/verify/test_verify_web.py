@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from components.langfuse.names import WEB_PORT, names
 from config.inventory import LANGFUSE_CLICKHOUSE_PASSWORD, gsm_secret_id
 from tests.support.config import stack_config
 from tests.support.program import run_cached
+from tests.support.verify_records import dashboards
 from tests.support.verify_stand import ApiServer, StandGoogle, loaded, recorded_http, run_verify, sso_answers, tls_site
 from verify.cli import Loaded
 
@@ -73,18 +73,6 @@ def test_ingress_fails_when_browser_paths_skip_the_sign_in(api: ApiServer, enter
         "✗ ingress  llm.acme.example: /key/generate answered 200, not a sign-in; /ui answered 200, not a sign-in",
         "           next: compare the Ingress with docs/ingress-paths.md (kubectl get ingress -o yaml)",
     ]
-
-
-def dashboards(stack: Loaded) -> list[dict[str, Any]]:
-    """Grafana's /api/search answer for the stack's dashboards, in the folder their sidecar annotation names."""
-    found = []
-    for cm in stack[1]:
-        if cm["kind"] == "ConfigMap" and (cm["metadata"].get("labels") or {}).get("grafana_dashboard") == "1":
-            for text in cm["data"].values():
-                board = json.loads(text)
-                folder = cm["metadata"]["annotations"]["grafana_folder"]
-                found.append({"uid": board["uid"], "title": board["title"], "type": "dash-db", "folderTitle": folder})
-    return found
 
 
 def grafana(api: ApiServer, stack: Loaded, boards: list[dict[str, Any]], health: tuple[int, Any]) -> tuple[int, str]:

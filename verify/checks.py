@@ -138,7 +138,8 @@ def check_secrets(v: Verify) -> str:
             age = v.now() - timestamp(refreshed)
             oldest = max(oldest, age)
             if age > 2 * interval:
-                problems.append(f"ExternalSecret {ns}/{name} last synced {ago(age)} ago (refreshInterval {interval})")
+                every = es["spec"].get("refreshInterval", "1h")
+                problems.append(f"ExternalSecret {ns}/{name} last synced {ago(age)} ago (refreshInterval {every})")
     stores = v.of_kind("SecretStore") + v.of_kind("ClusterSecretStore")
     for store, live in zip(stores, each(v.found, stores), strict=True):
         where = "/".join(filter(None, [store["metadata"].get("namespace"), store["metadata"]["name"]]))

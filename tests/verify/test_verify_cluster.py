@@ -64,7 +64,7 @@ def test_secrets_fail_on_a_stale_sync_and_a_missing_store(api: ApiServer, lab: L
     ]
     code, out = run_verify(api, lab, ["lab", "--only", "secrets"])
     assert code == 1
-    assert "ExternalSecret llm-gateway/litellm-master-key last synced 2 h 30 min ago (refreshInterval 1:00:00)" in out
+    assert "ExternalSecret llm-gateway/litellm-master-key last synced 2 h 30 min ago (refreshInterval 1h)" in out
     assert "SecretStore monitoring/gcp-secret-manager is not Ready (it does not exist)" in out
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             begun = time.perf_counter()
             code, out = run_verify(api, lab, argv_, google)
             seconds.append(time.perf_counter() - begun)
-        print(f"$ python -m tools.verify {' '.join(argv_)}\n{out}(exit {code})\n")
+        print(f"$ python -m tools.verify {shlex.join(argv_)}\n{out}(exit {code})\n")
         print(f"verify lab, {args.runs} runs: median {statistics.median(seconds):.2f} s, slowest {max(seconds):.2f} s "
               f"(target < 10 s); load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         if args.broken:
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             as_superuser(server, "verify", ['GRANT SELECT ON public."LiteLLM_VerificationToken" TO grafana_ro'])
             as_superuser(server, "verify", [f"UPDATE {STATE} SET refreshed_at = refreshed_at - interval '1 hour'"])
             code, out = run_verify(api, lab, argv_, google)
-            print(f"$ python -m tools.verify {' '.join(argv_)}   # broken\n{out}(exit {code})")
+            print(f"$ python -m tools.verify {shlex.join(argv_)}   # broken\n{out}(exit {code})")
     return 0
 
 

@@ -8,12 +8,12 @@ from config import NAMESPACE, SECRET_KEYS, ConfigError, parse_config, read_names
 from tools.inputs import InputError, exit_cli, run_cli
 from tools.offline import run_config
 from tools.stackfile import as_pulumi_config, config_error_message, read_stack_config, stack_settings
-from verify import cli
+from verify.cli import Loaded, command
 
 PLACEHOLDER = "verify-reads-no-stack-secret"  # a stack secret in the offline run: verify reads no secret
 
 
-def load(stack: str) -> cli.Loaded:
+def load(stack: str) -> Loaded:
     config = read_stack_config(stack)
     config |= {f"{NAMESPACE}:{k}": {"secure": PLACEHOLDER} for k in SECRET_KEYS if f"{NAMESPACE}:{k}" not in config}
     try:
@@ -25,7 +25,7 @@ def load(stack: str) -> cli.Loaded:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli(lambda args: cli.main(args, load), argv)
+    return run_cli(lambda args: command(args, load), argv)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(
+def command(
     argv: Sequence[str] | None,
     load: Callable[[str], Loaded],
     cluster: Callable[[str, Deadline], Cluster] = KubeApi.from_kubeconfig,

@@ -37,8 +37,7 @@ import yaml
 from tests.harness.pglab.tls import issue_server_cert, make_ca
 from tests.harness.processes import LoopbackServer
 from tests.support.schemas import crd_schemas, validation_errors
-from verify import cli
-from verify.cli import Loaded
+from verify.cli import Loaded, command
 from verify.kube import KubeApi
 from verify.network import Internet
 from verify.sources import CheckError, Deadline
@@ -299,7 +298,7 @@ def run_verify(
     """`python -m tools.verify` in this process against the stand: its exit status and output."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli.main(
+        code = command(
             argv,
             lambda _: stack,
             cluster=lambda context, deadline: StandCluster.of(api, context, deadline),

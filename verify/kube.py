@@ -56,13 +56,13 @@ def load_kubeconfig(paths: list[Path]) -> dict[str, dict[str, dict[str, Any]]]:
     return merged
 
 
-def _file(entry: Mapping[str, Any], key: str) -> str | None:
-    """`key-data` (base64) written to a private temporary file, or `key` (a path, relative to the kubeconfig)."""
+def _file(entry: Mapping[str, Any], key: str, folder: str) -> str | None:
+    """`key-data` (base64) written to a file in `folder` (private, removed once read), or `key` (a path,
+    relative to the kubeconfig)."""
     if entry.get(f"{key}-data"):
-        handle = tempfile.NamedTemporaryFile("wb", prefix="verify-", delete=False)  # noqa: SIM115
-        with handle:
-            handle.write(base64.b64decode(entry[f"{key}-data"]))
-        return handle.name
+        path = Path(folder) / key
+        path.write_bytes(base64.b64decode(entry[f"{key}-data"]))
+        return str(path)
     if entry.get(key):
         return str(Path(entry["_dir"]) / entry[key])
     return None
@@ -102,9 +102,6 @@ class KubeApi:
             raise CheckError(f"kube context {name!r} is not in the kubeconfig (contexts: {known})", "--context CTX")
         ctx = config["contexts"][name]
         cluster, user = config["clusters"].get(ctx.get("cluster", ""), {}), config["users"].get(ctx.get("user", ""), {})
-        tls = ssl.create_default_context(cafile=_file(cluster, "certificate-authority"))
-        if cluster.get("insecure-skip-tls-verify"):
-            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
         token = user.get("token")
         if user.get("tokenFile"):
             token = (Path(user["_dir"]) / user["tokenFile"]).read_text().strip()
@@ -114,9 +111,13 @@ class KubeApi:
             if status.get("clientCertificateData"):
                 user = {**user, "client-certificate-data": base64.b64encode(status["clientCertificateData"].encode()),
                         "client-key-data": base64.b64encode(status["clientKeyData"].encode())}  # fmt: skip
-        cert = _file(user, "client-certificate")
-        if cert:
-            tls.load_cert_chain(cert, _file(user, "client-key"))
+        with tempfile.TemporaryDirectory(prefix="verify-kubeconfig-") as folder:
+            tls = ssl.create_default_context(cafile=_file(cluster, "certificate-authority", folder))
+            if cluster.get("insecure-skip-tls-verify"):
+                tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+            cert = _file(user, "client-certificate", folder)
+            if cert:
+                tls.load_cert_chain(cert, _file(user, "client-key", folder))
         return cls(str(cluster.get("server", "")), deadline, tls=tls, token=token, context=name)
 
     def _get(self, path: str, timeout: float, headers: Mapping[str, str] | None = None) -> Answer:
@@ -147,7 +148,7 @@ class KubeApi:
                 f"listing {plural} ({api_version}){f' in {namespace}' if namespace else ''}: {answer.status} {message}",
                 f"kubectl --context {self.context} get {plural}: credentials, RBAC, the operator's CRDs?",
             )
-        items: list[dict[str, Any]] = answer.json().get("items") or []
+        items: list[dict[str, Any]] = (answer.json() or {}).get("items") or []
         return items
 
     def http(

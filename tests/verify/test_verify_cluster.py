@@ -155,3 +155,12 @@ def test_reach_fails_when_a_namespace_can_read_a_secret_it_does_not_consume(api:
         f"✗ reach  namespace monitoring could read {master} (not consumed there)",
         "         next: grant secretAccessor per secret to the consuming namespace's service account only (docs/security.md)",
     ]
+
+
+def test_reporting_is_skipped_for_a_stack_without_its_cronjob(api: ApiServer, lab: Loaded) -> None:
+    """Chosen by name: another CronJob beside it, or none, is no unpacking error."""
+    cfg, rendered, resources = lab
+    other = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "other", "namespace": "llm-gateway"}}
+    without = [o for o in rendered if o["kind"] != "CronJob"] + [other]
+    code, out = run_verify(api, (cfg, without, resources), ["lab", "--only", "reporting"])
+    assert (code, out.splitlines()[0]) == (0, "- reporting  skipped: the stack renders no CronJob litellm-reporting")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,21 @@ def test_an_api_server_with_an_unknown_ca_is_refused(api: ApiServer, tmp_path: P
     with pytest.raises(CheckError) as error:
         cluster.objects("v1", "Namespace", None)
     assert "CERTIFICATE_VERIFY_FAILED" in error.value.detail
+
+
+def test_a_client_certificate_reaches_the_api_server_and_no_key_stays_on_disk(
+    api: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`client-key-data` must be a file for ssl to load it: a private folder, removed once loaded."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    tls = api.workdir / "api-tls"
+    user = {
+        "token": TOKEN,
+        "client-certificate-data": base64.b64encode((tls / "server.crt").read_bytes()).decode(),
+        "client-key-data": base64.b64encode((tls / "server.key").read_bytes()).decode(),
+    }
+    cluster = KubeApi.from_kubeconfig("gke_p_z_c", Deadline(10), [kubeconfig(api, user)])
+    assert [n["metadata"]["name"] for n in cluster.objects("v1", "Namespace", None)] == ["llm-gateway"]
+    assert list(scratch.iterdir()) == []

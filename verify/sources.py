@@ -166,7 +166,11 @@ def http(
             status, raw, got = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
         status, raw, got = error.code, error.read(), error.headers
+    except TimeoutError:
+        raise CheckError(f"{url.split('?')[0]}: no answer within {timeout:.0f} s", "raise --timeout") from None
     except (urllib.error.URLError, OSError) as error:
+        if isinstance(getattr(error, "reason", None), TimeoutError):
+            raise CheckError(f"{url.split('?')[0]}: no answer within {timeout:.0f} s", "raise --timeout") from None
         reason = getattr(error, "reason", error)
         raise CheckError(f"{url.split('?')[0]}: {reason}") from None
     return Answer(status, {k.lower(): v for k, v in got.items()}, raw, time.perf_counter() - started)

@@ -6,6 +6,9 @@ a failing variant."""
 from __future__ import annotations
 
 import json
+import re
+import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +18,15 @@ import pytest
 from config.inventory import MASTER_KEY, gsm_secret_id
 from tests.support.config import stack_config
 from tests.support.program import run_cached
-from tests.support.verify_records import cnpg, healthy_secrets, iam_policies, of_kind, reach_cluster, synced
+from tests.support.verify_records import (
+    cnpg,
+    healthy_secrets,
+    iam_policies,
+    of_kind,
+    reach_cluster,
+    serve_pods,
+    synced,
+)
 from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, ready, run_verify
 from verify.cli import Loaded
 
@@ -164,3 +175,18 @@ def test_reporting_is_skipped_for_a_stack_without_its_cronjob(api: ApiServer, la
     without = [o for o in rendered if o["kind"] != "CronJob"] + [other]
     code, out = run_verify(api, (cfg, without, resources), ["lab", "--only", "reporting"])
     assert (code, out.splitlines()[0]) == (0, "- reporting  skipped: the stack renders no CronJob litellm-reporting")
+
+
+def test_the_timeout_bounds_the_whole_run(api: ApiServer, lab: Loaded) -> None:
+    """A pod whose server accepts connections and never answers: the check fails when --timeout is up."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        serve_pods(api, lab, {"litellm-7d9c5b8f6-2xkqp": f"127.0.0.1:{silent.getsockname()[1]}"})
+        started = time.monotonic()
+        code, out = run_verify(api, lab, ["lab", "--only", "litellm", "--timeout", "2"])
+        took = time.monotonic() - started
+    assert code == 1 and took < 5, (took, out)
+    first, second = out.splitlines()[:2]
+    assert first.startswith("✗ litellm  https://127.0.0.1:") and re.search(
+        r"/proxy/health/liveliness: no answer within \d s$", first
+    )
+    assert second.endswith("next: raise --timeout")

@@ -84,6 +84,7 @@ def _https(handler: type[http.server.BaseHTTPRequestHandler], cert: Path, key: P
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.handle_error = lambda *_: None  # type: ignore[method-assign]  # a client gone mid-answer (timeouts)
     return LoopbackServer(server)
 
 

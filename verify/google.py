@@ -1,5 +1,5 @@
 """GSM and IAM over REST, as whoever `gcloud` is signed in as: one `gcloud auth print-access-token`
-per run (not one gcloud start per secret)."""
+per run (not one gcloud start per secret). `apis`: the three services' base URLs (the tests' loopback)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from typing import Any
 
 from verify.sources import CheckError, Deadline, http
 
+SECRET_MANAGER = "https://secretmanager.googleapis.com"
+RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com"
+IAM = "https://iam.googleapis.com"
+
 
 class GoogleApis:
-    def __init__(self, project: str, deadline: Deadline, gcloud: str = "gcloud") -> None:
+    def __init__(
+        self, project: str, deadline: Deadline, gcloud: str = "gcloud", apis: tuple[str, str, str] | None = None
+    ) -> None:
         self.project, self._deadline, self._gcloud = project, deadline, gcloud
+        self._secrets, self._projects, self._iam = apis or (SECRET_MANAGER, RESOURCE_MANAGER, IAM)
         self._lock = threading.Lock()
         self._token: str | None = None
 
@@ -52,15 +59,15 @@ class GoogleApis:
         return answer.json()
 
     def secret(self, secret_id: str) -> str:
-        url = f"https://secretmanager.googleapis.com/v1/projects/{self.project}/secrets/{secret_id}/versions/latest:access"
+        url = f"{self._secrets}/v1/projects/{self.project}/secrets/{secret_id}/versions/latest:access"
         return base64.b64decode(self._call(url)["payload"]["data"]).decode()
 
     def iam_policy(self, resource: str) -> dict[str, Any]:
         if resource == "project":
-            url = f"https://cloudresourcemanager.googleapis.com/v1/projects/{self.project}:getIamPolicy"
+            url = f"{self._projects}/v1/projects/{self.project}:getIamPolicy"
         elif resource.startswith("serviceAccounts/"):
-            url = f"https://iam.googleapis.com/v1/projects/-/{resource}:getIamPolicy"
+            url = f"{self._iam}/v1/projects/-/{resource}:getIamPolicy"
         else:
-            url = f"https://secretmanager.googleapis.com/v1/projects/{self.project}/{resource}:getIamPolicy"
+            url = f"{self._secrets}/v1/projects/{self.project}/{resource}:getIamPolicy"
         policy: dict[str, Any] = self._call(url, post=not resource.startswith("secrets/"))
         return policy

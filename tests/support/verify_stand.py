@@ -316,6 +316,8 @@ Route = tuple[int, Any]
 class _Recorded(http.server.BaseHTTPRequestHandler):
     routes: Mapping[str, Route]
     headers_wanted: Mapping[str, str]
+    requests: list[tuple[str, str]]
+    """Each request's method and path, in order."""
 
     def log_message(self, *args: Any) -> None:
         return
@@ -327,6 +329,7 @@ class _Recorded(http.server.BaseHTTPRequestHandler):
             if refused
             else self.routes.get(self.path.partition("?")[0], (404, {"message": "Not found"}))
         )
+        self.requests.append((self.command, self.path))
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -334,9 +337,21 @@ class _Recorded(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
 
-def recorded_http(routes: Mapping[str, Route], headers: Mapping[str, str] | None = None) -> LoopbackServer:
-    """A loopback HTTP server answering GET `path` (query ignored) with a recorded answer of the real
-    server's API, and 401 to a request without the `headers` it wants (a token, a password)."""
-    handler = type("Recorded", (_Recorded,), {"routes": dict(routes), "headers_wanted": dict(headers or {})})
+
+def recorded_http(
+    routes: Mapping[str, Route], headers: Mapping[str, str] | None = None, requests: list[tuple[str, str]] | None = None
+) -> LoopbackServer:
+    """A loopback HTTP server answering GET or POST `path` (query ignored) with a recorded answer of the
+    real server's API, and 401 to a request without the `headers` it wants (a token, a password); each
+    request's method and path appended to `requests`."""
+    attributes = {
+        "routes": dict(routes),
+        "headers_wanted": dict(headers or {}),
+        "requests": [] if requests is None else requests,
+    }
+    handler = type("Recorded", (_Recorded,), attributes)
     return LoopbackServer(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler))

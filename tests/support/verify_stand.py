@@ -23,6 +23,7 @@ import io
 import json
 import re
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -125,6 +126,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _proxy(self, backend: str | None, path: str, query: str) -> None:
         if backend is None:
             return self._status(503, "no endpoints available for service")
+        time.sleep(self.stand.slow.get(backend, 0.0))
         keep = {k: v for k, v in self.headers.items() if k.lower() not in {"authorization", "host"}}
         request = urllib.request.Request(f"http://{backend}{path}{'?' + query if query else ''}", headers=keep)
         try:
@@ -145,6 +147,8 @@ class ApiServer:
     objects: list[dict[str, Any]] = field(default_factory=list)
     backends: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
     """(namespace, `pods`/`services`, name, port) -> `127.0.0.1:PORT`."""
+    slow: dict[str, float] = field(default_factory=dict)
+    """Backend -> seconds the proxy waits before each request to it (a pod slow to answer)."""
     token: str = TOKEN
     """The bearer token the server accepts (the kubeconfig holds TOKEN)."""
     _exit: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

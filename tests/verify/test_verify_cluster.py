@@ -27,7 +27,7 @@ from tests.support.verify_records import (
     serve_pods,
     synced,
 )
-from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, ready, run_verify
+from tests.support.verify_stand import ApiServer, StandGoogle, live, loaded, ready, recorded_http, run_verify
 from verify.cli import Loaded
 
 NOW = datetime.now(UTC)
@@ -190,3 +190,20 @@ def test_the_timeout_bounds_the_whole_run(api: ApiServer, lab: Loaded) -> None:
         r"/proxy/health/liveliness: no answer within \d s$", first
     )
     assert second.endswith("next: raise --timeout")
+
+
+def test_litellm_fails_when_readiness_takes_a_second_or_more(api: ApiServer, lab: Loaded) -> None:
+    """Both routes answer 200, one pod's after 1.2 s: the readiness limit, not the status, fails it."""
+    health = {"/health/liveliness": (200, "I'm alive!"), "/health/readiness": (200, {"status": "healthy"})}
+    with recorded_http(health) as fast, recorded_http(health) as slow:
+        pods = {
+            "litellm-7d9c5b8f6-2xkqp": f"127.0.0.1:{fast.port}",
+            "litellm-7d9c5b8f6-9mhzt": f"127.0.0.1:{slow.port}",
+        }
+        serve_pods(api, lab, pods)
+        api.slow[f"127.0.0.1:{slow.port}"] = 1.2
+        code, out = run_verify(api, lab, ["lab", "--only", "litellm"])
+    assert code == 1
+    assert re.fullmatch(
+        r"✗ litellm  pod litellm-7d9c5b8f6-9mhzt: /health/readiness took 1\.2\d s \(limit 1 s\)", out.splitlines()[0]
+    )

@@ -122,11 +122,11 @@ def monitors(stack: Loaded) -> dict[str, str]:
     }
 
 
-def prometheus(tmp: Path, stack: Loaded, address_of: Callable[[str], str]) -> RealPrometheus:
-    """A real Prometheus with the stack's rules, scraping `address_of(kind)` for each monitor."""
+def prometheus(tmp: Path, stack: Loaded, address_of: Callable[[str], str], skip_group: str = "") -> RealPrometheus:
+    """A real Prometheus with the stack's rules (but `skip_group`), scraping `address_of(kind)` for each monitor."""
     (rule,) = of_kind(stack, "PrometheusRule")
     rules = tmp / "rules.yaml"
-    rules.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    rules.write_text(yaml.safe_dump({"groups": [g for g in rule["spec"]["groups"] if g["name"] != skip_group]}))
     ns = stack[0].namespaces.gateway
     targets = [ScrapeTarget(address_of(kind), {"namespace": ns}, job=pool) for pool, kind in monitors(stack).items()]
     return RealPrometheus(tmp, targets, [rules])

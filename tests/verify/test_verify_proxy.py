@@ -135,3 +135,19 @@ def test_prometheus_fails_when_a_monitors_target_is_down(
     assert first.startswith("✗ prometheus  podMonitor/llm-gateway/litellm-pg: 1 of 1 targets down (")
     assert "connection refused" in first
     assert second.endswith("next: the Prometheus UI's Targets and Rules pages say more")
+
+
+def test_prometheus_fails_when_a_rule_group_is_not_loaded(
+    api: ApiServer, lab: Loaded, proxy: probe.RunningProxy, tmp_path: Path
+) -> None:
+    """The PrometheusRule's groups but one loaded (as when the operator's rule selector skips a rule)."""
+    (rule,) = [o for o in lab[1] if o["kind"] == "PrometheusRule"]
+    missing = rule["spec"]["groups"][-1]["name"]
+    metrics = f"127.0.0.1:{proxy.metrics_port}"
+    with prometheus(tmp_path, lab, lambda _kind: metrics, skip_group=missing) as prom:
+        settled(prom, ["up", "up"])
+        code, out = run_verify(api, lab, ["lab", "--only", "prometheus", "--prometheus", prom.url])
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"✗ prometheus  rule group {missing} is not loaded (is the PrometheusRule selected: its `release` label?)"
+    )

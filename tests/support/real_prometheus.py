@@ -47,6 +47,9 @@ class ScrapeTarget:
     address: str
     labels: Mapping[str, str]
     metrics_path: str = "/metrics/"
+    job: str = ""
+    """The scrape job's name (the target's scrape pool), `target-N` when empty; the operator names
+    a monitor's `serviceMonitor/NAMESPACE/NAME/ENDPOINT`."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class RealPrometheus:
         for index, target in enumerate(targets):
             jobs.append(
                 {
-                    "job_name": f"target-{index}",
+                    "job_name": target.job or f"target-{index}",
                     "metrics_path": target.metrics_path,
                     "scrape_interval": INTERVAL,
                     "scrape_timeout": INTERVAL,

@@ -261,7 +261,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "token-burn-metric-renamed-real-only",
         "referee",
         "token-burn-metric-renamed, run against the real-Prometheus test alone: it must be a referee by itself "
-        "(before issue 28 it accepted a rule that selected nothing)",
+        "(it once accepted a rule that selected nothing)",
         ALERTS,
         "increase(litellm_total_tokens_metric_total{{{ns}}}[1h])",
         "increase(litellm_tokens_metric_total{{{ns}}}[1h])",

@@ -51,4 +51,4 @@ PATCH_CHECKS = (
         ),
     ),
 )
-"""Images whose patch level is held to a verified newest (issue 23: CNPG's PostgreSQL image)."""
+"""Images whose patch level is held to a verified newest (CNPG's PostgreSQL image)."""

@@ -1,5 +1,5 @@
 """Every image setting of a repository in `config.provenance.PATCH_CHECKS` runs the newest patch of its
-major that was verified upstream (issue 23: CNPG's PostgreSQL image was 17.6 while 17.11 was published)."""
+major that was verified upstream (CNPG's PostgreSQL image was 17.6 while 17.11 was published)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from config import assets as config_assets
 from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT, captured, snapshot
 from tools import assets as assets_tool
-from tools import preview, stackfile, versions
+from tools import config_reference, diff, preview, stackfile, verify, versions
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
 # and the command that compares the program with them, tests/support/snapshot.py).
@@ -231,7 +231,16 @@ TOOLS = {
     "tests.harness.litellm.probe": litellm_probe.main,
     "tools.assets": assets_tool.main,
     "tools.versions": versions.main,
+    "tools.verify": verify.main,
+    "tools.config_reference": config_reference.main,
+    "tools.diff": diff.main,
 }
+
+
+def test_every_user_command_is_checked_for_help() -> None:
+    """Each tools/ module with a `main` is a user command: it is in TOOLS, so its --help runs."""
+    commands = {f"tools.{p.stem}" for p in (ROOT / "tools").glob("*.py") if "\ndef main(" in p.read_text()}
+    assert commands - set(TOOLS) == set()
 
 
 @pytest.mark.parametrize("tool", sorted(TOOLS))

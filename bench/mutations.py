@@ -301,7 +301,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "sql",
         "column grants only ever grow: a column this program stopped reading stays readable",
         SQL,
-        'f"REVOKE ALL ON ALL TABLES IN SCHEMA {_SOURCE_SCHEMA} FROM {who};",',
+        'f"REVOKE ALL ON ALL TABLES IN SCHEMA {SOURCE_SCHEMA} FROM {who};",',
         "",
         SQL_TESTS,
     ),

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from config.assets import LITELLM_CHART, matches_lock, restated_chart_version
+from config.durations import PeriodRange
 from config.litellm_models import ModelConfig, ProviderKeyConfig
 from config.litellm_network import IngressConfig, NetworkConfig
 from config.litellm_passthrough import OpenPassthrough, PassthroughConfig, resolve_passthrough
@@ -47,7 +48,12 @@ class LiteLLMSettingsConfig(Section):
         default=None, description="USD budget of keys generated without one."
     )
     default_key_budget_duration: (
-        Annotated[str, pattern(r"^[0-9]+[smhd]$", "a duration with one unit, e.g. 30d or 12h")] | None
+        Annotated[
+            str,
+            pattern(r"^[0-9]+[smhd]$", "a duration with one unit, e.g. 30d or 12h"),
+            PeriodRange("1h", "365d", "a budget period; LiteLLM adds it to now to set the next reset"),
+        ]
+        | None
     ) = Field(default=None, description="Budget period of keys generated without one (e.g. 30d).")
     max_key_budget: Annotated[float, Field(gt=0)] | None = Field(
         default=None, description="Upper bound a generated key's budget may have."
@@ -94,15 +100,6 @@ class LiteLLMSettingsConfig(Section):
     )
 
 
-def _at_least_a_day(period: str) -> str:
-    if period_seconds(period) < 86400:
-        raise ValueError(
-            "must be at least 1d: the dashboards read today's spend logs, and the cleanup deletes every row "
-            f"older than this, got {period!r}"
-        )
-    return period
-
-
 class LiteLLMDatabaseConfig(Section):
     """How the proxy uses the stack's PostgreSQL: its connection pool and what it keeps
     (LiteLLM's general_settings; docs/scaling.md)."""
@@ -111,14 +108,23 @@ class LiteLLMDatabaseConfig(Section):
         default=10,
         description="general_settings.database_connection_pool_limit: per worker process (LiteLLM's default 10).",
     )
-    spend_logs_retention: Annotated[Period, AfterValidator(_at_least_a_day)] = Field(
+    spend_logs_retention: Annotated[
+        Period,
+        PeriodRange(
+            "1d",
+            "3650d",
+            "at least 1d: the dashboards read today's spend logs, and the cleanup deletes every older row",
+        ),
+    ] = Field(
         default="90d",
         description=(
             "general_settings.maximum_spend_logs_retention_period: older LiteLLM_SpendLogs rows are deleted (the daily "
             "aggregate tables, which the dashboards read, keep their history)."
         ),
     )
-    cleanup_interval: Period = Field(
+    cleanup_interval: Annotated[
+        Period, PeriodRange("1h", "30d", "each run scans the spend logs; it must not be longer than the retention")
+    ] = Field(
         default="1d", description="general_settings.maximum_spend_logs_retention_interval: how often the cleanup runs."
     )
     cleanup_batch_size: Annotated[int, Field(ge=100, le=100000)] = Field(
@@ -147,8 +153,6 @@ class LiteLLMDatabaseConfig(Section):
     def _interval_within_retention(self) -> LiteLLMDatabaseConfig:
         if period_seconds(self.cleanup_interval) > period_seconds(self.spend_logs_retention):
             raise ValueError("cleanup_interval must not be longer than spend_logs_retention")
-        if period_seconds(self.cleanup_interval) < 3600:
-            raise ValueError("cleanup_interval must be at least 1h (each run scans the spend logs)")
         return self
 
 

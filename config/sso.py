@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, model_validator
 
 from config.assets import OAUTH2_PROXY_CHART, matches_lock, restated_chart_version
+from config.durations import DurationRange, duration_seconds
 from config.types import (
     Cidr,
     ConfigProblemError,
-    Duration,
     GsmSecretId,
     Hostname,
     PinnedVersion,
-    PositiveDuration,
     ReleaseName,
     ResourceAmounts,
     Resources,
@@ -43,14 +41,6 @@ RegistryImage = Annotated[
     ),
     AfterValidator(pinned_image),
 ]
-
-
-_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
-
-
-def duration_seconds(duration: str) -> int:
-    """A `Duration` (h/m/s, as Go's time.ParseDuration reads it) in seconds."""
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"([0-9]+)([hms])", duration))
 
 
 def _required_when_enabled(value: Any, info: ValidationInfo) -> Any:
@@ -117,10 +107,17 @@ class SsoConfig(Section):
         ),
         description="Requests and limits per pod.",
     )
-    cookie_expire: Duration = Field(
-        default="12h", description="Session lifetime (oauth2-proxy --cookie-expire; 0s: no expiry of its own)."
+    cookie_expire: Annotated[
+        str, DurationRange("0s", "168h", "an admin session that outlives a week outlives the reason it was opened")
+    ] = Field(
+        default="12h",
+        description=(
+            "Session lifetime (oauth2-proxy --cookie-expire, at most 168h, its default; 0s: no expiry of its own)."
+        ),
     )
-    cookie_refresh: PositiveDuration = Field(
+    cookie_refresh: Annotated[
+        str, DurationRange("1s", "24h", "a user removed from allowed_groups keeps access for up to this long")
+    ] = Field(
         default="1h",
         description=(
             "How old a session may get before oauth2-proxy refreshes it with the identity provider "

@@ -14,6 +14,9 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from config.durations import GO_DURATION_MAX, DurationRange
+from config.durations import period_seconds as period_seconds
+
 PATTERN_EXAMPLES: dict[str, str] = {}
 """What a value failing each pattern should look like (an example, not the regex): the
 error report quotes it. Filled by `pattern`, so every regex is written once, beside its example."""
@@ -59,20 +62,6 @@ GcpLocation = Annotated[
 
 # --- shared value types checked with real parsers ----------------------
 # Each type is defined once; a refusal names the rule and pydantic adds the key path.
-
-
-def _duration(value: str) -> str:
-    """Prometheus' duration grammar restricted to h/m/s (also what Go's time.ParseDuration,
-    used by ESO and oauth2-proxy, accepts): units in descending order, each at most once."""
-    if not re.fullmatch(r"(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?", value):
-        raise ValueError("must be a duration such as 30s, 5m or 1h30m (units h, m, s, largest first, each once)")
-    return value
-
-
-def _positive_duration(value: str) -> str:
-    if not re.search(r"[1-9]", _duration(value)):
-        raise ValueError("must be longer than 0s")
-    return value
 
 
 def rfc1123_host(value: str) -> str:
@@ -162,8 +151,9 @@ def memory_bytes(quantity: str) -> int:
     return round(float(number) * _MEMORY_FACTORS[unit])
 
 
-Duration = Annotated[str, AfterValidator(_duration)]
-PositiveDuration = Annotated[str, AfterValidator(_positive_duration)]
+Duration = Annotated[str, DurationRange("0s", GO_DURATION_MAX)]
+"""A Go duration (h, m, s) up to what Go's time.Duration holds; a setting states its own range instead."""
+PositiveDuration = Annotated[str, DurationRange("1s", GO_DURATION_MAX)]
 Hostname = Annotated[str, AfterValidator(rfc1123_host)]
 ServerHost = Annotated[str, AfterValidator(_server_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
@@ -326,13 +316,5 @@ Ratio = Annotated[float, Field(gt=0, le=1)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 HttpsUrl = Annotated[str, pattern(r"^https?://[^\s]+$", "a URL, e.g. https://api.example.com/v1")]
-
-_PERIOD_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def period_seconds(period: str) -> int:
-    """A LiteLLM duration ("30d", "12h", "2w") in seconds (litellm_core_utils/duration_parser)."""
-    return int(period[:-1]) * _PERIOD_UNITS[period[-1]]
-
 
 Period = Annotated[str, pattern(r"^[1-9][0-9]{0,4}[mhdw]$", "a period with one unit (m, h, d, w), e.g. 30d or 4w")]

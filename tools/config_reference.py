@@ -80,6 +80,9 @@ def _rules(metadata: Sequence[Any]) -> list[str]:
             example = PATTERN_EXAMPLES.get(pattern, "a pattern")
             name = re.split(r"[:(]|, e\.g\.", example, maxsplit=1)[0].strip()
             out.append(name.removeprefix("a ").removeprefix("an "))
+        reference = getattr(item, "reference", None)  # a range of config/durations.py: `duration 1s–24h`
+        if isinstance(reference, str):
+            out.append(reference)
         func: Callable[..., Any] | None = getattr(item, "func", None)
         if func is not None and getattr(func, "__name__", "") != "_number_as_quantity":
             out.append(func.__name__.strip("_").replace("_", " "))

@@ -11,9 +11,9 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from config.cron import CronError, cronjob_schedule, seconds_first_schedule
 from config.durations import GO_DURATION_MAX, DurationRange
 from config.durations import period_seconds as period_seconds
 
@@ -92,27 +92,26 @@ def _cidr(value: str) -> str:
     return value
 
 
-def _five_field_cron(value: str) -> str:
-    """A Kubernetes CronJob schedule: standard five-field cron (minute hour day month weekday)."""
-    fields = value.split()
-    if len(fields) != 5 or not all(re.fullmatch(r"[0-9*,/-]+", f) for f in fields) or not croniter.is_valid(value):
-        raise ValueError("must be a five-field cron expression (minute hour day month weekday), such as '*/10 * * * *'")
-    return value
-
-
-def _six_field_cron(value: str) -> str:
-    """CNPG's schedule: robfig/cron with a leading seconds field (exactly six fields)."""
-    fields = value.split()
-    if (
-        len(fields) != 6
-        or not all(re.fullmatch(r"[0-9*,/?-]+", f) for f in fields)
-        or not croniter.is_valid(value, second_at_beginning=True)
-    ):
+def five_field_cron(value: str) -> str:
+    """A Kubernetes CronJob schedule, as the API server parses it (config/cron.py)."""
+    try:
+        return cronjob_schedule(value)
+    except CronError as exc:
         raise ValueError(
-            "must be a six-field cron expression with seconds first (second minute hour day month weekday), "
+            f"{exc}: expected a five-field cron expression (minute hour day month weekday) or a descriptor such as "
+            "@hourly, as Kubernetes' CronJob parser (robfig/cron) reads it, e.g. '*/10 * * * *'"
+        ) from None
+
+
+def six_field_cron(value: str) -> str:
+    """CNPG's ScheduledBackup schedule: robfig/cron with a leading seconds field, exactly six fields."""
+    try:
+        return seconds_first_schedule(value)
+    except CronError as exc:
+        raise ValueError(
+            f"{exc}: expected a six-field cron expression with seconds first (second minute hour day month weekday), "
             "such as '0 0 3 * * *' for 03:00 every day"
-        )
-    return value
+        ) from None
 
 
 CPU_PATTERN = r"^([0-9]+(?:\.[0-9]+)?)(m?)$"
@@ -157,7 +156,7 @@ PositiveDuration = Annotated[str, DurationRange("1s", GO_DURATION_MAX)]
 Hostname = Annotated[str, AfterValidator(rfc1123_host)]
 ServerHost = Annotated[str, AfterValidator(_server_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
-Cron6 = Annotated[str, AfterValidator(_six_field_cron)]
+Cron6 = Annotated[str, AfterValidator(six_field_cron)]
 LeadingLetterName = Annotated[
     str,
     pattern(
@@ -310,7 +309,7 @@ EmailAddress = Annotated[str, pattern(r"^[^@\s,]+@[^@\s,]+$", "an email address,
 SslMode = Literal["disable", "require", "verify-ca", "verify-full"]
 """libpq's sslmode values this program accepts."""
 
-CronSchedule = Annotated[str, AfterValidator(_five_field_cron)]
+CronSchedule = Annotated[str, AfterValidator(five_field_cron)]
 
 Ratio = Annotated[float, Field(gt=0, le=1)]
 PositiveFloat = Annotated[float, Field(gt=0)]

@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from config.image_reference import image_reference
 from config.types import (
     BucketName,
     Cidr,
@@ -68,7 +69,7 @@ class CnpgConfig(Section):
     instances: Annotated[int, Field(ge=1, le=9)] = Field(
         description="PostgreSQL instances (1 in lab, 3 in enterprise)."
     )
-    image: Annotated[str, AfterValidator(_postgres_image)] = Field(
+    image: Annotated[str, AfterValidator(image_reference), AfterValidator(_postgres_image)] = Field(
         description=(
             "PostgreSQL image, an exact tag of major 14 or later (a digest needs the tag too: "
             "repository:17.6@sha256:...)."

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, m
 
 from config.assets import OAUTH2_PROXY_CHART, matches_lock, restated_chart_version
 from config.durations import DurationRange, duration_seconds
+from config.image_reference import image_reference
 from config.types import (
     Cidr,
     ConfigProblemError,
@@ -39,6 +40,7 @@ RegistryImage = Annotated[
         r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+(@sha256:[0-9a-f]{64})?$",
         "registry/repository:tag, e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3 (@sha256:<64 hex> may follow)",
     ),
+    AfterValidator(image_reference),
     AfterValidator(pinned_image),
 ]
 

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from config.cron import CronError, cronjob_schedule, seconds_first_schedule
 from config.durations import GO_DURATION_MAX, DurationRange
 from config.durations import period_seconds as period_seconds
+from config.image_reference import image_reference
 
 PATTERN_EXAMPLES: dict[str, str] = {}
 """What a value failing each pattern should look like (an example, not the regex): the
@@ -244,7 +245,8 @@ def image_name_and_tag(image: str) -> tuple[str, str]:
 
 
 PinnedVersion = Annotated[str, AfterValidator(pinned_tag)]
-PinnedImage = Annotated[str, AfterValidator(pinned_image)]
+PinnedImage = Annotated[str, AfterValidator(image_reference), AfterValidator(pinned_image)]
+"""An image reference the OCI grammar accepts (config/image_reference.py), with an exact tag."""
 
 
 class Section(BaseModel):

@@ -76,11 +76,34 @@ def rfc1123_host(value: str) -> str:
     return value
 
 
-def _server_host(value: str) -> str:
-    """A host name or an IP address."""
+_DOTTED_NUMBERS = re.compile(r"[0-9]+(\.[0-9]+){1,3}")
+"""What a resolver may read as an IPv4 address (inet_aton: 10.1, 010.0.0.1 in octal, 1.2.3.4)."""
+
+
+def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:
+        return False
+    return True
+
+
+def _dns_name(value: str) -> str:
+    """A DNS-1123 subdomain that is not an IP address: Kubernetes refuses an IP as an Ingress host
+    ("must be a DNS name, not an IP address": pkg/apis/networking/validation, validateIngressRules)."""
+    if _DOTTED_NUMBERS.fullmatch(value) or _is_ip(value):
+        raise ValueError("must be a DNS name, not an IP address (Kubernetes refuses an IP as an Ingress host)")
+    return rfc1123_host(value)
+
+
+def _server_host(value: str) -> str:
+    """A host name or an IP address, written so that every client reads the same address."""
+    if not _is_ip(value):
+        if _DOTTED_NUMBERS.fullmatch(value):
+            raise ValueError(
+                "looks like an IPv4 address but is not one as written (leading zeros, or fewer than four "
+                "parts): libpq's resolver would read it as another address; write it as 10.0.0.5"
+            )
         return rfc1123_host(value)
     return value
 
@@ -154,7 +177,8 @@ def memory_bytes(quantity: str) -> int:
 Duration = Annotated[str, DurationRange("0s", GO_DURATION_MAX)]
 """A Go duration (h, m, s) up to what Go's time.Duration holds; a setting states its own range instead."""
 PositiveDuration = Annotated[str, DurationRange("1s", GO_DURATION_MAX)]
-Hostname = Annotated[str, AfterValidator(rfc1123_host)]
+Hostname = Annotated[str, AfterValidator(_dns_name)]
+"""A DNS name (an Ingress host, an email domain): DNS-1123, lower case, not an IP address."""
 ServerHost = Annotated[str, AfterValidator(_server_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Cron6 = Annotated[str, AfterValidator(six_field_cron)]

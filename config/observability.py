@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from config.durations import DurationRange, duration_seconds
 from config.litellm_network import LabelKey, LabelValue
@@ -21,6 +21,7 @@ from config.types import (
     Section,
     SslMode,
     pattern,
+    refuse,
     rfc1123_host,
 )
 
@@ -65,6 +66,15 @@ RepeatInterval = Annotated[
         "(--data.retention): a longer interval repeats sooner than set",
     ),
 ]
+LabelName = Annotated[
+    str,
+    pattern(
+        r"^([a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$",
+        "a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '...' (group by every label), e.g. alertname",
+    ),
+]
+"""An Alertmanager `group_by` entry: a Prometheus label name, or `...` alone (Alertmanager's
+config.go, Route.UnmarshalYAML: invalid label names, `...` beside other labels and repeats are refused)."""
 
 
 class AvailabilityAlerts(Section):
@@ -294,14 +304,33 @@ class AlertRoutingConfig(Section):
     receivers: list[ReceiverConfig] = Field(
         default=[], description="Alertmanager receivers (none: no AlertmanagerConfig)."
     )
-    group_by: Annotated[list[str], Field(min_length=1)] = Field(
-        default=["alertname", "severity"], description="Labels alerts are grouped by."
+    group_by: Annotated[list[LabelName], Field(min_length=1)] = Field(
+        default=["alertname", "severity"],
+        description="Labels alerts are grouped by: label names, each once, or `...` alone (every label).",
     )
     group_wait: GroupWait = Field(default="30s", description="Alertmanager group_wait.")
     group_interval: GroupInterval = Field(default="5m", description="Alertmanager group_interval.")
     repeat_interval: RepeatInterval = Field(
         default="4h", description="Alertmanager repeat_interval (not shorter than group_interval)."
     )
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, labels: list[str]) -> list[str]:
+        problems = [
+            (f"[{i}]", f"{label!r} is already group_by[{labels.index(label)}] (Alertmanager refuses a repeated label)")
+            for i, label in enumerate(labels)
+            if labels.index(label) != i
+        ]
+        if "..." in labels and len(labels) > 1:
+            problems.append(
+                (
+                    f"[{labels.index('...')}]",
+                    "'...' (every label) must be the only entry: Alertmanager refuses it beside labels",
+                )
+            )
+        refuse(problems)
+        return labels
 
     @model_validator(mode="after")
     def _unique_names(self) -> AlertRoutingConfig:

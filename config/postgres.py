@@ -14,6 +14,7 @@ from config.image_reference import image_reference
 from config.types import (
     BucketName,
     Cidr,
+    ConfigProblemError,
     Cron6,
     CronSchedule,
     DatabaseName,
@@ -85,7 +86,10 @@ class CnpgConfig(Section):
         description="PostgreSQL parameters (`postgresql.parameters`); max_connections feeds the connection budget.",
     )
     enable_pdb: bool = Field(
-        description="CNPG's PodDisruptionBudget (off with one instance, or no node could be drained)."
+        description=(
+            "CNPG's PodDisruptionBudgets (the primary's keeps it at minAvailable 1): refused with one instance, where "
+            "it would block every drain of that instance's node."
+        )
     )
     anti_affinity: Literal["preferred", "required"] = Field(
         default="preferred", description="Pod anti-affinity of the instances on kubernetes.io/hostname."
@@ -102,6 +106,24 @@ class CnpgConfig(Section):
             "refused."
         ),
     )
+
+    @model_validator(mode="after")
+    def _drainable(self) -> CnpgConfig:
+        """CNPG's primary PDB has minAvailable 1 whatever the instance count (pkg/specs/poddisruptionbudget.go,
+        BuildPrimaryPodDisruptionBudget): with one instance no eviction is ever allowed, and `kubectl drain`
+        (node upgrades, autoscaler scale-down) waits forever on that node."""
+        if self.enable_pdb and self.instances == 1:
+            raise ConfigProblemError(
+                [
+                    (
+                        "enable_pdb",
+                        "true with instances 1: CNPG's PodDisruptionBudget keeps the only instance (the primary) at "
+                        "minAvailable 1, so its node can never be drained; set enable_pdb false, or run 2 or more "
+                        "instances (accepted: enable_pdb true needs instances 2-9)",
+                    )
+                ]
+            )
+        return self
 
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----")

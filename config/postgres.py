@@ -147,6 +147,8 @@ class ExternalPostgresConfig(Section):
     """An existing PostgreSQL server (e.g. a homelab one); the admin password is
     the stack secret `llm-gateway:postgresAdminPassword`."""
 
+    MULTILINE_FIELDS = frozenset({"ca_cert"})
+
     host: ServerHost = Field(description="The server's host name or IP address.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(default=5432, description="The server's port.")
     server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(

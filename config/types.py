@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from config.cron import CronError, cronjob_schedule, seconds_first_schedule
 from config.durations import GO_DURATION_MAX, DurationRange
 from config.durations import period_seconds as period_seconds
 from config.image_reference import image_reference
+from config.text import control_character, control_character_problems
 
 PATTERN_EXAMPLES: dict[str, str] = {}
 """What a value failing each pattern should look like (an example, not the regex): the
@@ -274,10 +285,26 @@ PinnedImage = Annotated[str, AfterValidator(image_reference), AfterValidator(pin
 
 
 class Section(BaseModel):
-    """Base for every config section: strict, closed, immutable."""
+    """Base for every config section: strict, closed, immutable, and no control character in any
+    string of it (config/text.py), whatever the field."""
 
     # No .inf/.nan: a threshold of .inf is accepted by Prometheus and can never fire.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    """Fields whose value is several lines (a PEM certificate): line feeds are allowed there."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        allowed = "\n" if info.field_name in cls.MULTILINE_FIELDS else ""
+        if isinstance(value, str):
+            problem = control_character(value, allowed)
+            if problem:
+                raise ValueError(f"{problem}; remove it")
+            return value
+        refuse(control_character_problems(value, allowed))
+        return value
 
 
 class ResourceAmounts(Section):

@@ -44,7 +44,7 @@ class LiteLLMSettingsConfig(Section):
     num_retries: Annotated[int, Field(ge=0, le=10)] = Field(
         default=2, description="Retries of a failed provider request."
     )
-    default_key_max_budget: Annotated[float, Field(gt=0)] | None = Field(
+    default_key_max_budget: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
         default=None, description="USD budget of keys generated without one."
     )
     default_key_budget_duration: (
@@ -55,7 +55,7 @@ class LiteLLMSettingsConfig(Section):
         ]
         | None
     ) = Field(default=None, description="Budget period of keys generated without one (e.g. 30d).")
-    max_key_budget: Annotated[float, Field(gt=0)] | None = Field(
+    max_key_budget: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
         default=None, description="Upper bound a generated key's budget may have."
     )
     prometheus_exclude_labels: list[
@@ -73,7 +73,7 @@ class LiteLLMSettingsConfig(Section):
             "start on a name it does not define."
         ),
     )
-    prometheus_max_series_per_metric: Annotated[int, Field(ge=1)] | None = Field(
+    prometheus_max_series_per_metric: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
         default=5000,
         description=(
             "LiteLLM's `prometheus_metrics_max_series_per_metric`: label sets beyond it share one series labelled "
@@ -81,10 +81,10 @@ class LiteLLMSettingsConfig(Section):
             "tokens creates (each is a new `hashed_api_key`); null: no cap."
         ),
     )
-    default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = Field(
+    default_key_rpm_limit: Annotated[int, Field(ge=1, le=10**7)] | None = Field(
         default=None, description="Requests per minute of keys generated without a limit."
     )
-    default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = Field(
+    default_key_tpm_limit: Annotated[int, Field(ge=1, le=10**10)] | None = Field(
         default=None, description="Tokens per minute of keys generated without a limit."
     )
     public_api_docs: bool = Field(
@@ -133,11 +133,11 @@ class LiteLLMDatabaseConfig(Section):
     cleanup_max_batches: Annotated[int, Field(ge=1, le=100000)] = Field(
         default=500, description="general_settings.maximum_spend_logs_cleanup_max_batches: DELETEs per run."
     )
-    expected_requests_per_day: Annotated[int, Field(ge=1)] = Field(
+    expected_requests_per_day: Annotated[int, Field(ge=1, le=10**9)] = Field(
         default=10000,
         description="For the storage budget: requests (spend-log rows) a day at the busiest expected month.",
     )
-    daily_rows_per_day: Annotated[int, Field(ge=0)] = Field(
+    daily_rows_per_day: Annotated[int, Field(ge=0, le=10**8)] = Field(
         default=2000,
         description=(
             "For the storage budget: rows a day in the daily aggregate tables (about one per active user x key x "
@@ -237,7 +237,7 @@ class LiteLLMConfig(Section):
     autoscaling: AutoscalingConfig = Field(
         default=AutoscalingConfig(), description="The chart's HorizontalPodAutoscaler."
     )
-    pdb_min_available: Annotated[int, Field(ge=1)] | None = Field(
+    pdb_min_available: Annotated[int, Field(ge=1, le=99)] | None = Field(
         default=None, description="PodDisruptionBudget minAvailable; must be below the replica floor. Unset: no PDB."
     )
     spread_across_nodes: bool = Field(

@@ -47,10 +47,10 @@ class ModelConfig(Section):
         default=False,
         description="Accept a plain-http api_base to another host: the provider key crosses the network in clear text.",
     )
-    rpm: Annotated[int, Field(ge=1)] | None = Field(
+    rpm: Annotated[int, Field(ge=1, le=10**7)] | None = Field(
         default=None, description="Requests per minute of this deployment (enforced by usage-based-routing-v2)."
     )
-    tpm: Annotated[int, Field(ge=1)] | None = Field(
+    tpm: Annotated[int, Field(ge=1, le=10**10)] | None = Field(
         default=None, description="Tokens per minute of this deployment (enforced by usage-based-routing-v2)."
     )
     fallbacks: list[ModelName] = Field(default=[], description="Other models' names tried when this one fails.")

@@ -15,7 +15,6 @@ from config.types import (
     DnsLabel,
     EmailAddress,
     GsmSecretId,
-    PositiveFloat,
     Ratio,
     ReleaseName,
     Section,
@@ -87,8 +86,9 @@ class AvailabilityAlerts(Section):
 
 
 class PerformanceAlerts(Section):
-    latency_p95_seconds: PositiveFloat = Field(
-        default=30.0, description="p95 request latency above which the latency alert fires."
+    latency_p95_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=30.0,
+        description="p95 request latency above which the latency alert fires (at most an hour, the longest timeout).",
     )
     latency_for: AlertFor = Field(default="10m", description="How long the latency stays above the threshold first.")
     error_rate_warning: Ratio = Field(
@@ -107,27 +107,27 @@ class PerformanceAlerts(Section):
 
 
 class UsageAlerts(Section):
-    key_requests_per_second: PositiveFloat = Field(
+    key_requests_per_second: Annotated[float, Field(gt=0, le=100_000)] = Field(
         default=10.0, description="Requests per second from a single API key (abuse or a runaway client)."
     )
     key_requests_for: AlertFor = Field(default="10m", description="How long a key stays above the request rate first.")
-    key_tokens_per_hour: Annotated[int, Field(gt=0)] = Field(
+    key_tokens_per_hour: Annotated[int, Field(ge=1, le=10**12)] = Field(
         default=2_000_000, description="Tokens one API key consumes in a rolling hour."
     )
     key_tokens_for: AlertFor = Field(default="15m", description="How long a key stays above the token rate first.")
 
 
 class CostAlerts(Section):
-    daily_spend_usd: PositiveFloat = Field(
+    daily_spend_usd: Annotated[float, Field(gt=0, le=10**9)] = Field(
         default=100.0, description="USD over a rolling 24 hours, all keys and models together."
     )
     daily_spend_for: AlertFor = Field(
         default="15m", description="How long the daily spend stays above the threshold first."
     )
-    spike_factor: Annotated[float, Field(gt=1)] = Field(
+    spike_factor: Annotated[float, Field(gt=1, le=1000)] = Field(
         default=3.0, description="A spike: the last hour's spend above this many times the hour before."
     )
-    spike_min_usd_per_hour: PositiveFloat = Field(
+    spike_min_usd_per_hour: Annotated[float, Field(gt=0, le=10**8)] = Field(
         default=5.0, description="Floor of the spike alert: hours spending less never count as a spike."
     )
     spike_for: AlertFor = Field(default="15m", description="How long a spike lasts before the alert fires.")
@@ -160,7 +160,7 @@ class ProviderAlerts(Section):
     failure_for: AlertFor = Field(
         default="10m", description="How long the failure share stays above the threshold first."
     )
-    rate_limited_per_minute: PositiveFloat = Field(
+    rate_limited_per_minute: Annotated[float, Field(gt=0, le=10**6)] = Field(
         default=5.0, description="HTTP 429 answers from a provider deployment, per minute."
     )
     rate_limited_for: AlertFor = Field(
@@ -173,7 +173,7 @@ class ProviderAlerts(Section):
             "single-deployment model groups, which LiteLLM does not cool down)."
         ),
     )
-    outage_min_requests: Annotated[int, Field(ge=1)] = Field(
+    outage_min_requests: Annotated[int, Field(ge=1, le=10**6)] = Field(
         default=5, description="Requests over 5 minutes a deployment needs before it can be in outage."
     )
     outage_for: AlertFor = Field(default="5m", description="How long an outage lasts before the alert fires.")
@@ -183,7 +183,7 @@ class DatabaseAlerts(Section):
     instance_down_for: AlertFor = Field(
         default="5m", description="How long a CNPG instance is down before the alert fires."
     )
-    replication_lag_seconds: PositiveFloat = Field(
+    replication_lag_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
         default=30.0, description="Replica lag above which the replication alert fires."
     )
     replication_lag_for: AlertFor = Field(default="5m", description="How long the lag stays above the threshold first.")
@@ -193,7 +193,7 @@ class DatabaseAlerts(Section):
     backup_failed_for: AlertFor = Field(
         default="5m", description="How long a failed backup is reported before the alert fires."
     )
-    backup_max_age_hours: Annotated[int, Field(ge=1)] = Field(
+    backup_max_age_hours: Annotated[int, Field(ge=1, le=8760)] = Field(
         default=26,
         description=(
             "Age of the last successful backup that fires the stale-backup alert (one daily schedule plus slack)."

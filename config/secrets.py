@@ -193,7 +193,7 @@ class SecretsConfig(Section):
     prefix: Annotated[
         str, pattern(r"^[a-z0-9-]{0,40}$", "lowercase letters, digits and '-' (up to 40), e.g. team-a")
     ] = Field(default="", description="Prefix of every GSM secret id (several deployments in one project).")
-    rotation: dict[str, Annotated[int, Field(ge=0)]] = Field(
+    rotation: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
         default={},
         description=(
             "Rotation generation per secrets-inventory key: bump a number to replace that secret's value on purpose "

@@ -27,6 +27,7 @@ from config.cron import CronError, cronjob_schedule, seconds_first_schedule
 from config.durations import GO_DURATION_MAX, DurationRange
 from config.durations import period_seconds as period_seconds
 from config.image_reference import image_reference
+from config.provenance import BITNAMI_REFUSAL, is_bitnami
 from config.text import control_character, control_character_problems
 
 PATTERN_EXAMPLES: dict[str, str] = {}
@@ -251,6 +252,13 @@ def pinned_tag(tag: str) -> str:
     return tag
 
 
+def not_bitnami(reference: str) -> str:
+    """Refuse an image or chart reference in a Bitnami repository (`config.provenance.is_bitnami`)."""
+    if is_bitnami(reference):
+        raise ValueError(BITNAMI_REFUSAL)
+    return reference
+
+
 IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 """An image digest as the OCI distribution reference grammar writes it for sha256."""
 
@@ -258,6 +266,7 @@ IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 def pinned_image(image: str) -> str:
     """`repository:1.2.3`, optionally with its digest: `repository:1.2.3@sha256:<64 hex>`. The tag is
     required beside a digest: it is the version people (and docs/versions.md) read; the digest pins the bytes."""
+    not_bitnami(image)
     name, at, digest = image.partition("@")
     if at and not IMAGE_DIGEST.fullmatch(digest):
         raise ValueError(f"the digest after '@' must be sha256: and 64 lower-case hex characters, got {digest!r}")

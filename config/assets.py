@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import yaml
 
+from config.endpoints import CHART, insecure_http
 from config.provenance import BITNAMI_REFUSAL, is_bitnami
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,8 @@ class Asset:
     chart it stands in for (`oci://` reference or https archive), what `helm pull` fetches."""
     published_version: str = ""
     """The version of that published chart (`helm pull ... --version`)."""
+    allow_insecure_http: bool = False
+    """Accept a plain-http `url` or `published_url` to a non-local host (config/endpoints.py)."""
 
     @property
     def helm_pull(self) -> str:
@@ -80,11 +83,20 @@ class Asset:
 def load_lock(path: Path = LOCK_FILE) -> dict[str, Asset]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {entry["name"]: Asset(**entry) for entry in data["assets"]}
+        assets = {entry["name"]: Asset(**entry) for entry in data["assets"]}
     except json.JSONDecodeError as exc:
         raise AssetError(f"{path.name}, line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise AssetError(f"{path.name}: every entry of 'assets' needs exactly the fields of an asset ({exc})") from None
+    problems = [
+        f"{name}.{field}: {problem}"
+        for name, asset in assets.items()
+        for field in ("url", "published_url")
+        if not asset.allow_insecure_http and (problem := insecure_http(getattr(asset, field), CHART))
+    ]
+    if problems:
+        raise AssetError(f"{path.name}: " + "; ".join(problems))
+    return assets
 
 
 @cache

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.tenants.view import RotationError, tenant_changes
 from tools.diff_content import (
     diff_alerts,
     diff_dashboards,
@@ -56,6 +57,8 @@ class StackDiff:
     alerts: list[str] = field(default_factory=list)
     dashboards: list[str] = field(default_factory=list)
     footprint: list[str] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
+    """Teams and keys (components/tenants/view.py): new, removed, changed fields, rotations."""
     rendered: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     file_diffs: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
@@ -72,7 +75,8 @@ class StackDiff:
 
     @property
     def empty(self) -> bool:
-        return not (self.resources or self.options or any(self.file_diffs.values()) or self.outputs or self.rendered)
+        changed = self.resources or self.options or any(self.file_diffs.values()) or self.outputs or self.rendered
+        return not (changed or self.tenants)
 
 
 SECTIONS = (
@@ -90,6 +94,7 @@ def diff_stack(stack: str, base_dir: Path, head_dir: Path) -> StackDiff:
     result.dashboards = diff_dashboards(base.files("dashboards", "*.json"), head.files("dashboards", "*.json"))
     result.footprint = diff_footprint(base.outputs, head.outputs)
     result.outputs = diff_outputs(base.outputs, head.outputs)
+    result.tenants = tenant_changes(base.outputs.get("tenants"), head.outputs.get("tenants"))
     for key, _title, sub, pattern in SECTIONS:
         if key == "rendered" and not result.charts_rendered:
             continue
@@ -126,6 +131,7 @@ def render_markdown(d: StackDiff, max_lines: int | None) -> str:
         ("Alerts", d.alerts),
         ("Dashboards", d.dashboards),
         ("Rendered chart objects", d.rendered),
+        ("Tenants", d.tenants),
         ("Footprint", d.footprint),
         ("Stack outputs", d.outputs),
     ):
@@ -203,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = resolve(args.base, Path(scratch), "base", args.stacks, not args.no_render)
             head = resolve(args.head, Path(scratch), "head", args.stacks, not args.no_render)
             diffs = run(base, head, args.out, args.stacks, args.max_lines)
+    except RotationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except subprocess.CalledProcessError as exc:
         detail = (exc.stderr or "").strip().splitlines()
         print(f"error: {' '.join(map(str, exc.cmd[:4]))}…: {detail[-1] if detail else exc}", file=sys.stderr)

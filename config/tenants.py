@@ -87,9 +87,14 @@ def _key_expiry(value: str) -> str:
     return value
 
 
+def _date_as_text(value: Any) -> Any:
+    """An unquoted YAML date (`expires: 2027-06-30`) arrives as a date: taken as its ISO text."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
 BudgetDuration = Annotated[str, AfterValidator(_budget_duration)]
 GracePeriod = Annotated[str, AfterValidator(_grace_period)]
-KeyExpiry = Annotated[str, AfterValidator(_key_expiry)]
+KeyExpiry = Annotated[str, BeforeValidator(_date_as_text), AfterValidator(_key_expiry)]
 
 
 def duration_seconds(value: str) -> int:

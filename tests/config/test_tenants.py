@@ -6,10 +6,11 @@ from __future__ import annotations
 import copy
 import math
 import re
+from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config import ConfigError, StackConfig, TenantsConfig, parse_config
@@ -273,12 +274,14 @@ def _team_budget_accepted(value: Any) -> bool:
     return True
 
 
+@settings(deadline=None)  # parse_config of a whole stack: slow on a loaded machine
 @given(REAL)
 def test_a_budget_is_accepted_exactly_when_finite_positive_and_at_most_a_billion(value: Any) -> None:
     valid = not isinstance(value, bool) and math.isfinite(value) and 0 < value <= 1e9
     assert _team_budget_accepted(value) is valid
 
 
+@settings(deadline=None)  # parse_config of a whole stack: slow on a loaded machine
 @given(st.one_of(st.integers(min_value=-(10**13), max_value=10**13), st.floats(), st.booleans()))
 def test_a_limit_is_accepted_exactly_when_an_integer_in_its_range(value: Any) -> None:
     for field, high in (("tpm_limit", 10**12), ("rpm_limit", 10**9)):
@@ -294,6 +297,7 @@ def test_a_limit_is_accepted_exactly_when_an_integer_in_its_range(value: Any) ->
 DURATION = re.compile(r"([0-9]{1,5})(s|m|h|d|w|mo)")
 
 
+@settings(deadline=None)  # parse_config of a whole stack: slow on a loaded machine
 @given(
     st.one_of(
         st.from_regex(r"\A[0-9]{1,6}(s|m|h|d|w|mo|y|M|days|month)?\Z"),
@@ -311,6 +315,12 @@ def test_a_budget_duration_is_accepted_exactly_in_litellms_strict_form(value: st
     assert valid
     assert cfg.tenants.teams[0].budget_duration == value
     assert duration_seconds(value) > 0
+
+
+def test_an_unquoted_yaml_date_is_an_expiry() -> None:
+    """`expires: 2027-06-30` unquoted reaches the config as a date, not text."""
+    cfg = accepted(lab_with(team(keys=[key("k", expires=date(2027, 6, 30))])))
+    assert cfg.tenants.teams[0].keys[0].expires == "2027-06-30"
 
 
 def test_the_key_limits_fall_back_to_litellms_key_defaults() -> None:

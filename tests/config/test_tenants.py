@@ -1,4 +1,4 @@
-"""The `tenants` section: every bad input of issue 25's list is refused with its key path, all at once,
+"""The `tenants` section: every bad input docs/tenants.md lists is refused with its key path, all at once,
 and the ranges of budgets, limits and durations are exactly the documented ones (Hypothesis)."""
 
 from __future__ import annotations

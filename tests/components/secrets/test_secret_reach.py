@@ -162,7 +162,7 @@ def test_every_external_secret_waits_for_its_namespaces_store(scenario: str) -> 
     assert grants and all(set(stores.values()) & _waits_for(run, g.name) for g in grants)
 
 
-# --- the tenants' keys (issue 25) ---------------------------------------------------------
+# --- the tenants' keys -----------------------------------------------------------------
 
 ADDER = "roles/secretmanager.secretVersionAdder"
 ACCESSOR = "roles/secretmanager.secretAccessor"

@@ -1,4 +1,4 @@
-"""The tenants' Pulumi side (issue 25): the desired document the reconciler accepts, one GSM secret per key
+"""The tenants' Pulumi side: the desired document the reconciler accepts, one GSM secret per key
 without a version, the reconciler's Job (named by its inputs, after LiteLLM) and CronJob under PSA
 `restricted`, its NetworkPolicies, and each delivered key's ExternalSecret."""
 

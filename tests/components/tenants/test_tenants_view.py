@@ -1,4 +1,4 @@
-"""What the preview and the PR diff show of the tenants (issue 25, part 6): readable lines, never a key
+"""What the preview and the PR diff show of the tenants: readable lines, never a key
 value, a lowered rotation refused with exit 2. No cloud credentials: the diff reads preview folders."""
 
 from __future__ import annotations

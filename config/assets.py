@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 import yaml
 
+from config.provenance import BITNAMI_REFUSAL, is_bitnami
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_FILE = ROOT / "assets.lock.json"
 CACHE_ENV = "LLM_GATEWAY_ASSET_CACHE"
@@ -209,12 +211,23 @@ def locked_chart(name: str, root: Path | None = None) -> LockedChart:
 
 
 def chart_problems(name: str) -> list[str]:
-    """Why Helm could not install exactly the locked chart `name` from the cache in use (empty: it can)."""
+    """Why Helm could not install exactly the locked chart `name` from the cache in use (empty: it can),
+    or why it must not (a chart reference in a Bitnami repository)."""
     try:
         asset = locked(name)
-        tree = verify(asset)
     except AssetError as exc:
         return [str(exc)]
+    refused = [
+        f"{LOCK_FILE.name} {name} {key} {ref!r}: {BITNAMI_REFUSAL}"
+        for key, ref in (("url", asset.url), ("published_url", asset.published_url))
+        if is_bitnami(ref)
+    ]
+    try:
+        tree = verify(asset)
+    except AssetError as exc:
+        return [*refused, str(exc)]
+    if refused:
+        return refused
     missing = missing_subcharts(tree)
     if not missing:
         return []

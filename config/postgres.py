@@ -297,7 +297,7 @@ PostgresConfig = Annotated[CnpgPostgres | ExternalPostgres, Field(discriminator=
 """`postgres`: one variant per `engine` (the YAML keys are the same as a flat section's)."""
 
 
-DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"
+DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie"
 """The reporting job's psql image for engine external (engine cnpg runs the cluster's own image)."""
 
 

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from config.provenance import BITNAMI_REFUSAL, is_bitnami
+
 PATTERN_EXAMPLES: dict[str, str] = {}
 """What a value failing each pattern should look like (an example, not the regex): the
 error report quotes it. Filled by `pattern`, so every regex is written once, beside its example."""
@@ -226,6 +228,13 @@ def pinned_tag(tag: str) -> str:
     return tag
 
 
+def not_bitnami(reference: str) -> str:
+    """Refuse an image or chart reference in a Bitnami repository (`config.provenance.is_bitnami`)."""
+    if is_bitnami(reference):
+        raise ValueError(BITNAMI_REFUSAL)
+    return reference
+
+
 IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 """An image digest as the OCI distribution reference grammar writes it for sha256."""
 
@@ -233,6 +242,7 @@ IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 def pinned_image(image: str) -> str:
     """`repository:1.2.3`, optionally with its digest: `repository:1.2.3@sha256:<64 hex>`. The tag is
     required beside a digest: it is the version people (and docs/versions.md) read; the digest pins the bytes."""
+    not_bitnami(image)
     name, at, digest = image.partition("@")
     if at and not IMAGE_DIGEST.fullmatch(digest):
         raise ValueError(f"the digest after '@' must be sha256: and 64 lower-case hex characters, got {digest!r}")

@@ -217,13 +217,9 @@ def _get(data: Any, path: str) -> Any:
     return data
 
 
-TABLED_OUTPUTS = frozenset({"footprint", "tenants"})
-"""Outputs with sections of their own (Footprint, Tenants), not repeated as Stack outputs."""
-
-
 def diff_outputs(base: dict[str, Any], head: dict[str, Any]) -> list[str]:
-    a = {k: v for k, v in base.items() if k not in TABLED_OUTPUTS}
-    b = {k: v for k, v in head.items() if k not in TABLED_OUTPUTS}
+    a = {k: v for k, v in base.items() if k not in ("footprint", "tenants")}
+    b = {k: v for k, v in head.items() if k not in ("footprint", "tenants")}
     return [f"`{p}`: {json.dumps(_get(a, p))} → {json.dumps(_get(b, p))}" for p in changed_paths(a, b)]
 
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from components.reporting import component as reporting
-from components.tenants.view import tenants_table
+from components.tenants.view import preview_lines
 from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
@@ -200,8 +200,7 @@ def _main(argv: Sequence[str] | None) -> int:
     for type_, n in sorted(Counter(r.type for r in run.resources).items()):
         print(f"  {n:3d}  {type_}")
     # The footprint output is printed as the tables below, not as its JSON (outputs.json has that).
-    tabled = {"footprint"} if isinstance(run.outputs.get("footprint"), dict) else set()
-    tabled |= {"tenants"} if isinstance(run.outputs.get("tenants"), dict) else set()
+    tabled = {k for k in ("footprint", "tenants") if isinstance(run.outputs.get(k), dict)}
     print("outputs:")
     for key, value in sorted(run.outputs.items()):
         if key in tabled:
@@ -221,12 +220,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print("database storage (config/budget.py; the total must fit the allowed share of the volume):")
         for line in storage.splitlines():
             print(f"  {line}")
-    if isinstance(run.outputs.get("tenants"), dict):
-        print("tenants (declared; key values live in GSM only, never here):")
-        for line in tenants_table(run.outputs["tenants"]):
-            print(f"  {line}")
     if written is not None:
         print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in sorted(written.items())))
+    sys.stdout.writelines(preview_lines(run.outputs))  # the tenants table, if any
     print(PLACEHOLDER_NOTE)
     print(f"preview took {elapsed:.2f} s", file=sys.stderr)
     if written is not None:

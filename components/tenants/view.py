@@ -118,6 +118,14 @@ def tenants_table(output: dict[str, Any]) -> list[str]:
     return lines
 
 
+def preview_lines(outputs: dict[str, Any]) -> list[str]:
+    """What tools.preview prints of the stack output `tenants`: a heading and the table (nothing without it)."""
+    if not isinstance(outputs.get("tenants"), dict):
+        return []
+    heading = "tenants (declared; key values live in GSM only, never here):"
+    return [f"{heading}\n", *(f"  {line}\n" for line in tenants_table(outputs["tenants"]))]
+
+
 def _field_lines(kind: str, alias: str, old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
     out = []
     for name in fields:

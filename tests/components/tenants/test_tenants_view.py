@@ -98,7 +98,15 @@ def test_the_table_shows_teams_keys_and_where_they_go() -> None:
 def _preview_folder(root: Path, name: str, tenants: dict[str, Any]) -> Path:
     folder = root / name / "lab"
     folder.mkdir(parents=True)
-    (folder / "resources.json").write_text("[]")
+    # A change of tenants changes the reconciler's ConfigMap (its document) too.
+    config_map = {
+        "type": "kubernetes:core/v1:ConfigMap",
+        "name": "llm-gateway-tenants-config",
+        "parent": "llm-gateway-tenants",
+        "inputs": {"data": {"desired.json": json.dumps(tenants, sort_keys=True)}},
+        "options": {},
+    }
+    (folder / "resources.json").write_text(json.dumps([config_map]))
     (folder / "outputs.json").write_text(json.dumps({"tenants": tenants}))
     return folder
 

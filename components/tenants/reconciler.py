@@ -8,7 +8,6 @@ Behaviour, and LiteLLM's traps it guards against: docs/tenants-reconciler.md."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import os
@@ -58,7 +57,8 @@ class Secrets(Protocol):
     def add(self, secret: str, payload: Mapping[str, Any]) -> None: ...
 
 
-_stderr: Final = functools.partial(print, file=sys.stderr)
+def _stderr(line: str) -> None:  # sys.stderr when called (a test captures it)
+    print(line, file=sys.stderr)
 
 
 def key_hash(value: str) -> str:  # LiteLLM's token: sha256 of the raw value (`sk-` included), hex
@@ -303,8 +303,7 @@ class Reconciler:
                 self._fail(f"{name}: {error}")
         return declared
 
-    def _until(self, want: Row) -> str | None:
-        """`duration` for the declared expiry (`<seconds>s`; None: never expires)."""
+    def _until(self, want: Row) -> str | None:  # `duration` for the declared expiry (`<seconds>s`; None: never)
         if (expires := _when(want["expires"])) is None:
             return None
         if (seconds := int((expires - self.now).total_seconds())) <= 0:

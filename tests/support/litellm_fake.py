@@ -107,8 +107,9 @@ class FakeLiteLLM:
             self.calls.append((method, path, sent))
             raise CallError(0, f"{method} {path}: [Errno 104] Connection reset by peer")
         self.calls.append((method, path, sent))
+        route = "/key/{key}/regenerate" if re.fullmatch(r"/key/[^/]+/regenerate", path) else path
         if sent is not None:
-            ignored = set(sent) - accepted_fields().get((method, path), frozenset())
+            ignored = set(sent) - accepted_fields().get((method, route), frozenset())
             if ignored:
                 raise IgnoredFieldError(f"{method} {path}: LiteLLM ignores {sorted(ignored)} (200, nothing stored)")
         if (method, path) == ("GET", "/team/list"):
@@ -124,7 +125,7 @@ class FakeLiteLLM:
             "/key/block": self._key_block,
             "/key/delete": self._key_delete,
         }.get(path)
-        if method == "POST" and (path == "/key/regenerate" or re.fullmatch(r"/key/[^/]+/regenerate", path)):
+        if method == "POST" and route in ("/key/regenerate", "/key/{key}/regenerate"):
             if not self.licensed:
                 raise _error(
                     500, "Regenerating Virtual Keys is an Enterprise feature, You must be a LiteLLM Enterprise user"

@@ -290,3 +290,9 @@ def test_main_needs_the_document_and_the_environment(capsys: pytest.CaptureFixtu
     assert reconciler.main([], {"LITELLM_URL": "u", "LITELLM_MASTER_KEY": "k"}) == 2
     assert reconciler.main(["desired.json"], {"LITELLM_URL": "u"}) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_a_key_whose_blocked_is_null_counts_as_not_blocked(tenants: Tenants) -> None:
+    """LiteLLM stores `blocked` null for a key registered without it (by hand, by an earlier version)."""
+    tenants.key("search-prod")["blocked"] = None
+    assert tenants.run(DOC).writes == 0

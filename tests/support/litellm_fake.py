@@ -265,12 +265,14 @@ class FakeGsm:
     secrets: dict[str, list[Row]] = field(default_factory=dict)
     fail_adds: bool = False
     adds: int = 0
+    reads: int = 0
 
     @classmethod
     def holding(cls, names: Iterable[str]) -> FakeGsm:
         return cls(secrets={name: [] for name in names})
 
     def latest(self, secret: str) -> Any:
+        self.reads += 1
         versions = self.secrets.get(secret)
         return copy.deepcopy(versions[-1]) if versions else None
 

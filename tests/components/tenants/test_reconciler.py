@@ -35,6 +35,7 @@ def test_a_first_run_creates_the_teams_and_registers_each_key_with_the_value_it_
     tenants = Tenants()
     run = tenants.run(DOC)
     assert run.code == 0, run.err
+    assert [c for c in tenants.api.calls if c[0] == "GET"] == [("GET", "/team/list", None)]  # a new value: no lookup
     assert sorted(tenants.api.teams) == ["llmgw-eng", "llmgw-search"]
     team = tenants.api.teams["llmgw-search"]
     assert (team["team_alias"], team["max_budget"], team["tpm_limit"], team["models"]) == (

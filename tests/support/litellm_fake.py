@@ -1,12 +1,12 @@
 """An in-process fake of LiteLLM 1.108.7's team and key management API, and of Secret Manager, for the
 tenants reconciler (components/tenants/reconciler.py). It keeps the rules of the real API that a
-reconciler can trip over (/work/notes/tenants.md; docs/tenants-reconciler.md "Traps"):
+reconciler can trip over (docs/tenants-reconciler.md "Traps"):
 
 - a body field the real request model does not declare is dropped by LiteLLM with a 200: the fake
   raises `IgnoredFieldError` instead (the accepted fields come from the committed OpenAPI capture,
   components/litellm/openapi.json, which a real-proxy test keeps current);
 - `key_alias` is unique across all keys, `""` included (a null alias never collides): 400;
-- re-sending an existing caller-supplied key value answers 200 and creates nothing (issue 20494);
+- re-sending an existing caller-supplied key value answers 200 and creates nothing (BerriAI/litellm#20494);
 - a caller-supplied key must start with `sk-` and be at least 16 characters; /key/block takes a raw
   key only in LiteLLM's raw format (`sk-` + [A-Za-z0-9_-], <= 100 characters) or the 64-hex hash;
 - /key/{key}/regenerate and /key/regenerate need an Enterprise licence (500 without);
@@ -206,7 +206,7 @@ class FakeLiteLLM:
             raise _error(400, "Custom key must be at least 16 characters long")
         token = token_of(value)
         answer = {**body, "key": value, "token": token}
-        if token in self.keys:  # issue 20494: an upsert with an empty update; the answer echoes the request
+        if token in self.keys:  # BerriAI/litellm#20494: an upsert with an empty update; the answer echoes the request
             return answer
         row: Row = {"key_alias": None, "team_id": None, "models": [], "max_budget": None, "budget_duration": None}
         row |= {"tpm_limit": None, "rpm_limit": None, "blocked": None, "metadata": {}, "spend": 0.0}

@@ -1,4 +1,4 @@
-"""LiteLLM's management API traps (/work/notes/tenants.md section 12; docs/tenants-reconciler.md "Traps"):
+"""LiteLLM's management API traps (docs/tenants-reconciler.md "Traps"):
 for each, the fake's rule (tests/support/litellm_fake.py keeps it as the real API does) and the
 reconciler's guard against it. Each reconciler test fails when its guard is removed."""
 
@@ -63,7 +63,7 @@ def test_an_empty_or_reserved_alias_is_refused_before_any_call() -> None:
         assert problems == [f"keys[0].key_alias: {alias!r} is empty or holds '~'"]
 
 
-# -- re-sending an existing caller-supplied key answers 200 and creates nothing (issue 20494) ------
+# -- re-sending an existing caller-supplied key answers 200 and creates nothing (BerriAI/litellm#20494)
 def test_fake_a_resent_key_value_answers_200_and_changes_nothing() -> None:
     api = FakeLiteLLM()
     api.call("POST", "/key/generate", {"key": VALUE, "key_alias": "first", "team_id": "t1", "max_budget": 1.0})

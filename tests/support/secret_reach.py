@@ -22,11 +22,14 @@ includes `secretmanager.versions.access`. The identities usable from N:
 
 A grant to one of those identities on a secret (or project-wide: every secret) makes the
 secret readable from N. What N consumes is what its ExternalSecrets reference
-(`spec.data[].remoteRef.key`, `spec.dataFrom[].extract.key`).
+(`spec.data[].remoteRef.key`, `spec.dataFrom[].extract.key`), and what the program's own
+workloads in N read from GSM directly: the tenants reconciler, the key secrets its desired
+document names (ConfigMap `litellm-tenants`, `desired.json` `keys[].gsm_secret`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,9 +96,24 @@ def ksa_principal(member: str) -> tuple[str, str, str] | None:
     return (m["pool"], m["ns"], m["ksa"]) if m else None
 
 
-def consumed(reach: Reach, namespace: str) -> set[str]:
-    """The GSM secrets the ExternalSecrets of `namespace` reference."""
+TENANTS_CONFIG_MAP = "litellm-tenants"
+"""The tenants reconciler's ConfigMap (components/tenants/manifests.py): its document names the secrets it reads."""
+
+
+def read_directly(reach: Reach, namespace: str) -> set[str]:
+    """The GSM secrets the program's own workloads of `namespace` read without ESO: the tenants reconciler's keys."""
     out: set[str] = set()
+    for cm in reach.of_kind("ConfigMap"):
+        meta = cm["metadata"]
+        if meta.get("namespace") == namespace and meta["name"] == TENANTS_CONFIG_MAP:
+            document = json.loads(cm["data"]["desired.json"])
+            out |= {gsm_secret_id(key["gsm_secret"]) for key in document["keys"]}
+    return out
+
+
+def consumed(reach: Reach, namespace: str) -> set[str]:
+    """The GSM secrets the ExternalSecrets of `namespace` reference, and those its own workloads read directly."""
+    out: set[str] = read_directly(reach, namespace)
     for es in reach.of_kind("ExternalSecret"):
         if es["metadata"].get("namespace") != namespace:
             continue
@@ -218,3 +236,22 @@ def reach_of_run(run: Any) -> Reach:
             email = str(inputs["serviceAccountId"]).rsplit("/", 1)[-1]
             impersonations += [Impersonation(email, m) for m in _members(inputs, _GSA_IAM[r.type])]
     return Reach(objects=run.kubernetes_objects(), grants=grants, impersonations=impersonations)
+
+
+def tenant_key_secrets(run: Any) -> set[str]:
+    """The GSM secrets of the tenants' keys: those labelled with a `key-alias` (components/tenants)."""
+    return {
+        str(s.plain_inputs["secretId"])
+        for s in run.of_type("gcp:secretmanager/secret:Secret")
+        if "key-alias" in (s.plain_inputs.get("labels") or {})
+    }
+
+
+def tenant_namespaces_of_run(run: Any) -> set[str]:
+    """The namespaces whose ExternalSecrets deliver a tenant's key."""
+    keys = tenant_key_secrets(run)
+    return {
+        es["metadata"]["namespace"]
+        for es in run.custom_resources("ExternalSecret")
+        if any(gsm_secret_id(d["remoteRef"]["key"]) in keys for d in es["spec"].get("data") or [])
+    }

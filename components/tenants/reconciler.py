@@ -249,8 +249,8 @@ class Reconciler:
                 self._write("/team/update", {"team_id": tid, **changed}, f"{name}: updated")
             ready.add(tid)
         for tid, team in teams.items():
-            gone = tid in declared or {tid, team.get("team_alias")} & set(doc["delete"]["teams"])
-            if _mine(team).get("managed") and not team.get("blocked") and not gone:
+            exempt = tid in declared or {tid, team.get("team_alias")} & set(doc["delete"]["teams"])  # or deleted
+            if _mine(team).get("managed") and not team.get("blocked") and not exempt:
                 self._write("/team/update", {"team_id": tid, "blocked": True}, f"team {team['team_alias']}: blocked")
         return ready
 

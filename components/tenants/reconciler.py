@@ -8,7 +8,6 @@ Behaviour, and LiteLLM's traps it guards against: docs/tenants-reconciler.md."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import os
@@ -58,7 +57,8 @@ class Secrets(Protocol):
     def add(self, secret: str, payload: Mapping[str, Any]) -> None: ...
 
 
-_stderr: Final = functools.partial(print, file=sys.stderr)
+def _stderr(line: str) -> None:  # sys.stderr when called (a test captures it)
+    print(line, file=sys.stderr)
 
 
 def key_hash(value: str) -> str:  # LiteLLM's token: sha256 of the raw value (`sk-` included), hex
@@ -249,13 +249,13 @@ class Reconciler:
                 self._write("/team/update", {"team_id": tid, **changed}, f"{name}: updated")
             ready.add(tid)
         for tid, team in teams.items():
-            gone = tid in declared or {tid, team.get("team_alias")} & set(doc["delete"]["teams"])
-            if _mine(team).get("managed") and not team.get("blocked") and not gone:
+            exempt = tid in declared or {tid, team.get("team_alias")} & set(doc["delete"]["teams"])  # or deleted
+            if _mine(team).get("managed") and not team.get("blocked") and not exempt:
                 self._write("/team/update", {"team_id": tid, "blocked": True}, f"team {team['team_alias']}: blocked")
         return ready
 
-    def _value(self, want: Row) -> str:
-        """The key's value from GSM; a new one, stored first, when it has none or its rotation is behind."""
+    def _value(self, want: Row) -> tuple[str, bool]:
+        """The key's value from GSM and whether it is new (stored first: GSM had none, or its rotation is behind)."""
         stored, rotation = self.store.latest(want["gsm_secret"]), want["rotation"]
         if stored is not None:
             if not isinstance(stored, dict) or not KEY_VALUE.fullmatch(str(stored.get("key"))):
@@ -263,12 +263,12 @@ class Reconciler:
             if type(stored.get("rotation")) is not int or stored["rotation"] > rotation:
                 raise ValueError(f"GSM holds rotation {stored.get('rotation')!r}, not the declared {rotation}")
             if stored["rotation"] == rotation:
-                return str(stored["key"])
+                return str(stored["key"]), False
         value = self.new_value()
         self.store.add(want["gsm_secret"], {"key": value, "rotation": rotation})
         self.writes += 1
         self.out(f"key {want['key_alias']}: new value in GSM (r{rotation})")
-        return value
+        return value, True
 
     def _find(self, token: str, keys: dict[str, Row]) -> Row | None:
         """The key by hash: listed, else /key/info (a key moved out of its team); None when there is none."""
@@ -293,9 +293,10 @@ class Reconciler:
                 self._fail(f"{name}: skipped, its team {want['team_id']} is not in place")
                 continue
             try:
-                declared.add(token := key_hash(value := self._value(want)))
+                value, fresh = self._value(want)
+                declared.add(token := key_hash(value))
                 want = {**want, "blocked": False, "metadata": {MARK: {"managed": True, "rotation": want["rotation"]}}}
-                if (have := self._find(token, keys)) is None:
+                if (have := None if fresh else self._find(token, keys)) is None:  # a new value: no lookup
                     self._register(name, want, value, keys)
                 else:
                     self._update(name, want, have)
@@ -303,8 +304,7 @@ class Reconciler:
                 self._fail(f"{name}: {error}")
         return declared
 
-    def _until(self, want: Row) -> str | None:
-        """`duration` for the declared expiry (`<seconds>s`; None: never expires)."""
+    def _until(self, want: Row) -> str | None:  # `duration` for the declared expiry (`<seconds>s`; None: never)
         if (expires := _when(want["expires"])) is None:
             return None
         if (seconds := int((expires - self.now).total_seconds())) <= 0:

@@ -1,0 +1,97 @@
+"""The tenants a stack declares, as the reporting schema holds them: what chargeback groups by.
+
+`DeclaredTeam` and `DeclaredKey` are the interface between the stack's `tenants` config (which
+the program maps onto them) and the reporting job, which replaces the contents of
+`reporting.declared_teams` and `reporting.declared_keys` with them on every run
+(components/reporting/tenants.py). Their readers (the chargeback dashboard, the export of
+`tools/chargeback.py`) join LiteLLM's spend on them:
+
+- a row's cost centre is its team's when that team is declared (by LiteLLM's `team_id`); every
+  other row (a team not declared, a key without a team) is `UNDECLARED`: shown, never dropped;
+- a key is declared when its alias is (LiteLLM keeps aliases unique). A key the tenants
+  reconciler rotated out is renamed `<alias>~r<N>` for its grace period (`RETIRED_ALIAS`):
+  its spend stays under the declared alias.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dashboards.reporting_schema import DECLARED_KEYS
+
+UNDECLARED = "undeclared"
+"""The cost centre (and, in the export, the team name and key alias) of spend no declared tenant owns."""
+RETIRED_ALIAS = "~r[0-9]+$"
+"""The suffix (a POSIX regular expression) the reconciler gives a rotated-out key's alias."""
+
+
+@dataclass(frozen=True)
+class DeclaredTeam:
+    team_id: str
+    """LiteLLM's team_id (stable; what the spend rows carry)."""
+    team_alias: str
+    owner: str
+    """The team's owner (an e-mail address)."""
+    cost_centre: str
+
+
+@dataclass(frozen=True)
+class DeclaredKey:
+    key_alias: str
+    """LiteLLM's key_alias (unique across all keys)."""
+    team_id: str
+    """The declared team the key belongs to."""
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Every declared team and key of a stack; refused (ValueError listing every problem) when the
+    tables could not hold it: an empty or NUL-holding field, a team id or key alias twice, a key
+    of a team not declared."""
+
+    teams: tuple[DeclaredTeam, ...] = ()
+    keys: tuple[DeclaredKey, ...] = ()
+
+    @classmethod
+    def of(cls, teams: Iterable[DeclaredTeam], keys: Iterable[DeclaredKey]) -> Declared:
+        return cls(tuple(teams), tuple(keys))
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{kind} {getattr(item, name)!r}: {field} {why}"
+            for kind, name, items in (("team", "team_id", self.teams), ("key", "key_alias", self.keys))
+            for item in items
+            for field, value in vars(item).items()
+            if (why := "is empty" if not value else "holds a NUL character" if "\x00" in value else "")
+        ]
+        for kind, values in (
+            ("team id", [t.team_id for t in self.teams]),
+            ("key alias", [k.key_alias for k in self.keys]),
+        ):
+            problems += [f"{kind} {value!r} is declared {n} times" for value, n in Counter(values).items() if n > 1]
+        teams = {t.team_id for t in self.teams}
+        problems += [
+            f"key {k.key_alias!r}: team {k.team_id!r} is not declared" for k in self.keys if k.team_id not in teams
+        ]
+        if problems:
+            raise ValueError("declared tenants: " + "; ".join(problems))
+
+
+NO_TENANTS = Declared()
+"""A stack that declares no tenants: every spend row is `UNDECLARED`."""
+
+
+def cost_centre(team: str) -> str:
+    """The cost centre of a row joined to `declared_teams` as `team` (`UNDECLARED` when not)."""
+    return f"COALESCE({team}.cost_centre, '{UNDECLARED}')"
+
+
+def declared_key_join(alias: str, key_alias: str) -> str:
+    """LEFT JOIN `declared_keys` as `alias` on a row's key alias (`key_alias`, an SQL expression),
+    a rotated-out key's `<alias>~r<N>` included."""
+    return (
+        f"LEFT JOIN {DECLARED_KEYS} {alias}\n"
+        f"  ON {alias}.key_alias IN ({key_alias}, regexp_replace({key_alias}, '{RETIRED_ALIAS}', ''))"
+    )

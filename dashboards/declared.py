@@ -15,14 +15,15 @@ the program maps onto them) and the reporting job, which replaces the contents o
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dashboards.reporting_schema import DECLARED_KEYS
+from dashboards.reporting_schema import DAILY_CHARGE, DECLARED_KEYS, DECLARED_TEAMS, TEAMS, key_label
 
 UNDECLARED = "undeclared"
-"""The cost centre (and, in the export, the team name and key alias) of spend no declared tenant owns."""
+"""The cost centre of spend no declared team owns (a team not declared, a key without a team)."""
 RETIRED_ALIAS = "~r[0-9]+$"
 """The suffix (a POSIX regular expression) the reconciler gives a rotated-out key's alias."""
 
@@ -71,6 +72,11 @@ class Declared:
             ("key alias", [k.key_alias for k in self.keys]),
         ):
             problems += [f"{kind} {value!r} is declared {n} times" for value, n in Counter(values).items() if n > 1]
+        problems += [
+            f"key {k.key_alias!r}: alias ends like a rotated-out key's (~r<N>)"
+            for k in self.keys
+            if re.search(RETIRED_ALIAS, k.key_alias)
+        ]
         teams = {t.team_id for t in self.teams}
         problems += [
             f"key {k.key_alias!r}: team {k.team_id!r} is not declared" for k in self.keys if k.team_id not in teams
@@ -83,15 +89,27 @@ NO_TENANTS = Declared()
 """A stack that declares no tenants: every spend row is `UNDECLARED`."""
 
 
-def cost_centre(team: str) -> str:
-    """The cost centre of a row joined to `declared_teams` as `team` (`UNDECLARED` when not)."""
-    return f"COALESCE({team}.cost_centre, '{UNDECLARED}')"
+def charge_rows(where: str) -> str:
+    """`daily_charge`'s rows (alias `c`) that satisfy `where`, each with its tenant attribution:
 
+    - `team_id`: the row's (a deleted key's from LiteLLM's archive), else its declared key's team;
+    - `team`: the declared team's alias, else LiteLLM's (live) alias, else the team id; NULL
+      only for spend no team owns;
+    - `cost_centre`, `owner`: the declared team's; `UNDECLARED` / NULL when the team is not declared;
+    - `key_label`: the key's alias, else LiteLLM's masked name; `key_declared`: its alias (a
+      rotated-out `<alias>~r<N>` counting as `<alias>`) is declared.
 
-def declared_key_join(alias: str, key_alias: str) -> str:
-    """LEFT JOIN `declared_keys` as `alias` on a row's key alias (`key_alias`, an SQL expression),
-    a rotated-out key's `<alias>~r<N>` included."""
+    One row out per row in: joins on primary keys only, so no spend is dropped or counted twice.
+    """
+    team = "COALESCE(c.team_id, dk.team_id)"
     return (
-        f"LEFT JOIN {DECLARED_KEYS} {alias}\n"
-        f"  ON {alias}.key_alias IN ({key_alias}, regexp_replace({key_alias}, '{RETIRED_ALIAS}', ''))"
+        f"SELECT c.day, {team} AS team_id, COALESCE(dt.team_alias, t.team_alias, {team}) AS team,\n"
+        f"  COALESCE(dt.cost_centre, '{UNDECLARED}') AS cost_centre, dt.owner, c.key_id, c.key_alias,\n"
+        f"  {key_label('c')} AS key_label, dk.key_alias IS NOT NULL AS key_declared, c.model_group, c.model,\n"
+        "  c.provider, c.spend, c.requests, c.failed, c.prompt_tokens, c.completion_tokens\n"
+        f"FROM {DAILY_CHARGE} c\n"
+        f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace(c.key_alias, '{RETIRED_ALIAS}', '')\n"
+        f"LEFT JOIN {DECLARED_TEAMS} dt ON dt.team_id = {team}\n"
+        f"LEFT JOIN {TEAMS} t ON t.team_id = {team}\n"
+        f"WHERE {where}"
     )

@@ -95,6 +95,15 @@ from config.sso import (
     SsoConfig,
 )
 from config.stack import StackConfig
+from config.tenants import (
+    GSM_ONLY,
+    KEY_DATA_KEY,
+    KeyDelivery,
+    TenantDeletions,
+    TenantKey,
+    TenantsConfig,
+    TenantTeam,
+)
 from config.types import (
     CPU_PATTERN,
     DNS_LABEL_PATTERN,
@@ -151,6 +160,8 @@ __all__ = [
     "DEFAULT_REPORTING_IMAGE",
     "DNS_LABEL_PATTERN",
     "FLOATING_TAGS",
+    "GSM_ONLY",
+    "KEY_DATA_KEY",
     "MEMORY_PATTERN",
     "MIB",
     "MIN_POSTGRES_MAJOR",
@@ -203,6 +214,7 @@ __all__ = [
     "InClusterRedisConfig",
     "IngressConfig",
     "IssuerUrl",
+    "KeyDelivery",
     "LabelKey",
     "LabelValue",
     "LangfuseConfig",
@@ -252,6 +264,10 @@ __all__ = [
     "SsoConfig",
     "StackConfig",
     "StoreConfig",
+    "TenantDeletions",
+    "TenantKey",
+    "TenantTeam",
+    "TenantsConfig",
     "UsageAlerts",
     "ValkeyConfig",
     "ZookeeperConfig",

@@ -43,7 +43,7 @@ from components.kit import (
     restricted_pod,
 )
 from components.reporting import sql as reporting_sql
-from components.reporting.tenants import declared_sql
+from components.reporting.tenants import declared_sql, declared_tenants
 from components.scanner import PULL_POLICY, image_pin_skips, scanner_skips
 from config import DEFAULT_REPORTING_IMAGE, PostgresConfig, ReportingConfig, StackConfig
 from dashboards.declared import NO_TENANTS, Declared
@@ -81,11 +81,18 @@ class ReportingArgs:
     """The database the job refreshes, the Secrets of its role's and the owner's logins, how it
     verifies the server (sslmode, the CA's Secret)."""
     declared: Declared = NO_TENANTS
-    """The stack's declared teams and keys (cost centres for chargeback); none: all spend is `undeclared`."""
+    """The stack's declared teams and keys (`tenants`: cost centres for chargeback); none: all spend is
+    `undeclared`."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, endpoint: DatabaseEndpoint) -> ReportingArgs:
-        return cls(reporting=cfg.reporting, postgres=cfg.postgres, namespace=cfg.namespaces.gateway, endpoint=endpoint)
+        return cls(
+            reporting=cfg.reporting,
+            postgres=cfg.postgres,
+            namespace=cfg.namespaces.gateway,
+            endpoint=endpoint,
+            declared=declared_tenants(cfg.tenants),
+        )
 
 
 def image(args: ReportingArgs) -> str:

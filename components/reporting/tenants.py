@@ -1,5 +1,6 @@
 """The declared tenants in the reporting schema, as pure SQL text: their tables and their contents.
 
+- `declared_tenants(tenants)`: the `tenants` config section as `Declared` (ReportingArgs.from_config);
 - `declared_tables_sql()`: the two tables (part of `schema.sql`, run by the `reporting` role;
   grafana_ro reads them like every other relation of the schema).
 - `declared_sql(declared)`: the file `declared.sql` the reporting job runs on every run, after
@@ -18,11 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dashboards.declared import Declared
+from config.tenants import TenantsConfig
+from dashboards.declared import Declared, DeclaredKey, DeclaredTeam
 from dashboards.reporting_schema import DECLARED_KEYS, DECLARED_TEAMS
 
 TEAM_COLUMNS = ("team_id", "team_alias", "owner", "cost_centre")
 KEY_COLUMNS = ("key_alias", "team_id")
+
+
+def declared_tenants(tenants: TenantsConfig) -> Declared:
+    """The `tenants` section's teams and keys as the reporting schema holds them (the teams' LiteLLM
+    ids, as the reconciler creates them; each key under its team)."""
+    return Declared.of(
+        (DeclaredTeam(t.team_id, t.alias, t.owner, t.cost_centre) for t in tenants.teams),
+        (DeclaredKey(k.alias, t.team_id) for t in tenants.teams for k in t.keys),
+    )
 
 
 def declared_tables_sql() -> str:

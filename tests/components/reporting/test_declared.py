@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from components.database.endpoint import endpoint
 from components.reporting import component as reporting
 from components.reporting import sql as reporting_sql
 from components.reporting.tenants import declared_sql, literal
@@ -16,6 +17,7 @@ from config import ReportingConfig
 from dashboards.declared import NO_TENANTS, Declared, DeclaredKey, DeclaredTeam
 from tests.harness.pglab import spend_seed
 from tests.harness.pglab.server import LiteLLMDatabase
+from tests.support.config import scenario_config
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy
 
 DBNAME = "declared_tenants"
@@ -115,3 +117,29 @@ def test_job_replaces_the_declared_tables_and_grafana_ro_reads_them(declared_db:
     )
     _job_run(declared_db, NO_TENANTS)
     assert _read(declared_db) == ([], [])
+
+
+TENANTS = (
+    "llm-gateway:tenants={enabled: true, teams: ["
+    "{alias: Search, owner: alice@acme.example, cost_centre: CC-1001, max_budget: 40, models: [gpt-4o-mini],"
+    " keys: [{alias: search-prod, max_budget: 10, deliver: gsm_only}]},"
+    "{alias: ads, id: ads-team-7, owner: bob@acme.example, cost_centre: CC-2002, max_budget: 20, models: [gpt-4o-mini],"
+    " keys: []}]}"
+)
+
+
+def test_the_stacks_tenants_section_reaches_the_jobs_declared_sql() -> None:
+    """From config as the root builds the component: LiteLLM's team ids (default `llmgw-<alias in lower
+    case>`, or the declared `id`), each key under its team; no section: no rows."""
+    cfg = scenario_config("lab", TENANTS)
+    args = reporting.ReportingArgs.from_config(cfg, endpoint(cfg, "grafana-ro-password"))
+    assert args.declared == Declared.of(
+        (
+            DeclaredTeam("llmgw-search", "Search", "alice@acme.example", "CC-1001"),
+            DeclaredTeam("ads-team-7", "ads", "bob@acme.example", "CC-2002"),
+        ),
+        (DeclaredKey("search-prod", "llmgw-search"),),
+    )
+    assert reporting.config_map_manifest(args)["data"]["declared.sql"] == declared_sql(args.declared)
+    plain = scenario_config("lab")
+    assert reporting.ReportingArgs.from_config(plain, endpoint(plain, "grafana-ro-password")).declared == NO_TENANTS

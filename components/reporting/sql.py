@@ -238,6 +238,7 @@ def grants_sql(reader: str) -> str:
         f"GRANT USAGE ON SCHEMA {SCHEMA} TO {who};\n"
         f"GRANT SELECT ON {', '.join(READABLE)} TO {who};\n"
         f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh(integer, date) FROM PUBLIC;\n"
+        f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh_charge(integer, date) FROM PUBLIC;\n"
     )
 
 

@@ -24,8 +24,9 @@ from dashboards.reporting_schema import DAILY_CHARGE, DECLARED_KEYS, DECLARED_TE
 
 UNDECLARED = "undeclared"
 """The cost centre of spend no declared team owns (a team not declared, a key without a team)."""
-RETIRED_ALIAS = "~r[0-9]+$"
-"""The suffix (a POSIX regular expression) the reconciler gives a rotated-out key's alias."""
+RETIRED_ALIAS = "~r[0-9]+(~[0-9a-f]{8})?$"
+"""The suffix (a POSIX regular expression) the reconciler gives a rotated-out key's alias: `~r<N>`, and
+`~<8 hex of its token>` after it when that alias is taken (components/tenants/reconciler.py)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ transaction, between schema.sql and refresh.sql; run here on LiteLLM's real sche
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from components.reporting import component as reporting
 from components.reporting import sql as reporting_sql
 from components.reporting.tenants import declared_sql, literal
 from config import ReportingConfig
-from dashboards.declared import NO_TENANTS, Declared, DeclaredKey, DeclaredTeam
+from dashboards.declared import NO_TENANTS, RETIRED_ALIAS, Declared, DeclaredKey, DeclaredTeam
 from tests.harness.pglab import spend_seed
 from tests.harness.pglab.server import LiteLLMDatabase
 from tests.support.config import scenario_config
@@ -143,3 +144,22 @@ def test_the_stacks_tenants_section_reaches_the_jobs_declared_sql() -> None:
     assert reporting.config_map_manifest(args)["data"]["declared.sql"] == declared_sql(args.declared)
     plain = scenario_config("lab")
     assert reporting.ReportingArgs.from_config(plain, endpoint(plain, "grafana-ro-password")).declared == NO_TENANTS
+
+
+RETIRED = {
+    "search-prod": "search-prod",
+    "search-prod~r1": "search-prod",  # the reconciler's rotated-out name
+    "search-prod~r12~0a1b2c3d": "search-prod",  # ... when `~r12` was taken: 8 hex of the token after it
+    "search-prod~r1~ZZ": "search-prod~r1~ZZ",
+    "my~rx": "my~rx",
+}
+
+
+def test_a_rotated_out_alias_counts_as_its_declared_alias(declared_db: LiteLLMDatabase) -> None:
+    """The same suffix in Python and in PostgreSQL's regexp_replace (what charge_rows joins on)."""
+    assert {alias: re.sub(RETIRED_ALIAS, "", alias) for alias in RETIRED} == RETIRED
+    with declared_db.server.connect_as(READER, READER_PASSWORD, DBNAME) as conn:
+        in_sql = {a: conn.execute("SELECT regexp_replace(%s, %s, '')", [a, RETIRED_ALIAS]).fetchone() for a in RETIRED}
+    assert {alias: row[0] if row else None for alias, row in in_sql.items()} == RETIRED
+    with pytest.raises(ValueError, match="alias ends like a rotated-out key's"):
+        Declared.of(TRICKY.teams, (DeclaredKey("search-prod~r2", "llmgw-search"),))

@@ -183,7 +183,7 @@ def chargeback_naive(declared: Declared) -> str:
         "  COALESCE(sum(r.spend) FILTER (WHERE dk.key_alias IS NULL), 0) AS undeclared_keys_spend,\n"
         "  count(*) AS requests, sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens\n"
         f"FROM ({_RAW_CHARGE}) r\n"
-        f"LEFT JOIN {keys} AS dk (key_alias, team_id) ON dk.key_alias = regexp_replace(r.key_alias, '~r[0-9]+$', '')\n"
+        f"LEFT JOIN {keys} AS dk (key_alias, team_id) ON dk.key_alias = regexp_replace(r.key_alias, '~r[0-9]+(~[0-9a-f]{8})?$', '')\n"
         f"LEFT JOIN {teams} AS dt (team_id, team_alias, owner, cost_centre) ON dt.team_id = COALESCE(r.team_id, dk.team_id)\n"
         f"LEFT JOIN {TEAMS} t ON t.team_id = COALESCE(r.team_id, dk.team_id)\n"
         "GROUP BY 1, 2, 3, 4, 5\n"

@@ -148,7 +148,7 @@ def _key_ranges() -> str:
     )
 
 
-# --- the chargeback grain (issue 25): its own function, run after `refresh` -----------------
+# --- the chargeback grain: its own function, run after `refresh` ------------------------------
 
 _SUM_SOURCE = (
     "sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"

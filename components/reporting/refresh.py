@@ -9,6 +9,7 @@ days covers them.
 
 from __future__ import annotations
 
+from components.reporting.ranges import ranges_refresh
 from components.reporting.relations import (
     COARSE,
     MEASURE_NAMES,
@@ -100,6 +101,7 @@ def refresh_function() -> str:
         f"{monthly}\n"
         f"{_key_state()}\n"
         f"{_key_ranges()}\n"
+        f"{ranges_refresh()}\n"
         f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at)\n"
         "  VALUES (true, this_day, window_days, now())\n"
         "  ON CONFLICT (id) DO UPDATE SET last_day = EXCLUDED.last_day, window_days = EXCLUDED.window_days,\n"

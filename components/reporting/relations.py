@@ -21,7 +21,9 @@ from dashboards.reporting_schema import (
     MONTH_TEAM,
     RANGE_DAYS,
     STATE,
+    TEAM_RANGES,
     TEAMS,
+    USER_RANGES,
     WEEK_KEY,
     WEEK_USER,
 )
@@ -33,7 +35,7 @@ its full weeks there and only the edge days from the daily table."""
 MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
 """Per calendar month twin of daily_team: the chargeback table reads whole months."""
 VIEWS = (KEYS, TEAMS, FAILURES)
-PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
+PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE, TEAM_RANGES, USER_RANGES)
 READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE)
 """Everything the dashboards' login may SELECT."""
 

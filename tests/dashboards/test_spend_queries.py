@@ -404,17 +404,46 @@ def _analyzed_plan(db: SpendDb, text: str) -> str:
     return "\n".join(str(r[0]) for r in db.rows("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + text))
 
 
-def test_spend_by_key_reads_a_precomputed_range_from_key_ranges(many_keys_db: SpendDb) -> None:
-    def plan(selection: dict[str, Selection], time_range: TimeRange) -> str:
-        return _analyzed_plan(
-            many_keys_db, render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, selection, time_range)
-        )
+RANGED = {
+    "spend_by_key": "daily_key",
+    "top_users": "daily_user",
+    "spend_by_team": "daily_team",
+    "team_budgets": "daily_team",
+}
+"""The panels that read a refresh's precomputed range, and the rollup each aggregates otherwise."""
+RANGE_TABLE = {"spend_by_key": "key_ranges", "top_users": "user_ranges"}
 
+
+def _read(plan: str, *tables: str) -> bool:
+    """Whether the plan read one of `tables` (a scan that ran)."""
+    return any(f"on {t}" in line and "never executed" not in line for line in plan.splitlines() for t in tables)
+
+
+def _answered(plan: str, table: str) -> bool:
+    """Whether rows came from `table` (a precomputed range's table is looked up either way)."""
+    return any(
+        f"on {table}" in line and "(actual rows=0 " not in line for line in plan.splitlines() if _read(line, table)
+    )
+
+
+def _aggregated(plan: str, rollup: str) -> bool:
+    """Whether the plan read `rollup` or its weekly twin."""
+    return _read(plan, rollup, rollup.replace("daily_", "weekly_"))
+
+
+@pytest.mark.parametrize("key", sorted(RANGED))
+def test_ranged_panels_read_a_precomputed_range(many_keys_db: SpendDb, key: str) -> None:
+    def plan(selection: dict[str, Selection], time_range: TimeRange) -> str:
+        return _analyzed_plan(many_keys_db, render(OVERVIEW.panel(key).sql, OVERVIEW.variables, selection, time_range))
+
+    table = RANGE_TABLE.get(key, "team_ranges")
     precomputed = plan(ALL_OVERVIEW, RANGE)
-    assert "key_ranges" in precomputed
-    assert all("never executed" in line for line in precomputed.splitlines() if "on daily_key" in line), precomputed
-    for other in (plan(ALL_OVERVIEW, WEEKS), plan({**ALL_OVERVIEW, "team": ["team-01"]}, RANGE)):
-        assert any("on daily_key" in line and "never executed" not in line for line in other.splitlines()), other
+    assert _answered(precomputed, table) and not _aggregated(precomputed, RANGED[key]), precomputed
+    weeks = plan(ALL_OVERVIEW, WEEKS)
+    assert _aggregated(weeks, RANGED[key]) and not _answered(weeks, table), weeks
+    if key != "team_budgets":  # its spend in range follows the team filter only
+        filtered = plan({**ALL_OVERVIEW, "model": ["gpt-4o"]}, RANGE)
+        assert _read(filtered, "daily_detail") and not _answered(filtered, table), filtered
 
 
 def _last_days(days: int) -> TimeRange:
@@ -422,22 +451,29 @@ def _last_days(days: int) -> TimeRange:
     return TimeRange(datetime(2025, 3, 3, tzinfo=UTC) - timedelta(days=days), RANGE.end)
 
 
-def _precomputed_equals_raw_log(db: SpendDb, time_range: TimeRange) -> None:
-    text = render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, ALL_OVERVIEW, time_range)
-    assert "never executed" in _analyzed_plan(db, text)  # key_ranges answered
+def _precomputed_equals_raw_log(db: SpendDb, key: str, time_range: TimeRange, chosen: dict[str, Selection]) -> None:
+    text = render(OVERVIEW.panel(key).sql, OVERVIEW.variables, chosen, time_range)
+    assert not _aggregated(_analyzed_plan(db, text), RANGED[key])  # the precomputed range answered
     fast = floats(db.rows(text))
-    slow = floats(db.owner_rows(render(OVERVIEW_NAIVE["spend_by_key"], OVERVIEW.variables, ALL_OVERVIEW, time_range)))
+    slow = floats(db.owner_rows(render(OVERVIEW_NAIVE[key], OVERVIEW.variables, chosen, time_range)))
     assert fast and fast == slow
 
 
+@pytest.mark.parametrize("key", sorted(RANGED))
 @pytest.mark.parametrize("days", reporting_schema.STANDARD_RANGES)
-def test_precomputed_ranges_equal_the_raw_log(many_keys_db: SpendDb, days: int) -> None:
-    _precomputed_equals_raw_log(many_keys_db, _last_days(days))
+def test_precomputed_ranges_equal_the_raw_log(many_keys_db: SpendDb, days: int, key: str) -> None:
+    _precomputed_equals_raw_log(many_keys_db, key, _last_days(days), ALL_OVERVIEW)
 
 
-def test_after_an_incremental_refresh_the_precomputed_range_equals_the_raw_log(refreshed_db: SpendDb) -> None:
-    """The late rows on today's and yesterday's rows are in key_ranges after the refresh."""
-    _precomputed_equals_raw_log(refreshed_db, _last_days(1))
+@pytest.mark.parametrize("key", ["spend_by_team", "team_budgets"])
+def test_team_ranges_answer_a_team_filter(many_keys_db: SpendDb, key: str) -> None:
+    _precomputed_equals_raw_log(many_keys_db, key, _last_days(7), {**ALL_OVERVIEW, "team": ["team-01", "team-03"]})
+
+
+@pytest.mark.parametrize("key", sorted(RANGED))
+def test_after_an_incremental_refresh_the_precomputed_range_equals_the_raw_log(refreshed_db: SpendDb, key: str) -> None:
+    """The late rows on today's and yesterday's rows are in the precomputed ranges after the refresh."""
+    _precomputed_equals_raw_log(refreshed_db, key, _last_days(1), ALL_OVERVIEW)
 
 
 # --- shape rules --------------------------------------------------------------------------

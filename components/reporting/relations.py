@@ -62,6 +62,8 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "failed_requests",
         "prompt_tokens",
         "completion_tokens",
+        # the late rows: days LiteLLM updated since the last run (refresh.py)
+        "updated_at",
     ),
     # `token` is LiteLLM's hash of the key: the join to the daily rows and `key_id` (md5 of it).
     _TOKENS: (

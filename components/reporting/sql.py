@@ -189,6 +189,8 @@ def schema_sql() -> str:
         "  window_days integer NOT NULL,\n"
         "  refreshed_at timestamptz NOT NULL\n);"
     )
+    # When the last run began: the next one reads LiteLLM's rows updated since as late rows (refresh.py).
+    parts.append(f"ALTER TABLE {STATE} ADD COLUMN IF NOT EXISTS started_at timestamptz;")
     # Every refresh deletes and re-inserts the window's rows (and key_state, key_ranges whole):
     # with the default thresholds (20 % of a table dead) autovacuum would let dead index
     # entries pile up over several runs, and each run would read them again.

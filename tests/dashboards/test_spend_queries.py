@@ -549,7 +549,7 @@ LATE = (
     spend_seed.Request("2025-03-02", 23, "k3-beta", "carol", "gpt-4o", 0.0, 10, 0, "failure"),
     spend_seed.Request("2025-03-02", 22, "k4-zz99", "zoe", "mistral-large", 0.5, 70, 30),
 )
-# ... and a day outside the refresh window changes too: the refresh must leave it alone.
+# ... and a day before the refresh window changes too (a late row): the refresh counts it.
 OLD = spend_seed.Request("2025-03-01", 20, "k1-alpha", "alice", "gpt-4o", 64.0, 10, 10)
 
 
@@ -579,12 +579,13 @@ def test_after_an_incremental_refresh_every_panel_equals_its_raw_log_twin(
     assert fast or key in ("recent_failures",)
 
 
-def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_db: SpendDb) -> None:
+def test_incremental_refresh_picks_up_late_rows_in_and_before_the_window(refreshed_db: SpendDb) -> None:
     by_day = floats(
         refreshed_db.rows(render(OVERVIEW.panel("spend_over_time").sql, OVERVIEW.variables, ALL_OVERVIEW, RANGE))
     )
-    # 03-02 and 03-03 grew by the late rows; 03-01 (outside the 2-day window) is as before.
-    assert by_day == [(D1, 3.75), (D2, 5.625 + 0.5), (D3, 5.25 + 2.25)]
+    # 03-02 and 03-03 grew by the late rows, and 03-01 (before the 2-day window, its daily rows
+    # updated since the last run) by OLD.
+    assert by_day == [(D1, 3.75 + 64.0), (D2, 5.625 + 0.5), (D3, 5.25 + 2.25)]
     with refreshed_db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, refreshed_db.dbname) as conn:
         # A run after two missed days reaches back to the last run's window.
         assert conn.execute("SELECT first_day FROM reporting.refresh(2, '2025-03-06')").fetchall() == [
@@ -619,6 +620,73 @@ def test_a_new_monthly_table_is_filled_with_every_month(refreshed_db: SpendDb) -
             f"SELECT DISTINCT month FROM {reporting_schema.MONTH_TEAM} ORDER BY 1".encode()
         ).fetchall()
     assert months == [(datetime(2025, 2, 1).date(),), (datetime(2025, 3, 1).date(),)]
+
+
+# --- late rows: only the days they touch, across a month boundary ---------------------------------
+
+EARLY = spend_seed.Request("2025-02-20", 8, "k2-alpha", "bob", "gpt-4o", 4.0, 10, 10)
+LATE_OLD = (
+    # the previous month, before the window: the chargeback's February and its ISO week change
+    spend_seed.Request("2025-02-28", 9, "k1-alpha", "alice", "gpt-4o", 1.5, 10, 10),
+    spend_seed.Request("2025-03-01", 10, "k3-beta", "carol", "gpt-4o-mini", 0.75, 20, 5),
+)
+EDGE = TimeRange(datetime(2025, 2, 17, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
+"""Two full ISO weeks (the late day's among them) across the month boundary."""
+
+
+@pytest.fixture(scope="module")
+def late_db(litellm_database: LiteLLMDatabase) -> Iterator[tuple[SpendDb, int]]:
+    """A run on 2025-03-03 picks up a row for 02-20 (late: written after the full run); a day
+    later LiteLLM writes rows for 02-28 and 03-01 (before the 2-day window), then the next run."""
+    with seeded_copy(litellm_database, DBNAME + "_late") as db:
+        with db.server.connect_as(*db.owner, db.dbname) as conn:
+            spend_seed.insert_requests(conn, spend_seed.DataSet((), spend_seed.SMALL.keys, (EARLY,)), prefix="early")
+            spend_seed.add_daily_rows(conn, "early")
+        with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
+            conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")
+        with db.server.connect_as(*db.owner, db.dbname) as conn:
+            # a day passes: every row so far was written before the last run began
+            conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = now() - interval '1 day'")
+            spend_seed.insert_requests(conn, spend_seed.DataSet((), spend_seed.SMALL.keys, LATE_OLD), prefix="lateold")
+            spend_seed.add_daily_rows(conn, "lateold")
+        with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
+            row = conn.execute("SELECT first_day, detail_rows FROM reporting.refresh(2, '2025-03-03')").fetchone()
+        assert row is not None and row[0] == datetime(2025, 3, 2).date()
+        yield db, int(str(row[1]))
+
+
+@pytest.mark.parametrize("time_range", [EDGE, RANGE], ids=["weeks", "days"])
+@pytest.mark.parametrize(("dashboard", "key", "naive", "chosen"), _equivalence_cases())
+def test_after_late_rows_every_panel_equals_its_raw_log_twin(
+    late_db: tuple[SpendDb, int],
+    dashboard: DashboardQueries,
+    key: str,
+    naive: str,
+    chosen: dict[str, Selection],
+    time_range: TimeRange,
+) -> None:
+    db = late_db[0]
+    fast = floats(db.rows(render(dashboard.panel(key).sql, dashboard.variables, chosen, time_range)))
+    slow = floats(db.owner_rows(render(naive, dashboard.variables, chosen, time_range)))
+    assert fast == slow
+
+
+def test_after_late_rows_chargeback_and_days_equal_the_raw_log_to_the_cent(late_db: tuple[SpendDb, int]) -> None:
+    db, detail_rows = late_db
+    months = TimeRange(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 3, tzinfo=UTC))
+    rows = floats(db.run(CHARGEBACK, "team_month", {}, months))
+    assert ("2025-02", "Alpha", 8.0 + 4.0 + 1.5) in [(r[0], r[1], r[3]) for r in rows]
+    assert rows == floats(db.owner_rows(render(CHARGEBACK_NAIVE["team_month"], (), {}, months)))
+    per_day = "SELECT day, round(sum(spend)::numeric, 2) FROM {} GROUP BY 1 ORDER BY 1"
+    raw = db.owner_rows(
+        'SELECT "startTime"::date, round(sum(spend)::numeric, 2) FROM "LiteLLM_SpendLogs" GROUP BY 1 ORDER BY 1'
+    )
+    for table in reporting_sql.ROLLUPS:
+        assert db.rows(per_day.format(table)) == raw, table
+    # Only the late days and the window were aggregated again, not 02-20 (nor the rest of history).
+    touched = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL} WHERE day >= '2025-02-28'")
+    untouched = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL} WHERE day < '2025-02-28'")
+    assert touched == [(detail_rows,)] and untouched[0][0] != 0
 
 
 COARSE = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -85,11 +86,35 @@ class MinioConfig(Section):
     storage_size: MemoryQuantity = Field(default="20Gi", description="MinIO's volume size.")
 
 
+BUCKET_IP = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
+GOOGLE_LIKE = re.compile(r"g[o0][o0]g[l1]e")
+
+
+def not_refused_by_gcs(name: str) -> str:
+    """What GCS refuses beyond the characters BucketName allows (Cloud Storage docs, "Bucket names"): a name
+    starting with `goog` or containing `google` or a look-alike, an IP address, a dot-separated part that is
+    empty, longer than 63 characters or starts or ends with a dash."""
+    problems = []
+    if name.startswith("goog"):
+        problems.append("starts with 'goog'")
+    if GOOGLE_LIKE.search(name):
+        problems.append("contains 'google' or a look-alike")
+    if BUCKET_IP.match(name):
+        problems.append("is an IP address")
+    if any(not part or part[0] == "-" or part[-1] == "-" or len(part) > 63 for part in name.split(".")):
+        problems.append("has a dot-separated part that is empty, over 63 characters or starts or ends with '-'")
+    if problems:
+        raise ValueError(f"{name!r} {'; '.join(problems)}: GCS refuses such a bucket name")
+    return name
+
+
 class LangfuseGcsConfig(Section):
     """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials,
     raw events and exports expiring after `retention_days`."""
 
-    bucket: BucketName = Field(description="The bucket Langfuse stores events and media in.")
+    bucket: Annotated[BucketName, AfterValidator(not_refused_by_gcs)] = Field(
+        description="The bucket Langfuse stores events and media in."
+    )
     location: GcsLocation = Field(default="EU", description="The bucket's location.")
     gsa_account_id: GsaAccountId = Field(
         default="langfuse-blob",

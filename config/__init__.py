@@ -12,7 +12,6 @@ and error formatting (`load`). Consumers import from here:
 from __future__ import annotations
 
 from config.langfuse import (
-    ClickHouseConfig,
     DisplayName,
     LangfuseConfig,
     LangfuseGcsConfig,
@@ -20,8 +19,8 @@ from config.langfuse import (
     LangfuseWorkload,
     MinioConfig,
     ValkeyConfig,
-    ZookeeperConfig,
 )
+from config.langfuse_clickhouse import ClickHouseConfig, KeeperConfig
 from config.litellm import (
     API_PORT,
     AutoscalingConfig,
@@ -203,6 +202,7 @@ __all__ = [
     "InClusterRedisConfig",
     "IngressConfig",
     "IssuerUrl",
+    "KeeperConfig",
     "LabelKey",
     "LabelValue",
     "LangfuseConfig",
@@ -254,7 +254,6 @@ __all__ = [
     "StoreConfig",
     "UsageAlerts",
     "ValkeyConfig",
-    "ZookeeperConfig",
     "load_stack_config",
     "memory_bytes",
     "millicores",

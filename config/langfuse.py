@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from config.assets import LANGFUSE_CHART, matches_lock, restated_chart_version
+from config.langfuse_clickhouse import MAX_CLUSTER_NAME, MIN_CLICKHOUSE, ClickHouseConfig, clickhouse_version
 from config.sso import IssuerUrl, OidcClientId, OidcScope
 from config.types import (
     BucketName,
@@ -49,26 +50,6 @@ class LangfuseWorkload(Section):
     resources: Resources = Field(
         default=_same("2", "4Gi"),
         description="Requests and limits per pod (requests equal to limits: Langfuse's sizing guide).",
-    )
-
-
-class ZookeeperConfig(Section):
-    """ClickHouse's coordination ensemble: only deployed with ClickHouse replicas > 1."""
-
-    replicas: Literal[3, 5] = Field(default=3, description="ZooKeeper ensemble size.")
-    resources: Resources = Field(default=_same("250m", "512Mi"), description="Requests and limits per ZooKeeper pod.")
-
-
-class ClickHouseConfig(Section):
-    """The chart's ClickHouse subchart (Bitnami). One replica runs with cluster mode off."""
-
-    replicas: Annotated[int, Field(ge=1, le=9)] = Field(
-        default=1, description="ClickHouse replicas; more than one turns cluster mode and ZooKeeper on."
-    )
-    resources: Resources = Field(default=_same("2", "8Gi"), description="Requests and limits per ClickHouse pod.")
-    storage_size: MemoryQuantity = Field(default="20Gi", description="Volume size per ClickHouse pod.")
-    zookeeper: ZookeeperConfig = Field(
-        default=ZookeeperConfig(), description="ClickHouse's coordination ensemble (only deployed with replicas > 1)."
     )
 
 
@@ -207,7 +188,9 @@ class LangfuseConfig(Section):
     owner: RoleName = Field(default="langfuse", description="The role that owns Langfuse's database.")
     web: LangfuseWorkload = Field(default=LangfuseWorkload(), description="The web Deployment.")
     worker: LangfuseWorkload = Field(default=LangfuseWorkload(), description="The worker Deployment.")
-    clickhouse: ClickHouseConfig = Field(default=ClickHouseConfig(), description="The ClickHouse subchart.")
+    clickhouse: ClickHouseConfig = Field(
+        default=ClickHouseConfig(), description="ClickHouse and Keeper on the upstream ClickHouse operator."
+    )
     valkey: ValkeyConfig = Field(default=ValkeyConfig(), description="The Valkey subchart.")
     blob_storage: Literal["minio", "gcs"] = Field(
         default="minio", description="Where events and media go: the MinIO subchart, or a GCS bucket (gcs section)."
@@ -297,6 +280,38 @@ class LangfuseConfig(Section):
                     "init.admin_email",
                     "is created as a password account, and with sso (password sign-in off) only "
                     "langfuse.sso.link_existing_accounts lets its owner in by SSO; turn that on or drop admin_email",
+                )
+            )
+        refuse(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _clickhouse(self) -> LangfuseConfig:
+        problems = []
+        oldest = MIN_CLICKHOUSE["3"]
+        if clickhouse_version(self.clickhouse.image) < oldest:
+            problems.append(
+                (
+                    "clickhouse.image",
+                    f"Langfuse v3 needs ClickHouse {oldest[0]}.{oldest[1]} or later, not {self.clickhouse.image}",
+                )
+            )
+        if self.enabled and len(self.release_name) > MAX_CLUSTER_NAME:
+            problems.append(
+                (
+                    "release_name",
+                    f"at most {MAX_CLUSTER_NAME} characters with Langfuse on: it names the ClickHouseCluster, whose "
+                    "StatefulSets (<name>-clickhouse-<shard>-<replica>) put their name and a hash in a pod label "
+                    "Kubernetes limits to 63",
+                )
+            )
+        if self.enabled and self.clickhouse.operator_namespace is None:
+            problems.append(
+                (
+                    "clickhouse.operator_namespace",
+                    "is required: Langfuse's ClickHouse is a ClickHouseCluster and a KeeperCluster "
+                    "(clickhouse.com/v1alpha1) for the upstream ClickHouse operator, a platform prerequisite the "
+                    "program does not install (docs/langfuse.md); install it and name the namespace it runs in",
                 )
             )
         refuse(problems)

@@ -1,6 +1,7 @@
 """The Helm values of self-hosted Langfuse v3: the `langfuse` chart (1.5.x, the last v3 line) with
-its ClickHouse, Valkey and MinIO subcharts sized from config, the stack's PostgreSQL as its
-database, headless initialization of its org, project and keys.
+its Valkey and MinIO subcharts sized from config, the stack's PostgreSQL as its database, the stack's
+ClickHouseCluster (components/langfuse/clickhouse.py) instead of the chart's, headless initialization
+of its org, project and keys.
 
 No Pulumi calls: plain data from typed config. Every credential reaches the chart as a
 `secretKeyRef`/`existingSecret` to a Secret that ESO renders from GSM
@@ -20,8 +21,10 @@ from components.kit import (
     restricted_container,
     restricted_pod,
 )
+from components.langfuse.clickhouse import HTTP_PORT, NATIVE_PORT, clickhouse_names
 from components.langfuse.credentials import (
     ADMIN_PASSWORD_KEY,
+    CLICKHOUSE_PASSWORD_KEY,
     CREDENTIALS_SECRET,
     DB_SECRET,
     OIDC_CLIENT_SECRET_KEY,
@@ -165,27 +168,20 @@ def database_ca(cfg: StackConfig) -> tuple[list[dict[str, Any]], list[dict[str, 
 _NO_CHART_POLICY: dict[str, Any] = {"networkPolicy": {"enabled": False}}
 
 
-def _clickhouse(lf: LangfuseConfig) -> dict[str, Any]:
-    ch = lf.clickhouse
-    replicated = ch.replicas > 1
-    zookeeper: dict[str, Any] = {"enabled": replicated}
-    if replicated:
-        zookeeper |= {"replicaCount": ch.zookeeper.replicas, "resources": container_resources(ch.zookeeper.resources)}
+def _clickhouse(cfg: StackConfig) -> dict[str, Any]:
+    """The stack's own ClickHouseCluster (components/langfuse/clickhouse.py), not the chart's: replicated
+    tables and ON CLUSTER migrations on the operator's cluster `default`, coordinated by its Keeper."""
     return {
-        "deploy": True,
-        "shards": 1,
-        "replicaCount": ch.replicas,
-        # ON CLUSTER statements need the replicated setup; a single replica runs without.
-        "clusterEnabled": replicated,
+        "deploy": False,
+        "host": clickhouse_names(cfg).host,
+        "httpPort": HTTP_PORT,
+        "nativePort": NATIVE_PORT,
+        "clusterEnabled": True,
         "auth": {
             "username": "default",
             "existingSecret": CREDENTIALS_SECRET,
-            "existingSecretKey": "clickhouse-password",
+            "existingSecretKey": CLICKHOUSE_PASSWORD_KEY,
         },
-        "resources": container_resources(ch.resources),
-        "persistence": {"size": ch.storage_size},
-        "zookeeper": zookeeper | _NO_CHART_POLICY,
-        **_NO_CHART_POLICY,
     }
 
 
@@ -330,7 +326,7 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "ingress": {"enabled": False},
         },
         "postgresql": _postgresql(cfg),
-        "clickhouse": _clickhouse(lf),
+        "clickhouse": _clickhouse(cfg),
         "redis": _redis(lf),
         "s3": _s3(lf),
     }

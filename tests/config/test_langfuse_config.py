@@ -1,5 +1,5 @@
 """`langfuse` settings GCS, the ClickHouse operator or Langfuse itself would refuse are refused before any
-resource, with the key path (issue 23): each value here was accepted before."""
+resource, with the key path: each value here was accepted before."""
 
 from __future__ import annotations
 

@@ -62,9 +62,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     **{
         (f"StatefulSet.llm-gateway.langfuse-{name}", check): BITNAMI
         for name, checks in {
-            "clickhouse-shard0": "CKV_K8S_15 CKV_K8S_35 CKV_K8S_40 CKV_K8S_43",
             "redis-primary": "CKV_K8S_15 CKV_K8S_40 CKV_K8S_43",
-            "zookeeper": "CKV_K8S_15 CKV_K8S_40 CKV_K8S_43",
         }.items()
         for check in checks.split()
     },

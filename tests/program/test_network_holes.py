@@ -24,7 +24,7 @@ CNPG = Pod(GW, {"cnpg.io/cluster": "litellm-pg", "cnpg.io/instanceRole": "primar
 OPERATOR = Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
 LF_WEB = Pod(GW, {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/instance": "langfuse", "app": "web"})
 LF_WORKER = Pod(GW, {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/instance": "langfuse", "app": "worker"})
-CLICKHOUSE = Pod(GW, {"app.kubernetes.io/name": "clickhouse", "app.kubernetes.io/instance": "langfuse"})
+CLICKHOUSE = Pod(GW, {"app": "langfuse-clickhouse", "app.kubernetes.io/name": "clickhouse-server"})
 INTERNET = Address("8.8.8.8")
 GCS = Address("142.250.74.123")
 EXTERNAL_DB = Address(EXTERNAL_SERVER)
@@ -104,8 +104,6 @@ def test_langfuse_subcharts_render_no_policies_of_their_own() -> None:
     values = parse_config(namespace("enterprise"))
     rendered = helm_values(values)
     for path in (
-        ("clickhouse",),
-        ("clickhouse", "zookeeper"),
         ("redis",),
         ("s3",),
         ("postgresql", "primary"),
@@ -152,7 +150,7 @@ def test_user_email_is_never_a_metric_label(excluded: list[str]) -> None:
 
 
 def test_gcs_egress_only_on_langfuse_web_and_worker() -> None:
-    """(f) HTTPS anywhere was open to every Langfuse pod (ClickHouse, Valkey, ZooKeeper too)."""
+    """(f) HTTPS anywhere was open to every Langfuse pod (ClickHouse, Valkey too)."""
     pols = policies("enterprise")
     assert can_connect(pols, LF_WEB, GCS, 443)
     assert can_connect(pols, LF_WORKER, GCS, 443)

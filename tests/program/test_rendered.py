@@ -108,7 +108,8 @@ def test_every_root_filesystem_is_read_only_or_its_object_says_why(scenario: str
     """readOnlyRootFilesystem, or a CKV_K8S_22 skip with its reason on the object
     (the same reason Checkov reports and docs/security.md lists under "Scanner skips")."""
     d = _deployed(scenario)
-    pods = [p for p in d.pods if not p.synthetic]
+    # The ClickHouse operator's pods: docs/langfuse.md says why (tests/components/langfuse/test_langfuse_clickhouse.py).
+    pods = [p for p in d.pods if not p.synthetic and p.operator != "clickhouse"]
     offenders = [f"{p.ref}: {v}" for p in pods for v in checks.writable_root_violations(p.owner.body, p.spec)]
     assert not offenders, "\n".join(offenders)
 

@@ -45,8 +45,12 @@ EXTERNAL_ENGINE = (
     "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full,"
     f" server_cidrs: [{EXTERNAL_SERVER}/32]}}",
 )
-# The lab with Langfuse on (MinIO, one ClickHouse replica) needs a bigger capacity than the lab's.
-LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true", "llm-gateway:capacity={cpu: '10', memory: 24Gi}")
+# The lab with Langfuse on (MinIO, one ClickHouse replica and one Keeper, the operator beside) needs a bigger capacity than the lab's.
+LAB_LANGFUSE = (
+    "llm-gateway:langfuse.enabled=true",
+    "llm-gateway:langfuse.clickhouse.operator_namespace=clickhouse-operator-system",
+    "llm-gateway:capacity={cpu: '10', memory: 24Gi}",
+)
 # Shared state in a Valkey the program runs instead of Memorystore.
 REDIS_IN_CLUSTER = ("llm-gateway:redis.mode=in_cluster",)
 

@@ -276,15 +276,12 @@ def test_the_key_check_catches_a_typo() -> None:
 
 def test_small_profile_clickhouse_and_valkey_settings() -> None:
     lab = release(run_cached("lab", *LAB_LANGFUSE), "langfuse")["values"]
-    assert lab["clickhouse"]["replicaCount"] == 1
-    assert lab["clickhouse"]["clusterEnabled"] is False
-    assert lab["clickhouse"]["zookeeper"] == {"enabled": False, "networkPolicy": {"enabled": False}}
     assert lab["s3"]["deploy"] is True
     ent = release(run_cached("enterprise"), "langfuse")["values"]
-    assert ent["clickhouse"]["replicaCount"] == 3
-    assert ent["clickhouse"]["clusterEnabled"] is True
-    assert ent["clickhouse"]["zookeeper"]["enabled"] is True
     for values in (lab, ent):
+        # ClickHouse is the operator's ClickHouseCluster (test_langfuse_clickhouse.py), never the chart's.
+        assert values["clickhouse"]["deploy"] is False
+        assert values["clickhouse"]["clusterEnabled"] is True
         assert values["redis"]["primary"]["extraFlags"] == ["--maxmemory-policy noeviction"]
         assert values["redis"]["architecture"] == "standalone"
 
@@ -343,6 +340,11 @@ def test_network_policies_and_ingress() -> None:
         "langfuse-egress",
         "langfuse-gcs-egress",
         "langfuse-idp-egress",
+        "langfuse-clickhouse-egress",
+        "langfuse-clickhouse-default-deny",
+        "langfuse-clickhouse",
+        "langfuse-keeper-default-deny",
+        "langfuse-keeper",
     }
     assert policies["langfuse-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     web_from = policies["langfuse-web"]["ingress"][0]["from"]
@@ -382,7 +384,12 @@ def test_gcs_blob_storage_needs_its_section() -> None:
 
 def test_ui_ingress_needs_the_gateway_issuer() -> None:
     raw = namespace("lab")
-    raw["langfuse"] = {"enabled": True, "ingress_host": "langfuse.lab.example", "local_sign_in_reason": REASON}
+    raw["langfuse"] = {
+        "enabled": True,
+        "ingress_host": "langfuse.lab.example",
+        "local_sign_in_reason": REASON,
+        "clickhouse": {"operator_namespace": "clickhouse-operator-system"},
+    }
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
     assert "llm-gateway:langfuse.ingress_host: needs litellm.ingress.cluster_issuer" in errors_for(raw)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from components.database.args import database_passwords
+from components.langfuse import clickhouse as lf_clickhouse
 from components.langfuse import credentials as lf_credentials
 from components.langfuse import database as lf_database
 from components.langfuse import names as lf_names
@@ -96,7 +97,8 @@ def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
 
 def _deployed(variant: str) -> Deployed:
     cfg = _config(variant)
-    return deployed([*_secrets(cfg), *lf_network.network_policies(cfg)], _render(variant))
+    clusters = [lf_clickhouse.clickhouse_cluster(cfg), lf_clickhouse.keeper_cluster(cfg)]
+    return deployed([*_secrets(cfg), *lf_network.network_policies(cfg), *clusters], _render(variant))
 
 
 def _pod(d: Deployed, workload: str) -> Pod:
@@ -108,7 +110,8 @@ def _pod(d: Deployed, workload: str) -> Pod:
 def _app_network(variant: str) -> tuple[StackConfig, list[dict[str, Any]], tuple[Pod, Pod, Pod]]:
     """The variant's config, its NetworkPolicies, and the web, worker and ClickHouse pods."""
     d = _deployed(variant)
-    pods = (_pod(d, "langfuse-web"), _pod(d, "langfuse-worker"), _pod(d, "langfuse-clickhouse-shard0"))
+    (server,) = [p for p in d.pods if p.operator == "clickhouse" and p.owner.kind == "ClickHouseCluster"]
+    pods = (_pod(d, "langfuse-web"), _pod(d, "langfuse-worker"), Pod(server.owner.namespace, server.labels))
     return _config(variant), [o.body for o in d.of_kind("NetworkPolicy")], pods
 
 

@@ -21,6 +21,7 @@ from config.langfuse import (
     ValkeyConfig,
 )
 from config.langfuse_clickhouse import ClickHouseConfig, KeeperConfig
+from config.langfuse_v4 import V4MigrationConfig
 from config.litellm import (
     API_PORT,
     AutoscalingConfig,
@@ -253,6 +254,7 @@ __all__ = [
     "StackConfig",
     "StoreConfig",
     "UsageAlerts",
+    "V4MigrationConfig",
     "ValkeyConfig",
     "load_stack_config",
     "memory_bytes",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from config.assets import LANGFUSE_CHART, matches_lock, restated_chart_version
+from config.assets import matches_lock
 from config.langfuse_clickhouse import MAX_CLUSTER_NAME, MIN_CLICKHOUSE, ClickHouseConfig, clickhouse_version
+from config.langfuse_v4 import CHARTS, V3_SUPPORT_ENDS, LangfuseVersion, V4MigrationConfig, version_text
 from config.sso import IssuerUrl, OidcClientId, OidcScope
 from config.types import (
     BucketName,
@@ -180,9 +181,26 @@ class LangfuseConfig(Section):
     its PostgreSQL database in the stack's database layer. Defaults are Langfuse's minimum sizing."""
 
     enabled: bool = Field(default=False, description="Deploy Langfuse and turn on LiteLLM's langfuse_otel callback.")
+    version: Annotated[LangfuseVersion, BeforeValidator(version_text)] = Field(
+        default="4",
+        description=(
+            'Langfuse\'s major version: "4" (the langfuse 2.x chart) for new stacks; "3" (the 1.5.x chart) only for '
+            f"installs that have not moved yet: security patches until {V3_SUPPORT_ENDS} "
+            "(docs/runbooks/langfuse-v3-to-v4.md)."
+        ),
+    )
     release_name: ReleaseName = Field(default="langfuse", description="Helm release name.")
-    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LANGFUSE_CHART))] | None = (
-        restated_chart_version(LANGFUSE_CHART)
+    chart_version: PinnedVersion | None = Field(
+        default=None,
+        description=(
+            "Optional: restates the version of the chart the release installs (`chart/langfuse-v4` for version 4, "
+            "`chart/langfuse` for 3 in assets.lock.json, docs/versions.md); refused when it differs. Unset: the "
+            "lock decides."
+        ),
+    )
+    v4_migration: V4MigrationConfig = Field(
+        default=V4MigrationConfig(),
+        description="Langfuse v4's migration switches (version 4; the defaults unless moving from v3).",
     )
     database: DatabaseName = Field(default="langfuse", description="Langfuse's database in the stack's PostgreSQL.")
     owner: RoleName = Field(default="langfuse", description="The role that owns Langfuse's database.")
@@ -285,15 +303,41 @@ class LangfuseConfig(Section):
         refuse(problems)
         return self
 
+    @property
+    def chart_asset(self) -> str:
+        """The locked chart of this version (assets.lock.json)."""
+        return CHARTS[self.version]
+
+    @model_validator(mode="after")
+    def _version(self) -> LangfuseConfig:
+        problems = []
+        if self.chart_version is not None:
+            try:
+                matches_lock(self.chart_asset)(self.chart_version)
+            except ValueError as exc:
+                problems.append(("chart_version", str(exc)))
+        if self.version == "3" and self.v4_migration != V4MigrationConfig():
+            problems.append(("v4_migration", 'applies to version "4" only'))
+        if self.enabled and self.version == "4" and self.blob_storage == "minio":
+            problems.append(
+                (
+                    "blob_storage",
+                    "version \"4\" needs gcs: the 2.x chart has no MinIO (the 1.5.x chart's was Bitnami's)",
+                )
+            )
+        refuse(problems)
+        return self
+
     @model_validator(mode="after")
     def _clickhouse(self) -> LangfuseConfig:
         problems = []
-        oldest = MIN_CLICKHOUSE["3"]
+        oldest = MIN_CLICKHOUSE[self.version]
         if clickhouse_version(self.clickhouse.image) < oldest:
             problems.append(
                 (
                     "clickhouse.image",
-                    f"Langfuse v3 needs ClickHouse {oldest[0]}.{oldest[1]} or later, not {self.clickhouse.image}",
+                    f"Langfuse v{self.version} needs ClickHouse {oldest[0]}.{oldest[1]} or later, "
+                    f"not {self.clickhouse.image}",
                 )
             )
         if self.enabled and len(self.release_name) > MAX_CLUSTER_NAME:

@@ -41,7 +41,7 @@ import pulumi_postgresql as postgresql
 from components.database import cnpg_roles, server
 from components.gcp import bucket_with_writer
 from components.kit import custom_resource, helm_release, ingress, network_policies, object_meta, stateful_options
-from components.langfuse import clickhouse, credentials, network, values
+from components.langfuse import chart, clickhouse, credentials, network, values
 from components.langfuse.database import cnpg_database
 from components.langfuse.names import names, ui_url
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, basic_auth_consumer, managed_secret_args
@@ -78,7 +78,7 @@ class LangfuseManifests:
             credentials=credentials.credentials_secret(cfg, store.ref),
             litellm_keys=credentials.litellm_keys_secret(cfg, store.ref),
             network_policies=network.network_policies(cfg),
-            helm_values=values.helm_values(cfg),
+            helm_values=chart.helm_values(cfg),
             ingress=network.ingress(cfg),
             blocked_service=network.blocked_service(cfg),
             cnpg_database=cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
@@ -184,7 +184,7 @@ class Langfuse(pulumi.ComponentResource):
             f"{name}-release",
             lf.release_name,
             args.namespace,
-            values.helm_chart(lf),
+            chart.helm_chart(lf),
             manifests.helm_values,
             # Its Valkey and MinIO volumes hold queued events and blobs: protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see docs/runbooks/turn-a-feature-off.md).

@@ -16,7 +16,6 @@ from components.database.endpoint import DatabaseEndpoint, endpoint
 from components.gcp import private_bucket
 from components.kit import (
     PART_OF,
-    HelmChart,
     container_resources,
     restricted_container,
     restricted_pod,
@@ -28,6 +27,7 @@ from components.langfuse.credentials import (
     CREDENTIALS_SECRET,
     DB_SECRET,
     OIDC_CLIENT_SECRET_KEY,
+    REDIS_PASSWORD_KEY,
     S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY,
 )
@@ -35,7 +35,6 @@ from components.langfuse.database import database_host
 from components.langfuse.names import ui_url
 from components.scanner import PULL_POLICY, chart_image_pin_skips, scanner_skips
 from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
-from config.assets import LANGFUSE_CHART
 from config.inventory import GRAFANA_RO_PASSWORD, gsm_secret_id
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
@@ -124,7 +123,7 @@ def scratch_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return volumes, mounts
 
 
-def _postgresql(cfg: StackConfig) -> dict[str, Any]:
+def postgresql_values(cfg: StackConfig) -> dict[str, Any]:
     lf = cfg.langfuse
     host, port = database_host(cfg)
     values: dict[str, Any] = {
@@ -192,7 +191,7 @@ def _redis(lf: LangfuseConfig) -> dict[str, Any]:
         # The password as a file (VALKEY_PASSWORD_FILE), not an environment variable.
         "auth": {
             "existingSecret": CREDENTIALS_SECRET,
-            "existingSecretPasswordKey": "redis-password",
+            "existingSecretPasswordKey": REDIS_PASSWORD_KEY,
             "usePasswordFiles": True,
         },
         "primary": {
@@ -205,7 +204,7 @@ def _redis(lf: LangfuseConfig) -> dict[str, Any]:
     }
 
 
-def _s3(lf: LangfuseConfig) -> dict[str, Any]:
+def s3_values(lf: LangfuseConfig) -> dict[str, Any]:
     credentials = {
         "accessKeyId": _ref(CREDENTIALS_SECRET, S3_ACCESS_KEY_ID),
         "secretAccessKey": _ref(CREDENTIALS_SECRET, S3_SECRET_ACCESS_KEY),
@@ -283,13 +282,9 @@ def blob_bucket(gcs: LangfuseGcsConfig) -> dict[str, Any]:
     )
 
 
-def helm_chart(lf: LangfuseConfig) -> HelmChart:
-    """The locked `langfuse` chart; ClickHouse and its schema migration need up to 20 minutes."""
-    return HelmChart(asset=LANGFUSE_CHART, timeout=1200)
-
-
-def helm_values(cfg: StackConfig) -> dict[str, Any]:
-    """Values of the `langfuse` chart (keys checked against the pinned chart: tests/support/chart_keys.py)."""
+def app_values(cfg: StackConfig) -> dict[str, Any]:
+    """The chart's `langfuse` section: web and worker, their credentials, sign-in, security and scratch
+    space (the 1.5.x and 2.x charts read it under the same keys)."""
     lf = cfg.langfuse
     volumes, mounts = scratch_volumes()
     ca_volumes, ca_mounts = database_ca(cfg)
@@ -324,9 +319,17 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "additionalEnv": init_env(lf),
             # The UI's Ingress is ours (components/langfuse/component.py), like the gateway's.
             "ingress": {"enabled": False},
-        },
-        "postgresql": _postgresql(cfg),
+        }
+    }
+
+
+def helm_values(cfg: StackConfig) -> dict[str, Any]:
+    """Values of the langfuse 1.5.x chart (Langfuse v3; keys checked against it: tests/support/chart_keys.py)."""
+    lf = cfg.langfuse
+    return {
+        **app_values(cfg),
+        "postgresql": postgresql_values(cfg),
         "clickhouse": _clickhouse(cfg),
         "redis": _redis(lf),
-        "s3": _s3(lf),
+        "s3": s3_values(lf),
     }

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.langfuse.values import helm_values
+from components.langfuse.chart import helm_values
 from components.litellm.proxy_config import proxy_config
 from config import parse_config
 from tests.support.config import errors_for, namespace
@@ -100,9 +100,12 @@ def test_cnpg_langfuse_clients_and_backup_egress() -> None:
 
 
 def test_langfuse_subcharts_render_no_policies_of_their_own() -> None:
-    """(d) The Bitnami subcharts' default allow-all NetworkPolicies void the default deny."""
-    values = parse_config(namespace("enterprise"))
-    rendered = helm_values(values)
+    """(d) The Bitnami subcharts' default allow-all NetworkPolicies void the default deny (Langfuse v3's
+    1.5.x chart; the 2.x chart's Valkey renders one only when `redis.networkPolicy` is set, which it is not)."""
+    raw = namespace("enterprise")
+    assert "networkPolicy" not in helm_values(parse_config(raw))["redis"]
+    raw["langfuse"]["version"] = "3"
+    rendered = helm_values(parse_config(raw))
     for path in (
         ("redis",),
         ("s3",),

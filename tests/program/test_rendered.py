@@ -18,6 +18,7 @@ from config import ConfigError
 from config.assets import (
     CACHE_ENV,
     LANGFUSE_CHART,
+    LANGFUSE_V4_CHART,
     LITELLM_CHART,
     OAUTH2_PROXY_CHART,
     VALKEY_CHART,
@@ -42,7 +43,8 @@ from tools.offline import run_stack
 from tools.preview import main as preview_main
 from tools.render import chart_asset, releases
 
-SCENARIO_IDS = sorted(VARIANT_NAMES)
+SCENARIO_IDS = sorted([*VARIANT_NAMES, "lab-langfuse-v3"])
+"""The shipped stacks (Langfuse v4 in enterprise), the lab on the external engine, and a v3 install's fixture."""
 
 # Defects of the charts themselves that no value can change. Each must still occur (so the
 # list cannot rot), and nothing else may.
@@ -85,7 +87,8 @@ def test_every_pod_the_program_runs_meets_restricted(scenario: str) -> None:
 def test_only_helm_test_pods_fail_restricted_and_the_program_never_runs_them(scenario: str) -> None:
     """docs/security.md: the chart's `helm test` pods are refused by `restricted`; Pulumi never creates them."""
     d = _deployed(scenario)
-    assert {p.owner.name for p in d.helm_test_pods} == {"litellm-test-connection", "litellm-env-test"}
+    langfuse = {"langfuse-redis-test-auth-existing"} if scenario == "enterprise" else set()  # its valkey subchart
+    assert {p.owner.name for p in d.helm_test_pods} == {"litellm-test-connection", "litellm-env-test", *langfuse}
     for pod in d.helm_test_pods:
         assert pod.owner.body["metadata"]["annotations"]["helm.sh/hook"] == "test"
         assert checks.restricted_violations(pod.spec), f"{pod.ref} meets restricted now: update docs/security.md"
@@ -405,7 +408,7 @@ def test_charts_never_fetched_are_refused_with_the_fetch_command(
     with pytest.raises(ConfigError) as err:
         run_stack("enterprise", (), extra_config=SECRET_CONFIG)
     lines = str(err.value).splitlines()[1:]
-    assert [line.split(" ")[4] for line in lines] == [LITELLM_CHART, LANGFUSE_CHART, OAUTH2_PROXY_CHART]
+    assert [line.split(" ")[4] for line in lines] == [LITELLM_CHART, LANGFUSE_V4_CHART, OAUTH2_PROXY_CHART]
     assert all(line.endswith("run `python -m tools.assets fetch`") for line in lines)
 
 

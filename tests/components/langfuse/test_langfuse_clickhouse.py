@@ -22,7 +22,7 @@ from tests.support.netpol import Address, Pod, can_connect
 from tests.support.program import SCENARIOS, release, run_scenario
 from tests.support.schemas import validation_errors
 
-SCENARIO_IDS = ["enterprise", "lab-langfuse"]
+SCENARIO_IDS = ["enterprise", "lab-langfuse", "lab-langfuse-v3"]
 KINDS = ("ClickHouseCluster", "KeeperCluster")
 
 
@@ -141,18 +141,22 @@ def test_langfuse_uses_the_operators_clickhouse_and_the_chart_renders_none(scena
 
 def test_the_operator_namespace_is_required_with_langfuse() -> None:
     raw = namespace("lab")
-    raw["langfuse"] = {"enabled": True}
+    raw["langfuse"] = {"enabled": True, "blob_storage": "gcs", "gcs": {"bucket": "lab-langfuse-blobs"}}
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
     message = errors_for(raw)
     assert "llm-gateway:langfuse.clickhouse.operator_namespace: is required" in message
 
 
 @pytest.mark.parametrize(
-    ("image", "why"),
-    [("docker.io/clickhouse/clickhouse-server:24.2.3.70", "Langfuse v3 needs ClickHouse 24.3 or later")],
+    ("version", "image", "why"),
+    [
+        ("4", "docker.io/clickhouse/clickhouse-server:25.11.2.24", "Langfuse v4 needs ClickHouse 25.12 or later"),
+        ("3", "docker.io/clickhouse/clickhouse-server:24.2.3.70", "Langfuse v3 needs ClickHouse 24.3 or later"),
+    ],
 )
-def test_a_clickhouse_langfuse_cannot_use_is_refused(image: str, why: str) -> None:
+def test_a_clickhouse_langfuse_cannot_use_is_refused(version: str, image: str, why: str) -> None:
     raw = namespace("enterprise")
+    raw["langfuse"]["version"] = version
     raw["langfuse"]["clickhouse"]["image"] = image
     message = errors_for(raw)
     line = next(ln for ln in message.splitlines() if "langfuse.clickhouse.image" in ln)

@@ -27,6 +27,9 @@ from typing import Any, Literal
 
 import yaml
 
+from config.endpoints import CHART, insecure_http
+from config.provenance import BITNAMI_REFUSAL, is_bitnami
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_FILE = ROOT / "assets.lock.json"
 CACHE_ENV = "LLM_GATEWAY_ASSET_CACHE"
@@ -69,6 +72,8 @@ class Asset:
     chart it stands in for (`oci://` reference or https archive), what `helm pull` fetches."""
     published_version: str = ""
     """The version of that published chart (`helm pull ... --version`)."""
+    allow_insecure_http: bool = False
+    """Accept a plain-http `url` or `published_url` to a non-local host (config/endpoints.py)."""
 
     @property
     def helm_pull(self) -> str:
@@ -81,11 +86,20 @@ class Asset:
 def load_lock(path: Path = LOCK_FILE) -> dict[str, Asset]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {entry["name"]: Asset(**entry) for entry in data["assets"]}
+        assets = {entry["name"]: Asset(**entry) for entry in data["assets"]}
     except json.JSONDecodeError as exc:
         raise AssetError(f"{path.name}, line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise AssetError(f"{path.name}: every entry of 'assets' needs exactly the fields of an asset ({exc})") from None
+    problems = [
+        f"{name}.{field}: {problem}"
+        for name, asset in assets.items()
+        for field in ("url", "published_url")
+        if not asset.allow_insecure_http and (problem := insecure_http(getattr(asset, field), CHART))
+    ]
+    if problems:
+        raise AssetError(f"{path.name}: " + "; ".join(problems))
+    return assets
 
 
 @cache
@@ -212,12 +226,23 @@ def locked_chart(name: str, root: Path | None = None) -> LockedChart:
 
 
 def chart_problems(name: str) -> list[str]:
-    """Why Helm could not install exactly the locked chart `name` from the cache in use (empty: it can)."""
+    """Why Helm could not install exactly the locked chart `name` from the cache in use (empty: it can),
+    or why it must not (a chart reference in a Bitnami repository)."""
     try:
         asset = locked(name)
-        tree = verify(asset)
     except AssetError as exc:
         return [str(exc)]
+    refused = [
+        f"{LOCK_FILE.name} {name} {key} {ref!r}: {BITNAMI_REFUSAL}"
+        for key, ref in (("url", asset.url), ("published_url", asset.published_url))
+        if is_bitnami(ref)
+    ]
+    try:
+        tree = verify(asset)
+    except AssetError as exc:
+        return [*refused, str(exc)]
+    if refused:
+        return refused
     missing = missing_subcharts(tree)
     if not missing:
         return []

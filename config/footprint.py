@@ -107,7 +107,7 @@ def footprint(cfg: StackConfig) -> Footprint:
     if cfg.sso.enabled:
         rows.append(_row("oauth2-proxy (sso)", cfg.sso.replicas, cfg.sso.resources))
     if cfg.redis.mode == "in_cluster":
-        rows.append(_row("redis (valkey, in-cluster)", 1, cfg.redis.in_cluster.resources))
+        rows.append(_row("redis (valkey, in-cluster)", cfg.redis.in_cluster.pods, cfg.redis.in_cluster.resources))
     return Footprint(tuple(rows))
 
 

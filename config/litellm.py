@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from config.assets import LITELLM_CHART, matches_lock, restated_chart_version
+from config.durations import PeriodRange
 from config.litellm_models import ModelConfig, ProviderKeyConfig
 from config.litellm_network import IngressConfig, NetworkConfig
 from config.litellm_passthrough import OpenPassthrough, PassthroughConfig, resolve_passthrough
@@ -43,13 +44,18 @@ class LiteLLMSettingsConfig(Section):
     num_retries: Annotated[int, Field(ge=0, le=10)] = Field(
         default=2, description="Retries of a failed provider request."
     )
-    default_key_max_budget: Annotated[float, Field(gt=0)] | None = Field(
+    default_key_max_budget: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
         default=None, description="USD budget of keys generated without one."
     )
     default_key_budget_duration: (
-        Annotated[str, pattern(r"^[0-9]+[smhd]$", "a duration with one unit, e.g. 30d or 12h")] | None
+        Annotated[
+            str,
+            pattern(r"^[0-9]+[smhd]$", "a duration with one unit, e.g. 30d or 12h"),
+            PeriodRange("1h", "365d", "a budget period; LiteLLM adds it to now to set the next reset"),
+        ]
+        | None
     ) = Field(default=None, description="Budget period of keys generated without one (e.g. 30d).")
-    max_key_budget: Annotated[float, Field(gt=0)] | None = Field(
+    max_key_budget: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
         default=None, description="Upper bound a generated key's budget may have."
     )
     prometheus_exclude_labels: list[
@@ -67,7 +73,7 @@ class LiteLLMSettingsConfig(Section):
             "start on a name it does not define."
         ),
     )
-    prometheus_max_series_per_metric: Annotated[int, Field(ge=1)] | None = Field(
+    prometheus_max_series_per_metric: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
         default=5000,
         description=(
             "LiteLLM's `prometheus_metrics_max_series_per_metric`: label sets beyond it share one series labelled "
@@ -75,10 +81,10 @@ class LiteLLMSettingsConfig(Section):
             "tokens creates (each is a new `hashed_api_key`); null: no cap."
         ),
     )
-    default_key_rpm_limit: Annotated[int, Field(ge=1)] | None = Field(
+    default_key_rpm_limit: Annotated[int, Field(ge=1, le=10**7)] | None = Field(
         default=None, description="Requests per minute of keys generated without a limit."
     )
-    default_key_tpm_limit: Annotated[int, Field(ge=1)] | None = Field(
+    default_key_tpm_limit: Annotated[int, Field(ge=1, le=10**10)] | None = Field(
         default=None, description="Tokens per minute of keys generated without a limit."
     )
     public_api_docs: bool = Field(
@@ -94,15 +100,6 @@ class LiteLLMSettingsConfig(Section):
     )
 
 
-def _at_least_a_day(period: str) -> str:
-    if period_seconds(period) < 86400:
-        raise ValueError(
-            "must be at least 1d: the dashboards read today's spend logs, and the cleanup deletes every row "
-            f"older than this, got {period!r}"
-        )
-    return period
-
-
 class LiteLLMDatabaseConfig(Section):
     """How the proxy uses the stack's PostgreSQL: its connection pool and what it keeps
     (LiteLLM's general_settings; docs/scaling.md)."""
@@ -111,14 +108,23 @@ class LiteLLMDatabaseConfig(Section):
         default=10,
         description="general_settings.database_connection_pool_limit: per worker process (LiteLLM's default 10).",
     )
-    spend_logs_retention: Annotated[Period, AfterValidator(_at_least_a_day)] = Field(
+    spend_logs_retention: Annotated[
+        Period,
+        PeriodRange(
+            "1d",
+            "3650d",
+            "at least 1d: the dashboards read today's spend logs, and the cleanup deletes every older row",
+        ),
+    ] = Field(
         default="90d",
         description=(
             "general_settings.maximum_spend_logs_retention_period: older LiteLLM_SpendLogs rows are deleted (the daily "
             "aggregate tables, which the dashboards read, keep their history)."
         ),
     )
-    cleanup_interval: Period = Field(
+    cleanup_interval: Annotated[
+        Period, PeriodRange("1h", "30d", "each run scans the spend logs; it must not be longer than the retention")
+    ] = Field(
         default="1d", description="general_settings.maximum_spend_logs_retention_interval: how often the cleanup runs."
     )
     cleanup_batch_size: Annotated[int, Field(ge=100, le=100000)] = Field(
@@ -127,11 +133,11 @@ class LiteLLMDatabaseConfig(Section):
     cleanup_max_batches: Annotated[int, Field(ge=1, le=100000)] = Field(
         default=500, description="general_settings.maximum_spend_logs_cleanup_max_batches: DELETEs per run."
     )
-    expected_requests_per_day: Annotated[int, Field(ge=1)] = Field(
+    expected_requests_per_day: Annotated[int, Field(ge=1, le=10**9)] = Field(
         default=10000,
         description="For the storage budget: requests (spend-log rows) a day at the busiest expected month.",
     )
-    daily_rows_per_day: Annotated[int, Field(ge=0)] = Field(
+    daily_rows_per_day: Annotated[int, Field(ge=0, le=10**8)] = Field(
         default=2000,
         description=(
             "For the storage budget: rows a day in the daily aggregate tables (about one per active user x key x "
@@ -147,8 +153,6 @@ class LiteLLMDatabaseConfig(Section):
     def _interval_within_retention(self) -> LiteLLMDatabaseConfig:
         if period_seconds(self.cleanup_interval) > period_seconds(self.spend_logs_retention):
             raise ValueError("cleanup_interval must not be longer than spend_logs_retention")
-        if period_seconds(self.cleanup_interval) < 3600:
-            raise ValueError("cleanup_interval must be at least 1h (each run scans the spend logs)")
         return self
 
 
@@ -233,7 +237,7 @@ class LiteLLMConfig(Section):
     autoscaling: AutoscalingConfig = Field(
         default=AutoscalingConfig(), description="The chart's HorizontalPodAutoscaler."
     )
-    pdb_min_available: Annotated[int, Field(ge=1)] | None = Field(
+    pdb_min_available: Annotated[int, Field(ge=1, le=99)] | None = Field(
         default=None, description="PodDisruptionBudget minAvailable; must be below the replica floor. Unset: no PDB."
     )
     spread_across_nodes: bool = Field(

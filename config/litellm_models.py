@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from config.types import GsmSecretId, HttpsUrl, Section, pattern
+from config.endpoints import insecure_http
+from config.types import GsmSecretId, HttpsUrl, Section, pattern, refuse
 
 EnvVarName = Annotated[str, pattern(r"^[A-Z][A-Z0-9_]{0,62}$", "an environment variable name, e.g. OPENAI_API_KEY")]
 KEY_ENV_PREFIX: Final = "LLMGW_"
@@ -36,15 +37,29 @@ class ModelConfig(Section):
         description="`litellm.provider_keys[].env` of the key this model uses (referenced as `os.environ/<env>`).",
     )
     api_base: HttpsUrl | None = Field(
-        default=None, description="The provider endpoint, when not the provider's default."
+        default=None,
+        description=(
+            "The provider endpoint, when not the provider's default: https, or plain http only to loopback or a "
+            "cluster-local Service (*.svc, *.svc.cluster.local) unless allow_insecure_http."
+        ),
     )
-    rpm: Annotated[int, Field(ge=1)] | None = Field(
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Accept a plain-http api_base to another host: the provider key crosses the network in clear text.",
+    )
+    rpm: Annotated[int, Field(ge=1, le=10**7)] | None = Field(
         default=None, description="Requests per minute of this deployment (enforced by usage-based-routing-v2)."
     )
-    tpm: Annotated[int, Field(ge=1)] | None = Field(
+    tpm: Annotated[int, Field(ge=1, le=10**10)] | None = Field(
         default=None, description="Tokens per minute of this deployment (enforced by usage-based-routing-v2)."
     )
     fallbacks: list[ModelName] = Field(default=[], description="Other models' names tried when this one fails.")
+
+    @model_validator(mode="after")
+    def _no_key_in_clear_text(self) -> ModelConfig:
+        problem = None if self.api_base is None or self.allow_insecure_http else insecure_http(self.api_base)
+        refuse([("api_base", problem)] if problem else [])
+        return self
 
 
 class ProviderKeyConfig(Section):

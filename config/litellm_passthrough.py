@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from config.endpoints import insecure_http
 from config.litellm_models import ModelConfig, ProviderKeyConfig, ProviderKeyEnv, model_provider
-from config.types import HttpsUrl, Section
+from config.types import HttpsUrl, Section, refuse
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,20 @@ class PassthroughConfig(Section):
         default=None,
         description=(
             "Upstream of the routes (`<PROVIDER>_API_BASE`); default: the one api_base of this provider's models "
-            "that use the key, if any (required for azure)."
+            "that use the key, if any (required for azure); plain http only to loopback or a cluster-local Service "
+            "unless allow_insecure_http."
         ),
     )
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Accept a plain-http api_base to another host: the key then crosses the network in clear text.",
+    )
+
+    @model_validator(mode="after")
+    def _no_key_in_clear_text(self) -> PassthroughConfig:
+        problem = None if self.api_base is None or self.allow_insecure_http else insecure_http(self.api_base)
+        refuse([("api_base", problem)] if problem else [])
+        return self
 
 
 @dataclass(frozen=True)

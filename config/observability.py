@@ -6,20 +6,21 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
+from config.durations import DurationRange, duration_seconds
 from config.litellm_network import LabelKey, LabelValue
 from config.types import (
+    ConfigProblemError,
     DnsLabel,
-    Duration,
     EmailAddress,
     GsmSecretId,
-    PositiveFloat,
     Ratio,
     ReleaseName,
     Section,
     SslMode,
     pattern,
+    refuse,
     rfc1123_host,
 )
 
@@ -47,28 +48,56 @@ class MonitoringConfig(Section):
 
 Severity = Literal["critical", "warning", "info"]
 
+AlertFor = Annotated[
+    str, DurationRange("0s", "24h", "a condition must not have to hold for more than a day before anyone is told")
+]
+"""An alert rule's `for` (Prometheus): how long its condition holds before it fires; 0s fires at once."""
+GroupWait = Annotated[str, DurationRange("0s", "1h", "a new alert group's first notification waits this long")]
+GroupInterval = Annotated[
+    str, DurationRange("1s", "24h", "Alertmanager refuses 0s; a group's changes wait this long to be sent")
+]
+RepeatInterval = Annotated[
+    str,
+    DurationRange(
+        "1s",
+        "120h",
+        "Alertmanager refuses 0s, and forgets what it sent after its data retention, 120h by default "
+        "(--data.retention): a longer interval repeats sooner than set",
+    ),
+]
+LabelName = Annotated[
+    str,
+    pattern(
+        r"^([a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$",
+        "a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '...' (group by every label), e.g. alertname",
+    ),
+]
+"""An Alertmanager `group_by` entry: a Prometheus label name, or `...` alone (Alertmanager's
+config.go, Route.UnmarshalYAML: invalid label names, `...` beside other labels and repeats are refused)."""
+
 
 class AvailabilityAlerts(Section):
-    gateway_down_for: Duration = Field(
+    gateway_down_for: AlertFor = Field(
         default="2m", description="How long no proxy is up before LiteLLMGatewayDown fires."
     )
-    readiness_for: Duration = Field(
+    readiness_for: AlertFor = Field(
         default="10m", description="How long replicas are unavailable before the readiness alert fires."
     )
 
 
 class PerformanceAlerts(Section):
-    latency_p95_seconds: PositiveFloat = Field(
-        default=30.0, description="p95 request latency above which the latency alert fires."
+    latency_p95_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=30.0,
+        description="p95 request latency above which the latency alert fires (at most an hour, the longest timeout).",
     )
-    latency_for: Duration = Field(default="10m", description="How long the latency stays above the threshold first.")
+    latency_for: AlertFor = Field(default="10m", description="How long the latency stays above the threshold first.")
     error_rate_warning: Ratio = Field(
         default=0.05, description="Failed / total requests over 5 minutes for the warning (below error_rate_critical)."
     )
     error_rate_critical: Ratio = Field(
         default=0.2, description="Failed / total requests over 5 minutes for the critical alert."
     )
-    error_rate_for: Duration = Field(default="5m", description="How long the error rate stays above a threshold first.")
+    error_rate_for: AlertFor = Field(default="5m", description="How long the error rate stays above a threshold first.")
 
     @model_validator(mode="after")
     def _ordered(self) -> PerformanceAlerts:
@@ -78,30 +107,30 @@ class PerformanceAlerts(Section):
 
 
 class UsageAlerts(Section):
-    key_requests_per_second: PositiveFloat = Field(
+    key_requests_per_second: Annotated[float, Field(gt=0, le=100_000)] = Field(
         default=10.0, description="Requests per second from a single API key (abuse or a runaway client)."
     )
-    key_requests_for: Duration = Field(default="10m", description="How long a key stays above the request rate first.")
-    key_tokens_per_hour: Annotated[int, Field(gt=0)] = Field(
+    key_requests_for: AlertFor = Field(default="10m", description="How long a key stays above the request rate first.")
+    key_tokens_per_hour: Annotated[int, Field(ge=1, le=10**12)] = Field(
         default=2_000_000, description="Tokens one API key consumes in a rolling hour."
     )
-    key_tokens_for: Duration = Field(default="15m", description="How long a key stays above the token rate first.")
+    key_tokens_for: AlertFor = Field(default="15m", description="How long a key stays above the token rate first.")
 
 
 class CostAlerts(Section):
-    daily_spend_usd: PositiveFloat = Field(
+    daily_spend_usd: Annotated[float, Field(gt=0, le=10**9)] = Field(
         default=100.0, description="USD over a rolling 24 hours, all keys and models together."
     )
-    daily_spend_for: Duration = Field(
+    daily_spend_for: AlertFor = Field(
         default="15m", description="How long the daily spend stays above the threshold first."
     )
-    spike_factor: Annotated[float, Field(gt=1)] = Field(
+    spike_factor: Annotated[float, Field(gt=1, le=1000)] = Field(
         default=3.0, description="A spike: the last hour's spend above this many times the hour before."
     )
-    spike_min_usd_per_hour: PositiveFloat = Field(
+    spike_min_usd_per_hour: Annotated[float, Field(gt=0, le=10**8)] = Field(
         default=5.0, description="Floor of the spike alert: hours spending less never count as a spike."
     )
-    spike_for: Duration = Field(default="15m", description="How long a spike lasts before the alert fires.")
+    spike_for: AlertFor = Field(default="15m", description="How long a spike lasts before the alert fires.")
 
 
 class BudgetAlerts(Section):
@@ -116,7 +145,7 @@ class BudgetAlerts(Section):
             "numbers)."
         ),
     )
-    used_for: Duration = Field(default="5m", description="How long a key or team stays in a tier first.")
+    used_for: AlertFor = Field(default="5m", description="How long a key or team stays in a tier first.")
 
     @model_validator(mode="after")
     def _increasing(self) -> BudgetAlerts:
@@ -128,13 +157,13 @@ class BudgetAlerts(Section):
 
 class ProviderAlerts(Section):
     failure_ratio: Ratio = Field(default=0.25, description="Share of failed requests to a provider deployment.")
-    failure_for: Duration = Field(
+    failure_for: AlertFor = Field(
         default="10m", description="How long the failure share stays above the threshold first."
     )
-    rate_limited_per_minute: PositiveFloat = Field(
+    rate_limited_per_minute: Annotated[float, Field(gt=0, le=10**6)] = Field(
         default=5.0, description="HTTP 429 answers from a provider deployment, per minute."
     )
-    rate_limited_for: Duration = Field(
+    rate_limited_for: AlertFor = Field(
         default="10m", description="How long the 429 rate stays above the threshold first."
     )
     outage_failure_ratio: Ratio = Field(
@@ -144,27 +173,27 @@ class ProviderAlerts(Section):
             "single-deployment model groups, which LiteLLM does not cool down)."
         ),
     )
-    outage_min_requests: Annotated[int, Field(ge=1)] = Field(
+    outage_min_requests: Annotated[int, Field(ge=1, le=10**6)] = Field(
         default=5, description="Requests over 5 minutes a deployment needs before it can be in outage."
     )
-    outage_for: Duration = Field(default="5m", description="How long an outage lasts before the alert fires.")
+    outage_for: AlertFor = Field(default="5m", description="How long an outage lasts before the alert fires.")
 
 
 class DatabaseAlerts(Section):
-    instance_down_for: Duration = Field(
+    instance_down_for: AlertFor = Field(
         default="5m", description="How long a CNPG instance is down before the alert fires."
     )
-    replication_lag_seconds: PositiveFloat = Field(
+    replication_lag_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
         default=30.0, description="Replica lag above which the replication alert fires."
     )
-    replication_lag_for: Duration = Field(default="5m", description="How long the lag stays above the threshold first.")
-    wal_archiving_for: Duration = Field(
+    replication_lag_for: AlertFor = Field(default="5m", description="How long the lag stays above the threshold first.")
+    wal_archiving_for: AlertFor = Field(
         default="10m", description="How long WAL archiving fails before the alert fires."
     )
-    backup_failed_for: Duration = Field(
+    backup_failed_for: AlertFor = Field(
         default="5m", description="How long a failed backup is reported before the alert fires."
     )
-    backup_max_age_hours: Annotated[int, Field(ge=1)] = Field(
+    backup_max_age_hours: Annotated[int, Field(ge=1, le=8760)] = Field(
         default=26,
         description=(
             "Age of the last successful backup that fires the stale-backup alert (one daily schedule plus slack)."
@@ -173,13 +202,13 @@ class DatabaseAlerts(Section):
     connections_ratio: Ratio = Field(
         default=0.8, description="Used / max_connections above which the connections alert fires."
     )
-    connections_for: Duration = Field(
+    connections_for: AlertFor = Field(
         default="10m", description="How long the connections stay above the threshold first."
     )
     volume_fill_ratio: Ratio = Field(
         default=0.85, description="Used / capacity of a CNPG data or WAL volume (kubelet volume stats)."
     )
-    volume_for: Duration = Field(default="15m", description="How long a volume stays above the threshold first.")
+    volume_for: AlertFor = Field(default="15m", description="How long a volume stays above the threshold first.")
 
 
 def _runbook_url(url: str) -> str:
@@ -275,18 +304,53 @@ class AlertRoutingConfig(Section):
     receivers: list[ReceiverConfig] = Field(
         default=[], description="Alertmanager receivers (none: no AlertmanagerConfig)."
     )
-    group_by: Annotated[list[str], Field(min_length=1)] = Field(
-        default=["alertname", "severity"], description="Labels alerts are grouped by."
+    group_by: Annotated[list[LabelName], Field(min_length=1)] = Field(
+        default=["alertname", "severity"],
+        description="Labels alerts are grouped by: label names, each once, or `...` alone (every label).",
     )
-    group_wait: Duration = Field(default="30s", description="Alertmanager group_wait.")
-    group_interval: Duration = Field(default="5m", description="Alertmanager group_interval.")
-    repeat_interval: Duration = Field(default="4h", description="Alertmanager repeat_interval.")
+    group_wait: GroupWait = Field(default="30s", description="Alertmanager group_wait.")
+    group_interval: GroupInterval = Field(default="5m", description="Alertmanager group_interval.")
+    repeat_interval: RepeatInterval = Field(
+        default="4h", description="Alertmanager repeat_interval (not shorter than group_interval)."
+    )
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, labels: list[str]) -> list[str]:
+        problems = [
+            (f"[{i}]", f"{label!r} is already group_by[{labels.index(label)}] (Alertmanager refuses a repeated label)")
+            for i, label in enumerate(labels)
+            if labels.index(label) != i
+        ]
+        if "..." in labels and len(labels) > 1:
+            problems.append(
+                (
+                    f"[{labels.index('...')}]",
+                    "'...' (every label) must be the only entry: Alertmanager refuses it beside labels",
+                )
+            )
+        refuse(problems)
+        return labels
 
     @model_validator(mode="after")
     def _unique_names(self) -> AlertRoutingConfig:
         names = [r.name for r in self.receivers]
         if len(set(names)) != len(names):
             raise ValueError(f"receiver names must be unique, got {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _repeat_after_group(self) -> AlertRoutingConfig:
+        if duration_seconds(self.repeat_interval) < duration_seconds(self.group_interval):
+            raise ConfigProblemError(
+                [
+                    (
+                        "repeat_interval",
+                        f"{self.repeat_interval} is shorter than group_interval ({self.group_interval}): Alertmanager "
+                        "repeats no sooner than the next group_interval",
+                    )
+                ]
+            )
         return self
 
 

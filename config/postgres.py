@@ -10,9 +10,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from config.image_reference import image_reference
 from config.types import (
     BucketName,
     Cidr,
+    ConfigProblemError,
     Cron6,
     CronSchedule,
     DatabaseName,
@@ -68,7 +70,7 @@ class CnpgConfig(Section):
     instances: Annotated[int, Field(ge=1, le=9)] = Field(
         description="PostgreSQL instances (1 in lab, 3 in enterprise)."
     )
-    image: Annotated[str, AfterValidator(_postgres_image)] = Field(
+    image: Annotated[str, AfterValidator(image_reference), AfterValidator(_postgres_image)] = Field(
         description=(
             "PostgreSQL image, an exact tag of major 14 or later (a digest needs the tag too: "
             "repository:17.6@sha256:...)."
@@ -84,7 +86,10 @@ class CnpgConfig(Section):
         description="PostgreSQL parameters (`postgresql.parameters`); max_connections feeds the connection budget.",
     )
     enable_pdb: bool = Field(
-        description="CNPG's PodDisruptionBudget (off with one instance, or no node could be drained)."
+        description=(
+            "CNPG's PodDisruptionBudgets (the primary's keeps it at minAvailable 1): refused with one instance, where "
+            "it would block every drain of that instance's node."
+        )
     )
     anti_affinity: Literal["preferred", "required"] = Field(
         default="preferred", description="Pod anti-affinity of the instances on kubernetes.io/hostname."
@@ -101,6 +106,24 @@ class CnpgConfig(Section):
             "refused."
         ),
     )
+
+    @model_validator(mode="after")
+    def _drainable(self) -> CnpgConfig:
+        """CNPG's primary PDB has minAvailable 1 whatever the instance count (pkg/specs/poddisruptionbudget.go,
+        BuildPrimaryPodDisruptionBudget): with one instance no eviction is ever allowed, and `kubectl drain`
+        (node upgrades, autoscaler scale-down) waits forever on that node."""
+        if self.enable_pdb and self.instances == 1:
+            raise ConfigProblemError(
+                [
+                    (
+                        "enable_pdb",
+                        "true with instances 1: CNPG's PodDisruptionBudget keeps the only instance (the primary) at "
+                        "minAvailable 1, so its node can never be drained; set enable_pdb false, or run 2 or more "
+                        "instances (accepted: enable_pdb true needs instances 2-9)",
+                    )
+                ]
+            )
+        return self
 
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----")
@@ -123,6 +146,8 @@ def _ca_certificates(value: str) -> str:
 class ExternalPostgresConfig(Section):
     """An existing PostgreSQL server (e.g. a homelab one); the admin password is
     the stack secret `llm-gateway:postgresAdminPassword`."""
+
+    MULTILINE_FIELDS = frozenset({"ca_cert"})
 
     host: ServerHost = Field(description="The server's host name or IP address.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(default=5432, description="The server's port.")
@@ -297,7 +322,7 @@ PostgresConfig = Annotated[CnpgPostgres | ExternalPostgres, Field(discriminator=
 """`postgres`: one variant per `engine` (the YAML keys are the same as a flat section's)."""
 
 
-DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"
+DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie"
 """The reporting job's psql image for engine external (engine cnpg runs the cluster's own image)."""
 
 

@@ -11,11 +11,13 @@ from config.types import (
     Cidr,
     DnsLabel,
     MemoryQuantity,
+    PinnedImage,
     PinnedVersion,
     ResourceAmounts,
     Resources,
     Section,
     pattern,
+    refuse,
 )
 
 # --- shared state for many proxy processes (Redis) -----------------------------
@@ -65,12 +67,34 @@ class MemorystoreConfig(Section):
     )
 
 
+VALKEY_IMAGE = "docker.io/valkey/valkey:9.0.2"
+"""The image of the official Valkey chart's appVersion (chart/valkey in assets.lock.json)."""
+DATA_MUST_SURVIVE = (
+    "the in-cluster Redis holds data that must survive a restart: LiteLLM's spend transaction buffer (spend not "
+    "yet written to PostgreSQL) and, when Langfuse shares it, Langfuse's queued events"
+)
+"""The rule behind `persistence` and `replicas` (docs/configuration.md): the data in the shared Redis must
+survive a restart whenever a record lives in it that is not yet anywhere else. LiteLLM's spend transaction
+buffer is such a record whenever LiteLLM uses the shared Redis (always), Langfuse's ingestion queue whenever
+Langfuse uses it; the response cache and the rate-limit counters alone could be lost."""
+
+
 class InClusterRedisConfig(Section):
-    """Valkey (Bitnami chart, standalone) in the gateway namespace; password from GSM through ESO."""
+    """Valkey from the official Valkey chart (valkey-io/valkey-helm) in the gateway namespace: ACL auth with
+    the password from GSM through ESO, `restricted` pods, a NetworkPolicy that admits only its clients.
+    What it holds must survive a restart (`DATA_MUST_SURVIVE`): nothing is evicted
+    (`maxmemory-policy noeviction`), and with `persistence` every write reaches an append-only file."""
 
     release_name: DnsLabel = Field(default="litellm-redis", description="Helm release name.")
     chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(VALKEY_CHART))] | None = restated_chart_version(
         VALKEY_CHART
+    )
+    image: PinnedImage = Field(
+        default=VALKEY_IMAGE,
+        description=(
+            "Valkey image, an exact tag (registry/repository:tag, optionally @sha256:<digest>); the default is the "
+            "locked chart's appVersion. Bitnami repositories are refused."
+        ),
     )
     auth: bool = Field(
         default=True,
@@ -80,9 +104,42 @@ class InClusterRedisConfig(Section):
         default=Resources(
             requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="500m", memory="512Mi")
         ),
-        description="Requests and limits of the Valkey pod.",
+        description=(
+            "Requests and limits of each Valkey pod; Valkey refuses writes (it evicts nothing) beyond 3/4 of the "
+            "memory limit."
+        ),
     )
-    storage_size: MemoryQuantity = Field(default="1Gi", description="Valkey's volume size.")
+    persistence: bool = Field(
+        default=True,
+        description=(
+            "Valkey appends every write to a file on its volume (fsync every second) and reloads it after a "
+            "restart: its data must survive one (LiteLLM's spend transaction buffer, Langfuse's queued events when "
+            "Langfuse shares it). false: nothing on disk, a restart starts empty; refused with replicas."
+        ),
+    )
+    storage_size: MemoryQuantity = Field(
+        default="2Gi",
+        description=(
+            "Size of each Valkey pod's volume: the append-only file grows to about twice the data set (at most "
+            "3/4 of the memory limit) before Valkey rewrites it."
+        ),
+    )
+    storage_class: DnsLabel | None = Field(
+        default=None, description="StorageClass of the volumes; unset: the cluster's default."
+    )
+    replicas: Annotated[int, Field(ge=0, le=4)] = Field(
+        default=0,
+        description=(
+            "Replicas of the primary (a StatefulSet: pod 0 is the primary, each replica copies it; no automatic "
+            "failover, clients use the primary). 0: one pod (a Deployment, replaced with Recreate). Replicas need "
+            "persistence: a primary that restarts empty would empty its replicas too."
+        ),
+    )
+
+    @property
+    def pods(self) -> int:
+        """The Valkey pods the release runs: the primary and its replicas."""
+        return 1 + self.replicas
 
 
 class RedisConfig(Section):
@@ -120,5 +177,17 @@ class RedisConfig(Section):
             raise ValueError(
                 "redis.in_cluster.auth must be true: an in-cluster Redis without a password lets any pod that "
                 "reaches it read cached responses and reset rate limits"
+            )
+        ic = self.in_cluster
+        if self.mode == "in_cluster" and ic.replicas and not ic.persistence:
+            refuse(
+                [
+                    (
+                        "in_cluster.persistence",
+                        f"must be true with redis.in_cluster.replicas ({ic.replicas}): {DATA_MUST_SURVIVE}, and "
+                        "without persistence a primary that restarts comes back empty and its replicas copy the "
+                        "empty data set; turn persistence on, or set replicas to 0",
+                    )
+                ]
             )
         return self

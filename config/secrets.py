@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from config.durations import DurationRange
 from config.platform import NamespacesConfig
 from config.types import (
     DnsLabel,
     GcpRegion,
     GsaAccountId,
     LeadingLetterName,
-    PositiveDuration,
     Section,
     pattern,
     refuse,
@@ -181,13 +181,19 @@ class SecretsConfig(Section):
     )
     replication: ReplicationConfig = Field(description="Replication of every GSM secret the program creates.")
     deletion_protection: bool = Field(description="GSM deletion protection on every secret the program creates.")
-    refresh_interval: PositiveDuration = Field(
-        default="1h", description="ESO refreshInterval; 0s would mean never refresh, so rotations would never arrive."
+    refresh_interval: Annotated[
+        str, DurationRange("1s", "24h", "a rotated secret reaches the pods within this time; 0s never refreshes")
+    ] = Field(
+        default="1h",
+        description=(
+            "ESO refreshInterval: a rotation reaches the pods within it (0s would mean never refresh, so rotations "
+            "would never arrive)."
+        ),
     )
     prefix: Annotated[
         str, pattern(r"^[a-z0-9-]{0,40}$", "lowercase letters, digits and '-' (up to 40), e.g. team-a")
     ] = Field(default="", description="Prefix of every GSM secret id (several deployments in one project).")
-    rotation: dict[str, Annotated[int, Field(ge=0)]] = Field(
+    rotation: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
         default={},
         description=(
             "Rotation generation per secrets-inventory key: bump a number to replace that secret's value on purpose "

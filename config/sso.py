@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, model_validator
 
 from config.assets import OAUTH2_PROXY_CHART, matches_lock, restated_chart_version
+from config.durations import DurationRange, duration_seconds
+from config.image_reference import image_reference
 from config.types import (
     Cidr,
     ConfigProblemError,
-    Duration,
     GsmSecretId,
     Hostname,
     PinnedVersion,
-    PositiveDuration,
     ReleaseName,
     ResourceAmounts,
     Resources,
@@ -41,16 +40,9 @@ RegistryImage = Annotated[
         r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._+-]+(@sha256:[0-9a-f]{64})?$",
         "registry/repository:tag, e.g. quay.io/oauth2-proxy/oauth2-proxy:v7.15.3 (@sha256:<64 hex> may follow)",
     ),
+    AfterValidator(image_reference),
     AfterValidator(pinned_image),
 ]
-
-
-_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
-
-
-def duration_seconds(duration: str) -> int:
-    """A `Duration` (h/m/s, as Go's time.ParseDuration reads it) in seconds."""
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"([0-9]+)([hms])", duration))
 
 
 def _required_when_enabled(value: Any, info: ValidationInfo) -> Any:
@@ -117,10 +109,17 @@ class SsoConfig(Section):
         ),
         description="Requests and limits per pod.",
     )
-    cookie_expire: Duration = Field(
-        default="12h", description="Session lifetime (oauth2-proxy --cookie-expire; 0s: no expiry of its own)."
+    cookie_expire: Annotated[
+        str, DurationRange("0s", "168h", "an admin session that outlives a week outlives the reason it was opened")
+    ] = Field(
+        default="12h",
+        description=(
+            "Session lifetime (oauth2-proxy --cookie-expire, at most 168h, its default; 0s: no expiry of its own)."
+        ),
     )
-    cookie_refresh: PositiveDuration = Field(
+    cookie_refresh: Annotated[
+        str, DurationRange("1s", "24h", "a user removed from allowed_groups keeps access for up to this long")
+    ] = Field(
         default="1h",
         description=(
             "How old a session may get before oauth2-proxy refreshes it with the identity provider "

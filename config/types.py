@@ -9,10 +9,26 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from croniter import croniter
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from config.cron import CronError, cronjob_schedule, seconds_first_schedule
+from config.durations import GO_DURATION_MAX, DurationRange
+from config.durations import period_seconds as period_seconds
+from config.image_reference import image_reference
+from config.provenance import BITNAMI_REFUSAL, is_bitnami
+from config.text import control_character, control_character_problems
 
 PATTERN_EXAMPLES: dict[str, str] = {}
 """What a value failing each pattern should look like (an example, not the regex): the
@@ -61,20 +77,6 @@ GcpLocation = Annotated[
 # Each type is defined once; a refusal names the rule and pydantic adds the key path.
 
 
-def _duration(value: str) -> str:
-    """Prometheus' duration grammar restricted to h/m/s (also what Go's time.ParseDuration,
-    used by ESO and oauth2-proxy, accepts): units in descending order, each at most once."""
-    if not re.fullmatch(r"(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?", value):
-        raise ValueError("must be a duration such as 30s, 5m or 1h30m (units h, m, s, largest first, each once)")
-    return value
-
-
-def _positive_duration(value: str) -> str:
-    if not re.search(r"[1-9]", _duration(value)):
-        raise ValueError("must be longer than 0s")
-    return value
-
-
 def rfc1123_host(value: str) -> str:
     """An RFC 1123 DNS name as Kubernetes checks Ingress hosts: lower case, labels of 1-63."""
     labels = value.split(".")
@@ -86,11 +88,34 @@ def rfc1123_host(value: str) -> str:
     return value
 
 
-def _server_host(value: str) -> str:
-    """A host name or an IP address."""
+_DOTTED_NUMBERS = re.compile(r"[0-9]+(\.[0-9]+){1,3}")
+"""What a resolver may read as an IPv4 address (inet_aton: 10.1, 010.0.0.1 in octal, 1.2.3.4)."""
+
+
+def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:
+        return False
+    return True
+
+
+def _dns_name(value: str) -> str:
+    """A DNS-1123 subdomain that is not an IP address: Kubernetes refuses an IP as an Ingress host
+    ("must be a DNS name, not an IP address": pkg/apis/networking/validation, validateIngressRules)."""
+    if _DOTTED_NUMBERS.fullmatch(value) or _is_ip(value):
+        raise ValueError("must be a DNS name, not an IP address (Kubernetes refuses an IP as an Ingress host)")
+    return rfc1123_host(value)
+
+
+def _server_host(value: str) -> str:
+    """A host name or an IP address, written so that every client reads the same address."""
+    if not _is_ip(value):
+        if _DOTTED_NUMBERS.fullmatch(value):
+            raise ValueError(
+                "looks like an IPv4 address but is not one as written (leading zeros, or fewer than four "
+                "parts): libpq's resolver would read it as another address; write it as 10.0.0.5"
+            )
         return rfc1123_host(value)
     return value
 
@@ -103,27 +128,26 @@ def _cidr(value: str) -> str:
     return value
 
 
-def _five_field_cron(value: str) -> str:
-    """A Kubernetes CronJob schedule: standard five-field cron (minute hour day month weekday)."""
-    fields = value.split()
-    if len(fields) != 5 or not all(re.fullmatch(r"[0-9*,/-]+", f) for f in fields) or not croniter.is_valid(value):
-        raise ValueError("must be a five-field cron expression (minute hour day month weekday), such as '*/10 * * * *'")
-    return value
-
-
-def _six_field_cron(value: str) -> str:
-    """CNPG's schedule: robfig/cron with a leading seconds field (exactly six fields)."""
-    fields = value.split()
-    if (
-        len(fields) != 6
-        or not all(re.fullmatch(r"[0-9*,/?-]+", f) for f in fields)
-        or not croniter.is_valid(value, second_at_beginning=True)
-    ):
+def five_field_cron(value: str) -> str:
+    """A Kubernetes CronJob schedule, as the API server parses it (config/cron.py)."""
+    try:
+        return cronjob_schedule(value)
+    except CronError as exc:
         raise ValueError(
-            "must be a six-field cron expression with seconds first (second minute hour day month weekday), "
+            f"{exc}: expected a five-field cron expression (minute hour day month weekday) or a descriptor such as "
+            "@hourly, as Kubernetes' CronJob parser (robfig/cron) reads it, e.g. '*/10 * * * *'"
+        ) from None
+
+
+def six_field_cron(value: str) -> str:
+    """CNPG's ScheduledBackup schedule: robfig/cron with a leading seconds field, exactly six fields."""
+    try:
+        return seconds_first_schedule(value)
+    except CronError as exc:
+        raise ValueError(
+            f"{exc}: expected a six-field cron expression with seconds first (second minute hour day month weekday), "
             "such as '0 0 3 * * *' for 03:00 every day"
-        )
-    return value
+        ) from None
 
 
 CPU_PATTERN = r"^([0-9]+(?:\.[0-9]+)?)(m?)$"
@@ -162,12 +186,14 @@ def memory_bytes(quantity: str) -> int:
     return round(float(number) * _MEMORY_FACTORS[unit])
 
 
-Duration = Annotated[str, AfterValidator(_duration)]
-PositiveDuration = Annotated[str, AfterValidator(_positive_duration)]
-Hostname = Annotated[str, AfterValidator(rfc1123_host)]
+Duration = Annotated[str, DurationRange("0s", GO_DURATION_MAX)]
+"""A Go duration (h, m, s) up to what Go's time.Duration holds; a setting states its own range instead."""
+PositiveDuration = Annotated[str, DurationRange("1s", GO_DURATION_MAX)]
+Hostname = Annotated[str, AfterValidator(_dns_name)]
+"""A DNS name (an Ingress host, an email domain): DNS-1123, lower case, not an IP address."""
 ServerHost = Annotated[str, AfterValidator(_server_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
-Cron6 = Annotated[str, AfterValidator(_six_field_cron)]
+Cron6 = Annotated[str, AfterValidator(six_field_cron)]
 LeadingLetterName = Annotated[
     str,
     pattern(
@@ -226,6 +252,13 @@ def pinned_tag(tag: str) -> str:
     return tag
 
 
+def not_bitnami(reference: str) -> str:
+    """Refuse an image or chart reference in a Bitnami repository (`config.provenance.is_bitnami`)."""
+    if is_bitnami(reference):
+        raise ValueError(BITNAMI_REFUSAL)
+    return reference
+
+
 IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 """An image digest as the OCI distribution reference grammar writes it for sha256."""
 
@@ -233,6 +266,7 @@ IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 def pinned_image(image: str) -> str:
     """`repository:1.2.3`, optionally with its digest: `repository:1.2.3@sha256:<64 hex>`. The tag is
     required beside a digest: it is the version people (and docs/versions.md) read; the digest pins the bytes."""
+    not_bitnami(image)
     name, at, digest = image.partition("@")
     if at and not IMAGE_DIGEST.fullmatch(digest):
         raise ValueError(f"the digest after '@' must be sha256: and 64 lower-case hex characters, got {digest!r}")
@@ -255,14 +289,31 @@ def image_name_and_tag(image: str) -> tuple[str, str]:
 
 
 PinnedVersion = Annotated[str, AfterValidator(pinned_tag)]
-PinnedImage = Annotated[str, AfterValidator(pinned_image)]
+PinnedImage = Annotated[str, AfterValidator(image_reference), AfterValidator(pinned_image)]
+"""An image reference the OCI grammar accepts (config/image_reference.py), with an exact tag."""
 
 
 class Section(BaseModel):
-    """Base for every config section: strict, closed, immutable."""
+    """Base for every config section: strict, closed, immutable, and no control character in any
+    string of it (config/text.py), whatever the field."""
 
     # No .inf/.nan: a threshold of .inf is accepted by Prometheus and can never fire.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    """Fields whose value is several lines (a PEM certificate): line feeds are allowed there."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        allowed = "\n" if info.field_name in cls.MULTILINE_FIELDS else ""
+        if isinstance(value, str):
+            problem = control_character(value, allowed)
+            if problem:
+                raise ValueError(f"{problem}; remove it")
+            return value
+        refuse(control_character_problems(value, allowed))
+        return value
 
 
 class ResourceAmounts(Section):
@@ -320,19 +371,11 @@ EmailAddress = Annotated[str, pattern(r"^[^@\s,]+@[^@\s,]+$", "an email address,
 SslMode = Literal["disable", "require", "verify-ca", "verify-full"]
 """libpq's sslmode values this program accepts."""
 
-CronSchedule = Annotated[str, AfterValidator(_five_field_cron)]
+CronSchedule = Annotated[str, AfterValidator(five_field_cron)]
 
 Ratio = Annotated[float, Field(gt=0, le=1)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 HttpsUrl = Annotated[str, pattern(r"^https?://[^\s]+$", "a URL, e.g. https://api.example.com/v1")]
-
-_PERIOD_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def period_seconds(period: str) -> int:
-    """A LiteLLM duration ("30d", "12h", "2w") in seconds (litellm_core_utils/duration_parser)."""
-    return int(period[:-1]) * _PERIOD_UNITS[period[-1]]
-
 
 Period = Annotated[str, pattern(r"^[1-9][0-9]{0,4}[mhdw]$", "a period with one unit (m, h, d, w), e.g. 30d or 4w")]

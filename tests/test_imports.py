@@ -1,12 +1,12 @@
 """No first-party module imports another in a cycle, and no import runs back up the house.
 
-Every module of components/, config/, dashboards/, tools/ and __main__.py is parsed
+Every module of components/, config/, dashboards/, verify/, tools/ and __main__.py is parsed
 (not imported); its imports, including those inside functions and under
 `if TYPE_CHECKING:`, are edges of a graph. A circle through a type-only import never
 fails at run time, but it is still a circle in the design (two modules that cannot be
 understood, or moved, one without the other).
 
-The floors (`FLOORS`): config, then dashboards, components, tools and __main__. A module
+The floors (`FLOORS`): config, then dashboards, components, verify, tools and __main__. A module
 imports from its own package and from lower floors only.
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 from tests.support import ROOT
 
-PACKAGES = ("components", "config", "dashboards", "tools")
+PACKAGES = ("components", "config", "dashboards", "verify", "tools")
 
 
 def first_party_modules() -> dict[str, Path]:
@@ -155,11 +155,12 @@ def test_no_import_cycle(package: str) -> None:
     assert found == [], "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in found)
 
 
-FLOORS = ("config", "dashboards", "components", "tools", "__main__")
+FLOORS = ("config", "dashboards", "components", "verify", "tools", "__main__")
 """The house's floors, ground first. A module imports from its own package and from lower
 floors only: config imports none of the others, the dashboards never reach into the
 components (what both need, such as the reporting schema's names, lives on the dashboards'
-floor), nothing below tools imports tools, and nothing imports __main__."""
+floor), the checks of a deployed stack (verify) read the components' names but no command,
+nothing below tools imports tools, and nothing imports __main__."""
 
 
 def _floor(module: str) -> int:
@@ -196,6 +197,8 @@ def test_no_import_runs_back_up() -> None:
         ("config.bad", "from dashboards.reporting_schema import SCHEMA\n", "dashboards.reporting_schema"),
         ("config.bad", "def f():\n    from tools import offline\n", "tools.offline"),
         ("components.bad", "import tools.preview\n", "tools.preview"),
+        ("components.bad", "from verify.sources import CheckError\n", "verify.sources"),
+        ("verify.bad", "from tools.offline import run_config\n", "tools.offline"),
         ("tools.bad", "import __main__\n", "__main__"),
     ],
 )

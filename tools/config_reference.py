@@ -80,6 +80,9 @@ def _rules(metadata: Sequence[Any]) -> list[str]:
             example = PATTERN_EXAMPLES.get(pattern, "a pattern")
             name = re.split(r"[:(]|, e\.g\.", example, maxsplit=1)[0].strip()
             out.append(name.removeprefix("a ").removeprefix("an "))
+        reference = getattr(item, "reference", None)  # a range of config/durations.py, e.g. `duration 1s-24h`
+        if isinstance(reference, str):
+            out.append(reference)
         func: Callable[..., Any] | None = getattr(item, "func", None)
         if func is not None and getattr(func, "__name__", "") != "_number_as_quantity":
             out.append(func.__name__.strip("_").replace("_", " "))
@@ -90,8 +93,9 @@ def _type(annotation: Any, metadata: Sequence[Any] = ()) -> str:
     """A short description of a value's type and rules."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        inner, *extra = typing.get_args(annotation)
-        return _type(inner, [*extra, *metadata])
+        inner, *extra = typing.get_args(annotation)  # a Field(...) inside Annotated keeps its bounds in .metadata
+        flat = [m for e in extra for m in (e.metadata if isinstance(e, FieldInfo) else [e])]
+        return _type(inner, [*flat, *metadata])
     rules = _rules(metadata)
     if _is_union(annotation):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]

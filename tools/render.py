@@ -159,8 +159,15 @@ def preload_charts() -> None:
             continue
 
 
+def is_helm_test(body: dict[str, Any]) -> bool:
+    """A `helm test` hook (`helm.sh/hook: test`, or Helm 2's `test-success`/`test-failure`)."""
+    hooks = ((body.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
+    return bool({h.strip() for h in str(hooks).split(",")} & {"test", "test-success", "test-failure"})
+
+
 def render_release(release: Release) -> list[RenderedObject]:
-    """The release's objects as `helm template` would print them (hooks and tests included)."""
+    """The release's objects as `helm template --skip-tests` prints them: hooks included, `helm test` pods
+    left out (only `helm test` creates them, never an install or upgrade, nor Pulumi's Release)."""
     try:
         from helm_python import Chart, HelmError, _native
     except ImportError as exc:
@@ -197,7 +204,7 @@ def render_release(release: Release) -> list[RenderedObject]:
         if not source.endswith((".yaml", ".yml")):
             continue
         for doc in yaml.load_all(manifests[source], Loader=_LOADER):
-            if isinstance(doc, dict) and doc.get("kind"):
+            if isinstance(doc, dict) and doc.get("kind") and not is_helm_test(doc):
                 meta = doc.setdefault("metadata", {})
                 if doc["kind"] not in CLUSTER_SCOPED:
                     meta.setdefault("namespace", release.namespace)

@@ -18,6 +18,7 @@ from typing import Any
 
 from config import NAMESPACE, SECRET_KEYS, ConfigError, parse_config, read_namespace
 from config.checks import StackSettings
+from config.key_path import KeyPathError, parse_key_path, set_path
 from config.load import read_stack_settings
 from tools.inputs import InputError, load_yaml, read_yaml_mapping
 
@@ -59,28 +60,21 @@ def available_stacks() -> list[str]:
 
 
 def apply_override(config: dict[str, Any], assignment: str) -> None:
-    """Apply `ns:key.path=value` (value parsed as YAML) like `pulumi config set --path`."""
+    """Apply `ns:key.path=value` (value parsed as YAML) like `pulumi config set --path`: `.key`, `[index]` and
+    `["key"]` segments (config/key_path.py)."""
     key, sep, raw = assignment.partition("=")
     namespace, colon, dotted = key.partition(":")
     if not sep or not colon or not namespace or not dotted:
         raise InputError(f"--set expects NAMESPACE:KEY[.PATH]=VALUE, got {assignment!r}")
-    parts = dotted.split(".")
-    if any(not part for part in parts):
-        raise InputError(f"--set {key}: empty key in the path (two dots, or a dot at an end)")
+    try:
+        segments = parse_key_path(f"{namespace}:{dotted}")
+    except KeyPathError as exc:
+        raise InputError(f"--set {key}: {exc}") from None
     value = load_yaml(raw, f"--set {key} value") if raw != "" else ""
-    top, *path = f"{namespace}:{dotted}".split(".")
-    if not path:
-        config[top] = value
-        return
-    node = config.setdefault(top, {})
-    for i, part in enumerate(path):
-        if not isinstance(node, dict):
-            where = ".".join([top, *path[:i]])
-            raise InputError(f"--set {key}: {where} is not a mapping, so it has no key {part!r}")
-        if i == len(path) - 1:
-            node[part] = value
-        else:
-            node = node.setdefault(part, {})
+    try:
+        set_path(config, segments, value)
+    except KeyPathError as exc:
+        raise InputError(f"--set {key}: {exc}") from None
 
 
 def parse_secret(item: str) -> tuple[str, dict[str, str]]:

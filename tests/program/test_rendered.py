@@ -41,7 +41,7 @@ from tests.support.rendered import render_run
 from tests.support.schemas import validation_errors
 from tools.offline import run_stack
 from tools.preview import main as preview_main
-from tools.render import chart_asset, releases
+from tools.render import chart_asset, is_helm_test, releases
 
 SCENARIO_IDS = sorted([*VARIANT_NAMES, "lab-langfuse-v3"])
 """The shipped stacks (Langfuse v4 in enterprise), the lab on the external engine, and a v3 install's fixture."""
@@ -84,16 +84,26 @@ def test_every_pod_the_program_runs_meets_restricted(scenario: str) -> None:
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)
-def test_only_helm_test_pods_fail_restricted_and_the_program_never_runs_them(scenario: str) -> None:
-    """docs/security.md: the chart's `helm test` pods are refused by `restricted`; Pulumi never creates them."""
+def test_helm_test_pods_are_not_rendered_and_the_program_never_runs_them(scenario: str) -> None:
+    """The LiteLLM chart's `helm test` pods (`busybox` without a tag, no securityContext, no value to pin or
+    disable them) are left out as `helm template --skip-tests` leaves them out: only `helm test` creates
+    them, and docs/security.md says not to run it. Before, both were rendered in every scenario."""
     d = _deployed(scenario)
-    langfuse = {"langfuse-redis-test-auth-existing"} if scenario == "enterprise" else set()  # its valkey subchart
-    assert {p.owner.name for p in d.helm_test_pods} == {"litellm-test-connection", "litellm-env-test", *langfuse}
-    for pod in d.helm_test_pods:
-        assert pod.owner.body["metadata"]["annotations"]["helm.sh/hook"] == "test"
-        assert checks.restricted_violations(pod.spec), f"{pod.ref} meets restricted now: update docs/security.md"
+    assert d.helm_test_pods == []
+    assert [o.ref for o in d.objects if is_helm_test(o.body)] == []
     security = " ".join((ROOT / "docs" / "security.md").read_text().split())
     assert "Do not run `helm test` on the release" in security
+
+
+def test_the_helm_test_filter_knows_each_hook_spelling() -> None:
+    def hooked(value: str) -> dict[str, Any]:
+        return {"kind": "Pod", "metadata": {"name": "t", "annotations": {"helm.sh/hook": value}}}
+
+    for value in ("test", "test-success", "pre-install, test", "test-failure"):
+        assert is_helm_test(hooked(value)), value
+    for value in ("pre-install", "post-upgrade,pre-rollback", "tests"):
+        assert not is_helm_test(hooked(value)), value
+    assert not is_helm_test({"kind": "Pod", "metadata": {"name": "t"}})
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)

@@ -5,6 +5,10 @@ target labelled as the ServiceMonitor's discovery labels it in a cluster
 (job/namespace/service/pod/container/endpoint), loads the given rule files,
 scrapes and evaluates every second, and talks to the HTTP API. Every wait is
 bounded and the process is always stopped (context manager).
+
+`value_expressions` cuts a rule's expression into what it compares: the expressions
+whose data the rule filters, so a test can tell a rule that is quiet (its values are
+below the threshold) from one that selects nothing (a renamed metric or label).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import promql_parser
 import yaml
 
 from tests.harness.litellm.probe import free_loopback_port
@@ -31,6 +36,8 @@ READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
 Outcome = Literal["error", "empty", "data"]
+SET_OPERATORS = frozenset({"and", "or", "unless"})
+COMPARISONS = frozenset({"==", "!=", ">", ">=", "<", "<="})
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,9 @@ class ScrapeTarget:
     address: str
     labels: Mapping[str, str]
     metrics_path: str = "/metrics/"
+    job: str = ""
+    """The scrape job's name (the target's scrape pool), `target-N` when empty; the operator names
+    a monitor's `serviceMonitor/NAMESPACE/NAME/ENDPOINT`."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class RealPrometheus:
         for index, target in enumerate(targets):
             jobs.append(
                 {
-                    "job_name": f"target-{index}",
+                    "job_name": target.job or f"target-{index}",
                     "metrics_path": target.metrics_path,
                     "scrape_interval": INTERVAL,
                     "scrape_timeout": INTERVAL,
@@ -154,3 +164,43 @@ class RealPrometheus:
         if not isinstance(answer, dict):
             return []
         return [str(t["health"]) for t in answer["data"]["activeTargets"]]
+
+
+def value_expressions(expr: str) -> list[str]:
+    """The expressions a rule compares, each of which returns data when the rule's inputs exist.
+
+    The operands of `and`/`or`/`unless` are taken apart; a filtering comparison (`x > 0.05`,
+    `x >= 80 < 95`, `up == 0`, `x > y`; not `> bool`) drops what is below its threshold, so
+    its sides that select series are kept instead (a number or `time()` side is not a value);
+    `absent(x)` becomes `x` (empty exactly while `x` has data). Every other node is a value
+    as written: a comparison nested in an aggregation (`max(x > 0)`) stays, being part of
+    the value. Printed with the parser's `prettify`, which Prometheus reads back. Pure.
+    """
+    return list(dict.fromkeys(node.prettify() for node in _values(promql_parser.parse(expr))))
+
+
+def _selects(node: Any) -> bool:
+    """Whether a node reads series (a vector or range selector anywhere in it)."""
+    found: list[Any] = []
+
+    def visit(child: Any) -> bool:
+        if isinstance(child, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+            found.append(child)
+        return True
+
+    promql_parser.walk(node, visit)
+    return bool(found)
+
+
+def _values(node: Any) -> list[Any]:
+    if isinstance(node, promql_parser.ParenExpr):
+        return _values(node.expr)
+    if isinstance(node, promql_parser.BinaryExpr):
+        op = str(node.op)
+        if op in SET_OPERATORS:
+            return _values(node.lhs) + _values(node.rhs)
+        if op in COMPARISONS and not (node.modifier is not None and node.modifier.return_bool):
+            return [value for side in (node.lhs, node.rhs) if _selects(side) for value in _values(side)]
+    if isinstance(node, promql_parser.Call) and node.func.name in {"absent", "absent_over_time"}:
+        return _values(node.args[0])
+    return [node]

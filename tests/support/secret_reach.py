@@ -1,194 +1,38 @@
-"""Which Google Secret Manager secrets each namespace could read through External Secrets Operator.
+"""Which Google Secret Manager secrets each namespace could read, for the program's rendered objects.
 
-The reading logic of docs/security.md, Finding 1, kept apart from where its inputs come from: the
-tests feed it the objects and IAM bindings the program renders (`reach_of_run`); a live check
-(`tools.verify`) can feed it what `kubectl get` and `gcloud ... get-iam-policy` return.
-
-A namespace N reads a GSM secret when an identity usable from N holds a role on it that
-includes `secretmanager.versions.access`. The identities usable from N:
-
-1. every store N's ExternalSecrets may use: a `SecretStore` in N, and every `ClusterSecretStore`
-   whose `spec.conditions` admit N (ESO's rule: tests/support/eso.py). A gcpsm store with
-   `auth.workloadIdentity` acts as the Kubernetes service account it names (for a
-   SecretStore, in its own namespace; for a ClusterSecretStore, in `serviceAccountRef.namespace`,
-   or in N when that is omitted: referent auth). ESO then uses the Google service account of the
-   KSA's `iam.gke.io/gcp-service-account` annotation if that KSA may impersonate it
-   (`roles/iam.workloadIdentityUser` or `serviceAccountTokenCreator`), otherwise the KSA's own
-   federated principal (`serviceAccount:<project>.svc.id.goog[<ns>/<ksa>]`);
-2. whatever anyone who may edit in N can configure there on their own: ESO's chart lets
-   `edit` create SecretStores and ExternalSecrets, and `edit` creates ServiceAccounts, so every
-   KSA principal of N (existing or not) and every Google service account that a KSA of N may
-   impersonate.
-
-A grant to one of those identities on a secret (or project-wide: every secret) makes the
-secret readable from N. What N consumes is what its ExternalSecrets reference
-(`spec.data[].remoteRef.key`, `spec.dataFrom[].extract.key`).
+The computation is components/secrets/reach.py (docs/security.md, Finding 1), shared with the live
+check `python -m tools.verify STACK --only reach`; `reach_of_run` feeds it what the program renders
+under the mock engine: its Kubernetes objects and IAM bindings.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-from tests.support.eso import store_admits
+from components.secrets.reach import (
+    EVERY_SECRET,
+    IMPERSONATION_ROLES,
+    Impersonation,
+    Reach,
+    SecretGrant,
+    consumed,
+    gsm_secret_id,
+    reach_problems,
+    readable,
+)
 
-READ_ROLES = frozenset({"roles/secretmanager.secretAccessor", "roles/secretmanager.admin", "roles/owner"})
-"""Predefined roles that include `secretmanager.versions.access` (reading a secret's value)."""
-IMPERSONATION_ROLES = frozenset({"roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator"})
-"""Roles on a Google service account that let a member obtain its tokens."""
-GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
-EVERY_SECRET = "*"
-"""In a readable set: a project-wide grant, so every secret of the project."""
+__all__ = [
+    "EVERY_SECRET",
+    "Impersonation",
+    "Reach",
+    "SecretGrant",
+    "consumed",
+    "reach_of_run",
+    "reach_problems",
+    "readable",
+]
 
-_KSA_PRINCIPAL = re.compile(r"^serviceAccount:(?P<pool>[^\[\]]+\.svc\.id\.goog)\[(?P<ns>[^/\]]+)/(?P<ksa>[^\]]+)\]$")
-
-
-@dataclass(frozen=True)
-class SecretGrant:
-    """One IAM member on one GSM secret (`secret_id`), or on the project (`secret_id` None)."""
-
-    secret_id: str | None
-    role: str
-    member: str
-
-
-@dataclass(frozen=True)
-class Impersonation:
-    """`member` may act as the Google service account `gsa_email` (a role of IMPERSONATION_ROLES)."""
-
-    gsa_email: str
-    member: str
-
-
-@dataclass(frozen=True)
-class Reach:
-    """The inputs: Kubernetes objects (stores, ServiceAccounts, ExternalSecrets) and IAM bindings."""
-
-    objects: Sequence[Mapping[str, Any]]
-    grants: Sequence[SecretGrant]
-    impersonations: Sequence[Impersonation] = ()
-    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    """Labels of namespaces (for `namespaceSelector` conditions), beyond `kubernetes.io/metadata.name`."""
-
-    def of_kind(self, kind: str) -> list[Mapping[str, Any]]:
-        return [o for o in self.objects if o.get("kind") == kind]
-
-    def namespaces(self) -> set[str]:
-        """Every namespace an object or an IAM principal names."""
-        named = {str(o["metadata"]["namespace"]) for o in self.objects if (o.get("metadata") or {}).get("namespace")}
-        members = [g.member for g in self.grants] + [i.member for i in self.impersonations]
-        return named | {p[1] for p in map(ksa_principal, members) if p is not None}
-
-
-def gsm_secret_id(key: str) -> str:
-    """A remoteRef key or an IAM resource (`projects/P/secrets/ID`) as the secret id."""
-    return key.rsplit("/secrets/", 1)[-1].split("/", 1)[0]
-
-
-def ksa_principal(member: str) -> tuple[str, str, str] | None:
-    """(pool, namespace, ksa) of a Workload Identity member, None for any other member."""
-    m = _KSA_PRINCIPAL.match(member)
-    return (m["pool"], m["ns"], m["ksa"]) if m else None
-
-
-def consumed(reach: Reach, namespace: str) -> set[str]:
-    """The GSM secrets the ExternalSecrets of `namespace` reference."""
-    out: set[str] = set()
-    for es in reach.of_kind("ExternalSecret"):
-        if es["metadata"].get("namespace") != namespace:
-            continue
-        spec = es.get("spec") or {}
-        out |= {gsm_secret_id(d["remoteRef"]["key"]) for d in spec.get("data") or []}
-        for item in spec.get("dataFrom") or []:
-            if "extract" not in item:
-                raise ValueError(f"ExternalSecret {namespace}/{es['metadata']['name']}: dataFrom {item} is unbounded")
-            out.add(gsm_secret_id(item["extract"]["key"]))
-    return out
-
-
-def _gsa_of(reach: Reach, ksa_namespace: str, ksa: str) -> str | None:
-    for sa in reach.of_kind("ServiceAccount"):
-        meta = sa["metadata"]
-        if meta.get("namespace") == ksa_namespace and meta["name"] == ksa:
-            return (meta.get("annotations") or {}).get(GSA_ANNOTATION)
-    return None
-
-
-def _may_impersonate(reach: Reach, member: str, gsa: str) -> bool:
-    return any(i.gsa_email == gsa and i.member == member for i in reach.impersonations)
-
-
-def store_identity(reach: Reach, store: Mapping[str, Any], namespace: str) -> set[str]:
-    """The IAM members a gcpsm store acts as for an ExternalSecret of `namespace` (empty: no gcpsm)."""
-    gcpsm = ((store.get("spec") or {}).get("provider") or {}).get("gcpsm")
-    if gcpsm is None:
-        return set()
-    name = f"{store['kind']} {store['metadata']['name']}"
-    auth = gcpsm.get("auth") or {}
-    wi = auth.get("workloadIdentity")
-    if wi is None or set(auth) != {"workloadIdentity"}:
-        raise ValueError(f"{name}: only auth.workloadIdentity can be followed, got {sorted(auth) or 'none'}")
-    ref = wi["serviceAccountRef"]
-    # A SecretStore's KSA is of its own namespace; a ClusterSecretStore's of the ref's, else the reader's.
-    own = store["metadata"]["namespace"] if store["kind"] == "SecretStore" else None
-    ksa_ns = own or ref.get("namespace") or namespace
-    pool = f"{wi.get('clusterProjectID') or gcpsm['projectID']}.svc.id.goog"
-    principal = f"serviceAccount:{pool}[{ksa_ns}/{ref['name']}]"
-    gsa = _gsa_of(reach, ksa_ns, ref["name"])
-    if gsa is None:
-        return {principal}
-    return {f"serviceAccount:{gsa}"} if _may_impersonate(reach, principal, gsa) else set()
-
-
-def usable_stores(reach: Reach, namespace: str) -> list[Mapping[str, Any]]:
-    """The SecretStores of `namespace` and the ClusterSecretStores that admit it."""
-    own = [s for s in reach.of_kind("SecretStore") if s["metadata"].get("namespace") == namespace]
-    labels = reach.namespace_labels.get(namespace)
-    cluster = [s for s in reach.of_kind("ClusterSecretStore") if store_admits(s, namespace, labels)]
-    return own + cluster
-
-
-def editor_identities(reach: Reach, namespace: str) -> set[str]:
-    """What someone who may edit in `namespace` can make a store of their own act as: any KSA of
-    the namespace (the members naming one) and every GSA a KSA of the namespace may impersonate."""
-    members = [g.member for g in reach.grants] + [i.member for i in reach.impersonations]
-    own = {m for m in members if (p := ksa_principal(m)) is not None and p[1] == namespace}
-    gsas = {f"serviceAccount:{i.gsa_email}" for i in reach.impersonations if i.member in own}
-    return own | gsas
-
-
-def identities(reach: Reach, namespace: str) -> set[str]:
-    """Every IAM member usable from `namespace` (the stores it may use, and what its editors can set up)."""
-    out = editor_identities(reach, namespace)
-    for store in usable_stores(reach, namespace):
-        out |= store_identity(reach, store, namespace)
-    return out
-
-
-def readable(reach: Reach, namespace: str) -> set[str]:
-    """The GSM secrets `namespace` could read (EVERY_SECRET for a project-wide grant)."""
-    usable = identities(reach, namespace)
-    out: set[str] = set()
-    for g in reach.grants:
-        if g.role in READ_ROLES and g.member in usable:
-            out.add(EVERY_SECRET if g.secret_id is None else g.secret_id)
-    return out
-
-
-def reach_problems(reach: Reach, namespaces: Iterable[str]) -> dict[str, dict[str, list[str]]]:
-    """Per namespace whose readable set differs from what it consumes: the secrets it could read
-    but does not consume (`extra`) and those it consumes but could not read (`unreadable`)."""
-    out: dict[str, dict[str, list[str]]] = {}
-    for ns in sorted(set(namespaces)):
-        can, uses = readable(reach, ns), consumed(reach, ns)
-        if can != uses:
-            out[ns] = {"extra": sorted(can - uses), "unreadable": sorted(uses - can)}
-    return out
-
-
-# --- from a program run under the mock engine ----------------------------------------------
 
 _SECRET_IAM = {
     "gcp:secretmanager/secretIamMember:SecretIamMember": "member",

@@ -76,7 +76,7 @@ def test_every_release_of_every_scenario_sets_only_keys_its_chart_accepts() -> N
             {"redis": {"auth": {"existingSecretPasswrdKey": "x"}}},
             ["redis.auth.existingSecretPasswrdKey"],
         ),
-        ("chart/valkey", {"primary": {"persistence": {"enabeld": False}}}, ["primary.persistence.enabeld"]),
+        ("chart/valkey", {"dataStorage": {"keepPVC": True}}, ["dataStorage.keepPVC"]),
     ],
 )
 def test_a_typo_in_the_programs_values_is_refused(chart: str, typo: dict[str, Any], expected: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import shutil
@@ -159,12 +160,14 @@ def test_every_chart_helm_cannot_install_says_which_published_chart_it_stands_in
     [
         # An assembled tree: no download brings it.
         ("chart/litellm-helm", ["is not a published release", "charts/litellm-helm", "docs/versions.md"]),
-        # A chart in an OCI registry: the Helm pull and the archive option.
+        ("chart/valkey", ["is not a published release", "charts/valkey", "docs/versions.md"]),
+        # A chart in an OCI registry (none is locked since chart/valkey left Bitnami's registry: the langfuse
+        # entry moved to one): the Helm pull and the archive option.
         (
-            "chart/valkey",
+            "oci:chart/langfuse",
             [
-                "`helm pull oci://registry-1.docker.io/bitnamicharts/valkey --version 2.2.4`",
-                f"`{config_assets.FETCH_COMMAND} --archive chart/valkey=<the .tgz it wrote>`",
+                "`helm pull oci://ghcr.io/langfuse/charts/langfuse --version 1.5.41`",
+                f"`{config_assets.FETCH_COMMAND} --archive chart/langfuse=<the .tgz it wrote>`",
             ],
         ),
     ],
@@ -173,8 +176,14 @@ def test_a_chart_no_download_brings_is_named_with_its_remedy(
     name: str, expected: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(config_assets.CACHE_ENV, str(tmp_path / "cache"))
+    oci, _, name = name.rpartition(":")
+    asset = load_lock()[name]
+    if oci:
+        asset = dataclasses.replace(
+            asset, url="oci://ghcr.io/langfuse/charts/langfuse", published_url="", published_version=""
+        )
     with pytest.raises(AssetError) as err:
-        assets.fetch([load_lock()[name]], None, log=io.StringIO())
+        assets.fetch([asset], None, log=io.StringIO())
     message = str(err.value)
     assert [e for e in expected if e not in message] == []
     assert "\n" not in message

@@ -24,7 +24,7 @@ from config import assets as config_assets
 from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT, captured, snapshot
 from tools import assets as assets_tool
-from tools import preview, stackfile, versions
+from tools import config_reference, diff, preview, stackfile, verify, versions
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
 # and the command that compares the program with them, tests/support/snapshot.py).
@@ -168,10 +168,38 @@ def test_merge_keys_are_not_duplicates(stacks_dir: Path) -> None:
         (["--secret", "llm-gateway:gcp=x"], ["not a stack secret of this program"]),
         (["--secret", "llm-gateway:postgresAdminPassword="], ["the value is empty"]),
         (["--set", "llm-gateway:gcp.project=2024-01-01"], ["llm-gateway:gcp.project: expected a GCP project"]),
+        (
+            ["--set", "llm-gateway:litellm.models[7].rpm=5"],
+            ["--set llm-gateway:litellm.models[7].rpm: index [7] is out of range: llm-gateway:litellm.models has"],
+        ),
+        (["--set", "llm-gateway:gcp[0]=x"], ["--set llm-gateway:gcp[0]: llm-gateway:gcp is not a list"]),
+        (["--set", "llm-gateway:litellm.models[x].rpm=5"], ["cannot read the key path at position 26"]),
+        (["--set", "llm-gateway:litellm.models[-1].rpm=5"], ["the list index [-1] is negative"]),
+        (
+            ["--set", "llm-gateway:litellm.models[0].rpm=0"],
+            [
+                "error: --set llm-gateway:litellm.models[0].rpm: invalid stack config",
+                "llm-gateway:litellm.models[0].rpm: Input should be greater than or equal to 1",
+            ],
+        ),
     ],
 )
 def test_bad_set_and_secret_values(args: list[str], expected: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     refused_in_process(preview.main(["lab", *args]), capsys, *expected)
+
+
+def test_set_takes_list_indexes_as_pulumi_config_set_path_does() -> None:
+    """`litellm.models[0].rpm=5` sets the first model's rpm; `[len]` appends an item."""
+    base = stackfile.overridden_config("lab")["llm-gateway:litellm"]["models"]
+    config = stackfile.overridden_config(
+        "lab", ["llm-gateway:litellm.models[0].rpm=5", "llm-gateway:litellm.models[0].tpm=9"]
+    )
+    models = config["llm-gateway:litellm"]["models"]
+    assert models[0] == {**base[0], "rpm": 5, "tpm": 9} and models[1:] == base[1:]
+    appended = stackfile.overridden_config(
+        "lab", [f"llm-gateway:litellm.models[{len(base)}]={{name: x, model: openai/x}}"]
+    )
+    assert appended["llm-gateway:litellm"]["models"][len(base)] == {"name": "x", "model": "openai/x"}
 
 
 def test_config_problems_are_named_by_the_input_that_caused_them(
@@ -231,7 +259,16 @@ TOOLS = {
     "tests.harness.litellm.probe": litellm_probe.main,
     "tools.assets": assets_tool.main,
     "tools.versions": versions.main,
+    "tools.verify": verify.main,
+    "tools.config_reference": config_reference.main,
+    "tools.diff": diff.main,
 }
+
+
+def test_every_user_command_is_checked_for_help() -> None:
+    """Each tools/ module with a `main` is a user command: it is in TOOLS, so its --help runs."""
+    commands = {f"tools.{p.stem}" for p in (ROOT / "tools").glob("*.py") if "\ndef main(" in p.read_text()}
+    assert commands - set(TOOLS) == set()
 
 
 @pytest.mark.parametrize("tool", sorted(TOOLS))

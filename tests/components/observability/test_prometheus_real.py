@@ -17,11 +17,37 @@ evaluated every second. Bounded phases of traffic follow:
 
 After each phase the active alerts (pending, since `for:` timing is promtool's
 business: tests/components/observability/test_alerting.py) are recorded; after phase 3 every dashboard
-query (Grafana variables substituted) and every rule expression is evaluated
-through the HTTP API and classified error / empty / data. One proxy run per
-stack feeds every test below; the two stacks' runs go at the same time (two
+query (Grafana variables substituted), every rule expression and every value each
+rule compares is evaluated through the HTTP API and classified error / empty / data,
+and the proxy's metrics port is scraped once more by the test itself. One proxy run
+per stack feeds every test below; the two stacks' runs go at the same time (two
 threads, each with its own proxy and Prometheus), since they mostly wait for
 scrapes and rule evaluations.
+
+Rules, by family (a rule that evaluates to nothing must not pass for a quiet one):
+
+- fired by the harness: the provider alerts and the server-side error rate (phase 3)
+  and LiteLLMGatewayDown (phase 4) must go pending (MUST_FIRE), and nothing else may;
+- quiet under the harness: the latency, per-key usage, cost and budget alerts keep
+  production thresholds (a p95 of 30-60 s, 10 requests/s or 2M tokens/h from one key,
+  $20-100 a day, 80 % of a budget the probe's team key has used 10 % of) that a few
+  hundred mock requests never reach;
+- unfed: rules on metrics of components the test does not run (CNPG, its barman-cloud
+  plugin, kubelet volume stats, kube-state-metrics, LiteLLM's database-only spend-log
+  cleanup): UNFED_RULES, with the reason.
+
+Every fed rule (the first two families) must return data from each value it compares
+(`tests.support.real_prometheus.value_expressions`: the sides of its threshold
+comparisons, the operands of and/or, the argument of absent), so a renamed metric or
+label, or a `by` clause that matches nothing on the other side, fails even while the
+alert stays silent; the rules without data must be exactly UNFED_RULES, so a new rule
+is classified here before it ships. There are no recording rules today; one would be
+checked the same way (its expression is its value).
+
+The scrape is compared with the committed captures tests/data/litellm_metrics.txt and
+litellm_metric_labels.txt (tests.harness.litellm.probe): the same sample names, the
+same declared-only families, the same label names per sample, and the version in their
+headers equal to the running LiteLLM's.
 
 The proxy comes from $LITELLM_BIN, else `.venv-litellm/bin/litellm`; Prometheus
 from PATH (apt: prometheus). Without either the tests fail in strict mode, else skip
@@ -46,6 +72,7 @@ import yaml
 
 from components.litellm.names import scrape_job, service_name
 from components.observability.dashboards import DashboardsArgs
+from components.observability.rules import rule_groups
 from config import StackConfig
 from dashboards import all_dashboards
 from dashboards.prometheus_panels import exprs
@@ -64,7 +91,8 @@ from tests.harness.litellm.probe import (
 from tests.support.components import require
 from tests.support.config import stack_config
 from tests.support.program import HELM_RELEASE, run_cached
-from tests.support.real_prometheus import QueryResult, RealPrometheus, ScrapeTarget
+from tests.support.promql import DATA
+from tests.support.real_prometheus import QueryResult, RealPrometheus, ScrapeTarget, value_expressions
 
 pytestmark = pytest.mark.real_proxy
 
@@ -100,6 +128,23 @@ NEEDS_ELSEWHERE = {
     "litellm_spend_log_cleanup_": "a database (LiteLLM's spend-log cleanup job runs only with one)",
 }
 
+# Rules the harness cannot feed (alert name -> where their metrics come from). Every other
+# rule must return data from each value it compares; the rules without data must be exactly
+# these (the ones each stack ships).
+SPEND_LOG_CLEANUP = "litellm_spend_log_cleanup_*: LiteLLM's spend-log cleanup job, which runs only with a database"
+UNFED_RULES = {
+    "LiteLLMReadinessFailing": "kube_deployment_status_replicas_unavailable: kube-state-metrics",
+    "CnpgInstanceDown": "cnpg_collector_up and the `up` of the CNPG pods: a CloudNativePG cluster",
+    "CnpgReplicationLagHigh": "cnpg_pg_replication_lag: a CNPG cluster with replicas",
+    "CnpgWalArchivingFailing": "cnpg_pg_stat_archiver_*: a CNPG cluster archiving WAL",
+    "CnpgBackupFailed": "barman_cloud_cloudnative_pg_io_*: the CNPG barman-cloud plugin",
+    "CnpgBackupTooOld": "barman_cloud_cloudnative_pg_io_*: the CNPG barman-cloud plugin",
+    "CnpgVolumeFillingUp": "kubelet_volume_stats_*: the kubelet's stats of the CNPG volumes",
+    "CnpgConnectionsNearMax": "cnpg_backends_total, cnpg_pg_settings_setting: a CNPG cluster",
+    "LiteLLMSpendLogCleanupFailing": SPEND_LOG_CLEANUP,
+    "LiteLLMSpendLogCleanupBehind": SPEND_LOG_CLEANUP,
+}
+
 # Alerts that must go pending in a phase; every other alert must stay silent there.
 MUST_FIRE = {
     "normal": set(),
@@ -132,8 +177,16 @@ class StackRun:
     skipped_dashboards: dict[str, str] = field(default_factory=dict)
     rules: dict[str, QueryResult] = field(default_factory=dict)
     """alert name (severity) -> result of its expression after the failure phase."""
+    rule_names: dict[str, str] = field(default_factory=dict)
+    """alert name (severity) -> alert (or recording rule) name."""
+    rule_values: dict[str, dict[str, QueryResult]] = field(default_factory=dict)
+    """alert name (severity) -> each value its expression compares -> result, after the failure phase."""
+    exposition: litellm_probe.Exposition | None = None
+    """The proxy's metrics port scraped after the failure phase."""
+    litellm_version: str = ""
+    excluded_labels: frozenset[str] = frozenset()
+    """The stack's litellm_settings.prometheus_exclude_labels."""
     rule_health: dict[str, str] = field(default_factory=dict)
-    rule_exprs: dict[str, str] = field(default_factory=dict)
     token_series: dict[str, int] = field(default_factory=dict)
     """metric -> distinct hashed_api_key values after the random-token burst."""
     series_total: int = 0
@@ -275,7 +328,7 @@ def _chat_ok(proxy: RunningProxy, model: str, **extra: Any) -> None:
     assert result.status == 200, (model, result.status, result.body[:300])
 
 
-def _normal_phase(proxy: RunningProxy) -> int:
+def _normal_phase(proxy: RunningProxy, workers: int) -> int:
     sent = 0
     for model in proxy.models:
         for stream in (False, False, True):
@@ -287,7 +340,9 @@ def _normal_phase(proxy: RunningProxy) -> int:
     for stream in (False, True):
         _chat_ok(proxy, UPSTREAM_MODEL, stream=stream)
         sent += 1
-    for _ in range(2):
+    # The same opt-in cached request, once more than there are workers (each has its own
+    # in-memory cache): some worker answers it twice, a cache hit.
+    for _ in range(workers + 1):
         _chat_ok(proxy, UPSTREAM_MODEL, cache={"use-cache": True})
         sent += 1
     for model in (proxy.models[0], UPSTREAM_MODEL):
@@ -344,7 +399,15 @@ def _evaluate(run: StackRun, prom: RealPrometheus, queries: dict[str, list[str]]
         name = f"{rule['name']} ({rule.get('labels', {}).get('severity', '?')})"
         run.rule_health[name] = f"{rule['health']} {rule.get('lastError', '')}".strip()
         run.rules[name] = prom.query(str(rule["query"]))
-        run.rule_exprs[name] = str(rule["query"])
+        run.rule_names[name] = str(rule["name"])
+        run.rule_values[name] = {value: prom.query(value) for value in value_expressions(str(rule["query"]))}
+
+
+def _scrape(port: int) -> litellm_probe.Exposition:
+    """The metrics port as Prometheus scrapes it (no key)."""
+    result = litellm_probe.http_call("GET", f"http://127.0.0.1:{port}/metrics/")
+    assert result.status == 200, (result.status, result.body[:300])
+    return litellm_probe.parse_exposition(result.body)
 
 
 def _count_tokens(run: StackRun, prom: RealPrometheus) -> None:
@@ -388,11 +451,13 @@ def prepare(stack: str, tmp_path_factory: pytest.TempPathFactory) -> PreparedSta
     return PreparedStack(stack, cfg, probe_input, rules_file, tmp, dashboard_queries(cfg))
 
 
-def run_stack_phases(prepared: PreparedStack, litellm: Path) -> StackRun:
+def run_stack_phases(prepared: PreparedStack, litellm: Path, version: str) -> StackRun:
     """Start the stack's proxy and a Prometheus scraping it, drive the phases, record (thread-safe)."""
     cfg, probe_input = prepared.cfg, prepared.probe_input
     job = scrape_job(cfg.litellm)
     run = StackRun(prepared.stack, job, cfg.namespaces.gateway, probe_input.num_workers or 1)
+    run.litellm_version = version
+    run.excluded_labels = frozenset(probe_input.config["litellm_settings"]["prometheus_exclude_labels"])
     session = litellm_probe.proxy_session(
         litellm,
         probe_input.config,
@@ -420,7 +485,7 @@ def run_stack_phases(prepared: PreparedStack, litellm: Path) -> StackRun:
         with RealPrometheus(prepared.workdir, [target], [prepared.rules_file]) as prom:
             total = f'sum(litellm_proxy_total_requests_metric_total{{job="{job}"}})'
             assert wait_for(lambda: prom.target_health() == ["up"]), prom.log_tail()
-            sent = _normal_phase(proxy)
+            sent = _normal_phase(proxy, run.workers)
             assert wait_for(_counter_reaches(prom, total, sent)), prom.query(total)
             _record_phase(run, prom, "normal")
             if run.workers > 1:
@@ -434,6 +499,7 @@ def run_stack_phases(prepared: PreparedStack, litellm: Path) -> StackRun:
             failed = f'sum(litellm_deployment_failure_responses_total{{job="{job}", exception_status="503"}})'
             assert wait_for(_counter_reaches(prom, failed, 40)), prom.query(failed)
             _record_phase(run, prom, "provider_failures")
+            run.exposition = _scrape(proxy.metrics_port)
             _evaluate(run, prom, prepared.queries)
             run.timings["queries evaluated"] = round(time.monotonic() - run.started, 1)
             run.queries = {name: prom.query(expr) for name, expr in DIAGNOSTICS.items()}
@@ -453,9 +519,10 @@ def stack_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackRun |
     """Every stack's run, both at the same time; a run that failed holds its exception."""
     litellm = require("litellm")
     require("prometheus")
+    version = litellm_probe.litellm_version(litellm, litellm_probe.proxy_env(os.environ))
     prepared = [prepare(stack, tmp_path_factory) for stack in STACKS]
     with ThreadPoolExecutor(max_workers=len(prepared), thread_name_prefix="prometheus-real") as pool:
-        futures = {p.stack: pool.submit(run_stack_phases, p, litellm) for p in prepared}
+        futures = {p.stack: pool.submit(run_stack_phases, p, litellm, version) for p in prepared}
     results: dict[str, StackRun | Exception] = {}
     for stack, future in futures.items():
         error = future.exception()
@@ -487,8 +554,11 @@ def print_report(run: StackRun) -> None:
     counts = {o: sum(1 for r in run.rules.values() if r.outcome == o) for o in ("data", "empty", "error")}
     lines.append(f"rules (expressions after the failure phase): {counts}")
     for name, result in sorted(run.rules.items()):
-        reason = _needs_elsewhere(run.rule_exprs.get(name, "")) or "below its threshold"
-        lines.append(f"  {result.outcome:5} {name}" + (f" ({reason})" if result.outcome == "empty" else ""))
+        values = run.rule_values.get(name, {})
+        fed = sum(1 for r in values.values() if r.outcome == "data")
+        reason = UNFED_RULES.get(run.rule_names.get(name, ""), "below its threshold")
+        detail = f" ({reason}; values with data: {fed}/{len(values)})" if result.outcome == "empty" else ""
+        lines.append(f"  {result.outcome:5} {name}{detail}")
     for phase, labels in run.alert_labels.items():
         active = sorted({f"{a['alertname']}/{a.get('severity', '?')}" for a in labels})
         lines.append(f"phase {phase}: active {active}")
@@ -523,6 +593,84 @@ def test_every_rule_is_healthy_and_evaluates(stack_run: StackRun) -> None:
     assert not bad
     errors = {n: r.error for n, r in stack_run.rules.items() if r.outcome == "error"}
     assert not errors
+    value_errors = {f"{n}: {v}": r.error for n, vs in stack_run.rule_values.items() for v, r in vs.items() if r.error}
+    assert not value_errors
+
+
+def test_every_fed_rule_has_data_in_each_value_it_compares(stack_run: StackRun) -> None:
+    assert stack_run.rule_values.keys() == stack_run.rules.keys()
+    problems = []
+    for rule, values in sorted(stack_run.rule_values.items()):
+        if stack_run.rule_names[rule] in UNFED_RULES:
+            continue
+        assert values, rule
+        problems += [f"{rule}: EMPTY: {value}" for value, result in values.items() if result.outcome != "data"]
+    assert not problems, (
+        "rules whose inputs the harness produces select nothing (a renamed metric or label, a `by` that matches "
+        "nothing?); a rule on a component this test does not run belongs in UNFED_RULES, with the reason:\n"
+        + "\n".join(problems)
+    )
+
+
+def test_the_rules_without_data_are_exactly_the_unfed_table(stack_run: StackRun) -> None:
+    shipped = set(stack_run.rule_names.values())
+    without_data = {
+        stack_run.rule_names[rule]
+        for rule, values in stack_run.rule_values.items()
+        if not any(result.outcome == "data" for result in values.values())
+    }
+    assert without_data == UNFED_RULES.keys() & shipped, {
+        "without data, not in UNFED_RULES": sorted(without_data - UNFED_RULES.keys()),
+        "in UNFED_RULES but fed here (move it out)": sorted((UNFED_RULES.keys() & shipped) - without_data),
+    }
+
+
+def test_every_unfed_rule_is_a_shipped_rule() -> None:
+    """No stale row: each name of UNFED_RULES is an alert of a stack this test runs."""
+    shipped = {
+        rule["alert"] for stack in STACKS for group in rule_groups(stack_config(stack)) for rule in group["rules"]
+    }
+    assert UNFED_RULES.keys() <= shipped, sorted(UNFED_RULES.keys() - shipped)
+
+
+def _committed(filename: str) -> list[str]:
+    return (DATA / filename).read_text().splitlines()
+
+
+def test_the_live_scrape_is_the_committed_capture(stack_run: StackRun) -> None:
+    """tests/data/litellm_metrics.txt and litellm_metric_labels.txt are this LiteLLM's exposition.
+
+    The captures come from the probe's own config (tests/harness/litellm/probe_config.yaml),
+    which may keep a label the stack excludes (user_email): the stack's exclusions are taken
+    out of the committed label sets, and must be absent from the scrape. Recapture with the
+    command on line 2 of either file (tests.harness.litellm.probe)."""
+    live = stack_run.exposition
+    assert live is not None
+    names, labels = _committed("litellm_metrics.txt"), _committed("litellm_metric_labels.txt")
+    header = f"# litellm=={stack_run.litellm_version}"
+    assert (names[0], labels[0]) == (header, header), "the captures are of another LiteLLM than the one running"
+    committed_names = {line for line in names if line and not line.startswith("#")}
+    live_names = set(litellm_probe.listed_metric_names(live))
+    assert live_names == committed_names, {
+        "scraped, not committed": sorted(live_names - committed_names),
+        "committed, not scraped": sorted(committed_names - live_names),
+    }
+    declared = {line.removeprefix("# declared-only ") for line in names if line.startswith("# declared-only ")}
+    assert {f"{kind} {name}" for name, kind in litellm_probe.declared_only_families(live)} == declared
+    committed_labels = {}
+    for line in labels:
+        if line and not line.startswith("#"):
+            name, _, label_list = line.partition(" ")
+            listed = set(filter(None, label_list.strip().split(","))) - stack_run.excluded_labels
+            committed_labels[name] = sorted(listed)
+    live_labels = litellm_probe.metric_labels(live)
+    differ = [
+        f"{name}: scraped, not committed {sorted(set(scraped) - set(kept))}; "
+        f"committed, not scraped {sorted(set(kept) - set(scraped))}"
+        for name in sorted(live_labels.keys() | committed_labels.keys())
+        if (scraped := live_labels.get(name, [])) != (kept := committed_labels.get(name, []))
+    ]
+    assert not differ, "\n".join(differ)
 
 
 def test_normal_traffic_and_client_mistakes_page_nobody(stack_run: StackRun) -> None:

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from components.redis import values as shared
-from config import parse_config
-from config.assets import VALKEY_CHART, locked_chart
+from config import InClusterRedisConfig, parse_config
+from config.assets import VALKEY_CHART, load_lock, locked_chart
 from config.footprint import footprint
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
+from tests.support import rendered as checks
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER, release, run_cached
@@ -171,22 +172,81 @@ def _valkey_release() -> dict[str, Any]:
     return rel.plain_inputs  # type: ignore[no-any-return]
 
 
-def test_in_cluster_valkey_is_the_pinned_chart_with_restricted_pods_and_eso_auth() -> None:
+def test_in_cluster_valkey_is_the_official_chart_with_restricted_pods_and_eso_auth() -> None:
     rel = _valkey_release()
     chart = locked_chart(VALKEY_CHART)
     assert (rel["chart"], rel["version"], rel["description"]) == (chart.path, chart.version, chart.description)
+    assert "valkey-io/valkey-helm" in load_lock()[VALKEY_CHART].url
     vals = rel["values"]
     assert undocumented(DATA / "valkey_values_keys.txt", vals) == []
+    # ACL auth: the chart hashes the password it reads from the ESO Secret; it renders no Secret of its own.
     assert vals["auth"] == {
         "enabled": True,
-        "sentinel": False,
-        "existingSecret": shared.AUTH_SECRET,
-        "existingSecretPasswordKey": "REDIS_PASSWORD",
+        "usersExistingSecret": shared.AUTH_SECRET,
+        "aclUsers": {"default": {"permissions": "~* &* +@all", "passwordKey": "REDIS_PASSWORD"}},
     }
-    assert vals["networkPolicy"] == {"enabled": False}
-    pod, container = vals["primary"]["podSecurityContext"], vals["primary"]["containerSecurityContext"]
+    assert vals["networkPolicy"] == {} and vals["metrics"] == {"enabled": False}
+    pod, container = vals["podSecurityContext"], vals["securityContext"]
     assert pod["runAsNonRoot"] is True and pod["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["allowPrivilegeEscalation"] is False and container["capabilities"] == {"drop": ["ALL"]}
+    assert container["readOnlyRootFilesystem"] is True
+
+
+def test_the_default_valkey_image_is_the_locked_charts_app_version() -> None:
+    """One version: the image the config pins by default is the one the locked chart was released with
+    (bumping the chart without the image, or the reverse, fails here)."""
+    image = InClusterRedisConfig().image
+    assert image == f"docker.io/valkey/valkey:{load_lock()[VALKEY_CHART].app_version}"
+    assert _valkey_release()["values"]["image"] == {
+        "registry": "docker.io",
+        "repository": "valkey/valkey",
+        "tag": load_lock()[VALKEY_CHART].app_version,
+        "pullPolicy": "IfNotPresent",
+    }
+
+
+def test_in_cluster_valkey_keeps_its_data_across_a_restart() -> None:
+    """config.redis.DATA_MUST_SURVIVE: nothing evicted, every write in the append-only file on the volume,
+    the one pod replaced with Recreate (its volume attaches to one node)."""
+    vals = _valkey_release()["values"]
+    config = vals["valkeyConfig"].splitlines()
+    assert {"maxmemory-policy noeviction", "appendonly yes", "appendfsync everysec"} <= set(config)
+    assert "maxmemory 402653184" in config  # 3/4 of the 512Mi limit: writes fail before the kernel kills the pod
+    assert vals["dataStorage"] == {"enabled": True, "requestedSize": "2Gi", "className": "", "keepPvc": True}
+    assert vals["deploymentStrategy"] == "Recreate"
+    assert "replica" not in vals
+
+
+def test_replicas_each_get_a_volume_and_the_primary_serves_the_clients() -> None:
+    ic = parse_config({**namespace("enterprise"), "redis": {"mode": "in_cluster", "in_cluster": {"replicas": 2}}})
+    vals = shared.valkey_values(ic.redis.in_cluster)
+    assert vals["replica"] == {
+        "enabled": True,
+        "replicas": 2,
+        "replicationUser": "default",
+        "persistence": {"size": "2Gi", "storageClass": ""},
+        "service": {"enabled": False},
+    }
+    assert "dataStorage" not in vals and "deploymentStrategy" not in vals
+    assert ic.redis.in_cluster.pods == 3
+
+
+def test_replicas_without_persistence_are_refused_with_the_rule() -> None:
+    raw = _raw("enterprise", redis={"mode": "in_cluster", "in_cluster": {"replicas": 2, "persistence": False}})
+    message = errors_for(raw)
+    assert message.count("\n  - ") == 1
+    assert "llm-gateway:redis.in_cluster.persistence: must be true with redis.in_cluster.replicas (2)" in message
+    assert "LiteLLM's spend transaction buffer" in message and "replicas copy the empty data set" in message
+    # One pod without persistence is a choice (documented: a restart starts empty); replicas with it are fine.
+    for in_cluster in ({"persistence": False}, {"replicas": 2}):
+        parse_config(_raw("enterprise", redis={"mode": "in_cluster", "in_cluster": in_cluster}))
+
+
+def test_one_pod_without_persistence_writes_nothing_to_disk() -> None:
+    ic = parse_config(_raw("enterprise", redis={"mode": "in_cluster", "in_cluster": {"persistence": False}}))
+    vals = shared.valkey_values(ic.redis.in_cluster)
+    assert {"appendonly no", 'save ""', "maxmemory-policy noeviction"} <= set(vals["valkeyConfig"].splitlines())
+    assert vals["dataStorage"]["enabled"] is False
 
 
 def test_in_cluster_valkey_admits_only_litellm_pods_and_litellm_may_reach_it() -> None:
@@ -223,6 +283,11 @@ def test_in_cluster_valkey_is_in_the_footprint() -> None:
     rows = {r.component: r for r in footprint(cfg).rows}
     assert rows["redis (valkey, in-cluster)"].replicas == 1
     assert "redis (valkey, in-cluster)" not in {r.component for r in footprint(stack_config("enterprise")).rows}
+    # Each replica is a pod of its own with the same requests (it failed with a fixed 1 before).
+    replicated = parse_config(
+        {**namespace("enterprise"), "redis": {"mode": "in_cluster", "in_cluster": {"replicas": 2}}}
+    )
+    assert {r.component: r for r in footprint(replicated).rows}["redis (valkey, in-cluster)"].replicas == 3
 
 
 def test_in_cluster_variant_objects_validate_against_their_schemas() -> None:
@@ -231,3 +296,45 @@ def test_in_cluster_variant_objects_validate_against_their_schemas() -> None:
     assert "NetworkPolicy/litellm-redis-from-litellm" in objects
     assert "ExternalSecret/litellm-redis-auth" in objects
     assert {name: errs for name, o in objects.items() if (errs := validation_errors(o))} == {}
+
+
+@pytest.mark.parametrize("replicas", [0, 2])
+def test_the_rendered_valkey_release_is_restricted_eso_fed_and_reached_only_through_the_programs_policies(
+    replicas: int,
+) -> None:
+    """The Valkey chart rendered as the stack installs it (tests/program/test_rendered.py covers the shipped
+    stacks only, neither of which runs the in-cluster Redis): no Secret or NetworkPolicy of the chart's own,
+    every pod (init containers included) `restricted` with a verifiable non-root identity and a read-only root,
+    the password read from the ESO Secret's key, every pod under a policy, the locked chart's image only."""
+    run = run_cached("enterprise", *REDIS_IN_CLUSTER, f"llm-gateway:redis.in_cluster.replicas={replicas}")
+    d = checks.deployed(run)
+    valkey = [o for o in d.objects if o.origin == "chart:litellm-redis"]
+    assert {o.kind for o in valkey} >= {
+        "ConfigMap",
+        "Service",
+        "ServiceAccount",
+        "StatefulSet" if replicas else "Deployment",
+    }
+    assert [o.ref for o in valkey if o.kind in ("Secret", "NetworkPolicy")] == []
+    pods = [p for p in d.pods if p.owner.origin == "chart:litellm-redis"]
+    assert len(pods) == 1
+    spec = pods[0].spec
+    assert [c["name"] for c in spec["initContainers"]] and [c["name"] for c in spec["containers"]]
+    assert checks.restricted_violations(spec) == []
+    assert checks.identity_violations(spec) == []
+    assert checks.writable_root_violations(pods[0].owner.body, spec) == []
+    assert {c["image"] for c in checks.containers(spec)} == {
+        f"docker.io/valkey/valkey:{load_lock()[VALKEY_CHART].app_version}"
+    }
+    # The ESO Secret mounted whole; the init script hashes the file named by the user's passwordKey.
+    assert [r for r in checks.references(spec) if r[0] == "Secret"] == [
+        ("Secret", shared.AUTH_SECRET, None, "volume valkey-users-secret")
+    ]
+    script = "\n".join(str(v) for o in valkey if o.kind == "ConfigMap" for v in (o.body.get("data") or {}).values())
+    assert f'get_user_password "default" "{shared.PASSWORD_KEY}"' in script
+    assert shared.PASSWORD_KEY in (
+        checks.available_keys(d)[("Secret", pods[0].owner.namespace, shared.AUTH_SECRET)] or ()
+    )
+    assert checks.reference_findings(d) == []
+    assert checks.network_policy_findings(d) == []
+    assert checks.chart_network_policy_findings(d) == []

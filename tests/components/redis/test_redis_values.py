@@ -35,7 +35,10 @@ from tests.support.rendered import restricted_violations
 IN_CLUSTER = {
     "enterprise-in-cluster": REDIS_IN_CLUSTER,
     "enterprise-in-cluster-renamed": (*REDIS_IN_CLUSTER, "llm-gateway:redis.in_cluster.release_name=shared-cache"),
+    "enterprise-in-cluster-replicas": (*REDIS_IN_CLUSTER, "llm-gateway:redis.in_cluster.replicas=2"),
 }
+LANGFUSE_PODS = {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/instance": "langfuse"}
+"""A second client as the root would name it (Langfuse's web and worker share these labels)."""
 MEMORYSTORE_HOST = "10.200.0.3"
 ACCESS = StoreAccess(StoreRef("gcp-secret-manager", "ClusterSecretStore"), "eso@project.iam.gserviceaccount.com")
 SELF_SIGNED = (
@@ -52,16 +55,18 @@ SELF_SIGNED = (
 )
 
 
-def _args(cfg: StackConfig) -> SharedStateArgs:
+def _args(cfg: StackConfig, other_clients: dict[str, dict[str, str]] | None = None) -> SharedStateArgs:
     """The component's arguments, built from the config as the root builds them."""
-    return SharedStateArgs.from_config(cfg, ACCESS, selector_labels(cfg.litellm))
+    return SharedStateArgs.from_config(cfg, ACCESS, selector_labels(cfg.litellm), other_clients)
 
 
-def _policies(cfg: StackConfig, redis: redis_values.RedisWiring) -> list[dict[str, Any]]:
+def _policies(
+    cfg: StackConfig, redis: redis_values.RedisWiring, other_clients: dict[str, dict[str, str]] | None = None
+) -> list[dict[str, Any]]:
     """Valkey's policies (in-cluster only) and LiteLLM's, wired as the root wires them."""
-    args = _args(cfg)
+    args = _args(cfg, other_clients)
     own = (
-        redis_values.valkey_network_policies(args.redis.in_cluster, args.namespace, dict(args.litellm_pods))
+        redis_values.valkey_network_policies(args.redis.in_cluster, args.namespace, args.clients)
         if redis.pod_selector
         else []
     )
@@ -79,14 +84,44 @@ def test_litellm_and_only_litellm_reaches_the_in_cluster_valkey(variant: str) ->
     assert {p["metadata"]["name"]: core_errors(p) for p in policies if core_errors(p)} == {}
     ns = cfg.namespaces.gateway
     valkey, litellm = Pod(ns, redis_values.valkey_pod_labels(ic)), Pod(ns, selector_labels(cfg.litellm))
-    assert isinstance(wiring.host, str) and wiring.host.startswith(f"{redis_values.valkey_fullname(ic)}-primary.{ns}.")
+    assert isinstance(wiring.host, str) and wiring.host.startswith(f"{redis_values.valkey_fullname(ic)}.{ns}.")
     assert can_connect(policies, litellm, valkey, wiring.port)
     assert not can_connect(policies, litellm, valkey, wiring.port + 1)
-    for caller in (Pod(ns, {"app": "other"}), Pod("team-x", selector_labels(cfg.litellm))):
+    for caller in (Pod(ns, {"app": "other"}), Pod(ns, LANGFUSE_PODS), Pod("team-x", selector_labels(cfg.litellm))):
         assert not can_connect(policies, caller, valkey, wiring.port), caller
-    # Valkey (standalone, no replicas) opens no connection of its own.
+    # Replicas reach the primary (and resolve its name); Valkey opens no other connection of its own.
+    assert can_connect(policies, valkey, valkey, wiring.port) is bool(ic.replicas)
+    assert can_connect(policies, valkey, Pod("kube-system", {"k8s-app": "kube-dns"}), 53, "UDP") is bool(ic.replicas)
     assert not can_connect(policies, valkey, Address("8.8.8.8"), 443)
     assert not can_connect(policies, valkey, litellm, 4000)
+
+
+@pytest.mark.parametrize("variant", IN_CLUSTER)
+def test_another_client_the_root_names_reaches_the_in_cluster_valkey_and_nothing_more(variant: str) -> None:
+    """Langfuse's pods (when Langfuse shares the Redis) get their own policy: the Redis port, on Valkey only."""
+    cfg = scenario_config("enterprise", *IN_CLUSTER[variant])
+    ic, ns = cfg.redis.in_cluster, cfg.namespaces.gateway
+    wiring = redis_values.in_cluster_wiring(ic, ns)
+    policies = _policies(cfg, wiring, {"langfuse": LANGFUSE_PODS})
+    valkey, langfuse = Pod(ns, redis_values.valkey_pod_labels(ic)), Pod(ns, LANGFUSE_PODS)
+    names = {p["metadata"]["name"] for p in policies}
+    assert f"{redis_values.valkey_fullname(ic)}-from-langfuse" in names
+    # Valkey's side admits it (LiteLLM's egress policy is LiteLLM's: this checks Valkey's ingress alone).
+    own = [p for p in policies if p["metadata"]["name"].startswith(redis_values.valkey_fullname(ic))]
+    with_egress = [*own, _egress_anywhere(ns, LANGFUSE_PODS)]
+    assert can_connect(with_egress, langfuse, valkey, wiring.port)
+    assert not can_connect(with_egress, langfuse, valkey, wiring.port + 1)
+    assert not can_connect(with_egress, Pod(ns, {"app": "other"}), valkey, wiring.port)
+
+
+def _egress_anywhere(ns: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A client's own egress policy that allows everything (what its release would narrow)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "client-egress", "namespace": ns},
+        "spec": {"podSelector": {"matchLabels": labels}, "policyTypes": ["Egress"], "egress": [{}]},
+    }
 
 
 def test_litellm_reaches_memorystore_on_its_reserved_range_over_tls_only() -> None:
@@ -126,12 +161,12 @@ def test_ca_bundle_loads_every_listed_ca_into_a_tls_context(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("variant", IN_CLUSTER)
-def test_valkey_primary_pod_is_restricted_as_the_chart_renders_it(variant: str) -> None:
-    args = _args(scenario_config("enterprise", *IN_CLUSTER[variant]))
-    primary = redis_values.valkey_values(args.redis.in_cluster)["primary"]
-    # The Bitnami charts render each security context without its `enabled` switch.
-    pod_context = {k: v for k, v in primary["podSecurityContext"].items() if k != "enabled"}
-    container_context = {k: v for k, v in primary["containerSecurityContext"].items() if k != "enabled"}
-    spec = {"securityContext": pod_context, "containers": [{"name": "valkey", "securityContext": container_context}]}
-    assert primary["podSecurityContext"]["enabled"] and primary["containerSecurityContext"]["enabled"]
+def test_valkey_pods_are_restricted_with_a_read_only_root(variant: str) -> None:
+    """The chart renders `podSecurityContext` and `securityContext` whole on every Valkey container (init
+    and server, Deployment or StatefulSet); the rendered pods are checked in tests/components/redis/test_redis.py."""
+    vals = redis_values.valkey_values(scenario_config("enterprise", *IN_CLUSTER[variant]).redis.in_cluster)
+    container = {"name": "valkey", "securityContext": vals["securityContext"]}
+    spec = {"securityContext": vals["podSecurityContext"], "containers": [container], "initContainers": [container]}
     assert restricted_violations(spec) == []
+    assert vals["securityContext"]["readOnlyRootFilesystem"] is True
+    assert vals["serviceAccount"] == {"create": True, "automount": False}

@@ -24,8 +24,8 @@ from components.secrets.store import StoreAccess
 from components.sso import values as sso_values
 from components.sso.component import SsoArgs
 from config import API_PORT, StackConfig
+from config.durations import duration_seconds
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, gsm_secret_id
-from config.sso import duration_seconds
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, one, render
 from tests.support.netpol import Address, Pod, can_connect

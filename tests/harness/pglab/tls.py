@@ -2,8 +2,8 @@
 
 - `make_ca(directory, name)`: a self-signed ECDSA P-256 CA (what the program's CA is:
   components/database/tls.py), `<name>.crt` and `<name>.key`;
-- `issue_server_cert(ca, directory, dns_names, ip_addresses)`: a server certificate signed by
-  that CA (serverAuth, the SANs given), what CNPG issues from the program's CA.
+- `issue_server_cert(ca, directory, dns_names, ip_addresses, days)`: a server certificate signed by
+  that CA (serverAuth, the SANs given, valid `days`), what CNPG issues from the program's CA.
 
 Nothing here is a secret anyone else holds: every file lives in a temporary directory.
 """
@@ -52,7 +52,11 @@ def make_ca(directory: Path, name: str) -> CertificateAuthority:
 
 
 def issue_server_cert(
-    ca: CertificateAuthority, directory: Path, dns_names: tuple[str, ...], ip_addresses: tuple[str, ...] = ()
+    ca: CertificateAuthority,
+    directory: Path,
+    dns_names: tuple[str, ...],
+    ip_addresses: tuple[str, ...] = (),
+    days: int = 2,
 ) -> ServerCertificate:
     key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.crt"
     _ec_key(key, directory)
@@ -62,7 +66,7 @@ def issue_server_cert(
     extensions.write_text(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n")
     _openssl(
         "x509", "-req", "-in", str(csr), "-CA", str(ca.cert), "-CAkey", str(ca.key), "-CAcreateserial",
-        "-out", str(cert), "-days", "2", "-extfile", str(extensions),
+        "-out", str(cert), "-days", str(days), "-extfile", str(extensions),
         cwd=directory,
     )  # fmt: skip
     return ServerCertificate(cert=cert, key=key)

@@ -37,6 +37,9 @@ from components.secrets.managed import ManagedSecret, SecretConsumer, managed_se
 from components.secrets.store import SecretStore, SecretStoreArgs
 from components.sso import values as sso_values
 from components.sso.component import Sso, SsoArgs
+from components.tenants.component import Tenants, TenantsArgs
+from components.tenants.manifests import pod_labels as reconciler_pod_labels
+from components.tenants.view import tenants_output
 from config import StackConfig
 from config.footprint import as_output as footprint_output
 from config.inventory import MASTER_KEY, SALT_KEY, SecretSpec
@@ -72,7 +75,9 @@ def wire_litellm(cfg: StackConfig, endpoint: DatabaseEndpoint, redis: RedisWirin
         if cfg.sso.enabled
         else None
     )
-    return dataclasses.replace(wired, redis=redis, admin=admin)
+    # The tenants' reconciler calls the management API from the gateway namespace.
+    clients = (reconciler_pod_labels(),) if cfg.tenants.enabled else ()
+    return dataclasses.replace(wired, redis=redis, admin=admin, api_clients=clients)
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,13 @@ class LlmGateway(pulumi.ComponentResource):
             # grafana_ro's GSM secret and its grant to Grafana's namespace come with the database.
             pulumi.ResourceOptions.merge(in_grafana, pulumi.ResourceOptions(depends_on=[database])),
         )
+        if cfg.tenants.enabled:
+            # Teams and keys: the reconciler's Job runs once LiteLLM's release (and its master key) is up.
+            Tenants(
+                f"{name}-tenants",
+                TenantsArgs.from_config(cfg, (MASTER_KEY_SECRET, MASTER_KEY_DATA_KEY)),
+                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, master_key])),
+            )
         Dashboards(f"{name}-dashboards", DashboardsArgs.from_config(cfg), child)
         Alerting(f"{name}-alerting", AlertingArgs.from_config(cfg, store), in_ns)
         self.outputs = {
@@ -189,6 +201,9 @@ class LlmGateway(pulumi.ComponentResource):
             # CPU/memory requests and limits of every workload (config/footprint.py).
             "footprint": footprint_output(cfg),
         }
+        if cfg.tenants.enabled:
+            # Teams and keys as declared (no key value): the preview's table, the diff's Tenants section.
+            self.outputs["tenants"] = tenants_output(cfg.tenants, cfg.litellm)
         if langfuse is not None:
             self.outputs["langfuse_url"] = langfuse.url
             self.outputs["langfuse_otel_host"] = langfuse.otel_host

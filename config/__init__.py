@@ -95,6 +95,15 @@ from config.sso import (
     SsoConfig,
 )
 from config.stack import StackConfig
+from config.tenants import (
+    GSM_ONLY,
+    KEY_DATA_KEY,
+    KeyDelivery,
+    TenantDeletions,
+    TenantKey,
+    TenantsConfig,
+    TenantTeam,
+)
 from config.types import (
     CPU_PATTERN,
     DNS_LABEL_PATTERN,
@@ -151,6 +160,8 @@ __all__ = [
     "DEFAULT_REPORTING_IMAGE",
     "DNS_LABEL_PATTERN",
     "FLOATING_TAGS",
+    "GSM_ONLY",
+    "KEY_DATA_KEY",
     "MEMORY_PATTERN",
     "MIB",
     "MIN_POSTGRES_MAJOR",
@@ -204,6 +215,7 @@ __all__ = [
     "IngressConfig",
     "IssuerUrl",
     "KeeperConfig",
+    "KeyDelivery",
     "LabelKey",
     "LabelValue",
     "LangfuseConfig",
@@ -253,6 +265,10 @@ __all__ = [
     "SsoConfig",
     "StackConfig",
     "StoreConfig",
+    "TenantDeletions",
+    "TenantKey",
+    "TenantTeam",
+    "TenantsConfig",
     "UsageAlerts",
     "V4MigrationConfig",
     "ValkeyConfig",

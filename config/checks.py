@@ -6,8 +6,9 @@ accepted and returns (key path, explanation) for every problem it finds, so
 `parse_config` (config/load.py) reports all of them at once, in one `ConfigError`.
 
 - the rotation setting names secrets the inventory generates and may rotate;
-- names that must differ: Helm releases (one namespace), GSM ids (generated vs
-  referenced), Google service account ids (one project), PostgreSQL roles and databases (one server);
+- names that must differ: Helm releases (one namespace), GSM ids (generated, referenced and the
+  tenants' keys), Google service account ids (one project: the namespaces' secret readers, tenant
+  namespaces' included, and the tenants' reconciler), PostgreSQL roles and databases (one server);
 - the workloads' requests fit `capacity` (config/footprint.py);
 - the connection and storage budgets and the spend-log cleanup fit (config/budget.py);
 - a production stack encrypts its state with a KMS secrets provider (`secrets_provider_problem`,
@@ -24,6 +25,7 @@ from config.footprint import capacity_problem
 from config.inventory import gsm_secret_id, secret_inventory
 from config.secrets import consuming_namespaces
 from config.stack import StackConfig
+from config.tenants import all_keys, reconciler_account_id, tenant_key_gsm_id, tenant_namespaces
 
 Problem = tuple[str, str]
 """(key path below the namespace, what is wrong and what to do)."""
@@ -118,7 +120,21 @@ def collision_problems(cfg: StackConfig) -> list[Problem]:
         for path, value in referenced.items()
         if value in generated
     ]
+    problems += _tenant_secret_problems(cfg, generated | set(referenced.values()))
     return problems + _service_account_problems(cfg) + _database_name_problems(cfg)
+
+
+def _tenant_secret_problems(cfg: StackConfig, taken: set[str]) -> list[Problem]:
+    """A tenant key's GSM secret (`<prefix>tenant-<team>-<key>`) must not be one the stack generates or references."""
+    prefix = cfg.secrets.prefix
+    return [
+        (
+            f"tenants.teams[{i}].keys[{j}].alias",
+            f"its GSM secret {gsm!r} is also a secret the stack generates or references; rename the key",
+        )
+        for i, team, j, key in all_keys(cfg.tenants)
+        if (gsm := tenant_key_gsm_id(prefix, team, key)) in taken
+    ]
 
 
 def _service_account_problems(cfg: StackConfig) -> list[Problem]:
@@ -133,6 +149,12 @@ def _service_account_problems(cfg: StackConfig) -> list[Problem]:
     for ns in consuming_namespaces(cfg.namespaces):
         key = "gsa_account_id" if ns == gateway and store.gsa_account_id else "gsa_prefix"
         accounts.append((f"secrets.store.{key}", store.account_id(ns, gateway), f"namespace {ns}'s secret reader's"))
+    if cfg.tenants.enabled:
+        key = "tenants.gsa_account_id" if cfg.tenants.gsa_account_id else "secrets.store.gsa_prefix"
+        accounts.append((key, reconciler_account_id(cfg.tenants, store.gsa_prefix), "the tenants reconciler's"))
+    for ns in tenant_namespaces(cfg.tenants):
+        reader = f"tenant namespace {ns}'s secret reader's"
+        accounts.append(("secrets.store.gsa_prefix", store.account_id(ns, gateway), reader))
     seen: dict[str, str] = {}
     problems = []
     for path, account, whose in accounts:

@@ -23,7 +23,9 @@ from config.postgres import PostgresConfig, ReportingConfig
 from config.redis import REDIS_NEEDED, RedisConfig
 from config.secrets import SecretsConfig
 from config.sso import SsoConfig
-from config.types import ConfigProblemError, ResourceAmounts, Section
+from config.tenants import TenantsConfig
+from config.tenants_rules import tenant_problems
+from config.types import ConfigProblemError, ResourceAmounts, Section, refuse
 
 
 class StackConfig(Section):
@@ -50,6 +52,10 @@ class StackConfig(Section):
     langfuse: LangfuseConfig = Field(default=LangfuseConfig(), description="Self-hosted Langfuse v3 (tracing).")
     sso: SsoConfig = Field(default=SsoConfig(), description="Single sign-on for the admin UI (oauth2-proxy).")
     redis: RedisConfig = Field(default=RedisConfig(), description="Shared state for LiteLLM's processes.")
+    tenants: TenantsConfig = Field(
+        default=TenantsConfig(),
+        description="Teams, budgets and virtual keys, reconciled with LiteLLM (docs/tenants.md); default: none.",
+    )
     # The cluster's allocatable CPU and memory for this program's workloads: the
     # stack's summed requests (config/footprint.py) must fit, or parse fails.
     capacity: ResourceAmounts = Field(
@@ -114,6 +120,15 @@ class StackConfig(Section):
                 ]
             )
         return redis
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenants_within_the_stack(cls, tenants: TenantsConfig, info: ValidationInfo) -> TenantsConfig:
+        """Models the stack serves, namespaces it may deliver into, LiteLLM's key defaults and ceiling."""
+        lit, namespaces = info.data.get("litellm"), info.data.get("namespaces")
+        if lit is not None and namespaces is not None:
+            refuse(tenant_problems(tenants, lit, namespaces))
+        return tenants
 
     @field_validator("sso")
     @classmethod

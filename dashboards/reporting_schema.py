@@ -21,11 +21,18 @@ BY_USER = f"{SCHEMA}.daily_user"
 WEEK_KEY = f"{SCHEMA}.weekly_key"
 WEEK_USER = f"{SCHEMA}.weekly_user"
 MONTH_TEAM = f"{SCHEMA}.monthly_team"
+# Day x team x key x model group x model x provider, with each key's alias and team as last
+# aggregated (a deleted key's from LiteLLM's archive): the chargeback export (tools/chargeback.py).
+DAILY_CHARGE = f"{SCHEMA}.daily_charge"
 # Precomputed by each refresh.
 KEY_RANGES = f"{SCHEMA}.key_ranges"
 RANGE_DAYS = f"{SCHEMA}.range_days"
 KEY_STATE = f"{SCHEMA}.key_state"
 STATE = f"{SCHEMA}.refresh_state"
+# The tenants declared in the stack's config, replaced by each run of the reporting job
+# (components/reporting/tenants.py; dashboards/declared.py says what they hold).
+DECLARED_TEAMS = f"{SCHEMA}.declared_teams"
+DECLARED_KEYS = f"{SCHEMA}.declared_keys"
 # Views over LiteLLM's tables (live).
 KEYS = f"{SCHEMA}.keys"
 TEAMS = f"{SCHEMA}.teams"

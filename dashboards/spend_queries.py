@@ -26,13 +26,13 @@ Freshness: rollups lag LiteLLM by at most the refresh interval (reporting.schedu
 plus LiteLLM's own batch write interval (`proxy_batch_write_at`, 10 s + up to 5 s of
 jitter by default); team budgets and recent failures are live.
 
-Keys are always shown by alias (or LiteLLM's masked `key_name`), never by the
-hashed token (the reporting schema does not hold it).
+Keys are shown by alias (or LiteLLM's masked `key_name`), never by the hashed token.
 """
 
 from __future__ import annotations
 
 from dashboards import reporting_schema as rs
+from dashboards.declared import UNDECLARED, charge_rows
 from dashboards.postgres_query import Format
 from dashboards.spend_sql import (
     ALL_VALUE,
@@ -375,22 +375,26 @@ TEAM_VIEW = DashboardQueries(
 
 # --- Chargeback ----------------------------------------------------------------------------
 
-
+_CHARGEBACK_NOTE = (
+    "Cost centre and owner: the team's as declared in the stack's `tenants` config. Spend of a team not "
+    f"declared (or of no team) shows under `{UNDECLARED}`; undeclared_keys_spend: the part spent by keys "
+    "not declared. A deleted key (or team) keeps its team."
+)
 CHARGEBACK = DashboardQueries(
     variables=(),
     panels=(
         PanelQuery(
             "team_month",
-            "Spend per team per calendar month",
-            "SELECT s.month, COALESCE(t.team_alias, s.team_id, '(no team)') AS team, s.team_id,\n"
-            "  s.spend, s.requests, s.prompt_tokens, s.completion_tokens\n"
-            "FROM (\n"
-            "  SELECT to_char(c.month, 'YYYY-MM') AS month, c.team_id, c.spend, c.requests, c.prompt_tokens,\n"
-            "    c.completion_tokens\n"
-            f"  FROM {rs.MONTH_TEAM} c\n  WHERE {in_months('c')}\n) s\n"
-            f"LEFT JOIN {rs.TEAMS} t ON t.team_id = s.team_id\n"
-            "ORDER BY s.month, s.spend DESC, team",
+            "Spend per cost centre and team per calendar month",
+            "SELECT to_char(a.day, 'YYYY-MM') AS month, a.cost_centre, COALESCE(a.team, '(no team)') AS team,\n"
+            "  a.team_id, a.owner, sum(a.spend) AS spend,\n"
+            "  COALESCE(sum(a.spend) FILTER (WHERE NOT a.key_declared), 0) AS undeclared_keys_spend,\n"
+            "  sum(a.requests)::bigint AS requests, sum(a.prompt_tokens)::bigint AS prompt_tokens,\n"
+            "  sum(a.completion_tokens)::bigint AS completion_tokens\n"
+            f"FROM (\n{charge_rows(in_months('c'))}\n) a\nGROUP BY 1, 2, 3, 4, 5\n"
+            f"ORDER BY month, a.cost_centre = '{UNDECLARED}', a.cost_centre, spend DESC, team",
             Format.TABLE,
+            description=_CHARGEBACK_NOTE,
         ),
     ),
 )

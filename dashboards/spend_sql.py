@@ -170,8 +170,9 @@ def rollup_rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str 
 
 
 def in_months(alias: str) -> str:
-    """The range widened to whole calendar months (UTC), on `monthly_team`'s `month`."""
+    """The range widened to whole calendar months (UTC), on a daily rollup's `day`."""
     return (
-        f"{alias}.month >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
-        f" AND {alias}.month <= date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')::date"
+        f"{alias}.day >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
+        f" AND {alias}.day < (date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')"
+        " + interval '1 month')::date"
     )

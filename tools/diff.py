@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.tenants.view import RotationError, tenant_changes
 from tools.diff_content import (
     diff_alerts,
     diff_dashboards,
@@ -56,6 +57,7 @@ class StackDiff:
     alerts: list[str] = field(default_factory=list)
     dashboards: list[str] = field(default_factory=list)
     footprint: list[str] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
     rendered: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     file_diffs: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
@@ -90,6 +92,7 @@ def diff_stack(stack: str, base_dir: Path, head_dir: Path) -> StackDiff:
     result.dashboards = diff_dashboards(base.files("dashboards", "*.json"), head.files("dashboards", "*.json"))
     result.footprint = diff_footprint(base.outputs, head.outputs)
     result.outputs = diff_outputs(base.outputs, head.outputs)
+    result.tenants = tenant_changes(base.outputs.get("tenants"), head.outputs.get("tenants"))  # a change: resources too
     for key, _title, sub, pattern in SECTIONS:
         if key == "rendered" and not result.charts_rendered:
             continue
@@ -98,10 +101,6 @@ def diff_stack(stack: str, base_dir: Path, head_dir: Path) -> StackDiff:
     if result.charts_rendered:
         result.rendered = diff_rendered_objects(base.files("rendered", "*.yaml"), head.files("rendered", "*.yaml"))
     return result
-
-
-def _bullets(lines: Sequence[str]) -> list[str]:
-    return [f"- {line}" for line in lines]
 
 
 def render_markdown(d: StackDiff, max_lines: int | None) -> str:
@@ -126,11 +125,12 @@ def render_markdown(d: StackDiff, max_lines: int | None) -> str:
         ("Alerts", d.alerts),
         ("Dashboards", d.dashboards),
         ("Rendered chart objects", d.rendered),
+        ("Tenants", d.tenants),
         ("Footprint", d.footprint),
         ("Stack outputs", d.outputs),
     ):
         if items:
-            lines += [f"**{title}**", "", *_bullets(items), ""]
+            lines += [f"**{title}**", "", *(f"- {item}" for item in items), ""]
     truncated = False
     for key, title, _sub, _pattern in SECTIONS:
         diffs = d.file_diffs.get(key) or []
@@ -203,9 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = resolve(args.base, Path(scratch), "base", args.stacks, not args.no_render)
             head = resolve(args.head, Path(scratch), "head", args.stacks, not args.no_render)
             diffs = run(base, head, args.out, args.stacks, args.max_lines)
-    except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or "").strip().splitlines()
-        print(f"error: {' '.join(map(str, exc.cmd[:4]))}…: {detail[-1] if detail else exc}", file=sys.stderr)
+    except (subprocess.CalledProcessError, RotationError) as exc:  # a preview that failed; a lowered key rotation
+        cmd = f"{' '.join(map(str, exc.cmd[:4]))}…: " if isinstance(exc, subprocess.CalledProcessError) else ""
+        detail = (getattr(exc, "stderr", None) or "").strip().splitlines()
+        print(f"error: {cmd}{detail[-1] if detail else exc}", file=sys.stderr)
         return 2
     print((args.out / "comment.md").read_text(), end="")
     reports = ", ".join(f"{d.stack}.md" for d in diffs)

@@ -218,8 +218,8 @@ def _get(data: Any, path: str) -> Any:
 
 
 def diff_outputs(base: dict[str, Any], head: dict[str, Any]) -> list[str]:
-    a = {k: v for k, v in base.items() if k != "footprint"}
-    b = {k: v for k, v in head.items() if k != "footprint"}
+    a = {k: v for k, v in base.items() if k not in ("footprint", "tenants")}
+    b = {k: v for k, v in head.items() if k not in ("footprint", "tenants")}
     return [f"`{p}`: {json.dumps(_get(a, p))} → {json.dumps(_get(b, p))}" for p in changed_paths(a, b)]
 
 

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from components.reporting import component as reporting
+from components.tenants.view import preview_lines
 from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
@@ -199,7 +200,7 @@ def _main(argv: Sequence[str] | None) -> int:
     for type_, n in sorted(Counter(r.type for r in run.resources).items()):
         print(f"  {n:3d}  {type_}")
     # The footprint output is printed as the tables below, not as its JSON (outputs.json has that).
-    tabled = {"footprint"} if isinstance(run.outputs.get("footprint"), dict) else set()
+    tabled = {k for k in ("footprint", "tenants") if isinstance(run.outputs.get(k), dict)}
     print("outputs:")
     for key, value in sorted(run.outputs.items()):
         if key in tabled:
@@ -221,6 +222,7 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"  {line}")
     if written is not None:
         print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in sorted(written.items())))
+    sys.stdout.writelines(preview_lines(run.outputs))  # the tenants table, if any
     print(PLACEHOLDER_NOTE)
     print(f"preview took {elapsed:.2f} s", file=sys.stderr)
     if written is not None:

@@ -181,6 +181,9 @@ def check_reach(v: Verify) -> str:
     impersonations = [i for e, p in zip(gsas, gsa_policies, strict=True) for i in reach.policy_impersonations(e, p)]
     labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in namespaces}
     objects = [o for items in listed for o in items]
+    # What the program's own workloads read without ESO (the tenants reconciler's keys) is named by
+    # the document the program deploys: consumption is the stack's intent, read from its render.
+    objects += [o for o in v.of_kind("ConfigMap") if o["metadata"]["name"] == reach.TENANTS_CONFIG_MAP]
     live = reach.Reach(objects, grants, impersonations, labels)
     try:
         problems = reach.reach_problems(live, set(labels), within=ours)

@@ -37,7 +37,9 @@ def network_policies(lit: LiteLLMConfig, pg: PostgresConfig, wiring: GatewayWiri
     if net.ingress_controller_namespace:
         api_from.append(namespace_peer(net.ingress_controller_namespace))
     # Callers inside the gateway namespace by their labels (a podSelector peer: this namespace only).
-    api_from += [{"podSelector": {"matchLabels": dict(labels)}} for labels in net.gateway_client_pods]
+    api_from += [
+        {"podSelector": {"matchLabels": dict(labels)}} for labels in (*net.gateway_client_pods, *wiring.api_clients)
+    ]
     ingress_rules = [{"from": [prometheus_peer(net)], "ports": tcp_ports(lit.metrics_port)}]
     if api_from:  # `from: []` would admit every source: no peers, no rule
         ingress_rules.insert(0, {"from": api_from, "ports": tcp_ports(API_PORT)})

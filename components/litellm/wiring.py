@@ -64,6 +64,8 @@ class GatewayWiring:
     """The shared Redis (redis.mode); None: every process keeps its own state."""
     admin: AdminFrontDoor | None = None
     """Single sign-on (sso.enabled); None: the Ingress sends everything to LiteLLM."""
+    api_clients: tuple[Mapping[str, str], ...] = ()
+    """Labels of the program's own pods in the gateway namespace that call the API (the tenants reconciler)."""
 
 
 def gateway_wiring(

@@ -3,15 +3,15 @@
 Pure builders (`sql_files`, `config_map_manifest`, `cronjob_manifest`,
 `network_policy_manifests`) and a thin component that registers them:
 
-- a ConfigMap with the four SQL files of components/reporting/sql.py
-  (`source_grants.sql`, `schema.sql`, `grants.sql`, `refresh.sql`), the same ones the
-  preview writes to `sql/`;
+- a ConfigMap with the SQL files of components/reporting/sql.py (`source_grants.sql`,
+  `schema.sql`, `grants.sql`, `refresh.sql`) and tenants.py (`declared.sql`: the stack's
+  declared teams and keys, `ReportingArgs.declared`), the same ones the preview writes to `sql/`;
 - a CronJob on `reporting.schedule` running `psql` from a pinned PostgreSQL image
   (the CNPG cluster's own image, or `reporting.image` / DEFAULT_REPORTING_IMAGE for an
   external server): an init container as LiteLLM's owner (the only role that may grant on
   its tables, and after its migrations) applies `source_grants.sql`, SELECT on exactly the
   columns the refresh reads; then the main container, as the `reporting` role, runs the
-  other three files in one transaction. `concurrencyPolicy: Forbid`, PSA `restricted` as
+  other four files in one transaction. `concurrencyPolicy: Forbid`, PSA `restricted` as
   uid PSQL_UID, no service-account token;
 - NetworkPolicies: default deny, egress to DNS and PostgreSQL only, no ingress.
 
@@ -43,8 +43,10 @@ from components.kit import (
     restricted_pod,
 )
 from components.reporting import sql as reporting_sql
+from components.reporting.tenants import declared_sql, declared_tenants
 from components.scanner import PULL_POLICY, image_pin_skips, scanner_skips
 from config import DEFAULT_REPORTING_IMAGE, PostgresConfig, ReportingConfig, StackConfig
+from dashboards.declared import NO_TENANTS, Declared
 
 NAME = "litellm-reporting"
 APP = reporting_sql.JOB_APP
@@ -61,7 +63,7 @@ SECRETS_AS_ENV_REASON = (
 )
 OWNER_SQL_FILE = "source_grants.sql"
 """Run by LiteLLM's owner (the init container)."""
-SQL_FILES = ("schema.sql", "grants.sql", "refresh.sql")
+SQL_FILES = ("schema.sql", "grants.sql", "declared.sql", "refresh.sql")
 """Run by the reporting role (the main container), in this order, in one transaction."""
 CONFIG_MAP = f"{NAME}-sql"
 
@@ -78,10 +80,19 @@ class ReportingArgs:
     endpoint: DatabaseEndpoint
     """The database the job refreshes, the Secrets of its role's and the owner's logins, how it
     verifies the server (sslmode, the CA's Secret)."""
+    declared: Declared = NO_TENANTS
+    """The stack's declared teams and keys (`tenants`: cost centres for chargeback); none: all spend is
+    `undeclared`."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, endpoint: DatabaseEndpoint) -> ReportingArgs:
-        return cls(reporting=cfg.reporting, postgres=cfg.postgres, namespace=cfg.namespaces.gateway, endpoint=endpoint)
+        return cls(
+            reporting=cfg.reporting,
+            postgres=cfg.postgres,
+            namespace=cfg.namespaces.gateway,
+            endpoint=endpoint,
+            declared=declared_tenants(cfg.tenants),
+        )
 
 
 def image(args: ReportingArgs) -> str:
@@ -93,12 +104,13 @@ def image(args: ReportingArgs) -> str:
     return DEFAULT_REPORTING_IMAGE
 
 
-def sql_files(reporting: ReportingConfig) -> dict[str, str]:
+def sql_files(reporting: ReportingConfig, declared: Declared = NO_TENANTS) -> dict[str, str]:
     """The files the job runs, in order (also written by the preview to `sql/`)."""
     return {
         OWNER_SQL_FILE: reporting_sql.source_grants_sql(reporting_sql.REPORTING_ROLE),
         "schema.sql": reporting_sql.schema_sql(),
         "grants.sql": reporting_sql.grants_sql(GRAFANA_RO_ROLE),
+        "declared.sql": declared_sql(declared),
         "refresh.sql": reporting_sql.refresh_sql(reporting.window_days),
     }
 
@@ -112,7 +124,7 @@ def config_map_manifest(args: ReportingArgs) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata(CONFIG_MAP, args.namespace, app=APP),
-        "data": sql_files(args.reporting),
+        "data": sql_files(args.reporting, args.declared),
     }
 
 

@@ -10,11 +10,13 @@ days covers them.
 from __future__ import annotations
 
 from components.reporting.relations import (
+    CHARGE_DIMS,
     COARSE,
     MEASURE_NAMES,
     MONTHLY,
     ROLLUPS,
     SRC_DAILY,
+    SRC_DELETED_TOKENS,
     SRC_TOKENS,
     SUM_MEASURES,
     WEEKLY,
@@ -22,6 +24,7 @@ from components.reporting.relations import (
 )
 from dashboards.reporting_schema import (
     BY_KEY,
+    DAILY_CHARGE,
     DETAIL,
     KEY_RANGES,
     KEY_STATE,
@@ -142,4 +145,62 @@ def _key_ranges() -> str:
         "  ) s\n"
         f"  LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
         "  GROUP BY 1, 2, 3;"
+    )
+
+
+# --- the chargeback grain: its own function, run after `refresh` ------------------------------
+
+_SUM_SOURCE = (
+    "sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
+    "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint"
+)
+
+
+def charge_refresh_function() -> str:
+    """`reporting.refresh_charge(window_days, today)`: re-aggregates `daily_charge`.
+
+    Every day when the table is empty (the first run, or the first after the upgrade that adds
+    it), else the days from `least(today, its last day) - (window_days - 1)` on: its own window,
+    so it neither reads nor changes `refresh`'s state. A row's team, key alias and masked name
+    are its key's in LiteLLM's key table when its day is aggregated or, for a key deleted since
+    (alone, or with its team), the key's last archived row (`"LiteLLM_DeletedVerificationToken"`,
+    read only then, by its token index): a deleted team's spend stays under that team.
+    """
+    dims = ", ".join(CHARGE_DIMS)
+    return (
+        f"CREATE OR REPLACE FUNCTION {SCHEMA}.refresh_charge(window_days integer, today date DEFAULT NULL)\n"
+        "RETURNS TABLE (first_day date, charge_rows bigint)\n"
+        "LANGUAGE plpgsql\n"
+        "SET search_path = pg_catalog, pg_temp\n"
+        "AS $fn$\n"
+        "DECLARE\n"
+        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
+        "  last date;\n"
+        "  first date;\n"
+        "  n bigint;\n"
+        "BEGIN\n"
+        "  IF window_days IS NULL OR window_days < 1 THEN\n"
+        "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
+        "  END IF;\n"
+        f"  LOCK TABLE {DAILY_CHARGE} IN SHARE ROW EXCLUSIVE MODE;\n"
+        f"  SELECT max(c.day) INTO last FROM {DAILY_CHARGE} c;\n"
+        "  first := CASE WHEN last IS NULL THEN '-infinity'::date\n"
+        "                ELSE least(this_day, last) - (window_days - 1) END;\n"
+        f"  DELETE FROM {DAILY_CHARGE} WHERE day >= first;\n"
+        f"  INSERT INTO {DAILY_CHARGE} (day, {dims}, {MEASURE_NAMES})\n"
+        f"  SELECT u.date::date, COALESCE(k.team_id, d.team_id), {key_id('u.api_key')},\n"
+        "    COALESCE(k.key_alias, d.key_alias), COALESCE(k.key_name, d.key_name), u.model_group, u.model,\n"
+        f"    u.custom_llm_provider, {_SUM_SOURCE}\n"
+        f"  FROM {SRC_DAILY} u\n"
+        f"  LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
+        "  LEFT JOIN LATERAL (\n"
+        f"    SELECT a.team_id, a.key_alias, a.key_name FROM {SRC_DELETED_TOKENS} a\n"
+        "    WHERE k.token IS NULL AND a.token = u.api_key ORDER BY a.deleted_at DESC LIMIT 1\n"
+        "  ) d ON true\n"
+        "  WHERE u.date >= CASE WHEN first = '-infinity' THEN '' ELSE to_char(first, 'YYYY-MM-DD') END\n"
+        "  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;\n"
+        "  GET DIAGNOSTICS n = ROW_COUNT;\n"
+        "  RETURN QUERY SELECT first, n;\n"
+        "END;\n"
+        "$fn$;"
     )

@@ -12,6 +12,9 @@ from dashboards.reporting_schema import (
     BY_MODEL,
     BY_TEAM,
     BY_USER,
+    DAILY_CHARGE,
+    DECLARED_KEYS,
+    DECLARED_TEAMS,
     DETAIL,
     FAILURES,
     KEY_RANGES,
@@ -32,22 +35,27 @@ WEEKLY = ((WEEK_KEY, BY_KEY, ("key_id", "team_id")), (WEEK_USER, BY_USER, ("user
 its full weeks there and only the edge days from the daily table."""
 MONTHLY = ((MONTH_TEAM, BY_TEAM, ("team_id",)),)
 """Per calendar month twin of daily_team: the chargeback table reads whole months."""
+CHARGE_DIMS = ("team_id", "key_id", "key_alias", "key_name", "model_group", "model", "provider")
+"""`daily_charge`'s dimensions besides the day: the chargeback export's grain (one FOCUS row each)."""
+DECLARED = (DECLARED_TEAMS, DECLARED_KEYS)
 VIEWS = (KEYS, TEAMS, FAILURES)
 PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
-READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE)
+READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE, DAILY_CHARGE, *DECLARED)
 """Everything the dashboards' login may SELECT."""
 
 SOURCE_SCHEMA = "public"
-_DAILY, _TOKENS, _TEAMS, _LOGS = (
+_DAILY, _TOKENS, _TEAMS, _LOGS, _DELETED_TOKENS = (
     "LiteLLM_DailyUserSpend",
     "LiteLLM_VerificationToken",
     "LiteLLM_TeamTable",
     "LiteLLM_SpendLogs",
+    "LiteLLM_DeletedVerificationToken",
 )
 SRC_DAILY = f'{SOURCE_SCHEMA}."{_DAILY}"'
 SRC_TOKENS = f'{SOURCE_SCHEMA}."{_TOKENS}"'
 SRC_TEAMS = f'{SOURCE_SCHEMA}."{_TEAMS}"'
 SRC_LOGS = f'{SOURCE_SCHEMA}."{_LOGS}"'
+SRC_DELETED_TOKENS = f'{SOURCE_SCHEMA}."{_DELETED_TOKENS}"'
 
 SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     _DAILY: (
@@ -55,6 +63,8 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "api_key",
         "user_id",
         "model",
+        "model_group",
+        "custom_llm_provider",
         "spend",
         "api_requests",
         "failed_requests",
@@ -76,6 +86,9 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     _TEAMS: ("team_id", "team_alias", "max_budget", "spend", "budget_reset_at", "blocked"),
     # `metadata`: the failures view reads its `error_information` (PostgreSQL grants whole columns).
     _LOGS: ("startTime", "api_key", "model", "team_id", "metadata", "status"),
+    # A deleted key's team and alias (LiteLLM archives the row when a key or its team is deleted):
+    # its spend keeps both in the rollups.
+    _DELETED_TOKENS: ("token", "key_alias", "key_name", "team_id", "deleted_at"),
 }
 """LiteLLM's columns the reporting role may SELECT, per table of the `public` schema: exactly
 what `refresh` and the views (which read as their owner, `reporting`) use. Not the users'

@@ -32,6 +32,8 @@ class RemoteEntry:
     secret_key: str
     gsm_secret_id: str
     version: str = "latest"
+    property: str | None = None
+    """A field of the version's JSON payload (ESO's `remoteRef.property`); None: the whole payload."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,11 @@ def external_secret(
             "data": [
                 {
                     "secretKey": e.secret_key,
-                    "remoteRef": {"key": e.gsm_secret_id, "version": e.version},
+                    "remoteRef": {
+                        "key": e.gsm_secret_id,
+                        "version": e.version,
+                        **({"property": e.property} if e.property is not None else {}),
+                    },
                 }
                 for e in entries
             ],

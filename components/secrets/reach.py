@@ -30,6 +30,7 @@ Pure: no Pulumi, no I/O.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,9 +95,24 @@ def ksa_principal(member: str) -> tuple[str, str, str] | None:
     return (m["pool"], m["ns"], m["ksa"]) if m else None
 
 
-def consumed(reach: Reach, namespace: str) -> set[str]:
-    """The GSM secrets the ExternalSecrets of `namespace` reference."""
+TENANTS_CONFIG_MAP = "litellm-tenants"
+"""The tenants reconciler's ConfigMap (components/tenants/manifests.py): its document names the secrets it reads."""
+
+
+def read_directly(reach: Reach, namespace: str) -> set[str]:
+    """The GSM secrets the program's own workloads of `namespace` read without ESO: the tenants reconciler's keys."""
     out: set[str] = set()
+    for cm in reach.of_kind("ConfigMap"):
+        meta = cm["metadata"]
+        if meta.get("namespace") == namespace and meta["name"] == TENANTS_CONFIG_MAP:
+            document = json.loads(cm["data"]["desired.json"])
+            out |= {gsm_secret_id(key["gsm_secret"]) for key in document["keys"]}
+    return out
+
+
+def consumed(reach: Reach, namespace: str) -> set[str]:
+    """The GSM secrets the ExternalSecrets of `namespace` reference, and those its own workloads read directly."""
+    out: set[str] = read_directly(reach, namespace)
     for es in reach.of_kind("ExternalSecret"):
         if es["metadata"].get("namespace") != namespace:
             continue

@@ -493,12 +493,13 @@ MONTHS = TimeRange(datetime(2025, 2, 10, tzinfo=UTC), datetime(2025, 3, 2, tzinf
 
 def test_chargeback_per_team_per_calendar_month(spend_db: SpendDb) -> None:
     rows = floats(spend_db.run(CHARGEBACK, "team_month", {}, MONTHS))
-    assert [(r[0], r[1], r[3]) for r in rows] == [
-        ("2025-02", "Alpha", 8.0),
-        ("2025-03", "Alpha", 9.25),
-        ("2025-03", "Beta", 3.75),
-        ("2025-03", "O'Brien squad", 1.5),
-        ("2025-03", "(no team)", 0.125),
+    # no tenants declared: every team's spend is `undeclared`, and all of it by undeclared keys
+    assert [(r[0], r[1], r[2], r[5], r[6]) for r in rows] == [
+        ("2025-02", "undeclared", "Alpha", 8.0, 8.0),
+        ("2025-03", "undeclared", "Alpha", 9.25, 9.25),
+        ("2025-03", "undeclared", "Beta", 3.75, 3.75),
+        ("2025-03", "undeclared", "O'Brien squad", 1.5, 1.5),
+        ("2025-03", "undeclared", "(no team)", 0.125, 0.125),
     ]
     naive = floats(spend_db.owner_rows(render(CHARGEBACK_NAIVE["team_month"], (), {}, MONTHS)))
     assert rows == naive

@@ -23,6 +23,7 @@ from tests.support.eso import store_admits
 from tests.support.plan import plan
 from tests.support.program import STACKS, VARIANTS, run_cached
 from tests.support.schemas import validation_errors
+from tests.support.secret_reach import tenant_namespaces_of_run
 from tools.offline import ProgramRun
 
 # Namespaces that exist beside the program's on a typical cluster (and a hostile one).
@@ -52,13 +53,17 @@ def test_each_external_secret_reads_through_the_store_of_its_namespace(stack: st
         ns = es["metadata"]["namespace"]
         assert es["spec"]["secretStoreRef"] == {"name": stores[ns]["metadata"]["name"], "kind": "SecretStore"}
     assert set(stores) == {e["metadata"]["namespace"] for e in externals}
-    assert not [ns for ns in OTHER_NAMESPACES if ns in stores]
+    # Beside the program's own, only the namespaces tenants' keys are delivered into get a store.
+    tenants = tenant_namespaces_of_run(run)
+    assert tenants <= set(OTHER_NAMESPACES) - {"default", "kube-system", "external-secrets", "attacker"}
+    assert [ns for ns in OTHER_NAMESPACES if ns in stores] == [ns for ns in OTHER_NAMESPACES if ns in tenants]
 
 
 def test_stores_follow_the_configured_namespaces() -> None:
     run = run_cached("lab", "llm-gateway:namespaces={gateway: gw, grafana: grafana}")
-    assert {e["metadata"]["namespace"] for e in run.custom_resources("ExternalSecret")} == {"gw", "grafana"}
-    assert {s["metadata"]["namespace"] for s in run.custom_resources("SecretStore")} == {"gw", "grafana"}
+    own = {"gw", "grafana", "dev-tools"}  # dev-tools: the lab's tenant key delivery
+    assert {e["metadata"]["namespace"] for e in run.custom_resources("ExternalSecret")} == own
+    assert {s["metadata"]["namespace"] for s in run.custom_resources("SecretStore")} == own
 
 
 def test_the_admission_rule_matches_esos() -> None:

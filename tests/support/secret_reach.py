@@ -62,3 +62,22 @@ def reach_of_run(run: Any) -> Reach:
             email = str(inputs["serviceAccountId"]).rsplit("/", 1)[-1]
             impersonations += [Impersonation(email, m) for m in _members(inputs, _GSA_IAM[r.type])]
     return Reach(objects=run.kubernetes_objects(), grants=grants, impersonations=impersonations)
+
+
+def tenant_key_secrets(run: Any) -> set[str]:
+    """The GSM secrets of the tenants' keys: those labelled with a `key-alias` (components/tenants)."""
+    return {
+        str(s.plain_inputs["secretId"])
+        for s in run.of_type("gcp:secretmanager/secret:Secret")
+        if "key-alias" in (s.plain_inputs.get("labels") or {})
+    }
+
+
+def tenant_namespaces_of_run(run: Any) -> set[str]:
+    """The namespaces whose ExternalSecrets deliver a tenant's key."""
+    keys = tenant_key_secrets(run)
+    return {
+        es["metadata"]["namespace"]
+        for es in run.custom_resources("ExternalSecret")
+        if any(gsm_secret_id(d["remoteRef"]["key"]) in keys for d in es["spec"].get("data") or [])
+    }

@@ -17,7 +17,7 @@ import pytest
 from tests.support import ROOT, captured
 
 TOOLS = ROOT / "tools"
-USER_COMMANDS = {"preview", "diff", "assets", "versions", "config_reference"}
+USER_COMMANDS = {"preview", "diff", "assets", "versions", "config_reference", "chargeback"}
 WORKERS = {"render"}  # started by tools.preview --out in a second process, not by hand
 
 

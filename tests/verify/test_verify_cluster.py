@@ -48,7 +48,7 @@ def test_secrets_pass_when_every_external_secret_and_store_is_ready(api: ApiServ
     healthy_secrets(api, lab)
     code, out = run_verify(api, lab, ["lab", "--only", "secrets"])
     assert code == 0, out
-    assert out.splitlines()[0] == "✓ secrets  9 ExternalSecrets Ready (oldest sync 5 min ago), 2 stores Ready"
+    assert out.splitlines()[0] == "✓ secrets  10 ExternalSecrets Ready (oldest sync 5 min ago), 3 stores Ready"
 
 
 def test_secrets_fail_on_an_external_secret_that_does_not_sync(api: ApiServer, lab: Loaded) -> None:

@@ -338,7 +338,16 @@ def test_network_policies_select_the_proxy_and_limit_flows(stack: str) -> None:
             "matchLabels": {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": "litellm"}
         }
     api, metrics = policies["litellm-ingress"]["spec"]["ingress"]
-    api_namespaces = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in api["from"]}
+    api_namespaces = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for peer in api["from"]
+        if "namespaceSelector" in peer
+    }
+    # Pods of the gateway namespace: the declared callers, and the tenants reconciler when enabled.
+    pods = [peer for peer in api["from"] if "namespaceSelector" not in peer]
+    expected_pods = [dict(labels) for labels in cfg.litellm.network.gateway_client_pods]
+    expected_pods += [{"app.kubernetes.io/name": "litellm-tenants"}] if cfg.tenants.enabled else []
+    assert pods == [{"podSelector": {"matchLabels": labels}} for labels in expected_pods]
     expected = set(cfg.litellm.network.client_namespaces)
     if cfg.litellm.network.ingress_controller_namespace:
         expected.add(cfg.litellm.network.ingress_controller_namespace)

@@ -20,6 +20,8 @@ from tests.support.secret_reach import (
     reach_of_run,
     reach_problems,
     readable,
+    tenant_key_secrets,
+    tenant_namespaces_of_run,
 )
 from tools.offline import ProgramRun
 
@@ -31,13 +33,15 @@ OTHER_NAMESPACES = ("default", "kube-system", "external-secrets", "apps", "dev-t
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_every_namespace_reads_exactly_what_it_consumes(scenario: str) -> None:
-    reach = reach_of_run(run_scenario(scenario))
+    run = run_scenario(scenario)
+    reach = reach_of_run(run)
     namespaces = reach.namespaces() | set(OTHER_NAMESPACES)
     assert reach_problems(reach, namespaces) == {}
     # Not vacuous: both consuming namespaces read something, and the gateway's secrets stay out of
-    # Grafana's namespace.
+    # Grafana's namespace (and out of the tenants' namespaces).
     cfg_namespaces = {es["metadata"]["namespace"] for es in reach.of_kind("ExternalSecret")}
-    assert cfg_namespaces == {"llm-gateway", "monitoring"}
+    assert cfg_namespaces == {"llm-gateway", "monitoring"} | tenant_namespaces_of_run(run)
+    assert tenant_namespaces_of_run(run)
     # Grafana's datasource: grafana_ro's password, and the server's CA certificate (public) where
     # the datasource verifies the server (CNPG, or an external server with a CA).
     assert consumed(reach, "monitoring") - {"litellm-pg-server-ca-cert"} == {"litellm-grafana-ro-password"}
@@ -51,7 +55,9 @@ def test_grafana_in_the_gateway_namespace_gets_one_store_and_one_grant_per_secre
     run = run_cached("lab", "llm-gateway:namespaces={gateway: gw, grafana: gw}", *engine)
     reach = reach_of_run(run)
     assert reach_problems(reach, reach.namespaces() | {"monitoring"}) == {}
-    assert len(run.of_type(SECRET_STORE)) == 1
+    # One store of the stack's own (and the lab's tenant namespace's, dev-tools).
+    stores = {s.plain_inputs["metadata"]["namespace"] for s in run.of_type(SECRET_STORE)}
+    assert len(run.of_type(SECRET_STORE)) == 2 and stores == {"gw", "dev-tools"}
     _assert_one_grant_per_binding(run)
 
 
@@ -104,7 +110,10 @@ def test_the_documented_readers_are_the_rendered_ones() -> None:
         for ns in reach.namespaces():
             for secret in readable(reach, ns):
                 readers.setdefault(secret, set()).add(ns)
-        generated = {s.inputs["secretId"] for s in run.of_type("gcp:secretmanager/secret:Secret")}
+        # The tenants' key secrets are the stack's data, listed in docs/tenants.md: reach tests below.
+        tenant_keys = tenant_key_secrets(run)
+        readers = {secret: namespaces for secret, namespaces in readers.items() if secret not in tenant_keys}
+        generated = {s.inputs["secretId"] for s in run.of_type("gcp:secretmanager/secret:Secret")} - tenant_keys
         assert generated <= set(documented), scenario
         for secret, namespaces in readers.items():
             seen.setdefault(secret, set()).add(frozenset(namespaces))
@@ -151,6 +160,71 @@ def test_every_external_secret_waits_for_its_namespaces_store(scenario: str) -> 
     # Every grant waits for the whole store of the namespace it grants.
     grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
     assert grants and all(set(stores.values()) & _waits_for(run, g.name) for g in grants)
+
+
+# --- the tenants' keys -----------------------------------------------------------------
+
+ADDER = "roles/secretmanager.secretVersionAdder"
+ACCESSOR = "roles/secretmanager.secretAccessor"
+
+
+def _delivered(reach: Reach) -> dict[str, set[str]]:
+    """Tenant namespace -> the key secrets its ExternalSecrets deliver (from the rendered objects)."""
+    out: dict[str, set[str]] = {}
+    for es in reach.of_kind("ExternalSecret"):
+        ns = es["metadata"]["namespace"]
+        if ns not in ("llm-gateway", "monitoring"):
+            out.setdefault(ns, set()).update(consumed(reach, ns))
+    return out
+
+
+def test_a_tenant_namespace_reads_only_its_own_keys() -> None:
+    """Enterprise delivers into `apps` and `data-science`: each reads exactly its keys, never the other's,
+    never a gsm_only key, never a secret of the stack's."""
+    run = run_scenario("enterprise")
+    reach, keys = reach_of_run(run), tenant_key_secrets(run)
+    delivered = _delivered(reach)
+    assert set(delivered) == {"apps", "data-science"}
+    assert delivered["apps"] == {"tenant-search-search-prod", "tenant-support-bot-support-bot-prod"}
+    for ns, own in delivered.items():
+        assert readable(reach, ns) == own
+        others = set().union(*(v for k, v in delivered.items() if k != ns))
+        assert others and not readable(reach, ns) & others
+    gsm_only = keys - set().union(*delivered.values())
+    assert gsm_only == {"tenant-search-search-batch"}
+    assert all(not gsm_only & readable(reach, ns) for ns in {*delivered, "monitoring", *OTHER_NAMESPACES})
+
+
+def test_a_grant_of_another_namespaces_key_is_caught() -> None:
+    """The checker is not vacuous: give `apps`' reader data-science's key and `apps` reads too much."""
+    reach = reach_of_run(run_scenario("enterprise"))
+    apps_reader = next(
+        g.member
+        for g in reach.grants
+        if g.secret_id == "tenant-search-search-prod" and g.role == ACCESSOR and "apps" in g.member
+    )
+    leaked = Reach(
+        objects=reach.objects,
+        grants=[*reach.grants, SecretGrant("tenant-research-research-eval", ACCESSOR, apps_reader)],
+        impersonations=reach.impersonations,
+    )
+    assert reach_problems(leaked, ["apps", "data-science"]) == {
+        "apps": {"extra": ["tenant-research-research-eval"], "unreadable": []}
+    }
+
+
+def test_the_reconciler_identity_reaches_only_the_tenant_key_secrets() -> None:
+    """Its Google account (the KSA litellm-tenants' annotation) holds versionAdder and accessor on each key
+    secret and nothing else; the gateway namespace reads them through it, and nothing of them reaches Grafana's."""
+    run = run_scenario("enterprise")
+    reach, keys = reach_of_run(run), tenant_key_secrets(run)
+    (ksa,) = [o for o in reach.of_kind("ServiceAccount") if o["metadata"]["name"] == "litellm-tenants"]
+    member = f"serviceAccount:{ksa['metadata']['annotations']['iam.gke.io/gcp-service-account']}"
+    held = {(g.secret_id, g.role) for g in reach.grants if g.member == member}
+    assert len(keys) == 6
+    assert held == {(k, role) for k in keys for role in (ADDER, ACCESSOR)}
+    assert keys <= readable(reach, "llm-gateway")
+    assert not keys & readable(reach, "monitoring")
 
 
 # --- the computation on small hand-made inputs ---------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.config import errors_for, namespace
 from tests.support.program import ADMIN_PASSWORD, STACKS, VARIANTS, run_cached, walk_strings
+from tests.support.secret_reach import gsm_secret_id, tenant_key_secrets
 from tools.mocks import redact_secrets
 from tools.offline import ProgramRun
 from tools.preview import main as preview_main
@@ -76,8 +77,13 @@ def test_access_is_granted_per_secret_never_project_wide(stack: str, overrides: 
     grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
     granted = {g.plain_inputs["secretId"] for g in grants}
     assert {f"projects/{s.outputs['name'].split('/')[1]}/secrets/{s.inputs['secretId']}" for s in secrets} <= granted
+    tenant_keys = tenant_key_secrets(run)
     for g in grants:
-        assert g.plain_inputs["role"] == "roles/secretmanager.secretAccessor"
+        # The tenants reconciler adds versions to the tenants' key secrets, and to nothing else.
+        adds = g.plain_inputs["role"] == "roles/secretmanager.secretVersionAdder"
+        assert g.plain_inputs["role"] == "roles/secretmanager.secretAccessor" or (
+            adds and gsm_secret_id(g.plain_inputs["secretId"]) in tenant_keys
+        )
         assert g.plain_inputs["member"].startswith("serviceAccount:")
 
 

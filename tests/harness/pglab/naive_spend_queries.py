@@ -10,6 +10,8 @@ Same variables and macros as the panels, so both render through `grafana_sql`.
 
 from __future__ import annotations
 
+from components.reporting.tenants import literal
+from dashboards.declared import NO_TENANTS, Declared
 from dashboards.spend_queries import ALL_VALUE, TOP_KEYS
 
 SPEND_LOGS = '"LiteLLM_SpendLogs"'
@@ -145,14 +147,48 @@ TEAM_VIEW_NAIVE: dict[str, str] = {
     ),
 }
 
-CHARGEBACK_NAIVE: dict[str, str] = {
-    "team_month": (
-        "SELECT to_char(l.\"startTime\", 'YYYY-MM') AS month, COALESCE(t.team_alias, k.team_id, '(no team)') AS team,\n"
-        "  k.team_id, sum(l.spend) AS spend, count(*) AS requests, sum(l.prompt_tokens) AS prompt_tokens,\n"
-        "  sum(l.completion_tokens) AS completion_tokens\n"
-        f"FROM {SPEND_LOGS} l LEFT JOIN {TOKENS} k ON k.token = l.api_key LEFT JOIN {TEAMS} t ON t.team_id = k.team_id\n"
-        "WHERE l.\"startTime\" >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')\n"
-        "  AND l.\"startTime\" < date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC') + interval '1 month'\n"
-        "GROUP BY 1, 2, 3 ORDER BY month, spend DESC, team"
-    ),
-}
+DELETED_TOKENS = '"LiteLLM_DeletedVerificationToken"'
+_RAW_CHARGE = (
+    # every request with its key's alias and team: the live key's, else its last archived row's
+    'SELECT l."startTime", l.spend, l.prompt_tokens, l.completion_tokens,\n'
+    "    COALESCE(k.key_alias, d.key_alias) AS key_alias, COALESCE(k.team_id, d.team_id) AS team_id\n"
+    f"  FROM {SPEND_LOGS} l\n"
+    f"  LEFT JOIN {TOKENS} k ON k.token = l.api_key\n"
+    f"  LEFT JOIN (SELECT DISTINCT ON (token) token, key_alias, team_id FROM {DELETED_TOKENS}\n"
+    "    ORDER BY token, deleted_at DESC) d ON k.token IS NULL AND d.token = l.api_key\n"
+    "  WHERE l.\"startTime\" >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')\n"
+    "    AND l.\"startTime\" < date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC') + interval '1 month'"
+)
+
+
+def _values(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """`rows` as an inline relation, to alias with its `columns` (the twin reads no reporting table)."""
+    if not rows:
+        return "(SELECT " + ", ".join(f"NULL::text AS {c}" for c in columns) + " WHERE false)"
+    values = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
+    return f"(VALUES {values})"
+
+
+def chargeback_naive(declared: Declared) -> str:
+    """The chargeback panel's twin: the raw log, LiteLLM's key tables and `declared` inlined."""
+    keys = _values(("key_alias", "team_id"), [(k.key_alias, k.team_id) for k in declared.keys])
+    teams = _values(
+        ("team_id", "team_alias", "owner", "cost_centre"),
+        [(t.team_id, t.team_alias, t.owner, t.cost_centre) for t in declared.teams],
+    )
+    return (
+        "SELECT to_char(r.\"startTime\", 'YYYY-MM') AS month, COALESCE(dt.cost_centre, 'undeclared') AS cost_centre,\n"
+        "  COALESCE(dt.team_alias, t.team_alias, COALESCE(r.team_id, dk.team_id), '(no team)') AS team,\n"
+        "  COALESCE(r.team_id, dk.team_id) AS team_id, dt.owner, sum(r.spend) AS spend,\n"
+        "  COALESCE(sum(r.spend) FILTER (WHERE dk.key_alias IS NULL), 0) AS undeclared_keys_spend,\n"
+        "  count(*) AS requests, sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens\n"
+        f"FROM ({_RAW_CHARGE}) r\n"
+        f"LEFT JOIN {keys} AS dk (key_alias, team_id) ON dk.key_alias = regexp_replace(r.key_alias, '~r[0-9]+(~[0-9a-f]{8})?$', '')\n"
+        f"LEFT JOIN {teams} AS dt (team_id, team_alias, owner, cost_centre) ON dt.team_id = COALESCE(r.team_id, dk.team_id)\n"
+        f"LEFT JOIN {TEAMS} t ON t.team_id = COALESCE(r.team_id, dk.team_id)\n"
+        "GROUP BY 1, 2, 3, 4, 5\n"
+        "ORDER BY month, COALESCE(dt.cost_centre, 'undeclared') = 'undeclared', 2, spend DESC, team"
+    )
+
+
+CHARGEBACK_NAIVE: dict[str, str] = {"team_month": chargeback_naive(NO_TENANTS)}

@@ -220,13 +220,14 @@ LONG_NAMES = [
     ("litellm.release_name", ("llm-gateway:litellm.release_name=" + "l" * 63,)),
     ("langfuse.release_name", ("llm-gateway:langfuse.release_name=" + "f" * 63,)),
     ("sso.release_name", ("llm-gateway:sso.release_name=" + "s" * 63,)),
+    ("langfuse.release_name", ("llm-gateway:langfuse.release_name=" + "f" * 38,)),
     ("postgres.cnpg.name", ("llm-gateway:postgres.cnpg.name=" + "p" * 63,)),
     ("alertmanager.receivers", (_receiver("r" * 63),)),
     (
         "all",
         (
             "llm-gateway:litellm.release_name=" + "l" * 53,
-            "llm-gateway:langfuse.release_name=" + "f" * 53,
+            "llm-gateway:langfuse.release_name=" + "f" * 37,
             "llm-gateway:sso.release_name=" + "s" * 51,
             "llm-gateway:postgres.cnpg.name=" + "p" * 50,
             _receiver("r" * 50),

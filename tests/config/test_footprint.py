@@ -7,10 +7,10 @@ import pytest
 
 from config import ConfigError, memory_bytes, millicores, parse_config
 from config.footprint import Amount, as_output, footprint
+from offline.run import run_stack
 from tests.support.config import errors_for, namespace, scenario_config, stack_config
 from tests.support.program import LAB_LANGFUSE, SCENARIOS, release, run_cached
 from tools import preview
-from tools.offline import run_stack
 
 GI = 2**30
 MI = 2**20

@@ -262,7 +262,7 @@ def test_docs_list_every_skip_and_every_object_left_out(scans: Scans) -> None:
     rows = documented((ROOT / "docs" / "security.md").read_text(encoding="utf-8"))
     assert {r.how for r in rows} <= set(HOW)
     expected = expected_rows(scans)
-    # tools/render.py leaves `helm test` pods out (as `helm template --skip-tests`): none is left to exclude.
+    # offline/render.py leaves `helm test` pods out (as `helm template --skip-tests`): none is left to exclude.
     assert [r for r in expected if r.how == "not scanned"] == []
     missing = [markdown(r) for r in expected if r not in rows]
     stale = [markdown(r) for r in rows if r not in expected]

@@ -10,10 +10,10 @@ from functools import cache
 import pytest
 
 from components.images import PROGRAM, ImageUse, image_problems, object_images, split_image
+from offline.stackfile import STACKS
 from tests.support import ROOT
 from tests.support.program import run_scenario
 from tests.support.rendered import deployed
-from tools.stackfile import STACKS
 
 
 @cache

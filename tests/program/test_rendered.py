@@ -1,5 +1,5 @@
 """Checks on everything a stack deploys: the program's objects and each Helm release
-rendered through its pinned chart (tools/render.py), for both stacks and the
+rendered through its pinned chart (offline/render.py), for both stacks and the
 external-engine scenario."""
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from config.assets import (
     asset_path,
     load_lock,
 )
+from offline.render import chart_asset, is_helm_test, releases
+from offline.run import run_stack
 from tests.support import ROOT
 from tests.support import rendered as checks
 from tests.support.config import scenario_config
@@ -39,9 +41,7 @@ from tests.support.program import (
 )
 from tests.support.rendered import render_run
 from tests.support.schemas import validation_errors
-from tools.offline import run_stack
 from tools.preview import main as preview_main
-from tools.render import chart_asset, is_helm_test, releases
 
 SCENARIO_IDS = sorted([*VARIANT_NAMES, "lab-langfuse-v3"])
 """The shipped stacks (Langfuse v4 in enterprise), the lab on the external engine, and a v3 install's fixture."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from offline.run import ProgramRun
 from tests.support import ROOT
 from tests.support.plan import Plan, plan
 from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, run_cached
-from tools.offline import ProgramRun
 
 RUNBOOKS = ROOT / "docs" / "runbooks"
 

@@ -13,8 +13,8 @@ import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tools.offline import ProgramRun, gc_paused, run_program, run_stack
-from tools.stackfile import STACKS
+from offline.run import ProgramRun, gc_paused, run_program, run_stack
+from offline.stackfile import STACKS
 
 __all__ = [
     "ADMIN_PASSWORD",

@@ -1,5 +1,5 @@
 """Checks over everything a stack deploys: the program's own objects plus each Helm
-release rendered through its pinned chart (tools/render.py).
+release rendered through its pinned chart (offline/render.py).
 
 Each check returns a list of findings (one readable line each; empty = pass), so a
 test can show all of them at once and mark one finding class as a known defect.
@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.offline import ProgramRun
-from tools.render import KubeObjectView, RenderedObject, releases, render_release
+from offline.render import KubeObjectView, RenderedObject, releases, render_release
+from offline.run import ProgramRun
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 

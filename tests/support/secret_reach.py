@@ -28,9 +28,12 @@ __all__ = [
     "Reach",
     "SecretGrant",
     "consumed",
+    "gsm_secret_id",
     "reach_of_run",
     "reach_problems",
     "readable",
+    "tenant_key_secrets",
+    "tenant_namespaces_of_run",
 ]
 
 
@@ -48,7 +51,7 @@ def _members(inputs: Mapping[str, Any], key: str) -> list[str]:
 
 
 def reach_of_run(run: Any) -> Reach:
-    """A `tools.offline.ProgramRun`'s Kubernetes objects and IAM bindings as a Reach."""
+    """A `offline.run.ProgramRun`'s Kubernetes objects and IAM bindings as a Reach."""
     grants: list[SecretGrant] = []
     impersonations: list[Impersonation] = []
     for r in run.resources:

@@ -21,10 +21,11 @@ import yaml
 from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
 from config import assets as config_assets
+from offline import stackfile
 from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT, captured, snapshot
 from tools import assets as assets_tool
-from tools import config_reference, diff, preview, stackfile, verify, versions
+from tools import config_reference, diff, preview, verify, versions
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
 # and the command that compares the program with them, tests/support/snapshot.py).

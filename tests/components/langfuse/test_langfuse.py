@@ -20,6 +20,8 @@ from components.langfuse.credentials import (
 from config import parse_config
 from config.assets import LANGFUSE_CHART, LANGFUSE_V4_CHART, locked_chart
 from config.inventory import langfuse_secrets, secret_inventory
+from offline.mocks import unwrap_secrets
+from offline.run import ProgramRun
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.ingress_nginx import IngressNginx
@@ -33,8 +35,6 @@ from tests.support.program import (
     walk_strings,
 )
 from tests.support.schemas import validation_errors
-from tools.mocks import unwrap_secrets
-from tools.offline import ProgramRun
 
 KEYS_FILES = {"3": DATA / "langfuse_values_keys.txt", "4": DATA / "langfuse_v4_values_keys.txt"}
 KEYS_FILE = KEYS_FILES["4"]

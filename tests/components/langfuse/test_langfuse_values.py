@@ -28,6 +28,7 @@ from components.secrets.managed import basic_auth_consumer, consumer_manifests, 
 from components.secrets.store import StoreAccess
 from config import StackConfig
 from config.inventory import LANGFUSE_DB_PASSWORD
+from offline.render import RenderedObject
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, render
 from tests.support.ingress_nginx import IngressNginx
@@ -42,7 +43,6 @@ from tests.support.rendered import (
     restricted_violations,
     selected_pods,
 )
-from tools.render import RenderedObject
 
 STORE = StoreAccess(StoreRef("gcp-secret-manager", "ClusterSecretStore"), "eso@example.iam.gserviceaccount.com")
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {

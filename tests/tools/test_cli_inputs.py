@@ -23,7 +23,7 @@ from bench import spend_queries as bench_spend_queries
 from config import assets as config_assets
 from offline import stackfile
 from tests.harness.litellm import probe as litellm_probe
-from tests.support import ROOT, captured, snapshot
+from tests.support import FIRST_PARTY, ROOT, captured, snapshot
 from tools import assets as assets_tool
 from tools import config_reference, diff, preview, verify, versions
 
@@ -39,7 +39,7 @@ _COPIED = (
     "tests/support/__init__.py",
     "tests/support/snapshot.py",
 )
-_COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests/snapshots")
+_COPIED_DIRS = (*FIRST_PARTY, "tests/snapshots")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 

@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 from bench import positive_int
+from offline.run import run_stack
+from offline.stackfile import STACKS
 from tools.diff import DEFAULT_MAX_LINES
 from tools.diff import run as run_diff
-from tools.offline import run_stack
-from tools.stackfile import STACKS
 
 
 def _p95(samples: list[float]) -> float:

@@ -8,12 +8,14 @@ LiteLLM's real schema is bulk-loaded with spend-log rows over `--days` days via 
 plus the matching daily aggregates (tests/harness/pglab/spend_seed.py); the reporting schema is
 installed and fully refreshed as the `reporting` role with the program's SQL
 (components/reporting/sql.py), timed, then an incremental refresh (the configured
-default window) is timed. Every panel query runs exactly as Grafana renders it
+default window) is timed, then a whole CronJob run's SQL (owner grants, schema, grants,
+refresh) after 0, 10,000 and 100,000 new spend rows (`NEW_ROWS`; the daily rows a seed
+wrote are first dated a day back, as a production database's are). Every panel query runs exactly as Grafana renders it
 (tests/harness/pglab/grafana_sql.py) as a grafana_ro that can read the reporting schema only,
 for a 30-day and a 7-day range, next to its naive twin reading the raw log (as the
 owner) in the same run: median and p95 per panel. Overview panels run with every
 variable on "All"; team-view panels for one team. A panel that can read the refresh's
-precomputed quick ranges (`reporting.key_ranges`) is also timed on ranges of the same
+precomputed quick ranges (`reporting.key_ranges`, `team_ranges`, `user_ranges`) is also timed on ranges of the same
 lengths ending a day earlier (`30d-1`, `7d-1`: its aggregating path). Progress and the
 load average go to stderr and stdout.
 
@@ -48,6 +50,7 @@ from bench import positive_int
 from components.database.cnpg_roles import GRAFANA_RO_ROLE
 from components.reporting import sql as reporting_sql
 from config import ReportingConfig
+from dashboards import reporting_schema
 from dashboards.spend_queries import CHARGEBACK, OVERVIEW, TEAM_VIEW, DashboardQueries
 from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
@@ -73,8 +76,12 @@ POINTS = {
     "current": Point("current", 1_000_000, 120, 20, 60, 8, 20.0, 20.0),
     "mid": Point("mid", 1_500_000, 1_000, 100, 500, 20, 50.0, 20.0),
     "enterprise": Point("enterprise", 2_000_000, 5_000, 500, 2_000, 40, 50.0, 20.0),
+    "10x": Point("10x", 20_000_000, 50_000, 5_000, 20_000, 40, 50.0, 20.0),
 }
 INCREMENTAL_TARGET_S = 5.0
+NEW_ROWS = (0, 10_000, 100_000)
+"""Rows that arrive before each timed job run after the full apply (issue 29: <= 0.5 s after none,
+<= 2 s after 10,000 at the 10x point)."""
 
 
 def progress(message: str) -> None:
@@ -94,6 +101,9 @@ def _time(conn: Conn, text: str, runs: int, warmup: int) -> tuple[float, float]:
     p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
     return statistics.median(samples), p95
 
+
+_RANGED = (reporting_schema.KEY_RANGES, reporting_schema.TEAM_RANGES, reporting_schema.USER_RANGES)
+"""The refresh's precomputed ranges: a panel reading one is also timed on its aggregating path."""
 
 _SEEDED = "seeded.json"
 """Written once a kept cluster is fully seeded: the seed's end time and the owner's password."""
@@ -205,8 +215,10 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
         full_s = spend_seed.install_reporting(server, database.name, password, GRAFANA_RO_ROLE, window_days=window)
         with server.superuser_connection(database.name) as conn:
             conn.execute("VACUUM ANALYZE")
+        _backdate(server, database)
         incremental = [spend_seed.refresh(server, database.name, password, window) for _ in range(3)]
         incremental_s = statistics.median(incremental)
+        job_runs = _job_after_new_rows(server, database, password, point, end)
         with server.connect_as(reporting_sql.REPORTING_ROLE, password, database.name) as conn:
             rollups = {
                 name: conn.execute(f"SELECT count(*) FROM {name}".encode()).fetchone() for name in reporting_sql.ROLLUPS
@@ -218,6 +230,11 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
             flush=True,
         )
         misses = 0 if incremental_s <= INCREMENTAL_TARGET_S else 1
+        for rows, (job_s, refresh_s) in job_runs.items():
+            print(
+                f"job run after {rows:,} new rows: {job_s:.2f} s (its refresh.sql {refresh_s:.2f} s)",
+                flush=True,
+            )
 
         end_utc = end.replace(tzinfo=UTC)
         ranges = {
@@ -251,7 +268,7 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
         ):
             for dash_name, queries, naive, selection in plan:
                 for query in queries.panels:
-                    timed = ranges | (not_precomputed if reporting_sql.KEY_RANGES in query.sql else {})
+                    timed = ranges | (not_precomputed if any(t in query.sql for t in _RANGED) else {})
                     for range_name, time_range in timed.items():
                         fast = render(query.sql, queries.variables, selection, time_range)
                         med, p95 = _time(conn, fast, args.runs, 3)
@@ -279,6 +296,56 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
         return misses
     finally:
         server.stop()
+
+
+def _backdate(server: PostgresServer, database: LiteLLMDatabase) -> None:
+    """The daily rows a seed (or an earlier run) wrote just now, dated a day back: as in production,
+    only rows written since the last refresh are new to the next one."""
+    with server.connect_as(database.owner, database.owner_password, database.name) as conn:
+        conn.execute(
+            "UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = updated_at - interval '1 day'"
+            " WHERE updated_at > now() - interval '1 day'"
+        )
+
+
+def _job_run(server: PostgresServer, database: LiteLLMDatabase, password: str) -> tuple[float, float]:
+    """One CronJob run's SQL as the job runs it: the owner's grants, then schema, grants and
+    refresh in one transaction as `reporting`. Seconds for the whole run and for the refresh."""
+    files = reporting_sql
+    window = ReportingConfig().window_days
+    started = time.perf_counter()
+    with server.connect_as(database.owner, database.owner_password, database.name) as conn, conn.transaction():
+        conn.execute(files.source_grants_sql(files.REPORTING_ROLE).encode())
+    with server.connect_as(files.REPORTING_ROLE, password, database.name) as conn, conn.transaction():
+        conn.execute(files.schema_sql().encode())
+        conn.execute(files.grants_sql(GRAFANA_RO_ROLE).encode())
+        begun = time.perf_counter()
+        conn.execute(files.refresh_sql(window).encode())
+        refresh_s = time.perf_counter() - begun
+    return time.perf_counter() - started, refresh_s
+
+
+def _job_after_new_rows(
+    server: PostgresServer, database: LiteLLMDatabase, password: str, point: Point, end: datetime
+) -> dict[int, tuple[float, float]]:
+    """A job run after each of `NEW_ROWS` new spend rows (and their daily rows) arrived."""
+    data = spend_seed.bulk_dataset(teams=point.teams, keys=point.keys)
+    timed: dict[int, tuple[float, float]] = {}
+    for rows in NEW_ROWS:
+        if rows:
+            progress(f"{rows:,} new spend rows ...")
+            with server.connect_as(database.owner, database.owner_password, database.name) as conn:
+                spend_seed.add_bulk_rows(
+                    conn,
+                    data,
+                    rows=rows,
+                    end=end,
+                    prefix=f"new{time.time_ns()}",
+                    users=point.users,
+                    models=point.models,
+                )
+        timed[rows] = _job_run(server, database, password)
+    return timed
 
 
 def _loadavg() -> str:

@@ -4,7 +4,7 @@ tenants (the target: at most 2x; docs/tenants.md).
     python -m bench.tenants_preview [--runs N] [--teams 300] [--keys 3]
 
 Both in-process (the section is too large for one command-line argument): the program run alone
-(`tools.offline.run_stack`, warm) and the whole preview (`tools.preview.main` with `--out`, files
+(`offline.run.run_stack`, warm) and the whole preview (`tools.preview.main` with `--out`, files
 written, charts not rendered: rendering does not depend on the tenants). Half the keys are delivered
 into one of ten tenant namespaces, half stay in GSM only. Prints median and p95 per mode, the
 resources, and the ratio with / without.
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import positive_int
-from tools.offline import run_stack
+from offline.run import run_stack
 from tools.preview import main as preview_main
 
 STACK = "lab"

@@ -43,6 +43,7 @@ from components.tenants.view import tenants_output
 from config import StackConfig
 from config.footprint import as_output as footprint_output
 from config.inventory import MASTER_KEY, SALT_KEY, SecretSpec
+from config.langfuse_v4 import V3_WARNING
 
 MASTER_KEY_SECRET = "litellm-master-key"
 MASTER_KEY_DATA_KEY = "masterkey"
@@ -206,4 +207,8 @@ class LlmGateway(pulumi.ComponentResource):
         if langfuse is not None:
             self.outputs["langfuse_url"] = langfuse.url
             self.outputs["langfuse_otel_host"] = langfuse.otel_host
+            if cfg.langfuse.version == "3":
+                # Shown by `pulumi preview` (the log) and tools.preview (this output).
+                pulumi.log.warn(V3_WARNING, resource=langfuse)
+                self.outputs["warnings"] = [V3_WARNING]
         self.register_outputs(self.outputs)

@@ -20,7 +20,6 @@ from components.scanner import scanner_skips as scanner_skips  # kit's historica
 from config import ConfigError, DataSafetyConfig, NetworkConfig, Resources, StackConfig
 from config.assets import (
     DEFAULT_CACHE,
-    LANGFUSE_CHART,
     LITELLM_CHART,
     OAUTH2_PROXY_CHART,
     ROOT,
@@ -280,7 +279,7 @@ def stack_charts(cfg: StackConfig) -> list[str]:
     """The locked charts the stack installs (the releases the components register)."""
     charts = [LITELLM_CHART]
     if cfg.langfuse.enabled:
-        charts.append(LANGFUSE_CHART)
+        charts.append(cfg.langfuse.chart_asset)
     if cfg.sso.enabled:
         charts.append(OAUTH2_PROXY_CHART)
     if cfg.redis.mode == "in_cluster":

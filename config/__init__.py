@@ -12,7 +12,6 @@ and error formatting (`load`). Consumers import from here:
 from __future__ import annotations
 
 from config.langfuse import (
-    ClickHouseConfig,
     DisplayName,
     LangfuseConfig,
     LangfuseGcsConfig,
@@ -20,8 +19,9 @@ from config.langfuse import (
     LangfuseWorkload,
     MinioConfig,
     ValkeyConfig,
-    ZookeeperConfig,
 )
+from config.langfuse_clickhouse import ClickHouseConfig, KeeperConfig
+from config.langfuse_v4 import V4MigrationConfig
 from config.litellm import (
     API_PORT,
     AutoscalingConfig,
@@ -214,6 +214,7 @@ __all__ = [
     "InClusterRedisConfig",
     "IngressConfig",
     "IssuerUrl",
+    "KeeperConfig",
     "KeyDelivery",
     "LabelKey",
     "LabelValue",
@@ -269,8 +270,8 @@ __all__ = [
     "TenantTeam",
     "TenantsConfig",
     "UsageAlerts",
+    "V4MigrationConfig",
     "ValkeyConfig",
-    "ZookeeperConfig",
     "load_stack_config",
     "memory_bytes",
     "millicores",

@@ -40,6 +40,9 @@ DEFAULT_CACHE = Path(".cache") / "assets"
 # The charts the program installs, by their names in the lock (one place for each).
 LITELLM_CHART = "chart/litellm-helm"
 LANGFUSE_CHART = "chart/langfuse"
+"""Langfuse v3: the langfuse 1.5.x chart."""
+LANGFUSE_V4_CHART = "chart/langfuse-v4"
+"""Langfuse v4: the langfuse 2.x chart."""
 OAUTH2_PROXY_CHART = "chart/oauth2-proxy"
 VALKEY_CHART = "chart/valkey"
 

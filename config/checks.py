@@ -11,6 +11,7 @@ accepted and returns (key path, explanation) for every problem it finds, so
   namespaces' included, and the tenants' reconciler), PostgreSQL roles and databases (one server);
 - the workloads' requests fit `capacity` (config/footprint.py);
 - the connection and storage budgets and the spend-log cleanup fit (config/budget.py);
+- the reporting refresh window fits the spend-log retention (`reporting_problems`);
 - a production stack encrypts its state with a KMS secrets provider (`secrets_provider_problem`,
   which also needs the stack file's `secretsprovider`: config/load.py reads it).
 """
@@ -23,9 +24,11 @@ from dataclasses import dataclass
 from config.budget import budget_problems
 from config.footprint import capacity_problem
 from config.inventory import gsm_secret_id, secret_inventory
+from config.postgres import WINDOW_DAYS
 from config.secrets import consuming_namespaces
 from config.stack import StackConfig
 from config.tenants import all_keys, reconciler_account_id, tenant_key_gsm_id, tenant_key_gsm_prefix, tenant_namespaces
+from config.types import period_seconds
 
 Problem = tuple[str, str]
 """(key path below the namespace, what is wrong and what to do)."""
@@ -51,7 +54,26 @@ def stack_problems(cfg: StackConfig) -> list[Problem]:
     capacity = capacity_problem(cfg)
     if capacity is not None:
         problems.append(("capacity", capacity))
-    return [*problems, *budget_problems(cfg)]
+    return [*problems, *budget_problems(cfg), *reporting_problems(cfg)]
+
+
+def reporting_problems(cfg: StackConfig) -> list[Problem]:
+    """The refresh window reaches back no further than LiteLLM keeps its spend logs: a day older
+    than the retention can no longer be checked against (or rebuilt from) the raw log."""
+    window = cfg.reporting.window_days
+    retention = cfg.litellm.database.spend_logs_retention
+    kept_days = period_seconds(retention) // 86400
+    if window <= kept_days:
+        return []
+    low, high = WINDOW_DAYS
+    accepted = f"{low} to {min(high, kept_days)}" if kept_days >= low else f"none below a retention of {low}d"
+    return [
+        (
+            "reporting.window_days",
+            f"{window} days is longer than litellm.database.spend_logs_retention ({retention}: {kept_days} whole "
+            f"days); accepted: {accepted}",
+        )
+    ]
 
 
 def secrets_provider_problem(cfg: StackConfig, stack: StackSettings) -> Problem | None:

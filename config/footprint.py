@@ -10,8 +10,8 @@ resource is registered.
 
 Counted: LiteLLM's replicas (the HPA floor when autoscaling), its migration Job
 (a Helm hook that needs room during every upgrade), the CNPG instances, and,
-when `langfuse.enabled`, Langfuse web and worker, ClickHouse (and its ZooKeeper
-ensemble when replicated), Valkey and MinIO, oauth2-proxy when `sso.enabled`,
+when `langfuse.enabled`, Langfuse web and worker, ClickHouse and its Keeper (the
+operator's clusters), Valkey and MinIO, oauth2-proxy when `sso.enabled`,
 and the in-cluster Valkey when `redis.mode` is `in_cluster` (Memorystore runs
 outside the cluster). Not counted: platform operators
 (CNPG, ESO, kube-prometheus-stack) and GKE's system pods; `capacity` is what
@@ -100,9 +100,7 @@ def footprint(cfg: StackConfig) -> Footprint:
             _row("langfuse worker", lf.worker.replicas, lf.worker.resources),
             _row("langfuse clickhouse", lf.clickhouse.replicas, lf.clickhouse.resources),
         ]
-        if lf.clickhouse.replicas > 1:
-            zk = lf.clickhouse.zookeeper
-            rows.append(_row("langfuse zookeeper", zk.replicas, zk.resources))
+        rows.append(_row("langfuse keeper", lf.clickhouse.keeper.replicas, lf.clickhouse.keeper.resources))
         rows.append(_row("langfuse valkey", 1, lf.valkey.resources))
         if lf.blob_storage == "minio":
             rows.append(_row("langfuse minio", 1, lf.minio.resources))

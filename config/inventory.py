@@ -121,7 +121,10 @@ LANGFUSE_DB_PASSWORD = SecretSpec(
 )
 LANGFUSE_CLICKHOUSE_PASSWORD = SecretSpec(
     key="langfuse-clickhouse-password",
-    used_by="ClickHouse user default (Langfuse subchart): clickhouse.auth.existingSecret",
+    used_by=(
+        "ClickHouse user default: the ClickHouseCluster's settings.defaultUserPassword and the chart's "
+        "clickhouse.auth.existingSecret"
+    ),
     policy=PasswordPolicy(length=32),
 )
 LANGFUSE_VALKEY_PASSWORD = SecretSpec(

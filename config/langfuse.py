@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from config.assets import LANGFUSE_CHART, matches_lock, restated_chart_version
+from config.assets import matches_lock
+from config.langfuse_clickhouse import MAX_CLUSTER_NAME, MIN_CLICKHOUSE, ClickHouseConfig, clickhouse_version
+from config.langfuse_v4 import CHARTS, V3_SUPPORT_ENDS, LangfuseVersion, V4MigrationConfig, version_text
 from config.sso import IssuerUrl, OidcClientId, OidcScope
 from config.types import (
     BucketName,
@@ -51,26 +54,6 @@ class LangfuseWorkload(Section):
     )
 
 
-class ZookeeperConfig(Section):
-    """ClickHouse's coordination ensemble: only deployed with ClickHouse replicas > 1."""
-
-    replicas: Literal[3, 5] = Field(default=3, description="ZooKeeper ensemble size.")
-    resources: Resources = Field(default=_same("250m", "512Mi"), description="Requests and limits per ZooKeeper pod.")
-
-
-class ClickHouseConfig(Section):
-    """The chart's ClickHouse subchart (Bitnami). One replica runs with cluster mode off."""
-
-    replicas: Annotated[int, Field(ge=1, le=9)] = Field(
-        default=1, description="ClickHouse replicas; more than one turns cluster mode and ZooKeeper on."
-    )
-    resources: Resources = Field(default=_same("2", "8Gi"), description="Requests and limits per ClickHouse pod.")
-    storage_size: MemoryQuantity = Field(default="20Gi", description="Volume size per ClickHouse pod.")
-    zookeeper: ZookeeperConfig = Field(
-        default=ZookeeperConfig(), description="ClickHouse's coordination ensemble (only deployed with replicas > 1)."
-    )
-
-
 class ValkeyConfig(Section):
     """The chart's Valkey subchart (alias redis), standalone, `maxmemory-policy noeviction`."""
 
@@ -85,11 +68,35 @@ class MinioConfig(Section):
     storage_size: MemoryQuantity = Field(default="20Gi", description="MinIO's volume size.")
 
 
+BUCKET_IP = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
+GOOGLE_LIKE = re.compile(r"g[o0][o0]g[l1]e")
+
+
+def not_refused_by_gcs(name: str) -> str:
+    """What GCS refuses beyond the characters BucketName allows (Cloud Storage docs, "Bucket names"): a name
+    starting with `goog` or containing `google` or a look-alike, an IP address, a dot-separated part that is
+    empty, longer than 63 characters or starts or ends with a dash."""
+    problems = []
+    if name.startswith("goog"):
+        problems.append("starts with 'goog'")
+    if GOOGLE_LIKE.search(name):
+        problems.append("contains 'google' or a look-alike")
+    if BUCKET_IP.match(name):
+        problems.append("is an IP address")
+    if any(not part or part[0] == "-" or part[-1] == "-" or len(part) > 63 for part in name.split(".")):
+        problems.append("has a dot-separated part that is empty, over 63 characters or starts or ends with '-'")
+    if problems:
+        raise ValueError(f"{name!r} {'; '.join(problems)}: GCS refuses such a bucket name")
+    return name
+
+
 class LangfuseGcsConfig(Section):
     """GCS instead of MinIO: a bucket, a service account with access to it only, HMAC credentials,
     raw events and exports expiring after `retention_days`."""
 
-    bucket: BucketName = Field(description="The bucket Langfuse stores events and media in.")
+    bucket: Annotated[BucketName, AfterValidator(not_refused_by_gcs)] = Field(
+        description="The bucket Langfuse stores events and media in."
+    )
     location: GcsLocation = Field(default="EU", description="The bucket's location.")
     gsa_account_id: GsaAccountId = Field(
         default="langfuse-blob",
@@ -174,15 +181,34 @@ class LangfuseConfig(Section):
     its PostgreSQL database in the stack's database layer. Defaults are Langfuse's minimum sizing."""
 
     enabled: bool = Field(default=False, description="Deploy Langfuse and turn on LiteLLM's langfuse_otel callback.")
+    version: Annotated[LangfuseVersion, BeforeValidator(version_text)] = Field(
+        default="4",
+        description=(
+            'Langfuse\'s major version: "4" (the langfuse 2.x chart) for new stacks; "3" (the 1.5.x chart) only for '
+            f"installs that have not moved yet: security patches until {V3_SUPPORT_ENDS} "
+            "(docs/runbooks/langfuse-v3-to-v4.md)."
+        ),
+    )
     release_name: ReleaseName = Field(default="langfuse", description="Helm release name.")
-    chart_version: Annotated[PinnedVersion, AfterValidator(matches_lock(LANGFUSE_CHART))] | None = (
-        restated_chart_version(LANGFUSE_CHART)
+    chart_version: PinnedVersion | None = Field(
+        default=None,
+        description=(
+            "Optional: restates the version of the chart the release installs (`chart/langfuse-v4` for version 4, "
+            "`chart/langfuse` for 3 in assets.lock.json, docs/versions.md); refused when it differs. Unset: the "
+            "lock decides."
+        ),
+    )
+    v4_migration: V4MigrationConfig = Field(
+        default=V4MigrationConfig(),
+        description="Langfuse v4's migration switches (version 4; the defaults unless moving from v3).",
     )
     database: DatabaseName = Field(default="langfuse", description="Langfuse's database in the stack's PostgreSQL.")
     owner: RoleName = Field(default="langfuse", description="The role that owns Langfuse's database.")
     web: LangfuseWorkload = Field(default=LangfuseWorkload(), description="The web Deployment.")
     worker: LangfuseWorkload = Field(default=LangfuseWorkload(), description="The worker Deployment.")
-    clickhouse: ClickHouseConfig = Field(default=ClickHouseConfig(), description="The ClickHouse subchart.")
+    clickhouse: ClickHouseConfig = Field(
+        default=ClickHouseConfig(), description="ClickHouse and Keeper on the upstream ClickHouse operator."
+    )
     valkey: ValkeyConfig = Field(default=ValkeyConfig(), description="The Valkey subchart.")
     blob_storage: Literal["minio", "gcs"] = Field(
         default="minio", description="Where events and media go: the MinIO subchart, or a GCS bucket (gcs section)."
@@ -272,6 +298,64 @@ class LangfuseConfig(Section):
                     "init.admin_email",
                     "is created as a password account, and with sso (password sign-in off) only "
                     "langfuse.sso.link_existing_accounts lets its owner in by SSO; turn that on or drop admin_email",
+                )
+            )
+        refuse(problems)
+        return self
+
+    @property
+    def chart_asset(self) -> str:
+        """The locked chart of this version (assets.lock.json)."""
+        return CHARTS[self.version]
+
+    @model_validator(mode="after")
+    def _version(self) -> LangfuseConfig:
+        problems = []
+        if self.chart_version is not None:
+            try:
+                matches_lock(self.chart_asset)(self.chart_version)
+            except ValueError as exc:
+                problems.append(("chart_version", str(exc)))
+        if self.version == "3" and self.v4_migration != V4MigrationConfig():
+            problems.append(("v4_migration", 'applies to version "4" only'))
+        if self.enabled and self.version == "4" and self.blob_storage == "minio":
+            problems.append(
+                (
+                    "blob_storage",
+                    "version \"4\" needs gcs: the 2.x chart has no MinIO (the 1.5.x chart's was Bitnami's)",
+                )
+            )
+        refuse(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _clickhouse(self) -> LangfuseConfig:
+        problems = []
+        oldest = MIN_CLICKHOUSE[self.version]
+        if clickhouse_version(self.clickhouse.image) < oldest:
+            problems.append(
+                (
+                    "clickhouse.image",
+                    f"Langfuse v{self.version} needs ClickHouse {oldest[0]}.{oldest[1]} or later, "
+                    f"not {self.clickhouse.image}",
+                )
+            )
+        if self.enabled and len(self.release_name) > MAX_CLUSTER_NAME:
+            problems.append(
+                (
+                    "release_name",
+                    f"at most {MAX_CLUSTER_NAME} characters with Langfuse on: it names the ClickHouseCluster, whose "
+                    "StatefulSets (<name>-clickhouse-<shard>-<replica>) put their name and a hash in a pod label "
+                    "Kubernetes limits to 63",
+                )
+            )
+        if self.enabled and self.clickhouse.operator_namespace is None:
+            problems.append(
+                (
+                    "clickhouse.operator_namespace",
+                    "is required: Langfuse's ClickHouse is a ClickHouseCluster and a KeeperCluster "
+                    "(clickhouse.com/v1alpha1) for the upstream ClickHouse operator, a platform prerequisite the "
+                    "program does not install (docs/langfuse.md); install it and name the namespace it runs in",
                 )
             )
         refuse(problems)

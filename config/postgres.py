@@ -326,6 +326,10 @@ DEFAULT_REPORTING_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trix
 """The reporting job's psql image for engine external (engine cnpg runs the cluster's own image)."""
 
 
+WINDOW_DAYS = (2, 31)
+"""`reporting.window_days`' accepted range (and no longer than the spend-log retention: config/checks.py)."""
+
+
 class ReportingConfig(Section):
     """The CronJob that keeps the `reporting` schema's rollups fresh (components/reporting/component.py)."""
 
@@ -336,7 +340,7 @@ class ReportingConfig(Section):
             "batch writes."
         ),
     )
-    window_days: Annotated[int, Field(ge=2, le=31)] = Field(
+    window_days: Annotated[int, Field(ge=WINDOW_DAYS[0], le=WINDOW_DAYS[1])] = Field(
         default=3,
         description=(
             "Days each run re-aggregates, today included (LiteLLM still updates today's and, after midnight, "

@@ -26,6 +26,8 @@ MONTH_TEAM = f"{SCHEMA}.monthly_team"
 DAILY_CHARGE = f"{SCHEMA}.daily_charge"
 # Precomputed by each refresh.
 KEY_RANGES = f"{SCHEMA}.key_ranges"
+TEAM_RANGES = f"{SCHEMA}.team_ranges"
+USER_RANGES = f"{SCHEMA}.user_ranges"
 RANGE_DAYS = f"{SCHEMA}.range_days"
 KEY_STATE = f"{SCHEMA}.key_state"
 STATE = f"{SCHEMA}.refresh_state"
@@ -49,3 +51,8 @@ days: each widened to whole UTC days is `day BETWEEN today - n AND today`."""
 def key_label(alias: str) -> str:
     """What the dashboards call a key: its alias, else LiteLLM's masked key name."""
     return f"COALESCE({alias}.key_alias, {alias}.key_name, '(unknown key)')"
+
+
+def user_label(alias: str) -> str:
+    """What "Top users" shows for (and groups by) a user: its id, '(no user)' for none or ''."""
+    return f"COALESCE(NULLIF({alias}.user_id, ''), '(no user)')"

@@ -1,6 +1,7 @@
 """Every SQL query of the spend dashboards: one place per dashboard.
 
-`OVERVIEW` (dashboards/spend_overview.py), `TEAM_VIEW` (dashboards/team_view.py) and
+`OVERVIEW` (dashboards/spend_overview.py), `TEAM_VIEW` (dashboards/team_view.py; its queries are
+dashboards/team_queries.py's) and
 `CHARGEBACK` (dashboards/chargeback.py) hold each dashboard's template variables and
 panel queries, written with the vocabulary of dashboards/spend_sql.py. The dashboards
 put exactly these strings into `rawSql`; the tests (on LiteLLM's real schema, as
@@ -18,9 +19,10 @@ spend_sql:
   and key budgets come from `reporting.key_state`, LiteLLM's key table as of the last
   refresh: at thousands of keys the live view's md5 per key per read was most of the
   per-key panels' cost.
-- The two per-key lists show their top `TOP_KEYS` rows (said on each panel). "Spend by
-  key" over one of Grafana's quick ranges ending today ("Last 7 days", ...) with nothing
-  filtered reads the refresh's precomputed per-label totals (`reporting.key_ranges`).
+- The two per-key lists show their top `TOP_KEYS` rows (said on each panel). Over one of
+  Grafana's quick ranges ending today ("Last 7 days", ...) with nothing filtered, "Spend by
+  key", "Top users", "Spend by team" (a team filter allowed) and the team budgets' spend in
+  range read the refresh's precomputed totals (`key_ranges`, `user_ranges`, `team_ranges`).
 
 Freshness: rollups lag LiteLLM by at most the refresh interval (reporting.schedule)
 plus LiteLLM's own batch write interval (`proxy_batch_write_at`, 10 s + up to 5 s of
@@ -51,6 +53,7 @@ from dashboards.spend_sql import (
     is_all,
     rollup_rows,
 )
+from dashboards.team_queries import TEAM_VIEW
 
 # The queries, and the vocabulary they are made of (read with them by the tests and the benchmark).
 __all__ = [
@@ -75,6 +78,9 @@ _MEASURES = ", ".join(f"{{a}}.{name}" for name in rs.MEASURES)
 _ALL_FILTERS = " AND ".join(is_all(v) for v in FILTERS)
 _STANDARD_RANGE = f"{{a}}.from_day = {FROM_DAY} AND {{a}}.to_day = {TO_DAY}"
 """The range is one the refresh precomputed (`key_ranges`: standard ranges ending today)."""
+_PRECOMPUTED = f"(SELECT EXISTS (SELECT FROM {rs.RANGE_DAYS} p WHERE {_STANDARD_RANGE.format(a='p')}))"
+"""The refresh precomputed this range (an InitPlan: evaluated once, the other branch then skipped)."""
+_NO_KEY_OR_MODEL = f"{is_all('key_alias')} AND {is_all('model')}"
 
 # --- Spend overview ----------------------------------------------------------------------
 
@@ -174,8 +180,13 @@ OVERVIEW = DashboardQueries(
             "Spend by team",
             f"SELECT COALESCE(t.team_alias, s.team_id) AS team, s.spend, s.requests\n"
             f"FROM (\n"
+            f"  SELECT p.team_id, p.spend, p.requests FROM {rs.TEAM_RANGES} p\n"
+            f"  WHERE {_STANDARD_RANGE.format(a='p')} AND {_NO_KEY_OR_MODEL} AND {filter_on('team', 'p')}\n"
+            f"  UNION ALL\n"
             f"  SELECT r.team_id, sum(r.spend) AS spend, sum(r.requests) AS requests\n"
-            f"  FROM (\n{_BY_TEAM}\n  ) r\n  GROUP BY r.team_id\n) s\n"
+            f"  FROM (\n{_BY_TEAM}\n  ) r\n"
+            f"  WHERE NOT ({_NO_KEY_OR_MODEL} AND {_PRECOMPUTED})\n"
+            f"  GROUP BY r.team_id\n) s\n"
             f"LEFT JOIN {rs.TEAMS} t ON t.team_id = s.team_id\n"
             f"ORDER BY s.spend DESC, team",
             Format.TABLE,
@@ -204,9 +215,18 @@ OVERVIEW = DashboardQueries(
         PanelQuery(
             "top_users",
             "Top users",
-            f"SELECT COALESCE(NULLIF(s.user_id, ''), '(no user)') AS user_id, sum(s.spend) AS spend,\n"
-            f"  sum(s.requests) AS requests, sum(s.tokens) AS tokens\n"
-            f"FROM (\n{_BY_USER}\n) s\nGROUP BY 1\nORDER BY spend DESC, user_id\nLIMIT 10",
+            f"SELECT x.user_id, x.spend, x.requests, x.tokens\n"
+            f"FROM (\n"
+            f"  SELECT p.user_id, p.spend, p.requests, p.tokens FROM {rs.USER_RANGES} p\n"
+            f"  WHERE {_STANDARD_RANGE.format(a='p')} AND {_ALL_FILTERS}\n"
+            f"  UNION ALL\n"
+            f"  SELECT {rs.user_label('s')} AS user_id, sum(s.spend) AS spend,\n"
+            f"    sum(s.requests) AS requests, sum(s.tokens) AS tokens\n"
+            f"  FROM (\n{_BY_USER}\n  ) s\n"
+            f"  WHERE NOT ({_ALL_FILTERS} AND {_PRECOMPUTED})\n"
+            f"  GROUP BY 1\n"
+            f") x\n"
+            f"ORDER BY x.spend DESC, x.user_id\nLIMIT 10",
             Format.TABLE,
         ),
         PanelQuery(
@@ -246,8 +266,10 @@ OVERVIEW = DashboardQueries(
             f"  t.max_budget - t.spend AS remaining, t.budget_reset_at, COALESCE(r.spend, 0) AS spend_in_range\n"
             f"FROM {rs.TEAMS} t\n"
             f"LEFT JOIN (\n"
+            f"  SELECT p.team_id, p.spend FROM {rs.TEAM_RANGES} p WHERE {_STANDARD_RANGE.format(a='p')}\n"
+            f"  UNION ALL\n"
             f"  SELECT c.team_id, sum(c.spend) AS spend FROM {rs.BY_TEAM} c\n"
-            f"  WHERE {in_days('c')} GROUP BY c.team_id\n"
+            f"  WHERE {in_days('c')} AND NOT {_PRECOMPUTED} GROUP BY c.team_id\n"
             f") r ON r.team_id = t.team_id\n"
             f"WHERE t.blocked IS NOT TRUE AND {all_or('team', 't.team_id IN ($team)')}\n"
             f"ORDER BY remaining ASC NULLS LAST, team",
@@ -264,111 +286,6 @@ OVERVIEW = DashboardQueries(
             f"  AND {all_or('model', 'l.model IN ($model)')}\n"
             f"ORDER BY l.start_time DESC\nLIMIT 50",
             Format.TABLE,
-        ),
-    ),
-)
-
-# --- Team view ---------------------------------------------------------------------------
-
-_TEAM = "'${team}'"
-
-
-def _team_filter(alias: str) -> str:
-    """One team (the `team` variable) plus the key alias and model filters, on daily_detail."""
-    return (
-        f"{alias}.team_id = {_TEAM} AND {in_days(alias)}\n"
-        f"  AND {filter_on('key_alias', alias)}\n"
-        f"  AND {filter_on('model', alias)}"
-    )
-
-
-_TV = _team_filter("d")
-_DETAIL = rs.DETAIL
-
-TEAM_VIEW = DashboardQueries(
-    variables=(
-        Variable(
-            "team",
-            "Team",
-            f"SELECT team_id AS __value, COALESCE(team_alias, team_id) AS __text FROM {rs.TEAMS} ORDER BY 2",
-            multi=False,
-            include_all=False,
-        ),
-        Variable(
-            "key_alias",
-            "Key alias",
-            f"SELECT DISTINCT key_alias FROM {rs.KEYS}\nWHERE key_alias IS NOT NULL AND team_id = {_TEAM}\nORDER BY 1",
-            multi=True,
-            include_all=True,
-        ),
-        Variable(
-            "model",
-            "Model",
-            f"SELECT DISTINCT d.model FROM {_DETAIL} d\n"
-            f"WHERE d.model IS NOT NULL AND d.team_id = {_TEAM} AND {in_days('d')}\nORDER BY 1",
-            multi=True,
-            include_all=True,
-            refresh_on_time_range=True,
-        ),
-    ),
-    panels=(
-        PanelQuery(
-            "budget_gauge",
-            "Budget used (current budget period)",
-            "SELECT 100 * t.spend / NULLIF(t.max_budget, 0) AS budget_used\n"
-            f"FROM {rs.TEAMS} t\nWHERE t.team_id = {_TEAM}",
-            Format.TABLE,
-            time_bounded=False,
-        ),
-        PanelQuery(
-            "budget",
-            "Budget",
-            f"SELECT t.max_budget, t.spend AS budget_period_spend, t.max_budget - t.spend AS remaining,\n"
-            f"  (SELECT COALESCE(sum(d.spend), 0) FROM {_DETAIL} d WHERE {_TV}) AS spend_in_range\n"
-            f"FROM {rs.TEAMS} t\nWHERE t.team_id = {_TEAM}",
-            Format.TABLE,
-        ),
-        PanelQuery(
-            "spend_vs_budget",
-            "Spend vs budget over time",
-            f"SELECT $__timeGroupAlias(day, '1d'), sum(spend) OVER (ORDER BY day) AS cumulative_spend,\n"
-            f"  (SELECT t.max_budget FROM {rs.TEAMS} t WHERE t.team_id = {_TEAM}) AS max_budget\n"
-            f"FROM (\n"
-            f"  SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day, sum(d.spend) AS spend\n"
-            f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY d.day\n) s\nORDER BY 1",
-            Format.TIME_SERIES,
-        ),
-        PanelQuery(
-            "usage_by_model",
-            "Usage by model",
-            f"SELECT COALESCE(NULLIF(d.model, ''), '(unknown)') AS model, sum(d.spend) AS spend,\n"
-            f"  sum(d.requests) AS requests, sum(d.failed) AS failed,\n"
-            f"  sum(d.prompt_tokens) AS prompt_tokens, sum(d.completion_tokens) AS completion_tokens\n"
-            f"FROM {_DETAIL} d\nWHERE {_TV}\nGROUP BY 1\nORDER BY spend DESC, model",
-            Format.TABLE,
-        ),
-        PanelQuery(
-            "usage_by_key",
-            "Usage by key",
-            f"SELECT {_KEY_LABEL} AS key_alias, sum(s.spend) AS spend, sum(s.requests) AS requests,\n"
-            f"  sum(s.prompt_tokens) AS prompt_tokens, sum(s.completion_tokens) AS completion_tokens\n"
-            f"FROM (\n"
-            f"  SELECT d.key_id, sum(d.spend) AS spend, sum(d.requests) AS requests,\n"
-            f"    sum(d.prompt_tokens) AS prompt_tokens, sum(d.completion_tokens) AS completion_tokens\n"
-            f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY d.key_id\n) s\n"
-            f"LEFT JOIN {rs.KEY_STATE} k ON k.key_id = s.key_id\n"
-            f"GROUP BY 1\nORDER BY spend DESC, key_alias",
-            Format.TABLE,
-        ),
-        PanelQuery(
-            "spend_by_model_over_time",
-            "Spend by model over time (per day)",
-            f"SELECT $__timeGroupAlias(day, '1d'), metric, spend\n"
-            f"FROM (\n"
-            f"  SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day,\n"
-            f"    COALESCE(NULLIF(d.model, ''), '(unknown)') AS metric, sum(d.spend) AS spend\n"
-            f"  FROM {_DETAIL} d\n  WHERE {_TV}\n  GROUP BY 1, 2\n) s\nORDER BY 1, 2",
-            Format.TIME_SERIES,
         ),
     ),
 )

@@ -1,12 +1,12 @@
 """No first-party module imports another in a cycle, and no import runs back up the house.
 
-Every module of components/, config/, dashboards/, verify/, tools/ and __main__.py is parsed
+Every module of components/, config/, dashboards/, offline/, verify/, tools/ and __main__.py is parsed
 (not imported); its imports, including those inside functions and under
 `if TYPE_CHECKING:`, are edges of a graph. A circle through a type-only import never
 fails at run time, but it is still a circle in the design (two modules that cannot be
 understood, or moved, one without the other).
 
-The floors (`FLOORS`): config, then dashboards, components, verify, tools and __main__. A module
+The floors (`FLOORS`): config, then dashboards, components, offline, verify, tools and __main__. A module
 imports from its own package and from lower floors only.
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 from tests.support import ROOT
 
-PACKAGES = ("components", "config", "dashboards", "verify", "tools")
+PACKAGES = ("components", "config", "dashboards", "offline", "verify", "tools")
 
 
 def first_party_modules() -> dict[str, Path]:
@@ -124,10 +124,10 @@ def test_the_graph_sees_function_level_and_type_checking_imports(tmp_path: Path)
         tmp_path,
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from config.stack import StackConfig\n"
-        "def f():\n    from config import footprint\n    import tools.offline\n",
+        "def f():\n    from config import footprint\n    import offline.run\n",
     )
-    known = {"config", "config.stack", "config.footprint", "tools.offline", "components.mod"}
-    assert imports_of("components.mod", module, known) == {"config.stack", "config.footprint", "tools.offline"}
+    known = {"config", "config.stack", "config.footprint", "offline.run", "components.mod"}
+    assert imports_of("components.mod", module, known) == {"config.stack", "config.footprint", "offline.run"}
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
     assert cycles(graph) == [["a", "b", "c", "a"]]
 
@@ -155,11 +155,13 @@ def test_no_import_cycle(package: str) -> None:
     assert found == [], "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in found)
 
 
-FLOORS = ("config", "dashboards", "components", "verify", "tools", "__main__")
+FLOORS = ("config", "dashboards", "components", "offline", "verify", "tools", "__main__")
 """The house's floors, ground first. A module imports from its own package and from lower
 floors only: config imports none of the others, the dashboards never reach into the
 components (what both need, such as the reporting schema's names, lives on the dashboards'
-floor), the checks of a deployed stack (verify) read the components' names but no command,
+floor), the engine behind the commands (offline: the program under Pulumi's mock engine, stack
+files, chart rendering, the diff) and the checks of a deployed stack (verify) read the components'
+names but no command,
 nothing below tools imports tools, and nothing imports __main__."""
 
 
@@ -195,10 +197,11 @@ def test_no_import_runs_back_up() -> None:
             "components.gateway",
         ),
         ("config.bad", "from dashboards.reporting_schema import SCHEMA\n", "dashboards.reporting_schema"),
-        ("config.bad", "def f():\n    from tools import offline\n", "tools.offline"),
+        ("config.bad", "def f():\n    from tools import preview\n", "tools.preview"),
         ("components.bad", "import tools.preview\n", "tools.preview"),
         ("components.bad", "from verify.sources import CheckError\n", "verify.sources"),
-        ("verify.bad", "from tools.offline import run_config\n", "tools.offline"),
+        ("verify.bad", "from tools.preview import main\n", "tools.preview"),
+        ("offline.bad", "from verify.sources import CheckError\n", "verify.sources"),
         ("tools.bad", "import __main__\n", "__main__"),
     ],
 )

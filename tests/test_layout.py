@@ -1,7 +1,8 @@
 """The layout rules the code keeps: the program and its tools never import the tests or the benchmarks,
 and a test module imports shared helpers from tests/support and the real-component harnesses from
 tests/harness only, never from another test module. No module of the program or its tools is over
-400 lines (verify/, the engine of `tools.verify`, included), and tools/ stays within its line budget."""
+400 lines (offline/ and verify/, the engines behind the commands, included), and tools/ stays within
+its line budget."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from tests.support import ROOT
 
-PROGRAM_AND_TOOLS = ("components", "config", "dashboards", "verify", "tools")
+PROGRAM_AND_TOOLS = ("components", "config", "dashboards", "offline", "verify", "tools")
 
 
 def _dynamic_import(node: ast.Call) -> str | None:
@@ -109,9 +110,10 @@ if TYPE_CHECKING:
 
 MAX_MODULE_LINES = 400
 """No module of the program or its tools is longer: a longer one holds more than one concern."""
-TOOLS_MAX_LINES = 3200
-"""tools/*.py and tools/*.sh together (`wc -l`): the user's commands and their libraries, nothing the
-tests alone use; what it holds now is the commands' own code (lower this as it shrinks)."""
+TOOLS_MAX_LINES = 1800
+"""tools/*.py and tools/*.sh together (`wc -l`): the user's commands only (1,551 lines now); what
+they share and run (the offline program run, stack files, chart rendering, the diff) is offline/,
+the checks of a deployed stack verify/, and nothing the tests alone use is in either."""
 
 
 def line_count(path: Path) -> int:

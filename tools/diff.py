@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.tenants.view import RotationError, tenant_changes
-from tools.diff_content import (
+from offline.diff_content import (
     diff_alerts,
     diff_dashboards,
     diff_files,
@@ -40,8 +40,8 @@ from tools.diff_content import (
     diff_outputs,
     diff_rendered_objects,
 )
-from tools.diff_resources import ResourceChange, diff_resources
-from tools.diff_sources import Preview, resolve, stack_folders
+from offline.diff_resources import ResourceChange, diff_resources
+from offline.diff_sources import Preview, resolve, stack_folders
 
 DEFAULT_MAX_LINES = 60
 DEFAULT_OUT = Path("preview-diff")  # git-ignored (.gitignore)

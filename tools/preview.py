@@ -8,7 +8,7 @@ Prints the resource tree and counts. With --out, writes:
   helm/<release>/release.json and values.yaml for each Helm release
   dashboards/*.json           every Grafana dashboard the program ships
   alerts/*.yaml               every PrometheusRule as a plain Prometheus rules file
-  rendered/<release>/*.yaml   each Helm release rendered through its pinned chart (tools/render.py;
+  rendered/<release>/*.yaml   each Helm release rendered through its pinned chart (offline/render.py;
                               needs the asset cache: python -m tools.assets fetch; skip: --no-render)
   sql/*.sql                   the reporting SQL the CronJob runs (schema, grants, refresh)
 `--out` takes a new or empty folder, or one an earlier preview wrote (it holds
@@ -32,11 +32,11 @@ from components.tenants.view import preview_lines
 from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table
-from tools.inputs import exit_cli, prepare_out_dir, run_cli
-from tools.mocks import redact_secrets
-from tools.offline import ProgramRun, Recorded, gc_paused, is_kubernetes_object, manifest, run_stack
-from tools.stackfile import config_error_message, parse_secret
-from tools.yamlout import dump_yaml, sorted_keys
+from offline.inputs import exit_cli, prepare_out_dir, run_cli
+from offline.mocks import redact_secrets
+from offline.run import ProgramRun, Recorded, gc_paused, is_kubernetes_object, manifest, run_stack
+from offline.stackfile import config_error_message, parse_secret
+from offline.yamlout import dump_yaml, sorted_keys
 
 PREVIEW_MARKER = ".llm-gateway-preview"
 
@@ -160,7 +160,7 @@ def _main(argv: Sequence[str] | None) -> int:
     renderer = None
     if args.out and not args.no_render:
         # Imported here: a preview without --out has no use for it.
-        from tools.render import RenderError, RenderWorker, releases
+        from offline.render import RenderError, RenderWorker, releases
 
         # Started first: it loads the Helm library and the charts while the program runs.
         renderer = RenderWorker()

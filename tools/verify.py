@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config import NAMESPACE, SECRET_KEYS, ConfigError, parse_config, read_namespace
-from tools.inputs import InputError, exit_cli, run_cli
-from tools.offline import run_config
-from tools.stackfile import as_pulumi_config, config_error_message, read_stack_config, stack_settings
+from offline.inputs import InputError, exit_cli, run_cli
+from offline.run import run_config
+from offline.stackfile import as_pulumi_config, config_error_message, read_stack_config, stack_settings
 from verify.cli import Loaded, command
 
 PLACEHOLDER = "verify-reads-no-stack-secret"  # a stack secret in the offline run: verify reads no secret

@@ -39,10 +39,10 @@ from components.images import (
 from components.kit import stack_charts
 from config import ConfigError, StackConfig, parse_config, read_namespace
 from config.assets import Asset, AssetError, load_lock
-from tools.inputs import Generated, InputError, generated_files_cli, read_text
-from tools.offline import run_stack
-from tools.render import RenderError, chart_asset, releases, render_release
-from tools.stackfile import ROOT, STACKS, as_pulumi_config, read_stack_config
+from offline.inputs import Generated, InputError, generated_files_cli, read_text
+from offline.render import RenderError, chart_asset, releases, render_release
+from offline.run import run_stack
+from offline.stackfile import ROOT, STACKS, as_pulumi_config, read_stack_config
 
 OUT = ROOT / "docs" / "versions.md"
 

@@ -104,7 +104,7 @@ def as_json(results: Sequence[Result], stack: str, seconds: float) -> dict[str, 
 
 
 class Resource(Protocol):
-    """A resource of the program's offline run (tools/offline.py's `Recorded`)."""
+    """A resource of the program's offline run (offline/run.py's `Recorded`)."""
 
     @property
     def type(self) -> str: ...

@@ -17,8 +17,10 @@ Encapsulates:
 - with `blob_storage: gcs`: the bucket (data-safety options, raw events and
   exports deleted at `gcs.retention_days`), the service
   account with objectAdmin on that bucket only, and its HMAC key;
+- ClickHouse and Keeper as a `ClickHouseCluster` and a `KeeperCluster` for the upstream ClickHouse
+  operator (a platform prerequisite), PSS restricted, the `default` password from ESO;
 - the `langfuse` chart (pinned, from its Helm repository) as a helm.v3.Release
-  with ClickHouse, Valkey and MinIO subcharts sized from config;
+  with Valkey and MinIO subcharts sized from config;
 - NetworkPolicies and, with `langfuse.ingress_host`, a TLS Ingress for the UI whose
   `/api/public` (unless `public_api_on_ingress`) and `/api/admin` go to `<release>-blocked`,
   a Service without endpoints.
@@ -39,7 +41,7 @@ import pulumi_postgresql as postgresql
 from components.database import cnpg_roles, server
 from components.gcp import bucket_with_writer
 from components.kit import custom_resource, helm_release, ingress, network_policies, object_meta, stateful_options
-from components.langfuse import credentials, network, values
+from components.langfuse import chart, clickhouse, credentials, network, values
 from components.langfuse.database import cnpg_database
 from components.langfuse.names import names, ui_url
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, basic_auth_consumer, managed_secret_args
@@ -65,6 +67,10 @@ class LangfuseManifests:
     """The Ingress's backend for the paths it must not serve (a Service without endpoints); None without a host."""
     cnpg_database: dict[str, Any] | None
     """The CNPG `Database` (engine cnpg); None on an external server (role and database created here)."""
+    clickhouse_cluster: dict[str, Any]
+    """The `ClickHouseCluster` Langfuse keeps its traces in (the upstream ClickHouse operator's)."""
+    keeper_cluster: dict[str, Any]
+    """The `KeeperCluster` that ClickHouse coordinates through."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, store: StoreAccess) -> LangfuseManifests:
@@ -72,10 +78,12 @@ class LangfuseManifests:
             credentials=credentials.credentials_secret(cfg, store.ref),
             litellm_keys=credentials.litellm_keys_secret(cfg, store.ref),
             network_policies=network.network_policies(cfg),
-            helm_values=values.helm_values(cfg),
+            helm_values=chart.helm_values(cfg),
             ingress=network.ingress(cfg),
             blocked_service=network.blocked_service(cfg),
             cnpg_database=cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
+            clickhouse_cluster=clickhouse.clickhouse_cluster(cfg),
+            keeper_cluster=clickhouse.keeper_cluster(cfg),
         )
 
 
@@ -161,18 +169,28 @@ class Langfuse(pulumi.ComponentResource):
         self.litellm_keys = custom_resource(f"{name}-litellm-keys", manifests.litellm_keys, after_secrets)
         db_resources = self._database(db_password)
         network_policies(name, manifests.network_policies, self._child)
+        # The operator's clusters hold the traces: protected where the stack protects data.
+        after_credentials = pulumi.ResourceOptions.merge(
+            self._stateful, pulumi.ResourceOptions(depends_on=[credentials])
+        )
+        keeper = custom_resource(f"{name}-keeper", manifests.keeper_cluster, after_credentials)
+        traces = custom_resource(
+            f"{name}-clickhouse",
+            manifests.clickhouse_cluster,
+            pulumi.ResourceOptions.merge(after_credentials, pulumi.ResourceOptions(depends_on=[keeper])),
+        )
 
         release = helm_release(
             f"{name}-release",
             lf.release_name,
             args.namespace,
-            values.helm_chart(lf),
+            chart.helm_chart(lf),
             manifests.helm_values,
-            # Its ClickHouse, Valkey and MinIO volumes hold the traces: protected where the stack
+            # Its Valkey and MinIO volumes hold queued events and blobs: protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see docs/runbooks/turn-a-feature-off.md).
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[credentials, *db_resources, *secrets.values()],
+                depends_on=[credentials, traces, *db_resources, *secrets.values()],
                 protect=args.data_safety.protect,
             ),
         )

@@ -18,6 +18,7 @@ from components.kit import (
     tcp_ports,
     tls_ingress,
 )
+from components.langfuse import clickhouse
 from components.langfuse.database import database_host
 from components.langfuse.names import WEB_PORT, app_pods, names
 from components.litellm.names import selector_labels
@@ -26,7 +27,8 @@ from config import StackConfig
 
 def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
     """Default-deny for every pod of the release, then: the release's own traffic, LiteLLM
-    (and the ingress controller) to the web UI/API, DNS, PostgreSQL and, with GCS, HTTPS."""
+    (and the ingress controller) to the web UI/API, DNS, PostgreSQL, web and worker to ClickHouse and,
+    with GCS, HTTPS; the ClickHouse and Keeper pods' own policies (components/langfuse/clickhouse.py)."""
     n = names(cfg)
     pods = {"matchLabels": n.instance_labels}
     ns = n.namespace
@@ -60,6 +62,12 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
                 },
             ),
             policy("egress", {"podSelector": pods, "policyTypes": ["Egress"], "egress": egress}),
+            # ClickHouse is the operator's (its pods are not the release's): web and worker only.
+            policy(
+                "clickhouse-egress",
+                {"podSelector": app_pods(n), "policyTypes": ["Egress"], "egress": [clickhouse.langfuse_egress(cfg)]},
+            ),
+            *clickhouse.network_policies(cfg, app_pods(n)),
         ]
         + (
             # GCS (no stable address ranges) over HTTPS: only the web and worker pods read and write blobs.

@@ -1,6 +1,7 @@
 """The Helm values of self-hosted Langfuse v3: the `langfuse` chart (1.5.x, the last v3 line) with
-its ClickHouse, Valkey and MinIO subcharts sized from config, the stack's PostgreSQL as its
-database, headless initialization of its org, project and keys.
+its Valkey and MinIO subcharts sized from config, the stack's PostgreSQL as its database, the stack's
+ClickHouseCluster (components/langfuse/clickhouse.py) instead of the chart's, headless initialization
+of its org, project and keys.
 
 No Pulumi calls: plain data from typed config. Every credential reaches the chart as a
 `secretKeyRef`/`existingSecret` to a Secret that ESO renders from GSM
@@ -15,16 +16,18 @@ from components.database.endpoint import DatabaseEndpoint, endpoint
 from components.gcp import private_bucket
 from components.kit import (
     PART_OF,
-    HelmChart,
     container_resources,
     restricted_container,
     restricted_pod,
 )
+from components.langfuse.clickhouse import HTTP_PORT, NATIVE_PORT, clickhouse_names
 from components.langfuse.credentials import (
     ADMIN_PASSWORD_KEY,
+    CLICKHOUSE_PASSWORD_KEY,
     CREDENTIALS_SECRET,
     DB_SECRET,
     OIDC_CLIENT_SECRET_KEY,
+    REDIS_PASSWORD_KEY,
     S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY,
 )
@@ -32,7 +35,6 @@ from components.langfuse.database import database_host
 from components.langfuse.names import ui_url
 from components.scanner import PULL_POLICY, chart_image_pin_skips, scanner_skips
 from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
-from config.assets import LANGFUSE_CHART
 from config.inventory import GRAFANA_RO_PASSWORD, gsm_secret_id
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
@@ -121,7 +123,7 @@ def scratch_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return volumes, mounts
 
 
-def _postgresql(cfg: StackConfig) -> dict[str, Any]:
+def postgresql_values(cfg: StackConfig) -> dict[str, Any]:
     lf = cfg.langfuse
     host, port = database_host(cfg)
     values: dict[str, Any] = {
@@ -165,27 +167,20 @@ def database_ca(cfg: StackConfig) -> tuple[list[dict[str, Any]], list[dict[str, 
 _NO_CHART_POLICY: dict[str, Any] = {"networkPolicy": {"enabled": False}}
 
 
-def _clickhouse(lf: LangfuseConfig) -> dict[str, Any]:
-    ch = lf.clickhouse
-    replicated = ch.replicas > 1
-    zookeeper: dict[str, Any] = {"enabled": replicated}
-    if replicated:
-        zookeeper |= {"replicaCount": ch.zookeeper.replicas, "resources": container_resources(ch.zookeeper.resources)}
+def _clickhouse(cfg: StackConfig) -> dict[str, Any]:
+    """The stack's own ClickHouseCluster (components/langfuse/clickhouse.py), not the chart's: replicated
+    tables and ON CLUSTER migrations on the operator's cluster `default`, coordinated by its Keeper."""
     return {
-        "deploy": True,
-        "shards": 1,
-        "replicaCount": ch.replicas,
-        # ON CLUSTER statements need the replicated setup; a single replica runs without.
-        "clusterEnabled": replicated,
+        "deploy": False,
+        "host": clickhouse_names(cfg).host,
+        "httpPort": HTTP_PORT,
+        "nativePort": NATIVE_PORT,
+        "clusterEnabled": True,
         "auth": {
             "username": "default",
             "existingSecret": CREDENTIALS_SECRET,
-            "existingSecretKey": "clickhouse-password",
+            "existingSecretKey": CLICKHOUSE_PASSWORD_KEY,
         },
-        "resources": container_resources(ch.resources),
-        "persistence": {"size": ch.storage_size},
-        "zookeeper": zookeeper | _NO_CHART_POLICY,
-        **_NO_CHART_POLICY,
     }
 
 
@@ -196,7 +191,7 @@ def _redis(lf: LangfuseConfig) -> dict[str, Any]:
         # The password as a file (VALKEY_PASSWORD_FILE), not an environment variable.
         "auth": {
             "existingSecret": CREDENTIALS_SECRET,
-            "existingSecretPasswordKey": "redis-password",
+            "existingSecretPasswordKey": REDIS_PASSWORD_KEY,
             "usePasswordFiles": True,
         },
         "primary": {
@@ -209,7 +204,7 @@ def _redis(lf: LangfuseConfig) -> dict[str, Any]:
     }
 
 
-def _s3(lf: LangfuseConfig) -> dict[str, Any]:
+def s3_values(lf: LangfuseConfig) -> dict[str, Any]:
     credentials = {
         "accessKeyId": _ref(CREDENTIALS_SECRET, S3_ACCESS_KEY_ID),
         "secretAccessKey": _ref(CREDENTIALS_SECRET, S3_SECRET_ACCESS_KEY),
@@ -287,13 +282,9 @@ def blob_bucket(gcs: LangfuseGcsConfig) -> dict[str, Any]:
     )
 
 
-def helm_chart(lf: LangfuseConfig) -> HelmChart:
-    """The locked `langfuse` chart; ClickHouse and its schema migration need up to 20 minutes."""
-    return HelmChart(asset=LANGFUSE_CHART, timeout=1200)
-
-
-def helm_values(cfg: StackConfig) -> dict[str, Any]:
-    """Values of the `langfuse` chart (keys checked against the pinned chart: tests/support/chart_keys.py)."""
+def app_values(cfg: StackConfig) -> dict[str, Any]:
+    """The chart's `langfuse` section: web and worker, their credentials, sign-in, security and scratch
+    space (the 1.5.x and 2.x charts read it under the same keys)."""
     lf = cfg.langfuse
     volumes, mounts = scratch_volumes()
     ca_volumes, ca_mounts = database_ca(cfg)
@@ -328,9 +319,17 @@ def helm_values(cfg: StackConfig) -> dict[str, Any]:
             "additionalEnv": init_env(lf),
             # The UI's Ingress is ours (components/langfuse/component.py), like the gateway's.
             "ingress": {"enabled": False},
-        },
-        "postgresql": _postgresql(cfg),
-        "clickhouse": _clickhouse(lf),
+        }
+    }
+
+
+def helm_values(cfg: StackConfig) -> dict[str, Any]:
+    """Values of the langfuse 1.5.x chart (Langfuse v3; keys checked against it: tests/support/chart_keys.py)."""
+    lf = cfg.langfuse
+    return {
+        **app_values(cfg),
+        "postgresql": postgresql_values(cfg),
+        "clickhouse": _clickhouse(cfg),
         "redis": _redis(lf),
-        "s3": _s3(lf),
+        "s3": s3_values(lf),
     }

@@ -24,7 +24,9 @@ from dashboards.reporting_schema import (
     MONTH_TEAM,
     RANGE_DAYS,
     STATE,
+    TEAM_RANGES,
     TEAMS,
+    USER_RANGES,
     WEEK_KEY,
     WEEK_USER,
 )
@@ -39,7 +41,7 @@ CHARGE_DIMS = ("team_id", "key_id", "key_alias", "key_name", "model_group", "mod
 """`daily_charge`'s dimensions besides the day: the chargeback export's grain (one FOCUS row each)."""
 DECLARED = (DECLARED_TEAMS, DECLARED_KEYS)
 VIEWS = (KEYS, TEAMS, FAILURES)
-PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE)
+PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE, TEAM_RANGES, USER_RANGES)
 READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE, DAILY_CHARGE, *DECLARED)
 """Everything the dashboards' login may SELECT."""
 
@@ -70,6 +72,8 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "failed_requests",
         "prompt_tokens",
         "completion_tokens",
+        # the late rows: days LiteLLM updated since the last run (refresh.py)
+        "updated_at",
     ),
     # `token` is LiteLLM's hash of the key: the join to the daily rows and `key_id` (md5 of it).
     _TOKENS: (

@@ -34,6 +34,8 @@ coarse tables answer the "All" selections with a handful of rows per day:
 | weekly_key, weekly_user | ISO week (Monday) x key / user | the full weeks of a range (edges: daily)   |
 | monthly_team   | calendar month x team                   | the chargeback table                        |
 | key_ranges     | standard range x key label              | spend by key over "Last 1/2/7/30 days"      |
+| team_ranges    | standard range x team                   | spend by team, team budgets, same ranges    |
+| user_ranges    | standard range x user label             | top users over the same ranges              |
 | key_state      | key: label, team, budget, spend, expiry | key labels, remaining budget per key        |
 | daily_charge   | day x team x key (alias, masked name) x model group x model x provider | the chargeback export |
 | declared_teams, declared_keys | the stack's declared tenants (tenants.py) | cost centres, `undeclared` |
@@ -57,6 +59,7 @@ its day was last aggregated.
 from __future__ import annotations
 
 from components.database.sql import quote_identifier
+from components.reporting.ranges import ranges_ddl
 from components.reporting.refresh import charge_refresh_function, refresh_function
 from components.reporting.relations import (
     CHARGE_DIMS,
@@ -88,7 +91,9 @@ from dashboards.reporting_schema import (
     RANGE_DAYS,
     SCHEMA,
     STATE,
+    TEAM_RANGES,
     TEAMS,
+    USER_RANGES,
     WEEK_KEY,
 )
 
@@ -184,6 +189,7 @@ def schema_sql() -> str:
     parts.append(
         f"CREATE INDEX IF NOT EXISTS key_ranges_top ON {KEY_RANGES} (from_day, to_day, spend DESC, key_alias);"
     )
+    parts.extend(ranges_ddl())
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {STATE} (\n"
         "  id boolean PRIMARY KEY DEFAULT true CHECK (id),\n"
@@ -191,12 +197,22 @@ def schema_sql() -> str:
         "  window_days integer NOT NULL,\n"
         "  refreshed_at timestamptz NOT NULL\n);"
     )
+    # When the last run began: the next one reads LiteLLM's rows updated since as late rows (refresh.py).
+    parts.append(f"ALTER TABLE {STATE} ADD COLUMN IF NOT EXISTS started_at timestamptz;")
+    parts.append(f"ALTER TABLE {STATE} ADD COLUMN IF NOT EXISTS late_days date[];")
     # Every refresh deletes and re-inserts the window's rows (and key_state, key_ranges whole):
     # with the default thresholds (20 % of a table dead) autovacuum would let dead index
     # entries pile up over several runs, and each run would read them again.
     parts.extend(
         f"ALTER TABLE {name} SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);"
-        for name in (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), KEY_STATE, KEY_RANGES, DAILY_CHARGE)
+        for name in (
+            *(*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY))),
+            KEY_STATE,
+            KEY_RANGES,
+            TEAM_RANGES,
+            USER_RANGES,
+            DAILY_CHARGE,
+        )
     )
     parts.extend(_views())
     parts.append(refresh_function())

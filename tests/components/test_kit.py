@@ -11,9 +11,9 @@ import pytest
 from components import kit
 from config import ResourceAmounts, Resources
 from config.assets import OAUTH2_PROXY_CHART, load_lock, locked_chart
+from offline.render import Release, render_release
 from tests.support.netpol import Pod, can_connect
 from tests.support.schemas import validation_errors
-from tools.render import Release, render_release
 
 RESOURCES = Resources(requests=ResourceAmounts(cpu="50m", memory="64Mi"), limits=ResourceAmounts(cpu="1", memory="1Gi"))
 

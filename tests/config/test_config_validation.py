@@ -60,6 +60,8 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("lab", "postgres.database", "template1", "PostgreSQL creates itself"),
     ("lab", "postgres.owner", "postgres", "reserved"),
     ("enterprise", "langfuse.owner", "pg_monitor", "reserved"),
+    ("lab", "reporting.window_days", 0, "greater than or equal to 2"),
+    ("lab", "reporting.window_days", 32, "less than or equal to 31"),
 ]
 
 
@@ -110,6 +112,14 @@ def _mutated(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, 
     raw = copy.deepcopy(namespace(stack))
     change(raw)
     return raw
+
+
+def _window_beyond_retention(window: int, database: dict[str, str]) -> Callable[[dict[str, Any]], None]:
+    def change(raw: dict[str, Any]) -> None:
+        raw["litellm"].setdefault("database", {}).update(database)
+        raw.setdefault("reporting", {}).update(window_days=window)
+
+    return change
 
 
 CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
@@ -168,6 +178,18 @@ CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         lambda r: r["secrets"].update(rotation={"langfuse-encryption-key": 2, "litellm-master-key": 1}),
         "llm-gateway:secrets.rotation: must not name ['langfuse-encryption-key']",
     ),
+    (
+        "lab",
+        _window_beyond_retention(3, {"spend_logs_retention": "36h", "cleanup_interval": "1d"}),
+        "llm-gateway:reporting.window_days: 3 days is longer than litellm.database.spend_logs_retention (36h: 1 whole "
+        "days); accepted: none below a retention of 2d",
+    ),
+    (
+        "enterprise",
+        _window_beyond_retention(8, {"spend_logs_retention": "7d"}),
+        "llm-gateway:reporting.window_days: 8 days is longer than litellm.database.spend_logs_retention (7d: 7 whole "
+        "days); accepted: 2 to 7",
+    ),
 ]
 
 
@@ -198,13 +220,14 @@ LONG_NAMES = [
     ("litellm.release_name", ("llm-gateway:litellm.release_name=" + "l" * 63,)),
     ("langfuse.release_name", ("llm-gateway:langfuse.release_name=" + "f" * 63,)),
     ("sso.release_name", ("llm-gateway:sso.release_name=" + "s" * 63,)),
+    ("langfuse.release_name", ("llm-gateway:langfuse.release_name=" + "f" * 38,)),
     ("postgres.cnpg.name", ("llm-gateway:postgres.cnpg.name=" + "p" * 63,)),
     ("alertmanager.receivers", (_receiver("r" * 63),)),
     (
         "all",
         (
             "llm-gateway:litellm.release_name=" + "l" * 53,
-            "llm-gateway:langfuse.release_name=" + "f" * 53,
+            "llm-gateway:langfuse.release_name=" + "f" * 37,
             "llm-gateway:sso.release_name=" + "s" * 51,
             "llm-gateway:postgres.cnpg.name=" + "p" * 50,
             _receiver("r" * 50),

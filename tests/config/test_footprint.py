@@ -7,14 +7,22 @@ import pytest
 
 from config import ConfigError, memory_bytes, millicores, parse_config
 from config.footprint import Amount, as_output, footprint
+from offline.run import run_stack
 from tests.support.config import errors_for, namespace, scenario_config, stack_config
-from tests.support.program import SCENARIOS, release, run_cached
+from tests.support.program import LAB_LANGFUSE, SCENARIOS, release, run_cached
 from tools import preview
-from tools.offline import run_stack
 
 GI = 2**30
 MI = 2**20
-LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true",)
+LAB_ON = {
+    "enabled": True,
+    "clickhouse": {"operator_namespace": "clickhouse-operator-system"},
+    "blob_storage": "gcs",
+    "gcs": {"bucket": "lab-langfuse-blobs"},
+}
+"""The lab's `langfuse` section turned on (v4: GCS, the ClickHouse operator's namespace)."""
+OVER_CAPACITY = tuple(o for o in LAB_LANGFUSE if "capacity" not in o)
+"""The lab with Langfuse on, as `--set` overrides, at the lab's own capacity."""
 
 
 @pytest.mark.parametrize(("quantity", "milli"), [("250m", 250), ("1", 1000), ("2", 2000), ("1.5", 1500), ("0.25", 250)])
@@ -35,7 +43,7 @@ def test_memory_quantities(quantity: str, size: int) -> None:
         # litellm 1 x 250m/1Gi, migration 100m/512Mi, cnpg 1 x 100m/256Mi
         ("lab", Amount(450, 1792 * MI), Amount(2000, 3584 * MI)),
         # litellm 3 x 1/4Gi, migration 250m/512Mi, cnpg 3 x 1/2Gi, langfuse web 2 x 2/4Gi,
-        # worker 2 x 2/4Gi, clickhouse 3 x 2/8Gi, zookeeper 3 x 250m/512Mi, valkey 1/1.5Gi,
+        # worker 2 x 2/4Gi, clickhouse 3 x 2/8Gi, keeper 3 x 250m/512Mi, valkey 1/1.5Gi,
         # oauth2-proxy 2 x 50m/64Mi (limits 200m/128Mi)
         ("enterprise", Amount(22100, 63_104 * MI), Amount(29150, 69_888 * MI)),
     ],
@@ -48,7 +56,7 @@ def test_stack_totals(stack: str, requests: Amount, limits: Amount) -> None:
 
 def test_lab_with_langfuse_totals() -> None:
     raw = namespace("lab")
-    raw["langfuse"] = {"enabled": True}
+    raw["langfuse"] = LAB_ON
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
     fp = footprint(parse_config(raw))
     assert [r.component for r in fp.rows] == [
@@ -58,11 +66,11 @@ def test_lab_with_langfuse_totals() -> None:
         "langfuse web",
         "langfuse worker",
         "langfuse clickhouse",
+        "langfuse keeper",
         "langfuse valkey",
-        "langfuse minio",
     ]
-    assert fp.requests == Amount(9450, 23_808 * MI)  # 9.45 CPU, 23.25Gi
-    assert fp.limits == Amount(11000, 25 * GI)
+    assert fp.requests == Amount(7700, 20_224 * MI)  # 7.7 CPU, 19.75Gi (keeper 250m/512Mi, GCS: no MinIO)
+    assert fp.limits == Amount(9250, 21 * GI + 512 * MI)
 
 
 def test_stack_output_is_the_footprint() -> None:
@@ -86,9 +94,12 @@ def test_footprint_and_deployed_values_agree() -> None:
         lf = release(run, "langfuse")["values"]
         assert lf["langfuse"]["web"]["replicas"] == rows["langfuse web"].replicas
         assert lf["langfuse"]["worker"]["resources"]["requests"] == _amounts(rows["langfuse worker"].requests)
-        assert lf["clickhouse"]["replicaCount"] == rows["langfuse clickhouse"].replicas
-        assert lf["clickhouse"]["resources"]["limits"] == _amounts(rows["langfuse clickhouse"].limits)
-        assert lf["redis"]["primary"]["resources"]["requests"] == _amounts(rows["langfuse valkey"].requests)
+        clusters = {kind: run.custom_resources(kind)[0]["spec"] for kind in ("ClickHouseCluster", "KeeperCluster")}
+        for kind, row in (("ClickHouseCluster", "langfuse clickhouse"), ("KeeperCluster", "langfuse keeper")):
+            assert clusters[kind]["replicas"] == rows[row].replicas
+            assert clusters[kind]["containerTemplate"]["resources"]["limits"] == _amounts(rows[row].limits)
+            assert clusters[kind]["containerTemplate"]["resources"]["requests"] == _amounts(rows[row].requests)
+        assert lf["redis"]["resources"]["requests"] == _amounts(rows["langfuse valkey"].requests)
 
 
 def _amounts(a: Amount) -> dict[str, str]:
@@ -100,24 +111,24 @@ def _amounts(a: Amount) -> dict[str, str]:
 
 def test_over_capacity_is_one_config_error_with_the_table() -> None:
     raw = namespace("lab")
-    raw["langfuse"] = {"enabled": True}
+    raw["langfuse"] = LAB_ON
     message = errors_for(raw)
     assert message.startswith("invalid stack config (1 problem):\n  - llm-gateway:capacity:")
-    assert "cpu 9.45 > 2; memory 23.25Gi > 8Gi" in message
-    for row in ("langfuse clickhouse", "langfuse minio", "total", "capacity"):
+    assert "cpu 7.7 > 2; memory 19.75Gi > 8Gi" in message
+    for row in ("langfuse clickhouse", "langfuse keeper", "total", "capacity"):
         assert row in message
 
 
 def test_over_capacity_stops_before_any_resource() -> None:
     with pytest.raises(ConfigError):
-        run_stack("lab", LAB_LANGFUSE)
+        run_stack("lab", OVER_CAPACITY)
 
 
 def test_preview_refuses_lab_with_langfuse(capsys: pytest.CaptureFixture[str]) -> None:
-    assert preview.main(["lab", "--set", "llm-gateway:langfuse.enabled=true"]) == 2
+    assert preview.main(["lab", *(a for o in OVER_CAPACITY for a in ("--set", o))]) == 2
     err = capsys.readouterr().err
     assert "llm-gateway:capacity" in err
-    assert "langfuse web" in err and "9.45" in err
+    assert "langfuse web" in err and "7.7" in err
 
 
 def test_preview_prints_the_footprint(capsys: pytest.CaptureFixture[str]) -> None:

@@ -84,7 +84,7 @@ def test_docs_configuration_names_every_section() -> None:
 
 
 def test_every_number_and_duration_states_its_accepted_range() -> None:
-    """A reader of docs/configuration.md learns each bound before preview refuses it (issue 24)."""
+    """A reader of docs/configuration.md learns each bound before preview refuses it."""
     unbounded = [
         f"{leaf.key}: {leaf.type}"
         for leaf in config_reference.leaves()

@@ -1,4 +1,4 @@
-"""Issue 24's refusals together through the preview CLI: one clear error, exit 2, no traceback, every
+"""The apply-time refusals together through the preview CLI: one clear error, exit 2, no traceback, every
 problem listed at once under its key path (each family's own module tests its rule)."""
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import API_PORT, NAMESPACE, ConfigError, StackConfig, parse_config, read_namespace
+from offline.stackfile import as_pulumi_config
 from tests.support import ROOT
 from tests.support.components import require
-from tools.stackfile import as_pulumi_config
 
 TEXTS = {stack: (ROOT / f"Pulumi.{stack}.yaml").read_text() for stack in ("lab", "enterprise")}
 SECRETS = frozenset({"postgresAdminPassword"})

@@ -404,17 +404,46 @@ def _analyzed_plan(db: SpendDb, text: str) -> str:
     return "\n".join(str(r[0]) for r in db.rows("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + text))
 
 
-def test_spend_by_key_reads_a_precomputed_range_from_key_ranges(many_keys_db: SpendDb) -> None:
-    def plan(selection: dict[str, Selection], time_range: TimeRange) -> str:
-        return _analyzed_plan(
-            many_keys_db, render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, selection, time_range)
-        )
+RANGED = {
+    "spend_by_key": "daily_key",
+    "top_users": "daily_user",
+    "spend_by_team": "daily_team",
+    "team_budgets": "daily_team",
+}
+"""The panels that read a refresh's precomputed range, and the rollup each aggregates otherwise."""
+RANGE_TABLE = {"spend_by_key": "key_ranges", "top_users": "user_ranges"}
 
+
+def _read(plan: str, *tables: str) -> bool:
+    """Whether the plan read one of `tables` (a scan that ran)."""
+    return any(f"on {t}" in line and "never executed" not in line for line in plan.splitlines() for t in tables)
+
+
+def _answered(plan: str, table: str) -> bool:
+    """Whether rows came from `table` (a precomputed range's table is looked up either way)."""
+    return any(
+        f"on {table}" in line and "(actual rows=0 " not in line for line in plan.splitlines() if _read(line, table)
+    )
+
+
+def _aggregated(plan: str, rollup: str) -> bool:
+    """Whether the plan read `rollup` or its weekly twin."""
+    return _read(plan, rollup, rollup.replace("daily_", "weekly_"))
+
+
+@pytest.mark.parametrize("key", sorted(RANGED))
+def test_ranged_panels_read_a_precomputed_range(many_keys_db: SpendDb, key: str) -> None:
+    def plan(selection: dict[str, Selection], time_range: TimeRange) -> str:
+        return _analyzed_plan(many_keys_db, render(OVERVIEW.panel(key).sql, OVERVIEW.variables, selection, time_range))
+
+    table = RANGE_TABLE.get(key, "team_ranges")
     precomputed = plan(ALL_OVERVIEW, RANGE)
-    assert "key_ranges" in precomputed
-    assert all("never executed" in line for line in precomputed.splitlines() if "on daily_key" in line), precomputed
-    for other in (plan(ALL_OVERVIEW, WEEKS), plan({**ALL_OVERVIEW, "team": ["team-01"]}, RANGE)):
-        assert any("on daily_key" in line and "never executed" not in line for line in other.splitlines()), other
+    assert _answered(precomputed, table) and not _aggregated(precomputed, RANGED[key]), precomputed
+    weeks = plan(ALL_OVERVIEW, WEEKS)
+    assert _aggregated(weeks, RANGED[key]) and not _answered(weeks, table), weeks
+    if key != "team_budgets":  # its spend in range follows the team filter only
+        filtered = plan({**ALL_OVERVIEW, "model": ["gpt-4o"]}, RANGE)
+        assert _read(filtered, "daily_detail") and not _answered(filtered, table), filtered
 
 
 def _last_days(days: int) -> TimeRange:
@@ -422,22 +451,29 @@ def _last_days(days: int) -> TimeRange:
     return TimeRange(datetime(2025, 3, 3, tzinfo=UTC) - timedelta(days=days), RANGE.end)
 
 
-def _precomputed_equals_raw_log(db: SpendDb, time_range: TimeRange) -> None:
-    text = render(OVERVIEW.panel("spend_by_key").sql, OVERVIEW.variables, ALL_OVERVIEW, time_range)
-    assert "never executed" in _analyzed_plan(db, text)  # key_ranges answered
+def _precomputed_equals_raw_log(db: SpendDb, key: str, time_range: TimeRange, chosen: dict[str, Selection]) -> None:
+    text = render(OVERVIEW.panel(key).sql, OVERVIEW.variables, chosen, time_range)
+    assert not _aggregated(_analyzed_plan(db, text), RANGED[key])  # the precomputed range answered
     fast = floats(db.rows(text))
-    slow = floats(db.owner_rows(render(OVERVIEW_NAIVE["spend_by_key"], OVERVIEW.variables, ALL_OVERVIEW, time_range)))
+    slow = floats(db.owner_rows(render(OVERVIEW_NAIVE[key], OVERVIEW.variables, chosen, time_range)))
     assert fast and fast == slow
 
 
+@pytest.mark.parametrize("key", sorted(RANGED))
 @pytest.mark.parametrize("days", reporting_schema.STANDARD_RANGES)
-def test_precomputed_ranges_equal_the_raw_log(many_keys_db: SpendDb, days: int) -> None:
-    _precomputed_equals_raw_log(many_keys_db, _last_days(days))
+def test_precomputed_ranges_equal_the_raw_log(many_keys_db: SpendDb, days: int, key: str) -> None:
+    _precomputed_equals_raw_log(many_keys_db, key, _last_days(days), ALL_OVERVIEW)
 
 
-def test_after_an_incremental_refresh_the_precomputed_range_equals_the_raw_log(refreshed_db: SpendDb) -> None:
-    """The late rows on today's and yesterday's rows are in key_ranges after the refresh."""
-    _precomputed_equals_raw_log(refreshed_db, _last_days(1))
+@pytest.mark.parametrize("key", ["spend_by_team", "team_budgets"])
+def test_team_ranges_answer_a_team_filter(many_keys_db: SpendDb, key: str) -> None:
+    _precomputed_equals_raw_log(many_keys_db, key, _last_days(7), {**ALL_OVERVIEW, "team": ["team-01", "team-03"]})
+
+
+@pytest.mark.parametrize("key", sorted(RANGED))
+def test_after_an_incremental_refresh_the_precomputed_range_equals_the_raw_log(refreshed_db: SpendDb, key: str) -> None:
+    """The late rows on today's and yesterday's rows are in the precomputed ranges after the refresh."""
+    _precomputed_equals_raw_log(refreshed_db, key, _last_days(1), ALL_OVERVIEW)
 
 
 # --- shape rules --------------------------------------------------------------------------
@@ -514,7 +550,7 @@ LATE = (
     spend_seed.Request("2025-03-02", 23, "k3-beta", "carol", "gpt-4o", 0.0, 10, 0, "failure"),
     spend_seed.Request("2025-03-02", 22, "k4-zz99", "zoe", "mistral-large", 0.5, 70, 30),
 )
-# ... and a day outside the refresh window changes too: the refresh must leave it alone.
+# ... and a day before the refresh window changes too (a late row): the refresh counts it.
 OLD = spend_seed.Request("2025-03-01", 20, "k1-alpha", "alice", "gpt-4o", 64.0, 10, 10)
 
 
@@ -544,12 +580,13 @@ def test_after_an_incremental_refresh_every_panel_equals_its_raw_log_twin(
     assert fast or key in ("recent_failures",)
 
 
-def test_incremental_refresh_picks_up_late_rows_and_leaves_older_days(refreshed_db: SpendDb) -> None:
+def test_incremental_refresh_picks_up_late_rows_in_and_before_the_window(refreshed_db: SpendDb) -> None:
     by_day = floats(
         refreshed_db.rows(render(OVERVIEW.panel("spend_over_time").sql, OVERVIEW.variables, ALL_OVERVIEW, RANGE))
     )
-    # 03-02 and 03-03 grew by the late rows; 03-01 (outside the 2-day window) is as before.
-    assert by_day == [(D1, 3.75), (D2, 5.625 + 0.5), (D3, 5.25 + 2.25)]
+    # 03-02 and 03-03 grew by the late rows, and 03-01 (before the 2-day window, its daily rows
+    # updated since the last run) by OLD.
+    assert by_day == [(D1, 3.75 + 64.0), (D2, 5.625 + 0.5), (D3, 5.25 + 2.25)]
     with refreshed_db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, refreshed_db.dbname) as conn:
         # A run after two missed days reaches back to the last run's window.
         assert conn.execute("SELECT first_day FROM reporting.refresh(2, '2025-03-06')").fetchall() == [
@@ -584,6 +621,75 @@ def test_a_new_monthly_table_is_filled_with_every_month(refreshed_db: SpendDb) -
             f"SELECT DISTINCT month FROM {reporting_schema.MONTH_TEAM} ORDER BY 1".encode()
         ).fetchall()
     assert months == [(datetime(2025, 2, 1).date(),), (datetime(2025, 3, 1).date(),)]
+
+
+# --- late rows: only the days they touch, across a month boundary ---------------------------------
+
+EARLY = spend_seed.Request("2025-02-20", 8, "k2-alpha", "bob", "gpt-4o", 4.0, 10, 10)
+LATE_OLD = (
+    # the previous month, before the window: the chargeback's February and its ISO week change
+    spend_seed.Request("2025-02-28", 9, "k1-alpha", "alice", "gpt-4o", 1.5, 10, 10),
+    spend_seed.Request("2025-03-01", 10, "k3-beta", "carol", "gpt-4o-mini", 0.75, 20, 5),
+)
+EDGE = TimeRange(datetime(2025, 2, 17, tzinfo=UTC), datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC))
+"""Two full ISO weeks (the late day's among them) across the month boundary."""
+
+
+@pytest.fixture(scope="module")
+def late_db(litellm_database: LiteLLMDatabase) -> Iterator[tuple[SpendDb, int]]:
+    """A run on 2025-03-03 picks up a row for 02-20 (late: written after the full run); a day
+    later LiteLLM writes rows for 02-28 and 03-01 (before the 2-day window), then the next run."""
+    with seeded_copy(litellm_database, DBNAME + "_late") as db:
+        with db.server.connect_as(*db.owner, db.dbname) as conn:
+            spend_seed.insert_requests(conn, spend_seed.DataSet((), spend_seed.SMALL.keys, (EARLY,)), prefix="early")
+            spend_seed.add_daily_rows(conn, "early")
+        with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
+            conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")
+            conn.execute("SELECT * FROM reporting.refresh_charge(2, '2025-03-03')")
+        with db.server.connect_as(*db.owner, db.dbname) as conn:
+            # a day passes: every row so far was written before the last run began
+            conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = now() - interval '1 day'")
+            spend_seed.insert_requests(conn, spend_seed.DataSet((), spend_seed.SMALL.keys, LATE_OLD), prefix="lateold")
+            spend_seed.add_daily_rows(conn, "lateold")
+        with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
+            row = conn.execute("SELECT first_day, detail_rows FROM reporting.refresh(2, '2025-03-03')").fetchone()
+            conn.execute("SELECT * FROM reporting.refresh_charge(2, '2025-03-03')")  # the job's order
+        assert row is not None and row[0] == datetime(2025, 3, 2).date()
+        yield db, int(str(row[1]))
+
+
+@pytest.mark.parametrize("time_range", [EDGE, RANGE], ids=["weeks", "days"])
+@pytest.mark.parametrize(("dashboard", "key", "naive", "chosen"), _equivalence_cases())
+def test_after_late_rows_every_panel_equals_its_raw_log_twin(
+    late_db: tuple[SpendDb, int],
+    dashboard: DashboardQueries,
+    key: str,
+    naive: str,
+    chosen: dict[str, Selection],
+    time_range: TimeRange,
+) -> None:
+    db = late_db[0]
+    fast = floats(db.rows(render(dashboard.panel(key).sql, dashboard.variables, chosen, time_range)))
+    slow = floats(db.owner_rows(render(naive, dashboard.variables, chosen, time_range)))
+    assert fast == slow
+
+
+def test_after_late_rows_chargeback_and_days_equal_the_raw_log_to_the_cent(late_db: tuple[SpendDb, int]) -> None:
+    db, detail_rows = late_db
+    months = TimeRange(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 3, tzinfo=UTC))
+    rows = floats(db.run(CHARGEBACK, "team_month", {}, months))
+    assert ("2025-02", "Alpha", 8.0 + 4.0 + 1.5) in [(r[0], r[2], r[5]) for r in rows]  # month, team, spend
+    assert rows == floats(db.owner_rows(render(CHARGEBACK_NAIVE["team_month"], (), {}, months)))
+    per_day = "SELECT day, round(sum(spend)::numeric, 2) FROM {} GROUP BY 1 ORDER BY 1"
+    raw = db.owner_rows(
+        'SELECT "startTime"::date, round(sum(spend)::numeric, 2) FROM "LiteLLM_SpendLogs" GROUP BY 1 ORDER BY 1'
+    )
+    for table in (*reporting_sql.ROLLUPS, reporting_schema.DAILY_CHARGE):  # the FOCUS export's grain too
+        assert db.rows(per_day.format(table)) == raw, table
+    # Only the late days and the window were aggregated again, not 02-20 (nor the rest of history).
+    touched = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL} WHERE day >= '2025-02-28'")
+    untouched = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL} WHERE day < '2025-02-28'")
+    assert touched == [(detail_rows,)] and untouched[0][0] != 0
 
 
 COARSE = {

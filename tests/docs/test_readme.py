@@ -164,6 +164,7 @@ SHOWN_AS = {
     "GrafanaDatasource": "Grafana: dashboards, datasource",
     "Dashboards": "Grafana: dashboards, datasource",
     "Alerting": "alert rules and routes",
+    "Tenants": "tenants reconciler",
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from offline.run import ProgramRun
 from tests.support.program import STACKS, run_cached
 from tests.support.schemas import validation_errors
-from tools.offline import ProgramRun
 
 
 def _objects(run: ProgramRun) -> list[tuple[str, dict[str, object]]]:

@@ -16,6 +16,7 @@ from components.database.cnpg import backup_soft_delete_seconds
 from components.kit import namespace_holds_data
 from config import ConfigError, inventory, parse_config
 from config.inventory import SALT_KEY, secret_inventory
+from offline.run import ProgramRun
 from tests.support import ROOT
 from tests.support.assets import require
 from tests.support.config import namespace, with_value
@@ -24,7 +25,6 @@ from tests.support.plan import plan
 from tests.support.program import STACKS, VARIANTS, run_cached
 from tests.support.schemas import validation_errors
 from tests.support.secret_reach import tenant_namespaces_of_run
-from tools.offline import ProgramRun
 
 # Namespaces that exist beside the program's on a typical cluster (and a hostile one).
 OTHER_NAMESPACES = ["default", "kube-system", "external-secrets", "apps", "dev-tools", "data-science", "attacker"]

@@ -10,21 +10,10 @@ from functools import cache
 import pytest
 
 from components.images import PROGRAM, ImageUse, image_problems, object_images, split_image
-from config.provenance import BITNAMI_REFUSAL
+from offline.stackfile import STACKS
 from tests.support import ROOT
 from tests.support.program import run_scenario
 from tests.support.rendered import deployed
-from tools.stackfile import STACKS
-
-# KNOWN EXCEPTION, to be deleted by the lead when the i23-langfuse branch merges (Langfuse v4 on chart 2.0.0,
-# ClickHouse by its operator, the shared Valkey): the Bitnami subchart images Langfuse v3's chart 1.5.41 still
-# renders on main. Only these images, only in these objects of the langfuse release, and only the Bitnami
-# rule: a missing tag or `latest` is still refused. Each must still occur (the list cannot rot).
-LANGFUSE_1_5_41_BITNAMI = {
-    "docker.io/bitnamilegacy/clickhouse:25.2.1-debian-12-r0": "chart:langfuse StatefulSet/langfuse-clickhouse-shard0",
-    "docker.io/bitnamilegacy/zookeeper:3.9.3-debian-12-r8": "chart:langfuse StatefulSet/langfuse-zookeeper",
-    "docker.io/bitnamilegacy/valkey:8.0.2-debian-12-r2": "chart:langfuse StatefulSet/langfuse-redis-primary",
-}
 
 
 @cache
@@ -49,8 +38,6 @@ def _problems(uses: tuple[ImageUse, ...]) -> list[str]:
     found = []
     for use in uses:
         problems = image_problems(use.image)
-        if LANGFUSE_1_5_41_BITNAMI.get(use.image) == use.ref:
-            problems = [p for p in problems if p != BITNAMI_REFUSAL]
         found += [f"{use.ref} {use.field}: {use.image}: {p}" for p in problems]
     return found
 
@@ -66,18 +53,6 @@ def test_every_rendered_image_is_in_the_table(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_rendered_image_is_unpinned_latest_or_bitnami(stack: str) -> None:
     assert _problems(_uses(stack)) == []
-
-
-def test_the_langfuse_exceptions_still_occur_and_nothing_else_is_excepted() -> None:
-    """When Langfuse v4 lands, this fails: delete LANGFUSE_1_5_41_BITNAMI (and this test)."""
-    refs = {(u.image, u.ref) for stack in STACKS for u in _uses(stack)}
-    assert set(LANGFUSE_1_5_41_BITNAMI.items()) <= refs
-    # The same image anywhere else is refused.
-    image = next(iter(LANGFUSE_1_5_41_BITNAMI))
-    elsewhere = ImageUse(image, "litellm", "Deployment", "litellm", "spec.template.spec.containers[0].image")
-    assert _problems((elsewhere,)) == [
-        f"chart:litellm Deployment/litellm {elsewhere.field}: {image}: {BITNAMI_REFUSAL}"
-    ]
 
 
 def test_each_row_says_where_its_image_is_set_and_cnpgs_when_it_was_checked() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.langfuse.values import helm_values
+from components.langfuse.chart import helm_values
 from components.litellm.proxy_config import proxy_config
 from config import parse_config
 from tests.support.config import errors_for, namespace
@@ -24,7 +24,7 @@ CNPG = Pod(GW, {"cnpg.io/cluster": "litellm-pg", "cnpg.io/instanceRole": "primar
 OPERATOR = Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
 LF_WEB = Pod(GW, {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/instance": "langfuse", "app": "web"})
 LF_WORKER = Pod(GW, {"app.kubernetes.io/name": "langfuse", "app.kubernetes.io/instance": "langfuse", "app": "worker"})
-CLICKHOUSE = Pod(GW, {"app.kubernetes.io/name": "clickhouse", "app.kubernetes.io/instance": "langfuse"})
+CLICKHOUSE = Pod(GW, {"app": "langfuse-clickhouse", "app.kubernetes.io/name": "clickhouse-server"})
 INTERNET = Address("8.8.8.8")
 GCS = Address("142.250.74.123")
 EXTERNAL_DB = Address(EXTERNAL_SERVER)
@@ -100,12 +100,13 @@ def test_cnpg_langfuse_clients_and_backup_egress() -> None:
 
 
 def test_langfuse_subcharts_render_no_policies_of_their_own() -> None:
-    """(d) The Bitnami subcharts' default allow-all NetworkPolicies void the default deny."""
-    values = parse_config(namespace("enterprise"))
-    rendered = helm_values(values)
+    """(d) The Bitnami subcharts' default allow-all NetworkPolicies void the default deny (Langfuse v3's
+    1.5.x chart; the 2.x chart's Valkey renders one only when `redis.networkPolicy` is set, which it is not)."""
+    raw = namespace("enterprise")
+    assert "networkPolicy" not in helm_values(parse_config(raw))["redis"]
+    raw["langfuse"]["version"] = "3"
+    rendered = helm_values(parse_config(raw))
     for path in (
-        ("clickhouse",),
-        ("clickhouse", "zookeeper"),
         ("redis",),
         ("s3",),
         ("postgresql", "primary"),
@@ -152,7 +153,7 @@ def test_user_email_is_never_a_metric_label(excluded: list[str]) -> None:
 
 
 def test_gcs_egress_only_on_langfuse_web_and_worker() -> None:
-    """(f) HTTPS anywhere was open to every Langfuse pod (ClickHouse, Valkey, ZooKeeper too)."""
+    """(f) HTTPS anywhere was open to every Langfuse pod (ClickHouse, Valkey too)."""
     pols = policies("enterprise")
     assert can_connect(pols, LF_WEB, GCS, 443)
     assert can_connect(pols, LF_WORKER, GCS, 443)

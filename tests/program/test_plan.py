@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from offline.run import ProgramRun, Recorded, run_config
 from tests.support.plan import forces_replacement, plan
-from tools.offline import ProgramRun, Recorded, run_config
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
 VERSION = "gcp:secretmanager/secretVersion:SecretVersion"

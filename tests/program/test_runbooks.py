@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from offline.run import ProgramRun
 from tests.support import ROOT
 from tests.support.plan import Plan, plan
 from tests.support.program import EXTERNAL_ENGINE, LAB_LANGFUSE, run_cached
-from tools.offline import ProgramRun
 
 RUNBOOKS = ROOT / "docs" / "runbooks"
 
@@ -103,13 +103,22 @@ def test_turn_langfuse_off_where_data_is_protected() -> None:
         f"llm-gateway-langfuse-{k}-{part}" for k in ("salt", "encryption-key") for part in ("value", "version")
     }
     assert p.refused == {
-        "llm-gateway-langfuse-release",  # ClickHouse, Valkey, MinIO volumes
+        "llm-gateway-langfuse-release",  # Valkey, MinIO volumes
+        "llm-gateway-langfuse-clickhouse",  # the operator's ClickHouse: the traces
+        "llm-gateway-langfuse-keeper",
         "llm-gateway-langfuse-database",  # the CNPG Database
         "llm-gateway-langfuse-bucket",
         *kept_secrets,
         *never_rotate,
     }
-    for words in ("the release", "CNPG `Database`", "the bucket", "the GSM secrets", "salt and encryption key"):
+    for words in (
+        "the release",
+        "`ClickHouseCluster` and `KeeperCluster`",
+        "CNPG `Database`",
+        "the bucket",
+        "the GSM secrets",
+        "salt and encryption key",
+    ):
         assert words in text
 
 

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
+from offline.run import run_stack
 from tests.support.snapshot import SECRETS, path_for, snapshot, targets
-from tools.offline import run_stack
 
 
 @pytest.mark.parametrize("name", sorted(targets()))

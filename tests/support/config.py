@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from config import SECRET_KEYS, CnpgConfig, ConfigError, StackConfig, parse_config, read_namespace
+from offline.stackfile import as_pulumi_config, overridden_config, read_stack_config, stack_settings
 from tests.support.program import SECRET_CONFIG
-from tools.stackfile import as_pulumi_config, overridden_config, read_stack_config, stack_settings
 
 
 def namespace(stack: str) -> dict[str, Any]:

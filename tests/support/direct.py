@@ -1,5 +1,5 @@
 """Builder output checked like a deployment, without a program run: a chart rendered from the
-values a builder computed (tools/render.py), gathered with the builder's own objects into the
+values a builder computed (offline/render.py), gathered with the builder's own objects into the
 `Deployed` view of tests/support/rendered.py, so its checks (references, selection, restricted)
 apply to one component's builders alone.
 """
@@ -15,10 +15,10 @@ import kubernetes_validate
 import yaml
 
 from components.kit import HelmChart, helm_release_args
+from offline.render import KUBE_VERSION, Release, RenderedObject, render_release
 from tests.support.assets import require
 from tests.support.rendered import Deployed, Obj, chart_objects, gathered
 from tests.support.schemas import _close as strict
-from tools.render import KUBE_VERSION, Release, RenderedObject, render_release
 
 
 def render(release: str, namespace: str, chart: HelmChart, values: dict[str, Any]) -> list[RenderedObject]:

@@ -1,8 +1,8 @@
 """What `pulumi preview` would do, from two runs of the program under the mock engine (the tests' plan;
-the replacement rules are the ones `tools.diff` uses, `tools/diff_resources.py`).
+the replacement rules are the ones `tools.diff` uses, `offline/diff_resources.py`).
 
 There is no Pulumi CLI or state here. A change (a config setting, a code edit) is
-judged by running the real program before and after it (`tools.offline`) and
+judged by running the real program before and after it (`offline.run`) and
 comparing the two recordings, the way the engine compares its state with the new
 registrations:
 
@@ -29,8 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tools.diff_resources import ALL, KUBERNETES_IDENTITY, REPLACE_ON
-from tools.offline import ProgramRun, Recorded
+from offline.diff_resources import ALL, KUBERNETES_IDENTITY, REPLACE_ON
+from offline.run import ProgramRun, Recorded
 
 Op = Literal["create", "update", "replace", "delete", "same"]
 

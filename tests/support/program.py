@@ -13,8 +13,8 @@ import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tools.offline import ProgramRun, gc_paused, no_source_positions, run_program, run_stack
-from tools.stackfile import STACKS
+from offline.run import ProgramRun, gc_paused, no_source_positions, run_program, run_stack
+from offline.stackfile import STACKS
 
 __all__ = [
     "ADMIN_PASSWORD",
@@ -22,10 +22,13 @@ __all__ = [
     "EXTERNAL_SERVER",
     "HELM_RELEASE",
     "LAB_LANGFUSE",
+    "LAB_UI",
+    "LANGFUSE_V3",
     "REDIS_IN_CLUSTER",
     "SCENARIOS",
     "SECRET_CONFIG",
     "STACKS",
+    "V3_MINIO",
     "VARIANTS",
     "VARIANT_NAMES",
     "release",
@@ -45,8 +48,27 @@ EXTERNAL_ENGINE = (
     "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full,"
     f" server_cidrs: [{EXTERNAL_SERVER}/32]}}",
 )
-# The lab with Langfuse on (MinIO, one ClickHouse replica) needs a bigger capacity than the lab's.
-LAB_LANGFUSE = ("llm-gateway:langfuse.enabled=true", "llm-gateway:capacity={cpu: '10', memory: 24Gi}")
+# The lab with Langfuse on (v4, GCS, one ClickHouse replica and one Keeper, the operator beside) needs a bigger capacity than the lab's.
+LAB_LANGFUSE = (
+    "llm-gateway:langfuse.enabled=true",
+    "llm-gateway:langfuse.clickhouse.operator_namespace=clickhouse-operator-system",
+    "llm-gateway:langfuse.blob_storage=gcs",
+    "llm-gateway:langfuse.gcs={bucket: lab-langfuse-blobs}",
+    "llm-gateway:capacity={cpu: '10', memory: 24Gi}",
+)
+# Langfuse's UI on a public host, signed in with the lab's identity provider, an initial admin.
+LAB_UI = (
+    "llm-gateway:langfuse.init.admin_email=admin@example.org",
+    "llm-gateway:langfuse.ingress_host=langfuse.lab.example",
+    "llm-gateway:litellm.ingress.cluster_issuer=lab-ca",
+    "llm-gateway:litellm.network.ingress_controller_namespace=ingress-nginx",
+    "llm-gateway:langfuse.sso={issuer_url: 'https://login.lab.example/realms/lab', client_id: langfuse, "
+    "client_secret_gsm_secret: lab-langfuse-oidc}",
+)
+# Langfuse v3 (chart 1.5.x) beside it: an install that has not moved to v4 yet.
+LANGFUSE_V3 = ("llm-gateway:langfuse.version=3",)
+# v3 with the 1.5.x chart's MinIO instead of GCS (v4 has GCS only).
+V3_MINIO = (*LANGFUSE_V3, "llm-gateway:langfuse.blob_storage=minio", "llm-gateway:langfuse.gcs=null")
 # Shared state in a Valkey the program runs instead of Memorystore.
 REDIS_IN_CLUSTER = ("llm-gateway:redis.mode=in_cluster",)
 
@@ -60,6 +82,7 @@ SCENARIOS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lab-external": ("lab", EXTERNAL_ENGINE),
     "lab-langfuse": ("lab", LAB_LANGFUSE),
     "lab-langfuse-external": ("lab", (*LAB_LANGFUSE, *EXTERNAL_ENGINE)),
+    "lab-langfuse-v3": ("lab", (*LAB_LANGFUSE, *V3_MINIO, *LAB_UI)),
     "enterprise-redis-in-cluster": ("enterprise", REDIS_IN_CLUSTER),
 }
 """Every named scenario: name -> (stack, overrides)."""

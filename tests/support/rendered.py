@@ -1,5 +1,5 @@
 """Checks over everything a stack deploys: the program's own objects plus each Helm
-release rendered through its pinned chart (tools/render.py).
+release rendered through its pinned chart (offline/render.py).
 
 Each check returns a list of findings (one readable line each; empty = pass), so a
 test can show all of them at once and mark one finding class as a known defect.
@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.offline import ProgramRun
-from tools.render import KubeObjectView, RenderedObject, releases, render_release
+from offline.render import KubeObjectView, RenderedObject, releases, render_release
+from offline.run import ProgramRun
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 
@@ -40,6 +40,9 @@ class Pod:
     labels: dict[str, str]
     spec: dict[str, Any]
     synthetic: bool = False
+    """A pod an operator creates, known by its labels only (no spec)."""
+    operator: str | None = None
+    """The operator that creates this pod from its owner (a custom resource), modelled with the spec it builds."""
 
     @property
     def ref(self) -> str:
@@ -80,14 +83,71 @@ def chart_objects(rendered: Iterable[RenderedObject]) -> list[Obj]:
 
 
 def gathered(objects: list[Obj]) -> Deployed:
-    """The objects with the pods of their workloads (`helm test` pods apart)."""
+    """The objects with the pods of their workloads (`helm test` pods apart) and the pods the ClickHouse
+    operator creates for its clusters (`clickhouse_operator_pod`)."""
     result = Deployed(objects)
     for obj in objects:
         template = pod_template(obj.body)
         if template is not None:
             pod = Pod(obj, dict((template.get("metadata") or {}).get("labels") or {}), template.get("spec") or {})
             (result.helm_test_pods if pod.is_helm_test else result.pods).append(pod)
+        modelled = clickhouse_operator_pod(obj)
+        if modelled is not None:
+            result.pods.append(modelled)
     return result
+
+
+CLICKHOUSE_OPERATOR_GROUP = "clickhouse.com/"
+OPERATOR_DEFAULT_CAPABILITIES = ["IPC_LOCK", "PERFMON", "SYS_PTRACE"]
+"""What ClickHouse/clickhouse-operator (v0.0.2, internal/controller/{clickhouse,keeper}/templates.go) adds to
+its containers when their securityContext adds no capability of its own."""
+_OPERATOR_PODS = {
+    # kind -> (name suffix, app.kubernetes.io/name, container, extra operator labels of replica 0)
+    "ClickHouseCluster": (
+        "clickhouse",
+        "clickhouse-server",
+        "clickhouse-server",
+        {"clickhouse.com/shard-id": "0", "clickhouse.com/replica-id": "0"},
+    ),
+    "KeeperCluster": ("keeper", "clickhouse-keeper", "clickhouse-keeper", {"clickhouse.com/keeper-replica-id": "0"}),
+}
+
+
+def clickhouse_operator_pod(obj: Obj) -> Pod | None:
+    """The pod the ClickHouse operator creates for a ClickHouseCluster or KeeperCluster, as it builds it:
+    `spec.labels` under its own labels (its keys win), the pod securityContext of `spec.podTemplate`, one
+    container of `spec.containerTemplate`'s image and securityContext, the operator's default capabilities
+    added when that securityContext adds none. None for any other object."""
+    if not obj.body.get("apiVersion", "").startswith(CLICKHOUSE_OPERATOR_GROUP) or obj.kind not in _OPERATOR_PODS:
+        return None
+    suffix, app_name, container_name, replica = _OPERATOR_PODS[obj.kind]
+    spec = obj.body.get("spec") or {}
+    instance = f"{obj.name}-{suffix}"
+    labels = {
+        **(spec.get("labels") or {}),
+        "app": instance,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/name": app_name,
+        "clickhouse.com/role": app_name,
+        **replica,
+    }
+    template = spec.get("containerTemplate") or {}
+    security = dict(template.get("securityContext") or {})
+    capabilities = dict(security.get("capabilities") or {})
+    if not capabilities.get("add"):
+        capabilities["add"] = OPERATOR_DEFAULT_CAPABILITIES
+    security["capabilities"] = capabilities
+    image = template.get("image") or {}
+    container = {
+        "name": container_name,
+        "image": f"{image.get('repository')}:{image.get('tag', 'latest')}",
+        "securityContext": security,
+    }
+    pod_spec = {
+        "securityContext": (spec.get("podTemplate") or {}).get("securityContext") or {},
+        "containers": [container],
+    }
+    return Pod(obj, labels, pod_spec, operator="clickhouse")
 
 
 def deployed(run: ProgramRun) -> Deployed:

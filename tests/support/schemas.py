@@ -1,6 +1,6 @@
 """Validate rendered Kubernetes objects against their real schemas.
 
-Core kinds: kubernetes-validate (strict, the Kubernetes version tools/render.py renders for). Custom resources:
+Core kinds: kubernetes-validate (strict, the Kubernetes version offline/render.py renders for). Custom resources:
 the upstream CRDs pinned in assets.lock.json (fetched into the asset cache), made strict the way the API server's
 strict field validation behaves: an object schema that lists `properties` and
 neither `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` is
@@ -17,8 +17,8 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+from offline.render import KUBE_VERSION
 from tests.support.assets import names, require
-from tools.render import KUBE_VERSION
 
 
 class _Loader(yaml.SafeLoader):

@@ -31,10 +31,13 @@ __all__ = [
     "SecretGrant",
     "consumed",
     "granted",
+    "gsm_secret_id",
     "name_prefixes",
     "reach_of_run",
     "reach_problems",
     "readable",
+    "tenant_key_secrets",
+    "tenant_namespaces_of_run",
 ]
 
 
@@ -52,7 +55,7 @@ def _members(inputs: Mapping[str, Any], key: str) -> list[str]:
 
 
 def reach_of_run(run: Any) -> Reach:
-    """A `tools.offline.ProgramRun`'s Kubernetes objects and IAM bindings as a Reach."""
+    """A `offline.run.ProgramRun`'s Kubernetes objects and IAM bindings as a Reach."""
     grants: list[SecretGrant] = []
     impersonations: list[Impersonation] = []
     for r in run.resources:

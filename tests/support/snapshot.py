@@ -6,7 +6,7 @@
 A rename or reparent changes a resource's URN, which Pulumi turns into a
 delete and a create. The snapshot makes every such change visible in review;
 a deliberate one ships with an `Alias` (and a snapshot update). Only the
-stacks this repository ships are snapshotted (tools.stackfile.STACKS), never a
+stacks this repository ships are snapshotted (offline.stackfile.STACKS), never a
 personal Pulumi.<name>.yaml. A contributor's command, beside the test that uses the
 snapshots (tests/program/test_snapshot.py).
 """
@@ -19,10 +19,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from config import ConfigError
+from offline.inputs import Generated, InputError, generated_files_cli
+from offline.run import ProgramRun, run_stack
+from offline.stackfile import STACKS
 from tests.support import ROOT
-from tools.inputs import Generated, InputError, generated_files_cli
-from tools.offline import ProgramRun, run_stack
-from tools.stackfile import STACKS
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 # Variants snapshotted beside the stack files (name -> (stack, overrides)).

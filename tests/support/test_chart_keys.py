@@ -58,7 +58,7 @@ def _paths(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> set[tuple[str,
 def test_every_release_of_every_scenario_sets_only_keys_its_chart_accepts() -> None:
     releases = _releases()
     charts = {chart for _, chart, _ in releases}
-    assert charts == {"chart/litellm-helm", "chart/oauth2-proxy", "chart/langfuse", "chart/valkey"}
+    assert charts == {"chart/litellm-helm", "chart/oauth2-proxy", "chart/langfuse", "chart/langfuse-v4", "chart/valkey"}
     assert {hand_list(f)[0] for f in KEYS_FILES} == charts, "one keys file per installed chart"
     problems = {
         f"{name}: {chart}: {key}" for name, chart, values in releases for key in undocumented(_keys_file(chart), values)

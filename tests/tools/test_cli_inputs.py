@@ -21,11 +21,12 @@ import yaml
 from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
 from config import assets as config_assets
+from offline import stackfile
+from offline.inputs import InputError, _FastStrictLoader, _load, _StrictLoader
 from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT, captured, snapshot
 from tools import assets as assets_tool
-from tools import config_reference, diff, preview, stackfile, verify, versions
-from tools.inputs import InputError, _FastStrictLoader, _load, _StrictLoader
+from tools import config_reference, diff, preview, verify, versions
 
 # What the tools need from the repository (no venvs, caches or .git; of tests/ only the snapshots
 # and the command that compares the program with them, tests/support/snapshot.py).
@@ -39,7 +40,7 @@ _COPIED = (
     "tests/support/__init__.py",
     "tests/support/snapshot.py",
 )
-_COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests/snapshots")
+_COPIED_DIRS = ("components", "config", "dashboards", "offline", "tools", "tests/snapshots")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -357,7 +358,7 @@ def test_preview_prints_and_writes_the_same_bytes_twice(repo: Path, tmp_path: Pa
 
 
 def test_libyaml_and_pure_python_parse_alike() -> None:
-    """load_yaml parses with libyaml first (tools/inputs.py): it keeps the strict checks itself, and reads every
+    """load_yaml parses with libyaml first (offline/inputs.py): it keeps the strict checks itself, and reads every
     shipped stack file and a tenants section exactly as the pure-Python loader does."""
     with pytest.raises(InputError, match="duplicate key 'a'"):
         _load(_FastStrictLoader, "a: 1\nb: {c: 2}\na: 3\n", "x")

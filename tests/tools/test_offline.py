@@ -1,12 +1,12 @@
-"""The offline run's speed-up (tools/offline.py) leaves the SDK as it found it."""
+"""The offline run's speed-up (offline/run.py) leaves the SDK as it found it."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi.runtime.resource
 
+from offline.run import no_source_positions
 from tests.support.program import run_components
-from tools.offline import no_source_positions
 
 
 def test_source_positions_are_skipped_inside_a_run_and_restored_after() -> None:

@@ -9,11 +9,11 @@ import pytest
 from components.database.endpoint import endpoint, external_uri_template, read_host
 from components.kit import stateful_options
 from components.observability.datasource import FILE_KEY
+from offline.run import run_stack
 from tests.support.config import errors_for, scenario_config, stack_config, with_value, without
 from tests.support.netpol import Address, Pod, can_connect
 from tests.support.program import EXTERNAL_ENGINE, run_cached
 from tools import preview
-from tools.offline import run_stack
 
 CNPG_KINDS = {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor", "Database"}
 

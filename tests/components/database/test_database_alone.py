@@ -14,10 +14,10 @@ from components.litellm.names import selector_labels
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
+from offline.mocks import is_secret_wrapper
+from offline.run import ProgramRun, Recorded
 from tests.support.config import alone_config
 from tests.support.program import EXTERNAL_ENGINE, run_components, walk_strings
-from tools.mocks import is_secret_wrapper
-from tools.offline import ProgramRun, Recorded
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
 ADMIN = "Alone-@dmin:pw/?#"

@@ -18,8 +18,10 @@ from components.langfuse.credentials import (
     OIDC_CLIENT_SECRET_KEY,
 )
 from config import parse_config
-from config.assets import LANGFUSE_CHART, locked_chart
+from config.assets import LANGFUSE_CHART, LANGFUSE_V4_CHART, locked_chart
 from config.inventory import langfuse_secrets, secret_inventory
+from offline.mocks import unwrap_secrets
+from offline.run import ProgramRun
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.ingress_nginx import IngressNginx
@@ -33,13 +35,17 @@ from tests.support.program import (
     walk_strings,
 )
 from tests.support.schemas import validation_errors
-from tools.mocks import unwrap_secrets
-from tools.offline import ProgramRun
 
-KEYS_FILE = DATA / "langfuse_values_keys.txt"
+KEYS_FILES = {"3": DATA / "langfuse_values_keys.txt", "4": DATA / "langfuse_v4_values_keys.txt"}
+KEYS_FILE = KEYS_FILES["4"]
 
 LAB_ON_EXTERNAL = SCENARIOS["lab-langfuse-external"][1]
-ENABLED = [("enterprise", ()), SCENARIOS["lab-langfuse"], SCENARIOS["lab-langfuse-external"]]
+ENABLED = [
+    ("enterprise", ()),
+    SCENARIOS["lab-langfuse"],
+    SCENARIOS["lab-langfuse-external"],
+    SCENARIOS["lab-langfuse-v3"],
+]
 
 
 def _langfuse_things(run: ProgramRun) -> list[str]:
@@ -68,7 +74,7 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
     run = run_cached(stack, *overrides)
     (component,) = run.of_type("llm-gateway:langfuse:Langfuse")
     rel = release(run, "langfuse")
-    chart = locked_chart(LANGFUSE_CHART)
+    chart = locked_chart(LANGFUSE_CHART if "llm-gateway:langfuse.version=3" in overrides else LANGFUSE_V4_CHART)
     assert (rel["chart"], rel["version"], rel["description"]) == (chart.path, chart.version, chart.description)
     assert rel["namespace"] == "llm-gateway"
     assert run.named("llm-gateway-langfuse-release").parent == component.name
@@ -84,8 +90,9 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
         "langfuse-secret-key",
     }
     assert expected <= cfg_specs
-    assert ("langfuse-gcs-hmac" in cfg_specs) == (stack == "enterprise")
-    assert ("langfuse-minio-password" in cfg_specs) == (stack == "lab")
+    minio = "llm-gateway:langfuse.blob_storage=minio" in overrides
+    assert ("langfuse-gcs-hmac" in cfg_specs) != minio
+    assert ("langfuse-minio-password" in cfg_specs) == minio
     # The chart's own PostgreSQL is off; it uses the stack's database as role `langfuse`.
     pg = rel["values"]["postgresql"]
     assert pg["deploy"] is False
@@ -264,7 +271,8 @@ def test_gcs_bucket_and_its_own_service_account() -> None:
 
 @pytest.mark.parametrize(("stack", "overrides"), ENABLED)
 def test_every_values_key_is_a_documented_chart_key(stack: str, overrides: tuple[str, ...]) -> None:
-    assert undocumented(KEYS_FILE, release(run_cached(stack, *overrides), "langfuse")["values"]) == []
+    keys = KEYS_FILES["3" if "llm-gateway:langfuse.version=3" in overrides else "4"]
+    assert undocumented(keys, release(run_cached(stack, *overrides), "langfuse")["values"]) == []
 
 
 def test_the_key_check_catches_a_typo() -> None:
@@ -275,18 +283,20 @@ def test_the_key_check_catches_a_typo() -> None:
 
 
 def test_small_profile_clickhouse_and_valkey_settings() -> None:
-    lab = release(run_cached("lab", *LAB_LANGFUSE), "langfuse")["values"]
-    assert lab["clickhouse"]["replicaCount"] == 1
-    assert lab["clickhouse"]["clusterEnabled"] is False
-    assert lab["clickhouse"]["zookeeper"] == {"enabled": False, "networkPolicy": {"enabled": False}}
-    assert lab["s3"]["deploy"] is True
-    ent = release(run_cached("enterprise"), "langfuse")["values"]
-    assert ent["clickhouse"]["replicaCount"] == 3
-    assert ent["clickhouse"]["clusterEnabled"] is True
-    assert ent["clickhouse"]["zookeeper"]["enabled"] is True
-    for values in (lab, ent):
-        assert values["redis"]["primary"]["extraFlags"] == ["--maxmemory-policy noeviction"]
-        assert values["redis"]["architecture"] == "standalone"
+    v3 = release(run_scenario("lab-langfuse-v3"), "langfuse")["values"]
+    v4 = release(run_cached("enterprise"), "langfuse")["values"]
+    for values in (v3, v4):
+        # ClickHouse is the operator's ClickHouseCluster (test_langfuse_clickhouse.py), never the chart's.
+        assert values["clickhouse"]["deploy"] is False
+    assert v3["s3"]["deploy"] is True  # the v3 scenario keeps the 1.5.x chart's MinIO
+    assert v4["s3"]["deploy"] is False
+    assert v3["clickhouse"]["clusterEnabled"] is True
+    assert v4["clickhouse"]["cluster"] == {"enabled": True}
+    # Langfuse's queues must never be evicted: the 1.5.x chart's (Bitnami) Valkey, the 2.x chart's official one.
+    assert v3["redis"]["primary"]["extraFlags"] == ["--maxmemory-policy noeviction"]
+    assert v3["redis"]["architecture"] == "standalone"
+    assert v4["redis"]["valkeyConfig"] == "maxmemory-policy noeviction\n"
+    assert v4["redis"]["auth"]["usersExistingSecret"] == CREDENTIALS_SECRET
 
 
 def test_headless_initialization_reads_the_keys_from_secrets() -> None:
@@ -343,6 +353,11 @@ def test_network_policies_and_ingress() -> None:
         "langfuse-egress",
         "langfuse-gcs-egress",
         "langfuse-idp-egress",
+        "langfuse-clickhouse-egress",
+        "langfuse-clickhouse-default-deny",
+        "langfuse-clickhouse",
+        "langfuse-keeper-default-deny",
+        "langfuse-keeper",
     }
     assert policies["langfuse-default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     web_from = policies["langfuse-web"]["ingress"][0]["from"]
@@ -382,7 +397,14 @@ def test_gcs_blob_storage_needs_its_section() -> None:
 
 def test_ui_ingress_needs_the_gateway_issuer() -> None:
     raw = namespace("lab")
-    raw["langfuse"] = {"enabled": True, "ingress_host": "langfuse.lab.example", "local_sign_in_reason": REASON}
+    raw["langfuse"] = {
+        "enabled": True,
+        "ingress_host": "langfuse.lab.example",
+        "local_sign_in_reason": REASON,
+        "clickhouse": {"operator_namespace": "clickhouse-operator-system"},
+        "blob_storage": "gcs",
+        "gcs": {"bucket": "lab-langfuse-blobs"},
+    }
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
     assert "llm-gateway:langfuse.ingress_host: needs litellm.ingress.cluster_issuer" in errors_for(raw)
 

@@ -11,9 +11,9 @@ from components.langfuse.component import Langfuse, LangfuseArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
+from offline.run import ProgramRun
 from tests.support.config import alone_config
 from tests.support.program import EXTERNAL_ENGINE, run_components
-from tools.offline import ProgramRun
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
 

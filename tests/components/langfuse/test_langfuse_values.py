@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from components.database.args import database_passwords
+from components.langfuse import chart as lf_chart
+from components.langfuse import clickhouse as lf_clickhouse
 from components.langfuse import credentials as lf_credentials
 from components.langfuse import database as lf_database
 from components.langfuse import names as lf_names
@@ -26,11 +28,12 @@ from components.secrets.managed import basic_auth_consumer, consumer_manifests, 
 from components.secrets.store import StoreAccess
 from config import StackConfig
 from config.inventory import LANGFUSE_DB_PASSWORD
+from offline.render import RenderedObject
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, render
 from tests.support.ingress_nginx import IngressNginx
 from tests.support.netpol import Address, Pod, can_connect
-from tests.support.program import EXTERNAL_ENGINE, EXTERNAL_SERVER, LAB_LANGFUSE
+from tests.support.program import EXTERNAL_ENGINE, EXTERNAL_SERVER, LAB_LANGFUSE, LAB_UI, LANGFUSE_V3, V3_MINIO
 from tests.support.rendered import (
     Deployed,
     existing_secret_findings,
@@ -40,25 +43,13 @@ from tests.support.rendered import (
     restricted_violations,
     selected_pods,
 )
-from tools.render import RenderedObject
 
 STORE = StoreAccess(StoreRef("gcp-secret-manager", "ClusterSecretStore"), "eso@example.iam.gserviceaccount.com")
-LAB_GCS = (
-    "llm-gateway:langfuse.blob_storage=gcs",
-    "llm-gateway:langfuse.gcs={bucket: lab-langfuse-blobs, gsa_account_id: langfuse-blob}",
-)
-LAB_UI = (
-    "llm-gateway:langfuse.init.admin_email=admin@example.org",
-    "llm-gateway:langfuse.ingress_host=langfuse.lab.example",
-    "llm-gateway:litellm.ingress.cluster_issuer=lab-ca",
-    "llm-gateway:litellm.network.ingress_controller_namespace=ingress-nginx",
-    "llm-gateway:langfuse.sso={issuer_url: 'https://login.lab.example/realms/lab', client_id: langfuse, "
-    "client_secret_gsm_secret: lab-langfuse-oidc}",
-)
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "lab-minio": ("lab", LAB_LANGFUSE),
-    "lab-gcs-admin-ui": ("lab", (*LAB_LANGFUSE, *LAB_GCS, *LAB_UI)),
-    "lab-minio-ui": ("lab", (*LAB_LANGFUSE, *LAB_UI)),
+    "lab-minio": ("lab", (*LAB_LANGFUSE, *V3_MINIO)),
+    "lab-gcs-admin-ui": ("lab", (*LAB_LANGFUSE, *LAB_UI)),
+    "lab-v3-gcs-admin-ui": ("lab", (*LAB_LANGFUSE, *LANGFUSE_V3, *LAB_UI)),
+    "lab-minio-ui": ("lab", (*LAB_LANGFUSE, *V3_MINIO, *LAB_UI)),
     "lab-external": ("lab", (*LAB_LANGFUSE, *EXTERNAL_ENGINE)),
     "enterprise": ("enterprise", ()),
 }
@@ -77,7 +68,7 @@ def _config(variant: str) -> StackConfig:
 def _render(variant: str) -> list[RenderedObject]:
     cfg = _config(variant)
     lf = cfg.langfuse
-    return render(lf.release_name, cfg.namespaces.gateway, lf_values.helm_chart(lf), lf_values.helm_values(cfg))
+    return render(lf.release_name, cfg.namespaces.gateway, lf_chart.helm_chart(lf), lf_chart.helm_values(cfg))
 
 
 def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
@@ -96,7 +87,8 @@ def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
 
 def _deployed(variant: str) -> Deployed:
     cfg = _config(variant)
-    return deployed([*_secrets(cfg), *lf_network.network_policies(cfg)], _render(variant))
+    clusters = [lf_clickhouse.clickhouse_cluster(cfg), lf_clickhouse.keeper_cluster(cfg)]
+    return deployed([*_secrets(cfg), *lf_network.network_policies(cfg), *clusters], _render(variant))
 
 
 def _pod(d: Deployed, workload: str) -> Pod:
@@ -108,7 +100,8 @@ def _pod(d: Deployed, workload: str) -> Pod:
 def _app_network(variant: str) -> tuple[StackConfig, list[dict[str, Any]], tuple[Pod, Pod, Pod]]:
     """The variant's config, its NetworkPolicies, and the web, worker and ClickHouse pods."""
     d = _deployed(variant)
-    pods = (_pod(d, "langfuse-web"), _pod(d, "langfuse-worker"), _pod(d, "langfuse-clickhouse-shard0"))
+    (server,) = [p for p in d.pods if p.operator == "clickhouse" and p.owner.kind == "ClickHouseCluster"]
+    pods = (_pod(d, "langfuse-web"), _pod(d, "langfuse-worker"), Pod(server.owner.namespace, server.labels))
     return _config(variant), [o.body for o in d.of_kind("NetworkPolicy")], pods
 
 
@@ -117,7 +110,7 @@ def test_rendered_chart_reads_only_keys_the_external_secrets_render(variant: str
     cfg = _config(variant)
     d = _deployed(variant)
     assert reference_findings(d) == []
-    values = {cfg.langfuse.release_name: lf_values.helm_values(cfg)}
+    values = {cfg.langfuse.release_name: lf_chart.helm_values(cfg)}
     assert existing_secret_findings(d, values, cfg.namespaces.gateway) == []
     assert {
         o.name: crd_errors(o.body, ESO_CRD) for o in d.of_kind("ExternalSecret") if crd_errors(o.body, ESO_CRD)

@@ -14,11 +14,11 @@ from components.database.endpoint import external_uri_template
 from config import ConfigError, parse_config
 from config.assets import LITELLM_CHART, locked_chart
 from config.inventory import GRAFANA_RO_PASSWORD, LITELLM_DB_PASSWORD
+from offline.run import ProgramRun
 from tests.harness.pglab.server import PostgresServer
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import EXTERNAL_ENGINE, HELM_RELEASE, STACKS, run_cached
-from tools.offline import ProgramRun
 
 KEYS_FILE = DATA / "litellm_helm_values_keys.txt"
 

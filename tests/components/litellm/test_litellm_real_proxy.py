@@ -27,12 +27,12 @@ from typing import Any
 import pytest
 import yaml
 
+from offline.run import run_stack
 from tests.harness import timings
 from tests.harness.litellm import probe as litellm_probe
 from tests.support import ROOT
 from tests.support.components import require
 from tests.support.program import HELM_RELEASE
-from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy
 

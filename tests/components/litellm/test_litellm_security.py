@@ -22,11 +22,11 @@ from components.litellm import values as litellm_values
 from config import parse_config
 from config.litellm import NON_ROOT_UID
 from config.litellm_passthrough import PASSTHROUGH_PROVIDERS
+from offline.run import ProgramRun
 from tests.support.config import errors_for, namespace, scenario_config
 from tests.support.direct import render
 from tests.support.program import HELM_RELEASE, STACKS, run_cached
 from tools import preview
-from tools.offline import ProgramRun
 
 OPEN_OPENAI = "llm-gateway:litellm.passthrough=[{provider: openai}]"
 OPEN_AZURE = "llm-gateway:litellm.passthrough=[{provider: azure}]"

@@ -28,11 +28,11 @@ from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from components.sso import values as sso_values
 from config import API_PORT, StackConfig
+from offline.render import RenderedObject
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, render
 from tests.support.program import REDIS_IN_CLUSTER
 from tests.support.rendered import containers, matches
-from tools.render import RenderedObject
 
 STORE = StoreRef("gcp-secret-manager", "ClusterSecretStore")
 ACCESS = StoreAccess(STORE, "eso@project.iam.gserviceaccount.com")

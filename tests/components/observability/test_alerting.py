@@ -23,13 +23,13 @@ from components.observability import rules as alert_rules
 from components.observability.alerts.alert import hours
 from components.observability.alerts.spend import BUDGET_TIERS
 from config import ConfigError, StackConfig, parse_config
+from offline.run import ProgramRun
 from tests.support import ROOT
 from tests.support.components import require
 from tests.support.config import cnpg_section, stack_config, with_value
 from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
-from tools.offline import ProgramRun
 
 ALERTS_DOC = ROOT / "docs" / "alerts.md"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from offline.run import run_config
 from tests.support.schemas import validation_errors
-from tools.offline import run_config
 
 PROGRAM = """
 from components.database.endpoint import DatabaseEndpoint

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from components.observability.datasource import CA_TEMPLATE, FILE_KEY, PASSWORD_TEMPLATE, SECRET_NAME
+from offline.run import ProgramRun
 from tests.support.program import EXTERNAL_ENGINE, run_cached, walk_strings
 from tests.support.schemas import validation_errors
-from tools.offline import ProgramRun
 
 LAB_PASSWORD_SECRET = "litellm-grafana-ro-password"
 CA_SECRET = "litellm-pg-server-ca-cert"

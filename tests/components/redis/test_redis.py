@@ -17,12 +17,12 @@ from config import InClusterRedisConfig, parse_config
 from config.assets import VALKEY_CHART, load_lock, locked_chart
 from config.footprint import footprint
 from config.inventory import MEMORYSTORE_AUTH, MEMORYSTORE_CA, REDIS_PASSWORD, gsm_secret_id
+from offline.mocks import is_secret_wrapper
 from tests.support import rendered as checks
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER, release, run_cached
 from tests.support.schemas import validation_errors
-from tools.mocks import is_secret_wrapper
 
 INSTANCE = "gcp:redis/instance:Instance"
 

@@ -46,11 +46,11 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
+from offline.run import run_stack
 from tests.harness import timings
 from tests.harness.litellm import probe
 from tests.support.components import require
 from tests.support.program import HELM_RELEASE, REDIS_IN_CLUSTER
-from tools.offline import run_stack
 
 pytestmark = pytest.mark.real_proxy
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from components.secrets.reach import policy_grants
+from offline.run import ProgramRun
 from tests.support import ROOT
 from tests.support.program import EXTERNAL_ENGINE, SCENARIOS, VARIANT_NAMES, run_cached, run_scenario
 from tests.support.secret_reach import (
@@ -26,7 +27,6 @@ from tests.support.secret_reach import (
     tenant_key_secrets,
     tenant_namespaces_of_run,
 )
-from tools.offline import ProgramRun
 
 SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"

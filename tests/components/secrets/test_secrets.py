@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from offline.mocks import redact_secrets
+from offline.run import ProgramRun
 from tests.support.config import errors_for, namespace
 from tests.support.program import ADMIN_PASSWORD, STACKS, VARIANTS, run_cached, walk_strings
 from tests.support.secret_reach import granted, reach_of_run, tenant_key_secrets
-from tools.mocks import redact_secrets
-from tools.offline import ProgramRun
 from tools.preview import main as preview_main
 
 

@@ -18,11 +18,11 @@ from components.secrets.store import (
     store_manifest,
 )
 from config.inventory import LANGFUSE_GCS_HMAC, MASTER_KEY
+from offline.mocks import is_secret_wrapper
+from offline.run import ProgramRun
 from tests.support.config import alone_config
 from tests.support.program import run_components
 from tests.support.schemas import validation_errors
-from tools.mocks import is_secret_wrapper
-from tools.offline import ProgramRun
 
 STORE = StoreAccess(StoreRef(name="alone-store", namespace="ns"), "eso-alone@mock-project.iam.gserviceaccount.com")
 OTHER = StoreAccess(StoreRef(name="alone-store", namespace="other"), "other@mock-project.iam.gserviceaccount.com")

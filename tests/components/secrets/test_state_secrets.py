@@ -12,10 +12,10 @@ import pytest
 from config import ConfigError, parse_config
 from config.checks import KMS_SECRETS_PROVIDERS, StackSettings
 from config.load import read_stack_settings
+from offline.run import run_config
+from offline.stackfile import overridden_config, stack_settings
 from tests.support.config import alone_config, namespace
-from tools.offline import run_config
 from tools.preview import main as preview_main
-from tools.stackfile import overridden_config, stack_settings
 
 REMEDY = 'pulumi stack change-secrets-provider "gcpkms://projects/{project}/locations/L/keyRings/R/cryptoKeys/K"'
 

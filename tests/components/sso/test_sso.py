@@ -21,12 +21,12 @@ from components.sso import values as sso_values
 from config import parse_config
 from config.assets import OAUTH2_PROXY_CHART, locked_chart
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, secret_inventory
+from offline.run import ProgramRun
 from tests.support.chart_keys import DATA, undocumented
 from tests.support.config import errors_for, namespace, stack_config, with_value, without
 from tests.support.ingress_nginx import IngressNginx
 from tests.support.program import HELM_RELEASE, run_cached, walk_strings
 from tests.support.schemas import validation_errors
-from tools.offline import ProgramRun
 
 KEYS_FILE = DATA / "oauth2_proxy_values_keys.txt"
 HOST = "llm.acme.example"

@@ -26,11 +26,11 @@ from components.sso.component import SsoArgs
 from config import API_PORT, StackConfig
 from config.durations import duration_seconds
 from config.inventory import OAUTH2_PROXY_COOKIE_SECRET, gsm_secret_id
+from offline.render import RenderedObject
 from tests.support.config import scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, one, render
 from tests.support.netpol import Address, Pod, can_connect
 from tests.support.rendered import existing_secret_findings, reference_findings, restricted_violations, selected_pods
-from tools.render import RenderedObject
 
 ACCESS = StoreAccess(StoreRef("gcp-secret-manager", "ClusterSecretStore"), "eso@project.iam.gserviceaccount.com")
 INTERNET = Address("8.8.8.8")

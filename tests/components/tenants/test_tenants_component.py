@@ -11,10 +11,10 @@ import pytest
 
 from components.tenants import manifests, reconciler
 from components.tenants.desired import desired_document, document_text, run_hash
+from offline.run import ProgramRun
 from tests.support.config import stack_config
 from tests.support.program import STACKS, run_cached
 from tests.support.schemas import validation_errors
-from tools.offline import ProgramRun
 
 SECRET = "gcp:secretmanager/secret:Secret"
 

@@ -28,9 +28,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from offline.inputs import read_yaml_mapping
 from tests.harness.litellm import probe
 from tests.harness.litellm.captured import write_or_compare
-from tools.inputs import read_yaml_mapping
 
 ROOT: Final = Path(__file__).resolve().parents[3]
 OUTPUT: Final = ROOT / "components" / "litellm" / "openapi.json"

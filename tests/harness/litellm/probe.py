@@ -78,8 +78,8 @@ from typing import Any, Final
 
 import yaml
 
+from offline.inputs import InputError, read_yaml_mapping
 from tests.harness.processes import LoopbackServer, start_logged, stop_group
-from tools.inputs import InputError, read_yaml_mapping
 
 MOCK_RESPONSE: Final = "Hello from the litellm probe."
 DUMMY_PROVIDER_KEY: Final = "sk-probe-dummy-provider-key"

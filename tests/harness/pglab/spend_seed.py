@@ -248,6 +248,23 @@ def rebuild_daily_aggregates(conn: Conn) -> None:
         )
 
 
+def add_daily_rows(conn: Conn, prefix: str) -> None:
+    """LiteLLM's daily rows for the spend-log rows whose request_id starts with `prefix-`, as
+    its batch writer adds them (`updated_at` now), without touching the other daily rows: new
+    rows beside the existing ones of a (user, day, key, model) sum to the same totals."""
+    day = "to_char(\"startTime\", 'YYYY-MM-DD')"
+    conn.execute(
+        'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, model_group, custom_llm_provider,'
+        " prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at)"
+        f' SELECT gen_random_uuid()::text, "user", {day}, api_key, model, model_group, custom_llm_provider,'
+        " sum(prompt_tokens), sum(completion_tokens), sum(spend), count(*),"
+        " count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), now()"
+        ' FROM "LiteLLM_SpendLogs" WHERE request_id LIKE %s'
+        f' GROUP BY "user", {day}, api_key, model, model_group, custom_llm_provider',
+        [f"{prefix}-%"],
+    )
+
+
 def seed(conn: Conn, data: DataSet = SMALL) -> None:
     insert_entities(conn, data)
     insert_requests(conn, data)
@@ -344,7 +361,7 @@ def bulk_models(count: int = len(BULK_MODELS)) -> tuple[tuple[str, float, float,
 
 
 def _bulk_lines(
-    data: DataSet, rows: int, days: int, end: datetime, seed_value: int, users: int, models: int
+    data: DataSet, rows: int, days: int, end: datetime, seed_value: int, users: int, models: int, prefix: str = "bulk"
 ) -> Iterator[str]:
     rng = random.Random(seed_value)
     span = days * 86400
@@ -371,7 +388,7 @@ def _bulk_lines(
         start = start0 + timedelta(seconds=rng.random() * span)
         user = user_of[key.name]
         yield _copy_line(
-            f"bulk-{i:08d}",
+            f"{prefix}-{i:08d}",
             key.token,
             spend,
             prompt,
@@ -419,6 +436,15 @@ def bulk_load(
         progress("ANALYZE ...")
     conn.execute("ANALYZE")
     return data
+
+
+def add_bulk_rows(conn: Conn, data: DataSet, *, rows: int, end: datetime, prefix: str, users: int, models: int) -> None:
+    """`rows` new requests over the day before `end` (ids `prefix-N`), and LiteLLM's daily rows for
+    them as its batch writer adds them (`add_daily_rows`): what arrives between two refreshes."""
+    lines = _bulk_lines(data, rows, 1, end, sum(prefix.encode()), users, models, prefix)
+    with conn.cursor() as cur, cur.copy(f'COPY "LiteLLM_SpendLogs" ({_COPY_COLUMNS}) FROM STDIN') as copy:
+        copy.write("".join(line for line in lines))
+    add_daily_rows(conn, prefix)
 
 
 # --- the reporting schema ----------------------------------------------------------------

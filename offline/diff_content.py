@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tools.diff_resources import changed_paths, short
+from offline.diff_resources import changed_paths, short
 
 
 def unified(name: str, old: str | None, new: str | None) -> list[str]:

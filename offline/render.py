@@ -12,7 +12,7 @@ secrets already redacted (`[secret]`), so nothing rendered can hold a secret.
     rendered/index.json                     release -> chart asset, version, digest, objects
 
 `python -m tools.preview --out` renders in a second process (`RenderWorker`, this
-module run as `python -m tools.render`), started before the program runs: it loads
+module run as `python -m offline.render`), started before the program runs: it loads
 the Helm library and verifies and loads the charts while the program runs, then
 renders and writes `rendered/` while the preview writes the other files, each on
 its own core (`write_releases` in-process writes the same files).
@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from config.assets import AssetError, asset_path, load_lock
-from tools.inputs import exit_cli
-from tools.yamlout import dump_yaml
+from offline.inputs import exit_cli
+from offline.yamlout import dump_yaml
 
 if TYPE_CHECKING:
     from helm_python import Chart
 
-    from tools.offline import ProgramRun, Recorded
+    from offline.run import ProgramRun, Recorded
 
 ROOT = Path(__file__).resolve().parent.parent
 # libyaml's parser where PyYAML has it (10x faster); it builds the same objects as PyYAML's own.
@@ -270,7 +270,7 @@ class RenderWorker:
 
     def __init__(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.render"],
+            [sys.executable, "-m", "offline.render"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -314,7 +314,7 @@ class RenderWorker:
 def _serve(argv: Sequence[str] | None = None) -> int:
     """The worker: preload, read one request from stdin, write `rendered/`, answer on stdout."""
     argparse.ArgumentParser(
-        prog="python -m tools.render",
+        prog="python -m offline.render",
         description="The chart renderer of `python -m tools.preview --out`, in its own process: reads one "
         "JSON request on stdin, writes rendered/, answers on stdout. Started by the preview, not by hand.",
     ).parse_args(argv)

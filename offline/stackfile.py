@@ -20,7 +20,7 @@ from config import NAMESPACE, SECRET_KEYS, ConfigError, parse_config, read_names
 from config.checks import StackSettings
 from config.key_path import KeyPathError, parse_key_path, set_path
 from config.load import read_stack_settings
-from tools.inputs import InputError, load_yaml, read_yaml_mapping
+from offline.inputs import InputError, load_yaml, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,12 +2,12 @@
 
 This is the engine behind `python -m tools.preview` and the test harness:
 `run_stack("lab")` reads `Pulumi.lab.yaml` and applies `--set`-style overrides
-(tools/stackfile.py), executes `__main__.py` with `set_mocks(..., preview=False)`
+(offline/stackfile.py), executes `__main__.py` with `set_mocks(..., preview=False)`
 (so every `apply` runs) in a fresh event loop and a fresh context, and returns
 every registered resource with its type, name, parent and inputs.
 
 Provider-computed values (ids, service-account emails, generated passwords)
-are plausible placeholders made up by `RecordingMocks` (tools/mocks.py); generated
+are plausible placeholders made up by `RecordingMocks` (offline/mocks.py); generated
 passwords are recorded so tests can prove they never appear outside a secret.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 
-from tools.mocks import RecordingMocks, RecordingMonitor, normalize, redact_secrets, unwrap_secrets
-from tools.stackfile import ROOT, as_pulumi_config, overridden_config
+from offline.mocks import RecordingMocks, RecordingMonitor, normalize, redact_secrets, unwrap_secrets
+from offline.stackfile import ROOT, as_pulumi_config, overridden_config
 
 PROJECT = "llm-gateway"
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tools.diff_sources import Preview
+from offline.diff_sources import Preview
 
 ALL = "*"
 

@@ -292,9 +292,15 @@ def key_models(team: TenantTeam, key: TenantKey) -> list[str]:
     return list(key.models) if key.models else list(team.models)
 
 
+def tenant_key_gsm_prefix(prefix: str) -> str:
+    """What every tenant key's GSM secret id starts with, and no other secret's of the stack: the
+    reconciler's grants are conditioned on it (components/tenants/component.py)."""
+    return f"{prefix}tenant-"
+
+
 def tenant_key_gsm_id(prefix: str, team: TenantTeam, key: TenantKey) -> str:
     """The GSM secret id of a key (at most 40 + 7 + 40 + 1 + 40 = 128 characters of GSM's 255)."""
-    return f"{prefix}tenant-{team.alias}-{key.alias}"
+    return f"{tenant_key_gsm_prefix(prefix)}{team.alias}-{key.alias}"
 
 
 def all_keys(tenants: TenantsConfig) -> Iterator[tuple[int, TenantTeam, int, TenantKey]]:

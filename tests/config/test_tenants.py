@@ -257,6 +257,18 @@ def test_stack_wide_names_of_tenants_must_not_collide() -> None:
     assert any("secrets.store.gsa_prefix: tenant namespace tenants's" in p for p in problems(raw))
 
 
+def test_no_secret_of_the_stack_starts_with_the_tenant_prefix() -> None:
+    """The reconciler's grants admit every secret whose id starts with `<secrets.prefix>tenant-`: a referenced
+    secret with that prefix (not a key's own id) would be readable by it, so the config is refused."""
+    raw = lab_with(team("openai", keys=[key("api-key")]))
+    raw["litellm"]["provider_keys"][0]["gsm_secret"] = "tenant-shared-openai"
+    assert any(
+        "litellm.provider_keys[0].gsm_secret: 'tenant-shared-openai' starts with 'tenant-'" in p for p in problems(raw)
+    )
+    raw["litellm"]["provider_keys"][0]["gsm_secret"] = "shared-tenant-openai"
+    accepted(raw)
+
+
 # --- ranges (Hypothesis) ------------------------------------------------------------------------
 
 REAL = st.one_of(

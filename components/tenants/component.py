@@ -181,7 +181,9 @@ class Tenants(pulumi.ComponentResource):
         stores = {s.namespace: NamespaceSecretStore(f"{name}-store-{s.namespace}", s, child) for s in args.stores}
         ready: list[pulumi.Resource] = [binding, ksa]
         number = gcp.organizations.get_project_output(project_id=args.project).number
-        condition = number.apply(lambda n: key_condition(args.project, str(n), args.key_id_prefix))
+        condition = number.apply(
+            lambda n: gcp.projects.IAMMemberConditionArgs(**key_condition(args.project, str(n), args.key_id_prefix))
+        )
         ready += [
             gcp.projects.IAMMember(
                 f"{name}-keys-{role.rsplit('.', 1)[-1]}",

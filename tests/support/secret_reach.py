@@ -33,6 +33,7 @@ __all__ = [
     "granted",
     "gsm_secret_id",
     "name_prefixes",
+    "project_grants_beyond_the_tenants_reconciler",
     "reach_of_run",
     "reach_problems",
     "readable",
@@ -91,3 +92,17 @@ def tenant_namespaces_of_run(run: Any) -> set[str]:
         for es in run.custom_resources("ExternalSecret")
         if any(gsm_secret_id(d["remoteRef"]["key"]) in keys for d in es["spec"].get("data") or [])
     }
+
+
+def project_grants_beyond_the_tenants_reconciler(run: Any) -> list[str]:
+    """Project-level IAM grants other than the tenants reconciler's two, which a condition limits
+    to the tenants' key secrets (components/tenants): any other is a grant on every secret."""
+    return [
+        r.name
+        for r in run.resources
+        if r.type.startswith("gcp:projects/")
+        and not (
+            r.name.startswith("llm-gateway-tenants-keys-")
+            and "startsWith" in str((r.plain_inputs.get("condition") or {}).get("expression", ""))
+        )
+    ]

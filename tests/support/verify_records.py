@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from components.litellm.names import selector_labels
+from components.reporting.component import NAME as REPORTING_JOB
 from config import API_PORT
 from tests.support.real_prometheus import RealPrometheus, ScrapeTarget
 from tests.support.secret_reach import reach_of_run
@@ -56,7 +57,7 @@ def cnpg(stack: Loaded, ready_instances: int, phase: str) -> dict[str, Any]:
 
 
 def cronjob(stack: Loaded, succeeded: datetime | None) -> dict[str, Any]:
-    (job,) = of_kind(stack, "CronJob")
+    (job,) = [j for j in of_kind(stack, "CronJob") if j["metadata"]["name"] == REPORTING_JOB]
     status = {"lastScheduleTime": stamp(datetime.now(UTC) - timedelta(minutes=3))}
     if succeeded is not None:
         status["lastSuccessfulTime"] = stamp(succeeded)

@@ -78,7 +78,8 @@ def _redis_bin() -> Path:
 
 def rendered_values(*overrides: str) -> dict[str, Any]:
     """The litellm-helm values the program renders for the lab stack with `overrides`."""
-    run = run_stack("lab", (f"llm-gateway:litellm.models={MODELS}", *overrides))
+    # the lab's tenants name its real models, which the mock models replace: no tenants here
+    run = run_stack("lab", (f"llm-gateway:litellm.models={MODELS}", "llm-gateway:tenants={enabled: false}", *overrides))
     (release,) = [r for r in run.of_type(HELM_RELEASE) if r.plain_inputs["name"] == "litellm"]
     values = release.plain_inputs["values"]
     assert isinstance(values, dict)

@@ -12,7 +12,7 @@ from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
 from offline.run import ProgramRun
-from tests.support.config import alone_config
+from tests.support.config import alone_config, redis_wiring
 from tests.support.program import EXTERNAL_ENGINE, run_components
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
@@ -22,7 +22,7 @@ def langfuse_alone(cfg: StackConfig) -> ProgramRun:
     def program() -> None:
         database = pulumi.ComponentResource("test:database:Database", "db")
         server = postgresql.Provider("server", host="pg.example", username="admin", superuser=False)
-        Langfuse("lf", LangfuseArgs.from_config(cfg, STORE, database, server))
+        Langfuse("lf", LangfuseArgs.from_config(cfg, STORE, database, redis_wiring(cfg), server))
 
     return run_components(program)
 

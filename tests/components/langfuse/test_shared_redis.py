@@ -1,4 +1,4 @@
-"""Langfuse on the stack's shared Redis (issue 23): neither chart (2.x for v4, 1.5.x for v3) renders a Redis or
+"""Langfuse on the stack's shared Redis: neither chart (2.x for v4, 1.5.x for v3) renders a Redis or
 Valkey of its own (the 1.5.x chart's was Bitnami's); web and worker connect to the Redis LiteLLM uses (the
 in-cluster Valkey release or Memorystore, with TLS and its CA), in database `LANGFUSE_REDIS_DB`, with the
 password of the shared Redis's ESO Secret; the shared Redis admits them and their egress reaches it; a stack

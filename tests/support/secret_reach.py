@@ -17,7 +17,9 @@ from components.secrets.reach import (
     Reach,
     SecretGrant,
     consumed,
+    granted,
     gsm_secret_id,
+    name_prefixes,
     reach_problems,
     readable,
 )
@@ -28,7 +30,9 @@ __all__ = [
     "Reach",
     "SecretGrant",
     "consumed",
+    "granted",
     "gsm_secret_id",
+    "name_prefixes",
     "reach_of_run",
     "reach_problems",
     "readable",
@@ -60,11 +64,14 @@ def reach_of_run(run: Any) -> Reach:
             secret = gsm_secret_id(str(inputs["secretId"]))
             grants += [SecretGrant(secret, inputs["role"], m) for m in _members(inputs, _SECRET_IAM[r.type])]
         elif r.type in _PROJECT_IAM:
-            grants += [SecretGrant(None, inputs["role"], m) for m in _members(inputs, _PROJECT_IAM[r.type])]
+            condition = (inputs.get("condition") or {}).get("expression")
+            members = _members(inputs, _PROJECT_IAM[r.type])
+            grants += [SecretGrant(None, inputs["role"], m, condition) for m in members]
         elif r.type in _GSA_IAM and inputs["role"] in IMPERSONATION_ROLES:
             email = str(inputs["serviceAccountId"]).rsplit("/", 1)[-1]
             impersonations += [Impersonation(email, m) for m in _members(inputs, _GSA_IAM[r.type])]
-    return Reach(objects=run.kubernetes_objects(), grants=grants, impersonations=impersonations)
+    secrets = {str(s.plain_inputs["secretId"]) for s in run.of_type("gcp:secretmanager/secret:Secret")}
+    return Reach(objects=run.kubernetes_objects(), grants=grants, impersonations=impersonations, secrets=secrets)
 
 
 def tenant_key_secrets(run: Any) -> set[str]:

@@ -158,8 +158,8 @@ class LlmGateway(pulumi.ComponentResource):
             assert shared is not None  # config.redis.langfuse_redis_problems refuses Langfuse without a shared Redis
             langfuse = Langfuse(
                 f"{name}-langfuse",
-                LangfuseArgs.from_config(cfg, store, database, shared.wiring, database.postgres_provider),
-                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database, shared])),
+                LangfuseArgs.from_config(cfg, store, database, shared, shared.wiring, database.postgres_provider),
+                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
             )
         wired = wire_litellm(cfg, database.endpoint_info, shared.wiring if shared else None)
         gateway = LiteLLM(

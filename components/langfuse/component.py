@@ -111,6 +111,9 @@ class LangfuseArgs:
     """Where LiteLLM sends traces (the web Service)."""
     database: pulumi.Resource
     """The stack's database component: Langfuse's own database waits for it."""
+    shared_redis: pulumi.Resource
+    """The stack's shared Redis (`SharedState`): the release waits for it (the instance or the in-cluster Valkey,
+    and the password Secret web and worker read); nothing else of Langfuse does."""
     postgres_server: postgresql.Provider | None = None
     """The external server's admin provider (engine external): Langfuse's role and database are created there."""
 
@@ -120,10 +123,12 @@ class LangfuseArgs:
         cfg: StackConfig,
         store: StoreAccess,
         database: pulumi.Resource,
+        shared_redis: pulumi.Resource,
         redis: RedisWiring,
         postgres_server: postgresql.Provider | None = None,
     ) -> LangfuseArgs:
-        """`redis`: the stack's shared Redis (`SharedState.wiring`), where Langfuse keeps its queues and cache."""
+        """`shared_redis` and `redis`: the stack's shared Redis (`SharedState`) and its wiring, where Langfuse
+        keeps its queues and cache."""
         lf, ns = cfg.langfuse, cfg.namespaces.gateway
         db_consumer = basic_auth_consumer(credentials.DB_SECRET, ns, lf.owner, cnpg_roles.RELOAD_LABEL)
         return cls(
@@ -140,6 +145,7 @@ class LangfuseArgs:
             url=ui_url(cfg),
             otel_host=names(cfg).web_url,
             database=database,
+            shared_redis=shared_redis,
             postgres_server=postgres_server,
         )
 
@@ -194,7 +200,7 @@ class Langfuse(pulumi.ComponentResource):
             # protects data (not retained: uninstalling keeps the PVCs, see docs/runbooks/turn-a-feature-off.md).
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[credentials, traces, *db_resources, *secrets.values()],
+                depends_on=[credentials, traces, args.shared_redis, *db_resources, *secrets.values()],
                 protect=args.data_safety.protect,
             ),
         )

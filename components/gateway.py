@@ -23,6 +23,8 @@ from components.kit import metadata, namespace_options, object_meta
 from components.langfuse.component import Langfuse, LangfuseArgs
 from components.langfuse.credentials import litellm_tracing
 from components.langfuse.database import database_tenant
+from components.langfuse.names import app_labels
+from components.langfuse.names import names as langfuse_names
 from components.litellm.component import LiteLLM, LiteLLMArgs
 from components.litellm.names import selector_labels
 from components.litellm.wiring import AdminFrontDoor, GatewayWiring, gateway_wiring
@@ -134,22 +136,31 @@ class LlmGateway(pulumi.ComponentResource):
             ),
             in_ns,
         )
-        # Tracing: created only when enabled; LiteLLM waits for its keys' ExternalSecret only.
-        langfuse = (
-            Langfuse(
-                f"{name}-langfuse",
-                LangfuseArgs.from_config(cfg, store, database, database.postgres_provider),
-                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
-            )
-            if cfg.langfuse.enabled
-            else None
-        )
-        # Shared state for the proxy's processes (redis.mode); LiteLLM waits for its credentials.
+        # Shared state for the proxy's processes and Langfuse's queues (redis.mode); LiteLLM waits for its
+        # credentials. Langfuse's web and worker pods are its other clients (config refuses Langfuse without it).
         shared = (
-            SharedState(f"{name}-redis", SharedStateArgs.from_config(cfg, store, selector_labels(cfg.litellm)), in_ns)
+            SharedState(
+                f"{name}-redis",
+                SharedStateArgs.from_config(
+                    cfg,
+                    store,
+                    selector_labels(cfg.litellm),
+                    {"langfuse": app_labels(langfuse_names(cfg))} if cfg.langfuse.enabled else None,
+                ),
+                in_ns,
+            )
             if cfg.redis.mode != "none"
             else None
         )
+        # Tracing: created only when enabled; LiteLLM waits for its keys' ExternalSecret only.
+        langfuse: Langfuse | None = None
+        if cfg.langfuse.enabled:
+            assert shared is not None  # config.redis.langfuse_redis_problems refuses Langfuse without a shared Redis
+            langfuse = Langfuse(
+                f"{name}-langfuse",
+                LangfuseArgs.from_config(cfg, store, database, shared, shared.wiring, database.postgres_provider),
+                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
+            )
         wired = wire_litellm(cfg, database.endpoint_info, shared.wiring if shared else None)
         gateway = LiteLLM(
             f"{name}-litellm",

@@ -18,7 +18,6 @@ from config.langfuse import (
     LangfuseInitConfig,
     LangfuseWorkload,
     MinioConfig,
-    ValkeyConfig,
 )
 from config.langfuse_clickhouse import ClickHouseConfig, KeeperConfig
 from config.langfuse_v4 import V4MigrationConfig
@@ -271,7 +270,6 @@ __all__ = [
     "TenantsConfig",
     "UsageAlerts",
     "V4MigrationConfig",
-    "ValkeyConfig",
     "load_stack_config",
     "memory_bytes",
     "millicores",

@@ -11,9 +11,9 @@ resource is registered.
 Counted: LiteLLM's replicas (the HPA floor when autoscaling), its migration Job
 (a Helm hook that needs room during every upgrade), the CNPG instances, and,
 when `langfuse.enabled`, Langfuse web and worker, ClickHouse and its Keeper (the
-operator's clusters), Valkey and MinIO, oauth2-proxy when `sso.enabled`,
+operator's clusters) and MinIO (v3), oauth2-proxy when `sso.enabled`,
 and the in-cluster Valkey when `redis.mode` is `in_cluster` (Memorystore runs
-outside the cluster). Not counted: platform operators
+outside the cluster; Langfuse shares that Redis, it runs none of its own). Not counted: platform operators
 (CNPG, ESO, kube-prometheus-stack) and GKE's system pods; `capacity` is what
 is left for this program after them.
 """
@@ -101,7 +101,6 @@ def footprint(cfg: StackConfig) -> Footprint:
             _row("langfuse clickhouse", lf.clickhouse.replicas, lf.clickhouse.resources),
         ]
         rows.append(_row("langfuse keeper", lf.clickhouse.keeper.replicas, lf.clickhouse.keeper.resources))
-        rows.append(_row("langfuse valkey", 1, lf.valkey.resources))
         if lf.blob_storage == "minio":
             rows.append(_row("langfuse minio", 1, lf.minio.resources))
     if cfg.sso.enabled:

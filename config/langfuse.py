@@ -54,13 +54,6 @@ class LangfuseWorkload(Section):
     )
 
 
-class ValkeyConfig(Section):
-    """The chart's Valkey subchart (alias redis), standalone, `maxmemory-policy noeviction`."""
-
-    resources: Resources = Field(default=_same("1", "1536Mi"), description="Requests and limits of the Valkey pod.")
-    storage_size: MemoryQuantity = Field(default="8Gi", description="Valkey's volume size.")
-
-
 class MinioConfig(Section):
     """The chart's MinIO subchart (alias s3), standalone."""
 
@@ -177,8 +170,10 @@ class LangfuseInitConfig(Section):
 
 
 class LangfuseConfig(Section):
-    """Self-hosted Langfuse v3: the chart with ClickHouse, Valkey and MinIO (or GCS) subcharts,
-    its PostgreSQL database in the stack's database layer. Defaults are Langfuse's minimum sizing."""
+    """Self-hosted Langfuse (v4, or v3 for installs not moved yet): the chart with MinIO (v3) or GCS, its
+    PostgreSQL database in the stack's database layer, its queues and cache in the stack's shared Redis
+    (`redis.mode`, database `config.redis.LANGFUSE_REDIS_DB`), ClickHouse on the upstream operator.
+    Defaults are Langfuse's minimum sizing."""
 
     enabled: bool = Field(default=False, description="Deploy Langfuse and turn on LiteLLM's langfuse_otel callback.")
     version: Annotated[LangfuseVersion, BeforeValidator(version_text)] = Field(
@@ -209,7 +204,6 @@ class LangfuseConfig(Section):
     clickhouse: ClickHouseConfig = Field(
         default=ClickHouseConfig(), description="ClickHouse and Keeper on the upstream ClickHouse operator."
     )
-    valkey: ValkeyConfig = Field(default=ValkeyConfig(), description="The Valkey subchart.")
     blob_storage: Literal["minio", "gcs"] = Field(
         default="minio", description="Where events and media go: the MinIO subchart, or a GCS bucket (gcs section)."
     )

@@ -35,6 +35,22 @@ REDIS_NEEDED = (
 )
 
 
+MaxmemoryPolicy = Literal[
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+]
+"""The maxmemory policies Memorystore accepts: every one but `noeviction` drops keys when memory is full."""
+LANGFUSE_REDIS_DB = 1
+"""The database index Langfuse uses in the shared Redis (LiteLLM uses 0, Redis's default): its queue and cache
+keys never meet LiteLLM's. Memorystore (basic and standard tiers) and standalone Valkey have 16 databases."""
+
+
 class MemorystoreConfig(Section):
     """Google Memorystore for Redis (`gcp.redis.Instance`): AUTH on, TLS in transit (server
     authentication), reachable only from `authorized_network`. The AUTH string is Google's."""
@@ -63,6 +79,14 @@ class MemorystoreConfig(Section):
         description=(
             "The instance's internal range (DIRECT_PEERING: an unused /29, /28 for STANDARD_HA with replicas): the "
             "proxy's egress to Redis goes to this range only."
+        ),
+    )
+    maxmemory_policy: MaxmemoryPolicy = Field(
+        default="noeviction",
+        description=(
+            "The instance's `maxmemory-policy` (redis_configs): noeviction refuses writes when memory is full "
+            "instead of dropping keys. An evicting policy is refused with langfuse.enabled (Langfuse's queues must "
+            "not lose jobs); LiteLLM's spend transaction buffer is safe from it only under noeviction too."
         ),
     )
 
@@ -191,3 +215,25 @@ class RedisConfig(Section):
                 ]
             )
         return self
+
+
+def langfuse_redis_problems(redis: RedisConfig) -> list[tuple[str, str]]:
+    """With langfuse.enabled: Langfuse keeps its queues and cache in the shared Redis, which must exist and
+    must never evict (a dropped queue key is a lost trace or a stuck job). Key paths relative to `redis`."""
+    if redis.mode == "none":
+        return [
+            (
+                "mode",
+                "none with langfuse.enabled: Langfuse keeps its queues in the stack's shared Redis; set redis.mode "
+                "in_cluster or memorystore",
+            )
+        ]
+    policy = redis.memorystore.maxmemory_policy
+    if redis.mode == "memorystore" and policy != "noeviction":
+        return [
+            (
+                "memorystore.maxmemory_policy",
+                f"{policy} with langfuse.enabled: Langfuse's queues must not be evicted; set noeviction",
+            )
+        ]
+    return []

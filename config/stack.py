@@ -20,7 +20,7 @@ from config.litellm import LiteLLMConfig
 from config.observability import AlertRoutingConfig, AlertsConfig, GrafanaConfig, MonitoringConfig
 from config.platform import DataSafetyConfig, GcpConfig, GkeConfig, NamespacesConfig
 from config.postgres import PostgresConfig, ReportingConfig
-from config.redis import REDIS_NEEDED, RedisConfig
+from config.redis import REDIS_NEEDED, RedisConfig, langfuse_redis_problems
 from config.secrets import SecretsConfig
 from config.sso import SsoConfig
 from config.tenants import TenantsConfig
@@ -102,23 +102,23 @@ class StackConfig(Section):
     @field_validator("redis")
     @classmethod
     def _shared_state(cls, redis: RedisConfig, info: ValidationInfo) -> RedisConfig:
-        lit = info.data.get("litellm")
-        if lit is None or redis.mode != "none":
-            return redis
-        pods = lit.autoscaling.max_replicas if lit.autoscaling.enabled else lit.replicas
-        processes = pods * lit.num_workers
-        if processes > 1:
-            what = "autoscaling.max_replicas" if lit.autoscaling.enabled else "replicas"
-            raise ConfigProblemError(
-                [
+        """A shared Redis for several LiteLLM processes, and one that never evicts for Langfuse's queues."""
+        lf, lit = info.data.get("langfuse"), info.data.get("litellm")
+        problems = langfuse_redis_problems(redis) if lf is not None and lf.enabled else []
+        if lit is not None and redis.mode == "none":
+            pods = lit.autoscaling.max_replicas if lit.autoscaling.enabled else lit.replicas
+            processes = pods * lit.num_workers
+            if processes > 1:
+                what = "autoscaling.max_replicas" if lit.autoscaling.enabled else "replicas"
+                problems.append(
                     (
                         "mode",
                         f"none with litellm.{what} ({pods}) x litellm.num_workers ({lit.num_workers}) = "
                         f"{processes} processes; set redis.mode memorystore or in_cluster. "
                         + REDIS_NEEDED.format(processes=processes),
                     )
-                ]
-            )
+                )
+        refuse(problems)
         return redis
 
     @field_validator("tenants")

@@ -7,6 +7,7 @@ from typing import Any
 
 from components.kit import HelmChart
 from components.langfuse import values, values_v4
+from components.redis.values import RedisWiring
 from config import LangfuseConfig, StackConfig
 
 
@@ -15,6 +16,8 @@ def helm_chart(lf: LangfuseConfig) -> HelmChart:
     return HelmChart(asset=lf.chart_asset, timeout=1200)
 
 
-def helm_values(cfg: StackConfig) -> dict[str, Any]:
-    """The values of that chart (keys checked against it: tests/support/chart_keys.py)."""
-    return values_v4.helm_values(cfg) if cfg.langfuse.version == "4" else values.helm_values(cfg)
+def helm_values(cfg: StackConfig, redis: RedisWiring) -> dict[str, Any]:
+    """The values of that chart (keys checked against it: tests/support/chart_keys.py), on the stack's shared
+    Redis (`redis`: what `SharedState` wires)."""
+    build = values_v4.helm_values if cfg.langfuse.version == "4" else values.helm_values
+    return build(cfg, redis)

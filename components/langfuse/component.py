@@ -2,8 +2,8 @@
 
 Encapsulates:
 - every Langfuse credential as a ManagedSecret (GSM, per-secret accessor grant):
-  salt, NextAuth secret, encryption key (64 hex), database, ClickHouse, Valkey
-  and MinIO passwords, the project's `pk-lf-`/`sk-lf-` API keys (headless
+  salt, NextAuth secret, encryption key (64 hex), database, ClickHouse and MinIO
+  passwords (the shared Redis's password is `SharedState`'s), the project's `pk-lf-`/`sk-lf-` API keys (headless
   initialization), an optional admin password; with GCS, the HMAC key of a
   dedicated service account (provider-generated, stored in GSM as a secret
   version, still a secret Output end to end);
@@ -20,7 +20,8 @@ Encapsulates:
 - ClickHouse and Keeper as a `ClickHouseCluster` and a `KeeperCluster` for the upstream ClickHouse
   operator (a platform prerequisite), PSS restricted, the `default` password from ESO;
 - the `langfuse` chart (pinned, from its Helm repository) as a helm.v3.Release
-  with Valkey and MinIO subcharts sized from config;
+  with the MinIO subchart sized from config (v3) and no Valkey: its queues and cache
+  are in the stack's shared Redis (`components.redis`, database `LANGFUSE_REDIS_DB`);
 - NetworkPolicies and, with `langfuse.ingress_host`, a TLS Ingress for the UI whose
   `/api/public` (unless `public_api_on_ingress`) and `/api/admin` go to `<release>-blocked`,
   a Service without endpoints.
@@ -44,6 +45,7 @@ from components.kit import custom_resource, helm_release, ingress, network_polic
 from components.langfuse import chart, clickhouse, credentials, network, values
 from components.langfuse.database import cnpg_database
 from components.langfuse.names import names, ui_url
+from components.redis.values import RedisWiring
 from components.secrets.managed import ManagedSecret, ManagedSecretArgs, basic_auth_consumer, managed_secret_args
 from components.secrets.store import StoreAccess, grant_referenced_secret
 from config import DataSafetyConfig, LangfuseConfig, StackConfig
@@ -73,12 +75,12 @@ class LangfuseManifests:
     """The `KeeperCluster` that ClickHouse coordinates through."""
 
     @classmethod
-    def from_config(cls, cfg: StackConfig, store: StoreAccess) -> LangfuseManifests:
+    def from_config(cls, cfg: StackConfig, store: StoreAccess, redis: RedisWiring) -> LangfuseManifests:
         return cls(
             credentials=credentials.credentials_secret(cfg, store.ref),
             litellm_keys=credentials.litellm_keys_secret(cfg, store.ref),
-            network_policies=network.network_policies(cfg),
-            helm_values=chart.helm_values(cfg),
+            network_policies=network.network_policies(cfg, redis),
+            helm_values=chart.helm_values(cfg, redis),
             ingress=network.ingress(cfg),
             blocked_service=network.blocked_service(cfg),
             cnpg_database=cnpg_database(cfg) if cfg.postgres.engine == "cnpg" else None,
@@ -109,6 +111,9 @@ class LangfuseArgs:
     """Where LiteLLM sends traces (the web Service)."""
     database: pulumi.Resource
     """The stack's database component: Langfuse's own database waits for it."""
+    shared_redis: pulumi.Resource
+    """The stack's shared Redis (`SharedState`): the release waits for it (the instance or the in-cluster Valkey,
+    and the password Secret web and worker read); nothing else of Langfuse does."""
     postgres_server: postgresql.Provider | None = None
     """The external server's admin provider (engine external): Langfuse's role and database are created there."""
 
@@ -118,8 +123,12 @@ class LangfuseArgs:
         cfg: StackConfig,
         store: StoreAccess,
         database: pulumi.Resource,
+        shared_redis: pulumi.Resource,
+        redis: RedisWiring,
         postgres_server: postgresql.Provider | None = None,
     ) -> LangfuseArgs:
+        """`shared_redis` and `redis`: the stack's shared Redis (`SharedState`) and its wiring, where Langfuse
+        keeps its queues and cache."""
         lf, ns = cfg.langfuse, cfg.namespaces.gateway
         db_consumer = basic_auth_consumer(credentials.DB_SECRET, ns, lf.owner, cnpg_roles.RELOAD_LABEL)
         return cls(
@@ -131,11 +140,12 @@ class LangfuseArgs:
                 managed_secret_args(cfg, spec, store, (db_consumer,) if spec == LANGFUSE_DB_PASSWORD else ())
                 for spec in langfuse_secrets(cfg)
             ),
-            manifests=LangfuseManifests.from_config(cfg, store),
+            manifests=LangfuseManifests.from_config(cfg, store, redis),
             store=store,
             url=ui_url(cfg),
             otel_host=names(cfg).web_url,
             database=database,
+            shared_redis=shared_redis,
             postgres_server=postgres_server,
         )
 
@@ -186,11 +196,11 @@ class Langfuse(pulumi.ComponentResource):
             args.namespace,
             chart.helm_chart(lf),
             manifests.helm_values,
-            # Its Valkey and MinIO volumes hold queued events and blobs: protected where the stack
+            # Its MinIO volume holds blobs (v3): protected where the stack
             # protects data (not retained: uninstalling keeps the PVCs, see docs/runbooks/turn-a-feature-off.md).
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[credentials, traces, *db_resources, *secrets.values()],
+                depends_on=[credentials, traces, args.shared_redis, *db_resources, *secrets.values()],
                 protect=args.data_safety.protect,
             ),
         )

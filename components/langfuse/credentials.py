@@ -23,7 +23,6 @@ from config.inventory import (
     LANGFUSE_PUBLIC_KEY,
     LANGFUSE_SALT,
     LANGFUSE_SECRET_KEY,
-    LANGFUSE_VALKEY_PASSWORD,
     SecretSpec,
     gsm_secret_id,
 )
@@ -36,8 +35,6 @@ LITELLM_KEYS_SECRET = "litellm-langfuse"
 """Secret (ESO) LiteLLM mounts with environmentSecrets: LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY."""
 MINIO_ROOT_USER = "langfuse"
 CLICKHOUSE_PASSWORD_KEY = "clickhouse-password"
-REDIS_PASSWORD_KEY = "redis-password"
-"""Key of CREDENTIALS_SECRET: the Valkey password (the chart's Valkey and Langfuse)."""
 """Key of CREDENTIALS_SECRET: the password of ClickHouse's `default` user (the ClickHouseCluster and Langfuse)."""
 
 # Keys of CREDENTIALS_SECRET: (template variable, Secret data key, inventory entry).
@@ -46,7 +43,6 @@ _CREDENTIALS: tuple[tuple[str, str, SecretSpec], ...] = (
     ("nextauth_secret", "nextauth-secret", LANGFUSE_NEXTAUTH_SECRET),
     ("encryption_key", "encryption-key", LANGFUSE_ENCRYPTION_KEY),
     ("clickhouse_password", CLICKHOUSE_PASSWORD_KEY, LANGFUSE_CLICKHOUSE_PASSWORD),
-    ("redis_password", REDIS_PASSWORD_KEY, LANGFUSE_VALKEY_PASSWORD),
     ("public_key", "public-key", LANGFUSE_PUBLIC_KEY),
     ("secret_key", "secret-key", LANGFUSE_SECRET_KEY),
 )

@@ -56,6 +56,12 @@ def ui_url(cfg: StackConfig) -> str:
     return f"https://{lf.ingress_host}" if lf.ingress_host else names(cfg).web_url
 
 
+def app_labels(n: LangfuseNames) -> dict[str, str]:
+    """Labels Langfuse's web and worker pods share and no other pod carries (a subchart's or the operator's pods
+    have their own `app.kubernetes.io/name`): how the shared Redis admits them."""
+    return {"app.kubernetes.io/name": CHART, **n.instance_labels}
+
+
 def app_pods(n: LangfuseNames) -> dict[str, Any]:
     """Langfuse's own pods (web and worker), not the subcharts': the database's and blob storage's clients."""
     return {

@@ -22,13 +22,15 @@ from components.langfuse import clickhouse
 from components.langfuse.database import database_host
 from components.langfuse.names import WEB_PORT, app_pods, names
 from components.litellm.names import selector_labels
+from components.redis.values import RedisWiring
 from config import StackConfig
 
 
-def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
+def network_policies(cfg: StackConfig, redis: RedisWiring) -> list[dict[str, Any]]:
     """Default-deny for every pod of the release, then: the release's own traffic, LiteLLM
-    (and the ingress controller) to the web UI/API, DNS, PostgreSQL, web and worker to ClickHouse and,
-    with GCS, HTTPS; the ClickHouse and Keeper pods' own policies (components/langfuse/clickhouse.py)."""
+    (and the ingress controller) to the web UI/API, DNS, PostgreSQL, web and worker to ClickHouse and to the
+    shared Redis (`redis`: its pods or Memorystore's range, on its port) and, with GCS, HTTPS; the ClickHouse
+    and Keeper pods' own policies (components/langfuse/clickhouse.py)."""
     n = names(cfg)
     pods = {"matchLabels": n.instance_labels}
     ns = n.namespace
@@ -68,6 +70,15 @@ def network_policies(cfg: StackConfig) -> list[dict[str, Any]]:
                 {"podSelector": app_pods(n), "policyTypes": ["Egress"], "egress": [clickhouse.langfuse_egress(cfg)]},
             ),
             *clickhouse.network_policies(cfg, app_pods(n)),
+            # The stack's shared Redis (its own policy admits them: SharedStateArgs.other_clients): web and worker.
+            policy(
+                "redis-egress",
+                {
+                    "podSelector": app_pods(n),
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": redis.egress_peers(), "ports": tcp_ports(redis.port)}],
+                },
+            ),
         ]
         + (
             # GCS (no stable address ranges) over HTTPS: only the web and worker pods read and write blobs.

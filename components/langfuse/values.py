@@ -1,7 +1,7 @@
 """The Helm values of self-hosted Langfuse v3: the `langfuse` chart (1.5.x, the last v3 line) with
-its Valkey and MinIO subcharts sized from config, the stack's PostgreSQL as its database, the stack's
-ClickHouseCluster (components/langfuse/clickhouse.py) instead of the chart's, headless initialization
-of its org, project and keys.
+its MinIO subchart sized from config (or GCS), the stack's PostgreSQL as its database, the stack's shared
+Redis (no Valkey subchart), the stack's ClickHouseCluster (components/langfuse/clickhouse.py) instead of
+the chart's, headless initialization of its org, project and keys.
 
 No Pulumi calls: plain data from typed config. Every credential reaches the chart as a
 `secretKeyRef`/`existingSecret` to a Secret that ESO renders from GSM
@@ -27,15 +27,16 @@ from components.langfuse.credentials import (
     CREDENTIALS_SECRET,
     DB_SECRET,
     OIDC_CLIENT_SECRET_KEY,
-    REDIS_PASSWORD_KEY,
     S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY,
 )
 from components.langfuse.database import database_host
 from components.langfuse.names import ui_url
+from components.redis.values import CA_MOUNT_DIR, RedisWiring
 from components.scanner import PULL_POLICY, chart_image_pin_skips, scanner_skips
 from config import LangfuseConfig, LangfuseGcsConfig, StackConfig
 from config.inventory import GRAFANA_RO_PASSWORD, gsm_secret_id
+from config.redis import LANGFUSE_REDIS_DB
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
 EVENTS_PREFIX = "events/"
@@ -184,24 +185,32 @@ def _clickhouse(cfg: StackConfig) -> dict[str, Any]:
     }
 
 
-def _redis(lf: LangfuseConfig) -> dict[str, Any]:
+def redis_values(redis: RedisWiring) -> dict[str, Any]:
+    """The chart's `redis` (the same keys in the 1.5.x and 2.x charts): no Valkey of its own, the stack's shared
+    Redis (in-cluster Valkey or Memorystore) in its own database, the password from that Redis's Secret (ESO,
+    the gateway namespace), TLS with the mounted server CA where the server speaks it (Memorystore)."""
     return {
-        "deploy": True,
-        "architecture": "standalone",
-        # The password as a file (VALKEY_PASSWORD_FILE), not an environment variable.
+        "deploy": False,
+        "host": redis.host,
+        "port": redis.port,
         "auth": {
-            "existingSecret": CREDENTIALS_SECRET,
-            "existingSecretPasswordKey": REDIS_PASSWORD_KEY,
-            "usePasswordFiles": True,
+            "username": redis.username,
+            "existingSecret": redis.auth_secret,
+            "existingSecretPasswordKey": redis.password_key,
+            "database": LANGFUSE_REDIS_DB,
         },
-        "primary": {
-            # Langfuse's queues must never be evicted.
-            "extraFlags": ["--maxmemory-policy noeviction"],
-            "resources": container_resources(lf.valkey.resources),
-            "persistence": {"size": lf.valkey.storage_size},
-        },
-        **_NO_CHART_POLICY,
+        "tls": {"enabled": redis.tls, "caPath": redis.ca_file or ""},
     }
+
+
+def redis_ca(redis: RedisWiring) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The shared Redis's server CA (Memorystore): its volume and mount for web and worker, where LiteLLM has it."""
+    if not redis.ca_secret:
+        return [], []
+    return (
+        [{"name": "redis-ca", "secret": {"secretName": redis.ca_secret}}],
+        [{"name": "redis-ca", "mountPath": CA_MOUNT_DIR, "readOnly": True}],
+    )
 
 
 def s3_values(lf: LangfuseConfig) -> dict[str, Any]:
@@ -282,12 +291,13 @@ def blob_bucket(gcs: LangfuseGcsConfig) -> dict[str, Any]:
     )
 
 
-def app_values(cfg: StackConfig) -> dict[str, Any]:
+def app_values(cfg: StackConfig, redis: RedisWiring) -> dict[str, Any]:
     """The chart's `langfuse` section: web and worker, their credentials, sign-in, security and scratch
-    space (the 1.5.x and 2.x charts read it under the same keys)."""
+    space, the CAs they verify servers with (the 1.5.x and 2.x charts read it under the same keys)."""
     lf = cfg.langfuse
     volumes, mounts = scratch_volumes()
     ca_volumes, ca_mounts = database_ca(cfg)
+    redis_volumes, redis_mounts = redis_ca(redis)
     web_annotations, worker_annotations = deployment_annotations()
     return {
         "langfuse": {
@@ -299,8 +309,8 @@ def app_values(cfg: StackConfig) -> dict[str, Any]:
             "logging": {"format": "json"},
             "podSecurityContext": RESTRICTED_POD,
             "securityContext": RESTRICTED_CONTAINER,
-            "extraVolumes": [*volumes, *ca_volumes],
-            "extraVolumeMounts": [*mounts, *ca_mounts],
+            "extraVolumes": [*volumes, *ca_volumes, *redis_volumes],
+            "extraVolumeMounts": [*mounts, *ca_mounts, *redis_mounts],
             # Neither web nor worker calls the Kubernetes API, and GCS is reached with an HMAC key
             # (no Google identity from the pod): the ServiceAccount's token is mounted nowhere.
             "serviceAccount": {"automountServiceAccountToken": False},
@@ -323,13 +333,13 @@ def app_values(cfg: StackConfig) -> dict[str, Any]:
     }
 
 
-def helm_values(cfg: StackConfig) -> dict[str, Any]:
+def helm_values(cfg: StackConfig, redis: RedisWiring) -> dict[str, Any]:
     """Values of the langfuse 1.5.x chart (Langfuse v3; keys checked against it: tests/support/chart_keys.py)."""
     lf = cfg.langfuse
     return {
-        **app_values(cfg),
+        **app_values(cfg, redis),
         "postgresql": postgresql_values(cfg),
         "clickhouse": _clickhouse(cfg),
-        "redis": _redis(lf),
+        "redis": redis_values(redis),
         "s3": s3_values(lf),
     }

@@ -216,7 +216,7 @@ def valkey_network_policies(
 
 
 def memorystore_args(ms: MemorystoreConfig, region: str) -> dict[str, Any]:
-    """Arguments of `gcp.redis.Instance`: AUTH, TLS in transit, the cluster's VPC only."""
+    """Arguments of `gcp.redis.Instance`: AUTH, TLS in transit, the cluster's VPC only, its maxmemory policy."""
     assert ms.authorized_network is not None  # RedisConfig enforces
     return {
         "name": ms.name,
@@ -229,6 +229,8 @@ def memorystore_args(ms: MemorystoreConfig, region: str) -> dict[str, Any]:
         "reserved_ip_range": ms.reserved_ip_range,
         "auth_enabled": True,
         "transit_encryption_mode": "SERVER_AUTHENTICATION",
+        # Nothing evicted by default (the spend buffer, Langfuse's queues): config.redis.langfuse_redis_problems.
+        "redis_configs": {"maxmemory-policy": ms.maxmemory_policy},
         "labels": {"app": "llm-gateway", "managed-by": "pulumi"},
     }
 

@@ -94,6 +94,7 @@ def test_every_whole_stack_problem_is_reported_at_once_under_its_key_path() -> N
     the others, the collisions were joined on one line under `llm-gateway:`, and the capacity
     and budget checks ran only once those passed."""
     raw = with_value("lab", "langfuse.enabled", True)  # over capacity (test_footprint)
+    raw["redis"] = {"mode": "in_cluster"}  # Langfuse's queues
     raw["langfuse"].update(
         clickhouse={"operator_namespace": "clickhouse-operator-system"},
         blob_storage="gcs",

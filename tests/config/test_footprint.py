@@ -21,6 +21,8 @@ LAB_ON = {
     "gcs": {"bucket": "lab-langfuse-blobs"},
 }
 """The lab's `langfuse` section turned on (v4: GCS, the ClickHouse operator's namespace)."""
+LAB_REDIS = {"mode": "in_cluster"}
+"""The shared Redis Langfuse needs (the lab's LiteLLM alone needs none)."""
 OVER_CAPACITY = tuple(o for o in LAB_LANGFUSE if "capacity" not in o)
 """The lab with Langfuse on, as `--set` overrides, at the lab's own capacity."""
 
@@ -43,9 +45,9 @@ def test_memory_quantities(quantity: str, size: int) -> None:
         # litellm 1 x 250m/1Gi, migration 100m/512Mi, cnpg 1 x 100m/256Mi
         ("lab", Amount(450, 1792 * MI), Amount(2000, 3584 * MI)),
         # litellm 3 x 1/4Gi, migration 250m/512Mi, cnpg 3 x 1/2Gi, langfuse web 2 x 2/4Gi,
-        # worker 2 x 2/4Gi, clickhouse 3 x 2/8Gi, keeper 3 x 250m/512Mi, valkey 1/1.5Gi,
-        # oauth2-proxy 2 x 50m/64Mi (limits 200m/128Mi)
-        ("enterprise", Amount(22100, 63_104 * MI), Amount(29150, 69_888 * MI)),
+        # worker 2 x 2/4Gi, clickhouse 3 x 2/8Gi, keeper 3 x 250m/512Mi, oauth2-proxy 2 x 50m/64Mi
+        # (limits 200m/128Mi); Langfuse's Redis is Memorystore (no pod)
+        ("enterprise", Amount(21100, 61_568 * MI), Amount(28150, 68_352 * MI)),
     ],
 )
 def test_stack_totals(stack: str, requests: Amount, limits: Amount) -> None:
@@ -57,6 +59,7 @@ def test_stack_totals(stack: str, requests: Amount, limits: Amount) -> None:
 def test_lab_with_langfuse_totals() -> None:
     raw = namespace("lab")
     raw["langfuse"] = LAB_ON
+    raw["redis"] = LAB_REDIS
     raw["capacity"] = {"cpu": "10", "memory": "24Gi"}
     fp = footprint(parse_config(raw))
     assert [r.component for r in fp.rows] == [
@@ -67,17 +70,18 @@ def test_lab_with_langfuse_totals() -> None:
         "langfuse worker",
         "langfuse clickhouse",
         "langfuse keeper",
-        "langfuse valkey",
+        "redis (valkey, in-cluster)",
     ]
-    assert fp.requests == Amount(7700, 20_224 * MI)  # 7.7 CPU, 19.75Gi (keeper 250m/512Mi, GCS: no MinIO)
-    assert fp.limits == Amount(9250, 21 * GI + 512 * MI)
+    # 6.8 CPU, 18.5Gi (keeper 250m/512Mi, GCS: no MinIO, the shared Valkey 100m/256Mi, no Valkey of Langfuse's)
+    assert fp.requests == Amount(6800, 18 * GI + 512 * MI)
+    assert fp.limits == Amount(8750, 20 * GI + 512 * MI)
 
 
 def test_stack_output_is_the_footprint() -> None:
     for stack in ("lab", "enterprise"):
         run = run_cached(stack)
         assert run.outputs["footprint"] == as_output(stack_config(stack))
-    assert run_cached("enterprise").outputs["footprint"]["requests"] == {"cpu": "22.1", "memory": "61.625Gi"}
+    assert run_cached("enterprise").outputs["footprint"]["requests"] == {"cpu": "21.1", "memory": "60.125Gi"}
     assert run_cached("lab").outputs["footprint"]["requests"] == {"cpu": "0.45", "memory": "1.75Gi"}
 
 
@@ -99,7 +103,7 @@ def test_footprint_and_deployed_values_agree() -> None:
             assert clusters[kind]["replicas"] == rows[row].replicas
             assert clusters[kind]["containerTemplate"]["resources"]["limits"] == _amounts(rows[row].limits)
             assert clusters[kind]["containerTemplate"]["resources"]["requests"] == _amounts(rows[row].requests)
-        assert lf["redis"]["resources"]["requests"] == _amounts(rows["langfuse valkey"].requests)
+        assert "resources" not in lf["redis"] and not any("valkey" in r and "langfuse" in r for r in rows)
 
 
 def _amounts(a: Amount) -> dict[str, str]:
@@ -112,9 +116,10 @@ def _amounts(a: Amount) -> dict[str, str]:
 def test_over_capacity_is_one_config_error_with_the_table() -> None:
     raw = namespace("lab")
     raw["langfuse"] = LAB_ON
+    raw["redis"] = LAB_REDIS
     message = errors_for(raw)
     assert message.startswith("invalid stack config (1 problem):\n  - llm-gateway:capacity:")
-    assert "cpu 7.7 > 2; memory 19.75Gi > 8Gi" in message
+    assert "cpu 6.8 > 2; memory 18.5Gi > 8Gi" in message
     for row in ("langfuse clickhouse", "langfuse keeper", "total", "capacity"):
         assert row in message
 
@@ -128,7 +133,7 @@ def test_preview_refuses_lab_with_langfuse(capsys: pytest.CaptureFixture[str]) -
     assert preview.main(["lab", *(a for o in OVER_CAPACITY for a in ("--set", o))]) == 2
     err = capsys.readouterr().err
     assert "llm-gateway:capacity" in err
-    assert "langfuse web" in err and "7.7" in err
+    assert "langfuse web" in err and "6.8" in err
 
 
 def test_preview_prints_the_footprint(capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,7 +141,7 @@ def test_preview_prints_the_footprint(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "footprint" in out
     assert "langfuse clickhouse" in out
-    assert "61.625Gi" in out
+    assert "60.125Gi" in out
     assert "oauth2-proxy (sso)" in out
 
 

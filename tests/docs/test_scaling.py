@@ -47,10 +47,11 @@ def test_footprint_rows_are_the_stacks(stack: str, label: str) -> None:
 
 
 def test_lab_with_langfuse_is_refused_with_the_documented_totals() -> None:
-    requests, limits, capacity = _row("`lab` + `langfuse.enabled=true` (GCS)")
+    requests, limits, capacity = _row("`lab` + `langfuse.enabled=true` (GCS) + `redis.mode=in_cluster`")
     operator = (("langfuse", "clickhouse"), {"operator_namespace": "clickhouse-operator-system"})
     gcs = ((("langfuse", "blob_storage"), "gcs"), (("langfuse", "gcs"), {"bucket": "lab-langfuse-blobs"}))
-    message = _refusal("lab", (("langfuse", "enabled"), True), operator, *gcs)
+    redis = (("redis", "mode"), "in_cluster")  # Langfuse's queues need the shared Redis
+    message = _refusal("lab", (("langfuse", "enabled"), True), operator, *gcs, redis)
     total = next(line.split()[1:] for line in message.splitlines() if line.strip().startswith("total "))
     assert [*requests.split(" / "), *limits.split(" / ")] == total
     assert capacity.endswith("**refused**") and "exceed the cluster's allocatable capacity" in message

@@ -10,7 +10,7 @@ import pytest
 
 from components.langfuse import chart as lf_chart
 from tests.support import rendered as checks
-from tests.support.config import scenario_config
+from tests.support.config import redis_wiring, scenario_config
 from tests.support.direct import render
 from tests.support.program import SCENARIOS, run_scenario
 
@@ -45,7 +45,7 @@ def test_a_credential_left_to_the_chart_is_caught() -> None:
     """Control: the langfuse 2.x chart generates the salt into `<release>-app` when the values name none."""
     stack, overrides = SCENARIOS["enterprise"]
     cfg = scenario_config(stack, *overrides)
-    values = copy.deepcopy(lf_chart.helm_values(cfg))
+    values = copy.deepcopy(lf_chart.helm_values(cfg, redis_wiring(cfg)))
     del values["langfuse"]["salt"]
     objects = render(cfg.langfuse.release_name, cfg.namespaces.gateway, lf_chart.helm_chart(cfg.langfuse), values)
     app = [o.body for o in objects if o.body["kind"] == "Secret" and o.body["metadata"]["name"] == "langfuse-app"]

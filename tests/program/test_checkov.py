@@ -37,11 +37,6 @@ NOT_SCANNED_REASON = (
 
 MIGRATION_JOB = "Job.llm-gateway.litellm-migrations"
 _HOOK = "the chart fixes this Helm hook's annotations, so no skip reaches it"
-_VALKEY = (
-    "the official valkey subchart (valkey-io 0.9.4) of langfuse 2.0.0 renders no annotations on its Deployment "
-    "and has no value for them (only podAnnotations, which Checkov does not read)"
-)
-LANGFUSE_VALKEY = "Deployment.llm-gateway.langfuse-redis"
 ALLOWED: dict[tuple[str, str], str] = {
     (MIGRATION_JOB, "CKV_K8S_15"): (
         f"{_HOOK}; IfNotPresent on the exact version tag of litellm.image, as the proxy; a digest there passes"
@@ -59,19 +54,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ),
     (MIGRATION_JOB, "CKV_K8S_43"): (
         f"{_HOOK}; litellm.image pins an exact version tag and takes a digest (tag@sha256:<64 hex>), which passes"
-    ),
-    (LANGFUSE_VALKEY, "CKV_K8S_9"): (
-        f"{_VALKEY}; the chart gives Valkey a startup and a liveness probe (valkey-cli ping) and no readiness probe "
-        "value; its one client, Langfuse, reaches it through the Service"
-    ),
-    (LANGFUSE_VALKEY, "CKV_K8S_15"): (
-        f"{_VALKEY}; IfNotPresent on the exact version tag the program sets (components/langfuse/values_v4.py)"
-    ),
-    (LANGFUSE_VALKEY, "CKV_K8S_40"): (
-        f"{_VALKEY}; it runs as the chart's non-root uid/gid 1000 (its podSecurityContext), not verified with another"
-    ),
-    (LANGFUSE_VALKEY, "CKV_K8S_43"): (
-        f"{_VALKEY}; an exact version tag (the subchart's appVersion); no registry is reachable here for a digest"
     ),
 }
 """(Checkov id, check) -> reason: a chart object's finding that neither a value can fix nor a

@@ -60,9 +60,8 @@ def test_each_step_renders_the_objects_the_runbook_names(step: str) -> None:
     assert {o.kind for o in d.objects if o.origin == "program"} >= {"ClickHouseCluster", "KeeperCluster"}
     chart_objects = {(o.kind, o.name) for o in d.objects if o.origin == "chart:langfuse"}
     assert not [ref for ref in chart_objects if "clickhouse" in ref[1] or "zookeeper" in ref[1]]
-    # Valkey: the 1.5.x chart's Bitnami StatefulSet in step 1, the official Deployment from step 2 on.
-    assert (("StatefulSet", "langfuse-redis-primary") in chart_objects) == v3
-    assert (("Deployment", "langfuse-redis") in chart_objects) != v3
+    # No Valkey of either chart at any step: both versions use the stack's shared Redis (test_shared_redis.py).
+    assert not [ref for ref in chart_objects if "redis" in ref[1] or "valkey" in ref[1]]
     # Web and worker keep their names (Service and Ingress unchanged) and get the step's write mode.
     assert ("Service", "langfuse-web") in chart_objects
     for deployment in ("langfuse-web", "langfuse-worker"):

@@ -10,7 +10,7 @@ import pytest
 from components.langfuse.chart import helm_values
 from components.litellm.proxy_config import proxy_config
 from config import parse_config
-from tests.support.config import errors_for, namespace
+from tests.support.config import errors_for, namespace, redis_wiring
 from tests.support.netpol import Address, Pod, can_connect
 from tests.support.program import EXTERNAL_ENGINE, EXTERNAL_SERVER, run_cached
 
@@ -101,13 +101,15 @@ def test_cnpg_langfuse_clients_and_backup_egress() -> None:
 
 def test_langfuse_subcharts_render_no_policies_of_their_own() -> None:
     """(d) The Bitnami subcharts' default allow-all NetworkPolicies void the default deny (Langfuse v3's
-    1.5.x chart; the 2.x chart's Valkey renders one only when `redis.networkPolicy` is set, which it is not)."""
+    1.5.x chart; the 2.x chart's Valkey renders one only when `redis.networkPolicy` is set, which it is not;
+    neither chart deploys its Valkey now: Langfuse uses the shared Redis)."""
     raw = namespace("enterprise")
-    assert "networkPolicy" not in helm_values(parse_config(raw))["redis"]
+    cfg = parse_config(raw)
+    assert "networkPolicy" not in helm_values(cfg, redis_wiring(cfg))["redis"]
     raw["langfuse"]["version"] = "3"
-    rendered = helm_values(parse_config(raw))
+    cfg = parse_config(raw)
+    rendered = helm_values(cfg, redis_wiring(cfg))
     for path in (
-        ("redis",),
         ("s3",),
         ("postgresql", "primary"),
         ("postgresql", "readReplicas"),
@@ -157,5 +159,5 @@ def test_gcs_egress_only_on_langfuse_web_and_worker() -> None:
     pols = policies("enterprise")
     assert can_connect(pols, LF_WEB, GCS, 443)
     assert can_connect(pols, LF_WORKER, GCS, 443)
-    for pod in (CLICKHOUSE, Pod(GW, {"app.kubernetes.io/name": "valkey", "app.kubernetes.io/instance": "langfuse"})):
+    for pod in (CLICKHOUSE, Pod(GW, {"app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "langfuse"})):
         assert not can_connect(pols, pod, GCS, 443), pod

@@ -307,7 +307,7 @@ def test_rendered_preview_output_holds_no_secret_even_encoded(tmp_path: Path) ->
     """Charts base64-encode what they put in Secrets: neither form of any secret may appear."""
     assert preview_main(["enterprise", "--out", str(tmp_path)]) == 0
     files = sorted((tmp_path / "rendered").rglob("*.yaml"))
-    assert len(files) > 20
+    assert len(files) > 15  # LiteLLM's and Langfuse's (Langfuse runs no Valkey of its own)
     run = run_cached("enterprise")
     secrets = set(run.generated_secrets) | {ADMIN_PASSWORD}
     forms = secrets | {base64.b64encode(s.encode()).decode() for s in secrets}

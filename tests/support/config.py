@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from components.redis.values import RedisWiring, in_cluster_wiring, memorystore_wiring
 from config import SECRET_KEYS, CnpgConfig, ConfigError, StackConfig, parse_config, read_namespace
 from offline.stackfile import as_pulumi_config, overridden_config, read_stack_config, stack_settings
 from tests.support.program import SECRET_CONFIG
@@ -81,3 +82,17 @@ def without(stack: str, path: str) -> dict[str, Any]:
     node, last = _parent(raw, path)
     del node[last]
     return raw
+
+
+MEMORYSTORE_HOST = "10.200.0.3"
+"""The Memorystore instance's address in tests that build Langfuse's values alone (the program gets it from the
+instance's `host` output)."""
+
+
+def redis_wiring(cfg: StackConfig) -> RedisWiring:
+    """What `SharedState` wires for the stack's `redis.mode` (in-cluster Valkey or Memorystore)."""
+    redis = cfg.redis
+    if redis.mode == "memorystore":
+        return memorystore_wiring(redis.memorystore, MEMORYSTORE_HOST)
+    assert redis.mode == "in_cluster", "Langfuse needs the shared Redis"
+    return in_cluster_wiring(redis.in_cluster, cfg.namespaces.gateway)

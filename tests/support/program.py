@@ -48,9 +48,11 @@ EXTERNAL_ENGINE = (
     "llm-gateway:postgres.external={host: pg.home.arpa, admin_user: pgadmin, sslmode: verify-full,"
     f" server_cidrs: [{EXTERNAL_SERVER}/32]}}",
 )
-# The lab with Langfuse on (v4, GCS, one ClickHouse replica and one Keeper, the operator beside) needs a bigger capacity than the lab's.
+# The lab with Langfuse on (v4, GCS, one ClickHouse replica and one Keeper, the operator beside) needs a bigger capacity than the lab's,
+# and a shared Redis for Langfuse's queues (the in-cluster Valkey; the lab's LiteLLM alone needs none).
 LAB_LANGFUSE = (
     "llm-gateway:langfuse.enabled=true",
+    "llm-gateway:redis.mode=in_cluster",
     "llm-gateway:langfuse.clickhouse.operator_namespace=clickhouse-operator-system",
     "llm-gateway:langfuse.blob_storage=gcs",
     "llm-gateway:langfuse.gcs={bucket: lab-langfuse-blobs}",

@@ -17,6 +17,7 @@ from components.langfuse.credentials import (
     LITELLM_KEYS_SECRET,
     OIDC_CLIENT_SECRET_KEY,
 )
+from components.redis.values import AUTH_SECRET
 from config import parse_config
 from config.assets import LANGFUSE_CHART, LANGFUSE_V4_CHART, locked_chart
 from config.inventory import langfuse_secrets, secret_inventory
@@ -85,11 +86,12 @@ def test_enabled_creates_the_release_database_and_secrets(stack: str, overrides:
         "langfuse-encryption-key",
         "langfuse-db-password",
         "langfuse-clickhouse-password",
-        "langfuse-valkey-password",
         "langfuse-public-key",
         "langfuse-secret-key",
     }
     assert expected <= cfg_specs
+    # No Valkey of its own: Langfuse authenticates to the stack's shared Redis with that Redis's password.
+    assert "langfuse-valkey-password" not in cfg_specs
     minio = "llm-gateway:langfuse.blob_storage=minio" in overrides
     assert ("langfuse-gcs-hmac" in cfg_specs) != minio
     assert ("langfuse-minio-password" in cfg_specs) == minio
@@ -202,7 +204,7 @@ def test_every_secret_reaches_the_chart_as_a_reference(stack: str, overrides: tu
     for name, ref in _refs(values).items():
         assert ref["name"] == CREDENTIALS_SECRET, name
     assert values["clickhouse"]["auth"]["existingSecret"] == CREDENTIALS_SECRET
-    assert values["redis"]["auth"]["existingSecret"] == CREDENTIALS_SECRET
+    assert values["redis"]["auth"]["existingSecret"] == AUTH_SECRET  # the shared Redis's (test_shared_redis.py)
     # No value of a credential anywhere in the values, and no key that carries one.
     texts = set(walk_strings(values))
     assert not texts & run.generated_secrets
@@ -214,10 +216,7 @@ def test_every_secret_reaches_the_chart_as_a_reference(stack: str, overrides: tu
     es = next(e for e in run.custom_resources("ExternalSecret") if e["metadata"]["name"] == CREDENTIALS_SECRET)
     rendered = set(es["spec"]["target"]["template"]["data"])
     referenced = {ref["key"] for ref in _refs(values).values()}
-    referenced |= {
-        values["clickhouse"]["auth"]["existingSecretKey"],
-        values["redis"]["auth"]["existingSecretPasswordKey"],
-    }
+    referenced.add(values["clickhouse"]["auth"]["existingSecretKey"])
     referenced |= {
         e["valueFrom"]["secretKeyRef"]["key"] for e in values["langfuse"]["additionalEnv"] if "valueFrom" in e
     }
@@ -282,7 +281,7 @@ def test_the_key_check_catches_a_typo() -> None:
     assert undocumented(KEYS_FILE, broken) == ["clickhouse.clusterEnabld", "valkey"]
 
 
-def test_small_profile_clickhouse_and_valkey_settings() -> None:
+def test_small_profile_clickhouse_settings() -> None:
     v3 = release(run_scenario("lab-langfuse-v3"), "langfuse")["values"]
     v4 = release(run_cached("enterprise"), "langfuse")["values"]
     for values in (v3, v4):
@@ -292,11 +291,6 @@ def test_small_profile_clickhouse_and_valkey_settings() -> None:
     assert v4["s3"]["deploy"] is False
     assert v3["clickhouse"]["clusterEnabled"] is True
     assert v4["clickhouse"]["cluster"] == {"enabled": True}
-    # Langfuse's queues must never be evicted: the 1.5.x chart's (Bitnami) Valkey, the 2.x chart's official one.
-    assert v3["redis"]["primary"]["extraFlags"] == ["--maxmemory-policy noeviction"]
-    assert v3["redis"]["architecture"] == "standalone"
-    assert v4["redis"]["valkeyConfig"] == "maxmemory-policy noeviction\n"
-    assert v4["redis"]["auth"]["usersExistingSecret"] == CREDENTIALS_SECRET
 
 
 def test_headless_initialization_reads_the_keys_from_secrets() -> None:
@@ -354,6 +348,7 @@ def test_network_policies_and_ingress() -> None:
         "langfuse-gcs-egress",
         "langfuse-idp-egress",
         "langfuse-clickhouse-egress",
+        "langfuse-redis-egress",
         "langfuse-clickhouse-default-deny",
         "langfuse-clickhouse",
         "langfuse-keeper-default-deny",

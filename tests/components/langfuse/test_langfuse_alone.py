@@ -6,13 +6,14 @@ import json
 
 import pulumi
 import pulumi_postgresql as postgresql
+import pulumi_random as random
 
 from components.langfuse.component import Langfuse, LangfuseArgs
 from components.secrets.eso import StoreRef
 from components.secrets.store import StoreAccess
 from config import StackConfig
 from offline.run import ProgramRun
-from tests.support.config import alone_config
+from tests.support.config import alone_config, redis_wiring
 from tests.support.program import EXTERNAL_ENGINE, run_components
 
 STORE = StoreAccess(StoreRef(name="alone-store"), "eso-alone@mock-project.iam.gserviceaccount.com")
@@ -22,7 +23,9 @@ def langfuse_alone(cfg: StackConfig) -> ProgramRun:
     def program() -> None:
         database = pulumi.ComponentResource("test:database:Database", "db")
         server = postgresql.Provider("server", host="pg.example", username="admin", superuser=False)
-        Langfuse("lf", LangfuseArgs.from_config(cfg, STORE, database, server))
+        redis = pulumi.ComponentResource("test:redis:SharedState", "redis")
+        random.RandomId("redis-server", byte_length=4, opts=pulumi.ResourceOptions(parent=redis))
+        Langfuse("lf", LangfuseArgs.from_config(cfg, STORE, database, redis, redis_wiring(cfg), server))
 
     return run_components(program)
 
@@ -40,7 +43,7 @@ def test_langfuse_alone_on_an_external_server_with_gcs() -> None:
     run = langfuse_alone(cfg)
     by_name = {r.name: r for r in run.resources}
     for r in run.resources:
-        if r.name not in {"db", "server", "lf"}:
+        if r.name not in {"db", "server", "redis", "redis-server", "lf"}:
             while r.parent is not None:
                 r = by_name[r.parent]
             assert r.name == "lf", "a resource registered outside the component"
@@ -63,3 +66,11 @@ def test_langfuse_alone_on_an_external_server_with_gcs() -> None:
         "access_id": hmac.outputs["accessId"],
         "secret": hmac.outputs["secret"],
     }
+
+
+def test_only_the_release_waits_for_the_shared_redis() -> None:
+    """The release needs the shared Redis (the server and its password Secret); its secrets, database and
+    ClickHouse clusters do not, so they are created while a Memorystore instance is."""
+    run = langfuse_alone(alone_config("enterprise"))
+    waiting = {r.name for r in run.resources if "redis-server" in r.options.get("dependencies", ())}
+    assert waiting == {"lf-release"}

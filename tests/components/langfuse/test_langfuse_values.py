@@ -23,13 +23,14 @@ from components.langfuse import names as lf_names
 from components.langfuse import network as lf_network
 from components.langfuse import values as lf_values
 from components.litellm.names import selector_labels
+from components.redis.component import SharedStateArgs
 from components.secrets.eso import StoreRef
 from components.secrets.managed import basic_auth_consumer, consumer_manifests, managed_secret_args
 from components.secrets.store import StoreAccess
 from config import StackConfig
 from config.inventory import LANGFUSE_DB_PASSWORD
 from offline.render import RenderedObject
-from tests.support.config import scenario_config
+from tests.support.config import redis_wiring, scenario_config
 from tests.support.direct import core_errors, crd_errors, deployed, render
 from tests.support.ingress_nginx import IngressNginx
 from tests.support.netpol import Address, Pod, can_connect
@@ -68,16 +69,22 @@ def _config(variant: str) -> StackConfig:
 def _render(variant: str) -> list[RenderedObject]:
     cfg = _config(variant)
     lf = cfg.langfuse
-    return render(lf.release_name, cfg.namespaces.gateway, lf_chart.helm_chart(lf), lf_chart.helm_values(cfg))
+    return render(
+        lf.release_name, cfg.namespaces.gateway, lf_chart.helm_chart(lf), lf_chart.helm_values(cfg, redis_wiring(cfg))
+    )
 
 
 def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
     """The ExternalSecrets the chart's Secrets come from: the credentials, LiteLLM's keys, the database
-    password, and the database's CA certificate (rendered by the database component)."""
+    password, the database's CA certificate (rendered by the database component), the shared Redis's."""
     store, ns = STORE.ref, cfg.namespaces.gateway
     db_consumer = basic_auth_consumer(lf_credentials.DB_SECRET, ns, cfg.langfuse.owner, {"cnpg.io/reload": "true"})
     ca_cert = database_passwords(cfg, STORE).ca_cert
+    shared = SharedStateArgs.from_config(cfg, STORE, selector_labels(cfg.litellm))
     return [
+        # The shared Redis's password (and Memorystore's server CA): Langfuse reads them like LiteLLM.
+        *consumer_manifests(shared.auth),
+        *(consumer_manifests(shared.server_ca) if shared.server_ca is not None else []),
         lf_credentials.credentials_secret(cfg, store),
         lf_credentials.litellm_keys_secret(cfg, store),
         *consumer_manifests(managed_secret_args(cfg, LANGFUSE_DB_PASSWORD, STORE, (db_consumer,))),
@@ -88,7 +95,7 @@ def _secrets(cfg: StackConfig) -> list[dict[str, Any]]:
 def _deployed(variant: str) -> Deployed:
     cfg = _config(variant)
     clusters = [lf_clickhouse.clickhouse_cluster(cfg), lf_clickhouse.keeper_cluster(cfg)]
-    return deployed([*_secrets(cfg), *lf_network.network_policies(cfg), *clusters], _render(variant))
+    return deployed([*_secrets(cfg), *lf_network.network_policies(cfg, redis_wiring(cfg)), *clusters], _render(variant))
 
 
 def _pod(d: Deployed, workload: str) -> Pod:
@@ -110,7 +117,7 @@ def test_rendered_chart_reads_only_keys_the_external_secrets_render(variant: str
     cfg = _config(variant)
     d = _deployed(variant)
     assert reference_findings(d) == []
-    values = {cfg.langfuse.release_name: lf_chart.helm_values(cfg)}
+    values = {cfg.langfuse.release_name: lf_chart.helm_values(cfg, redis_wiring(cfg))}
     assert existing_secret_findings(d, values, cfg.namespaces.gateway) == []
     assert {
         o.name: crd_errors(o.body, ESO_CRD) for o in d.of_kind("ExternalSecret") if crd_errors(o.body, ESO_CRD)

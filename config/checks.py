@@ -29,7 +29,7 @@ from config.inventory import gsm_secret_id, secret_inventory
 from config.postgres import WINDOW_DAYS
 from config.secrets import consuming_namespaces
 from config.stack import StackConfig
-from config.tenants import all_keys, reconciler_account_id, tenant_key_gsm_id, tenant_namespaces
+from config.tenants import all_keys, reconciler_account_id, tenant_key_gsm_id, tenant_key_gsm_prefix, tenant_namespaces
 from config.tenants import duration_seconds as grace_seconds
 from config.types import period_seconds
 
@@ -168,14 +168,17 @@ def collision_problems(cfg: StackConfig) -> list[Problem]:
         for path, value in referenced.items()
         if value in generated
     ]
-    problems += _tenant_secret_problems(cfg, generated | set(referenced.values()))
+    problems += _tenant_secret_problems(cfg, generated, referenced)
     return problems + _service_account_problems(cfg) + _database_name_problems(cfg)
 
 
-def _tenant_secret_problems(cfg: StackConfig, taken: set[str]) -> list[Problem]:
-    """A tenant key's GSM secret (`<prefix>tenant-<team>-<key>`) must not be one the stack generates or references."""
+def _tenant_secret_problems(cfg: StackConfig, generated: set[str], referenced: dict[str, str]) -> list[Problem]:
+    """A tenant key's GSM secret (`<prefix>tenant-<team>-<key>`) must not be one the stack generates or references;
+    nor may any secret the stack generates or references start with that prefix: the reconciler's grants admit
+    every secret whose id does (one condition, components/tenants/component.py)."""
     prefix = cfg.secrets.prefix
-    return [
+    taken = generated | set(referenced.values())
+    problems: list[Problem] = [
         (
             f"tenants.teams[{i}].keys[{j}].alias",
             f"its GSM secret {gsm!r} is also a secret the stack generates or references; rename the key",
@@ -183,6 +186,17 @@ def _tenant_secret_problems(cfg: StackConfig, taken: set[str]) -> list[Problem]:
         for i, team, j, key in all_keys(cfg.tenants)
         if (gsm := tenant_key_gsm_id(prefix, team, key)) in taken
     ]
+    if not cfg.tenants.enabled or problems:
+        return problems
+    start = tenant_key_gsm_prefix(prefix)
+    reader = "the tenants reconciler could read it; name another GSM secret"
+    problems += [
+        (path, f"{v!r} starts with {start!r}: {reader}") for path, v in referenced.items() if v.startswith(start)
+    ]
+    problems += [
+        ("secrets.prefix", f"{v!r} starts with {start!r}: {reader}") for v in sorted(generated) if v.startswith(start)
+    ]
+    return problems
 
 
 def _service_account_problems(cfg: StackConfig) -> list[Problem]:

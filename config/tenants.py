@@ -17,6 +17,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from config.durations import PeriodRange, period_seconds
 from config.litellm_models import ModelName
 from config.secrets import derived_gsa_account_id
 from config.types import (
@@ -92,8 +93,24 @@ def _date_as_text(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-BudgetDuration = Annotated[str, AfterValidator(_budget_duration)]
-GracePeriod = Annotated[str, AfterValidator(_grace_period)]
+class _BudgetPeriodRange(PeriodRange):
+    """A LiteLLM budget period's range; `mo` (a calendar month) counts as 30 days here."""
+
+    def seconds(self, value: str) -> int:
+        months = re.fullmatch(r"([0-9]+)mo", value)
+        return int(months[1]) * 30 * 86400 if months else period_seconds(value)
+
+
+BudgetDuration = Annotated[
+    str,
+    AfterValidator(_budget_duration),
+    _BudgetPeriodRange("1h", "365d", "a budget period; LiteLLM adds it to now to set the next reset"),
+]
+GracePeriod = Annotated[
+    str,
+    AfterValidator(_grace_period),
+    PeriodRange("1h", "90d", "a rotated-out key keeps working this long, then is blocked"),
+]
 KeyExpiry = Annotated[str, BeforeValidator(_date_as_text), AfterValidator(_key_expiry)]
 
 
@@ -166,7 +183,7 @@ class TenantKey(Section):
     expires: KeyExpiry | None = Field(
         default=None, description="Date the key stops working (YYYY-MM-DD, 00:00 UTC); unset: never."
     )
-    rotation: Annotated[int, Field(ge=0)] = Field(
+    rotation: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
         default=0,
         description=(
             "Bump to rotate: the reconciler generates a new value, registers it, and blocks the old key after "
@@ -279,9 +296,15 @@ def key_models(team: TenantTeam, key: TenantKey) -> list[str]:
     return list(key.models) if key.models else list(team.models)
 
 
+def tenant_key_gsm_prefix(prefix: str) -> str:
+    """What every tenant key's GSM secret id starts with, and no other secret's of the stack: the
+    reconciler's grants are conditioned on it (components/tenants/component.py)."""
+    return f"{prefix}tenant-"
+
+
 def tenant_key_gsm_id(prefix: str, team: TenantTeam, key: TenantKey) -> str:
     """The GSM secret id of a key (at most 40 + 7 + 40 + 1 + 40 = 128 characters of GSM's 255)."""
-    return f"{prefix}tenant-{team.alias}-{key.alias}"
+    return f"{tenant_key_gsm_prefix(prefix)}{team.alias}-{key.alias}"
 
 
 def all_keys(tenants: TenantsConfig) -> Iterator[tuple[int, TenantTeam, int, TenantKey]]:

@@ -65,6 +65,11 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _FastStrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader), _StrictLoader):  # type: ignore[misc]
+    """The same checks over libyaml's parser (about ten times faster on a large tenants section); on any
+    problem `load_yaml` parses again with `_StrictLoader`, whose messages and positions are the reference."""
+
+
 def _expanded_size(node: Node, budget: int) -> int:
     """Count nodes as the constructor would expand them (aliases included), up to `budget`."""
     count = 0
@@ -83,8 +88,16 @@ def _expanded_size(node: Node, budget: int) -> int:
 
 
 def load_yaml(text: str, source: str) -> Any:
-    """Parse one YAML document strictly; InputError (with file:line:column) on any problem."""
-    loader = _StrictLoader(text)
+    """Parse one YAML document strictly; InputError (with file:line:column) on any problem. libyaml first;
+    a document it refuses is parsed again in pure Python, so an error reads the same with or without it."""
+    try:
+        return _load(_FastStrictLoader, text, source)
+    except InputError:
+        return _load(_StrictLoader, text, source)
+
+
+def _load(kind: type[_StrictLoader], text: str, source: str) -> Any:
+    loader = kind(text)
     loader.source = source
     try:
         node = loader.get_single_node()

@@ -21,6 +21,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
+MOCK_PROJECT_NUMBER = "123456789012"
+"""The project number `gcp.organizations.get_project` answers offline."""
 
 
 def is_secret_wrapper(value: Any) -> bool:
@@ -137,6 +139,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return rid, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "gcp:organizations/getProject:getProject":
+            # A stand-in project number (IAM conditions name GSM resources by it).
+            return {"projectId": self.gcp_project, "number": MOCK_PROJECT_NUMBER}, []
         return {}, None
 
 

@@ -9,10 +9,10 @@ import fnmatch
 import tomllib
 from pathlib import Path
 
-from tests.support import ROOT
+from tests.support import FIRST_PARTY, ROOT
 
 SDKS = ("pulumi_gcp", "pulumi_kubernetes")
-FOLDERS = ("components", "config", "dashboards", "tools", "tests", "bench")
+FOLDERS = (*FIRST_PARTY, "tests", "bench")
 
 
 def followed_patterns() -> list[str]:

@@ -184,7 +184,7 @@ def check_reach(v: Verify) -> str:
     # What the program's own workloads read without ESO (the tenants reconciler's keys) is named by
     # the document the program deploys: consumption is the stack's intent, read from its render.
     objects += [o for o in v.of_kind("ConfigMap") if o["metadata"]["name"] == reach.TENANTS_CONFIG_MAP]
-    live = reach.Reach(objects, grants, impersonations, labels)
+    live = reach.Reach(objects, grants, impersonations, labels, secrets=ours)
     try:
         problems = reach.reach_problems(live, set(labels), within=ours)
     except ValueError as error:

@@ -208,7 +208,8 @@ def check_langfuse(v: Verify) -> str:
             f"kubectl -n {ns} logs deploy/{n.web_service}",
         )
     values = v.releases.get(lf.release_name, {}).get("clickhouse") or {}
-    host = values.get("host") or helm_fullname(lf.release_name, "clickhouse")
+    # the release's ClickHouse host (v4: the operator's Service, as a cluster DNS name), else v3's bundled one
+    host = str(values.get("host") or helm_fullname(lf.release_name, "clickhouse")).split(".")[0]
     port = int(values.get("httpPort", CLICKHOUSE_HTTP_PORT))
     password = v.google.secret(gsm_secret_id(v.cfg, LANGFUSE_CLICKHOUSE_PASSWORD))
     query = "SELECT version, dirty FROM schema_migrations ORDER BY sequence DESC LIMIT 1 FORMAT JSONCompact"

@@ -22,7 +22,10 @@ includes `secretmanager.versions.access`. The identities usable from N:
    impersonate.
 
 A grant to one of those identities on a secret (or project-wide: every secret) makes the
-secret readable from N. What N consumes is what its ExternalSecrets reference
+secret readable from N. A conditional grant counts as if it always applied, except a project-wide
+one whose condition is a disjunction of `resource.name.startsWith("projects/P/secrets/PREFIX")`
+terms (`name_prefixes`): that one reads the known secrets (`Reach.secrets`) whose id starts with a
+PREFIX (the tenants reconciler's grants, docs/decisions.md). What N consumes is what its ExternalSecrets reference
 (`spec.data[].remoteRef.key`, `spec.dataFrom[].extract.key`).
 
 Pure: no Pulumi, no I/O.
@@ -54,6 +57,8 @@ class SecretGrant:
     secret_id: str | None
     role: str
     member: str
+    condition: str | None = None
+    """The binding's IAM condition expression (None: unconditional)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class Reach:
     impersonations: Sequence[Impersonation] = ()
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Labels of namespaces (for `namespaceSelector` conditions), beyond `kubernetes.io/metadata.name`."""
+    secrets: Collection[str] = ()
+    """The GSM secret ids known (rendered, or this stack's): what a prefix-conditioned project grant reads."""
 
     def of_kind(self, kind: str) -> list[Mapping[str, Any]]:
         return [o for o in self.objects if o.get("kind") == kind]
@@ -184,13 +191,39 @@ def identities(reach: Reach, namespace: str) -> set[str]:
     return out
 
 
+_STARTS_WITH = re.compile(r'^resource\.name\.startsWith\("projects/[^/"]+/secrets/(?P<prefix>[^/"]+)"\)$')
+
+
+def name_prefixes(condition: str) -> set[str] | None:
+    """The secret-id prefixes of a condition that is only `resource.name.startsWith("projects/P/secrets/X")`
+    terms joined by `||` (a secret's versions have names under it too); None for any other condition."""
+    out: set[str] = set()
+    for term in condition.split("||"):
+        m = _STARTS_WITH.match(term.strip())
+        if m is None:
+            return None
+        out.add(m["prefix"])
+    return out
+
+
+def granted(reach: Reach, grant: SecretGrant) -> set[str]:
+    """The GSM secrets one grant covers: its secret; for a project-wide one EVERY_SECRET, or the known
+    secrets its name-prefix condition admits. Any other condition may apply, so it is ignored."""
+    if grant.secret_id is not None:
+        return {grant.secret_id}
+    prefixes = None if grant.condition is None else name_prefixes(grant.condition)
+    if prefixes is None:
+        return {EVERY_SECRET}
+    return {s for s in reach.secrets if s.startswith(tuple(prefixes))}
+
+
 def readable(reach: Reach, namespace: str) -> set[str]:
     """The GSM secrets `namespace` could read (EVERY_SECRET for a project-wide grant)."""
     usable = identities(reach, namespace)
     out: set[str] = set()
     for g in reach.grants:
         if g.role in READ_ROLES and g.member in usable:
-            out.add(EVERY_SECRET if g.secret_id is None else g.secret_id)
+            out |= granted(reach, g)
     return out
 
 
@@ -216,8 +249,12 @@ def reach_problems(
 
 def policy_grants(secret_id: str | None, policy: Mapping[str, Any]) -> list[SecretGrant]:
     """The members of an IAM policy (`{"bindings": [{"role", "members"}]}`, as `getIamPolicy` answers)
-    on one secret, or on the project (`secret_id` None). Conditional bindings count: they may apply."""
-    return [SecretGrant(secret_id, b["role"], m) for b in policy.get("bindings") or [] for m in b.get("members") or []]
+    on one secret, or on the project (`secret_id` None), each with its condition's expression."""
+    return [
+        SecretGrant(secret_id, b["role"], m, (b.get("condition") or {}).get("expression"))
+        for b in policy.get("bindings") or []
+        for m in b.get("members") or []
+    ]
 
 
 def policy_impersonations(gsa_email: str, policy: Mapping[str, Any]) -> list[Impersonation]:

@@ -6,8 +6,10 @@
   Pulumi and its value stays in GSM). No SecretVersion: the reconciler generates the value and
   adds the versions, so no key value ever reaches Pulumi state.
 - The reconciler's identity: KSA `litellm-tenants` (gateway namespace) acting as its own Google
-  service account (Workload Identity), granted `secretVersionAdder` and `secretAccessor` on each
-  tenant key secret, and on nothing else.
+  service account (Workload Identity), granted `secretVersionAdder` and `secretAccessor` once each,
+  on the project, under an IAM condition admitting only secrets (and their versions) whose id starts
+  with the tenant prefix `<secrets.prefix>tenant-` (`key_condition`; config/checks.py refuses a stack
+  secret with that prefix): two grants, whatever the number of keys (docs/decisions.md).
 - Delivery: each tenant namespace gets the per-namespace store unit (`NamespaceSecretStore`), whose
   Google service account reads exactly that namespace's keys, and one ExternalSecret per key
   (Secret `<deliver.secret>`, data key `api-key`). `gsm_only` keys: no ExternalSecret, no grant.
@@ -34,10 +36,29 @@ from components.secrets.store import NamespaceSecretStore, NamespaceStoreArgs
 from components.tenants import manifests
 from components.tenants.desired import desired_document, document_text, run_hash
 from config import API_PORT, KeyDelivery, ReplicationConfig, Resources, StackConfig
-from config.tenants import all_keys, reconciler_account_id, tenant_key_gsm_id, tenant_namespaces
+from config.tenants import (
+    all_keys,
+    reconciler_account_id,
+    tenant_key_gsm_id,
+    tenant_key_gsm_prefix,
+    tenant_namespaces,
+)
 
 SECRET_ROLES = ("roles/secretmanager.secretVersionAdder", "roles/secretmanager.secretAccessor")
-"""The reconciler's roles on each tenant key secret: add a version (a new value), read the latest."""
+"""The reconciler's roles on the tenant key secrets: add a version (a new value), read the latest. No
+predefined role holds both (`secretVersionManager` lacks `versions.access`), hence two grants."""
+
+
+def key_condition(project: str, project_number: str, id_prefix: str) -> dict[str, str]:
+    """The IAM condition of the reconciler's grants: a secret's (or its version's) resource name starts
+    with `projects/<project>/secrets/<id_prefix>`. IAM names GSM resources by project number; the
+    project id form is kept beside it so the condition holds whichever form a request is checked under."""
+    terms = [f'resource.name.startsWith("projects/{p}/secrets/{id_prefix}")' for p in (project_number, project)]
+    return {
+        "title": "tenant key secrets",
+        "description": f"Secret Manager secrets whose id starts with {id_prefix} (llm-gateway tenants)",
+        "expression": " || ".join(terms),
+    }
 
 
 def gsm_label(value: str) -> str:
@@ -65,6 +86,8 @@ class TenantsArgs:
     keys: tuple[TenantKeySecret, ...]
     stores: tuple[NamespaceStoreArgs, ...]
     """One per tenant namespace a key is delivered into."""
+    key_id_prefix: str
+    """What every key's GSM secret id starts with (`tenant_key_gsm_prefix`): the grants' condition."""
     gsa_account_id: str
     image: str
     """The pinned LiteLLM image (`litellm.image`): the reconciler needs only its python3."""
@@ -104,6 +127,7 @@ class TenantsArgs:
             reconciler_source=manifests.reconciler_source() if source is None else source,
             keys=keys,
             stores=tuple(NamespaceStoreArgs.from_config(cfg, tns) for tns in tenant_namespaces(t)),
+            key_id_prefix=tenant_key_gsm_prefix(prefix),
             gsa_account_id=reconciler_account_id(t, cfg.secrets.store.gsa_prefix),
             image=cfg.litellm.image,
             litellm_url=f"http://{service_host(service_name(cfg.litellm), ns)}:{API_PORT}",
@@ -153,6 +177,21 @@ class Tenants(pulumi.ComponentResource):
         member = pulumi.Output.concat("serviceAccount:", gsa.email)
         stores = {s.namespace: NamespaceSecretStore(f"{name}-store-{s.namespace}", s, child) for s in args.stores}
         ready: list[pulumi.Resource] = [binding, ksa]
+        number = gcp.organizations.get_project_output(project_id=args.project).number
+        condition = number.apply(
+            lambda n: gcp.projects.IAMMemberConditionArgs(**key_condition(args.project, str(n), args.key_id_prefix))
+        )
+        ready += [
+            gcp.projects.IAMMember(
+                f"{name}-keys-{role.rsplit('.', 1)[-1]}",
+                project=args.project,
+                role=role,
+                member=member,
+                condition=condition,
+                opts=child,
+            )
+            for role in SECRET_ROLES
+        ]
         for key in args.keys:
             stem = f"{name}-{key.gsm_secret_id}"
             secret = gcp.secretmanager.Secret(
@@ -165,12 +204,6 @@ class Tenants(pulumi.ComponentResource):
                 annotations={"llm-gateway/used-by": "the tenants reconciler (adds versions) and the key's holder"},
                 opts=kept,
             )
-            ready += [
-                gcp.secretmanager.SecretIamMember(
-                    f"{stem}-{role.rsplit('.', 1)[-1]}", secret_id=secret.id, role=role, member=member, opts=child
-                )
-                for role in SECRET_ROLES
-            ]
             if key.delivery is not None:
                 self._deliver(stem, secret, key, stores[key.delivery.namespace], args.refresh_interval)
         cm = manifests.config_map_manifest(args.namespace, args.document, args.reconciler_source)

@@ -194,9 +194,9 @@ CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "enterprise",
-        lambda r: r["tenants"].update(grace_period="20m"),
-        "llm-gateway:tenants.grace_period: 20m is shorter than twice secrets.refresh_interval (15m): the old key "
-        "could be blocked before ESO delivers the new one; accepted: 30m or longer",
+        _grace_and_refresh("1h", "45m"),
+        "llm-gateway:tenants.grace_period: 1h is shorter than twice secrets.refresh_interval (45m): the old key "
+        "could be blocked before ESO delivers the new one; accepted: 90m or longer",
     ),
     (
         "lab",

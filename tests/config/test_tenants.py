@@ -257,6 +257,18 @@ def test_stack_wide_names_of_tenants_must_not_collide() -> None:
     assert any("secrets.store.gsa_prefix: tenant namespace tenants's" in p for p in problems(raw))
 
 
+def test_no_secret_of_the_stack_starts_with_the_tenant_prefix() -> None:
+    """The reconciler's grants admit every secret whose id starts with `<secrets.prefix>tenant-`: a referenced
+    secret with that prefix (not a key's own id) would be readable by it, so the config is refused."""
+    raw = lab_with(team("openai", keys=[key("api-key")]))
+    raw["litellm"]["provider_keys"][0]["gsm_secret"] = "tenant-shared-openai"
+    assert any(
+        "litellm.provider_keys[0].gsm_secret: 'tenant-shared-openai' starts with 'tenant-'" in p for p in problems(raw)
+    )
+    raw["litellm"]["provider_keys"][0]["gsm_secret"] = "shared-tenant-openai"
+    accepted(raw)
+
+
 # --- ranges (Hypothesis) ------------------------------------------------------------------------
 
 REAL = st.one_of(
@@ -306,7 +318,8 @@ DURATION = re.compile(r"([0-9]{1,5})(s|m|h|d|w|mo)")
 )
 def test_a_budget_duration_is_accepted_exactly_in_litellms_strict_form(value: str) -> None:
     match = DURATION.fullmatch(value)
-    valid = match is not None and int(match[1]) > 0
+    # LiteLLM's strict form, and within the setting's range (1h to 365d; a month counts 30 days)
+    valid = match is not None and 3600 <= duration_seconds(value) <= 365 * 86400
     try:
         cfg = parse_config(lab_with(team(budget_duration=value)))
     except ConfigError:

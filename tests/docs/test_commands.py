@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import FIRST_PARTY, ROOT
 from tests.support.markdown import documents, prose_and_code
 
-TOP = ("config", "components", "dashboards", "tools", "tests", "bench", "docs", ".ci", ".github")
+TOP = (*FIRST_PARTY, "tests", "bench", "docs", ".ci", ".github")
 # A repository path: starts at a top-level folder, not inside a URL or another path, and is
 # not a pattern (`tests/data/litellm_metric*.txt`, `components/<concern>/`).
 PATH = re.compile(rf"(?<![\w./:-])((?:{'|'.join(re.escape(t) for t in TOP)})/[\w./-]*+)(?![*<{{])")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository's root folder."""
+FIRST_PARTY = ("config", "dashboards", "components", "offline", "verify", "tools")
+"""The program's and its commands' packages, ground floor first (tests/test_imports.py's floors)."""
 
 
 def captured(

@@ -13,7 +13,7 @@ import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from offline.run import ProgramRun, gc_paused, run_program, run_stack
+from offline.run import ProgramRun, gc_paused, no_source_positions, run_program, run_stack
 from offline.stackfile import STACKS
 
 __all__ = [
@@ -123,7 +123,7 @@ def run_components(
 ) -> ProgramRun:
     """Run `build` (which constructs components, e.g. one component alone) under the mock engine."""
     config = {"llm-gateway:gcp": {"project": gcp_project}}
-    with gc_paused():
+    with gc_paused(), no_source_positions():
         return contextvars.Context().run(run_program, stack, config, build)
 
 

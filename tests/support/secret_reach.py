@@ -17,7 +17,9 @@ from components.secrets.reach import (
     Reach,
     SecretGrant,
     consumed,
+    granted,
     gsm_secret_id,
+    name_prefixes,
     reach_problems,
     readable,
 )
@@ -28,7 +30,10 @@ __all__ = [
     "Reach",
     "SecretGrant",
     "consumed",
+    "granted",
     "gsm_secret_id",
+    "name_prefixes",
+    "project_grants_beyond_the_tenants_reconciler",
     "reach_of_run",
     "reach_problems",
     "readable",
@@ -60,11 +65,14 @@ def reach_of_run(run: Any) -> Reach:
             secret = gsm_secret_id(str(inputs["secretId"]))
             grants += [SecretGrant(secret, inputs["role"], m) for m in _members(inputs, _SECRET_IAM[r.type])]
         elif r.type in _PROJECT_IAM:
-            grants += [SecretGrant(None, inputs["role"], m) for m in _members(inputs, _PROJECT_IAM[r.type])]
+            condition = (inputs.get("condition") or {}).get("expression")
+            members = _members(inputs, _PROJECT_IAM[r.type])
+            grants += [SecretGrant(None, inputs["role"], m, condition) for m in members]
         elif r.type in _GSA_IAM and inputs["role"] in IMPERSONATION_ROLES:
             email = str(inputs["serviceAccountId"]).rsplit("/", 1)[-1]
             impersonations += [Impersonation(email, m) for m in _members(inputs, _GSA_IAM[r.type])]
-    return Reach(objects=run.kubernetes_objects(), grants=grants, impersonations=impersonations)
+    secrets = {str(s.plain_inputs["secretId"]) for s in run.of_type("gcp:secretmanager/secret:Secret")}
+    return Reach(objects=run.kubernetes_objects(), grants=grants, impersonations=impersonations, secrets=secrets)
 
 
 def tenant_key_secrets(run: Any) -> set[str]:
@@ -84,3 +92,17 @@ def tenant_namespaces_of_run(run: Any) -> set[str]:
         for es in run.custom_resources("ExternalSecret")
         if any(gsm_secret_id(d["remoteRef"]["key"]) in keys for d in es["spec"].get("data") or [])
     }
+
+
+def project_grants_beyond_the_tenants_reconciler(run: Any) -> list[str]:
+    """Project-level IAM grants other than the tenants reconciler's two, which a condition limits
+    to the tenants' key secrets (components/tenants): any other is a grant on every secret."""
+    return [
+        r.name
+        for r in run.resources
+        if r.type.startswith("gcp:projects/")
+        and not (
+            r.name.startswith("llm-gateway-tenants-keys-")
+            and "startsWith" in str((r.plain_inputs.get("condition") or {}).get("expression", ""))
+        )
+    ]

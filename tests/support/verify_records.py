@@ -68,16 +68,22 @@ def iam_policies(run: Any) -> dict[str, dict[str, Any]]:
     reach = reach_of_run(run)
     policies: dict[str, dict[str, Any]] = {}
 
-    def bind(resource: str, role: str, member: str) -> None:
+    def bind(resource: str, role: str, member: str, condition: str | None = None) -> None:
         bindings = policies.setdefault(resource, {"version": 1, "etag": "BwYk", "bindings": []})["bindings"]
-        found = next((b for b in bindings if b["role"] == role), None)
+        expression = {"condition": {"title": "c", "expression": condition}} if condition else {}
+        found = next(
+            (b for b in bindings if b["role"] == role and b.get("condition") == expression.get("condition")), None
+        )
         if found is None:
-            bindings.append({"role": role, "members": [member]})
+            bindings.append({"role": role, "members": [member], **expression})
+            if condition:
+                policies[resource]["version"] = 3
         elif member not in found["members"]:
             found["members"].append(member)
 
     for grant in reach.grants:
-        bind("project" if grant.secret_id is None else f"secrets/{grant.secret_id}", grant.role, grant.member)
+        resource = "project" if grant.secret_id is None else f"secrets/{grant.secret_id}"
+        bind(resource, grant.role, grant.member, grant.condition)
     for imp in reach.impersonations:
         bind(f"serviceAccounts/{imp.gsa_email}", "roles/iam.workloadIdentityUser", imp.member)
     return policies

@@ -14,7 +14,7 @@ import pytest
 from config import ConfigError, parse_config
 from config import assets as config_assets
 from config.assets import Asset, AssetError, chart_metadata, load_lock, missing_subcharts
-from tests.support import captured
+from tests.support import FIRST_PARTY, captured
 from tests.support.config import namespace
 from tools import assets
 
@@ -106,7 +106,7 @@ def test_a_packaged_chart_hashes_like_its_unpacked_mirror(tmp_path: Path) -> Non
 def test_no_tracked_file_reads_a_path_outside_the_repository() -> None:
     pattern = r"(\.\./shared|parent / \"shared\"|\"shared\" / |/work/)"
     found = captured(
-        ["git", "grep", "-nE", pattern, "--", "tests", "tools", "components", "dashboards", ".github", "*.py"],
+        ["git", "grep", "-nE", pattern, "--", "tests", *FIRST_PARTY, ".github", "*.py"],
         cwd=config_assets.ROOT,
     )
     hits = [line for line in found.stdout.splitlines() if not line.startswith("tests/tools/test_assets.py:")]

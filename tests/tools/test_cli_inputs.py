@@ -22,8 +22,9 @@ from bench import preview as bench_preview
 from bench import spend_queries as bench_spend_queries
 from config import assets as config_assets
 from offline import stackfile
+from offline.inputs import InputError, _FastStrictLoader, _load, _StrictLoader
 from tests.harness.litellm import probe as litellm_probe
-from tests.support import ROOT, captured, snapshot
+from tests.support import FIRST_PARTY, ROOT, captured, snapshot
 from tools import assets as assets_tool
 from tools import config_reference, diff, preview, verify, versions
 
@@ -39,7 +40,7 @@ _COPIED = (
     "tests/support/__init__.py",
     "tests/support/snapshot.py",
 )
-_COPIED_DIRS = ("components", "config", "dashboards", "tools", "tests/snapshots")
+_COPIED_DIRS = (*FIRST_PARTY, "tests/snapshots")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -354,3 +355,16 @@ def test_preview_prints_and_writes_the_same_bytes_twice(repo: Path, tmp_path: Pa
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert [f for f in files if (a / f).read_bytes() != (b / f).read_bytes()] == []
+
+
+def test_libyaml_and_pure_python_parse_alike() -> None:
+    """load_yaml parses with libyaml first (offline/inputs.py): it keeps the strict checks itself, and reads every
+    shipped stack file and a tenants section exactly as the pure-Python loader does."""
+    with pytest.raises(InputError, match="duplicate key 'a'"):
+        _load(_FastStrictLoader, "a: 1\nb: {c: 2}\na: 3\n", "x")
+    with pytest.raises(InputError, match="a key must be a string"):
+        _load(_FastStrictLoader, "1: x\n", "x")
+    texts = [p.read_text() for p in sorted(ROOT.glob("Pulumi*.yaml"))]
+    texts.append("teams: [{alias: a, keys: [{alias: k, deliver: gsm_only, max_budget: 1.5e1, rotation: 0x1}]}]\n")
+    for text in texts:
+        assert _load(_FastStrictLoader, text, "x") == _load(_StrictLoader, text, "x")

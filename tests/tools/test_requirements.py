@@ -9,9 +9,9 @@ import re
 import sys
 from pathlib import Path
 
-from tests.support import ROOT
+from tests.support import FIRST_PARTY, ROOT
 
-USER_CODE = ("tools", "config", "components", "dashboards")
+USER_CODE = FIRST_PARTY
 
 
 def _normalized(name: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from components.kit import helm_fullname
+from components.langfuse.clickhouse import clickhouse_names
 from components.langfuse.names import WEB_PORT, names
 from config.inventory import LANGFUSE_CLICKHOUSE_PASSWORD, gsm_secret_id
 from tests.support.config import stack_config
@@ -126,7 +126,7 @@ def langfuse(api: ApiServer, stack: Loaded, dirty: int) -> tuple[int, str]:
     )
     with health as web_server, clickhouse as ch_server:
         api.backends[(ns, "services", web, WEB_PORT)] = f"127.0.0.1:{web_server.port}"
-        host = helm_fullname(cfg.langfuse.release_name, "clickhouse")
+        host = clickhouse_names(cfg).host.split(".")[0]  # v4 (both stacks): the operator's ClickHouse Service
         api.backends[(ns, "services", host, 8123)] = f"127.0.0.1:{ch_server.port}"
         google = StandGoogle(secrets={gsm_secret_id(cfg, LANGFUSE_CLICKHOUSE_PASSWORD): CLICKHOUSE_PASSWORD})
         code, out = run_verify(api, stack, ["enterprise", "--only", "langfuse"], google)

@@ -13,6 +13,7 @@ from offline.run import run_stack
 from tests.support.config import errors_for, scenario_config, stack_config, with_value, without
 from tests.support.netpol import Address, Pod, can_connect
 from tests.support.program import EXTERNAL_ENGINE, run_cached
+from tests.support.secret_reach import project_grants_beyond_the_tenants_reconciler
 from tools import preview
 
 CNPG_KINDS = {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor", "Database"}
@@ -72,7 +73,7 @@ def test_backup_service_account_reaches_only_its_bucket() -> None:
     assert [g.plain_inputs["bucket"] for g in bucket_grants if backup_gsa in g.plain_inputs["member"]] == [
         "acme-llm-prod-pg-backups"
     ]
-    assert not [r for r in run.resources if r.type.startswith("gcp:projects/")]
+    assert project_grants_beyond_the_tenants_reconciler(run) == []
     wi = run.named("llm-gateway-database-backup-workload-identity")
     assert wi.plain_inputs["member"] == "serviceAccount:acme-llm-prod.svc.id.goog[llm-gateway/litellm-pg]"
 

@@ -30,6 +30,7 @@ from tests.support.config import cnpg_section, stack_config, with_value
 from tests.support.program import EXTERNAL_ENGINE, STACKS, run_cached
 from tests.support.promql import metric_names, parse, unknown_metrics
 from tests.support.schemas import validation_errors
+from tests.support.secret_reach import project_grants_beyond_the_tenants_reconciler
 
 ALERTS_DOC = ROOT / "docs" / "alerts.md"
 
@@ -654,7 +655,7 @@ def test_store_account_gets_accessor_on_each_referenced_secret_only() -> None:
     # Referenced, never created: the program makes no GSM secret or version for a receiver.
     created = {r.plain_inputs.get("secretId") for r in run.of_type("gcp:secretmanager/secret:Secret")}
     assert not created & {"oncall-slack-webhook-url", "oncall-smtp-password"}
-    assert not run.of_type("gcp:projects/iAMMember:IAMMember")
+    assert project_grants_beyond_the_tenants_reconciler(run) == []
 
 
 def test_no_receivers_no_routing() -> None:

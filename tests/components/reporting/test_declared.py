@@ -145,7 +145,7 @@ TENANTS = (
 
 def test_the_stacks_tenants_section_reaches_the_jobs_declared_sql() -> None:
     """From config as the root builds the component: LiteLLM's team ids (default `llmgw-<alias in lower
-    case>`, or the declared `id`), each key under its team; no section: no rows."""
+    case>`, or the declared `id`), each key under its team; no section (lab ships one: it is removed here): no rows."""
     cfg = scenario_config("lab", TENANTS)
     args = reporting.ReportingArgs.from_config(cfg, endpoint(cfg, "grafana-ro-password"))
     assert args.declared == Declared.of(
@@ -156,7 +156,7 @@ def test_the_stacks_tenants_section_reaches_the_jobs_declared_sql() -> None:
         (DeclaredKey("search-prod", "llmgw-search"),),
     )
     assert reporting.config_map_manifest(args)["data"]["declared.sql"] == declared_sql(args.declared)
-    plain = scenario_config("lab", "llm-gateway:tenants={}")  # the lab declares teams: none here
+    plain = scenario_config("lab", "llm-gateway:tenants={enabled: false}")
     assert reporting.ReportingArgs.from_config(plain, endpoint(plain, "grafana-ro-password")).declared == NO_TENANTS
 
 

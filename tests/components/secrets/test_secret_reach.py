@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components.secrets.reach import policy_grants
 from offline.run import ProgramRun
 from tests.support import ROOT
 from tests.support.program import EXTERNAL_ENGINE, SCENARIOS, VARIANT_NAMES, run_cached, run_scenario
@@ -18,6 +19,8 @@ from tests.support.secret_reach import (
     Reach,
     SecretGrant,
     consumed,
+    granted,
+    name_prefixes,
     reach_of_run,
     reach_problems,
     readable,
@@ -214,17 +217,46 @@ def test_a_grant_of_another_namespaces_key_is_caught() -> None:
 
 
 def test_the_reconciler_identity_reaches_only_the_tenant_key_secrets() -> None:
-    """Its Google account (the KSA litellm-tenants' annotation) holds versionAdder and accessor on each key
-    secret and nothing else; the gateway namespace reads them through it, and nothing of them reaches Grafana's."""
+    """Its Google account (the KSA litellm-tenants' annotation) holds versionAdder and accessor once each, on the
+    project, conditioned on the tenant prefix: it covers exactly the key secrets; the gateway namespace reads them
+    through it, and nothing of them reaches Grafana's."""
     run = run_scenario("enterprise")
     reach, keys = reach_of_run(run), tenant_key_secrets(run)
     (ksa,) = [o for o in reach.of_kind("ServiceAccount") if o["metadata"]["name"] == "litellm-tenants"]
     member = f"serviceAccount:{ksa['metadata']['annotations']['iam.gke.io/gcp-service-account']}"
-    held = {(g.secret_id, g.role) for g in reach.grants if g.member == member}
+    held = [g for g in reach.grants if g.member == member]
     assert len(keys) == 6
-    assert held == {(k, role) for k in keys for role in (ADDER, ACCESSOR)}
+    assert sorted(g.role for g in held) == [ACCESSOR, ADDER]
+    assert all(g.secret_id is None and g.condition for g in held)
+    assert all(granted(reach, g) == keys for g in held)
     assert keys <= readable(reach, "llm-gateway")
     assert not keys & readable(reach, "monitoring")
+
+
+def test_a_prefix_grant_reads_the_known_secrets_it_admits_and_no_other() -> None:
+    """A tenant namespace given the reconciler's kind of grant with a wider prefix reads the other tenants' keys
+    and the stack's own secrets: caught. An expression the reader cannot follow counts as project-wide."""
+    reach = reach_of_run(run_scenario("enterprise"))
+    apps_reader = next(
+        g.member
+        for g in reach.grants
+        if g.secret_id == "tenant-search-search-prod" and g.role == ACCESSOR and "apps" in g.member
+    )
+    wide = 'resource.name.startsWith("projects/123456789012/secrets/tenant-") || resource.name.startsWith("projects/p/secrets/x")'
+    leaked = Reach(
+        objects=reach.objects,
+        grants=[*reach.grants, SecretGrant(None, ACCESSOR, apps_reader, wide)],
+        impersonations=reach.impersonations,
+        secrets=reach.secrets,
+    )
+    problems = reach_problems(leaked, ["apps", "data-science"])
+    assert set(problems) == {"apps"}
+    assert "tenant-research-research-eval" in problems["apps"]["extra"]
+    assert "tenant-search-search-batch" in problems["apps"]["extra"]
+    assert name_prefixes(wide) == {"tenant-", "x"}
+    assert name_prefixes('resource.name.startsWith("projects/p/secrets/tenant-") && request.time < x') is None
+    opaque = SecretGrant(None, ACCESSOR, apps_reader, 'resource.type == "secretmanager.googleapis.com/Secret"')
+    assert granted(reach, opaque) == {EVERY_SECRET}
 
 
 # --- the computation on small hand-made inputs ---------------------------------------------
@@ -323,3 +355,21 @@ def test_a_namespaced_store_acts_as_its_own_namespaces_service_account() -> None
     )
     assert readable(reach, "mon") == {"a"}
     assert readable(reach, "gw") == {"b"}
+
+
+def test_a_live_policys_conditional_binding_keeps_its_condition() -> None:
+    """`getIamPolicy` answers a conditional binding with its expression: the live check reads the reconciler's
+    project grant as covering the tenant keys only, not every secret."""
+    expression = 'resource.name.startsWith("projects/1/secrets/tenant-")'
+    policy = {
+        "bindings": [
+            {
+                "role": "roles/secretmanager.secretAccessor",
+                "members": ["user:a"],
+                "condition": {"expression": expression},
+            }
+        ]
+    }
+    (grant,) = policy_grants(None, policy)
+    live = Reach(objects=(), grants=[grant], secrets={"tenant-a-k", "litellm-master-key"})
+    assert granted(live, grant) == {"tenant-a-k"}

@@ -14,7 +14,7 @@ from offline.mocks import redact_secrets
 from offline.run import ProgramRun
 from tests.support.config import errors_for, namespace
 from tests.support.program import ADMIN_PASSWORD, STACKS, VARIANTS, run_cached, walk_strings
-from tests.support.secret_reach import gsm_secret_id, tenant_key_secrets
+from tests.support.secret_reach import granted, reach_of_run, tenant_key_secrets
 from tools.preview import main as preview_main
 
 
@@ -68,22 +68,31 @@ def test_program_writes_no_kubernetes_secret(stack: str, overrides: tuple[str, .
 
 @pytest.mark.parametrize(("stack", "overrides"), VARIANTS)
 def test_access_is_granted_per_secret_never_project_wide(stack: str, overrides: tuple[str, ...]) -> None:
+    """Per secret, except the tenants reconciler's two grants: on the project, but conditioned on the tenant
+    key prefix, which admits exactly the tenants' key secrets among those the stack renders."""
     run = run_cached(stack, *overrides)
+    tenant_keys = tenant_key_secrets(run)
+    reach = reach_of_run(run)
     project_grants = [
         r for r in run.resources if r.type.startswith("gcp:projects/") and "secretmanager" in json.dumps(r.inputs)
     ]
-    assert project_grants == []
+    for r in project_grants:
+        assert r.name.startswith("llm-gateway-tenants-keys-"), r.name
+        assert r.plain_inputs["role"] in (
+            "roles/secretmanager.secretVersionAdder",
+            "roles/secretmanager.secretAccessor",
+        )
+    conditioned = [g for g in reach.grants if g.secret_id is None]
+    assert len(conditioned) == len(project_grants) == (2 if tenant_keys else 0)
+    assert all(g.condition and granted(reach, g) == tenant_keys for g in conditioned)
     secrets = run.of_type("gcp:secretmanager/secret:Secret")
     grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
-    granted = {g.plain_inputs["secretId"] for g in grants}
-    assert {f"projects/{s.outputs['name'].split('/')[1]}/secrets/{s.inputs['secretId']}" for s in secrets} <= granted
-    tenant_keys = tenant_key_secrets(run)
+    per_secret = {g.plain_inputs["secretId"] for g in grants}
+    # Every secret of the stack's own has its grant; a tenant key has one when delivered (its namespace's reader).
+    own = [s for s in secrets if s.inputs["secretId"] not in tenant_keys]
+    assert {f"projects/{s.outputs['name'].split('/')[1]}/secrets/{s.inputs['secretId']}" for s in own} <= per_secret
     for g in grants:
-        # The tenants reconciler adds versions to the tenants' key secrets, and to nothing else.
-        adds = g.plain_inputs["role"] == "roles/secretmanager.secretVersionAdder"
-        assert g.plain_inputs["role"] == "roles/secretmanager.secretAccessor" or (
-            adds and gsm_secret_id(g.plain_inputs["secretId"]) in tenant_keys
-        )
+        assert g.plain_inputs["role"] == "roles/secretmanager.secretAccessor"
         assert g.plain_inputs["member"].startswith("serviceAccount:")
 
 

@@ -311,9 +311,16 @@ def test_litellm_api_port_admits_oauth2_proxy_pods() -> None:
     }
     # From outside the namespace, LiteLLM's API port stays limited to the configured namespaces
     # (API clients and the ingress controller for the API paths).
+    # (API clients and the ingress controller for the API paths), and inside it to the tenants
+    # reconciler's pods.
     own = policy(run, "litellm-ingress")["spec"]["ingress"][0]["from"]
-    names = [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in own]
+    names = [
+        p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in own if "namespaceSelector" in p
+    ]
     assert names == ["apps", "data-science", "ingress-nginx"]
+    assert [p for p in own if "namespaceSelector" not in p] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "litellm-tenants"}}}
+    ]
 
 
 def test_policies_select_the_charts_pods() -> None:
@@ -425,4 +432,4 @@ def test_no_expiry_takes_any_refresh_and_a_zero_refresh_is_refused() -> None:
     ok = with_value("enterprise", "sso", {**namespace("enterprise")["sso"], "cookie_expire": "0s"})
     assert parse_config(ok).sso.cookie_refresh == "1h"
     message = errors_for(with_value("enterprise", "sso.cookie_refresh", "0s"))
-    assert "llm-gateway:sso.cookie_refresh" in message and "longer than 0s" in message
+    assert "llm-gateway:sso.cookie_refresh" in message and "must be at least 1s" in message

@@ -12,6 +12,7 @@ accepted and returns (key path, explanation) for every problem it finds, so
 - the workloads' requests fit `capacity` (config/footprint.py);
 - the connection and storage budgets and the spend-log cleanup fit (config/budget.py);
 - the reporting refresh window fits the spend-log retention (`reporting_problems`);
+- a rotated-out tenant key outlives ESO's delivery of the new one (`tenants_problems`);
 - a production stack encrypts its state with a KMS secrets provider (`secrets_provider_problem`,
   which also needs the stack file's `secretsprovider`: config/load.py reads it).
 """
@@ -22,12 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from config.budget import budget_problems
+from config.durations import duration_seconds
 from config.footprint import capacity_problem
 from config.inventory import gsm_secret_id, secret_inventory
 from config.postgres import WINDOW_DAYS
 from config.secrets import consuming_namespaces
 from config.stack import StackConfig
 from config.tenants import all_keys, reconciler_account_id, tenant_key_gsm_id, tenant_key_gsm_prefix, tenant_namespaces
+from config.tenants import duration_seconds as grace_seconds
 from config.types import period_seconds
 
 Problem = tuple[str, str]
@@ -54,7 +57,30 @@ def stack_problems(cfg: StackConfig) -> list[Problem]:
     capacity = capacity_problem(cfg)
     if capacity is not None:
         problems.append(("capacity", capacity))
-    return [*problems, *budget_problems(cfg), *reporting_problems(cfg)]
+    return [*problems, *budget_problems(cfg), *reporting_problems(cfg), *tenants_problems(cfg)]
+
+
+def _short(seconds: int) -> str:
+    """`seconds` in the largest whole unit of a grace period (7d, 2h, 90s)."""
+    unit, size = next((u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)) if seconds % n == 0)
+    return f"{seconds // size}{unit}"
+
+
+def tenants_problems(cfg: StackConfig) -> list[Problem]:
+    """After a rotation the old key is blocked once `tenants.grace_period` has passed; ESO delivers the new
+    value within `secrets.refresh_interval` of the new GSM version. A grace period under twice that
+    interval (a refresh may have just run) can block the old key while pods still hold it."""
+    grace, refresh = cfg.tenants.grace_period, cfg.secrets.refresh_interval
+    least = 2 * duration_seconds(refresh)
+    if grace_seconds(grace) >= least:
+        return []
+    return [
+        (
+            "tenants.grace_period",
+            f"{grace} is shorter than twice secrets.refresh_interval ({refresh}): the old key could be blocked "
+            f"before ESO delivers the new one; accepted: {_short(least)} or longer",
+        )
+    ]
 
 
 def reporting_problems(cfg: StackConfig) -> list[Problem]:

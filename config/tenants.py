@@ -261,7 +261,11 @@ class TenantsConfig(Section):
         ),
     )
     grace_period: GracePeriod = Field(
-        default="7d", description="After a rotation, how long the old key keeps working before it is blocked."
+        default="7d",
+        description=(
+            "After a rotation, how long the old key keeps working before it is blocked; at least twice "
+            "secrets.refresh_interval, so ESO has delivered the new value first."
+        ),
     )
     reconcile_schedule: CronSchedule = Field(
         default="17 * * * *", description="The CronJob that reports and corrects drift (five-field cron, UTC)."

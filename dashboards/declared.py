@@ -1,10 +1,10 @@
 """The tenants a stack declares, as the reporting schema holds them: what chargeback groups by.
 
 `DeclaredTeam` and `DeclaredKey` are the interface between the stack's `tenants` config (which
-the program maps onto them) and the reporting job, which replaces the contents of
-`reporting.declared_teams` and `reporting.declared_keys` with them on every run
-(components/reporting/tenants.py). Their readers (the chargeback dashboard, the export of
-`tools/chargeback.py`) join LiteLLM's spend on them:
+the program maps onto them) and the reporting job, which upserts them into
+`reporting.declared_teams` and `reporting.declared_keys` on every run, never deleting a row (one
+no longer declared gets `removed_at`, so past spend keeps its team; components/reporting/tenants.py).
+Their readers (the chargeback dashboard, the export of `tools/chargeback.py`) join LiteLLM's spend on them:
 
 - a row's cost centre is its team's when that team is declared (by LiteLLM's `team_id`); every
   other row (a team not declared, a key without a team) is `UNDECLARED`: shown, never dropped;

@@ -1,8 +1,9 @@
 """Tenants: one GSM secret per declared key, its delivery into the tenant's namespace, and the reconciler's run.
 
 - Each key: a GSM `Secret` (id `<secrets.prefix>tenant-<team>-<key>`, labels team / key-alias /
-  cost-centre, the stack's replication and deletion protection, data-safety options: a key a
-  tenant holds is data). No SecretVersion: the reconciler generates the value in the cluster and
+  cost-centre, the stack's replication; deletion protection and `retain_on_delete` always, not
+  `protect`: the secret is the key value's only copy, so a key removed from config is forgotten by
+  Pulumi and its value stays in GSM). No SecretVersion: the reconciler generates the value and
   adds the versions, so no key value ever reaches Pulumi state.
 - The reconciler's identity: KSA `litellm-tenants` (gateway namespace) acting as its own Google
   service account (Workload Identity), granted `secretVersionAdder` and `secretAccessor` once each,
@@ -28,13 +29,13 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components.gcp import workload_identity_member
-from components.kit import custom_resource, metadata, network_policies, object_meta, service_host, stateful_options
+from components.kit import custom_resource, metadata, network_policies, object_meta, service_host
 from components.litellm.names import selector_labels, service_name
 from components.secrets.managed import replication_args
 from components.secrets.store import NamespaceSecretStore, NamespaceStoreArgs
 from components.tenants import manifests
 from components.tenants.desired import desired_document, document_text, run_hash
-from config import API_PORT, DataSafetyConfig, KeyDelivery, ReplicationConfig, Resources, StackConfig
+from config import API_PORT, KeyDelivery, ReplicationConfig, Resources, StackConfig
 from config.tenants import (
     all_keys,
     reconciler_account_id,
@@ -98,8 +99,6 @@ class TenantsArgs:
     resources: Resources
     google_apis_cidrs: tuple[str, ...]
     replication: ReplicationConfig
-    deletion_protection: bool
-    safety: DataSafetyConfig
     refresh_interval: str
 
     @classmethod
@@ -138,8 +137,6 @@ class TenantsArgs:
             resources=t.resources,
             google_apis_cidrs=tuple(t.google_apis_cidrs),
             replication=cfg.secrets.replication,
-            deletion_protection=cfg.secrets.deletion_protection,
-            safety=cfg.data_safety,
             refresh_interval=cfg.secrets.refresh_interval,
         )
 
@@ -156,7 +153,7 @@ class Tenants(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llm-gateway:tenants:Tenants", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions.merge(child, stateful_options(args.safety))
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)  # a key's only copy: never deleted by Pulumi
         gsa = gcp.serviceaccount.Account(
             f"{name}-gsa",
             account_id=args.gsa_account_id,
@@ -202,10 +199,10 @@ class Tenants(pulumi.ComponentResource):
                 secret_id=key.gsm_secret_id,
                 project=args.project,
                 replication=replication_args(args.replication),
-                deletion_protection=args.deletion_protection,
+                deletion_protection=True,
                 labels=dict(key.labels),
                 annotations={"llm-gateway/used-by": "the tenants reconciler (adds versions) and the key's holder"},
-                opts=stateful,
+                opts=kept,
             )
             if key.delivery is not None:
                 self._deliver(stem, secret, key, stores[key.delivery.namespace], args.refresh_interval)

@@ -292,6 +292,9 @@ class Reconciler:
             if want["team_id"] not in ready:
                 self._fail(f"{name}: skipped, its team {want['team_id']} is not in place")
                 continue
+            if (expires := _when(want["expires"])) is not None and expires <= self.now:  # before GSM: no half rotation
+                self.out(f"{name}: expired {want['expires']}, nothing written (extend its expires or remove the key)")
+                continue
             try:
                 value, fresh = self._value(want)
                 declared.add(token := key_hash(value))
@@ -305,11 +308,8 @@ class Reconciler:
         return declared
 
     def _until(self, want: Row) -> str | None:  # `duration` for the declared expiry (`<seconds>s`; None: never)
-        if (expires := _when(want["expires"])) is None:
-            return None
-        if (seconds := int((expires - self.now).total_seconds())) <= 0:
-            raise ValueError(f"expires {want['expires']} has passed, not sent")
-        return f"{seconds}s"
+        expires = _when(want["expires"])  # in the future: _keys skipped an expired key
+        return None if expires is None else f"{max(1, int((expires - self.now).total_seconds()))}s"
 
     def _update(self, name: str, want: Row, have: Row) -> None:
         changed = self._drift(name, have, want, KEY_FIELDS)

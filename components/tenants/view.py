@@ -6,6 +6,10 @@ key value: values exist only in GSM, generated in the cluster. tools/preview pri
 tools/diff prints `tenant_changes` of the base's and the head's outputs, and refuses a rotation lower
 than the base's (`RotationError`: a lowered rotation would never rotate back, the reconciler keeps the
 higher one it stored).
+
+Aliases are identities: a key's GSM secret is `tenant-<team alias>-<key alias>`, so renaming a team or a
+key, or moving a key to another team, is a new secret with a new value, and the old value is blocked.
+Nothing refuses that; `tenant_changes` says so (`key a → b? a rename is a new key: a's value is blocked`).
 """
 
 from __future__ import annotations
@@ -162,4 +166,28 @@ def tenant_changes(base: dict[str, Any] | None, head: dict[str, Any] | None) -> 
                 out.append(f"{kind} {alias}: " + ("deleted (delete." + section + ")" if gone else REMOVED))
             else:
                 out += _field_lines(kind, alias, old[alias], new[alias], fields)
+    return out + _identity_lines(base, head)
+
+
+def _identity_lines(base: dict[str, Any], head: dict[str, Any]) -> list[str]:
+    """What looks like a rename (an alias gone and another new: keys in the same team) or a move."""
+    old_teams, new_teams = base.get("teams") or {}, head.get("teams") or {}
+    old_keys, new_keys = base.get("keys") or {}, head.get("keys") or {}
+    gone_teams, added_teams = sorted(set(old_teams) - set(new_teams)), sorted(set(new_teams) - set(old_teams))
+    out = [
+        f"team {a} → {b}? a rename is a new team: its keys get new GSM secrets and values, {a}'s are blocked"
+        for a, b in zip(gone_teams, added_teams, strict=False)
+    ]
+    for team in sorted(set(old_teams) | set(new_teams)):
+        gone = sorted(k for k, v in old_keys.items() if v["team"] == team and k not in new_keys)
+        added = sorted(k for k, v in new_keys.items() if v["team"] == team and k not in old_keys)
+        out += [
+            f"key {a} → {b}? a rename is a new key: {a}'s value is blocked" for a, b in zip(gone, added, strict=False)
+        ]
+    for alias in sorted(set(old_keys) & set(new_keys)):
+        if old_keys[alias]["team"] != new_keys[alias]["team"]:
+            out.append(
+                f"key {alias}: a move to another team is a new GSM secret: a new value, "
+                "the old one blocked after the grace period"
+            )
     return out

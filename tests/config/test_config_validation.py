@@ -122,6 +122,14 @@ def _window_beyond_retention(window: int, database: dict[str, str]) -> Callable[
     return change
 
 
+def _grace_and_refresh(grace: str, refresh: str) -> Callable[[dict[str, Any]], None]:
+    def change(raw: dict[str, Any]) -> None:
+        raw["tenants"].update(grace_period=grace)
+        raw["secrets"].update(refresh_interval=refresh)
+
+    return change
+
+
 CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "enterprise",
@@ -183,6 +191,18 @@ CROSS_FIELD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         _window_beyond_retention(3, {"spend_logs_retention": "36h", "cleanup_interval": "1d"}),
         "llm-gateway:reporting.window_days: 3 days is longer than litellm.database.spend_logs_retention (36h: 1 whole "
         "days); accepted: none below a retention of 2d",
+    ),
+    (
+        "enterprise",
+        _grace_and_refresh("1h", "45m"),
+        "llm-gateway:tenants.grace_period: 1h is shorter than twice secrets.refresh_interval (45m): the old key "
+        "could be blocked before ESO delivers the new one; accepted: 90m or longer",
+    ),
+    (
+        "lab",
+        _grace_and_refresh("1d", "13h"),
+        "llm-gateway:tenants.grace_period: 1d is shorter than twice secrets.refresh_interval (13h): the old key "
+        "could be blocked before ESO delivers the new one; accepted: 26h or longer",
     ),
     (
         "enterprise",

@@ -31,7 +31,7 @@ from dashboards.spend_queries import CHARGEBACK
 from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import TimeRange, render
 from tests.harness.pglab.naive_spend_queries import chargeback_naive
-from tests.harness.pglab.server import LiteLLMDatabase
+from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
 from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy
 
 DBNAME = "chargeback"
@@ -336,3 +336,32 @@ def test_refresh_charge_rebuilds_its_window_and_keeps_a_team_deleted_in_between(
     expected[date(2026, 1, 5)] -= 64
     assert {day: Decimal(str(v)).quantize(nano) for day, v in rolled} == expected
     assert gone == [("2026-01-05", "llmgw-gone"), ("2026-01-31", "llmgw-gone")]
+
+
+def _job(server: PostgresServer, name: str, declared: Declared) -> None:
+    files = reporting.sql_files(ReportingConfig(), declared)
+    with server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, name) as conn, conn.transaction():
+        for file in reporting.SQL_FILES:
+            conn.execute(files[file].encode())
+
+
+def test_a_team_removed_from_config_keeps_its_past_spend_under_its_name_and_cost_centre(
+    litellm_database: LiteLLMDatabase,
+) -> None:
+    """Declare, refresh, remove the team (and its key) from config, refresh: January's chargeback rows are
+    the same, the removed team still under CC-2002, not `undeclared`."""
+    server, name = litellm_database.server, DBNAME + "_removed"
+    owner = (litellm_database.owner, litellm_database.owner_password)
+    with database_copy(litellm_database, name, roles=(READER, reporting_sql.REPORTING_ROLE)):
+        with server.connect_as(*owner, name) as conn:
+            spend_seed.seed(conn, DATA)
+        create_grafana_ro(litellm_database, name, READER_PASSWORD)
+        spend_seed.install_reporting(server, name, REPORTING_PASSWORD, READER)
+        text = render(CHARGEBACK.panel("team_month").sql, CHARGEBACK.variables, {}, JANUARY)
+        months = []
+        for declared in (DECLARED, Declared.of(DECLARED.teams[:2], DECLARED.keys[:2])):
+            _job(server, name, declared)
+            with server.connect_as(READER, READER_PASSWORD, name) as conn:
+                months.append([row[:6] for row in conn.execute(text.encode()).fetchall()])
+    assert ("2026-01", "CC-2002", "gone", "llmgw-gone", "carol@acme.example") in [m[:5] for m in months[0]]
+    assert months[1] == months[0]

@@ -8,7 +8,13 @@ protected resource; one that says `pulumi up` stops must name what stops it.
 
 from __future__ import annotations
 
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+import yaml
 
 from offline.run import ProgramRun
 from tests.support import ROOT
@@ -175,3 +181,39 @@ def test_rename_where_data_lives_is_refused(change: str, refused: set[str]) -> N
 
 def test_rename_in_code_names_the_alias() -> None:
     assert "pulumi.Alias(name=" in runbook("Rename")
+
+
+# --- Offboard a team -----------------------------------------------------------
+
+
+def _tenants_with(stack: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> str:
+    """`llm-gateway:tenants=` the stack file's section with its teams changed."""
+    section = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["llm-gateway:tenants"]
+    return "llm-gateway:tenants=" + json.dumps({**section, "teams": change(copy.deepcopy(section["teams"]))})
+
+
+@pytest.mark.parametrize("stack", ["enterprise", "lab"])
+def test_offboard_a_team_blocks_then_forgets_and_keeps_every_key_value(stack: str) -> None:
+    """Blocking replaces and deletes nothing; removing the team from config deletes no GSM secret from GCP
+    (retain_on_delete: the secret is the key value's only copy) and is not refused."""
+    text = runbook("Offboard a team")
+    assert "blocked: true" in text and "pulumi import" in text and "gcp:secretmanager/secret:Secret" in text
+    team = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["llm-gateway:tenants"]["teams"][0]
+
+    def block(teams: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**teams[0], "blocked": True}, *teams[1:]]
+
+    p = diff(stack, (), (_tenants_with(stack, block),))
+    # The desired document changes, so a new reconciler Job runs; nothing else changes.
+    assert p.changes == {"update": {"llm-gateway-tenants-config"}, "replace": {"llm-gateway-tenants-run"}}
+    before = run_cached(stack)
+    p = diff(stack, (), (_tenants_with(stack, lambda teams: teams[1:]),))
+    gone = {
+        s.name
+        for s in before.of_type("gcp:secretmanager/secret:Secret")
+        if (s.inputs.get("labels") or {}).get("team") == team["alias"]
+    }
+    assert gone and gone <= p.names("delete")
+    assert p.destroyed & gone == set()  # forgotten by Pulumi, kept in GSM
+    assert p.refused == set()
+    assert not p.destroyed & {s.name for s in before.of_type("gcp:secretmanager/secret:Secret")}

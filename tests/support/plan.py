@@ -16,6 +16,8 @@ registrations:
 Pulumi refuses to delete or replace a protected resource. `Plan.refused` lists
 those steps (protected in either run: the engine checks the state it holds, and
 a program that just dropped `protect` has not yet written that to the state).
+A `retain_on_delete` resource's delete or replacement only drops it from the state:
+`Plan.destroyed` lists the deletes and replacements that remove a cloud object.
 
 Approximation: an input computed from another resource's output changes only if
 the mock's output changes. The mock derives generated values (random passwords
@@ -43,6 +45,8 @@ class Step:
     protected: bool
     changed: tuple[str, ...] = ()
     """Top-level input keys (and `metadata.*` keys of Kubernetes objects) that differ."""
+    retained: bool = False
+    """`retain_on_delete` in the state (the old run): a delete or replacement leaves the cloud object."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,11 @@ class Plan:
     def refused(self) -> set[str]:
         """Deletes and replacements of protected resources: `pulumi up` stops on these."""
         return {s.name for s in self.steps if s.op in ("delete", "replace") and s.protected}
+
+    @property
+    def destroyed(self) -> set[str]:
+        """Deletes and replacements that delete the cloud object (not `retain_on_delete`)."""
+        return {s.name for s in self.steps if s.op in ("delete", "replace") and not s.retained}
 
 
 def urn_key(run: ProgramRun, r: Recorded) -> tuple[str, str]:
@@ -117,8 +126,8 @@ def plan(before: ProgramRun, after: ProgramRun) -> Plan:
             op = "replace"
         else:
             op = "update"
-        steps.append(Step(op, r.type, r.name, prev.protect or r.protect, changed))
+        steps.append(Step(op, r.type, r.name, prev.protect or r.protect, changed, prev.retain_on_delete))
     for key, prev in old.items():
         if key not in matched:
-            steps.append(Step("delete", prev.type, prev.name, prev.protect))
+            steps.append(Step("delete", prev.type, prev.name, prev.protect, retained=prev.retain_on_delete))
     return Plan(tuple(steps))

@@ -1,5 +1,5 @@
 """The declared tenants reach the reporting schema: `declared.sql` (components/reporting/tenants.py)
-replaces `reporting.declared_teams` / `declared_keys` on every job run, inside the job's one
+upserts `reporting.declared_teams` / `declared_keys` on every job run (never deleting: `removed_at`), inside the job's one
 transaction, between schema.sql and refresh.sql; run here on LiteLLM's real schema as the
 `reporting` role, and read back as grafana_ro, with values that break naive quoting."""
 
@@ -66,8 +66,9 @@ def test_declared_sql_is_deterministic_and_empty_without_tenants() -> None:
     assert declared_sql(TRICKY) == declared_sql(reordered)
     assert declared_sql(TRICKY).isascii()
     empty = declared_sql(NO_TENANTS)
-    assert "INSERT" not in empty
-    assert "DELETE FROM reporting.declared_keys;" in empty and "DELETE FROM reporting.declared_teams;" in empty
+    assert "INSERT" not in empty and "DELETE" not in declared_sql(TRICKY) + empty
+    assert "UPDATE reporting.declared_keys SET removed_at = now() WHERE removed_at IS NULL;" in empty
+    assert "UPDATE reporting.declared_teams SET removed_at = now() WHERE removed_at IS NULL;" in empty
     assert "BEGIN" not in empty and "COMMIT" not in empty  # the job's --single-transaction holds it
 
 
@@ -98,26 +99,39 @@ def _job_run(database: LiteLLMDatabase, declared: Declared) -> None:
 
 
 def _read(database: LiteLLMDatabase) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Both tables as grafana_ro reads them, each row with `removed_at IS NOT NULL` last."""
     with database.server.connect_as(READER, READER_PASSWORD, DBNAME) as conn:
-        teams = conn.execute("SELECT team_id, team_alias, owner, cost_centre FROM reporting.declared_teams ORDER BY 1")
+        teams = conn.execute(
+            "SELECT team_id, team_alias, owner, cost_centre, removed_at IS NOT NULL FROM reporting.declared_teams"
+            " ORDER BY 1"
+        )
         team_rows = teams.fetchall()
-        keys = conn.execute("SELECT key_alias, team_id FROM reporting.declared_keys ORDER BY 1").fetchall()
-    return team_rows, keys
+        keys = conn.execute("SELECT key_alias, team_id, removed_at IS NOT NULL FROM reporting.declared_keys ORDER BY 1")
+        key_rows = keys.fetchall()
+    return team_rows, key_rows
 
 
-def test_job_replaces_the_declared_tables_and_grafana_ro_reads_them(declared_db: LiteLLMDatabase) -> None:
+def test_job_upserts_the_declared_tables_never_deletes_and_grafana_ro_reads_them(
+    declared_db: LiteLLMDatabase,
+) -> None:
+    """A team or key no longer declared keeps its row, `removed_at` set; declared again, it is cleared."""
     _job_run(declared_db, TRICKY)
     teams, keys = _read(declared_db)
-    assert teams == sorted((t.team_id, t.team_alias, t.owner, t.cost_centre) for t in TRICKY.teams)
-    assert keys == sorted((k.key_alias, k.team_id) for k in TRICKY.keys)
+    assert teams == sorted((t.team_id, t.team_alias, t.owner, t.cost_centre, False) for t in TRICKY.teams)
+    assert keys == sorted((k.key_alias, k.team_id, False) for k in TRICKY.keys)
     fewer = Declared.of(TRICKY.teams[:1], TRICKY.keys[:1])
     _job_run(declared_db, fewer)
     assert _read(declared_db) == (
-        [("llmgw-search", "search", "alice@acme.example", "CC-1001")],
-        [("search-prod", "llmgw-search")],
+        [
+            ("llmgw-o'brien", "O'Brien \\ squad", "bob@acme.example", "Zürich – 日本 🚀", True),
+            ("llmgw-search", "search", "alice@acme.example", "CC-1001", False),
+        ],
+        [("o'brien-cli\\x", "llmgw-o'brien", True), ("search-prod", "llmgw-search", False)],
     )
     _job_run(declared_db, NO_TENANTS)
-    assert _read(declared_db) == ([], [])
+    assert [row[-1] for rows in _read(declared_db) for row in rows] == [True] * 4
+    _job_run(declared_db, TRICKY)
+    assert [row[-1] for rows in _read(declared_db) for row in rows] == [False] * 4
 
 
 TENANTS = (

@@ -297,3 +297,18 @@ def test_a_key_whose_blocked_is_null_counts_as_not_blocked(tenants: Tenants) -> 
     """LiteLLM stores `blocked` null for a key registered without it (by hand, by an earlier version)."""
     tenants.key("search-prod")["blocked"] = None
     assert tenants.run(DOC).writes == 0
+
+
+def test_a_rotation_of_a_key_whose_declared_expiry_has_passed_writes_nothing(tenants: Tenants) -> None:
+    """Computed before storing: no GSM version LiteLLM does not know (ESO would deliver it), one line naming
+    the key and the remedy, and the run still succeeds (a config does not turn invalid as time passes)."""
+    later = tenants.api.now + timedelta(days=800)  # past eng-cli's 2027-06-30
+    before = {name: list(versions) for name, versions in tenants.gsm.secrets.items()}
+    keys = dict(tenants.api.keys)
+    run = tenants.run(document([SEARCH, ENG], [PROD, {**CLI, "rotation": 1}]), later)
+    assert run.code == 0, run.err
+    assert tenants.gsm.secrets == before and tenants.api.keys == keys
+    assert [line for line in run.out if "eng-cli" in line] == [
+        "key eng-cli: expired 2027-06-30T00:00:00Z, nothing written (extend its expires or remove the key)"
+    ]
+    assert run.writes == 0

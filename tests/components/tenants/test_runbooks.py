@@ -154,22 +154,34 @@ def test_raise_a_budget() -> None:
 
 
 def test_offboard_a_team() -> None:
+    """Block (reversible: the same values work again), then remove from config, then delete for good."""
     (search,) = steps("onboard-a-team.md")
-    removed, deleted = steps("offboard-a-team.md")
-    both = {**removed, "teams": [*search["teams"], *removed["teams"]]}  # before: search, and ads that stays
+    blocked, removed, deleted = steps("offboard-a-team.md")
+    assert [t["alias"] for t in blocked["teams"]] == ["search", "ads"] and blocked["teams"][0]["blocked"] is True
+    assert {**blocked["teams"][0], "blocked": False} == {**search["teams"][0], "blocked": False}
+    before = {**removed, "teams": [*search["teams"], *removed["teams"]]}  # before: search, and ads that stays
     stack = Stack()
-    stack.up(both)
+    stack.up(before)
     stack.tenants.key("search-prod")["spend"] = 42.0
+    (declared,) = [k for k in document(before)["keys"] if k["key_alias"] == "search-prod"]
+    value = stack.tenants.value(declared)
     quotes = quoted("offboard-a-team.md")
-    run = stack.up(removed)
+    run = stack.up(blocked)
     assert [line for line in run.out if not line.startswith("summary")] == quotes[:2]
     assert stack.tenants.api.teams["llmgw-search"]["blocked"] is True
-    assert stack.tenants.key("search-prod")["blocked"] is True
     assert stack.tenants.key("search-prod")["spend"] == 42.0
     assert not stack.tenants.api.teams["llmgw-ads"]["blocked"] and not stack.tenants.key("ads-prod")["blocked"]
+    assert stack.cron(blocked, 1).writes == 0
+    undo = stack.tenants.run(document(before), stack.tenants.api.now)  # `blocked: false`: the same value again
+    assert undo.code == 0 and stack.tenants.api.teams["llmgw-search"]["blocked"] is False
+    assert stack.tenants.key("search-prod")["token"] == key_hash(value) and stack.tenants.value(declared) == value
+    stack.up(blocked)
+    run = stack.up(removed)
+    assert [line for line in run.out if not line.startswith("summary")] == quotes[2:3]
+    assert stack.tenants.key("search-prod")["blocked"] is True
     assert stack.cron(removed, 1).writes == 0
     run = stack.up(deleted)
-    assert [line for line in run.out if not line.startswith("summary")] == quotes[2:]
+    assert [line for line in run.out if not line.startswith("summary")] == quotes[3:]
     assert "llmgw-search" not in stack.tenants.api.teams
     assert [k["key_alias"] for k in stack.tenants.api.keys.values()] == ["ads-prod"]
     assert stack.cron(deleted, 1).writes == 0  # the delete entries left in place: nothing to do

@@ -120,15 +120,17 @@ def test_the_job_runs_after_the_litellm_release_its_secrets_and_grants() -> None
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_one_gsm_secret_per_key_without_a_version_with_the_stacks_data_safety(stack: str) -> None:
+def test_one_gsm_secret_per_key_without_a_version_never_deleted_by_pulumi(stack: str) -> None:
+    """The secret is the key value's only copy: retained on delete (removing the key from config forgets it,
+    the value stays in GSM) and deletion-protected in every stack; not `protect`, so removal is not refused."""
     run, cfg = run_cached(stack), stack_config(stack)
     secrets = {s.inputs["secretId"]: s for s in run.of_type(SECRET) if "key-alias" in (s.inputs.get("labels") or {})}
     assert len(secrets) == len([k for t in cfg.tenants.teams for k in t.keys])
     versions = {str(v.plain_inputs.get("secret")) for v in run.of_type("gcp:secretmanager/secretVersion:SecretVersion")}
     for secret_id, s in secrets.items():
         assert not [v for v in versions if secret_id in v]
-        assert s.inputs["deletionProtection"] is cfg.secrets.deletion_protection
-        assert (s.protect, s.retain_on_delete) == (cfg.data_safety.protect, cfg.data_safety.retain_on_delete)
+        assert s.inputs["deletionProtection"] is True
+        assert (s.protect, s.retain_on_delete) == (False, True)
         assert {"team", "key-alias", "cost-centre"} <= set(s.inputs["labels"])
         assert all(v == v.lower() and len(v) <= 63 for v in s.inputs["labels"].values())
 

@@ -126,3 +126,33 @@ def test_the_diff_prints_a_tenants_section_and_refuses_a_lower_rotation(
     assert diff_main([str(head), str(base), "--out", str(tmp_path / "out2")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: key platform-notebook: rotation 3 → 0") and "Traceback" not in err
+
+
+def test_a_rename_or_a_move_says_it_is_a_new_key_and_the_old_value_is_blocked() -> None:
+    """Aliases are identities (the GSM secret is `tenant-<team>-<key>`): the diff makes a rename visible."""
+    base = _output()
+
+    def rename_key(t: dict[str, Any]) -> None:
+        _team(t)["keys"][1]["alias"] = "platform-jupyter"
+
+    lines = tenant_changes(base, _output(rename_key))
+    assert "key platform-notebook → platform-jupyter? a rename is a new key: platform-notebook's value is blocked" in (
+        lines
+    )
+
+    def rename_team(t: dict[str, Any]) -> None:
+        _team(t)["alias"] = "infra"
+        _team(t)["id"] = "llmgw-platform"
+
+    assert (
+        "team platform → infra? a rename is a new team: its keys get new GSM secrets and values, platform's are blocked"
+        in tenant_changes(base, _output(rename_team))
+    )
+
+    def move(t: dict[str, Any]) -> None:
+        t["teams"].append({**_team(t), "alias": "ml", "keys": [_team(t)["keys"].pop(1)]})
+
+    assert (
+        "key platform-notebook: a move to another team is a new GSM secret: a new value, the old one blocked after the grace period"
+        in tenant_changes(base, _output(move))
+    )

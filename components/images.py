@@ -134,7 +134,8 @@ def image_rows(
     objects: dict[str, list[str]] = {}
     set_in: dict[str, list[str]] = {}
     for stack, found in uses.items():
-        for use in found:
+        # by object, the program's first: the order in which a run registers them varies
+        for use in sorted(found, key=lambda u: (not u.ref.startswith("program "), u.ref)):
             for seen, value in ((stacks, stack), (objects, use.ref), (set_in, where_set(use, settings[stack], charts))):
                 if value not in seen.setdefault(use.image, []):
                     seen[use.image].append(value)

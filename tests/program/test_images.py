@@ -9,7 +9,7 @@ from functools import cache
 
 import pytest
 
-from components.images import PROGRAM, ImageUse, image_problems, object_images, split_image
+from components.images import PROGRAM, ImageUse, image_problems, image_rows, object_images, split_image
 from offline.stackfile import STACKS
 from tests.support import ROOT
 from tests.support.program import run_scenario
@@ -113,3 +113,20 @@ def test_images_are_found_in_pods_templates_and_operator_resources() -> None:
     }
     untagged = {"kind": "KeeperCluster", "metadata": {"name": "k"}, "spec": {"image": {"repository": "keeper"}}}
     assert [u.image for u in object_images(untagged, "x")] == ["keeper"]  # then refused: no tag
+
+
+def test_the_table_does_not_depend_on_the_order_a_run_registers_objects() -> None:
+    """A Job whose name waits on an Output registers after the CronJob in one run and before it in
+    another: the table lists both the same way (docs/versions.md once flipped between CI runs)."""
+    image = "ghcr.io/berriai/litellm-non_root:v1.108.7"
+    uses = [
+        ImageUse(image, "program", "Job", "litellm-tenants-0a1b", "spec.template.spec.containers[0].image"),
+        ImageUse(
+            image, "program", "CronJob", "litellm-tenants", "spec.jobTemplate.spec.template.spec.containers[0].image"
+        ),
+        ImageUse(image, "litellm", "Deployment", "litellm", "spec.template.spec.containers[0].image", "litellm/x.yaml"),
+    ]
+    settings = {"lab": {image: "Pulumi.lab.yaml: `litellm.image`"}}
+    forward = image_rows({"lab": uses}, settings, {})
+    assert forward == image_rows({"lab": list(reversed(uses))}, settings, {})
+    assert forward[0].objects[-1].startswith("chart:"), "the program's own objects come first"

@@ -16,6 +16,12 @@ and the in-cluster Valkey when `redis.mode` is `in_cluster` (Memorystore runs
 outside the cluster; Langfuse shares that Redis, it runs none of its own). Not counted: platform operators
 (CNPG, ESO, kube-prometheus-stack) and GKE's system pods; `capacity` is what
 is left for this program after them.
+
+Volumes: the persistent volume claims the same workloads create, one per pod, from
+the settings their builders read (per claim size and StorageClass, summed): the
+CNPG instances' (`postgres.cnpg.storage_size`; no separate WAL volume is
+configured), ClickHouse's and Keeper's (`langfuse.clickhouse`), MinIO's (v3), and
+the in-cluster Valkey's when `persistence`.
 """
 
 from __future__ import annotations
@@ -108,6 +114,86 @@ def footprint(cfg: StackConfig) -> Footprint:
     if cfg.redis.mode == "in_cluster":
         rows.append(_row("redis (valkey, in-cluster)", cfg.redis.in_cluster.pods, cfg.redis.in_cluster.resources))
     return Footprint(tuple(rows))
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The volume claims of one workload: `claims` of `size` each."""
+
+    workload: str
+    claims: int
+    size: str
+    storage_class: str | None
+    """None: the cluster's default StorageClass."""
+
+    @property
+    def total(self) -> int:
+        return self.claims * memory_bytes(self.size)
+
+
+def volumes(cfg: StackConfig) -> tuple[Claims, ...]:
+    """Every persistent volume claim the stack's workloads create (the builders' sizes and classes)."""
+    rows = []
+    pg = cfg.postgres
+    if pg.engine == "cnpg":
+        rows.append(Claims("postgres (cnpg)", pg.cnpg.instances, pg.cnpg.storage_size, pg.cnpg.storage_class))
+    lf = cfg.langfuse
+    if lf.enabled:
+        ch = lf.clickhouse
+        rows.append(Claims("langfuse clickhouse", ch.replicas, ch.storage_size, ch.storage_class))
+        # The KeeperCluster's claims take ClickHouse's class (components/langfuse/clickhouse.py).
+        rows.append(Claims("langfuse keeper", ch.keeper.replicas, ch.keeper.storage_size, ch.storage_class))
+        if lf.blob_storage == "minio":
+            rows.append(Claims("langfuse minio", 1, lf.minio.storage_size, None))
+    ic = cfg.redis.in_cluster
+    if cfg.redis.mode == "in_cluster" and ic.persistence:
+        rows.append(Claims("redis (valkey, in-cluster)", ic.pods, ic.storage_size, ic.storage_class))
+    return tuple(rows)
+
+
+def volumes_output(cfg: StackConfig) -> dict[str, Any]:
+    """The `volumes` part of the `footprint` stack output."""
+    rows = volumes(cfg)
+    return {
+        "claims": [
+            {
+                "workload": v.workload,
+                "claims": v.claims,
+                "size": v.size,
+                "storage_class": v.storage_class,
+                "total": memory_text(v.total),
+            }
+            for v in rows
+        ],
+        "total_claims": sum(v.claims for v in rows),
+        "total": memory_text(sum(v.total for v in rows)),
+    }
+
+
+def volumes_table(output: Mapping[str, Any]) -> str:
+    """The volumes table from the `footprint` stack output (what tools.preview prints)."""
+    header = ("workload", "claims", "size", "storage class", "total")
+    v = output["volumes"]
+    rows = [
+        (
+            str(c["workload"]),
+            str(c["claims"]),
+            str(c["size"]),
+            c["storage_class"] or "(cluster default)",
+            str(c["total"]),
+        )
+        for c in v["claims"]
+    ]
+    lines = [header, *rows, ("total", str(v["total_claims"]), "", "", str(v["total"]))]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    right = (False, True, True, False, True)
+    out = []
+    for i, line in enumerate(lines):
+        cells = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(line, widths, right, strict=True)]
+        out.append("  ".join(cells).rstrip())
+        if i in (0, len(rows)):
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
 
 
 def cpu_text(cpu_m: int) -> str:
@@ -216,5 +302,6 @@ def as_output(cfg: StackConfig) -> dict[str, Any]:
             }
             for r in fp.rows
         ],
+        "volumes": volumes_output(cfg),
         **budget_output(cfg),
     }

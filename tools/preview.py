@@ -31,7 +31,7 @@ from components.reporting import component as reporting
 from components.tenants.view import preview_lines
 from config import ConfigError
 from config.budget import output_tables
-from config.footprint import output_table
+from config.footprint import output_table, volumes_table
 from offline.inputs import exit_cli, prepare_out_dir, run_cli
 from offline.mocks import redact_secrets
 from offline.run import ProgramRun, Recorded, gc_paused, is_kubernetes_object, manifest, run_stack
@@ -212,6 +212,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if isinstance(run.outputs.get("footprint"), dict):
         print("footprint (CPU cores, memory; requests must fit capacity):")
         for line in output_table(run.outputs["footprint"]).splitlines():
+            print(f"  {line}")
+        print("persistent volume claims (config/footprint.py; one per pod, size per claim):")
+        for line in volumes_table(run.outputs["footprint"]).splitlines():
             print(f"  {line}")
         connections, storage = output_tables(run.outputs["footprint"])
         print("database connections (config/budget.py; the total must fit max_connections):")

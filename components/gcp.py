@@ -16,6 +16,26 @@ def workload_identity_member(project: str, namespace: str, service_account: str)
     return f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]"
 
 
+def workload_identity_binding(
+    resource_name: str,
+    gsa: gcp.serviceaccount.Account,
+    *,
+    project: str,
+    namespace: str,
+    service_account: str,
+    opts: pulumi.ResourceOptions,
+) -> gcp.serviceaccount.IAMMember:
+    """Let the Kubernetes service account `namespace/service_account` act as `gsa` (GKE Workload
+    Identity: `roles/iam.workloadIdentityUser` on the Google account, for that KSA only)."""
+    return gcp.serviceaccount.IAMMember(
+        resource_name,
+        service_account_id=gsa.name,
+        role="roles/iam.workloadIdentityUser",
+        member=workload_identity_member(project, namespace, service_account),
+        opts=opts,
+    )
+
+
 PRIVATE_BUCKET: dict[str, Any] = {
     "uniform_bucket_level_access": True,
     "public_access_prevention": "enforced",

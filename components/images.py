@@ -165,10 +165,11 @@ def setting_source(cfg: StackConfig, raw: Mapping[str, Any], stack: str, dotted:
     return f"{Path(inspect.getfile(type(parent))).relative_to(ROOT).as_posix()} (default): `{dotted}`"
 
 
-def _leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+def leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (dotted path, value) under a nested mapping, such as a config's `model_dump()`."""
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _leaves(value, f"{path}.{key}" if path else str(key))
+            yield from leaves(value, f"{path}.{key}" if path else str(key))
     else:
         yield path, node
 
@@ -176,7 +177,7 @@ def _leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 def image_settings(cfg: StackConfig, raw: Mapping[str, Any], stack: str, images: set[str]) -> dict[str, str]:
     """Image -> the first setting of the stack (file or default) whose value it is."""
     found: dict[str, str] = {}
-    for path, value in _leaves(cfg.model_dump()):
+    for path, value in leaves(cfg.model_dump()):
         if isinstance(value, str) and value in images and value not in found:
             found[value] = setting_source(cfg, raw, stack, path)
     return found

@@ -12,12 +12,11 @@ import dataclasses
 from typing import Any
 
 import pulumi
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components.database import cnpg, cnpg_roles, tls
 from components.database.args import DatabaseArgs
-from components.gcp import bucket_with_writer, workload_identity_member
+from components.gcp import bucket_with_writer, workload_identity_binding
 from components.kit import custom_resource, network_policies, stateful_options
 from components.secrets.managed import ManagedSecret
 from config import CnpgPostgres
@@ -107,11 +106,12 @@ def _backup(
         bucket_opts=stateful,
         opts=child,
     )
-    wi = gcp.serviceaccount.IAMMember(
+    wi = workload_identity_binding(
         f"{name}-backup-workload-identity",
-        service_account_id=writer.account.name,
-        role="roles/iam.workloadIdentityUser",
-        member=workload_identity_member(args.project, names.namespace, names.service_account),
+        writer.account,
+        project=args.project,
+        namespace=names.namespace,
+        service_account=names.service_account,
         opts=child,
     )
     store = custom_resource(

@@ -79,15 +79,7 @@ def refresh_function() -> str:
         for name, dims in COARSE
     )
     return (
-        f"CREATE OR REPLACE FUNCTION {SCHEMA}.refresh(window_days integer, today date DEFAULT NULL)\n"
-        "RETURNS TABLE (first_day date, detail_rows bigint)\n"
-        "LANGUAGE plpgsql\n"
-        "SET search_path = pg_catalog, pg_temp\n"
-        "AS $fn$\n"
-        "DECLARE\n"
-        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
-        "  last date;\n"
-        "  first date;\n"
+        f"{_opening('refresh', 'detail_rows')}"
         "  first_week date;\n"
         "  first_month date;\n"
         "  n bigint;\n"
@@ -99,10 +91,7 @@ def refresh_function() -> str:
         "  late_week_days date[];\n"
         "  late_months date[];\n"
         "  late_month_days date[];\n"
-        "BEGIN\n"
-        "  IF window_days IS NULL OR window_days < 1 THEN\n"
-        "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
-        "  END IF;\n"
+        f"{_BEGIN_CHECKED}"
         "  -- one refresh at a time; readers keep reading the previous state until COMMIT\n"
         f"  LOCK TABLE {STATE} IN SHARE ROW EXCLUSIVE MODE;\n"
         f"  SELECT s.last_day, s.started_at INTO last, mark FROM {STATE} s;\n"
@@ -146,6 +135,30 @@ def refresh_function() -> str:
         "END;\n"
         "$fn$;"
     )
+
+
+def _opening(function: str, rows: str) -> str:
+    """A refresh function's signature and the variables both functions declare first."""
+    return (
+        f"CREATE OR REPLACE FUNCTION {SCHEMA}.{function}(window_days integer, today date DEFAULT NULL)\n"
+        f"RETURNS TABLE (first_day date, {rows} bigint)\n"
+        "LANGUAGE plpgsql\n"
+        "SET search_path = pg_catalog, pg_temp\n"
+        "AS $fn$\n"
+        "DECLARE\n"
+        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
+        "  last date;\n"
+        "  first date;\n"
+    )
+
+
+_BEGIN_CHECKED = (
+    "BEGIN\n"
+    "  IF window_days IS NULL OR window_days < 1 THEN\n"
+    "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
+    "  END IF;\n"
+)
+"""The body's start: a window of less than a day is refused."""
 
 
 def _late_days() -> str:
@@ -229,21 +242,10 @@ def charge_refresh_function() -> str:
     """
     dims = ", ".join(CHARGE_DIMS)
     return (
-        f"CREATE OR REPLACE FUNCTION {SCHEMA}.refresh_charge(window_days integer, today date DEFAULT NULL)\n"
-        "RETURNS TABLE (first_day date, charge_rows bigint)\n"
-        "LANGUAGE plpgsql\n"
-        "SET search_path = pg_catalog, pg_temp\n"
-        "AS $fn$\n"
-        "DECLARE\n"
-        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
-        "  last date;\n"
-        "  first date;\n"
+        f"{_opening('refresh_charge', 'charge_rows')}"
         "  late date[];\n"
         "  n bigint;\n"
-        "BEGIN\n"
-        "  IF window_days IS NULL OR window_days < 1 THEN\n"
-        "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
-        "  END IF;\n"
+        f"{_BEGIN_CHECKED}"
         f"  LOCK TABLE {DAILY_CHARGE} IN SHARE ROW EXCLUSIVE MODE;\n"
         f"  SELECT max(c.day) INTO last FROM {DAILY_CHARGE} c;\n"
         "  first := CASE WHEN last IS NULL THEN '-infinity'::date\n"

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.gcp import workload_identity_member
+from components.gcp import workload_identity_binding
 from components.kit import custom_resource, metadata, object_meta
 from components.secrets.eso import StoreRef, secret_store
 from config import GkeConfig, StackConfig
@@ -163,11 +163,12 @@ class NamespaceSecretStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, aliases=list(gsa_aliases)),
         )
         self.gsa_email = gsa.email
-        binding = gcp.serviceaccount.IAMMember(
+        binding = workload_identity_binding(
             f"{name}-workload-identity",
-            service_account_id=gsa.name,
-            role="roles/iam.workloadIdentityUser",
-            member=workload_identity_member(args.project, args.namespace, args.service_account),
+            gsa,
+            project=args.project,
+            namespace=args.namespace,
+            service_account=args.service_account,
             opts=child,
         )
         ksa = k8s.core.v1.ServiceAccount(

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.gcp import workload_identity_member
+from components.gcp import workload_identity_binding
 from components.kit import custom_resource, metadata, network_policies, object_meta, service_host
 from components.litellm.names import selector_labels, service_name
 from components.secrets.managed import replication_args
@@ -161,11 +161,12 @@ class Tenants(pulumi.ComponentResource):
             project=args.project,
             opts=child,
         )
-        binding = gcp.serviceaccount.IAMMember(
+        binding = workload_identity_binding(
             f"{name}-workload-identity",
-            service_account_id=gsa.name,
-            role="roles/iam.workloadIdentityUser",
-            member=workload_identity_member(args.project, args.namespace, manifests.NAME),
+            gsa,
+            project=args.project,
+            namespace=args.namespace,
+            service_account=manifests.NAME,
             opts=child,
         )
         ksa = k8s.core.v1.ServiceAccount(

@@ -6,12 +6,12 @@ accepted with the same name elsewhere (so the refusal is the repository's, not t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from components import kit
+from components.images import leaves
 from config import ConfigError, parse_config
 from config import assets as config_assets
 from config.assets import VALKEY_CHART, load_lock
@@ -19,14 +19,6 @@ from config.types import not_bitnami, pinned_image
 from tests.support.config import errors_for, stack_config, with_value
 
 STACKS = ("lab", "enterprise")
-
-
-def _leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _leaves(value, f"{path}.{key}" if path else str(key))
-    else:
-        yield path, node
 
 
 def _is_image(value: Any) -> bool:
@@ -42,7 +34,7 @@ def _is_image(value: Any) -> bool:
 def image_settings(stack: str) -> dict[str, str]:
     """Every key of the parsed stack config (its file and the defaults it leaves out) holding an image,
     and `reporting.image` (unset in both files: its fallback is the cluster's image)."""
-    found = {path: value for path, value in _leaves(stack_config(stack).model_dump()) if _is_image(value)}
+    found = {path: value for path, value in leaves(stack_config(stack).model_dump()) if _is_image(value)}
     found.setdefault("reporting.image", "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie")
     return found
 

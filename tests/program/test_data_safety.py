@@ -14,13 +14,13 @@ import pytest
 
 from components.database.cnpg import backup_soft_delete_seconds
 from components.kit import namespace_holds_data
+from components.secrets.reach import store_admits
 from config import ConfigError, inventory, parse_config
 from config.inventory import SALT_KEY, secret_inventory
 from offline.run import ProgramRun
 from tests.support import ROOT
 from tests.support.assets import require
 from tests.support.config import namespace, with_value
-from tests.support.eso import store_admits
 from tests.support.plan import plan
 from tests.support.program import STACKS, VARIANTS, run_cached
 from tests.support.schemas import validation_errors

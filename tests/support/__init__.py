@@ -3,7 +3,7 @@
 - program.py: whole-program runs (cached) and the named scenarios (stack + overrides);
 - config.py: a stack file's raw namespace and parsed config, edits of it, its one error;
 - schemas.py: Kubernetes and CRD schema validation; rendered.py: checks over everything deployed;
-- netpol.py, eso.py, promql.py: NetworkPolicy, ESO store and PromQL semantics;
+- netpol.py, promql.py: NetworkPolicy and PromQL semantics (ESO store conditions: components/secrets/reach.py);
 - secret_reach.py: which GSM secrets each namespace could read (stores x IAM), and what it consumes;
 - postgres.py (pytest plugin), reporting_db.py, role_sql.py: a real PostgreSQL (tests/harness/pglab);
 - real_prometheus.py: a real Prometheus; chart_keys.py: Helm values against the keys the pinned chart accepts;
@@ -14,9 +14,12 @@ The referees have tests of their own beside them (test_ingress_nginx.py, test_ch
 helper that decides what passes is checked against its sources, not trusted.
 """
 
+import json
 import subprocess
 from collections.abc import Mapping, Sequence
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository's root folder."""
@@ -39,3 +42,14 @@ def captured(
         timeout=timeout,
         check=False,
     )
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+    """Answer a loopback stand-in server's request with `body` as JSON (the fakes of LiteLLM, GSM,
+    the metadata server and the Kubernetes API all answer this way)."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -37,6 +37,7 @@ import yaml
 
 from tests.harness.pglab.tls import issue_server_cert, make_ca
 from tests.harness.processes import LoopbackServer
+from tests.support import send_json
 from tests.support.schemas import crd_schemas, validation_errors
 from verify.cli import Loaded, command
 from verify.kube import KubeApi
@@ -334,12 +335,7 @@ class _Recorded(http.server.BaseHTTPRequestHandler):
             else self.routes.get(self.path.partition("?")[0], (404, {"message": "Not found"}))
         )
         self.requests.append((self.command, self.path))
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from components.tenants import reconciler
+from tests.support import send_json
 from tests.support.litellm_fake import FakeGsm, FakeLiteLLM, document, key_doc, team_doc
 
 MASTER = "sk-master-" + "m" * 30
@@ -39,12 +40,7 @@ def _handler(backends: Backends) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _answer(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def _route(self, method: str) -> None:
             url = urlsplit(self.path)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import http.server
-import json
 import os
 import secrets
 import subprocess
@@ -38,6 +37,7 @@ import yaml
 
 from tests.harness.litellm import probe
 from tests.harness.processes import LoopbackServer
+from tests.support import send_json
 
 SENTINEL_PREFIX: Final = "sk-company-"
 VIRTUAL_KEY_MODELS: Final = ("gpt-4o-mini",)
@@ -125,12 +125,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._any()
 
     def _answer(self, status: int, body: Mapping[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         return

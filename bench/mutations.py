@@ -111,12 +111,9 @@ class Mutation:
     """Run the real-component tests of `tests` too (a real LiteLLM proxy and Prometheus)."""
 
 
-REFRESH_WINDOW = (
-    'reaching back to before a missed run\\n"\n'
-    "        \"  first := CASE WHEN last IS NULL THEN '-infinity'::date\\n\"\n"
-    '        "                '
-)
-"""The refresh() window's start as refresh.py spells it (refresh_charge repeats its last line)."""
+CHANGED_SINCE = "\"      WHERE u.updated_at > (mark - interval '{LATE_MARGIN}') AT TIME ZONE 'UTC'\\n\""
+"""How refresh() finds the daily rows written since its last run, as refresh.py spells it."""
+TODAY = "to_char(this_day, 'YYYY-MM-DD')"
 
 
 MUTATIONS: tuple[Mutation, ...] = (
@@ -280,19 +277,21 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "refresh-late-rows-dropped",
         "sql",
-        "the incremental refresh rebuilds today only: rows LiteLLM writes late for yesterday are lost",
+        "the incremental refresh reads today's changed rows only: rows LiteLLM writes late for earlier days are lost",
         SQL,
-        REFRESH_WINDOW + "ELSE least(this_day, last) - (window_days - 1) END;",
-        REFRESH_WINDOW + "ELSE least(this_day, last) END;",
+        CHANGED_SINCE,
+        CHANGED_SINCE.replace(
+            " AT TIME ZONE 'UTC'", " AT TIME ZONE 'UTC' AND u.date = to_char(this_day, 'YYYY-MM-DD')"
+        ),
         SQL_TESTS,
     ),
     Mutation(
-        "refresh-missed-run-not-caught-up",
+        "refresh-daily-check-skipped",
         "sql",
-        "after missed runs the refresh starts from today's window: the missed days stay stale",
+        "the first run of a day no longer re-aggregates the window: what the change tracking missed stays wrong",
         SQL,
-        REFRESH_WINDOW + "ELSE least(this_day, last) - (window_days - 1) END;",
-        REFRESH_WINDOW + "ELSE this_day - (window_days - 1) END;",
+        '"    IF new_day THEN\\n"',
+        '"    IF false THEN\\n"',
         SQL_TESTS,
     ),
     Mutation(
@@ -334,10 +333,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "weekly-rollup-not-week-aligned",
         "sql",
-        "the weekly rollup's first week is cut at the window's first day, not its Monday",
+        "a weekly or monthly group moves at the changed day, not its Monday or the 1st: the period splits",
         SQL,
-        "ELSE date_trunc('week', first::timestamp)::date END;",
-        "ELSE first END;",
+        "else f\"date_trunc('{unit}', t.day::timestamp)::date\"",
+        'else "t.day"',
         SQL_TESTS,
     ),
     Mutation(

@@ -343,8 +343,8 @@ class ReportingConfig(Section):
     window_days: Annotated[int, Field(ge=WINDOW_DAYS[0], le=WINDOW_DAYS[1])] = Field(
         default=3,
         description=(
-            "Days each run re-aggregates, today included (LiteLLM still updates today's and, after midnight, "
-            "yesterday's daily rows)."
+            "Days the first run of each UTC day rebuilds whole, today included: a daily check on the change "
+            "tracking (every run carries the rows LiteLLM wrote since the last one, whatever their day)."
         ),
     )
     image: PinnedImage | None = Field(

@@ -1,10 +1,14 @@
-"""Per-team and per-user totals of the standard ranges ending on the refresh's day.
+"""The standard ranges ending on the refresh's day, per key label, team and user; and `key_state`.
 
-Like `key_ranges` (refresh.py), rebuilt by every refresh from the rollups for each range of
-`range_days`: "Spend by team", "Remaining budget per team" and "Top users" over one of
+Summed whole from the rollups by the first refresh of a day (the ranges move), else moved by the
+run's differences (delta.py), a renamed key's labels summed again: for each range of
+`range_days`, "Spend by key", "Spend by team", "Remaining budget per team" and "Top users" over one of
 Grafana's quick ranges ("Last 7 days", ...) with nothing else filtered then read a few
 thousand precomputed rows (top users: the top of an index) instead of aggregating every
-team or user over up to 30 daily rows each at query time.
+key, team or user over up to 30 daily rows each at query time.
+
+- `key_ranges`: (range, key label) -> spend, requests, from `daily_key`, two-stage like the
+  panel (key, then its label in `key_state`).
 
 - `team_ranges`: (range, team) -> spend, requests, from `daily_team`; teams only (the
   requests of no team are in neither panel).
@@ -14,7 +18,21 @@ team or user over up to 30 daily rows each at query time.
 
 from __future__ import annotations
 
-from dashboards.reporting_schema import BY_TEAM, BY_USER, RANGE_DAYS, TEAM_RANGES, USER_RANGES, user_label
+from components.reporting.relations import SRC_TOKENS, key_id
+from components.reporting.working import KEYS_NOW, LABELS, RELABELLED, notice
+from dashboards.reporting_schema import (
+    BY_KEY,
+    BY_TEAM,
+    BY_USER,
+    KEY_RANGES,
+    KEY_STATE,
+    RANGE_DAYS,
+    STANDARD_RANGES,
+    TEAM_RANGES,
+    USER_RANGES,
+    key_label,
+    user_label,
+)
 
 
 def ranges_ddl() -> list[str]:
@@ -28,6 +46,9 @@ def ranges_ddl() -> list[str]:
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  user_id text NOT NULL,\n"
         "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n  tokens bigint NOT NULL\n);",
         f"CREATE INDEX IF NOT EXISTS user_ranges_top ON {USER_RANGES} (from_day, to_day, spend DESC, user_id);",
+        # one row per range and label: what the same-day refresh moves by difference (delta.py)
+        f"CREATE UNIQUE INDEX IF NOT EXISTS user_ranges_label ON {USER_RANGES} (from_day, to_day, user_id);",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS key_ranges_label ON {KEY_RANGES} (from_day, to_day, key_alias);",
     ]
 
 
@@ -49,4 +70,92 @@ def ranges_refresh() -> str:
         f"  FROM {RANGE_DAYS} r\n"
         f"  JOIN {BY_USER} c ON c.day BETWEEN r.from_day AND r.to_day\n"
         "  GROUP BY 1, 2, 3;"
+    )
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+def key_state() -> str:
+    """LiteLLM's keys as of this run (a handful of columns, no token): only the differing rows
+    written; the keys whose label changed or that are gone land in `refresh_relabelled`."""
+    columns = "label, key_alias, key_name, team_id, max_budget, spend, budget_reset_at, expires, blocked"
+    excluded = ", ".join(f"EXCLUDED.{c}" for c in columns.split(", "))
+    return (
+        "  -- the keys as of this run, for labels and the budget list\n"
+        f"  INSERT INTO {KEYS_NOW}\n"
+        f"  SELECT {key_id('k.token')} AS key_id, {key_label('k')} AS label, k.key_alias, k.key_name, k.team_id,\n"
+        "    k.max_budget, k.spend, k.budget_reset_at, k.expires, k.blocked\n"
+        f"  FROM {SRC_TOKENS} k;\n"
+        f"  INSERT INTO {RELABELLED}\n"
+        "  SELECT s.key_id, s.label AS old_label FROM "
+        f"{KEY_STATE} s LEFT JOIN {KEYS_NOW} k USING (key_id)\n"
+        "  WHERE k.label IS DISTINCT FROM s.label\n"
+        "  UNION ALL\n"
+        f"  SELECT k.key_id, NULL FROM {KEYS_NOW} k WHERE NOT EXISTS (SELECT FROM {KEY_STATE} s"
+        " WHERE s.key_id = k.key_id);\n"
+        f"  DELETE FROM {KEY_STATE} s WHERE NOT EXISTS (SELECT FROM {KEYS_NOW} k WHERE k.key_id = s.key_id);\n"
+        f"  INSERT INTO {KEY_STATE} AS s (key_id, {columns})\n"
+        f"  SELECT key_id, {columns} FROM {KEYS_NOW}\n"
+        f"  ON CONFLICT (key_id) DO UPDATE SET ({columns}) = ROW({excluded})\n"
+        f"  WHERE ({', '.join(f's.{c}' for c in columns.split(', '))})\n"
+        f"    IS DISTINCT FROM ({excluded});\n"
+        f"{notice(KEY_STATE)}"
+    )
+
+
+def _key_ranges_body(where: str) -> str:
+    return (
+        f"    INSERT INTO {KEY_RANGES} (from_day, to_day, key_alias, spend, requests)\n"
+        f"    SELECT s.from_day, s.to_day, {key_label('k')}, sum(s.spend), sum(s.requests)::bigint\n"
+        "    FROM (\n"
+        "      SELECT r.from_day, r.to_day, c.key_id, sum(c.spend) AS spend, sum(c.requests) AS requests\n"
+        f"      FROM {RANGE_DAYS} r\n"
+        f"      JOIN {BY_KEY} c ON c.day BETWEEN r.from_day AND r.to_day\n"
+        f"{where}"
+        "      GROUP BY 1, 2, 3\n"
+        "    ) s\n"
+        f"    LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
+        "    GROUP BY 1, 2, 3;"
+    )
+
+
+def key_ranges() -> str:
+    """Per-label totals of `daily_key` for the standard ranges ending today, all of them."""
+    days = ", ".join(str(n) for n in STANDARD_RANGES)
+    return (
+        f"    DELETE FROM {KEY_RANGES};\n"
+        f"    DELETE FROM {RANGE_DAYS};\n"
+        f"    INSERT INTO {RANGE_DAYS} (from_day, to_day)\n"
+        f"    SELECT this_day - r.days, this_day FROM unnest(ARRAY[{days}]) AS r (days);\n"
+        f"{_key_ranges_body('')}\n"
+        f"  {notice(KEY_RANGES)}"
+    )
+
+
+def key_ranges_relabelled() -> str:
+    """The same day as the last run, after the differences (delta.py): a key whose label changed
+    (renamed, new, deleted) moves its whole range totals, so its old and new labels are summed again.
+    A deleted key joins the '(unknown key)' label: that one is summed again whole."""
+    unknown = "'(unknown key)'"
+    labels = (
+        f"    INSERT INTO {LABELS}\n"
+        f"    SELECT COALESCE(k.label, {unknown}) AS label\n"
+        f"    FROM {RELABELLED} t\n"
+        f"    LEFT JOIN {KEY_STATE} k USING (key_id)\n"
+        f"    UNION SELECT old_label FROM {RELABELLED} WHERE old_label IS NOT NULL;\n"
+    )
+    where = (
+        "      WHERE c.key_id IN (\n"
+        f"        SELECT k.key_id FROM {KEY_STATE} k JOIN {LABELS} l USING (label)\n"
+        f"        UNION ALL SELECT x.key_id FROM {BY_KEY} x\n"
+        f"        WHERE {unknown} IN (SELECT label FROM {LABELS})\n"
+        f"          AND x.day >= this_day - {max(STANDARD_RANGES)}\n"
+        f"          AND NOT EXISTS (SELECT FROM {KEY_STATE} k WHERE k.key_id = x.key_id))\n"
+    )
+    return (
+        f"{labels}"
+        f"    DELETE FROM {KEY_RANGES} WHERE key_alias IN (SELECT label FROM {LABELS});\n"
+        f"{_key_ranges_body(where)}\n"
+        f"  {notice(KEY_RANGES)}"
     )

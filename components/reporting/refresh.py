@@ -1,18 +1,30 @@
-"""`reporting.refresh(window_days, today)`: the PL/pgSQL function that re-aggregates the rollups.
+"""`reporting.refresh(window_days, today)`: the PL/pgSQL function that keeps the rollups current.
 
-Incremental refresh: the first run aggregates every day; later runs delete and rebuild
-the days from `least(today, last run's day) - (window_days - 1)` on (UTC), so a missed
-run is caught up, plus every older day that LiteLLM updated since the last run (late
-rows: a daily row whose `updated_at` is past the last run's start, less `LATE_MARGIN` for
-writes in flight then), with the weeks and months that hold those days. LiteLLM writes
-today's daily rows in batches (and yesterday's right after midnight): a window of 2+ days
-covers them. Each stage prints a NOTICE (its rows and seconds): the first, full run's
-progress in the job's log.
+A run's cost follows what changed, not the history nor a window:
+
+- **What changed.** Every daily row LiteLLM inserted or updated since the last run began (its
+  `updated_at`, less `LATE_MARGIN` for clocks and batches in flight), whatever its day: a late row
+  for last week counts as today's does. `source_grants.sql` gives LiteLLM's daily table a BRIN
+  index on `updated_at` (`UPDATED_INDEX`: a few kilobytes, and on PostgreSQL 16+ it leaves
+  LiteLLM's updates HOT), so finding them reads only the pages written since.
+- **Re-aggregated.** The (day, key) groups of those rows: their `daily_detail` and
+  `daily_charge` rows are deleted and rebuilt from LiteLLM's rows of that day and key. Then every
+  coarse, weekly and monthly rollup rebuilds only the groups (day, week or month x key, team, user
+  or model) that a deleted or rebuilt detail row belonged to, and the standard ranges only the
+  keys, teams and users touched.
+- **Once a day** (the first run of a UTC day) the last `window_days` days are re-aggregated
+  whole, a check on the change tracking (a writer's clock off by more than the margin, a daily row
+  deleted by hand), and the standard ranges move to the new day.
+- **The first run** (or a new rollup table, empty after an upgrade) aggregates everything, with a
+  NOTICE per stage (rows, seconds): the progress of the first apply in the job's log.
+
+`key_state` is compared with LiteLLM's key table every run and only differing rows written.
 """
 
 from __future__ import annotations
 
-from components.reporting.ranges import ranges_refresh
+from components.reporting.delta import apply_delta, key_ranges_delta, ranges_delta
+from components.reporting.ranges import key_ranges, key_ranges_relabelled, key_state, ranges_refresh
 from components.reporting.relations import (
     CHARGE_DIMS,
     COARSE,
@@ -26,109 +38,107 @@ from components.reporting.relations import (
     WEEKLY,
     key_id,
 )
+from components.reporting.working import CHANGED, SOURCE, TOUCHED, empty_scratch, notice
 from dashboards.reporting_schema import (
-    BY_KEY,
     DAILY_CHARGE,
     DETAIL,
-    KEY_RANGES,
-    KEY_STATE,
+    MEASURES,
     MONTH_TEAM,
-    RANGE_DAYS,
     SCHEMA,
-    STANDARD_RANGES,
     STATE,
-    key_label,
 )
 
-LATE_MARGIN = "1 hour"
+LATE_MARGIN = "5 minutes"
 """How far before the last run's start `updated_at` is still read as new: LiteLLM's pods set it
-(Prisma's clock, not the database's) and may commit a batch after the run began."""
+(Prisma's clock, not the database's) when a batch is written, and may commit it after the run began."""
+
+WORK_MEM = "64MB"
+"""Each sort or hash of a run may use this much of the server's memory before it spills to disk
+(PostgreSQL's default is 4MB): the first run's and a new day's groups sort in memory."""
+
+UPDATED_INDEX = '"LiteLLM_DailyUserSpend_reporting_updated_at_idx"'
+"""The BRIN index on LiteLLM's daily table that finds the rows updated since the last run."""
+
+_DETAIL_DIMS = ("team_id", "key_id", "user_id", "model")
+_SUM_SOURCE = (
+    "sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
+    "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint"
+)
 
 
-def _notice(stage: str) -> str:
+def updated_index_sql() -> str:
+    """Run by the daily table's owner (the job's init container): the index, made once.
+
+    Checked first, so a run where it exists takes no lock on LiteLLM's table; its one-time build
+    holds a SHARE lock (LiteLLM's batch writes wait) for the seconds a scan of the table takes.
+    """
     return (
-        f"  GET DIAGNOSTICS n = ROW_COUNT;\n"
-        f"  RAISE NOTICE 'reporting.refresh: {stage} % rows (% s)', n,"
-        " round(extract(epoch FROM clock_timestamp() - began)::numeric, 1);"
+        "DO $$ BEGIN\n"
+        f"  IF to_regclass('public.{UPDATED_INDEX}') IS NULL THEN\n"
+        f"    CREATE INDEX {UPDATED_INDEX} ON {SRC_DAILY} USING brin (updated_at)\n"
+        "      WITH (pages_per_range = 32, autosummarize = on);\n"
+        "  END IF;\n"
+        "END $$;"
     )
 
 
 def refresh_function() -> str:
-    deletes = "\n".join(f"  DELETE FROM {name} WHERE day >= first OR day = ANY(late);" for name in ROLLUPS)
-    weekly = "\n".join(
-        f"  DELETE FROM {name} WHERE week >= first_week OR week = ANY(late_weeks);\n"
-        f"  INSERT INTO {name} (week, {', '.join(dims)}, {MEASURE_NAMES})\n"
-        f"  SELECT date_trunc('week', day::timestamp)::date, {', '.join(dims)}, {SUM_MEASURES}\n"
-        f"  FROM {daily} WHERE day >= first_week OR day = ANY(late_week_days) GROUP BY 1, {', '.join(dims)};\n"
-        f"{_notice(name)}"
-        for name, daily, dims in WEEKLY
-    )
-    monthly = "\n".join(
-        f"  DELETE FROM {name} WHERE month >= first_month OR month = ANY(late_months);\n"
-        f"  INSERT INTO {name} (month, {', '.join(dims)}, {MEASURE_NAMES})\n"
-        f"  SELECT date_trunc('month', day::timestamp)::date, {', '.join(dims)}, {SUM_MEASURES}\n"
-        f"  FROM {daily} WHERE day >= first_month OR day = ANY(late_month_days) GROUP BY 1, {', '.join(dims)};\n"
-        f"{_notice(name)}"
-        for name, daily, dims in MONTHLY
-    )
-    coarse = "\n".join(
-        f"  INSERT INTO {name} (day, {', '.join(dims)}, {MEASURE_NAMES})\n"
-        f"  SELECT day, {', '.join(dims)}, {SUM_MEASURES}\n"
-        f"  FROM {DETAIL} WHERE day >= first OR day = ANY(late) GROUP BY day, {', '.join(dims)};\n"
-        f"{_notice(name)}"
-        for name, dims in COARSE
-    )
     return (
-        f"{_opening('refresh', 'detail_rows')}"
-        "  first_week date;\n"
-        "  first_month date;\n"
-        "  n bigint;\n"
-        "  detail bigint;\n"
-        "  began timestamptz := clock_timestamp();\n"
+        f"CREATE OR REPLACE FUNCTION {SCHEMA}.refresh(window_days integer, today date DEFAULT NULL)\n"
+        "RETURNS TABLE (first_day date, detail_rows bigint)\n"
+        "LANGUAGE plpgsql\n"
+        "SET search_path = pg_catalog, pg_temp\n"
+        f"SET work_mem = '{WORK_MEM}'\n"
+        "AS $fn$\n"
+        "DECLARE\n"
+        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
+        "  last date;\n"
+        "  first date;\n"
         "  mark timestamptz;\n"
-        "  late date[] := '{}';\n"
-        "  late_weeks date[];\n"
-        "  late_week_days date[];\n"
-        "  late_months date[];\n"
-        "  late_month_days date[];\n"
-        f"{_BEGIN_CHECKED}"
+        "  changed_days text[];\n"
+        "  began timestamptz := clock_timestamp();\n"
+        "  whole boolean;\n"
+        "  new_day boolean;\n"
+        "  whole_charge boolean;\n"
+        "  whole_month boolean;\n"
+        "  n bigint;\n"
+        "  moved bigint;\n"
+        "  detail bigint := 0;\n"
+        "BEGIN\n"
+        "  IF window_days IS NULL OR window_days < 1 THEN\n"
+        "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
+        "  END IF;\n"
         "  -- one refresh at a time; readers keep reading the previous state until COMMIT\n"
         f"  LOCK TABLE {STATE} IN SHARE ROW EXCLUSIVE MODE;\n"
         f"  SELECT s.last_day, s.started_at INTO last, mark FROM {STATE} s;\n"
-        "  -- first run: every day; then the window, reaching back to before a missed run\n"
-        "  first := CASE WHEN last IS NULL THEN '-infinity'::date\n"
-        "                ELSE least(this_day, last) - (window_days - 1) END;\n"
-        f"{_late_days()}\n"
-        f"{deletes}\n"
-        f"  INSERT INTO {DETAIL} (day, team_id, key_id, user_id, model, {MEASURE_NAMES})\n"
-        f"  SELECT u.date::date, k.team_id, {key_id('u.api_key')}, u.user_id, u.model,\n"
-        "    sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
-        "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint\n"
-        f"  FROM {SRC_DAILY} u\n"
-        f"  LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
-        "  WHERE u.date >= CASE WHEN first = '-infinity' THEN '' ELSE to_char(first, 'YYYY-MM-DD') END\n"
-        "    OR u.date = ANY(ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(late) d))\n"
-        "  GROUP BY 1, 2, 3, 4, 5;\n"
-        f"{_notice(DETAIL)}\n"
-        "  detail := n;\n"
-        f"{coarse}\n"
-        "  -- the weeks holding a re-aggregated day (their other days are already in the daily tables)\n"
-        "  first_week := CASE WHEN first = '-infinity' THEN first\n"
-        "                     ELSE date_trunc('week', first::timestamp)::date END;\n"
-        f"{_late_periods('week', 7)}\n"
-        f"{weekly}\n"
-        "  -- every month when the table is new (a schema upgrade): daily_team holds the history\n"
-        f"  first_month := CASE WHEN first = '-infinity' OR NOT EXISTS (SELECT FROM {MONTH_TEAM}) THEN '-infinity'\n"
-        "                      ELSE date_trunc('month', first::timestamp)::date END;\n"
-        f"{_late_periods('month', 31)}\n"
-        f"{monthly}\n"
-        f"{_key_state()}\n"
-        f"{_key_ranges()}\n"
+        "  whole := last IS NULL OR mark IS NULL;\n"
+        "  new_day := whole OR this_day <> last;\n"
+        "  -- empty after an upgrade that adds them: filled with every day once\n"
+        f"  whole_charge := whole OR NOT EXISTS (SELECT FROM {DAILY_CHARGE});\n"
+        f"  whole_month := whole OR NOT EXISTS (SELECT FROM {MONTH_TEAM});\n"
+        f"{empty_scratch()}\n"
+        f"{_whole_run()}\n"
+        "  IF NOT whole THEN\n"
+        f"{_changed()}\n"
+        f"{_detail_groups()}\n"
+        f"{_charge_groups()}\n"
+        f"{_regroup_all()}\n"
+        "  END IF;\n"
+        f"{key_state()}\n"
+        "  IF new_day THEN\n"
+        "    -- the standard ranges now end on this day: all of them again\n"
+        f"{key_ranges()}\n"
         f"{ranges_refresh()}\n"
-        f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at, started_at, late_days)\n"
-        "  VALUES (true, this_day, window_days, now(), began, late)\n"
+        "  ELSE\n"
+        f"{key_ranges_delta()}\n"
+        f"{key_ranges_relabelled()}\n"
+        f"{ranges_delta()}\n"
+        "  END IF;\n"
+        f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at, started_at)\n"
+        "  VALUES (true, this_day, window_days, now(), began)\n"
         "  ON CONFLICT (id) DO UPDATE SET last_day = EXCLUDED.last_day, window_days = EXCLUDED.window_days,\n"
-        "    refreshed_at = EXCLUDED.refreshed_at, started_at = EXCLUDED.started_at, late_days = EXCLUDED.late_days;\n"
+        "    refreshed_at = EXCLUDED.refreshed_at, started_at = EXCLUDED.started_at;\n"
+        f"{empty_scratch()}\n"
         "  RAISE NOTICE 'reporting.refresh: done in % s',\n"
         "    round(extract(epoch FROM clock_timestamp() - began)::numeric, 1);\n"
         "  RETURN QUERY SELECT first, detail;\n"
@@ -137,138 +147,198 @@ def refresh_function() -> str:
     )
 
 
-def _opening(function: str, rows: str) -> str:
-    """A refresh function's signature and the variables both functions declare first."""
-    return (
-        f"CREATE OR REPLACE FUNCTION {SCHEMA}.{function}(window_days integer, today date DEFAULT NULL)\n"
-        f"RETURNS TABLE (first_day date, {rows} bigint)\n"
-        "LANGUAGE plpgsql\n"
-        "SET search_path = pg_catalog, pg_temp\n"
-        "AS $fn$\n"
-        "DECLARE\n"
-        "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
-        "  last date;\n"
-        "  first date;\n"
+# --- the first run: every day ---------------------------------------------------------------
+
+
+def _whole_run() -> str:
+    """Everything from LiteLLM's daily table (the first run; the chargeback or monthly table alone
+    when only it is new)."""
+    coarse = "\n".join(
+        f"    INSERT INTO {name} (day, {', '.join(dims)}, {MEASURE_NAMES})\n"
+        f"    SELECT day, {', '.join(dims)}, {SUM_MEASURES} FROM {DETAIL} GROUP BY day, {', '.join(dims)};\n"
+        f"  {notice(name)}"
+        for name, dims in COARSE
     )
-
-
-_BEGIN_CHECKED = (
-    "BEGIN\n"
-    "  IF window_days IS NULL OR window_days < 1 THEN\n"
-    "    RAISE EXCEPTION 'window_days must be at least 1, got %', window_days;\n"
-    "  END IF;\n"
-)
-"""The body's start: a window of less than a day is refused."""
-
-
-def _late_days() -> str:
-    """`late`: the days before the window holding a daily row LiteLLM updated since the last run."""
+    periodic = "\n".join(
+        f"    DELETE FROM {name};\n"
+        f"    INSERT INTO {name} ({unit}, {', '.join(dims)}, {MEASURE_NAMES})\n"
+        f"    SELECT date_trunc('{unit}', day::timestamp)::date, {', '.join(dims)}, {SUM_MEASURES}\n"
+        f"    FROM {daily} GROUP BY 1, {', '.join(dims)};\n"
+        f"  {notice(name)}"
+        for name, daily, dims, unit in _PERIODIC
+        if name != MONTH_TEAM
+    )
+    deletes = "\n".join(f"    DELETE FROM {name};" for name in ROLLUPS)
     return (
-        "  -- late rows: older days LiteLLM updated since the last run began (less a margin)\n"
-        "  IF first <> '-infinity' AND mark IS NOT NULL THEN\n"
-        "    late := ARRAY(\n"
-        f"      SELECT DISTINCT u.date::date FROM {SRC_DAILY} u\n"
-        f"      WHERE u.updated_at > (mark - interval '{LATE_MARGIN}') AT TIME ZONE 'UTC'\n"
-        "        AND u.date < to_char(first, 'YYYY-MM-DD'));\n"
+        "  IF whole THEN\n"
+        "    first := '-infinity';\n"
+        f"{deletes}\n"
+        f"    INSERT INTO {DETAIL} (day, {', '.join(_DETAIL_DIMS)}, {MEASURE_NAMES})\n"
+        f"    SELECT u.date::date, k.team_id, {key_id('u.api_key')}, u.user_id, u.model,\n"
+        f"    {_SUM_SOURCE}\n"
+        f"    FROM {SRC_DAILY} u\n"
+        f"    LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
+        "    GROUP BY 1, 2, 3, 4, 5;\n"
+        f"  {notice(DETAIL)}\n"
+        "    detail := n;\n"
+        f"{coarse}\n"
+        f"{periodic}\n"
         "  END IF;\n"
-        "  RAISE NOTICE 'reporting.refresh: from % and % late day(s) %', first, cardinality(late), late;"
+        "  IF whole_month THEN\n"
+        f"    DELETE FROM {MONTH_TEAM};\n"
+        f"    INSERT INTO {MONTH_TEAM} (month, team_id, {MEASURE_NAMES})\n"
+        f"    SELECT date_trunc('month', day::timestamp)::date, team_id, {SUM_MEASURES}\n"
+        f"    FROM {_MONTH_SOURCE} GROUP BY 1, 2;\n"
+        f"  {notice(MONTH_TEAM)}\n"
+        "  END IF;\n"
+        "  IF whole_charge THEN\n"
+        f"    DELETE FROM {DAILY_CHARGE};\n"
+        f"{_charge_insert('')}\n"
+        f"  {notice(DAILY_CHARGE)}\n"
+        "  END IF;"
     )
 
 
-def _late_periods(unit: str, most: int) -> str:
-    """`late_<unit>s`: the periods holding a late day, before the first re-aggregated one;
-    `late_<unit>_days`: all their days (index lookups on the daily tables' `day`)."""
-    return (
-        f"  late_{unit}s := ARRAY(SELECT DISTINCT date_trunc('{unit}', d::timestamp)::date FROM unnest(late) d\n"
-        f"    WHERE date_trunc('{unit}', d::timestamp)::date < first_{unit});\n"
-        f"  late_{unit}_days := ARRAY(SELECT p + i FROM unnest(late_{unit}s) p, generate_series(0, {most - 1}) i\n"
-        f"    WHERE date_trunc('{unit}', (p + i)::timestamp)::date = p);"
+# --- later runs: the groups that changed ------------------------------------------------------
+
+
+_GROUP = ("date", "api_key", "user_id", "model")
+"""LiteLLM's columns that make a `daily_detail` row (with the key's team): a changed group."""
+_SAME = "u.user_id IS NOT DISTINCT FROM c.user_id AND u.model IS NOT DISTINCT FROM c.model"
+_SOURCE_COLUMNS = ", ".join(
+    f"u.{c}"
+    for c in (
+        *_GROUP,
+        "model_group",
+        "custom_llm_provider",
+        "spend",
+        "api_requests",
+        "failed_requests",
+        "prompt_tokens",
+        "completion_tokens",
     )
-
-
-def _key_state() -> str:
-    """LiteLLM's keys as of this run (every key; a handful of columns, no token)."""
-    return (
-        "  -- the keys as of this run, for labels and the budget list\n"
-        f"  DELETE FROM {KEY_STATE};\n"
-        f"  INSERT INTO {KEY_STATE} (key_id, label, key_alias, key_name, team_id, max_budget, spend,\n"
-        "    budget_reset_at, expires, blocked)\n"
-        f"  SELECT {key_id('k.token')}, {key_label('k')}, k.key_alias, k.key_name, k.team_id, k.max_budget, k.spend,\n"
-        "    k.budget_reset_at, k.expires, k.blocked\n"
-        f"  FROM {SRC_TOKENS} k;"
-    )
-
-
-def _key_ranges() -> str:
-    """Per-label totals of `daily_key` for the standard ranges ending today (rebuilt every run)."""
-    days = ", ".join(str(n) for n in STANDARD_RANGES)
-    return (
-        "  -- the standard ranges ending today, per key label (two-stage like the panel: key, then label)\n"
-        f"  DELETE FROM {KEY_RANGES};\n"
-        f"  DELETE FROM {RANGE_DAYS};\n"
-        f"  INSERT INTO {RANGE_DAYS} (from_day, to_day)\n"
-        f"  SELECT this_day - r.days, this_day FROM unnest(ARRAY[{days}]) AS r (days);\n"
-        f"  INSERT INTO {KEY_RANGES} (from_day, to_day, key_alias, spend, requests)\n"
-        f"  SELECT s.from_day, s.to_day, {key_label('k')}, sum(s.spend), sum(s.requests)::bigint\n"
-        "  FROM (\n"
-        "    SELECT r.from_day, r.to_day, c.key_id, sum(c.spend) AS spend, sum(c.requests) AS requests\n"
-        f"    FROM {RANGE_DAYS} r\n"
-        f"    JOIN {BY_KEY} c ON c.day BETWEEN r.from_day AND r.to_day\n"
-        "    GROUP BY 1, 2, 3\n"
-        "  ) s\n"
-        f"  LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
-        "  GROUP BY 1, 2, 3;"
-    )
-
-
-# --- the chargeback grain: its own function, run after `refresh` ------------------------------
-
-_SUM_SOURCE = (
-    "sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
-    "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint"
 )
+"""What `refresh_source` keeps of LiteLLM's daily rows. Their days are read by a variable
+(`changed_days`), so the planner sees the days themselves, and into a table, so no plan can
+probe LiteLLM's indexes once per changed group (its statistics rarely know today's rows yet)."""
 
 
-def charge_refresh_function() -> str:
-    """`reporting.refresh_charge(window_days, today)`: re-aggregates `daily_charge`.
+def _changed() -> str:
+    """`refresh_changed`: the detail groups (day, key, user, model) of the daily rows updated since the
+    last run began, and on a new day every group of the last `window_days` days."""
+    cols = ", ".join(_GROUP)
+    picked = ", ".join(f"x.{c}" for c in _GROUP)
+    return (
+        f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
+        f"    SELECT {picked}, x.date::date, {key_id('x.api_key')} FROM (\n"
+        f"      SELECT DISTINCT {cols} FROM {SRC_DAILY} u\n"
+        f"      WHERE u.updated_at > (mark - interval '{LATE_MARGIN}') AT TIME ZONE 'UTC'\n"
+        "    ) x;\n"
+        "    IF new_day THEN\n"
+        "      -- once a day: the window again, whole (a check on the change tracking)\n"
+        "      first := least(this_day, last) - (window_days - 1);\n"
+        f"      INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
+        f"      SELECT {picked}, x.date::date, {key_id('x.api_key')} FROM (\n"
+        f"        SELECT DISTINCT {cols} FROM {SRC_DAILY} u WHERE u.date >= to_char(first, 'YYYY-MM-DD')\n"
+        f"        EXCEPT SELECT {cols} FROM {CHANGED}\n"
+        "      ) x;\n"
+        "    END IF;\n"
+        f"    ANALYZE {CHANGED};\n"
+        f"    first := least(first, (SELECT min(day) FROM {CHANGED}));\n"
+        f"    changed_days := ARRAY(SELECT DISTINCT date FROM {CHANGED});\n"
+        "    -- their days' rows read once (the date index), kept for the changed keys (a hash join)\n"
+        "    WITH day_rows AS MATERIALIZED (\n"
+        f"      SELECT {_SOURCE_COLUMNS} FROM {SRC_DAILY} u WHERE u.date = ANY(changed_days)\n"
+        f"    ) INSERT INTO {SOURCE} SELECT r.* FROM day_rows r\n"
+        f"      WHERE (r.date, r.api_key) IN (SELECT date, api_key FROM {CHANGED});\n"
+        f"    ANALYZE {SOURCE};\n"
+        f"    SELECT count(*) INTO n FROM {CHANGED};\n"
+        "    RAISE NOTICE 'reporting.refresh: % detail group(s) changed, from %', n, first;"
+    )
 
-    Every day when the table is empty (the first run, or the first after the upgrade that adds
-    it), else the days from `least(today, its last day) - (window_days - 1)` on (its own window),
-    and the late days `refresh` found just before it in the same job (`refresh_state.late_days`):
-    a late row reaches the chargeback export as it reaches the dashboards. A row's team, key alias and masked name
-    are its key's in LiteLLM's key table when its day is aggregated or, for a key deleted since
-    (alone, or with its team), the key's last archived row (`"LiteLLM_DeletedVerificationToken"`,
-    read only then, by its token index): a deleted team's spend stays under that team.
+
+def _detail_groups() -> str:
+    """The changed groups' detail rows, rebuilt; every row deleted or written lands in `refresh_touched`."""
+    dims = ", ".join(_DETAIL_DIMS)
+    negated = ", ".join(f"-d.{m}" for m in MEASURES)
+    return (
+        f"    WITH gone AS (\n"
+        f"      DELETE FROM {DETAIL} d USING {CHANGED} c\n"
+        f"      WHERE d.day = c.day AND d.key_id = c.key_id AND {_SAME.replace('u.', 'd.')}\n"
+        f"      RETURNING d.day, {', '.join(f'd.{x}' for x in _DETAIL_DIMS)}, {negated}\n"
+        f"    ) INSERT INTO {TOUCHED} SELECT * FROM gone;\n"
+        "    WITH made AS (\n"
+        f"      INSERT INTO {DETAIL} (day, {dims}, {MEASURE_NAMES})\n"
+        "      SELECT c.day, k.team_id, c.key_id, c.user_id, c.model,\n"
+        f"      {_SUM_SOURCE}\n"
+        f"      FROM {CHANGED} c\n"
+        f"      JOIN {SOURCE} u ON u.date = c.date AND u.api_key = c.api_key AND {_SAME}\n"
+        f"      LEFT JOIN {SRC_TOKENS} k ON k.token = c.api_key\n"
+        "      GROUP BY 1, 2, 3, 4, 5\n"
+        f"      RETURNING day, {dims}, {MEASURE_NAMES}\n"
+        f"    ) INSERT INTO {TOUCHED} SELECT * FROM made;\n"
+        f"  {notice(DETAIL)}\n"
+        "    detail := n;\n"
+        f"    ANALYZE {TOUCHED};"
+    )
+
+
+_CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANGED})"
+"""`daily_charge` sums over users: its changed groups are (day, key, model)."""
+
+
+def _charge_groups() -> str:
+    return (
+        "    IF NOT whole_charge THEN\n"
+        f"      DELETE FROM {DAILY_CHARGE} d USING {_CHARGE_GROUPS} c\n"
+        "      WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model;\n"
+        f"{_charge_insert(_CHARGE_GROUPS)}\n"
+        f"    {notice(DAILY_CHARGE)}\n"
+        "    END IF;"
+    )
+
+
+def _charge_insert(groups: str) -> str:
+    """`daily_charge`'s rows from LiteLLM's, for every day or only `groups`' (day, key) groups.
+
+    A row's team, key alias and masked name are its key's in LiteLLM's key table when its day is
+    aggregated or, for a key deleted since (alone, or with its team), the key's last archived row
+    (`"LiteLLM_DeletedVerificationToken"`, read only then, by its token index): a deleted team's
+    spend stays under that team.
     """
     dims = ", ".join(CHARGE_DIMS)
-    return (
-        f"{_opening('refresh_charge', 'charge_rows')}"
-        "  late date[];\n"
-        "  n bigint;\n"
-        f"{_BEGIN_CHECKED}"
-        f"  LOCK TABLE {DAILY_CHARGE} IN SHARE ROW EXCLUSIVE MODE;\n"
-        f"  SELECT max(c.day) INTO last FROM {DAILY_CHARGE} c;\n"
-        "  first := CASE WHEN last IS NULL THEN '-infinity'::date\n"
-        "                ELSE least(this_day, last) - (window_days - 1) END;\n"
-        "  -- the late days refresh() just found (it runs first, in the same transaction)\n"
-        f"  SELECT COALESCE(s.late_days, '{{}}') INTO late FROM {STATE} s;\n"
-        "  late := COALESCE(late, '{}');\n"
-        f"  DELETE FROM {DAILY_CHARGE} WHERE day >= first OR day = ANY(late);\n"
-        f"  INSERT INTO {DAILY_CHARGE} (day, {dims}, {MEASURE_NAMES})\n"
-        f"  SELECT u.date::date, COALESCE(k.team_id, d.team_id), {key_id('u.api_key')},\n"
-        "    COALESCE(k.key_alias, d.key_alias), COALESCE(k.key_name, d.key_name), u.model_group, u.model,\n"
-        f"    u.custom_llm_provider, {_SUM_SOURCE}\n"
-        f"  FROM {SRC_DAILY} u\n"
-        f"  LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
-        "  LEFT JOIN LATERAL (\n"
-        f"    SELECT a.team_id, a.key_alias, a.key_name FROM {SRC_DELETED_TOKENS} a\n"
-        "    WHERE k.token IS NULL AND a.token = u.api_key ORDER BY a.deleted_at DESC LIMIT 1\n"
-        "  ) d ON true\n"
-        "  WHERE u.date >= CASE WHEN first = '-infinity' THEN '' ELSE to_char(first, 'YYYY-MM-DD') END\n"
-        "    OR u.date = ANY(ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(late) d))\n"
-        "  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;\n"
-        "  GET DIAGNOSTICS n = ROW_COUNT;\n"
-        "  RETURN QUERY SELECT first, n;\n"
-        "END;\n"
-        "$fn$;"
+    join = (
+        f"      JOIN {groups} c ON u.date = c.date AND u.api_key = c.api_key AND u.model IS NOT DISTINCT FROM c.model\n"
+        if groups
+        else ""
     )
+    return (
+        f"      INSERT INTO {DAILY_CHARGE} (day, {dims}, {MEASURE_NAMES})\n"
+        f"      SELECT u.date::date, COALESCE(k.team_id, d.team_id), {key_id('u.api_key')},\n"
+        "        COALESCE(k.key_alias, d.key_alias), COALESCE(k.key_name, d.key_name), u.model_group, u.model,\n"
+        f"        u.custom_llm_provider, {_SUM_SOURCE}\n"
+        f"      FROM {SOURCE if groups else SRC_DAILY} u\n"
+        f"{join}"
+        f"      LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
+        "      LEFT JOIN LATERAL (\n"
+        f"        SELECT a.team_id, a.key_alias, a.key_name FROM {SRC_DELETED_TOKENS} a\n"
+        "        WHERE k.token IS NULL AND a.token = u.api_key ORDER BY a.deleted_at DESC LIMIT 1\n"
+        "      ) d ON true\n"
+        "      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;"
+    )
+
+
+_MONTH_SOURCE = MONTHLY[0][1]
+_PERIODIC = (
+    *((name, daily, dims, "week") for name, daily, dims in WEEKLY),
+    *((name, daily, dims, "month") for name, daily, dims in MONTHLY),
+)
+"""(table, the daily table it sums, its dimensions, its period)."""
+
+
+def _regroup_all() -> str:
+    """Every coarse rollup and its weekly and monthly twins, moved by the detail rows' differences
+    (monthly_team too when whole_month just filled it: from daily_team as it was before this run)."""
+    daily = "\n".join(apply_delta(name, "day", dims, None) for name, dims in COARSE)
+    periodic = "\n".join(apply_delta(name, unit, dims, unit) for name, _src, dims, unit in _PERIODIC)
+    return f"{daily}\n{periodic}"

@@ -16,9 +16,10 @@ they read: relations.py; the function `refresh` and how it refreshes incremental
   their owner (the job's init container) before every refresh: SELECT on exactly the
   columns of `SOURCE_COLUMNS` (what `refresh` and the three views read), every other
   privilege of the role on the `public` tables revoked first, so a LiteLLM migration that
-  recreated a table, or a column this program stopped reading, leaves nothing behind.
-- `refresh_sql(window_days)`: one call of `reporting.refresh`, which re-aggregates only the
-  days that can still change.
+  recreated a table, or a column this program stopped reading, leaves nothing behind; and
+  the BRIN index on `updated_at` the refresh finds new rows by, made once.
+- `refresh_sql(window_days)`: one call of `reporting.refresh`, which carries what LiteLLM
+  wrote since its last run into every table (refresh.py).
 
 Rollups (day = UTC day of LiteLLM's daily rows; measures: spend, requests, failed,
 prompt/completion tokens). `daily_detail` keeps every dimension a filter can name; the
@@ -60,7 +61,7 @@ from __future__ import annotations
 
 from components.database.sql import quote_identifier
 from components.reporting.ranges import ranges_ddl
-from components.reporting.refresh import charge_refresh_function, refresh_function
+from components.reporting.refresh import refresh_function, updated_index_sql
 from components.reporting.relations import (
     CHARGE_DIMS,
     COARSE,
@@ -79,15 +80,18 @@ from components.reporting.relations import (
     key_id,
 )
 from components.reporting.tenants import declared_tables_sql
+from components.reporting.working import scratch_ddl
 from dashboards.reporting_schema import (
     BY_KEY,
     BY_TEAM,
+    BY_USER,
     DAILY_CHARGE,
     DETAIL,
     FAILURES,
     KEY_RANGES,
     KEY_STATE,
     KEYS,
+    MONTH_TEAM,
     RANGE_DAYS,
     SCHEMA,
     STATE,
@@ -95,6 +99,7 @@ from dashboards.reporting_schema import (
     TEAMS,
     USER_RANGES,
     WEEK_KEY,
+    WEEK_USER,
 )
 
 # The schema's names are imported from the dashboards' floor and the relations from
@@ -148,12 +153,14 @@ def schema_sql() -> str:
         f"CREATE INDEX IF NOT EXISTS daily_detail_team_day ON {DETAIL} (team_id, day);",
         f"CREATE INDEX IF NOT EXISTS daily_detail_key_day ON {DETAIL} (key_id, day);",
         f"CREATE INDEX IF NOT EXISTS daily_detail_model_day ON {DETAIL} (model, day);",
+        f"CREATE INDEX IF NOT EXISTS daily_detail_user_day ON {DETAIL} (user_id, day);",
     ]
     for name, dims in COARSE:
         short = name.split(".")[1]
         parts.append(_table(name, dims))
         parts.append(f"CREATE INDEX IF NOT EXISTS {short}_day ON {name} (day);")
     parts.append(f"CREATE INDEX IF NOT EXISTS daily_team_team_day ON {BY_TEAM} (team_id, day);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS daily_user_user_day ON {BY_USER} (user_id, day);")
     # one key's spend in a range (the budget list looks up only the keys it shows)
     parts.append(f"CREATE INDEX IF NOT EXISTS daily_key_key_day ON {BY_KEY} (key_id, day) INCLUDE (spend);")
     for name, _daily, dims in WEEKLY:
@@ -165,8 +172,11 @@ def schema_sql() -> str:
         parts.append(_table(name, dims).replace("  day date NOT NULL,", "  month date NOT NULL,"))
         parts.append(f"CREATE INDEX IF NOT EXISTS {short}_month ON {name} (month);")
     parts.append(f"CREATE INDEX IF NOT EXISTS weekly_key_key_week ON {WEEK_KEY} (key_id, week) INCLUDE (spend);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS weekly_user_user_week ON {WEEK_USER} (user_id, week);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS monthly_team_team_month ON {MONTH_TEAM} (team_id, month);")
     parts.append(_table(DAILY_CHARGE, CHARGE_DIMS))
     parts.append(f"CREATE INDEX IF NOT EXISTS daily_charge_day ON {DAILY_CHARGE} (day);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS daily_charge_key_day ON {DAILY_CHARGE} (key_id, day);")
     parts.append(declared_tables_sql())
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {KEY_STATE} (\n"
@@ -190,6 +200,7 @@ def schema_sql() -> str:
         f"CREATE INDEX IF NOT EXISTS key_ranges_top ON {KEY_RANGES} (from_day, to_day, spend DESC, key_alias);"
     )
     parts.extend(ranges_ddl())
+    parts.extend(scratch_ddl())
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {STATE} (\n"
         "  id boolean PRIMARY KEY DEFAULT true CHECK (id),\n"
@@ -197,10 +208,9 @@ def schema_sql() -> str:
         "  window_days integer NOT NULL,\n"
         "  refreshed_at timestamptz NOT NULL\n);"
     )
-    # When the last run began: the next one reads LiteLLM's rows updated since as late rows (refresh.py).
+    # When the last run began: the next one reads LiteLLM's rows updated since (refresh.py).
     parts.append(f"ALTER TABLE {STATE} ADD COLUMN IF NOT EXISTS started_at timestamptz;")
-    parts.append(f"ALTER TABLE {STATE} ADD COLUMN IF NOT EXISTS late_days date[];")
-    # Every refresh deletes and re-inserts the window's rows (and key_state, key_ranges whole):
+    # Every refresh rewrites the groups it touches (a new day's run the window's, the ranges whole):
     # with the default thresholds (20 % of a table dead) autovacuum would let dead index
     # entries pile up over several runs, and each run would read them again.
     parts.extend(
@@ -216,9 +226,9 @@ def schema_sql() -> str:
     )
     parts.extend(_views())
     parts.append(refresh_function())
-    parts.append(charge_refresh_function())
     parts.append(f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh(integer, date) FROM PUBLIC;")
-    parts.append(f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh_charge(integer, date) FROM PUBLIC;")
+    # refresh() keeps daily_charge itself since change tracking (one pass over what changed)
+    parts.append(f"DROP FUNCTION IF EXISTS {SCHEMA}.refresh_charge(integer, date);")
     return "\n\n".join(parts) + "\n"
 
 
@@ -254,7 +264,6 @@ def grants_sql(reader: str) -> str:
         f"GRANT USAGE ON SCHEMA {SCHEMA} TO {who};\n"
         f"GRANT SELECT ON {', '.join(READABLE)} TO {who};\n"
         f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh(integer, date) FROM PUBLIC;\n"
-        f"REVOKE ALL ON FUNCTION {SCHEMA}.refresh_charge(integer, date) FROM PUBLIC;\n"
     )
 
 
@@ -275,6 +284,8 @@ def source_grants_sql(role: str) -> str:
     for table, columns in SOURCE_COLUMNS.items():
         cols = ", ".join(quote_identifier(c) for c in columns)
         lines.append(f"GRANT SELECT ({cols}) ON {SOURCE_SCHEMA}.{quote_identifier(table)} TO {who};")
+    lines.append("-- how the refresh finds the daily rows LiteLLM wrote since its last run (refresh.py)")
+    lines.append(updated_index_sql())
     return "\n".join(lines) + "\n"
 
 
@@ -284,5 +295,4 @@ def refresh_sql(window_days: int) -> str:
     return (
         "-- re-aggregate the days that can still change (generated by components/reporting/sql.py)\n"
         f"SELECT * FROM {SCHEMA}.refresh({window_days});\n"
-        f"SELECT * FROM {SCHEMA}.refresh_charge({window_days});\n"
     )

@@ -15,7 +15,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -298,18 +298,16 @@ def test_unreachable_database_is_one_error_exit_1(tmp_path: Path, capsys: pytest
 # --- the incremental refresh of daily_charge ---------------------------------------------------------
 
 LATE = (
-    R("2026-01-31", 23, "k-ads-batch", "u4", "gpt-4o", 0.25, 10, 10),  # in the window: counted
-    R("2026-02-01", 1, "k-legacy", "u5", "gpt-4o", 0.5, 10, 10),  # in the window: counted
-    R("2026-01-05", 9, "k-search-prod", "u1", "gpt-4o", 64.0, 10, 10),  # before the window: left alone
+    R("2026-01-31", 23, "k-ads-batch", "u4", "gpt-4o", 0.25, 10, 10),  # in the window
+    R("2026-02-01", 1, "k-legacy", "u5", "gpt-4o", 0.5, 10, 10),  # in the window
+    R("2026-01-05", 9, "k-search-prod", "u1", "gpt-4o", 64.0, 10, 10),  # weeks before it: counted too
 )
 
 
-def test_refresh_charge_rebuilds_its_window_and_keeps_a_team_deleted_in_between(
-    litellm_database: LiteLLMDatabase,
-) -> None:
+def test_refresh_counts_late_rows_and_keeps_a_team_deleted_in_between(litellm_database: LiteLLMDatabase) -> None:
     """First refresh with everything live; then LiteLLM deletes a team with its keys and writes late
-    rows; the next refresh (2 days, as of Feb 1) rebuilds Jan 31 and Feb 1 only: the deleted team's
-    Jan 31 row keeps its team (from the archive), the late rows count, Jan 5 is as before."""
+    rows, one of them for weeks ago; the next refresh (2-day window, as of Feb 1) counts every late
+    row, and the deleted team's rows keep their team (from the archive) on every day."""
     server, name = litellm_database.server, DBNAME + "_incremental"
     owner = (litellm_database.owner, litellm_database.owner_password)
     with database_copy(litellm_database, name, roles=(READER, reporting_sql.REPORTING_ROLE)):
@@ -319,13 +317,14 @@ def test_refresh_charge_rebuilds_its_window_and_keeps_a_team_deleted_in_between(
         spend_seed.install_reporting(server, name, REPORTING_PASSWORD, READER)
         with server.connect_as(*owner, name) as conn:
             _delete_as_litellm_does(conn)
+            conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = now() - interval '1 day'")
             spend_seed.insert_requests(conn, spend_seed.DataSet(DATA.teams, DATA.keys, LATE), prefix="late")
-            spend_seed.rebuild_daily_aggregates(conn)
+            spend_seed.add_daily_rows(conn, "late")
             raw = conn.execute('SELECT "startTime"::date, sum(spend::numeric) FROM "LiteLLM_SpendLogs" GROUP BY 1')
             raw_days = raw.fetchall()
         with server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, name) as conn:
-            first = conn.execute("SELECT first_day FROM reporting.refresh_charge(2, '2026-02-01')").fetchone()
-        assert first is not None and str(first[0]) == "2026-01-31"
+            first = conn.execute("SELECT first_day FROM reporting.refresh(2, '2026-02-01')").fetchone()
+        assert first is not None and str(first[0]) == "2026-01-05"
         with server.connect_as(READER, READER_PASSWORD, name) as conn:
             rolled = conn.execute("SELECT day, sum(spend) FROM reporting.daily_charge GROUP BY 1").fetchall()
             gone = conn.execute(
@@ -333,7 +332,6 @@ def test_refresh_charge_rebuilds_its_window_and_keeps_a_team_deleted_in_between(
             ).fetchall()
     nano = Decimal("1e-9")
     expected = {day: Decimal(str(total)).quantize(nano) for day, total in raw_days}
-    expected[date(2026, 1, 5)] -= 64
     assert {day: Decimal(str(v)).quantize(nano) for day, v in rolled} == expected
     assert gone == [("2026-01-05", "llmgw-gone"), ("2026-01-31", "llmgw-gone")]
 

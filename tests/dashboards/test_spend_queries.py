@@ -563,7 +563,9 @@ def refreshed_db(litellm_database: LiteLLMDatabase) -> Iterator[SpendDb]:
             spend_seed.rebuild_daily_aggregates(conn)
         with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
             first = conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')").fetchall()
-        assert [row[0] for row in first] == [datetime(2025, 3, 2).date()]
+        # every daily row was written again (updated now): the run re-aggregates from the oldest day
+        oldest = db.owner_rows('SELECT min(date)::date FROM "LiteLLM_DailyUserSpend"')
+        assert [row[0] for row in first] == [oldest[0][0]]
         yield db
 
 
@@ -587,14 +589,15 @@ def test_incremental_refresh_picks_up_late_rows_in_and_before_the_window(refresh
     # 03-02 and 03-03 grew by the late rows, and 03-01 (before the 2-day window, its daily rows
     # updated since the last run) by OLD.
     assert by_day == [(D1, 3.75 + 64.0), (D2, 5.625 + 0.5), (D3, 5.25 + 2.25)]
+    with refreshed_db.server.connect_as(*refreshed_db.owner, refreshed_db.dbname) as conn:
+        conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = updated_at - interval '1 day'")
     with refreshed_db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, refreshed_db.dbname) as conn:
-        # A run after two missed days reaches back to the last run's window.
+        # The first run of a new day re-aggregates the window whole, reaching back to before missed days ...
         assert conn.execute("SELECT first_day FROM reporting.refresh(2, '2025-03-06')").fetchall() == [
             (datetime(2025, 3, 2).date(),)
         ]
-        assert conn.execute("SELECT first_day FROM reporting.refresh(2, '2025-03-06')").fetchall() == [
-            (datetime(2025, 3, 5).date(),)
-        ]
+        # ... and a later run the same day, with nothing new, nothing.
+        assert conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-06')").fetchall() == [(None, 0)]
         conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")  # back to the tested state
         # The weekly and monthly twins always equal their daily tables summed per ISO week / month.
         twins = [(*t, "week") for t in reporting_sql.WEEKLY] + [(*t, "month") for t in reporting_sql.MONTHLY]
@@ -645,7 +648,6 @@ def late_db(litellm_database: LiteLLMDatabase) -> Iterator[tuple[SpendDb, int]]:
             spend_seed.add_daily_rows(conn, "early")
         with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
             conn.execute("SELECT * FROM reporting.refresh(2, '2025-03-03')")
-            conn.execute("SELECT * FROM reporting.refresh_charge(2, '2025-03-03')")
         with db.server.connect_as(*db.owner, db.dbname) as conn:
             # a day passes: every row so far was written before the last run began
             conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = now() - interval '1 day'")
@@ -653,8 +655,8 @@ def late_db(litellm_database: LiteLLMDatabase) -> Iterator[tuple[SpendDb, int]]:
             spend_seed.add_daily_rows(conn, "lateold")
         with db.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, db.dbname) as conn:
             row = conn.execute("SELECT first_day, detail_rows FROM reporting.refresh(2, '2025-03-03')").fetchone()
-            conn.execute("SELECT * FROM reporting.refresh_charge(2, '2025-03-03')")  # the job's order
-        assert row is not None and row[0] == datetime(2025, 3, 2).date()
+        # the same day as the last run: only the late rows' days, from the oldest
+        assert row is not None and row[0] == datetime(2025, 2, 28).date()
         yield db, int(str(row[1]))
 
 
@@ -686,10 +688,12 @@ def test_after_late_rows_chargeback_and_days_equal_the_raw_log_to_the_cent(late_
     )
     for table in (*reporting_sql.ROLLUPS, reporting_schema.DAILY_CHARGE):  # the FOCUS export's grain too
         assert db.rows(per_day.format(table)) == raw, table
-    # Only the late days and the window were aggregated again, not 02-20 (nor the rest of history).
-    touched = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL} WHERE day >= '2025-02-28'")
-    untouched = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL} WHERE day < '2025-02-28'")
-    assert touched == [(detail_rows,)] and untouched[0][0] != 0
+    # Only the late rows' (day, key) groups were aggregated again: not the rest of their days, nor
+    # the window, nor 02-20 (nor the rest of history).
+    groups = ", ".join(f"('{r.day}'::date, md5('{spend_seed.token_of(r.key)}'))" for r in LATE_OLD)
+    touched = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL} WHERE (day, key_id) IN ({groups})")
+    everything = db.rows(f"SELECT count(*) FROM {reporting_schema.DETAIL}")
+    assert touched == [(detail_rows,)] and 0 < detail_rows < int(str(everything[0][0])) - 10
 
 
 COARSE = {

@@ -158,9 +158,7 @@ def test_cronjob_is_pinned_restricted_and_scheduled_from_config() -> None:
     (cm,) = [
         m for m in run_cached("lab").custom_resources("ConfigMap") if m["metadata"]["name"] == reporting.CONFIG_MAP
     ]
-    assert cm["data"]["refresh.sql"].endswith(
-        "SELECT * FROM reporting.refresh(3);\nSELECT * FROM reporting.refresh_charge(3);\n"
-    )
+    assert cm["data"]["refresh.sql"].endswith("\nSELECT * FROM reporting.refresh(3);\n")
     assert "GRANT SELECT (" in cm["data"][reporting.OWNER_SQL_FILE]
 
 

@@ -1,0 +1,105 @@
+"""How a refresh carries its changes into every coarser table: by difference, not by re-aggregation.
+
+`refresh_touched` holds every `daily_detail` row a run deleted (its measures negated) and every
+row it wrote. Summed per group of a coarser table (day, ISO week or month x key, team, user or
+model; standard range x team, user or key label), they are exactly how much that group changed:
+each group is updated by its difference, a new group inserted, a group left with nothing deleted.
+The cost is the touched rows', whatever the size of the tables (refresh.py).
+
+A NULL dimension (no team, no user, no model) is a group of its own: matched apart from the others
+(`IS NULL`), so every match of a group can use an index.
+"""
+
+from __future__ import annotations
+
+from components.reporting.relations import MEASURE_NAMES
+from components.reporting.working import TOUCHED, notice
+from dashboards.reporting_schema import (
+    KEY_RANGES,
+    KEY_STATE,
+    MEASURES,
+    RANGE_DAYS,
+    TEAM_RANGES,
+    USER_RANGES,
+    user_label,
+)
+
+_SUMS = ", ".join(f"sum(t.{m}) AS {m}" for m in MEASURES)
+_ADD = ", ".join(f"{m} = x.{m} + d.{m}" for m in MEASURES)
+_NOTHING_LEFT = " AND ".join(f"x.{m} = 0" for m in MEASURES if m != "spend") + " AND abs(x.spend) < 1e-9"
+"""A group whose every count is back to zero (and its spend, but for float rounding) holds no row."""
+
+
+def _same(dims: tuple[str, ...], anchor_null: bool) -> str:
+    first, *rest = dims
+    head = f"x.{first} IS NULL AND d.{first} IS NULL" if anchor_null else f"x.{first} = d.{first}"
+    return " AND ".join([head, *(f"x.{d} IS NOT DISTINCT FROM d.{d}" for d in rest)])
+
+
+def apply_delta(table: str, period: str, dims: tuple[str, ...], unit: str | None) -> str:
+    """`table` (one row per `period` x `dims`, the first dimension leading its index) moved by the
+    touched rows' differences. `unit`: None when `period` is the day, else 'week' or 'month'."""
+    of = "t.day" if unit is None else f"date_trunc('{unit}', t.day::timestamp)::date"
+    cols = ", ".join(dims)
+    changes = f"(SELECT {of} AS p, {', '.join(f't.{d}' for d in dims)}, {_SUMS} FROM {TOUCHED} t GROUP BY 1, {cols})"
+    statements = []
+    for anchor_null in (False, True):
+        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
+        statements.append(f"    UPDATE {table} x SET {_ADD} FROM {changes} d WHERE {match};")
+    for anchor_null in (False, True):
+        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
+        which = f"d.{dims[0]} IS {'' if anchor_null else 'NOT '}NULL"
+        statements.append(
+            f"    INSERT INTO {table} ({period}, {cols}, {MEASURE_NAMES})\n"
+            f"    SELECT d.p, {', '.join(f'd.{d}' for d in dims)}, {', '.join(f'd.{m}' for m in MEASURES)}\n"
+            f"    FROM {changes} d WHERE {which} AND NOT EXISTS (SELECT FROM {table} x WHERE {match});"
+        )
+    for anchor_null in (False, True):
+        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
+        statements.append(f"    DELETE FROM {table} x USING {changes} d WHERE {match} AND {_NOTHING_LEFT};")
+    counted = "\n    GET DIAGNOSTICS n = ROW_COUNT;\n    moved := moved + n;\n"
+    return "    moved := 0;\n" + counted.join(statements) + counted + notice(table, rows="moved")
+
+
+# --- the standard ranges, the same day as the last run -----------------------------------------
+
+
+def _range_delta(table: str, label: str, columns: dict[str, str], where: str) -> str:
+    """Upsert of `table` (unique on from_day, to_day and its label column `label`) by the touched rows
+    inside each standard range, then its emptied rows gone."""
+    names = ", ".join(columns)
+    sums = ", ".join(f"sum({expr})" for expr in columns.values())
+    return (
+        f"    INSERT INTO {table} AS x (from_day, to_day, {label}, {names})\n"
+        f"    SELECT r.from_day, r.to_day, {{label}}, {sums}\n"
+        f"    FROM {RANGE_DAYS} r JOIN {TOUCHED} t ON t.day BETWEEN r.from_day AND r.to_day\n"
+        f"{where}"
+        "    GROUP BY 1, 2, 3\n"
+        f"    ON CONFLICT (from_day, to_day, {label}) DO UPDATE SET\n"
+        f"      {', '.join(f'{c} = x.{c} + EXCLUDED.{c}' for c in columns)};\n"
+        f"    DELETE FROM {table} x WHERE x.requests = 0 AND abs(x.spend) < 1e-9;"
+    )
+
+
+def ranges_delta() -> str:
+    """team_ranges and user_ranges moved by the touched rows (teams only: the requests of no team
+    are in neither panel)."""
+    measures = {"spend": "t.spend", "requests": "t.requests"}
+    team = _range_delta(TEAM_RANGES, "team_id", measures, "    WHERE t.team_id IS NOT NULL\n")
+    user = _range_delta(USER_RANGES, "user_id", {**measures, "tokens": "t.prompt_tokens + t.completion_tokens"}, "")
+    return (
+        "    -- the standard ranges, moved by this run's differences\n"
+        f"{team.replace('{label}', 't.team_id')}\n"
+        f"{user.replace('{label}', user_label('t'))}"
+    )
+
+
+def key_ranges_delta() -> str:
+    """key_ranges moved by the touched rows, under each key's label as of this run."""
+    delta = _range_delta(
+        KEY_RANGES,
+        "key_alias",
+        {"spend": "t.spend", "requests": "t.requests"},
+        f"    LEFT JOIN {KEY_STATE} k ON k.key_id = t.key_id\n",
+    )
+    return delta.replace("{label}", "COALESCE(k.label, '(unknown key)')") + f"\n  {notice(KEY_RANGES)}"

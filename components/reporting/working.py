@@ -1,0 +1,66 @@
+"""The refresh's working sets: unlogged tables of the reporting schema, so its owner needs no TEMP
+privilege on the database. Nobody else may read them (they hold LiteLLM's key hashes during a run);
+every run empties them at its start and its end (refresh.py)."""
+
+from __future__ import annotations
+
+from dashboards.reporting_schema import SCHEMA
+
+SCRATCH = {
+    "refresh_changed": "date text, api_key text, user_id text, model text, day date, key_id text",
+    "refresh_source": (
+        "date text, api_key text, user_id text, model text, model_group text, custom_llm_provider text,"
+        " spend double precision, api_requests bigint, failed_requests bigint, prompt_tokens bigint,"
+        " completion_tokens bigint"
+    ),
+    "refresh_touched": (
+        "day date, team_id text, key_id text, user_id text, model text, spend double precision, requests bigint,"
+        " failed bigint, prompt_tokens bigint, completion_tokens bigint"
+    ),
+    "refresh_keys": (
+        "key_id text, label text, key_alias text, key_name text, team_id text, max_budget double precision,"
+        " spend double precision, budget_reset_at timestamp, expires timestamp, blocked boolean"
+    ),
+    "refresh_relabelled": "key_id text, old_label text",
+    "refresh_labels": "label text",
+    "refresh_users": "label text",
+}
+"""Each working table and its columns."""
+CHANGED = f"{SCHEMA}.refresh_changed"
+"""The detail groups (day, key, user, model) of the daily rows changed since the last run: rebuilt."""
+SOURCE = f"{SCHEMA}.refresh_source"
+"""LiteLLM's daily rows of the changed (day, key) pairs, read once per run (both grains rebuild from them)."""
+TOUCHED = f"{SCHEMA}.refresh_touched"
+"""Every `daily_detail` row deleted (measures negated) or written by this run: the differences
+every coarser table moves by (delta.py)."""
+KEYS_NOW = f"{SCHEMA}.refresh_keys"
+"""LiteLLM's key table as this run read it (the columns of `key_state`)."""
+RELABELLED = f"{SCHEMA}.refresh_relabelled"
+"""Keys whose label changed (or that are new or gone), with their label before this run."""
+LABELS = f"{SCHEMA}.refresh_labels"
+"""The key labels whose standard ranges this run rebuilds."""
+USERS = f"{SCHEMA}.refresh_users"
+"""The user labels whose standard ranges this run rebuilds."""
+
+
+def scratch_ddl() -> list[str]:
+    """The working tables, made again by every schema apply (they hold nothing between runs, so an
+    upgrade that changes their columns needs no migration)."""
+    return [
+        f"DROP TABLE IF EXISTS {SCHEMA}.{name};\nCREATE UNLOGGED TABLE {SCHEMA}.{name} ({columns});"
+        for name, columns in SCRATCH.items()
+    ]
+
+
+def empty_scratch() -> str:
+    return f"  TRUNCATE {', '.join(f'{SCHEMA}.{name}' for name in SCRATCH)};"
+
+
+def notice(stage: str, rows: str = "") -> str:
+    """After a statement: a NOTICE with its rows (or the variable `rows`) and the seconds since the
+    run began (`began`)."""
+    return (
+        ("" if rows else "  GET DIAGNOSTICS n = ROW_COUNT;\n")
+        + f"  RAISE NOTICE 'reporting.refresh: {stage} % rows (% s)', {rows or 'n'},"
+        + " round(extract(epoch FROM clock_timestamp() - began)::numeric, 1);"
+    )

@@ -1,0 +1,160 @@
+"""The refresh's cost follows what changed: a run with nothing new writes nothing, and a run after
+new rows, late rows, a renamed key and spend by a key LiteLLM does not know leaves every reporting
+table exactly as a run from scratch builds it, while writing only the groups those changes touch.
+
+The referee is the function's own first-run path (every table rebuilt from LiteLLM's rows), which
+the equivalence tests in tests/dashboards hold to the raw spend log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from components.reporting import sql as reporting_sql
+from components.reporting.relations import MONTHLY, WEEKLY
+from dashboards import reporting_schema as rs
+from tests.harness.pglab import spend_seed
+from tests.harness.pglab.server import LiteLLMDatabase
+from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy
+
+pytestmark = pytest.mark.needs("postgresql")
+
+DBNAME = "refresh_incremental"
+READER, READER_PASSWORD = "grafana_ro", "reader-pw"
+TABLES = (
+    *reporting_sql.ROLLUPS,
+    *(t[0] for t in (*WEEKLY, *MONTHLY)),
+    rs.DAILY_CHARGE,
+    rs.KEY_STATE,
+    rs.KEY_RANGES,
+    rs.TEAM_RANGES,
+    rs.USER_RANGES,
+    rs.RANGE_DAYS,
+)
+MOVER = spend_seed.Key("k8-mover", "mover", None, None, 0.0)
+"""A key without a team, alone on its day, that joins a team before its next request that day."""
+STRANGER = spend_seed.Key("k9-master", None, None, None, 0.0)
+"""A key LiteLLM's key table does not hold (the master key's spend, a key deleted long ago)."""
+
+
+def _day(days_ago: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
+
+
+@pytest.fixture(scope="module")
+def db(litellm_database: LiteLLMDatabase) -> Iterator[tuple[LiteLLMDatabase, str]]:
+    """SMALL plus this month's rows, refreshed in full today, then every row aged past the margin."""
+    server, owner = litellm_database.server, (litellm_database.owner, litellm_database.owner_password)
+    with database_copy(litellm_database, DBNAME, roles=(READER, reporting_sql.REPORTING_ROLE)):
+        recent = tuple(
+            spend_seed.Request(_day(ago), 10, key, user, model, spend, 100, 50)
+            for ago, key, user, model, spend in (
+                (0, "k1-alpha", "alice", "gpt-4o", 1.5),
+                (1, "k2-alpha", "bob", "gpt-4o-mini", 0.25),
+                (6, "k3-beta", "", "claude-3-5-sonnet", 2.0),
+                (20, "k4-zz99", "carol", "gpt-4o", 0.5),
+                (25, MOVER.name, "mia", "gpt-4o", 0.75),
+            )
+        )
+        with server.connect_as(*owner, DBNAME) as conn:
+            spend_seed.seed(conn)
+            spend_seed.insert_entities(conn, spend_seed.DataSet((), (MOVER,), ()))
+            keys = (*spend_seed.SMALL.keys, MOVER)
+            spend_seed.insert_requests(conn, spend_seed.DataSet((), keys, recent), prefix="recent")
+            spend_seed.add_daily_rows(conn, "recent")
+        create_grafana_ro(litellm_database, DBNAME, READER_PASSWORD)
+        spend_seed.install_reporting(server, DBNAME, REPORTING_PASSWORD, READER)
+        _age(litellm_database)
+        yield litellm_database, DBNAME
+
+
+def _age(database: LiteLLMDatabase) -> None:
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = updated_at - interval '1 day'")
+
+
+def _refresh(database: LiteLLMDatabase, statement: str = "SELECT * FROM reporting.refresh(3)") -> dict[str, int]:
+    """One run; the rows each stage wrote, from its NOTICEs ('reporting.refresh: <table> N rows')."""
+    written: dict[str, int] = {}
+
+    def notice(diag: psycopg.errors.Diagnostic) -> None:
+        words = (diag.message_primary or "").split()
+        if len(words) >= 4 and words[3] == "rows" and words[1].startswith(f"{rs.SCHEMA}."):
+            written[words[1]] = written.get(words[1], 0) + int(words[2])
+
+    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
+        conn.add_notice_handler(notice)
+        conn.execute(statement.encode())
+    return written
+
+
+CHARGE_ROWS = f"SELECT day, team_id, key_id, model_group, model, provider, spend, requests FROM {rs.DAILY_CHARGE}"
+"""daily_charge without the alias and masked name, which are the key's when the row's day was last
+aggregated (a full run relabels every day)."""
+
+
+def _select(table: str) -> str:
+    return CHARGE_ROWS if table == rs.DAILY_CHARGE else f"SELECT * FROM {table}"
+
+
+def _tables(database: LiteLLMDatabase) -> dict[str, list[tuple[object, ...]]]:
+    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
+        return {
+            table: sorted(
+                (
+                    tuple(round(v, 9) if isinstance(v, float) else v for v in row)
+                    for row in conn.execute(_select(table).encode()).fetchall()
+                ),
+                key=repr,
+            )
+            for table in TABLES
+        }
+
+
+def test_a_run_with_nothing_new_writes_nothing(db: tuple[LiteLLMDatabase, str]) -> None:
+    database, _ = db
+    written = _refresh(database)
+    assert written and set(written.values()) == {0}, written
+
+
+def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they_touch(
+    db: tuple[LiteLLMDatabase, str],
+) -> None:
+    database, _ = db
+    owner = (database.owner, database.owner_password)
+    changes = (
+        spend_seed.Request(_day(0), 11, "k2-alpha", "bob", "gpt-4o", 0.75, 10, 5),  # today, a new group
+        spend_seed.Request(_day(0), 12, "k1-alpha", "alice", "gpt-4o", 0.125, 10, 5),  # today, a group that grows
+        spend_seed.Request(_day(45), 9, "k3-beta", "carol", "gpt-4o-mini", 4.0, 10, 5),  # late: weeks ago
+        spend_seed.Request(_day(1), 9, STRANGER.name, "", "gpt-4o", 0.5, 10, 5),  # a key LiteLLM does not know
+        spend_seed.Request(_day(20), 9, "k4-zz99", "carol", "gpt-4o", 0.25, 10, 5),  # no team: the NULL group grows
+        spend_seed.Request(_day(25), 9, MOVER.name, "mia", "gpt-4o", 0.5, 10, 5),  # its day's no-team group empties
+    )
+    with database.server.connect_as(*owner, DBNAME) as conn:
+        conn.execute(
+            "UPDATE \"LiteLLM_VerificationToken\" SET team_id = 'team-b' WHERE token = %s",
+            [spend_seed.token_of(MOVER.name)],
+        )
+        data = spend_seed.DataSet((), (*spend_seed.SMALL.keys, MOVER, STRANGER), changes)
+        spend_seed.insert_requests(conn, data, prefix="changes")
+        spend_seed.add_daily_rows(conn, "changes")
+        conn.execute(
+            "UPDATE \"LiteLLM_VerificationToken\" SET key_alias = 'alpha-production' WHERE token = %s",
+            [spend_seed.token_of("k1-alpha")],
+        )
+    written = _refresh(database)
+    incremental = _tables(database)
+    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
+        conn.execute(f"UPDATE {rs.STATE} SET started_at = NULL".encode())  # the next run starts over
+    everything = _refresh(database)
+    assert incremental == _tables(database)
+    # the six (day, key) groups hold one detail row each (three of them grew)
+    assert written[rs.DETAIL] == 6
+    for table in (*reporting_sql.ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), rs.DAILY_CHARGE):
+        assert written[table] < everything[table], (table, written[table], everything[table])
+    assert "alpha-production" in {row[2] for row in incremental[rs.KEY_RANGES]}
+    assert "alpha-prod" not in {row[2] for row in incremental[rs.KEY_RANGES]}

@@ -120,11 +120,15 @@ def check_prometheus(v: Verify) -> str:
         for kind in ("ServiceMonitor", "PodMonitor")
         for o in v.of_kind(kind)
     ]
-    groups = [g["name"] for rule in v.of_kind("PrometheusRule") for g in rule["spec"]["groups"]]
-    if not pools and not groups:
+    source = {
+        g["name"]: f"{rule['metadata']['namespace']}/{rule['metadata']['name']}"
+        for rule in v.of_kind("PrometheusRule")
+        for g in rule["spec"]["groups"]
+    }
+    if not pools and not source:
         raise NotApplicableError("the stack renders no monitor and no rule")
     targets, rules = each(lambda path: _prometheus(v, path), ["/api/v1/targets?state=active", "/api/v1/rules"])
-    problems = []
+    problems, failing = [], []
     for pool in pools:
         mine = [t for t in targets["activeTargets"] if str(t.get("scrapePool", "")).startswith(pool)]
         down = [t for t in mine if t.get("health") != "up"]
@@ -133,16 +137,26 @@ def check_prometheus(v: Verify) -> str:
         elif down:
             problems.append(f"{pool.rstrip('/')}: {len(down)} of {len(mine)} targets down ({down[0].get('lastError')})")
     loaded = {g["name"]: g for g in rules["groups"]}
-    for name in groups:
+    for name, rule_object in source.items():
         if name not in loaded:
             problems.append(f"rule group {name} is not loaded (is the PrometheusRule selected: its `release` label?)")
             continue
         for rule in loaded[name]["rules"]:
             if rule.get("health") == "err":
-                problems.append(f"rule {rule['name']} of {name}: {rule.get('lastError')}")
-    if problems:
-        raise CheckError("; ".join(problems), "the Prometheus UI's Targets and Rules pages say more")
-    return f"{len(pools)} monitors with every target up; {len(groups)} rule groups loaded, no rule in error"
+                kind = f"{rule['type']} rule" if rule.get("type") else "rule"
+                failing.append(
+                    (f"{kind} {rule['name']} of group {name} fails to evaluate: {rule.get('lastError')}", rule_object)
+                )
+    if problems or failing:
+        steps = ["the Prometheus UI's Targets and Rules pages say more"] if problems else []
+        steps += [
+            "run the rule's expression in the Prometheus UI (Graph) to see the series behind the error "
+            f"(one target scraped by two monitors?); the rule comes from PrometheusRule {rule_object} "
+            "(the `alerts` settings): an expression at fault is a bug, report it with this output"
+            for rule_object in dict.fromkeys(o for _, o in failing)
+        ]
+        raise CheckError("; ".join(problems + [said for said, _ in failing]), "; ".join(steps))
+    return f"{len(pools)} monitors with every target up; {len(source)} rule groups loaded, no rule in error"
 
 
 # --- Grafana ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,11 +129,23 @@ def monitors(stack: Loaded) -> dict[str, str]:
     }
 
 
-def prometheus(tmp: Path, stack: Loaded, address_of: Callable[[str], str], skip_group: str = "") -> RealPrometheus:
-    """A real Prometheus with the stack's rules (but `skip_group`), scraping `address_of(kind)` for each monitor."""
+def prometheus(
+    tmp: Path,
+    stack: Loaded,
+    address_of: Callable[[str], str],
+    skip_group: str = "",
+    extra_rules: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> RealPrometheus:
+    """A real Prometheus with the stack's rules (but `skip_group`; each group's `extra_rules` appended),
+    scraping `address_of(kind)` for each monitor."""
     (rule,) = of_kind(stack, "PrometheusRule")
+    groups = [
+        {**g, "rules": [*g["rules"], *(extra_rules or {}).get(g["name"], [])]}
+        for g in rule["spec"]["groups"]
+        if g["name"] != skip_group
+    ]
     rules = tmp / "rules.yaml"
-    rules.write_text(yaml.safe_dump({"groups": [g for g in rule["spec"]["groups"] if g["name"] != skip_group]}))
+    rules.write_text(yaml.safe_dump({"groups": groups}))
     ns = stack[0].namespaces.gateway
     targets = [ScrapeTarget(address_of(kind), {"namespace": ns}, job=pool) for pool, kind in monitors(stack).items()]
     return RealPrometheus(tmp, targets, [rules])

@@ -6,8 +6,10 @@ start for the whole module."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from tests.harness.litellm.probe import free_loopback_port
 from tests.support.components import require
 from tests.support.config import stack_config
 from tests.support.program import HELM_RELEASE, run_cached
+from tests.support.real_prometheus import RealPrometheus
 from tests.support.verify_records import prometheus, serve_pods, settled
 from tests.support.verify_stand import ApiServer, StandGoogle, loaded, run_verify
 from verify.cli import Loaded
@@ -151,3 +154,45 @@ def test_prometheus_fails_when_a_rule_group_is_not_loaded(
     assert out.splitlines()[0] == (
         f"✗ prometheus  rule group {missing} is not loaded (is the PrometheusRule selected: its `release` label?)"
     )
+
+
+def test_prometheus_fails_when_a_rule_of_the_stacks_groups_does_not_evaluate(
+    api: ApiServer, lab: Loaded, proxy: probe.RunningProxy, tmp_path: Path
+) -> None:
+    """A rule Prometheus loads (it parses) but cannot evaluate: a recording rule whose series differ only
+    in their metric name, which the recorded name replaces. Prometheus keeps evaluating the group and
+    reports the rule `health: "err"` with its `lastError`; the check names the rule, its group, that
+    error and where the rule comes from."""
+    (rule,) = [o for o in lab[1] if o["kind"] == "PrometheusRule"]
+    group = rule["spec"]["groups"][0]["name"]
+    ns = lab[0].namespaces.gateway
+    broken = {
+        "record": "llm_gateway:scrape:signals",
+        "expr": f'{{__name__=~"up|scrape_samples_scraped", namespace="{ns}"}}',
+    }
+    metrics = f"127.0.0.1:{proxy.metrics_port}"
+    with prometheus(tmp_path, lab, lambda _kind: metrics, extra_rules={group: [broken]}) as prom:
+        settled(prom, ["up", "up"])
+        error = erring(prom, broken["record"])
+        code, out = run_verify(api, lab, ["lab", "--only", "prometheus", "--prometheus", prom.url])
+    assert "vector contains metrics with the same labelset after applying rule labels" in error
+    assert code == 1, out
+    source = f"{rule['metadata']['namespace']}/{rule['metadata']['name']}"
+    assert out.splitlines()[:2] == [
+        f"✗ prometheus  recording rule {broken['record']} of group {group} fails to evaluate: {error}",
+        "              next: run the rule's expression in the Prometheus UI (Graph) to see the series behind the"
+        f" error (one target scraped by two monitors?); the rule comes from PrometheusRule {source} (the `alerts`"
+        " settings): an expression at fault is a bug, report it with this output",
+    ]
+
+
+def erring(prom: RealPrometheus, name: str) -> str:
+    """The `lastError` of rule `name` once Prometheus reports it in `err` (its first evaluations may
+    precede the first scrape and find nothing to fail on)."""
+    deadline, found = time.monotonic() + 30, list[dict[str, Any]]()
+    while time.monotonic() < deadline:
+        found = [r for r in prom.rules() if r["name"] == name]
+        if found and found[0].get("health") == "err":
+            return str(found[0]["lastError"])
+        time.sleep(0.3)
+    raise AssertionError(f"rule {name} never reported health err: {found}\n{prom.log_tail()}")

@@ -26,10 +26,9 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_kubernetes as k8s
 
-from components.gcp import workload_identity_binding
-from components.kit import custom_resource, metadata, object_meta
+from components.gcp import workload_identity_account, workload_identity_account_meta
+from components.kit import custom_resource
 from components.secrets.eso import StoreRef, secret_store
 from config import GkeConfig, StackConfig
 from config.secrets import consuming_namespaces
@@ -117,14 +116,12 @@ class NamespaceStoreArgs:
         )
 
 
+STORE_ACCOUNT_APP = "external-secrets-store"
+
+
 def reader_service_account_meta(args: NamespaceStoreArgs, gsa_email: str) -> dict[str, Any]:
     """Metadata of the Kubernetes service account the namespace's store authenticates as (Workload Identity)."""
-    return metadata(
-        args.service_account,
-        args.namespace,
-        app="external-secrets-store",
-        annotations={"iam.gke.io/gcp-service-account": gsa_email},
-    )
+    return workload_identity_account_meta(args.service_account, args.namespace, STORE_ACCOUNT_APP, gsa_email)
 
 
 def store_manifest(args: NamespaceStoreArgs) -> dict[str, Any]:
@@ -163,20 +160,16 @@ class NamespaceSecretStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, aliases=list(gsa_aliases)),
         )
         self.gsa_email = gsa.email
-        binding = workload_identity_binding(
-            f"{name}-workload-identity",
+        account = workload_identity_account(
+            name,
             gsa,
             project=args.project,
             namespace=args.namespace,
             service_account=args.service_account,
+            app=STORE_ACCOUNT_APP,
             opts=child,
         )
-        ksa = k8s.core.v1.ServiceAccount(
-            f"{name}-ksa",
-            metadata=gsa.email.apply(lambda email: object_meta(reader_service_account_meta(args, email))),
-            automount_service_account_token=False,
-            opts=child,
-        )
+        binding, ksa = account.binding, account.service_account
         store = custom_resource(
             f"{name}-secret-store",
             store_manifest(args),

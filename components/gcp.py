@@ -46,22 +46,34 @@ def workload_identity_account_meta(name: str, namespace: str, app: str, gsa_emai
 
 @dataclass(frozen=True)
 class WorkloadIdentityAccount:
+    gsa: gcp.serviceaccount.Account
     binding: gcp.serviceaccount.IAMMember
     service_account: k8s.core.v1.ServiceAccount
 
 
 def workload_identity_account(
     resource_name: str,
-    gsa: gcp.serviceaccount.Account,
     *,
+    account_id: str,
+    display_name: str,
     project: str,
     namespace: str,
     service_account: str,
     app: str,
     opts: pulumi.ResourceOptions,
+    gsa_opts: pulumi.ResourceOptions | None = None,
 ) -> WorkloadIdentityAccount:
-    """The Kubernetes service account `namespace/service_account` (no token mounted) acting as `gsa`:
-    annotated with its email, and bound to it (`<resource_name>-workload-identity`, `<resource_name>-ksa`)."""
+    """A Google service account (`<resource_name>-gsa`) and the Kubernetes service account
+    `namespace/service_account` (`<resource_name>-ksa`, no token mounted) acting as it: annotated with
+    its email, and bound to it (`<resource_name>-workload-identity`). `gsa_opts`: the Google account's
+    options, when not `opts` (aliases of an existing install's account)."""
+    gsa = gcp.serviceaccount.Account(
+        f"{resource_name}-gsa",
+        account_id=account_id,
+        display_name=display_name,
+        project=project,
+        opts=gsa_opts or opts,
+    )
     binding = workload_identity_binding(
         f"{resource_name}-workload-identity",
         gsa,
@@ -78,7 +90,7 @@ def workload_identity_account(
         automount_service_account_token=False,
         opts=opts,
     )
-    return WorkloadIdentityAccount(binding, ksa)
+    return WorkloadIdentityAccount(gsa, binding, ksa)
 
 
 PRIVATE_BUCKET: dict[str, Any] = {

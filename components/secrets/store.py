@@ -152,24 +152,19 @@ class NamespaceSecretStore(pulumi.ComponentResource):
         """`gsa_aliases`: what the Google service account was known as before (an existing install's)."""
         super().__init__("llm-gateway:secret_store:NamespaceSecretStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        gsa = gcp.serviceaccount.Account(
-            f"{name}-gsa",
-            account_id=args.gsa_account_id,
-            display_name=reader_display_name(args.namespace),
-            project=args.project,
-            opts=pulumi.ResourceOptions(parent=self, aliases=list(gsa_aliases)),
-        )
-        self.gsa_email = gsa.email
         account = workload_identity_account(
             name,
-            gsa,
+            account_id=args.gsa_account_id,
+            display_name=reader_display_name(args.namespace),
             project=args.project,
             namespace=args.namespace,
             service_account=args.service_account,
             app=STORE_ACCOUNT_APP,
             opts=child,
+            gsa_opts=pulumi.ResourceOptions(parent=self, aliases=list(gsa_aliases)),
         )
-        binding, ksa = account.binding, account.service_account
+        gsa, binding, ksa = account.gsa, account.binding, account.service_account
+        self.gsa_email = gsa.email
         store = custom_resource(
             f"{name}-secret-store",
             store_manifest(args),

@@ -147,23 +147,17 @@ class Tenants(pulumi.ComponentResource):
         super().__init__("llm-gateway:tenants:Tenants", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)  # a key's only copy: never deleted by Pulumi
-        gsa = gcp.serviceaccount.Account(
-            f"{name}-gsa",
-            account_id=args.gsa_account_id,
-            display_name="llm-gateway tenants reconciler (adds and reads tenant key versions)",
-            project=args.project,
-            opts=child,
-        )
         account = workload_identity_account(
             name,
-            gsa,
+            account_id=args.gsa_account_id,
+            display_name="llm-gateway tenants reconciler (adds and reads tenant key versions)",
             project=args.project,
             namespace=args.namespace,
             service_account=manifests.NAME,
             app=manifests.APP,
             opts=child,
         )
-        member = pulumi.Output.concat("serviceAccount:", gsa.email)
+        member = pulumi.Output.concat("serviceAccount:", account.gsa.email)
         stores = {s.namespace: NamespaceSecretStore(f"{name}-store-{s.namespace}", s, child) for s in args.stores}
         ready: list[pulumi.Resource] = [account.binding, account.service_account]
         number = gcp.organizations.get_project_output(project_id=args.project).number
@@ -208,7 +202,7 @@ class Tenants(pulumi.ComponentResource):
         k8s.batch.v1.Job(f"{name}-run", metadata=object_meta(job["metadata"]), spec=job["spec"], opts=after)
         cron = manifests.cronjob_manifest(args.namespace, args.schedule, args.image, spec)
         k8s.batch.v1.CronJob(f"{name}-cronjob", metadata=object_meta(cron["metadata"]), spec=cron["spec"], opts=after)
-        self.register_outputs({"reconciler_gsa": gsa.email, "keys": len(args.keys)})
+        self.register_outputs({"reconciler_gsa": account.gsa.email, "keys": len(args.keys)})
 
     def _deliver(
         self,

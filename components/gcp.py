@@ -1,5 +1,5 @@
-"""The GCP helpers several components share: GKE Workload Identity members, private buckets, and a
-bucket with the one service account that may write it."""
+"""The GCP helpers several components share: GKE Workload Identity members and service accounts,
+private buckets, and a bucket with the one service account that may write it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from components.kit import metadata, object_meta
 
 
 def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
@@ -34,6 +37,60 @@ def workload_identity_binding(
         member=workload_identity_member(project, namespace, service_account),
         opts=opts,
     )
+
+
+def workload_identity_account_meta(name: str, namespace: str, app: str, gsa_email: str) -> dict[str, Any]:
+    """Metadata of a Kubernetes service account acting as the Google account `gsa_email`."""
+    return metadata(name, namespace, app=app, annotations={"iam.gke.io/gcp-service-account": gsa_email})
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityAccount:
+    gsa: gcp.serviceaccount.Account
+    binding: gcp.serviceaccount.IAMMember
+    service_account: k8s.core.v1.ServiceAccount
+
+
+def workload_identity_account(
+    resource_name: str,
+    *,
+    account_id: str,
+    display_name: str,
+    project: str,
+    namespace: str,
+    service_account: str,
+    app: str,
+    opts: pulumi.ResourceOptions,
+    gsa_opts: pulumi.ResourceOptions | None = None,
+) -> WorkloadIdentityAccount:
+    """A Google service account (`<resource_name>-gsa`) and the Kubernetes service account
+    `namespace/service_account` (`<resource_name>-ksa`, no token mounted) acting as it: annotated with
+    its email, and bound to it (`<resource_name>-workload-identity`). `gsa_opts`: the Google account's
+    options, when not `opts` (aliases of an existing install's account)."""
+    gsa = gcp.serviceaccount.Account(
+        f"{resource_name}-gsa",
+        account_id=account_id,
+        display_name=display_name,
+        project=project,
+        opts=gsa_opts or opts,
+    )
+    binding = workload_identity_binding(
+        f"{resource_name}-workload-identity",
+        gsa,
+        project=project,
+        namespace=namespace,
+        service_account=service_account,
+        opts=opts,
+    )
+    ksa = k8s.core.v1.ServiceAccount(
+        f"{resource_name}-ksa",
+        metadata=gsa.email.apply(
+            lambda email: object_meta(workload_identity_account_meta(service_account, namespace, app, email))
+        ),
+        automount_service_account_token=False,
+        opts=opts,
+    )
+    return WorkloadIdentityAccount(gsa, binding, ksa)
 
 
 PRIVATE_BUCKET: dict[str, Any] = {

@@ -157,10 +157,7 @@ def verify(asset: Asset, root: Path | None = None) -> Path:
 @cache
 def asset_path(name: str) -> Path:
     """Path of a verified asset in the cache (verified once per process)."""
-    assets = load_lock()
-    if name not in assets:
-        raise AssetError(f"no asset named {name!r} in assets.lock.json")
-    return verify(assets[name])
+    return verify(locked(name))
 
 
 # --- charts ----------------------------------------------------------------------------

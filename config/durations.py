@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
@@ -64,13 +64,21 @@ GO_DURATION_MAX: Final = format_duration(GO_DURATION_MAX_SECONDS)
 """`2562047h47m16s`: the longest duration of this grammar a Go program can hold."""
 
 
+@dataclass(frozen=True)
 class _Range:
-    """A range of a duration-like string: bounds in seconds, written as the setting writes them."""
+    """A range of a duration-like string between `low` and `high` (inclusive): bounds in seconds, written
+    as the setting writes them; `why` explains the maximum in a refusal."""
 
     low: str
     high: str
-    why: str
+    why: str = ""
     kind: str = "duration"
+    shortest: ClassVar[int] = 0
+    """The least `low` may be, in seconds."""
+
+    def __post_init__(self) -> None:
+        if not self.shortest <= self.seconds(self.low) <= self.seconds(self.high) <= GO_DURATION_MAX_SECONDS:
+            raise ValueError(f"bad {self.kind} range {self.low}–{self.high}")
 
     def seconds(self, value: str) -> int:
         raise NotImplementedError
@@ -106,16 +114,7 @@ class _Range:
 
 @dataclass(frozen=True)
 class DurationRange(_Range):
-    """A Go duration between `low` and `high` (inclusive); `why` explains the maximum in a refusal."""
-
-    low: str
-    high: str
-    why: str = ""
-    kind: str = "duration"
-
-    def __post_init__(self) -> None:
-        if not 0 <= duration_seconds(self.low) <= duration_seconds(self.high) <= GO_DURATION_MAX_SECONDS:
-            raise ValueError(f"bad duration range {self.low}–{self.high}")
+    """A Go duration between `low` and `high` (inclusive)."""
 
     def seconds(self, value: str) -> int:
         return duration_seconds(value)
@@ -123,16 +122,10 @@ class DurationRange(_Range):
 
 @dataclass(frozen=True)
 class PeriodRange(_Range):
-    """A LiteLLM period between `low` and `high` (inclusive)."""
+    """A LiteLLM period between `low` and `high` (inclusive); never 0."""
 
-    low: str
-    high: str
-    why: str = ""
     kind: str = "period"
-
-    def __post_init__(self) -> None:
-        if not 0 < period_seconds(self.low) <= period_seconds(self.high) <= GO_DURATION_MAX_SECONDS:
-            raise ValueError(f"bad period range {self.low}–{self.high}")
+    shortest: ClassVar[int] = 1
 
     def seconds(self, value: str) -> int:
         return period_seconds(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -128,26 +129,32 @@ def _cidr(value: str) -> str:
     return value
 
 
+def _cron_schedule(parse: Callable[[str], str], value: str, expected: str) -> str:
+    """`value` as the cron parser `parse` reads it; a refusal says what the parser expected."""
+    try:
+        return parse(value)
+    except CronError as exc:
+        raise ValueError(f"{exc}: expected {expected}") from None
+
+
 def five_field_cron(value: str) -> str:
     """A Kubernetes CronJob schedule, as the API server parses it (config/cron.py)."""
-    try:
-        return cronjob_schedule(value)
-    except CronError as exc:
-        raise ValueError(
-            f"{exc}: expected a five-field cron expression (minute hour day month weekday) or a descriptor such as "
-            "@hourly, as Kubernetes' CronJob parser (robfig/cron) reads it, e.g. '*/10 * * * *'"
-        ) from None
+    return _cron_schedule(
+        cronjob_schedule,
+        value,
+        "a five-field cron expression (minute hour day month weekday) or a descriptor such as @hourly, as "
+        "Kubernetes' CronJob parser (robfig/cron) reads it, e.g. '*/10 * * * *'",
+    )
 
 
 def six_field_cron(value: str) -> str:
     """CNPG's ScheduledBackup schedule: robfig/cron with a leading seconds field, exactly six fields."""
-    try:
-        return seconds_first_schedule(value)
-    except CronError as exc:
-        raise ValueError(
-            f"{exc}: expected a six-field cron expression with seconds first (second minute hour day month weekday), "
-            "such as '0 0 3 * * *' for 03:00 every day"
-        ) from None
+    return _cron_schedule(
+        seconds_first_schedule,
+        value,
+        "a six-field cron expression with seconds first (second minute hour day month weekday), such as "
+        "'0 0 3 * * *' for 03:00 every day",
+    )
 
 
 CPU_PATTERN = r"^([0-9]+(?:\.[0-9]+)?)(m?)$"

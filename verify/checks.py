@@ -26,7 +26,18 @@ from config import StackConfig
 from config.inventory import GRAFANA_RO_PASSWORD, gsm_secret_id
 from dashboards.reporting_schema import STATE
 from dashboards.spend_queries import OVERVIEW
-from verify.sources import CheckError, Cluster, Database, Deadline, Google, Network, NotApplicableError, Session, each
+from verify.sources import (
+    CheckError,
+    Cluster,
+    Database,
+    Deadline,
+    Google,
+    Network,
+    NotApplicableError,
+    Session,
+    each,
+    fail_on_any,
+)
 
 PUBLIC_PROBE = 'SELECT 1 FROM public."LiteLLM_VerificationToken" LIMIT 1'
 """What grafana_ro must be refused: LiteLLM's key tokens (docs/security.md, `grafana_ro` reads only
@@ -147,11 +158,9 @@ def check_secrets(v: Verify) -> str:
         ok, why = _ready(live) if live else (False, "it does not exist")
         if not ok:
             problems.append(f"{store['kind']} {where} is not Ready ({why})")
-    if problems:
-        raise CheckError(
-            "; ".join(problems),
-            "kubectl describe the object named: its events say why (a missing GSM secret, a denied IAM grant)",
-        )
+    fail_on_any(
+        problems, "kubectl describe the object named: its events say why (a missing GSM secret, a denied IAM grant)"
+    )
     return f"{len(wanted)} ExternalSecrets Ready (oldest sync {ago(oldest)} ago), {len(stores)} stores Ready"
 
 

@@ -42,6 +42,12 @@ class CheckError(Exception):
         self.next_step = next_step
 
 
+def fail_on_any(problems: Sequence[str], next_step: str) -> None:
+    """The check fails with every problem found, if any (one CheckError, the problems joined by "; ")."""
+    if problems:
+        raise CheckError("; ".join(problems), next_step)
+
+
 class NotApplicableError(Exception):
     """The check does not apply to this stack or run; str() says why."""
 

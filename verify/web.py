@@ -19,7 +19,7 @@ from components.litellm.names import selector_labels, service_name
 from config import API_PORT
 from config.inventory import LANGFUSE_CLICKHOUSE_PASSWORD, MASTER_KEY, gsm_secret_id
 from verify.checks import Verify
-from verify.sources import Answer, CheckError, NotApplicableError, TlsAnswer, each, http
+from verify.sources import Answer, CheckError, NotApplicableError, TlsAnswer, each, fail_on_any, http
 
 READINESS_LIMIT_S = 1.0
 CERT_MIN_DAYS = 14
@@ -67,8 +67,7 @@ def check_litellm(v: Verify) -> str:
 
     answers = each(probe, running)
     bad = [a for a in answers if a.startswith("pod ")]
-    if bad:
-        raise CheckError("; ".join(bad), f"kubectl -n {ns} logs <pod>: the database or Redis it waits for?")
+    fail_on_any(bad, f"kubectl -n {ns} logs <pod>: the database or Redis it waits for?")
     return f"{len(running)} pods: /health/readiness in {', '.join(answers)}; /health/liveliness 200"
 
 
@@ -155,7 +154,7 @@ def check_prometheus(v: Verify) -> str:
             "(the `alerts` settings): an expression at fault is a bug, report it with this output"
             for rule_object in dict.fromkeys(o for _, o in failing)
         ]
-        raise CheckError("; ".join(problems + [said for said, _ in failing]), "; ".join(steps))
+        fail_on_any(problems + [said for said, _ in failing], "; ".join(steps))
     return f"{len(pools)} monitors with every target up; {len(source)} rule groups loaded, no rule in error"
 
 
@@ -198,11 +197,9 @@ def check_grafana(v: Verify) -> str:
     elif health.status != 200:
         message = (health.json() or {}).get("message", health.body[:200].decode(errors="replace"))
         problems.append(f"datasource {uid} does not connect: {message}")
-    if problems:
-        raise CheckError(
-            "; ".join(problems),
-            "the sidecars' logs: kubectl -n <grafana namespace> logs deploy/<grafana> -c grafana-sc-dashboard",
-        )
+    fail_on_any(
+        problems, "the sidecars' logs: kubectl -n <grafana namespace> logs deploy/<grafana> -c grafana-sc-dashboard"
+    )
     return f"{len(wanted)} dashboards; datasource {uid} connects"
 
 

@@ -26,10 +26,9 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_kubernetes as k8s
 
-from components.gcp import workload_identity_binding
-from components.kit import custom_resource, metadata, object_meta
+from components.gcp import workload_identity_account, workload_identity_account_meta
+from components.kit import custom_resource
 from components.secrets.eso import StoreRef, secret_store
 from config import GkeConfig, StackConfig
 from config.secrets import consuming_namespaces
@@ -117,14 +116,12 @@ class NamespaceStoreArgs:
         )
 
 
+STORE_ACCOUNT_APP = "external-secrets-store"
+
+
 def reader_service_account_meta(args: NamespaceStoreArgs, gsa_email: str) -> dict[str, Any]:
     """Metadata of the Kubernetes service account the namespace's store authenticates as (Workload Identity)."""
-    return metadata(
-        args.service_account,
-        args.namespace,
-        app="external-secrets-store",
-        annotations={"iam.gke.io/gcp-service-account": gsa_email},
-    )
+    return workload_identity_account_meta(args.service_account, args.namespace, STORE_ACCOUNT_APP, gsa_email)
 
 
 def store_manifest(args: NamespaceStoreArgs) -> dict[str, Any]:
@@ -155,28 +152,19 @@ class NamespaceSecretStore(pulumi.ComponentResource):
         """`gsa_aliases`: what the Google service account was known as before (an existing install's)."""
         super().__init__("llm-gateway:secret_store:NamespaceSecretStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        gsa = gcp.serviceaccount.Account(
-            f"{name}-gsa",
+        account = workload_identity_account(
+            name,
             account_id=args.gsa_account_id,
             display_name=reader_display_name(args.namespace),
             project=args.project,
-            opts=pulumi.ResourceOptions(parent=self, aliases=list(gsa_aliases)),
-        )
-        self.gsa_email = gsa.email
-        binding = workload_identity_binding(
-            f"{name}-workload-identity",
-            gsa,
-            project=args.project,
             namespace=args.namespace,
             service_account=args.service_account,
+            app=STORE_ACCOUNT_APP,
             opts=child,
+            gsa_opts=pulumi.ResourceOptions(parent=self, aliases=list(gsa_aliases)),
         )
-        ksa = k8s.core.v1.ServiceAccount(
-            f"{name}-ksa",
-            metadata=gsa.email.apply(lambda email: object_meta(reader_service_account_meta(args, email))),
-            automount_service_account_token=False,
-            opts=child,
-        )
+        gsa, binding, ksa = account.gsa, account.binding, account.service_account
+        self.gsa_email = gsa.email
         store = custom_resource(
             f"{name}-secret-store",
             store_manifest(args),

@@ -22,14 +22,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.gcp import workload_identity_binding
-from components.kit import custom_resource, metadata, network_policies, object_meta, service_host
+from components.gcp import workload_identity_account
+from components.kit import custom_resource, network_policies, object_meta, service_host
 from components.litellm.names import selector_labels, service_name
 from components.secrets.managed import replication_args
 from components.secrets.store import NamespaceSecretStore, NamespaceStoreArgs
@@ -141,12 +140,6 @@ class TenantsArgs:
         )
 
 
-def reconciler_account_meta(args: TenantsArgs, gsa_email: str) -> dict[str, Any]:
-    return metadata(
-        manifests.NAME, args.namespace, app=manifests.APP, annotations={"iam.gke.io/gcp-service-account": gsa_email}
-    )
-
-
 class Tenants(pulumi.ComponentResource):
     """The tenants' GSM secrets, their delivery, and the reconciler's identity, ConfigMap, Job and CronJob."""
 
@@ -154,30 +147,19 @@ class Tenants(pulumi.ComponentResource):
         super().__init__("llm-gateway:tenants:Tenants", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)  # a key's only copy: never deleted by Pulumi
-        gsa = gcp.serviceaccount.Account(
-            f"{name}-gsa",
+        account = workload_identity_account(
+            name,
             account_id=args.gsa_account_id,
             display_name="llm-gateway tenants reconciler (adds and reads tenant key versions)",
             project=args.project,
-            opts=child,
-        )
-        binding = workload_identity_binding(
-            f"{name}-workload-identity",
-            gsa,
-            project=args.project,
             namespace=args.namespace,
             service_account=manifests.NAME,
+            app=manifests.APP,
             opts=child,
         )
-        ksa = k8s.core.v1.ServiceAccount(
-            f"{name}-ksa",
-            metadata=gsa.email.apply(lambda email: object_meta(reconciler_account_meta(args, email))),
-            automount_service_account_token=False,
-            opts=child,
-        )
-        member = pulumi.Output.concat("serviceAccount:", gsa.email)
+        member = pulumi.Output.concat("serviceAccount:", account.gsa.email)
         stores = {s.namespace: NamespaceSecretStore(f"{name}-store-{s.namespace}", s, child) for s in args.stores}
-        ready: list[pulumi.Resource] = [binding, ksa]
+        ready: list[pulumi.Resource] = [account.binding, account.service_account]
         number = gcp.organizations.get_project_output(project_id=args.project).number
         condition = number.apply(
             lambda n: gcp.projects.IAMMemberConditionArgs(**key_condition(args.project, str(n), args.key_id_prefix))
@@ -220,7 +202,7 @@ class Tenants(pulumi.ComponentResource):
         k8s.batch.v1.Job(f"{name}-run", metadata=object_meta(job["metadata"]), spec=job["spec"], opts=after)
         cron = manifests.cronjob_manifest(args.namespace, args.schedule, args.image, spec)
         k8s.batch.v1.CronJob(f"{name}-cronjob", metadata=object_meta(cron["metadata"]), spec=cron["spec"], opts=after)
-        self.register_outputs({"reconciler_gsa": gsa.email, "keys": len(args.keys)})
+        self.register_outputs({"reconciler_gsa": account.gsa.email, "keys": len(args.keys)})
 
     def _deliver(
         self,

@@ -31,6 +31,7 @@ __all__ = [
     "V3_MINIO",
     "VARIANTS",
     "VARIANT_NAMES",
+    "created_after",
     "release",
     "run_cached",
     "run_components",
@@ -111,6 +112,22 @@ def run_scenario(name: str) -> ProgramRun:
 
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def created_after(run: ProgramRun, name: str) -> set[str]:
+    """Every resource `name` is created after: its dependencies (a component's stand for its
+    resources, as the engine records them) and, transitively, theirs and its ancestors' (a child
+    registers once its parent has, and a parent once its dependencies exist)."""
+    by_name = {r.name: r for r in run.resources}
+    out: set[str] = set()
+    todo = [name]
+    while todo:
+        r = by_name[todo.pop()]
+        for dep in [*r.options.get("dependencies", []), *([r.parent] if r.parent else [])]:
+            if dep not in out:
+                out.add(dep)
+                todo.append(dep)
+    return out
 
 
 def release(run: ProgramRun, name: str) -> dict[str, Any]:

@@ -11,23 +11,14 @@ and hostname checked).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from components.database.endpoint import CA_FILE, endpoint, external_uri_template
-from tests.support.components import require
 from tests.support.config import scenario_config
+from tests.support.litellm_python import litellm_python_report
 from tests.support.program import EXTERNAL_ENGINE
-
-
-def _litellm_python() -> Path:
-    """The interpreter of the LiteLLM venv (beside its `litellm`)."""
-    return require("litellm").parent / "python"
-
 
 CA_PEM = "-----BEGIN CERTIFICATE-----\\nTUlJQg==\\n-----END CERTIFICATE-----"
 CNPG_URI = "postgresql://litellm:p%40ss%3Aw@litellm-pg-rw.llm-gateway:5432/litellm"
@@ -58,16 +49,7 @@ def translated() -> dict[str, dict[str, str]]:
         "from litellm.proxy.db.db_url_settings import translate_libpq_ssl_params\n"
         "print(json.dumps({k: translate_libpq_ssl_params(v) for k, v in json.loads(sys.argv[1]).items()}))\n"
     )
-    done = subprocess.run(
-        [str(_litellm_python()), "-c", code, json.dumps(_urls())],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    urls: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    urls: dict[str, str] = litellm_python_report(["-c", code, json.dumps(_urls())], timeout=120)
     return {name: dict(parse_qsl(urlsplit(url).query)) for name, url in urls.items()}
 
 

@@ -12,7 +12,7 @@ import pytest
 from components.secrets.reach import policy_grants
 from offline.run import ProgramRun
 from tests.support import ROOT
-from tests.support.program import EXTERNAL_ENGINE, SCENARIOS, VARIANT_NAMES, run_cached, run_scenario
+from tests.support.program import EXTERNAL_ENGINE, SCENARIOS, VARIANT_NAMES, created_after, run_cached, run_scenario
 from tests.support.secret_reach import (
     EVERY_SECRET,
     Impersonation,
@@ -129,22 +129,6 @@ def test_the_documented_readers_are_the_rendered_ones() -> None:
     }
 
 
-def _waits_for(run: ProgramRun, name: str) -> set[str]:
-    """Every resource `name` is created after: its dependencies (a component's stand for its
-    resources, as the engine records them) and, transitively, theirs and its ancestors' (a child
-    registers once its parent has, and a parent once its dependencies exist)."""
-    by_name = {r.name: r for r in run.resources}
-    out: set[str] = set()
-    todo = [name]
-    while todo:
-        r = by_name[todo.pop()]
-        for dep in [*r.options.get("dependencies", []), *([r.parent] if r.parent else [])]:
-            if dep not in out:
-                out.add(dep)
-                todo.append(dep)
-    return out
-
-
 @pytest.mark.parametrize("scenario", VARIANT_NAMES)
 def test_every_external_secret_waits_for_its_namespaces_store(scenario: str) -> None:
     """On an upgrade the ExternalSecrets switch stores only once the new store, its identity and its
@@ -156,13 +140,13 @@ def test_every_external_secret_waits_for_its_namespaces_store(scenario: str) -> 
     assert len(externals) > 3
     for es in externals:
         ns = es.plain_inputs["metadata"]["namespace"]
-        waits = _waits_for(run, es.name)
+        waits = created_after(run, es.name)
         assert stores[ns] in waits, f"{es.name} may sync before SecretStore {ns}"
         unit = run.named(stores[ns]).parent
         assert {f"{unit}-gsa", f"{unit}-ksa", f"{unit}-workload-identity"} <= waits, es.name
     # Every grant waits for the whole store of the namespace it grants.
     grants = run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
-    assert grants and all(set(stores.values()) & _waits_for(run, g.name) for g in grants)
+    assert grants and all(set(stores.values()) & created_after(run, g.name) for g in grants)
 
 
 # --- the tenants' keys -----------------------------------------------------------------

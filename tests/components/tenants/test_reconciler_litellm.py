@@ -7,8 +7,6 @@ model (litellm.proxy._types, in .venv-litellm) with no field it would drop."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -16,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.harness.litellm import openapi
-from tests.support.components import require
 from tests.support.litellm_fake import FakeLiteLLM, Tenants, document, key_doc, served_routes, team_doc
+from tests.support.litellm_python import litellm_python_report
 
 SCRIPT = openapi.ROOT / "tests" / "harness" / "litellm" / "request_models.py"
 
@@ -81,19 +79,8 @@ def test_every_query_parameter_the_reconciler_sends_is_declared() -> None:
 
 @pytest.mark.real_proxy
 def test_every_body_validates_against_the_pinned_litellm_request_models() -> None:
-    python = require("litellm").parent / "python"
     calls = [{"method": m, "path": p, "body": b} for m, p, b in every_call()]
-    done = subprocess.run(
-        [str(python), str(SCRIPT)],
-        input=json.dumps(calls),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = litellm_python_report([str(SCRIPT)], stdin=json.dumps(calls), timeout=300)
     assert report["checked"] == len(calls)
     assert report["models"] == {
         "/key/block": "BlockKeyRequest",
@@ -110,23 +97,12 @@ def test_every_body_validates_against_the_pinned_litellm_request_models() -> Non
 @pytest.mark.real_proxy
 def test_the_validation_script_catches_a_dropped_field_and_a_refused_body() -> None:
     """The control: what the real models refuse or drop is reported (so an empty report means something)."""
-    python = require("litellm").parent / "python"
     calls = [
         {"method": "POST", "path": "/key/generate", "body": {"key": "sk-" + "a" * 40, "expires": "2027-01-01"}},
         {"method": "POST", "path": "/team/update", "body": {"max_budget": 1.0}},
         {"method": "POST", "path": "/key/update", "body": {"models": ["m"]}},
     ]
-    done = subprocess.run(
-        [str(python), str(SCRIPT)],
-        input=json.dumps(calls),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    problems = json.loads(done.stdout.strip().splitlines()[-1])["problems"]
+    problems = litellm_python_report([str(SCRIPT)], stdin=json.dumps(calls), timeout=300)["problems"]
     assert any("'expires' is not a field of GenerateKeyRequest" in p for p in problems), problems
     assert any("UpdateTeamRequest refuses the body" in p for p in problems), problems
     assert any("UpdateKeyRequest refuses the body" in p for p in problems), problems

@@ -66,6 +66,20 @@ class Stack:
         return run
 
 
+def after_onboarding(runbook: str) -> tuple[Stack, dict[str, Any]]:
+    """A stack the onboard-a-team runbook was applied to, and the one step `runbook` shows next."""
+    (before,) = steps("onboard-a-team.md")
+    (section,) = steps(runbook)
+    stack = Stack()
+    stack.up(before)
+    return stack, section
+
+
+def changes(run: Run) -> list[str]:
+    """What a run of the reconciler printed, but its summary line."""
+    return [line for line in run.out if not line.startswith("summary")]
+
+
 def _printed(stack: Stack) -> str:
     return "\n".join(line for run in stack.tenants.runs for line in run.out)
 
@@ -93,10 +107,7 @@ def test_onboard_a_team() -> None:
 
 
 def test_issue_a_key_to_a_namespace() -> None:
-    (before,) = steps("onboard-a-team.md")
-    (section,) = steps("issue-a-key-to-a-namespace.md")
-    stack = Stack()
-    stack.up(before)
+    stack, section = after_onboarding("issue-a-key-to-a-namespace.md")
     run = stack.up(section)
     assert stack.jobs[0] != stack.jobs[1]
     key = stack.tenants.key("search-batch")
@@ -116,14 +127,11 @@ def test_issue_a_key_to_a_namespace() -> None:
 
 
 def test_rotate_a_key() -> None:
-    (before,) = steps("onboard-a-team.md")
-    (section,) = steps("rotate-a-key.md")
-    stack = Stack()
-    stack.up(before)
+    stack, section = after_onboarding("rotate-a-key.md")
     old = stack.tenants.key("search-prod")["token"]
     run = stack.up(section)
     quotes = quoted("rotate-a-key.md")
-    assert [line for line in run.out if not line.startswith("summary")] == quotes[:3]
+    assert changes(run) == quotes[:3]
     new = stack.tenants.key("search-prod")
     (versions,) = stack.tenants.gsm.secrets.values()
     assert [v["rotation"] for v in versions] == [0, 1]
@@ -136,14 +144,11 @@ def test_rotate_a_key() -> None:
 
 
 def test_raise_a_budget() -> None:
-    (before,) = steps("onboard-a-team.md")
-    (section,) = steps("raise-a-budget.md")
-    stack = Stack()
-    stack.up(before)
+    stack, section = after_onboarding("raise-a-budget.md")
     stack.tenants.key("search-prod")["spend"] = 150.0
     stack.tenants.api.teams["llmgw-search"]["spend"] = 150.0
     run = stack.up(section)
-    assert [line for line in run.out if not line.startswith("summary")] == quoted("raise-a-budget.md")
+    assert changes(run) == quoted("raise-a-budget.md")
     assert stack.tenants.api.teams["llmgw-search"]["max_budget"] == 800.0
     assert stack.tenants.key("search-prod")["max_budget"] == 300.0
     assert stack.tenants.key("search-prod")["spend"] == stack.tenants.api.teams["llmgw-search"]["spend"] == 150.0
@@ -167,7 +172,7 @@ def test_offboard_a_team() -> None:
     value = stack.tenants.value(declared)
     quotes = quoted("offboard-a-team.md")
     run = stack.up(blocked)
-    assert [line for line in run.out if not line.startswith("summary")] == quotes[:2]
+    assert changes(run) == quotes[:2]
     assert stack.tenants.api.teams["llmgw-search"]["blocked"] is True
     assert stack.tenants.key("search-prod")["spend"] == 42.0
     assert not stack.tenants.api.teams["llmgw-ads"]["blocked"] and not stack.tenants.key("ads-prod")["blocked"]
@@ -177,11 +182,11 @@ def test_offboard_a_team() -> None:
     assert stack.tenants.key("search-prod")["token"] == key_hash(value) and stack.tenants.value(declared) == value
     stack.up(blocked)
     run = stack.up(removed)
-    assert [line for line in run.out if not line.startswith("summary")] == quotes[2:3]
+    assert changes(run) == quotes[2:3]
     assert stack.tenants.key("search-prod")["blocked"] is True
     assert stack.cron(removed, 1).writes == 0
     run = stack.up(deleted)
-    assert [line for line in run.out if not line.startswith("summary")] == quotes[3:]
+    assert changes(run) == quotes[3:]
     assert "llmgw-search" not in stack.tenants.api.teams
     assert [k["key_alias"] for k in stack.tenants.api.keys.values()] == ["ads-prod"]
     assert stack.cron(deleted, 1).writes == 0  # the delete entries left in place: nothing to do

@@ -13,7 +13,7 @@ from components.tenants import manifests, reconciler
 from components.tenants.desired import desired_document, document_text, run_hash
 from offline.run import ProgramRun
 from tests.support.config import stack_config
-from tests.support.program import STACKS, run_cached
+from tests.support.program import STACKS, created_after, run_cached
 from tests.support.schemas import validation_errors
 
 SECRET = "gcp:secretmanager/secret:Secret"
@@ -97,22 +97,9 @@ def test_the_job_runs_this_document_and_this_reconciler_under_restricted(stack: 
         }
 
 
-def _waits_for(run: ProgramRun, name: str) -> set[str]:
-    by_name = {r.name: r for r in run.resources}
-    out: set[str] = set()
-    todo = [name]
-    while todo:
-        r = by_name[todo.pop()]
-        for dep in [*r.options.get("dependencies", []), *([r.parent] if r.parent else [])]:
-            if dep not in out:
-                out.add(dep)
-                todo.append(dep)
-    return out
-
-
 def test_the_job_runs_after_the_litellm_release_its_secrets_and_grants() -> None:
     run = run_cached("lab")
-    waits = _waits_for(run, "llm-gateway-tenants-run")
+    waits = created_after(run, "llm-gateway-tenants-run")
     assert {"llm-gateway-litellm", "llm-gateway-master-key", "llm-gateway-tenants-config"} <= waits
     assert {"llm-gateway-tenants-workload-identity", "llm-gateway-tenants-ksa"} <= waits
     grants = [g.name for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember") if "tenants" in g.name]

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dashboards.reporting_schema import DAILY_CHARGE, DECLARED_KEYS, DECLARED_TEAMS, TEAMS, key_label
+from dashboards.reporting_schema import DAILY_CHARGE, DECLARED_KEYS, DECLARED_TEAMS, MONTH_CHARGE, TEAMS, key_label
 
 UNDECLARED = "undeclared"
 """The cost centre of spend no declared team owns (a team not declared, a key without a team)."""
@@ -110,6 +110,25 @@ def charge_rows(where: str) -> str:
         "  c.provider, c.spend, c.requests, c.failed, c.prompt_tokens, c.completion_tokens\n"
         f"FROM {DAILY_CHARGE} c\n"
         f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace(c.key_alias, '{RETIRED_ALIAS}', '')\n"
+        f"LEFT JOIN {DECLARED_TEAMS} dt ON dt.team_id = {team}\n"
+        f"LEFT JOIN {TEAMS} t ON t.team_id = {team}\n"
+        f"WHERE {where}"
+    )
+
+
+def month_charge_rows(where: str) -> str:
+    """`monthly_charge`'s rows (alias `c`; `day` is the month's first) that satisfy `where`, attributed
+    as `charge_rows` attributes a day's: the same team, cost centre, owner and `key_declared`. The
+    refresh resolved each row's alias against the declared keys of its job run (`key_alias` is the
+    declared alias, or NULL), so this joins on it directly."""
+    team = "COALESCE(c.team_id, dk.team_id)"
+    return (
+        f"SELECT c.month AS day, {team} AS team_id, COALESCE(dt.team_alias, t.team_alias, {team}) AS team,\n"
+        f"  COALESCE(dt.cost_centre, '{UNDECLARED}') AS cost_centre, dt.owner,\n"
+        "  dk.key_alias IS NOT NULL AS key_declared,\n"
+        "  c.spend, c.requests, c.failed, c.prompt_tokens, c.completion_tokens\n"
+        f"FROM {MONTH_CHARGE} c\n"
+        f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = c.key_alias\n"
         f"LEFT JOIN {DECLARED_TEAMS} dt ON dt.team_id = {team}\n"
         f"LEFT JOIN {TEAMS} t ON t.team_id = {team}\n"
         f"WHERE {where}"

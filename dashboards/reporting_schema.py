@@ -24,6 +24,9 @@ MONTH_TEAM = f"{SCHEMA}.monthly_team"
 # Day x team x key x model group x model x provider, with each key's alias and team as last
 # aggregated (a deleted key's from LiteLLM's archive): the chargeback export (tools/chargeback.py).
 DAILY_CHARGE = f"{SCHEMA}.daily_charge"
+# Calendar month x team x declared key alias (NULL: a key not declared when the job last ran):
+# daily_charge summed for the chargeback dashboard, its attribution resolved against declared_keys.
+MONTH_CHARGE = f"{SCHEMA}.monthly_charge"
 # Precomputed by each refresh.
 KEY_RANGES = f"{SCHEMA}.key_ranges"
 TEAM_RANGES = f"{SCHEMA}.team_ranges"

@@ -34,7 +34,7 @@ Keys are shown by alias (or LiteLLM's masked `key_name`), never by the hashed to
 from __future__ import annotations
 
 from dashboards import reporting_schema as rs
-from dashboards.declared import UNDECLARED, charge_rows
+from dashboards.declared import UNDECLARED, month_charge_rows
 from dashboards.postgres_query import Format
 from dashboards.spend_sql import (
     ALL_VALUE,
@@ -308,7 +308,7 @@ CHARGEBACK = DashboardQueries(
             "  COALESCE(sum(a.spend) FILTER (WHERE NOT a.key_declared), 0) AS undeclared_keys_spend,\n"
             "  sum(a.requests)::bigint AS requests, sum(a.prompt_tokens)::bigint AS prompt_tokens,\n"
             "  sum(a.completion_tokens)::bigint AS completion_tokens\n"
-            f"FROM (\n{charge_rows(in_months('c'))}\n) a\nGROUP BY 1, 2, 3, 4, 5\n"
+            f"FROM (\n{month_charge_rows(in_months('c').replace('c.day', 'c.month'))}\n) a\nGROUP BY 1, 2, 3, 4, 5\n"
             f"ORDER BY month, a.cost_centre = '{UNDECLARED}', a.cost_centre, spend DESC, team",
             Format.TABLE,
             description=_CHARGEBACK_NOTE,

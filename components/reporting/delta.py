@@ -36,12 +36,13 @@ def _same(dims: tuple[str, ...], anchor_null: bool) -> str:
     return " AND ".join([head, *(f"x.{d} IS NOT DISTINCT FROM d.{d}" for d in rest)])
 
 
-def apply_delta(table: str, period: str, dims: tuple[str, ...], unit: str | None) -> str:
+def apply_delta(table: str, period: str, dims: tuple[str, ...], unit: str | None, touched: str = TOUCHED) -> str:
     """`table` (one row per `period` x `dims`, the first dimension leading its index) moved by the
-    touched rows' differences. `unit`: None when `period` is the day, else 'week' or 'month'."""
+    differences in `touched` (a relation with `day`, `dims` and the measures). `unit`: None when
+    `period` is the day, else 'week' or 'month'."""
     of = "t.day" if unit is None else f"date_trunc('{unit}', t.day::timestamp)::date"
     cols = ", ".join(dims)
-    changes = f"(SELECT {of} AS p, {', '.join(f't.{d}' for d in dims)}, {_SUMS} FROM {TOUCHED} t GROUP BY 1, {cols})"
+    changes = f"(SELECT {of} AS p, {', '.join(f't.{d}' for d in dims)}, {_SUMS} FROM {touched} t GROUP BY 1, {cols})"
     statements = []
     for anchor_null in (False, True):
         match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"

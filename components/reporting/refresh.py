@@ -38,11 +38,14 @@ from components.reporting.relations import (
     WEEKLY,
     key_id,
 )
-from components.reporting.working import CHANGED, SOURCE, TOUCHED, empty_scratch, notice
+from components.reporting.working import CHANGED, CHARGED, SOURCE, TOUCHED, empty_scratch, notice
+from dashboards.declared import RETIRED_ALIAS
 from dashboards.reporting_schema import (
     DAILY_CHARGE,
+    DECLARED_KEYS,
     DETAIL,
     MEASURES,
+    MONTH_CHARGE,
     MONTH_TEAM,
     SCHEMA,
     STATE,
@@ -100,6 +103,9 @@ def refresh_function() -> str:
         "  whole boolean;\n"
         "  new_day boolean;\n"
         "  whole_charge boolean;\n"
+        "  declared text;\n"
+        "  was_declared text;\n"
+        "  whole_month_charge boolean;\n"
         "  whole_month boolean;\n"
         "  n bigint;\n"
         "  moved bigint;\n"
@@ -110,12 +116,17 @@ def refresh_function() -> str:
         "  END IF;\n"
         "  -- one refresh at a time; readers keep reading the previous state until COMMIT\n"
         f"  LOCK TABLE {STATE} IN SHARE ROW EXCLUSIVE MODE;\n"
-        f"  SELECT s.last_day, s.started_at INTO last, mark FROM {STATE} s;\n"
+        f"  SELECT s.last_day, s.started_at, s.declared_hash INTO last, mark, was_declared FROM {STATE} s;\n"
+        "  -- the declared keys monthly_charge resolves aliases against (declared.sql ran just before)\n"
+        "  SELECT md5(COALESCE(string_agg(key_alias || E'\\x1f' || team_id, E'\\x1e' ORDER BY key_alias), ''))\n"
+        f"  INTO declared FROM {DECLARED_KEYS};\n"
         "  whole := last IS NULL OR mark IS NULL;\n"
         "  new_day := whole OR this_day <> last;\n"
         "  -- empty after an upgrade that adds them: filled with every day once\n"
         f"  whole_charge := whole OR NOT EXISTS (SELECT FROM {DAILY_CHARGE});\n"
         f"  whole_month := whole OR NOT EXISTS (SELECT FROM {MONTH_TEAM});\n"
+        "  whole_month_charge := whole_charge OR declared IS DISTINCT FROM was_declared\n"
+        f"    OR NOT EXISTS (SELECT FROM {MONTH_CHARGE});\n"
         f"{empty_scratch()}\n"
         f"{_whole_run()}\n"
         "  IF NOT whole THEN\n"
@@ -124,6 +135,7 @@ def refresh_function() -> str:
         f"{_charge_groups()}\n"
         f"{_regroup_all()}\n"
         "  END IF;\n"
+        f"{_month_charge()}\n"
         f"{key_state()}\n"
         "  IF new_day THEN\n"
         "    -- the standard ranges now end on this day: all of them again\n"
@@ -134,10 +146,11 @@ def refresh_function() -> str:
         f"{key_ranges_relabelled()}\n"
         f"{ranges_delta()}\n"
         "  END IF;\n"
-        f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at, started_at)\n"
-        "  VALUES (true, this_day, window_days, now(), began)\n"
+        f"  INSERT INTO {STATE} (id, last_day, window_days, refreshed_at, started_at, declared_hash)\n"
+        "  VALUES (true, this_day, window_days, now(), began, declared)\n"
         "  ON CONFLICT (id) DO UPDATE SET last_day = EXCLUDED.last_day, window_days = EXCLUDED.window_days,\n"
-        "    refreshed_at = EXCLUDED.refreshed_at, started_at = EXCLUDED.started_at;\n"
+        "    refreshed_at = EXCLUDED.refreshed_at, started_at = EXCLUDED.started_at,\n"
+        "    declared_hash = EXCLUDED.declared_hash;\n"
         f"{empty_scratch()}\n"
         "  RAISE NOTICE 'reporting.refresh: done in % s',\n"
         "    round(extract(epoch FROM clock_timestamp() - began)::numeric, 1);\n"
@@ -287,14 +300,47 @@ _CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHAN
 """`daily_charge` sums over users: its changed groups are (day, key, model)."""
 
 
+_CHARGED_COLUMNS = f"day, team_id, key_alias, {MEASURE_NAMES}"
+
+
 def _charge_groups() -> str:
+    """The changed (day, key, model) groups of daily_charge rebuilt; the rows deleted (negated) and
+    written land in `refresh_charged`."""
+    negated = ", ".join(f"-d.{m}" for m in MEASURES)
     return (
         "    IF NOT whole_charge THEN\n"
-        f"      DELETE FROM {DAILY_CHARGE} d USING {_CHARGE_GROUPS} c\n"
-        "      WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model;\n"
-        f"{_charge_insert(_CHARGE_GROUPS)}\n"
+        f"      WITH gone AS (\n"
+        f"        DELETE FROM {DAILY_CHARGE} d USING {_CHARGE_GROUPS} c\n"
+        "        WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
+        f"        RETURNING d.day, d.team_id, d.key_alias, {negated}\n"
+        f"      ) INSERT INTO {CHARGED} SELECT * FROM gone;\n"
+        "      WITH made AS (\n"
+        f"{_charge_insert(_CHARGE_GROUPS).rstrip(';')}\n"
+        f"      RETURNING {_CHARGED_COLUMNS}\n"
+        f"      ) INSERT INTO {CHARGED} SELECT * FROM made;\n"
         f"    {notice(DAILY_CHARGE)}\n"
         "    END IF;"
+    )
+
+
+def _month_charge() -> str:
+    """monthly_charge: summed from daily_charge when it is new, daily_charge was, or the declared keys
+    changed (every row's resolution may have); else moved by this run's daily_charge differences."""
+    declared = f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace(c.key_alias, '{RETIRED_ALIAS}', '')"
+    charged = (
+        f"(SELECT c.day, c.team_id, dk.key_alias, {', '.join(f'c.{m}' for m in MEASURES)} FROM {CHARGED} c {declared})"
+    )
+    return (
+        "  IF whole_month_charge THEN\n"
+        f"    DELETE FROM {MONTH_CHARGE};\n"
+        f"    INSERT INTO {MONTH_CHARGE} (month, team_id, key_alias, {MEASURE_NAMES})\n"
+        f"    SELECT date_trunc('month', c.day::timestamp)::date, c.team_id, dk.key_alias, {SUM_MEASURES}\n"
+        f"    FROM {DAILY_CHARGE} c {declared}\n"
+        "    GROUP BY 1, 2, 3;\n"
+        f"  {notice(MONTH_CHARGE)}\n"
+        "  ELSE\n"
+        f"{apply_delta(MONTH_CHARGE, 'month', ('team_id', 'key_alias'), 'month', charged)}\n"
+        "  END IF;"
     )
 
 

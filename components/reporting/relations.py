@@ -21,6 +21,7 @@ from dashboards.reporting_schema import (
     KEY_STATE,
     KEYS,
     MEASURES,
+    MONTH_CHARGE,
     MONTH_TEAM,
     RANGE_DAYS,
     STATE,
@@ -42,7 +43,16 @@ CHARGE_DIMS = ("team_id", "key_id", "key_alias", "key_name", "model_group", "mod
 DECLARED = (DECLARED_TEAMS, DECLARED_KEYS)
 VIEWS = (KEYS, TEAMS, FAILURES)
 PRECOMPUTED = (KEY_RANGES, RANGE_DAYS, KEY_STATE, TEAM_RANGES, USER_RANGES)
-READABLE = (*ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), *PRECOMPUTED, *VIEWS, STATE, DAILY_CHARGE, *DECLARED)
+READABLE = (
+    *ROLLUPS,
+    *(t[0] for t in (*WEEKLY, *MONTHLY)),
+    *PRECOMPUTED,
+    *VIEWS,
+    STATE,
+    DAILY_CHARGE,
+    MONTH_CHARGE,
+    *DECLARED,
+)
 """Everything the dashboards' login may SELECT."""
 
 SOURCE_SCHEMA = "public"

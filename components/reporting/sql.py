@@ -91,6 +91,7 @@ from dashboards.reporting_schema import (
     KEY_RANGES,
     KEY_STATE,
     KEYS,
+    MONTH_CHARGE,
     MONTH_TEAM,
     RANGE_DAYS,
     SCHEMA,
@@ -177,6 +178,11 @@ def schema_sql() -> str:
     parts.append(_table(DAILY_CHARGE, CHARGE_DIMS))
     parts.append(f"CREATE INDEX IF NOT EXISTS daily_charge_day ON {DAILY_CHARGE} (day);")
     parts.append(f"CREATE INDEX IF NOT EXISTS daily_charge_key_day ON {DAILY_CHARGE} (key_id, day);")
+    parts.append(
+        _table(MONTH_CHARGE, ("team_id", "key_alias")).replace("  day date NOT NULL,", "  month date NOT NULL,")
+    )
+    parts.append(f"CREATE INDEX IF NOT EXISTS monthly_charge_month ON {MONTH_CHARGE} (month);")
+    parts.append(f"CREATE INDEX IF NOT EXISTS monthly_charge_team_month ON {MONTH_CHARGE} (team_id, month);")
     parts.append(declared_tables_sql())
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {KEY_STATE} (\n"
@@ -210,6 +216,8 @@ def schema_sql() -> str:
     )
     # When the last run began: the next one reads LiteLLM's rows updated since (refresh.py).
     parts.append(f"ALTER TABLE {STATE} ADD COLUMN IF NOT EXISTS started_at timestamptz;")
+    # Which declared keys monthly_charge was resolved against (a change rebuilds it: refresh.py).
+    parts.append(f"ALTER TABLE {STATE} ADD COLUMN IF NOT EXISTS declared_hash text;")
     # Every refresh rewrites the groups it touches (a new day's run the window's, the ranges whole):
     # with the default thresholds (20 % of a table dead) autovacuum would let dead index
     # entries pile up over several runs, and each run would read them again.
@@ -222,6 +230,7 @@ def schema_sql() -> str:
             TEAM_RANGES,
             USER_RANGES,
             DAILY_CHARGE,
+            MONTH_CHARGE,
         )
     )
     parts.extend(_views())

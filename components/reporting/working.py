@@ -13,6 +13,10 @@ SCRATCH = {
         " spend double precision, api_requests bigint, failed_requests bigint, prompt_tokens bigint,"
         " completion_tokens bigint"
     ),
+    "refresh_charged": (
+        "day date, team_id text, key_alias text, spend double precision, requests bigint, failed bigint,"
+        " prompt_tokens bigint, completion_tokens bigint"
+    ),
     "refresh_touched": (
         "day date, team_id text, key_id text, user_id text, model text, spend double precision, requests bigint,"
         " failed bigint, prompt_tokens bigint, completion_tokens bigint"
@@ -30,6 +34,8 @@ CHANGED = f"{SCHEMA}.refresh_changed"
 """The detail groups (day, key, user, model) of the daily rows changed since the last run: rebuilt."""
 SOURCE = f"{SCHEMA}.refresh_source"
 """LiteLLM's daily rows of the changed (day, key) pairs, read once per run (both grains rebuild from them)."""
+CHARGED = f"{SCHEMA}.refresh_charged"
+"""Every `daily_charge` row deleted (measures negated) or written by this run: monthly_charge's differences."""
 TOUCHED = f"{SCHEMA}.refresh_touched"
 """Every `daily_detail` row deleted (measures negated) or written by this run: the differences
 every coarser table moves by (delta.py)."""

@@ -29,6 +29,7 @@ TABLES = (
     *reporting_sql.ROLLUPS,
     *(t[0] for t in (*WEEKLY, *MONTHLY)),
     rs.DAILY_CHARGE,
+    rs.MONTH_CHARGE,
     rs.KEY_STATE,
     rs.KEY_RANGES,
     rs.TEAM_RANGES,
@@ -154,7 +155,7 @@ def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they
     assert incremental == _tables(database)
     # the six (day, key) groups hold one detail row each (three of them grew)
     assert written[rs.DETAIL] == 6
-    for table in (*reporting_sql.ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), rs.DAILY_CHARGE):
+    for table in (*reporting_sql.ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), rs.DAILY_CHARGE, rs.MONTH_CHARGE):
         assert written[table] < everything[table], (table, written[table], everything[table])
     assert "alpha-production" in {row[2] for row in incremental[rs.KEY_RANGES]}
     assert "alpha-prod" not in {row[2] for row in incremental[rs.KEY_RANGES]}

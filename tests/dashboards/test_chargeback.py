@@ -361,6 +361,8 @@ def test_a_team_removed_from_config_keeps_its_past_spend_under_its_name_and_cost
             _job(server, name, declared)
             with server.connect_as(READER, READER_PASSWORD, name) as conn:
                 # spend to a nanodollar: a refresh moves a month by differences (float sums in another order)
-                months.append([(*row[:5], round(row[5], 9)) for row in conn.execute(text.encode()).fetchall()])
+                months.append(
+                    [(*row[:5], round(float(str(row[5])), 9)) for row in conn.execute(text.encode()).fetchall()]
+                )
     assert ("2026-01", "CC-2002", "gone", "llmgw-gone", "carol@acme.example") in [m[:5] for m in months[0]]
     assert months[1] == months[0]

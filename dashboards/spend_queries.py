@@ -303,13 +303,19 @@ CHARGEBACK = DashboardQueries(
         PanelQuery(
             "team_month",
             "Spend per cost centre and team per calendar month",
-            "SELECT to_char(a.day, 'YYYY-MM') AS month, a.cost_centre, COALESCE(a.team, '(no team)') AS team,\n"
-            "  a.team_id, a.owner, sum(a.spend) AS spend,\n"
-            "  COALESCE(sum(a.spend) FILTER (WHERE NOT a.key_declared), 0) AS undeclared_keys_spend,\n"
-            "  sum(a.requests)::bigint AS requests, sum(a.prompt_tokens)::bigint AS prompt_tokens,\n"
-            "  sum(a.completion_tokens)::bigint AS completion_tokens\n"
-            f"FROM (\n{month_charge_rows(in_months('c').replace('c.day', 'c.month'))}\n) a\nGROUP BY 1, 2, 3, 4, 5\n"
-            f"ORDER BY month, a.cost_centre = '{UNDECLARED}', a.cost_centre, spend DESC, team",
+            # grouped on the month's date, formatted after: the sort compares dates, not text
+            "SELECT to_char(s.month, 'YYYY-MM') AS month, s.cost_centre, s.team, s.team_id, s.owner, s.spend,\n"
+            "  s.undeclared_keys_spend, s.requests, s.prompt_tokens, s.completion_tokens\n"
+            "FROM (\n"
+            "  SELECT a.day AS month, a.cost_centre, COALESCE(a.team, '(no team)') AS team, a.team_id, a.owner,\n"
+            "    sum(a.spend) AS spend, COALESCE(sum(a.spend) FILTER (WHERE NOT a.key_declared), 0)\n"
+            "      AS undeclared_keys_spend,\n"
+            "    sum(a.requests)::bigint AS requests, sum(a.prompt_tokens)::bigint AS prompt_tokens,\n"
+            "    sum(a.completion_tokens)::bigint AS completion_tokens\n"
+            f"  FROM (\n{month_charge_rows(in_months('c').replace('c.day', 'c.month'))}\n  ) a\n"
+            "  GROUP BY 1, 2, 3, 4, 5\n"
+            ") s\n"
+            f"ORDER BY s.month, s.cost_centre = '{UNDECLARED}', s.cost_centre, s.spend DESC, s.team",
             Format.TABLE,
             description=_CHARGEBACK_NOTE,
         ),

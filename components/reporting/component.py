@@ -179,6 +179,15 @@ def scanner_annotations(args: ReportingArgs) -> dict[str, str]:
     return scanner_skips(image_pin_skips(image(args), image_setting(args)) | {"CKV_K8S_35": SECRETS_AS_ENV_REASON})
 
 
+JOB_MEMORY = ("16Mi", "64Mi")
+"""psql's memory (request, limit): it only streams the NOTICEs; its peak was 12 MiB for a first
+(full) run at 50,000 keys and 2.7M daily rows (docs/numbers.md, "Reporting job"), the limit 5x that."""
+JOB_DEADLINE_S = 900
+"""A job run's limit: the first (full) run took 122 s for 2.7M daily rows on the 2-core bench machine
+(docs/numbers.md); linear in the daily rows, the 10x point's ~12M take ~540 s, inside 900 with room.
+A later run takes seconds."""
+
+
 def _container(name: str, args: ReportingArgs, command: list[str], env: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "name": name,
@@ -187,8 +196,8 @@ def _container(name: str, args: ReportingArgs, command: list[str], env: list[dic
         "command": command,
         "env": env,
         "resources": {
-            "requests": {"cpu": "20m", "memory": "32Mi"},
-            "limits": {"cpu": "200m", "memory": "128Mi"},
+            "requests": {"cpu": "20m", "memory": JOB_MEMORY[0]},
+            "limits": {"cpu": "200m", "memory": JOB_MEMORY[1]},
         },
         "securityContext": restricted_container(readOnlyRootFilesystem=True),
         "volumeMounts": [
@@ -235,7 +244,7 @@ def cronjob_manifest(args: ReportingArgs) -> dict[str, Any]:
             "jobTemplate": {
                 "spec": {
                     "backoffLimit": 2,
-                    "activeDeadlineSeconds": 900,
+                    "activeDeadlineSeconds": JOB_DEADLINE_S,
                     "ttlSecondsAfterFinished": 86400,
                     "template": pod,
                 }

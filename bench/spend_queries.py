@@ -36,7 +36,9 @@ import secrets
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -287,6 +289,7 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
                             f" | {speedup:6.0f}x | {'ok' if ok else 'MISS'} |",
                             flush=True,
                         )
+        print(_psql_run(server, database, password), flush=True)
         # Last: it moves the standard ranges to tomorrow, which the panels above must not see.
         tomorrow = (end + timedelta(days=1)).date().isoformat()
         new_day = spend_seed.refresh(server, database.name, password, window, today=tomorrow)
@@ -354,6 +357,32 @@ def _job_after_new_rows(
                 )
         timed[rows] = _job_run(server, database, password)
     return timed
+
+
+def _psql_run(server: PostgresServer, database: LiteLLMDatabase, password: str) -> str:
+    """One job run as the CronJob runs it, psql itself, under `/usr/bin/time -v`: its peak memory
+    sizes the job's container (components/reporting/component.py). psql holds no result rows, only
+    the NOTICEs it prints, so its memory does not grow with the data."""
+    psql, timer = shutil.which("psql"), Path("/usr/bin/time")
+    if psql is None or not timer.is_file():
+        return "psql job run: skipped (needs psql and /usr/bin/time)"
+    window = ReportingConfig().window_days
+    with tempfile.TemporaryDirectory() as folder:
+        files = {"schema.sql": reporting_sql.schema_sql(), "refresh.sql": reporting_sql.refresh_sql(window)}
+        argv = [str(timer), "-v", psql, "--no-psqlrc", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
+        for name, text in files.items():
+            (Path(folder) / name).write_text(text)
+            argv += ["-f", str(Path(folder) / name)]
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*argv, server.dsn(reporting_sql.REPORTING_ROLE, password, database.name)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    seconds = time.perf_counter() - started
+    peak = next((line.split(":")[1].strip() for line in done.stderr.splitlines() if "Maximum resident" in line), "?")
+    return f"psql job run (schema + refresh): {seconds:.2f} s, exit {done.returncode}, peak RSS {peak} KiB"
 
 
 def _loadavg() -> str:

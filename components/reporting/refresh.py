@@ -28,6 +28,7 @@ from components.reporting.ranges import key_ranges, key_ranges_relabelled, key_s
 from components.reporting.relations import (
     CHARGE_DIMS,
     COARSE,
+    DAILY_MEASURED,
     MEASURE_NAMES,
     MONTHLY,
     ROLLUPS,
@@ -218,19 +219,7 @@ def _whole_run() -> str:
 _GROUP = ("date", "api_key", "user_id", "model")
 """LiteLLM's columns that make a `daily_detail` row (with the key's team): a changed group."""
 _SAME = "u.user_id IS NOT DISTINCT FROM c.user_id AND u.model IS NOT DISTINCT FROM c.model"
-_SOURCE_COLUMNS = ", ".join(
-    f"u.{c}"
-    for c in (
-        *_GROUP,
-        "model_group",
-        "custom_llm_provider",
-        "spend",
-        "api_requests",
-        "failed_requests",
-        "prompt_tokens",
-        "completion_tokens",
-    )
-)
+_SOURCE_COLUMNS = ", ".join(f"u.{c}" for c in DAILY_MEASURED)
 """What `refresh_source` keeps of LiteLLM's daily rows. Their days are read by a variable
 (`changed_days`), so the planner sees the days themselves, and into a table, so no plan can
 probe LiteLLM's indexes once per changed group (its statistics rarely know today's rows yet)."""

@@ -82,7 +82,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "failed_requests",
         "prompt_tokens",
         "completion_tokens",
-        # the late rows: days LiteLLM updated since the last run (refresh.py)
+        # what LiteLLM wrote since the last run (refresh.py)
         "updated_at",
     ),
     # `token` is LiteLLM's hash of the key: the join to the daily rows and `key_id` (md5 of it).
@@ -107,6 +107,10 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
 """LiteLLM's columns the reporting role may SELECT, per table of the `public` schema: exactly
 what `refresh` and the views (which read as their owner, `reporting`) use. Not the users'
 password hashes, stored credentials, invitation links, the audit log, prompts or responses."""
+
+
+DAILY_MEASURED = tuple(c for c in SOURCE_COLUMNS[_DAILY] if c != "updated_at")
+"""What the refresh aggregates of LiteLLM's daily rows (its working copy, `refresh_source`, holds these)."""
 
 
 def _measure_type(name: str) -> str:

@@ -133,3 +133,33 @@ def month_charge_rows(where: str) -> str:
         f"LEFT JOIN {TEAMS} t ON t.team_id = {team}\n"
         f"WHERE {where}"
     )
+
+
+TEAM_MONTH_COLUMNS = (
+    "month",
+    "cost_centre",
+    "team",
+    "team_id",
+    "owner",
+    "spend",
+    "undeclared_keys_spend",
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+)
+"""The chargeback table's columns, as `chargeback_team_month` holds them (month: its first day)."""
+
+
+def team_month_totals(where: str) -> str:
+    """Spend per month, cost centre and team of `monthly_charge`'s rows that satisfy `where`, with the
+    part spent by keys not declared: the rows of the chargeback table, which the reporting refresh
+    stores in `chargeback_team_month` (components/reporting/refresh.py)."""
+    return (
+        "SELECT a.day AS month, a.cost_centre, COALESCE(a.team, '(no team)') AS team, a.team_id, a.owner,\n"
+        "  sum(a.spend) AS spend,\n"
+        "  COALESCE(sum(a.spend) FILTER (WHERE NOT a.key_declared), 0) AS undeclared_keys_spend,\n"
+        "  sum(a.requests)::bigint AS requests, sum(a.prompt_tokens)::bigint AS prompt_tokens,\n"
+        "  sum(a.completion_tokens)::bigint AS completion_tokens\n"
+        f"FROM (\n{month_charge_rows(where)}\n) a\n"
+        "GROUP BY 1, 2, 3, 4, 5"
+    )

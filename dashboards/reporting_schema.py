@@ -27,6 +27,9 @@ DAILY_CHARGE = f"{SCHEMA}.daily_charge"
 # Calendar month x team x declared key alias (NULL: a key not declared when the job last ran):
 # daily_charge summed for the chargeback dashboard, its attribution resolved against declared_keys.
 MONTH_CHARGE = f"{SCHEMA}.monthly_charge"
+# The chargeback table's rows, attributed (cost centre, owner, team name) by the last refresh:
+# month x cost centre x team, the panel reads them as they are (dashboards/declared.py).
+CHARGE_TEAM_MONTH = f"{SCHEMA}.chargeback_team_month"
 # Precomputed by each refresh.
 KEY_RANGES = f"{SCHEMA}.key_ranges"
 TEAM_RANGES = f"{SCHEMA}.team_ranges"

@@ -34,7 +34,7 @@ Keys are shown by alias (or LiteLLM's masked `key_name`), never by the hashed to
 from __future__ import annotations
 
 from dashboards import reporting_schema as rs
-from dashboards.declared import UNDECLARED, month_charge_rows
+from dashboards.declared import UNDECLARED
 from dashboards.postgres_query import Format
 from dashboards.spend_sql import (
     ALL_VALUE,
@@ -295,7 +295,8 @@ OVERVIEW = DashboardQueries(
 _CHARGEBACK_NOTE = (
     "Cost centre and owner: the team's as declared in the stack's `tenants` config. Spend of a team not "
     f"declared (or of no team) shows under `{UNDECLARED}`; undeclared_keys_spend: the part spent by keys "
-    "not declared. A deleted key (or team) keeps its team."
+    "not declared. A deleted key (or team) keeps its team. As of the last reporting refresh; a team renamed "
+    "in LiteLLM shows its new name in past months from the first refresh of the next UTC day."
 )
 CHARGEBACK = DashboardQueries(
     variables=(),
@@ -303,19 +304,12 @@ CHARGEBACK = DashboardQueries(
         PanelQuery(
             "team_month",
             "Spend per cost centre and team per calendar month",
-            # grouped on the month's date, formatted after: the sort compares dates, not text
-            "SELECT to_char(s.month, 'YYYY-MM') AS month, s.cost_centre, s.team, s.team_id, s.owner, s.spend,\n"
-            "  s.undeclared_keys_spend, s.requests, s.prompt_tokens, s.completion_tokens\n"
-            "FROM (\n"
-            "  SELECT a.day AS month, a.cost_centre, COALESCE(a.team, '(no team)') AS team, a.team_id, a.owner,\n"
-            "    sum(a.spend) AS spend, COALESCE(sum(a.spend) FILTER (WHERE NOT a.key_declared), 0)\n"
-            "      AS undeclared_keys_spend,\n"
-            "    sum(a.requests)::bigint AS requests, sum(a.prompt_tokens)::bigint AS prompt_tokens,\n"
-            "    sum(a.completion_tokens)::bigint AS completion_tokens\n"
-            f"  FROM (\n{month_charge_rows(in_months('c').replace('c.day', 'c.month'))}\n  ) a\n"
-            "  GROUP BY 1, 2, 3, 4, 5\n"
-            ") s\n"
-            f"ORDER BY s.month, s.cost_centre = '{UNDECLARED}', s.cost_centre, s.spend DESC, s.team",
+            # the rows as the last refresh attributed them; formatted here (the sort compares dates)
+            "SELECT to_char(c.month, 'YYYY-MM') AS month, c.cost_centre, c.team, c.team_id, c.owner, c.spend,\n"
+            "  c.undeclared_keys_spend, c.requests, c.prompt_tokens, c.completion_tokens\n"
+            f"FROM {rs.CHARGE_TEAM_MONTH} c\n"
+            f"WHERE {in_months('c').replace('c.day', 'c.month')}\n"
+            f"ORDER BY c.month, c.cost_centre = '{UNDECLARED}', c.cost_centre, c.spend DESC, c.team",
             Format.TABLE,
             description=_CHARGEBACK_NOTE,
         ),

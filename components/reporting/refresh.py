@@ -23,24 +23,22 @@ A run's cost follows what changed, not the history nor a window:
 
 from __future__ import annotations
 
+from components.reporting.charge import SUM_SOURCE, charge_groups, charge_insert, month_charge, team_month
 from components.reporting.delta import apply_delta, key_ranges_delta, ranges_delta
 from components.reporting.ranges import key_ranges, key_ranges_relabelled, key_state, ranges_refresh
 from components.reporting.relations import (
-    CHARGE_DIMS,
     COARSE,
     DAILY_MEASURED,
     MEASURE_NAMES,
     MONTHLY,
     ROLLUPS,
     SRC_DAILY,
-    SRC_DELETED_TOKENS,
     SRC_TOKENS,
     SUM_MEASURES,
     WEEKLY,
     key_id,
 )
-from components.reporting.working import CHANGED, CHARGED, SOURCE, TOUCHED, empty_scratch, notice
-from dashboards.declared import RETIRED_ALIAS
+from components.reporting.working import CHANGED, SOURCE, TOUCHED, empty_scratch, notice
 from dashboards.reporting_schema import (
     DAILY_CHARGE,
     DECLARED_KEYS,
@@ -64,10 +62,6 @@ UPDATED_INDEX = '"LiteLLM_DailyUserSpend_reporting_updated_at_idx"'
 """The BRIN index on LiteLLM's daily table that finds the rows updated since the last run."""
 
 _DETAIL_DIMS = ("team_id", "key_id", "user_id", "model")
-_SUM_SOURCE = (
-    "sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
-    "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint"
-)
 
 
 def updated_index_sql() -> str:
@@ -133,10 +127,11 @@ def refresh_function() -> str:
         "  IF NOT whole THEN\n"
         f"{_changed()}\n"
         f"{_detail_groups()}\n"
-        f"{_charge_groups()}\n"
+        f"{charge_groups()}\n"
         f"{_regroup_all()}\n"
         "  END IF;\n"
-        f"{_month_charge()}\n"
+        f"{month_charge()}\n"
+        f"{team_month()}\n"
         f"{key_state()}\n"
         "  IF new_day THEN\n"
         "    -- the standard ranges now end on this day: all of them again\n"
@@ -189,7 +184,7 @@ def _whole_run() -> str:
         f"{deletes}\n"
         f"    INSERT INTO {DETAIL} (day, {', '.join(_DETAIL_DIMS)}, {MEASURE_NAMES})\n"
         f"    SELECT u.date::date, k.team_id, {key_id('u.api_key')}, u.user_id, u.model,\n"
-        f"    {_SUM_SOURCE}\n"
+        f"    {SUM_SOURCE}\n"
         f"    FROM {SRC_DAILY} u\n"
         f"    LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
         "    GROUP BY 1, 2, 3, 4, 5;\n"
@@ -207,7 +202,7 @@ def _whole_run() -> str:
         "  END IF;\n"
         "  IF whole_charge THEN\n"
         f"    DELETE FROM {DAILY_CHARGE};\n"
-        f"{_charge_insert('')}\n"
+        f"{charge_insert('')}\n"
         f"  {notice(DAILY_CHARGE)}\n"
         "  END IF;"
     )
@@ -272,7 +267,7 @@ def _detail_groups() -> str:
         "    WITH made AS (\n"
         f"      INSERT INTO {DETAIL} (day, {dims}, {MEASURE_NAMES})\n"
         "      SELECT c.day, k.team_id, c.key_id, c.user_id, c.model,\n"
-        f"      {_SUM_SOURCE}\n"
+        f"      {SUM_SOURCE}\n"
         f"      FROM {CHANGED} c\n"
         f"      JOIN {SOURCE} u ON u.date = c.date AND u.api_key = c.api_key AND {_SAME}\n"
         f"      LEFT JOIN {SRC_TOKENS} k ON k.token = c.api_key\n"
@@ -282,84 +277,6 @@ def _detail_groups() -> str:
         f"  {notice(DETAIL)}\n"
         "    detail := n;\n"
         f"    ANALYZE {TOUCHED};"
-    )
-
-
-_CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANGED})"
-"""`daily_charge` sums over users: its changed groups are (day, key, model)."""
-
-
-_CHARGED_COLUMNS = f"day, team_id, key_alias, {MEASURE_NAMES}"
-
-
-def _charge_groups() -> str:
-    """The changed (day, key, model) groups of daily_charge rebuilt; the rows deleted (negated) and
-    written land in `refresh_charged`."""
-    negated = ", ".join(f"-d.{m}" for m in MEASURES)
-    return (
-        "    IF NOT whole_charge THEN\n"
-        f"      WITH gone AS (\n"
-        f"        DELETE FROM {DAILY_CHARGE} d USING {_CHARGE_GROUPS} c\n"
-        "        WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
-        f"        RETURNING d.day, d.team_id, d.key_alias, {negated}\n"
-        f"      ) INSERT INTO {CHARGED} SELECT * FROM gone;\n"
-        "      WITH made AS (\n"
-        f"{_charge_insert(_CHARGE_GROUPS).rstrip(';')}\n"
-        f"      RETURNING {_CHARGED_COLUMNS}\n"
-        f"      ) INSERT INTO {CHARGED} SELECT * FROM made;\n"
-        f"    {notice(DAILY_CHARGE)}\n"
-        "    END IF;"
-    )
-
-
-def _month_charge() -> str:
-    """monthly_charge: summed from daily_charge when it is new, daily_charge was, or the declared keys
-    changed (every row's resolution may have); else moved by this run's daily_charge differences."""
-    declared = f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace(c.key_alias, '{RETIRED_ALIAS}', '')"
-    charged = (
-        f"(SELECT c.day, c.team_id, dk.key_alias, {', '.join(f'c.{m}' for m in MEASURES)} FROM {CHARGED} c {declared})"
-    )
-    return (
-        "  IF whole_month_charge THEN\n"
-        f"    DELETE FROM {MONTH_CHARGE};\n"
-        f"    INSERT INTO {MONTH_CHARGE} (month, team_id, key_alias, {MEASURE_NAMES})\n"
-        f"    SELECT date_trunc('month', c.day::timestamp)::date, c.team_id, dk.key_alias, {SUM_MEASURES}\n"
-        f"    FROM {DAILY_CHARGE} c {declared}\n"
-        "    GROUP BY 1, 2, 3;\n"
-        f"  {notice(MONTH_CHARGE)}\n"
-        "  ELSE\n"
-        f"{apply_delta(MONTH_CHARGE, 'month', ('team_id', 'key_alias'), 'month', charged)}\n"
-        "  END IF;"
-    )
-
-
-def _charge_insert(groups: str) -> str:
-    """`daily_charge`'s rows from LiteLLM's, for every day or only `groups`' (day, key) groups.
-
-    A row's team, key alias and masked name are its key's in LiteLLM's key table when its day is
-    aggregated or, for a key deleted since (alone, or with its team), the key's last archived row
-    (`"LiteLLM_DeletedVerificationToken"`, read only then, by its token index): a deleted team's
-    spend stays under that team.
-    """
-    dims = ", ".join(CHARGE_DIMS)
-    join = (
-        f"      JOIN {groups} c ON u.date = c.date AND u.api_key = c.api_key AND u.model IS NOT DISTINCT FROM c.model\n"
-        if groups
-        else ""
-    )
-    return (
-        f"      INSERT INTO {DAILY_CHARGE} (day, {dims}, {MEASURE_NAMES})\n"
-        f"      SELECT u.date::date, COALESCE(k.team_id, d.team_id), {key_id('u.api_key')},\n"
-        "        COALESCE(k.key_alias, d.key_alias), COALESCE(k.key_name, d.key_name), u.model_group, u.model,\n"
-        f"        u.custom_llm_provider, {_SUM_SOURCE}\n"
-        f"      FROM {SOURCE if groups else SRC_DAILY} u\n"
-        f"{join}"
-        f"      LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
-        "      LEFT JOIN LATERAL (\n"
-        f"        SELECT a.team_id, a.key_alias, a.key_name FROM {SRC_DELETED_TOKENS} a\n"
-        "        WHERE k.token IS NULL AND a.token = u.api_key ORDER BY a.deleted_at DESC LIMIT 1\n"
-        "      ) d ON true\n"
-        "      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;"
     )
 
 

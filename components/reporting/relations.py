@@ -12,6 +12,7 @@ from dashboards.reporting_schema import (
     BY_MODEL,
     BY_TEAM,
     BY_USER,
+    CHARGE_TEAM_MONTH,
     DAILY_CHARGE,
     DECLARED_KEYS,
     DECLARED_TEAMS,
@@ -51,6 +52,7 @@ READABLE = (
     STATE,
     DAILY_CHARGE,
     MONTH_CHARGE,
+    CHARGE_TEAM_MONTH,
     *DECLARED,
 )
 """Everything the dashboards' login may SELECT."""

@@ -60,6 +60,7 @@ its day was last aggregated.
 from __future__ import annotations
 
 from components.database.sql import quote_identifier
+from components.reporting.charge import team_month_ddl
 from components.reporting.ranges import ranges_ddl
 from components.reporting.refresh import refresh_function, updated_index_sql
 from components.reporting.relations import (
@@ -183,6 +184,7 @@ def schema_sql() -> str:
     )
     parts.append(f"CREATE INDEX IF NOT EXISTS monthly_charge_month ON {MONTH_CHARGE} (month);")
     parts.append(f"CREATE INDEX IF NOT EXISTS monthly_charge_team_month ON {MONTH_CHARGE} (team_id, month);")
+    parts.append(team_month_ddl())
     parts.append(declared_tables_sql())
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {KEY_STATE} (\n"

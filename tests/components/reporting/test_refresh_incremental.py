@@ -30,6 +30,7 @@ TABLES = (
     *(t[0] for t in (*WEEKLY, *MONTHLY)),
     rs.DAILY_CHARGE,
     rs.MONTH_CHARGE,
+    rs.CHARGE_TEAM_MONTH,
     rs.KEY_STATE,
     rs.KEY_RANGES,
     rs.TEAM_RANGES,

@@ -1,0 +1,137 @@
+"""The chargeback grain of a refresh: `daily_charge` (per day, key, model group, model and provider),
+`monthly_charge` (per month, team and declared key alias) and `chargeback_team_month` (the chargeback
+table's rows), each kept by the run that refresh.py describes.
+"""
+
+from __future__ import annotations
+
+from components.reporting.delta import apply_delta
+from components.reporting.relations import (
+    CHARGE_DIMS,
+    MEASURE_NAMES,
+    SRC_DAILY,
+    SRC_DELETED_TOKENS,
+    SRC_TOKENS,
+    SUM_MEASURES,
+    key_id,
+)
+from components.reporting.working import CHANGED, CHARGED, SOURCE, notice
+from dashboards.declared import RETIRED_ALIAS, TEAM_MONTH_COLUMNS, team_month_totals
+from dashboards.reporting_schema import CHARGE_TEAM_MONTH, DAILY_CHARGE, DECLARED_KEYS, MEASURES, MONTH_CHARGE
+
+SUM_SOURCE = (
+    "sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
+    "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint"
+)
+"""The measures summed from LiteLLM's daily rows (alias `u`)."""
+
+
+_CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANGED})"
+"""`daily_charge` sums over users: its changed groups are (day, key, model)."""
+
+
+_CHARGED_COLUMNS = f"day, team_id, key_alias, {MEASURE_NAMES}"
+
+
+def charge_groups() -> str:
+    """The changed (day, key, model) groups of daily_charge rebuilt; the rows deleted (negated) and
+    written land in `refresh_charged`."""
+    negated = ", ".join(f"-d.{m}" for m in MEASURES)
+    return (
+        "    IF NOT whole_charge THEN\n"
+        f"      WITH gone AS (\n"
+        f"        DELETE FROM {DAILY_CHARGE} d USING {_CHARGE_GROUPS} c\n"
+        "        WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
+        f"        RETURNING d.day, d.team_id, d.key_alias, {negated}\n"
+        f"      ) INSERT INTO {CHARGED} SELECT * FROM gone;\n"
+        "      WITH made AS (\n"
+        f"{charge_insert(_CHARGE_GROUPS).rstrip(';')}\n"
+        f"      RETURNING {_CHARGED_COLUMNS}\n"
+        f"      ) INSERT INTO {CHARGED} SELECT * FROM made;\n"
+        f"    {notice(DAILY_CHARGE)}\n"
+        "    END IF;"
+    )
+
+
+def month_charge() -> str:
+    """monthly_charge: summed from daily_charge when it is new, daily_charge was, or the declared keys
+    changed (every row's resolution may have); else moved by this run's daily_charge differences."""
+    declared = f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace(c.key_alias, '{RETIRED_ALIAS}', '')"
+    charged = (
+        f"(SELECT c.day, c.team_id, dk.key_alias, {', '.join(f'c.{m}' for m in MEASURES)} FROM {CHARGED} c {declared})"
+    )
+    return (
+        "  IF whole_month_charge THEN\n"
+        f"    DELETE FROM {MONTH_CHARGE};\n"
+        f"    INSERT INTO {MONTH_CHARGE} (month, team_id, key_alias, {MEASURE_NAMES})\n"
+        f"    SELECT date_trunc('month', c.day::timestamp)::date, c.team_id, dk.key_alias, {SUM_MEASURES}\n"
+        f"    FROM {DAILY_CHARGE} c {declared}\n"
+        "    GROUP BY 1, 2, 3;\n"
+        f"  {notice(MONTH_CHARGE)}\n"
+        "  ELSE\n"
+        f"{apply_delta(MONTH_CHARGE, 'month', ('team_id', 'key_alias'), 'month', charged)}\n"
+        "  END IF;"
+    )
+
+
+def charge_insert(groups: str) -> str:
+    """`daily_charge`'s rows from LiteLLM's, for every day or only `groups`' (day, key) groups.
+
+    A row's team, key alias and masked name are its key's in LiteLLM's key table when its day is
+    aggregated or, for a key deleted since (alone, or with its team), the key's last archived row
+    (`"LiteLLM_DeletedVerificationToken"`, read only then, by its token index): a deleted team's
+    spend stays under that team.
+    """
+    dims = ", ".join(CHARGE_DIMS)
+    join = (
+        f"      JOIN {groups} c ON u.date = c.date AND u.api_key = c.api_key AND u.model IS NOT DISTINCT FROM c.model\n"
+        if groups
+        else ""
+    )
+    return (
+        f"      INSERT INTO {DAILY_CHARGE} (day, {dims}, {MEASURE_NAMES})\n"
+        f"      SELECT u.date::date, COALESCE(k.team_id, d.team_id), {key_id('u.api_key')},\n"
+        "        COALESCE(k.key_alias, d.key_alias), COALESCE(k.key_name, d.key_name), u.model_group, u.model,\n"
+        f"        u.custom_llm_provider, {SUM_SOURCE}\n"
+        f"      FROM {SOURCE if groups else SRC_DAILY} u\n"
+        f"{join}"
+        f"      LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
+        "      LEFT JOIN LATERAL (\n"
+        f"        SELECT a.team_id, a.key_alias, a.key_name FROM {SRC_DELETED_TOKENS} a\n"
+        "        WHERE k.token IS NULL AND a.token = u.api_key ORDER BY a.deleted_at DESC LIMIT 1\n"
+        "      ) d ON true\n"
+        "      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;"
+    )
+
+
+_TEAM_MONTH_TYPES = {"month": "date NOT NULL", "spend": "double precision", "undeclared_keys_spend": "double precision"}
+_COUNTS = ("requests", "prompt_tokens", "completion_tokens")
+
+
+def team_month_ddl() -> str:
+    """The chargeback table's rows (dashboards/declared.py `TEAM_MONTH_COLUMNS`)."""
+    columns = ",\n".join(
+        f"  {c} {_TEAM_MONTH_TYPES.get(c, 'bigint' if c in _COUNTS else 'text')}" for c in TEAM_MONTH_COLUMNS
+    )
+    return (
+        f"CREATE TABLE IF NOT EXISTS {CHARGE_TEAM_MONTH} (\n{columns}\n);\n"
+        f"CREATE INDEX IF NOT EXISTS chargeback_team_month_month ON {CHARGE_TEAM_MONTH} (month);"
+    )
+
+
+def team_month() -> str:
+    """chargeback_team_month: the months this run's chargeback differences touched, attributed again;
+    every month on the first run of a day (a team renamed in LiteLLM) or when monthly_charge was
+    summed whole."""
+    touched = f"c.month IN (SELECT DISTINCT date_trunc('month', day::timestamp)::date FROM {CHARGED})"
+    columns = ", ".join(TEAM_MONTH_COLUMNS)
+    return (
+        "  IF whole_month_charge OR new_day THEN\n"
+        f"    DELETE FROM {CHARGE_TEAM_MONTH};\n"
+        f"    INSERT INTO {CHARGE_TEAM_MONTH} ({columns})\n{team_month_totals('true')};\n"
+        "  ELSE\n"
+        f"    DELETE FROM {CHARGE_TEAM_MONTH} c WHERE {touched};\n"
+        f"    INSERT INTO {CHARGE_TEAM_MONTH} ({columns})\n{team_month_totals(touched)};\n"
+        "  END IF;\n"
+        f"{notice(CHARGE_TEAM_MONTH)}"
+    )

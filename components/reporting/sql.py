@@ -39,6 +39,8 @@ coarse tables answer the "All" selections with a handful of rows per day:
 | user_ranges    | standard range x user label             | top users over the same ranges              |
 | key_state      | key: label, team, budget, spend, expiry | key labels, remaining budget per key        |
 | daily_charge   | day x team x key (alias, masked name) x model group x model x provider | the chargeback export |
+| monthly_charge | month x team x declared key alias          | the chargeback table's sums                  |
+| chargeback_team_month | month x cost centre x team, attributed | the chargeback table                    |
 | declared_teams, declared_keys | the stack's declared tenants (tenants.py) | cost centres, `undeclared` |
 
 `key_ranges` holds, for each range of `STANDARD_RANGES` days ending on the refresh's day

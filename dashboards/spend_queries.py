@@ -304,12 +304,13 @@ CHARGEBACK = DashboardQueries(
         PanelQuery(
             "team_month",
             "Spend per cost centre and team per calendar month",
-            # the rows as the last refresh attributed them; formatted here (the sort compares dates)
+            # the rows as the last refresh attributed and ordered them (components/reporting/charge.py)
             "SELECT to_char(c.month, 'YYYY-MM') AS month, c.cost_centre, c.team, c.team_id, c.owner, c.spend,\n"
             "  c.undeclared_keys_spend, c.requests, c.prompt_tokens, c.completion_tokens\n"
             f"FROM {rs.CHARGE_TEAM_MONTH} c\n"
             f"WHERE {in_months('c').replace('c.day', 'c.month')}\n"
-            f"ORDER BY c.month, c.cost_centre = '{UNDECLARED}', c.cost_centre, c.spend DESC, c.team",
+            # position: the row's place in its month (declared cost centres first, then by spend)
+            "ORDER BY c.month, c.position",
             Format.TABLE,
             description=_CHARGEBACK_NOTE,
         ),

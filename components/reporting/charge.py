@@ -16,7 +16,7 @@ from components.reporting.relations import (
     key_id,
 )
 from components.reporting.working import CHANGED, CHARGED, SOURCE, notice
-from dashboards.declared import RETIRED_ALIAS, TEAM_MONTH_COLUMNS, team_month_totals
+from dashboards.declared import RETIRED_ALIAS, TEAM_MONTH_COLUMNS, UNDECLARED, team_month_totals
 from dashboards.reporting_schema import CHARGE_TEAM_MONTH, DAILY_CHARGE, DECLARED_KEYS, MEASURES, MONTH_CHARGE
 
 SUM_SOURCE = (
@@ -108,14 +108,22 @@ _TEAM_MONTH_TYPES = {"month": "date NOT NULL", "spend": "double precision", "und
 _COUNTS = ("requests", "prompt_tokens", "completion_tokens")
 
 
+def team_month_order(alias: str) -> str:
+    """The chargeback table's order within a month: declared cost centres first, then by spend."""
+    return f"{alias}.cost_centre = '{UNDECLARED}', {alias}.cost_centre, {alias}.spend DESC, {alias}.team"
+
+
 def team_month_ddl() -> str:
-    """The chargeback table's rows (dashboards/declared.py `TEAM_MONTH_COLUMNS`)."""
+    """The chargeback table's rows (dashboards/declared.py `TEAM_MONTH_COLUMNS`) and each row's place
+    in its month (`position`), so the panel sorts integers, not names (10,000 rows at 5,000 teams)."""
     columns = ",\n".join(
         f"  {c} {_TEAM_MONTH_TYPES.get(c, 'bigint' if c in _COUNTS else 'text')}" for c in TEAM_MONTH_COLUMNS
     )
     return (
         f"CREATE TABLE IF NOT EXISTS {CHARGE_TEAM_MONTH} (\n{columns}\n);\n"
-        f"CREATE INDEX IF NOT EXISTS chargeback_team_month_month ON {CHARGE_TEAM_MONTH} (month);"
+        f"ALTER TABLE {CHARGE_TEAM_MONTH} ADD COLUMN IF NOT EXISTS position integer;\n"
+        f"DROP INDEX IF EXISTS {CHARGE_TEAM_MONTH.split('.')[0]}.chargeback_team_month_order;\n"
+        f"CREATE INDEX IF NOT EXISTS chargeback_team_month_position ON {CHARGE_TEAM_MONTH} (month, position);"
     )
 
 
@@ -125,13 +133,21 @@ def team_month() -> str:
     summed whole."""
     touched = f"c.month IN (SELECT DISTINCT date_trunc('month', day::timestamp)::date FROM {CHARGED})"
     columns = ", ".join(TEAM_MONTH_COLUMNS)
+
+    def insert(where: str) -> str:
+        return (
+            f"    INSERT INTO {CHARGE_TEAM_MONTH} ({columns}, position)\n"
+            f"    SELECT t.*, row_number() OVER (PARTITION BY t.month ORDER BY {team_month_order('t')})\n"
+            f"    FROM (\n{team_month_totals(where)}\n    ) t;\n"
+        )
+
     return (
         "  IF whole_month_charge OR new_day THEN\n"
         f"    DELETE FROM {CHARGE_TEAM_MONTH};\n"
-        f"    INSERT INTO {CHARGE_TEAM_MONTH} ({columns})\n{team_month_totals('true')};\n"
+        f"{insert('true')}"
         "  ELSE\n"
         f"    DELETE FROM {CHARGE_TEAM_MONTH} c WHERE {touched};\n"
-        f"    INSERT INTO {CHARGE_TEAM_MONTH} ({columns})\n{team_month_totals(touched)};\n"
+        f"{insert(touched)}"
         "  END IF;\n"
         f"{notice(CHARGE_TEAM_MONTH)}"
     )

@@ -90,6 +90,12 @@ NO_TENANTS = Declared()
 """A stack that declares no tenants: every spend row is `UNDECLARED`."""
 
 
+def declared_key_join(alias: str) -> str:
+    """The declared key (alias `dk`) of the charge row `alias`: by its alias, a rotated-out key's
+    `<alias>~r<N>` counting as `<alias>`."""
+    return f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace({alias}.key_alias, '{RETIRED_ALIAS}', '')"
+
+
 def charge_rows(where: str) -> str:
     """`daily_charge`'s rows (alias `c`) that satisfy `where`, each with its tenant attribution:
 
@@ -109,7 +115,7 @@ def charge_rows(where: str) -> str:
         f"  {key_label('c')} AS key_label, dk.key_alias IS NOT NULL AS key_declared, c.model_group, c.model,\n"
         "  c.provider, c.spend, c.requests, c.failed, c.prompt_tokens, c.completion_tokens\n"
         f"FROM {DAILY_CHARGE} c\n"
-        f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace(c.key_alias, '{RETIRED_ALIAS}', '')\n"
+        f"{declared_key_join('c')}\n"
         f"LEFT JOIN {DECLARED_TEAMS} dt ON dt.team_id = {team}\n"
         f"LEFT JOIN {TEAMS} t ON t.team_id = {team}\n"
         f"WHERE {where}"

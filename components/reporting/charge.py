@@ -16,8 +16,8 @@ from components.reporting.relations import (
     key_id,
 )
 from components.reporting.working import CHANGED, CHARGED, SOURCE, notice
-from dashboards.declared import RETIRED_ALIAS, TEAM_MONTH_COLUMNS, UNDECLARED, team_month_totals
-from dashboards.reporting_schema import CHARGE_TEAM_MONTH, DAILY_CHARGE, DECLARED_KEYS, MEASURES, MONTH_CHARGE
+from dashboards.declared import TEAM_MONTH_COLUMNS, UNDECLARED, declared_key_join, team_month_totals
+from dashboards.reporting_schema import CHARGE_TEAM_MONTH, DAILY_CHARGE, MEASURES, MONTH_CHARGE
 
 SUM_SOURCE = (
     "sum(u.spend), sum(u.api_requests)::bigint, sum(u.failed_requests)::bigint,\n"
@@ -56,7 +56,7 @@ def charge_groups() -> str:
 def month_charge() -> str:
     """monthly_charge: summed from daily_charge when it is new, daily_charge was, or the declared keys
     changed (every row's resolution may have); else moved by this run's daily_charge differences."""
-    declared = f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace(c.key_alias, '{RETIRED_ALIAS}', '')"
+    declared = declared_key_join("c")
     charged = (
         f"(SELECT c.day, c.team_id, dk.key_alias, {', '.join(f'c.{m}' for m in MEASURES)} FROM {CHARGED} c {declared})"
     )
@@ -120,9 +120,7 @@ def team_month_ddl() -> str:
         f"  {c} {_TEAM_MONTH_TYPES.get(c, 'bigint' if c in _COUNTS else 'text')}" for c in TEAM_MONTH_COLUMNS
     )
     return (
-        f"CREATE TABLE IF NOT EXISTS {CHARGE_TEAM_MONTH} (\n{columns}\n);\n"
-        f"ALTER TABLE {CHARGE_TEAM_MONTH} ADD COLUMN IF NOT EXISTS position integer;\n"
-        f"DROP INDEX IF EXISTS {CHARGE_TEAM_MONTH.split('.')[0]}.chargeback_team_month_order;\n"
+        f"CREATE TABLE IF NOT EXISTS {CHARGE_TEAM_MONTH} (\n{columns},\n  position integer NOT NULL\n);\n"
         f"CREATE INDEX IF NOT EXISTS chargeback_team_month_position ON {CHARGE_TEAM_MONTH} (month, position);"
     )
 

@@ -43,21 +43,18 @@ def apply_delta(table: str, period: str, dims: tuple[str, ...], unit: str | None
     of = "t.day" if unit is None else f"date_trunc('{unit}', t.day::timestamp)::date"
     cols = ", ".join(dims)
     changes = f"(SELECT {of} AS p, {', '.join(f't.{d}' for d in dims)}, {_SUMS} FROM {touched} t GROUP BY 1, {cols})"
-    statements = []
-    for anchor_null in (False, True):
-        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
-        statements.append(f"    UPDATE {table} x SET {_ADD} FROM {changes} d WHERE {match};")
-    for anchor_null in (False, True):
-        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
-        which = f"d.{dims[0]} IS {'' if anchor_null else 'NOT '}NULL"
-        statements.append(
-            f"    INSERT INTO {table} ({period}, {cols}, {MEASURE_NAMES})\n"
-            f"    SELECT d.p, {', '.join(f'd.{d}' for d in dims)}, {', '.join(f'd.{m}' for m in MEASURES)}\n"
-            f"    FROM {changes} d WHERE {which} AND NOT EXISTS (SELECT FROM {table} x WHERE {match});"
-        )
-    for anchor_null in (False, True):
-        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
-        statements.append(f"    DELETE FROM {table} x USING {changes} d WHERE {match} AND {_NOTHING_LEFT};")
+    # every group's difference added, then the new groups inserted, then the emptied ones deleted
+    matches = {which: f"x.{period} = d.p AND {_same(dims, which == 'IS')}" for which in ("IS NOT", "IS")}
+    statements = [f"    UPDATE {table} x SET {_ADD} FROM {changes} d WHERE {match};" for match in matches.values()]
+    statements += [
+        f"    INSERT INTO {table} ({period}, {cols}, {MEASURE_NAMES})\n"
+        f"    SELECT d.p, {', '.join(f'd.{d}' for d in dims)}, {', '.join(f'd.{m}' for m in MEASURES)}\n"
+        f"    FROM {changes} d WHERE d.{dims[0]} {which} NULL AND NOT EXISTS (SELECT FROM {table} x WHERE {match});"
+        for which, match in matches.items()
+    ]
+    statements += [
+        f"    DELETE FROM {table} x USING {changes} d WHERE {match} AND {_NOTHING_LEFT};" for match in matches.values()
+    ]
     counted = "\n    GET DIAGNOSTICS n = ROW_COUNT;\n    moved := moved + n;\n"
     return "    moved := 0;\n" + counted.join(statements) + counted + notice(table, rows="moved")
 
@@ -65,14 +62,14 @@ def apply_delta(table: str, period: str, dims: tuple[str, ...], unit: str | None
 # --- the standard ranges, the same day as the last run -----------------------------------------
 
 
-def _range_delta(table: str, label: str, columns: dict[str, str], where: str) -> str:
-    """Upsert of `table` (unique on from_day, to_day and its label column `label`) by the touched rows
-    inside each standard range, then its emptied rows gone."""
+def _range_delta(table: str, label: str, of: str, columns: dict[str, str], where: str = "") -> str:
+    """Upsert of `table` (unique on from_day, to_day and its label column `label`, the touched row's
+    `of`) by the touched rows inside each standard range, then its emptied rows gone."""
     names = ", ".join(columns)
     sums = ", ".join(f"sum({expr})" for expr in columns.values())
     return (
         f"    INSERT INTO {table} AS x (from_day, to_day, {label}, {names})\n"
-        f"    SELECT r.from_day, r.to_day, {{label}}, {sums}\n"
+        f"    SELECT r.from_day, r.to_day, {of}, {sums}\n"
         f"    FROM {RANGE_DAYS} r JOIN {TOUCHED} t ON t.day BETWEEN r.from_day AND r.to_day\n"
         f"{where}"
         "    GROUP BY 1, 2, 3\n"
@@ -86,13 +83,10 @@ def ranges_delta() -> str:
     """team_ranges and user_ranges moved by the touched rows (teams only: the requests of no team
     are in neither panel)."""
     measures = {"spend": "t.spend", "requests": "t.requests"}
-    team = _range_delta(TEAM_RANGES, "team_id", measures, "    WHERE t.team_id IS NOT NULL\n")
-    user = _range_delta(USER_RANGES, "user_id", {**measures, "tokens": "t.prompt_tokens + t.completion_tokens"}, "")
-    return (
-        "    -- the standard ranges, moved by this run's differences\n"
-        f"{team.replace('{label}', 't.team_id')}\n"
-        f"{user.replace('{label}', user_label('t'))}"
-    )
+    team = _range_delta(TEAM_RANGES, "team_id", "t.team_id", measures, "    WHERE t.team_id IS NOT NULL\n")
+    tokens = {**measures, "tokens": "t.prompt_tokens + t.completion_tokens"}
+    user = _range_delta(USER_RANGES, "user_id", user_label("t"), tokens)
+    return f"    -- the standard ranges, moved by this run's differences\n{team}\n{user}"
 
 
 def key_ranges_delta() -> str:
@@ -100,7 +94,8 @@ def key_ranges_delta() -> str:
     delta = _range_delta(
         KEY_RANGES,
         "key_alias",
+        "COALESCE(k.label, '(unknown key)')",
         {"spend": "t.spend", "requests": "t.requests"},
         f"    LEFT JOIN {KEY_STATE} k ON k.key_id = t.key_id\n",
     )
-    return delta.replace("{label}", "COALESCE(k.label, '(unknown key)')") + f"\n  {notice(KEY_RANGES)}"
+    return f"{delta}\n  {notice(KEY_RANGES)}"

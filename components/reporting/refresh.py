@@ -7,11 +7,12 @@ A run's cost follows what changed, not the history nor a window:
   for last week counts as today's does. `source_grants.sql` gives LiteLLM's daily table a BRIN
   index on `updated_at` (`UPDATED_INDEX`: a few kilobytes, and on PostgreSQL 16+ it leaves
   LiteLLM's updates HOT), so finding them reads only the pages written since.
-- **Re-aggregated.** The (day, key) groups of those rows: their `daily_detail` and
-  `daily_charge` rows are deleted and rebuilt from LiteLLM's rows of that day and key. Then every
-  coarse, weekly and monthly rollup rebuilds only the groups (day, week or month x key, team, user
-  or model) that a deleted or rebuilt detail row belonged to, and the standard ranges only the
-  keys, teams and users touched.
+- **Rebuilt.** The `daily_detail` rows of those rows' (day, key, user, model) groups and the
+  `daily_charge` rows of their (day, key, model) groups, from LiteLLM's rows of the changed keys on
+  the changed days (read once into `refresh_source`).
+- **Moved by difference.** Every coarse, weekly and monthly rollup, `monthly_charge` and, on the
+  same day as the last run, the standard ranges are updated by the rewritten rows' differences
+  (delta.py; charge.py for the chargeback tables).
 - **Once a day** (the first run of a UTC day) the last `window_days` days are re-aggregated
   whole, a check on the change tracking (a writer's clock off by more than the margin, a daily row
   deleted by hand), and the standard ranges move to the new day.

@@ -27,7 +27,6 @@ SCRATCH = {
     ),
     "refresh_relabelled": "key_id text, old_label text",
     "refresh_labels": "label text",
-    "refresh_users": "label text",
 }
 """Each working table and its columns."""
 CHANGED = f"{SCHEMA}.refresh_changed"
@@ -45,8 +44,6 @@ RELABELLED = f"{SCHEMA}.refresh_relabelled"
 """Keys whose label changed (or that are new or gone), with their label before this run."""
 LABELS = f"{SCHEMA}.refresh_labels"
 """The key labels whose standard ranges this run rebuilds."""
-USERS = f"{SCHEMA}.refresh_users"
-"""The user labels whose standard ranges this run rebuilds."""
 
 
 def scratch_ddl() -> list[str]:

@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -304,17 +305,26 @@ LATE = (
 )
 
 
+@contextmanager
+def _reported_copy(litellm_database: LiteLLMDatabase, name: str) -> Iterator[None]:
+    """A copy of the migrated database named `name` with DATA, grafana_ro and the reporting schema
+    refreshed once (everything live)."""
+    server = litellm_database.server
+    with database_copy(litellm_database, name, roles=(READER, reporting_sql.REPORTING_ROLE)):
+        with server.connect_as(litellm_database.owner, litellm_database.owner_password, name) as conn:
+            spend_seed.seed(conn, DATA)
+        create_grafana_ro(litellm_database, name, READER_PASSWORD)
+        spend_seed.install_reporting(server, name, REPORTING_PASSWORD, READER)
+        yield
+
+
 def test_refresh_counts_late_rows_and_keeps_a_team_deleted_in_between(litellm_database: LiteLLMDatabase) -> None:
     """First refresh with everything live; then LiteLLM deletes a team with its keys and writes late
     rows, one of them for weeks ago; the next refresh (2-day window, as of Feb 1) counts every late
     row, and the deleted team's rows keep their team (from the archive) on every day."""
     server, name = litellm_database.server, DBNAME + "_incremental"
     owner = (litellm_database.owner, litellm_database.owner_password)
-    with database_copy(litellm_database, name, roles=(READER, reporting_sql.REPORTING_ROLE)):
-        with server.connect_as(*owner, name) as conn:
-            spend_seed.seed(conn, DATA)
-        create_grafana_ro(litellm_database, name, READER_PASSWORD)
-        spend_seed.install_reporting(server, name, REPORTING_PASSWORD, READER)
+    with _reported_copy(litellm_database, name):
         with server.connect_as(*owner, name) as conn:
             _delete_as_litellm_does(conn)
             conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET updated_at = now() - interval '1 day'")
@@ -349,12 +359,7 @@ def test_a_team_removed_from_config_keeps_its_past_spend_under_its_name_and_cost
     """Declare, refresh, remove the team (and its key) from config, refresh: January's chargeback rows are
     the same, the removed team still under CC-2002, not `undeclared`."""
     server, name = litellm_database.server, DBNAME + "_removed"
-    owner = (litellm_database.owner, litellm_database.owner_password)
-    with database_copy(litellm_database, name, roles=(READER, reporting_sql.REPORTING_ROLE)):
-        with server.connect_as(*owner, name) as conn:
-            spend_seed.seed(conn, DATA)
-        create_grafana_ro(litellm_database, name, READER_PASSWORD)
-        spend_seed.install_reporting(server, name, REPORTING_PASSWORD, READER)
+    with _reported_copy(litellm_database, name):
         text = render(CHARGEBACK.panel("team_month").sql, CHARGEBACK.variables, {}, JANUARY)
         months = []
         for declared in (DECLARED, Declared.of(DECLARED.teams[:2], DECLARED.keys[:2])):

@@ -40,11 +40,6 @@ def _same(cpu: str, memory: str) -> Resources:
     return Resources(requests=amounts, limits=amounts)
 
 
-def image_repository(image: str) -> str:
-    """`registry/repo:tag@sha256:...` -> `registry/repo`."""
-    return image.partition("@")[0].rpartition(":")[0]
-
-
 _VERSION = re.compile(r"^v?([0-9]+)\.([0-9]+)")
 
 

@@ -32,7 +32,6 @@ from config.types import (
     pattern,
 )
 
-ALIAS_MAX = 40
 TenantAlias = Annotated[
     str,
     pattern(

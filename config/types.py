@@ -27,7 +27,7 @@ from pydantic import (
 from config.cron import CronError, cronjob_schedule, seconds_first_schedule
 from config.durations import GO_DURATION_MAX, DurationRange
 from config.durations import period_seconds as period_seconds
-from config.image_reference import image_reference
+from config.image_reference import SHA256_DIGEST, image_reference
 from config.provenance import BITNAMI_REFUSAL, is_bitnami
 from config.text import control_character, control_character_problems
 
@@ -266,7 +266,7 @@ def not_bitnami(reference: str) -> str:
     return reference
 
 
-IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+IMAGE_DIGEST = SHA256_DIGEST
 """An image digest as the OCI distribution reference grammar writes it for sha256."""
 
 

@@ -96,6 +96,16 @@ def declared_key_join(alias: str) -> str:
     return f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = regexp_replace({alias}.key_alias, '{RETIRED_ALIAS}', '')"
 
 
+_TEAM = "COALESCE(c.team_id, dk.team_id)"
+"""A charge row's (alias `c`) team: its own, else its declared key's (alias `dk`)."""
+_ATTRIBUTION = (
+    f"{_TEAM} AS team_id, COALESCE(dt.team_alias, t.team_alias, {_TEAM}) AS team,\n"
+    f"  COALESCE(dt.cost_centre, '{UNDECLARED}') AS cost_centre, dt.owner"
+)
+"""Its team id and name, cost centre and owner (the declared team `dt`, else LiteLLM's team `t`)."""
+_TEAM_JOINS = f"LEFT JOIN {DECLARED_TEAMS} dt ON dt.team_id = {_TEAM}\nLEFT JOIN {TEAMS} t ON t.team_id = {_TEAM}\n"
+
+
 def charge_rows(where: str) -> str:
     """`daily_charge`'s rows (alias `c`) that satisfy `where`, each with its tenant attribution:
 
@@ -108,16 +118,13 @@ def charge_rows(where: str) -> str:
 
     One row out per row in: joins on primary keys only, so no spend is dropped or counted twice.
     """
-    team = "COALESCE(c.team_id, dk.team_id)"
     return (
-        f"SELECT c.day, {team} AS team_id, COALESCE(dt.team_alias, t.team_alias, {team}) AS team,\n"
-        f"  COALESCE(dt.cost_centre, '{UNDECLARED}') AS cost_centre, dt.owner, c.key_id, c.key_alias,\n"
+        f"SELECT c.day, {_ATTRIBUTION}, c.key_id, c.key_alias,\n"
         f"  {key_label('c')} AS key_label, dk.key_alias IS NOT NULL AS key_declared, c.model_group, c.model,\n"
         "  c.provider, c.spend, c.requests, c.failed, c.prompt_tokens, c.completion_tokens\n"
         f"FROM {DAILY_CHARGE} c\n"
         f"{declared_key_join('c')}\n"
-        f"LEFT JOIN {DECLARED_TEAMS} dt ON dt.team_id = {team}\n"
-        f"LEFT JOIN {TEAMS} t ON t.team_id = {team}\n"
+        f"{_TEAM_JOINS}"
         f"WHERE {where}"
     )
 
@@ -127,16 +134,13 @@ def month_charge_rows(where: str) -> str:
     as `charge_rows` attributes a day's: the same team, cost centre, owner and `key_declared`. The
     refresh resolved each row's alias against the declared keys of its job run (`key_alias` is the
     declared alias, or NULL), so this joins on it directly."""
-    team = "COALESCE(c.team_id, dk.team_id)"
     return (
-        f"SELECT c.month AS day, {team} AS team_id, COALESCE(dt.team_alias, t.team_alias, {team}) AS team,\n"
-        f"  COALESCE(dt.cost_centre, '{UNDECLARED}') AS cost_centre, dt.owner,\n"
+        f"SELECT c.month AS day, {_ATTRIBUTION},\n"
         "  dk.key_alias IS NOT NULL AS key_declared,\n"
         "  c.spend, c.requests, c.failed, c.prompt_tokens, c.completion_tokens\n"
         f"FROM {MONTH_CHARGE} c\n"
         f"LEFT JOIN {DECLARED_KEYS} dk ON dk.key_alias = c.key_alias\n"
-        f"LEFT JOIN {DECLARED_TEAMS} dt ON dt.team_id = {team}\n"
-        f"LEFT JOIN {TEAMS} t ON t.team_id = {team}\n"
+        f"{_TEAM_JOINS}"
         f"WHERE {where}"
     )
 

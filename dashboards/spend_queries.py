@@ -308,7 +308,7 @@ CHARGEBACK = DashboardQueries(
             "SELECT to_char(c.month, 'YYYY-MM') AS month, c.cost_centre, c.team, c.team_id, c.owner, c.spend,\n"
             "  c.undeclared_keys_spend, c.requests, c.prompt_tokens, c.completion_tokens\n"
             f"FROM {rs.CHARGE_TEAM_MONTH} c\n"
-            f"WHERE {in_months('c').replace('c.day', 'c.month')}\n"
+            f"WHERE {in_months('c', 'month')}\n"
             # position: the row's place in its month (declared cost centres first, then by spend)
             "ORDER BY c.month, c.position",
             Format.TABLE,

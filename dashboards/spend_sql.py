@@ -169,10 +169,10 @@ def rollup_rows(columns: str, coarse: str, handles: tuple[str, ...], extra: str 
     )
 
 
-def in_months(alias: str) -> str:
-    """The range widened to whole calendar months (UTC), on a daily rollup's `day`."""
+def in_months(alias: str, column: str = "day") -> str:
+    """The range widened to whole calendar months (UTC), on a rollup's `column` (a day, or a month's first)."""
     return (
-        f"{alias}.day >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
-        f" AND {alias}.day < (date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')"
+        f"{alias}.{column} >= date_trunc('month', $__timeFrom()::timestamptz AT TIME ZONE 'UTC')::date"
+        f" AND {alias}.{column} < (date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC')"
         " + interval '1 month')::date"
     )

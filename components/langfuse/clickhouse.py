@@ -32,6 +32,7 @@ from components.kit import (
 from components.langfuse.credentials import CLICKHOUSE_PASSWORD_KEY, CREDENTIALS_SECRET
 from components.scanner import PULL_POLICY
 from config import ClickHouseConfig, StackConfig
+from config.types import image_name_and_tag
 
 API_VERSION = "clickhouse.com/v1alpha1"
 HTTP_PORT = 8123
@@ -86,9 +87,8 @@ def clickhouse_names(cfg: StackConfig) -> ClickHouseNames:
 
 def _image(image: str) -> dict[str, str]:
     """`registry/repo:tag[@sha256:...]` -> the CRDs' {repository, tag} (a digest stays on the tag)."""
-    name, _, digest = image.partition("@")
-    repository, _, tag = name.rpartition(":")
-    return {"repository": repository, "tag": f"{tag}@{digest}" if digest else tag}
+    repository, tag = image_name_and_tag(image)
+    return {"repository": repository, "tag": tag}
 
 
 def _volume(size: str, storage_class: str | None) -> dict[str, Any]:

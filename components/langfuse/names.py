@@ -65,6 +65,6 @@ def app_labels(n: LangfuseNames) -> dict[str, str]:
 def app_pods(n: LangfuseNames) -> dict[str, Any]:
     """Langfuse's own pods (web and worker), not the subcharts': the database's and blob storage's clients."""
     return {
-        "matchLabels": {"app.kubernetes.io/name": CHART, **n.instance_labels},
+        "matchLabels": app_labels(n),
         "matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "worker"]}],
     }

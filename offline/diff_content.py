@@ -217,9 +217,13 @@ def _get(data: Any, path: str) -> Any:
     return data
 
 
+TABLED_OUTPUTS = ("footprint", "tenants")
+"""Outputs the preview prints, and the diff compares, as tables of their own, not as JSON values."""
+
+
 def diff_outputs(base: dict[str, Any], head: dict[str, Any]) -> list[str]:
-    a = {k: v for k, v in base.items() if k not in ("footprint", "tenants")}
-    b = {k: v for k, v in head.items() if k not in ("footprint", "tenants")}
+    a = {k: v for k, v in base.items() if k not in TABLED_OUTPUTS}
+    b = {k: v for k, v in head.items() if k not in TABLED_OUTPUTS}
     return [f"`{p}`: {json.dumps(_get(a, p))} → {json.dumps(_get(b, p))}" for p in changed_paths(a, b)]
 
 

@@ -203,10 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = resolve(args.base, Path(scratch), "base", args.stacks, not args.no_render)
             head = resolve(args.head, Path(scratch), "head", args.stacks, not args.no_render)
             diffs = run(base, head, args.out, args.stacks, args.max_lines)
-    except (subprocess.CalledProcessError, RotationError) as exc:  # a preview that failed; a lowered key rotation
-        cmd = f"{' '.join(map(str, exc.cmd[:4]))}…: " if isinstance(exc, subprocess.CalledProcessError) else ""
-        detail = (getattr(exc, "stderr", None) or "").strip().splitlines()
-        print(f"error: {cmd}{detail[-1] if detail else exc}", file=sys.stderr)
+    except subprocess.CalledProcessError as exc:  # a preview that failed
+        detail = (exc.stderr or "").strip().splitlines()
+        print(f"error: {' '.join(map(str, exc.cmd[:4]))}…: {detail[-1] if detail else exc}", file=sys.stderr)
+        return 2
+    except RotationError as exc:  # a lowered key rotation
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     print((args.out / "comment.md").read_text(), end="")
     reports = ", ".join(f"{d.stack}.md" for d in diffs)

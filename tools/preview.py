@@ -32,6 +32,7 @@ from components.tenants.view import preview_lines
 from config import ConfigError
 from config.budget import output_tables
 from config.footprint import output_table, volumes_table
+from offline.diff_content import TABLED_OUTPUTS
 from offline.inputs import exit_cli, prepare_out_dir, run_cli
 from offline.mocks import redact_secrets
 from offline.run import ProgramRun, Recorded, gc_paused, is_kubernetes_object, manifest, run_stack
@@ -200,7 +201,7 @@ def _main(argv: Sequence[str] | None) -> int:
     for type_, n in sorted(Counter(r.type for r in run.resources).items()):
         print(f"  {n:3d}  {type_}")
     # The footprint output is printed as the tables below, not as its JSON (outputs.json has that).
-    tabled = {k for k in ("footprint", "tenants") if isinstance(run.outputs.get(k), dict)}
+    tabled = {k for k in TABLED_OUTPUTS if isinstance(run.outputs.get(k), dict)}
     print("outputs:")
     for key, value in sorted(run.outputs.items()):
         if key in tabled:

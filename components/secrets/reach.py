@@ -84,11 +84,14 @@ class Reach:
     def of_kind(self, kind: str) -> list[Mapping[str, Any]]:
         return [o for o in self.objects if o.get("kind") == kind]
 
+    def members(self) -> list[str]:
+        """Every IAM principal granted a secret or allowed to impersonate a Google service account."""
+        return [g.member for g in self.grants] + [i.member for i in self.impersonations]
+
     def namespaces(self) -> set[str]:
         """Every namespace an object or an IAM principal names."""
         named = {str(o["metadata"]["namespace"]) for o in self.objects if (o.get("metadata") or {}).get("namespace")}
-        members = [g.member for g in self.grants] + [i.member for i in self.impersonations]
-        return named | {p[1] for p in map(ksa_principal, members) if p is not None}
+        return named | {p[1] for p in map(ksa_principal, self.members()) if p is not None}
 
 
 def gsm_secret_id(key: str) -> str:
@@ -104,6 +107,8 @@ def ksa_principal(member: str) -> tuple[str, str, str] | None:
 
 TENANTS_CONFIG_MAP = "litellm-tenants"
 """The tenants reconciler's ConfigMap (components/tenants/manifests.py): its document names the secrets it reads."""
+TENANTS_DOCUMENT = "desired.json"
+"""The ConfigMap's key holding the reconciler's desired document."""
 
 
 def read_directly(reach: Reach, namespace: str) -> set[str]:
@@ -112,7 +117,7 @@ def read_directly(reach: Reach, namespace: str) -> set[str]:
     for cm in reach.of_kind("ConfigMap"):
         meta = cm["metadata"]
         if meta.get("namespace") == namespace and meta["name"] == TENANTS_CONFIG_MAP:
-            document = json.loads(cm["data"]["desired.json"])
+            document = json.loads(cm["data"][TENANTS_DOCUMENT])
             out |= {gsm_secret_id(key["gsm_secret"]) for key in document["keys"]}
     return out
 
@@ -177,8 +182,7 @@ def usable_stores(reach: Reach, namespace: str) -> list[Mapping[str, Any]]:
 def editor_identities(reach: Reach, namespace: str) -> set[str]:
     """What someone who may edit in `namespace` can make a store of their own act as: any KSA of
     the namespace (the members naming one) and every GSA a KSA of the namespace may impersonate."""
-    members = [g.member for g in reach.grants] + [i.member for i in reach.impersonations]
-    own = {m for m in members if (p := ksa_principal(m)) is not None and p[1] == namespace}
+    own = {m for m in reach.members() if (p := ksa_principal(m)) is not None and p[1] == namespace}
     gsas = {f"serviceAccount:{i.gsa_email}" for i in reach.impersonations if i.member in own}
     return own | gsas
 

@@ -14,17 +14,13 @@ import hashlib
 import json
 from typing import Any, Final
 
+from components.secrets.store import gsm_secret_path
+from components.tenants.reconciler import MARK
 from config import LiteLLMConfig, TenantsConfig
 from config.tenants import all_keys, duration_seconds, key_models, tenant_key_gsm_id
 from config.tenants_rules import key_limits
 
 SCHEMA: Final = 1
-MARK: Final = "llm_gateway"
-"""The metadata key of every object the reconciler manages (it adds `managed`, and for keys `rotation`)."""
-
-
-def gsm_secret_name(project: str, secret_id: str) -> str:
-    return f"projects/{project}/secrets/{secret_id}"
 
 
 def desired_document(tenants: TenantsConfig, lit: LiteLLMConfig, project: str, prefix: str) -> dict[str, Any]:
@@ -57,7 +53,7 @@ def desired_document(tenants: TenantsConfig, lit: LiteLLMConfig, project: str, p
                 "rpm_limit": limits.rpm_limit,
                 "expires": None if key.expires is None else f"{key.expires}T00:00:00Z",
                 "rotation": key.rotation,
-                "gsm_secret": gsm_secret_name(project, tenant_key_gsm_id(prefix, team, key)),
+                "gsm_secret": gsm_secret_path(project, tenant_key_gsm_id(prefix, team, key)),
             }
         )
     return {

@@ -26,7 +26,7 @@ from components.kit import (
 )
 from components.scanner import PULL_POLICY, image_pin_skips, scanner_skips
 from components.secrets.eso import RemoteEntry, StoreRef, TargetSecret, external_secret
-from components.secrets.reach import TENANTS_CONFIG_MAP
+from components.secrets.reach import TENANTS_CONFIG_MAP, TENANTS_DOCUMENT
 from config import API_PORT, KEY_DATA_KEY, Resources
 from config.litellm import NON_ROOT_UID
 
@@ -34,7 +34,7 @@ NAME: Final = TENANTS_CONFIG_MAP
 """The reconciler's Kubernetes service account, ConfigMap and CronJob, and the stem of its Jobs."""
 APP: Final = NAME
 MOUNT: Final = "/opt/tenants"
-DOCUMENT_FILE: Final = "desired.json"
+DOCUMENT_FILE: Final = TENANTS_DOCUMENT
 RECONCILER_FILE: Final = "reconciler.py"
 RECONCILER_PATH: Final = Path(__file__).with_name(RECONCILER_FILE)
 PAYLOAD_PROPERTY: Final = "key"

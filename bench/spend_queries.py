@@ -109,6 +109,10 @@ _RANGED = (reporting_schema.KEY_RANGES, reporting_schema.TEAM_RANGES, reporting_
 
 _SEEDED = "seeded.json"
 """Written once a kept cluster is fully seeded: the seed's end time and the owner's password."""
+_DAILY_ROWS = "upserted"
+"""How the kept cluster's daily rows were written: one row per LiteLLM unique key, batches added to
+it (tests/harness/pglab/spend_seed.py). Seeds from before wrote a row per batch, which let a day's
+rows grow with every benchmark run."""
 
 
 def _load(server: PostgresServer, point: Point, days: int, end: datetime) -> tuple[LiteLLMDatabase, str]:
@@ -151,6 +155,9 @@ def _seeded_server(point: Point, args: argparse.Namespace) -> tuple[PostgresServ
         if keep_in.exists() and not (keep_in / _SEEDED).is_file():
             progress(f"{keep_in} holds an unfinished seed: seeding again")
             shutil.rmtree(keep_in)
+        elif keep_in.exists() and json.loads((keep_in / _SEEDED).read_text()).get("daily_rows") != _DAILY_ROWS:
+            progress(f"{keep_in} was seeded with a daily row per batch, not LiteLLM's upsert: seeding again")
+            shutil.rmtree(keep_in)
     progress("starting PostgreSQL ...")
     server = start_postgres_server(keep_in)
     try:
@@ -174,6 +181,7 @@ def _seeded_server(point: Point, args: argparse.Namespace) -> tuple[PostgresServ
                         "owner": database.owner,
                         "owner_password": database.owner_password,
                         "end": end.isoformat(),
+                        "daily_rows": _DAILY_ROWS,
                     },
                     out,
                 )

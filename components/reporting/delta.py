@@ -26,8 +26,10 @@ from dashboards.reporting_schema import (
 
 _SUMS = ", ".join(f"sum(t.{m}) AS {m}" for m in MEASURES)
 _ADD = ", ".join(f"{m} = x.{m} + d.{m}" for m in MEASURES)
-_NOTHING_LEFT = " AND ".join(f"x.{m} = 0" for m in MEASURES if m != "spend") + " AND abs(x.spend) < 1e-9"
-"""A group whose every count is back to zero (and its spend, but for float rounding) holds no row."""
+_EMPTIED = " AND ".join(f"x.{m} + d.{m} = 0" for m in MEASURES if m != "spend") + " AND abs(x.spend + d.spend) < 1e-9"
+"""A group whose every count goes back to zero (and its spend, but for float rounding): its row goes."""
+_UNCHANGED = " AND ".join(f"sum(t.{m}) = 0" for m in MEASURES)
+"""A group whose rows were rebuilt as they were (a changed charge group's other user): nothing to write."""
 
 
 def _same(dims: tuple[str, ...], anchor_null: bool) -> str:
@@ -39,24 +41,26 @@ def _same(dims: tuple[str, ...], anchor_null: bool) -> str:
 def apply_delta(table: str, period: str, dims: tuple[str, ...], unit: str | None, touched: str = TOUCHED) -> str:
     """`table` (one row per `period` x `dims`, the first dimension leading its index) moved by the
     differences in `touched` (a relation with `day`, `dims` and the measures). `unit`: None when
-    `period` is the day, else 'week' or 'month'."""
+    `period` is the day, else 'week' or 'month'.
+
+    One statement: the differences summed once, then every group that changed updated, emptied or
+    inserted (disjoint row sets, so one snapshot serves them all)."""
     of = "t.day" if unit is None else f"date_trunc('{unit}', t.day::timestamp)::date"
     cols = ", ".join(dims)
-    changes = f"(SELECT {of} AS p, {', '.join(f't.{d}' for d in dims)}, {_SUMS} FROM {touched} t GROUP BY 1, {cols})"
-    # every group's difference added, then the new groups inserted, then the emptied ones deleted
-    matches = {which: f"x.{period} = d.p AND {_same(dims, which == 'IS')}" for which in ("IS NOT", "IS")}
-    statements = [f"    UPDATE {table} x SET {_ADD} FROM {changes} d WHERE {match};" for match in matches.values()]
-    statements += [
-        f"    INSERT INTO {table} ({period}, {cols}, {MEASURE_NAMES})\n"
-        f"    SELECT d.p, {', '.join(f'd.{d}' for d in dims)}, {', '.join(f'd.{m}' for m in MEASURES)}\n"
-        f"    FROM {changes} d WHERE d.{dims[0]} {which} NULL AND NOT EXISTS (SELECT FROM {table} x WHERE {match});"
-        for which, match in matches.items()
-    ]
-    statements += [
-        f"    DELETE FROM {table} x USING {changes} d WHERE {match} AND {_NOTHING_LEFT};" for match in matches.values()
-    ]
-    counted = "\n    GET DIAGNOSTICS n = ROW_COUNT;\n    moved := moved + n;\n"
-    return "    moved := 0;\n" + counted.join(statements) + counted + notice(table, rows="moved")
+    changes = f"SELECT {of} AS p, {', '.join(f't.{d}' for d in dims)}, {_SUMS} FROM {touched} t GROUP BY 1, {cols}"
+    parts = [f"d AS MATERIALIZED (\n      {changes}\n      HAVING NOT ({_UNCHANGED}))"]
+    for i, (which, anchor_null) in enumerate((("IS NOT", False), ("IS", True))):
+        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
+        parts += [
+            f"gone{i} AS (DELETE FROM {table} x USING d WHERE {match} AND {_EMPTIED} RETURNING 1)",
+            f"moved{i} AS (UPDATE {table} x SET {_ADD} FROM d WHERE {match} AND NOT ({_EMPTIED}) RETURNING 1)",
+            f"made{i} AS (\n      INSERT INTO {table} ({period}, {cols}, {MEASURE_NAMES})\n"
+            f"      SELECT d.p, {', '.join(f'd.{d}' for d in dims)}, {', '.join(f'd.{m}' for m in MEASURES)} FROM d\n"
+            f"      WHERE d.{dims[0]} {which} NULL AND NOT EXISTS (SELECT FROM {table} x WHERE {match}) RETURNING 1)",
+        ]
+    counted = " + ".join(f"(SELECT count(*) FROM {name}{i})" for i in (0, 1) for name in ("gone", "moved", "made"))
+    ctes = ",\n    ".join(parts)
+    return f"    WITH {ctes}\n    SELECT {counted} INTO moved;\n{notice(table, rows='moved')}"
 
 
 # --- the standard ranges, the same day as the last run -----------------------------------------

@@ -7,9 +7,11 @@ A run's cost follows what changed, not the history nor a window:
   for last week counts as today's does. `source_grants.sql` gives LiteLLM's daily table a BRIN
   index on `updated_at` (`UPDATED_INDEX`: a few kilobytes, and on PostgreSQL 16+ it leaves
   LiteLLM's updates HOT), so finding them reads only the pages written since.
-- **Rebuilt.** The `daily_detail` rows of those rows' (day, key, user, model) groups and the
-  `daily_charge` rows of their (day, key, model) groups, from LiteLLM's rows of the changed keys on
-  the changed days (read once into `refresh_source`).
+- **Rebuilt.** The `daily_detail` rows of those rows' (day, key, user, model) groups, with the
+  other users' groups of the same (day, key, model) (their detail rows name them), and the
+  `daily_charge` rows of those (day, key, model) groups: from these groups' rows of LiteLLM's
+  table, each group found by the leading columns of LiteLLM's unique index (`refresh_source`).
+  On a new day, the window's days are read whole instead.
 - **Moved by difference.** Every coarse, weekly and monthly rollup, `monthly_charge` and, on the
   same day as the last run, the standard ranges are updated by the rewritten rows' differences
   (delta.py; charge.py for the chargeback tables).
@@ -51,9 +53,12 @@ from dashboards.reporting_schema import (
     STATE,
 )
 
-LATE_MARGIN = "5 minutes"
-"""How far before the last run's start `updated_at` is still read as new: LiteLLM's pods set it
-(Prisma's clock, not the database's) when a batch is written, and may commit it after the run began."""
+LATE_MARGIN = "1 minute"
+"""How far before the last run's start `updated_at` is still read as new. LiteLLM's batch writer
+sets it to the database's `NOW() AT TIME ZONE 'UTC'` (litellm/proxy/db/daily_spend_bulk_upsert.py),
+its transaction's start: a batch that began before the last run and committed after it is the
+only row the run could not see, and one batch upsert takes seconds. Each run re-reads the rows of
+this margin, so it is kept short; the first run of a day re-reads the window whole anyway."""
 
 WORK_MEM = "64MB"
 """Each sort or hash of a run may use this much of the server's memory before it spills to disk
@@ -88,6 +93,9 @@ def refresh_function() -> str:
         "LANGUAGE plpgsql\n"
         "SET search_path = pg_catalog, pg_temp\n"
         f"SET work_mem = '{WORK_MEM}'\n"
+        # set here so that the run's own switches (_by_index) end with it, whatever the session's
+        "SET enable_hashjoin = on\n"
+        "SET enable_mergejoin = on\n"
         "AS $fn$\n"
         "DECLARE\n"
         "  this_day date := COALESCE(today, (now() AT TIME ZONE 'UTC')::date);\n"
@@ -216,14 +224,16 @@ _GROUP = ("date", "api_key", "user_id", "model")
 """LiteLLM's columns that make a `daily_detail` row (with the key's team): a changed group."""
 _SAME = "u.user_id IS NOT DISTINCT FROM c.user_id AND u.model IS NOT DISTINCT FROM c.model"
 _SOURCE_COLUMNS = ", ".join(f"u.{c}" for c in DAILY_MEASURED)
-"""What `refresh_source` keeps of LiteLLM's daily rows. Their days are read by a variable
-(`changed_days`), so the planner sees the days themselves, and into a table, so no plan can
-probe LiteLLM's indexes once per changed group (its statistics rarely know today's rows yet)."""
+_UNIQUE_PROBE = "u.user_id = c.user_id AND u.date = c.date AND u.api_key = c.api_key AND u.model = c.model"
+"""A changed group's rows by the leading columns of LiteLLM's unique index (user, date, key, model,
+provider, tool, endpoint): a few rows each, whatever the table's size or its statistics."""
 
 
 def _changed() -> str:
     """`refresh_changed`: the detail groups (day, key, user, model) of the daily rows updated since the
-    last run began, and on a new day every group of the last `window_days` days."""
+    last run began, with every other user's group of their (day, key, model) charge groups (both
+    grains rebuild from the same rows); on a new day every group of the last `window_days` days.
+    `refresh_source`: their rows of LiteLLM's table."""
     cols = ", ".join(_GROUP)
     picked = ", ".join(f"x.{c}" for c in _GROUP)
     return (
@@ -240,16 +250,33 @@ def _changed() -> str:
         f"        SELECT DISTINCT {cols} FROM {SRC_DAILY} u WHERE u.date >= to_char(first, 'YYYY-MM-DD')\n"
         f"        EXCEPT SELECT {cols} FROM {CHANGED}\n"
         "      ) x;\n"
+        f"      ANALYZE {CHANGED};\n"
+        "      changed_days := ARRAY(SELECT DISTINCT date FROM " + CHANGED + ");\n"
+        "      -- whole days: read once (the date index), kept for the changed keys (a hash join)\n"
+        "      WITH day_rows AS MATERIALIZED (\n"
+        f"        SELECT {_SOURCE_COLUMNS} FROM {SRC_DAILY} u WHERE u.date = ANY(changed_days)\n"
+        f"      ) INSERT INTO {SOURCE} SELECT r.* FROM day_rows r\n"
+        f"        WHERE (r.date, r.api_key) IN (SELECT date, api_key FROM {CHANGED});\n"
+        "    ELSE\n"
+        "      -- the other users of a changed (day, key, model): their detail rows say who they are\n"
+        f"      INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
+        "      SELECT c.date, c.api_key, d.user_id, d.model, d.day, d.key_id\n"
+        f"      FROM (SELECT DISTINCT date, api_key, day, key_id, model FROM {CHANGED}) c\n"
+        f"      JOIN {DETAIL} d ON d.key_id = c.key_id AND d.day = c.day AND d.model IS NOT DISTINCT FROM c.model\n"
+        f"      EXCEPT SELECT {cols}, day, key_id FROM {CHANGED};\n"
+        f"      ANALYZE {CHANGED};\n"
+        "      -- each group's rows by LiteLLM's unique index (OFFSET 0: probed per group, never a scan of\n"
+        "      -- the table); a NULL user or model by the key's index\n"
+        f"      INSERT INTO {SOURCE} SELECT r.* FROM {CHANGED} c CROSS JOIN LATERAL (\n"
+        f"        SELECT {_SOURCE_COLUMNS} FROM {SRC_DAILY} u WHERE {_UNIQUE_PROBE} OFFSET 0\n"
+        "      ) r WHERE c.user_id IS NOT NULL AND c.model IS NOT NULL;\n"
+        f"      INSERT INTO {SOURCE} SELECT r.* FROM {CHANGED} c CROSS JOIN LATERAL (\n"
+        f"        SELECT {_SOURCE_COLUMNS} FROM {SRC_DAILY} u WHERE u.api_key = c.api_key AND u.date = c.date\n"
+        f"        AND {_SAME} OFFSET 0\n"
+        "      ) r WHERE c.user_id IS NULL OR c.model IS NULL;\n"
         "    END IF;\n"
-        f"    ANALYZE {CHANGED};\n"
-        f"    first := least(first, (SELECT min(day) FROM {CHANGED}));\n"
-        f"    changed_days := ARRAY(SELECT DISTINCT date FROM {CHANGED});\n"
-        "    -- their days' rows read once (the date index), kept for the changed keys (a hash join)\n"
-        "    WITH day_rows AS MATERIALIZED (\n"
-        f"      SELECT {_SOURCE_COLUMNS} FROM {SRC_DAILY} u WHERE u.date = ANY(changed_days)\n"
-        f"    ) INSERT INTO {SOURCE} SELECT r.* FROM day_rows r\n"
-        f"      WHERE (r.date, r.api_key) IN (SELECT date, api_key FROM {CHANGED});\n"
         f"    ANALYZE {SOURCE};\n"
+        f"    first := least(first, (SELECT min(day) FROM {CHANGED}));\n"
         f"    SELECT count(*) INTO n FROM {CHANGED};\n"
         "    RAISE NOTICE 'reporting.refresh: % detail group(s) changed, from %', n, first;"
     )
@@ -289,9 +316,17 @@ _PERIODIC = (
 """(table, the daily table it sums, its dimensions, its period)."""
 
 
+def _by_index(on: bool) -> str:
+    """Joins by index only (`on`), or as the planner likes. A run's differences touch a few thousand
+    groups of tables of hundreds of thousands of rows; the planner, seeing a few thousand rows,
+    prefers hashing the whole rollup (a scan of it per statement) to probing its index per group."""
+    value = "off" if on else "on"
+    return "\n".join(f"    PERFORM set_config('enable_{j}', '{value}', true);" for j in ("hashjoin", "mergejoin"))
+
+
 def _regroup_all() -> str:
     """Every coarse rollup and its weekly and monthly twins, moved by the detail rows' differences
     (monthly_team too when whole_month just filled it: from daily_team as it was before this run)."""
     daily = "\n".join(apply_delta(name, "day", dims, None) for name, dims in COARSE)
     periodic = "\n".join(apply_delta(name, unit, dims, unit) for name, _src, dims, unit in _PERIODIC)
-    return f"{daily}\n{periodic}"
+    return f"{_by_index(True)}\n{daily}\n{periodic}\n{_by_index(False)}"

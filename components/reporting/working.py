@@ -32,7 +32,7 @@ SCRATCH = {
 CHANGED = f"{SCHEMA}.refresh_changed"
 """The detail groups (day, key, user, model) of the daily rows changed since the last run: rebuilt."""
 SOURCE = f"{SCHEMA}.refresh_source"
-"""LiteLLM's daily rows of the changed (day, key) pairs, read once per run (both grains rebuild from them)."""
+"""LiteLLM's daily rows of the changed groups, read once per run (both grains rebuild from them)."""
 CHARGED = f"{SCHEMA}.refresh_charged"
 """Every `daily_charge` row deleted (measures negated) or written by this run: monthly_charge's differences."""
 TOUCHED = f"{SCHEMA}.refresh_touched"

@@ -135,6 +135,10 @@ def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they
         spend_seed.Request(_day(1), 9, STRANGER.name, "", "gpt-4o", 0.5, 10, 5),  # a key LiteLLM does not know
         spend_seed.Request(_day(20), 9, "k4-zz99", "carol", "gpt-4o", 0.25, 10, 5),  # no team: the NULL group grows
         spend_seed.Request(_day(25), 9, MOVER.name, "mia", "gpt-4o", 0.5, 10, 5),  # its day's no-team group empties
+        # a second user of a (day, key, model) whose first user's row is not new: daily_charge sums both
+        spend_seed.Request(_day(1), 9, "k2-alpha", "dave", "gpt-4o-mini", 0.5, 10, 5),
+        # LiteLLM writes a NULL user_id for a request without a user (made NULL below)
+        spend_seed.Request(_day(1), 10, "k1-alpha", "nobody", "gpt-4o", 0.375, 10, 5),
     )
     with database.server.connect_as(*owner, DBNAME) as conn:
         conn.execute(
@@ -144,6 +148,7 @@ def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they
         data = spend_seed.DataSet((), (*spend_seed.SMALL.keys, MOVER, STRANGER), changes)
         spend_seed.insert_requests(conn, data, prefix="changes")
         spend_seed.add_daily_rows(conn, "changes")
+        conn.execute("UPDATE \"LiteLLM_DailyUserSpend\" SET user_id = NULL WHERE user_id = 'nobody'")
         conn.execute(
             "UPDATE \"LiteLLM_VerificationToken\" SET key_alias = 'alpha-production' WHERE token = %s",
             [spend_seed.token_of("k1-alpha")],
@@ -154,8 +159,9 @@ def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they
         conn.execute(f"UPDATE {rs.STATE} SET started_at = NULL".encode())  # the next run starts over
     everything = _refresh(database)
     assert incremental == _tables(database)
-    # the six (day, key) groups hold one detail row each (three of them grew)
-    assert written[rs.DETAIL] == 6
+    # the eight changed groups hold one detail row each (three of them grew), and bob's beside dave's
+    # is rebuilt too: their (day, key, model) is a changed charge group
+    assert written[rs.DETAIL] == 9
     for table in (*reporting_sql.ROLLUPS, *(t[0] for t in (*WEEKLY, *MONTHLY)), rs.DAILY_CHARGE, rs.MONTH_CHARGE):
         assert written[table] < everything[table], (table, written[table], everything[table])
     assert "alpha-production" in {row[2] for row in incremental[rs.KEY_RANGES]}

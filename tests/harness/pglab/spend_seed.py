@@ -221,46 +221,47 @@ def insert_requests(conn: Conn, data: DataSet, prefix: str = "small") -> None:
         copy.write(buf.getvalue())
 
 
+_COUNTERS = ("prompt_tokens", "completion_tokens", "spend", "api_requests", "successful_requests", "failed_requests")
+_DAY = "to_char(\"startTime\", 'YYYY-MM-DD')"
+_MEASURES = (
+    "sum(prompt_tokens), sum(completion_tokens), sum(spend), count(*),"
+    " count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure')"
+)
+
+
+def _daily_insert(table: str, entity: str, source_entity: str, where: str) -> str:
+    """LiteLLM's daily rows from the raw log, one per unique key, written the way its batch writer
+    writes them (litellm/proxy/db/daily_spend_bulk_upsert.py): `mcp_namespaced_tool_name` and
+    `endpoint` as '' (a NULL never conflicts, so the next batch would add a row beside this one)
+    and `updated_at` the database's UTC time."""
+    return (
+        f'INSERT INTO "{table}" (id, {entity}, date, api_key, model, model_group, custom_llm_provider,'
+        f" mcp_namespaced_tool_name, endpoint, {', '.join(_COUNTERS)}, updated_at)"
+        f" SELECT gen_random_uuid()::text, {source_entity}, {_DAY}, api_key, model, max(model_group),"
+        f" custom_llm_provider, '', '', {_MEASURES}, now() AT TIME ZONE 'UTC'"
+        f' FROM "LiteLLM_SpendLogs" WHERE {where}'
+        f" GROUP BY {source_entity}, {_DAY}, api_key, model, custom_llm_provider"
+    )
+
+
 def rebuild_daily_aggregates(conn: Conn) -> None:
     """DailyUserSpend / DailyTeamSpend from the raw log, grouped on LiteLLM's unique keys."""
-    measures = (
-        "sum(prompt_tokens), sum(completion_tokens), sum(spend), count(*),"
-        " count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), now()"
-    )
-    columns = "prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at"
-    day = "to_char(\"startTime\", 'YYYY-MM-DD')"
     with conn.transaction():
         conn.execute('DELETE FROM "LiteLLM_DailyUserSpend"')
         conn.execute('DELETE FROM "LiteLLM_DailyTeamSpend"')
-        conn.execute(
-            'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, model_group,'
-            f" custom_llm_provider, {columns})"
-            f' SELECT gen_random_uuid()::text, "user", {day}, api_key, model, model_group, custom_llm_provider,'
-            f' {measures} FROM "LiteLLM_SpendLogs" GROUP BY "user", {day}, api_key, model, model_group,'
-            " custom_llm_provider"
-        )
-        conn.execute(
-            'INSERT INTO "LiteLLM_DailyTeamSpend" (id, team_id, date, api_key, model, model_group,'
-            f" custom_llm_provider, {columns})"
-            f" SELECT gen_random_uuid()::text, team_id, {day}, api_key, model, model_group, custom_llm_provider,"
-            f' {measures} FROM "LiteLLM_SpendLogs" WHERE team_id IS NOT NULL'
-            f" GROUP BY team_id, {day}, api_key, model, model_group, custom_llm_provider"
-        )
+        conn.execute(_daily_insert("LiteLLM_DailyUserSpend", "user_id", '"user"', "true"))
+        conn.execute(_daily_insert("LiteLLM_DailyTeamSpend", "team_id", "team_id", "team_id IS NOT NULL"))
 
 
 def add_daily_rows(conn: Conn, prefix: str) -> None:
-    """LiteLLM's daily rows for the spend-log rows whose request_id starts with `prefix-`, as
-    its batch writer adds them (`updated_at` now), without touching the other daily rows: new
-    rows beside the existing ones of a (user, day, key, model) sum to the same totals."""
-    day = "to_char(\"startTime\", 'YYYY-MM-DD')"
+    """LiteLLM's daily rows for the spend-log rows whose request_id starts with `prefix-`, as its
+    batch writer adds them: an upsert on the unique key, the counters added to an existing row
+    and its `updated_at` set to now (a new row otherwise), the other daily rows untouched."""
+    added = ", ".join(f'{c} = "LiteLLM_DailyUserSpend".{c} + EXCLUDED.{c}' for c in _COUNTERS)
     conn.execute(
-        'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, model_group, custom_llm_provider,'
-        " prompt_tokens, completion_tokens, spend, api_requests, successful_requests, failed_requests, updated_at)"
-        f' SELECT gen_random_uuid()::text, "user", {day}, api_key, model, model_group, custom_llm_provider,'
-        " sum(prompt_tokens), sum(completion_tokens), sum(spend), count(*),"
-        " count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), now()"
-        ' FROM "LiteLLM_SpendLogs" WHERE request_id LIKE %s'
-        f' GROUP BY "user", {day}, api_key, model, model_group, custom_llm_provider',
+        _daily_insert("LiteLLM_DailyUserSpend", "user_id", '"user"', "request_id LIKE %s")
+        + " ON CONFLICT (user_id, date, api_key, model, custom_llm_provider, mcp_namespaced_tool_name, endpoint)"
+        + f" DO UPDATE SET {added}, updated_at = EXCLUDED.updated_at",
         [f"{prefix}-%"],
     )
 

@@ -317,11 +317,14 @@ _PERIODIC = (
 
 
 def _by_index(on: bool) -> str:
-    """Joins by index only (`on`), or as the planner likes. A run's differences touch a few thousand
-    groups of tables of hundreds of thousands of rows; the planner, seeing a few thousand rows,
-    prefers hashing the whole rollup (a scan of it per statement) to probing its index per group."""
-    value = "off" if on else "on"
-    return "\n".join(f"    PERFORM set_config('enable_{j}', '{value}', true);" for j in ("hashjoin", "mergejoin"))
+    """Joins by index only (`on`, except on a new day), or as the planner likes. A run's differences
+    touch a few thousand groups of tables of hundreds of thousands of rows; the planner, seeing a few
+    thousand rows, prefers hashing the whole rollup (a scan of it per statement) to probing its index
+    per group. A new day's differences span the window: there hashing is right."""
+    value, indent = ("off", "      ") if on else ("on", "    ")
+    joins = ("hashjoin", "mergejoin")
+    switches = "\n".join(f"{indent}PERFORM set_config('enable_{j}', '{value}', true);" for j in joins)
+    return f"    IF NOT new_day THEN\n{switches}\n    END IF;" if on else switches
 
 
 def _regroup_all() -> str:

@@ -2,9 +2,10 @@
 
     python -m bench.spend_queries [--points current,mid,enterprise] [--days 90] [--runs 25] [--naive-runs 5]
                                         [--rows N --keys N --teams N --users N --models N] [--db-dir DIR]
+                                        [--slim-spend-logs]
 
 A cardinality sweep: for each point a throwaway PostgreSQL (tests/harness/pglab/server.py) with
-LiteLLM's real schema is bulk-loaded with spend-log rows over `--days` days via COPY,
+LiteLLM's real schema is loaded with spend-log rows over `--days` days drawn by PostgreSQL,
 plus the matching daily aggregates (tests/harness/pglab/spend_seed.py); the reporting schema is
 installed and fully refreshed as the `reporting` role with the program's SQL
 (components/reporting/sql.py), timed, then an incremental refresh (the configured
@@ -115,7 +116,7 @@ it (tests/harness/pglab/spend_seed.py). Seeds from before wrote a row per batch,
 rows grow with every benchmark run."""
 
 
-def _load(server: PostgresServer, point: Point, days: int, end: datetime) -> tuple[LiteLLMDatabase, str]:
+def _load(server: PostgresServer, point: Point, days: int, end: datetime, slim: bool) -> tuple[LiteLLMDatabase, str]:
     database = apply_litellm_schema(server)
     started = time.perf_counter()
     with server.connect_as(database.owner, database.owner_password, database.name) as conn:
@@ -128,9 +129,11 @@ def _load(server: PostgresServer, point: Point, days: int, end: datetime) -> tup
             data=data,
             users=point.users,
             models=point.models,
+            metadata={} if slim else spend_seed.REALISTIC_METADATA,
             progress=progress,
         )
-    return database, _summary(server, database, point, f"loaded in {time.perf_counter() - started:.0f} s")
+    how = f"loaded in {time.perf_counter() - started:.0f} s" + (" (slim spend logs: metadata {})" if slim else "")
+    return database, _summary(server, database, point, how)
 
 
 def _summary(server: PostgresServer, database: LiteLLMDatabase, point: Point, how: str) -> str:
@@ -151,6 +154,7 @@ def _seeded_server(point: Point, args: argparse.Namespace) -> tuple[PostgresServ
     keep_in: Path | None = None
     if args.db_dir is not None:
         sizes = f"{point.rows}r-{point.keys}k-{point.teams}t-{point.users}u-{point.models}m-{args.days}d"
+        sizes += "-slim" if args.slim_spend_logs else ""
         keep_in = Path(args.db_dir) / f"{point.name}-{sizes}"
         if keep_in.exists() and not (keep_in / _SEEDED).is_file():
             progress(f"{keep_in} holds an unfinished seed: seeding again")
@@ -170,7 +174,7 @@ def _seeded_server(point: Point, args: argparse.Namespace) -> tuple[PostgresServ
             _drop_reporting(server, database.name)
             return server, database, end, _summary(server, database, point, f"reused {keep_in}")
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-        database, summary = _load(server, point, args.days, end)
+        database, summary = _load(server, point, args.days, end, slim=args.slim_spend_logs)
         if keep_in is not None:
             seeded_file = keep_in / _SEEDED
             fd = os.open(seeded_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -407,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     for dim in ("rows", "keys", "teams", "users", "models"):
         parser.add_argument(f"--{dim}", type=positive_int, help=f"a custom point instead of --points ({dim})")
     parser.add_argument("--db-dir", help="keep each point's seeded cluster here and reuse it on the next run")
+    parser.add_argument(
+        "--slim-spend-logs",
+        action="store_true",
+        help="seed successful requests with metadata {} instead of LiteLLM's ~1 KB: only the naive twins read the"
+        " raw log (faster with narrower rows), and 20M rows of it need ~42 GB of disk otherwise",
+    )
     args = parser.parse_args(argv)
     # SIGTERM (kill PID) unwinds like Ctrl-C, so every throwaway server is stopped.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))

@@ -10,10 +10,9 @@ from components.reporting.relations import (
     CHARGE_DIMS,
     MEASURE_NAMES,
     SRC_DAILY,
-    SRC_DELETED_TOKENS,
-    SRC_TOKENS,
     SUM_MEASURES,
     key_id,
+    key_owner_join,
 )
 from components.reporting.working import CHANGED, CHARGED, SOURCE, notice
 from dashboards.declared import TEAM_MONTH_COLUMNS, UNDECLARED, declared_key_join, team_month_totals
@@ -95,11 +94,7 @@ def charge_insert(groups: str) -> str:
         f"        u.custom_llm_provider, {SUM_SOURCE}\n"
         f"      FROM {SOURCE if groups else SRC_DAILY} u\n"
         f"{join}"
-        f"      LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
-        "      LEFT JOIN LATERAL (\n"
-        f"        SELECT a.team_id, a.key_alias, a.key_name FROM {SRC_DELETED_TOKENS} a\n"
-        "        WHERE k.token IS NULL AND a.token = u.api_key ORDER BY a.deleted_at DESC LIMIT 1\n"
-        "      ) d ON true\n"
+        f"{key_owner_join('u.api_key')}"
         "      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;"
     )
 

@@ -19,7 +19,7 @@ key, team or user over up to 30 daily rows each at query time.
 from __future__ import annotations
 
 from components.reporting.relations import SRC_TOKENS, key_id
-from components.reporting.working import KEYS_NOW, LABELS, RELABELLED, notice
+from components.reporting.working import KEY_CHANGES, KEYS_NOW, LABELS, RELABELLED, notice
 from dashboards.reporting_schema import (
     BY_KEY,
     BY_TEAM,
@@ -77,29 +77,29 @@ def ranges_refresh() -> str:
 
 
 def key_state() -> str:
-    """LiteLLM's keys as of this run (a handful of columns, no token): only the differing rows
-    written; the keys whose label changed or that are gone land in `refresh_relabelled`."""
+    """LiteLLM's keys as of this run (a handful of columns, no token), compared with `key_state` once
+    (a full join): only the keys that differ are written; those whose label changed, new or gone, land
+    in `refresh_relabelled`."""
     columns = "label, key_alias, key_name, team_id, max_budget, spend, budget_reset_at, expires, blocked"
-    excluded = ", ".join(f"EXCLUDED.{c}" for c in columns.split(", "))
+    names = columns.split(", ")
+    excluded = ", ".join(f"EXCLUDED.{c}" for c in names)
     return (
         "  -- the keys as of this run, for labels and the budget list\n"
         f"  INSERT INTO {KEYS_NOW}\n"
         f"  SELECT {key_id('k.token')} AS key_id, {key_label('k')} AS label, k.key_alias, k.key_name, k.team_id,\n"
         "    k.max_budget, k.spend, k.budget_reset_at, k.expires, k.blocked\n"
         f"  FROM {SRC_TOKENS} k;\n"
+        f"  INSERT INTO {KEY_CHANGES} (key_id, present, {columns}, old_label)\n"
+        f"  SELECT key_id, k.key_id IS NOT NULL, {', '.join(f'k.{c}' for c in names)}, s.label\n"
+        f"  FROM {KEYS_NOW} k FULL JOIN {KEY_STATE} s USING (key_id)\n"
+        f"  WHERE k.key_id IS NULL OR s.key_id IS NULL\n"
+        f"    OR ({', '.join(f'k.{c}' for c in names)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in names)});\n"
         f"  INSERT INTO {RELABELLED}\n"
-        "  SELECT s.key_id, s.label AS old_label FROM "
-        f"{KEY_STATE} s LEFT JOIN {KEYS_NOW} k USING (key_id)\n"
-        "  WHERE k.label IS DISTINCT FROM s.label\n"
-        "  UNION ALL\n"
-        f"  SELECT k.key_id, NULL FROM {KEYS_NOW} k WHERE NOT EXISTS (SELECT FROM {KEY_STATE} s"
-        " WHERE s.key_id = k.key_id);\n"
-        f"  DELETE FROM {KEY_STATE} s WHERE NOT EXISTS (SELECT FROM {KEYS_NOW} k WHERE k.key_id = s.key_id);\n"
+        f"  SELECT key_id, old_label FROM {KEY_CHANGES} WHERE label IS DISTINCT FROM old_label;\n"
+        f"  DELETE FROM {KEY_STATE} s USING {KEY_CHANGES} c WHERE c.key_id = s.key_id AND NOT c.present;\n"
         f"  INSERT INTO {KEY_STATE} AS s (key_id, {columns})\n"
-        f"  SELECT key_id, {columns} FROM {KEYS_NOW}\n"
-        f"  ON CONFLICT (key_id) DO UPDATE SET ({columns}) = ROW({excluded})\n"
-        f"  WHERE ({', '.join(f's.{c}' for c in columns.split(', '))})\n"
-        f"    IS DISTINCT FROM ({excluded});\n"
+        f"  SELECT key_id, {columns} FROM {KEY_CHANGES} WHERE present\n"
+        f"  ON CONFLICT (key_id) DO UPDATE SET ({columns}) = ROW({excluded});\n"
         f"{notice(KEY_STATE)}"
     )
 

@@ -36,10 +36,10 @@ from components.reporting.relations import (
     MONTHLY,
     ROLLUPS,
     SRC_DAILY,
-    SRC_TOKENS,
     SUM_MEASURES,
     WEEKLY,
     key_id,
+    key_owner_join,
 )
 from components.reporting.working import CHANGED, SOURCE, TOUCHED, empty_scratch, notice
 from dashboards.reporting_schema import (
@@ -192,10 +192,10 @@ def _whole_run() -> str:
         "    first := '-infinity';\n"
         f"{deletes}\n"
         f"    INSERT INTO {DETAIL} (day, {', '.join(_DETAIL_DIMS)}, {MEASURE_NAMES})\n"
-        f"    SELECT u.date::date, k.team_id, {key_id('u.api_key')}, u.user_id, u.model,\n"
+        f"    SELECT u.date::date, COALESCE(k.team_id, d.team_id), {key_id('u.api_key')}, u.user_id, u.model,\n"
         f"    {SUM_SOURCE}\n"
         f"    FROM {SRC_DAILY} u\n"
-        f"    LEFT JOIN {SRC_TOKENS} k ON k.token = u.api_key\n"
+        f"{key_owner_join('u.api_key')}"
         "    GROUP BY 1, 2, 3, 4, 5;\n"
         f"  {notice(DETAIL)}\n"
         "    detail := n;\n"
@@ -294,11 +294,11 @@ def _detail_groups() -> str:
         f"    ) INSERT INTO {TOUCHED} SELECT * FROM gone;\n"
         "    WITH made AS (\n"
         f"      INSERT INTO {DETAIL} (day, {dims}, {MEASURE_NAMES})\n"
-        "      SELECT c.day, k.team_id, c.key_id, c.user_id, c.model,\n"
+        "      SELECT c.day, COALESCE(k.team_id, d.team_id), c.key_id, c.user_id, c.model,\n"
         f"      {SUM_SOURCE}\n"
         f"      FROM {CHANGED} c\n"
         f"      JOIN {SOURCE} u ON u.date = c.date AND u.api_key = c.api_key AND {_SAME}\n"
-        f"      LEFT JOIN {SRC_TOKENS} k ON k.token = c.api_key\n"
+        f"{key_owner_join('c.api_key')}"
         "      GROUP BY 1, 2, 3, 4, 5\n"
         f"      RETURNING day, {dims}, {MEASURE_NAMES}\n"
         f"    ) INSERT INTO {TOUCHED} SELECT * FROM made;\n"

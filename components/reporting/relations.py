@@ -135,3 +135,16 @@ COARSE: tuple[tuple[str, tuple[str, ...]], ...] = (
 def key_id(token_expr: str) -> str:
     """The key's public id in the reporting schema (md5 of LiteLLM's hashed token)."""
     return f"md5({token_expr})"
+
+
+def key_owner_join(token_expr: str) -> str:
+    """LiteLLM's key table as `k` and, for a key deleted since (alone or with its team), its last
+    archived row as `d` (read only then, by its token index): a deleted key's spend stays under the
+    team it had, whether its day is aggregated before or after the deletion."""
+    return (
+        f"      LEFT JOIN {SRC_TOKENS} k ON k.token = {token_expr}\n"
+        "      LEFT JOIN LATERAL (\n"
+        f"        SELECT a.team_id, a.key_alias, a.key_name FROM {SRC_DELETED_TOKENS} a\n"
+        f"        WHERE k.token IS NULL AND a.token = {token_expr} ORDER BY a.deleted_at DESC LIMIT 1\n"
+        "      ) d ON true\n"
+    )

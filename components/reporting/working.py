@@ -25,6 +25,11 @@ SCRATCH = {
         "key_id text, label text, key_alias text, key_name text, team_id text, max_budget double precision,"
         " spend double precision, budget_reset_at timestamp, expires timestamp, blocked boolean"
     ),
+    "refresh_key_changes": (
+        "key_id text, present boolean, label text, key_alias text, key_name text, team_id text,"
+        " max_budget double precision, spend double precision, budget_reset_at timestamp, expires timestamp,"
+        " blocked boolean, old_label text"
+    ),
     "refresh_relabelled": "key_id text, old_label text",
     "refresh_labels": "label text",
 }
@@ -40,6 +45,9 @@ TOUCHED = f"{SCHEMA}.refresh_touched"
 every coarser table moves by (delta.py)."""
 KEYS_NOW = f"{SCHEMA}.refresh_keys"
 """LiteLLM's key table as this run read it (the columns of `key_state`)."""
+KEY_CHANGES = f"{SCHEMA}.refresh_key_changes"
+"""The keys that differ between LiteLLM's key table (`refresh_keys`) and `key_state`: new, changed
+(`present`) or gone, each with its label in `key_state` before this run."""
 RELABELLED = f"{SCHEMA}.refresh_relabelled"
 """Keys whose label changed (or that are new or gone), with their label before this run."""
 LABELS = f"{SCHEMA}.refresh_labels"

@@ -153,8 +153,20 @@ def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they
             "UPDATE \"LiteLLM_VerificationToken\" SET key_alias = 'alpha-production' WHERE token = %s",
             [spend_seed.token_of("k1-alpha")],
         )
+        # `/key/delete`: LiteLLM archives the key, then deletes it
+        conn.execute(
+            'INSERT INTO "LiteLLM_DeletedVerificationToken" (id, token, key_name, key_alias, team_id, deleted_at)'
+            ' SELECT gen_random_uuid()::text, token, key_name, key_alias, team_id, now()'
+            ' FROM "LiteLLM_VerificationToken" WHERE token = %s',
+            [spend_seed.token_of("k3-beta")],
+        )
+        conn.execute('DELETE FROM "LiteLLM_VerificationToken" WHERE token = %s', [spend_seed.token_of("k3-beta")])
     written = _refresh(database)
     incremental = _tables(database)
+    with database.server.connect_as(*owner, DBNAME) as conn:
+        litellm_keys = {row[0] for row in conn.execute('SELECT md5(token) FROM "LiteLLM_VerificationToken"')}
+    # the budget list and the key labels hold LiteLLM's keys, the deleted one gone
+    assert {row[0] for row in incremental[rs.KEY_STATE]} == litellm_keys
     with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
         conn.execute(f"UPDATE {rs.STATE} SET started_at = NULL".encode())  # the next run starts over
     everything = _refresh(database)

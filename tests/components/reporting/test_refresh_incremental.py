@@ -8,6 +8,7 @@ the equivalence tests in tests/dashboards hold to the raw spend log.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -178,3 +179,99 @@ def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they
         assert written[table] < everything[table], (table, written[table], everything[table])
     assert "alpha-production" in {row[2] for row in incremental[rs.KEY_RANGES]}
     assert "alpha-prod" not in {row[2] for row in incremental[rs.KEY_RANGES]}
+
+
+KEYS = (*spend_seed.SMALL.keys, MOVER, STRANGER)
+DAILY = '"LiteLLM_DailyUserSpend"'
+
+
+def _add(conn: psycopg.Connection[tuple[object, ...]], prefix: str, *requests: spend_seed.Request) -> None:
+    """LiteLLM's raw-log rows for `requests` and its daily rows' upsert of them."""
+    spend_seed.insert_requests(conn, spend_seed.DataSet((), KEYS, requests), prefix=prefix)
+    spend_seed.add_daily_rows(conn, prefix)
+
+
+def _as_from_scratch(database: LiteLLMDatabase) -> dict[str, int]:
+    """One run, held to a run from scratch table by table; the rows each stage of the run wrote."""
+    written = _refresh(database)
+    incremental = _tables(database)
+    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
+        conn.execute(f"UPDATE {rs.STATE} SET started_at = NULL".encode())
+    _refresh(database)
+    scratch = _tables(database)
+    differ = {
+        t: (
+            sorted((Counter(rows) - Counter(scratch[t])).elements(), key=repr),
+            sorted((Counter(scratch[t]) - Counter(rows)).elements(), key=repr),
+        )
+        for t, rows in incremental.items()
+    }
+    assert {t: d for t, d in differ.items() if d != ([], [])} == {}, "(incremental only, from scratch only)"
+    return written
+
+
+def test_the_other_users_of_a_changed_charge_group_without_a_model_are_read_with_it(
+    db: tuple[LiteLLMDatabase, str],
+) -> None:
+    """A (day, key) whose rows name no model (NULL: an older LiteLLM's; '' is another group): a new
+    user's row rebuilds the NULL model's charge group with its other users' rows (a NULL user among
+    them), found by their detail rows, and leaves the '' group alone."""
+    database, _ = db
+    owner = (database.owner, database.owner_password)
+    day = _day(2)
+    _age(database)
+    with database.server.connect_as(*owner, DBNAME) as conn:
+        _add(
+            conn,
+            "nomodel",
+            *(
+                spend_seed.Request(day, 9, "k3-beta", u, "gpt-4o", s, 10, 5)
+                for u, s in (("erin-nm", 0.5), ("ghost-nm", 0.25), ("gina-nm", 0.125))
+            ),
+        )
+        conn.execute(f"UPDATE {DAILY} SET model = NULL WHERE user_id IN ('erin-nm', 'ghost-nm')")
+        conn.execute(f"UPDATE {DAILY} SET user_id = NULL WHERE user_id = 'ghost-nm'")
+        conn.execute(f"UPDATE {DAILY} SET model = '' WHERE user_id = 'gina-nm'")
+    _refresh(database)
+    _age(database)
+    with database.server.connect_as(*owner, DBNAME) as conn:
+        _add(conn, "nomodel-new", spend_seed.Request(day, 11, "k3-beta", "frank-nm", "gpt-4o", 1.0, 10, 5))
+        conn.execute(f"UPDATE {DAILY} SET model = NULL WHERE user_id = 'frank-nm'")
+    written = _as_from_scratch(database)
+    # frank's group, and erin's and the ghost's beside it; not gina's ('' is a model of its own)
+    assert written[rs.DETAIL] == 3
+
+
+def test_a_batch_in_flight_during_a_run_is_counted_by_the_next(db: tuple[LiteLLMDatabase, str]) -> None:
+    """LiteLLM's batch upsert stamps `updated_at` with its transaction's start: a batch that began
+    before a run and commits after it is invisible to that run and older than its start."""
+    database, _ = db
+    _age(database)
+    owner = (database.owner, database.owner_password)
+    with database.server.connect_as(*owner, DBNAME) as writer, writer.transaction():
+        _add(
+            writer,
+            "inflight",
+            spend_seed.Request(_day(0), 13, "k1-alpha", "alice", "gpt-4o", 0.5, 10, 5),  # a group that grows
+            spend_seed.Request(_day(0), 13, "k2-alpha", "hank", "gpt-4o", 0.5, 10, 5),  # a new group
+        )
+        assert set(_refresh(database).values()) == {0}
+    written = _as_from_scratch(database)
+    # alice's and hank's groups, and bob's beside hank's (the same day, key and model)
+    assert written[rs.DETAIL] == 3
+
+
+def test_the_runs_planner_switches_end_with_it(db: tuple[LiteLLMDatabase, str]) -> None:
+    """The job runs the schema and the refresh in one transaction (psql --single-transaction): the
+    joins a run of the same day switches off are the caller's again when it returns."""
+    database, _ = db
+    reporting = (reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD)
+    with database.server.connect_as(*reporting, DBNAME) as conn, conn.transaction():
+        conn.execute("SET LOCAL enable_hashjoin = off")
+        conn.execute("SET LOCAL work_mem = '5MB'")
+        conn.execute("SELECT * FROM reporting.refresh(3)")
+        after = conn.execute(
+            "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'),"
+            " current_setting('work_mem')"
+        ).fetchone()
+    assert after == ("off", "on", "5MB")

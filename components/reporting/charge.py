@@ -23,6 +23,13 @@ SUM_SOURCE = (
     "    sum(u.prompt_tokens)::bigint, sum(u.completion_tokens)::bigint"
 )
 """The measures summed from LiteLLM's daily rows (alias `u`)."""
+MEASURED = (
+    "(u.spend <> 0 OR u.api_requests <> 0 OR u.failed_requests <> 0 OR u.prompt_tokens <> 0"
+    " OR u.completion_tokens <> 0)"
+)
+"""A daily row (alias `u`) that measures something. One of zeros (LiteLLM counts an internal
+sub-call as no request: a failed one writes zeros) makes no reporting row on any path, as a run
+moving the tables by differences could not (a difference of zeros is none)."""
 
 
 _CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANGED})"
@@ -95,6 +102,7 @@ def charge_insert(groups: str) -> str:
         f"      FROM {SOURCE if groups else SRC_DAILY} u\n"
         f"{join}"
         f"{key_owner_join('u.api_key')}"
+        f"      WHERE {MEASURED}\n"
         "      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;"
     )
 

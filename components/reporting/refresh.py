@@ -26,7 +26,7 @@ A run's cost follows what changed, not the history nor a window:
 
 from __future__ import annotations
 
-from components.reporting.charge import SUM_SOURCE, charge_groups, charge_insert, month_charge, team_month
+from components.reporting.charge import MEASURED, SUM_SOURCE, charge_groups, charge_insert, month_charge, team_month
 from components.reporting.delta import apply_delta, key_ranges_delta, ranges_delta
 from components.reporting.ranges import key_ranges, key_ranges_relabelled, key_state, ranges_refresh
 from components.reporting.relations import (
@@ -196,6 +196,7 @@ def _whole_run() -> str:
         f"    {SUM_SOURCE}\n"
         f"    FROM {SRC_DAILY} u\n"
         f"{key_owner_join('u.api_key')}"
+        f"    WHERE {MEASURED}\n"
         "    GROUP BY 1, 2, 3, 4, 5;\n"
         f"  {notice(DETAIL)}\n"
         "    detail := n;\n"
@@ -299,6 +300,7 @@ def _detail_groups() -> str:
         f"      FROM {CHANGED} c\n"
         f"      JOIN {SOURCE} u ON u.date = c.date AND u.api_key = c.api_key AND {_SAME}\n"
         f"{key_owner_join('c.api_key')}"
+        f"      WHERE {MEASURED}\n"
         "      GROUP BY 1, 2, 3, 4, 5\n"
         f"      RETURNING day, {dims}, {MEASURE_NAMES}\n"
         f"    ) INSERT INTO {TOUCHED} SELECT * FROM made;\n"

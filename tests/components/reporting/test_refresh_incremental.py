@@ -157,7 +157,7 @@ def test_a_run_after_changes_equals_a_run_from_scratch_and_writes_only_what_they
         # `/key/delete`: LiteLLM archives the key, then deletes it
         conn.execute(
             'INSERT INTO "LiteLLM_DeletedVerificationToken" (id, token, key_name, key_alias, team_id, deleted_at)'
-            ' SELECT gen_random_uuid()::text, token, key_name, key_alias, team_id, now()'
+            " SELECT gen_random_uuid()::text, token, key_name, key_alias, team_id, now()"
             ' FROM "LiteLLM_VerificationToken" WHERE token = %s',
             [spend_seed.token_of("k3-beta")],
         )
@@ -275,3 +275,15 @@ def test_the_runs_planner_switches_end_with_it(db: tuple[LiteLLMDatabase, str]) 
             " current_setting('work_mem')"
         ).fetchone()
     assert after == ("off", "on", "5MB")
+
+
+def test_a_daily_row_that_measures_nothing_makes_no_row_on_either_path(db: tuple[LiteLLMDatabase, str]) -> None:
+    """LiteLLM 1.108.7 counts an internal sub-call (the auto-router's classifier, a shadow eval) as
+    no request: one that fails writes a daily row of zeros. A run of the same day adds nothing for
+    it (no difference); a run from scratch made a row of zeros in every coarser table for it."""
+    database, _ = db
+    _age(database)
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        _add(conn, "nothing", spend_seed.Request(_day(4), 9, "k7-obr", "zed", "gpt-4o", 0.0, 0, 0, "failure"))
+        conn.execute(f"UPDATE {DAILY} SET api_requests = 0, failed_requests = 0 WHERE user_id = 'zed'")
+    _as_from_scratch(database)

@@ -37,17 +37,19 @@ FROM "LiteLLM_SpendLogs" WHERE request_id LIKE %(like)s
 
 @pytest.fixture(scope="module")
 def drawn(litellm_database: LiteLLMDatabase) -> Iterator[dict[str, tuple[object, ...]]]:
-    with database_copy(litellm_database, "spend_seed_law"):
-        with litellm_database.server.connect_as(
+    with (
+        database_copy(litellm_database, "spend_seed_law"),
+        litellm_database.server.connect_as(
             litellm_database.owner, litellm_database.owner_password, "spend_seed_law"
-        ) as conn:
-            data = spend_seed.bulk_dataset(teams=50, keys=KEYS)
-            spend_seed.bulk_load(conn, rows=ROWS, days=1, end=END, data=data, users=USERS, models=MODELS)
-            spend_seed.add_bulk_rows(conn, data, rows=ROWS, end=END, prefix="py", users=USERS, models=MODELS)
-            yield {
-                which: tuple(conn.execute(SHARES, {"rows": ROWS, "like": f"{which}-%"}).fetchone() or ())
-                for which in ("bulk", "py")
-            }
+        ) as conn,
+    ):
+        data = spend_seed.bulk_dataset(teams=50, keys=KEYS)
+        spend_seed.bulk_load(conn, rows=ROWS, days=1, end=END, data=data, users=USERS, models=MODELS)
+        spend_seed.add_bulk_rows(conn, data, rows=ROWS, end=END, prefix="py", users=USERS, models=MODELS)
+        yield {
+            which: tuple(conn.execute(SHARES, {"rows": ROWS, "like": f"{which}-%"}).fetchone() or ())
+            for which in ("bulk", "py")
+        }
 
 
 def test_both_generators_fail_three_requests_in_a_hundred(drawn: dict[str, tuple[object, ...]]) -> None:

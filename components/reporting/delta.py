@@ -12,7 +12,7 @@ A NULL dimension (no team, no user, no model) is a group of its own: matched apa
 
 from __future__ import annotations
 
-from components.reporting.relations import MEASURE_NAMES
+from components.reporting.relations import MEASURE_NAMES, nothing
 from components.reporting.working import TOUCHED, notice
 from dashboards.reporting_schema import (
     KEY_RANGES,
@@ -79,7 +79,7 @@ def _range_delta(table: str, label: str, of: str, columns: dict[str, str], where
         "    GROUP BY 1, 2, 3\n"
         f"    ON CONFLICT (from_day, to_day, {label}) DO UPDATE SET\n"
         f"      {', '.join(f'{c} = x.{c} + EXCLUDED.{c}' for c in columns)};\n"
-        f"    DELETE FROM {table} x WHERE x.requests = 0 AND abs(x.spend) < 1e-9;"
+        f"    DELETE FROM {table} x WHERE {nothing({c: f'x.{c}' for c in columns})};"
     )
 
 

@@ -18,7 +18,7 @@ key, team or user over up to 30 daily rows each at query time.
 
 from __future__ import annotations
 
-from components.reporting.relations import SRC_TOKENS, key_id
+from components.reporting.relations import SRC_TOKENS, key_id, nothing
 from components.reporting.working import KEY_CHANGES, KEYS_NOW, LABELS, RELABELLED, notice
 from dashboards.reporting_schema import (
     BY_KEY,
@@ -62,7 +62,8 @@ def ranges_refresh() -> str:
         f"  FROM {RANGE_DAYS} r\n"
         f"  JOIN {BY_TEAM} c ON c.day BETWEEN r.from_day AND r.to_day\n"
         "  WHERE c.team_id IS NOT NULL\n"
-        "  GROUP BY 1, 2, 3;\n"
+        "  GROUP BY 1, 2, 3\n"
+        f"  HAVING NOT ({nothing({'spend': 'sum(c.spend)', 'requests': 'sum(c.requests)'})});\n"
         f"  DELETE FROM {USER_RANGES};\n"
         f"  INSERT INTO {USER_RANGES} (from_day, to_day, user_id, spend, requests, tokens)\n"
         f"  SELECT r.from_day, r.to_day, {user_label('c')}, sum(c.spend), sum(c.requests)::bigint,\n"
@@ -116,7 +117,8 @@ def _key_ranges_body(where: str) -> str:
         "      GROUP BY 1, 2, 3\n"
         "    ) s\n"
         f"    LEFT JOIN {KEY_STATE} k ON k.key_id = s.key_id\n"
-        "    GROUP BY 1, 2, 3;"
+        "    GROUP BY 1, 2, 3\n"
+        f"    HAVING NOT ({nothing({'spend': 'sum(s.spend)', 'requests': 'sum(s.requests)'})});"
     )
 
 

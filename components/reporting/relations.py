@@ -148,3 +148,10 @@ def key_owner_join(token_expr: str) -> str:
         f"        WHERE k.token IS NULL AND a.token = {token_expr} ORDER BY a.deleted_at DESC LIMIT 1\n"
         "      ) d ON true\n"
     )
+
+
+def nothing(values: dict[str, str]) -> str:
+    """True when each of `values` (column -> its SQL expression) holds nothing: a count zero, the
+    spend zero but for float rounding. Such a row of a standard range is kept on no path: a run that
+    moves the ranges by differences cannot tell it from none."""
+    return " AND ".join(f"abs({e}) < 1e-9" if c == "spend" else f"{e} = 0" for c, e in values.items())

@@ -287,3 +287,16 @@ def test_a_daily_row_that_measures_nothing_makes_no_row_on_either_path(db: tuple
         _add(conn, "nothing", spend_seed.Request(_day(4), 9, "k7-obr", "zed", "gpt-4o", 0.0, 0, 0, "failure"))
         conn.execute(f"UPDATE {DAILY} SET api_requests = 0, failed_requests = 0 WHERE user_id = 'zed'")
     _as_from_scratch(database)
+
+
+def test_internal_sub_calls_that_cost_nothing_keep_their_tokens(db: tuple[LiteLLMDatabase, str]) -> None:
+    """An internal sub-call on a model without a price: tokens, no request, no spend. A user who made
+    only such calls keeps a row of each standard range with its tokens ("Top users"), as a run from
+    scratch keeps it; the key's and the team's ranges, which count only spend and requests, have
+    nothing to show for it: no row on either path."""
+    database, _ = db
+    _age(database)
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        _add(conn, "subcall", spend_seed.Request(_day(0), 9, "k7-obr", "yuri", "llama-guard", 0.0, 30, 2))
+        conn.execute(f"UPDATE {DAILY} SET api_requests = 0, successful_requests = 0 WHERE user_id = 'yuri'")
+    _as_from_scratch(database)

@@ -191,13 +191,14 @@ def _add(conn: psycopg.Connection[tuple[object, ...]], prefix: str, *requests: s
     spend_seed.add_daily_rows(conn, prefix)
 
 
-def _as_from_scratch(database: LiteLLMDatabase) -> dict[str, int]:
-    """One run, held to a run from scratch table by table; the rows each stage of the run wrote."""
-    written = _refresh(database)
+def _as_from_scratch(database: LiteLLMDatabase, run: str = "SELECT * FROM reporting.refresh(3)") -> dict[str, int]:
+    """One run, held to a run from scratch (the same `run`) table by table; the rows each stage of
+    the run wrote."""
+    written = _refresh(database, run)
     incremental = _tables(database)
     with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
         conn.execute(f"UPDATE {rs.STATE} SET started_at = NULL".encode())
-    _refresh(database)
+    _refresh(database, run)
     scratch = _tables(database)
     differ = {
         t: (
@@ -300,3 +301,16 @@ def test_internal_sub_calls_that_cost_nothing_keep_their_tokens(db: tuple[LiteLL
         _add(conn, "subcall", spend_seed.Request(_day(0), 9, "k7-obr", "yuri", "llama-guard", 0.0, 30, 2))
         conn.execute(f"UPDATE {DAILY} SET api_requests = 0, successful_requests = 0 WHERE user_id = 'yuri'")
     _as_from_scratch(database)
+
+
+def test_a_new_day_drops_a_group_whose_rows_were_deleted(db: tuple[LiteLLMDatabase, str]) -> None:
+    """The first run of a day rebuilds the window whole, "a check on the change tracking (a daily
+    row deleted by hand)": a detail group whose every LiteLLM row is gone goes too. (Last: the
+    refresh state's day is tomorrow after it.)"""
+    database, _ = db
+    _age(database)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        conn.execute(f"DELETE FROM {DAILY} WHERE user_id = 'hank'")
+    # hank's group (today, k2-alpha, gpt-4o) is gone; bob's beside it stays
+    _as_from_scratch(database, f"SELECT * FROM reporting.refresh(3, '{tomorrow}')")

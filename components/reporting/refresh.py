@@ -53,12 +53,13 @@ from dashboards.reporting_schema import (
     STATE,
 )
 
-LATE_MARGIN = "1 minute"
+LATE_MARGIN = "2 minutes"
 """How far before the last run's start `updated_at` is still read as new. LiteLLM's batch writer
 sets it to the database's `NOW() AT TIME ZONE 'UTC'` (litellm/proxy/db/daily_spend_bulk_upsert.py),
-its transaction's start: a batch that began before the last run and committed after it is the
-only row the run could not see, and one batch upsert takes seconds. Each run re-reads the rows of
-this margin, so it is kept short; the first run of a day re-reads the window whole anyway."""
+its transaction's start, and gives that transaction at most 60 s (db_spend_update_writer.py): a
+batch that began before the last run and committed after it is the only row the run could not
+see. Twice that bound; each run re-reads the rows of this margin, so it is kept short, and the
+first run of a day re-reads the window whole anyway."""
 
 WORK_MEM = "64MB"
 """Each sort or hash of a run may use this much of the server's memory before it spills to disk

@@ -233,7 +233,8 @@ def _daily_insert(table: str, entity: str, source_entity: str, where: str) -> st
     """LiteLLM's daily rows from the raw log, one per unique key, written the way its batch writer
     writes them (litellm/proxy/db/daily_spend_bulk_upsert.py): `mcp_namespaced_tool_name` and
     `endpoint` as '' (a NULL never conflicts, so the next batch would add a row beside this one)
-    and `updated_at` the database's UTC time."""
+    and `updated_at` the database's UTC time. In day order: LiteLLM writes a day's rows during that
+    day, so they sit together, and the refresh's BRIN index on `updated_at` finds them there."""
     return (
         f'INSERT INTO "{table}" (id, {entity}, date, api_key, model, model_group, custom_llm_provider,'
         f" mcp_namespaced_tool_name, endpoint, {', '.join(_COUNTERS)}, updated_at)"
@@ -241,6 +242,7 @@ def _daily_insert(table: str, entity: str, source_entity: str, where: str) -> st
         f" custom_llm_provider, '', '', {_MEASURES}, now() AT TIME ZONE 'UTC'"
         f' FROM "LiteLLM_SpendLogs" WHERE {where}'
         f" GROUP BY {source_entity}, {_DAY}, api_key, model, custom_llm_provider"
+        " ORDER BY 3"  # by day, as LiteLLM writes them: a day's rows share the table's last pages
     )
 
 

@@ -73,8 +73,15 @@ class Plan:
 
 
 def urn_key(run: ProgramRun, r: Recorded) -> tuple[str, str]:
-    """(qualified type, name) as Pulumi's URN spells it: parents' types, then the resource's."""
-    by_name = {x.name: x for x in run.resources}
+    """(qualified type, name) as Pulumi's URN spells it: parents' types, then the resource's.
+
+    A run records a parent by name, and a component may share its name with a custom resource (the
+    database's `...-server-ca` is a certificate and the ManagedSecret holding it): the parent is the
+    component, whatever order the registrations came in (they come from threads)."""
+    by_name: dict[str, Recorded] = {}
+    for x in run.resources:
+        if x.name not in by_name or by_name[x.name].custom:
+            by_name[x.name] = x
     types = [r.type]
     parent = r.parent
     while parent is not None and parent in by_name:

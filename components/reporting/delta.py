@@ -26,7 +26,7 @@ from dashboards.reporting_schema import (
 
 _SUMS = ", ".join(f"sum(t.{m}) AS {m}" for m in MEASURES)
 _ADD = ", ".join(f"{m} = x.{m} + d.{m}" for m in MEASURES)
-_EMPTIED = " AND ".join(f"x.{m} + d.{m} = 0" for m in MEASURES if m != "spend") + " AND abs(x.spend + d.spend) < 1e-9"
+_EMPTIED = nothing({m: f"x.{m} + d.{m}" for m in MEASURES})
 """A group whose every count goes back to zero (and its spend, but for float rounding): its row goes."""
 _UNCHANGED = " AND ".join(f"sum(t.{m}) = 0" for m in MEASURES)
 """A group whose rows were rebuilt as they were (a changed charge group's other user): nothing to write."""

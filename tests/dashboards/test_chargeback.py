@@ -33,7 +33,7 @@ from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import TimeRange, render
 from tests.harness.pglab.naive_spend_queries import chargeback_naive
 from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
-from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy
+from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy, reported_copy
 
 DBNAME = "chargeback"
 READER = "grafana_ro"
@@ -309,12 +309,7 @@ LATE = (
 def _reported_copy(litellm_database: LiteLLMDatabase, name: str) -> Iterator[None]:
     """A copy of the migrated database named `name` with DATA, grafana_ro and the reporting schema
     refreshed once (everything live)."""
-    server = litellm_database.server
-    with database_copy(litellm_database, name, roles=(READER, reporting_sql.REPORTING_ROLE)):
-        with server.connect_as(litellm_database.owner, litellm_database.owner_password, name) as conn:
-            spend_seed.seed(conn, DATA)
-        create_grafana_ro(litellm_database, name, READER_PASSWORD)
-        spend_seed.install_reporting(server, name, REPORTING_PASSWORD, READER)
+    with reported_copy(litellm_database, name, DATA, READER, READER_PASSWORD):
         yield
 
 

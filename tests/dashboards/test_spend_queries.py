@@ -30,7 +30,7 @@ from tests.harness.pglab import spend_seed
 from tests.harness.pglab.grafana_sql import ALL, Selection, TimeRange, render
 from tests.harness.pglab.naive_spend_queries import CHARGEBACK_NAIVE, OVERVIEW_NAIVE, TEAM_VIEW_NAIVE
 from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
-from tests.support.reporting_db import REPORTING_PASSWORD, create_grafana_ro, database_copy
+from tests.support.reporting_db import REPORTING_PASSWORD, reported_copy
 
 DBNAME = "spend_queries"
 ROLE = "grafana_ro"
@@ -75,14 +75,8 @@ def seeded_copy(
     litellm_database: LiteLLMDatabase, dbname: str, data: spend_seed.DataSet = spend_seed.SMALL
 ) -> Iterator[SpendDb]:
     """A copy of the migrated database with `data`, grafana_ro and a fully refreshed reporting schema."""
-    server = litellm_database.server
-    # The last copy dropped takes the roles with it (roles span databases).
-    with database_copy(litellm_database, dbname, roles=(ROLE, reporting_sql.REPORTING_ROLE)):
-        with server.connect_as(litellm_database.owner, litellm_database.owner_password, dbname) as conn:
-            spend_seed.seed(conn, data)
-        create_grafana_ro(litellm_database, dbname, PASSWORD)
-        spend_seed.install_reporting(server, dbname, REPORTING_PASSWORD, ROLE)
-        yield SpendDb(server, (litellm_database.owner, litellm_database.owner_password), dbname)
+    with reported_copy(litellm_database, dbname, data, ROLE, PASSWORD):
+        yield SpendDb(litellm_database.server, (litellm_database.owner, litellm_database.owner_password), dbname)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ as the program makes them.
 - `as_superuser`: statements in one transaction as the superuser, as the role engines run them;
 - `create_grafana_ro`: the role exactly as the program's CNPG managed-role entry makes
   it (via `tests.support.role_sql`; once per server), plus the program's hardening SQL.
+- `reported_copy`: a copy seeded, with grafana_ro and the reporting schema refreshed once;
 - `REPORTING_PASSWORD`: the reporting role's password in these tests.
 """
 
@@ -20,6 +21,8 @@ from psycopg import sql
 
 from components.database import cnpg, cnpg_roles
 from components.database.sql import database_hardening_sql
+from components.reporting import sql as reporting_sql
+from tests.harness.pglab import spend_seed
 from tests.harness.pglab.server import LiteLLMDatabase, PostgresServer
 from tests.support.config import cnpg_section, stack_config
 from tests.support.role_sql import cnpg_managed_role_sql
@@ -65,3 +68,18 @@ def database_copy(database: LiteLLMDatabase, dbname: str, roles: Iterable[str] =
             for role in roles:
                 with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
                     conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@contextmanager
+def reported_copy(
+    database: LiteLLMDatabase, dbname: str, data: spend_seed.DataSet, reader: str, reader_password: str
+) -> Iterator[str]:
+    """`dbname`: a copy of the migrated database with `data`, the reader (grafana_ro) and the
+    reporting schema refreshed once; dropped on exit with both roles."""
+    server = database.server
+    with database_copy(database, dbname, roles=(reader, reporting_sql.REPORTING_ROLE)):
+        with server.connect_as(database.owner, database.owner_password, dbname) as conn:
+            spend_seed.seed(conn, data)
+        create_grafana_ro(database, dbname, reader_password)
+        spend_seed.install_reporting(server, dbname, REPORTING_PASSWORD, reader)
+        yield dbname

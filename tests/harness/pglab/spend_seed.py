@@ -5,7 +5,9 @@
   keys without alias or budget, an expired and a blocked key, a blocked team, a
   team without budget, a team id and key alias with a quote in them, failures.
   Spends are binary fractions, so every sum is exact in float8.
-- `bulk_load`: N requests over D days (deterministic), loaded with COPY.
+- `bulk_load`: N requests over D days drawn by PostgreSQL (deterministic for a seed);
+  `add_bulk_rows`: the same law's rows from Python, loaded with COPY, and their daily rows
+  upserted as LiteLLM's batch writer does.
 - `rebuild_daily_aggregates`: the daily tables computed from `"LiteLLM_SpendLogs"`
   (DailyUserSpend: every request; DailyTeamSpend: requests with a team), grouped
   like LiteLLM's unique keys, so raw and aggregates always agree.

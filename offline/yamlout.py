@@ -2,8 +2,11 @@
 
 The top level keeps the caller's order (`apiVersion`, `kind`, `metadata` first);
 every mapping below it is sorted, as the mock engine does not keep insertion
-order. PyYAML's own emitter on purpose: libyaml's folds long double-quoted
-strings at other places, so switching would change the files' bytes.
+order. The bytes are PyYAML's own emitter's: libyaml's folds long double-quoted
+strings at other places. libyaml writes an object ten times faster, though, so an
+object whose strings are all printable ASCII (never double-quoted: a tenant key's
+ExternalSecret, a namespace's store) goes to libyaml, whose bytes are then the
+same; tests/tools/test_yamlout.py holds the two to that, PyYAML's as the referee.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
+_LIBYAML: Any = getattr(yaml, "CSafeDumper", None)
 
 
 def sorted_keys(data: Any) -> Any:
@@ -22,7 +27,26 @@ def sorted_keys(data: Any) -> Any:
     return data
 
 
+def emitted_alike(data: Any) -> bool:
+    """Whether libyaml writes `data` as PyYAML does: when every string in it (keys too) is printable
+    ASCII. A line break, a tab or a non-ASCII character makes a string double-quoted with escapes, and
+    the two emitters fold long double-quoted strings at different places."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not (item.isascii() and item.isprintable()):
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
+
+
 def dump_yaml(data: Any) -> str:
     """YAML with the top level in the given order and the rest sorted."""
     body = {k: sorted_keys(v) for k, v in data.items()} if isinstance(data, dict) else data
-    return yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=120)
+    dumper = _LIBYAML if _LIBYAML is not None and emitted_alike(body) else yaml.SafeDumper
+    return yaml.dump(body, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120)

@@ -32,7 +32,7 @@ sub-call as no request: a failed one writes zeros) makes no reporting row on any
 moving the tables by differences could not (a difference of zeros is none)."""
 
 
-_CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANGED})"
+CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANGED})"
 """`daily_charge` sums over users: its changed groups are (day, key, model)."""
 
 
@@ -46,12 +46,12 @@ def charge_groups() -> str:
     return (
         "    IF NOT whole_charge THEN\n"
         f"      WITH gone AS (\n"
-        f"        DELETE FROM {DAILY_CHARGE} d USING {_CHARGE_GROUPS} c\n"
+        f"        DELETE FROM {DAILY_CHARGE} d USING {CHARGE_GROUPS} c\n"
         "        WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
         f"        RETURNING d.day, d.team_id, d.key_alias, {negated}\n"
         f"      ) INSERT INTO {CHARGED} SELECT * FROM gone;\n"
         "      WITH made AS (\n"
-        f"{charge_insert(_CHARGE_GROUPS).rstrip(';')}\n"
+        f"{charge_insert(CHARGE_GROUPS).rstrip(';')}\n"
         f"      RETURNING {_CHARGED_COLUMNS}\n"
         f"      ) INSERT INTO {CHARGED} SELECT * FROM made;\n"
         f"    {notice(DAILY_CHARGE)}\n"

@@ -26,7 +26,15 @@ A run's cost follows what changed, not the history nor a window:
 
 from __future__ import annotations
 
-from components.reporting.charge import MEASURED, SUM_SOURCE, charge_groups, charge_insert, month_charge, team_month
+from components.reporting.charge import (
+    CHARGE_GROUPS,
+    MEASURED,
+    SUM_SOURCE,
+    charge_groups,
+    charge_insert,
+    month_charge,
+    team_month,
+)
 from components.reporting.delta import apply_delta, key_ranges_delta, ranges_delta
 from components.reporting.ranges import key_ranges, key_ranges_relabelled, key_state, ranges_refresh
 from components.reporting.relations import (
@@ -235,9 +243,12 @@ def _changed() -> str:
     """`refresh_changed`: the detail groups (day, key, user, model) of the daily rows updated since the
     last run began, with every other user's group of their (day, key, model) charge groups (both
     grains rebuild from the same rows); on a new day every group of the last `window_days` days.
-    `refresh_source`: their rows of LiteLLM's table."""
+    Every detail row of those charge groups is deleted here, negated into `refresh_touched`: the other
+    users are named by the rows this delete returns. `refresh_source`: the groups' rows of LiteLLM's
+    table."""
     cols = ", ".join(_GROUP)
     picked = ", ".join(f"x.{c}" for c in _GROUP)
+    negated = ", ".join(f"-d.{m}" for m in MEASURES)
     return (
         f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
         f"    SELECT {picked}, x.date::date, {key_id('x.api_key')} FROM (\n"
@@ -258,7 +269,15 @@ def _changed() -> str:
         f"        SELECT day, key_id, user_id, model FROM {DETAIL} WHERE day >= first\n"
         f"        EXCEPT SELECT day, key_id, user_id, model FROM {CHANGED}\n"
         "      ) x;\n"
-        f"      ANALYZE {CHANGED};\n"
+        "    END IF;\n"
+        f"    ANALYZE {CHANGED};\n"
+        "    -- every detail row of the changed (day, key, model) groups, whoever the user: rebuilt below\n"
+        "    WITH gone AS (\n"
+        f"      DELETE FROM {DETAIL} d USING {CHARGE_GROUPS} c\n"
+        "      WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
+        f"      RETURNING d.day, {', '.join(f'd.{x}' for x in _DETAIL_DIMS)}, {negated}\n"
+        f"    ) INSERT INTO {TOUCHED} SELECT * FROM gone;\n"
+        "    IF new_day THEN\n"
         "      changed_days := ARRAY(SELECT DISTINCT date FROM " + CHANGED + ");\n"
         "      -- whole days: read once (the date index), kept for the changed keys (a hash join)\n"
         "      WITH day_rows AS MATERIALIZED (\n"
@@ -266,11 +285,11 @@ def _changed() -> str:
         f"      ) INSERT INTO {SOURCE} SELECT r.* FROM day_rows r\n"
         f"        WHERE (r.date, r.api_key) IN (SELECT date, api_key FROM {CHANGED});\n"
         "    ELSE\n"
-        "      -- the other users of a changed (day, key, model): their detail rows say who they are\n"
+        "      -- the other users of a changed (day, key, model): the detail rows just deleted name them\n"
         f"      INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
-        "      SELECT c.date, c.api_key, d.user_id, d.model, d.day, d.key_id\n"
-        f"      FROM (SELECT DISTINCT date, api_key, day, key_id, model FROM {CHANGED}) c\n"
-        f"      JOIN {DETAIL} d ON d.key_id = c.key_id AND d.day = c.day AND d.model IS NOT DISTINCT FROM c.model\n"
+        "      SELECT c.date, c.api_key, t.user_id, t.model, t.day, t.key_id\n"
+        f"      FROM {CHARGE_GROUPS} c\n"
+        f"      JOIN {TOUCHED} t ON t.key_id = c.key_id AND t.day = c.day AND t.model IS NOT DISTINCT FROM c.model\n"
         f"      EXCEPT SELECT {cols}, day, key_id FROM {CHANGED};\n"
         f"      ANALYZE {CHANGED};\n"
         "      -- each group's rows by LiteLLM's unique index (OFFSET 0: probed per group, never a scan of\n"
@@ -291,15 +310,10 @@ def _changed() -> str:
 
 
 def _detail_groups() -> str:
-    """The changed groups' detail rows, rebuilt; every row deleted or written lands in `refresh_touched`."""
+    """The changed groups' detail rows, rebuilt (`_changed` deleted the old ones); every row written
+    lands in `refresh_touched` beside the deleted ones."""
     dims = ", ".join(_DETAIL_DIMS)
-    negated = ", ".join(f"-d.{m}" for m in MEASURES)
     return (
-        f"    WITH gone AS (\n"
-        f"      DELETE FROM {DETAIL} d USING {CHANGED} c\n"
-        f"      WHERE d.day = c.day AND d.key_id = c.key_id AND {_SAME.replace('u.', 'd.')}\n"
-        f"      RETURNING d.day, {', '.join(f'd.{x}' for x in _DETAIL_DIMS)}, {negated}\n"
-        f"    ) INSERT INTO {TOUCHED} SELECT * FROM gone;\n"
         "    WITH made AS (\n"
         f"      INSERT INTO {DETAIL} (day, {dims}, {MEASURE_NAMES})\n"
         "      SELECT c.day, COALESCE(k.team_id, d.team_id), c.key_id, c.user_id, c.model,\n"

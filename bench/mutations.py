@@ -290,8 +290,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "sql",
         "the first run of a day no longer re-aggregates the window: what the change tracking missed stays wrong",
         SQL,
-        '"    IF new_day THEN\\n"',
-        '"    IF false THEN\\n"',
+        '"    IF new_day THEN\\n"\n        "      -- once a day',
+        '"    IF false THEN\\n"\n        "      -- once a day',
         SQL_TESTS,
     ),
     Mutation(
@@ -299,8 +299,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "sql",
         "a changed (day, key, model) is rebuilt from its new rows only: the chargeback loses its other users' spend",
         SQL,
-        "JOIN {DETAIL} d ON d.key_id = c.key_id AND d.day = c.day AND d.model IS NOT DISTINCT FROM c.model",
-        "JOIN {DETAIL} d ON false",
+        "JOIN {TOUCHED} t ON t.key_id = c.key_id AND t.day = c.day AND t.model IS NOT DISTINCT FROM c.model",
+        "JOIN {TOUCHED} t ON false",
         SQL_TESTS,
     ),
     Mutation(

@@ -25,8 +25,9 @@ from dashboards.reporting_schema import (
 )
 
 _SUMS = ", ".join(f"sum(t.{m}) AS {m}" for m in MEASURES)
-_ADD = ", ".join(f"{m} = x.{m} + d.{m}" for m in MEASURES)
-_EMPTIED = nothing({m: f"x.{m} + d.{m}" for m in MEASURES})
+_OLD = ", ".join(f"x.{m} AS was_{m}" for m in MEASURES)
+_ADD = ", ".join(f"{m} = x.{m} + c.{m}" for m in MEASURES)
+_EMPTIED = nothing({m: f"c.was_{m} + c.{m}" for m in MEASURES})
 """A group whose every count goes back to zero (and its spend, but for float rounding): its row goes."""
 _UNCHANGED = " AND ".join(f"sum(t.{m}) = 0" for m in MEASURES)
 """A group whose rows were rebuilt as they were (a changed charge group's other user): nothing to write."""
@@ -43,22 +44,28 @@ def apply_delta(table: str, period: str, dims: tuple[str, ...], unit: str | None
     differences in `touched` (a relation with `day`, `dims` and the measures). `unit`: None when
     `period` is the day, else 'week' or 'month'.
 
-    One statement: the differences summed once, then every group that changed updated, emptied or
-    inserted (disjoint row sets, so one snapshot serves them all)."""
+    One statement: the differences summed once, each group's row found once (by the index; a NULL
+    first dimension apart, so both halves can use it) with its place (`ctid`) and measures, then every
+    group that changed updated or emptied at that place, or inserted (disjoint row sets, so one
+    snapshot serves them all; only the refresh writes these tables, under its lock)."""
     of = "t.day" if unit is None else f"date_trunc('{unit}', t.day::timestamp)::date"
     cols = ", ".join(dims)
     changes = f"SELECT {of} AS p, {', '.join(f't.{d}' for d in dims)}, {_SUMS} FROM {touched} t GROUP BY 1, {cols}"
-    parts = [f"d AS MATERIALIZED (\n      {changes}\n      HAVING NOT ({_UNCHANGED}))"]
-    for i, (which, anchor_null) in enumerate((("IS NOT", False), ("IS", True))):
-        match = f"x.{period} = d.p AND {_same(dims, anchor_null)}"
-        parts += [
-            f"gone{i} AS (DELETE FROM {table} x USING d WHERE {match} AND {_EMPTIED} RETURNING 1)",
-            f"moved{i} AS (UPDATE {table} x SET {_ADD} FROM d WHERE {match} AND NOT ({_EMPTIED}) RETURNING 1)",
-            f"made{i} AS (\n      INSERT INTO {table} ({period}, {cols}, {MEASURE_NAMES})\n"
-            f"      SELECT d.p, {', '.join(f'd.{d}' for d in dims)}, {', '.join(f'd.{m}' for m in MEASURES)} FROM d\n"
-            f"      WHERE d.{dims[0]} {which} NULL AND NOT EXISTS (SELECT FROM {table} x WHERE {match}) RETURNING 1)",
-        ]
-    counted = " + ".join(f"(SELECT count(*) FROM {name}{i})" for i in (0, 1) for name in ("gone", "moved", "made"))
+    found = "\n      UNION ALL\n".join(
+        f"      SELECT d.*, x.ctid AS at, {_OLD} FROM d\n"
+        f"      LEFT JOIN {table} x ON x.{period} = d.p AND {_same(dims, null)} WHERE d.{dims[0]} {which} NULL"
+        for which, null in (("IS NOT", False), ("IS", True))
+    )
+    parts = [
+        f"d AS MATERIALIZED (\n      {changes}\n      HAVING NOT ({_UNCHANGED}))",
+        f"c AS MATERIALIZED (\n{found})",
+        f"gone AS (DELETE FROM {table} x USING c WHERE x.ctid = c.at AND {_EMPTIED} RETURNING 1)",
+        f"moved AS (UPDATE {table} x SET {_ADD} FROM c WHERE x.ctid = c.at AND NOT ({_EMPTIED}) RETURNING 1)",
+        f"made AS (\n      INSERT INTO {table} ({period}, {cols}, {MEASURE_NAMES})\n"
+        f"      SELECT c.p, {', '.join(f'c.{d}' for d in dims)}, {', '.join(f'c.{m}' for m in MEASURES)} FROM c\n"
+        "      WHERE c.at IS NULL RETURNING 1)",
+    ]
+    counted = " + ".join(f"(SELECT count(*) FROM {name})" for name in ("gone", "moved", "made"))
     ctes = ",\n    ".join(parts)
     return f"    WITH {ctes}\n    SELECT {counted} INTO moved;\n{notice(table, rows='moved')}"
 

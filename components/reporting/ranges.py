@@ -19,7 +19,7 @@ key, team or user over up to 30 daily rows each at query time.
 from __future__ import annotations
 
 from components.reporting.relations import SRC_TOKENS, key_id, nothing
-from components.reporting.working import KEY_CHANGES, KEYS_NOW, LABELS, RELABELLED, notice
+from components.reporting.working import KEY_CHANGES, LABELS, RELABELLED, notice
 from dashboards.reporting_schema import (
     BY_KEY,
     BY_TEAM,
@@ -78,21 +78,21 @@ def ranges_refresh() -> str:
 
 
 def key_state() -> str:
-    """LiteLLM's keys as of this run (a handful of columns, no token), compared with `key_state` once
-    (a full join): only the keys that differ are written; those whose label changed, new or gone, land
+    """LiteLLM's keys as of this run (a handful of columns, no token), compared with `key_state` in one
+    full join, nothing copied: only the keys that differ are written; those whose label changed, new or gone, land
     in `refresh_relabelled`."""
     columns = "label, key_alias, key_name, team_id, max_budget, spend, budget_reset_at, expires, blocked"
     names = columns.split(", ")
     excluded = ", ".join(f"EXCLUDED.{c}" for c in names)
     return (
         "  -- the keys as of this run, for labels and the budget list\n"
-        f"  INSERT INTO {KEYS_NOW}\n"
-        f"  SELECT {key_id('k.token')} AS key_id, {key_label('k')} AS label, k.key_alias, k.key_name, k.team_id,\n"
-        "    k.max_budget, k.spend, k.budget_reset_at, k.expires, k.blocked\n"
-        f"  FROM {SRC_TOKENS} k;\n"
         f"  INSERT INTO {KEY_CHANGES} (key_id, present, {columns}, old_label)\n"
         f"  SELECT key_id, k.key_id IS NOT NULL, {', '.join(f'k.{c}' for c in names)}, s.label\n"
-        f"  FROM {KEYS_NOW} k FULL JOIN {KEY_STATE} s USING (key_id)\n"
+        "  FROM (\n"
+        f"    SELECT {key_id('t.token')} AS key_id, {key_label('t')} AS label, t.key_alias, t.key_name, t.team_id,\n"
+        "      t.max_budget, t.spend, t.budget_reset_at, t.expires, t.blocked\n"
+        f"    FROM {SRC_TOKENS} t\n"
+        f"  ) k FULL JOIN {KEY_STATE} s USING (key_id)\n"
         f"  WHERE k.key_id IS NULL OR s.key_id IS NULL\n"
         f"    OR ({', '.join(f'k.{c}' for c in names)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in names)});\n"
         f"  INSERT INTO {RELABELLED}\n"

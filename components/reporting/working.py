@@ -21,10 +21,6 @@ SCRATCH = {
         "day date, team_id text, key_id text, user_id text, model text, spend double precision, requests bigint,"
         " failed bigint, prompt_tokens bigint, completion_tokens bigint"
     ),
-    "refresh_keys": (
-        "key_id text, label text, key_alias text, key_name text, team_id text, max_budget double precision,"
-        " spend double precision, budget_reset_at timestamp, expires timestamp, blocked boolean"
-    ),
     "refresh_key_changes": (
         "key_id text, present boolean, label text, key_alias text, key_name text, team_id text,"
         " max_budget double precision, spend double precision, budget_reset_at timestamp, expires timestamp,"
@@ -43,10 +39,8 @@ CHARGED = f"{SCHEMA}.refresh_charged"
 TOUCHED = f"{SCHEMA}.refresh_touched"
 """Every `daily_detail` row deleted (measures negated) or written by this run: the differences
 every coarser table moves by (delta.py)."""
-KEYS_NOW = f"{SCHEMA}.refresh_keys"
-"""LiteLLM's key table as this run read it (the columns of `key_state`)."""
 KEY_CHANGES = f"{SCHEMA}.refresh_key_changes"
-"""The keys that differ between LiteLLM's key table (`refresh_keys`) and `key_state`: new, changed
+"""The keys that differ between LiteLLM's key table and `key_state`: new, changed
 (`present`) or gone, each with its label in `key_state` before this run."""
 RELABELLED = f"{SCHEMA}.refresh_relabelled"
 """Keys whose label changed (or that are new or gone), with their label before this run."""
@@ -54,10 +48,14 @@ LABELS = f"{SCHEMA}.refresh_labels"
 """The key labels whose standard ranges this run rebuilds."""
 
 
+RETIRED = ("refresh_keys",)
+"""Working tables an earlier version made: dropped by the schema apply."""
+
+
 def scratch_ddl() -> list[str]:
     """The working tables, made again by every schema apply (they hold nothing between runs, so an
-    upgrade that changes their columns needs no migration)."""
-    return [
+    upgrade that changes their columns needs no migration); the retired ones dropped."""
+    return [f"DROP TABLE IF EXISTS {SCHEMA}.{name};" for name in RETIRED] + [
         f"DROP TABLE IF EXISTS {SCHEMA}.{name};\nCREATE UNLOGGED TABLE {SCHEMA}.{name} ({columns});"
         for name, columns in SCRATCH.items()
     ]

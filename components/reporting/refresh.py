@@ -242,9 +242,9 @@ provider, tool, endpoint): a few rows each, whatever the table's size or its sta
 def _changed() -> str:
     """`refresh_changed`: the detail groups (day, key, user, model) of the daily rows updated since the
     last run began, with every other user's group of their (day, key, model) charge groups (both
-    grains rebuild from the same rows); on a new day every group of the last `window_days` days.
+    grains rebuild from the same rows); on a new day every group of the last `window_days` days too.
     Every detail row of those charge groups is deleted here, negated into `refresh_touched`: the other
-    users are named by the rows this delete returns. `refresh_source`: the groups' rows of LiteLLM's
+    users are named by the rows this delete returns, on either path. `refresh_source`: the groups' rows of LiteLLM's
     table."""
     cols = ", ".join(_GROUP)
     picked = ", ".join(f"x.{c}" for c in _GROUP)
@@ -277,6 +277,16 @@ def _changed() -> str:
         "      WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
         f"      RETURNING d.day, {', '.join(f'd.{x}' for x in _DETAIL_DIMS)}, {negated}\n"
         f"    ) INSERT INTO {TOUCHED} SELECT * FROM gone;\n"
+        "    -- their other users, named by the rows just deleted (on a new day too: a late row before the\n"
+        "    -- window brings only its own group)\n"
+        f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
+        "    SELECT DISTINCT c.date, c.api_key, t.user_id, t.model, t.day, t.key_id\n"
+        f"    FROM {CHARGE_GROUPS} c\n"
+        f"    JOIN {TOUCHED} t ON t.key_id = c.key_id AND t.day = c.day AND t.model IS NOT DISTINCT FROM c.model\n"
+        "    WHERE c.api_key IS NOT NULL AND NOT EXISTS (\n"
+        f"      SELECT FROM {CHANGED} x WHERE x.day = t.day AND x.key_id = t.key_id\n"
+        "        AND x.user_id IS NOT DISTINCT FROM t.user_id AND x.model IS NOT DISTINCT FROM t.model);\n"
+        f"    ANALYZE {CHANGED};\n"
         "    IF new_day THEN\n"
         "      changed_days := ARRAY(SELECT DISTINCT date FROM " + CHANGED + ");\n"
         "      -- whole days: read once (the date index), kept for the changed keys (a hash join)\n"
@@ -285,13 +295,6 @@ def _changed() -> str:
         f"      ) INSERT INTO {SOURCE} SELECT r.* FROM day_rows r\n"
         f"        WHERE (r.date, r.api_key) IN (SELECT date, api_key FROM {CHANGED});\n"
         "    ELSE\n"
-        "      -- the other users of a changed (day, key, model): the detail rows just deleted name them\n"
-        f"      INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
-        "      SELECT c.date, c.api_key, t.user_id, t.model, t.day, t.key_id\n"
-        f"      FROM {CHARGE_GROUPS} c\n"
-        f"      JOIN {TOUCHED} t ON t.key_id = c.key_id AND t.day = c.day AND t.model IS NOT DISTINCT FROM c.model\n"
-        f"      EXCEPT SELECT {cols}, day, key_id FROM {CHANGED};\n"
-        f"      ANALYZE {CHANGED};\n"
         "      -- each group's rows by LiteLLM's unique index (OFFSET 0: probed per group, never a scan of\n"
         "      -- the table); a NULL user or model by the key's index\n"
         f"      INSERT INTO {SOURCE} SELECT r.* FROM {CHANGED} c CROSS JOIN LATERAL (\n"

@@ -314,3 +314,23 @@ def test_a_new_day_drops_a_group_whose_rows_were_deleted(db: tuple[LiteLLMDataba
         conn.execute(f"DELETE FROM {DAILY} WHERE user_id = 'hank'")
     # hank's group (today, k2-alpha, gpt-4o) is gone; bob's beside it stays
     _as_from_scratch(database, f"SELECT * FROM reporting.refresh(3, '{tomorrow}')")
+
+
+def test_a_late_row_before_a_new_days_window_keeps_the_other_users_of_its_group(
+    db: tuple[LiteLLMDatabase, str],
+) -> None:
+    """The first run of a day reads a late row for a day before its window like any other changed
+    row: its (day, key, model) is rebuilt with every user of it, so the other users' detail rows
+    stay. (After the test above: the refresh state's day moves on to the day after tomorrow, then
+    the day after.)"""
+    database, _ = db
+    in_two, in_three = ((datetime.now(UTC) + timedelta(days=n)).date().isoformat() for n in (2, 3))
+    owner = (database.owner, database.owner_password)
+    _age(database)
+    with database.server.connect_as(*owner, DBNAME) as conn:
+        _add(conn, "ursula", spend_seed.Request(_day(10), 9, "k2-alpha", "ursula", "gpt-4o", 0.5, 10, 5))
+    _as_from_scratch(database, f"SELECT * FROM reporting.refresh(3, '{in_two}')")
+    _age(database)
+    with database.server.connect_as(*owner, DBNAME) as conn:
+        _add(conn, "victor", spend_seed.Request(_day(10), 9, "k2-alpha", "victor", "gpt-4o", 0.25, 10, 5))
+    _as_from_scratch(database, f"SELECT * FROM reporting.refresh(3, '{in_three}')")

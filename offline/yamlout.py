@@ -27,21 +27,34 @@ def sorted_keys(data: Any) -> Any:
     return data
 
 
+_SIMPLE_KEY = 100
+"""Mapping keys up to this long: PyYAML writes a key of 123 characters or more as `? key` (its limit
+counts the implicit tag), libyaml only past 128."""
+
+
+def _printable(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
 def emitted_alike(data: Any) -> bool:
-    """Whether libyaml writes `data` as PyYAML does: when every string in it (keys too) is printable
-    ASCII. A line break, a tab or a non-ASCII character makes a string double-quoted with escapes, and
-    the two emitters fold long double-quoted strings at different places."""
+    """Whether libyaml writes `data` as PyYAML does: when every string in it is printable ASCII (a line
+    break, a tab or a non-ASCII character makes a string double-quoted with escapes, and the two
+    emitters fold long double-quoted strings at different places), every mapping key a string of at
+    most `_SIMPLE_KEY` characters, and nothing but mappings, lists, strings, numbers, booleans and None."""
     pending = [data]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            if not (item.isascii() and item.isprintable()):
+            if not _printable(item):
                 return False
         elif isinstance(item, dict):
-            pending.extend(item)
+            if not all(isinstance(k, str) and len(k) <= _SIMPLE_KEY and _printable(k) for k in item):
+                return False
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
+        elif item is not None and not isinstance(item, int | float):  # bool is an int
+            return False
     return True
 
 

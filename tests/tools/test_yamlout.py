@@ -40,19 +40,27 @@ def test_every_manifest_of_the_stacks_is_written_as_before(stack: str, overrides
 
 
 # Strings near the edges: YAML-significant (quoted), non-ASCII, tabs and line breaks (double-quoted),
-# and long ones of words with one such character (folded), deep under long keys and in lists.
+# long ones of words, with or without one such character (folded), long keys (PyYAML writes a key of
+# 123 characters or more as `? key`, libyaml only past 128), deep in mappings, lists and tuples.
 _text = st.text(alphabet=st.sampled_from([*"ab:#-'\"\\\n\t{}[],&*!|>%@`é0.", " "]), max_size=40)
+_words = st.lists(st.sampled_from(["a", "bb", "ccc", "dddd"]), min_size=20, max_size=60).map(" ".join)
 _long = st.builds(
     lambda words, odd, at: " ".join([*words[:at], odd, *words[at:]]),
     st.lists(st.sampled_from(["a", "bb", "ccc", "dddd"]), min_size=20, max_size=60),
     st.sampled_from(["é", "\n", "\t", "x\ny", "ü"]),
     st.integers(0, 60),
 )
-_scalars = st.one_of(_text, _long, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
-_keys = st.one_of(st.text(alphabet=st.sampled_from(list("abkz-_./ ")), min_size=1, max_size=60), _long)
+_scalars = st.one_of(_text, _words, _long, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+_keys = st.one_of(
+    st.text(alphabet=st.sampled_from(list("abkz-_./ ")), min_size=1, max_size=60),
+    st.integers(100, 140).map(lambda n: "k" * n),
+    _long,
+)
 _trees = st.recursive(
     _scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.lists(inner, max_size=3).map(tuple), st.dictionaries(_keys, inner, max_size=4)
+    ),
     max_leaves=30,
 )
 

@@ -299,7 +299,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "sql",
         "a changed (day, key, model) is rebuilt from its new rows only: the chargeback loses its other users' spend",
         SQL,
-        "JOIN {TOUCHED} t ON t.key_id = c.key_id AND t.day = c.day AND t.model IS NOT DISTINCT FROM c.model",
+        "JOIN {TOUCHED} t ON {in_charge_group('t')}",
         "JOIN {TOUCHED} t ON false",
         SQL_TESTS,
     ),

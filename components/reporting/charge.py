@@ -36,6 +36,12 @@ CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANG
 """`daily_charge` sums over users: its changed groups are (day, key, model)."""
 
 
+def in_charge_group(row: str) -> str:
+    """`row` (an alias with day, key_id and model) belongs to the charge group `c`; a NULL model is a
+    group of its own."""
+    return f"{row}.day = c.day AND {row}.key_id = c.key_id AND {row}.model IS NOT DISTINCT FROM c.model"
+
+
 _CHARGED_COLUMNS = f"day, team_id, key_alias, {MEASURE_NAMES}"
 
 
@@ -47,7 +53,7 @@ def charge_groups() -> str:
         "    IF NOT whole_charge THEN\n"
         f"      WITH gone AS (\n"
         f"        DELETE FROM {DAILY_CHARGE} d USING {CHARGE_GROUPS} c\n"
-        "        WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
+        f"        WHERE {in_charge_group('d')}\n"
         f"        RETURNING d.day, d.team_id, d.key_alias, {negated}\n"
         f"      ) INSERT INTO {CHARGED} SELECT * FROM gone;\n"
         "      WITH made AS (\n"

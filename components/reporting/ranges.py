@@ -79,8 +79,8 @@ def ranges_refresh() -> str:
 
 def key_state() -> str:
     """LiteLLM's keys as of this run (a handful of columns, no token), compared with `key_state` in one
-    full join, nothing copied: only the keys that differ are written; those whose label changed, new or gone, land
-    in `refresh_relabelled`."""
+    full join, nothing copied: only the keys that differ are written; those whose label changed, new or
+    gone, land in `refresh_relabelled`."""
     columns = "label, key_alias, key_name, team_id, max_budget, spend, budget_reset_at, expires, blocked"
     names = columns.split(", ")
     excluded = ", ".join(f"EXCLUDED.{c}" for c in names)

@@ -32,6 +32,7 @@ from components.reporting.charge import (
     SUM_SOURCE,
     charge_groups,
     charge_insert,
+    in_charge_group,
     month_charge,
     team_month,
 )
@@ -244,8 +245,8 @@ def _changed() -> str:
     last run began, with every other user's group of their (day, key, model) charge groups (both
     grains rebuild from the same rows); on a new day every group of the last `window_days` days too.
     Every detail row of those charge groups is deleted here, negated into `refresh_touched`: the other
-    users are named by the rows this delete returns, on either path. `refresh_source`: the groups' rows of LiteLLM's
-    table."""
+    users are named by the rows this delete returns, on either path. `refresh_source`: the groups'
+    rows of LiteLLM's table."""
     cols = ", ".join(_GROUP)
     picked = ", ".join(f"x.{c}" for c in _GROUP)
     negated = ", ".join(f"-d.{m}" for m in MEASURES)
@@ -274,15 +275,15 @@ def _changed() -> str:
         "    -- every detail row of the changed (day, key, model) groups, whoever the user: rebuilt below\n"
         "    WITH gone AS (\n"
         f"      DELETE FROM {DETAIL} d USING {CHARGE_GROUPS} c\n"
-        "      WHERE d.day = c.day AND d.key_id = c.key_id AND d.model IS NOT DISTINCT FROM c.model\n"
+        f"      WHERE {in_charge_group('d')}\n"
         f"      RETURNING d.day, {', '.join(f'd.{x}' for x in _DETAIL_DIMS)}, {negated}\n"
         f"    ) INSERT INTO {TOUCHED} SELECT * FROM gone;\n"
         "    -- their other users, named by the rows just deleted (on a new day those of a late row before the\n"
         "    -- window: the window's groups are all there)\n"
         f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
-        "    SELECT DISTINCT c.date, c.api_key, t.user_id, t.model, t.day, t.key_id\n"
+        "    SELECT c.date, c.api_key, t.user_id, t.model, t.day, t.key_id\n"
         f"    FROM {CHARGE_GROUPS} c\n"
-        f"    JOIN {TOUCHED} t ON t.key_id = c.key_id AND t.day = c.day AND t.model IS NOT DISTINCT FROM c.model\n"
+        f"    JOIN {TOUCHED} t ON {in_charge_group('t')}\n"
         "    WHERE c.api_key IS NOT NULL AND (NOT new_day OR (c.day < first AND t.day < first)) AND NOT EXISTS (\n"
         f"      SELECT FROM {CHANGED} x WHERE x.day = t.day AND x.key_id = t.key_id\n"
         "        AND x.user_id IS NOT DISTINCT FROM t.user_id AND x.model IS NOT DISTINCT FROM t.model);\n"

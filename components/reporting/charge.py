@@ -6,6 +6,7 @@ table's rows), each kept by the run that refresh.py describes.
 from __future__ import annotations
 
 from components.reporting.delta import apply_delta
+from components.reporting.rebuild import rebuild_in_place
 from components.reporting.relations import (
     CHARGE_DIMS,
     MEASURE_NAMES,
@@ -14,7 +15,7 @@ from components.reporting.relations import (
     key_id,
     key_owner_join,
 )
-from components.reporting.working import CHANGED, CHARGED, SOURCE, notice
+from components.reporting.working import CHANGED, CHARGED, SOURCE, WAS_CHARGE, notice
 from dashboards.declared import TEAM_MONTH_COLUMNS, UNDECLARED, declared_key_join, team_month_totals
 from dashboards.reporting_schema import CHARGE_TEAM_MONTH, DAILY_CHARGE, MEASURES, MONTH_CHARGE
 
@@ -34,6 +35,9 @@ moving the tables by differences could not (a difference of zeros is none)."""
 
 CHARGE_GROUPS = f"(SELECT DISTINCT date, day, api_key, key_id, model FROM {CHANGED})"
 """`daily_charge` sums over users: its changed groups are (day, key, model)."""
+CHARGE_ROWS = f"(SELECT DISTINCT day, key_id, model FROM {CHANGED})"
+"""The changed charge groups as the reporting tables name them: each once (a new day's group whose
+LiteLLM rows are all gone is in `refresh_changed` without its key's hash, beside its live users)."""
 
 
 def in_charge_group(row: str) -> str:
@@ -42,25 +46,20 @@ def in_charge_group(row: str) -> str:
     return f"{row}.day = c.day AND {row}.key_id = c.key_id AND {row}.model IS NOT DISTINCT FROM c.model"
 
 
-_CHARGED_COLUMNS = f"day, team_id, key_alias, {MEASURE_NAMES}"
-
-
 def charge_groups() -> str:
-    """The changed (day, key, model) groups of daily_charge rebuilt; the rows deleted (negated) and
-    written land in `refresh_charged`."""
-    negated = ", ".join(f"-d.{m}" for m in MEASURES)
+    """The changed (day, key, model) groups of daily_charge summed again and rewritten in place where
+    they changed (rebuild.py); their differences land in `refresh_charged`."""
+    kept = ", ".join(f"d.{c}" for c in ("ctid", "day", *CHARGE_DIMS, *MEASURES))
+    rebuilt = rebuild_in_place(
+        DAILY_CHARGE, CHARGE_DIMS, WAS_CHARGE, _charge_select(CHARGE_GROUPS), CHARGED, ("day", "team_id", "key_alias")
+    )
     return (
         "    IF NOT whole_charge THEN\n"
-        f"      WITH gone AS (\n"
-        f"        DELETE FROM {DAILY_CHARGE} d USING {CHARGE_GROUPS} c\n"
-        f"        WHERE {in_charge_group('d')}\n"
-        f"        RETURNING d.day, d.team_id, d.key_alias, {negated}\n"
-        f"      ) INSERT INTO {CHARGED} SELECT * FROM gone;\n"
-        "      WITH made AS (\n"
-        f"{charge_insert(CHARGE_GROUPS).rstrip(';')}\n"
-        f"      RETURNING {_CHARGED_COLUMNS}\n"
-        f"      ) INSERT INTO {CHARGED} SELECT * FROM made;\n"
-        f"    {notice(DAILY_CHARGE)}\n"
+        f"      INSERT INTO {WAS_CHARGE}\n"
+        f"      SELECT {kept} FROM {DAILY_CHARGE} d JOIN {CHARGE_ROWS} c ON {in_charge_group('d')};\n"
+        f"      ANALYZE {WAS_CHARGE};\n"
+        f"{rebuilt}\n"
+        f"    {notice(DAILY_CHARGE, rows='n')}\n"
         "    END IF;"
     )
 
@@ -87,21 +86,26 @@ def month_charge() -> str:
 
 
 def charge_insert(groups: str) -> str:
-    """`daily_charge`'s rows from LiteLLM's, for every day or only `groups`' (day, key) groups.
+    """`daily_charge`'s rows from LiteLLM's, for every day or only `groups`' (day, key) groups."""
+    columns = f"day, {', '.join(CHARGE_DIMS)}, {MEASURE_NAMES}"
+    return f"      INSERT INTO {DAILY_CHARGE} ({columns})\n{_charge_select(groups)};"
+
+
+def _charge_select(groups: str) -> str:
+    """`daily_charge`'s rows (day, its dimensions, the measures) from LiteLLM's, for every day or only
+    `groups`' (day, key) groups.
 
     A row's team, key alias and masked name are its key's in LiteLLM's key table when its day is
     aggregated or, for a key deleted since (alone, or with its team), the key's last archived row
     (`"LiteLLM_DeletedVerificationToken"`, read only then, by its token index): a deleted team's
     spend stays under that team.
     """
-    dims = ", ".join(CHARGE_DIMS)
     join = (
         f"      JOIN {groups} c ON u.date = c.date AND u.api_key = c.api_key AND u.model IS NOT DISTINCT FROM c.model\n"
         if groups
         else ""
     )
     return (
-        f"      INSERT INTO {DAILY_CHARGE} (day, {dims}, {MEASURE_NAMES})\n"
         f"      SELECT u.date::date, COALESCE(k.team_id, d.team_id), {key_id('u.api_key')},\n"
         "        COALESCE(k.key_alias, d.key_alias), COALESCE(k.key_name, d.key_name), u.model_group, u.model,\n"
         f"        u.custom_llm_provider, {SUM_SOURCE}\n"
@@ -109,7 +113,7 @@ def charge_insert(groups: str) -> str:
         f"{join}"
         f"{key_owner_join('u.api_key')}"
         f"      WHERE {MEASURED}\n"
-        "      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;"
+        "      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
     )
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from components.reporting.charge import (
     CHARGE_GROUPS,
+    CHARGE_ROWS,
     MEASURED,
     SUM_SOURCE,
     charge_groups,
@@ -38,6 +39,7 @@ from components.reporting.charge import (
 )
 from components.reporting.delta import apply_delta, key_ranges_delta, ranges_delta
 from components.reporting.ranges import key_ranges, key_ranges_relabelled, key_state, ranges_refresh
+from components.reporting.rebuild import rebuild_in_place
 from components.reporting.relations import (
     COARSE,
     DAILY_MEASURED,
@@ -50,7 +52,7 @@ from components.reporting.relations import (
     key_id,
     key_owner_join,
 )
-from components.reporting.working import CHANGED, SOURCE, TOUCHED, empty_scratch, notice
+from components.reporting.working import CHANGED, SOURCE, TOUCHED, WAS_DETAIL, empty_scratch, notice
 from dashboards.reporting_schema import (
     DAILY_CHARGE,
     DECLARED_KEYS,
@@ -249,7 +251,7 @@ def _changed() -> str:
     rows of LiteLLM's table."""
     cols = ", ".join(_GROUP)
     picked = ", ".join(f"x.{c}" for c in _GROUP)
-    negated = ", ".join(f"-d.{m}" for m in MEASURES)
+    kept = ", ".join(f"d.{c}" for c in ("ctid", "day", *_DETAIL_DIMS, *MEASURES))
     return (
         f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
         f"    SELECT {picked}, x.date::date, {key_id('x.api_key')} FROM (\n"
@@ -272,18 +274,17 @@ def _changed() -> str:
         "      ) x;\n"
         "    END IF;\n"
         f"    ANALYZE {CHANGED};\n"
-        "    -- every detail row of the changed (day, key, model) groups, whoever the user: rebuilt below\n"
-        "    WITH gone AS (\n"
-        f"      DELETE FROM {DETAIL} d USING {CHARGE_GROUPS} c\n"
-        f"      WHERE {in_charge_group('d')}\n"
-        f"      RETURNING d.day, {', '.join(f'd.{x}' for x in _DETAIL_DIMS)}, {negated}\n"
-        f"    ) INSERT INTO {TOUCHED} SELECT * FROM gone;\n"
-        "    -- their other users, named by the rows just deleted (on a new day those of a late row before the\n"
+        "    -- every detail row of the changed (day, key, model) groups, whoever the user, with its place:\n"
+        "    -- rewritten below where it changed\n"
+        f"    INSERT INTO {WAS_DETAIL}\n"
+        f"    SELECT {kept} FROM {DETAIL} d JOIN {CHARGE_ROWS} c ON {in_charge_group('d')};\n"
+        f"    ANALYZE {WAS_DETAIL};\n"
+        "    -- their other users, named by those rows (on a new day those of a late row before the\n"
         "    -- window: the window's groups are all there)\n"
         f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
         "    SELECT c.date, c.api_key, t.user_id, t.model, t.day, t.key_id\n"
         f"    FROM {CHARGE_GROUPS} c\n"
-        f"    JOIN {TOUCHED} t ON {in_charge_group('t')}\n"
+        f"    JOIN {WAS_DETAIL} t ON {in_charge_group('t')}\n"
         "    WHERE c.api_key IS NOT NULL AND (NOT new_day OR (c.day < first AND t.day < first)) AND NOT EXISTS (\n"
         f"      SELECT FROM {CHANGED} x WHERE x.day = t.day AND x.key_id = t.key_id\n"
         "        AND x.user_id IS NOT DISTINCT FROM t.user_id AND x.model IS NOT DISTINCT FROM t.model);\n"
@@ -314,22 +315,20 @@ def _changed() -> str:
 
 
 def _detail_groups() -> str:
-    """The changed groups' detail rows, rebuilt (`_changed` deleted the old ones); every row written
-    lands in `refresh_touched` beside the deleted ones."""
-    dims = ", ".join(_DETAIL_DIMS)
-    return (
-        "    WITH made AS (\n"
-        f"      INSERT INTO {DETAIL} (day, {dims}, {MEASURE_NAMES})\n"
+    """The changed groups' detail rows summed again and rewritten in place where they changed
+    (rebuild.py); their differences land in `refresh_touched`."""
+    fresh = (
         "      SELECT c.day, COALESCE(k.team_id, d.team_id), c.key_id, c.user_id, c.model,\n"
         f"      {SUM_SOURCE}\n"
         f"      FROM {CHANGED} c\n"
         f"      JOIN {SOURCE} u ON u.date = c.date AND u.api_key = c.api_key AND {_SAME}\n"
         f"{key_owner_join('c.api_key')}"
         f"      WHERE {MEASURED}\n"
-        "      GROUP BY 1, 2, 3, 4, 5\n"
-        f"      RETURNING day, {dims}, {MEASURE_NAMES}\n"
-        f"    ) INSERT INTO {TOUCHED} SELECT * FROM made;\n"
-        f"  {notice(DETAIL)}\n"
+        "      GROUP BY 1, 2, 3, 4, 5"
+    )
+    return (
+        f"{rebuild_in_place(DETAIL, _DETAIL_DIMS, WAS_DETAIL, fresh, TOUCHED, ('day', *_DETAIL_DIMS))}\n"
+        f"  {notice(DETAIL, rows='n')}\n"
         "    detail := n;\n"
         f"    ANALYZE {TOUCHED};"
     )

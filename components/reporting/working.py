@@ -21,6 +21,15 @@ SCRATCH = {
         "day date, team_id text, key_id text, user_id text, model text, spend double precision, requests bigint,"
         " failed bigint, prompt_tokens bigint, completion_tokens bigint"
     ),
+    "refresh_was_detail": (
+        "at tid, day date, team_id text, key_id text, user_id text, model text, spend double precision,"
+        " requests bigint, failed bigint, prompt_tokens bigint, completion_tokens bigint"
+    ),
+    "refresh_was_charge": (
+        "at tid, day date, team_id text, key_id text, key_alias text, key_name text, model_group text, model text,"
+        " provider text, spend double precision, requests bigint, failed bigint, prompt_tokens bigint,"
+        " completion_tokens bigint"
+    ),
     "refresh_key_changes": (
         "key_id text, present boolean, label text, key_alias text, key_name text, team_id text,"
         " max_budget double precision, spend double precision, budget_reset_at timestamp, expires timestamp,"
@@ -35,10 +44,14 @@ CHANGED = f"{SCHEMA}.refresh_changed"
 SOURCE = f"{SCHEMA}.refresh_source"
 """LiteLLM's daily rows of the changed groups, read once per run (both grains rebuild from them)."""
 CHARGED = f"{SCHEMA}.refresh_charged"
-"""Every `daily_charge` row deleted (measures negated) or written by this run: monthly_charge's differences."""
+"""Each `daily_charge` group this run changed, with its difference: monthly_charge's differences."""
 TOUCHED = f"{SCHEMA}.refresh_touched"
-"""Every `daily_detail` row deleted (measures negated) or written by this run: the differences
+"""Each `daily_detail` group this run changed, with its difference (new minus old measures): what
 every coarser table moves by (delta.py)."""
+WAS_DETAIL = f"{SCHEMA}.refresh_was_detail"
+"""The `daily_detail` rows of the changed charge groups before this run, each with its place (`at`)."""
+WAS_CHARGE = f"{SCHEMA}.refresh_was_charge"
+"""The `daily_charge` rows of the changed charge groups before this run, each with its place (`at`)."""
 KEY_CHANGES = f"{SCHEMA}.refresh_key_changes"
 """The keys that differ between LiteLLM's key table and `key_state`: new, changed
 (`present`) or gone, each with its label in `key_state` before this run."""

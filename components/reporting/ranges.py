@@ -18,6 +18,7 @@ key, team or user over up to 30 daily rows each at query time.
 
 from __future__ import annotations
 
+from components.reporting.rebuild import FILLFACTOR, keep_room
 from components.reporting.relations import SRC_TOKENS, key_id, nothing
 from components.reporting.working import KEY_CHANGES, LABELS, RELABELLED, notice
 from dashboards.reporting_schema import (
@@ -36,15 +37,17 @@ from dashboards.reporting_schema import (
 
 
 def ranges_ddl() -> list[str]:
-    """The two tables and their indexes (idempotent)."""
+    """The two tables and their indexes (idempotent); a same-day run updates their rows in place, so
+    each page keeps room for the new versions (rebuild.py)."""
     return [
         f"CREATE TABLE IF NOT EXISTS {TEAM_RANGES} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  team_id text NOT NULL,\n"
         "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n"
-        "  PRIMARY KEY (from_day, to_day, team_id)\n);",
+        f"  PRIMARY KEY (from_day, to_day, team_id)\n) WITH (fillfactor = {FILLFACTOR});\n{keep_room(TEAM_RANGES)}",
         f"CREATE TABLE IF NOT EXISTS {USER_RANGES} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  user_id text NOT NULL,\n"
-        "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n  tokens bigint NOT NULL\n);",
+        "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n  tokens bigint NOT NULL\n"
+        f") WITH (fillfactor = {FILLFACTOR});\n{keep_room(USER_RANGES)}",
         f"CREATE INDEX IF NOT EXISTS user_ranges_top ON {USER_RANGES} (from_day, to_day, spend DESC, user_id);",
         # one row per range and label: what the same-day refresh moves by difference (delta.py)
         f"CREATE UNIQUE INDEX IF NOT EXISTS user_ranges_label ON {USER_RANGES} (from_day, to_day, user_id);",

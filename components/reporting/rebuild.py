@@ -30,6 +30,17 @@ FILLFACTOR = 90
 room for a changed row's new version on its own page (a HOT update, no index entries)."""
 
 
+def keep_room(table: str) -> str:
+    """`FILLFACTOR` for a table made before it (idempotent; a table takes it from its next rows on)."""
+    return (
+        "DO $$ BEGIN\n"
+        f"  IF NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = '{table}'::regclass\n"
+        f"    AND reloptions @> ARRAY['fillfactor={FILLFACTOR}']) THEN\n"
+        f"    ALTER TABLE {table} SET (fillfactor = {FILLFACTOR});\n"
+        "  END IF;\nEND $$;"
+    )
+
+
 def _sum(column: str, fresh: bool) -> str:
     cast = "" if column == "spend" else "::bigint"
     which = "" if fresh else "NOT "

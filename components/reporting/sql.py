@@ -64,7 +64,7 @@ from __future__ import annotations
 from components.database.sql import quote_identifier
 from components.reporting.charge import team_month_ddl
 from components.reporting.ranges import ranges_ddl
-from components.reporting.rebuild import FILLFACTOR
+from components.reporting.rebuild import FILLFACTOR, keep_room
 from components.reporting.refresh import refresh_function, updated_index_sql
 from components.reporting.relations import (
     CHARGE_DIMS,
@@ -141,16 +141,11 @@ def job_pod_labels() -> dict[str, str]:
 
 def _table(name: str, dims: tuple[str, ...]) -> str:
     """A rollup: a refresh rewrites its rows in place, so each page keeps room for their new versions
-    (`FILLFACTOR`, rebuild.py); a table made before that takes it from its next rows on."""
+    (rebuild.py)."""
     columns = "".join(f"  {dim} text,\n" for dim in dims)
     return (
         f"CREATE TABLE IF NOT EXISTS {name} (\n  day date NOT NULL,\n{columns}  {MEASURE_COLUMNS}\n)"
-        f" WITH (fillfactor = {FILLFACTOR});\n"
-        "DO $$ BEGIN\n"
-        f"  IF NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = '{name}'::regclass\n"
-        f"    AND reloptions @> ARRAY['fillfactor={FILLFACTOR}']) THEN\n"
-        f"    ALTER TABLE {name} SET (fillfactor = {FILLFACTOR});\n"
-        "  END IF;\nEND $$;"
+        f" WITH (fillfactor = {FILLFACTOR});\n{keep_room(name)}"
     )
 
 
@@ -215,7 +210,8 @@ def schema_sql() -> str:
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {KEY_RANGES} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  key_alias text NOT NULL,\n"
-        "  spend double precision NOT NULL,\n  requests bigint NOT NULL\n);"
+        f"  spend double precision NOT NULL,\n  requests bigint NOT NULL\n) WITH (fillfactor = {FILLFACTOR});\n"
+        f"{keep_room(KEY_RANGES)}"
     )
     parts.append(
         f"CREATE INDEX IF NOT EXISTS key_ranges_top ON {KEY_RANGES} (from_day, to_day, spend DESC, key_alias);"

@@ -8,6 +8,7 @@ the equivalence tests in tests/dashboards hold to the raw spend log.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 
 from components.reporting import sql as reporting_sql
+from components.reporting.rebuild import FILLFACTOR
 from components.reporting.relations import MONTHLY, WEEKLY
 from dashboards import reporting_schema as rs
 from tests.harness.pglab import spend_seed
@@ -301,6 +303,83 @@ def test_internal_sub_calls_that_cost_nothing_keep_their_tokens(db: tuple[LiteLL
         _add(conn, "subcall", spend_seed.Request(_day(0), 9, "k7-obr", "yuri", "llama-guard", 0.0, 30, 2))
         conn.execute(f"UPDATE {DAILY} SET api_requests = 0, successful_requests = 0 WHERE user_id = 'yuri'")
     _as_from_scratch(database)
+
+
+def _writes(database: LiteLLMDatabase, table: str) -> tuple[int, int, int, int]:
+    """The server's (inserted, updated, of them HOT, deleted) row counts for `table` so far."""
+    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
+        schema, name = table.split(".")
+        row = conn.execute(
+            "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables"
+            " WHERE schemaname = %s AND relname = %s",
+            [schema, name],
+        ).fetchone()
+    assert row is not None
+    return (int(str(row[0])), int(str(row[1])), int(str(row[2])), int(str(row[3])))
+
+
+def _writes_after(database: LiteLLMDatabase, table: str, before: tuple[int, int, int, int]) -> tuple[int, ...]:
+    """What `table` was written since `before`, once the run's backend has reported it (the server
+    takes its counts when a session ends)."""
+    deadline = time.monotonic() + 10
+    while True:
+        now = _writes(database, table)
+        if now != before or time.monotonic() > deadline:
+            return tuple(n - b for n, b in zip(now, before, strict=True))
+        time.sleep(0.05)
+
+
+def test_a_changed_group_is_updated_where_it_is_and_its_unchanged_neighbours_not_at_all(
+    db: tuple[LiteLLMDatabase, str],
+) -> None:
+    """A same-day run after alice's group grew and zed joined her (day, key, model): alice's detail row
+    and the group's charge row are updated in place without an entry in any index (HOT: the rollups
+    keep room in each page), zed's detail row inserted, and nothing deleted; the tables equal a run
+    from scratch."""
+    database, _ = db
+    _age(database)
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        _add(
+            conn,
+            "inplace",
+            spend_seed.Request(_day(0), 11, "k1-alpha", "alice", "gpt-4o", 0.5, 10, 5),
+            spend_seed.Request(_day(0), 11, "k1-alpha", "zed", "gpt-4o", 0.25, 10, 5),
+        )
+    before = {t: _writes(database, t) for t in (rs.DETAIL, rs.DAILY_CHARGE)}
+    _refresh(database)
+    # (inserted, updated, of them HOT, deleted): zed's detail row is new; the charge row sums both users
+    assert {t: _writes_after(database, t, was) for t, was in before.items()} == {
+        rs.DETAIL: (1, 1, 1, 0),
+        rs.DAILY_CHARGE: (0, 1, 1, 0),
+    }
+    incremental = _tables(database)
+    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
+        conn.execute(f"UPDATE {rs.STATE} SET started_at = NULL".encode())
+    _refresh(database)
+    assert incremental == _tables(database)
+
+
+def test_the_schema_apply_gives_a_table_made_before_it_room_for_in_place_updates(
+    db: tuple[LiteLLMDatabase, str],
+) -> None:
+    """An install whose rollups were made without room in their pages (before in-place updates):
+    the next job's schema apply sets it on every table a refresh updates in place, and no other."""
+    database, _ = db
+    room = f"fillfactor={FILLFACTOR}"
+    in_place = {t for t in TABLES if t not in (rs.CHARGE_TEAM_MONTH, rs.KEY_STATE, rs.RANGE_DAYS)}
+    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
+        for table in in_place:
+            conn.execute(f"ALTER TABLE {table} RESET (fillfactor)".encode())
+        conn.execute(reporting_sql.schema_sql().encode())
+        options = {
+            row[0]: row[1]
+            for row in conn.execute(
+                "SELECT c.relnamespace::regnamespace::text || '.' || c.relname, c.reloptions FROM pg_class c"
+                " WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'",
+                [rs.SCHEMA],
+            ).fetchall()
+        }
+    assert {t for t, o in options.items() if isinstance(o, list) and room in o} == in_place
 
 
 def test_a_new_day_drops_a_group_whose_rows_were_deleted(db: tuple[LiteLLMDatabase, str]) -> None:

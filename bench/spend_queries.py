@@ -43,7 +43,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -226,14 +226,18 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
             )
         progress("reporting schema + full refresh ...")
         window = ReportingConfig().window_days
-        full_s = spend_seed.install_reporting(server, database.name, password, GRAFANA_RO_ROLE, window_days=window)
+        # every run on the seeded day: a cluster reused on a later day keeps its "ranges ending now"
+        today = end.date()
+        full_s = spend_seed.install_reporting(
+            server, database.name, password, GRAFANA_RO_ROLE, window_days=window, today=today
+        )
         _backdate(server, database)
         # what autovacuum does in production between the first apply and the next run: after the
         # backdating, which rewrites a fresh seed's every daily row (the BRIN index's new ranges
         # are summarized by VACUUM; unsummarized, every run would scan them all)
         with server.superuser_connection(database.name) as conn:
             conn.execute("VACUUM ANALYZE")
-        incremental = [spend_seed.refresh(server, database.name, password, window) for _ in range(3)]
+        incremental = [spend_seed.refresh(server, database.name, password, window, today) for _ in range(3)]
         incremental_s = statistics.median(incremental)
         job_runs = _job_after_new_rows(server, database, password, point, end)
         with server.connect_as(reporting_sql.REPORTING_ROLE, password, database.name) as conn:
@@ -304,9 +308,9 @@ def run_point(point: Point, args: argparse.Namespace) -> int:
                             f" | {speedup:6.0f}x | {'ok' if ok else 'MISS'} |",
                             flush=True,
                         )
-        print(_psql_run(server, database, password), flush=True)
+        print(_psql_run(server, database, password, today), flush=True)
         # Last: it moves the standard ranges to tomorrow, which the panels above must not see.
-        tomorrow = (end + timedelta(days=1)).date().isoformat()
+        tomorrow = today + timedelta(days=1)
         new_day = spend_seed.refresh(server, database.name, password, window, today=tomorrow)
         print(
             f"the first run of a new UTC day (the {window}-day window again, whole; the standard ranges moved):"
@@ -334,9 +338,10 @@ def _backdate(server: PostgresServer, database: LiteLLMDatabase) -> None:
         )
 
 
-def _job_run(server: PostgresServer, database: LiteLLMDatabase, password: str) -> tuple[float, float]:
-    """One CronJob run's SQL as the job runs it: the owner's grants, then schema, grants and
-    refresh in one transaction as `reporting`. Seconds for the whole run and for the refresh."""
+def _job_run(server: PostgresServer, database: LiteLLMDatabase, password: str, today: date) -> tuple[float, float]:
+    """One CronJob run's SQL as the job runs it on `today` (the seeded day): the owner's grants, then
+    schema, grants and refresh in one transaction as `reporting`. Seconds for the whole run and for
+    the refresh."""
     files = reporting_sql
     window = ReportingConfig().window_days
     started = time.perf_counter()
@@ -346,7 +351,7 @@ def _job_run(server: PostgresServer, database: LiteLLMDatabase, password: str) -
         conn.execute(files.schema_sql().encode())
         conn.execute(files.grants_sql(GRAFANA_RO_ROLE).encode())
         begun = time.perf_counter()
-        conn.execute(files.refresh_sql(window).encode())
+        conn.execute(files.refresh_sql(window, today).encode())
         refresh_s = time.perf_counter() - begun
     return time.perf_counter() - started, refresh_s
 
@@ -370,11 +375,11 @@ def _job_after_new_rows(
                     users=point.users,
                     models=point.models,
                 )
-        timed[rows] = _job_run(server, database, password)
+        timed[rows] = _job_run(server, database, password, end.date())
     return timed
 
 
-def _psql_run(server: PostgresServer, database: LiteLLMDatabase, password: str) -> str:
+def _psql_run(server: PostgresServer, database: LiteLLMDatabase, password: str, today: date) -> str:
     """One job run as the CronJob runs it, psql itself, under `/usr/bin/time -v`: its peak memory
     sizes the job's container (components/reporting/component.py). psql holds no result rows, only
     the NOTICEs it prints, so its memory does not grow with the data."""
@@ -383,7 +388,7 @@ def _psql_run(server: PostgresServer, database: LiteLLMDatabase, password: str) 
         return "psql job run: skipped (needs psql and /usr/bin/time)"
     window = ReportingConfig().window_days
     with tempfile.TemporaryDirectory() as folder:
-        files = {"schema.sql": reporting_sql.schema_sql(), "refresh.sql": reporting_sql.refresh_sql(window)}
+        files = {"schema.sql": reporting_sql.schema_sql(), "refresh.sql": reporting_sql.refresh_sql(window, today)}
         argv = [str(timer), "-v", psql, "--no-psqlrc", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
         for name, text in files.items():
             (Path(folder) / name).write_text(text)

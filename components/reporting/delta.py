@@ -1,7 +1,7 @@
 """How a refresh carries its changes into every coarser table: by difference, not by re-aggregation.
 
-`refresh_touched` holds every `daily_detail` row a run deleted (its measures negated) and every
-row it wrote. Summed per group of a coarser table (day, ISO week or month x key, team, user or
+`refresh_touched` holds each `daily_detail` group a run changed with its difference, new minus old
+(rebuild.py). Summed per group of a coarser table (day, ISO week or month x key, team, user or
 model; standard range x team, user or key label), they are exactly how much that group changed:
 each group is updated by its difference, a new group inserted, a group left with nothing deleted.
 The cost is the touched rows', whatever the size of the tables (refresh.py).

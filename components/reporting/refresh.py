@@ -9,9 +9,10 @@ A run's cost follows what changed, not the history nor a window:
   LiteLLM's updates HOT), so finding them reads only the pages written since.
 - **Rebuilt.** The `daily_detail` rows of those rows' (day, key, user, model) groups, with the
   other users' groups of the same (day, key, model) (their detail rows name them), and the
-  `daily_charge` rows of those (day, key, model) groups: from these groups' rows of LiteLLM's
-  table, each group found by the leading columns of LiteLLM's unique index (`refresh_source`).
-  On a new day, the window's days are read whole instead.
+  `daily_charge` rows of those (day, key, model) groups: summed again from these groups' rows of
+  LiteLLM's table, each group found by the leading columns of LiteLLM's unique index
+  (`refresh_source`), and rewritten in place where their values changed (rebuild.py). On a new
+  day, the window's days are read whole instead.
 - **Moved by difference.** Every coarse, weekly and monthly rollup, `monthly_charge` and, on the
   same day as the last run, the standard ranges are updated by the rewritten rows' differences
   (delta.py; charge.py for the chargeback tables).
@@ -246,9 +247,9 @@ def _changed() -> str:
     """`refresh_changed`: the detail groups (day, key, user, model) of the daily rows updated since the
     last run began, with every other user's group of their (day, key, model) charge groups (both
     grains rebuild from the same rows); on a new day every group of the last `window_days` days too.
-    Every detail row of those charge groups is deleted here, negated into `refresh_touched`: the other
-    users are named by the rows this delete returns, on either path. `refresh_source`: the groups'
-    rows of LiteLLM's table."""
+    Every detail row of those charge groups is copied here with its place (`refresh_was_detail`): those
+    rows name the other users, on either path. `refresh_source`: the groups' rows of LiteLLM's
+    table."""
     cols = ", ".join(_GROUP)
     picked = ", ".join(f"x.{c}" for c in _GROUP)
     kept = ", ".join(f"d.{c}" for c in ("ctid", "day", *_DETAIL_DIMS, *MEASURES))

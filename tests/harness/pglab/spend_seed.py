@@ -26,7 +26,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -499,7 +499,7 @@ def add_bulk_rows(conn: Conn, data: DataSet, *, rows: int, end: datetime, prefix
 
 
 def install_reporting(
-    server: PostgresServer, dbname: str, password: str, reader: str, *, window_days: int = 3
+    server: PostgresServer, dbname: str, password: str, reader: str, *, window_days: int = 3, today: date | None = None
 ) -> float:
     """Role and schema as the engines make them, the job's grants on LiteLLM's columns, then
     schema, grants and a full refresh.
@@ -527,16 +527,13 @@ def install_reporting(
         conn.execute(reporting_sql.schema_sql().encode())
         conn.execute(reporting_sql.grants_sql(reader).encode())
         started = time.perf_counter()
-        conn.execute(reporting_sql.refresh_sql(window_days).encode())
+        conn.execute(reporting_sql.refresh_sql(window_days, today).encode())
         return time.perf_counter() - started
 
 
-def refresh(server: PostgresServer, dbname: str, password: str, window_days: int, today: str | None = None) -> float:
-    """One `reporting.refresh` as the reporting role; seconds taken."""
+def refresh(server: PostgresServer, dbname: str, password: str, window_days: int, today: date | None = None) -> float:
+    """One `reporting.refresh` as the reporting role (on the database's day, or `today`); seconds taken."""
     with server.connect_as(reporting_sql.REPORTING_ROLE, password, dbname) as conn:
         started = time.perf_counter()
-        if today is None:
-            conn.execute(reporting_sql.refresh_sql(window_days).encode())
-        else:
-            conn.execute("SELECT * FROM reporting.refresh(%s, %s::date)", [window_days, today])
+        conn.execute(reporting_sql.refresh_sql(window_days, today).encode())
         return time.perf_counter() - started

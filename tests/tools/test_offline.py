@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
@@ -13,8 +14,10 @@ import pulumi.runtime.mocks
 import pulumi.runtime.resource
 import pytest
 
+import offline.mocks
 import offline.run
 from bench.tenants_preview import tenants_section
+from offline.mocks import serialized, state_struct
 from offline.run import SYNC_AWAIT, ProgramRun, await_now, no_source_positions, run_stack
 from tests.support.program import run_components
 
@@ -106,3 +109,27 @@ def test_await_now_finishes_plain_work_and_refuses_to_wait() -> None:
     assert await_now(plain()) == 7
     with pytest.raises(RuntimeError, match="waited on the event loop"):
         await_now(waits())
+
+
+@pytest.mark.parametrize("stack", ["lab", "enterprise"])
+def test_the_mock_monitors_answer_is_the_whole_states_serialisation(
+    stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`state_struct` adds only the new keys to the inputs as sent; the answer must be the bytes the SDK's mock
+    monitor sends (the whole state serialised) for every registration of the shipped stacks (lab given tenants)."""
+    answered: list[str] = []
+
+    def checked(sent: Any, inputs: Mapping[str, Any], state: Mapping[str, Any]) -> Any:
+        answer = state_struct(sent, inputs, state)
+        whole = serialized(state)
+        assert answer == whole and answer.SerializeToString(deterministic=True) == whole.SerializeToString(
+            deterministic=True
+        ), sorted(state)
+        answered.append(str(sorted(set(state) - set(inputs))))
+        return answer
+
+    monkeypatch.setattr(offline.mocks, "state_struct", checked)
+    tenants = ["llm-gateway:tenants=" + json.dumps(tenants_section(3, 2))] if stack == "lab" else []
+    run = run_stack(stack, tenants)
+    assert len(answered) == len(run.resources) > 100
+    assert "['name']" in answered and "[]" in answered  # a GSM secret's name added; most states: the inputs alone

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
@@ -156,20 +158,65 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registered: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append((response.urn, request.type, request.name, request.parent, bool(request.custom)))
-            if request.protect and request.retainOnDelete:
-                self.guarded.add(request.name)
-            aliases = [a.spec.name or a.urn.rpartition("::")[2] for a in request.aliases]
-            aliases += [u.rpartition("::")[2] for u in request.aliasURNs]
-            self.options[response.urn] = (
-                bool(request.protect),
-                bool(request.retainOnDelete),
-                tuple(a for a in aliases if a and a != request.name),
-            )
-            self.registered[response.urn] = registered_options(request)
+        """The SDK's `MockMonitor.RegisterResource` (the mocks' id and state, serialised as the answer), answering
+        without re-serialising the inputs the state echoes, then recording the registration."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ENSURE_EVENT_LOOP()  # deserialising a resource reference needs one on this thread
+        inputs = rpc.deserialize_properties(request.object)
+        args = pulumi.runtime.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+            transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+        )
+        rid, state = self.mocks.new_resource(args)
+        id_ = rid or ""
+        answer = state_struct(request.object, inputs, state)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=answer)
+        self.registrations.append((response.urn, request.type, request.name, request.parent, bool(request.custom)))
+        if request.protect and request.retainOnDelete:
+            self.guarded.add(request.name)
+        aliases = [a.spec.name or a.urn.rpartition("::")[2] for a in request.aliases]
+        aliases += [u.rpartition("::")[2] for u in request.aliasURNs]
+        self.options[response.urn] = (
+            bool(request.protect),
+            bool(request.retainOnDelete),
+            tuple(a for a in aliases if a and a != request.name),
+        )
+        self.registered[response.urn] = registered_options(request)
         return response
+
+
+_ENSURE_EVENT_LOOP: Callable[[], object] = pulumi_mocks._ensure_event_loop  # type: ignore[attr-defined]
+
+
+def serialized(values: Mapping[str, Any]) -> Any:
+    """`values` as the SDK serialises a mock's state (`serialize_properties`), awaited through the mock module's
+    `_sync_await` as the SDK's mock monitor does (offline/run.py makes it `await_now` inside a run)."""
+    return pulumi_mocks._sync_await(rpc.serialize_properties(values, {}))  # type: ignore[attr-defined]
+
+
+def state_struct(sent: Any, inputs: Mapping[str, Any], state: Mapping[str, Any]) -> Any:
+    """A registration's answer: `state` serialised. A state that holds every input unchanged (the very objects
+    deserialised from `sent`) plus new keys is `sent` with the new keys' serialisation added, the bytes the
+    whole state's serialisation gives (the SDK's serialising undoes its deserialising), without re-serialising
+    each resource's inputs; any other state is serialised whole."""
+    added = {k: v for k, v in state.items() if k not in inputs}
+    if len(state) - len(added) != len(inputs) or any(state[k] is not v for k, v in inputs.items()):
+        return serialized(state)
+    answer = type(sent)()  # a protobuf Struct
+    answer.CopyFrom(sent)
+    if added:
+        extra = serialized(added)
+        for key in extra.fields:
+            answer.fields[key].CopyFrom(extra.fields[key])
+    return answer
 
 
 def _urn_name(urn: str) -> str:

@@ -14,16 +14,18 @@ passwords are recorded so tests can prove they never appear outside a secret.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import gc
 import runpy
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pulumi
+import pulumi.runtime.mocks
 from pulumi.runtime.stack import run_pulumi_func
 
 from offline.mocks import RecordingMocks, RecordingMonitor, normalize, redact_secrets, unwrap_secrets
@@ -165,14 +167,68 @@ def no_source_positions() -> Generator[None, None, None]:
         setattr(module, _STACK_TRACE, original)
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """An executor that runs each call at once, on the calling thread, and hands back its finished future.
+
+    The SDK sends every engine call (a registration, an invoke) through the event loop's default
+    executor, as a blocking gRPC call must leave the loop free. The mock monitor answers in plain
+    Python in microseconds, so the worker thread only added a thread handoff per resource (and the
+    two threads' turns at the GIL). Inline, a registration's answer is ready when `run_in_executor`
+    returns: the program registers the same resources with the same inputs and options, in an order
+    that no longer depends on thread scheduling (the preview sorts anyway)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)  # never starts a thread: `submit` does not queue
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> concurrent.futures.Future[_T]:
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # as a worker thread would: the caller's await raises it
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+
+def await_now(awaitable: Awaitable[_T]) -> _T:
+    """Finish `awaitable` without the event loop: the mock monitor's own serialising of its answer
+    (`pulumi.runtime.mocks._sync_await`), which awaits nothing but itself for plain values.
+
+    The SDK's `_sync_await` pumps the event loop of the calling thread, made for the monitor's worker
+    thread; on the loop's own thread (`InlineExecutor`) that would run other tasks inside a
+    registration. An answer that does wait (never one `RecordingMocks` gives) is an error."""
+    steps = awaitable.__await__()
+    try:
+        steps.send(None)
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    close = getattr(steps, "close", None)
+    if close is not None:
+        close()
+    raise RuntimeError("a mock engine answer waited on the event loop: it must hold plain values only")
+
+
+SYNC_AWAIT = "_sync_await"
+
+
 def run_program(stack: str, config: Mapping[str, Any], program: Callable[[], None]) -> ProgramRun:
-    """Run `program` (a callable that registers resources) under the mock engine with `config`."""
+    """Run `program` (a callable that registers resources) under the mock engine with `config`.
+
+    The engine's calls run inline (`InlineExecutor`, `await_now`); the SDK's `_sync_await` is restored after."""
     gcp = config.get(f"{PROJECT}:gcp")
     gcp_project = gcp.get("project", "mock-project") if isinstance(gcp, dict) else "mock-project"
     mocks = RecordingMocks(str(gcp_project))
     monitor = RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(InlineExecutor())
     asyncio.set_event_loop(loop)
+    sync_await = getattr(pulumi.runtime.mocks, SYNC_AWAIT)
+    setattr(pulumi.runtime.mocks, SYNC_AWAIT, await_now)
     try:
         flat, secret_keys = as_pulumi_config(config)
         pulumi.runtime.set_all_config(flat, secret_keys)
@@ -181,6 +237,7 @@ def run_program(stack: str, config: Mapping[str, Any], program: Callable[[], Non
         loop.run_until_complete(run_pulumi_func(program))
         outputs, secret_outputs = loop.run_until_complete(_stack_outputs())
     finally:
+        setattr(pulumi.runtime.mocks, SYNC_AWAIT, sync_await)
         loop.close()
         asyncio.set_event_loop(None)
 

@@ -19,6 +19,14 @@ time taken goes to stderr. Bad config or bad input: one message on stderr, exit 
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":
+    # Run as a command: no cyclic garbage collection in this short process (the program run and the
+    # files pause it anyway, `exit_cli` freezes everything at the end). The imports below create some
+    # 130,000 objects and few cycles; the collector's ~290 passes over them took a seventh of the imports.
+    gc.disable()
+
 import argparse
 import json
 import sys

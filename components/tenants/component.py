@@ -159,6 +159,8 @@ class Tenants(pulumi.ComponentResource):
         )
         member = pulumi.Output.concat("serviceAccount:", account.gsa.email)
         stores = {s.namespace: NamespaceSecretStore(f"{name}-store-{s.namespace}", s, child) for s in args.stores}
+        # One `serviceAccount:<reader>` per tenant namespace, shared by its keys' grants (one Output, not one per key).
+        readers = {ns: pulumi.Output.concat("serviceAccount:", s.access.accessor_email) for ns, s in stores.items()}
         ready: list[pulumi.Resource] = [account.binding, account.service_account]
         number = gcp.organizations.get_project_output(project_id=args.project).number
         condition = number.apply(
@@ -188,7 +190,8 @@ class Tenants(pulumi.ComponentResource):
                 opts=kept,
             )
             if key.delivery is not None:
-                self._deliver(stem, secret, key, stores[key.delivery.namespace], args.refresh_interval)
+                ns = key.delivery.namespace
+                self._deliver(stem, secret, key, stores[ns], readers[ns], args.refresh_interval)
         cm = manifests.config_map_manifest(args.namespace, args.document, args.reconciler_source)
         ready.append(
             k8s.core.v1.ConfigMap(f"{name}-config", metadata=object_meta(cm["metadata"]), data=cm["data"], opts=child)
@@ -210,6 +213,7 @@ class Tenants(pulumi.ComponentResource):
         secret: gcp.secretmanager.Secret,
         key: TenantKeySecret,
         store: NamespaceSecretStore,
+        reader: pulumi.Output[str],
         refresh_interval: str,
     ) -> None:
         """`secretAccessor` for the tenant namespace's reader on this key alone, then its ExternalSecret."""
@@ -217,7 +221,7 @@ class Tenants(pulumi.ComponentResource):
             f"{stem}-reader",
             secret_id=secret.id,
             role="roles/secretmanager.secretAccessor",
-            member=pulumi.Output.concat("serviceAccount:", store.access.accessor_email),
+            member=reader,
             opts=pulumi.ResourceOptions(parent=self),
         )
         assert key.delivery is not None

@@ -322,6 +322,15 @@ MUTATIONS: tuple[Mutation, ...] = (
         SQL_TESTS,
     ),
     Mutation(
+        "rebuild-rewrites-unchanged",
+        "sql",
+        "every kept row of a changed charge group is written again, changed or not: writes that follow the groups read",
+        SQL,
+        "g.kept AND {differ})",
+        "g.kept)",
+        SQL_TESTS,
+    ),
+    Mutation(
         "refresh-null-groups-unread",
         "sql",
         "a group whose user or model is NULL finds no LiteLLM row: its spend vanishes from every rollup",

@@ -37,8 +37,9 @@ from dashboards.reporting_schema import (
 
 
 def ranges_ddl() -> list[str]:
-    """The two tables and their indexes (idempotent); a same-day run updates their rows in place, so
-    each page keeps room for the new versions (rebuild.py)."""
+    """The two tables and their indexes (idempotent). A same-day run updates team_ranges' rows in place,
+    so its pages keep room for the new versions (rebuild.py); user_ranges' spend is in its top index,
+    so no update of it can use that room."""
     return [
         f"CREATE TABLE IF NOT EXISTS {TEAM_RANGES} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  team_id text NOT NULL,\n"
@@ -46,8 +47,7 @@ def ranges_ddl() -> list[str]:
         f"  PRIMARY KEY (from_day, to_day, team_id)\n) WITH (fillfactor = {FILLFACTOR});\n{keep_room(TEAM_RANGES)}",
         f"CREATE TABLE IF NOT EXISTS {USER_RANGES} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  user_id text NOT NULL,\n"
-        "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n  tokens bigint NOT NULL\n"
-        f") WITH (fillfactor = {FILLFACTOR});\n{keep_room(USER_RANGES)}",
+        "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n  tokens bigint NOT NULL\n);",
         f"CREATE INDEX IF NOT EXISTS user_ranges_top ON {USER_RANGES} (from_day, to_day, spend DESC, user_id);",
         # one row per range and label: what the same-day refresh moves by difference (delta.py)
         f"CREATE UNIQUE INDEX IF NOT EXISTS user_ranges_label ON {USER_RANGES} (from_day, to_day, user_id);",

@@ -23,11 +23,15 @@ tables, under its lock, and its transaction's lock on the table keeps VACUUM FUL
 
 from __future__ import annotations
 
-from dashboards.reporting_schema import MEASURES
+from dashboards.reporting_schema import BY_KEY, KEY_RANGES, MEASURES, USER_RANGES, WEEK_KEY
 
 FILLFACTOR = 90
 """The share of each page the tables rewritten in place fill when rows are inserted: the rest is
 room for a changed row's new version on its own page (a HOT update, no index entries)."""
+SPEND_INDEXED = (BY_KEY, WEEK_KEY, KEY_RANGES, USER_RANGES)
+"""Tables updated in place whose spend is in an index (the budget list's index-only lookups, the
+top-N panels' order): every update of theirs writes each index again, room or not, so they keep
+full pages."""
 
 
 def keep_room(table: str) -> str:

@@ -66,7 +66,7 @@ from datetime import date
 from components.database.sql import quote_identifier
 from components.reporting.charge import team_month_ddl
 from components.reporting.ranges import ranges_ddl
-from components.reporting.rebuild import FILLFACTOR, keep_room
+from components.reporting.rebuild import FILLFACTOR, SPEND_INDEXED, keep_room
 from components.reporting.refresh import refresh_function, updated_index_sql
 from components.reporting.relations import (
     CHARGE_DIMS,
@@ -143,12 +143,12 @@ def job_pod_labels() -> dict[str, str]:
 
 def _table(name: str, dims: tuple[str, ...]) -> str:
     """A rollup: a refresh rewrites its rows in place, so each page keeps room for their new versions
-    (rebuild.py)."""
+    (rebuild.py), unless its spend is indexed (`SPEND_INDEXED`: no update of it can be HOT)."""
     columns = "".join(f"  {dim} text,\n" for dim in dims)
-    return (
-        f"CREATE TABLE IF NOT EXISTS {name} (\n  day date NOT NULL,\n{columns}  {MEASURE_COLUMNS}\n)"
-        f" WITH (fillfactor = {FILLFACTOR});\n{keep_room(name)}"
-    )
+    table = f"CREATE TABLE IF NOT EXISTS {name} (\n  day date NOT NULL,\n{columns}  {MEASURE_COLUMNS}\n)"
+    if name in SPEND_INDEXED:
+        return f"{table};"
+    return f"{table} WITH (fillfactor = {FILLFACTOR});\n{keep_room(name)}"
 
 
 def schema_sql() -> str:
@@ -212,8 +212,7 @@ def schema_sql() -> str:
     parts.append(
         f"CREATE TABLE IF NOT EXISTS {KEY_RANGES} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  key_alias text NOT NULL,\n"
-        f"  spend double precision NOT NULL,\n  requests bigint NOT NULL\n) WITH (fillfactor = {FILLFACTOR});\n"
-        f"{keep_room(KEY_RANGES)}"
+        "  spend double precision NOT NULL,\n  requests bigint NOT NULL\n);"
     )
     parts.append(
         f"CREATE INDEX IF NOT EXISTS key_ranges_top ON {KEY_RANGES} (from_day, to_day, spend DESC, key_alias);"

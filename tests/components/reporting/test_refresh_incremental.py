@@ -8,7 +8,6 @@ the equivalence tests in tests/dashboards hold to the raw spend log.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ import psycopg
 import pytest
 
 from components.reporting import sql as reporting_sql
-from components.reporting.rebuild import FILLFACTOR
+from components.reporting.rebuild import FILLFACTOR, SPEND_INDEXED
 from components.reporting.relations import MONTHLY, WEEKLY
 from dashboards import reporting_schema as rs
 from tests.harness.pglab import spend_seed
@@ -305,37 +304,26 @@ def test_internal_sub_calls_that_cost_nothing_keep_their_tokens(db: tuple[LiteLL
     _as_from_scratch(database)
 
 
-def _writes(database: LiteLLMDatabase, table: str) -> tuple[int, int, int, int]:
-    """The server's (inserted, updated, of them HOT, deleted) row counts for `table` so far."""
-    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
-        schema, name = table.split(".")
-        row = conn.execute(
-            "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables"
-            " WHERE schemaname = %s AND relname = %s",
-            [schema, name],
-        ).fetchone()
-    assert row is not None
-    return (int(str(row[0])), int(str(row[1])), int(str(row[2])), int(str(row[3])))
+def _xact_writes(database: LiteLLMDatabase) -> dict[str, tuple[int, ...]]:
+    """One run, and the rows it wrote to daily_detail and daily_charge as (inserted, updated, of them
+    HOT, deleted), read in its own transaction (exact, no waiting for the server's counters)."""
+    with (
+        database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn,
+        conn.transaction(),
+    ):
+        conn.execute(reporting_sql.refresh_sql(3).encode())
+        rows = conn.execute(
+            "SELECT schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del"
+            " FROM pg_stat_xact_user_tables WHERE schemaname || '.' || relname = ANY(%s)",
+            [[rs.DETAIL, rs.DAILY_CHARGE]],
+        ).fetchall()
+    return {str(r[0]): tuple(int(str(v)) for v in r[1:]) for r in rows}
 
 
-def _writes_after(database: LiteLLMDatabase, table: str, before: tuple[int, int, int, int]) -> tuple[int, ...]:
-    """What `table` was written since `before`, once the run's backend has reported it (the server
-    takes its counts when a session ends)."""
-    deadline = time.monotonic() + 10
-    while True:
-        now = _writes(database, table)
-        if now != before or time.monotonic() > deadline:
-            return tuple(n - b for n, b in zip(now, before, strict=True))
-        time.sleep(0.05)
-
-
-def test_a_changed_group_is_updated_where_it_is_and_its_unchanged_neighbours_not_at_all(
-    db: tuple[LiteLLMDatabase, str],
-) -> None:
+def test_a_changed_group_is_updated_where_it_is_and_a_new_user_inserted(db: tuple[LiteLLMDatabase, str]) -> None:
     """A same-day run after alice's group grew and zed joined her (day, key, model): alice's detail row
-    and the group's charge row are updated in place without an entry in any index (HOT: the rollups
-    keep room in each page), zed's detail row inserted, and nothing deleted; the tables equal a run
-    from scratch."""
+    and the group's charge row are updated in place, without an entry in any index (HOT: no indexed
+    column changes), zed's detail row inserted, nothing deleted; the tables equal a run from scratch."""
     database, _ = db
     _age(database)
     with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
@@ -345,28 +333,40 @@ def test_a_changed_group_is_updated_where_it_is_and_its_unchanged_neighbours_not
             spend_seed.Request(_day(0), 11, "k1-alpha", "alice", "gpt-4o", 0.5, 10, 5),
             spend_seed.Request(_day(0), 11, "k1-alpha", "zed", "gpt-4o", 0.25, 10, 5),
         )
-    before = {t: _writes(database, t) for t in (rs.DETAIL, rs.DAILY_CHARGE)}
+    # the charge row sums both users
+    assert _xact_writes(database) == {rs.DETAIL: (1, 1, 1, 0), rs.DAILY_CHARGE: (0, 1, 1, 0)}
+    _as_from_scratch(database)
+
+
+def test_an_unchanged_user_of_a_changed_charge_group_is_not_written(db: tuple[LiteLLMDatabase, str]) -> None:
+    """nina and otto share a (day, key, model); only nina's group grows: otto's detail row is summed
+    again (the charge row needs his rows) but not written."""
+    database, _ = db
+    _age(database)
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        _add(
+            conn,
+            "neighbours",
+            spend_seed.Request(_day(2), 10, "k6-blk", "nina", "gpt-4o", 0.5, 10, 5),
+            spend_seed.Request(_day(2), 10, "k6-blk", "otto", "gpt-4o", 0.25, 10, 5),
+        )
     _refresh(database)
-    # (inserted, updated, of them HOT, deleted): zed's detail row is new; the charge row sums both users
-    assert {t: _writes_after(database, t, was) for t, was in before.items()} == {
-        rs.DETAIL: (1, 1, 1, 0),
-        rs.DAILY_CHARGE: (0, 1, 1, 0),
-    }
-    incremental = _tables(database)
-    with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
-        conn.execute(f"UPDATE {rs.STATE} SET started_at = NULL".encode())
-    _refresh(database)
-    assert incremental == _tables(database)
+    _age(database)
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        _add(conn, "nina-again", spend_seed.Request(_day(2), 11, "k6-blk", "nina", "gpt-4o", 0.5, 10, 5))
+    assert _xact_writes(database) == {rs.DETAIL: (0, 1, 1, 0), rs.DAILY_CHARGE: (0, 1, 1, 0)}
+    _as_from_scratch(database)
 
 
 def test_the_schema_apply_gives_a_table_made_before_it_room_for_in_place_updates(
     db: tuple[LiteLLMDatabase, str],
 ) -> None:
     """An install whose rollups were made without room in their pages (before in-place updates):
-    the next job's schema apply sets it on every table a refresh updates in place, and no other."""
+    the next job's schema apply sets it on every table whose rows a refresh can update HOT, and no other."""
     database, _ = db
     room = f"fillfactor={FILLFACTOR}"
-    in_place = {t for t in TABLES if t not in (rs.CHARGE_TEAM_MONTH, rs.KEY_STATE, rs.RANGE_DAYS)}
+    # not the tables whose spend is indexed (no update of theirs can be HOT), nor those rebuilt whole
+    in_place = {t for t in TABLES if t not in (*SPEND_INDEXED, rs.CHARGE_TEAM_MONTH, rs.KEY_STATE, rs.RANGE_DAYS)}
     with database.server.connect_as(reporting_sql.REPORTING_ROLE, REPORTING_PASSWORD, DBNAME) as conn:
         for table in in_place:
             conn.execute(f"ALTER TABLE {table} RESET (fillfactor)".encode())

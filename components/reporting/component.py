@@ -183,9 +183,9 @@ JOB_MEMORY = ("16Mi", "64Mi")
 """psql's memory (request, limit): it only streams the NOTICEs; its peak was 12 MiB for a first
 (full) run at 50,000 keys and 2.7M daily rows (docs/numbers.md, "Reporting job"), the limit 5x that."""
 JOB_DEADLINE_S = 900
-"""A job run's limit: the first (full) run took 233-277 s at the 10x point (8.1M daily rows, 50,000
-keys) on the 2-core bench machine (docs/numbers.md), 900 s is 3.2 times the slowest; a later run takes
-seconds (a new UTC day's about 40 s there)."""
+"""A job run's limit: the first (full) run took 233-294 s at the 10x point (8.2M daily rows, 50,000
+keys) on the 2-core bench machine (docs/numbers.md), 900 s is 3.1 times the slowest; a later run takes
+seconds (a new UTC day's about 31 s there)."""
 
 
 def _container(name: str, args: ReportingArgs, command: list[str], env: list[dict[str, Any]]) -> dict[str, Any]:

@@ -304,6 +304,13 @@ def test_internal_sub_calls_that_cost_nothing_keep_their_tokens(db: tuple[LiteLL
     _as_from_scratch(database)
 
 
+def _arrive(database: LiteLLMDatabase, prefix: str, *requests: spend_seed.Request) -> None:
+    """Every row so far aged past the margin, then `requests` arrive (raw log and daily rows)."""
+    _age(database)
+    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
+        _add(conn, prefix, *requests)
+
+
 def _xact_writes(database: LiteLLMDatabase) -> dict[str, tuple[int, ...]]:
     """One run, and the rows it wrote to daily_detail and daily_charge as (inserted, updated, of them
     HOT, deleted), read in its own transaction (exact, no waiting for the server's counters)."""
@@ -325,14 +332,12 @@ def test_a_changed_group_is_updated_where_it_is_and_a_new_user_inserted(db: tupl
     and the group's charge row are updated in place, without an entry in any index (HOT: no indexed
     column changes), zed's detail row inserted, nothing deleted; the tables equal a run from scratch."""
     database, _ = db
-    _age(database)
-    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
-        _add(
-            conn,
-            "inplace",
-            spend_seed.Request(_day(0), 11, "k1-alpha", "alice", "gpt-4o", 0.5, 10, 5),
-            spend_seed.Request(_day(0), 11, "k1-alpha", "zed", "gpt-4o", 0.25, 10, 5),
-        )
+    _arrive(
+        database,
+        "inplace",
+        spend_seed.Request(_day(0), 11, "k1-alpha", "alice", "gpt-4o", 0.5, 10, 5),
+        spend_seed.Request(_day(0), 11, "k1-alpha", "zed", "gpt-4o", 0.25, 10, 5),
+    )
     # the charge row sums both users
     assert _xact_writes(database) == {rs.DETAIL: (1, 1, 1, 0), rs.DAILY_CHARGE: (0, 1, 1, 0)}
     _as_from_scratch(database)
@@ -342,18 +347,14 @@ def test_an_unchanged_user_of_a_changed_charge_group_is_not_written(db: tuple[Li
     """nina and otto share a (day, key, model); only nina's group grows: otto's detail row is summed
     again (the charge row needs his rows) but not written."""
     database, _ = db
-    _age(database)
-    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
-        _add(
-            conn,
-            "neighbours",
-            spend_seed.Request(_day(2), 10, "k6-blk", "nina", "gpt-4o", 0.5, 10, 5),
-            spend_seed.Request(_day(2), 10, "k6-blk", "otto", "gpt-4o", 0.25, 10, 5),
-        )
+    _arrive(
+        database,
+        "neighbours",
+        spend_seed.Request(_day(2), 10, "k6-blk", "nina", "gpt-4o", 0.5, 10, 5),
+        spend_seed.Request(_day(2), 10, "k6-blk", "otto", "gpt-4o", 0.25, 10, 5),
+    )
     _refresh(database)
-    _age(database)
-    with database.server.connect_as(database.owner, database.owner_password, DBNAME) as conn:
-        _add(conn, "nina-again", spend_seed.Request(_day(2), 11, "k6-blk", "nina", "gpt-4o", 0.5, 10, 5))
+    _arrive(database, "nina-again", spend_seed.Request(_day(2), 11, "k6-blk", "nina", "gpt-4o", 0.5, 10, 5))
     assert _xact_writes(database) == {rs.DETAIL: (0, 1, 1, 0), rs.DAILY_CHARGE: (0, 1, 1, 0)}
     _as_from_scratch(database)
 

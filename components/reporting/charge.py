@@ -46,18 +46,26 @@ def in_charge_group(row: str) -> str:
     return f"{row}.day = c.day AND {row}.key_id = c.key_id AND {row}.model IS NOT DISTINCT FROM c.model"
 
 
+def keep_old_rows(table: str, was: str, dims: tuple[str, ...]) -> str:
+    """Every row of `table` (day, `dims`, the measures) in a changed charge group, with its place, into
+    `was`: what rebuild.py rewrites them against."""
+    kept = ", ".join(f"d.{c}" for c in ("ctid", "day", *dims, *MEASURES))
+    return (
+        f"    INSERT INTO {was}\n"
+        f"    SELECT {kept} FROM {table} d JOIN {CHARGE_ROWS} c ON {in_charge_group('d')};\n"
+        f"    ANALYZE {was};"
+    )
+
+
 def charge_groups() -> str:
     """The changed (day, key, model) groups of daily_charge summed again and rewritten in place where
     they changed (rebuild.py); their differences land in `refresh_charged`."""
-    kept = ", ".join(f"d.{c}" for c in ("ctid", "day", *CHARGE_DIMS, *MEASURES))
     rebuilt = rebuild_in_place(
         DAILY_CHARGE, CHARGE_DIMS, WAS_CHARGE, _charge_select(CHARGE_GROUPS), CHARGED, ("day", "team_id", "key_alias")
     )
     return (
         "    IF NOT whole_charge THEN\n"
-        f"      INSERT INTO {WAS_CHARGE}\n"
-        f"      SELECT {kept} FROM {DAILY_CHARGE} d JOIN {CHARGE_ROWS} c ON {in_charge_group('d')};\n"
-        f"      ANALYZE {WAS_CHARGE};\n"
+        f"{keep_old_rows(DAILY_CHARGE, WAS_CHARGE, CHARGE_DIMS)}\n"
         f"{rebuilt}\n"
         f"    {notice(DAILY_CHARGE, rows='n')}\n"
         "    END IF;"

@@ -18,7 +18,7 @@ key, team or user over up to 30 daily rows each at query time.
 
 from __future__ import annotations
 
-from components.reporting.rebuild import FILLFACTOR, keep_room
+from components.reporting.rebuild import with_room
 from components.reporting.relations import SRC_TOKENS, key_id, nothing
 from components.reporting.working import KEY_CHANGES, LABELS, RELABELLED, notice
 from dashboards.reporting_schema import (
@@ -41,10 +41,13 @@ def ranges_ddl() -> list[str]:
     so its pages keep room for the new versions (rebuild.py); user_ranges' spend is in its top index,
     so no update of it can use that room."""
     return [
-        f"CREATE TABLE IF NOT EXISTS {TEAM_RANGES} (\n"
-        "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  team_id text NOT NULL,\n"
-        "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n"
-        f"  PRIMARY KEY (from_day, to_day, team_id)\n) WITH (fillfactor = {FILLFACTOR});\n{keep_room(TEAM_RANGES)}",
+        with_room(
+            f"CREATE TABLE IF NOT EXISTS {TEAM_RANGES} (\n"
+            "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  team_id text NOT NULL,\n"
+            "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n"
+            "  PRIMARY KEY (from_day, to_day, team_id)\n)",
+            TEAM_RANGES,
+        ),
         f"CREATE TABLE IF NOT EXISTS {USER_RANGES} (\n"
         "  from_day date NOT NULL,\n  to_day date NOT NULL,\n  user_id text NOT NULL,\n"
         "  spend double precision NOT NULL,\n  requests bigint NOT NULL,\n  tokens bigint NOT NULL\n);",

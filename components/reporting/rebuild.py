@@ -34,9 +34,11 @@ top-N panels' order): every update of theirs writes each index again, room or no
 full pages."""
 
 
-def keep_room(table: str) -> str:
-    """`FILLFACTOR` for a table made before it (idempotent; a table takes it from its next rows on)."""
+def with_room(create: str, table: str) -> str:
+    """`create` (a CREATE TABLE IF NOT EXISTS of `table`, without its `;`) with `FILLFACTOR`, and the
+    same for a table made before it (idempotent; such a table takes it from its next rows on)."""
     return (
+        f"{create} WITH (fillfactor = {FILLFACTOR});\n"
         "DO $$ BEGIN\n"
         f"  IF NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = '{table}'::regclass\n"
         f"    AND reloptions @> ARRAY['fillfactor={FILLFACTOR}']) THEN\n"

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from components.reporting.charge import (
     CHARGE_GROUPS,
-    CHARGE_ROWS,
     MEASURED,
     SUM_SOURCE,
     charge_groups,
     charge_insert,
     in_charge_group,
+    keep_old_rows,
     month_charge,
     team_month,
 )
@@ -58,7 +58,6 @@ from dashboards.reporting_schema import (
     DAILY_CHARGE,
     DECLARED_KEYS,
     DETAIL,
-    MEASURES,
     MONTH_CHARGE,
     MONTH_TEAM,
     SCHEMA,
@@ -252,7 +251,6 @@ def _changed() -> str:
     table."""
     cols = ", ".join(_GROUP)
     picked = ", ".join(f"x.{c}" for c in _GROUP)
-    kept = ", ".join(f"d.{c}" for c in ("ctid", "day", *_DETAIL_DIMS, *MEASURES))
     return (
         f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"
         f"    SELECT {picked}, x.date::date, {key_id('x.api_key')} FROM (\n"
@@ -277,9 +275,7 @@ def _changed() -> str:
         f"    ANALYZE {CHANGED};\n"
         "    -- every detail row of the changed (day, key, model) groups, whoever the user, with its place:\n"
         "    -- rewritten below where it changed\n"
-        f"    INSERT INTO {WAS_DETAIL}\n"
-        f"    SELECT {kept} FROM {DETAIL} d JOIN {CHARGE_ROWS} c ON {in_charge_group('d')};\n"
-        f"    ANALYZE {WAS_DETAIL};\n"
+        f"{keep_old_rows(DETAIL, WAS_DETAIL, _DETAIL_DIMS)}\n"
         "    -- their other users, named by those rows (on a new day those of a late row before the\n"
         "    -- window: the window's groups are all there)\n"
         f"    INSERT INTO {CHANGED} ({cols}, day, key_id)\n"

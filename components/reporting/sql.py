@@ -66,7 +66,7 @@ from datetime import date
 from components.database.sql import quote_identifier
 from components.reporting.charge import team_month_ddl
 from components.reporting.ranges import ranges_ddl
-from components.reporting.rebuild import FILLFACTOR, SPEND_INDEXED, keep_room
+from components.reporting.rebuild import SPEND_INDEXED, with_room
 from components.reporting.refresh import refresh_function, updated_index_sql
 from components.reporting.relations import (
     CHARGE_DIMS,
@@ -148,7 +148,7 @@ def _table(name: str, dims: tuple[str, ...]) -> str:
     table = f"CREATE TABLE IF NOT EXISTS {name} (\n  day date NOT NULL,\n{columns}  {MEASURE_COLUMNS}\n)"
     if name in SPEND_INDEXED:
         return f"{table};"
-    return f"{table} WITH (fillfactor = {FILLFACTOR});\n{keep_room(name)}"
+    return with_room(table, name)
 
 
 def schema_sql() -> str:
